@@ -1,0 +1,1 @@
+"""The flashpool operator console (Textual)."""

@@ -1,0 +1,287 @@
+"""The asyncio face of FlashCopy: every operation runs the core in a worker thread, background
+copies run as tasks, and what happened is published as events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from engine.events import (
+    CopyProgress,
+    EventBus,
+    RelationshipChanged,
+    RelationshipEnded,
+    RelationshipEstablished,
+    TracksWritten,
+)
+from engine.flashcopy.core import FlashCopyCore, FlashCopyOptions, Journal
+from engine.flashcopy.relationship import (
+    CopyMode,
+    EstablishRequest,
+    Relationship,
+    RelationshipInfo,
+    WithdrawResult,
+)
+from engine.storage import Volume
+
+
+@dataclass(frozen=True, slots=True)
+class CopierSettings:
+    concurrency: int = 2  # relationships copied at the same time
+    chunk_tracks: int = 1024  # tracks per hand-off to a worker thread (~58 MB of 3390)
+    tracks_per_second: float | None = None  # None = as fast as the disk goes
+    progress_interval: float = 0.25  # seconds between progress events per relationship
+
+
+class FlashCopyController:
+    """Async API over FlashCopyCore. Create it inside a running loop's lifetime."""
+
+    def __init__(
+        self,
+        volumes: Mapping[str, Volume],
+        options: FlashCopyOptions | None = None,
+        *,
+        copier: CopierSettings | None = None,
+        events: EventBus | None = None,
+        journal: Journal | None = None,
+        clock: Callable[[], float] = time.time,
+        core: FlashCopyCore | None = None,
+    ) -> None:
+        self.core = core or FlashCopyCore(volumes, options, journal=journal, clock=clock)
+        self.events = events or EventBus()
+        self.settings = copier or CopierSettings()
+        self.clock = clock
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake: asyncio.Event | None = None
+        self._claimed: set[int] = set()
+        self._paused = False
+        self._last_progress: dict[int, tuple[float, int]] = {}
+
+    # -- queries (cheap, on the loop) -------------------------------------------------------
+    # Queries take no lock: the loop must never wait for a copy chunk in a worker thread.
+    # Each snapshot is consistent per relationship (bitarray counts run under the GIL).
+    def relationships(self) -> list[RelationshipInfo]:
+        return [r.info() for r in self.core.relationships()]
+
+    def relationship(self, rel_id: int) -> RelationshipInfo:
+        return self.core.relationship(rel_id).info()
+
+    def relationships_of(self, volser: str) -> list[RelationshipInfo]:
+        rels = {r.id: r for r in self.core.outgoing(volser) + self.core.incoming(volser)}
+        return [r.info() for _, r in sorted(rels.items())]
+
+    # -- host I/O ---------------------------------------------------------------------------
+    async def read(self, volser: str, track: int) -> bytes:
+        return await asyncio.to_thread(self.core.read, volser, track)
+
+    async def read_run(self, volser: str, first: int, count: int) -> list[bytes]:
+        return await asyncio.to_thread(self.core.read_run, volser, first, count)
+
+    async def write(self, volser: str, track: int, data: bytes) -> None:
+        await self.write_run(volser, track, [data])
+
+    async def write_run(self, volser: str, first: int, tracks: list[bytes]) -> None:
+        try:
+            await asyncio.to_thread(self.core.write_run, volser, first, tracks)
+        finally:
+            self._after()
+        self.events.publish(TracksWritten(self.clock(), volser, first, len(tracks)))
+
+    async def update(self, volser: str, track: int, offset: int, data: bytes) -> None:
+        try:
+            await asyncio.to_thread(self.core.update, volser, track, offset, data)
+        finally:
+            self._after()
+        self.events.publish(TracksWritten(self.clock(), volser, track, 1))
+
+    # -- relationship operations --------------------------------------------------------------
+    async def establish(self, request: EstablishRequest | None = None, /, **kw: object) -> RelationshipInfo:
+        req = request or EstablishRequest(**kw)  # type: ignore[arg-type]
+        rel = await asyncio.to_thread(self.core.establish, req)
+        info = self._snapshot(rel)
+        self.events.publish(RelationshipEstablished(self.clock(), info))
+        self._after()
+        return info
+
+    async def establish_many(self, requests: list[EstablishRequest]) -> list[RelationshipInfo]:
+        """Establish several relationships as one point in time (no write lands in between).
+
+        If one is refused, the ones already made by this call are withdrawn again."""
+
+        def run() -> list[Relationship]:
+            made: list[Relationship] = []
+            with self.core.lock:
+                try:
+                    for req in requests:
+                        made.append(self.core.establish(req))
+                except BaseException:
+                    for rel in reversed(made):
+                        self.core.withdraw(rel.id)
+                    raise
+            return made
+
+        rels = await asyncio.to_thread(run)
+        infos = [self._snapshot(r) for r in rels]
+        for info in infos:
+            self.events.publish(RelationshipEstablished(self.clock(), info))
+        self._after()
+        return infos
+
+    async def refresh(self, rel_id: int) -> RelationshipInfo:
+        await asyncio.to_thread(self.core.refresh, rel_id)
+        info = self.relationship(rel_id)
+        self.events.publish(RelationshipChanged(self.clock(), info, "refreshed"))
+        self._after()
+        return info
+
+    async def reverse(self, rel_id: int, *, fast: bool = False) -> RelationshipInfo | None:
+        """Returns the reversed relationship, or None if nothing had to move (ended at once)."""
+        rel = await asyncio.to_thread(self.core.reverse, rel_id, fast=fast)
+        info = rel.info()
+        self.events.publish(
+            RelationshipChanged(self.clock(), info, "fast reversed" if fast else "reversed")
+        )
+        self._after()
+        return info if self.core.find(rel.id) is not None else None
+
+    async def withdraw(self, rel_id: int) -> WithdrawResult:
+        result = await asyncio.to_thread(self.core.withdraw, rel_id)
+        self._after()
+        return result
+
+    async def set_mode(self, rel_id: int, mode: CopyMode) -> RelationshipInfo:
+        rel = await asyncio.to_thread(self.core.set_mode, rel_id, mode)
+        info = rel.info()
+        self.events.publish(RelationshipChanged(self.clock(), info, f"mode {mode.value}"))
+        self._after()
+        return info
+
+    # -- background copy ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background copiers (idempotent). Needs a running loop."""
+        if self._tasks:
+            return
+        self._wake = asyncio.Event()
+        self._wake.set()
+        self._tasks = [
+            asyncio.create_task(self._copier(n), name=f"flashcopy-copier-{n}")
+            for n in range(max(1, self.settings.concurrency))
+        ]
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except asyncio.CancelledError:
+                pass
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    def pause(self, paused: bool = True) -> None:
+        self._paused = paused
+        if not paused and self._wake:
+            self._wake.set()
+
+    async def copy_step(self, rel_id: int, max_tracks: int | None = None) -> int:
+        """Run one chunk of a relationship's background copy now (tests, tools)."""
+        n = await asyncio.to_thread(
+            self.core.copy_step, rel_id, max_tracks or self.settings.chunk_tracks
+        )
+        self._progress(rel_id, n, force=True)
+        self._after()
+        return n
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until no COPY-mode relationship has tracks left to copy (copiers must be running)."""
+
+        async def poll() -> None:
+            while self.core.copy_candidates():
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(poll(), timeout)
+
+    async def drain(self) -> None:
+        """Copy everything that is still to copy, without the copier tasks (tests, tools)."""
+        while cands := self.core.copy_candidates():
+            for rel in cands:
+                await self.copy_step(rel.id)
+
+    async def _copier(self, n: int) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            if self._paused:
+                self._wake.clear()
+                continue
+            rel = self._claim()
+            if rel is None:
+                self._wake.clear()
+                continue
+            try:
+                started = time.monotonic()
+                copied = await asyncio.to_thread(
+                    self.core.copy_step, rel.id, self.settings.chunk_tracks
+                )
+                self._progress(rel.id, copied)
+                self._after()
+                rate = self.settings.tracks_per_second
+                if rate and copied:
+                    delay = copied / rate - (time.monotonic() - started)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)
+            finally:
+                self._claimed.discard(rel.id)
+
+    def _claim(self) -> Relationship | None:
+        """The least recently served COPY relationship nobody else is copying."""
+        cands = [r for r in self.core.copy_candidates() if r.id not in self._claimed]
+        if not cands:
+            return None
+        rel = min(cands, key=lambda r: self._last_progress.get(r.id, (0.0, 0))[0])
+        self._claimed.add(rel.id)
+        return rel
+
+    def _progress(self, rel_id: int, copied: int, force: bool = False) -> None:
+        now = time.monotonic()
+        last_t, since = self._last_progress.get(rel_id, (now, 0))
+        since += copied
+        rel = self.core.find(rel_id)
+        done = rel is None
+        if not (force or done or now - last_t >= self.settings.progress_interval):
+            self._last_progress[rel_id] = (last_t, since)
+            return
+        elapsed = max(now - last_t, 1e-6)
+        if rel is not None:
+            self.events.publish(
+                CopyProgress(
+                    self.clock(), rel.id, rel.source, rel.target, rel.out_of_sync, rel.length,
+                    rel.tracks_copied, since / elapsed,
+                )
+            )
+        self._last_progress[rel_id] = (now, 0)
+
+    def _after(self) -> None:
+        """Publish endings the core recorded and wake the copiers."""
+        while self.core.ended:
+            e = self.core.ended.popleft()
+            r = e.relationship
+            self._last_progress.pop(r.id, None)
+            self.events.publish(
+                CopyProgress(self.clock(), r.id, r.source, r.target, 0, r.length, r.tracks_copied, 0.0)
+            )
+            self.events.publish(RelationshipEnded(self.clock(), r.id, r.source, r.target, e.reason))
+        if self._wake is not None and self.core.copy_candidates():
+            self._wake.set()
+
+    @staticmethod
+    def _snapshot(rel: Relationship) -> RelationshipInfo:
+        return rel.info()

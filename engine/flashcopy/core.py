@@ -1,0 +1,699 @@
+"""The FlashCopy core: bitmaps, redirection, copy-on-write, cascades (blocking, thread-safe).
+
+Terms: physical(V,k) is what V's image holds at track k; logical(V,k) is what a read returns.
+A target track whose `uncopied` bit is set reads its point-in-time (PIT) data from wherever that
+data lives: the source's logical track (`through`=1) or the source's physical track (`through`=0).
+
+Two rules keep every point in time intact, in any cascade:
+  * before logical(V,k) changes by a host write, every relationship sourced at (V,k) with the bit
+    set gets its PIT data (copy-on-write);
+  * before physical(V,k) is overwritten by anything, every relationship whose PIT data *is*
+    physical(V,k) gets it first (preserve).
+Establish, refresh and reverse change a volume's logical content by bitmaps alone: dependents of
+that volume switch to `through`=0 (their data stays put, physically) - no data moves.
+
+Crash ordering (used by the catalog journal): data reaches a target (and is flushed when durable)
+before the bit that records it is committed, and a physical track is overwritten only after the
+cleared bits of everything that depended on it are committed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from bitarray import bitarray
+from bitarray.util import intervals, zeros
+
+from engine.errors import (
+    CascadeNotAllowed,
+    CopyInProgress,
+    ExtentMismatch,
+    ExtentOverlap,
+    IncrementalLimit,
+    InvalidGeometry,
+    NotIncremental,
+    RelationshipLoop,
+    TargetChanged,
+    TargetInRelationship,
+    TargetWriteInhibited,
+    TooManyRelationships,
+    UnknownRelationship,
+    UnknownVolume,
+)
+from engine.flashcopy.relationship import (
+    CopyMode,
+    EndReason,
+    EstablishRequest,
+    Relationship,
+    WithdrawResult,
+)
+from engine.storage import Volume, patch_track
+from engine.trackmap import TrackMap
+
+#: A run of tracks somewhere physical: (volume, first track, count).
+Segment = tuple[Volume, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class FlashCopyOptions:
+    max_relationships_per_track: int = 12
+    cascading: bool = True
+    multiple_incremental: bool = False  # DS8000 -multinc / DFSMShsm FCINCREMENTAL(ALL)
+    durable: bool = False  # fdatasync targets before committing bits (power-loss safety)
+
+
+class Journal(Protocol):
+    """Where relationship state is persisted; the core calls it at the crash-safe points."""
+
+    def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None: ...
+
+
+class NullJournal:
+    def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class Ended:
+    relationship: Relationship
+    reason: EndReason
+
+
+class FlashCopyCore:
+    """All FlashCopy state and logic. Methods block (disk I/O): call them from a worker thread."""
+
+    def __init__(
+        self,
+        volumes: Mapping[str, Volume],
+        options: FlashCopyOptions | None = None,
+        *,
+        journal: Journal | None = None,
+        clock: Callable[[], float] = time.time,
+        relationships: Iterable[Relationship] = (),
+        next_id: int = 1,
+    ) -> None:
+        self.volumes = volumes
+        self.options = options or FlashCopyOptions()
+        self.journal: Journal = journal or NullJournal()
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._rels: dict[int, Relationship] = {}
+        self._out: dict[str, list[Relationship]] = {}
+        self._in: dict[str, list[Relationship]] = {}
+        self._next_id = next_id
+        self._dirty: dict[int, Relationship] = {}
+        self._removed: set[int] = set()
+        self._unflushed: set[Volume] = set()
+        self.ended: deque[Ended] = deque()  # drained by the async layer to publish events
+        self.tracks_moved = 0  # every track copied between volumes, for benchmarks and tests
+        for rel in relationships:
+            self._index(rel)
+            self._next_id = max(self._next_id, rel.id + 1)
+
+    # =====================================================================================
+    # queries
+    # =====================================================================================
+    def relationship(self, rel_id: int) -> Relationship:
+        try:
+            return self._rels[rel_id]
+        except KeyError:
+            raise UnknownRelationship(rel_id) from None
+
+    def relationships(self) -> list[Relationship]:
+        """A snapshot list; safe to call from the loop while a worker thread runs the core
+        (list() of a dict view is atomic under the GIL)."""
+        return sorted(list(self._rels.values()), key=lambda r: r.id)
+
+    def outgoing(self, volser: str) -> list[Relationship]:
+        return list(self._out.get(volser, ()))
+
+    def incoming(self, volser: str) -> list[Relationship]:
+        return list(self._in.get(volser, ()))
+
+    def find(self, rel_id: int) -> Relationship | None:
+        return self._rels.get(rel_id)
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
+    def volume(self, volser: str) -> Volume:
+        try:
+            return self.volumes[volser]
+        except KeyError:
+            raise UnknownVolume(volser) from None
+
+    # =====================================================================================
+    # host I/O
+    # =====================================================================================
+    def read(self, volser: str, track: int) -> bytes:
+        return self.read_run(volser, track, 1)[0]
+
+    def read_run(self, volser: str, first: int, count: int) -> list[bytes]:
+        vol = self.volume(volser)
+        vol.geometry.check_extent(first, count)
+        with self.lock:
+            out: list[bytes] = []
+            for holder, track, n in self._logical_segments(vol, first, count):
+                out.extend(holder.read_tracks_sync(track, n))
+            return out
+
+    def write(self, volser: str, track: int, data: bytes) -> None:
+        self.write_run(volser, track, [data])
+
+    def update(self, volser: str, track: int, offset: int, data: bytes) -> None:
+        """Partial update of one track (read logical, patch, write through copy-on-write)."""
+        with self.lock:
+            self.write(volser, track, patch_track(self.read(volser, track), offset, data))
+
+    def write_run(self, volser: str, first: int, tracks: list[bytes]) -> None:
+        vol = self.volume(volser)
+        count = len(tracks)
+        vol.geometry.check_extent(first, count)
+        for data in tracks:
+            vol._check_data(data)
+        with self.lock:
+            incoming = self._overlapping_in(volser, first, count)
+            for rel, i, n in incoming:
+                if rel.target_write_inhibit:
+                    raise TargetWriteInhibited(
+                        f"{volser} tracks {first}-{first + count - 1} are the write-inhibited "
+                        f"target of relationship {rel.id} ({rel.source} -> {rel.target})"
+                    )
+            # 1. copy-on-write: every dependent gets its point-in-time data first
+            for rel, i, n in self._overlapping_out(volser, first, count):
+                self._materialize(rel, i, n)
+                rel.changed_src.set_range(i, n)
+                self._touch(rel)
+            for rel, i, n in incoming:
+                rel.changed_tgt.set_range(i, n)
+                self._touch(rel)
+            self._commit()
+            # 2. the write itself
+            vol.write_tracks_sync(first, tracks)
+            self._unflushed.add(vol)
+            # 3. user data wins on a target: those tracks leave their relationship
+            for rel, i, n in incoming:
+                if rel.uncopied.any(i, i + n):
+                    rel.uncopied.clear_range(i, n)
+                    self._touch(rel)
+                    self._maybe_end(rel)
+            self._commit()
+
+    # =====================================================================================
+    # establish / refresh / reverse / withdraw / mode
+    # =====================================================================================
+    def establish(self, req: EstablishRequest) -> Relationship:
+        with self.lock:
+            src, tgt = self.volume(req.source), self.volume(req.target)
+            if not src.geometry.like(tgt.geometry):
+                raise ExtentMismatch(
+                    f"{src.volser} ({src.geometry.describe()}) and {tgt.volser} "
+                    f"({tgt.geometry.describe()}) are not like devices: track sizes differ"
+                )
+            full = req.tracks is None
+            length = src.tracks - req.source_start if full else req.tracks
+            assert length is not None
+            if full and req.source_start == 0 and req.target_start == 0:
+                if tgt.tracks < src.tracks or (
+                    tgt.tracks > src.tracks and not req.allow_larger_target
+                ):
+                    raise ExtentMismatch(
+                        f"full-volume copy needs a target of the same size: {src.volser} has "
+                        f"{src.tracks:,} tracks, {tgt.volser} has {tgt.tracks:,}"
+                    )
+            try:
+                src.geometry.check_extent(req.source_start, length)
+                tgt.geometry.check_extent(req.target_start, length)
+            except InvalidGeometry as exc:
+                raise ExtentMismatch(str(exc)) from None
+            if src.volser == tgt.volser and _overlaps(
+                req.source_start, req.target_start, length
+            ):
+                raise ExtentOverlap(
+                    f"source and target extents overlap on {src.volser} "
+                    f"(tracks {req.source_start}+{length} and {req.target_start}+{length})"
+                )
+            self._check_target_free(tgt.volser, req.target_start, length)
+            self._check_cascade(src.volser, req.source_start, tgt.volser, req.target_start, length)
+            self._check_loop(src.volser, req.source_start, tgt.volser, req.target_start, length)
+            self._check_fanout(src.volser, req.source_start, length, extra=1)
+            if req.incremental:
+                self._check_incremental(src.volser, req.source_start, length, exclude=None)
+
+            # The target's logical content changes now: its own dependents keep theirs physically.
+            self._detach_dependents(tgt.volser, req.target_start, TrackMap.ones(length))
+            rel = Relationship.new(
+                self._next_id,
+                src.volser,
+                req.source_start,
+                tgt.volser,
+                req.target_start,
+                length,
+                mode=req.mode,
+                persistent=req.persistent,
+                incremental=req.incremental,
+                target_write_inhibit=req.target_write_inhibit,
+                established_at=self.clock(),
+                full_volume=full and req.source_start == 0 and req.target_start == 0,
+                label=req.label,
+            )
+            self._next_id += 1
+            self._index(rel)
+            self._touch(rel)
+            self._commit()
+            return rel
+
+    def refresh(self, rel_id: int) -> int:
+        """Incremental refresh: a new point in time; returns the tracks now out of sync."""
+        with self.lock:
+            rel = self.relationship(rel_id)
+            if not rel.incremental:
+                raise NotIncremental(
+                    f"relationship {rel.id} ({rel.source} -> {rel.target}) has no change "
+                    f"recording; only an incremental relationship can be refreshed"
+                )
+            changed = rel.changed_src | rel.changed_tgt
+            self._settle(rel, changed)
+            newly = changed & ~rel.uncopied
+            self._detach_dependents(rel.target, rel.target_start, newly)
+            rel.uncopied |= changed
+            rel.changed_src.setall(False)
+            rel.changed_tgt.setall(False)
+            rel.through.setall(True)
+            rel.established_at = self.clock()
+            rel.tracks_copied = 0
+            rel.cursor = 0
+            self._touch(rel)
+            self._commit()
+            return rel.out_of_sync
+
+    def reverse(self, rel_id: int, *, fast: bool = False) -> Relationship:
+        """Swap roles: the source gets the target's data back, moving only tracks that differ.
+
+        Ordinary reverse needs an incremental relationship whose copy is complete; the pair stays
+        persistent and recording. Fast reverse (fast reverse restore) may run while copying,
+        copies only the tracks changed on the source since the flash, is not persistent, and
+        leaves the old target without a valid copy.
+        """
+        with self.lock:
+            rel = self.relationship(rel_id)
+            if fast:
+                if rel.changed_tgt.any():
+                    raise TargetChanged(
+                        f"{rel.target} was written since the flash ({rel.changed_tgt.count():,} "
+                        f"tracks); fast reverse restore would not restore the point in time"
+                    )
+            else:
+                if not rel.incremental:
+                    raise NotIncremental(
+                        f"relationship {rel.id} is not incremental; reverse it with fast reverse "
+                        f"restore or establish a new relationship"
+                    )
+                if rel.uncopied.any():
+                    raise CopyInProgress(
+                        f"relationship {rel.id} still has {rel.out_of_sync:,} tracks to copy; "
+                        f"a reversal must wait until the background copy completes"
+                    )
+            if rel.source_start != rel.target_start and rel.full_volume:
+                raise ExtentMismatch("a full-volume reversal needs aligned extents")
+            src_vol, tgt_vol = self.volume(rel.source), self.volume(rel.target)
+            if tgt_vol.tracks > src_vol.tracks and rel.full_volume:
+                raise ExtentMismatch(
+                    f"{rel.target} is larger than {rel.source}; a larger target cannot be reversed"
+                )
+            self._check_target_free(rel.source, rel.source_start, rel.length)
+            self._check_fanout(rel.target, rel.target_start, rel.length, extra=1)
+
+            if not self.options.cascading and len(self._out.get(rel.source, ())) > 1:
+                raise CascadeNotAllowed(
+                    f"{rel.source} has other FlashCopy targets and cascading FlashCopy is off; "
+                    f"withdraw them before reversing"
+                )
+            moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
+            if fast:
+                self._settle(rel, moving)
+                # tracks the old target never received: it no longer holds the PIT there
+                garbage = rel.uncopied.copy()
+                # The old target stops being a copy: whatever still read through it is made real.
+                self._release_target(rel)
+            # The source's logical content changes on `moving` tracks.
+            self._detach_dependents(rel.source, rel.source_start, moving, exclude=rel)
+            self._unindex(rel)
+            rel.source, rel.target = rel.target, rel.source
+            rel.source_start, rel.target_start = rel.target_start, rel.source_start
+            rel.uncopied = moving
+            rel.through = TrackMap.ones(rel.length)
+            rel.changed_src = garbage if fast else TrackMap.zeros(rel.length)
+            rel.changed_tgt = TrackMap.zeros(rel.length)
+            rel.reversed = not rel.reversed
+            rel.fast_reversed = fast
+            rel.established_at = self.clock()
+            rel.tracks_copied = 0
+            rel.cursor = 0
+            if fast:
+                rel.mode, rel.persistent, rel.incremental = CopyMode.COPY, False, False
+                rel.target_write_inhibit = False
+            self._index(rel)
+            self._touch(rel)
+            self._maybe_end(rel)
+            self._commit()
+            return rel
+
+    def withdraw(self, rel_id: int) -> WithdrawResult:
+        with self.lock:
+            rel = self.relationship(rel_id)
+            info = rel.info()
+            invalid = rel.uncopied.copy()
+            self._release_target(rel)
+            self._remove(rel, EndReason.WITHDRAWN)
+            self._commit()
+            return WithdrawResult(info, rel.target, rel.target_start, invalid)
+
+    def set_mode(self, rel_id: int, mode: CopyMode) -> Relationship:
+        """NOCOPY -> COPY (DFSMSdss FCNOCOPYTOCOPY) or back."""
+        with self.lock:
+            rel = self.relationship(rel_id)
+            rel.mode = mode
+            self._touch(rel)
+            self._commit()
+            return rel
+
+    # =====================================================================================
+    # background copy
+    # =====================================================================================
+    def copy_step(self, rel_id: int, max_tracks: int) -> int:
+        """Copy up to `max_tracks` uncopied tracks of a relationship; returns tracks copied."""
+        with self.lock:
+            rel = self._rels.get(rel_id)
+            if rel is None or not rel.uncopied.any():
+                return 0
+            budget, copied, pos = max_tracks, 0, rel.cursor
+            while budget > 0 and rel.id in self._rels:
+                first = rel.uncopied.first_set(pos) if pos < rel.length else -1
+                if first < 0:
+                    first = rel.uncopied.first_set(0)
+                    if first < 0:
+                        break
+                end = rel.uncopied.first_clear(first)
+                n = min((rel.length if end < 0 else end) - first, budget)
+                copied += self._materialize(rel, first, n)
+                budget -= n
+                pos = first + n
+            rel.cursor = pos
+            self._touch(rel)
+            self._maybe_end(rel)
+            self._commit()
+            return copied
+
+    def copy_candidates(self) -> list[Relationship]:
+        return [r for r in list(self._rels.values()) if r.mode is CopyMode.COPY and r.uncopied.any()]
+
+    # =====================================================================================
+    # internals: resolution
+    # =====================================================================================
+    def _logical_segments(self, vol: Volume, first: int, count: int) -> list[Segment]:
+        """Where logical(vol, first..first+count) physically lives, as merged runs."""
+        segs: list[Segment] = []
+        pos, end = first, first + count
+        for rel, i, n in sorted(
+            self._overlapping_in(vol.volser, first, count), key=lambda x: x[0].target_start + x[1]
+        ):
+            a = rel.target_start + i
+            if pos < a:
+                segs.append((vol, pos, a - pos))
+            for val, x, y in intervals(rel.uncopied.bits[i : i + n]):
+                if val:
+                    segs.extend(self._pit_segments(rel, i + x, y - x))
+                else:
+                    segs.append((vol, a + x, y - x))
+            pos = a + n
+        if pos < end:
+            segs.append((vol, pos, end - pos))
+        return _merge(segs)
+
+    def _pit_segments(self, rel: Relationship, i: int, n: int) -> list[Segment]:
+        """Where the point-in-time data of rel's tracks i..i+n lives (bits assumed set)."""
+        src = self.volumes[rel.source]
+        k = rel.source_start + i
+        segs: list[Segment] = []
+        for val, x, y in intervals(rel.through.bits[i : i + n]):
+            if val:
+                segs.extend(self._logical_segments(src, k + x, y - x))
+            else:
+                segs.append((src, k + x, y - x))
+        return segs
+
+    def _incoming_mask(self, volser: str, first: int, count: int) -> bitarray:
+        """1 where (volser, track) is an uncopied target track (its logical data lives elsewhere)."""
+        mask = zeros(count)
+        for rel, i, n in self._overlapping_in(volser, first, count):
+            off = rel.target_start + i - first
+            mask[off : off + n] = rel.uncopied.bits[i : i + n]
+        return mask
+
+    # =====================================================================================
+    # internals: moving data
+    # =====================================================================================
+    def _materialize(
+        self, rel: Relationship, i: int, n: int, only: bitarray | None = None, may_end: bool = True
+    ) -> int:
+        """Copy rel's PIT data onto its target for set bits in [i, i+n) (and in `only`)."""
+        want = rel.uncopied.bits[i : i + n]
+        if only is not None:
+            want &= only
+        if not want.any():
+            return 0
+        tgt = self.volumes[rel.target]
+        moved = 0
+        for val, x, y in intervals(want):
+            if not val:
+                continue
+            first, cnt = i + x, y - x
+            segs = self._pit_segments(rel, first, cnt)
+            t = rel.target_start + first
+            # whatever resolves to the target's physical tracks must get its data first
+            if self._preserve_physical(tgt, t, cnt):
+                self._commit()
+            for holder, ht, hn in segs:
+                holder.copy_tracks_to_sync(ht, tgt, t, hn)
+                t += hn
+            self._unflushed.add(tgt)
+            rel.uncopied.clear_range(first, cnt)
+            rel.tracks_copied += cnt
+            moved += cnt
+        self.tracks_moved += moved
+        self._touch(rel)
+        if may_end:
+            self._maybe_end(rel)
+        return moved
+
+    def _settle(self, rel: Relationship, changing: TrackMap) -> None:
+        """Before rel's target gets a new point in time on `changing` tracks, make sure no PIT
+        track there still lives on the source's physical track (through=0): copy it over, so
+        the target's own dependents (which read through rel) keep their data."""
+        stale = rel.uncopied.bits & changing.bits & ~rel.through.bits
+        if stale.any():
+            self._materialize(rel, 0, rel.length, stale, may_end=False)
+
+    def _preserve_physical(self, vol: Volume, first: int, count: int) -> int:
+        """Materialize every dependent whose PIT data is physical(vol, first..first+count)."""
+        moved = 0
+        outgoing = self._overlapping_out(vol.volser, first, count)
+        if not outgoing:
+            return 0
+        for rel, i, n in outgoing:
+            bits = rel.uncopied.bits[i : i + n]
+            if not bits.any():
+                continue
+            k = rel.source_start + i
+            physical = bits & (~rel.through.bits[i : i + n] | ~self._incoming_mask(vol.volser, k, n))
+            if physical.any():
+                moved += self._materialize(rel, i, n, physical)
+        return moved
+
+    def _detach_dependents(
+        self,
+        volser: str,
+        first: int,
+        changing: TrackMap,
+        exclude: Relationship | None = None,
+    ) -> None:
+        """volser's logical tracks first+i (i set in `changing`) change by a bitmap operation.
+
+        Its dependents keep reading the physical tracks (which must then be physical, not
+        redirected) and record the change for their next refresh.
+        """
+        if not changing.any():
+            return
+        for rel, i, n in self._overlapping_out(volser, first, len(changing)):
+            if rel is exclude:
+                continue
+            off = rel.source_start + i - first
+            part = changing.slice(off, n)
+            if not part.any():
+                continue
+            rel.through.and_not_at(i, part)
+            rel.changed_src.or_at(i, part)
+            self._touch(rel)
+
+    def _release_target(self, rel: Relationship) -> None:
+        """rel's target stops reading through rel: dependents that still do get real data.
+
+        Its logical content changes on the uncopied tracks (they hold no valid data afterwards).
+        """
+        if not rel.uncopied.any():
+            return
+        tgt = rel.target
+        for dep, i, n in self._overlapping_out(tgt, rel.target_start, rel.length):
+            if dep is rel:
+                continue
+            k = dep.source_start + i
+            off = k - rel.target_start
+            upstream = rel.uncopied.bits[off : off + n]
+            need = dep.uncopied.bits[i : i + n] & dep.through.bits[i : i + n] & upstream
+            if need.any():
+                self._materialize(dep, i, n, need)
+            dep.changed_src.bits[i : i + n] |= upstream
+            self._touch(dep)
+
+    # =====================================================================================
+    # internals: checks
+    # =====================================================================================
+    def _check_target_free(self, volser: str, first: int, count: int) -> None:
+        for rel, i, n in self._overlapping_in(volser, first, count):
+            a = rel.target_start + i
+            raise TargetInRelationship(
+                f"{volser} tracks {a}-{a + n - 1} are already the target of relationship "
+                f"{rel.id} ({rel.source} -> {rel.target}); a track can have only one source"
+            )
+
+    def _check_cascade(self, src: str, s: int, tgt: str, t: int, n: int) -> None:
+        if self.options.cascading:
+            return
+        if self._overlapping_in(src, s, n):
+            raise CascadeNotAllowed(
+                f"{src} is the target of another relationship and cascading FlashCopy is off"
+            )
+        if self._overlapping_out(tgt, t, n):
+            raise CascadeNotAllowed(
+                f"{tgt} is the source of another relationship and cascading FlashCopy is off"
+            )
+
+    def _check_loop(self, src: str, s: int, tgt: str, t: int, n: int) -> None:
+        """Refuse src->tgt if tgt's extent already feeds (directly or not) src's extent."""
+        todo = [(tgt, t, n)]
+        seen: set[tuple[str, int, int]] = set()
+        while todo:
+            vol, a, cnt = todo.pop()
+            if (vol, a, cnt) in seen:
+                continue
+            seen.add((vol, a, cnt))
+            if vol == src and a < s + n and s < a + cnt:
+                raise RelationshipLoop(
+                    f"{src} -> {tgt} would close a loop: {tgt} already feeds {src} through "
+                    f"existing relationships (reverse the existing pair instead)"
+                )
+            for rel, i, m in self._overlapping_out(vol, a, cnt):
+                todo.append((rel.target, rel.target_start + i, m))
+
+    def _check_fanout(self, volser: str, first: int, count: int, extra: int) -> None:
+        limit = self.options.max_relationships_per_track
+        events: list[tuple[int, int]] = []
+        for rel, i, n in self._overlapping_out(volser, first, count):
+            a = rel.source_start + i
+            events += [(a, 1), (a + n, -1)]
+        depth = 0
+        for _, d in sorted(events, key=lambda e: (e[0], e[1])):
+            depth += d
+            if depth + extra > limit:
+                raise TooManyRelationships(
+                    f"{volser}: a source track would be in {depth + extra} relationships; "
+                    f"FlashCopy allows at most {limit}"
+                )
+
+    def _check_incremental(self, volser: str, first: int, count: int, exclude: Relationship | None) -> None:
+        if self.options.multiple_incremental:
+            return
+        for rel, _, _ in self._overlapping_out(volser, first, count):
+            if rel.incremental and rel is not exclude:
+                raise IncrementalLimit(
+                    f"{volser} already has an incremental relationship ({rel.id} -> {rel.target}); "
+                    f"only one incremental target per source is allowed"
+                )
+
+    # =====================================================================================
+    # internals: bookkeeping
+    # =====================================================================================
+    def _overlapping_out(self, volser: str, first: int, count: int) -> list[tuple[Relationship, int, int]]:
+        out = []
+        for rel in self._out.get(volser, ()):
+            ov = rel.source_overlap(first, count)
+            if ov:
+                out.append((rel, *ov))
+        return out
+
+    def _overlapping_in(self, volser: str, first: int, count: int) -> list[tuple[Relationship, int, int]]:
+        out = []
+        for rel in self._in.get(volser, ()):
+            ov = rel.target_overlap(first, count)
+            if ov:
+                out.append((rel, *ov))
+        return out
+
+    def _index(self, rel: Relationship) -> None:
+        self._rels[rel.id] = rel
+        self._out.setdefault(rel.source, []).append(rel)
+        self._in.setdefault(rel.target, []).append(rel)
+
+    def _unindex(self, rel: Relationship) -> None:
+        self._rels.pop(rel.id, None)
+        self._out[rel.source].remove(rel)
+        self._in[rel.target].remove(rel)
+
+    def _remove(self, rel: Relationship, reason: EndReason) -> None:
+        if rel.id not in self._rels:
+            return
+        self._unindex(rel)
+        self._dirty.pop(rel.id, None)
+        self._removed.add(rel.id)
+        self.ended.append(Ended(rel, reason))
+
+    def _maybe_end(self, rel: Relationship) -> None:
+        if not rel.persistent and not rel.uncopied.any():
+            self._remove(rel, EndReason.COPY_COMPLETE)
+
+    def _touch(self, rel: Relationship) -> None:
+        if rel.id in self._rels:
+            self._dirty[rel.id] = rel
+
+    def _commit(self) -> None:
+        if not self._dirty and not self._removed:
+            return
+        if self.options.durable:
+            for vol in self._unflushed:
+                vol.flush_sync()
+        self._unflushed.clear()
+        changed, removed = list(self._dirty.values()), sorted(self._removed)
+        self.journal.commit(changed, removed, self._next_id)
+        self._dirty.clear()
+        self._removed.clear()
+
+
+def _overlaps(a: int, b: int, n: int) -> bool:
+    return a < b + n and b < a + n
+
+
+def _merge(segs: list[Segment]) -> list[Segment]:
+    out: list[Segment] = []
+    for vol, t, n in segs:
+        if out and out[-1][0] is vol and out[-1][1] + out[-1][2] == t:
+            out[-1] = (vol, out[-1][1], out[-1][2] + n)
+        else:
+            out.append((vol, t, n))
+    return out

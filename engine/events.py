@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from engine.flashcopy.relationship import EndReason, RelationshipInfo
+if TYPE_CHECKING:  # annotations only: the FlashCopy package itself publishes these events
+    from engine.flashcopy.relationship import EndReason, RelationshipInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,16 @@ class CopyProgress(Event):
     @property
     def percent_complete(self) -> float:
         return 100.0 * (1 - self.out_of_sync / self.length) if self.length else 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class CopyFailed(Event):
+    """A background copy stopped on an error (e.g. a full disk); it waits for a retry."""
+
+    rel_id: int
+    source: str
+    target: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

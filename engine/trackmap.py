@@ -150,9 +150,15 @@ class TrackMap:
 
     # -- serialisation ----------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """Compressed form (sparse/run-friendly); an all-ones EAV map is a few bytes."""
-        return sc_encode(self.bits)
+        """Compressed form: a flag byte, then the sparse encoding of the map or of its
+        complement, whichever is sparser, so all-zero *and* all-one EAV maps are a few bytes."""
+        if self.bits.count() * 2 > len(self.bits):
+            return b"\x01" + sc_encode(~self.bits)
+        return b"\x00" + sc_encode(self.bits)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrackMap:
-        return cls(bits=sc_decode(data))
+        bits = sc_decode(data[1:])
+        if data[:1] == b"\x01":
+            bits.invert()
+        return cls(bits=bits)

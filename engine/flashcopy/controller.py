@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from engine.errors import FlashpoolError
 from engine.events import (
+    CopyFailed,
     CopyProgress,
     EventBus,
     RelationshipChanged,
@@ -58,6 +60,13 @@ class FlashCopyController:
         self._claimed: set[int] = set()
         self._paused = False
         self._last_progress: dict[int, tuple[float, int]] = {}
+        self.failed: dict[int, str] = {}  # relationships whose background copy hit an error
+
+    def retry_failed(self) -> None:
+        """Let the copiers try again the relationships that failed (after space was freed)."""
+        self.failed.clear()
+        if self._wake is not None:
+            self._wake.set()
 
     # -- queries (cheap, on the loop) -------------------------------------------------------
     # Queries take no lock: the loop must never wait for a copy chunk in a worker thread.
@@ -202,7 +211,7 @@ class FlashCopyController:
         """Until no COPY-mode relationship has tracks left to copy (copiers must be running)."""
 
         async def poll() -> None:
-            while self.core.copy_candidates():
+            while any(r.id not in self.failed for r in self.core.copy_candidates()):
                 await asyncio.sleep(0.01)
 
         await asyncio.wait_for(poll(), timeout)
@@ -224,26 +233,31 @@ class FlashCopyController:
             if rel is None:
                 self._wake.clear()
                 continue
+            started = time.monotonic()
             try:
-                started = time.monotonic()
                 copied = await asyncio.to_thread(
                     self.core.copy_step, rel.id, self.settings.chunk_tracks
                 )
-                self._progress(rel.id, copied)
-                self._after()
-                rate = self.settings.tracks_per_second
-                if rate and copied:
-                    delay = copied / rate - (time.monotonic() - started)
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                else:
-                    await asyncio.sleep(0)
+            except FlashpoolError as exc:
+                # e.g. the disk filled up: this relationship waits for retry_failed(); the
+                # others go on, and nothing already copied is lost
+                self.failed[rel.id] = str(exc)
+                self.events.publish(CopyFailed(self.clock(), rel.id, rel.source, rel.target, str(exc)))
+                continue
             finally:
-                self._claimed.discard(rel.id)
+                self._claimed.discard(rel.id)  # before waking the others, or they idle
+            self._progress(rel.id, copied)
+            self._after()
+            rate = self.settings.tracks_per_second
+            delay = copied / rate - (time.monotonic() - started) if rate and copied else 0.0
+            await asyncio.sleep(max(0.0, delay))
 
     def _claim(self) -> Relationship | None:
         """The least recently served COPY relationship nobody else is copying."""
-        cands = [r for r in self.core.copy_candidates() if r.id not in self._claimed]
+        cands = [
+            r for r in self.core.copy_candidates()
+            if r.id not in self._claimed and r.id not in self.failed
+        ]
         if not cands:
             return None
         rel = min(cands, key=lambda r: self._last_progress.get(r.id, (0.0, 0))[0])

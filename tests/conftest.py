@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny volumes in a temporary directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.flashcopy import FlashCopyCore, FlashCopyOptions
+from engine.geometry import custom_geometry
+from engine.storage import Volume
+
+SMALL_TRACK = 64
+
+
+class VolumeFactory:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.volumes: dict[str, Volume] = {}
+
+    def __call__(self, volser: str, tracks: int = 16, track_size: int = SMALL_TRACK) -> Volume:
+        vol = Volume.create(self.root / f"{volser}.img", volser, custom_geometry(tracks, track_size))
+        self.volumes[vol.volser] = vol
+        return vol
+
+    def close(self) -> None:
+        for v in self.volumes.values():
+            v.close()
+
+
+@pytest.fixture
+def make_volume(tmp_path: Path) -> Iterator[VolumeFactory]:
+    factory = VolumeFactory(tmp_path)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def core(make_volume: VolumeFactory) -> FlashCopyCore:
+    """A core over volumes A, B, C, D (16 tracks each) and BIG (32 tracks)."""
+    for v in ("A", "B", "C", "D"):
+        make_volume(v)
+    make_volume("BIG", 32)
+    return FlashCopyCore(make_volume.volumes, FlashCopyOptions())
+
+
+def track(text: str, size: int = SMALL_TRACK) -> bytes:
+    return text.encode().ljust(size, b".")

@@ -1,0 +1,91 @@
+import asyncio
+import errno
+import os
+
+import pytest
+
+from engine.errors import TrackDataError, VolumeError, VolumeImageMissing, VolumeImageShort, VolumeSpaceExhausted
+from engine.geometry import custom_geometry, geometry_for
+from engine.storage import Volume
+from tests.conftest import track
+
+
+def test_unwritten_tracks_read_as_zeros_and_cost_no_disk(tmp_path):
+    vol = Volume.create(tmp_path / "big.img", "BIG001", geometry_for("3390-54"))
+    try:
+        assert os.path.getsize(vol.path) == 982_800 * 57_344
+        assert vol.allocated_bytes() < 1_000_000  # sparse
+        assert vol.read_track_sync(982_799) == bytes(56_664)
+        data = bytes(range(256)) * 221 + bytes(88)
+        vol.write_track_sync(500_000, data)
+        assert vol.read_track_sync(500_000) == data
+        assert vol.read_track_sync(500_001) == bytes(56_664)
+    finally:
+        vol.close()
+
+
+def test_runs_round_trip(make_volume):
+    vol = make_volume("RUN1", 16)
+    tracks = [track(f"t{i}") for i in range(5)]
+    vol.write_tracks_sync(3, tracks)
+    assert vol.read_tracks_sync(3, 5) == tracks
+    assert vol.read_tracks_sync(2, 1) == [bytes(64)]
+
+
+def test_partial_update(make_volume):
+    vol = make_volume("UPD1")
+    vol.write_track_sync(1, track("hello"))
+    vol.update_track_sync(1, 2, b"XY")
+    assert vol.read_track_sync(1)[:6] == b"heXYo."
+    with pytest.raises(TrackDataError, match="do not fit"):
+        vol.update_track_sync(1, 63, b"XY")
+
+
+def test_wrong_sizes_and_extents_are_refused(make_volume):
+    vol = make_volume("BAD1", 4)
+    with pytest.raises(TrackDataError, match="exactly 64 bytes"):
+        vol.write_track_sync(0, b"short")
+    with pytest.raises(Exception, match="outside"):
+        vol.read_track_sync(4)
+
+
+def test_copy_tracks_between_volumes(make_volume):
+    a, b = make_volume("CPA"), make_volume("CPB")
+    a.write_tracks_sync(0, [track(f"a{i}") for i in range(4)])
+    a.copy_tracks_to_sync(1, b, 10, 3)
+    assert b.read_tracks_sync(10, 3) == [track("a1"), track("a2"), track("a3")]
+
+
+def test_open_checks_image(tmp_path):
+    g = custom_geometry(8, 64)
+    with pytest.raises(VolumeImageMissing, match="missing"):
+        Volume.open(tmp_path / "none.img", "NONE", g)
+    vol = Volume.create(tmp_path / "v.img", "V1", g)
+    vol.close()
+    with pytest.raises(VolumeError, match="already exists"):
+        Volume.create(tmp_path / "v.img", "V1", g)
+    os.truncate(tmp_path / "v.img", 4096)
+    with pytest.raises(VolumeImageShort, match="truncated"):
+        Volume.open(tmp_path / "v.img", "V1", g)
+
+
+def test_disk_full_is_a_specific_error(make_volume, monkeypatch):
+    vol = make_volume("FULL1")
+
+    def no_space(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", no_space)
+    with pytest.raises(VolumeSpaceExhausted, match="no space left"):
+        vol.write_track_sync(0, track("x"))
+
+
+async def test_async_io_runs_off_the_loop(make_volume):
+    vol = make_volume("ASY1")
+    await vol.write_track(2, track("async"))
+    assert await vol.read_track(2) == track("async")
+    await vol.write_tracks(4, [track("r1"), track("r2")])
+    assert await vol.read_tracks(4, 2) == [track("r1"), track("r2")]
+    await vol.update_track(2, 0, b"A")
+    assert (await vol.read_track(2))[:5] == b"Async"
+    await vol.flush()

@@ -1,0 +1,20 @@
+"""`make bench`: run every benchmark; each prints `RESULT <metric> <value> <op> <goal>`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency"]
+
+
+def main() -> int:
+    names = sys.argv[1:] or BENCHMARKS
+    for name in names:
+        print(f"== bench.{name}", flush=True)
+        importlib.import_module(f"bench.{name}").main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

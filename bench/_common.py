@@ -1,0 +1,59 @@
+"""Shared benchmark helpers: a scratch directory on the project's disk, filled volumes, RESULT lines."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.geometry import Geometry
+from engine.storage import Volume
+
+SCRATCH = Path(os.environ.get("FLASHPOOL_BENCH_DIR", Path(__file__).parent / ".scratch"))
+
+
+@contextmanager
+def scratch(name: str) -> Iterator[Path]:
+    path = SCRATCH / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def filled_volume(root: Path, volser: str, geometry: Geometry, every: int = 1, run: int = 1024) -> Volume:
+    """A volume with every `every`-th track written (distinct data per track)."""
+    vol = Volume.create(root / f"{volser}.img", volser, geometry)
+    block = os.urandom(geometry.track_size)
+    for first in range(0, geometry.tracks, run):
+        n = min(run, geometry.tracks - first)
+        tracks = []
+        for k in range(first, first + n):
+            tracks.append(k.to_bytes(8, "big") + block[8:])
+        if every == 1:
+            vol.write_tracks_sync(first, tracks)
+        else:
+            for i, data in enumerate(tracks):
+                if (first + i) % every == 0:
+                    vol.write_track_sync(first + i, data)
+    return vol
+
+
+def result(metric: str, value: float, op: str, goal: float, fmt: str = ".3f") -> bool:
+    ok = {"<=": value <= goal, ">=": value >= goal, "<": value < goal, ">": value > goal, "==": value == goal}[op]
+    print(f"RESULT {metric} {value:{fmt}} {op} {goal:g}{'' if ok else '   (goal missed)'}", flush=True)
+    return ok
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start

@@ -1,0 +1,23 @@
+"""The SQLite (or any SQLAlchemy URL) catalog: tables and repository functions."""
+
+from engine.catalog.models import SCHEMA_VERSION
+from engine.catalog.store import (
+    Catalog,
+    CatalogCorrupt,
+    CatalogError,
+    CatalogJournal,
+    CatalogMissing,
+    CatalogVersionMismatch,
+    sqlite_url,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Catalog",
+    "CatalogCorrupt",
+    "CatalogError",
+    "CatalogJournal",
+    "CatalogMissing",
+    "CatalogVersionMismatch",
+    "sqlite_url",
+]

@@ -1,0 +1,182 @@
+"""Catalog tables: every construct, version, relationship and bitmap flashpool keeps.
+
+Designed up front for the fast replication, data set and dump issues, so that they fill these
+tables rather than rewrite them. Enumerated values are stored as their DFSMShsm words.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class SchemaInfo(SQLModel, table=True):
+    __tablename__ = "schema_info"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class StorageGroupRow(SQLModel, table=True):
+    __tablename__ = "storage_group"
+    name: str = Field(primary_key=True, max_length=8)
+    type: str  # POOL | COPYPOOLBACKUP
+    backup_group: str | None = None  # POOL: its copy pool backup storage group
+    description: str = ""
+
+
+class VolumeRow(SQLModel, table=True):
+    __tablename__ = "volume"
+    volser: str = Field(primary_key=True, max_length=6)
+    model: str
+    cylinders: int
+    tracks_per_cylinder: int
+    track_size: int
+    image: str  # path relative to the site directory
+    storage_group: str | None = Field(default=None, foreign_key="storage_group.name", index=True)
+    online: bool = True
+    controller: str = "FP01"  # storage facility; FlashCopy never crosses one
+
+
+class CopyPoolRow(SQLModel, table=True):
+    __tablename__ = "copy_pool"
+    name: str = Field(primary_key=True, max_length=23)
+    versions: int = 2  # DASD versions 0-85
+    fast_reverse_restore: bool = False
+    catalog_capture: str = "N"  # N | P | R
+    auto_dump: bool = False
+    allow_pprc_frb: str = "NO"
+    allow_pprc_frr: str = "NO"
+    backup_group_override: str | None = None  # FRBACKUP BACKUPSTORAGEGROUP(...)
+    next_version: int = 1  # 1-999, wraps
+    description: str = ""
+
+
+class CopyPoolGroupRow(SQLModel, table=True):
+    __tablename__ = "copy_pool_group"
+    copy_pool: str = Field(primary_key=True, foreign_key="copy_pool.name")
+    storage_group: str = Field(primary_key=True, foreign_key="storage_group.name")
+    position: int = 0
+
+
+class DumpClassRow(SQLModel, table=True):
+    __tablename__ = "dump_class"
+    name: str = Field(primary_key=True, max_length=8)
+    retention_days: int | None = None  # None = NOLIMIT
+    fast_replication_dump: str = "OPTIONAL"  # REQUIRED | OPTIONAL
+    available_for_mount: bool = True
+    stack: int = 1  # source volumes stacked per tape
+
+
+class CopyPoolDumpClassRow(SQLModel, table=True):
+    __tablename__ = "copy_pool_dump_class"
+    copy_pool: str = Field(primary_key=True, foreign_key="copy_pool.name")
+    dump_class: str = Field(primary_key=True, foreign_key="dump_class.name")
+    dump_versions: int = 1
+
+
+class BackupVersionRow(SQLModel, table=True):
+    __tablename__ = "backup_version"
+    id: int | None = Field(default=None, primary_key=True)
+    copy_pool: str = Field(foreign_key="copy_pool.name", index=True)
+    version: int  # 1-999; 0 for a PREPARE entry
+    token: bytes = b""
+    created_at: float = 0.0  # the FlashCopy point in time (0 for PREPARE)
+    dasd_state: str = "RECOVERABLE"  # RECOVERABLE | FAILED | FCFRRINCOMPLETE | NONE | PREPARE
+    dump_state: str = "NONE"  # ALLCOMPLETE | REQUIREDCOMPLETE | PARTIAL | NONE
+    incremental: bool = False
+    catinfo: str = "N"
+    fcfrr: bool = False
+    frr_eligible: bool = False
+    vtocenq: bool = True
+    recovery_incomplete: bool = False
+    backup_group: str | None = None
+
+
+class VersionPairRow(SQLModel, table=True):
+    __tablename__ = "version_pair"
+    version_id: int = Field(primary_key=True, foreign_key="backup_version.id")
+    source: str = Field(primary_key=True)
+    target: str = Field(index=True)
+    storage_group: str = ""
+    relationship_id: int | None = None
+    state: str = "OK"  # OK | FAILED | RECOVERED
+
+
+class RelationshipRow(SQLModel, table=True):
+    __tablename__ = "relationship"
+    id: int = Field(primary_key=True)
+    source: str = Field(index=True)
+    source_start: int
+    target: str = Field(index=True)
+    target_start: int
+    length: int
+    mode: str
+    persistent: bool
+    incremental: bool
+    target_write_inhibit: bool
+    reversed: bool
+    fast_reversed: bool
+    full_volume: bool
+    established_at: float
+    tracks_copied: int
+    cursor: int
+    label: str
+    uncopied: bytes
+    through: bytes
+    changed_src: bytes
+    changed_tgt: bytes
+
+
+class DataSetRow(SQLModel, table=True):
+    __tablename__ = "data_set"
+    name: str = Field(primary_key=True, max_length=44)
+    dsorg: str = "PS"
+    created_at: float = 0.0
+    migrated: bool = False
+    bytes_used: int = 0
+
+
+class DataSetExtentRow(SQLModel, table=True):
+    __tablename__ = "data_set_extent"
+    name: str = Field(primary_key=True, foreign_key="data_set.name")
+    seq: int = Field(primary_key=True)
+    volser: str = Field(index=True)
+    first_track: int
+    tracks: int
+
+
+class CapturedExtentRow(SQLModel, table=True):
+    """Catalog capture: where a data set lived when a version was taken."""
+
+    __tablename__ = "captured_extent"
+    version_id: int = Field(primary_key=True, foreign_key="backup_version.id")
+    name: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    volser: str
+    first_track: int
+    tracks: int
+
+
+class DumpCopyRow(SQLModel, table=True):
+    __tablename__ = "dump_copy"
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="backup_version.id", index=True)
+    dump_class: str
+    source: str
+    tape: str  # tape volser
+    file: str  # path relative to the site directory
+    state: str = "COMPLETE"  # COMPLETE | PARTIAL | FAILED
+    created_at: float = 0.0
+    expires_at: float | None = None
+
+
+class ActivityRow(SQLModel, table=True):
+    __tablename__ = "activity"
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(index=True)
+    origin: str = "CLI"  # CLI | CONSOLE | WALKTHROUGH | AUTO
+    command: str
+    copy_pool: str | None = Field(default=None, index=True)
+    return_code: int = 0
+    messages: str = "[]"  # JSON list of {"id", "severity", "text"}

@@ -1,0 +1,187 @@
+"""The catalog: open/create with a schema check, and repository functions (no SQL elsewhere)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import delete, event, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from engine.catalog.models import SCHEMA_VERSION, RelationshipRow, SchemaInfo, VolumeRow
+from engine.errors import FlashpoolError
+from engine.flashcopy.relationship import CopyMode, Relationship
+from engine.trackmap import TrackMap
+
+
+class CatalogError(FlashpoolError):
+    """The catalog cannot be used; ARC1806E RC=12 (control data set I/O error) in HSM terms."""
+
+
+class CatalogMissing(CatalogError):
+    pass
+
+
+class CatalogCorrupt(CatalogError):
+    pass
+
+
+class CatalogVersionMismatch(CatalogError):
+    pass
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _make_engine(url: str) -> Engine:
+    eng = create_engine(url)
+    if url.startswith("sqlite"):
+
+        @event.listens_for(eng, "connect")
+        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a committed transaction survives a process crash (SIGKILL); FULL would
+            # add power-loss durability at ~10x the commit cost. See README / DESIGN.md.
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return eng
+
+
+class Catalog:
+    """One catalog database (SQLite in the site directory by default, any SQLAlchemy URL)."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    # -- open / create ------------------------------------------------------------------------
+    @classmethod
+    def create(cls, url: str) -> Catalog:
+        eng = _make_engine(url)
+        try:
+            SQLModel.metadata.create_all(eng)
+            with Session(eng) as s:
+                if s.get(SchemaInfo, "schema_version") is not None:
+                    raise CatalogError(f"a catalog already exists at {url}")
+                s.add(SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)))
+                s.add(SchemaInfo(key="next_relationship_id", value="1"))
+                s.commit()
+        except DatabaseError as exc:
+            raise CatalogCorrupt(f"cannot create the catalog at {url}: {exc.orig}") from None
+        return cls(eng, url)
+
+    @classmethod
+    def open(cls, url: str) -> Catalog:
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.exists():
+                raise CatalogMissing(f"the catalog {path} does not exist (create the site first)")
+            if path.stat().st_size == 0:
+                raise CatalogCorrupt(f"the catalog {path} is empty (truncated)")
+        eng = _make_engine(url)
+        try:
+            with Session(eng) as s:
+                row = s.get(SchemaInfo, "schema_version")
+        except (DatabaseError, OperationalError) as exc:
+            eng.dispose()
+            raise CatalogCorrupt(
+                f"the catalog at {url} cannot be read ({exc.orig}); it is damaged or not a "
+                f"flashpool catalog - restore it from a copy"
+            ) from None
+        if row is None:
+            eng.dispose()
+            raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
+        if row.value != str(SCHEMA_VERSION):
+            eng.dispose()
+            raise CatalogVersionMismatch(
+                f"the catalog at {url} has schema version {row.value}; this flashpool reads "
+                f"version {SCHEMA_VERSION}"
+            )
+        return cls(eng, url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    # -- volumes ------------------------------------------------------------------------------
+    def add_volumes(self, rows: list[VolumeRow]) -> None:
+        with self.session() as s:
+            s.add_all(rows)
+            s.commit()
+
+    def volumes(self) -> list[VolumeRow]:
+        with self.session() as s:
+            return list(s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all())
+
+    # -- relationships ------------------------------------------------------------------------
+    def load_relationships(self) -> tuple[list[Relationship], int]:
+        with self.session() as s:
+            rows = list(s.exec(select(RelationshipRow).order_by(RelationshipRow.id)).all())
+            next_id = int(s.get(SchemaInfo, "next_relationship_id").value)  # type: ignore[union-attr]
+        return [_from_row(r) for r in rows], next_id
+
+    def journal(self) -> CatalogJournal:
+        return CatalogJournal(self)
+
+
+class CatalogJournal:
+    """Persists relationship state at the FlashCopy core's crash-safe points, one transaction
+    per commit (rows replaced whole; maps stored compressed)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.commits = 0
+
+    def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+        table = RelationshipRow.__table__
+        ids = [r.id for r in changed] + list(removed)
+        with self.catalog.engine.begin() as conn:
+            if ids:
+                conn.execute(delete(table).where(table.c.id.in_(ids)))
+            if changed:
+                conn.execute(insert(table), [_to_row(r) for r in changed])
+            conn.execute(
+                SchemaInfo.__table__.update()
+                .where(SchemaInfo.__table__.c.key == "next_relationship_id")
+                .values(value=str(next_id))
+            )
+        self.commits += 1
+
+
+def _to_row(r: Relationship) -> dict[str, object]:
+    return {
+        "id": r.id, "source": r.source, "source_start": r.source_start, "target": r.target,
+        "target_start": r.target_start, "length": r.length, "mode": r.mode.value,
+        "persistent": r.persistent, "incremental": r.incremental,
+        "target_write_inhibit": r.target_write_inhibit, "reversed": r.reversed,
+        "fast_reversed": r.fast_reversed, "full_volume": r.full_volume,
+        "established_at": r.established_at, "tracks_copied": r.tracks_copied, "cursor": r.cursor,
+        "label": r.label, "uncopied": r.uncopied.to_bytes(), "through": r.through.to_bytes(),
+        "changed_src": r.changed_src.to_bytes(), "changed_tgt": r.changed_tgt.to_bytes(),
+    }
+
+
+def _from_row(row: RelationshipRow) -> Relationship:
+    return Relationship(
+        id=row.id, source=row.source, source_start=row.source_start, target=row.target,
+        target_start=row.target_start, length=row.length, mode=CopyMode(row.mode),
+        persistent=row.persistent, incremental=row.incremental,
+        target_write_inhibit=row.target_write_inhibit, established_at=row.established_at,
+        uncopied=TrackMap.from_bytes(row.uncopied), through=TrackMap.from_bytes(row.through),
+        changed_src=TrackMap.from_bytes(row.changed_src),
+        changed_tgt=TrackMap.from_bytes(row.changed_tgt), reversed=row.reversed,
+        fast_reversed=row.fast_reversed, tracks_copied=row.tracks_copied,
+        full_volume=row.full_volume, cursor=row.cursor, label=row.label,
+    )

@@ -1,0 +1,98 @@
+"""Sites persist: relationships, bitmaps and progress survive a close/reopen; bad input is named."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+from engine.catalog import CatalogCorrupt, CatalogMissing, CatalogVersionMismatch
+from engine.errors import FlashCopyError
+from engine.flashcopy import CopyMode, EstablishRequest
+from engine.site import Site, SiteDefinition, SiteError, VolumeSpec
+
+TS = 64
+
+
+def definition(n: int = 3) -> SiteDefinition:
+    return SiteDefinition([VolumeSpec(f"VOL{i:03d}", tracks=16, track_size=TS) for i in range(n)])
+
+
+def t(text: str) -> bytes:
+    return text.encode().ljust(TS, b".")
+
+
+async def test_relationships_and_progress_survive_reopen(tmp_path):
+    site = Site.create(tmp_path / "s", definition())
+    fc = site.flashcopy
+    data = [t(f"d{i}") for i in range(16)]
+    await fc.write_run("VOL000", 0, data)
+    rel = await fc.establish(EstablishRequest("VOL000", "VOL001", incremental=True))
+    await fc.copy_step(rel.id, 5)
+    await fc.write("VOL000", 15, t("new"))
+    nocopy = await fc.establish(EstablishRequest("VOL000", "VOL002", mode=CopyMode.NOCOPY))
+    await site.close()
+
+    site = Site.open(tmp_path / "s")
+    fc = site.flashcopy
+    again = fc.relationship(rel.id)
+    assert (again.out_of_sync, again.incremental, again.changed_source_tracks) == (10, True, 1)
+    assert fc.relationship(nocopy.id).mode is CopyMode.NOCOPY
+    assert await fc.read_run("VOL001", 0, 16) == data
+    await site.start()  # resumes the background copy from the persisted map
+    await fc.wait_idle(timeout=10)
+    assert site.volume("VOL001").read_tracks_sync(0, 16) == data
+    assert fc.core.next_id == nocopy.id + 1  # ids are never reused after a reopen
+    await site.close()
+
+
+async def test_missing_volume_image_suspends_only_its_relationships(tmp_path):
+    site = Site.create(tmp_path / "s", definition(4))
+    await site.flashcopy.establish(EstablishRequest("VOL000", "VOL001"))
+    keep = await site.flashcopy.establish(EstablishRequest("VOL002", "VOL003"))
+    await site.close()
+    os.unlink(tmp_path / "s" / "volumes" / "VOL001.img")
+    os.truncate(tmp_path / "s" / "volumes" / "VOL000.img", 100)
+    site = Site.open(tmp_path / "s")
+    assert "missing" in site.unavailable["VOL001"] and "truncated" in site.unavailable["VOL000"]
+    assert list(site.suspended) == [1] and "suspended" in site.suspended[1]
+    assert [r.id for r in site.flashcopy.relationships()] == [keep.id]
+    with pytest.raises(FlashCopyError):
+        await site.flashcopy.establish(EstablishRequest("VOL002", "VOL003"))
+    await site.close()
+    # the suspended relationship is still in the catalog: nothing was forgotten
+    rows = sqlite3.connect(tmp_path / "s" / "catalog.db").execute("select id from relationship").fetchall()
+    assert sorted(r[0] for r in rows) == [1, 2]
+
+
+def test_catalog_errors_are_specific(tmp_path):
+    with pytest.raises(CatalogMissing, match="does not exist"):
+        Site.open(tmp_path / "nowhere")
+    site_dir = tmp_path / "s"
+    Site.create(site_dir, definition(1)).catalog.close()
+    with pytest.raises(SiteError, match="already holds"):
+        Site.create(site_dir, definition(1))
+    db = site_dir / "catalog.db"
+    con = sqlite3.connect(db)
+    con.execute("update schema_info set value='99' where key='schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(CatalogVersionMismatch, match="schema version 99"):
+        Site.open(site_dir)
+    db.write_bytes(b"this is not a database" * 100)
+    for f in site_dir.glob("catalog.db-*"):
+        f.unlink()
+    with pytest.raises(CatalogCorrupt, match="damaged"):
+        Site.open(site_dir)
+    db.write_bytes(b"")
+    with pytest.raises(CatalogCorrupt, match="empty"):
+        Site.open(site_dir)
+
+
+def test_duplicate_and_invalid_volumes_in_a_definition(tmp_path):
+    with pytest.raises(SiteError, match="defined twice"):
+        Site.create(tmp_path / "a", SiteDefinition([VolumeSpec("V1", tracks=4), VolumeSpec("v1", tracks=4)]))
+    with pytest.raises(Exception, match="invalid volser"):
+        Site.create(tmp_path / "b", SiteDefinition([VolumeSpec("TOOLONG1", tracks=4)]))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency"]
+BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist"]
 
 
 def main() -> int:

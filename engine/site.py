@@ -24,6 +24,7 @@ from engine.geometry import Geometry, custom_geometry, geometry_for, validate_vo
 from engine.storage import Volume
 
 CATALOG_FILE = "catalog.db"
+CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another database
 VOLUME_DIR = "volumes"
 TAPE_DIR = "tapes"
 
@@ -78,10 +79,14 @@ class Site:
         cls,
         path: str | os.PathLike[str],
         definition: SiteDefinition | None = None,
+        *,
+        catalog_url: str | None = None,
         **options: object,
     ) -> Site:
+        """Create the directory, the catalog (SQLite inside it unless `catalog_url` names another
+        database) and the volume images; then open it."""
         root = Path(path)
-        if (root / CATALOG_FILE).exists():
+        if (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists():
             raise SiteError(f"{root} already holds a flashpool site")
         # validate the whole definition before anything is written
         specs: list[tuple[str, Geometry, VolumeSpec]] = []
@@ -94,7 +99,10 @@ class Site:
             specs.append((volser, spec.geometry(), spec))
         (root / VOLUME_DIR).mkdir(parents=True, exist_ok=True)
         (root / TAPE_DIR).mkdir(exist_ok=True)
-        catalog = Catalog.create(sqlite_url(root / CATALOG_FILE))
+        url = catalog_url or sqlite_url(root / CATALOG_FILE)
+        if catalog_url:
+            (root / CATALOG_URL_FILE).write_text(catalog_url + "\n")
+        catalog = Catalog.create(url)
         rows = []
         for volser, g, spec in specs:
             image = f"{VOLUME_DIR}/{volser}.img"
@@ -118,7 +126,9 @@ class Site:
         clock: Callable[[], float] = time.time,
     ) -> Site:
         root = Path(path)
-        catalog = Catalog.open(sqlite_url(root / CATALOG_FILE))
+        pointer = root / CATALOG_URL_FILE
+        url = pointer.read_text().strip() if pointer.exists() else sqlite_url(root / CATALOG_FILE)
+        catalog = Catalog.open(url)
         volumes: dict[str, Volume] = {}
         unavailable: dict[str, str] = {}
         for row in catalog.volumes():

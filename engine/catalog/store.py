@@ -61,6 +61,7 @@ class Catalog:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        self._journals: list[CatalogJournal] = []
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
@@ -108,6 +109,8 @@ class Catalog:
         return cls(eng, url)
 
     def close(self) -> None:
+        for journal in self._journals:
+            journal.close()
         self.engine.dispose()
 
     @contextmanager
@@ -133,18 +136,65 @@ class Catalog:
         return [_from_row(r) for r in rows], next_id
 
     def journal(self) -> CatalogJournal:
-        return CatalogJournal(self)
+        journal = CatalogJournal(self)
+        self._journals.append(journal)
+        return journal
 
 
 class CatalogJournal:
     """Persists relationship state at the FlashCopy core's crash-safe points, one transaction
-    per commit (rows replaced whole; maps stored compressed)."""
+    per commit (rows replaced whole; maps stored compressed).
+
+    On SQLite it keeps its own DBAPI connection and writes with INSERT OR REPLACE: a commit
+    then costs tens of microseconds instead of SQLAlchemy's ~270 (measured, bench.persist).
+    Other databases take the portable SQLAlchemy Core path.
+    """
+
+    _COLUMNS = [c.name for c in RelationshipRow.__table__.columns]
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.commits = 0
+        self._raw: sqlite3.Connection | None = None
+        if catalog.url.startswith("sqlite:///"):
+            self._raw = sqlite3.connect(
+                catalog.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+            )
+            self._raw.execute("PRAGMA journal_mode=WAL")
+            self._raw.execute("PRAGMA synchronous=NORMAL")
+            cols = ", ".join(self._COLUMNS)
+            marks = ", ".join("?" * len(self._COLUMNS))
+            self._upsert = f"INSERT OR REPLACE INTO relationship ({cols}) VALUES ({marks})"
 
     def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+        try:
+            if self._raw is not None:
+                self._commit_sqlite(changed, removed, next_id)
+            else:
+                self._commit_portable(changed, removed, next_id)
+        except (sqlite3.Error, DatabaseError) as exc:
+            raise CatalogError(f"the catalog could not record FlashCopy state: {exc}") from exc
+        self.commits += 1
+
+    def _commit_sqlite(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+        con = self._raw
+        assert con is not None
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if removed:
+                con.executemany("DELETE FROM relationship WHERE id = ?", [(i,) for i in removed])
+            if changed:
+                rows = [_to_row(r) for r in changed]
+                con.executemany(self._upsert, [tuple(row[c] for c in self._COLUMNS) for row in rows])
+            con.execute(
+                "UPDATE schema_info SET value = ? WHERE key = 'next_relationship_id'", (str(next_id),)
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _commit_portable(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
         table = RelationshipRow.__table__
         ids = [r.id for r in changed] + list(removed)
         with self.catalog.engine.begin() as conn:
@@ -157,7 +207,11 @@ class CatalogJournal:
                 .where(SchemaInfo.__table__.c.key == "next_relationship_id")
                 .values(value=str(next_id))
             )
-        self.commits += 1
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
 
 
 def _to_row(r: Relationship) -> dict[str, object]:

@@ -96,3 +96,46 @@ def test_duplicate_and_invalid_volumes_in_a_definition(tmp_path):
     with pytest.raises(Exception, match="invalid volser"):
         Site.create(tmp_path / "b", SiteDefinition([VolumeSpec("TOOLONG1", tracks=4)]))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made
+
+
+async def test_catalog_in_another_database_and_the_portable_journal(tmp_path):
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    site = Site.create(tmp_path / "s", definition(2), catalog_url=url)
+    assert not (tmp_path / "s" / "catalog.db").exists()
+    site.flashcopy.core.journal._raw = None  # take the SQLAlchemy Core path used for PostgreSQL
+    await site.flashcopy.write("VOL000", 3, t("x"))
+    rel = await site.flashcopy.establish(EstablishRequest("VOL000", "VOL001", mode=CopyMode.NOCOPY))
+    await site.flashcopy.write("VOL000", 3, t("y"))  # copy-on-write, committed portably
+    await site.close()
+    site = Site.open(tmp_path / "s")
+    assert site.flashcopy.relationship(rel.id).out_of_sync == 15
+    assert await site.flashcopy.read("VOL001", 3) == t("x")
+    await site.close()
+
+
+async def test_full_disk_during_copy_on_write_refuses_the_write_and_loses_nothing(tmp_path, monkeypatch):
+    import errno
+
+    site = Site.create(tmp_path / "s", definition(2))
+    fc = site.flashcopy
+    await fc.write("VOL000", 0, t("before"))
+    await fc.establish(EstablishRequest("VOL000", "VOL001", mode=CopyMode.NOCOPY))
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "copy_file_range", full)
+    monkeypatch.setattr(os, "pwrite", full)
+    from engine.errors import VolumeSpaceExhausted
+
+    with pytest.raises(VolumeSpaceExhausted, match="no space left"):
+        await fc.write("VOL000", 0, t("after"))
+    monkeypatch.undo()
+    assert await fc.read("VOL000", 0) == t("before")  # the write did not happen
+    assert await fc.read("VOL001", 0) == t("before")  # the copy is intact
+    await fc.write("VOL000", 0, t("after"))  # space is back: it works
+    await site.close()
+    site = Site.open(tmp_path / "s")
+    assert await site.flashcopy.read("VOL000", 0) == t("after")
+    assert await site.flashcopy.read("VOL001", 0) == t("before")
+    await site.close()

@@ -1,0 +1,25 @@
+"""The HSM command language: one parser for the console's command line, walkthroughs and CLI."""
+
+from engine.command.parser import command_verbs, keywords_of, parse_command
+from engine.command.requests import (
+    Action,
+    FrBackup,
+    FrDelete,
+    FromDump,
+    FrRecov,
+    Hold,
+    Incremental,
+    ListCopyPool,
+    Query,
+    Request,
+    ReturnControl,
+    Selection,
+    format_token,
+)
+from engine.command.syntax import CommandSyntaxError
+
+__all__ = [
+    "Action", "CommandSyntaxError", "FrBackup", "FrDelete", "FromDump", "FrRecov", "Hold",
+    "Incremental", "ListCopyPool", "Query", "Request", "ReturnControl", "Selection",
+    "command_verbs", "format_token", "keywords_of", "parse_command",
+]

@@ -1,0 +1,156 @@
+"""Typed requests: what each HSM command asks for, after its keywords were checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+
+class Action(enum.Enum):
+    EXECUTE = "EXECUTE"
+    PREPARE = "PREPARE"
+    WITHDRAW = "WITHDRAW"
+    DUMPONLY = "DUMPONLY"
+
+
+class Incremental(enum.Enum):
+    FCINCREMENTAL = "FCINCREMENTAL"
+    FCINCREMENTALLAST = "FCINCREMENTALLAST"
+
+
+class ReturnControl(enum.Enum):
+    DUMPEND = "DUMPEND"
+    FASTREPLICATIONEND = "FASTREPLICATIONEND"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """VERSION / GENERATION / DATE / TOKEN (mutually exclusive); all None = generation 0."""
+
+    version: int | None = None
+    generation: int | None = None
+    date: dt.date | None = None
+    token: bytes | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(v is not None for v in (self.version, self.generation, self.date, self.token))
+
+    def describe(self) -> str:
+        if self.version is not None:
+            return f"VERSION({self.version})"
+        if self.generation is not None:
+            return f"GENERATION({self.generation})"
+        if self.date is not None:
+            return f"DATE({self.date:%Y/%m/%d})"
+        if self.token is not None:
+            return f"TOKEN({format_token(self.token)})"
+        return "GENERATION(0)"
+
+
+def format_token(token: bytes) -> str:
+    text = token.rstrip(b"\0")
+    if text and all(32 <= b < 127 for b in text):
+        return f"'{text.decode()}'"
+    return f"X'{text.hex().upper()}'"
+
+
+@dataclass(frozen=True, slots=True)
+class FromDump:
+    dump_class: str | None = None
+    dump_volume: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FrBackup:
+    copypool: str
+    action: Action = Action.EXECUTE
+    dump: bool = False
+    return_control: ReturnControl = ReturnControl.DUMPEND
+    incremental: Incremental | None = None
+    incremental_all: bool = False
+    backup_group: str | None = None  # None: not given; "": BSG() resets the override
+    token: bytes | None = None
+    novtocenq: bool = False
+    force: bool = False
+    dump_classes: tuple[str, ...] = ()
+    selection: Selection = field(default_factory=Selection)
+    wait: bool | None = None
+
+    verb = "FRBACKUP"
+
+
+@dataclass(frozen=True, slots=True)
+class FrRecov:
+    copypool: str | None = None  # COPYPOOL(...) level
+    volume: str | None = None  # TOVOLUME(...) level
+    dsnames: tuple[str, ...] = ()  # DSNAME(...) level
+    from_copypool: str | None = None
+    verify: bool = True
+    from_dasd: bool = False
+    from_dump: FromDump | None = None
+    selection: Selection = field(default_factory=Selection)
+    replace: bool = False
+    fast_replication: str | None = None  # PREFERRED | REQUIRED | NONE (DSNAME only)
+    nocopypoolbackup: str = "RC8"
+    allow_pprcp: str | None = None
+    apply_incremental: bool = False
+    wait: bool | None = None
+
+    verb = "FRRECOV"
+
+    @property
+    def level(self) -> str:
+        return "COPYPOOL" if self.copypool else "VOLUME" if self.volume else "DATASET"
+
+
+@dataclass(frozen=True, slots=True)
+class FrDelete:
+    copypool: str
+    all: bool = False
+    versions: tuple[int, ...] = ()
+    token: bytes | None = None
+    scope: str = "DASDONLY"  # DASDONLY | DUMPONLY | BOTH
+    dump_classes: tuple[str, ...] = ()
+
+    verb = "FRDELETE"
+
+
+@dataclass(frozen=True, slots=True)
+class ListCopyPool:
+    copypool: str | None = None  # None: every copy pool
+    volumes: str = "ALLVOLS"  # ALLVOLS | FASTREPLICATIONVOLS | DUMPVOLS | NOVOLS | DATASETS
+    all_versions: bool = False
+    selection: Selection = field(default_factory=Selection)
+    select: tuple[str, str] | None = None  # ("DUMPSTATE", "PARTIAL"), ("INCOMPLETERECOVERY", "")
+    pvol: str | None = None  # LIST PVOL(volser)
+    backup_group: str | None = None  # LIST COPYPOOLBACKUPSTORAGEGROUP(sg)
+
+    verb = "LIST"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    copypool: str | None = None
+    setsys: bool = False
+
+    verb = "QUERY"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """HOLD or RELEASE of functions: ("ALL"|"FRBACKUP"|"FRRECOV", None|"TAPE"|"DATASET")."""
+
+    functions: tuple[tuple[str, str | None], ...]
+    release: bool = False
+
+    @property
+    def verb(self) -> str:
+        return "RELEASE" if self.release else "HOLD"
+
+    def describe(self) -> str:
+        return " ".join(f + (f"({q})" if q else "") for f, q in self.functions)
+
+
+Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold

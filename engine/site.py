@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.catalog import Catalog, CatalogError, sqlite_url
-from engine.catalog.models import VolumeRow
+from engine.catalog.models import (
+    CopyPoolDumpClassRow,
+    CopyPoolGroupRow,
+    CopyPoolRow,
+    DumpClassRow,
+    StorageGroupRow,
+    VolumeRow,
+)
+from engine.hsm.definition import Definition, VolumeDef
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
 from engine.flashcopy import (
@@ -55,6 +63,20 @@ class SiteDefinition:
     volumes: list[VolumeSpec] = field(default_factory=list)
 
 
+def _as_definition(definition: Definition | SiteDefinition | None) -> Definition:
+    if isinstance(definition, Definition):
+        return definition
+    vols: list[VolumeDef] = []
+    seen: set[str] = set()
+    for spec in (definition or SiteDefinition()).volumes:
+        volser = validate_volser(spec.volser)
+        if volser in seen:
+            raise SiteError(f"volume {volser} is defined twice")
+        seen.add(volser)
+        vols.append(VolumeDef(volser, spec.geometry()))
+    return Definition(extra_volumes=tuple(vols))
+
+
 class Site:
     def __init__(
         self,
@@ -78,7 +100,7 @@ class Site:
     def create(
         cls,
         path: str | os.PathLike[str],
-        definition: SiteDefinition | None = None,
+        definition: Definition | SiteDefinition | None = None,
         *,
         catalog_url: str | None = None,
         **options: object,
@@ -88,31 +110,45 @@ class Site:
         root = Path(path)
         if (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists():
             raise SiteError(f"{root} already holds a flashpool site")
-        # validate the whole definition before anything is written
-        specs: list[tuple[str, Geometry, VolumeSpec]] = []
-        seen: set[str] = set()
-        for spec in (definition or SiteDefinition()).volumes:
-            volser = validate_volser(spec.volser)
-            if volser in seen:
-                raise SiteError(f"volume {volser} is defined twice")
-            seen.add(volser)
-            specs.append((volser, spec.geometry(), spec))
+        _as_definition(definition)  # every mistake is reported before the directory exists
+        defn = _as_definition(definition)  # validated before anything is written
         (root / VOLUME_DIR).mkdir(parents=True, exist_ok=True)
         (root / TAPE_DIR).mkdir(exist_ok=True)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
         if catalog_url:
             (root / CATALOG_URL_FILE).write_text(catalog_url + "\n")
         catalog = Catalog.create(url)
-        rows = []
-        for volser, g, spec in specs:
-            image = f"{VOLUME_DIR}/{volser}.img"
-            Volume.create(root / image, volser, g).close()
-            rows.append(VolumeRow(
-                volser=volser, model=g.model, cylinders=g.cylinders,
-                tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
-                image=image, storage_group=spec.storage_group,
+        rows: list[object] = []
+        for dc in defn.dump_classes:
+            rows.append(DumpClassRow(
+                name=dc.name, retention_days=dc.retention_days,
+                fast_replication_dump=dc.fast_replication_dump,
+                available_for_mount=dc.available_for_mount, stack=dc.stack,
             ))
-        catalog.add_volumes(rows)
+        for g in defn.storage_groups:
+            rows.append(StorageGroupRow(name=g.name, type=g.type, backup_group=g.backup_group))
+        for group, vol in [(g.name, v) for g in defn.storage_groups for v in g.volumes] + [
+            (None, v) for v in defn.extra_volumes
+        ]:
+            image = f"{VOLUME_DIR}/{vol.volser}.img"
+            Volume.create(root / image, vol.volser, vol.geometry).close()
+            g = vol.geometry
+            rows.append(VolumeRow(
+                volser=vol.volser, model=g.model, cylinders=g.cylinders,
+                tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
+                image=image, storage_group=group, online=vol.online,
+            ))
+        for pool in defn.copy_pools:
+            rows.append(CopyPoolRow(
+                name=pool.name, versions=pool.versions, fast_reverse_restore=pool.fast_reverse_restore,
+                catalog_capture=pool.catalog_capture, auto_dump=pool.auto_dump,
+                description=pool.description,
+            ))
+            rows += [CopyPoolGroupRow(copy_pool=pool.name, storage_group=sg, position=i)
+                     for i, sg in enumerate(pool.storage_groups)]
+            rows += [CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n)
+                     for dc, n in pool.dump_classes]
+        catalog.add_rows(rows)
         catalog.close()
         return cls.open(root, **options)  # type: ignore[arg-type]
 

@@ -119,7 +119,7 @@ class Catalog:
             yield s
 
     # -- volumes ------------------------------------------------------------------------------
-    def add_volumes(self, rows: list[VolumeRow]) -> None:
+    def add_rows(self, rows: list[object]) -> None:
         with self.session() as s:
             s.add_all(rows)
             s.commit()

@@ -1,0 +1,136 @@
+"""Repository functions for the SMS constructs, versions and the activity log.
+
+Each function takes a Session; callers own the transaction (`with catalog.session() as s: ...;
+s.commit()`), so one command's changes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlmodel import Session, col, delete, select
+
+from engine.catalog.models import (
+    ActivityRow,
+    BackupVersionRow,
+    CopyPoolDumpClassRow,
+    CopyPoolGroupRow,
+    CopyPoolRow,
+    DumpClassRow,
+    DumpCopyRow,
+    SchemaInfo,
+    StorageGroupRow,
+    VersionPairRow,
+    VolumeRow,
+)
+
+DASD_STATES = ("RECOVERABLE", "FAILED", "FCFRRINCOMPLETE")
+
+
+def copy_pool(s: Session, name: str) -> CopyPoolRow | None:
+    return s.get(CopyPoolRow, name)
+
+
+def copy_pools(s: Session) -> list[CopyPoolRow]:
+    return list(s.exec(select(CopyPoolRow).order_by(CopyPoolRow.name)).all())
+
+
+def pool_groups(s: Session, pool: str) -> list[str]:
+    rows = s.exec(select(CopyPoolGroupRow).where(CopyPoolGroupRow.copy_pool == pool).order_by(CopyPoolGroupRow.position))
+    return [r.storage_group for r in rows.all()]
+
+
+def pools_of_group(s: Session, group: str) -> list[str]:
+    rows = s.exec(select(CopyPoolGroupRow).where(CopyPoolGroupRow.storage_group == group))
+    return sorted(r.copy_pool for r in rows.all())
+
+
+def storage_group(s: Session, name: str) -> StorageGroupRow | None:
+    return s.get(StorageGroupRow, name)
+
+
+def storage_groups(s: Session) -> list[StorageGroupRow]:
+    return list(s.exec(select(StorageGroupRow).order_by(StorageGroupRow.name)).all())
+
+
+def group_volumes(s: Session, group: str) -> list[VolumeRow]:
+    return list(s.exec(select(VolumeRow).where(VolumeRow.storage_group == group).order_by(VolumeRow.volser)).all())
+
+
+def volume(s: Session, volser: str) -> VolumeRow | None:
+    return s.get(VolumeRow, volser)
+
+
+def dump_class(s: Session, name: str) -> DumpClassRow | None:
+    return s.get(DumpClassRow, name)
+
+
+def pool_dump_classes(s: Session, pool: str) -> list[CopyPoolDumpClassRow]:
+    return list(s.exec(select(CopyPoolDumpClassRow).where(CopyPoolDumpClassRow.copy_pool == pool)).all())
+
+
+def versions(s: Session, pool: str) -> list[BackupVersionRow]:
+    """Every version row of a pool, newest point in time first (PREPARE entries last)."""
+    rows = s.exec(select(BackupVersionRow).where(BackupVersionRow.copy_pool == pool)).all()
+    return sorted(rows, key=lambda v: (v.dasd_state == "PREPARE", -v.created_at, -(v.id or 0)))
+
+
+def pairs(s: Session, version_id: int) -> list[VersionPairRow]:
+    return list(s.exec(select(VersionPairRow).where(VersionPairRow.version_id == version_id).order_by(VersionPairRow.source)).all())
+
+
+def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[VersionPairRow]]:
+    ids = list(version_ids)
+    out: dict[int, list[VersionPairRow]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    for row in s.exec(select(VersionPairRow).where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.source)).all():
+        out[row.version_id].append(row)
+    return out
+
+
+def targets_in_use(s: Session) -> dict[str, tuple[str, int]]:
+    """Target volser -> (copy pool, version row id) for every version still holding a DASD copy
+    (or a PREPARE assignment): those targets belong to that version until it is replaced."""
+    q = (
+        select(VersionPairRow.target, BackupVersionRow.copy_pool, BackupVersionRow.id)
+        .join(BackupVersionRow, BackupVersionRow.id == VersionPairRow.version_id)
+        .where(col(BackupVersionRow.dasd_state).in_([*DASD_STATES, "PREPARE"]))
+    )
+    return {t: (cp, vid) for t, cp, vid in s.exec(q).all()}
+
+
+def delete_version(s: Session, version: BackupVersionRow) -> None:
+    s.exec(delete(VersionPairRow).where(VersionPairRow.version_id == version.id))  # type: ignore[call-overload]
+    s.exec(delete(DumpCopyRow).where(DumpCopyRow.version_id == version.id))  # type: ignore[call-overload]
+    s.delete(version)
+
+
+def dump_copies(s: Session, version_id: int) -> list[DumpCopyRow]:
+    return list(s.exec(select(DumpCopyRow).where(DumpCopyRow.version_id == version_id)).all())
+
+
+# -- holds and the activity log ------------------------------------------------------------------
+
+
+def holds(s: Session) -> set[str]:
+    row = s.get(SchemaInfo, "holds")
+    return set(json.loads(row.value)) if row else set()
+
+
+def set_holds(s: Session, held: set[str]) -> None:
+    row = s.get(SchemaInfo, "holds") or SchemaInfo(key="holds", value="[]")
+    row.value = json.dumps(sorted(held))
+    s.add(row)
+
+
+def log_activity(s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict]) -> None:
+    s.add(ActivityRow(at=at, origin=origin, command=command, copy_pool=pool, return_code=rc, messages=json.dumps(messages)))
+
+
+def activity(s: Session, limit: int = 200, pool: str | None = None) -> list[ActivityRow]:
+    q = select(ActivityRow)
+    if pool:
+        q = q.where(ActivityRow.copy_pool == pool)
+    return list(s.exec(q.order_by(col(ActivityRow.id).desc()).limit(limit)).all())

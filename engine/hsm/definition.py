@@ -1,0 +1,274 @@
+"""The site definition: storage groups, volumes, copy pools and dump classes, from TOML.
+
+Every mistake an administrator can make in it gets its own clear error, listing all problems
+at once, before anything is created.
+
+    [[dump_class]]
+    name = "ONSITE"
+    fast_replication_dump = "REQUIRED"   # or OPTIONAL
+    retention_days = 14                  # omit for NOLIMIT
+
+    [[storage_group]]
+    name = "DB0ADATA"
+    type = "POOL"
+    backup_group = "DB0ABK"
+    model = "3390-1"                     # or tracks = 300 (+ track_size) for a small demo device
+    volumes = ["DB0A01", "DB0A02"]
+
+    [[storage_group]]
+    name = "DB0ABK"
+    type = "COPYPOOLBACKUP"
+    model = "3390-1"
+    volumes = ["BK0A01", "BK0A02", "BK0A03", "BK0A04"]
+
+    [[copy_pool]]
+    name = "DSN$DB0A$DB"
+    storage_groups = ["DB0ADATA"]
+    versions = 2
+    fast_reverse_restore = true
+    dump_classes = [{ name = "ONSITE", versions = 2 }]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
+from engine.geometry import Geometry, custom_geometry, geometry_for, validate_volser
+
+_CP_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,22}")
+_SG_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,7}")
+MAX_VERSIONS = 85
+MAX_GROUPS_PER_POOL = 256
+MAX_POOLS_PER_GROUP = 50
+MAX_DUMP_CLASSES = 5
+
+
+class DefinitionError(FlashpoolError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the site definition has "
+            + (f"{len(problems)} problems:\n  - " if len(problems) > 1 else "a problem: ")
+            + "\n  - ".join(problems)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeDef:
+    volser: str
+    geometry: Geometry
+    online: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StorageGroupDef:
+    name: str
+    type: str  # POOL | COPYPOOLBACKUP
+    volumes: tuple[VolumeDef, ...]
+    backup_group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DumpClassDef:
+    name: str
+    fast_replication_dump: str = "OPTIONAL"
+    retention_days: int | None = None
+    available_for_mount: bool = True
+    stack: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CopyPoolDef:
+    name: str
+    storage_groups: tuple[str, ...]
+    versions: int = 2
+    fast_reverse_restore: bool = False
+    catalog_capture: str = "N"
+    auto_dump: bool = False
+    dump_classes: tuple[tuple[str, int], ...] = ()  # (class, dump versions)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    storage_groups: tuple[StorageGroupDef, ...] = ()
+    copy_pools: tuple[CopyPoolDef, ...] = ()
+    dump_classes: tuple[DumpClassDef, ...] = ()
+    extra_volumes: tuple[VolumeDef, ...] = field(default=())  # volumes in no storage group
+
+    def group(self, name: str) -> StorageGroupDef:
+        return next(g for g in self.storage_groups if g.name == name)
+
+
+def load_definition(path: str | Path) -> Definition:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise DefinitionError([f"the definition file {p} does not exist"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError([f"{p} is not valid TOML: {exc}"]) from None
+    return parse_definition(data)
+
+
+def parse_definition(data: dict) -> Definition:
+    problems: list[str] = []
+    known_top = {"storage_group", "copy_pool", "dump_class", "volume"}
+    for key in data:
+        if key not in known_top:
+            problems.append(f"unknown section [{key}] (known: {', '.join(sorted(known_top))})")
+
+    classes: list[DumpClassDef] = []
+    for i, raw in enumerate(data.get("dump_class", [])):
+        where = f"dump_class #{i + 1}"
+        name = _name(raw, where, _SG_NAME, 8, problems)
+        frd = str(raw.get("fast_replication_dump", "OPTIONAL")).upper()
+        if frd not in ("REQUIRED", "OPTIONAL"):
+            problems.append(f"dump class {name}: fast_replication_dump is REQUIRED or OPTIONAL, not {frd}")
+        ret = raw.get("retention_days")
+        if ret is not None and not (isinstance(ret, int) and 1 <= ret <= 9999):
+            problems.append(f"dump class {name}: retention_days is 1-9999 (omit it for NOLIMIT), not {ret!r}")
+        stack = raw.get("stack", 1)
+        if not (isinstance(stack, int) and 1 <= stack <= 255):
+            problems.append(f"dump class {name}: stack is 1-255, not {stack!r}")
+        classes.append(DumpClassDef(name, frd, ret, bool(raw.get("available_for_mount", True)), stack))
+
+    groups: list[StorageGroupDef] = []
+    seen_vols: dict[str, str] = {}
+    for i, raw in enumerate(data.get("storage_group", [])):
+        where = f"storage_group #{i + 1}"
+        name = _name(raw, where, _SG_NAME, 8, problems)
+        typ = str(raw.get("type", "")).upper().replace(" ", "")
+        if typ not in ("POOL", "COPYPOOLBACKUP"):
+            problems.append(f"storage group {name}: type is POOL or COPYPOOLBACKUP, not {raw.get('type')!r}")
+        vols = tuple(_volumes(raw, f"storage group {name}", seen_vols, name, problems))
+        bg = raw.get("backup_group")
+        if typ == "POOL" and not bg:
+            problems.append(f"storage group {name} is a POOL group without a backup_group (copy pool backup storage group)")
+        if typ == "COPYPOOLBACKUP" and bg:
+            problems.append(f"storage group {name} is a COPYPOOLBACKUP group and cannot name a backup_group")
+        groups.append(StorageGroupDef(name, typ, vols, str(bg).upper() if bg else None))
+    extra = tuple(_volumes({"volumes": data.get("volume", [])}, "[[volume]]", seen_vols, None, problems))
+
+    by_name = {g.name: g for g in groups}
+    for dup in {g.name for g in groups if sum(1 for h in groups if h.name == g.name) > 1}:
+        problems.append(f"storage group {dup} is defined more than once")
+    for g in groups:
+        if g.type == "POOL" and g.backup_group:
+            bg = by_name.get(g.backup_group)
+            if bg is None:
+                problems.append(f"storage group {g.name} names backup group {g.backup_group}, which is not defined")
+            elif bg.type != "COPYPOOLBACKUP":
+                problems.append(f"storage group {g.name} names {g.backup_group} as its backup group, but it is a {bg.type} group")
+
+    class_names = {c.name for c in classes}
+    pools: list[CopyPoolDef] = []
+    pool_count: dict[str, int] = {}
+    for i, raw in enumerate(data.get("copy_pool", [])):
+        where = f"copy_pool #{i + 1}"
+        name = _name(raw, where, _CP_NAME, 23, problems)
+        sgs = tuple(str(s).upper() for s in raw.get("storage_groups", []))
+        if not 1 <= len(sgs) <= MAX_GROUPS_PER_POOL:
+            problems.append(f"copy pool {name} needs 1 to {MAX_GROUPS_PER_POOL} storage groups, has {len(sgs)}")
+        for sg in sgs:
+            g = by_name.get(sg)
+            if g is None:
+                problems.append(f"copy pool {name} names storage group {sg}, which is not defined")
+            elif g.type != "POOL":
+                problems.append(f"copy pool {name} names {sg}, a {g.type} group; a copy pool holds POOL groups")
+            pool_count[sg] = pool_count.get(sg, 0) + 1
+        versions = raw.get("versions", 2)
+        if not (isinstance(versions, int) and 0 <= versions <= MAX_VERSIONS):
+            problems.append(f"copy pool {name}: VERSIONS is 0 to {MAX_VERSIONS}, not {versions!r}")
+            versions = 0
+        cap = str(raw.get("catalog_capture", "N")).upper()
+        if cap not in ("N", "P", "R"):
+            problems.append(f"copy pool {name}: catalog_capture is N, P or R, not {cap}")
+        dcs = []
+        for dc in raw.get("dump_classes", []):
+            dcn = str(dc.get("name", "") if isinstance(dc, dict) else dc).upper()
+            dv = dc.get("versions", 1) if isinstance(dc, dict) else 1
+            if dcn not in class_names:
+                problems.append(f"copy pool {name} names dump class {dcn}, which is not defined")
+            dcs.append((dcn, int(dv)))
+        if len(dcs) > MAX_DUMP_CLASSES:
+            problems.append(f"copy pool {name} has {len(dcs)} dump classes; at most {MAX_DUMP_CLASSES}")
+        pools.append(CopyPoolDef(
+            name, sgs, versions, bool(raw.get("fast_reverse_restore", False)), cap,
+            bool(raw.get("auto_dump", False)), tuple(dcs), str(raw.get("description", "")),
+        ))
+    for dup in {p.name for p in pools if sum(1 for q in pools if q.name == p.name) > 1}:
+        problems.append(f"copy pool {dup} is defined more than once")
+    for sg, n in pool_count.items():
+        if n > MAX_POOLS_PER_GROUP:
+            problems.append(f"storage group {sg} is in {n} copy pools; at most {MAX_POOLS_PER_GROUP}")
+
+    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra)
+    if not problems:
+        problems += capacity_problems(defn)
+    if problems:
+        raise DefinitionError(problems)
+    return defn
+
+
+def capacity_problems(defn: Definition) -> list[str]:
+    """Each backup group must hold VERSIONS same-size targets for every source backing up to it."""
+    problems = []
+    need: dict[str, dict[tuple[int, int], int]] = {}
+    for pool in defn.copy_pools:
+        for sg in pool.storage_groups:
+            g = defn.group(sg)
+            for v in g.volumes:
+                key = (v.geometry.tracks, v.geometry.track_size)
+                per = need.setdefault(g.backup_group or "", {})
+                per[key] = per.get(key, 0) + max(pool.versions, 1)
+    for bg_name, per_size in need.items():
+        bg = defn.group(bg_name)
+        for (tracks, size), n in per_size.items():
+            have = sum(1 for v in bg.volumes if (v.geometry.tracks, v.geometry.track_size) == (tracks, size))
+            if have < n:
+                problems.append(
+                    f"backup group {bg_name} is too small: it needs {n} volumes of {tracks:,} tracks "
+                    f"(VERSIONS x sources) and has {have}"
+                )
+    return problems
+
+
+def _name(raw: dict, where: str, pattern: re.Pattern[str], maxlen: int, problems: list[str]) -> str:
+    name = str(raw.get("name", "")).upper()
+    if not pattern.fullmatch(name):
+        problems.append(
+            f"{where}: name {raw.get('name')!r} must be 1-{maxlen} characters A-Z 0-9 $ # @, not starting with a digit"
+        )
+    return name or where
+
+
+def _volumes(raw: dict, where: str, seen: dict[str, str], group: str | None, problems: list[str]) -> list[VolumeDef]:
+    out = []
+    for item in raw.get("volumes", []):
+        spec = item if isinstance(item, dict) else {"volser": item}
+        try:
+            volser = validate_volser(str(spec.get("volser", "")))
+        except InvalidVolser as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if volser in seen:
+            other = seen[volser]
+            problems.append(f"volume {volser} is in {other} and {group or 'the volume list'}; a volume belongs to one storage group")
+            continue
+        seen[volser] = group or "the volume list"
+        merged = {**{k: raw[k] for k in ("model", "cylinders", "tracks", "track_size") if k in raw}, **spec}
+        try:
+            if "tracks" in merged:
+                g = custom_geometry(int(merged["tracks"]), int(merged.get("track_size", 56_664)))
+            else:
+                g = geometry_for(str(merged.get("model", "3390-1")), merged.get("cylinders"))
+        except (InvalidGeometry, ValueError) as exc:
+            problems.append(f"{where}, volume {volser}: {exc}")
+            continue
+        out.append(VolumeDef(volser, g, bool(spec.get("online", True))))
+    return out

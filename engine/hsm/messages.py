@@ -1,0 +1,110 @@
+"""ARC messages: the ID, a severity and the text with real values, and a command's result.
+
+Dates use a four-digit year everywhere (as captured DFSMShsm logs print them).
+Emulator-specific ARC1806E return codes (50 and up, as DOMAIN.md allows):
+  50 the function is held (HOLD), 52 a REQUIRED dump class of the version is incomplete,
+  54 fast reverse restore refused (not allowed, no longer eligible, or VERIFY(N) refused),
+  56 a volume is unavailable (its image is missing or damaged).
+Command syntax errors carry the TSO parse message (IKJ567xxI) and return code 12.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+
+RC_HELD = 50
+RC_REQUIRED_DUMP = 52
+RC_FRR_REFUSED = 54
+RC_VOLUME_UNAVAILABLE = 56
+RC_SYNTAX = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    text: str
+
+    @property
+    def severity(self) -> str:
+        return {"I": "INFO", "W": "WARNING", "E": "ERROR", "A": "ACTION"}.get(self.id[-1], "INFO")
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.text}"
+
+
+@dataclass(slots=True)
+class CommandResult:
+    command: str
+    messages: list[Message] = field(default_factory=list)
+    rc: int = 0
+    listing: list[str] = field(default_factory=list)  # LIST output lines
+
+    def add(self, mid: str, text: str) -> None:
+        self.messages.append(Message(mid, text))
+
+    def fail(self, rc: int) -> None:
+        self.rc = max(self.rc, rc)
+
+    def lines(self) -> list[str]:
+        return [str(m) for m in self.messages] + self.listing
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "command": self.command, "rc": self.rc,
+            "messages": [{**asdict(m), "severity": m.severity} for m in self.messages],
+            "listing": self.listing,
+        })
+
+
+def stamp(at: float) -> str:
+    t = dt.datetime.fromtimestamp(at)
+    return f"AT {t:%H:%M:%S} ON {t:%Y/%m/%d}"
+
+
+def starting(function: str, what: str, at: float, token: str | None = None) -> Message:
+    tok = f", TOKEN={token}" if token else ""
+    return Message("ARC1801I", f"FAST REPLICATION {function} IS STARTING FOR {what}, {stamp(at)}{tok}")
+
+
+def completed(function: str, what: str, at: float, rc: int, vol_rc: int, capture_rc: int | None = None) -> Message:
+    cap = f", CAPTURE CATALOG RC={capture_rc:04d}" if capture_rc is not None else ""
+    return Message(
+        "ARC1802I",
+        f"FAST REPLICATION {function} HAS COMPLETED FOR {what}, {stamp(at)}, FUNCTION RC={rc:04d}, "
+        f"MAXIMUM VOLUME RC={vol_rc:04d}{cap}",
+    )
+
+
+def failed(function: str, what: str, rc: int, why: str = "") -> Message:
+    reason = f" - {why}" if why else ""
+    return Message("ARC1806E", f"FAST REPLICATION {function} HAS FAILED FOR {what}, RC={rc:04d}{reason}")
+
+
+def volumes_ok(function: str, cp: str, vols: list[str]) -> Message:
+    return Message(
+        "ARC1805I",
+        f"THE FOLLOWING {len(vols):05d} VOLUME(S) WERE SUCCESSFULLY PROCESSED BY FAST REPLICATION "
+        f"{function} OF COPY POOL {cp}: " + " ".join(vols),
+    )
+
+
+def volumes_failed(function: str, cp: str, vols: list[tuple[str, str]]) -> Message:
+    return Message(
+        "ARC1803E",
+        f"THE FOLLOWING {len(vols):05d} VOLUME(S) FAILED DURING FAST REPLICATION {function} OF COPY "
+        f"POOL {cp}: " + "; ".join(f"{v} ({why})" for v, why in vols),
+    )
+
+
+def no_target(source: str, why: str) -> Message:
+    return Message("ARC1807I", f"NO TARGET VOLUME COULD BE SELECTED FOR SOURCE VOLUME {source}: {why}")
+
+
+def dss(text: str) -> Message:
+    return Message("ARC0640I", f"ARCFRTM - {text}")
+
+
+def command_completed(verb: str) -> Message:
+    return Message("ARC0100I", f"{verb} COMMAND COMPLETED")

@@ -58,6 +58,11 @@ class CopyProgress(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FlashCopyChanged(Event):
+    """Several relationships changed at once (a copy pool was backed up or recovered)."""
+
+
+@dataclass(frozen=True, slots=True)
 class CopyFailed(Event):
     """A background copy stopped on an error (e.g. a full disk); it waits for a retry."""
 

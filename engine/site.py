@@ -19,6 +19,8 @@ from engine.catalog.models import (
     VolumeRow,
 )
 from engine.hsm.definition import Definition, VolumeDef
+from engine.hsm.messages import CommandResult
+from engine.hsm.service import FastReplication
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
 from engine.flashcopy import (
@@ -94,6 +96,11 @@ class Site:
         self.suspended = suspended  # relationship id -> why it was not resumed
         self.flashcopy = flashcopy
         self.events: EventBus = flashcopy.events
+        self.hsm = FastReplication(self, flashcopy.clock)
+
+    async def command(self, text: str, origin: str = "CLI") -> CommandResult:
+        """Run one HSM command (parsed by the shared parser); returns its messages and RC."""
+        return await self.hsm.execute(text, origin)
 
     # -- create / open ------------------------------------------------------------------------
     @classmethod
@@ -138,16 +145,18 @@ class Site:
                 tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
                 image=image, storage_group=group, online=vol.online,
             ))
+        links: list[object] = []
         for pool in defn.copy_pools:
             rows.append(CopyPoolRow(
                 name=pool.name, versions=pool.versions, fast_reverse_restore=pool.fast_reverse_restore,
                 catalog_capture=pool.catalog_capture, auto_dump=pool.auto_dump,
                 description=pool.description,
             ))
-            rows += [CopyPoolGroupRow(copy_pool=pool.name, storage_group=sg, position=i)
-                     for i, sg in enumerate(pool.storage_groups)]
-            rows += [CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n)
-                     for dc, n in pool.dump_classes]
+            links += [CopyPoolGroupRow(copy_pool=pool.name, storage_group=sg, position=i)
+                      for i, sg in enumerate(pool.storage_groups)]
+            links += [CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n)
+                      for dc, n in pool.dump_classes]
+        rows += links
         catalog.add_rows(rows)
         catalog.close()
         return cls.open(root, **options)  # type: ignore[arg-type]

@@ -120,8 +120,15 @@ class Catalog:
 
     # -- volumes ------------------------------------------------------------------------------
     def add_rows(self, rows: list[object]) -> None:
+        """Insert rows in the order given (flushing at each change of table, so rows that
+        others reference by foreign key go first), in one transaction."""
         with self.session() as s:
-            s.add_all(rows)
+            kind: type | None = None
+            for row in rows:
+                if type(row) is not kind:
+                    s.flush()
+                    kind = type(row)
+                s.add(row)
             s.commit()
 
     def volumes(self) -> list[VolumeRow]:

@@ -7,10 +7,12 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from engine.errors import FlashpoolError
 from engine.events import (
     CopyFailed,
+    FlashCopyChanged,
     CopyProgress,
     EventBus,
     RelationshipChanged,
@@ -27,6 +29,8 @@ from engine.flashcopy.relationship import (
     WithdrawResult,
 )
 from engine.storage import Volume
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,20 @@ class FlashCopyController:
             self.events.publish(RelationshipEstablished(self.clock(), info))
         self._after()
         return infos
+
+    async def batch(self, fn: Callable[[FlashCopyCore], T]) -> T:
+        """Run several core operations as one unit (one point in time: no host write lands in
+        between), in a worker thread. Used by fast replication for whole copy pools."""
+
+        def run() -> T:
+            with self.core.lock:
+                return fn(self.core)
+
+        try:
+            return await asyncio.to_thread(run)
+        finally:
+            self.events.publish(FlashCopyChanged(self.clock()))
+            self._after()
 
     async def refresh(self, rel_id: int) -> RelationshipInfo:
         await asyncio.to_thread(self.core.refresh, rel_id)

@@ -375,6 +375,18 @@ class FlashCopyCore:
             self._commit()
             return WithdrawResult(info, rel.target, rel.target_start, invalid)
 
+    def retire(self, rel_id: int) -> Relationship:
+        """Stop change recording; the relationship ends once its copy completes
+        (DFSMSdss FCINCREMENTALLAST)."""
+        with self.lock:
+            rel = self.relationship(rel_id)
+            rel.persistent = rel.incremental = False
+            rel.target_write_inhibit = False
+            self._touch(rel)
+            self._maybe_end(rel)
+            self._commit()
+            return rel
+
     def set_mode(self, rel_id: int, mode: CopyMode) -> Relationship:
         """NOCOPY -> COPY (DFSMSdss FCNOCOPYTOCOPY) or back."""
         with self.lock:

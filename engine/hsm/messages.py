@@ -6,6 +6,8 @@ Emulator-specific ARC1806E return codes (50 and up, as DOMAIN.md allows):
   54 fast reverse restore refused (not allowed, no longer eligible, or VERIFY(N) refused),
   56 a volume is unavailable (its image is missing or damaged).
 Command syntax errors carry the TSO parse message (IKJ567xxI) and return code 12.
+Where DFSMShsm prints nothing an operator would want (what version was made, what a withdraw left),
+flashpool adds its own informational messages with the prefix FPL, never a borrowed ARC ID.
 """
 
 from __future__ import annotations

@@ -1,0 +1,176 @@
+"""LIST COPYPOOL / PVOL / COPYPOOLBACKUPSTORAGEGROUP and QUERY COPYPOOL / SETSYS.
+
+LIST output follows the DFSMShsm control data set listing layout (DOMAIN.md 9.1); tokens are
+shown as text and as ASCII hex (the emulator's volumes are ASCII, not EBCDIC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import BackupVersionRow, VersionPairRow
+from engine.command import ListCopyPool, Query, format_token
+from engine.hsm import pool as pools
+from engine.hsm.messages import CommandResult
+
+if TYPE_CHECKING:
+    from engine.hsm.service import FastReplication
+
+
+def _when(v: BackupVersionRow) -> tuple[str, str]:
+    if v.created_at == 0:
+        return "0000/00/00", "00:00:00"
+    t = dt.datetime.fromtimestamp(v.created_at)
+    return f"{t:%Y/%m/%d}", f"{t:%H:%M:%S}"
+
+
+def _header(svc: FastReplication) -> str:
+    t = dt.datetime.fromtimestamp(svc.clock())
+    return f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%Y/%m/%d} FOR SYSTEM=FLASHPOOL"
+
+
+def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) -> None:
+    out = res.listing
+    with svc.site.catalog.session() as s:
+        if req.pvol:
+            row = repo.volume(s, req.pvol)
+            names = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
+            out.append(f"PVOL={req.pvol} COPYPOOLS=" + (" ".join(names) if names else "NONE"))
+            return
+        if req.backup_group:
+            in_use = repo.targets_in_use(s)
+            group = repo.storage_group(s, req.backup_group)
+            if group is None or group.type != "COPYPOOLBACKUP":
+                res.add("ARC1806E", f"LIST FAILED, RC=0022 - {req.backup_group} is not a copy pool backup storage group")
+                res.fail(22)
+                return
+            out.append(f"COPYPOOLBACKUPSTORAGEGROUP={req.backup_group}")
+            out.append("TARGET  STATUS   COPYPOOL                VERSION")
+            for vol in repo.group_volumes(s, req.backup_group):
+                if vol.volser in in_use:
+                    cp, vid = in_use[vol.volser]
+                    ver = s.get(BackupVersionRow, vid)
+                    label = "PREPARE" if ver.dasd_state == "PREPARE" else f"{ver.version:03d}"
+                    out.append(f"{vol.volser:<7} {'IN USE':<8} {cp:<23} {label}")
+                else:
+                    out.append(f"{vol.volser:<7} {'ONLINE' if vol.online else 'OFFLINE':<8} {'-':<23} -")
+            return
+        names = [req.copypool] if req.copypool else [p.name for p in repo.copy_pools(s)]
+        if req.copypool and repo.copy_pool(s, req.copypool) is None:
+            res.add("ARC1806E", f"LIST FAILED, RC=0022 - copy pool {req.copypool} is not defined")
+            res.fail(22)
+            return
+        out.append(_header(svc))
+        listed = 0
+        for name in names:
+            vers = repo.versions(s, name)
+            if req.select:
+                vers = [v for v in vers if _selected(v, req.select)]
+            if not vers and not req.copypool:
+                continue
+            if req.select and not vers:
+                continue
+            listed += 1
+            out.append(f"COPYPOOL={name}")
+            pool = repo.copy_pool(s, name)
+            out.append(f"ALLOWPPRCP FRB={pool.allow_pprc_frb} FRR={pool.allow_pprc_frr}")
+            if not vers:
+                out.append("  NO VERSIONS")
+                continue
+            detail = req.copypool is not None
+            out.append("VERSION VTOCENQ DATE       TIME     FASTREPLICATIONSTATE DUMPSTATE")
+            chosen = _versions_to_detail(s, name, req, vers)
+            pairs = repo.pairs_of_versions(s, [v.id for v in vers]) if detail else {}
+            for v in vers:
+                date, time_ = _when(v)
+                state = "PREPARE" if v.dasd_state == "PREPARE" else v.dasd_state
+                number = "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}"
+                out.append(f"{number:<7} {'Y' if v.vtocenq else 'N':<7} {date} {time_} {state:<20} {v.dump_state}")
+                if v.token.rstrip(b"\0"):
+                    text = v.token.rstrip(b"\0")
+                    out.append(f"TOKEN(C)={format_token(text)} TOKEN(H)=X'{text.hex().upper()}'")
+                if not detail:
+                    continue
+                ps = pairs.get(v.id, [])
+                out.append(
+                    f"TOTAL NUM OF VOLUMES={len(ps):05d},INCREMENTAL={'Y' if v.incremental else 'N'},"
+                    f"CATINFO={v.catinfo},FCFRR={'Y' if v.fcfrr else 'N'},"
+                    f"RECOVERYINCOMPLETE={'Y' if v.recovery_incomplete else 'N'}"
+                )
+                if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") and v.id in chosen and v.dasd_state != "NONE":
+                    out.extend(_pair_lines(ps))
+        if listed == 0 and not req.copypool:
+            out.append("NO COPY POOL HAS A BACKUP VERSION" if not req.select else "NO COPY POOL MATCHES THE SELECTION")
+        out.append("--- END OF -- COPY POOL -- LISTING ---")
+
+
+def _versions_to_detail(s, pool: str, req: ListCopyPool, vers: list[BackupVersionRow]) -> set[int]:
+    if req.all_versions or req.volumes == "FASTREPLICATIONVOLS":
+        return {v.id for v in vers}
+    sel = req.selection
+    if sel.given:
+        choice = pools.choose(s, pool, sel, need_dasd=False)
+        return {choice.version.id} if choice.version else set()
+    backups = [v for v in vers if v.dasd_state != "PREPARE"]
+    return {backups[0].id} if backups else set()
+
+
+def _pair_lines(ps: list[VersionPairRow]) -> list[str]:
+    lines = []
+    by_group: dict[str, list[VersionPairRow]] = {}
+    for p in ps:
+        by_group.setdefault(p.storage_group, []).append(p)
+    lines.append("SGNAME   " + " ".join(["SOURCE - TARGET"] * min(4, max(len(ps), 1))))
+    for sg, group in sorted(by_group.items()):
+        for i in range(0, len(group), 4):
+            chunk = " ".join(f"{p.source:<6} - {p.target:<6}" for p in group[i : i + 4])
+            lines.append(f"{(sg if i == 0 else ''):<8} {chunk}")
+    return lines
+
+
+def _selected(v: BackupVersionRow, select: tuple[str, str]) -> bool:
+    kind, value = select
+    if kind == "DUMPSTATE":
+        return v.dump_state == value
+    if kind == "FASTREPLICATIONSTATE":
+        return v.dasd_state == value
+    if kind == "INCOMPLETERECOVERY":
+        return v.recovery_incomplete
+    return False
+
+
+def query_command(svc: FastReplication, req: Query, res: CommandResult) -> None:
+    if req.setsys:
+        opts = svc.flashcopy.core.options
+        res.add("ARC1823I", "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), "
+                "FASTREPLICATION(DATASETRECOVERY=PREFERRED, FCRELATION=FULL, VOLUMEPAIRMESSAGES=NO), "
+                f"CASCADING={'ON' if opts.cascading else 'OFF'}, MAXRELATIONSHIPS={opts.max_relationships_per_track}")
+        return
+    core = svc.flashcopy.core
+    with svc.site.catalog.session() as s:
+        if repo.copy_pool(s, req.copypool) is None:
+            res.add("ARC1806E", f"QUERY FAILED, RC=0022 - copy pool {req.copypool} is not defined")
+            res.fail(22)
+            return
+        vers = pools.backups(s, req.copypool)
+        pairs = repo.pairs_of_versions(s, [v.id for v in vers])
+    any_listed = False
+    for v in vers:
+        lines = []
+        for p in pairs[v.id]:
+            rel = core.find(p.relationship_id) if p.relationship_id else None
+            if rel is None:
+                continue
+            if v.incremental and not rel.uncopied.any():
+                continue  # incremental: only pairs with an active background copy
+            pct = int(100 * (1 - rel.out_of_sync / rel.length)) if rel.length else 100
+            arrow = f"{rel.source} - {rel.target}"
+            lines.append(f"{arrow} PCT-COMP={pct:03d}" + (" (REVERSED)" if rel.source != p.source else ""))
+        if lines:
+            any_listed = True
+            res.add("ARC1820I", f"THE FOLLOWING VOLUMES IN COPY POOL {req.copypool}, VERSION {v.version:03d}, "
+                    f"ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP: " + "; ".join(lines))
+    if not any_listed:
+        res.add("ARC1821I", f"NONE OF THE VOLUMES IN COPY POOL {req.copypool} ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP")

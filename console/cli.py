@@ -1,19 +1,198 @@
-"""The `flashpool` command. The console and the HSM commands land with their issues."""
+"""The `flashpool` command: the console, the HSM command language, and site tools.
+
+    flashpool [--site PATH] [--theme NAME] [--read-only]     the console
+    flashpool init PATH [--definition FILE | --demo]         create a site
+    flashpool hsm 'FRBACKUP COPYPOOL(DB2PROD)' [--json] [--wait]
+    flashpool hsm -                                          commands from standard input
+    flashpool volume checksum VOLSER                         SHA-256 of what a host reads
+    flashpool volume damage VOLSER --tracks A-B              overwrite tracks (recovery drills)
+
+Every error is a message and an exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
+import os
 import sys
+from pathlib import Path
+
+from engine.errors import FlashpoolError
+
+DEFAULT_SITE = "./flashpool-data"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="flashpool",
-        description="DFSMShsm-style fast replication on volume images, with an operator console.",
-    )
-    parser.add_argument("--site", default="./flashpool-data", help="site directory")
-    parser.parse_args(argv)
-    print("flashpool: console not built yet - the engine is (see README.md, `make test`).")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd is None:
+            return _console(args)
+        return asyncio.run(args.run(args))
+    except FlashpoolError as exc:
+        print(f"flashpool: {exc}", file=sys.stderr)
+        return 12
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flashpool", description="DFSMShsm-style fast replication on volume images.")
+    p.add_argument("--site", default=DEFAULT_SITE, help=f"site directory (default {DEFAULT_SITE})")
+    p.add_argument("--theme", help="console theme")
+    p.add_argument("--read-only", action="store_true", help="console accepts no command that changes anything")
+    sub = p.add_subparsers(dest="cmd")
+
+    init = sub.add_parser("init", help="create a site")
+    init.add_argument("path", nargs="?", default=None)
+    group = init.add_mutually_exclusive_group()
+    group.add_argument("--definition", help="site definition file (TOML)")
+    group.add_argument("--demo", action="store_true", help="the demo site, with data and versions")
+    init.set_defaults(run=_init)
+
+    hsm = sub.add_parser("hsm", help="run HSM commands")
+    hsm.add_argument("command", help="the command, or - to read commands from standard input")
+    hsm.add_argument("--site", dest="hsm_site")
+    hsm.add_argument("--json", action="store_true", help="print results as JSON lines")
+    hsm.add_argument("--wait", action="store_true", help="then wait until every background copy completes")
+    hsm.set_defaults(run=_hsm)
+
+    vol = sub.add_parser("volume", help="volume tools")
+    vsub = vol.add_subparsers(dest="vcmd", required=True)
+    ck = vsub.add_parser("checksum", help="SHA-256 of the volume's logical content")
+    ck.add_argument("volser")
+    ck.add_argument("--site", dest="vol_site")
+    ck.set_defaults(run=_checksum)
+    dmg = vsub.add_parser("damage", help="overwrite tracks with garbage through the normal write path")
+    dmg.add_argument("volser")
+    dmg.add_argument("--tracks", required=True, help="A-B (inclusive) or one track")
+    dmg.add_argument("--site", dest="vol_site")
+    dmg.set_defaults(run=_damage)
+    return p
+
+
+def _site_path(args: argparse.Namespace) -> str:
+    return getattr(args, "hsm_site", None) or getattr(args, "vol_site", None) or args.site
+
+
+def _console(args: argparse.Namespace) -> int:
+    print("flashpool: the console is not built yet; use `flashpool hsm ...` (see README.md).")
+    return 0
+
+
+async def _init(args: argparse.Namespace) -> int:
+    from engine.hsm.definition import load_definition
+    from engine.hsm.demo import demo_definition, seed_demo
+    from engine.site import Site
+
+    path = args.path or args.site
+    if args.definition:
+        site = Site.create(path, load_definition(args.definition))
+    else:
+        site = Site.create(path, demo_definition() if args.demo else None)
+    try:
+        if args.demo:
+            await seed_demo(site)
+        print(f"flashpool: site created at {Path(path).resolve()} ({len(site.volumes)} volumes)")
+    finally:
+        await site.close()
+    return 0
+
+
+async def _hsm(args: argparse.Namespace) -> int:
+    from engine.site import Site
+
+    site = Site.open(_site_path(args))
+    rc = 0
+    try:
+        commands = _read_commands(sys.stdin) if args.command == "-" else [args.command]
+        for text in commands:
+            res = await site.command(text, origin="CLI")
+            rc = max(rc, res.rc)
+            if args.json:
+                print(res.to_json(), flush=True)
+            else:
+                if len(commands) > 1:
+                    print(f"> {text.rstrip()}")
+                for line in res.lines():
+                    print(line, flush=True)
+        if args.wait:
+            await _wait(site, quiet=args.json)
+    finally:
+        await site.close()
+    return rc
+
+
+def _read_commands(stream) -> list[str]:  # noqa: ANN001 - a text stream
+    """One command per line; a line ending in - or + continues; blank lines and * comments skip."""
+    out, buf = [], ""
+    for raw in stream:
+        line = raw.rstrip("\n")
+        if not buf and (not line.strip() or line.lstrip().startswith("*")):
+            continue
+        buf += line + "\n"
+        if not line.rstrip().endswith(("-", "+")):
+            out.append(buf)
+            buf = ""
+    if buf:
+        out.append(buf)
+    return out
+
+
+async def _wait(site, quiet: bool) -> None:  # noqa: ANN001 - a Site
+    fc = site.flashcopy
+    fc.start()
+    tty = sys.stderr.isatty() and not quiet
+    while cands := fc.core.copy_candidates():
+        if tty:
+            left = sum(r.out_of_sync for r in cands)
+            total = sum(r.length for r in cands)
+            print(f"\rcopying: {len(cands)} relationship(s), {left:,} of {total:,} tracks left   ", end="", file=sys.stderr)
+        await asyncio.sleep(0.2)
+    if tty:
+        print("\rcopying: complete" + " " * 40, file=sys.stderr)
+
+
+async def _checksum(args: argparse.Namespace) -> int:
+    from engine.geometry import validate_volser
+    from engine.site import Site
+
+    volser = validate_volser(args.volser)
+    site = Site.open(_site_path(args))
+    try:
+        vol = site.volume(volser)
+        h = hashlib.sha256()
+        step = 256
+        for first in range(0, vol.tracks, step):
+            for data in await site.flashcopy.read_run(volser, first, min(step, vol.tracks - first)):
+                h.update(data)
+        print(f"{h.hexdigest()}  {volser}")
+    finally:
+        await site.close()
+    return 0
+
+
+async def _damage(args: argparse.Namespace) -> int:
+    from engine.geometry import validate_volser
+    from engine.site import Site
+
+    volser = validate_volser(args.volser)
+    try:
+        a, _, b = args.tracks.partition("-")
+        first, last = int(a), int(b or a)
+    except ValueError:
+        raise FlashpoolError(f"--tracks takes A-B or one track number, not {args.tracks!r}") from None
+    site = Site.open(_site_path(args))
+    try:
+        vol = site.volume(volser)
+        vol.geometry.check_extent(first, last - first + 1)
+        garbage = [os.urandom(vol.geometry.track_size) for _ in range(last - first + 1)]
+        await site.flashcopy.write_run(volser, first, garbage)
+        print(f"flashpool: {volser} tracks {first}-{last} overwritten with garbage")
+    finally:
+        await site.close()
     return 0
 
 

@@ -3,13 +3,14 @@ and the tape library. Opening a site resumes every background copy from the pers
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.catalog import Catalog, CatalogError, sqlite_url
+from engine.catalog import Catalog, CatalogError, CatalogMissing, sqlite_url
 from engine.catalog.models import (
     CopyPoolDumpClassRow,
     CopyPoolGroupRow,
@@ -35,6 +36,7 @@ from engine.storage import Volume
 
 CATALOG_FILE = "catalog.db"
 CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another database
+LOCK_FILE = "site.lock"
 VOLUME_DIR = "volumes"
 TAPE_DIR = "tapes"
 
@@ -63,6 +65,22 @@ class VolumeSpec:
 @dataclass(frozen=True, slots=True)
 class SiteDefinition:
     volumes: list[VolumeSpec] = field(default_factory=list)
+
+
+def _lock_site(root: Path) -> int:
+    """One process drives a site at a time (its FlashCopy state lives in that process)."""
+    if not (root / CATALOG_FILE).exists() and not (root / CATALOG_URL_FILE).exists():
+        raise CatalogMissing(f"{root} is not a flashpool site (no catalog); create it with `flashpool init`")
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise SiteError(f"the site {root} is in use by {holder}; close it there first") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"process {os.getpid()}".encode(), 0)
+    return fd
 
 
 def _as_definition(definition: Definition | SiteDefinition | None) -> Definition:
@@ -97,6 +115,7 @@ class Site:
         self.flashcopy = flashcopy
         self.events: EventBus = flashcopy.events
         self.hsm = FastReplication(self, flashcopy.clock)
+        self._lock = -1
 
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         """Run one HSM command (parsed by the shared parser); returns its messages and RC."""
@@ -171,6 +190,23 @@ class Site:
         clock: Callable[[], float] = time.time,
     ) -> Site:
         root = Path(path)
+        lock = _lock_site(root)
+        try:
+            return cls._open(root, lock, options=options, copier=copier, clock=clock)
+        except BaseException:
+            os.close(lock)
+            raise
+
+    @classmethod
+    def _open(
+        cls,
+        root: Path,
+        lock: int,
+        *,
+        options: FlashCopyOptions | None,
+        copier: CopierSettings | None,
+        clock: Callable[[], float],
+    ) -> Site:
         pointer = root / CATALOG_URL_FILE
         url = pointer.read_text().strip() if pointer.exists() else sqlite_url(root / CATALOG_FILE)
         catalog = Catalog.open(url)
@@ -199,7 +235,9 @@ class Site:
             relationships=usable, next_id=next_id,
         )
         ctl = FlashCopyController(volumes, core=core, copier=copier, clock=clock)
-        return cls(root, catalog, volumes, unavailable, suspended, ctl)
+        site = cls(root, catalog, volumes, unavailable, suspended, ctl)
+        site._lock = lock
+        return site
 
     # -- running ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -211,6 +249,9 @@ class Site:
         for v in self.volumes.values():
             v.close()
         self.catalog.close()
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
 
     def volume(self, volser: str) -> Volume:
         return self.flashcopy.core.volume(volser)

@@ -158,7 +158,7 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
             copy_pool=pool.name, version=number, token=req.token or b"", created_at=now,
             incremental=plan.incremental and not retire, fcfrr=pool.fast_reverse_restore,
             frr_eligible=pool.fast_reverse_restore, vtocenq=not req.novtocenq,
-            catinfo=pool.catalog_capture if pool.catalog_capture != "R" else "Y",
+            catinfo="N",  # catalog capture arrives with data sets (issue: data sets and dumps)
             backup_group=pool.backup_group_override,
         )
         for old in (plan.reuse, plan.prepared):

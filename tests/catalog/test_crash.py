@@ -105,8 +105,7 @@ def resolve(model: FlashCopyModel, inflight: tuple[dict, int] | None, state: dic
 
 def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "site"
-    Site.create(path, SiteDefinition([VolumeSpec(v, tracks=TRACKS, track_size=TRACK_SIZE) for v in VOLS]))
-    asyncio.run(Site.open(path).close())
+    asyncio.run(Site.create(path, SiteDefinition([VolumeSpec(v, tracks=TRACKS, track_size=TRACK_SIZE) for v in VOLS])).close())
     model = FlashCopyModel({v: TRACKS for v in VOLS}, TRACK_SIZE, 12)
     rng = random.Random(int(os.environ.get("FLASHPOOL_CRASH_SEED", "1")))
     log = tmp_path / "ops.log"

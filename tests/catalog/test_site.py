@@ -67,10 +67,12 @@ async def test_missing_volume_image_suspends_only_its_relationships(tmp_path):
 
 
 def test_catalog_errors_are_specific(tmp_path):
-    with pytest.raises(CatalogMissing, match="does not exist"):
+    with pytest.raises(CatalogMissing, match="not a flashpool site"):
         Site.open(tmp_path / "nowhere")
     site_dir = tmp_path / "s"
-    Site.create(site_dir, definition(1)).catalog.close()
+    import asyncio
+
+    asyncio.run(Site.create(site_dir, definition(1)).close())
     with pytest.raises(SiteError, match="already holds"):
         Site.create(site_dir, definition(1))
     db = site_dir / "catalog.db"
@@ -139,3 +141,12 @@ async def test_full_disk_during_copy_on_write_refuses_the_write_and_loses_nothin
     assert await site.flashcopy.read("VOL000", 0) == t("after")
     assert await site.flashcopy.read("VOL001", 0) == t("before")
     await site.close()
+
+
+async def test_one_process_at_a_time(tmp_path):
+    site = Site.create(tmp_path / "s", definition(1))
+    with pytest.raises(SiteError, match="in use by process"):
+        Site.open(tmp_path / "s")
+    await site.close()
+    again = Site.open(tmp_path / "s")
+    await again.close()

@@ -1,0 +1,80 @@
+"""The demo site: a DB2 production pool (fast reverse restore), a payroll pool, an incremental
+pool, their backup groups, small 3390 volumes with data, a few versions and a copy still running.
+
+Volumes are 3390s of 10 cylinders (150 tracks, 8.5 MB each, sparse) so the demo stays small.
+"""
+
+from __future__ import annotations
+
+import random
+
+from engine.hsm.definition import Definition, parse_definition
+from engine.site import Site
+
+CYL = 10
+TRACKS = CYL * 15
+
+
+def _group(name: str, kind: str, vols: list[str], backup: str | None = None) -> dict:
+    g = {"name": name, "type": kind, "tracks": TRACKS, "volumes": vols}
+    if backup:
+        g["backup_group"] = backup
+    return g
+
+
+DEMO: dict = {
+    "dump_class": [
+        {"name": "ONSITE", "fast_replication_dump": "REQUIRED", "retention_days": 14},
+        {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "retention_days": 90, "stack": 4},
+    ],
+    "storage_group": [
+        _group("DB0ADATA", "POOL", ["DB0A01", "DB0A02", "DB0A03"], "DB0ABK"),
+        _group("DB0ALOG", "POOL", ["DB0L01"], "DB0ABK"),
+        _group("DB0ABK", "COPYPOOLBACKUP", [f"BK0A{i:02d}" for i in range(1, 17)]),
+        _group("PAYDATA", "POOL", ["PAY001", "PAY002"], "PAYBK"),
+        _group("PAYBK", "COPYPOOLBACKUP", [f"PBK{i:03d}" for i in range(1, 7)]),
+        _group("HRDATA", "POOL", ["HR0001", "HR0002"], "HRBK"),
+        _group("HRBK", "COPYPOOLBACKUP", ["HRB001", "HRB002"]),
+    ],
+    "copy_pool": [
+        {"name": "DSN$DB0A$DB", "storage_groups": ["DB0ADATA", "DB0ALOG"], "versions": 3,
+         "fast_reverse_restore": True, "catalog_capture": "P",
+         "description": "DB2 DB0A production: data and logs"},
+        {"name": "PAYROLL", "storage_groups": ["PAYDATA"], "versions": 2,
+         "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}], "description": "Payroll batch"},
+        {"name": "HRNIGHT", "storage_groups": ["HRDATA"], "versions": 1,
+         "description": "HR, nightly incremental"},
+    ],
+}
+
+
+def demo_definition() -> Definition:
+    return parse_definition(DEMO)
+
+
+async def seed_demo(site: Site) -> None:
+    """Fill volumes with data and take a few backups; leave the newest DB2 copy running."""
+    rng = random.Random(1)
+    fc = site.flashcopy
+    size = site.volume("DB0A01").geometry.track_size
+
+    async def write_some(vol: str, n: int, tag: str) -> None:
+        for k in sorted(rng.sample(range(TRACKS), n)):
+            await fc.write(vol, k, f"{vol} track {k} {tag} ".encode().ljust(size, b"."))
+
+    sources = ["DB0A01", "DB0A02", "DB0A03", "DB0L01", "PAY001", "PAY002", "HR0001", "HR0002"]
+    for vol in sources:
+        await write_some(vol, 90, "day 1")
+    for cmd in ("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY1)", "FRBACKUP COPYPOOL(PAYROLL) TOKEN(MONTHEND)",
+                "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)"):
+        await site.command(cmd, origin="DEMO")
+    await fc.drain()
+    for vol in sources:
+        await write_some(vol, 30, "day 2")
+    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY2)", origin="DEMO")
+    await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)", origin="DEMO")
+    await fc.drain()
+    for vol in ("DB0A01", "DB0A02", "DB0A03", "DB0L01"):
+        await write_some(vol, 20, "day 3")
+    # the newest DB2 version is left copying: the console shows it live
+    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY3)", origin="DEMO")

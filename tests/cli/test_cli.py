@@ -1,0 +1,98 @@
+"""The `flashpool` command line: init, hsm (one, batch, JSON, wait), volume checksum/damage."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from console.cli import main
+from engine.hsm.definition import DefinitionError
+
+
+@pytest.fixture
+def demo(tmp_path, capsys):
+    path = str(tmp_path / "site")
+    assert main(["init", path, "--demo"]) == 0
+    capsys.readouterr()
+    return path
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    rc = main(list(args))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_drill_backup_damage_recover_verify_by_checksum(demo, capsys):
+    rc, out, _ = run(capsys, "hsm", "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL", "--site", demo, "--wait")
+    assert rc == 0 and "ARC1802I" in out
+    _, before, _ = run(capsys, "volume", "checksum", "HR0001", "--site", demo)
+    assert run(capsys, "volume", "damage", "HR0001", "--tracks", "10-20", "--site", demo)[0] == 0
+    _, damaged, _ = run(capsys, "volume", "checksum", "HR0001", "--site", demo)
+    assert damaged != before
+    rc, out, _ = run(capsys, "hsm", "FRRECOV COPYPOOL(HRNIGHT)", "--site", demo, "--wait")
+    assert rc == 0, out
+    assert run(capsys, "volume", "checksum", "HR0001", "--site", demo)[1] == before
+
+
+def test_json_and_batch_from_stdin(demo, capsys, monkeypatch):
+    rc, out, _ = run(capsys, "hsm", "QUERY COPYPOOL(DSN$DB0A$DB)", "--json", "--site", demo)
+    doc = json.loads(out)
+    assert rc == 0 and doc["messages"][0]["id"] == "ARC1820I" and doc["rc"] == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("LIST COPYPOOL -\n  (PAYROLL)\n* comment\n\nFRB CP(NOSUCH)\n"))
+    rc, out, _ = run(capsys, "hsm", "-", "--site", demo)
+    assert rc == 22 and "COPYPOOL=PAYROLL" in out and "copy pool NOSUCH is not defined" in out
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    rc, out, err = run(capsys, "hsm", "LIST COPYPOOL", "--site", str(tmp_path / "none"))
+    assert rc == 12 and "not a flashpool site" in err and "Traceback" not in err
+    rc, out, err = run(capsys, "hsm", "FRBACKUP COPYPOOL(", "--site", str(tmp_path / "none"))
+    assert rc == 12
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[copy_pool]]\nname = "9BAD"\nversions = 86\nstorage_groups = ["NOPE"]\n')
+    rc, out, err = run(capsys, "init", str(tmp_path / "x"), "--definition", str(bad))
+    assert rc == 12 and "3 problems" in err and "VERSIONS is 0 to 85" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_damage_and_checksum_refusals(demo, capsys):
+    rc, _, err = run(capsys, "volume", "damage", "HR0001", "--tracks", "x-y", "--site", demo)
+    assert rc == 12 and "--tracks takes" in err
+    rc, _, err = run(capsys, "volume", "damage", "HR0001", "--tracks", "140-160", "--site", demo)
+    assert rc == 12 and "outside" in err
+    rc, _, err = run(capsys, "volume", "checksum", "BAD-1", "--site", demo)
+    assert rc == 12 and "invalid volser" in err
+
+
+def test_definition_errors_list_every_problem():
+    from engine.hsm.definition import parse_definition
+
+    with pytest.raises(DefinitionError) as info:
+        parse_definition({
+            "storage_group": [
+                {"name": "P1", "type": "POOL", "tracks": 15, "volumes": ["V1", "V2"]},
+                {"name": "P2", "type": "POOL", "backup_group": "B1", "tracks": 15, "volumes": ["V2"]},
+                {"name": "B1", "type": "COPYPOOLBACKUP", "tracks": 30, "volumes": ["T1"]},
+            ],
+            "copy_pool": [{"name": "CP", "storage_groups": ["P1", "UNKNOWN"], "versions": 86}],
+        })
+    text = str(info.value)
+    for expected in ("P1 is a POOL group without a backup_group", "volume V2 is in P1 and P2",
+                     "names storage group UNKNOWN", "VERSIONS is 0 to 85"):
+        assert expected in text
+
+
+def test_backup_group_too_small():
+    from engine.hsm.definition import parse_definition
+
+    with pytest.raises(DefinitionError, match="too small: it needs 4 volumes of 15 tracks"):
+        parse_definition({
+            "storage_group": [
+                {"name": "P1", "type": "POOL", "backup_group": "B1", "tracks": 15, "volumes": ["V1", "V2"]},
+                {"name": "B1", "type": "COPYPOOLBACKUP", "tracks": 15, "volumes": ["T1", "T2", "T3"]},
+            ],
+            "copy_pool": [{"name": "CP", "storage_groups": ["P1"], "versions": 2}],
+        })

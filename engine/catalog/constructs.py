@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from engine.catalog.models import (
     ActivityRow,
@@ -87,6 +87,28 @@ def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[
         return out
     for row in s.exec(select(VersionPairRow).where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.source)).all():
         out[row.version_id].append(row)
+    return out
+
+
+def pair_counts(s: Session, version_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(version_ids)
+    if not ids:
+        return {}
+    q = (select(VersionPairRow.version_id, func.count())
+         .where(col(VersionPairRow.version_id).in_(ids)).group_by(VersionPairRow.version_id))
+    return {vid: n for vid, n in s.exec(q).all()}
+
+
+def pair_tuples(s: Session, version_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str]]]:
+    """(source, target, storage group) per version, as plain tuples: fast for big listings."""
+    ids = list(version_ids)
+    out: dict[int, list[tuple[str, str, str]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    q = (select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.target, VersionPairRow.storage_group)
+         .where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.version_id, VersionPairRow.source))
+    for vid, src, tgt, sg in s.exec(q).all():
+        out[vid].append((src, tgt, sg))
     return out
 
 

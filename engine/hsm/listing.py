@@ -10,7 +10,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, VersionPairRow
+from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
@@ -81,8 +81,10 @@ def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) ->
                 continue
             detail = req.copypool is not None
             out.append("VERSION VTOCENQ DATE       TIME     FASTREPLICATIONSTATE DUMPSTATE")
-            chosen = _versions_to_detail(s, name, req, vers)
-            pairs = repo.pairs_of_versions(s, [v.id for v in vers]) if detail else {}
+            chosen = _versions_to_detail(s, name, req, vers) if detail else set()
+            counts = repo.pair_counts(s, [v.id for v in vers]) if detail else {}
+            shown = [v.id for v in vers if v.id in chosen and v.dasd_state != "NONE"]
+            pairs = repo.pair_tuples(s, shown) if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") else {}
             for v in vers:
                 date, time_ = _when(v)
                 state = "PREPARE" if v.dasd_state == "PREPARE" else v.dasd_state
@@ -93,14 +95,13 @@ def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) ->
                     out.append(f"TOKEN(C)={format_token(text)} TOKEN(H)=X'{text.hex().upper()}'")
                 if not detail:
                     continue
-                ps = pairs.get(v.id, [])
                 out.append(
-                    f"TOTAL NUM OF VOLUMES={len(ps):05d},INCREMENTAL={'Y' if v.incremental else 'N'},"
+                    f"TOTAL NUM OF VOLUMES={counts.get(v.id, 0):05d},INCREMENTAL={'Y' if v.incremental else 'N'},"
                     f"CATINFO={v.catinfo},FCFRR={'Y' if v.fcfrr else 'N'},"
                     f"RECOVERYINCOMPLETE={'Y' if v.recovery_incomplete else 'N'}"
                 )
-                if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") and v.id in chosen and v.dasd_state != "NONE":
-                    out.extend(_pair_lines(ps))
+                if v.id in pairs:
+                    out.extend(_pair_lines(pairs[v.id]))
         if listed == 0 and not req.copypool:
             out.append("NO COPY POOL HAS A BACKUP VERSION" if not req.select else "NO COPY POOL MATCHES THE SELECTION")
         out.append("--- END OF -- COPY POOL -- LISTING ---")
@@ -117,15 +118,15 @@ def _versions_to_detail(s, pool: str, req: ListCopyPool, vers: list[BackupVersio
     return {backups[0].id} if backups else set()
 
 
-def _pair_lines(ps: list[VersionPairRow]) -> list[str]:
+def _pair_lines(ps: list[tuple[str, str, str]]) -> list[str]:
     lines = []
-    by_group: dict[str, list[VersionPairRow]] = {}
+    by_group: dict[str, list[tuple[str, str, str]]] = {}
     for p in ps:
-        by_group.setdefault(p.storage_group, []).append(p)
+        by_group.setdefault(p[2], []).append(p)
     lines.append("SGNAME   " + " ".join(["SOURCE - TARGET"] * min(4, max(len(ps), 1))))
     for sg, group in sorted(by_group.items()):
         for i in range(0, len(group), 4):
-            chunk = " ".join(f"{p.source:<6} - {p.target:<6}" for p in group[i : i + 4])
+            chunk = " ".join(f"{src:<6} - {tgt:<6}" for src, tgt, _ in group[i : i + 4])
             lines.append(f"{(sg if i == 0 else ''):<8} {chunk}")
     return lines
 

@@ -93,9 +93,11 @@ class VersionMachine(RuleBasedStateMachine):
             vers = pools.backups(s, "CP")
         target = vers[gen] if gen < len(vers) else None
         event(f"FRRECOV rc={res.rc}" + (" (fast reverse restore)" if any(m.id == "FPL111I" for m in res.messages) else ""))
-        if res.rc == 0:
+        done = [v for m in res.messages if m.id == "ARC1805I" for v in m.text.split(": ")[1].split()]
+        if res.rc in (0, 8) and done:  # 8: some volumes recovered (ARC1805I), others failed (ARC1803E)
             assert target is not None and target.version in self.versions, res.lines()
-            self.current = {v: list(d) for v, d in self.versions[target.version].items()}
+            for v in done:
+                self.current[v] = list(self.versions[target.version][v])
             if any(m.id == "FPL111I" for m in res.messages):  # fast reverse restore: version invalid
                 self.versions.pop(target.version)
                 self.order.remove(target.version)

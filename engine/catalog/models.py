@@ -165,7 +165,9 @@ class DumpCopyRow(SQLModel, table=True):
     dump_class: str
     source: str
     tape: str  # tape volser
-    file: str  # path relative to the site directory
+    file: str  # the tape's path relative to the site directory
+    file_index: int = 0  # position of this volume's file on the (stacked) tape
+    bytes_stored: int = 0
     state: str = "COMPLETE"  # COMPLETE | PARTIAL | FAILED
     created_at: float = 0.0
     expires_at: float | None = None

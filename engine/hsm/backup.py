@@ -9,6 +9,7 @@ pair is refused, none is kept.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,10 @@ from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
-from engine.command import Action, FrBackup, Incremental, format_token
+from engine.command import Action, FrBackup, Incremental, ReturnControl, format_token
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
+from engine.hsm import dump
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
@@ -57,10 +59,17 @@ async def frbackup(svc: FastReplication, req: FrBackup, res: CommandResult) -> N
         res.messages.append(msg.failed(function, what, msg.RC_HELD, f"FRBACKUP is held ({hold}); RELEASE FRBACKUP to run it"))
         res.fail(msg.RC_HELD)
         return
+    dump.expire(svc)
+    classes = req.dump_classes
     if req.dump or req.action is Action.DUMPONLY:
-        res.messages.append(msg.failed(function, what, 48, "dumps to tape are not available on this site yet"))
-        res.fail(48)
-        return
+        with svc.site.catalog.session() as s:
+            classes = classes or tuple(l.dump_class for l in repo.pool_dump_classes(s, pool.name))
+            unknown = [c for c in classes if repo.dump_class(s, c) is None]
+        if not classes or unknown:
+            why = f"dump class {unknown[0]} is not defined" if unknown else f"copy pool {pool.name} has no dump classes; name them with DUMPCLASS"
+            res.messages.append(msg.failed(function, what, 48, why))
+            res.fail(48)
+            return
     now = svc.clock()
     token = format_token(req.token) if req.token else None
     res.messages.append(msg.starting(function, what, now, token))
@@ -68,15 +77,69 @@ async def frbackup(svc: FastReplication, req: FrBackup, res: CommandResult) -> N
         await _prepare(svc, pool, req, res, what)
     elif req.action is Action.WITHDRAW:
         await _withdraw(svc, pool, res, what)
+    elif req.action is Action.DUMPONLY:
+        await _dumponly(svc, pool, req, classes, res, what)
     else:
-        await _execute(svc, pool, req, res, what, now)
+        vid = await _execute(svc, pool, req, res, what, now)
+        # VERSIONS=0 without DUMP: the NOCOPY copy stays until it is dumped or withdrawn
+        if vid is not None and req.dump:
+            if req.return_control is ReturnControl.FASTREPLICATIONEND:
+                task = asyncio.create_task(_dump_then(svc, pool, vid, classes, CommandResult(res.command), take_lock=True))
+                svc.background.add(task)
+                task.add_done_callback(svc.background.discard)
+                res.add("FPL103I", f"THE DUMP TO {', '.join(classes)} CONTINUES IN THE BACKGROUND (RETURNCONTROL(FASTREPLICATIONEND))")
+            else:
+                await _dump_then(svc, pool, vid, classes, res)
     res.messages.append(msg.completed(function, what, svc.clock(), res.rc, res.rc))
+
+
+async def _dump_then(svc: FastReplication, pool: CopyPoolRow, vid: int, classes: tuple[str, ...],
+                     res: CommandResult, take_lock: bool = False) -> None:
+    """Dump a fresh version; with VERSIONS=0 the NOCOPY relationships are withdrawn afterwards
+    and the version lives on as dump copies only. A background dump (FREND) takes the pool's
+    lock itself; inside the FRBACKUP command the lock is already held."""
+    if take_lock:
+        async with svc.lock(pool.name):
+            ok = await dump.dump_version(svc, vid, classes, res)
+    else:
+        ok = await dump.dump_version(svc, vid, classes, res)
+    if not ok:
+        res.fail(8)
+    if pool.versions == 0:
+        with svc.site.catalog.session() as s:
+            pairs = repo.pairs(s, vid)
+
+        def withdraw(core: FlashCopyCore) -> None:
+            for p in pairs:
+                if p.relationship_id and core.find(p.relationship_id):
+                    core.withdraw(p.relationship_id)
+
+        await svc.flashcopy.batch(withdraw)
+        with svc.site.catalog.session() as s:
+            v = s.get(BackupVersionRow, vid)
+            v.dasd_state, v.frr_eligible = "NONE", False
+            s.add(v)
+            s.commit()
+
+
+async def _dumponly(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, classes: tuple[str, ...],
+                    res: CommandResult, what: str) -> None:
+    with svc.site.catalog.session() as s:
+        choice = pools.choose(s, pool.name, req.selection, need_dasd=True)
+    if choice.version is None:
+        res.messages.append(msg.failed("BACKUP DUMPONLY", what, 2, choice.why))
+        res.fail(2)
+        return
+    ok = await dump.dump_version(svc, choice.version.id, classes, res)
+    if not ok:
+        res.fail(8)
+    res.add("FPL104I", f"VERSION {choice.version.version:03d} OF COPY POOL {pool.name} DUMPED TO {', '.join(classes)}")
 
 
 # -- EXECUTE ----------------------------------------------------------------------------------------
 
 
-async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: CommandResult, what: str, now: float) -> None:
+async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: CommandResult, what: str, now: float) -> int | None:
     core: FlashCopyCore = svc.flashcopy.core
     with svc.site.catalog.session() as s:
         if req.backup_group is not None and not _override_bsg(s, pool, req.backup_group, res, what):
@@ -178,9 +241,10 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
         s.add(pool)
         s.commit()
     res.messages.append(msg.volumes_ok("BACKUP", pool.name, sorted(plan.pairs)))
-    kind = "an incremental refresh" if plan.refresh else "a full copy"
+    kind = "an incremental refresh" if plan.refresh else "a full copy" if not nocopy else "NOCOPY, until dumped"
     res.add("FPL100I", f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
             + (f", TOKEN={format_token(req.token)})" if req.token else ")"))
+    return version.id
 
 
 def _override_bsg(s: Session, pool: CopyPoolRow, bsg: str, res: CommandResult, what: str) -> bool:

@@ -9,6 +9,7 @@ from engine.catalog.models import BackupVersionRow
 from engine.command import FrDelete, format_token
 from engine.errors import FlashCopyError
 from engine.flashcopy import FlashCopyCore
+from engine.hsm import dump
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
@@ -90,7 +91,10 @@ async def frdelete(svc: FastReplication, req: FrDelete, res: CommandResult) -> N
             else:
                 s.add(row)
                 kept.append(row.version)
+                dump.refresh_dump_state(s, row.id)
         s.commit()
+    if dumps:
+        dump.remove_unused_tapes(svc)
     scope = {"DASDONLY": "DASD COPIES", "DUMPONLY": "DUMP COPIES", "BOTH": "DASD AND DUMP COPIES"}[req.scope]
     res.add("ARC0100I", "FRDELETE COMMAND COMPLETED")
     res.add("FPL120I", f"{scope} OF COPY POOL {req.copypool} DELETED FOR VERSION(S) "

@@ -32,6 +32,9 @@ def _header(svc: FastReplication) -> str:
 
 
 def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) -> None:
+    from engine.hsm.dump import expire
+
+    expire(svc)
     out = res.listing
     with svc.site.catalog.session() as s:
         if req.pvol:
@@ -102,6 +105,8 @@ def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) ->
                 )
                 if v.id in pairs:
                     out.extend(_pair_lines(pairs[v.id]))
+                if v.id in chosen or req.volumes in ("DUMPVOLS", "NOVOLS"):
+                    out.extend(_dump_lines(s, v, req.volumes != "NOVOLS"))
         if listed == 0 and not req.copypool:
             out.append("NO COPY POOL HAS A BACKUP VERSION" if not req.select else "NO COPY POOL MATCHES THE SELECTION")
         out.append("--- END OF -- COPY POOL -- LISTING ---")
@@ -128,6 +133,23 @@ def _pair_lines(ps: list[tuple[str, str, str]]) -> list[str]:
         for i in range(0, len(group), 4):
             chunk = " ".join(f"{src:<6} - {tgt:<6}" for src, tgt, _ in group[i : i + 4])
             lines.append(f"{(sg if i == 0 else ''):<8} {chunk}")
+    return lines
+
+
+def _dump_lines(s, v: BackupVersionRow, volumes: bool) -> list[str]:
+    from engine.hsm.dump import class_state
+
+    copies = repo.dump_copies(s, v.id)
+    classes = sorted({c.dump_class for c in copies})
+    lines = []
+    for name in classes:
+        dc = repo.dump_class(s, name)
+        req = "Y" if dc and dc.fast_replication_dump == "REQUIRED" else "N"
+        lines.append(f"DUMPCLASS={name:<8} REQUIRED={req} DUMPSTATE={class_state(s, v.id, name)}")
+        if volumes:
+            mine = sorted((c for c in copies if c.dump_class == name), key=lambda c: c.source)
+            for i in range(0, len(mine), 4):
+                lines.append("  " + " ".join(f"{c.source:<6} - {c.tape:<6}" for c in mine[i : i + 4]))
     return lines
 
 

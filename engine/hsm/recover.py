@@ -18,6 +18,7 @@ from engine.catalog.models import BackupVersionRow, VersionPairRow
 from engine.command import FrRecov
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore, Relationship
+from engine.hsm import dump
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
@@ -36,12 +37,15 @@ async def frrecov(svc: FastReplication, req: FrRecov, res: CommandResult) -> Non
         res.messages.append(msg.failed(function, what, msg.RC_HELD, f"FRRECOV is held ({hold}); RELEASE it to run this recovery"))
         res.fail(msg.RC_HELD)
         return
-    if req.from_dump or req.dsnames:
-        res.messages.append(msg.failed(function, what, 48, "recovery from dump tapes and of data sets is not available on this site yet"))
+    if req.dsnames:
+        res.messages.append(msg.failed(function, what, 48, "data set recovery is not available on this site yet"))
         res.fail(48)
         return
+    dump.expire(svc)
     res.messages.append(msg.starting(function, what, svc.clock()))
-    if req.copypool:
+    if req.from_dump:
+        await _from_dump(svc, req, res, what)
+    elif req.copypool:
         await _copy_pool(svc, req, res, what)
     else:
         await _volume(svc, req, res, what)
@@ -116,6 +120,9 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             return
     if req.verify:
         problem = _verify(core, pool.fast_reverse_restore, frr, incremental, pairs)
+        being_dumped = sorted(p.target for p in pairs if p.target in svc.dumping)
+        if frr and being_dumped:
+            problem = f"target volume(s) {', '.join(being_dumped)} are being dumped to tape"
         if problem:
             res.messages.append(msg.failed("RECOVERY", what, 4, problem))
             res.add("ARC1821I", "QUERY COPYPOOL SHOWS THE RELATIONSHIPS; RECOVER WHEN THEY COMPLETE, OR USE VERIFY(N) ONCE CHECKED")
@@ -183,28 +190,90 @@ def _verify(core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, p
     return None
 
 
+def _pool_of_volume(s, vol: str, from_cp: str | None) -> tuple[str | None, int, str]:
+    row = repo.volume(s, vol)
+    pools_of = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
+    if from_cp:
+        if from_cp not in pools_of:
+            return None, 38, f"{vol} is not a source volume of copy pool {from_cp}"
+        return from_cp, 0, ""
+    if not pools_of:
+        return None, 38, f"{vol} has no fast replication backup (it is in no copy pool)"
+    if len(pools_of) > 1:
+        return None, 6, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL"
+    return pools_of[0], 0, ""
+
+
+async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
+    fd = req.from_dump
+    assert fd is not None
+    function = "RECOVERY FROM DUMP"
+    with svc.site.catalog.session() as s:
+        if req.volume:
+            cp, rc, why = _pool_of_volume(s, req.volume, req.from_copypool)
+        else:
+            cp, rc, why = req.copypool, 0, ""
+            if repo.copy_pool(s, cp) is None:
+                rc, why = 22, f"copy pool {cp} is not defined"
+        if cp is None or rc:
+            res.messages.append(msg.failed(function, what, rc, why))
+            res.fail(rc)
+            return
+        pool = repo.copy_pool(s, cp)
+        version = None
+        if not fd.dump_volume:
+            choice = pools.choose(s, cp, req.selection, need_dasd=False)
+            if choice.version is None:
+                res.messages.append(msg.failed(function, what, choice.rc, choice.why))
+                res.fail(choice.rc)
+                return
+            version = choice.version
+        if req.volume:
+            sources = [req.volume]
+        else:
+            sources = sorted({c.source for c in repo.dump_copies(s, version.id)}) if version else []
+            if not sources:
+                res.messages.append(msg.failed(function, what, 42, "the selected version has no dump copies"))
+                res.fail(42)
+                return
+        picks = {src: dump.choose_dump(s, pool, version, src, fd.dump_class, fd.dump_volume) for src in sources}
+    failures = [(src, c.why) for src, c in picks.items() if c.copy is None]
+    if failures and req.volume:
+        c = picks[req.volume]
+        res.messages.append(msg.failed(function, what, c.rc, c.why))
+        res.fail(c.rc)
+        return
+    done = []
+    for src, c in picks.items():
+        if c.copy is None:
+            continue
+        if src not in svc.site.volumes:
+            failures.append((src, svc.site.unavailable.get(src, "unavailable")))
+            continue
+        rc, text = await dump.restore_volume(svc, c.copy, src)
+        if rc:
+            res.messages.append(msg.failed(function, f"VOLUME {src}", rc, text))
+            res.fail(rc)
+            failures.append((src, text))
+        else:
+            res.add("FPL112I", text)
+            done.append(src)
+    if done:
+        res.messages.append(msg.volumes_ok(function, cp, done))
+    if failures and not req.volume:
+        res.messages.append(msg.volumes_failed(function, cp, failures))
+        res.fail(8)
+
+
 async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
     vol = req.volume
     assert vol is not None
     with svc.site.catalog.session() as s:
-        row = repo.volume(s, vol)
-        pools_of = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
-        if req.from_copypool:
-            if req.from_copypool not in pools_of:
-                res.messages.append(msg.failed("RECOVERY", what, 38, f"{vol} is not a source volume of copy pool {req.from_copypool}"))
-                res.fail(38)
-                return
-            cp = req.from_copypool
-        elif not pools_of:
-            res.messages.append(msg.failed("RECOVERY", what, 38, f"{vol} has no fast replication backup (it is in no copy pool)"))
-            res.fail(38)
+        cp, rc, why = _pool_of_volume(s, vol, req.from_copypool)
+        if cp is None:
+            res.messages.append(msg.failed("RECOVERY", what, rc, why))
+            res.fail(rc)
             return
-        elif len(pools_of) > 1:
-            res.messages.append(msg.failed("RECOVERY", what, 6, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL"))
-            res.fail(6)
-            return
-        else:
-            cp = pools_of[0]
         choice = pools.choose(s, cp, req.selection, need_dasd=True)
         if choice.version is None:
             res.messages.append(msg.failed("RECOVERY", what, choice.rc, choice.why))

@@ -27,6 +27,13 @@ class FastReplication:
         self.site = site
         self.clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self.dumping: set[str] = set()  # target volumes being dumped right now
+        self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
+
+    async def settle(self) -> None:
+        """Wait for background work started by commands (dumps returned early with FREND)."""
+        while self.background:
+            await asyncio.gather(*list(self.background), return_exceptions=True)
 
     @property
     def flashcopy(self):  # noqa: ANN201 - the site's FlashCopyController

@@ -10,7 +10,15 @@ from engine.site import Site
 TRACKS, TS = 30, 64
 
 DEFINITION = {
+    "dump_class": [
+        {"name": "ONSITE", "fast_replication_dump": "REQUIRED", "retention_days": 7},
+        {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "stack": 2, "available_for_mount": False},
+    ],
     "storage_group": [
+        {"name": "ARCDATA", "type": "POOL", "backup_group": "ARCBK", "tracks": TRACKS, "track_size": TS,
+         "volumes": ["ARC001", "ARC002"]},
+        {"name": "ARCBK", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS,
+         "volumes": [f"AB{i:04d}" for i in range(6)]},
         {"name": "DB0ADATA", "type": "POOL", "backup_group": "DB0ABK", "tracks": TRACKS, "track_size": TS,
          "volumes": ["DB0A01", "DB0A02"]},
         {"name": "DB0ALOG", "type": "POOL", "backup_group": "DB0ABK", "tracks": TRACKS, "track_size": TS,
@@ -26,6 +34,10 @@ DEFINITION = {
         {"name": "DSN$DB0A$DB", "storage_groups": ["DB0ADATA", "DB0ALOG"], "versions": 3, "fast_reverse_restore": True},
         {"name": "PAYROLL", "storage_groups": ["PAYDATA"], "versions": 2},
         {"name": "PAYINC", "storage_groups": ["PAYDATA"], "versions": 1},
+        {"name": "ARCHIVE", "storage_groups": ["ARCDATA"], "versions": 2, "auto_dump": True,
+         "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
+        {"name": "ARCZERO", "storage_groups": ["ARCDATA"], "versions": 0, "fast_reverse_restore": True,
+         "dump_classes": [{"name": "ONSITE"}]},
     ],
 }
 

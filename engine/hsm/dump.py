@@ -1,0 +1,266 @@
+"""Dumps to tape: FRBACKUP DUMP / DUMPONLY, automatic dump, expiry, and restores from dump.
+
+A dump copies each target volume's *logical* content (the version's point in time, even while
+its background copy still runs) to tape files in the site's tape library, one dump copy per
+dump class; dump copies carry the DASD copy's time stamp, not the time of the dump.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, select
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, SchemaInfo, VersionPairRow
+from engine.hsm import messages as msg
+from engine.hsm.messages import CommandResult
+from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
+
+if TYPE_CHECKING:
+    from engine.hsm.service import FastReplication
+
+DAY = 86_400.0
+RC_TAPE_DAMAGED = 60  # emulator-specific: the dump tape failed its checksums; nothing was changed
+
+
+@dataclass(frozen=True, slots=True)
+class DumpJob:
+    version_id: int
+    classes: tuple[str, ...]
+
+
+def _next_tape(s: Session) -> str:
+    row = s.get(SchemaInfo, "next_tape") or SchemaInfo(key="next_tape", value="1")
+    n = int(row.value)
+    while True:
+        volser = f"T{n:05d}"
+        n += 1
+        if repo.volume(s, volser) is None:
+            break
+    row.value = str(n)
+    s.add(row)
+    return volser
+
+
+async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str, ...], res: CommandResult) -> bool:
+    """Dump every target of the version to every class; returns True when all completed."""
+    core = svc.flashcopy.core
+    root = svc.site.path
+    with svc.site.catalog.session() as s:
+        version = s.get(BackupVersionRow, version_id)
+        pairs = repo.pairs(s, version_id)
+        done = {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"}
+        dcs = [repo.dump_class(s, c) for c in classes]
+    ok = True
+    svc.dumping |= {p.target for p in pairs}
+    try:
+        for dc in dcs:
+            todo = [p for p in pairs if (dc.name, p.source) not in done]
+            for i in range(0, len(todo), dc.stack):
+                batch = todo[i : i + dc.stack]
+                with svc.site.catalog.session() as s:
+                    tape = _next_tape(s)
+                    s.commit()
+                path = root / "tapes" / f"{tape}.tape"
+                writer = TapeWriter(path)
+                try:
+                    for p in batch:
+                        ok &= await _dump_one(svc, core, writer, version, p, dc, tape, path, res)
+                finally:
+                    writer.close()
+                res.add("ARC0640I", f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED")
+    finally:
+        svc.dumping -= {p.target for p in pairs}
+    with svc.site.catalog.session() as s:
+        refresh_dump_state(s, version_id)
+        s.commit()
+    return ok
+
+
+async def _dump_one(svc, core, writer: TapeWriter, version: BackupVersionRow, p: VersionPairRow, dc, tape: str,
+                    path: Path, res: CommandResult) -> bool:
+    vol = core.volume(p.target)
+    g = vol.geometry
+    header = FileHeader(
+        copy_pool=version.copy_pool, version=version.version, token=version.token.hex(), source=p.source,
+        target=p.target, point_in_time=version.created_at, dumped_at=svc.clock(), dump_class=dc.name,
+        model=g.model, cylinders=g.cylinders, tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
+    )
+    try:
+        index, count, stored = await asyncio.to_thread(
+            dump_volume, writer, header, lambda first, n: core.read_run(p.target, first, n)
+        )
+    except OSError as exc:
+        res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED FOR VOLUME {p.source}, RC=0012 - {exc}")
+        state, index, stored = "FAILED", 0, 0
+    else:
+        state = "COMPLETE"
+    expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
+    with svc.site.catalog.session() as s:
+        s.add(DumpCopyRow(
+            version_id=version.id, dump_class=dc.name, source=p.source, tape=tape,
+            file=str(path.relative_to(svc.site.path)), file_index=index, state=state,
+            created_at=version.created_at, expires_at=expires, bytes_stored=stored,
+        ))
+        s.commit()
+    return state == "COMPLETE"
+
+
+def refresh_dump_state(s: Session, version_id: int) -> None:
+    """DUMPSTATE of a version from its dump copies and its copy pool's classes."""
+    version = s.get(BackupVersionRow, version_id)
+    if version is None:
+        return
+    copies = repo.dump_copies(s, version_id)
+    sources = {p.source for p in repo.pairs(s, version_id)} or {c.source for c in copies}
+    classes = {c.dump_class for c in copies} | {l.dump_class for l in repo.pool_dump_classes(s, version.copy_pool)}
+    complete = {c for c in classes if sources and sources <= {d.source for d in copies if d.dump_class == c and d.state == "COMPLETE"}}
+    required = {c for c in classes if (dc := repo.dump_class(s, c)) and dc.fast_replication_dump == "REQUIRED"}
+    if not copies:
+        version.dump_state = "NONE"
+    elif classes and complete == classes:
+        version.dump_state = "ALLCOMPLETE"
+    elif required and required <= complete:
+        version.dump_state = "REQUIREDCOMPLETE"
+    else:
+        version.dump_state = "PARTIAL"
+    s.add(version)
+
+
+def class_state(s: Session, version_id: int, dump_class: str) -> str:
+    copies = [d for d in repo.dump_copies(s, version_id) if d.dump_class == dump_class]
+    sources = {p.source for p in repo.pairs(s, version_id)} or {c.source for c in copies}
+    good = {d.source for d in copies if d.state == "COMPLETE"}
+    if sources and sources <= good:
+        return "COMPLETE"
+    return "FAILED" if any(d.state == "FAILED" for d in copies) else "PARTIAL"
+
+
+def expire(svc: FastReplication) -> list[str]:
+    """Invalidate dump copies past their retention; drop versions left with no copy at all."""
+    now = svc.clock()
+    gone: list[str] = []
+    with svc.site.catalog.session() as s:
+        rows = s.exec(select(DumpCopyRow).where(DumpCopyRow.expires_at != None, DumpCopyRow.expires_at < now)).all()  # noqa: E711
+        touched = set()
+        for d in rows:
+            gone.append(f"{d.tape}({d.source})")
+            touched.add(d.version_id)
+            s.delete(d)
+        s.flush()
+        for vid in touched:
+            v = s.get(BackupVersionRow, vid)
+            if v is not None and v.dasd_state == "NONE" and not repo.dump_copies(s, vid):
+                repo.delete_version(s, v)
+            else:
+                refresh_dump_state(s, vid)
+        s.commit()
+    remove_unused_tapes(svc)
+    return gone
+
+
+def remove_unused_tapes(svc: FastReplication) -> None:
+    with svc.site.catalog.session() as s:
+        used = {d.file for d in s.exec(select(DumpCopyRow)).all()}
+    for tape in (svc.site.path / "tapes").glob("*.tape"):
+        if str(tape.relative_to(svc.site.path)) not in used:
+            tape.unlink(missing_ok=True)
+
+
+async def auto_dump(svc: FastReplication) -> list[str]:
+    """Automatic dump: the newest DASD version of each AUTODUMP copy pool gets its missing dumps."""
+    if svc.held("FRBACKUP") or svc.held("AUTODUMP"):
+        return []
+    jobs: list[tuple[str, int, tuple[str, ...]]] = []
+    with svc.site.catalog.session() as s:
+        for pool in repo.copy_pools(s):
+            if not pool.auto_dump:
+                continue
+            classes = tuple(l.dump_class for l in repo.pool_dump_classes(s, pool.name))
+            newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
+            if classes and newest and newest.dump_state != "ALLCOMPLETE":
+                jobs.append((pool.name, newest.id, classes))
+    done = []
+    for pool, vid, classes in jobs:
+        res = CommandResult(f"AUTODUMP {pool}")
+        async with svc.lock(pool):
+            await dump_version(svc, vid, classes, res)
+        done.append(pool)
+    return done
+
+
+# -- restore from dump ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DumpChoice:
+    copy: DumpCopyRow | None
+    version: BackupVersionRow | None = None
+    rc: int = 0
+    why: str = ""
+
+
+def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None, source: str,
+                dump_class: str | None, dump_volume: str | None) -> DumpChoice:
+    if dump_volume:
+        copies = s.exec(select(DumpCopyRow).where(DumpCopyRow.tape == dump_volume)).all()
+        if not copies:
+            return DumpChoice(None, rc=44, why=f"{dump_volume} is not a copy pool dump volume")
+        mine = [c for c in copies if c.source == source]
+        if not mine:
+            return DumpChoice(None, rc=46, why=f"dump volume {dump_volume} holds {', '.join(sorted({c.source for c in copies}))}, not {source}")
+        c = mine[0]
+        return DumpChoice(c, s.get(BackupVersionRow, c.version_id))
+    assert version is not None
+    copies = [c for c in repo.dump_copies(s, version.id) if c.source == source and c.state == "COMPLETE"]
+    if not copies:
+        return DumpChoice(None, rc=42, why=f"version {version.version:03d} has no dump copy of {source}")
+    if dump_class:
+        mine = [c for c in copies if c.dump_class == dump_class]
+        if not mine:
+            return DumpChoice(None, rc=48, why=f"dump class {dump_class} has no copy of {source} in version {version.version:03d}")
+        return DumpChoice(mine[0], version)
+    for c in copies:
+        dc = repo.dump_class(s, c.dump_class)
+        if dc is None or dc.available_for_mount:
+            return DumpChoice(c, version)
+    return DumpChoice(None, rc=48, why="every dump class of this version says AVAILABLEFORMOUNT(NO); name one with DUMPCLASS")
+
+
+async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -> tuple[int, str]:
+    """Verify the tape file, then write the whole volume back through the normal write path.
+    Returns (rc, message); on any tape damage nothing is written."""
+    path = svc.site.path / copy.file
+    try:
+        header, tracks = await asyncio.to_thread(read_file, path, copy.file_index)
+    except TapeError as exc:
+        return RC_TAPE_DAMAGED, f"{exc}; nothing on {volser} was changed"
+    vol = svc.site.volume(volser)
+    g = vol.geometry
+    if header.source != volser:
+        return 46, f"tape {copy.tape} file {copy.file_index + 1} holds {header.source}, not {volser}; nothing was changed"
+    if (header.tracks, header.track_size) != (g.tracks, g.track_size):
+        return 16, f"the dump of {header.source} does not fit {volser} ({header.tracks} tracks vs {g.tracks}); nothing was changed"
+    zero = bytes(g.track_size)
+    step = 256
+    for first in range(0, g.tracks, step):
+        n = min(step, g.tracks - first)
+        await svc.flashcopy.write_run(volser, first, [tracks.get(first + i, zero) for i in range(n)])
+    return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
+
+
+def tape_path(svc: FastReplication, tape: str) -> Path:
+    return svc.site.path / "tapes" / f"{tape}.tape"
+
+
+def tape_bytes(svc: FastReplication, tape: str) -> int:
+    p = tape_path(svc, tape)
+    return os.path.getsize(p) if p.exists() else 0
+
+
+__all__ = ["auto_dump", "choose_dump", "dump_version", "expire", "restore_volume", "RC_TAPE_DAMAGED", "msg"]

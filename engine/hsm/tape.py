@@ -1,0 +1,214 @@
+"""The tape library: a "tape" is one file in the site's `tapes/` directory.
+
+Format (all integers big-endian):
+
+    tape      := TAPE_MAGIC  file*
+    file      := FILE_MAGIC  u32 header_len  header_json  u32 crc32(header_json)
+                 track*  END_MAGIC  u32 track_count  u32 crc32(of every track crc)
+    track     := TRACK_MAGIC  u32 track_no  u32 stored_len  u8 codec  u32 crc32(raw track)
+                 stored bytes (zlib level 1 when codec=1, raw when codec=0)
+
+The header names copy pool, version, token, source and target volsers, the point in time, the
+dump time and the geometry. Tracks that read as all zeros (never written) are not recorded.
+Several volumes (files) are stacked on one tape when the dump class says so. Reading checks
+every record's checksum and the file's end record *before* a single track is returned, so a
+flipped byte, a truncated file or the wrong volume is found before anything on DASD changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.errors import FlashpoolError
+
+TAPE_MAGIC = b"FPTAPE01"
+FILE_MAGIC = b"FPFILE01"
+TRACK_MAGIC = b"TR"
+END_MAGIC = b"EF"
+_TRACK_HEAD = struct.Struct(">2sIIBI")
+_U32 = struct.Struct(">I")
+CODEC_RAW, CODEC_ZLIB = 0, 1
+
+
+class TapeError(FlashpoolError):
+    """A tape cannot be used: missing, damaged, truncated or not what was asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileHeader:
+    copy_pool: str
+    version: int
+    token: str  # hex
+    source: str
+    target: str
+    point_in_time: float
+    dumped_at: float
+    dump_class: str
+    model: str
+    cylinders: int
+    tracks_per_cylinder: int
+    track_size: int
+
+    @property
+    def tracks(self) -> int:
+        return self.cylinders * self.tracks_per_cylinder
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    header: FileHeader
+    index: int  # position on the tape (0 = first file)
+    offset: int
+    written_tracks: int
+
+
+class TapeWriter:
+    """Appends files to a tape; each `write_file` returns the file's index on the tape."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        new = not path.exists()
+        self._f = open(path, "ab")  # noqa: SIM115 - kept open for the life of the writer
+        if new:
+            self._f.write(TAPE_MAGIC)
+        self._count = len(list_files(path)) if not new else 0
+
+    def write_file(
+        self, header: FileHeader, tracks: Iterator[tuple[int, bytes]], level: int = 1
+    ) -> tuple[int, int, int]:
+        """Write one volume's tracks; returns (file index, tracks recorded, bytes stored)."""
+        f = self._f
+        head = json.dumps(asdict(header), sort_keys=True).encode()
+        f.write(FILE_MAGIC + _U32.pack(len(head)) + head + _U32.pack(zlib.crc32(head)))
+        count, stored, crcs = 0, 0, 0
+        for k, raw in tracks:
+            if not raw.count(0) == len(raw):
+                data = zlib.compress(raw, level)
+                codec = CODEC_ZLIB
+                if len(data) >= len(raw):
+                    data, codec = raw, CODEC_RAW
+                crc = zlib.crc32(raw)
+                f.write(_TRACK_HEAD.pack(TRACK_MAGIC, k, len(data), codec, crc))
+                f.write(data)
+                crcs = zlib.crc32(_U32.pack(crc), crcs)
+                count += 1
+                stored += len(data)
+        f.write(END_MAGIC + _U32.pack(count) + _U32.pack(crcs))
+        f.flush()
+        os.fsync(f.fileno())
+        index = self._count
+        self._count += 1
+        return index, count, stored
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def list_files(path: Path) -> list[FileInfo]:
+    """Every file on a tape, each fully verified (raises TapeError on any damage)."""
+    return [info for info, _ in _scan(path, want=None, keep=False)]
+
+
+def read_file(path: Path, index: int) -> tuple[FileHeader, dict[int, bytes]]:
+    """Return one file's tracks (track number -> data) after verifying the *whole* tape: a tape
+    damaged or truncated anywhere is refused, even if the wanted file looks intact."""
+    found: tuple[FileHeader, dict[int, bytes]] | None = None
+    for info, tracks in _scan(path, want=None, keep=True, only=index):
+        if info.index == index:
+            assert tracks is not None
+            found = (info.header, tracks)
+    if found is None:
+        raise TapeError(f"tape {path.stem} has no file {index + 1}")
+    return found
+
+
+def _scan(
+    path: Path, want: int | None, keep: bool, only: int | None = None
+) -> Iterator[tuple[FileInfo, dict[int, bytes] | None]]:
+    name = path.stem
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise TapeError(f"tape {name} is not in the tape library ({path})") from None
+    if not blob.startswith(TAPE_MAGIC):
+        raise TapeError(f"tape {name} has no flashpool tape label; it is not a dump tape")
+    pos, index = len(TAPE_MAGIC), 0
+
+    def need(n: int, what: str) -> None:
+        if pos + n > len(blob):
+            raise TapeError(f"tape {name} is truncated in {what} of file {index + 1} (byte {pos:,})")
+
+    while pos < len(blob):
+        start = pos
+        need(12, "the header")
+        if blob[pos : pos + 8] != FILE_MAGIC:
+            raise TapeError(f"tape {name}: file {index + 1} has a damaged label at byte {pos:,}")
+        (hlen,) = _U32.unpack_from(blob, pos + 8)
+        pos += 12
+        need(hlen + 4, "the header")
+        head = blob[pos : pos + hlen]
+        (hcrc,) = _U32.unpack_from(blob, pos + hlen)
+        if zlib.crc32(head) != hcrc:
+            raise TapeError(f"tape {name}: the header of file {index + 1} fails its checksum")
+        try:
+            header = FileHeader(**json.loads(head))
+        except (ValueError, TypeError) as exc:
+            raise TapeError(f"tape {name}: the header of file {index + 1} is unreadable ({exc})") from None
+        pos += hlen + 4
+        take = keep and (want is None or want == index) and (only is None or only == index)
+        tracks: dict[int, bytes] = {}
+        count, crcs = 0, 0
+        while True:
+            need(2, "a record")
+            tag = blob[pos : pos + 2]
+            if tag == END_MAGIC:
+                need(10, "the end record")
+                n, total = _U32.unpack_from(blob, pos + 2)[0], _U32.unpack_from(blob, pos + 6)[0]
+                if n != count or total != crcs:
+                    raise TapeError(f"tape {name}: file {index + 1} ends with {n} tracks recorded but "
+                                    f"{count} were read; records are missing")
+                pos += 10
+                break
+            if tag != TRACK_MAGIC:
+                raise TapeError(f"tape {name}: file {index + 1} has a damaged record at byte {pos:,}")
+            need(_TRACK_HEAD.size, "a track record")
+            _, k, stored, codec, crc = _TRACK_HEAD.unpack_from(blob, pos)
+            pos += _TRACK_HEAD.size
+            need(stored, f"track {k}")
+            data = blob[pos : pos + stored]
+            pos += stored
+            try:
+                raw = zlib.decompress(data) if codec == CODEC_ZLIB else data
+            except zlib.error:
+                raise TapeError(f"tape {name}: track {k} of file {index + 1} is damaged (cannot be decompressed)") from None
+            if zlib.crc32(raw) != crc or len(raw) != header.track_size or k >= header.tracks:
+                raise TapeError(f"tape {name}: track {k} of file {index + 1} fails its checksum")
+            crcs = zlib.crc32(_U32.pack(crc), crcs)
+            count += 1
+            if take:
+                tracks[k] = raw
+        info = FileInfo(header, index, start, count)
+        if want is None or want == index:
+            yield info, (tracks if take else None)
+            if want is not None:
+                return
+        index += 1
+
+
+def dump_volume(
+    writer: TapeWriter, header: FileHeader, read_run: Callable[[int, int], list[bytes]], chunk: int = 256
+) -> tuple[int, int, int]:
+    """Dump a volume's logical content (read in runs) onto the tape."""
+
+    def tracks() -> Iterator[tuple[int, bytes]]:
+        for first in range(0, header.tracks, chunk):
+            for i, data in enumerate(read_run(first, min(chunk, header.tracks - first))):
+                yield first + i, data
+
+    return writer.write_file(header, tracks())

@@ -1,0 +1,180 @@
+"""Dumps to tape and recovery from them: byte-exact, stacked, checksummed, and every refusal."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from engine.catalog import constructs as repo
+from engine.hsm import dump
+from engine.hsm import pool as pools
+from engine.hsm.tape import FileHeader, TapeError, TapeWriter, list_files, read_file
+from tests.hsm.conftest import TRACKS, content, fill, t
+
+ARC = ["ARC001", "ARC002"]
+
+
+def versions(site, cp):
+    with site.catalog.session() as s:
+        return [(v.version, v.dasd_state, v.dump_state) for v in pools.backups(s, cp)]
+
+
+def copies(site, cp, gen=0):
+    with site.catalog.session() as s:
+        v = pools.backups(s, cp)[gen]
+        return sorted((c.dump_class, c.source, c.tape, c.file_index) for c in repo.dump_copies(s, v.id))
+
+
+def test_tape_format_round_trip_stacking_and_damage(tmp_path):
+    path = tmp_path / "T00001.tape"
+    w = TapeWriter(path)
+    head = dict(copy_pool="CP", version=1, token="", target="T1", point_in_time=1.0, dumped_at=2.0,
+                dump_class="ONSITE", model="TEST", cylinders=2, tracks_per_cylinder=15, track_size=64)
+    a = {k: f"a{k}".encode().ljust(64, b"x") for k in (0, 5, 29)}
+    b = {3: os.urandom(64)}
+    tracks_a = [(k, a.get(k, bytes(64))) for k in range(30)]
+    assert w.write_file(FileHeader(source="VA", **head), iter(tracks_a))[:2] == (0, 3)  # zeros skipped
+    assert w.write_file(FileHeader(source="VB", **head), iter([(3, b[3])]))[:2] == (1, 1)
+    w.close()
+    assert [f.header.source for f in list_files(path)] == ["VA", "VB"]
+    assert read_file(path, 0)[1] == a and read_file(path, 1)[1] == b
+    blob = path.read_bytes()
+    for damage, expected in [
+        (blob[:-7], "truncated"),
+        (blob[:40] + bytes([blob[40] ^ 1]) + blob[41:], "checksum"),
+        (b"NOTATAPE" + blob[8:], "no flashpool tape label"),
+    ]:
+        path.write_bytes(damage)
+        with pytest.raises(TapeError, match=expected):
+            read_file(path, 0)
+    with pytest.raises(TapeError, match="not in the tape library"):
+        read_file(tmp_path / "T09999.tape", 0)
+
+
+async def test_dump_and_recover_a_volume_from_each_class(site):
+    pit = {v: await fill(site, v, v) for v in ARC}
+    res = await site.command("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE DUMP")
+    assert res.rc == 0, res.lines()
+    assert versions(site, "ARCHIVE") == [(1, "RECOVERABLE", "ALLCOMPLETE")]
+    cs = copies(site, "ARCHIVE")
+    tapes = {c[0]: {c[2] for c in cs if c[0] == c[0]} for c in cs}
+    onsite = [c for c in cs if c[0] == "ONSITE"]
+    offsite = [c for c in cs if c[0] == "OFFSITE"]
+    assert len({c[2] for c in onsite}) == 2 and len({c[2] for c in offsite}) == 1  # OFFSITE stacks 2
+    assert sorted(c[3] for c in offsite) == [0, 1]
+    del tapes
+    await site.flashcopy.write_run("ARC001", 0, [t("DAMAGED")] * TRACKS)
+    res = await site.command("FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
+    assert res.rc == 0, res.lines()
+    assert await content(site, "ARC001") == pit["ARC001"]
+    await site.flashcopy.write("ARC002", 3, t("bad"))
+    tape = next(c[2] for c in onsite if c[1] == "ARC002")
+    res = await site.command(f"FRRECOV TOV(ARC002) FCP(ARCHIVE) FROMDUMP(DUMPVOLUME({tape}))")
+    assert res.rc == 0 and await content(site, "ARC002") == pit["ARC002"]
+    listing = "\n".join((await site.command("LIST COPYPOOL(ARCHIVE) DUMPVOLS")).listing)
+    assert "DUMPCLASS=ONSITE   REQUIRED=Y DUMPSTATE=COMPLETE" in listing and f"ARC002 - {tape}" in listing
+
+
+async def test_fromdump_refusals(site):
+    await fill(site, "ARC001", "x")
+    await site.command("FRB CP(ARCHIVE) DUMP DUMPCLASS(ONSITE)")
+    cs = copies(site, "ARCHIVE")
+    t1 = next(c[2] for c in cs if c[1] == "ARC001")
+    checks = [
+        ("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))", 48),  # class has no copy
+        ("FRRECOV TOV(ARC002) FCP(ARCHIVE) FROMDUMP(DUMPVOLUME(" + t1 + "))", 46),  # another volume's tape
+        ("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPVOLUME(T99999))", 44),  # not a dump volume
+        ("FRRECOV TOV(ARC001) FROMDUMP", 6),  # in two copy pools
+        ("FRRECOV TOV(PAY001) FCP(PAYROLL) FROMDUMP", 2),  # no version at all
+    ]
+    for cmd, rc in checks:
+        res = await site.command(cmd)
+        assert res.rc == rc, (cmd, res.lines())
+    await site.command("FRB CP(PAYROLL)")
+    assert (await site.command("FRRECOV TOV(PAY001) FCP(PAYROLL) FROMDUMP")).rc == 42  # DASD only
+    await site.command("HOLD FRRECOV(TAPE)")
+    assert (await site.command("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP")).rc == 50
+    assert (await site.command("FRRECOV TOV(PAY001) FCP(PAYROLL)")).rc in (0, 4)  # DASD not held
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "swap"])
+async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
+    await fill(site, "ARC001", "good")
+    await fill(site, "ARC002", "other")
+    await site.command("FRB CP(ARCHIVE) DUMP DUMPCLASS(OFFSITE)")  # both volumes on one tape
+    cs = copies(site, "ARCHIVE")
+    path = site.path / "tapes" / f"{cs[0][2]}.tape"
+    blob = path.read_bytes()
+    if damage == "flip":
+        path.write_bytes(blob[:200] + bytes([blob[200] ^ 0xFF]) + blob[201:])
+    elif damage == "truncate":
+        path.write_bytes(blob[: len(blob) // 2])
+    await site.flashcopy.write_run("ARC001", 0, [t("current")] * TRACKS)
+    before = await content(site, "ARC001")
+    if damage == "swap":  # the catalog points ARC001 at ARC002's file on the tape
+        from engine.catalog.models import DumpCopyRow
+        from sqlmodel import select
+
+        with site.catalog.session() as s:
+            for d in s.exec(select(DumpCopyRow)).all():
+                d.file_index = 1 - d.file_index
+                s.add(d)
+            s.commit()
+    res = await site.command("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
+    assert res.rc == (46 if damage == "swap" else dump.RC_TAPE_DAMAGED), res.lines()
+    assert "nothing" in res.messages[1].text
+    assert await content(site, "ARC001") == before
+
+
+async def test_dumponly_required_rolloff_and_force(site):
+    await fill(site, "ARC001", "r")
+    await site.command("FRB CP(ARCHIVE)")
+    await site.command("FRB CP(ARCHIVE)")
+    res = await site.command("FRB CP(ARCHIVE)")  # v1 would roll off, ONSITE (REQUIRED) missing
+    assert res.rc == 52 and "ONSITE" in res.messages[1].text
+    res = await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMPONLY VERSION(1) DUMPCLASS(ONSITE)")
+    assert res.rc == 0, res.lines()
+    assert versions(site, "ARCHIVE")[1] == (1, "RECOVERABLE", "REQUIREDCOMPLETE")
+    res = await site.command("FRB CP(ARCHIVE)")  # v1's DASD copy is replaced, its dump lives on
+    assert res.rc == 0, res.lines()
+    assert versions(site, "ARCHIVE") == [(3, "RECOVERABLE", "NONE"), (2, "RECOVERABLE", "NONE"), (1, "NONE", "REQUIREDCOMPLETE")]
+    assert (await site.command("FRB CP(ARCHIVE)")).rc == 52  # v2 now blocks
+    assert (await site.command("FRB CP(ARCHIVE) FORCE")).rc == 0
+    assert (await site.command("FRBACKUP CP(ARCHIVE) DUMPONLY VERSION(1)")).rc == 2  # no DASD copy
+
+
+async def test_returncontrol_frend_versions_zero_and_frr_from_nocopy(site):
+    pit = await fill(site, "ARC001", "z")
+    res = await site.command("FRBACKUP COPYPOOL(ARCZERO) DUMP RETURNCONTROL(FREND)")
+    assert res.rc == 0 and "FPL103I" in [m.id for m in res.messages]
+    await site.hsm.settle()
+    assert versions(site, "ARCZERO") == [(1, "NONE", "ALLCOMPLETE")]
+    assert site.flashcopy.relationships() == []  # NOCOPY withdrawn after the dump
+    await site.flashcopy.write("ARC001", 0, t("oops"))
+    res = await site.command("FRRECOV COPYPOOL(ARCZERO) FROMDUMP")  # whole pool from tape
+    assert res.rc == 0, res.lines()
+    assert await content(site, "ARC001") == pit
+    # VERSIONS=0 without DUMP: a NOCOPY copy, recoverable by fast reverse restore while it exists
+    await site.command("FRB CP(ARCZERO)")
+    await site.flashcopy.write("ARC001", 1, t("later"))
+    res = await site.command("FRRECOV CP(ARCZERO)")
+    assert res.rc == 0 and "FPL111I" in [m.id for m in res.messages]
+    assert await content(site, "ARC001") == pit
+
+
+async def test_expiry_auto_dump_and_frdelete_dumponly(site):
+    await fill(site, "ARC001", "e")
+    await site.command("FRB CP(ARCHIVE)")
+    assert await dump.auto_dump(site.hsm) == ["ARCHIVE"]
+    assert versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE"
+    assert await dump.auto_dump(site.hsm) == []  # nothing left to dump
+    res = await site.command("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DUMPONLY(DUMPCLASS(OFFSITE))")
+    assert res.rc == 0 and copies(site, "ARCHIVE")[0][0] == "ONSITE"
+    assert len(list((site.path / "tapes").glob("*.tape"))) == 2  # the OFFSITE tape is gone
+    await site.command("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1)")  # DASD copy gone, ONSITE remains
+    assert versions(site, "ARCHIVE") == [(1, "NONE", "REQUIREDCOMPLETE")]
+    site.hsm.clock = lambda: 1_800_000_000 + 8 * 86_400.0  # ONSITE keeps copies 7 days
+    assert len(dump.expire(site.hsm)) == 2
+    assert versions(site, "ARCHIVE") == []
+    assert list((site.path / "tapes").glob("*.tape")) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist", "frbackup", "list"]
+BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist", "frbackup", "list", "dump"]
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from engine.catalog.models import (
     StorageGroupRow,
     VolumeRow,
 )
+from engine.datasets.manager import DataSets
 from engine.hsm.definition import Definition, VolumeDef
 from engine.hsm.messages import CommandResult
 from engine.hsm.service import FastReplication
@@ -115,6 +116,7 @@ class Site:
         self.flashcopy = flashcopy
         self.events: EventBus = flashcopy.events
         self.hsm = FastReplication(self, flashcopy.clock)
+        self.datasets = DataSets(self)
         self._lock = -1
 
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:

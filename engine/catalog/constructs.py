@@ -14,6 +14,7 @@ from sqlmodel import Session, col, delete, func, select
 from engine.catalog.models import (
     ActivityRow,
     BackupVersionRow,
+    CapturedExtentRow,
     CopyPoolDumpClassRow,
     CopyPoolGroupRow,
     CopyPoolRow,
@@ -123,7 +124,15 @@ def targets_in_use(s: Session) -> dict[str, tuple[str, int]]:
     return {t: (cp, vid) for t, cp, vid in s.exec(q).all()}
 
 
+def captured(s: Session, version_id: int, name: str | None = None) -> list[CapturedExtentRow]:
+    q = select(CapturedExtentRow).where(CapturedExtentRow.version_id == version_id)
+    if name is not None:
+        q = q.where(CapturedExtentRow.name == name)
+    return list(s.exec(q.order_by(CapturedExtentRow.name, CapturedExtentRow.seq)).all())
+
+
 def delete_version(s: Session, version: BackupVersionRow) -> None:
+    s.exec(delete(CapturedExtentRow).where(CapturedExtentRow.version_id == version.id))  # type: ignore[call-overload]
     s.exec(delete(VersionPairRow).where(VersionPairRow.version_id == version.id))  # type: ignore[call-overload]
     s.exec(delete(DumpCopyRow).where(DumpCopyRow.version_id == version.id))  # type: ignore[call-overload]
     s.delete(version)

@@ -156,6 +156,8 @@ class CapturedExtentRow(SQLModel, table=True):
     volser: str
     first_track: int
     tracks: int
+    bytes_used: int = 0
+    dsorg: str = "PS"
 
 
 class DumpCopyRow(SQLModel, table=True):

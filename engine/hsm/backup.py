@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
+from engine.catalog.models import BackupVersionRow, CapturedExtentRow, CopyPoolRow, VersionPairRow
 from engine.command import Action, FrBackup, Incremental, ReturnControl, format_token
-from engine.errors import FlashCopyError
+from engine.errors import FlashCopyError, FlashpoolError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
 from engine.hsm import dump
 from engine.hsm import messages as msg
@@ -166,6 +166,11 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
                                        "volume(s) unavailable: " + ", ".join(f"{v} ({svc.site.unavailable.get(v, 'not open')})" for v in missing)))
         res.fail(msg.RC_VOLUME_UNAVAILABLE)
         return
+    captured, capture_rc = _capture(svc, pool, list(plan.pairs), res)
+    if capture_rc and pool.catalog_capture == "R":
+        res.messages.append(msg.failed("BACKUP", what, 12, "catalog information could not be captured and the copy pool requires it"))
+        res.fail(12)
+        return None
     number = pool.next_version
     label = f"HSM {pool.name} V{number:03d}"
     nocopy = pool.versions == 0
@@ -221,7 +226,7 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
             copy_pool=pool.name, version=number, token=req.token or b"", created_at=now,
             incremental=plan.incremental and not retire, fcfrr=pool.fast_reverse_restore,
             frr_eligible=pool.fast_reverse_restore, vtocenq=not req.novtocenq,
-            catinfo="N",  # catalog capture arrives with data sets (issue: data sets and dumps)
+            catinfo="N" if pool.catalog_capture == "N" else ("P" if capture_rc else "Y"),
             backup_group=pool.backup_group_override,
         )
         for old in (plan.reuse, plan.prepared):
@@ -237,6 +242,10 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
         for src, tgt in plan.pairs.items():
             s.add(VersionPairRow(version_id=version.id, source=src, target=tgt,
                                  storage_group=plan.groups[src], relationship_id=rel_ids[src]))
+        for info in captured:
+            for seq, e in enumerate(info.extents):
+                s.add(CapturedExtentRow(version_id=version.id, name=info.name, seq=seq, volser=e.volser,
+                                        first_track=e.first, tracks=e.tracks, bytes_used=info.bytes_used, dsorg=info.dsorg))
         pool.next_version = number % 999 + 1
         s.add(pool)
         s.commit()
@@ -245,6 +254,20 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
     res.add("FPL100I", f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
             + (f", TOKEN={format_token(req.token)})" if req.token else ")"))
     return version.id
+
+
+def _capture(svc: FastReplication, pool: CopyPoolRow, sources: list[str], res: CommandResult) -> tuple[list, int]:
+    """Catalog capture: which data sets live where on the pool's volumes, for data set recovery."""
+    if pool.catalog_capture == "N":
+        return [], 0
+    try:
+        found = svc.site.datasets.on_volumes(sources)
+    except FlashpoolError as exc:
+        res.add("ARC1812I", f"OPERATION=CAPTURE FOR CATALOG INFORMATION FOR COPY POOL={pool.name} COMPLETED WITH RETURN CODE 8, REASON CODE 0: {exc}")
+        return [], 8
+    res.add("ARC1812I", f"OPERATION=CAPTURE FOR CATALOG INFORMATION DATA SET=FLASHPOOL.CATALOG FOR COPY POOL={pool.name} "
+            f"COMPLETED WITH RETURN CODE 0, REASON CODE 0 ({len(found)} DATA SETS)")
+    return found, 0
 
 
 def _override_bsg(s: Session, pool: CopyPoolRow, bsg: str, res: CommandResult, what: str) -> bool:

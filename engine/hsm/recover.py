@@ -161,9 +161,20 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
         s.commit()
     if done:
         res.messages.append(msg.volumes_ok("RECOVERY", cp, done))
+        await _recatalog(svc, done, res)
     if failures:
         res.messages.append(msg.volumes_failed("RECOVERY", cp, failures))
         res.fail(8)
+
+
+async def _recatalog(svc: FastReplication, volumes: list[str], res: CommandResult) -> None:
+    """The recovered volumes carry their backup-time VTOCs: the catalog follows them."""
+    changed, unreadable = await svc.site.datasets.resync(volumes)
+    if unreadable:
+        res.add("FPL114I", f"NO VTOC COULD BE READ ON {' '.join(unreadable)}; THEIR CATALOG ENTRIES WERE LEFT AS THEY WERE")
+    if changed:
+        res.add("FPL113I", f"{len(changed)} DATA SET(S) RECATALOGED FROM THE RECOVERED VTOCS: " + " ".join(changed[:20])
+                + (" ..." if len(changed) > 20 else ""))
 
 
 def _verify(core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, pairs: list[VersionPairRow]) -> str | None:
@@ -260,6 +271,7 @@ async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             done.append(src)
     if done:
         res.messages.append(msg.volumes_ok(function, cp, done))
+        await _recatalog(svc, done, res)
     if failures and not req.volume:
         res.messages.append(msg.volumes_failed(function, cp, failures))
         res.fail(8)
@@ -292,3 +304,4 @@ async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: 
         res.fail(4)
         return
     res.messages.append(msg.volumes_ok("RECOVERY", cp, [vol]))
+    await _recatalog(svc, [vol], res)

@@ -56,8 +56,11 @@ class DataSetInfo:
         return tuple(dict.fromkeys(e.volser for e in self.extents))
 
 
-def vtoc_tracks(total_tracks: int) -> int:
-    return 1 + total_tracks // 3000
+def vtoc_tracks(total_tracks: int, track_size: int) -> int:
+    """Tracks reserved for the VTOC at the start of a volume: at least 4 KiB, one more track per
+    3,000 tracks, never more than a quarter of a (tiny) volume."""
+    want = max(1 + total_tracks // 3000, -(-4096 // track_size))
+    return max(1, min(want, total_tracks // 4))
 
 
 class DataSets:
@@ -83,7 +86,7 @@ class DataSets:
 
     async def read_vtoc(self, volser: str) -> list[dict]:
         vol = self.site.volume(volser)
-        n = vtoc_tracks(vol.tracks)
+        n = vtoc_tracks(vol.tracks, vol.geometry.track_size)
         raw = b"".join(await self.site.flashcopy.read_run(volser, 0, n)).rstrip(b"\0")
         if not raw:
             return []
@@ -97,7 +100,7 @@ class DataSets:
         with self.site.catalog.session() as s:
             used = sorted((r.first_track, r.tracks) for r in s.exec(
                 select(DataSetExtentRow).where(DataSetExtentRow.volser == volser)).all())
-        free, pos = [], vtoc_tracks(vol.tracks)
+        free, pos = [], vtoc_tracks(vol.tracks, vol.geometry.track_size)
         for first, n in used:
             if first > pos:
                 free.append(Extent(volser, pos, first - pos))
@@ -200,7 +203,7 @@ class DataSets:
                                         "used": info.bytes_used, "dsorg": info.dsorg, "created": info.created_at,
                                         "volumes": list(info.volumes)})
             raw = json.dumps({"volser": v, "datasets": entries}, separators=(",", ":")).encode()
-            n, ts = vtoc_tracks(vol.tracks), vol.geometry.track_size
+            n, ts = vtoc_tracks(vol.tracks, vol.geometry.track_size), vol.geometry.track_size
             if len(raw) > n * ts:
                 raise DataSetError(f"the VTOC of {v} is full ({len(entries)} extents)")
             raw += bytes(n * ts - len(raw))

@@ -37,13 +37,13 @@ async def frrecov(svc: FastReplication, req: FrRecov, res: CommandResult) -> Non
         res.messages.append(msg.failed(function, what, msg.RC_HELD, f"FRRECOV is held ({hold}); RELEASE it to run this recovery"))
         res.fail(msg.RC_HELD)
         return
-    if req.dsnames:
-        res.messages.append(msg.failed(function, what, 48, "data set recovery is not available on this site yet"))
-        res.fail(48)
-        return
     dump.expire(svc)
     res.messages.append(msg.starting(function, what, svc.clock()))
-    if req.from_dump:
+    if req.dsnames:
+        from engine.hsm.dsrecover import frrecov_datasets
+
+        await frrecov_datasets(svc, req, res)
+    elif req.from_dump:
         await _from_dump(svc, req, res, what)
     elif req.copypool:
         await _copy_pool(svc, req, res, what)

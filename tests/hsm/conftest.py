@@ -7,7 +7,7 @@ import pytest
 from engine.hsm.definition import parse_definition
 from engine.site import Site
 
-TRACKS, TS = 30, 64
+TRACKS, TS = 30, 512
 
 DEFINITION = {
     "dump_class": [

@@ -1,0 +1,190 @@
+"""FRRECOV DSNAME: data sets back to the volumes and extents they had at backup time.
+
+Where a data set lived comes from the version's captured catalog information (CATINFO Y/P);
+without it, only a data set still cataloged to the same place can be recovered. Fully qualified
+names reach existing, moved and deleted data sets; filters match only cataloged ones. The copy
+is a data-set-level FlashCopy from the version's target extents (FASTREPLICATION PREFERRED falls
+back to a traditional copy when FlashCopy refuses; REQUIRED fails; NONE copies traditionally), or
+the tracks from the dump tape with FROMDUMP. Each failing data set gets its own ARC1866I and the
+others go on.
+
+ARC1866I return codes: DFSMShsm's 14 (migrated) and 18 (version does not exist), and flashpool's
+own 20 (not in the version's captured catalog information), 22 (exists and REPLACE not given),
+24 (its backup-time extents now belong to another data set), 26 (FlashCopy required but refused),
+28 (the dump tape is damaged), 30 (volume unavailable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import BackupVersionRow
+from engine.command import FrRecov
+from engine.datasets.manager import DataSetInfo, Extent
+from engine.datasets.names import is_filter, matches
+from engine.errors import FlashCopyError
+from engine.flashcopy import EstablishRequest
+from engine.hsm import dump
+from engine.hsm import messages as msg
+from engine.hsm import pool as pools
+from engine.hsm.messages import CommandResult
+from engine.hsm.tape import TapeError, read_file
+
+if TYPE_CHECKING:
+    from engine.hsm.service import FastReplication
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    pool: str
+    version: BackupVersionRow
+    info: DataSetInfo  # as it was at backup time
+
+
+def _failed(res: CommandResult, name: str, rc: int, why: str) -> None:
+    res.add("ARC1866I", f"FAST REPLICATION DATA SET RECOVERY FAILED FOR DATA SET {name}, RC={rc} - {why}")
+    res.fail(8)
+
+
+def _find(svc: FastReplication, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | tuple[int, str]:
+    with svc.site.catalog.session() as s:
+        names = [req.from_copypool] if req.from_copypool else [p.name for p in repo.copy_pools(s)]
+        last: tuple[int, str] = (18, "no copy pool version holds it")
+        for cp in names:
+            choice = pools.choose(s, cp, req.selection, need_dasd=not req.from_dump)
+            if choice.version is None:
+                if req.from_copypool:
+                    return choice.rc if choice.rc in (14,) else 18, choice.why
+                continue
+            v = choice.version
+            rows = repo.captured(s, v.id, name)
+            if rows:
+                exts = tuple(Extent(r.volser, r.first_track, r.tracks) for r in rows)
+                return Found(cp, v, DataSetInfo(name, rows[0].dsorg, exts, rows[0].bytes_used, v.created_at))
+            sources = {p.source for p in repo.pairs(s, v.id)} or {c.source for c in repo.dump_copies(s, v.id)}
+            if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
+                return Found(cp, v, current)  # still cataloged where it was: usable without capture
+            if set(current.volumes if current else ()) & sources or v.catinfo != "N":
+                last = (20, f"it is not in the captured catalog information of {cp} version {v.version:03d}"
+                        + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"))
+        return last
+
+
+async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResult) -> None:
+    ds = svc.site.datasets
+    names: list[str] = []
+    for pattern in req.dsnames:
+        if is_filter(pattern):
+            hits = [i.name for i in ds.list(pattern)]
+            if not hits:
+                rc = 4 if req.nocopypoolbackup == "RC4" else 8
+                res.add("ARC1866I", f"NO CATALOGED DATA SET MATCHES {pattern} (FILTERS NEVER REACH DELETED DATA SETS), RC={rc}")
+                res.fail(rc)
+            names += hits
+        else:
+            names.append(pattern)
+    recovered = []
+    for name in dict.fromkeys(names):
+        current = ds.get(name)
+        if current is not None and current.migrated:
+            _failed(res, name, 14, "migrated data sets are not supported; recall it first")
+            continue
+        found = _find(svc, req, name, current)
+        if not isinstance(found, Found):
+            _failed(res, name, *found)
+            continue
+        if current is not None and not req.replace:
+            _failed(res, name, 22, "the data set exists; specify REPLACE to overwrite it")
+            continue
+        clash = _clash(svc, found.info, current)
+        if clash:
+            _failed(res, name, 24, f"its backup-time extents now belong to {clash}")
+            continue
+        missing = [v for v in found.info.volumes if v not in svc.site.volumes]
+        if missing:
+            _failed(res, name, 30, f"volume(s) {', '.join(missing)} are unavailable")
+            continue
+        try:
+            how = await (_from_dump(svc, req, found) if req.from_dump else _from_dasd(svc, req, found))
+        except _Refused as exc:
+            _failed(res, name, exc.rc, exc.why)
+            continue
+        if current is not None and current.extents != found.info.extents:
+            await ds.delete(name)  # moved since: the current allocation goes
+        ds.recatalog(found.info)
+        await ds.write_vtocs(set(found.info.volumes) | set(current.volumes if current else ()))
+        recovered.append(name)
+        res.add("FPL130I", f"DATA SET {name} RECOVERED FROM {found.pool} VERSION {found.version.version:03d} "
+                f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED")
+    if recovered:
+        res.add("FPL131I", f"{len(recovered)} OF {len(dict.fromkeys(names))} DATA SET(S) RECOVERED")
+
+
+class _Refused(Exception):
+    def __init__(self, rc: int, why: str) -> None:
+        super().__init__(why)
+        self.rc, self.why = rc, why
+
+
+def _clash(svc: FastReplication, info: DataSetInfo, current: DataSetInfo | None) -> str | None:
+    for e in info.extents:
+        for other in svc.site.datasets.on_volumes([e.volser]):
+            if other.name == info.name:
+                continue
+            for x in other.extents:
+                if x.volser == e.volser and x.first <= e.last and e.first <= x.last:
+                    return other.name
+    return None
+
+
+async def _from_dasd(svc: FastReplication, req: FrRecov, found: Found) -> str:
+    with svc.site.catalog.session() as s:
+        pairs = {p.source: p.target for p in repo.pairs(s, found.version.id)}
+    mode = req.fast_replication or "PREFERRED"
+    used = set()
+    for e in found.info.extents:
+        tgt = pairs[e.volser]
+        if mode != "NONE":
+            try:
+                await svc.flashcopy.batch(lambda core, e=e, tgt=tgt: core.establish(EstablishRequest(
+                    tgt, e.volser, e.first, e.first, e.tracks, label=f"HSM DSN {found.info.name}")))
+                used.add("data set FlashCopy")
+                continue
+            except FlashCopyError as exc:
+                if mode == "REQUIRED":
+                    raise _Refused(26, f"FlashCopy was required but refused: {exc}") from None
+        data = await svc.flashcopy.read_run(tgt, e.first, e.tracks)
+        await svc.flashcopy.write_run(e.volser, e.first, data)
+        used.add("traditional copy")
+    return " and ".join(sorted(used))
+
+
+async def _from_dump(svc: FastReplication, req: FrRecov, found: Found) -> str:
+    fd = req.from_dump
+    with svc.site.catalog.session() as s:
+        pool = repo.copy_pool(s, found.pool)
+        picks = {v: dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume) for v in found.info.volumes}
+    for v, c in picks.items():
+        if c.copy is None:
+            raise _Refused(c.rc if c.rc != 42 else 18, c.why)
+    tracks_by_vol = {}
+    for v, c in picks.items():  # verify every tape first: nothing is written from a damaged one
+        try:
+            header, tracks = await asyncio.to_thread(read_file, svc.site.path / c.copy.file, c.copy.file_index)
+        except TapeError as exc:
+            raise _Refused(28, str(exc)) from None
+        if header.source != v:
+            raise _Refused(28, f"tape {c.copy.tape} holds {header.source}, not {v}")
+        tracks_by_vol[v] = tracks
+    for e in found.info.extents:
+        ts = svc.site.volume(e.volser).geometry.track_size
+        zero = bytes(ts)
+        tracks = tracks_by_vol[e.volser]
+        await svc.flashcopy.write_run(e.volser, e.first, [tracks.get(k, zero) for k in range(e.first, e.first + e.tracks)])
+    return "from tape " + " ".join(sorted({c.copy.tape for c in picks.values()}))
+
+
+__all__ = ["frrecov_datasets", "msg"]

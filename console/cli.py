@@ -6,6 +6,7 @@
     flashpool hsm -                                          commands from standard input
     flashpool volume checksum VOLSER                         SHA-256 of what a host reads
     flashpool volume damage VOLSER --tracks A-B              overwrite tracks (recovery drills)
+    flashpool workload --copypool CP [--rate N] [--seconds S]  changing data for demos
 
 Every error is a message and an exit code, never a traceback.
 """
@@ -59,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     hsm.add_argument("--wait", action="store_true", help="then wait until every background copy completes")
     hsm.set_defaults(run=_hsm)
 
+    wl = sub.add_parser("workload", help="run a batch-like workload on a copy pool's volumes")
+    wl.add_argument("--site", dest="wl_site")
+    wl.add_argument("--copypool", required=True)
+    wl.add_argument("--rate", type=float, default=20.0, help="operations per second (default 20)")
+    wl.add_argument("--seconds", type=float, default=10.0, help="how long to run (default 10)")
+    wl.add_argument("--seed", type=int)
+    wl.set_defaults(run=_workload)
+
     vol = sub.add_parser("volume", help="volume tools")
     vsub = vol.add_subparsers(dest="vcmd", required=True)
     ck = vsub.add_parser("checksum", help="SHA-256 of the volume's logical content")
@@ -74,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _site_path(args: argparse.Namespace) -> str:
-    return getattr(args, "hsm_site", None) or getattr(args, "vol_site", None) or args.site
+    for name in ("hsm_site", "vol_site", "wl_site"):
+        if getattr(args, name, None):
+            return getattr(args, name)
+    return args.site
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -153,6 +165,21 @@ async def _wait(site, quiet: bool) -> None:  # noqa: ANN001 - a Site
         await asyncio.sleep(0.2)
     if tty:
         print("\rcopying: complete" + " " * 40, file=sys.stderr)
+
+
+async def _workload(args: argparse.Namespace) -> int:
+    from engine.datasets.workload import run_workload
+    from engine.site import Site
+
+    site = Site.open(_site_path(args))
+    try:
+        site.flashcopy.start()  # background copies go on while the workload runs
+        stats = await run_workload(site, args.copypool.upper(), rate=args.rate, seconds=args.seconds, seed=args.seed)
+        print(f"flashpool: workload on {args.copypool.upper()}: {stats.allocated} allocated, {stats.updated} updated, "
+              f"{stats.deleted} deleted, {stats.skipped} skipped, {stats.bytes_written:,} bytes written")
+    finally:
+        await site.close()
+    return 0
 
 
 async def _checksum(args: argparse.Namespace) -> int:

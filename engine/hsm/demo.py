@@ -59,13 +59,27 @@ async def seed_demo(site: Site) -> None:
     size = site.volume("DB0A01").geometry.track_size
 
     async def write_some(vol: str, n: int, tag: str) -> None:
-        for k in sorted(rng.sample(range(TRACKS), n)):
+        """Raw tracks outside any data set, as a database's own space would hold."""
+        free = [k for e in ds.free_extents(vol) for k in range(e.first, e.first + e.tracks)]
+        for k in sorted(rng.sample(free, min(n, len(free)))):
             await fc.write(vol, k, f"{vol} track {k} {tag} ".encode().ljust(size, b"."))
 
     sources = ["DB0A01", "DB0A02", "DB0A03", "DB0L01", "PAY001", "PAY002", "HR0001", "HR0002"]
+    ds = site.datasets
+    for name, vols, tracks in [
+        ("DB0A.DSNDBC.PAYROLL.TS01.I0001.A001", ["DB0A01"], 20),
+        ("DB0A.DSNDBC.PAYROLL.TS02.I0001.A001", ["DB0A01", "DB0A02"], 60),
+        ("DB0A.DSNDBC.HR.TS01.I0001.A001", ["DB0A03"], 15),
+        ("DB0A.LOGCOPY1.DS01", ["DB0L01"], 40),
+        ("PAY.MASTER.FILE", ["PAY001"], 10),
+        ("PAY.HISTORY.G0001V00", ["PAY001", "PAY002"], 30),
+        ("HR.STAFF.DATA", ["HR0001"], 8),
+    ]:
+        await ds.allocate(name, tracks, vols)
+        await ds.write(name, (f"{name} record ".encode() * 4000)[: tracks * size // 2])
     for vol in sources:
-        await write_some(vol, 90, "day 1")
-    for cmd in ("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY1)", "FRBACKUP COPYPOOL(PAYROLL) TOKEN(MONTHEND)",
+        await write_some(vol, 40, "day 1")
+    for cmd in ("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY1)", "FRBACKUP COPYPOOL(PAYROLL) DUMP TOKEN(MONTHEND)",
                 "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)"):
         await site.command(cmd, origin="DEMO")
     await fc.drain()

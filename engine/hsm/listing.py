@@ -105,6 +105,11 @@ def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) ->
                 )
                 if v.id in pairs:
                     out.extend(_pair_lines(pairs[v.id]))
+                if req.volumes == "DATASETS" and v.id in chosen:
+                    rows = repo.captured(s, v.id)
+                    out.append(f"DATASETS CAPTURED={len({r.name for r in rows}):05d}")
+                    for r in rows:
+                        out.append(f"  {r.name:<44} {r.volser} {r.first_track:>7} {r.tracks:>6}")
                 if v.id in chosen or req.volumes in ("DUMPVOLS", "NOVOLS"):
                     out.extend(_dump_lines(s, v, req.volumes != "NOVOLS"))
         if listed == 0 and not req.copypool:

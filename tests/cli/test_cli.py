@@ -96,3 +96,20 @@ def test_backup_group_too_small():
             ],
             "copy_pool": [{"name": "CP", "storage_groups": ["P1"], "versions": 2}],
         })
+
+
+def test_workload_changes_data_sets_on_the_pool(demo, capsys):
+    rc, out, _ = run(capsys, "workload", "--copypool", "HRNIGHT", "--seconds", "0.5", "--rate", "40",
+                     "--seed", "3", "--site", demo)
+    assert rc == 0 and "allocated" in out
+    rc, out, err = run(capsys, "workload", "--copypool", "NOPE", "--seconds", "0.1", "--site", demo)
+    assert rc == 12 and "copy pool NOPE is not defined" in err
+
+
+def test_demo_has_data_sets_a_dumped_version_and_a_running_copy(demo, capsys):
+    rc, out, _ = run(capsys, "hsm", "LIST COPYPOOL(DSN$DB0A$DB) DATASETS", "--site", demo)
+    assert "DATASETS CAPTURED=00004" in out and "DB0A.LOGCOPY1.DS01" in out
+    rc, out, _ = run(capsys, "hsm", "LIST COPYPOOL(PAYROLL) DUMPVOLS", "--site", demo)
+    assert "DUMPCLASS=ONSITE   REQUIRED=Y DUMPSTATE=COMPLETE" in out
+    rc, out, _ = run(capsys, "hsm", "QUERY COPYPOOL(DSN$DB0A$DB)", "--site", demo)
+    assert "ARC1820I" in out and "PCT-COMP=000" in out

@@ -3,6 +3,7 @@ and the tape library. Opening a site resumes every background copy from the pers
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import time
@@ -118,6 +119,7 @@ class Site:
         self.hsm = FastReplication(self, flashcopy.clock)
         self.datasets = DataSets(self)
         self._lock = -1
+        self._scheduler: asyncio.Task[None] | None = None
 
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         """Run one HSM command (parsed by the shared parser); returns its messages and RC."""
@@ -242,11 +244,22 @@ class Site:
         return site
 
     # -- running ------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Resume every background copy (needs a running event loop)."""
+    async def start(self, auto_dump_interval: float | None = 300.0) -> None:
+        """Resume every background copy and run automatic dump on its schedule (needs a running
+        event loop). `auto_dump_interval=None` leaves automatic dump off."""
         self.flashcopy.start()
+        if auto_dump_interval and self._scheduler is None:
+            self._scheduler = asyncio.create_task(self.hsm.schedule(auto_dump_interval), name="flashpool-autodump")
 
     async def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            try:
+                await self._scheduler
+            except asyncio.CancelledError:
+                pass
+            self._scheduler = None
+        await self.hsm.settle()
         await self.flashcopy.stop()
         for v in self.volumes.values():
             v.close()

@@ -81,6 +81,18 @@ class FastReplication:
         elif isinstance(req, Hold):
             await asyncio.to_thread(self._hold, req, res)
 
+    async def schedule(self, interval: float) -> None:
+        """Automatic dump of AUTODUMP copy pools' newest versions, and expiry, every interval."""
+        from engine.hsm import dump
+
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(dump.expire, self)
+                await dump.auto_dump(self)
+            except FlashpoolError:
+                pass  # reported on the next command that touches the pool; never kills the loop
+
     # -- holds ------------------------------------------------------------------------------
     def _hold(self, req: Hold, res: CommandResult) -> None:
         with self.site.catalog.session() as s:

@@ -147,3 +147,17 @@ async def test_volume_recovery_recatalogs_from_the_vtoc(dsite):
     assert res.rc == 0 and "FPL113I" in [m.id for m in res.messages]
     assert ds.get("NEW.AFTER") is None  # not on the volume at backup time
     assert await ds.read("HR.STAFF") == pit["HR.STAFF"]
+
+
+async def test_migrated_data_set_is_refused(dsite):
+    from engine.catalog.models import DataSetRow
+
+    await seed(dsite)
+    await dsite.command("FRB CP(DSN$DB0A$DB)")
+    with dsite.catalog.session() as s:
+        row = s.get(DataSetRow, "HR.STAFF")
+        row.migrated = True
+        s.add(row)
+        s.commit()
+    res = await dsite.command("FRRECOV DSNAME(HR.STAFF) REPLACE")
+    assert res.rc == 8 and "RC=14" in res.messages[1].text

@@ -178,3 +178,16 @@ async def test_expiry_auto_dump_and_frdelete_dumponly(site):
     assert len(dump.expire(site.hsm)) == 2
     assert versions(site, "ARCHIVE") == []
     assert list((site.path / "tapes").glob("*.tape")) == []
+
+
+async def test_automatic_dump_runs_on_its_schedule(site):
+    await fill(site, "ARC001", "s")
+    await site.command("FRB CP(ARCHIVE)")
+    await site.start(auto_dump_interval=0.05)
+    import asyncio
+
+    for _ in range(100):
+        if versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE":
+            break
+        await asyncio.sleep(0.05)
+    assert versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE"

@@ -90,8 +90,9 @@ def _site_path(args: argparse.Namespace) -> str:
 
 
 def _console(args: argparse.Namespace) -> int:
-    print("flashpool: the console is not built yet; use `flashpool hsm ...` (see README.md).")
-    return 0
+    from console.app import open_console
+
+    return open_console(args.site, theme=args.theme, read_only=args.read_only)
 
 
 async def _init(args: argparse.Namespace) -> int:

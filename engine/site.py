@@ -21,6 +21,7 @@ from engine.catalog.models import (
     VolumeRow,
 )
 from engine.datasets.manager import DataSets
+from engine.views import Views
 from engine.hsm.definition import Definition, VolumeDef
 from engine.hsm.messages import CommandResult
 from engine.hsm.service import FastReplication
@@ -118,6 +119,7 @@ class Site:
         self.events: EventBus = flashcopy.events
         self.hsm = FastReplication(self, flashcopy.clock)
         self.datasets = DataSets(self)
+        self.views = Views(self)
         self._lock = -1
         self._scheduler: asyncio.Task[None] | None = None
 
@@ -261,6 +263,16 @@ class Site:
             self._scheduler = None
         await self.hsm.settle()
         await self.flashcopy.stop()
+        for v in self.volumes.values():
+            v.close()
+        self.catalog.close()
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
+
+    def close_files(self) -> None:
+        """Release volumes, catalog and lock without a running loop (after the loop that ran the
+        site's background tasks has ended, e.g. when the console exits)."""
         for v in self.volumes.values():
             v.close()
         self.catalog.close()

@@ -1,0 +1,230 @@
+"""The flashpool console: modes, global keys, themes, the engine event pump. Glue only: screens,
+modals and widgets live in their own modules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from console.commands import palette_commands
+from console.config import load_keymap, load_settings, save_settings
+from console.messages import CopyProgressed, SiteChanged
+from console.modals.command_line import CommandLine
+from console.modals.confirm import ConfirmScreen
+from console.modals.help import HelpScreen, bindings_of
+from console.screens.activity import ActivityScreen
+from console.screens.groups import GroupsScreen
+from console.screens.pools import PoolsScreen
+from console.screens.relationships import RelationshipsScreen
+from console.widgets.status_line import StatusLine
+from engine.command import Action, FrBackup, FrRecov, parse_command
+from engine.command.syntax import CommandSyntaxError
+from engine.events import CopyProgress
+from engine.hsm.impact import impact
+from engine.hsm.messages import CommandResult
+from engine.site import Site
+from themes import ALL_THEMES, DEFAULT_THEME, TRACK_DEFAULTS
+
+#: actions that change something: refused (greyed out) in read-only mode and while held
+MUTATING = {"backup", "recover", "withdraw", "delete"}
+
+
+class FlashpoolApp(App):
+    TITLE = "flashpool"
+    CSS_PATH = [Path(__file__).parent / "styles" / "app.tcss"]
+    MODES = {
+        "pools": PoolsScreen,
+        "groups": GroupsScreen,
+        "relationships": RelationshipsScreen,
+        "activity": ActivityScreen,
+    }
+    DEFAULT_MODE = "pools"
+    BINDINGS = [
+        Binding("1", "switch_mode('pools')", "Pools", id="app.pools"),
+        Binding("2", "switch_mode('groups')", "Groups", id="app.groups"),
+        Binding("3", "switch_mode('relationships')", "Rels", id="app.relationships"),
+        Binding("4", "switch_mode('activity')", "Activity", id="app.activity"),
+        Binding("colon", "command_line", "Command", id="app.command"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("p", "toggle_pause", "Pause", id="app.pause"),
+        Binding("q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, site: Site, *, theme: str | None = None, read_only: bool = False, live: bool = True,
+                 refresh_interval: float = 1.0, start_engine: bool = True) -> None:
+        super().__init__()
+        self.site = site
+        self.read_only = read_only
+        self.live = live
+        self.refresh_interval = refresh_interval
+        self.start_engine = start_engine
+        self.paused = False
+        self.history: list[str] = []
+        self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
+        self.sub_title = site.path.name + ("  READ-ONLY" if read_only else "")
+
+    # -- start --------------------------------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(TRACK_DEFAULTS)
+
+    def on_mount(self) -> None:
+        for theme in ALL_THEMES:
+            self.register_theme(theme)
+        names = {t.name for t in ALL_THEMES} | set(self.available_themes)
+        self.theme = self._theme_choice if self._theme_choice in names else DEFAULT_THEME
+        self.theme_changed_signal.subscribe(self, lambda theme: save_settings(theme=theme.name))
+        keymap, error = load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        if error:
+            self.notify(error, severity="warning")
+        if self.start_engine:
+            self.run_worker(self.site.start(), exclusive=True, group="engine-start")
+        self.pump_engine_events()
+        if self.live:
+            self.set_timer(self.refresh_interval, self._tick)
+
+    @work(exclusive=True, group="engine-pump")
+    async def pump_engine_events(self) -> None:
+        async for event in self.site.events.subscribe():
+            if isinstance(event, CopyProgress):
+                self.post_message(CopyProgressed(event))
+            else:
+                self.post_message(SiteChanged(event))
+
+    def _tick(self) -> None:
+        """Re-armed timer: one refresh at a time, skipped while paused or a dialog is open."""
+        if not self.paused and isinstance(self.screen, Screen) and not self.screen.is_modal:
+            self.screen.post_message(SiteChanged())
+            self.update_status()
+        self.set_timer(self.refresh_interval, self._tick)
+
+    def on_site_changed(self, message: SiteChanged) -> None:
+        self.screen.post_message(SiteChanged(message.event))
+        self.update_status()
+
+    def on_copy_progressed(self, message: CopyProgressed) -> None:
+        pass  # screens reload on their timer; progress events keep the queue short (coalesced)
+
+    def update_status(self, widget: StatusLine | None = None) -> None:
+        try:
+            line = widget or self.screen.query_one(StatusLine)
+        except Exception:  # noqa: BLE001 - a modal has no status line
+            return
+        line.site_text = f"site {self.site.path.name}"
+        line.read_only = self.read_only
+        line.paused = self.paused
+        line.copies = len(self.site.flashcopy.core.copy_candidates())
+        line.held = ", ".join(sorted(self._held()))
+
+    def _held(self) -> set[str]:
+        from engine.catalog import constructs as repo
+
+        with self.site.catalog.session() as s:
+            return repo.holds(s)
+
+    # -- global actions -------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING and self.read_only:
+            return None  # shown, greyed out
+        if action == "backup" and "FRBACKUP" in self._held() | ({"FRBACKUP"} if "ALL" in self._held() else set()):
+            return None
+        if action == "recover" and ({"FRRECOV", "ALL"} & self._held()):
+            return None
+        return True
+
+    def action_command_line(self) -> None:
+        ds = [d.name for d in self.site.datasets.list()]
+        names = {"pools": [p.name for p in self.site.views.pools()], "volumes": sorted(self.site.volumes), "datasets": ds}
+        self.push_screen(CommandLine(self.history, names))
+
+    def action_help(self) -> None:
+        screen = self.screen
+        title = getattr(screen, "TITLE_TEXT", "") or type(screen).__name__
+        self.push_screen(HelpScreen(title, getattr(screen, "HELP_TEXT", ""), bindings_of(self, screen)))
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.update_status()
+        self.notify("live updates paused: press p to resume" if self.paused else "live updates resumed", timeout=2)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from palette_commands(self)
+
+    def walkthrough_commands(self) -> Iterable[tuple[str, str, Callable[[], None]]]:
+        return ()
+
+    # -- running commands -----------------------------------------------------------------------
+    async def run_command(self, text: str, origin: str = "CONSOLE") -> CommandResult:
+        """Every action ends here: the same parser, messages and activity log as the CLI."""
+        if self.read_only:
+            try:
+                req = parse_command(text)
+            except CommandSyntaxError:
+                req = None
+            if req is not None and req.verb in ("FRBACKUP", "FRRECOV", "FRDELETE", "HOLD", "RELEASE"):
+                res = CommandResult(text)
+                res.add("FPL200I", "THE CONSOLE IS READ-ONLY: COMMANDS THAT CHANGE THE SITE ARE NOT ACCEPTED")
+                res.fail(8)
+                return res
+        res = await self.site.command(text, origin)
+        self.post_message(SiteChanged())
+        return res
+
+    def confirm_and_run(self, text: str) -> None:
+        self._confirm_and_run(text)
+
+    @work(exclusive=False, group="commands", exit_on_error=False)
+    async def _confirm_and_run(self, text: str) -> None:
+        if self.read_only:
+            self.notify("read-only console: nothing can be changed", severity="warning")
+            return
+        im = await self.run_in_thread(impact, self.site, text)
+        if im.destructive:
+            if not await self.push_screen_wait(ConfirmScreen(im)):
+                self.notify("cancelled: nothing was changed", timeout=3)
+                return
+        res = await self.run_command(text)
+        severity = "information" if res.rc == 0 else "warning" if res.rc <= 4 else "error"
+        last = next((str(m) for m in res.messages if m.id.endswith("E")), str(res.messages[-1]) if res.messages else "")
+        self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=6)
+
+    def start_recovery(self, pool: str, version: int | None = None) -> None:
+        sel = f" VERSION({version})" if version else ""
+        self.confirm_and_run(f"FRRECOV COPYPOOL({pool}){sel}")
+
+    async def run_in_thread(self, fn, *args):  # noqa: ANN001, ANN201
+        import asyncio
+
+        return await asyncio.to_thread(fn, *args)
+
+
+def open_console(site_path: str, theme: str | None = None, read_only: bool = False) -> int:
+    """`flashpool` / `make run`: the console on a site, creating the demo site on first start."""
+    import asyncio
+
+    from engine.catalog.store import CatalogMissing
+    from engine.hsm.demo import demo_definition, seed_demo
+
+    path = Path(site_path)
+    try:
+        site = Site.open(path)
+    except CatalogMissing:
+        print(f"flashpool: creating the demo site in {path.resolve()} ...")
+        site = Site.create(path, demo_definition())
+        asyncio.run(seed_demo(site))
+    app = FlashpoolApp(site, theme=theme, read_only=read_only)
+    try:
+        app.run()
+    finally:
+        site.close_files()
+    return 0
+
+
+__all__ = ["Action", "FlashpoolApp", "FrBackup", "FrRecov", "open_console"]

@@ -1,0 +1,34 @@
+"""Textual messages mirroring engine events. High-rate ones coalesce (can_replace)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from engine.events import CopyProgress, Event
+
+
+class CopyProgressed(Message):
+    def __init__(self, event: CopyProgress) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CopyProgressed) and message.event.rel_id == self.event.rel_id
+
+
+class SiteChanged(Message):
+    """Something in the site changed (a command ran, relationships came or went): screens reload.
+    Any number of them waiting in the queue collapse into one."""
+
+    def __init__(self, event: Event | None = None) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SiteChanged)
+
+
+class CommandDone(Message):
+    def __init__(self, text: str, rc: int, lines: list[str]) -> None:
+        super().__init__()
+        self.text, self.rc, self.lines = text, rc, lines

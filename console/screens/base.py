@@ -1,0 +1,122 @@
+"""What every list screen shares: header, a live table, a filter bar (/), the status line and the
+footer; data loads in a thread worker and reloads on site changes or on a timer (re-armed, never
+piling up), unless the operator paused live updates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label
+
+from console.messages import SiteChanged
+from console.widgets.live_table import LiveTable
+from console.widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from console.app import FlashpoolApp
+
+
+class ListScreen(Screen):
+    TITLE_TEXT: ClassVar[str] = ""
+    COLUMNS: ClassVar[list[tuple[str, str, int | None]]] = []
+    EMPTY_TEXT: ClassVar[str] = "Nothing here yet."
+    HELP_TEXT: ClassVar[str] = ""
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="screen.filter"),
+        Binding("escape", "back", "Back", id="screen.back"),
+        Binding("c", "copy_name", "Copy name", show=False, id="screen.copy"),
+    ]
+
+    @property
+    def fpapp(self) -> FlashpoolApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="body"):
+            yield Label(self.TITLE_TEXT, id="screen-title")
+            yield from self.compose_top()
+            yield LiveTable(self.COLUMNS, id="main-table")
+            yield Label(self.EMPTY_TEXT, id="empty")
+            yield from self.compose_bottom()
+        yield Input(placeholder="filter: type to narrow the list, enter to keep, escape to clear", id="filter")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def compose_top(self) -> ComposeResult:
+        yield from ()
+
+    def compose_bottom(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def table(self) -> LiveTable:
+        return self.query_one("#main-table", LiveTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#empty", Label).display = False
+        self.fpapp.update_status(self.query_one(StatusLine))
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.fpapp.update_status(self.query_one(StatusLine))
+        self.reload()
+
+    # -- data -------------------------------------------------------------------------------------
+    def load(self) -> list[tuple[str, tuple]]:
+        """Rows (key, cells) to show; runs in a worker thread."""
+        return []
+
+    @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
+    def reload(self) -> None:
+        rows = self.load()
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[tuple[str, tuple]]) -> None:
+        self.table.reconcile(rows)
+        empty = not rows
+        self.query_one("#empty", Label).display = empty
+        self.after_show()
+
+    def after_show(self) -> None:
+        pass
+
+    def on_site_changed(self, message: SiteChanged) -> None:
+        if not self.fpapp.paused and self.is_current:
+            self.reload()
+
+    # -- actions ----------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.table.set_filter("")
+            self.table.focus()
+        elif len(self.app.screen_stack) > 1 and not getattr(self, "IS_MODE_ROOT", False):
+            self.app.pop_screen()
+
+    def action_copy_name(self) -> None:
+        key = self.table.selected_key
+        if key:
+            self.app.copy_to_clipboard(key)
+            self.app.notify(f"copied {key}", timeout=2)

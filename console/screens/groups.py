@@ -1,0 +1,50 @@
+"""Storage groups and their volumes."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from console.screens.base import ListScreen
+
+
+class GroupsScreen(ListScreen):
+    IS_MODE_ROOT = True
+    TITLE_TEXT = "Storage groups and volumes"
+    EMPTY_TEXT = "No volumes are defined."
+    HELP_TEXT = ("Every volume with its storage group (POOL groups hold data, COPY POOL BACKUP groups hold "
+                 "targets), 3390 model, capacity, tracks used by data sets and FlashCopy relationships. "
+                 "Enter opens the volume's live track map.")
+    COLUMNS = [
+        ("Volume", "volser", 7), ("Group", "group", 9), ("Type", "type", 15), ("Copy pools", "pools", 18),
+        ("Model", "model", 8), ("Tracks", "tracks", 9), ("Capacity", "cap", 10), ("Used", "used", 7),
+        ("Rels", "rels", 4), ("Status", "status", 12),
+    ]
+    BINDINGS = [Binding("enter", "open", "Open", id="groups.open")]
+
+    def load(self) -> list[tuple[str, tuple]]:
+        rows = []
+        groups = self.fpapp.site.views.groups()
+        grouped = {v.volser for g in groups for v in g.volumes}
+        for g in groups:
+            for v in g.volumes:
+                kind = "POOL" if g.type == "POOL" else "COPY POOL BACKUP"
+                status = "online" if v.online and v.available else ("offline" if not v.online else "✘ unavailable")
+                rows.append((v.volser, (
+                    v.volser, g.name, kind, " ".join(g.copy_pools) or (f"→ {g.backup_group}" if g.backup_group else "—"),
+                    v.model, f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB", f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
+                    str(v.relationships), status,
+                )))
+        for v in self.fpapp.site.views.volumes():
+            if v.volser not in grouped:
+                rows.append((v.volser, (v.volser, "—", "—", "—", v.model, f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB",
+                                        f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%", str(v.relationships), "online")))
+        return rows
+
+    def action_open(self) -> None:
+        from console.screens.volume import VolumeScreen
+
+        if self.table.selected_key:
+            self.app.push_screen(VolumeScreen(self.table.selected_key))
+
+    def on_data_table_row_selected(self, event) -> None:  # noqa: ANN001
+        self.action_open()

@@ -1,0 +1,115 @@
+"""One copy pool: its versions and, for the selected version, its volume pairs with progress."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Label
+
+from console import format as fmt
+from console.screens.base import ListScreen
+from console.widgets.live_table import LiveTable
+from engine.views import VersionView
+
+
+class PoolDetailScreen(ListScreen):
+    TITLE_TEXT = "Copy pool"
+    EMPTY_TEXT = "No versions yet: press b to take the first backup."
+    HELP_TEXT = ("The versions of one copy pool, newest first (generation 0), with their DASD and dump states, "
+                 "and the source-target volume pairs of the selected version with their background copy.")
+    COLUMNS = [
+        ("Version", "version", 7), ("Gen", "gen", 4), ("Token", "token", 12), ("Time", "time", 19),
+        ("DASD state", "dasd", 18), ("Inc", "inc", 3), ("FRR", "frr", 10), ("Dumps", "dumps", 22),
+    ]
+    PAIR_COLUMNS = [
+        ("Source", "source", 8), ("Target", "target", 8), ("Group", "group", 9), ("State", "state", 16),
+        ("Out of sync", "oos", 11), ("Copied", "pct", 18),
+    ]
+    BINDINGS = [
+        Binding("b", "backup", "Backup", id="pool.backup"),
+        Binding("r", "recover", "Recover", id="pool.recover"),
+        Binding("w", "withdraw", "Withdraw", id="pool.withdraw"),
+        Binding("d", "delete", "Delete", id="pool.delete"),
+    ]
+
+    def __init__(self, pool: str) -> None:
+        super().__init__()
+        self.pool = pool
+        self.versions: dict[str, VersionView] = {}
+
+    def compose_top(self) -> ComposeResult:
+        yield Label("", id="pool-info")
+
+    def compose_bottom(self) -> ComposeResult:
+        yield Label("Volume pairs of the selected version", id="pairs-title")
+        yield LiveTable(self.PAIR_COLUMNS, id="pairs")
+
+    def on_mount(self) -> None:
+        self.query_one("#screen-title", Label).update(f"Copy pool {self.pool}")
+        super().on_mount()
+
+    def load(self) -> list[tuple[str, tuple]]:
+        views = self.fpapp.site.views
+        summary = next((p for p in views.pools() if p.name == self.pool), None)
+        self._summary = summary
+        vers = views.versions(self.pool)
+        self.versions = {str(v.id): v for v in vers}
+        rows = []
+        for v in vers:
+            frr = "—" if not v.fcfrr else ("eligible" if v.frr_eligible and v.dasd_state == "RECOVERABLE" else "no longer")
+            dumps = " ".join(f"{c}:{s[:4]}" for c, s in v.dump_copies) or "—"
+            rows.append((str(v.id), (
+                "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}",
+                "" if v.generation is None else str(v.generation), fmt.token(v.token), fmt.when(v.created_at),
+                fmt.state(v.dasd_state), fmt.yes(v.incremental), frr, dumps,
+            )))
+        return rows
+
+    def after_show(self) -> None:
+        s = getattr(self, "_summary", None)
+        if s is not None:
+            self.query_one("#pool-info", Label).update(
+                f"groups {' '.join(s.storage_groups)} · {s.volumes} volumes · VERSIONS={s.versions_kept} · "
+                f"FRR {'allowed' if s.frr_allowed else 'not allowed'} · dump classes {' '.join(s.dump_classes) or 'none'}"
+                + (f" · {s.description}" if s.description else ""))
+        self.show_pairs()
+
+    def on_data_table_row_highlighted(self, event) -> None:  # noqa: ANN001
+        if event.data_table.id == "main-table":
+            self.show_pairs()
+
+    def show_pairs(self) -> None:
+        v = self.versions.get(self.table.selected_key or "")
+        rows = []
+        for p in v.pairs if v else ():
+            rel = p.relationship
+            if rel is None:
+                state, oos, pct = "no relationship", "—", fmt.bar(100.0 if v and v.dasd_state == "RECOVERABLE" else None, 8)
+            else:
+                state = ("⟲ restoring" if rel.source != p.source else fmt.state(rel.state.value))
+                oos, pct = f"{rel.out_of_sync:,}", fmt.bar(rel.percent_complete, 8)
+            rows.append((p.source, (p.source, p.target, p.storage_group, state, oos, pct)))
+        self.query_one("#pairs", LiveTable).reconcile(rows)
+
+    @property
+    def selected_version(self) -> VersionView | None:
+        return self.versions.get(self.table.selected_key or "")
+
+    def action_backup(self) -> None:
+        self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.pool})")
+
+    def action_recover(self) -> None:
+        v = self.selected_version
+        self.fpapp.start_recovery(self.pool, v.version if v and v.dasd_state != "PREPARE" else None)
+
+    def action_withdraw(self) -> None:
+        self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.pool}) WITHDRAW")
+
+    def action_delete(self) -> None:
+        v = self.selected_version
+        if v and v.dasd_state != "PREPARE":
+            self.fpapp.confirm_and_run(f"FRDELETE COPYPOOL({self.pool}) VERSIONS({v.version}) BOTH")
+
+    def action_copy_name(self) -> None:
+        self.app.copy_to_clipboard(self.pool)
+        self.app.notify(f"copied {self.pool}", timeout=2)

@@ -1,0 +1,85 @@
+"""Every active FlashCopy relationship, as a table or as cascade trees (t)."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Tree
+
+from console import format as fmt
+from console.screens.base import ListScreen
+
+
+class RelationshipsScreen(ListScreen):
+    IS_MODE_ROOT = True
+    TITLE_TEXT = "FlashCopy relationships"
+    EMPTY_TEXT = "No FlashCopy relationship is active."
+    HELP_TEXT = ("Every active relationship: source → target, extent, COPY or NOCOPY, persistent (P), "
+                 "incremental (I), reversed (R), tracks still out of sync, percent copied, rate and time left. "
+                 "t shows the cascades as trees (a target that is also a source: A → B → C).")
+    COLUMNS = [
+        ("Rel", "id", 5), ("Source → target", "pair", 17), ("Extent", "extent", 14), ("Mode", "mode", 6),
+        ("Flags", "flags", 5), ("State", "state", 16), ("Out of sync", "oos", 11), ("Copied", "pct", 18),
+        ("Rate", "rate", 9), ("ETA", "eta", 6), ("Made by", "label", 22),
+    ]
+    BINDINGS = [Binding("t", "toggle_tree", "Tree", id="relationships.tree")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[int, tuple[float, int]] = {}
+
+    def compose_bottom(self) -> ComposeResult:
+        yield Tree("cascades", id="cascades")
+
+    def on_mount(self) -> None:
+        self.query_one("#cascades", Tree).display = False
+        super().on_mount()
+
+    def load(self) -> list[tuple[str, tuple]]:
+        rels = self.fpapp.site.views.relationships()
+        self._rels = rels
+        now = time.monotonic()
+        rows = []
+        for r in rels:
+            t0, o0 = self._last.get(r.id, (now, r.out_of_sync))
+            rate = (o0 - r.out_of_sync) / (now - t0) if now > t0 else 0.0
+            self._last[r.id] = (now, r.out_of_sync)
+            flags = ("P" if r.persistent else "") + ("I" if r.incremental else "") + ("R" if r.reversed else "")
+            rows.append((str(r.id), (
+                str(r.id), f"{r.source} → {r.target}", f"{r.source_start}-{r.source_start + r.length - 1}",
+                r.mode.value, flags or "—", fmt.state(r.state.value), f"{r.out_of_sync:,}",
+                fmt.bar(r.percent_complete, 8), f"{rate:,.0f}/s" if rate > 0 else "—", fmt.eta(r.out_of_sync, rate),
+                r.label or "—",
+            )))
+        return rows
+
+    def after_show(self) -> None:
+        tree = self.query_one("#cascades", Tree)
+        if not tree.display:
+            return
+        tree.clear()
+        children: dict[str, list] = {}
+        targets = set()
+        for r in self._rels:
+            children.setdefault(r.source, []).append(r)
+            targets.add(r.target)
+        roots = sorted(v for v in children if v not in targets) or sorted(children)
+
+        def add(node, vol: str, depth: int) -> None:  # noqa: ANN001
+            for r in children.get(vol, []):
+                label = f"{r.target}  (rel {r.id}, {r.percent_complete:.0f}% copied, {r.mode.value})"
+                child = node.add(label, expand=True)
+                if depth < 8:
+                    add(child, r.target, depth + 1)
+
+        for root in roots:
+            add(tree.root.add(root, expand=True), root, 0)
+        tree.root.expand()
+
+    def action_toggle_tree(self) -> None:
+        tree = self.query_one("#cascades", Tree)
+        tree.display = not tree.display
+        self.table.display = not tree.display
+        self.after_show()

@@ -1,0 +1,64 @@
+"""One volume: its data sets, its relationships, and a live track map of what is still copying."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Label
+
+from console import format as fmt
+from console.screens.base import ListScreen
+from console.widgets.track_map import TrackMap
+
+
+class VolumeScreen(ListScreen):
+    TITLE_TEXT = "Volume"
+    EMPTY_TEXT = "No FlashCopy relationship uses this volume."
+    HELP_TEXT = ("The track map shows the volume in bands of tracks: · in sync, ░▒▓█ the share of tracks still "
+                 "to copy onto this volume (red: it is a target) or off it (yellow: a source whose copy runs). "
+                 "Watch a background copy or a fast reverse restore drain it.")
+    COLUMNS = [
+        ("Rel", "id", 5), ("Role", "role", 7), ("Source → target", "pair", 18), ("Extent", "extent", 16),
+        ("Mode", "mode", 7), ("State", "state", 16), ("Out of sync", "oos", 11), ("Copied", "pct", 18),
+    ]
+
+    def __init__(self, volser: str) -> None:
+        super().__init__()
+        self.volser = volser
+
+    def compose_top(self) -> ComposeResult:
+        yield Label("", id="volume-info")
+        yield TrackMap(columns=100, rows=6, id="trackmap")
+
+    def on_mount(self) -> None:
+        self.query_one("#screen-title", Label).update(f"Volume {self.volser}")
+        super().on_mount()
+
+    def load(self) -> list[tuple[str, tuple]]:
+        site = self.fpapp.site
+        self._vol = next((v for v in site.views.volumes() if v.volser == self.volser), None)
+        self._sets = [d.name for d in site.datasets.on_volumes([self.volser])] if self.volser in site.volumes else []
+        self._bands = site.views.band_map(self.volser, 600)[1] if self.volser in site.volumes else []
+        rows = []
+        for r in site.flashcopy.relationships_of(self.volser):
+            role = "target" if r.target == self.volser else "source"
+            ext = f"{r.source_start}-{r.source_start + r.length - 1}"
+            rows.append((str(r.id), (
+                str(r.id), role, f"{r.source} → {r.target}", ext, r.mode.value, fmt.state(r.state.value),
+                f"{r.out_of_sync:,}", fmt.bar(r.percent_complete, 8),
+            )))
+        return rows
+
+    def after_show(self) -> None:
+        v = self._vol
+        if v is not None:
+            text = (f"{v.model} · {v.tracks:,} tracks · {v.capacity / 1e6:,.1f} MB · group {v.storage_group or '—'} · "
+                    f"{v.used_tracks:,} tracks in data sets: {' '.join(self._sets[:6]) or 'none'}"
+                    + (" ..." if len(self._sets) > 6 else ""))
+            if not v.available:
+                text += f" · ✘ {v.why_unavailable}"
+            self.query_one("#volume-info", Label).update(text)
+        self.query_one(TrackMap).bands = self._bands
+
+    def action_copy_name(self) -> None:
+        self.app.copy_to_clipboard(self.volser)
+        self.app.notify(f"copied {self.volser}", timeout=2)

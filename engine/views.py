@@ -1,0 +1,232 @@
+"""Read models for operator screens: immutable summaries of copy pools, versions, storage groups,
+volumes, relationships and the activity log, built from the catalog and FlashCopy state.
+
+Blocking (catalog reads): call from a worker thread. Nothing here knows about any UI.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import VolumeRow
+from engine.flashcopy import RelationshipInfo
+from engine.hsm import pool as pools
+
+if TYPE_CHECKING:
+    from engine.site import Site
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSummary:
+    name: str
+    storage_groups: tuple[str, ...]
+    volumes: int
+    versions_kept: int  # VERSIONS
+    valid_versions: int
+    newest_backup: float | None
+    frr_allowed: bool
+    frr_eligible: bool  # the newest valid version could be recovered by fast reverse restore now
+    incremental: bool
+    dump_classes: tuple[str, ...]
+    copying: int  # relationships of this pool's versions still copying
+    out_of_sync: int
+    tracks: int  # total tracks of those relationships
+    description: str
+
+    @property
+    def percent(self) -> float | None:
+        return None if not self.tracks else 100.0 * (1 - self.out_of_sync / self.tracks)
+
+
+@dataclass(frozen=True, slots=True)
+class PairView:
+    source: str
+    target: str
+    storage_group: str
+    relationship: RelationshipInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    id: int
+    copy_pool: str
+    version: int
+    generation: int | None
+    token: bytes
+    created_at: float
+    dasd_state: str
+    dump_state: str
+    incremental: bool
+    fcfrr: bool
+    frr_eligible: bool
+    catinfo: str
+    recovery_incomplete: bool
+    dump_copies: tuple[tuple[str, str], ...]  # (class, state)
+    pairs: tuple[PairView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeView:
+    volser: str
+    model: str
+    tracks: int
+    track_size: int
+    storage_group: str | None
+    online: bool
+    available: bool
+    used_tracks: int  # allocated to data sets (VTOC)
+    relationships: int
+    why_unavailable: str = ""
+
+    @property
+    def capacity(self) -> int:
+        return self.tracks * self.track_size
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    name: str
+    type: str
+    backup_group: str | None
+    copy_pools: tuple[str, ...]
+    volumes: tuple[VolumeView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityView:
+    id: int
+    at: float
+    origin: str
+    command: str
+    copy_pool: str | None
+    return_code: int
+    messages: tuple[tuple[str, str], ...]  # (id, text)
+
+
+class Views:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def _rel(self, rel_id: int | None) -> RelationshipInfo | None:
+        rel = self.site.flashcopy.core.find(rel_id) if rel_id else None
+        return rel.info() if rel is not None else None
+
+    def pools(self) -> list[PoolSummary]:
+        out = []
+        with self.site.catalog.session() as s:
+            for p in repo.copy_pools(s):
+                groups = tuple(repo.pool_groups(s, p.name))
+                vols = sum(len(repo.group_volumes(s, g)) for g in groups)
+                vers = pools.backups(s, p.name)
+                valid = [v for v in vers if v.dasd_state == "RECOVERABLE"]
+                pairs = repo.pairs_of_versions(s, [v.id for v in vers])
+                copying = oos = total = 0
+                for v in vers:
+                    for pr in pairs[v.id]:
+                        rel = self.site.flashcopy.core.find(pr.relationship_id) if pr.relationship_id else None
+                        if rel is not None and rel.uncopied.any():
+                            copying += 1
+                            oos += rel.out_of_sync
+                            total += rel.length
+                newest = valid[0] if valid else None
+                eligible = bool(newest and newest.fcfrr and newest.frr_eligible and all(
+                    (r := self.site.flashcopy.core.find(pr.relationship_id)) is not None and r.source == pr.source
+                    and r.uncopied.any() for pr in pairs[newest.id]))
+                out.append(PoolSummary(
+                    p.name, groups, vols, p.versions, len(valid), vers[0].created_at if vers else None,
+                    p.fast_reverse_restore, eligible, any(v.incremental for v in valid),
+                    tuple(l.dump_class for l in repo.pool_dump_classes(s, p.name)), copying, oos, total,
+                    p.description,
+                ))
+        return out
+
+    def versions(self, pool: str) -> list[VersionView]:
+        out = []
+        with self.site.catalog.session() as s:
+            vers = repo.versions(s, pool)
+            backups = [v for v in vers if v.dasd_state != "PREPARE"]
+            pairs = repo.pairs_of_versions(s, [v.id for v in vers])
+            for v in vers:
+                gen = backups.index(v) if v in backups else None
+                copies = repo.dump_copies(s, v.id)
+                from engine.hsm.dump import class_state
+
+                classes = tuple((c, class_state(s, v.id, c)) for c in sorted({d.dump_class for d in copies}))
+                out.append(VersionView(
+                    v.id, v.copy_pool, v.version, gen, v.token.rstrip(b"\0"), v.created_at, v.dasd_state,
+                    v.dump_state, v.incremental, v.fcfrr, v.frr_eligible, v.catinfo, v.recovery_incomplete,
+                    classes,
+                    tuple(PairView(pr.source, pr.target, pr.storage_group, self._rel(pr.relationship_id))
+                          for pr in pairs[v.id]),
+                ))
+        return out
+
+    def volumes(self) -> list[VolumeView]:
+        with self.site.catalog.session() as s:
+            rows = list(s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all())
+        used: dict[str, int] = {}
+        for info in self.site.datasets.list():
+            for e in info.extents:
+                used[e.volser] = used.get(e.volser, 0) + e.tracks
+        core = self.site.flashcopy.core
+        return [
+            VolumeView(
+                r.volser, r.model, r.cylinders * r.tracks_per_cylinder, r.track_size, r.storage_group,
+                r.online, r.volser in self.site.volumes, used.get(r.volser, 0),
+                len({x.id for x in core.outgoing(r.volser) + core.incoming(r.volser)}),
+                self.site.unavailable.get(r.volser, ""),
+            )
+            for r in rows
+        ]
+
+    def groups(self) -> list[GroupView]:
+        vols = self.volumes()
+        with self.site.catalog.session() as s:
+            return [
+                GroupView(g.name, g.type, g.backup_group, tuple(repo.pools_of_group(s, g.name)),
+                          tuple(v for v in vols if v.storage_group == g.name))
+                for g in repo.storage_groups(s)
+            ]
+
+    def relationships(self) -> list[RelationshipInfo]:
+        return self.site.flashcopy.relationships()
+
+    def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
+        with self.site.catalog.session() as s:
+            rows = repo.activity(s, limit, pool)
+        return [
+            ActivityView(r.id or 0, r.at, r.origin, r.command, r.copy_pool, r.return_code,
+                         tuple((m["id"], m["text"]) for m in json.loads(r.messages)))
+            for r in rows
+        ]
+
+    def band_map(self, volser: str, cells: int) -> tuple[int, list[tuple[float, float]]]:
+        """The volume cut into `cells` bands of tracks; per band the share of tracks still to be
+        copied onto this volume (it is a target) and off it (it is a source): a live picture of
+        a copy or a reverse restore. Counting is done per band in C, never per track."""
+        core = self.site.flashcopy.core
+        n = core.volume(volser).tracks
+        cells = max(1, min(cells, n))
+        edges = [n * i // cells for i in range(cells + 1)]
+        out = []
+        rels = [("in", r, r.target_start) for r in core.incoming(volser)] + [
+            ("out", r, r.source_start) for r in core.outgoing(volser)]
+        for i in range(cells):
+            a, b = edges[i], edges[i + 1]
+            size = max(b - a, 1)
+            inn = outn = 0
+            for role, r, start in rels:
+                lo, hi = max(a, start), min(b, start + r.length)
+                if lo < hi:
+                    k = r.uncopied.count(lo - start, hi - start)
+                    if role == "in":
+                        inn += k
+                    else:
+                        outn += k
+            out.append((min(inn / size, 1.0), min(outn / size, 1.0)))
+        return n, out

@@ -100,12 +100,16 @@ class FlashpoolApp(App):
 
     def _tick(self) -> None:
         """Re-armed timer: one refresh at a time, skipped while paused or a dialog is open."""
+        if not self.screen_stack:
+            return
         if not self.paused and isinstance(self.screen, Screen) and not self.screen.is_modal:
             self.screen.post_message(SiteChanged())
             self.update_status()
         self.set_timer(self.refresh_interval, self._tick)
 
     def on_site_changed(self, message: SiteChanged) -> None:
+        if not self.screen_stack:  # shutting down
+            return
         self.screen.post_message(SiteChanged(message.event))
         self.update_status()
 
@@ -113,6 +117,8 @@ class FlashpoolApp(App):
         pass  # screens reload on their timer; progress events keep the queue short (coalesced)
 
     def update_status(self, widget: StatusLine | None = None) -> None:
+        if widget is None and not self.screen_stack:
+            return
         try:
             line = widget or self.screen.query_one(StatusLine)
         except Exception:  # noqa: BLE001 - a modal has no status line

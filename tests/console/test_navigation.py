@@ -1,0 +1,160 @@
+"""Pilot tests: navigation, filtering, sorting, the command line, confirmations, read-only."""
+
+from __future__ import annotations
+
+from console.modals.command_line import complete
+from console.modals.confirm import ConfirmScreen
+from engine.catalog import constructs as repo
+from engine.hsm import pool as pools
+from tests.console.conftest import make_app, settle
+
+
+def versions(site, cp):
+    with site.catalog.session() as s:
+        return [(v.version, v.dasd_state) for v in pools.backups(s, cp)]
+
+
+async def test_modes_drill_in_and_back(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        assert type(app.screen).__name__ == "PoolsScreen" and app.screen.table.row_count == 3
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "PoolDetailScreen" and app.screen.pool == "HRNIGHT"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "PoolsScreen"
+        for key, name in [("2", "GroupsScreen"), ("3", "RelationshipsScreen"), ("4", "ActivityScreen"), ("1", "PoolsScreen")]:
+            await pilot.press(key)
+            await settle(pilot)
+            assert type(app.screen).__name__ == name
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "VolumeScreen"
+        assert app.screen.query_one("TrackMap").bands  # the live picture has bands
+    await app.site.close()
+
+
+async def test_filter_and_sort(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.table
+        assert table.row_count == 32
+        await pilot.press("slash", *"PAYBK")
+        await settle(pilot)
+        assert table.row_count == 6
+        await pilot.press("enter", "escape")  # keep the filter, then clear it
+        await settle(pilot)
+        assert table.row_count == 32
+        await pilot.press("s")
+        first = table.get_row_at(0)[0]
+        await pilot.press("s")  # again: descending
+        assert table.get_row_at(0)[0] != first
+    await app.site.close()
+
+
+async def test_command_line_runs_a_real_frbackup(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        before = versions(app.site, "HRNIGHT")
+        await pilot.press("colon", *"FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL", "enter")
+        await settle(pilot, 6)
+        log = app.screen.query_one("#cmd-output")
+        text = "\n".join(str(line.text) for line in log.lines)
+        assert "ARC1802I" in text and "RC=0" in text
+        assert len(versions(app.site, "HRNIGHT")) == len(before)  # VERSIONS=1: replaced
+        assert versions(app.site, "HRNIGHT")[0][0] == before[0][0] + 1
+        await pilot.press("up")  # history
+        assert app.screen.query_one("#cmd-input").value.startswith("FRBACKUP COPYPOOL(HRNIGHT)")
+        await pilot.press("escape", "4")
+        await settle(pilot)
+        assert "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL" in str(app.screen.table.get_row_at(0)[2])
+    await app.site.close()
+
+
+def test_completion_of_keywords_and_names():
+    names = {"pools": ["DSN$DB0A$DB", "PAYROLL"], "volumes": ["PAY001", "PAY002"], "datasets": []}
+    assert complete("FRB", names)[0] == "FRBACKUP "
+    assert complete("FRBACKUP CO", names)[0] == "FRBACKUP COPYPOOL"
+    assert complete("FRBACKUP COPYPOOL(P", names)[0] == "FRBACKUP COPYPOOL(PAYROLL)"
+    new, options = complete("FRRECOV TOVOLUME(PAY", names)
+    assert new == "FRRECOV TOVOLUME(PAY00" and options == ["PAY001", "PAY002"]
+
+
+async def test_cancelled_recovery_changes_nothing_and_typed_name_runs_it(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        before_versions = versions(site, "DSN$DB0A$DB")
+        before = await site.flashcopy.read_run("DB0A01", 0, 150)
+        await site.flashcopy.write("DB0A01", 140, b"D" * 56_664)  # damage
+        damaged = await site.flashcopy.read_run("DB0A01", 0, 150)
+        await pilot.press("r")  # first row: DSN$DB0A$DB
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "fast reverse restore" in str(app.screen.query_one("#confirm-impact").render())
+        await pilot.press("enter")  # focus is on Cancel
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert await site.flashcopy.read_run("DB0A01", 0, 150) == damaged
+        assert versions(site, "DSN$DB0A$DB") == before_versions
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("tab", *"DSN$DB0A$DB", "enter")
+        await settle(pilot, 6)
+        assert await site.flashcopy.read_run("DB0A01", 0, 150) == before
+        assert versions(site, "DSN$DB0A$DB")[0][1] == "FAILED"  # invalidated by FRR
+    await app.site.close()
+
+
+async def test_read_only_greys_out_and_refuses(demo_path):
+    app = make_app(demo_path, read_only=True)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        assert "READ-ONLY" in app.sub_title
+        assert app.check_action("backup", ()) is None and app.check_action("recover", ()) is None
+        await pilot.press("b")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("colon", *"FRBACKUP COPYPOOL(PAYROLL)", "enter")
+        await settle(pilot, 5)
+        text = "\n".join(str(line.text) for line in app.screen.query_one("#cmd-output").lines)
+        assert "READ-ONLY" in text
+        with app.site.catalog.session() as s:
+            assert repo.activity(s)[0].command != "FRBACKUP COPYPOOL(PAYROLL)"
+        await pilot.press("escape", "colon", *"LIST COPYPOOL", "enter")  # reading is fine
+        await settle(pilot, 5)
+        assert "COPYPOOL=PAYROLL" in "\n".join(str(line.text) for line in app.screen.query_one("#cmd-output").lines)
+    await app.site.close()
+
+
+async def test_help_pause_palette_theme_and_keymap(demo_path, tmp_path, monkeypatch):
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "keymap.toml").write_text('"table.sort" = "o"\n')
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        rows = app.screen.query_one("#help-table").row_count
+        assert rows >= 8
+        await pilot.press("slash", *"sort")
+        await settle(pilot)
+        assert app.screen.query_one("#help-table").row_count < rows
+        await pilot.press("escape", "escape", "p")
+        assert app.paused
+        await pilot.press("p")
+        assert not app.paused
+        await pilot.press("o")  # remapped sort
+        assert app.screen.table.sort_column is not None
+        app.theme = "3270"
+        await pilot.pause()
+    from console.config import load_settings
+
+    assert load_settings()["theme"] == "3270"
+    await app.site.close()

@@ -66,6 +66,7 @@ class FlashpoolApp(App):
         self.start_engine = start_engine
         self.paused = False
         self.history: list[str] = []
+        self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
         self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
         self.sub_title = site.path.name + ("  READ-ONLY" if read_only else "")
 
@@ -84,6 +85,7 @@ class FlashpoolApp(App):
             self.set_keymap(keymap)
         if error:
             self.notify(error, severity="warning")
+        self.holds = self._read_holds()
         if self.start_engine:
             self.run_worker(self.site.start(), exclusive=True, group="engine-start")
         self.pump_engine_events()
@@ -127,21 +129,25 @@ class FlashpoolApp(App):
         line.read_only = self.read_only
         line.paused = self.paused
         line.copies = len(self.site.flashcopy.core.copy_candidates())
-        line.held = ", ".join(sorted(self._held()))
+        held = self._read_holds()
+        if held != self.holds:
+            self.holds = held
+            self.screen.refresh_bindings()
+        line.held = ", ".join(sorted(held))
 
-    def _held(self) -> set[str]:
+    def _read_holds(self) -> set[str]:
         from engine.catalog import constructs as repo
 
         with self.site.catalog.session() as s:
-            return repo.holds(s)
+            return set(repo.holds(s))
 
     # -- global actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING and self.read_only:
             return None  # shown, greyed out
-        if action == "backup" and "FRBACKUP" in self._held() | ({"FRBACKUP"} if "ALL" in self._held() else set()):
+        if action == "backup" and {"FRBACKUP", "ALL"} & self.holds:
             return None
-        if action == "recover" and ({"FRRECOV", "ALL"} & self._held()):
+        if action == "recover" and {"FRRECOV", "ALL"} & self.holds:
             return None
         return True
 

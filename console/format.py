@@ -52,3 +52,8 @@ def eta(out_of_sync: int, rate: float) -> str:
         return "—"
     s = out_of_sync / rate
     return f"{s:.0f}s" if s < 120 else f"{s / 60:.0f}m"
+
+
+def model(name: str, tracks: int) -> str:
+    """3390 model; the small demo volumes (no real model) show as 3390 with their cylinders."""
+    return name if name != "TEST" else f"3390·{tracks // 15}c"

@@ -7,7 +7,7 @@ from textual.message import Message
 from engine.events import CopyProgress, Event
 
 
-class CopyProgressed(Message):
+class CopyProgressed(Message, bubble=False):
     def __init__(self, event: CopyProgress) -> None:
         super().__init__()
         self.event = event
@@ -16,9 +16,10 @@ class CopyProgressed(Message):
         return isinstance(message, CopyProgressed) and message.event.rel_id == self.event.rel_id
 
 
-class SiteChanged(Message):
+class SiteChanged(Message, bubble=False):
     """Something in the site changed (a command ran, relationships came or went): screens reload.
-    Any number of them waiting in the queue collapse into one."""
+    Any number of them waiting in the queue collapse into one. It does not bubble: the app hands
+    it to the screen, and a screen's copy must not come back to the app (that ping-pong spins)."""
 
     def __init__(self, event: Event | None = None) -> None:
         super().__init__()

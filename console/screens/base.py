@@ -92,10 +92,18 @@ class ListScreen(Screen):
             self.reload()
 
     # -- actions ----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Changing actions follow the app (greyed out when read-only or held); escape is only
+        offered where there is something to go back from."""
+        if action == "back" and getattr(self, "IS_MODE_ROOT", False):
+            return self.is_mounted and self.query_one("#filter", Input).display
+        return self.fpapp.check_action(action, parameters)
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        self.refresh_bindings()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -112,6 +120,7 @@ class ListScreen(Screen):
             box.display = False
             self.table.set_filter("")
             self.table.focus()
+            self.refresh_bindings()
         elif len(self.app.screen_stack) > 1 and not getattr(self, "IS_MODE_ROOT", False):
             self.app.pop_screen()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from console import format as fmt
 from console.screens.base import ListScreen
 
 
@@ -31,12 +32,12 @@ class GroupsScreen(ListScreen):
                 status = "online" if v.online and v.available else ("offline" if not v.online else "✘ unavailable")
                 rows.append((v.volser, (
                     v.volser, g.name, kind, " ".join(g.copy_pools) or (f"→ {g.backup_group}" if g.backup_group else "—"),
-                    v.model, f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB", f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
+                    fmt.model(v.model, v.tracks), f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB", f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
                     str(v.relationships), status,
                 )))
         for v in self.fpapp.site.views.volumes():
             if v.volser not in grouped:
-                rows.append((v.volser, (v.volser, "—", "—", "—", v.model, f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB",
+                rows.append((v.volser, (v.volser, "—", "—", "—", fmt.model(v.model, v.tracks), f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB",
                                         f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%", str(v.relationships), "online")))
         return rows
 

@@ -51,7 +51,7 @@ class VolumeScreen(ListScreen):
     def after_show(self) -> None:
         v = self._vol
         if v is not None:
-            text = (f"{v.model} · {v.tracks:,} tracks · {v.capacity / 1e6:,.1f} MB · group {v.storage_group or '—'} · "
+            text = (f"{fmt.model(v.model, v.tracks)} · {v.tracks:,} tracks · {v.capacity / 1e6:,.1f} MB · group {v.storage_group or '—'} · "
                     f"{v.used_tracks:,} tracks in data sets: {' '.join(self._sets[:6]) or 'none'}"
                     + (" ..." if len(self._sets) > 6 else ""))
             if not v.available:

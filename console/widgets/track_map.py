@@ -33,7 +33,7 @@ class TrackMap(Widget):
 
     def render_line(self, y: int) -> Strip:
         if y >= self.rows_ or not self.bands:
-            return Strip.blank(self.size.width)
+            return Strip.blank(self.size.width, Style())  # a None style breaks the NO_COLOR filter
         vars_ = self.app.theme_variables
         colour_in = vars_.get("track-uncopied", "red")
         colour_out = vars_.get("track-changed", "yellow")
@@ -42,7 +42,7 @@ class TrackMap(Widget):
         for x in range(min(self.columns, self.size.width)):
             i = y * self.columns + x
             if i >= len(self.bands):
-                segs.append(Segment(" "))
+                segs.append(Segment(" ", Style()))  # a None style breaks the NO_COLOR filter
                 continue
             inn, out = self.bands[i]
             share = max(inn, out)

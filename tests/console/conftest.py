@@ -1,26 +1,17 @@
-"""Console fixtures: a deterministic demo site (fixed clock, seeded data), pinned environment."""
+"""Console fixtures: a deterministic demo site (fixed clock, seeded data), pinned environment.
+The site and the helpers are the same ones `make screenshots` uses (console/scenes.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from console.app import FlashpoolApp
-from engine.hsm.demo import demo_definition, seed_demo
-from engine.site import Site
+from console.scenes import build_demo_site, copy_site, fixed_clock, scene_app, settle  # noqa: F401 - re-exported
 
-T0 = 1_795_000_000  # a fixed clock: every timestamp on screen is the same each run
 _TEMPLATE: Path | None = None
-
-
-def fixed_clock():
-    ticks = iter(range(T0, T0 + 10**7, 7))
-    return lambda: float(next(ticks))
 
 
 @pytest.fixture(autouse=True)
@@ -33,45 +24,16 @@ def pinned_environment(monkeypatch, tmp_path):
 
 
 def _template(root: Path) -> Path:
-    """Build the seeded demo site once per test session, then copy it (seeding takes a second)."""
+    """Build the seeded demo site once per test session, then copy it for each test."""
     global _TEMPLATE
     if _TEMPLATE is None:
-        path = root / "demo-template" / "flashpool-data"
-
-        async def build() -> None:
-            site = Site.create(path, demo_definition(), clock=fixed_clock())
-            await seed_demo(site)
-            await site.close()
-
-        asyncio.run(build())
-        _TEMPLATE = path
+        _TEMPLATE = asyncio.run(build_demo_site(root / "demo-template" / "flashpool-data"))
     return _TEMPLATE
 
 
 @pytest.fixture
 def demo_path(tmp_path_factory, tmp_path) -> Path:
-    src = _template(tmp_path_factory.getbasetemp())
-    dst = tmp_path / "flashpool-data"
-    shutil.copytree(src, dst)
-    (dst / "site.lock").unlink(missing_ok=True)
-    return dst
+    return copy_site(_template(tmp_path_factory.getbasetemp()), tmp_path / "flashpool-data")
 
 
-def make_app(path: Path, **kw) -> FlashpoolApp:
-    site = Site.open(path, clock=fixed_clock())
-    kw.setdefault("live", False)
-    kw.setdefault("start_engine", False)
-    return FlashpoolApp(site, **kw)
-
-
-async def settle(pilot, rounds: int = 3) -> None:
-    """Let reload workers and the resulting repaints finish (the event pump never finishes)."""
-    app = pilot.app
-    for _ in range(rounds):
-        await pilot.pause()
-        for _ in range(200):
-            busy = [w for w in app.workers if w.group != "engine-pump" and not w.is_finished]
-            if not busy:
-                break
-            await asyncio.sleep(0.01)
-        await pilot.pause()
+make_app = scene_app

@@ -158,3 +158,26 @@ async def test_help_pause_palette_theme_and_keymap(demo_path, tmp_path, monkeypa
 
     assert load_settings()["theme"] == "3270"
     await app.site.close()
+
+
+async def test_a_site_change_reloads_once_and_does_not_echo(demo_path):
+    """Regression: SiteChanged bubbled from the screen back to the app, which re-posted it to the
+    screen, forever (the console spun a core as soon as anything changed)."""
+    from console.messages import SiteChanged
+
+    app = make_app(demo_path)
+    calls = 0
+    original = app.update_status
+
+    def counting(widget=None):  # noqa: ANN001, ANN202
+        nonlocal calls
+        calls += 1
+        original(widget)
+
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        app.update_status = counting
+        app.post_message(SiteChanged())
+        await settle(pilot)
+        assert calls == 1
+    await app.site.close()

@@ -1,0 +1,35 @@
+"""Snapshots of every screen in two themes (plus light and high contrast for the first screen):
+the same scenes `make screenshots` renders, on a fixed clock and fixed demo data.
+
+Update after an intended change: `pytest tests/console/test_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from console.scenes import SCENES, SIZE, Scene, scene
+from tests.console.conftest import make_app
+
+THEMES = ["flashpool-dark", "3270"]
+CASES = [(s, t) for s in SCENES for t in THEMES] + [(scene("pools"), "flashpool-light"), (scene("pools"), "high-contrast")]
+
+
+@pytest.mark.parametrize(("sc", "theme"), CASES, ids=[f"{s.name}-{t}" for s, t in CASES])
+def test_screen(snap_compare, demo_path, sc: Scene, theme: str) -> None:
+    app = make_app(demo_path, theme=theme, **sc.app_options)
+    try:
+        assert snap_compare(app, terminal_size=SIZE, run_before=sc.drive)
+    finally:
+        app.site.close_files()
+
+
+def test_no_color(snap_compare, demo_path, monkeypatch) -> None:
+    """NO_COLOR: the track map and states still read (characters, not colours, carry the meaning)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    sc = scene("volume")
+    app = make_app(demo_path)
+    try:
+        assert snap_compare(app, terminal_size=SIZE, run_before=sc.drive)
+    finally:
+        app.site.close_files()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist", "frbackup", "list", "dump"]
+BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist", "frbackup", "list", "dump",
+              "console_latency", "console_scale"]
 
 
 def main() -> int:

@@ -24,7 +24,8 @@ class GroupsScreen(ListScreen):
 
     def load(self) -> list[tuple[str, tuple]]:
         rows = []
-        groups = self.fpapp.site.views.groups()
+        volumes = self.fpapp.site.views.volumes()
+        groups = self.fpapp.site.views.groups(volumes)
         grouped = {v.volser for g in groups for v in g.volumes}
         for g in groups:
             for v in g.volumes:
@@ -35,7 +36,7 @@ class GroupsScreen(ListScreen):
                     fmt.model(v.model, v.tracks), f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB", f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
                     str(v.relationships), status,
                 )))
-        for v in self.fpapp.site.views.volumes():
+        for v in volumes:
             if v.volser not in grouped:
                 rows.append((v.volser, (v.volser, "—", "—", "—", fmt.model(v.model, v.tracks), f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB",
                                         f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%", str(v.relationships), "online")))

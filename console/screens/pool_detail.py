@@ -50,7 +50,7 @@ class PoolDetailScreen(ListScreen):
 
     def load(self) -> list[tuple[str, tuple]]:
         views = self.fpapp.site.views
-        summary = next((p for p in views.pools() if p.name == self.pool), None)
+        summary = next(iter(views.pools(only=self.pool)), None)
         self._summary = summary
         vers = views.versions(self.pool)
         self.versions = {str(v.id): v for v in vers}

@@ -1,0 +1,62 @@
+"""Measuring the console as an operator feels it: from a key arriving at the app (as a terminal
+driver delivers it) to the frame that shows its effect.
+
+Headless Textual still composes every frame and hands it to `App._display`; we timestamp those
+calls, so "rendered" means the compositor produced the update the terminal would receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual import events
+from textual.app import App
+
+
+class FrameClock:
+    """Notes the first frame the app produced (wraps `App._display`) once a condition holds:
+    the condition is checked as each frame is produced, so the frame shows the effect."""
+
+    def __init__(self, app: App) -> None:
+        self.frames = 0
+        self.condition: Callable[[], bool] | None = None
+        self.hit: float | None = None
+        original = app._display
+
+        def display(screen, renderable) -> None:  # noqa: ANN001
+            original(screen, renderable)
+            if renderable is not None:
+                self.frames += 1
+                if self.condition is not None and self.hit is None and self.condition():
+                    self.hit = time.perf_counter()
+
+        app._display = display  # type: ignore[method-assign]
+
+
+async def key_to_frame(app: App, clock: FrameClock, key: str, done: Callable[[], bool],
+                       timeout: float = 10.0) -> float:
+    """Seconds from sending `key` until the first frame after `done()` became true."""
+    driver = app._driver
+    assert driver is not None
+    char = key if len(key) == 1 else None
+    clock.condition, clock.hit = done, None
+    start = time.perf_counter()
+    driver.send_message(events.Key(key, char))
+    while time.perf_counter() - start < timeout:
+        if clock.hit is not None:
+            clock.condition = None
+            return clock.hit - start
+        await asyncio.sleep(0.0005)
+    raise TimeoutError(f"key {key!r}: no frame showed its effect within {timeout} s")
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def reloads_idle(app: App) -> bool:
+    """No screen is still loading its rows."""
+    return not [w for w in app.workers if w.group == "reload" and not w.is_finished]

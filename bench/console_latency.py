@@ -1,0 +1,95 @@
+"""Keypress-to-render latency of the console while 64 FlashCopy relationships copy.
+
+A copy pool of 64 source volumes (400 written tracks each) is backed up, so 64 relationships copy
+in the background (throttled so the copy outlasts the measurement) while the console runs live
+on the relationships screen (one reload per second, progress events from the engine). We send
+j/k keys as a terminal would and time each until the frame that shows the cursor moved.
+
+Baseline, same run: the same keys on the same screen and relationships with the copy not running.
+Goal: p95 under 50 ms under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from bench._common import result, scratch
+from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from console.app import FlashpoolApp
+from engine.flashcopy.controller import CopierSettings
+from engine.hsm.definition import parse_definition
+from engine.site import Site
+
+VOLUMES, WRITTEN, PRESSES = 64, 400, 150
+TRACKS = 600
+
+
+def definition() -> dict:
+    return {
+        "storage_group": [
+            {"name": "LOADSG", "type": "POOL", "backup_group": "LOADBK", "tracks": TRACKS,
+             "volumes": [f"LD{i:04d}" for i in range(VOLUMES)]},
+            {"name": "LOADBK", "type": "COPYPOOLBACKUP", "tracks": TRACKS,
+             "volumes": [f"LB{i:04d}" for i in range(VOLUMES)]},
+        ],
+        "copy_pool": [{"name": "LOAD", "storage_groups": ["LOADSG"], "versions": 1}],
+    }
+
+
+async def build(root) -> None:  # noqa: ANN001
+    site = Site.create(root / "site", parse_definition(definition()))
+    size = site.volume("LD0000").geometry.track_size
+    for i in range(VOLUMES):
+        vol = f"LD{i:04d}"
+        await site.flashcopy.write_run(vol, 0, [f"{vol} {k}".encode().ljust(size, b"x") for k in range(WRITTEN)])
+    res = await site.command("FRBACKUP COPYPOOL(LOAD) EXECUTE")  # 64 relationships, none copied yet
+    assert res.rc == 0, res.lines()
+    await site.close()
+
+
+async def measure(root, loaded: bool) -> tuple[list[float], int]:  # noqa: ANN001
+    # 2 copiers x 1,000 tracks/s: 64 x 600 tracks take ~19 s, longer than the presses
+    copier = CopierSettings(concurrency=2, chunk_tracks=50, tracks_per_second=1000)
+    site = Site.open(root / "site", copier=copier)
+    app = FlashpoolApp(site, refresh_interval=1.0, start_engine=loaded)
+    rng = random.Random(7)
+    latencies: list[float] = []
+    copying = 0
+    async with app.run_test(size=(130, 40)) as pilot:
+        clock = FrameClock(app)
+        await pilot.press("3")
+        while not reloads_idle(app) or app.screen.table.row_count < VOLUMES:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        table = app.screen.table
+        oos_before = sum(r.out_of_sync for r in site.flashcopy.relationships())
+        for n in range(PRESSES):
+            key = "j" if (n // 10) % 2 == 0 else "k"  # down ten rows, up ten rows
+            before = table.cursor_row
+            want = before + 1 if key == "j" else before - 1
+            latencies.append(await key_to_frame(app, clock, key, lambda w=want: table.cursor_row == w))
+            await asyncio.sleep(rng.uniform(0.02, 0.06))  # an operator's typing rhythm, not a flood
+        copying = len(site.flashcopy.core.copy_candidates())
+        moved = oos_before - sum(r.out_of_sync for r in site.flashcopy.relationships())
+    await site.close()
+    return latencies, copying, moved
+
+
+def main() -> None:
+    with scratch("console-latency") as root:
+        asyncio.run(build(root))
+        idle, _, _ = asyncio.run(measure(root, loaded=False))
+        loaded, still, moved = asyncio.run(measure(root, loaded=True))
+    lp, ip = p95(loaded) * 1000, p95(idle) * 1000
+    print(f"{PRESSES} j/k presses on the relationships screen: idle p95 {ip:.1f} ms (max {max(idle) * 1000:.1f}); "
+          f"with {VOLUMES} relationships copying p95 {lp:.1f} ms (max {max(loaded) * 1000:.1f}); "
+          f"{moved:,} tracks copied during the presses, {still} relationships still copying at the end")
+    result("console_key_p95_loaded_ms", lp, "<", 50, ".1f")
+    result("console_key_p95_ratio_loaded_vs_idle", lp / max(ip, 1e-6), "<", 5, ".2f")
+    result("console_copies_still_running_at_end", still, ">=", 1, "d")
+    result("console_tracks_copied_during_presses", moved, ">", 0, "d")
+
+
+if __name__ == "__main__":
+    main()

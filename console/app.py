@@ -170,7 +170,32 @@ class FlashpoolApp(App):
         yield from palette_commands(self)
 
     def walkthrough_commands(self) -> Iterable[tuple[str, str, Callable[[], None]]]:
-        return ()
+        from console.walkthroughs import ALL
+
+        for w in ALL:
+            yield (f"Walkthrough {w.id[1:]}: {w.title}", w.context.split(".")[0],
+                   lambda w=w: self.start_walkthrough(w.id))
+
+    def start_walkthrough(self, wid: str, **selections: str) -> None:
+        from console.walkthroughs import by_id
+        from console.walkthroughs.screen import WalkthroughScreen
+
+        if self.read_only:
+            self.notify("read-only console: walkthroughs change the site", severity="warning")
+            return
+        self.push_screen(WalkthroughScreen(by_id(wid)(selections={k: v for k, v in selections.items() if v})))
+
+    def action_walkthroughs(self, pool: str = "") -> None:
+        from console.walkthroughs.chooser import Chooser
+
+        def chosen(wid: str | None) -> None:
+            if wid:
+                self.start_walkthrough(wid, pool=pool)
+
+        self.push_screen(Chooser(), chosen)
+
+    def record_walkthrough(self, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
+        self.run_worker(self.site.hsm.record("WALKTHROUGH", command, pool, rc, lines), group="record")
 
     # -- running commands -----------------------------------------------------------------------
     async def run_command(self, text: str, origin: str = "CONSOLE") -> CommandResult:

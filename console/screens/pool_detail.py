@@ -27,7 +27,7 @@ class PoolDetailScreen(ListScreen):
     ]
     BINDINGS = [
         Binding("b", "backup", "Backup", id="pool.backup"),
-        Binding("r", "recover", "Recover", id="pool.recover"),
+        Binding("r", "recover", "Recover…", id="pool.recover"),
         Binding("w", "withdraw", "Withdraw", id="pool.withdraw"),
         Binding("d", "delete", "Delete", id="pool.delete"),
     ]
@@ -96,11 +96,18 @@ class PoolDetailScreen(ListScreen):
         return self.versions.get(self.table.selected_key or "")
 
     def action_backup(self) -> None:
-        self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.pool})")
+        self.fpapp.start_walkthrough("W7", pool=self.pool)
 
     def action_recover(self) -> None:
+        """The recovery walkthrough that fits the selected version: fast reverse restore for the
+        newest one while it is eligible, regular recovery of that version otherwise."""
         v = self.selected_version
-        self.fpapp.start_recovery(self.pool, v.version if v and v.dasd_state != "PREPARE" else None)
+        if v is None or v.generation is None:
+            self.fpapp.action_walkthroughs(pool=self.pool)
+        elif v.generation == 0 and v.fcfrr and v.frr_eligible and v.dasd_state == "RECOVERABLE":
+            self.fpapp.start_walkthrough("W1", pool=self.pool)
+        else:
+            self.fpapp.start_walkthrough("W2", pool=self.pool, version=str(v.version))
 
     def action_withdraw(self) -> None:
         self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.pool}) WITHDRAW")

@@ -23,7 +23,7 @@ class PoolsScreen(ListScreen):
     BINDINGS = [
         Binding("enter", "open", "Open", id="pools.open"),
         Binding("b", "backup", "Backup", id="pools.backup"),
-        Binding("r", "recover", "Recover", id="pools.recover"),
+        Binding("r", "recover", "Recover…", id="pools.recover"),
     ]
 
     def load(self) -> list[tuple[str, tuple]]:
@@ -47,9 +47,9 @@ class PoolsScreen(ListScreen):
         self.action_open()
 
     def action_backup(self) -> None:
-        if self.table.selected_key:
-            self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.table.selected_key})")
+        """Walkthrough 7 for the selected pool."""
+        self.fpapp.start_walkthrough("W7", pool=self.table.selected_key or "")
 
     def action_recover(self) -> None:
-        if self.table.selected_key:
-            self.fpapp.start_recovery(self.table.selected_key)
+        """The walkthroughs, for the selected pool."""
+        self.fpapp.action_walkthroughs(pool=self.table.selected_key or "")

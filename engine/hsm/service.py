@@ -120,6 +120,14 @@ class FastReplication:
         return None
 
     # -- activity -----------------------------------------------------------------------------
+    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
+        """A transcript (e.g. a console walkthrough) into the activity log, one FPL300I per line."""
+        res = CommandResult(command)
+        for line in lines:
+            res.add("FPL300I", line)
+        res.fail(rc)
+        await self._log(res, origin, pool)
+
     async def _log(self, res: CommandResult, origin: str, pool: str | None) -> None:
         def write() -> None:
             with self.site.catalog.session() as s:

@@ -1,0 +1,109 @@
+"""What a walkthrough is: a context, the choices the operator makes (each a filterable list or a
+typed value), the HSM command those choices make, how its engine checks are judged, the
+alternatives offered when one fails, and what the result must read afterwards.
+
+The screen (screen.py) drives every walkthrough the same way:
+context → choices → checks → impact → confirm → run → verify → summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from engine.command import Selection
+from engine.hsm.precheck import Check
+from engine.hsm.verify import Expectation
+
+if TYPE_CHECKING:
+    from engine.site import Site
+
+Selections = dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One choice. With `typed`, the operator types the value (a data set pattern) and the
+    options only preview what it matches."""
+
+    key: str
+    title: str
+    options: Callable[[Site, Selections], list[Option]]
+    default: Callable[[Site, Selections], str | None] = lambda site, sel: None
+    when: Callable[[Selections], bool] = lambda sel: True
+    typed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """What to do instead when a check fails: another walkthrough and/or changed choices."""
+
+    label: str
+    walkthrough: str | None = None
+    changes: tuple[tuple[str, str], ...] = ()
+    wait_for_copy: bool = False  # wait until the background copy completes, then check again
+    run: str | None = None  # a command to run first (e.g. RELEASE FRRECOV), then check again
+    back_to: str | None = None  # go back to this choice
+
+
+def release(function: str) -> Alternative:
+    return Alternative(f"Release the hold: run RELEASE {function}, then check again", run=f"RELEASE {function}")
+
+
+@dataclass
+class Walkthrough:
+    """Subclasses set the class attributes and implement command() and expect()."""
+
+    id: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    context: ClassVar[str] = ""
+    picks: ClassVar[list[Pick]] = []
+    #: check codes that inform (shown with ℹ) rather than block, for this walkthrough
+    informational: ClassVar[frozenset[str]] = frozenset()
+    #: choices made before the walkthrough opens (e.g. "allow every volume" for walkthrough 5)
+    defaults: ClassVar[dict[str, str]] = {}
+    selections: Selections = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.selections = {**self.defaults, **self.selections}
+
+    @property
+    def number(self) -> int:
+        return int(self.id[1:])
+
+    def destructive_name(self) -> str | None:
+        """The name the operator types to confirm (None: enter confirms)."""
+        return self.pool()
+
+    def command(self) -> str:
+        raise NotImplementedError
+
+    def pool(self) -> str | None:
+        return self.selections.get("pool")
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        return []
+
+    async def expect(self, site: Site) -> list[Expectation]:
+        """Point-in-time digests taken before the command runs."""
+        return []
+
+    def verify_backup_of(self) -> str | None:
+        """A backup is verified on the new version's targets, not on the sources."""
+        return None
+
+    def selection(self) -> Selection:
+        v = self.selections.get("version", "")
+        return Selection(version=int(v)) if v.isdigit() else Selection()
+
+    def selection_text(self) -> str:
+        v = self.selections.get("version", "")
+        return f" VERSION({int(v)})" if v.isdigit() else ""

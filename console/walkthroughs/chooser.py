@@ -1,0 +1,33 @@
+"""Which walkthrough? A short list; a digit picks one directly."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from console.walkthroughs import ALL
+
+
+class Chooser(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="chooser.cancel")] + [
+        Binding(str(n), f"pick({n})", f"Walkthrough {n}", show=False, id=f"chooser.{n}") for n in range(1, 10)]
+    DEFAULT_CSS = """
+    Chooser { align: center middle; }
+    #chooser { width: 90; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    #chooser OptionList { height: auto; max-height: 14; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="chooser"):
+            yield Label("Walkthroughs: a digit or enter starts one, escape closes")
+            yield OptionList(*[Option(f"{w.id[1:]}  {w.title}", id=w.id) for w in ALL], id="chooser-list")
+
+    def action_pick(self, n: int) -> None:
+        self.dismiss(ALL[n - 1].id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

@@ -1,0 +1,138 @@
+"""Walkthroughs 7-9: take a backup, withdraw or delete versions and dumps, validate with PREPARE."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from console.walkthroughs import options as opt
+from console.walkthroughs.base import Alternative, Option, Pick, Selections, Walkthrough, release
+from engine.hsm import verify
+from engine.hsm.precheck import Check
+
+if TYPE_CHECKING:
+    from engine.site import Site
+
+POOL = Pick("pool", "Which copy pool?", opt.pools, opt.first(opt.pools))
+
+
+def _modes(site: Site, sel: Selections) -> list[Option]:
+    pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
+    out = [Option("EXECUTE", "Backup now (FRBACKUP EXECUTE)", "flash every volume at one point in time")]
+    if pool and pool.dump_classes:
+        out.append(Option("DUMP", "Backup now and dump to tape (EXECUTE DUMP)",
+                          f"dump classes {' '.join(pool.dump_classes)}"))
+    out.append(Option("FCINCREMENTAL", "Incremental refresh (EXECUTE FCINCREMENTAL)",
+                      "only tracks changed since the last refresh are copied"))
+    return out
+
+
+def _mode_default(site: Site, sel: Selections) -> str:
+    pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
+    return "FCINCREMENTAL" if pool and pool.incremental else "EXECUTE"
+
+
+class Backup(Walkthrough):
+    id = "W7"
+    title = "Take a backup now (optionally with a dump, or an incremental refresh)"
+    context = ("Flashes every volume of the copy pool onto its backup volumes at one point in time; the "
+               "background copy follows. When all versions are kept, the oldest one rolls off.")
+    picks: ClassVar[list[Pick]] = [POOL, Pick("mode", "What kind of backup?", _modes, _mode_default)]
+
+    def command(self) -> str:
+        mode = self.selections.get("mode", "EXECUTE")
+        extra = {"EXECUTE": "", "DUMP": " DUMP", "FCINCREMENTAL": " FCINCREMENTAL"}[mode]
+        return f"FRBACKUP COPYPOOL({self.pool()}) EXECUTE{extra}" + (" FORCE" if self.selections.get("force") else "")
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        if check.code == "held":
+            return [release("FRBACKUP")]
+        if check.code == "required-dump":
+            return [Alternative("Roll it off anyway: add FORCE", changes=(("force", "Y"),))]
+        if check.code == "incremental":
+            return [Alternative("Take a full backup instead", changes=(("mode", "EXECUTE"),))]
+        return []
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        return await verify.expect_backup(site, self.pool() or "")
+
+    def verify_backup_of(self) -> str | None:
+        return self.pool()
+
+    def destructive_name(self) -> str | None:
+        return None  # a backup destroys nothing unless a version rolls off; the impact says which
+
+
+def _actions(site: Site, sel: Selections) -> list[Option]:
+    return [Option("WITHDRAW", "Withdraw the newest valid version (a bad backup)", "FRBACKUP WITHDRAW"),
+            Option("DELETE", "Delete a version (DASD and tape)", "FRDELETE VERSIONS(n) BOTH"),
+            Option("DUMPS", "Delete one dump class's tapes of a version", "FRDELETE VERSIONS(n) DUMPONLY")]
+
+
+def _dump_classes_of_version(site: Site, sel: Selections) -> list[Option]:
+    return opt.dump_classes(site, sel)
+
+
+class WithdrawDelete(Walkthrough):
+    id = "W8"
+    title = "Withdraw a bad version, or delete versions and dumps"
+    context = ("Withdraw ends the newest valid version's FlashCopy relationships and marks it invalid; delete "
+               "removes versions or only their dump tapes. Never withdraw the only valid version.")
+    picks: ClassVar[list[Pick]] = [
+        POOL, Pick("action", "What do you want to do?", _actions, lambda site, sel: "WITHDRAW"),
+        Pick("version", "Which version?", opt.versions, opt.newest_valid,
+             when=lambda sel: sel.get("action") in ("DELETE", "DUMPS")),
+        Pick("dumpclass", "Which dump class?", _dump_classes_of_version, opt.first(_dump_classes_of_version),
+             when=lambda sel: sel.get("action") == "DUMPS"),
+    ]
+
+    def command(self) -> str:
+        action, pool = self.selections.get("action", "WITHDRAW"), self.pool()
+        if action == "WITHDRAW":
+            return f"FRBACKUP COPYPOOL({pool}) WITHDRAW"
+        n = int(self.selections["version"])
+        if action == "DELETE":
+            return f"FRDELETE COPYPOOL({pool}) VERSIONS({n}) BOTH"
+        return f"FRDELETE COPYPOOL({pool}) VERSIONS({n}) DUMPONLY(DUMPCLASS({self.selections['dumpclass']}))"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        if check.code == "only-version":
+            return [Alternative("Take a new backup first (walkthrough 7)", walkthrough="W7"),
+                    Alternative("Delete it instead, knowing nothing remains", changes=(("action", "DELETE"),),
+                                back_to="version")]
+        if check.code == "version":
+            return [Alternative("Choose another version", back_to="version")]
+        return []
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        action, pool = self.selections.get("action", "WITHDRAW"), self.pool() or ""
+        if action == "WITHDRAW":
+            newest = opt.newest_valid(site, self.selections)
+            return [verify.Expectation("version", f"{pool} {newest}", "invalid", "withdrawn")] if newest else []
+        n = self.selections["version"]
+        if action == "DELETE":
+            return [verify.Expectation("version", f"{pool} {n}", "gone", "deleted")]
+        c = self.selections["dumpclass"]
+        return [verify.Expectation("dumpclass", f"{pool} {n} {c}", "gone", "dump deleted"),
+                verify.Expectation("version", f"{pool} {n}", verify.version_state(site, pool, int(n)), "DASD copy kept")]
+
+
+class Prepare(Walkthrough):
+    id = "W9"
+    title = "Validate the environment before a backup window (FRBACKUP PREPARE)"
+    context = ("Pairs every source volume with its target volumes ahead of time and checks space and holds, "
+               "so the backup in the window cannot fail for want of targets. Nothing is copied.")
+    picks: ClassVar[list[Pick]] = [POOL]
+
+    def command(self) -> str:
+        return f"FRBACKUP COPYPOOL({self.pool()}) PREPARE"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        if check.code == "held":
+            return [release("FRBACKUP")]
+        return []
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        return [verify.expect_prepared(site, self.pool() or "")]
+
+    def destructive_name(self) -> str | None:
+        return None

@@ -1,0 +1,191 @@
+"""Walkthroughs 1-6: copy pool, volume and data set recovery, from DASD or tape."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from console.walkthroughs import options as opt
+from console.walkthroughs.base import Alternative, Option, Pick, Selections, Walkthrough, release
+from engine.command import Selection
+from engine.hsm import verify
+from engine.hsm.precheck import Check
+
+if TYPE_CHECKING:
+    from engine.site import Site
+
+POOL = Pick("pool", "Which copy pool?", opt.pools, opt.first(opt.pools))
+FRR_CODES = frozenset({"frr-not-eligible", "frr-not-allowed"})
+
+
+def _recovery_alternatives(check: Check, volume_level: bool = False) -> list[Alternative]:
+    if check.code == "held":
+        return [release("FRRECOV")]
+    if check.code == "version":
+        return [Alternative("Choose another version", back_to="version")]
+    if check.code in ("relationships", "incremental-copying"):
+        return [Alternative("Wait for the background copy to complete, then check again", wait_for_copy=True)]
+    if check.code == "not-in-version":
+        return [Alternative("Choose another version", back_to="version")]
+    return []
+
+
+class FastReverseRestore(Walkthrough):
+    id = "W1"
+    title = "Fast reverse restore of a copy pool from its newest version"
+    context = ("Puts every volume of the copy pool back to the newest backup by reversing its FlashCopy "
+               "relationships: only tracks changed since the backup move back, so it is done in seconds. "
+               "The version used becomes invalid; thanks to cascading, the older versions stay valid.")
+    picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool?", opt.pools, opt.first(opt.pools))]
+
+    def command(self) -> str:
+        return f"FRRECOV COPYPOOL({self.pool()}) VERIFY(Y)"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        if check.code in FRR_CODES:
+            return [Alternative("Recover with regular FlashCopy instead (walkthrough 2, this version)",
+                                walkthrough="W2", changes=(("version", self.selections.get("newest", "")),))]
+        return _recovery_alternatives(check)
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        return await verify.expect_from_dasd(site, self.pool() or "", Selection())
+
+
+class OlderVersion(Walkthrough):
+    id = "W2"
+    title = "Recover a copy pool from an older DASD version (regular FlashCopy)"
+    context = ("Copies every track of a chosen older version back onto the copy pool's volumes with a regular "
+               "FlashCopy. The version stays valid and the newer versions are kept.")
+    picks: ClassVar[list[Pick]] = [POOL, Pick("version", "Which version?", opt.versions, opt.older_valid)]
+    informational = FRR_CODES
+
+    def command(self) -> str:
+        return f"FRRECOV COPYPOOL({self.pool()}){self.selection_text()} VERIFY(Y)"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        return _recovery_alternatives(check)
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        return await verify.expect_from_dasd(site, self.pool() or "", self.selection())
+
+
+class Incremental(Walkthrough):
+    id = "W3"
+    title = "Recover a copy pool from its incremental version"
+    context = ("Reverses the persistent incremental FlashCopy pairs of the copy pool: only the tracks changed "
+               "since the last refresh flow back. It is refused while the last refresh is still copying.")
+    picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool (incremental ones first)?", opt.incremental_pools,
+                                        opt.first(opt.incremental_pools))]
+    informational = FRR_CODES
+
+    def command(self) -> str:
+        return f"FRRECOV COPYPOOL({self.pool()}) VERIFY(Y)"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        return _recovery_alternatives(check)
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        return await verify.expect_from_dasd(site, self.pool() or "", Selection())
+
+
+class OneVolume(Walkthrough):
+    id = "W4"
+    title = "Recover one volume from a DASD version"
+    context = ("Copies one source volume back from the chosen version's target with a regular FlashCopy; the "
+               "other volumes of the copy pool are not touched and every version stays valid.")
+    picks: ClassVar[list[Pick]] = [POOL, Pick("volume", "Which volume?", opt.volumes, opt.first(opt.volumes)),
+                                   Pick("version", "Which version?", opt.versions, opt.newest_valid)]
+
+    def command(self) -> str:
+        return f"FRRECOV TOVOLUME({self.selections['volume']}) FROMCOPYPOOL({self.pool()}){self.selection_text()}"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        return _recovery_alternatives(check, volume_level=True)
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        return await verify.expect_from_dasd(site, self.pool() or "", self.selection(), [self.selections["volume"]])
+
+
+class FromTape(Walkthrough):
+    id = "W5"
+    title = "Recover one volume or a whole copy pool from a tape dump"
+    context = ("Reads the chosen version's dump tape, checks every record's checksum, then writes the tracks "
+               "back. A damaged tape is detected before anything on DASD is changed.")
+    defaults: ClassVar[dict[str, str]] = {"allow_pool": "Y"}
+    picks: ClassVar[list[Pick]] = [
+        Pick("pool", "Which copy pool (dumped ones first)?", opt.dumped_pools, opt.first(opt.dumped_pools)),
+        Pick("volume", "One volume, or every volume?", opt.volumes, opt.first(opt.volumes)),
+        Pick("version", "Which version?", opt.dumped_versions, opt.newest_dumped),
+        Pick("dumpclass", "From which dump class?", opt.dump_classes, opt.first(opt.dump_classes)),
+    ]
+
+    def _from(self) -> str:
+        c = self.selections.get("dumpclass")
+        return f" FROMDUMP(DUMPCLASS({c}))" if c else " FROMDUMP"
+
+    def command(self) -> str:
+        vol = self.selections.get("volume", "*")
+        if vol == "*":
+            return f"FRRECOV COPYPOOL({self.pool()}){self._from()}{self.selection_text()}"
+        return f"FRRECOV TOVOLUME({vol}) FROMCOPYPOOL({self.pool()}){self._from()}{self.selection_text()}"
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        if check.code == "no-dump":
+            alts = [Alternative("Choose another version", back_to="version")]
+            if self.selections.get("volume", "*") != "*":
+                alts.append(Alternative("Recover the volume from DASD instead (walkthrough 4)", walkthrough="W4"))
+            return alts
+        if check.code == "held":
+            return [release("FRRECOV")]
+        return _recovery_alternatives(check)
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        vol = self.selections.get("volume", "*")
+        return await verify.expect_from_dump(site, self.pool() or "", self.selection(), self.selections.get("dumpclass"),
+                                             None if vol == "*" else [vol])
+
+
+def _sources(site: Site, sel: Selections) -> list[Option]:
+    out = [Option("DASD", "DASD: the version's target volumes", "data-set-level FlashCopy")]
+    return out + [Option(o.value, f"tape: dump class {o.value}", o.detail) for o in opt.dump_classes(site, {
+        **sel, "version": opt.newest_dumped(site, sel) or ""})]
+
+
+class DataSets(Walkthrough):
+    id = "W6"
+    title = "Recover data sets by name pattern to the volumes they lived on"
+    context = ("Finds each data set in the backup's captured catalog information and copies its backup-time "
+               "extents back onto the volumes and tracks it had then, from DASD or tape. A data set that still "
+               "exists is only overwritten with REPLACE.")
+    picks: ClassVar[list[Pick]] = [
+        Pick("pattern", "Which data sets? Type a name or a pattern (** any qualifiers, * part of one)",
+             opt.datasets_matching, typed=True),
+        POOL,
+        Pick("source", "From DASD or tape?", _sources, lambda site, sel: "DASD"),
+        Pick("replace", "Overwrite data sets that still exist (REPLACE)?", opt.yes_no("Yes: REPLACE", "No"),
+             lambda site, sel: "N"),
+    ]
+
+    def command(self) -> str:
+        src = self.selections.get("source", "DASD")
+        return (f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.pool()})"
+                + (" FROMDASD" if src == "DASD" else f" FROMDUMP(DUMPCLASS({src}))")
+                + (" REPLACE" if self.selections.get("replace") == "Y" else ""))
+
+    def names(self, site: Site) -> list[str]:
+        pattern = self.selections.get("pattern", "").upper()
+        if any(c in pattern for c in "*%"):
+            return [d.name for d in site.datasets.list(pattern)]
+        return [pattern]
+
+    def alternatives(self, check: Check) -> list[Alternative]:
+        if check.code == "exists":
+            return [Alternative("Overwrite them: add REPLACE", changes=(("replace", "Y"),))]
+        if check.code in ("no-match", "not-in-version"):
+            return [Alternative("Type another name or pattern", back_to="pattern")]
+        if check.code == "held":
+            return [release("FRRECOV")]
+        return []
+
+    async def expect(self, site: Site) -> list[verify.Expectation]:
+        src = self.selections.get("source", "DASD")
+        return await verify.expect_datasets(site, self.names(site), self.pool(), Selection(), from_dump=src != "DASD")

@@ -1,0 +1,526 @@
+"""The walkthrough screen: one flow for every walkthrough.
+
+context → choices → checks → impact → confirm → run → verify → summary
+
+enter goes on, backspace goes back (any step before the command runs), escape cancels before
+anything changes (and closes once it has). Lists filter as you type; ↑↓ move. Every step adds to
+a transcript that goes to the activity log at the end and can be exported with `e`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option as ListOption
+
+from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
+from engine.hsm import verify
+from engine.hsm.impact import impact
+from engine.hsm.precheck import Check, precheck
+
+if TYPE_CHECKING:
+    from console.app import FlashpoolApp
+
+FIXED = ["checks", "impact", "confirm", "run", "verify", "summary"]
+LABELS = {"context": "Context", "checks": "Checks", "impact": "Impact", "confirm": "Confirm", "run": "Run",
+          "verify": "Verify", "summary": "Summary"}
+
+
+@dataclass
+class Judged:
+    check: Check
+    blocking: bool
+
+
+class StepInput(Input):
+    """An input where backspace in an empty box means "back a step"."""
+
+    class Back(Message):
+        pass
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "backspace" and not self.value:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Back())
+            return
+        await super()._on_key(event)
+
+
+class WalkthroughScreen(Screen):
+    AUTO_FOCUS = None
+    BINDINGS = [
+        Binding("enter", "next", "Next", id="walkthrough.next"),
+        Binding("backspace", "back", "Back", id="walkthrough.back"),
+        Binding("escape", "cancel", "Cancel", id="walkthrough.cancel"),
+        Binding("e", "export", "Export transcript", id="walkthrough.export"),
+    ]
+
+    def __init__(self, wt: Walkthrough) -> None:
+        super().__init__()
+        self.wt = wt
+        self.stage = "context"
+        self.transcript: list[str] = [f"{wt.id} {wt.title}"]
+        self.judged: list[Judged] = []
+        self.alternatives: list[Alternative] = []
+        self.expected: list[verify.Expectation] = []
+        self.outcomes: list[verify.Outcome] = []
+        self.result = None  # CommandResult
+        self.started = False  # the command has been sent: no going back
+        self.busy = False
+        self.error = ""
+        self.exported: Path | None = None
+        self._options: list[Option] = []
+        self.impact = None  # engine.hsm.impact.Impact, once worked out
+
+    @property
+    def fpapp(self) -> FlashpoolApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- layout -----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="wt-body"):
+            yield Label(f"Walkthrough {self.wt.number} · {self.wt.title}", id="wt-title")
+            yield Label("", id="wt-steps")
+            yield Static("", id="wt-text")
+            yield StepInput(id="wt-input")
+            yield OptionList(id="wt-options")
+            yield ProgressBar(total=100, id="wt-progress", show_eta=False)
+            yield Static("", id="wt-error")
+        yield Label("", id="wt-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    # -- the stages -------------------------------------------------------------------------------
+    def stages(self) -> list[str | Pick]:
+        return ["context", *[p for p in self.wt.picks if p.when(self.wt.selections)], *FIXED]
+
+    def _index(self) -> int:
+        for i, st in enumerate(self.stages()):
+            if st == self.stage or (isinstance(st, Pick) and st.key == self.stage):
+                return i
+        return 0
+
+    def _stage_name(self, st: str | Pick) -> str:
+        return st.key if isinstance(st, Pick) else st
+
+    def go(self, stage: str) -> None:
+        self.stage = stage
+        self.error = ""
+        self.show()
+
+    def show(self) -> None:
+        crumbs = []
+        for i, st in enumerate(self.stages()):
+            label = st.title.split("?")[0].split(" (")[0].removeprefix("Which ") if isinstance(st, Pick) else LABELS[st]
+            crumbs.append(f"[reverse] {escape(label)} [/]" if i == self._index() else escape(label))
+        self.query_one("#wt-steps", Label).update(" › ".join(crumbs))
+        text, inp, opts, prog = self.query_one("#wt-text", Static), self.query_one("#wt-input", Input), \
+            self.query_one("#wt-options", OptionList), self.query_one("#wt-progress", ProgressBar)
+        inp.display = opts.display = prog.display = False
+        self.set_focus(None)
+        self.query_one("#wt-error", Static).update(escape(self.error))
+        hint = "enter next · backspace back · escape cancel"
+        st = self.stages()[self._index()]
+        if st == "context":
+            text.update(f"{escape(self.wt.context)}\n\n[dim]The command it runs: {escape(self._command_or_tbd())}[/]")
+        elif isinstance(st, Pick):
+            self._show_pick(st, text, inp, opts)
+            hint = ("type to filter · ↑↓ choose · enter next · backspace back · escape cancel" if not st.typed else
+                    "type a name or pattern · enter next · escape cancel")
+        elif st == "checks":
+            text.update("Checking what DFSMShsm checks before it runs …")
+            self.run_checks()
+        elif st == "impact":
+            text.update("Working out the impact …")
+            self.run_impact()
+        elif st == "confirm":
+            name = self.confirm_name()
+            text.update(f"[b]{escape(self.wt.command())}[/]\n\n" + (
+                f"This overwrites or invalidates data. Type [b]{escape(name)}[/] and press enter to run it." if name else
+                "Press enter to run it."))
+            if name:
+                inp.display = True
+                inp.value = ""
+                inp.placeholder = name
+                inp.focus()
+        elif st == "run":
+            hint = "running … the console stays usable"
+            if not self.started:
+                self.started = True
+                self.execute()
+            else:
+                self._show_run()
+        elif st == "verify":
+            hint = "verifying …"
+            text.update("Comparing what the volumes and data sets read now with the point-in-time content …")
+            self.run_verify()
+        elif st == "summary":
+            self._show_summary()
+            hint = "enter close · e export transcript"
+        self.query_one("#wt-hint", Label).update(hint)
+
+    def confirm_name(self) -> str | None:
+        """Typed confirmation when the walkthrough overwrites, or when its impact says something
+        is lost (a backup that rolls the oldest version off)."""
+        name = self.wt.destructive_name()
+        if name is None and self.impact is not None and self.impact.destructive:
+            name = self.wt.pool()
+        return name
+
+    def _command_or_tbd(self) -> str:
+        try:
+            return self.wt.command()
+        except (KeyError, ValueError):
+            return "(made from your choices)"
+
+    def _show_pick(self, pick: Pick, text: Static, inp: Input, opts: OptionList) -> None:
+        sel = self.wt.selections
+        if pick.key not in sel:
+            default = pick.default(self.fpapp.site, sel)
+            if default is not None:
+                sel[pick.key] = default
+        text.update(escape(pick.title))
+        inp.display = True
+        inp.placeholder = "filter" if not pick.typed else "e.g. PAY.** or DB0A.DSNDBC.PAYROLL.TS01.I0001.A001"
+        inp.value = sel.get(pick.key, "") if pick.typed else ""
+        inp.focus()
+        self._fill_options(pick)
+
+    def _fill_options(self, pick: Pick) -> None:
+        opts = self.query_one("#wt-options", OptionList)
+        inp = self.query_one("#wt-input", Input)
+        sel = self.wt.selections
+        if pick.typed:
+            sel[pick.key] = inp.value
+        found = pick.options(self.fpapp.site, sel)
+        needle = "" if pick.typed else inp.value.strip().lower()
+        self._options = [o for o in found if needle in f"{o.label} {o.detail}".lower()]
+        opts.clear_options()
+        opts.add_options([ListOption(f"{escape(o.label)}  [dim]{escape(o.detail)}[/]", id=o.value) for o in self._options])
+        opts.display = bool(self._options)
+        if not pick.typed and self._options:
+            current = sel.get(pick.key)
+            idx = next((i for i, o in enumerate(self._options) if o.value == current), 0)
+            opts.highlighted = idx
+        elif pick.typed and not self._options:
+            self.query_one("#wt-error", Static).update("nothing cataloged matches; a deleted data set needs its full name")
+
+    @on(Input.Changed, "#wt-input")
+    def _typed(self, event: Input.Changed) -> None:
+        st = self.stages()[self._index()]
+        if isinstance(st, Pick):
+            self._fill_options(st)
+
+    @on(Input.Submitted, "#wt-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_next()
+
+    @on(OptionList.OptionSelected, "#wt-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_next()
+
+    def on_key(self, event: events.Key) -> None:
+        """Arrows move the list while typing in its filter; backspace in an empty box goes back."""
+        inp = self.query_one("#wt-input", Input)
+        opts = self.query_one("#wt-options", OptionList)
+        if self.focused is inp and event.key in ("up", "down") and opts.display:
+            (opts.action_cursor_up if event.key == "up" else opts.action_cursor_down)()
+            event.stop()
+
+    def on_step_input_back(self, message: StepInput.Back) -> None:
+        self.action_back()
+
+    # -- moving -----------------------------------------------------------------------------------
+    def action_next(self) -> None:
+        if self.busy:
+            return
+        st = self.stages()[self._index()]
+        if isinstance(st, Pick):
+            if not self._take_pick(st):
+                return
+        elif st == "checks":
+            if any(j.blocking for j in self.judged):
+                self._take_alternative()
+                return
+        elif st == "confirm":
+            name = self.confirm_name()
+            typed = self.query_one("#wt-input", Input).value.strip().upper()
+            if name and typed != name.upper():
+                self.error = f"type {name} exactly to run it (escape cancels)"
+                self.query_one("#wt-error", Static).update(escape(self.error))
+                return
+            self.transcript.append(f"confirmed: {self.wt.command()}")
+        elif st == "run":
+            if self.result is None:
+                return
+        elif st == "summary":
+            self.dismiss_walkthrough()
+            return
+        stages = self.stages()
+        i = self._index()
+        if i + 1 < len(stages):
+            self.go(self._stage_name(stages[i + 1]))
+
+    def _take_pick(self, pick: Pick) -> bool:
+        sel = self.wt.selections
+        if pick.typed:
+            value = self.query_one("#wt-input", Input).value.strip()
+            if not value:
+                self.error = "type a data set name or pattern"
+                self.query_one("#wt-error", Static).update(self.error)
+                return False
+            sel[pick.key] = value.upper()
+        else:
+            opts = self.query_one("#wt-options", OptionList)
+            if not self._options or opts.highlighted is None:
+                self.error = "nothing to choose from here; backspace goes back"
+                self.query_one("#wt-error", Static).update(self.error)
+                return False
+            sel[pick.key] = self._options[opts.highlighted].value
+        self.transcript.append(f"{pick.title} {sel[pick.key]}")
+        return True
+
+    def action_back(self) -> None:
+        if self.started or self.busy:
+            return
+        stages = self.stages()
+        i = self._index()
+        if i > 0:
+            self.go(self._stage_name(stages[i - 1]))
+
+    def action_cancel(self) -> None:
+        if self.busy and self.started and self.stage in ("run", "verify"):
+            self.notify("the command is running; it finishes on its own (the summary follows)", timeout=3)
+            return
+        if not self.started:
+            self.notify("walkthrough cancelled: nothing was changed", timeout=3)
+        self.dismiss_walkthrough()
+
+    def dismiss_walkthrough(self) -> None:
+        if self.started:
+            self.record()
+        self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return None if self.started else True
+        if action == "export":
+            return self.stage == "summary"
+        return True
+
+    # -- checks -----------------------------------------------------------------------------------
+    @work(exclusive=True, group="walkthrough", exit_on_error=False)
+    async def run_checks(self) -> None:
+        self.busy = True
+        try:
+            checks = await asyncio.to_thread(precheck, self.fpapp.site, self.wt.command())
+        finally:
+            self.busy = False
+        self.judged = [Judged(c, not c.ok and c.code not in self.wt.informational) for c in checks]
+        lines, self.alternatives = [], []
+        for j in self.judged:
+            mark = "✔" if j.check.ok else ("✘" if j.blocking else "ℹ")
+            lines.append(f"{mark} {escape(j.check.label)}" + (f"\n    [dim]{escape(j.check.reason)}[/]" if j.check.reason else ""))
+            self.transcript.append(f"check {mark} {j.check.label}" + (f": {j.check.reason}" if j.check.reason else ""))
+            if j.blocking:
+                self.alternatives += self.wt.alternatives(j.check)
+        text = self.query_one("#wt-text", Static)
+        if any(j.blocking for j in self.judged):
+            self.alternatives.append(Alternative("Go back and change my choices", back_to="__back__"))
+            text.update("DFSMShsm would refuse this:\n\n" + "\n".join(lines) + "\n\n[b]What you can do instead:[/]")
+            opts = self.query_one("#wt-options", OptionList)
+            opts.clear_options()
+            opts.add_options([ListOption(escape(a.label)) for a in self.alternatives])
+            opts.display = True
+            opts.highlighted = 0
+            opts.focus()
+            self.query_one("#wt-hint", Label).update("↑↓ choose what to do instead · enter · backspace back · escape cancel")
+        else:
+            text.update("Everything DFSMShsm checks is in order:\n\n" + "\n".join(lines) + "\n\n[dim]enter: see the impact[/]")
+            self.focus_next_none()
+
+    def focus_next_none(self) -> None:
+        self.set_focus(None)
+
+    def _take_alternative(self) -> None:
+        opts = self.query_one("#wt-options", OptionList)
+        if opts.highlighted is None or not self.alternatives:
+            return
+        alt = self.alternatives[opts.highlighted]
+        self.transcript.append(f"instead: {alt.label}")
+        if alt.back_to == "__back__":
+            self.action_back()
+            return
+        for k, v in alt.changes:
+            self.wt.selections[k] = v
+        if alt.walkthrough:
+            from console.walkthroughs import by_id
+
+            other = by_id(alt.walkthrough)(selections={k: v for k, v in self.wt.selections.items() if v})
+            self.app.switch_screen(WalkthroughScreen(other))
+            return
+        if alt.back_to:
+            self.wt.selections.pop(alt.back_to, None)
+            self.go(alt.back_to)
+            return
+        if alt.run or alt.wait_for_copy:
+            self.resolve(alt)
+            return
+        self.go("checks")
+
+    @work(exclusive=True, group="walkthrough", exit_on_error=False)
+    async def resolve(self, alt: Alternative) -> None:
+        self.busy = True
+        text = self.query_one("#wt-text", Static)
+        try:
+            if alt.run:
+                res = await self.fpapp.run_command(alt.run, origin="WALKTHROUGH")
+                self.transcript += [f"ran {alt.run}: RC={res.rc}", *res.lines()]
+            if alt.wait_for_copy:
+                text.update("Waiting for the background copy to complete …")
+                fc = self.fpapp.site.flashcopy
+                await (fc.wait_idle() if fc.running else fc.drain())
+                self.transcript.append("waited for the background copy to complete")
+        finally:
+            self.busy = False
+        self.go("checks")
+
+    # -- impact -----------------------------------------------------------------------------------
+    @work(exclusive=True, group="walkthrough", exit_on_error=False)
+    async def run_impact(self) -> None:
+        self.busy = True
+        try:
+            im = await asyncio.to_thread(impact, self.fpapp.site, self.wt.command())
+        finally:
+            self.busy = False
+        self.impact = im
+        self.transcript += [f"impact: {line}" for line in im.lines]
+        self.query_one("#wt-text", Static).update(
+            f"[b]{escape(self.wt.command())}[/]\n\n" + "\n".join(f"• {escape(line)}" for line in im.lines)
+            + "\n\n[dim]enter: confirm[/]")
+
+    # -- run --------------------------------------------------------------------------------------
+    @work(exclusive=True, group="walkthrough", exit_on_error=False)
+    async def execute(self) -> None:
+        self.busy = True
+        text = self.query_one("#wt-text", Static)
+        try:
+            text.update("Reading the point-in-time content to verify against afterwards …")
+            try:
+                self.expected = await self.wt.expect(self.fpapp.site)
+            except (LookupError, OSError) as exc:
+                self.expected = []
+                self.transcript.append(f"no verification possible: {exc}")
+            text.update(f"Running [b]{escape(self.wt.command())}[/] …")
+            self.result = await self.fpapp.run_command(self.wt.command(), origin="WALKTHROUGH")
+            self.transcript += [f"ran {self.wt.command()}: RC={self.result.rc}", *self.result.lines()]
+        finally:
+            self.busy = False
+        self._show_run()
+        self.watch_copy()
+
+    def _show_run(self) -> None:
+        res = self.result
+        if res is None:
+            return
+        body = "\n".join(escape(line) for line in res.lines()[-14:])
+        self.query_one("#wt-text", Static).update(
+            f"[b]{escape(self.wt.command())}[/]  RC={res.rc}\n\n{body}\n\n[dim]enter: verify the result[/]")
+        self.query_one("#wt-progress", ProgressBar).display = True
+        self.query_one("#wt-hint", Label).update("enter verify · the background copy goes on while you do")
+
+    @work(exclusive=False, group="walkthrough-progress", exit_on_error=False)
+    async def watch_copy(self) -> None:
+        """Live progress of the background copy onto the volumes this walkthrough touched."""
+        names = {e.name for e in self.expected if e.kind == "volume"}
+        bar = self.query_one("#wt-progress", ProgressBar)
+        while self.is_attached:
+            rels = [r for r in self.fpapp.site.flashcopy.relationships()
+                    if r.source in names or r.target in names]
+            total = sum(r.length for r in rels)
+            left = sum(r.out_of_sync for r in rels)
+            bar.update(total=max(total, 1), progress=(total - left) if total else 1)
+            if not left:
+                return
+            await asyncio.sleep(0.25)
+
+    # -- verify -----------------------------------------------------------------------------------
+    @work(exclusive=True, group="walkthrough", exit_on_error=False)
+    async def run_verify(self) -> None:
+        self.busy = True
+        try:
+            self.outcomes = await verify.check(self.fpapp.site, self.expected, backup_of=self.wt.verify_backup_of())
+        finally:
+            self.busy = False
+        lines = []
+        for o in self.outcomes:
+            e = o.expected
+            mark = "✔" if o.ok else "✘"
+            if e.kind in ("volume", "dataset"):
+                detail = f"sha256 {o.actual[:16]}… {'=' if o.ok else '≠'} {e.digest[:16]}… ({e.origin})"
+            else:
+                detail = f"{o.actual} (expected {e.digest}: {e.origin})"
+            lines.append(f"{mark} {e.kind} {e.name}: {detail}")
+        self.transcript += [f"verify {line}" for line in lines]
+        if not self.outcomes:
+            lines.append("nothing to compare (the command did not get that far)")
+        self.query_one("#wt-text", Static).update(
+            "Verification: what is there now against the point-in-time content\n\n"
+            + "\n".join(escape(line) for line in lines) + "\n\n[dim]enter: summary[/]")
+        self.query_one("#wt-hint", Label).update("enter summary")
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.outcomes) and all(o.ok for o in self.outcomes)
+
+    # -- summary ----------------------------------------------------------------------------------
+    def _show_summary(self) -> None:
+        rc = self.result.rc if self.result else None
+        ok = rc == 0 and self.verified
+        head = ("[b]Done and verified.[/]" if ok else
+                "[b]Finished with warnings.[/]" if rc is not None and rc <= 4 and self.verified else
+                "[b]Not fully done: read the messages and the checks above.[/]")
+        status = f"RC={rc}" if rc is not None else "not run"
+        checked = sum(1 for o in self.outcomes if o.ok)
+        self.query_one("#wt-text", Static).update(
+            f"{head}\n\n{status} · verified {checked} of {len(self.outcomes)}\n\n"
+            "The same thing as an HSM command (the command line : or `flashpool hsm`):\n\n"
+            f"    [b]{escape(self.wt.command())}[/]\n\n"
+            "The transcript of this walkthrough is in the activity log (4); e exports it to a file.")
+        self.transcript.append(f"summary: {status}, verified {checked}/{len(self.outcomes)}")
+
+    def record(self) -> None:
+        """The transcript, into the activity log (once)."""
+        if getattr(self, "_recorded", False):
+            return
+        self._recorded = True
+        rc = self.result.rc if self.result else 8
+        self.fpapp.record_walkthrough(f"WALKTHROUGH {self.wt.id} {self.wt.command()}", self.wt.pool(), rc, self.transcript)
+
+    def action_export(self) -> None:
+        if self.stage != "summary":
+            return
+        folder = self.fpapp.site.path / "transcripts"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{self.wt.id}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
+        path.write_text("\n".join(self.transcript) + "\n")
+        self.exported = path
+        self.notify(f"transcript written to {path}", timeout=5)

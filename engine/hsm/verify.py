@@ -130,27 +130,31 @@ async def expect_datasets(site: Site, names: list[str], pool: str | None, sel: S
             if version is None:
                 continue
             with site.catalog.session() as s:
-                rows = repo.captured(s, version.id, name)
+                rows = [(r.volser, r.first_track, r.tracks, r.bytes_used) for r in repo.captured(s, version.id, name)]
+            current = site.datasets.get(name)
+            if not rows and version.catinfo == "N" and current is not None and set(current.volumes) <= {p.source for p in prs}:
+                # no captured catalog information: a data set still cataloged where it was is used as is
+                rows = [(e.volser, e.first, e.tracks, current.bytes_used) for e in current.extents]
             if not rows:
                 continue
-            size = rows[0].bytes_used
+            size = rows[0][3]
             h = hashlib.sha256()
             left = size
             if from_dump:
                 with site.catalog.session() as s:
                     copies = {c.source: c for c in repo.dump_copies(s, version.id) if c.state == "COMPLETE"}
-                for r in rows:
-                    c = copies[r.volser]
+                for volser, first, count, _ in rows:
+                    c = copies[volser]
                     header, tracks = await asyncio.to_thread(read_file, site.path / c.file, c.file_index)
-                    for k in range(r.first_track, r.first_track + r.tracks):
+                    for k in range(first, first + count):
                         data = tracks.get(k, bytes(header.track_size))[:left]
                         left -= len(data)
                         h.update(data)
                 origin = f"tape, version {version.version:03d}"
             else:
                 targets = {p.source: p.target for p in prs}
-                for r in rows:
-                    for data in await site.flashcopy.read_run(targets[r.volser], r.first_track, r.tracks):
+                for volser, first, count, _ in rows:
+                    for data in await site.flashcopy.read_run(targets[volser], first, count):
                         data = data[:left]
                         left -= len(data)
                         h.update(data)

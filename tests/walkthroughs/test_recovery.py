@@ -1,0 +1,305 @@
+"""Walkthroughs 1-6, driven with key presses only on the demo site: data is damaged first, and the
+recovered bytes are checked against the point-in-time content read here, not only the screen."""
+
+from __future__ import annotations
+
+import json
+
+from engine.catalog import constructs as repo
+from engine.hsm import pool as pools
+from tests.walkthroughs.conftest import Keys, damage, digest, make_app, report, settle
+
+DB2 = "DSN$DB0A$DB"
+DB2_VOLS = ["DB0A01", "DB0A02", "DB0A03", "DB0L01"]
+
+
+def states(site, cp):  # noqa: ANN001, ANN201
+    with site.catalog.session() as s:
+        return {v.version: v.dasd_state for v in pools.backups(s, cp)}
+
+
+def pair_targets(site, cp, version):  # noqa: ANN001, ANN201
+    with site.catalog.session() as s:
+        v = next(v for v in pools.backups(s, cp) if v.version == version)
+        return {p.source: p.target for p in repo.pairs(s, v.id)}
+
+
+def text(app) -> str:  # noqa: ANN001
+    return str(app.screen.query_one("#wt-text").render())
+
+
+def walkthrough(app):  # noqa: ANN001, ANN201
+    return getattr(app.screen, "wt", None)
+
+
+async def finish(keys: Keys, app, name: str) -> None:  # noqa: ANN001
+    """Confirm by typing the name, run, verify, summary."""
+    assert app.screen.stage == "confirm"
+    await keys.type(name)
+    await keys.press("enter")
+    await settle(keys.pilot, 6)
+    assert app.screen.stage == "run" and app.screen.result is not None, text(app)
+    await keys.press("enter")  # verify
+    await settle(keys.pilot, 6)
+    assert app.screen.stage == "verify"
+    await keys.press("enter")  # summary
+    assert app.screen.stage == "summary"
+
+
+async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        before = {v: await digest(site, v) for v in DB2_VOLS}  # nothing written since version 003
+        await damage(site, "DB0A01", 100, 20)
+        await damage(site, "DB0L01", 0, 5)
+        keys = Keys(pilot)
+        await keys.press("r", "1")  # the walkthroughs, number 1, for the selected pool
+        assert walkthrough(app).id == "W1" and walkthrough(app).pool() == DB2
+        await keys.press("enter", "enter")  # context, pool
+        assert app.screen.stage == "checks" and "✘" not in text(app)
+        await keys.press("enter")  # impact
+        assert "fast reverse restore" in text(app) and "version 003 becomes INVALID" in text(app)
+        await keys.press("enter")  # confirm
+        await finish(keys, app, DB2)
+        assert app.screen.verified and "Done and verified" in text(app)
+        assert f"FRRECOV COPYPOOL({DB2}) VERIFY(Y)" in text(app)
+        report("W1", keys)
+        assert keys.count <= 15
+        assert {v: await digest(site, v) for v in DB2_VOLS} == before
+        assert states(site, DB2) == {3: "FAILED", 2: "RECOVERABLE", 1: "RECOVERABLE"}
+        await keys.press("enter")  # close: the transcript goes to the activity log
+        await settle(pilot, 4)
+        with site.catalog.session() as s:
+            entry = next(a for a in repo.activity(s) if a.origin == "WALKTHROUGH" and a.command.startswith("WALKTHROUGH W1"))
+        lines = [m["text"] for m in json.loads(entry.messages)]
+        assert any(line.startswith("verify ✔ volume DB0A01") for line in lines) and entry.return_code == 0
+    await app.site.close()
+
+
+async def test_w1_escape_before_running_changes_nothing(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        await damage(site, "DB0A01", 10, 3)
+        damaged = await digest(site, "DB0A01")
+        keys = Keys(pilot)
+        await keys.press("r", "1", "enter", "enter", "enter", "enter")
+        assert app.screen.stage == "confirm"
+        await keys.type("WRONG")
+        await keys.press("enter")
+        assert app.screen.stage == "confirm" and "exactly" in str(app.screen.query_one("#wt-error").render())
+        await keys.press("escape")
+        assert walkthrough(app) is None
+        assert await digest(site, "DB0A01") == damaged
+        assert states(site, DB2) == {3: "RECOVERABLE", 2: "RECOVERABLE", 1: "RECOVERABLE"}
+    await app.site.close()
+
+
+async def test_w1_refused_without_fast_reverse_restore_offers_regular_recovery(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        keys = Keys(pilot)
+        await keys.press("j", "r", "1", "enter", "enter")  # HRNIGHT: no fast reverse restore
+        assert app.screen.stage == "checks"
+        assert "✘ the copy pool allows fast reverse restore" in text(app)
+        assert "was not defined with fast reverse restore" in text(app)
+        labels = [a.label for a in app.screen.alternatives]
+        assert labels[0].startswith("Recover with regular FlashCopy instead")
+        await keys.press("enter")  # take it
+        assert walkthrough(app).id == "W2" and walkthrough(app).pool() == "HRNIGHT"
+    await app.site.close()
+
+
+async def test_w2_older_version_regular_recovery_keeps_newer_versions(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        await site.flashcopy.drain()  # the newest version's copy is done: regular recovery is allowed
+        targets = pair_targets(site, DB2, 2)
+        pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # version 002 as it is
+        await damage(site, "DB0A03", 0, 30)
+        keys = Keys(pilot)
+        await keys.press("enter", "j", "r")  # pool detail, version 002, recover
+        assert walkthrough(app).id == "W2" and walkthrough(app).selections["version"] == "2"
+        await keys.press("enter", "enter", "enter")  # context, pool, version
+        assert app.screen.stage == "checks" and "✘" not in text(app), text(app)
+        await keys.press("enter")
+        assert "regular FlashCopy" in text(app) and "stays valid" in text(app)
+        await keys.press("enter")
+        await finish(keys, app, DB2)
+        report("W2", keys)
+        assert app.screen.verified
+        assert {v: await digest(site, v) for v in DB2_VOLS} == pit
+        assert states(site, DB2) == {3: "RECOVERABLE", 2: "RECOVERABLE", 1: "RECOVERABLE"}
+    await app.site.close()
+
+
+async def test_w2_held_recovery_is_refused_and_released(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await app.site.command("HOLD FRRECOV")
+        keys = Keys(pilot)
+        await keys.press("r", "2", "enter", "enter", "enter")
+        assert "✘ FRRECOV is not held" in text(app) and "RELEASE FRRECOV" in text(app)
+        assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
+        await keys.press("enter")
+        await settle(pilot, 5)
+        assert app.screen.stage == "checks" and "✔ FRRECOV is not held" in text(app)
+        assert app.site.hsm.held("FRRECOV") is None
+    await app.site.close()
+
+
+async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        await damage(site, "HR0001", 120, 4)  # changes after the refresh ...
+        assert (await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL")).rc == 0  # ... refreshed, copying
+        pit = {v: await digest(site, v) for v in ("HR0001", "HR0002")}
+        await damage(site, "HR0002", 0, 10)  # the bad batch run
+        keys = Keys(pilot)
+        await keys.press("j", "r", "3", "enter", "enter")
+        assert "✘ the incremental pairs can be reversed" in text(app) and "still has" in text(app)
+        assert app.screen.alternatives[0].wait_for_copy
+        await keys.press("enter")  # wait for the copy, check again
+        await settle(pilot, 6)
+        assert app.screen.stage == "checks" and "✘" not in text(app), text(app)
+        await keys.press("enter")
+        assert "reversal of the incremental pairs" in text(app)
+        await keys.press("enter")
+        await finish(keys, app, "HRNIGHT")
+        report("W3", keys)
+        assert app.screen.verified
+        assert {v: await digest(site, v) for v in ("HR0001", "HR0002")} == pit
+    await app.site.close()
+
+
+async def test_w4_one_volume_from_dasd_leaves_the_others(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        await site.flashcopy.drain()
+        pit = await digest(site, pair_targets(site, DB2, 2)["DB0A02"])
+        await damage(site, "DB0A02", 50, 10)
+        await damage(site, "DB0A01", 50, 10)
+        other = await digest(site, "DB0A01")
+        keys = Keys(pilot)
+        await keys.press("r", "4", "enter", "enter")  # context, pool
+        await keys.press("down", "enter")  # volume DB0A02
+        await keys.press("down", "enter")  # version 002
+        assert walkthrough(app).command() == f"FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL({DB2}) VERSION(2)"
+        assert "✘" not in text(app), text(app)
+        await keys.press("enter", "enter")
+        await finish(keys, app, DB2)
+        report("W4", keys)
+        assert app.screen.verified
+        assert await digest(site, "DB0A02") == pit
+        assert await digest(site, "DB0A01") == other  # not touched
+    await app.site.close()
+
+
+async def test_w4_invalid_version_is_refused_with_another_version_offered(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        assert (await app.site.command(f"FRBACKUP COPYPOOL({DB2}) WITHDRAW")).rc == 0  # version 003 invalid
+        keys = Keys(pilot)
+        await keys.press("r", "4", "enter", "enter", "enter")  # pool, volume DB0A01
+        await keys.press("up", "enter")  # version 003 (the newest, now invalid)
+        assert walkthrough(app).selections["version"] == "3"
+        assert "✘" in text(app) and "cannot be recovered from DASD" in text(app)
+        assert app.screen.alternatives[0].label == "Choose another version"
+        await keys.press("enter")
+        assert app.screen.stage == "version"
+    await app.site.close()
+
+
+async def test_w5_whole_copy_pool_from_tape(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        targets = pair_targets(site, "PAYROLL", 1)
+        pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # MONTHEND on DASD
+        await damage(site, "PAY001", 0, 40)
+        keys = Keys(pilot)
+        await keys.press("j", "j", "r", "5", "enter", "enter")  # PAYROLL; context, pool
+        await keys.press("enter", "enter", "enter")  # every volume, version, dump class
+        assert walkthrough(app).command().startswith("FRRECOV COPYPOOL(PAYROLL) FROMDUMP(DUMPCLASS(")
+        assert "✘" not in text(app), text(app)
+        await keys.press("enter", "enter")
+        await finish(keys, app, "PAYROLL")
+        report("W5", keys)
+        assert app.screen.verified, text(app)
+        assert {v: await digest(site, v) for v in targets} == pit
+    await app.site.close()
+
+
+async def test_w5_held_tape_recovery_is_refused(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await app.site.command("HOLD FRRECOV(TAPE)")
+        keys = Keys(pilot)
+        await keys.press("j", "j", "r", "5", "enter", "enter", "enter", "enter", "enter")
+        assert "HOLD FRRECOV(TAPE) is in effect" in text(app)
+        assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
+    await app.site.close()
+
+
+async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        name = "DB0A.DSNDBC.PAYROLL.TS02.I0001.A001"  # two volumes; the pool captures catalog information
+        pit = await site.datasets.read(name)
+        await site.datasets.write(name, b"garbage from a bad batch run " * 100)  # shorter, too
+        keys = Keys(pilot)
+        await keys.press("r", "6", "enter")
+        await keys.type(name)
+        await keys.press("enter")
+        await keys.press("enter", "enter", "enter")  # DSN$DB0A$DB, DASD, REPLACE: no
+        assert f"✘ {name} may be overwritten" in text(app) and "REPLACE" in text(app)
+        assert app.screen.alternatives[0].label == "Overwrite them: add REPLACE"
+        await keys.press("enter")  # take it: checks again
+        assert "✘" not in text(app), text(app)
+        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) FROMDASD REPLACE"
+        await keys.press("enter", "enter")
+        await finish(keys, app, DB2)
+        report("W6", keys)
+        assert app.screen.verified, text(app)
+        assert await site.datasets.read(name) == pit
+    await app.site.close()
+
+
+async def test_w6_data_sets_by_pattern_from_tape(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        site = app.site
+        names = ["PAY.HISTORY.G0001V00", "PAY.MASTER.FILE"]
+        pit = {n: await site.datasets.read(n) for n in names}
+        for n in names:  # a bad job rewrites every record (the pool keeps no catalog information,
+            await site.datasets.write(n, b"X" * len(pit[n]))  # so the data sets keep their size)
+        keys = Keys(pilot)
+        await keys.press("r", "6", "enter")
+        await keys.type("PAY.**")
+        await keys.press("enter")
+        await keys.type("PAYROLL")
+        await keys.press("enter", "down", "enter", "down", "enter")  # tape (first class), REPLACE yes
+        assert "FROMDUMP(DUMPCLASS(" in walkthrough(app).command() and "REPLACE" in walkthrough(app).command()
+        assert "✘" not in text(app), text(app)
+        await keys.press("enter", "enter")
+        await finish(keys, app, "PAYROLL")
+        assert app.screen.verified, text(app)
+        assert {n: await site.datasets.read(n) for n in names} == pit
+    await app.site.close()

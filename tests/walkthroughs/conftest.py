@@ -47,9 +47,3 @@ async def damage(site, volser: str, first: int, count: int) -> None:  # noqa: AN
 
 def report(name: str, keys: Keys) -> None:
     KEY_COUNTS[name] = keys.count
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
-    if KEY_COUNTS:
-        terminalreporter.write_line("walkthrough keys, first screen to verified summary: "
-                                    + ", ".join(f"{k}={v}" for k, v in sorted(KEY_COUNTS.items())))

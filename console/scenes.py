@@ -23,8 +23,8 @@ T0 = 1_795_000_000
 SIZE = (130, 40)
 
 
-def fixed_clock() -> Callable[[], float]:
-    ticks = iter(range(T0, T0 + 10**7, 7))
+def fixed_clock(start: int = T0) -> Callable[[], float]:
+    ticks = iter(range(start, start + 10**7, 7))
     return lambda: float(next(ticks))
 
 
@@ -76,10 +76,14 @@ def copy_site(template: Path, dst: Path) -> Path:
 
 def scene_app(path: Path, **kw: object) -> FlashpoolApp:
     """The real app on a still site: no copier running, no timer, so every frame is reproducible."""
-    site = Site.open(path, clock=fixed_clock())
+    site = Site.open(path, clock=fixed_clock(T0 + 86_400))  # a day after the demo was seeded
     kw.setdefault("live", False)
     kw.setdefault("start_engine", False)
     return FlashpoolApp(site, **kw)  # type: ignore[arg-type]
+
+
+#: workers that run as long as something lives (the engine's events, a copy's progress bar)
+LONG_RUNNING = {"engine-pump", "walkthrough-progress"}
 
 
 async def settle(pilot, rounds: int = 3) -> None:  # noqa: ANN001 - a textual Pilot
@@ -89,7 +93,7 @@ async def settle(pilot, rounds: int = 3) -> None:  # noqa: ANN001 - a textual Pi
         await pilot.pause()
         for _ in range(300):
             waiting_on_operator = app.screen.is_modal
-            busy = [w for w in app.workers if not w.is_finished and w.group != "engine-pump"
+            busy = [w for w in app.workers if not w.is_finished and w.group not in LONG_RUNNING
                     and not (w.group == "commands" and waiting_on_operator)]
             if not busy:
                 break
@@ -128,11 +132,39 @@ SCENES: list[Scene] = [
     Scene("activity", ("4",), "The activity log: every command with its messages and return code"),
     Scene("command-line", ("colon", *_typed("LIST COPYPOOL(PAYROLL)"), "enter"),
           "The command line: the HSM command language, messages in place"),
-    Scene("confirm-recovery", ("r",), "A destructive action: its impact, and the copy pool name to type"),
+    Scene("confirm-withdraw", ("enter", "w"), "A destructive action: its impact, and the copy pool name to type"),
+    Scene("walkthroughs", ("r",), "The walkthroughs: r on a copy pool, or the palette"),
     Scene("help", ("question_mark",), "Help: the keys of the current screen, searchable"),
     Scene("read-only", (), "Read-only mode: changing actions greyed out", {"read_only": True}),
 ]
 
 
+W1_STEPS = [("context", ("r", "1")), ("pool", ("enter",)), ("checks", ("enter",)), ("impact", ("enter",)),
+            ("confirm", ("enter", *_typed("DSN$DB0A$DB"))), ("run", ("enter",)), ("verify", ("enter",)),
+            ("summary", ("enter",))]
+
+
+def _w1_scenes() -> list[Scene]:
+    out, keys = [], ()
+    for step, more in W1_STEPS:
+        keys = (*keys, *more)
+        out.append(Scene(f"w1-{step}", keys, f"Walkthrough 1, {step}"))
+    return out
+
+
+#: walkthrough 1 from start to finish, and the checks of every other walkthrough
+WALKTHROUGH_SCENES: list[Scene] = _w1_scenes() + [
+    Scene("w2-checks", ("enter", "j", "r", "enter", "enter", "enter"), "Walkthrough 2: an older version, checked"),
+    Scene("w3-checks", ("j", "r", "3", "enter", "enter"), "Walkthrough 3: incremental recovery, checked"),
+    Scene("w4-checks", ("r", "4", "enter", "enter", "down", "enter", "down", "enter"), "Walkthrough 4: one volume"),
+    Scene("w5-checks", ("j", "j", "r", "5", "enter", "enter", "enter", "enter", "enter"), "Walkthrough 5: from tape"),
+    Scene("w6-pattern", ("r", "6", "enter", *_typed("PAY.**")), "Walkthrough 6: data sets by pattern"),
+    Scene("w7-checks", ("j", "j", "b", "enter", "enter", "enter"), "Walkthrough 7: backup now"),
+    Scene("w8-refused", ("j", "j", "r", "8", "enter", "enter", "enter"),
+          "Walkthrough 8: withdrawing the only valid version is refused, with alternatives"),
+    Scene("w9-checks", ("j", "j", "r", "9", "enter", "enter"), "Walkthrough 9: PREPARE, checked"),
+]
+
+
 def scene(name: str) -> Scene:
-    return next(s for s in SCENES if s.name == name)
+    return next(s for s in SCENES + WALKTHROUGH_SCENES if s.name == name)

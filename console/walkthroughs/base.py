@@ -40,6 +40,7 @@ class Pick:
     default: Callable[[Site, Selections], str | None] = lambda site, sel: None
     when: Callable[[Selections], bool] = lambda sel: True
     typed: bool = False
+    short: str = ""  # the step's name in the breadcrumb (default: from the title)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ class Backup(Walkthrough):
     title = "Take a backup now (optionally with a dump, or an incremental refresh)"
     context = ("Flashes every volume of the copy pool onto its backup volumes at one point in time; the "
                "background copy follows. When all versions are kept, the oldest one rolls off.")
-    picks: ClassVar[list[Pick]] = [POOL, Pick("mode", "What kind of backup?", _modes, _mode_default)]
+    picks: ClassVar[list[Pick]] = [POOL, Pick("mode", "What kind of backup?", _modes, _mode_default, short="Kind")]
 
     def command(self) -> str:
         mode = self.selections.get("mode", "EXECUTE")
@@ -78,7 +78,7 @@ class WithdrawDelete(Walkthrough):
     context = ("Withdraw ends the newest valid version's FlashCopy relationships and marks it invalid; delete "
                "removes versions or only their dump tapes. Never withdraw the only valid version.")
     picks: ClassVar[list[Pick]] = [
-        POOL, Pick("action", "What do you want to do?", _actions, lambda site, sel: "WITHDRAW"),
+        POOL, Pick("action", "What do you want to do?", _actions, lambda site, sel: "WITHDRAW", short="Action"),
         Pick("version", "Which version?", opt.versions, opt.newest_valid,
              when=lambda sel: sel.get("action") in ("DELETE", "DUMPS")),
         Pick("dumpclass", "Which dump class?", _dump_classes_of_version, opt.first(_dump_classes_of_version),

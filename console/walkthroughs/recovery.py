@@ -113,7 +113,7 @@ class FromTape(Walkthrough):
     defaults: ClassVar[dict[str, str]] = {"allow_pool": "Y"}
     picks: ClassVar[list[Pick]] = [
         Pick("pool", "Which copy pool (dumped ones first)?", opt.dumped_pools, opt.first(opt.dumped_pools)),
-        Pick("volume", "One volume, or every volume?", opt.volumes, opt.first(opt.volumes)),
+        Pick("volume", "One volume, or every volume?", opt.volumes, opt.first(opt.volumes), short="Volume"),
         Pick("version", "Which version?", opt.dumped_versions, opt.newest_dumped),
         Pick("dumpclass", "From which dump class?", opt.dump_classes, opt.first(opt.dump_classes)),
     ]
@@ -158,11 +158,11 @@ class DataSets(Walkthrough):
                "exists is only overwritten with REPLACE.")
     picks: ClassVar[list[Pick]] = [
         Pick("pattern", "Which data sets? Type a name or a pattern (** any qualifiers, * part of one)",
-             opt.datasets_matching, typed=True),
+             opt.datasets_matching, typed=True, short="Data sets"),
         POOL,
-        Pick("source", "From DASD or tape?", _sources, lambda site, sel: "DASD"),
+        Pick("source", "From DASD or tape?", _sources, lambda site, sel: "DASD", short="Source"),
         Pick("replace", "Overwrite data sets that still exist (REPLACE)?", opt.yes_no("Yes: REPLACE", "No"),
-             lambda site, sel: "N"),
+             lambda site, sel: "N", short="Replace"),
     ]
 
     def command(self) -> str:

@@ -82,6 +82,7 @@ class WalkthroughScreen(Screen):
         self.busy = False
         self.error = ""
         self.exported: Path | None = None
+        self.commands: list[str] = []  # every command this walkthrough ran, in order
         self._options: list[Option] = []
         self.impact = None  # engine.hsm.impact.Impact, once worked out
 
@@ -127,7 +128,9 @@ class WalkthroughScreen(Screen):
     def show(self) -> None:
         crumbs = []
         for i, st in enumerate(self.stages()):
-            label = st.title.split("?")[0].split(" (")[0].removeprefix("Which ") if isinstance(st, Pick) else LABELS[st]
+            label = (st.short or st.title.split("?")[0].split(" (")[0].removeprefix("Which ")) if isinstance(st, Pick) \
+                else LABELS[st]
+            label = label[:1].upper() + label[1:]
             crumbs.append(f"[reverse] {escape(label)} [/]" if i == self._index() else escape(label))
         self.query_one("#wt-steps", Label).update(" › ".join(crumbs))
         text, inp, opts, prog = self.query_one("#wt-text", Static), self.query_one("#wt-input", Input), \
@@ -174,6 +177,7 @@ class WalkthroughScreen(Screen):
             self._show_summary()
             hint = "enter close · e export transcript"
         self.query_one("#wt-hint", Label).update(hint)
+        self.refresh_bindings()
 
     def confirm_name(self) -> str | None:
         """Typed confirmation when the walkthrough overwrites, or when its impact says something
@@ -214,6 +218,7 @@ class WalkthroughScreen(Screen):
         opts.clear_options()
         opts.add_options([ListOption(f"{escape(o.label)}  [dim]{escape(o.detail)}[/]", id=o.value) for o in self._options])
         opts.display = bool(self._options)
+        self.query_one("#wt-error", Static).update("")
         if not pick.typed and self._options:
             current = sel.get(pick.key)
             idx = next((i for i, o in enumerate(self._options) if o.value == current), 0)
@@ -393,6 +398,7 @@ class WalkthroughScreen(Screen):
         try:
             if alt.run:
                 res = await self.fpapp.run_command(alt.run, origin="WALKTHROUGH")
+                self.commands.append(alt.run)
                 self.transcript += [f"ran {alt.run}: RC={res.rc}", *res.lines()]
             if alt.wait_for_copy:
                 text.update("Waiting for the background copy to complete …")
@@ -431,6 +437,7 @@ class WalkthroughScreen(Screen):
                 self.transcript.append(f"no verification possible: {exc}")
             text.update(f"Running [b]{escape(self.wt.command())}[/] …")
             self.result = await self.fpapp.run_command(self.wt.command(), origin="WALKTHROUGH")
+            self.commands.append(self.wt.command())
             self.transcript += [f"ran {self.wt.command()}: RC={self.result.rc}", *self.result.lines()]
         finally:
             self.busy = False
@@ -502,8 +509,8 @@ class WalkthroughScreen(Screen):
         checked = sum(1 for o in self.outcomes if o.ok)
         self.query_one("#wt-text", Static).update(
             f"{head}\n\n{status} · verified {checked} of {len(self.outcomes)}\n\n"
-            "The same thing as an HSM command (the command line : or `flashpool hsm`):\n\n"
-            f"    [b]{escape(self.wt.command())}[/]\n\n"
+            "The same thing as HSM commands (the command line : or `flashpool hsm`):\n\n"
+            + "".join(f"    [b]{escape(c)}[/]\n" for c in self.commands or [self.wt.command()]) + "\n"
             "The transcript of this walkthrough is in the activity log (4); e exports it to a file.")
         self.transcript.append(f"summary: {status}, verified {checked}/{len(self.outcomes)}")
 

@@ -189,15 +189,17 @@ def dump_state(site: Site, pool: str, version: int, dump_class: str) -> str:
 def prepared_pairs(site: Site, pool: str) -> str:
     with site.catalog.session() as s:
         prep = [v for v in repo.versions(s, pool) if v.dasd_state == "PREPARE"]
-        return f"{len(repo.pairs(s, prep[0].id)) if prep else 0} target(s) assigned"
+        return f"{sum(len(repo.pairs(s, v.id)) for v in prep)} target(s) assigned"
 
 
 def expect_prepared(site: Site, pool: str) -> Expectation:
-    """PREPARE assigns VERSIONS targets to every source volume."""
+    """PREPARE assigns a target to every source volume for each version not yet on DASD."""
     with site.catalog.session() as s:
         cp = repo.copy_pool(s, pool)
-        n = len(pools.sources(s, cp)) * max(cp.versions, 1) if cp else 0
-    return Expectation("prepare", pool, f"{n} target(s) assigned", "VERSIONS x source volumes")
+        dasd = [v for v in repo.versions(s, pool) if v.dasd_state in repo.DASD_STATES]
+        sets = max(cp.versions - len(dasd), 0) if cp else 0
+        n = len(pools.sources(s, cp)) * sets if cp else 0
+    return Expectation("prepare", pool, f"{n} target(s) assigned", "source volumes x versions still to take")
 
 
 async def check(site: Site, expected: list[Expectation], *, backup_of: str | None = None) -> list[Outcome]:

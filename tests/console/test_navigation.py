@@ -85,30 +85,26 @@ def test_completion_of_keywords_and_names():
     assert new == "FRRECOV TOVOLUME(PAY00" and options == ["PAY001", "PAY002"]
 
 
-async def test_cancelled_recovery_changes_nothing_and_typed_name_runs_it(demo_path):
+async def test_cancelled_withdraw_changes_nothing_and_typed_name_runs_it(demo_path):
     app = make_app(demo_path)
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
         site = app.site
-        before_versions = versions(site, "DSN$DB0A$DB")
-        before = await site.flashcopy.read_run("DB0A01", 0, 150)
-        await site.flashcopy.write("DB0A01", 140, b"D" * 56_664)  # damage
-        damaged = await site.flashcopy.read_run("DB0A01", 0, 150)
-        await pilot.press("r")  # first row: DSN$DB0A$DB
+        before = versions(site, "DSN$DB0A$DB")
+        await pilot.press("enter", "w")  # pool detail of DSN$DB0A$DB, withdraw
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        assert "fast reverse restore" in str(app.screen.query_one("#confirm-impact").render())
+        assert "withdraws version 003" in str(app.screen.query_one("#confirm-impact").render())
         await pilot.press("enter")  # focus is on Cancel
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
-        assert await site.flashcopy.read_run("DB0A01", 0, 150) == damaged
-        assert versions(site, "DSN$DB0A$DB") == before_versions
-        await pilot.press("r")
+        assert versions(site, "DSN$DB0A$DB") == before
+        await pilot.press("w")
         await settle(pilot)
         await pilot.press("tab", *"DSN$DB0A$DB", "enter")
         await settle(pilot, 6)
-        assert await site.flashcopy.read_run("DB0A01", 0, 150) == before
-        assert versions(site, "DSN$DB0A$DB")[0][1] == "FAILED"  # invalidated by FRR
+        assert versions(site, "DSN$DB0A$DB")[0][1] != "RECOVERABLE"  # withdrawn
+        assert versions(site, "DSN$DB0A$DB")[1:] == before[1:]
     await app.site.close()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from tests.console.conftest import demo_path, make_app, pinned_environment, settle  # noqa: F401 - fixtures
 
@@ -47,3 +49,13 @@ async def damage(site, volser: str, first: int, count: int) -> None:  # noqa: AN
 
 def report(name: str, keys: Keys) -> None:
     KEY_COUNTS[name] = keys.count
+
+
+@asynccontextmanager
+async def console(path) -> AsyncIterator[tuple]:  # noqa: ANN001
+    """The console on a copy of the demo site, settled on its first screen, with a key counter."""
+    app = make_app(path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        yield app, Keys(pilot)
+    await app.site.close()

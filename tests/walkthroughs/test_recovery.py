@@ -7,7 +7,7 @@ import json
 
 from engine.catalog import constructs as repo
 from engine.hsm import pool as pools
-from tests.walkthroughs.conftest import Keys, damage, digest, make_app, report, settle
+from tests.walkthroughs.conftest import Keys, console, damage, digest, report, settle
 
 DB2 = "DSN$DB0A$DB"
 DB2_VOLS = ["DB0A01", "DB0A02", "DB0A03", "DB0L01"]
@@ -47,14 +47,12 @@ async def finish(keys: Keys, app, name: str) -> None:  # noqa: ANN001
 
 
 async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
         site = app.site
         before = {v: await digest(site, v) for v in DB2_VOLS}  # nothing written since version 003
         await damage(site, "DB0A01", 100, 20)
         await damage(site, "DB0L01", 0, 5)
-        keys = Keys(pilot)
         await keys.press("r", "1")  # the walkthroughs, number 1, for the selected pool
         assert walkthrough(app).id == "W1" and walkthrough(app).pool() == DB2
         await keys.press("enter", "enter")  # context, pool
@@ -75,17 +73,13 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
             entry = next(a for a in repo.activity(s) if a.origin == "WALKTHROUGH" and a.command.startswith("WALKTHROUGH W1"))
         lines = [m["text"] for m in json.loads(entry.messages)]
         assert any(line.startswith("verify ✔ volume DB0A01") for line in lines) and entry.return_code == 0
-    await app.site.close()
 
 
 async def test_w1_escape_before_running_changes_nothing(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         site = app.site
         await damage(site, "DB0A01", 10, 3)
         damaged = await digest(site, "DB0A01")
-        keys = Keys(pilot)
         await keys.press("r", "1", "enter", "enter", "enter", "enter")
         assert app.screen.stage == "confirm"
         await keys.type("WRONG")
@@ -95,14 +89,10 @@ async def test_w1_escape_before_running_changes_nothing(demo_path):
         assert walkthrough(app) is None
         assert await digest(site, "DB0A01") == damaged
         assert states(site, DB2) == {3: "RECOVERABLE", 2: "RECOVERABLE", 1: "RECOVERABLE"}
-    await app.site.close()
 
 
 async def test_w1_refused_without_fast_reverse_restore_offers_regular_recovery(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
-        keys = Keys(pilot)
+    async with console(demo_path) as (app, keys):
         await keys.press("j", "r", "1", "enter", "enter")  # HRNIGHT: no fast reverse restore
         assert app.screen.stage == "checks"
         assert "✘ the copy pool allows fast reverse restore" in text(app)
@@ -111,19 +101,15 @@ async def test_w1_refused_without_fast_reverse_restore_offers_regular_recovery(d
         assert labels[0].startswith("Recover with regular FlashCopy instead")
         await keys.press("enter")  # take it
         assert walkthrough(app).id == "W2" and walkthrough(app).pool() == "HRNIGHT"
-    await app.site.close()
 
 
 async def test_w2_older_version_regular_recovery_keeps_newer_versions(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         site = app.site
         await site.flashcopy.drain()  # the newest version's copy is done: regular recovery is allowed
         targets = pair_targets(site, DB2, 2)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # version 002 as it is
         await damage(site, "DB0A03", 0, 30)
-        keys = Keys(pilot)
         await keys.press("enter", "j", "r")  # pool detail, version 002, recover
         assert walkthrough(app).id == "W2" and walkthrough(app).selections["version"] == "2"
         await keys.press("enter", "enter", "enter")  # context, pool, version
@@ -136,15 +122,12 @@ async def test_w2_older_version_regular_recovery_keeps_newer_versions(demo_path)
         assert app.screen.verified
         assert {v: await digest(site, v) for v in DB2_VOLS} == pit
         assert states(site, DB2) == {3: "RECOVERABLE", 2: "RECOVERABLE", 1: "RECOVERABLE"}
-    await app.site.close()
 
 
 async def test_w2_held_recovery_is_refused_and_released(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
         await app.site.command("HOLD FRRECOV")
-        keys = Keys(pilot)
         await keys.press("r", "2", "enter", "enter", "enter")
         assert "✘ FRRECOV is not held" in text(app) and "RELEASE FRRECOV" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
@@ -152,19 +135,16 @@ async def test_w2_held_recovery_is_refused_and_released(demo_path):
         await settle(pilot, 5)
         assert app.screen.stage == "checks" and "✔ FRRECOV is not held" in text(app)
         assert app.site.hsm.held("FRRECOV") is None
-    await app.site.close()
 
 
 async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
         site = app.site
         await damage(site, "HR0001", 120, 4)  # changes after the refresh ...
         assert (await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL")).rc == 0  # ... refreshed, copying
         pit = {v: await digest(site, v) for v in ("HR0001", "HR0002")}
         await damage(site, "HR0002", 0, 10)  # the bad batch run
-        keys = Keys(pilot)
         await keys.press("j", "r", "3", "enter", "enter")
         assert "✘ the incremental pairs can be reversed" in text(app) and "still has" in text(app)
         assert app.screen.alternatives[0].wait_for_copy
@@ -178,20 +158,16 @@ async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
         report("W3", keys)
         assert app.screen.verified
         assert {v: await digest(site, v) for v in ("HR0001", "HR0002")} == pit
-    await app.site.close()
 
 
 async def test_w4_one_volume_from_dasd_leaves_the_others(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         site = app.site
         await site.flashcopy.drain()
         pit = await digest(site, pair_targets(site, DB2, 2)["DB0A02"])
         await damage(site, "DB0A02", 50, 10)
         await damage(site, "DB0A01", 50, 10)
         other = await digest(site, "DB0A01")
-        keys = Keys(pilot)
         await keys.press("r", "4", "enter", "enter")  # context, pool
         await keys.press("down", "enter")  # volume DB0A02
         await keys.press("down", "enter")  # version 002
@@ -203,15 +179,11 @@ async def test_w4_one_volume_from_dasd_leaves_the_others(demo_path):
         assert app.screen.verified
         assert await digest(site, "DB0A02") == pit
         assert await digest(site, "DB0A01") == other  # not touched
-    await app.site.close()
 
 
 async def test_w4_invalid_version_is_refused_with_another_version_offered(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         assert (await app.site.command(f"FRBACKUP COPYPOOL({DB2}) WITHDRAW")).rc == 0  # version 003 invalid
-        keys = Keys(pilot)
         await keys.press("r", "4", "enter", "enter", "enter")  # pool, volume DB0A01
         await keys.press("up", "enter")  # version 003 (the newest, now invalid)
         assert walkthrough(app).selections["version"] == "3"
@@ -219,18 +191,14 @@ async def test_w4_invalid_version_is_refused_with_another_version_offered(demo_p
         assert app.screen.alternatives[0].label == "Choose another version"
         await keys.press("enter")
         assert app.screen.stage == "version"
-    await app.site.close()
 
 
 async def test_w5_whole_copy_pool_from_tape(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         site = app.site
         targets = pair_targets(site, "PAYROLL", 1)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # MONTHEND on DASD
         await damage(site, "PAY001", 0, 40)
-        keys = Keys(pilot)
         await keys.press("j", "j", "r", "5", "enter", "enter")  # PAYROLL; context, pool
         await keys.press("enter", "enter", "enter")  # every volume, version, dump class
         assert walkthrough(app).command().startswith("FRRECOV COPYPOOL(PAYROLL) FROMDUMP(DUMPCLASS(")
@@ -240,30 +208,22 @@ async def test_w5_whole_copy_pool_from_tape(demo_path):
         report("W5", keys)
         assert app.screen.verified, text(app)
         assert {v: await digest(site, v) for v in targets} == pit
-    await app.site.close()
 
 
 async def test_w5_held_tape_recovery_is_refused(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         await app.site.command("HOLD FRRECOV(TAPE)")
-        keys = Keys(pilot)
         await keys.press("j", "j", "r", "5", "enter", "enter", "enter", "enter", "enter")
         assert "HOLD FRRECOV(TAPE) is in effect" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
-    await app.site.close()
 
 
 async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         site = app.site
         name = "DB0A.DSNDBC.PAYROLL.TS02.I0001.A001"  # two volumes; the pool captures catalog information
         pit = await site.datasets.read(name)
         await site.datasets.write(name, b"garbage from a bad batch run " * 100)  # shorter, too
-        keys = Keys(pilot)
         await keys.press("r", "6", "enter")
         await keys.type(name)
         await keys.press("enter")
@@ -278,19 +238,15 @@ async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
         report("W6", keys)
         assert app.screen.verified, text(app)
         assert await site.datasets.read(name) == pit
-    await app.site.close()
 
 
 async def test_w6_data_sets_by_pattern_from_tape(demo_path):
-    app = make_app(demo_path)
-    async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_path) as (app, keys):
         site = app.site
         names = ["PAY.HISTORY.G0001V00", "PAY.MASTER.FILE"]
         pit = {n: await site.datasets.read(n) for n in names}
         for n in names:  # a bad job rewrites every record (the pool keeps no catalog information,
             await site.datasets.write(n, b"X" * len(pit[n]))  # so the data sets keep their size)
-        keys = Keys(pilot)
         await keys.press("r", "6", "enter")
         await keys.type("PAY.**")
         await keys.press("enter")
@@ -302,4 +258,3 @@ async def test_w6_data_sets_by_pattern_from_tape(demo_path):
         await finish(keys, app, "PAYROLL")
         assert app.screen.verified, text(app)
         assert {n: await site.datasets.read(n) for n in names} == pit
-    await app.site.close()

@@ -1,0 +1,131 @@
+"""Walkthroughs 7-9: backup now, withdraw / delete, PREPARE — keys only, checked in the catalog
+and on the volumes."""
+
+from __future__ import annotations
+
+from engine.catalog import constructs as repo
+from engine.hsm import pool as pools
+from tests.walkthroughs.conftest import console, damage, digest, report, settle
+from tests.walkthroughs.test_recovery import DB2, DB2_VOLS, pair_targets, states, text, walkthrough
+
+
+async def test_w7_backup_now_holds_what_the_sources_read(demo_path):
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        site = app.site
+        await damage(site, "PAY002", 5, 5)  # today's changes
+        now = {v: await digest(site, v) for v in ("PAY001", "PAY002")}
+        await keys.press("j", "j", "b")  # PAYROLL, backup walkthrough
+        assert walkthrough(app).id == "W7"
+        await keys.press("enter", "enter", "enter")  # context, pool, EXECUTE
+        assert walkthrough(app).command() == "FRBACKUP COPYPOOL(PAYROLL) EXECUTE"
+        assert "✘" not in text(app), text(app)
+        await keys.press("enter", "enter")  # impact, confirm (nothing rolls off: no name to type)
+        await keys.press("enter")  # run
+        await settle(pilot, 6)
+        await keys.press("enter")  # verify
+        await settle(pilot, 6)
+        await keys.press("enter")  # summary
+        assert app.screen.stage == "summary" and app.screen.verified, text(app)
+        report("W7", keys)
+        assert len(states(site, "PAYROLL")) == 2
+        newest = max(states(site, "PAYROLL"))
+        assert {s: await digest(site, t) for s, t in pair_targets(site, "PAYROLL", newest).items()} == now
+
+
+async def test_w7_roll_off_asks_for_the_name_and_held_backup_is_released(demo_path):
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        await app.site.command("HOLD FRBACKUP")
+        await keys.press("b", "enter", "enter", "enter")  # DSN$DB0A$DB, EXECUTE
+        assert "✘ FRBACKUP is not held" in text(app)
+        await keys.press("enter")  # release it
+        await settle(pilot, 5)
+        assert "✔ FRBACKUP is not held" in text(app), text(app)
+        await keys.press("enter")  # impact: version 001 rolls off
+        assert "rolls off" in text(app)
+        await keys.press("enter")
+        assert app.screen.confirm_name() == DB2  # a backup that destroys a version is confirmed by name
+        await keys.type(DB2)
+        await keys.press("enter")
+        await settle(pilot, 6)
+        assert app.screen.result.rc == 0
+        assert 1 not in states(app.site, DB2) and 4 in states(app.site, DB2)
+
+
+async def test_w8_withdraw_the_newest_version_keeps_the_others(demo_path):
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        site = app.site
+        sources = {v: await digest(site, v) for v in DB2_VOLS}
+        older = {s: await digest(site, t) for s, t in pair_targets(site, DB2, 2).items()}
+        await keys.press("r", "8", "enter", "enter", "enter")  # pool, WITHDRAW
+        assert "✘" not in text(app), text(app)
+        await keys.press("enter", "enter")
+        await keys.type(DB2)
+        await keys.press("enter")
+        await settle(pilot, 6)
+        await keys.press("enter", "enter")
+        assert app.screen.stage == "summary" and app.screen.verified, text(app)
+        report("W8", keys)
+        assert states(site, DB2)[3] != "RECOVERABLE" and states(site, DB2)[2] == "RECOVERABLE"
+        assert {v: await digest(site, v) for v in DB2_VOLS} == sources  # withdraw never touches sources
+        assert {s: await digest(site, t) for s, t in pair_targets(site, DB2, 2).items()} == older
+
+
+async def test_w8_delete_one_dump_class(demo_path):
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        site = app.site
+        await keys.press("j", "j", "r", "8", "enter", "enter")  # PAYROLL
+        await keys.press("down", "down", "enter", "enter", "enter")  # dumps, version 001, first class
+        assert "DUMPONLY(DUMPCLASS(" in walkthrough(app).command()
+        await keys.press("enter", "enter")
+        await keys.type("PAYROLL")
+        await keys.press("enter")
+        await settle(pilot, 6)
+        await keys.press("enter", "enter")
+        assert app.screen.verified, text(app)
+        cls = walkthrough(app).selections["dumpclass"]
+        with site.catalog.session() as s:
+            v = pools.backups(s, "PAYROLL")[0]
+            left = {c.dump_class for c in repo.dump_copies(s, v.id)}
+        assert cls not in left and left and v.dasd_state == "RECOVERABLE"
+
+
+async def test_w8_withdrawing_the_only_valid_version_is_refused(demo_path):
+    async with console(demo_path) as (app, keys):
+        await keys.press("j", "j", "r", "8", "enter", "enter", "enter")  # PAYROLL: one valid version
+        assert "✘ another valid version remains" in text(app) and "only valid version" in text(app)
+        assert app.screen.alternatives[0].walkthrough == "W7"
+        await keys.press("enter")
+        assert walkthrough(app).id == "W7" and walkthrough(app).pool() == "PAYROLL"
+        assert states(app.site, "PAYROLL") == {1: "RECOVERABLE"}
+
+
+async def test_w9_prepare_assigns_targets(demo_path):
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        site = app.site
+        sources = {v: await digest(site, v) for v in ("PAY001", "PAY002")}
+        await keys.press("j", "j", "r", "9", "enter", "enter")  # PAYROLL: VERSIONS=2, one taken
+        assert "✔ backup group PAYBK has 4 target volume(s)" in text(app), text(app)
+        await keys.press("enter", "enter")  # impact, confirm (enter: nothing is overwritten)
+        await settle(pilot, 6)
+        await keys.press("enter", "enter")
+        assert app.screen.verified, text(app)
+        report("W9", keys)
+        with site.catalog.session() as s:
+            prep = [v for v in repo.versions(s, "PAYROLL") if v.dasd_state == "PREPARE"]
+            assert prep and len(repo.pairs(s, prep[0].id)) == 2
+        assert {v: await digest(site, v) for v in sources} == sources
+
+
+async def test_w9_held_backup_is_refused(demo_path):
+    async with console(demo_path) as (app, keys):
+        await app.site.command("HOLD FRBACKUP")
+        await keys.press("r", "9", "enter", "enter")
+        assert "✘ FRBACKUP is not held" in text(app)
+        assert app.screen.alternatives[0].run == "RELEASE FRBACKUP"
+        await keys.press("escape")
+        assert walkthrough(app) is None and app.site.hsm.held("FRBACKUP") == "FRBACKUP"

@@ -67,6 +67,10 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
         assert keys.count <= 15
         assert {v: await digest(site, v) for v in DB2_VOLS} == before
         assert states(site, DB2) == {3: "FAILED", 2: "RECOVERABLE", 1: "RECOVERABLE"}
+        await keys.pilot.press("e")  # export the transcript (not counted: after the summary)
+        exported = app.screen.exported
+        assert exported is not None and exported.parent == site.path / "transcripts"
+        assert "confirmed: FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)" in exported.read_text()
         await keys.press("enter")  # close: the transcript goes to the activity log
         await settle(pilot, 4)
         with site.catalog.session() as s:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -185,18 +184,14 @@ async def _workload(args: argparse.Namespace) -> int:
 
 async def _checksum(args: argparse.Namespace) -> int:
     from engine.geometry import validate_volser
+    from engine.hsm.verify import volume_digest
     from engine.site import Site
 
     volser = validate_volser(args.volser)
     site = Site.open(_site_path(args))
     try:
-        vol = site.volume(volser)
-        h = hashlib.sha256()
-        step = 256
-        for first in range(0, vol.tracks, step):
-            for data in await site.flashcopy.read_run(volser, first, min(step, vol.tracks - first)):
-                h.update(data)
-        print(f"{h.hexdigest()}  {volser}")
+        site.volume(volser)  # an unknown volser is a clear error before anything is read
+        print(f"{await volume_digest(site, volser)}  {volser}")
     finally:
         await site.close()
     return 0

@@ -61,6 +61,11 @@ class StepInput(Input):
 
 class WalkthroughScreen(Screen):
     AUTO_FOCUS = None
+    TITLE_TEXT = "Walkthrough"
+    HELP_TEXT = ("A walkthrough leads from what went wrong to a verified recovery: context, your choices (type to "
+                 "filter, ↑↓, enter), DFSMShsm's checks with what to do instead, the impact, a confirmation, the "
+                 "run with live progress, verification by checksum and a summary with the HSM commands. "
+                 "backspace goes back until the command runs; escape cancels before anything changes.")
     BINDINGS = [
         Binding("enter", "next", "Next", id="walkthrough.next"),
         Binding("backspace", "back", "Back", id="walkthrough.back"),

@@ -18,6 +18,7 @@ import time
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame
 from console.app import FlashpoolApp
+from console.scenes import build_demo_site
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.hsm.definition import parse_definition
 from engine.site import Site
@@ -57,14 +58,6 @@ async def build_big(path) -> None:  # noqa: ANN001
                 s.add(ActivityRow(at=1.7e9 + n * 3600, command=f"FRBACKUP COPYPOOL({cp})", copy_pool=cp,
                                   messages=msgs))
         s.commit()
-    await site.close()
-
-
-async def build_demo(path) -> None:  # noqa: ANN001
-    from engine.hsm.demo import demo_definition, seed_demo
-
-    site = Site.create(path, demo_definition())
-    await seed_demo(site)
     await site.close()
 
 
@@ -109,7 +102,7 @@ async def open_screens(path, expect_pools: int) -> dict[str, float]:  # noqa: AN
 def main() -> None:
     with scratch("console-scale") as root:
         asyncio.run(build_big(root / "big"))
-        asyncio.run(build_demo(root / "demo"))
+        asyncio.run(build_demo_site(root / "demo"))
         small = asyncio.run(open_screens(root / "demo", 3))
         big = asyncio.run(open_screens(root / "big", POOLS))
     print(f"{POOLS * PER_POOL * 2:,} volumes, {POOLS} copy pools x {VERSIONS} versions, "

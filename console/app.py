@@ -3,6 +3,7 @@ modals and widgets live in their own modules."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,7 +24,7 @@ from console.screens.groups import GroupsScreen
 from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
 from console.widgets.status_line import StatusLine
-from engine.command import Action, FrBackup, FrRecov, parse_command
+from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.events import CopyProgress
 from engine.hsm.impact import impact
@@ -222,7 +223,7 @@ class FlashpoolApp(App):
         if self.read_only:
             self.notify("read-only console: nothing can be changed", severity="warning")
             return
-        im = await self.run_in_thread(impact, self.site, text)
+        im = await asyncio.to_thread(impact, self.site, text)
         if im.destructive:
             if not await self.push_screen_wait(ConfirmScreen(im)):
                 self.notify("cancelled: nothing was changed", timeout=3)
@@ -232,20 +233,10 @@ class FlashpoolApp(App):
         last = next((str(m) for m in res.messages if m.id.endswith("E")), str(res.messages[-1]) if res.messages else "")
         self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=6)
 
-    def start_recovery(self, pool: str, version: int | None = None) -> None:
-        sel = f" VERSION({version})" if version else ""
-        self.confirm_and_run(f"FRRECOV COPYPOOL({pool}){sel}")
-
-    async def run_in_thread(self, fn, *args):  # noqa: ANN001, ANN201
-        import asyncio
-
-        return await asyncio.to_thread(fn, *args)
 
 
 def open_console(site_path: str, theme: str | None = None, read_only: bool = False) -> int:
     """`flashpool` / `make run`: the console on a site, creating the demo site on first start."""
-    import asyncio
-
     from engine.catalog.store import CatalogMissing
     from engine.hsm.demo import demo_definition, seed_demo
 
@@ -264,4 +255,4 @@ def open_console(site_path: str, theme: str | None = None, read_only: bool = Fal
     return 0
 
 
-__all__ = ["Action", "FlashpoolApp", "FrBackup", "FrRecov", "open_console"]
+__all__ = ["FlashpoolApp", "open_console"]

@@ -24,6 +24,8 @@ from engine.datasets.manager import DataSets
 from engine.views import Views
 from engine.hsm.definition import Definition, VolumeDef
 from engine.hsm.messages import CommandResult
+from engine.catalog import constructs as repo
+from engine.hsm import dump, intent
 from engine.hsm.service import FastReplication
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
@@ -121,6 +123,7 @@ class Site:
         self.datasets = DataSets(self)
         self.views = Views(self)
         self._lock = -1
+        self.recovered: list[str] = []  # what opening finished or undid after a crash
         self._scheduler: asyncio.Task[None] | None = None
 
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
@@ -243,7 +246,24 @@ class Site:
         ctl = FlashCopyController(volumes, core=core, copier=copier, clock=clock)
         site = cls(root, catalog, volumes, unavailable, suspended, ctl)
         site._lock = lock
+        site.recovered = site._finish_interrupted(clock())
         return site
+
+    def _finish_interrupted(self, now: float) -> list[str]:
+        """Before anything else runs: finish or undo every HSM command a crash interrupted, and
+        verify the dump copies on tapes that were being written (docs/ATOMICITY.md). What was
+        done goes to the activity log."""
+        with self.catalog.session() as s:
+            done = intent.resolve(s, self.flashcopy.core)
+            tapes = dump.check_unfinished_tapes(s, self.path)
+            for r in done:
+                repo.log_activity(s, now, "OPEN", f"RESOLVE {r.kind.value} INTENT {r.intent_id}", r.copy_pool, 4,
+                                  [{"id": "FPL130I", "severity": "W", "text": r.text}])
+            for text in tapes:
+                repo.log_activity(s, now, "OPEN", "VERIFY TAPES", None, 4,
+                                  [{"id": "FPL131I", "severity": "W", "text": text}])
+            s.commit()
+        return [r.text for r in done] + tapes
 
     # -- running ------------------------------------------------------------------------------
     async def start(self, auto_dump_interval: float | None = 300.0) -> None:
@@ -263,12 +283,7 @@ class Site:
             self._scheduler = None
         await self.hsm.settle()
         await self.flashcopy.stop()
-        for v in self.volumes.values():
-            v.close()
-        self.catalog.close()
-        if self._lock >= 0:
-            os.close(self._lock)
-            self._lock = -1
+        self.close_files()
 
     def close_files(self) -> None:
         """Release volumes, catalog and lock without a running loop (after the loop that ran the

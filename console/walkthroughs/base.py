@@ -37,6 +37,7 @@ class Pick:
     key: str
     title: str
     options: Callable[[Site, Selections], list[Option]]
+    #: the option to start on (None: the first one)
     default: Callable[[Site, Selections], str | None] = lambda site, sel: None
     when: Callable[[Selections], bool] = lambda sel: True
     typed: bool = False

@@ -12,7 +12,7 @@ from engine.hsm.precheck import Check
 if TYPE_CHECKING:
     from engine.site import Site
 
-POOL = Pick("pool", "Which copy pool?", opt.pools, opt.first(opt.pools))
+POOL = Pick("pool", "Which copy pool?", opt.pools)
 
 
 def _modes(site: Site, sel: Selections) -> list[Option]:
@@ -68,20 +68,16 @@ def _actions(site: Site, sel: Selections) -> list[Option]:
             Option("DUMPS", "Delete one dump class's tapes of a version", "FRDELETE VERSIONS(n) DUMPONLY")]
 
 
-def _dump_classes_of_version(site: Site, sel: Selections) -> list[Option]:
-    return opt.dump_classes(site, sel)
-
-
 class WithdrawDelete(Walkthrough):
     id = "W8"
     title = "Withdraw a bad version, or delete versions and dumps"
     context = ("Withdraw ends the newest valid version's FlashCopy relationships and marks it invalid; delete "
                "removes versions or only their dump tapes. Never withdraw the only valid version.")
     picks: ClassVar[list[Pick]] = [
-        POOL, Pick("action", "What do you want to do?", _actions, lambda site, sel: "WITHDRAW", short="Action"),
+        POOL, Pick("action", "What do you want to do?", _actions, short="Action"),
         Pick("version", "Which version?", opt.versions, opt.newest_valid,
              when=lambda sel: sel.get("action") in ("DELETE", "DUMPS")),
-        Pick("dumpclass", "Which dump class?", _dump_classes_of_version, opt.first(_dump_classes_of_version),
+        Pick("dumpclass", "Which dump class?", opt.dump_classes,
              when=lambda sel: sel.get("action") == "DUMPS"),
     ]
 

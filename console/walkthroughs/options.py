@@ -86,14 +86,6 @@ def dump_classes(site: Site, sel: Selections) -> list[Option]:
     return [Option(c, c, f"dump state {s}") for c, s in v.dump_copies]
 
 
-def first(options_fn):  # noqa: ANN001, ANN201
-    """Default: the first option."""
-    def pick(site: Site, sel: Selections) -> str | None:
-        opts = options_fn(site, sel)
-        return opts[0].value if opts else None
-    return pick
-
-
 def datasets_matching(site: Site, sel: Selections) -> list[Option]:
     """Preview for a typed pattern: the cataloged data sets it matches (deleted ones need their
     full name, as DFSMShsm says)."""

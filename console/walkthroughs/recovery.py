@@ -13,7 +13,7 @@ from engine.hsm.precheck import Check
 if TYPE_CHECKING:
     from engine.site import Site
 
-POOL = Pick("pool", "Which copy pool?", opt.pools, opt.first(opt.pools))
+POOL = Pick("pool", "Which copy pool?", opt.pools)
 FRR_CODES = frozenset({"frr-not-eligible", "frr-not-allowed"})
 
 
@@ -35,15 +35,15 @@ class FastReverseRestore(Walkthrough):
     context = ("Puts every volume of the copy pool back to the newest backup by reversing its FlashCopy "
                "relationships: only tracks changed since the backup move back, so it is done in seconds. "
                "The version used becomes invalid; thanks to cascading, the older versions stay valid.")
-    picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool?", opt.pools, opt.first(opt.pools))]
+    picks: ClassVar[list[Pick]] = [POOL]
 
     def command(self) -> str:
         return f"FRRECOV COPYPOOL({self.pool()}) VERIFY(Y)"
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code in FRR_CODES:
-            return [Alternative("Recover with regular FlashCopy instead (walkthrough 2, this version)",
-                                walkthrough="W2", changes=(("version", self.selections.get("newest", "")),))]
+            return [Alternative("Recover with regular FlashCopy instead (walkthrough 2: choose the version)",
+                                walkthrough="W2")]
         return _recovery_alternatives(check)
 
     async def expect(self, site: Site) -> list[verify.Expectation]:
@@ -73,8 +73,7 @@ class Incremental(Walkthrough):
     title = "Recover a copy pool from its incremental version"
     context = ("Reverses the persistent incremental FlashCopy pairs of the copy pool: only the tracks changed "
                "since the last refresh flow back. It is refused while the last refresh is still copying.")
-    picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool (incremental ones first)?", opt.incremental_pools,
-                                        opt.first(opt.incremental_pools))]
+    picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool (incremental ones first)?", opt.incremental_pools)]
     informational = FRR_CODES
 
     def command(self) -> str:
@@ -92,7 +91,7 @@ class OneVolume(Walkthrough):
     title = "Recover one volume from a DASD version"
     context = ("Copies one source volume back from the chosen version's target with a regular FlashCopy; the "
                "other volumes of the copy pool are not touched and every version stays valid.")
-    picks: ClassVar[list[Pick]] = [POOL, Pick("volume", "Which volume?", opt.volumes, opt.first(opt.volumes)),
+    picks: ClassVar[list[Pick]] = [POOL, Pick("volume", "Which volume?", opt.volumes),
                                    Pick("version", "Which version?", opt.versions, opt.newest_valid)]
 
     def command(self) -> str:
@@ -112,10 +111,10 @@ class FromTape(Walkthrough):
                "back. A damaged tape is detected before anything on DASD is changed.")
     defaults: ClassVar[dict[str, str]] = {"allow_pool": "Y"}
     picks: ClassVar[list[Pick]] = [
-        Pick("pool", "Which copy pool (dumped ones first)?", opt.dumped_pools, opt.first(opt.dumped_pools)),
-        Pick("volume", "One volume, or every volume?", opt.volumes, opt.first(opt.volumes), short="Volume"),
+        Pick("pool", "Which copy pool (dumped ones first)?", opt.dumped_pools),
+        Pick("volume", "One volume, or every volume?", opt.volumes, short="Volume"),
         Pick("version", "Which version?", opt.dumped_versions, opt.newest_dumped),
-        Pick("dumpclass", "From which dump class?", opt.dump_classes, opt.first(opt.dump_classes)),
+        Pick("dumpclass", "From which dump class?", opt.dump_classes),
     ]
 
     def _from(self) -> str:
@@ -160,9 +159,9 @@ class DataSets(Walkthrough):
         Pick("pattern", "Which data sets? Type a name or a pattern (** any qualifiers, * part of one)",
              opt.datasets_matching, typed=True, short="Data sets"),
         POOL,
-        Pick("source", "From DASD or tape?", _sources, lambda site, sel: "DASD", short="Source"),
+        Pick("source", "From DASD or tape?", _sources, short="Source"),
         Pick("replace", "Overwrite data sets that still exist (REPLACE)?", opt.yes_no("Yes: REPLACE", "No"),
-             lambda site, sel: "N", short="Replace"),
+             short="Replace"),
     ]
 
     def command(self) -> str:

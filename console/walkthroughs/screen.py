@@ -88,7 +88,9 @@ class WalkthroughScreen(Screen):
         self.error = ""
         self.exported: Path | None = None
         self.commands: list[str] = []  # every command this walkthrough ran, in order
-        self._options: list[Option] = []
+        self._recorded = False
+        self._options: list[Option] = []  # the choices shown (filtered)
+        self._all_options: list[Option] | None = None  # the step's choices, None while loading
         self.impact = None  # engine.hsm.impact.Impact, once worked out
 
     @property
@@ -199,27 +201,39 @@ class WalkthroughScreen(Screen):
             return "(made from your choices)"
 
     def _show_pick(self, pick: Pick, text: Static, inp: Input, opts: OptionList) -> None:
-        sel = self.wt.selections
-        if pick.key not in sel:
-            default = pick.default(self.fpapp.site, sel)
-            if default is not None:
-                sel[pick.key] = default
         text.update(escape(pick.title))
         inp.display = True
         inp.placeholder = "filter" if not pick.typed else "e.g. PAY.** or DB0A.DSNDBC.PAYROLL.TS01.I0001.A001"
-        inp.value = sel.get(pick.key, "") if pick.typed else ""
+        self._all_options, self._options = None, []
+        inp.value = self.wt.selections.get(pick.key, "") if pick.typed else ""
         inp.focus()
+        self.load_options(pick)
+
+    @work(thread=True, exclusive=True, group="walkthrough-options", exit_on_error=False)
+    def load_options(self, pick: Pick) -> None:
+        """The choices come from the catalog: read them in a thread, once per step (a typed
+        pattern re-reads its matches), and filter as the operator types without touching it."""
+        sel = dict(self.wt.selections)
+        default = None if pick.key in sel else pick.default(self.fpapp.site, sel)
+        if default is not None:
+            sel[pick.key] = default
+        found = pick.options(self.fpapp.site, sel)
+        self.app.call_from_thread(self._options_loaded, pick, sel.get(pick.key), default, found)
+
+    def _options_loaded(self, pick: Pick, value: str | None, default: str | None, found: list[Option]) -> None:
+        if self.stage != pick.key or (pick.typed and value != self.wt.selections.get(pick.key)):
+            return  # the operator moved on, or typed more: a newer load follows
+        if default is not None:
+            self.wt.selections.setdefault(pick.key, default)
+        self._all_options = found
         self._fill_options(pick)
 
     def _fill_options(self, pick: Pick) -> None:
         opts = self.query_one("#wt-options", OptionList)
         inp = self.query_one("#wt-input", Input)
         sel = self.wt.selections
-        if pick.typed:
-            sel[pick.key] = inp.value
-        found = pick.options(self.fpapp.site, sel)
         needle = "" if pick.typed else inp.value.strip().lower()
-        self._options = [o for o in found if needle in f"{o.label} {o.detail}".lower()]
+        self._options = [o for o in self._all_options or [] if needle in f"{o.label} {o.detail}".lower()]
         opts.clear_options()
         opts.add_options([ListOption(f"{escape(o.label)}  [dim]{escape(o.detail)}[/]", id=o.value) for o in self._options])
         opts.display = bool(self._options)
@@ -228,13 +242,18 @@ class WalkthroughScreen(Screen):
             current = sel.get(pick.key)
             idx = next((i for i, o in enumerate(self._options) if o.value == current), 0)
             opts.highlighted = idx
-        elif pick.typed and not self._options:
+        elif pick.typed and not self._options and inp.value.strip():
             self.query_one("#wt-error", Static).update("nothing cataloged matches; a deleted data set needs its full name")
 
     @on(Input.Changed, "#wt-input")
     def _typed(self, event: Input.Changed) -> None:
         st = self.stages()[self._index()]
-        if isinstance(st, Pick):
+        if not isinstance(st, Pick):
+            return
+        if st.typed:
+            self.wt.selections[st.key] = event.value
+            self.load_options(st)
+        elif self._all_options is not None:
             self._fill_options(st)
 
     @on(Input.Submitted, "#wt-input")
@@ -300,6 +319,8 @@ class WalkthroughScreen(Screen):
             sel[pick.key] = value.upper()
         else:
             opts = self.query_one("#wt-options", OptionList)
+            if self._all_options is None:
+                return False  # the list is still loading (a moment): nothing to take yet
             if not self._options or opts.highlighted is None:
                 self.error = "nothing to choose from here; backspace goes back"
                 self.query_one("#wt-error", Static).update(self.error)
@@ -521,7 +542,7 @@ class WalkthroughScreen(Screen):
 
     def record(self) -> None:
         """The transcript, into the activity log (once)."""
-        if getattr(self, "_recorded", False):
+        if self._recorded:
             return
         self._recorded = True
         rc = self.result.rc if self.result else 8

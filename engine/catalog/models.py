@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: intents, ended relationships, tapes, dump copy file offsets
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -169,10 +169,45 @@ class DumpCopyRow(SQLModel, table=True):
     tape: str  # tape volser
     file: str  # the tape's path relative to the site directory
     file_index: int = 0  # position of this volume's file on the (stacked) tape
+    file_offset: int = 0  # byte offset of that file on the tape: each file is verified alone
     bytes_stored: int = 0
-    state: str = "COMPLETE"  # COMPLETE | PARTIAL | FAILED
+    state: str = "COMPLETE"  # COMPLETE | FAILED (its tape file failed verification)
     created_at: float = 0.0
     expires_at: float | None = None
+
+
+class TapeRow(SQLModel, table=True):
+    """A tape in the library. Cleanup removes only tapes that are FULL and hold no dump copy;
+    a WRITING tape is never touched (an FREND dump may be writing it right now)."""
+
+    __tablename__ = "tape"
+    volser: str = Field(primary_key=True, max_length=6)
+    file: str  # path relative to the site directory
+    state: str = "WRITING"  # WRITING | FULL
+
+
+class IntentRow(SQLModel, table=True):
+    """An HSM command between its first and its last durable write. `Site.open` finishes or
+    undoes every intent it finds before anything else runs (see docs/ATOMICITY.md)."""
+
+    __tablename__ = "intent"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    copy_pool: str
+    created_at: float = 0.0
+    payload: str = "{}"  # JSON: what the command set out to do
+
+
+class EndedRelationshipRow(SQLModel, table=True):
+    """A relationship that ended, written in the same transaction that removed it, so that an
+    intent can tell a reversed-and-finished relationship from one that never moved."""
+
+    __tablename__ = "ended_relationship"
+    id: int = Field(primary_key=True)
+    source: str
+    target: str
+    label: str
+    reason: str
 
 
 class ActivityRow(SQLModel, table=True):

@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from engine.catalog.models import SCHEMA_VERSION, RelationshipRow, SchemaInfo, VolumeRow
+from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
 from engine.errors import FlashpoolError
+from engine.flashcopy.core import Ended
 from engine.flashcopy.relationship import CopyMode, Relationship
 from engine.trackmap import TrackMap
 
@@ -53,6 +54,24 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
     return eng
+
+
+def _migrate_1(eng: Engine) -> None:
+    """Version 1 -> 2: new tables (create_all) and DumpCopyRow.file_offset. Version 1 tapes
+    hold one verified-as-a-whole sequence; their offsets are found by scanning at first read."""
+    SQLModel.metadata.create_all(eng)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE dump_copy ADD COLUMN file_offset INTEGER NOT NULL DEFAULT -1")
+        conn.exec_driver_sql("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'")
+
+
+_MIGRATIONS = {"1": _migrate_1}
+
+
+def _migrate(eng: Engine, version: str) -> None:
+    while version in _MIGRATIONS:
+        _MIGRATIONS[version](eng)
+        version = str(int(version) + 1)
 
 
 class Catalog:
@@ -100,7 +119,9 @@ class Catalog:
         if row is None:
             eng.dispose()
             raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
-        if row.value != str(SCHEMA_VERSION):
+        if row.value in _MIGRATIONS:
+            _migrate(eng, row.value)
+        elif row.value != str(SCHEMA_VERSION):
             eng.dispose()
             raise CatalogVersionMismatch(
                 f"the catalog at {url} has schema version {row.value}; this flashpool reads "
@@ -173,7 +194,7 @@ class CatalogJournal:
             marks = ", ".join("?" * len(self._COLUMNS))
             self._upsert = f"INSERT OR REPLACE INTO relationship ({cols}) VALUES ({marks})"
 
-    def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+    def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
         try:
             if self._raw is not None:
                 self._commit_sqlite(changed, removed, next_id)
@@ -183,13 +204,17 @@ class CatalogJournal:
             raise CatalogError(f"the catalog could not record FlashCopy state: {exc}") from exc
         self.commits += 1
 
-    def _commit_sqlite(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+    def _commit_sqlite(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
         con = self._raw
         assert con is not None
         con.execute("BEGIN IMMEDIATE")
         try:
             if removed:
-                con.executemany("DELETE FROM relationship WHERE id = ?", [(i,) for i in removed])
+                con.executemany("DELETE FROM relationship WHERE id = ?", [(e.relationship.id,) for e in removed])
+                con.executemany(
+                    "INSERT OR REPLACE INTO ended_relationship (id, source, target, label, reason) VALUES (?, ?, ?, ?, ?)",
+                    [tuple(_ended_row(e).values()) for e in removed],
+                )
             if changed:
                 rows = [_to_row(r) for r in changed]
                 con.executemany(self._upsert, [tuple(row[c] for c in self._COLUMNS) for row in rows])
@@ -201,12 +226,17 @@ class CatalogJournal:
             con.execute("ROLLBACK")
             raise
 
-    def _commit_portable(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
+    def _commit_portable(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
         table = RelationshipRow.__table__
-        ids = [r.id for r in changed] + list(removed)
+        ended = EndedRelationshipRow.__table__
+        gone = [e.relationship.id for e in removed]
+        ids = [r.id for r in changed] + gone
         with self.catalog.engine.begin() as conn:
             if ids:
                 conn.execute(delete(table).where(table.c.id.in_(ids)))
+            if gone:
+                conn.execute(delete(ended).where(ended.c.id.in_(gone)))
+                conn.execute(insert(ended), [_ended_row(e) for e in removed])
             if changed:
                 conn.execute(insert(table), [_to_row(r) for r in changed])
             conn.execute(
@@ -219,6 +249,11 @@ class CatalogJournal:
         if self._raw is not None:
             self._raw.close()
             self._raw = None
+
+
+def _ended_row(e: Ended) -> dict[str, object]:
+    r = e.relationship
+    return {"id": r.id, "source": r.source, "target": r.target, "label": r.label, "reason": e.reason.name}
 
 
 def _to_row(r: Relationship) -> dict[str, object]:

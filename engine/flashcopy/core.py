@@ -67,21 +67,21 @@ class FlashCopyOptions:
     durable: bool = False  # fdatasync targets before committing bits (power-loss safety)
 
 
-class Journal(Protocol):
-    """Where relationship state is persisted; the core calls it at the crash-safe points."""
-
-    def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None: ...
-
-
-class NullJournal:
-    def commit(self, changed: list[Relationship], removed: list[int], next_id: int) -> None:
-        return None
-
-
 @dataclass(slots=True)
 class Ended:
     relationship: Relationship
     reason: EndReason
+
+
+class Journal(Protocol):
+    """Where relationship state is persisted; the core calls it at the crash-safe points."""
+
+    def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None: ...
+
+
+class NullJournal:
+    def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
+        return None
 
 
 class FlashCopyCore:
@@ -107,7 +107,7 @@ class FlashCopyCore:
         self._in: dict[str, list[Relationship]] = {}
         self._next_id = next_id
         self._dirty: dict[int, Relationship] = {}
-        self._removed: set[int] = set()
+        self._removed: dict[int, Ended] = {}
         self._unflushed: set[Volume] = set()
         self.ended: deque[Ended] = deque()  # drained by the async layer to publish events
         self.tracks_moved = 0  # every track copied between volumes, for benchmarks and tests
@@ -673,8 +673,9 @@ class FlashCopyCore:
             return
         self._unindex(rel)
         self._dirty.pop(rel.id, None)
-        self._removed.add(rel.id)
-        self.ended.append(Ended(rel, reason))
+        ended = Ended(rel, reason)
+        self._removed[rel.id] = ended
+        self.ended.append(ended)
 
     def _maybe_end(self, rel: Relationship) -> None:
         if not rel.persistent and not rel.uncopied.any():
@@ -691,7 +692,7 @@ class FlashCopyCore:
             for vol in self._unflushed:
                 vol.flush_sync()
         self._unflushed.clear()
-        changed, removed = list(self._dirty.values()), sorted(self._removed)
+        changed, removed = list(self._dirty.values()), [self._removed[i] for i in sorted(self._removed)]
         self.journal.commit(changed, removed, self._next_id)
         self._dirty.clear()
         self._removed.clear()

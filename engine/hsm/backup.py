@@ -9,7 +9,6 @@ pair is refused, none is kept.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,9 +19,10 @@ from engine.catalog.models import BackupVersionRow, CapturedExtentRow, CopyPoolR
 from engine.command import Action, FrBackup, Incremental, ReturnControl, format_token
 from engine.errors import FlashCopyError, FlashpoolError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
-from engine.hsm import dump
+from engine.hsm import dump, intent
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
+from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult
 
 if TYPE_CHECKING:
@@ -81,45 +81,59 @@ async def frbackup(svc: FastReplication, req: FrBackup, res: CommandResult) -> N
         await _dumponly(svc, pool, req, classes, res, what)
     else:
         vid = await _execute(svc, pool, req, res, what, now)
-        # VERSIONS=0 without DUMP: the NOCOPY copy stays until it is dumped or withdrawn
         if vid is not None and req.dump:
             if req.return_control is ReturnControl.FASTREPLICATIONEND:
-                task = asyncio.create_task(_dump_then(svc, pool, vid, classes, CommandResult(res.command), take_lock=True))
-                svc.background.add(task)
-                task.add_done_callback(svc.background.discard)
-                res.add("FPL103I", f"THE DUMP TO {', '.join(classes)} CONTINUES IN THE BACKGROUND (RETURNCONTROL(FASTREPLICATIONEND))")
+                # the dump keeps the pool's serialisation until the version's state is final
+                svc.hand_off(pool.name, _background_dump(svc, pool, vid, classes, res.command))
+                res.add("FPL103I", f"THE DUMP TO {', '.join(classes)} CONTINUES IN THE BACKGROUND (RETURNCONTROL(FASTREPLICATIONEND)); "
+                        "ITS RESULT GOES TO THE ACTIVITY LOG")
             else:
                 await _dump_then(svc, pool, vid, classes, res)
+        elif vid is not None and pool.versions == 0:
+            res.add("FPL105I", f"VERSIONS=0: THE NOCOPY DASD COPY OF COPY POOL {pool.name} IS KEPT ONLY UNTIL IT IS DUMPED "
+                    "(FRBACKUP DUMPONLY)" + ("" if pool.fast_reverse_restore else "; IT CANNOT BE USED FOR RECOVERY"))
     res.messages.append(msg.completed(function, what, svc.clock(), res.rc, res.rc))
 
 
-async def _dump_then(svc: FastReplication, pool: CopyPoolRow, vid: int, classes: tuple[str, ...],
-                     res: CommandResult, take_lock: bool = False) -> None:
-    """Dump a fresh version; with VERSIONS=0 the NOCOPY relationships are withdrawn afterwards
-    and the version lives on as dump copies only. A background dump (FREND) takes the pool's
-    lock itself; inside the FRBACKUP command the lock is already held."""
-    if take_lock:
-        async with svc.lock(pool.name):
-            ok = await dump.dump_version(svc, vid, classes, res)
-    else:
-        ok = await dump.dump_version(svc, vid, classes, res)
-    if not ok:
+async def _background_dump(svc: FastReplication, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], command: str) -> None:
+    res = CommandResult(command)
+    await _dump_then(svc, pool, vid, classes, res)
+    res.add("FPL106I", f"BACKGROUND DUMP OF COPY POOL {pool.name} TO {', '.join(classes)} ENDED, RC={res.rc}")
+    await svc.log(res, "AUTO", pool.name)
+
+
+async def _dump_then(svc: FastReplication, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], res: CommandResult) -> None:
+    """Dump a fresh version; with VERSIONS=0 its NOCOPY relationships are then withdrawn and the
+    version lives on as dump copies only. The caller holds the pool's serialisation."""
+    if not await dump.dump_version(svc, vid, classes, res):
         res.fail(8)
-    if pool.versions == 0:
-        with svc.site.catalog.session() as s:
-            pairs = repo.pairs(s, vid)
+    await svc.finish_nocopy_version(pool.name, vid, res)
 
-        def withdraw(core: FlashCopyCore) -> None:
-            for p in pairs:
-                if p.relationship_id and core.find(p.relationship_id):
-                    core.withdraw(p.relationship_id)
 
-        await svc.flashcopy.batch(withdraw)
-        with svc.site.catalog.session() as s:
-            v = s.get(BackupVersionRow, vid)
-            v.dasd_state, v.frr_eligible = "NONE", False
-            s.add(v)
-            s.commit()
+def withdraw_nocopy_version(svc: FastReplication, core: FlashCopyCore, pool: str, vid: int, res: CommandResult) -> None:
+    """VERSIONS=0 after a dump (see FastReplication.finish_nocopy_version). Runs under the core's lock."""
+    with svc.site.catalog.session() as s:
+        cp = repo.copy_pool(s, pool)
+        v = s.get(BackupVersionRow, vid)
+        if cp is None or cp.versions != 0 or v is None or v.dasd_state not in repo.DASD_STATES:
+            return
+        pairs = repo.pairs(s, vid)
+        dumped = {d.source for d in repo.dump_copies(s, vid) if d.state == "COMPLETE"}
+    missing = sorted({p.source for p in pairs} - dumped)
+    if missing:
+        res.add("FPL107I", f"VERSION {v.version:03d} OF COPY POOL {pool} KEEPS ITS NOCOPY DASD COPY: {', '.join(missing)} "
+                "HAVE NO COMPLETE DUMP COPY YET; FRBACKUP DUMPONLY RETRIES")
+        return
+    rels = [r for p in pairs if p.relationship_id and (r := core.find(p.relationship_id)) is not None]
+
+    def none(s: Session) -> None:
+        row = s.get(BackupVersionRow, vid)
+        row.dasd_state, row.frr_eligible = "NONE", False
+        s.add(row)
+
+    intent.withdraw_atomically(svc.site.catalog, core, pool, "VERSIONS=0 WITHDRAWAL", rels, none, svc.clock())
+    res.add("FPL108I", f"VERSION {v.version:03d} OF COPY POOL {pool} IS DUMPED; ITS NOCOPY RELATIONSHIPS WERE WITHDRAWN "
+            "AND IT LIVES ON AS DUMP COPIES")
 
 
 async def _dumponly(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, classes: tuple[str, ...],
@@ -127,57 +141,91 @@ async def _dumponly(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, clas
     with svc.site.catalog.session() as s:
         choice = pools.choose(s, pool.name, req.selection, need_dasd=True)
     if choice.version is None:
-        res.messages.append(msg.failed("BACKUP DUMPONLY", what, 2, choice.why))
+        res.messages.append(msg.failed("BACKUP DUMPONLY", what, choice.rc, choice.why))
+        res.fail(choice.rc)
+        return
+    if choice.version.dasd_state != "RECOVERABLE":
+        why = f"version {choice.version.version:03d} is {choice.version.dasd_state}; only a valid DASD copy can be dumped"
+        res.messages.append(msg.failed("BACKUP DUMPONLY", what, 2, why))
         res.fail(2)
         return
     ok = await dump.dump_version(svc, choice.version.id, classes, res)
     if not ok:
         res.fail(8)
     res.add("FPL104I", f"VERSION {choice.version.version:03d} OF COPY POOL {pool.name} DUMPED TO {', '.join(classes)}")
+    await svc.finish_nocopy_version(pool.name, choice.version.id, res)
 
 
 # -- EXECUTE ----------------------------------------------------------------------------------------
+
+
+def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
+    """The next version number, 1-999 wrapping; numbers still held by a version are skipped (as
+    DFSMShsm does), so VERSION(n) always names one version. None when all 999 are in use."""
+    used = {v.version for v in pools.backups(s, pool.name)}
+    n = pool.next_version
+    for _ in range(999):
+        if n not in used:
+            return n
+        n = n % 999 + 1
+    return None
 
 
 async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: CommandResult, what: str, now: float) -> int | None:
     core: FlashCopyCore = svc.flashcopy.core
     with svc.site.catalog.session() as s:
         if req.backup_group is not None and not _override_bsg(s, pool, req.backup_group, res, what):
-            return
+            return None
         if pool.backup_group_override:
             res.add("ARC1847I", f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}")
         plan = _plan(s, pool, req, core, res, what)
         if plan is None:
-            return
+            return None
         if plan.problems:
             for src, why in plan.problems:
                 res.messages.append(msg.no_target(src, why))
             res.messages.append(msg.failed("BACKUP", what, 10, "no eligible target volume for some source volumes"))
             res.fail(10)
-            return
+            return None
         if not plan.pairs:
             res.messages.append(msg.failed("BACKUP", what, 24, "the copy pool has no volumes to back up"))
             res.fail(24)
-            return
+            return None
+        number = _next_number(s, pool)
+        if number is None:
+            res.messages.append(msg.failed("BACKUP", what, 24, "all 999 version numbers are in use; FRDELETE old versions"))
+            res.fail(24)
+            return None
         old_pairs = {p.source: p for p in repo.pairs(s, plan.reuse.id)} if plan.reuse else {}
     missing = [v for v in [*plan.pairs, *plan.pairs.values()] if v not in svc.site.volumes]
     if missing:
         res.messages.append(msg.failed("BACKUP", what, msg.RC_VOLUME_UNAVAILABLE,
                                        "volume(s) unavailable: " + ", ".join(f"{v} ({svc.site.unavailable.get(v, 'not open')})" for v in missing)))
         res.fail(msg.RC_VOLUME_UNAVAILABLE)
-        return
+        return None
     captured, capture_rc = _capture(svc, pool, list(plan.pairs), res)
     if capture_rc and pool.catalog_capture == "R":
         res.messages.append(msg.failed("BACKUP", what, 12, "catalog information could not be captured and the copy pool requires it"))
         res.fail(12)
         return None
-    number = pool.next_version
-    label = f"HSM {pool.name} V{number:03d}"
     nocopy = pool.versions == 0
     retire = req.incremental is Incremental.FCINCREMENTALLAST
+    victims = [v.id for v in (plan.reuse,) if v is not None]
+    catalog = svc.site.catalog
 
-    def flash(core: FlashCopyCore) -> dict[str, int]:
-        """All pairs at one point in time; on any refusal undo what this call made."""
+    def unit(core: FlashCopyCore) -> tuple[int, dict[str, int]]:
+        """One unit under the core's lock: intent (the version it replaces stops being valid),
+        every pair at one point in time, then the new version. On a refusal the relationships
+        this unit made are withdrawn again."""
+        _check_targets_free(core, plan, old_pairs)
+        with catalog.session() as s:
+            iid = intent.begin(s, IntentKind.BACKUP, pool.name, now, number=number, victims=victims)
+            for vid in victims:
+                row = s.get(BackupVersionRow, vid)
+                row.dasd_state, row.frr_eligible = "FAILED", False  # its targets are about to change
+                s.add(row)
+            s.commit()
+        label = intent.tagged(f"HSM {pool.name} V{number:03d}", iid)
         made: list[int] = []
         rel_ids: dict[str, int] = {}
         try:
@@ -199,61 +247,65 @@ async def _execute(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
                 ))
                 made.append(new.id)
                 rel_ids[src] = new.id
+            if retire:
+                for rid in rel_ids.values():
+                    core.retire(rid)
         except FlashCopyError:
             for rid in made:
                 core.withdraw(rid)
+            with catalog.session() as s:
+                intent.end(s, iid)  # the replaced version stays FAILED: its targets were touched
+                s.commit()
             raise
-        if retire:
-            for rid in rel_ids.values():
-                core.retire(rid)
-        return rel_ids
+        with catalog.session() as s:
+            cp = repo.copy_pool(s, pool.name)
+            assert cp is not None
+            version = BackupVersionRow(
+                copy_pool=cp.name, version=number, token=req.token or b"", created_at=now,
+                incremental=plan.incremental and not retire, fcfrr=cp.fast_reverse_restore,
+                frr_eligible=cp.fast_reverse_restore, vtocenq=not req.novtocenq,
+                catinfo="N" if cp.catalog_capture == "N" else ("P" if capture_rc else "Y"),
+                backup_group=cp.backup_group_override,
+            )
+            for old in (plan.reuse, plan.prepared):
+                if old is not None:
+                    old = s.get(BackupVersionRow, old.id)
+                    if repo.dump_copies(s, old.id):
+                        old.dasd_state = "NONE"  # lives on as dump copies
+                        s.add(old)
+                    else:
+                        repo.delete_version(s, old)
+            s.add(version)
+            s.flush()
+            for src, tgt in plan.pairs.items():
+                s.add(VersionPairRow(version_id=version.id, source=src, target=tgt,
+                                     storage_group=plan.groups[src], relationship_id=rel_ids[src]))
+            for info in captured:
+                for seq, e in enumerate(info.extents):
+                    s.add(CapturedExtentRow(version_id=version.id, name=info.name, seq=seq, volser=e.volser,
+                                            first_track=e.first, tracks=e.tracks, bytes_used=info.bytes_used, dsorg=info.dsorg))
+            cp.next_version = number % 999 + 1
+            s.add(cp)
+            intent.end(s, iid)
+            s.commit()
+            assert version.id is not None
+            return version.id, rel_ids
 
     try:
-        _check_targets_free(core, plan)
-        rel_ids = await svc.flashcopy.batch(flash)
+        vid, rel_ids = await svc.flashcopy.batch(unit)
     except FlashCopyError as exc:
         res.messages.append(msg.failed("BACKUP", what, 4, str(exc)))
         res.fail(4)
-        return
+        return None
     for src, tgt in plan.pairs.items():
         res.messages.append(msg.dss(f"COPY IDY({src}) ODY({tgt}) DUMPCOND FR(REQ) PUR ALLX ALLD(*) FCFVR"
                                     + (" FCINCREMENTAL" if plan.incremental and not retire else "")
                                     + (" FCINCREMENTALLAST" if retire else "") + (" FCNOCOPY" if nocopy else "")))
-    with svc.site.catalog.session() as s:
-        pool = repo.copy_pool(s, pool.name)
-        assert pool is not None
-        version = BackupVersionRow(
-            copy_pool=pool.name, version=number, token=req.token or b"", created_at=now,
-            incremental=plan.incremental and not retire, fcfrr=pool.fast_reverse_restore,
-            frr_eligible=pool.fast_reverse_restore, vtocenq=not req.novtocenq,
-            catinfo="N" if pool.catalog_capture == "N" else ("P" if capture_rc else "Y"),
-            backup_group=pool.backup_group_override,
-        )
-        for old in (plan.reuse, plan.prepared):
-            if old is not None:
-                old = s.get(BackupVersionRow, old.id)
-                if repo.dump_copies(s, old.id):
-                    old.dasd_state = "NONE"  # lives on as dump copies
-                    s.add(old)
-                else:
-                    repo.delete_version(s, old)
-        s.add(version)
-        s.flush()
-        for src, tgt in plan.pairs.items():
-            s.add(VersionPairRow(version_id=version.id, source=src, target=tgt,
-                                 storage_group=plan.groups[src], relationship_id=rel_ids[src]))
-        for info in captured:
-            for seq, e in enumerate(info.extents):
-                s.add(CapturedExtentRow(version_id=version.id, name=info.name, seq=seq, volser=e.volser,
-                                        first_track=e.first, tracks=e.tracks, bytes_used=info.bytes_used, dsorg=info.dsorg))
-        pool.next_version = number % 999 + 1
-        s.add(pool)
-        s.commit()
     res.messages.append(msg.volumes_ok("BACKUP", pool.name, sorted(plan.pairs)))
     kind = "an incremental refresh" if plan.refresh else "a full copy" if not nocopy else "NOCOPY, until dumped"
     res.add("FPL100I", f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
             + (f", TOKEN={format_token(req.token)})" if req.token else ")"))
-    return version.id
+    return vid
 
 
 def _capture(svc: FastReplication, pool: CopyPoolRow, sources: list[str], res: CommandResult) -> tuple[list, int]:
@@ -376,15 +428,29 @@ def _pick_target(s: Session, src: pools.Source, in_use: dict, own: set[int], cho
     return f"!no eligible volume of {src.tracks:,} tracks in {src.backup_group} ({detail})"
 
 
-def _check_targets_free(core: FlashCopyCore, plan: Plan) -> None:
+def _check_targets_free(core: FlashCopyCore, plan: Plan, old_pairs: dict[str, VersionPairRow]) -> None:
     """A reused target may still feed a recovery (reversed relationship): never cut it off."""
     for src, tgt in plan.pairs.items():
         for rel in core.outgoing(tgt):
-            if not (plan.refresh and rel.incremental and rel.target == src and not rel.uncopied.any()):
+            if plan.refresh and rel.incremental and rel.target == src and not rel.uncopied.any():
+                continue
+            old = old_pairs.get(src)
+            mine = old is not None and old.relationship_id == rel.id
+            if rel.uncopied.any():
                 raise FlashCopyError(
                     f"target {tgt} is still the source of relationship {rel.id} ({rel.source} -> {rel.target}, "
                     f"{rel.out_of_sync:,} tracks to copy); wait for the recovery to finish (QUERY COPYPOOL)"
                 )
+            if mine and rel.incremental:
+                raise FlashCopyError(
+                    f"the incremental version on {tgt} was recovered by reversing its relationship ({rel.source} -> {rel.target}); "
+                    f"take the next backup with FRBACKUP COPYPOOL(...) FCINCREMENTAL (it re-reverses, copying changed tracks only), "
+                    f"or FRDELETE the version first"
+                )
+            raise FlashCopyError(
+                f"target {tgt} is the source of relationship {rel.id} ({rel.source} -> {rel.target}); "
+                f"withdraw it (or FRDELETE the version that owns it) first"
+            )
 
 
 def _required_dump_incomplete(s: Session, pool: CopyPoolRow, version: BackupVersionRow) -> str | None:
@@ -446,7 +512,6 @@ async def _prepare(svc: FastReplication, pool: CopyPoolRow, req: FrBackup, res: 
 
 
 async def _withdraw(svc: FastReplication, pool: CopyPoolRow, res: CommandResult, what: str) -> None:
-    core = svc.flashcopy.core
     with svc.site.catalog.session() as s:
         vers = pools.backups(s, pool.name)
         target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
@@ -456,31 +521,39 @@ async def _withdraw(svc: FastReplication, pool: CopyPoolRow, res: CommandResult,
             return
         pairs = repo.pairs(s, target.id)
         generation = vers.index(target)
+        has_dumps = bool(repo.dump_copies(s, target.id))
 
-    def withdraw(core: FlashCopyCore) -> int:
-        copying = 0
-        for p in pairs:
-            rel = core.find(p.relationship_id) if p.relationship_id else None
-            if rel is not None and rel.source == p.source:
-                copying += rel.uncopied.any()
-                core.withdraw(rel.id)
-        return copying
+    def unit(core: FlashCopyCore) -> str:
+        rels = [r for p in pairs if p.relationship_id and (r := core.find(p.relationship_id)) is not None]
+        restoring = [r for r in rels if r.target in {p.source for p in pairs} and r.uncopied.any()]
+        if restoring:
+            r = restoring[0]
+            raise FlashCopyError(f"version {target.version:03d} is restoring {r.target} ({r.out_of_sync:,} tracks still to copy); "
+                                 f"its relationships cannot be withdrawn until the recovery completes")
+        # bytes stay only where every copy had completed: an incremental version keeps them
+        keep_valid = target.incremental and not any(r.uncopied.any() for r in rels)
+        state = "STILL RECOVERABLE (ITS COPY WAS COMPLETE)" if keep_valid else (
+            "DELETED" if generation != 0 and not has_dumps else "INVALID")
 
-    copying = await svc.flashcopy.batch(withdraw)
-    with svc.site.catalog.session() as s:
-        v = s.get(BackupVersionRow, target.id)
-        keep_valid = v.incremental and not copying
-        has_dumps = bool(repo.dump_copies(s, v.id))
-        if keep_valid:
-            v.incremental = False
-            s.add(v)
-        elif generation != 0 and not has_dumps:
-            repo.delete_version(s, v)
-        else:
-            v.dasd_state = "NONE" if has_dumps else "FAILED"
-            v.frr_eligible = False
-            s.add(v)
-        s.commit()
-    state = "STILL RECOVERABLE (ITS COPY WAS COMPLETE)" if keep_valid else (
-        "DELETED" if generation != 0 and not has_dumps else "INVALID")
+        def change(s: Session) -> None:
+            v = s.get(BackupVersionRow, target.id)
+            if keep_valid:
+                v.incremental = False
+                s.add(v)
+            elif generation != 0 and not has_dumps:
+                repo.delete_version(s, v)
+            else:
+                v.dasd_state = "NONE" if has_dumps else "FAILED"
+                v.frr_eligible = False
+                s.add(v)
+
+        intent.withdraw_atomically(svc.site.catalog, core, pool.name, "FRBACKUP WITHDRAW", rels, change, svc.clock())
+        return state
+
+    try:
+        state = await svc.flashcopy.batch(unit)
+    except FlashCopyError as exc:
+        res.messages.append(msg.failed("BACKUP WITHDRAW", what, 4, str(exc)))
+        res.fail(4)
+        return
     res.add("FPL102I", f"RELATIONSHIPS OF VERSION {target.version:03d} OF COPY POOL {pool.name} WITHDRAWN; THE VERSION IS {state}")

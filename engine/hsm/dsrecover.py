@@ -31,7 +31,7 @@ from engine.hsm import dump
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
-from engine.hsm.tape import TapeError, read_file
+from engine.hsm.tape import TapeError
 
 if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
@@ -173,7 +173,7 @@ async def _from_dump(svc: FastReplication, req: FrRecov, found: Found) -> str:
     tracks_by_vol = {}
     for v, c in picks.items():  # verify every tape first: nothing is written from a damaged one
         try:
-            header, tracks = await asyncio.to_thread(read_file, svc.site.path / c.copy.file, c.copy.file_index)
+            header, tracks = await asyncio.to_thread(dump.read_copy, svc.site.path, c.copy)
         except TapeError as exc:
             raise _Refused(28, str(exc)) from None
         if header.source != v:

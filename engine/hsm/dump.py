@@ -8,7 +8,6 @@ dump class; dump copies carry the DASD copy's time stamp, not the time of the du
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, select
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, SchemaInfo, VersionPairRow
+from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, SchemaInfo, TapeRow, VersionPairRow
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
@@ -28,13 +27,14 @@ DAY = 86_400.0
 RC_TAPE_DAMAGED = 60  # emulator-specific: the dump tape failed its checksums; nothing was changed
 
 
-@dataclass(frozen=True, slots=True)
-class DumpJob:
-    version_id: int
-    classes: tuple[str, ...]
+def read_copy(root: Path, copy: DumpCopyRow) -> tuple[FileHeader, dict[int, bytes]]:
+    """One dump copy's tracks, after verifying its own tape file (blocking: use a thread)."""
+    return read_file(root / copy.file, copy.file_index, copy.file_offset)
 
 
 def _next_tape(s: Session) -> str:
+    """A new tape volser, recorded WRITING in the caller's transaction: cleanup never touches it
+    until the dump that writes it has finished."""
     row = s.get(SchemaInfo, "next_tape") or SchemaInfo(key="next_tape", value="1")
     n = int(row.value)
     while True:
@@ -44,6 +44,7 @@ def _next_tape(s: Session) -> str:
             break
     row.value = str(n)
     s.add(row)
+    s.add(TapeRow(volser=volser, file=f"tapes/{volser}.tape"))
     return volser
 
 
@@ -55,7 +56,17 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
         version = s.get(BackupVersionRow, version_id)
         pairs = repo.pairs(s, version_id)
         done = {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"}
-        dcs = [repo.dump_class(s, c) for c in classes]
+        dcs = [dc for c in classes if (dc := repo.dump_class(s, c)) is not None]
+    if version is None or version.dasd_state not in ("RECOVERABLE",) or len(dcs) != len(classes):
+        res.add("ARC1806E", "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
+                + ("no longer exists" if version is None else f"{version.version:03d} is {version.dasd_state}; only a valid DASD copy can be dumped"
+                   if len(dcs) == len(classes) else "names a dump class that is not defined"))
+        return False
+    missing = sorted({p.target for p in pairs if p.target not in svc.site.volumes})
+    if missing:
+        res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED, RC={msg.RC_VOLUME_UNAVAILABLE:04d} - "
+                f"target volume(s) unavailable: {', '.join(missing)}")
+        return False
     ok = True
     svc.dumping |= {p.target for p in pairs}
     try:
@@ -73,6 +84,12 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
                         ok &= await _dump_one(svc, core, writer, version, p, dc, tape, path, res)
                 finally:
                     writer.close()
+                    with svc.site.catalog.session() as s:
+                        row = s.get(TapeRow, tape)
+                        if row is not None:
+                            row.state = "FULL"
+                            s.add(row)
+                            s.commit()
                 res.add("ARC0640I", f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED")
     finally:
         svc.dumping -= {p.target for p in pairs}
@@ -99,12 +116,12 @@ async def _dump_one(svc, core, writer: TapeWriter, version: BackupVersionRow, p:
         res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED FOR VOLUME {p.source}, RC=0012 - {exc}")
         state, index, stored = "FAILED", 0, 0
     else:
-        state = "COMPLETE"
+        state = "COMPLETE"  # recorded only now: the file is on the tape and flushed
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
     with svc.site.catalog.session() as s:
         s.add(DumpCopyRow(
             version_id=version.id, dump_class=dc.name, source=p.source, tape=tape,
-            file=str(path.relative_to(svc.site.path)), file_index=index, state=state,
+            file=str(path.relative_to(svc.site.path)), file_index=index, file_offset=writer.offset, state=state,
             created_at=version.created_at, expires_at=expires, bytes_stored=stored,
         ))
         s.commit()
@@ -165,11 +182,45 @@ def expire(svc: FastReplication) -> list[str]:
 
 
 def remove_unused_tapes(svc: FastReplication) -> None:
+    """Scratch every FULL tape that holds no dump copy any more (the catalog row goes first, so
+    a crash leaves at most an unnamed file). WRITING tapes are never touched; files from before
+    tapes had rows are scratched only when no dump copy names them."""
+    root = svc.site.path
     with svc.site.catalog.session() as s:
         used = {d.file for d in s.exec(select(DumpCopyRow)).all()}
-    for tape in (svc.site.path / "tapes").glob("*.tape"):
-        if str(tape.relative_to(svc.site.path)) not in used:
+        rows = {t.file: t for t in s.exec(select(TapeRow)).all()}
+        scratch = [t for t in rows.values() if t.state == "FULL" and t.file not in used]
+        for t in scratch:
+            s.delete(t)
+        s.commit()
+    names = {t.file for t in scratch}
+    for tape in (root / "tapes").glob("*.tape"):
+        rel = str(tape.relative_to(root))
+        if rel in names or (rel not in rows and rel not in used):
             tape.unlink(missing_ok=True)
+
+
+def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
+    """At open: tapes still WRITING were being written when the process ended. Each dump copy
+    on them is verified on its own; a copy whose file is cut short or damaged is marked FAILED
+    (LIST shows it), the others stay COMPLETE. The caller commits."""
+    out: list[str] = []
+    for tape in s.exec(select(TapeRow).where(TapeRow.state == "WRITING")).all():
+        for c in s.exec(select(DumpCopyRow).where(DumpCopyRow.tape == tape.volser)).all():
+            if c.state != "COMPLETE":
+                continue
+            try:
+                read_copy(root, c)
+            except TapeError as exc:
+                c.state = "FAILED"
+                s.add(c)
+                out.append(f"DUMP COPY OF {c.source} ON TAPE {c.tape} ({c.dump_class}) IS FAILED: {exc}")
+        for vid in {c.version_id for c in s.exec(select(DumpCopyRow).where(DumpCopyRow.tape == tape.volser)).all()}:
+            refresh_dump_state(s, vid)
+        tape.state = "FULL"
+        s.add(tape)
+        out.append(f"TAPE {tape.volser} WAS BEING WRITTEN WHEN FLASHPOOL STOPPED; ITS DUMP COPIES WERE VERIFIED")
+    return out
 
 
 async def auto_dump(svc: FastReplication) -> list[str]:
@@ -187,9 +238,17 @@ async def auto_dump(svc: FastReplication) -> list[str]:
                 jobs.append((pool.name, newest.id, classes))
     done = []
     for pool, vid, classes in jobs:
-        res = CommandResult(f"AUTODUMP {pool}")
+        res = CommandResult(f"AUTODUMP COPYPOOL({pool})")
         async with svc.lock(pool):
-            await dump_version(svc, vid, classes, res)
+            with svc.site.catalog.session() as s:
+                v = s.get(BackupVersionRow, vid)
+                still = v is not None and v.dasd_state == "RECOVERABLE"
+            if not still:
+                continue  # replaced or recovered while it waited: nothing to dump any more
+            if not await dump_version(svc, vid, classes, res):
+                res.fail(8)
+            await svc.finish_nocopy_version(pool, vid, res)
+        await svc.log(res, "AUTO", pool)
         done.append(pool)
     return done
 
@@ -235,9 +294,11 @@ def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None,
 async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -> tuple[int, str]:
     """Verify the tape file, then write the whole volume back through the normal write path.
     Returns (rc, message); on any tape damage nothing is written."""
-    path = svc.site.path / copy.file
+    if volser not in svc.site.volumes:
+        why = svc.site.unavailable.get(volser, "its image is not open")
+        return msg.RC_VOLUME_UNAVAILABLE, f"volume {volser} is unavailable ({why}); nothing was changed"
     try:
-        header, tracks = await asyncio.to_thread(read_file, path, copy.file_index)
+        header, tracks = await asyncio.to_thread(read_copy, svc.site.path, copy)
     except TapeError as exc:
         return RC_TAPE_DAMAGED, f"{exc}; nothing on {volser} was changed"
     vol = svc.site.volume(volser)
@@ -254,13 +315,4 @@ async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -
     return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
 
 
-def tape_path(svc: FastReplication, tape: str) -> Path:
-    return svc.site.path / "tapes" / f"{tape}.tape"
-
-
-def tape_bytes(svc: FastReplication, tape: str) -> int:
-    p = tape_path(svc, tape)
-    return os.path.getsize(p) if p.exists() else 0
-
-
-__all__ = ["auto_dump", "choose_dump", "dump_version", "expire", "restore_volume", "RC_TAPE_DAMAGED", "msg"]
+__all__ = ["auto_dump", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume", "RC_TAPE_DAMAGED", "msg"]

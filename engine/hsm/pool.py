@@ -60,7 +60,7 @@ def choose(s: Session, pool: str, sel: Selection, need_dasd: bool) -> Choice:
     elif sel.date is not None:
         found = next((v for v in vers if dt.date.fromtimestamp(v.created_at) == sel.date), None)
     elif sel.token is not None:
-        found = next((v for v in vers if v.token.rstrip(b"\0") == sel.token.rstrip(b"\0")), None)
+        found = next((v for v in vers if v.token == sel.token), None)  # exact: X'00' is not "no token"
         if found is None:
             return Choice(None, 14, "no backup copy carries that token")
     else:

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
 from engine.command import Action, FrBackup, FrDelete, FrRecov, Incremental, Request, parse_command
+from engine.datasets.names import is_filter
 from engine.hsm import dump
 from engine.hsm import pool as pools
+from engine.hsm.backup import _required_dump_incomplete
+from engine.hsm.dsrecover import _clash, _find
 from engine.hsm.recover import _frr_eligible, _incremental_ready, _verify
 
 if TYPE_CHECKING:
@@ -116,9 +119,6 @@ def _recov(site: Site, req: FrRecov) -> list[Check]:
 
 
 def _datasets(site: Site, req: FrRecov) -> list[Check]:
-    from engine.hsm.dsrecover import _clash, _find
-    from engine.datasets.names import is_filter
-
     out = []
     names = []
     for pattern in req.dsnames:
@@ -190,9 +190,6 @@ def _backup(site: Site, req: FrBackup) -> list[Check]:
                                      "the version that would be reused is not incremental (RC=8)", "incremental"))
             if valid and len(valid) >= max(pool.versions, 1) and req.incremental is not Incremental.FCINCREMENTAL:
                 oldest = sorted(valid, key=lambda v: v.created_at)[0]
-                missing = None
-                from engine.hsm.backup import _required_dump_incomplete
-
                 missing = _required_dump_incomplete(s, pool, oldest)
                 if missing and not req.force:
                     out.append(Check(False, f"version {oldest.version:03d} may roll off",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from engine.catalog import constructs as repo
 from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, parse_command
@@ -29,6 +29,7 @@ class FastReplication:
         self._locks: dict[str, asyncio.Lock] = {}
         self.dumping: set[str] = set()  # target volumes being dumped right now
         self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
+        self._handed: set[str] = set()  # pools whose serialisation a background task now owns
 
     async def settle(self) -> None:
         """Wait for background work started by commands (dumps returned early with FREND)."""
@@ -50,20 +51,39 @@ class FastReplication:
         except CommandSyntaxError as exc:
             res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
             res.fail(msg.RC_SYNTAX)
-            await self._log(res, origin, None)
+            await self.log(res, origin, None)
             return res
         pool = _pool_of(req)
+        if pool is not None:
+            await self.lock(pool).acquire()
         try:
-            if pool is not None:
-                async with self.lock(pool):
-                    await self._dispatch(req, res)
-            else:
-                await self._dispatch(req, res)
+            await self._dispatch(req, res)
         except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
             res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
             res.fail(12)
-        await self._log(res, origin, pool)
+        finally:
+            if pool is not None and pool not in self._handed:
+                self.lock(pool).release()
+        await self.log(res, origin, pool)
         return res
+
+    def hand_off(self, pool: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background *holding the pool's serialisation*, which the running
+        command passes on instead of releasing: no other command on the pool runs until the
+        background work has made its results final (e.g. an FREND dump and, with VERSIONS=0,
+        the withdrawal after it)."""
+        self._handed.add(pool)
+
+        async def owned() -> None:
+            try:
+                await work
+            finally:
+                self._handed.discard(pool)
+                self.lock(pool).release()
+
+        task = asyncio.create_task(owned(), name=f"flashpool-background-{pool}")
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def _dispatch(self, req: Request, res: CommandResult) -> None:
         from engine.hsm import backup, delete, listing, recover
@@ -90,8 +110,19 @@ class FastReplication:
             try:
                 await asyncio.to_thread(dump.expire, self)
                 await dump.auto_dump(self)
-            except FlashpoolError:
-                pass  # reported on the next command that touches the pool; never kills the loop
+            except FlashpoolError as exc:  # never kills the loop; the operator sees it in the log
+                res = CommandResult("AUTODUMP")
+                res.add("ARC1806E", f"AUTOMATIC DUMP FAILED, RC=0012 - {exc}")
+                res.fail(12)
+                await self.log(res, "AUTO", None)
+
+    async def finish_nocopy_version(self, pool: str, version_id: int, res: CommandResult) -> None:
+        """VERSIONS=0: once every volume of the version has a COMPLETE dump copy, its NOCOPY
+        relationships are withdrawn and the version lives on as dump copies only (the catalog
+        says NONE before a single relationship goes)."""
+        from engine.hsm import backup
+
+        await self.flashcopy.batch(lambda core: backup.withdraw_nocopy_version(self, core, pool, version_id, res))
 
     # -- holds ------------------------------------------------------------------------------
     def _hold(self, req: Hold, res: CommandResult) -> None:
@@ -126,9 +157,9 @@ class FastReplication:
         for line in lines:
             res.add("FPL300I", line)
         res.fail(rc)
-        await self._log(res, origin, pool)
+        await self.log(res, origin, pool)
 
-    async def _log(self, res: CommandResult, origin: str, pool: str | None) -> None:
+    async def log(self, res: CommandResult, origin: str, pool: str | None) -> None:
         def write() -> None:
             with self.site.catalog.session() as s:
                 repo.log_activity(

@@ -10,9 +10,11 @@ Format (all integers big-endian):
 
 The header names copy pool, version, token, source and target volsers, the point in time, the
 dump time and the geometry. Tracks that read as all zeros (never written) are not recorded.
-Several volumes (files) are stacked on one tape when the dump class says so. Reading checks
-every record's checksum and the file's end record *before* a single track is returned, so a
-flipped byte, a truncated file or the wrong volume is found before anything on DASD changes.
+Several volumes (files) are stacked on one tape when the dump class says so. Each file is
+verifiable on its own: the catalog keeps its byte offset, and reading checks every record's
+checksum and the file's end record *before* a single track is returned, so a flipped byte, a
+truncated file or the wrong volume is found before anything on DASD changes - and a file cut
+short by a crash while it was written spoils only itself, never the files before it.
 """
 
 from __future__ import annotations
@@ -78,17 +80,22 @@ class TapeWriter:
         if new:
             self._f.write(TAPE_MAGIC)
         self._count = len(list_files(path)) if not new else 0
+        self.offset = 0  # where the last file written starts
 
     def write_file(
         self, header: FileHeader, tracks: Iterator[tuple[int, bytes]], level: int = 1
     ) -> tuple[int, int, int]:
-        """Write one volume's tracks; returns (file index, tracks recorded, bytes stored)."""
+        """Write one volume's tracks; returns (file index, tracks recorded, bytes stored).
+        The file starts at `self.offset` as it was before the call."""
         f = self._f
+        f.flush()
+        self.offset = os.fstat(f.fileno()).st_size
         head = json.dumps(asdict(header), sort_keys=True).encode()
         f.write(FILE_MAGIC + _U32.pack(len(head)) + head + _U32.pack(zlib.crc32(head)))
         count, stored, crcs = 0, 0, 0
+        zero = bytes(header.track_size)  # unwritten tracks are skipped: a memcmp, not a byte count
         for k, raw in tracks:
-            if not raw.count(0) == len(raw):
+            if raw != zero:
                 data = zlib.compress(raw, level)
                 codec = CODEC_ZLIB
                 if len(data) >= len(raw):
@@ -115,40 +122,50 @@ def list_files(path: Path) -> list[FileInfo]:
     return [info for info, _ in _scan(path, want=None, keep=False)]
 
 
-def read_file(path: Path, index: int) -> tuple[FileHeader, dict[int, bytes]]:
-    """Return one file's tracks (track number -> data) after verifying the *whole* tape: a tape
-    damaged or truncated anywhere is refused, even if the wanted file looks intact."""
+def read_file(path: Path, index: int, offset: int = -1) -> tuple[FileHeader, dict[int, bytes]]:
+    """Return one file's tracks (track number -> data) after verifying that whole file. With
+    its `offset` only that file is read; without it (catalogs from before offsets were kept)
+    the files before it are verified on the way."""
     found: tuple[FileHeader, dict[int, bytes]] | None = None
-    for info, tracks in _scan(path, want=None, keep=True, only=index):
-        if info.index == index:
-            assert tracks is not None
-            found = (info.header, tracks)
+    for info, tracks in _scan(path, want=index, keep=True, offset=offset):
+        assert tracks is not None
+        found = (info.header, tracks)
     if found is None:
         raise TapeError(f"tape {path.stem} has no file {index + 1}")
     return found
 
 
 def _scan(
-    path: Path, want: int | None, keep: bool, only: int | None = None
+    path: Path, want: int | None, keep: bool, offset: int = -1
 ) -> Iterator[tuple[FileInfo, dict[int, bytes] | None]]:
     name = path.stem
     try:
-        blob = path.read_bytes()
+        with open(path, "rb") as f:
+            label = f.read(len(TAPE_MAGIC))
+            if offset >= 0:
+                f.seek(offset)
+            blob = f.read()
     except FileNotFoundError:
         raise TapeError(f"tape {name} is not in the tape library ({path})") from None
-    if not blob.startswith(TAPE_MAGIC):
+    if label != TAPE_MAGIC:
         raise TapeError(f"tape {name} has no flashpool tape label; it is not a dump tape")
-    pos, index = len(TAPE_MAGIC), 0
+    if offset >= 0:  # positions below are relative to `base`, messages give tape offsets
+        base, pos, index = offset, 0, want if want is not None else 0
+    else:
+        base, pos, index = 0, len(TAPE_MAGIC), 0
+        blob = label + blob
+    if pos >= len(blob):
+        raise TapeError(f"tape {name} has no file {index + 1} (it ends at byte {base + len(blob):,})")
 
     def need(n: int, what: str) -> None:
         if pos + n > len(blob):
-            raise TapeError(f"tape {name} is truncated in {what} of file {index + 1} (byte {pos:,})")
+            raise TapeError(f"tape {name} is truncated in {what} of file {index + 1} (byte {base + pos:,})")
 
     while pos < len(blob):
         start = pos
         need(12, "the header")
         if blob[pos : pos + 8] != FILE_MAGIC:
-            raise TapeError(f"tape {name}: file {index + 1} has a damaged label at byte {pos:,}")
+            raise TapeError(f"tape {name}: file {index + 1} has a damaged label at byte {base + pos:,}")
         (hlen,) = _U32.unpack_from(blob, pos + 8)
         pos += 12
         need(hlen + 4, "the header")
@@ -161,7 +178,7 @@ def _scan(
         except (ValueError, TypeError) as exc:
             raise TapeError(f"tape {name}: the header of file {index + 1} is unreadable ({exc})") from None
         pos += hlen + 4
-        take = keep and (want is None or want == index) and (only is None or only == index)
+        take = keep and (want is None or want == index)
         tracks: dict[int, bytes] = {}
         count, crcs = 0, 0
         while True:
@@ -171,12 +188,13 @@ def _scan(
                 need(10, "the end record")
                 n, total = _U32.unpack_from(blob, pos + 2)[0], _U32.unpack_from(blob, pos + 6)[0]
                 if n != count or total != crcs:
-                    raise TapeError(f"tape {name}: file {index + 1} ends with {n} tracks recorded but "
-                                    f"{count} were read; records are missing")
+                    raise TapeError(f"tape {name}: file {index + 1} has {count} of the {n} track records its end "
+                                    f"record lists" if n != count else
+                                    f"tape {name}: file {index + 1}'s end record does not match its track records")
                 pos += 10
                 break
             if tag != TRACK_MAGIC:
-                raise TapeError(f"tape {name}: file {index + 1} has a damaged record at byte {pos:,}")
+                raise TapeError(f"tape {name}: file {index + 1} has a damaged record at byte {base + pos:,}")
             need(_TRACK_HEAD.size, "a track record")
             _, k, stored, codec, crc = _TRACK_HEAD.unpack_from(blob, pos)
             pos += _TRACK_HEAD.size
@@ -193,7 +211,7 @@ def _scan(
             count += 1
             if take:
                 tracks[k] = raw
-        info = FileInfo(header, index, start, count)
+        info = FileInfo(header, index, base + start, count)
         if want is None or want == index:
             yield info, (tracks if take else None)
             if want is not None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
-from engine.command import Selection
+from engine.command import FromDump, FrRecov, Selection
 from engine.hsm import dump
 from engine.hsm import pool as pools
-from engine.hsm.tape import read_file
+
 
 if TYPE_CHECKING:
     from engine.site import Site
@@ -108,7 +108,7 @@ async def expect_from_dump(site: Site, pool: str, sel: Selection, dump_class: st
     for volser, pick in picks.items():
         if pick.copy is None:
             raise LookupError(pick.why)
-        header, tracks = await asyncio.to_thread(read_file, site.path / pick.copy.file, pick.copy.file_index)
+        header, tracks = await asyncio.to_thread(dump.read_copy, site.path, pick.copy)
         zero = bytes(header.track_size)
         h = hashlib.sha256()
         for k in range(header.tracks):
@@ -119,48 +119,36 @@ async def expect_from_dump(site: Site, pool: str, sel: Selection, dump_class: st
 
 async def expect_datasets(site: Site, names: list[str], pool: str | None, sel: Selection,
                           from_dump: bool = False) -> list[Expectation]:
-    """Each data set must read as it did at backup time: its captured extents, read from the
-    version's targets (or its tape), cut to the size it had."""
+    """Each data set must read as it did at backup time: where FRRECOV DSNAME would find it (the
+    same lookup: captured catalog information, or the current entry), read from the version's
+    targets or its tape, cut to the size it had."""
+    from engine.hsm.dsrecover import Found, _find
+
+    req = FrRecov(dsnames=tuple(names), from_copypool=pool, selection=sel,
+                  from_dump=FromDump() if from_dump else None)
     out = []
-    with site.catalog.session() as s:
-        pool_names = [pool] if pool else [p.name for p in repo.copy_pools(s)]
     for name in names:
-        for cp in pool_names:
-            version, prs, _ = _version(site, cp, sel, need_dasd=not from_dump)
-            if version is None:
-                continue
-            with site.catalog.session() as s:
-                rows = [(r.volser, r.first_track, r.tracks, r.bytes_used) for r in repo.captured(s, version.id, name)]
-            current = site.datasets.get(name)
-            if not rows and version.catinfo == "N" and current is not None and set(current.volumes) <= {p.source for p in prs}:
-                # no captured catalog information: a data set still cataloged where it was is used as is
-                rows = [(e.volser, e.first, e.tracks, current.bytes_used) for e in current.extents]
-            if not rows:
-                continue
-            size = rows[0][3]
-            h = hashlib.sha256()
-            left = size
+        found = _find(site.hsm, req, name, site.datasets.get(name))
+        if not isinstance(found, Found):
+            continue  # the command will refuse it; nothing to verify
+        h = hashlib.sha256()
+        left = found.info.bytes_used
+        with site.catalog.session() as s:
+            targets = {p.source: p.target for p in repo.pairs(s, found.version.id)}
+            copies = {c.source: c for c in repo.dump_copies(s, found.version.id) if c.state == "COMPLETE"}
+        for e in found.info.extents:
             if from_dump:
-                with site.catalog.session() as s:
-                    copies = {c.source: c for c in repo.dump_copies(s, version.id) if c.state == "COMPLETE"}
-                for volser, first, count, _ in rows:
-                    c = copies[volser]
-                    header, tracks = await asyncio.to_thread(read_file, site.path / c.file, c.file_index)
-                    for k in range(first, first + count):
-                        data = tracks.get(k, bytes(header.track_size))[:left]
-                        left -= len(data)
-                        h.update(data)
-                origin = f"tape, version {version.version:03d}"
+                c = copies[e.volser]
+                header, tracks = await asyncio.to_thread(dump.read_copy, site.path, c)
+                run = [tracks.get(k, bytes(header.track_size)) for k in range(e.first, e.first + e.tracks)]
             else:
-                targets = {p.source: p.target for p in prs}
-                for volser, first, count, _ in rows:
-                    for data in await site.flashcopy.read_run(targets[volser], first, count):
-                        data = data[:left]
-                        left -= len(data)
-                        h.update(data)
-                origin = f"{cp} version {version.version:03d}"
-            out.append(Expectation("dataset", name, h.hexdigest(), origin))
-            break
+                run = await site.flashcopy.read_run(targets[e.volser], e.first, e.tracks)
+            for data in run:
+                data = data[:left]
+                left -= len(data)
+                h.update(data)
+        where = "tape" if from_dump else found.pool
+        out.append(Expectation("dataset", name, h.hexdigest(), f"{where}, version {found.version.version:03d}"))
     return out
 
 

@@ -40,14 +40,20 @@ def test_tape_format_round_trip_stacking_and_damage(tmp_path):
     assert [f.header.source for f in list_files(path)] == ["VA", "VB"]
     assert read_file(path, 0)[1] == a and read_file(path, 1)[1] == b
     blob = path.read_bytes()
-    for damage, expected in [
-        (blob[:-7], "truncated"),
-        (blob[:40] + bytes([blob[40] ^ 1]) + blob[41:], "checksum"),
-        (b"NOTATAPE" + blob[8:], "no flashpool tape label"),
+    offsets = [f.offset for f in list_files(path)]
+    assert read_file(path, 1, offsets[1])[1] == b  # found by its offset alone
+    for damage, index, expected in [
+        (blob[:-7], 1, "truncated"),
+        (blob[:40] + bytes([blob[40] ^ 1]) + blob[41:], 0, "checksum"),
+        (b"NOTATAPE" + blob[8:], 0, "no flashpool tape label"),
     ]:
         path.write_bytes(damage)
-        with pytest.raises(TapeError, match=expected):
-            read_file(path, 0)
+        for offset in (-1, offsets[index]):
+            with pytest.raises(TapeError, match=expected):
+                read_file(path, index, offset)
+    # a file cut short (a crash while stacking) spoils only itself, never the files before it
+    path.write_bytes(blob[:-7])
+    assert read_file(path, 0, offsets[0])[1] == a and read_file(path, 0)[1] == a
     with pytest.raises(TapeError, match="not in the tape library"):
         read_file(tmp_path / "T09999.tape", 0)
 
@@ -109,7 +115,7 @@ async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
     if damage == "flip":
         path.write_bytes(blob[:200] + bytes([blob[200] ^ 0xFF]) + blob[201:])
     elif damage == "truncate":
-        path.write_bytes(blob[: len(blob) // 2])
+        path.write_bytes(blob[:200])  # inside ARC001's file, the first on the tape
     await site.flashcopy.write_run("ARC001", 0, [t("current")] * TRACKS)
     before = await content(site, "ARC001")
     if damage == "swap":  # the catalog points ARC001 at ARC002's file on the tape
@@ -117,8 +123,10 @@ async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
         from sqlmodel import select
 
         with site.catalog.session() as s:
-            for d in s.exec(select(DumpCopyRow)).all():
-                d.file_index = 1 - d.file_index
+            rows = s.exec(select(DumpCopyRow)).all()
+            places = [(d.file_index, d.file_offset) for d in rows]
+            for d, (index, offset) in zip(rows, reversed(places)):
+                d.file_index, d.file_offset = index, offset
                 s.add(d)
             s.commit()
     res = await site.command("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")

@@ -359,6 +359,9 @@ async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             done.append(src)
     if done:
         res.messages.append(msg.volumes_ok(function, cp, done))
+        sources = {c.version.id: c.version for c in picks.values() if c.copy is not None and c.version is not None}
+        for v in sources.values():
+            res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {_version_name(v)}")
         await _recatalog(svc, done, res)
     if failures and not req.volume:
         res.messages.append(msg.volumes_failed(function, cp, failures))
@@ -408,4 +411,5 @@ async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: 
         res.fail(4)
         return
     res.messages.append(msg.volumes_ok("RECOVERY", cp, [vol]))
+    res.add("FPL115I", f"VOLUME {vol} OF COPY POOL {cp} RECOVERED FROM {_version_name(version)}")
     await _recatalog(svc, [vol], res)

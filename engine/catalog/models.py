@@ -191,6 +191,7 @@ class IntentRow(SQLModel, table=True):
     undoes every intent it finds before anything else runs (see docs/ATOMICITY.md)."""
 
     __tablename__ = "intent"
+    __table_args__ = {"sqlite_autoincrement": True}  # never reused: ids tag relationship labels
     id: int | None = Field(default=None, primary_key=True)
     kind: str
     copy_pool: str

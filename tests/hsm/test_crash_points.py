@@ -1,0 +1,91 @@
+"""Every HSM command killed after each of its durable writes: after the next open, every
+RECOVERABLE version's targets, every COMPLETE dump copy and every source hold what the model
+says, and no relationship is left without an owner (issue "No backup that lies")."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from engine.site import Site
+from tests.hsm.crash_points import Model, Scenario, crash_every_point
+
+SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
+
+
+async def fresh(site: Site, m: Model) -> None:
+    await m.write(site, 1)
+
+
+async def two(site: Site, m: Model) -> None:
+    await m.write(site, 1)
+    await m.backup(site, "TWO")
+    await m.write(site, 2, tracks=10)
+    await m.backup(site, "TWO")
+    await m.write(site, 3, tracks=5)
+
+
+async def two_dumped(site: Site, m: Model) -> None:
+    await m.write(site, 1)
+    await m.backup(site, "TWO", "DUMP")
+    await m.write(site, 2, tracks=10)
+    await m.backup(site, "TWO")
+    await m.write(site, 3, tracks=5)
+
+
+async def one_copied(site: Site, m: Model) -> None:
+    await m.write(site, 1)
+    await m.backup(site, "TWO", "DUMP")
+    await site.flashcopy.drain()
+    await m.write(site, 2, tracks=12)
+
+
+async def inc(site: Site, m: Model) -> None:
+    await m.write(site, 1)
+    await m.backup(site, "INC", "FCINCREMENTAL")
+    await site.flashcopy.drain()
+    await m.write(site, 2, tracks=7)
+
+
+async def frr(site: Site, m: Model) -> None:
+    await m.write(site, 1)
+    await m.backup(site, "FRR")
+    await m.write(site, 2, tracks=9)
+
+
+SCENARIOS = [
+    Scenario("backup", "FRBACKUP COPYPOOL(TWO)", fresh),
+    Scenario("rolloff-force", "FRBACKUP COPYPOOL(TWO) FORCE", two),
+    Scenario("rolloff-dumped", "FRBACKUP COPYPOOL(TWO)", two_dumped),
+    Scenario("incremental-first", "FRBACKUP COPYPOOL(INC) FCINCREMENTAL", fresh),
+    Scenario("incremental-refresh", "FRBACKUP COPYPOOL(INC) FCINCREMENTAL", inc),
+    Scenario("incremental-last", "FRBACKUP COPYPOOL(INC) FCINCREMENTALLAST", inc),
+    Scenario("withdraw", "FRBACKUP COPYPOOL(TWO) WITHDRAW", two),
+    Scenario("withdraw-incremental", "FRBACKUP COPYPOOL(INC) WITHDRAW", inc),
+    Scenario("dump", "FRBACKUP COPYPOOL(TWO) DUMP", fresh),
+    Scenario("dumponly", "FRBACKUP COPYPOOL(TWO) DUMPONLY", two),
+    Scenario("versions0-dump", "FRBACKUP COPYPOOL(ZERO) DUMP", fresh),
+    Scenario("versions0-frend", "FRBACKUP COPYPOOL(ZEROFRR) DUMP RETURNCONTROL(FREND)", fresh),
+    Scenario("recover-regular", "FRRECOV COPYPOOL(TWO)", one_copied, ("TWO", 1)),
+    Scenario("recover-frr", "FRRECOV COPYPOOL(FRR)", frr, ("FRR", 1)),
+    Scenario("recover-incremental", "FRRECOV COPYPOOL(INC)", inc, ("INC", 1)),
+    Scenario("recover-volume", "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO)", one_copied, ("TWO", 1)),
+    Scenario("recover-dump", "FRRECOV COPYPOOL(TWO) FROMDUMP", one_copied, ("TWO", 1)),
+    Scenario("recover-dump-volume", "FRRECOV TOVOLUME(SRC002) FROMCOPYPOOL(TWO) FROMDUMP", one_copied, ("TWO", 1)),
+    Scenario("delete-dasd", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DASDONLY", two_dumped),
+    Scenario("delete-dump", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DUMPONLY", two_dumped),
+    Scenario("delete-both", "FRDELETE COPYPOOL(TWO) VERSIONS(1,2) BOTH", two_dumped),
+    Scenario("delete-all", "FRDELETE COPYPOOL(TWO) ALL", two),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_every_crash_point(tmp_path, scenario: Scenario) -> None:
+    """Every durable write of the command is a crash point (k = 1 .. the command's last write,
+    then once more where it finishes). `make soak` repeats it with the background copiers
+    running in the child, so copy progress lands between the command's writes."""
+    tried, problems = crash_every_point(tmp_path, scenario, copiers=SOAK)
+    print(f"{scenario.name}: {tried} crash points")
+    assert tried > 2
+    assert not problems, "\n".join(problems)

@@ -52,6 +52,10 @@ class TrackDataError(FlashpoolError, ValueError):
 # -- FlashCopy ------------------------------------------------------------------------------
 
 
+class SiteClosed(FlashpoolError):
+    """Work arrived after the site's files were released (e.g. a copy chunk queued before close)."""
+
+
 class FlashCopyError(FlashpoolError):
     """FlashCopy refused the request; nothing was changed."""
 

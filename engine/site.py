@@ -288,6 +288,7 @@ class Site:
     def close_files(self) -> None:
         """Release volumes, catalog and lock without a running loop (after the loop that ran the
         site's background tasks has ended, e.g. when the console exits)."""
+        self.flashcopy.core.close()
         for v in self.volumes.values():
             v.close()
         self.catalog.close()

@@ -30,6 +30,7 @@ from bitarray import bitarray
 from bitarray.util import intervals, zeros
 
 from engine.errors import (
+    SiteClosed,
     CascadeNotAllowed,
     CopyInProgress,
     ExtentMismatch,
@@ -111,9 +112,21 @@ class FlashCopyCore:
         self._unflushed: set[Volume] = set()
         self.ended: deque[Ended] = deque()  # drained by the async layer to publish events
         self.tracks_moved = 0  # every track copied between volumes, for benchmarks and tests
+        self.closed = False
         for rel in relationships:
             self._index(rel)
             self._next_id = max(self._next_id, rel.id + 1)
+
+    def close(self) -> None:
+        """Wait for the operation in progress, then refuse every later one: a copy chunk still
+        queued in a worker thread must never touch a volume or the journal once they are closed
+        (their file descriptors may already belong to something else)."""
+        with self.lock:
+            self.closed = True
+
+    def _open(self) -> None:
+        if self.closed:
+            raise SiteClosed("the site is closed")
 
     # =====================================================================================
     # queries
@@ -158,6 +171,7 @@ class FlashCopyCore:
         vol = self.volume(volser)
         vol.geometry.check_extent(first, count)
         with self.lock:
+            self._open()
             out: list[bytes] = []
             for holder, track, n in self._logical_segments(vol, first, count):
                 out.extend(holder.read_tracks_sync(track, n))
@@ -178,6 +192,7 @@ class FlashCopyCore:
         for data in tracks:
             vol._check_data(data)
         with self.lock:
+            self._open()
             incoming = self._overlapping_in(volser, first, count)
             for rel, i, n in incoming:
                 if rel.target_write_inhibit:
@@ -403,7 +418,7 @@ class FlashCopyCore:
         """Copy up to `max_tracks` uncopied tracks of a relationship; returns tracks copied."""
         with self.lock:
             rel = self._rels.get(rel_id)
-            if rel is None or not rel.uncopied.any():
+            if self.closed or rel is None or not rel.uncopied.any():
                 return 0
             budget, copied, pos = max_tracks, 0, rel.cursor
             while budget > 0 and rel.id in self._rels:

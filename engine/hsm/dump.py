@@ -182,22 +182,18 @@ def expire(svc: FastReplication) -> list[str]:
 
 
 def remove_unused_tapes(svc: FastReplication) -> None:
-    """Scratch every FULL tape that holds no dump copy any more (the catalog row goes first, so
-    a crash leaves at most an unnamed file). WRITING tapes are never touched; files from before
-    tapes had rows are scratched only when no dump copy names them."""
+    """Scratch every FULL tape that holds no dump copy any more. Only tapes the catalog names
+    are touched (its row goes first, so a crash leaves at most a nameless file that the next
+    open removes); a WRITING tape - or a file whose row is being created right now - never."""
     root = svc.site.path
     with svc.site.catalog.session() as s:
         used = {d.file for d in s.exec(select(DumpCopyRow)).all()}
-        rows = {t.file: t for t in s.exec(select(TapeRow)).all()}
-        scratch = [t for t in rows.values() if t.state == "FULL" and t.file not in used]
+        scratch = [t for t in s.exec(select(TapeRow).where(TapeRow.state == "FULL")).all() if t.file not in used]
         for t in scratch:
             s.delete(t)
         s.commit()
-    names = {t.file for t in scratch}
-    for tape in (root / "tapes").glob("*.tape"):
-        rel = str(tape.relative_to(root))
-        if rel in names or (rel not in rows and rel not in used):
-            tape.unlink(missing_ok=True)
+    for t in scratch:
+        (root / t.file).unlink(missing_ok=True)
 
 
 def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
@@ -220,6 +216,11 @@ def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
         tape.state = "FULL"
         s.add(tape)
         out.append(f"TAPE {tape.volser} WAS BEING WRITTEN WHEN FLASHPOOL STOPPED; ITS DUMP COPIES WERE VERIFIED")
+    named = {t.file for t in s.exec(select(TapeRow)).all()}
+    for f in sorted((root / "tapes").glob("*.tape")):
+        if str(f.relative_to(root)) not in named:  # scratched, but the process ended before the unlink
+            f.unlink()
+            out.append(f"TAPE FILE {f.name} BELONGED TO NO TAPE IN THE CATALOG (A SCRATCH THAT WAS CUT SHORT); IT WAS REMOVED")
     return out
 
 

@@ -25,7 +25,7 @@ def definition(**pool_overrides: object) -> Definition:
              "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
             {"name": "ZEROFRR", "storage_groups": ["SRC"], "versions": 0, "fast_reverse_restore": True,
              "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
-            {"name": "FRR", "storage_groups": ["SRC"], "versions": 2, "fast_reverse_restore": True,
+            {"name": "FRR", "storage_groups": ["SRC"], "versions": 2, "fast_reverse_restore": True, "auto_dump": True,
              "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
             {"name": "TWO", "storage_groups": ["SRC"], "versions": 2,
              "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},

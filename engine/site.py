@@ -258,10 +258,10 @@ class Site:
             tapes = dump.check_unfinished_tapes(s, self.path)
             for r in done:
                 repo.log_activity(s, now, "OPEN", f"RESOLVE {r.kind.value} INTENT {r.intent_id}", r.copy_pool, 4,
-                                  [{"id": "FPL130I", "severity": "W", "text": r.text}])
+                                  [{"id": "FPL140I", "severity": "W", "text": r.text}])
             for text in tapes:
                 repo.log_activity(s, now, "OPEN", "VERIFY TAPES", None, 4,
-                                  [{"id": "FPL131I", "severity": "W", "text": text}])
+                                  [{"id": "FPL141I", "severity": "W", "text": text}])
             s.commit()
         return [r.text for r in done] + tapes
 

@@ -41,9 +41,10 @@ class FastReverseRestore(Walkthrough):
         return f"FRRECOV COPYPOOL({self.pool()}) VERIFY(Y)"
 
     def alternatives(self, check: Check) -> list[Alternative]:
-        if check.code in FRR_CODES:
-            return [Alternative("Recover with regular FlashCopy instead (walkthrough 2: choose the version)",
-                                walkthrough="W2")]
+        if check.code in FRR_CODES:  # the same version, by regular FlashCopy (the engine says which)
+            return [Alternative(f"Recover with regular FlashCopy instead (walkthrough 2, version {a.version:03d})",
+                                walkthrough=a.walkthrough, changes=(("version", str(a.version)),))
+                    for a in check.alternatives if a.walkthrough and a.version is not None]
         return _recovery_alternatives(check)
 
     async def expect(self, site: Site) -> list[verify.Expectation]:

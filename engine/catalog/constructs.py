@@ -138,6 +138,10 @@ def delete_version(s: Session, version: BackupVersionRow) -> None:
     s.delete(version)
 
 
+def all_dump_copies(s: Session) -> list[DumpCopyRow]:
+    return list(s.exec(select(DumpCopyRow)).all())
+
+
 def dump_copies(s: Session, version_id: int) -> list[DumpCopyRow]:
     return list(s.exec(select(DumpCopyRow).where(DumpCopyRow.version_id == version_id)).all())
 

@@ -1,108 +1,138 @@
-"""FRDELETE: delete DASD copies (withdrawing their relationships first), dump copies, or both."""
+"""FRDELETE: delete DASD copies (withdrawing their relationships first), dump copies, or both.
+
+Planned first (`plan_delete`: the rules and exactly which versions, copies and tapes go), then
+carried out as one unit: every catalog change is committed with an intent before a single
+relationship is withdrawn (docs/ATOMICITY.md).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow
+from engine.catalog.models import BackupVersionRow, VersionPairRow
 from engine.command import FrDelete, format_token
-from engine.errors import FlashCopyError
 from engine.flashcopy import FlashCopyCore
-from engine.hsm import dump, intent
+from engine.hsm import dump, intent, rules
 from engine.hsm import messages as msg
-from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
+from engine.hsm.rules import Checks, Rc, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
 
 
-async def frdelete(svc: FastReplication, req: FrDelete, res: CommandResult) -> None:
-    what = f"COPY POOL {req.copypool}"
+@dataclass
+class Delete:
+    chosen: list[BackupVersionRow]
+    pairs: dict[int, list[VersionPairRow]]
+    dasd: bool
+    dumps: bool
+    deleted: list[int] = field(default_factory=list)  # version numbers that disappear
+    kept: list[int] = field(default_factory=list)  # version numbers that live on as their other copies
+    tapes: list[str] = field(default_factory=list)  # tapes that hold nothing afterwards
+
+
+def plan_delete(svc: FastReplication, req: FrDelete, checks: Checks) -> Delete:
     with svc.site.catalog.session() as s:
-        pool = repo.copy_pool(s, req.copypool)
-        if pool is None:
-            res.messages.append(msg.failed("DELETE", what, 22, f"copy pool {req.copypool} is not defined"))
-            res.fail(22)
-            return
-        vers = pools.backups(s, req.copypool)
+        checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(repo.copy_pool(s, req.copypool), req.copypool))
+        vers = rules.backups(s, req.copypool)
         if req.all:
             chosen = vers + [v for v in repo.versions(s, req.copypool) if v.dasd_state == "PREPARE"]
         elif req.token is not None:
             tok = next((v for v in vers if v.token == req.token), None)
-            if tok is None:
-                res.messages.append(msg.failed("DELETE", what, 14, f"no version carries TOKEN({format_token(req.token)})"))
-                res.fail(14)
-                return
+            checks.require(f"a version carries TOKEN({format_token(req.token)})", None if tok else Refusal(
+                Rc.NO_TOKEN, f"no version carries TOKEN({format_token(req.token)})", "version"))
+            assert tok is not None
             chosen = [tok]
         else:
             by_number = {v.version: v for v in vers}
             missing = [n for n in req.versions if n not in by_number]
-            if missing:
-                res.messages.append(msg.failed("DELETE", what, 2, "no version " + ", ".join(f"{n:03d}" for n in missing)))
-                res.fail(2)
-                return
+            checks.require("the versions exist", None if not missing else Refusal(
+                Rc.NO_VERSION, "no version " + ", ".join(f"{n:03d}" for n in missing), "version"))
             chosen = [by_number[n] for n in dict.fromkeys(req.versions)]
-        pairs = repo.pairs_of_versions(s, [v.id for v in chosen])
-    dasd = req.scope in ("DASDONLY", "BOTH")
-    dumps = req.scope in ("DUMPONLY", "BOTH")
-    outcome: dict[int, bool] = {}  # version number -> kept (lives on as its other copies)
+        plan = Delete(chosen, repo.pairs_of_versions(s, [v.id for v in chosen]),
+                      req.scope in ("DASDONLY", "BOTH"), req.scope in ("DUMPONLY", "BOTH"))
+        gone_files: set[str] = set()
+        kept_files: set[str] = set()
+        for v in chosen:
+            copies = repo.dump_copies(s, v.id)
+            goes = [d for d in copies if plan.dumps and (not req.dump_classes or d.dump_class in req.dump_classes)]
+            gone_files |= {d.file for d in goes}
+            left = [d for d in copies if d not in goes]
+            dasd_left = v.dasd_state != "NONE" and not plan.dasd and v.dasd_state != "PREPARE"
+            (plan.kept if left or dasd_left else plan.deleted).append(v.version)
+        chosen_ids = {v.id for v in chosen}
+        for d in repo.all_dump_copies(s):
+            if d.version_id not in chosen_ids or d.file not in gone_files:
+                kept_files.add(d.file)
+        plan.tapes = sorted(f.split("/")[-1].removesuffix(".tape") for f in gone_files - kept_files)
+    if plan.dasd:
+        checks.require("no recovery from the versions is still copying", _restoring(svc.flashcopy.core, plan))
+    return plan
+
+
+def _restoring(core: FlashCopyCore, plan: Delete) -> Refusal | None:
+    for v in plan.chosen:
+        for p in plan.pairs[v.id]:
+            rel = core.find(p.relationship_id) if p.relationship_id else None
+            if rel is not None and rel.source != p.source and rel.uncopied.any():
+                return Refusal(Rc.IN_THE_WAY, f"{version_name(v)} is restoring {p.source} ({rel.out_of_sync:,} tracks still "
+                               f"to copy); its relationships cannot be withdrawn until the recovery completes", "recovery-copying")
+    return None
+
+
+async def frdelete(svc: FastReplication, req: FrDelete, res: CommandResult) -> None:
+    what = f"COPY POOL {req.copypool}"
+    try:
+        plan = await asyncio.to_thread(plan_delete, svc, req, Checks())
+    except Refused as exc:
+        rules.report(res, "DELETE", what, exc.refusal)
+        return
 
     def change(s: Session) -> None:
         """Every catalog change of the delete, committed before a relationship is withdrawn."""
-        for v in chosen:
+        for v in plan.chosen:
             row = s.get(BackupVersionRow, v.id)
             if row is None:
                 continue
             copies = repo.dump_copies(s, row.id)
-            if dumps:
+            if plan.dumps:
                 for d in copies:
                     if not req.dump_classes or d.dump_class in req.dump_classes:
                         s.delete(d)
                 copies = [d for d in copies if req.dump_classes and d.dump_class not in req.dump_classes]
-            if dasd and row.dasd_state != "NONE":
+            if plan.dasd and row.dasd_state != "NONE":
                 row.dasd_state, row.frr_eligible = "NONE", False
             if row.dasd_state in ("NONE", "PREPARE") and not copies:
                 repo.delete_version(s, row)
-                outcome[row.version] = False
             else:
                 s.add(row)
                 s.flush()
                 dump.refresh_dump_state(s, row.id)
-                outcome[row.version] = True
 
     def unit(core: FlashCopyCore) -> None:
-        rels = []
-        for v in chosen:
-            for p in pairs[v.id]:
-                rel = core.find(p.relationship_id) if p.relationship_id else None
-                if rel is None:
-                    continue
-                if rel.source != p.source and rel.uncopied.any():
-                    raise FlashCopyError(
-                        f"version {v.version:03d} is restoring {p.source} ({rel.out_of_sync:,} tracks still to copy); "
-                        f"its relationships cannot be withdrawn until the recovery completes"
-                    )
-                rels.append(rel)
-        if not dasd:
-            rels = []
+        refusal = _restoring(core, plan) if plan.dasd else None
+        if refusal is not None:
+            raise Refused(refusal)
+        rels = [r for v in plan.chosen for p in plan.pairs[v.id]
+                if plan.dasd and p.relationship_id and (r := core.find(p.relationship_id)) is not None]
         intent.withdraw_atomically(svc.site.catalog, core, req.copypool, "FRDELETE", rels, change, svc.clock())
 
     try:
         await svc.flashcopy.batch(unit)
-    except FlashCopyError as exc:
-        res.messages.append(msg.failed("DELETE", what, 4, str(exc)))
-        res.fail(4)
+    except Refused as exc:
+        rules.report(res, "DELETE", what, exc.refusal)
         return
-    deleted = [n for n, k in outcome.items() if not k]
-    kept = [n for n, k in outcome.items() if k]
-    if dumps:
-        dump.remove_unused_tapes(svc)
+    if plan.dumps:
+        await asyncio.to_thread(dump.remove_unused_tapes, svc)
     scope = {"DASDONLY": "DASD COPIES", "DUMPONLY": "DUMP COPIES", "BOTH": "DASD AND DUMP COPIES"}[req.scope]
     res.add("ARC0100I", "FRDELETE COMMAND COMPLETED")
     res.add("FPL120I", f"{scope} OF COPY POOL {req.copypool} DELETED FOR VERSION(S) "
-            + ", ".join(f"{n:03d}" for n in sorted(deleted + kept))
-            + (f"; VERSION(S) {', '.join(f'{n:03d}' for n in sorted(kept))} LIVE ON AS THEIR OTHER COPIES" if kept else ""))
+            + ", ".join(f"{n:03d}" for n in sorted(plan.deleted + plan.kept))
+            + (f"; VERSION(S) {', '.join(f'{n:03d}' for n in sorted(plan.kept))} LIVE ON AS THEIR OTHER COPIES" if plan.kept else "")
+            + (f"; TAPE(S) {' '.join(plan.tapes)} SCRATCHED" if plan.tapes else ""))

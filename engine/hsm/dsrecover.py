@@ -27,10 +27,9 @@ from engine.datasets.manager import DataSetInfo, Extent
 from engine.datasets.names import is_filter, matches
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest
-from engine.hsm import dump
-from engine.hsm import messages as msg
-from engine.hsm import pool as pools
+from engine.hsm import dump, rules
 from engine.hsm.messages import CommandResult
+from engine.hsm.rules import Checks, Refusal
 from engine.hsm.tape import TapeError
 
 if TYPE_CHECKING:
@@ -44,22 +43,18 @@ class Found:
     info: DataSetInfo  # as it was at backup time
 
 
-def _failed(res: CommandResult, name: str, rc: int, why: str) -> None:
-    res.add("ARC1866I", f"FAST REPLICATION DATA SET RECOVERY FAILED FOR DATA SET {name}, RC={rc} - {why}")
-    res.fail(8)
-
-
-def _find(svc: FastReplication, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | tuple[int, str]:
+def find_backup(svc: FastReplication, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | Refusal:
+    """The version (and the extents at backup time) a data set comes back from, or why none."""
     with svc.site.catalog.session() as s:
         names = [req.from_copypool] if req.from_copypool else [p.name for p in repo.copy_pools(s)]
-        last: tuple[int, str] = (18, "no copy pool version holds it")
+        last = rules.dataset_refusal(18, "no copy pool version holds it", "not-in-version")
         for cp in names:
-            choice = pools.choose(s, cp, req.selection, need_dasd=not req.from_dump)
-            if choice.version is None:
+            found = rules.select_version(rules.backups(s, cp), req.selection, need_dasd=not req.from_dump)
+            if isinstance(found, Refusal):
                 if req.from_copypool:
-                    return choice.rc if choice.rc in (14,) else 18, choice.why
+                    return rules.dataset_refusal(found.rc if found.rc == 14 else 18, found.text, "not-in-version")
                 continue
-            v = choice.version
+            v = found
             rows = repo.captured(s, v.id, name)
             if rows:
                 exts = tuple(Extent(r.volser, r.first_track, r.tracks) for r in rows)
@@ -68,45 +63,71 @@ def _find(svc: FastReplication, req: FrRecov, name: str, current: DataSetInfo | 
             if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
                 return Found(cp, v, current)  # still cataloged where it was: usable without capture
             if set(current.volumes if current else ()) & sources or v.catinfo != "N":
-                last = (20, f"it is not in the captured catalog information of {cp} version {v.version:03d}"
-                        + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"))
+                last = rules.dataset_refusal(20, f"it is not in the captured catalog information of {cp} version {v.version:03d}"
+                                             + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
+                                             "not-in-version")
         return last
+
+
+@dataclass
+class DataSetRecovery:
+    found: dict[str, Found]  # data sets that will come back, and from where
+    current: dict[str, DataSetInfo | None]
+    refused: list[tuple[str, Refusal]]  # ARC1866I for each data set that will not
+    unmatched: list[tuple[str, int]]  # filters that match no cataloged data set, with their RC
+
+
+def plan_datasets(svc: FastReplication, req: FrRecov, checks: Checks) -> DataSetRecovery:
+    ds = svc.site.datasets
+    names: list[str] = []
+    plan = DataSetRecovery({}, {}, [], [])
+    for pattern in req.dsnames:
+        if is_filter(pattern):
+            hits = [i.name for i in ds.list(pattern)]
+            rc = 4 if req.nocopypoolbackup == "RC4" else 8
+            if not checks.record(f"{pattern} matches cataloged data sets", None if hits else rules.dataset_refusal(
+                    rc, f"no cataloged data set matches {pattern} (filters never reach deleted data sets; give a deleted "
+                    f"data set its full name)", "no-match")):
+                plan.unmatched.append((pattern, rc))
+            names += hits
+        else:
+            names.append(pattern)
+    for name in dict.fromkeys(names):
+        current = ds.get(name)
+        found: Found | None = None
+        label, refusal = f"{name} is not migrated", rules.dataset_migrated(name, current is not None and current.migrated)
+        if refusal is None:
+            hit = find_backup(svc, req, name, current)
+            label, refusal = f"{name} is in a backup version", hit if isinstance(hit, Refusal) else None
+            found = None if isinstance(hit, Refusal) else hit
+        if refusal is None:
+            label, refusal = f"{name} may be overwritten", rules.dataset_replace(name, current is not None, req.replace)
+        if refusal is None and found is not None:
+            label, refusal = f"{name}'s backup-time extents are free", rules.dataset_extents_free(name, extent_owner(svc, found.info))
+        if refusal is None and found is not None:
+            label, refusal = f"{name}'s volumes are available", rules.dataset_volumes(name, found.info.volumes, svc.site.volumes)
+        if refusal is None and found is not None:
+            label = f"{name} can be recovered from {found.pool} version {found.version.version:03d}"
+        if checks.record(label, refusal):
+            assert found is not None
+            plan.found[name], plan.current[name] = found, current
+        else:
+            assert refusal is not None
+            plan.refused.append((name, refusal))
+    return plan
 
 
 async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResult) -> None:
     ds = svc.site.datasets
-    names: list[str] = []
-    for pattern in req.dsnames:
-        if is_filter(pattern):
-            hits = [i.name for i in ds.list(pattern)]
-            if not hits:
-                rc = 4 if req.nocopypoolbackup == "RC4" else 8
-                res.add("ARC1866I", f"NO CATALOGED DATA SET MATCHES {pattern} (FILTERS NEVER REACH DELETED DATA SETS), RC={rc}")
-                res.fail(rc)
-            names += hits
-        else:
-            names.append(pattern)
+    plan = await asyncio.to_thread(plan_datasets, svc, req, Checks())
+    for pattern, rc in plan.unmatched:
+        res.add("ARC1866I", f"NO CATALOGED DATA SET MATCHES {pattern} (FILTERS NEVER REACH DELETED DATA SETS), RC={rc}")
+        res.fail(rc)
+    for name, r in plan.refused:
+        _failed(res, name, r.rc, r.text)
     recovered = []
-    for name in dict.fromkeys(names):
-        current = ds.get(name)
-        if current is not None and current.migrated:
-            _failed(res, name, 14, "migrated data sets are not supported; recall it first")
-            continue
-        found = _find(svc, req, name, current)
-        if not isinstance(found, Found):
-            _failed(res, name, *found)
-            continue
-        if current is not None and not req.replace:
-            _failed(res, name, 22, "the data set exists; specify REPLACE to overwrite it")
-            continue
-        clash = _clash(svc, found.info, current)
-        if clash:
-            _failed(res, name, 24, f"its backup-time extents now belong to {clash}")
-            continue
-        missing = [v for v in found.info.volumes if v not in svc.site.volumes]
-        if missing:
-            _failed(res, name, 30, f"volume(s) {', '.join(missing)} are unavailable")
-            continue
+    for name, found in plan.found.items():
+        current = plan.current[name]
         try:
             how = await (_from_dump(svc, req, found) if req.from_dump else _from_dasd(svc, req, found))
         except _Refused as exc:
@@ -120,16 +141,24 @@ async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResul
         res.add("FPL130I", f"DATA SET {name} RECOVERED FROM {found.pool} VERSION {found.version.version:03d} "
                 f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED")
     if recovered:
-        res.add("FPL131I", f"{len(recovered)} OF {len(dict.fromkeys(names))} DATA SET(S) RECOVERED")
+        res.add("FPL131I", f"{len(recovered)} OF {len(recovered) + len(plan.refused)} DATA SET(S) RECOVERED")
+
+
+def _failed(res: CommandResult, name: str, rc: int, why: str) -> None:
+    res.add("ARC1866I", f"FAST REPLICATION DATA SET RECOVERY FAILED FOR DATA SET {name}, RC={rc} - {why}")
+    res.fail(8)
 
 
 class _Refused(Exception):
+    """A refusal met while copying one data set (FlashCopy required but refused, a damaged tape)."""
+
     def __init__(self, rc: int, why: str) -> None:
         super().__init__(why)
         self.rc, self.why = rc, why
 
 
-def _clash(svc: FastReplication, info: DataSetInfo, current: DataSetInfo | None) -> str | None:
+def extent_owner(svc: FastReplication, info: DataSetInfo) -> str | None:
+    """Another data set that now holds any of `info`'s extents."""
     for e in info.extents:
         for other in svc.site.datasets.on_volumes([e.volser]):
             if other.name == info.name:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, SchemaInfo, TapeRow, VersionPairRow
@@ -187,11 +187,14 @@ def remove_unused_tapes(svc: FastReplication) -> None:
     open removes); a WRITING tape - or a file whose row is being created right now - never."""
     root = svc.site.path
     with svc.site.catalog.session() as s:
+        # tapes first: a tape FULL now has all its copies committed, so the read after sees them
+        # (the two reads are not one snapshot)
+        full = list(s.exec(select(TapeRow).where(TapeRow.state == "FULL")).all())
         used = {d.file for d in s.exec(select(DumpCopyRow)).all()}
-        scratch = [t for t in s.exec(select(TapeRow).where(TapeRow.state == "FULL")).all() if t.file not in used]
-        for t in scratch:
-            s.delete(t)
-        s.commit()
+        scratch = [t for t in full if t.file not in used]
+        if scratch:
+            s.exec(delete(TapeRow).where(col(TapeRow.volser).in_([t.volser for t in scratch])))  # type: ignore[call-overload]
+            s.commit()
     for t in scratch:
         (root / t.file).unlink(missing_ok=True)
 
@@ -226,7 +229,7 @@ def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
 
 async def auto_dump(svc: FastReplication) -> list[str]:
     """Automatic dump: the newest DASD version of each AUTODUMP copy pool gets its missing dumps."""
-    if svc.held("FRBACKUP") or svc.held("AUTODUMP"):
+    if svc.held("FRBACKUP"):  # HOLD FRBACKUP (and HOLD ALL) stop automatic dump too
         return []
     jobs: list[tuple[str, int, tuple[str, ...]]] = []
     with svc.site.catalog.session() as s:

@@ -47,7 +47,7 @@ class CommandResult:
         self.messages.append(Message(mid, text))
 
     def fail(self, rc: int) -> None:
-        self.rc = max(self.rc, rc)
+        self.rc = max(self.rc, int(rc))
 
     def lines(self) -> list[str]:
         return [str(m) for m in self.messages] + self.listing

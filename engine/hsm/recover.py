@@ -1,184 +1,150 @@
-"""FRRECOV COPYPOOL and FRRECOV TOVOLUME from DASD versions.
+"""FRRECOV COPYPOOL, FRRECOV TOVOLUME and recovery from dump tapes.
 
 How a copy pool version comes back (DOMAIN.md 4, 5, 6):
-  * fast reverse restore when the version was made FRR-allowed and its relationships still run:
-    each S->T is reversed, only tracks changed on S since the flash move back, and the version
-    becomes invalid (its other versions stay valid, thanks to cascading);
+  * fast reverse restore while the version was made FRR-allowed and a relationship still runs:
+    each running S->T is reversed, only tracks changed on S since the flash move back (volumes
+    whose copy completed come back by regular FlashCopy), and the version becomes invalid (the
+    other versions stay valid, thanks to cascading);
   * an incremental version whose copy completed: the persistent pairs are reversed (changed
     tracks only); the version stays valid and the next FCINCREMENTAL re-reverses them;
   * otherwise a regular full FlashCopy T->S; the version stays valid.
+
+Each form is planned first (`plan_*`: every rule from `rules`, what will move and from where,
+nothing changed) and then carried out; the console's checks and impact run the same planning.
 """
 
 from __future__ import annotations
 
-import enum
+import asyncio
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, VersionPairRow
-from engine.command import FrRecov, format_token
+from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, VersionPairRow
+from engine.command import FrRecov
 from engine.errors import FlashCopyError
-from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore, Relationship
-from engine.hsm import dump, intent
+from engine.flashcopy import EstablishRequest, FlashCopyCore
+from engine.hsm import dump, intent, rules
 from engine.hsm import messages as msg
-from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind, PairState
 from engine.hsm.messages import CommandResult
+from engine.hsm.rules import Checks, Method, Rc, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
 
 
-async def frrecov(svc: FastReplication, req: FrRecov, res: CommandResult) -> None:
-    qualifier = "TAPE" if req.from_dump else "DATASET" if req.dsnames else None
-    hold = svc.held("FRRECOV", qualifier)
+def function_of(req: FrRecov) -> tuple[str, str]:
+    """(function, what) as ARC1801I/ARC1806E name them."""
     function = "RECOVERY FROM DUMP" if req.from_dump else "DATA SET RECOVERY" if req.dsnames else "RECOVERY"
     what = (f"COPY POOL {req.copypool}" if req.copypool else f"VOLUME {req.volume}" if req.volume
             else f"DATA SET {req.dsnames[0]}" + (", ***" if len(req.dsnames) > 1 else ""))
-    if hold:
-        res.messages.append(msg.failed(function, what, msg.RC_HELD, f"FRRECOV is held ({hold}); RELEASE it to run this recovery"))
-        res.fail(msg.RC_HELD)
-        return
-    dump.expire(svc)
-    res.messages.append(msg.starting(function, what, svc.clock()))
-    if req.dsnames:
-        from engine.hsm.dsrecover import frrecov_datasets
+    return function, what
 
-        await frrecov_datasets(svc, req, res)
-    elif req.from_dump:
-        await _from_dump(svc, req, res, what)
-    elif req.copypool:
-        await _copy_pool(svc, req, res, what)
-    else:
-        await _volume(svc, req, res, what)
+
+def plan_hold(svc: FastReplication, req: FrRecov, checks: Checks) -> None:
+    quals = rules.frrecov_qualifiers(req.from_dump is not None, bool(req.dsnames))
+    checks.require("FRRECOV is not held" + (f" (nor FRRECOV({'/'.join(quals)}))" if quals else ""),
+                   rules.held(svc.holds(), "FRRECOV", quals))
+
+
+async def frrecov(svc: FastReplication, req: FrRecov, res: CommandResult) -> None:
+    function, what = function_of(req)
+    try:
+        plan_hold(svc, req, Checks())
+    except Refused as exc:
+        rules.report(res, function, what, exc.refusal)
+        return
+    await asyncio.to_thread(dump.expire, svc)
+    res.messages.append(msg.starting(function, what, svc.clock()))
+    try:
+        if req.dsnames:
+            from engine.hsm.dsrecover import frrecov_datasets
+
+            await frrecov_datasets(svc, req, res)
+        elif req.from_dump:
+            await _from_dump(svc, req, res, what)
+        elif req.copypool:
+            await _copy_pool(svc, req, res, what)
+        else:
+            await _volume(svc, req, res, what)
+    except Refused as exc:
+        rules.report(res, function, what, exc.refusal)
     res.messages.append(msg.completed(function, what, svc.clock(), res.rc, res.rc))
 
 
-def _chosen(s, cp: str, req: FrRecov, res: CommandResult, function: str, what: str,  # noqa: ANN001
-            need_dasd: bool) -> BackupVersionRow | None:
-    """The version the request names, or None after the ARC1806E saying why there is none."""
-    choice = pools.choose(s, cp, req.selection, need_dasd=need_dasd)
-    if choice.version is None:
-        res.messages.append(msg.failed(function, what, choice.rc, choice.why))
-        res.fail(choice.rc)
-    return choice.version
+# -- FRRECOV COPYPOOL from DASD ------------------------------------------------------------------------
 
 
-class Method(enum.Enum):
-    """How one volume of a fast reverse restore comes back."""
+@dataclass
+class PoolRecovery:
+    """What FRRECOV COPYPOOL will do: the version, how each volume comes back, what moves."""
 
-    FAST = "fast reverse"  # its relationship still runs: reverse it, changed tracks only
-    REGULAR = "regular"  # its background copy completed (the relationship ended): full FlashCopy
-    DONE = "done"  # an earlier, partial fast reverse restore already brought it back
+    pool: CopyPoolRow
+    version: BackupVersionRow
+    pairs: list[VersionPairRow]
+    todo: list[VersionPairRow]  # the volumes it recovers (not those a partial FRR already did)
+    methods: dict[str, Method] | None  # fast reverse restore, per volume; None: no FRR
+    incremental: bool
+    moves: dict[str, int] = field(default_factory=dict)  # source -> tracks that will be copied back
+
+    @property
+    def frr(self) -> bool:
+        return self.methods is not None
 
 
-def frr_methods(core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]) -> dict[str, Method] | None:
-    """Per source volume, how a fast reverse restore of `version` would recover it now, derived
-    from the live relationships; None when the version cannot be recovered that way (it was not
-    made FRR-allowed, or no volume's relationship still runs and none was already restored).
-    One volume whose copy completed keeps nothing from the others (DOMAIN.md 5)."""
-    if not version.fcfrr or version.dasd_state not in ("RECOVERABLE", "FCFRRINCOMPLETE"):
-        return None
-    out: dict[str, Method] = {}
-    for p in pairs:
-        if p.state == PairState.RECOVERED.value:
-            out[p.source] = Method.DONE
-            continue
+def plan_copy_pool(svc: FastReplication, req: FrRecov, checks: Checks) -> PoolRecovery:
+    core: FlashCopyCore = svc.flashcopy.core
+    cp = req.copypool
+    with svc.site.catalog.session() as s:
+        pool = repo.copy_pool(s, cp)
+        checks.require(f"copy pool {cp} is defined", rules.pool_defined(pool, cp))
+        assert pool is not None
+        version = _select(s, cp, req, checks, need_dasd=True)
+        pairs = repo.pairs(s, version.id)
+    todo = [p for p in pairs if p.state != PairState.RECOVERED.value]
+    checks.require("every source and target volume is available", rules.volumes_available(
+        [v for p in todo for v in (p.source, p.target)], svc.site.unavailable, svc.site.volumes))
+    methods = rules.frr_methods(core, version, pairs)
+    checks.advise(f"{version_name(version)} can be recovered by fast reverse restore", rules.frr_possible(pool, version, methods),
+                  "frr-not-allowed" if not pool.fast_reverse_restore else "frr-not-eligible",
+                  (rules.Alternative(f"recover {version_name(version)} with regular FlashCopy", walkthrough="W2",
+                                     version=version.version),))
+    checks.require(f"{version_name(version)} is not left half restored", rules.partial_frr_blocked(version, methods))
+    checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, methods is not None))
+    checks.require("VERIFY(N) is acceptable", rules.verify_n_with_frr(req.verify, methods is not None))
+    incremental = version.incremental and methods is None
+    if incremental:
+        checks.require("the incremental pairs can be reversed", rules.incremental_ready(core, pairs))
+    if req.verify:
+        checks.require("no unexpected FlashCopy relationship on the volumes (VERIFY(Y))", rules.verify_relationships(
+            core, pool.fast_reverse_restore, methods is not None, incremental, todo, svc.dumping))
+    plan = PoolRecovery(pool, version, pairs, todo, methods, incremental)
+    for p in todo:
         rel = core.find(p.relationship_id) if p.relationship_id else None
-        if rel is None:
-            out[p.source] = Method.REGULAR
-        elif rel.source == p.source and rel.target == p.target:
-            out[p.source] = Method.FAST
+        vol = core.volumes.get(p.source)
+        if methods is not None and methods[p.source] is Method.FAST and rel is not None:
+            plan.moves[p.source] = rel.changed_src.count()
+        elif incremental and rel is not None:
+            plan.moves[p.source] = (rel.changed_src | rel.changed_tgt).count()
         else:
-            return None
-    if version.dasd_state == "RECOVERABLE" and Method.FAST not in out.values():
-        return None
-    return out
+            plan.moves[p.source] = vol.tracks if vol else 0
+    return plan
 
 
-def _frr_eligible(core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]) -> bool:
-    return frr_methods(core, version, pairs) is not None
-
-
-def _incremental_ready(core: FlashCopyCore, pairs: list[VersionPairRow]) -> tuple[bool, str]:
-    for p in pairs:
-        rel = core.find(p.relationship_id) if p.relationship_id else None
-        if rel is None or not rel.incremental:
-            return False, f"the incremental relationship of {p.source} no longer exists"
-        if rel.uncopied.any():
-            return False, (f"{rel.source} -> {rel.target} still has {rel.out_of_sync:,} tracks to copy; "
-                           f"an incremental pair cannot be reversed while copying (QUERY COPYPOOL)")
-        written = rel.changed_tgt if rel.source == p.source else rel.changed_src
-        if written.any():
-            return False, (f"target volume {p.target} was written since the last increment ({written.count():,} tracks); "
-                           f"its reversal would not restore the version's point in time (take a new FCINCREMENTAL backup "
-                           f"or recover another version)")
-    return True, ""
-
-
-def _version_name(v: BackupVersionRow) -> str:
-    return f"VERSION {v.version:03d}" + (f" (TOKEN={format_token(v.token)})" if v.token else "")
+def _select(s, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> BackupVersionRow:  # noqa: ANN001
+    found = rules.select_version(rules.backups(s, cp), req.selection, need_dasd)
+    label = f"the backup copy {req.selection.describe()} exists" + (" on DASD" if need_dasd else "")
+    checks.require(label, found if isinstance(found, Refusal) else None)
+    assert isinstance(found, BackupVersionRow)
+    return found
 
 
 async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
-    core: FlashCopyCore = svc.flashcopy.core
-    cp = req.copypool
-    assert cp is not None
-    with svc.site.catalog.session() as s:
-        pool = repo.copy_pool(s, cp)
-        if pool is None:
-            res.messages.append(msg.failed("RECOVERY", what, 22, f"copy pool {cp} is not defined"))
-            res.fail(22)
-            return
-        version = _chosen(s, cp, req, res, "RECOVERY", what, need_dasd=True)
-        if version is None:
-            return
-        pairs = repo.pairs(s, version.id)
-    todo = [p for p in pairs if p.state != PairState.RECOVERED.value]
-    unavailable = sorted({v for p in todo for v in (p.source, p.target) if v not in svc.site.volumes})
-    if unavailable:
-        res.messages.append(msg.failed("RECOVERY", what, msg.RC_VOLUME_UNAVAILABLE, "volume(s) unavailable: " + ", ".join(
-            f"{v} ({svc.site.unavailable.get(v, 'not open')})" for v in unavailable)))
-        res.fail(msg.RC_VOLUME_UNAVAILABLE)
-        return
-    methods = frr_methods(core, version, pairs)
-    frr = methods is not None
-    if version.dasd_state == "FCFRRINCOMPLETE" and not frr:
-        res.messages.append(msg.failed("RECOVERY", what, 4, f"{_version_name(version)} was partly restored by fast reverse restore "
-                                       f"and its other relationships changed; recover the remaining volumes from a dump or another version"))
-        res.fail(4)
-        return
-    if pool.versions == 0 and not frr:
-        res.messages.append(msg.failed("RECOVERY", what, msg.RC_FRR_REFUSED,
-                                       f"{_version_name(version)} is a NOCOPY copy of a VERSIONS=0 copy pool; it can be recovered only by "
-                                       f"fast reverse restore" + ("" if pool.fast_reverse_restore else ", which the copy pool does not allow")
-                                       + "; recover from its dump copies (FRRECOV ... FROMDUMP)"))
-        res.fail(msg.RC_FRR_REFUSED)
-        return
-    if version.fcfrr and version.dasd_state == "RECOVERABLE" and not frr:
-        res.add("FPL110I", f"{_version_name(version)} IS NO LONGER ELIGIBLE FOR FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); REGULAR RECOVERY IS USED")
-    if not req.verify and frr:
-        res.messages.append(msg.failed("RECOVERY", what, msg.RC_FRR_REFUSED,
-                                       "VERIFY(N) is not accepted for a copy pool whose version is still eligible for fast reverse restore"))
-        res.fail(msg.RC_FRR_REFUSED)
-        return
-    incremental = version.incremental and not frr
-    if incremental:
-        ready, why = _incremental_ready(core, pairs)
-        if not ready:
-            res.messages.append(msg.failed("RECOVERY", what, 4, why))
-            res.fail(4)
-            return
-    if req.verify:
-        problem = _verify(core, pool.fast_reverse_restore, frr, incremental, todo)
-        being_dumped = sorted(p.target for p in todo if p.target in svc.dumping)
-        if frr and being_dumped:
-            problem = f"target volume(s) {', '.join(being_dumped)} are being dumped to tape"
-        if problem:
-            res.messages.append(msg.failed("RECOVERY", what, 4, problem))
-            res.add("ARC1821I", "QUERY COPYPOOL SHOWS THE RELATIONSHIPS; RECOVER WHEN THEY COMPLETE, OR USE VERIFY(N) ONCE CHECKED")
-            res.fail(4)
-            return
+    plan = await _plan(plan_copy_pool, svc, req)
+    cp, version, todo = plan.pool.name, plan.version, plan.todo
+    if version.fcfrr and version.dasd_state == "RECOVERABLE" and not plan.frr:
+        res.add("FPL110I", f"{version_name(version).upper()} IS NO LONGER ELIGIBLE FOR FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); REGULAR RECOVERY IS USED")
     catalog = svc.site.catalog
     label = f"HSM {cp} RECOVER V{version.version:03d}"
 
@@ -186,7 +152,7 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
         failures: list[tuple[str, str]] = []
         for p in todo:
             try:
-                if incremental:
+                if plan.incremental:
                     rel = core.relationship(p.relationship_id)
                     if rel.source == p.source:
                         core.reverse(rel.id)
@@ -204,9 +170,9 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
         with catalog.session() as s:
             v = s.get(BackupVersionRow, version.id)
             prs = repo.pairs(s, version.id)
-            now_methods = frr_methods(core, v, prs) if v is not None else None
+            now_methods = rules.frr_methods(core, v, prs) if v is not None else None
             if now_methods is None:
-                raise FlashCopyError(f"{_version_name(version)} is no longer eligible for fast reverse restore; re-issue FRRECOV")
+                raise FlashCopyError(f"{version_name(version)} is no longer eligible for fast reverse restore; re-issue FRRECOV")
             work = [p for p in prs if now_methods[p.source] is not Method.DONE]
             iid = intent.begin(s, IntentKind.FAST_REVERSE, cp, svc.clock(), version_id=version.id,
                                sources=[p.source for p in work])
@@ -232,33 +198,41 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
         return failures, done
 
     try:
-        if frr:
+        if plan.frr:
             failures, done = await svc.flashcopy.batch(fast_reverse)
         else:
             failures = await svc.flashcopy.batch(regular)
             done = sorted({p.source for p in todo} - {f[0] for f in failures})
     except FlashCopyError as exc:
-        res.messages.append(msg.failed("RECOVERY", what, 4, str(exc)))
-        res.fail(4)
+        res.messages.append(msg.failed("RECOVERY", what, Rc.IN_THE_WAY, str(exc)))
+        res.fail(Rc.IN_THE_WAY)
         return
-    if frr:
-        skipped = sorted(p.source for p in pairs if methods and methods.get(p.source) is Method.DONE)
-        res.add("FPL111I", f"FAST REVERSE RESTORE OF {_version_name(version)}: ONLY TRACKS CHANGED SINCE THE BACKUP ARE COPIED BACK; "
+    if plan.frr:
+        skipped = sorted(p.source for p in plan.pairs if plan.methods and plan.methods.get(p.source) is Method.DONE)
+        res.add("FPL111I", f"FAST REVERSE RESTORE OF {version_name(version).upper()}: ONLY TRACKS CHANGED SINCE THE BACKUP ARE COPIED BACK; "
                 + ("THE VERSION IS NOW INVALID" if not failures else "SOME VOLUMES FAILED; THE VERSION IS FCFRRINCOMPLETE")
                 + (f"; {' '.join(skipped)} WERE ALREADY RECOVERED BY AN EARLIER FRRECOV AND WERE LEFT ALONE" if skipped else ""))
     else:
-        with catalog.session() as s:
-            v = s.get(BackupVersionRow, version.id)
-            v.recovery_incomplete = bool(failures)
-            s.add(v)
-            s.commit()
+        def mark(core: FlashCopyCore) -> None:
+            with catalog.session() as s:
+                v = s.get(BackupVersionRow, version.id)
+                v.recovery_incomplete = bool(failures)
+                s.add(v)
+                s.commit()
+
+        await svc.flashcopy.batch(mark)
     if done:
         res.messages.append(msg.volumes_ok("RECOVERY", cp, sorted(done)))
-        res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM {_version_name(version)}")
+        res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM {version_name(version).upper()}")
         await _recatalog(svc, sorted(done), res)
     if failures:
         res.messages.append(msg.volumes_failed("RECOVERY", cp, failures))
         res.fail(8)
+
+
+async def _plan(fn, svc: FastReplication, req: FrRecov):  # noqa: ANN001, ANN202
+    """Run a planning function off the event loop (it reads the catalog and the maps)."""
+    return await asyncio.to_thread(fn, svc, req, Checks())
 
 
 async def _recatalog(svc: FastReplication, volumes: list[str], res: CommandResult) -> None:
@@ -271,85 +245,126 @@ async def _recatalog(svc: FastReplication, volumes: list[str], res: CommandResul
                 + (" ..." if len(changed) > 20 else ""))
 
 
-def _verify(core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, pairs: list[VersionPairRow]) -> str | None:
-    """DFSMShsm's VERIFY(Y) checks, before anything is touched (DOMAIN.md 4.1)."""
-    version_rels = {p.relationship_id for p in pairs}
-    for p in pairs:
-        rels: list[Relationship] = core.outgoing(p.source) + core.incoming(p.source)
-        others = [r for r in rels if r.id not in version_rels]
-        if not pool_frr and others:
-            r = others[0]
-            return (f"source volume {p.source} is in a FlashCopy relationship ({r.source} -> {r.target}, "
-                    f"{r.out_of_sync:,} tracks to copy)")
-        if pool_frr and [r for r in others if not r.label.startswith("HSM ") and r.source == p.source]:
-            return f"source volume {p.source} has FlashCopy targets DFSMShsm does not manage"
-        if sum(1 for r in core.outgoing(p.source) if r.incremental) > 1:
-            return f"source volume {p.source} has several incremental FlashCopy targets"
-        if not frr and not incremental:
-            mine = core.find(p.relationship_id) if p.relationship_id else None
-            if mine is not None and mine.uncopied.any():
-                return (f"the backup of {p.source} is still copying to {p.target} ({mine.out_of_sync:,} tracks); "
-                        f"recover when it completes")
-        if any(r.target == p.source for r in others):
-            return f"source volume {p.source} is already the target of another relationship (a recovery still copying?)"
-    return None
+# -- FRRECOV TOVOLUME from DASD ----------------------------------------------------------------------
 
 
-def _pool_of_volume(s, vol: str, from_cp: str | None) -> tuple[str | None, int, str]:
+@dataclass
+class VolumeRecovery:
+    pool: str
+    version: BackupVersionRow
+    pair: VersionPairRow
+    tracks: int
+
+
+def pool_of_volume(s, vol: str, from_cp: str | None) -> str | Refusal:  # noqa: ANN001
     row = repo.volume(s, vol)
     pools_of = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
     if from_cp:
         if from_cp not in pools_of:
-            return None, 38, f"{vol} is not a source volume of copy pool {from_cp}"
-        return from_cp, 0, ""
+            return Refusal(Rc.NO_BACKUP, f"{vol} is not a source volume of copy pool {from_cp}", "not-in-version")
+        return from_cp
     if not pools_of:
-        return None, 38, f"{vol} has no fast replication backup (it is in no copy pool)"
+        return Refusal(Rc.NO_BACKUP, f"{vol} has no fast replication backup (it is in no copy pool)", "not-in-version")
     if len(pools_of) > 1:
-        return None, 6, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL"
-    return pools_of[0], 0, ""
+        return Refusal(Rc.SEVERAL_POOLS, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL",
+                       "several-pools")
+    return pools_of[0]
 
 
-async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
+def _pool_for(s, vol: str, from_cp: str | None, checks: Checks) -> str:  # noqa: ANN001
+    cp = pool_of_volume(s, vol, from_cp)
+    checks.require(f"{vol} has a copy pool backup", cp if isinstance(cp, Refusal) else None)
+    assert isinstance(cp, str)
+    return cp
+
+
+def plan_volume(svc: FastReplication, req: FrRecov, checks: Checks) -> VolumeRecovery:
+    vol = req.volume
+    assert vol is not None
+    with svc.site.catalog.session() as s:
+        cp = _pool_for(s, vol, req.from_copypool, checks)
+        version = _select(s, cp, req, checks, need_dasd=True)
+        pair = next((p for p in repo.pairs(s, version.id) if p.source == vol), None)
+        pool = repo.copy_pool(s, cp)
+        assert pool is not None
+    checks.require(f"{vol} is a source volume of {version_name(version)}", None if pair is not None else Refusal(
+        Rc.NOT_IN_VERSION, f"{vol} was not part of {version_name(version)}", "not-in-version"))
+    assert pair is not None
+    checks.require(f"{vol}'s target still holds the backup", rules.already_restored(pair, version))
+    checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, False, vol))
+    checks.require("the volume and its target are available",
+                   rules.volumes_available([vol, pair.target], svc.site.unavailable, svc.site.volumes))
+    g = svc.flashcopy.core.volume(vol).geometry
+    return VolumeRecovery(cp, version, pair, g.tracks)
+
+
+async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
+    plan = await _plan(plan_volume, svc, req)
+    vol, pair, version, cp = plan.pair.source, plan.pair, plan.version, plan.pool
+    try:
+        await svc.flashcopy.batch(lambda core: core.establish(
+            EstablishRequest(pair.target, vol, label=f"HSM {cp} RECOVER V{version.version:03d}")))
+    except FlashCopyError as exc:
+        res.messages.append(msg.failed("RECOVERY", what, Rc.IN_THE_WAY, str(exc)))
+        res.fail(Rc.IN_THE_WAY)
+        return
+    res.messages.append(msg.volumes_ok("RECOVERY", cp, [vol]))
+    res.add("FPL115I", f"VOLUME {vol} OF COPY POOL {cp} RECOVERED FROM {version_name(version).upper()}")
+    await _recatalog(svc, [vol], res)
+
+
+# -- from dump tapes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DumpRecovery:
+    pool: str
+    version: BackupVersionRow | None
+    copies: dict[str, DumpCopyRow]  # source -> the copy it comes back from
+    refused: list[tuple[str, Refusal]]  # sources without a usable copy (copy pool form only)
+
+
+def plan_from_dump(svc: FastReplication, req: FrRecov, checks: Checks) -> DumpRecovery:
     fd = req.from_dump
     assert fd is not None
-    function = "RECOVERY FROM DUMP"
     with svc.site.catalog.session() as s:
         if req.volume:
-            cp, rc, why = _pool_of_volume(s, req.volume, req.from_copypool)
+            cp = _pool_for(s, req.volume, req.from_copypool, checks)
         else:
-            cp, rc, why = req.copypool, 0, ""
-            if repo.copy_pool(s, cp) is None:
-                rc, why = 22, f"copy pool {cp} is not defined"
-        if cp is None or rc:
-            res.messages.append(msg.failed(function, what, rc, why))
-            res.fail(rc)
-            return
+            cp = req.copypool
+            checks.require(f"copy pool {cp} is defined", rules.pool_defined(repo.copy_pool(s, cp), cp))
         pool = repo.copy_pool(s, cp)
-        version = None
-        if not fd.dump_volume:
-            version = _chosen(s, cp, req, res, function, what, need_dasd=False)
-            if version is None:
-                return
+        assert pool is not None
+        version = None if fd.dump_volume else _select(s, cp, req, checks, need_dasd=False)
         if req.volume:
             sources = [req.volume]
         else:
             sources = sorted({c.source for c in repo.dump_copies(s, version.id)}) if version else []
-            if not sources:
-                res.messages.append(msg.failed(function, what, 42, "the selected version has no dump copies"))
-                res.fail(42)
-                return
+            checks.require("the version has dump copies", None if sources else Refusal(
+                Rc.NO_DUMP_COPY, "the selected version has no dump copies", "no-dump"))
         picks = {src: dump.choose_dump(s, pool, version, src, fd.dump_class, fd.dump_volume) for src in sources}
-    failures = [(src, c.why) for src, c in picks.items() if c.copy is None]
-    if failures and req.volume:
-        c = picks[req.volume]
-        res.messages.append(msg.failed(function, what, c.rc, c.why))
-        res.fail(c.rc)
-        return
+    copies = {src: c.copy for src, c in picks.items() if c.copy is not None}
+    refused = [(src, Refusal(c.rc, c.why, "no-dump")) for src, c in picks.items() if c.copy is None]
+    if req.volume:
+        checks.require(f"a dump copy of {req.volume} exists", refused[0][1] if refused else None)
+        checks.require(f"{req.volume} is available", rules.volumes_available([req.volume], svc.site.unavailable, svc.site.volumes))
+    else:
+        for src, r in refused:
+            checks.record(f"a dump of {src} exists", r)
+        for src, c in copies.items():
+            checks.require(f"a dump of {src} exists on tape {c.tape}, and {src} is available",
+                           rules.volumes_available([src], svc.site.unavailable, svc.site.volumes))
+    return DumpRecovery(cp, version, copies, refused)
+
+
+async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
+    function = "RECOVERY FROM DUMP"
+    plan = await _plan(plan_from_dump, svc, req)
+    cp = plan.pool
+    failures = [(src, r.text) for src, r in plan.refused]
     done = []
-    for src, c in picks.items():
-        if c.copy is None:
-            continue
-        rc, text = await dump.restore_volume(svc, c.copy, src)
+    for src, copy in plan.copies.items():
+        rc, text = await dump.restore_volume(svc, copy, src)
         if rc:
             res.messages.append(msg.failed(function, f"VOLUME {src}", rc, text))
             res.fail(rc)
@@ -359,57 +374,14 @@ async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             done.append(src)
     if done:
         res.messages.append(msg.volumes_ok(function, cp, done))
-        sources = {c.version.id: c.version for c in picks.values() if c.copy is not None and c.version is not None}
+        with svc.site.catalog.session() as s:
+            sources = {c.version_id: s.get(BackupVersionRow, c.version_id) for c in plan.copies.values()}
         for v in sources.values():
-            res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {_version_name(v)}")
+            if v is not None:
+                res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {version_name(v).upper()}")
         await _recatalog(svc, done, res)
     if failures and not req.volume:
         res.messages.append(msg.volumes_failed(function, cp, failures))
         res.fail(8)
 
 
-async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
-    vol = req.volume
-    assert vol is not None
-    with svc.site.catalog.session() as s:
-        cp, rc, why = _pool_of_volume(s, vol, req.from_copypool)
-        if cp is None:
-            res.messages.append(msg.failed("RECOVERY", what, rc, why))
-            res.fail(rc)
-            return
-        version = _chosen(s, cp, req, res, "RECOVERY", what, need_dasd=True)
-        if version is None:
-            return
-        pair = next((p for p in repo.pairs(s, version.id) if p.source == vol), None)
-        pool = repo.copy_pool(s, cp)
-        if pair is None:
-            res.messages.append(msg.failed("RECOVERY", what, 16, f"{vol} was not part of {_version_name(version).lower()}"))
-            res.fail(16)
-            return
-    if pair.state == PairState.RECOVERED.value:
-        res.messages.append(msg.failed("RECOVERY", what, 4, f"{vol} was already restored by a fast reverse restore of "
-                                       f"{_version_name(version).lower()}; its target no longer holds the backup"))
-        res.fail(4)
-        return
-    if pool is not None and pool.versions == 0:
-        res.messages.append(msg.failed("RECOVERY", what, msg.RC_FRR_REFUSED,
-                                       f"{_version_name(version).lower()} is a NOCOPY copy of a VERSIONS=0 copy pool; recover {vol} "
-                                       f"from its dump copy (FRRECOV TOVOLUME({vol}) FROMDUMP)"))
-        res.fail(msg.RC_FRR_REFUSED)
-        return
-    unavailable = [v for v in (vol, pair.target) if v not in svc.site.volumes]
-    if unavailable:
-        res.messages.append(msg.failed("RECOVERY", what, msg.RC_VOLUME_UNAVAILABLE, "volume(s) unavailable: " + ", ".join(
-            f"{v} ({svc.site.unavailable.get(v, 'not open')})" for v in unavailable)))
-        res.fail(msg.RC_VOLUME_UNAVAILABLE)
-        return
-    try:
-        await svc.flashcopy.batch(lambda core: core.establish(
-            EstablishRequest(pair.target, vol, label=f"HSM {cp} RECOVER V{version.version:03d}")))
-    except FlashCopyError as exc:
-        res.messages.append(msg.failed("RECOVERY", what, 4, str(exc)))
-        res.fail(4)
-        return
-    res.messages.append(msg.volumes_ok("RECOVERY", cp, [vol]))
-    res.add("FPL115I", f"VOLUME {vol} OF COPY POOL {cp} RECOVERED FROM {_version_name(version)}")
-    await _recatalog(svc, [vol], res)

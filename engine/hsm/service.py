@@ -16,6 +16,7 @@ from engine.catalog import constructs as repo
 from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, parse_command
 from engine.errors import FlashpoolError
 from engine.hsm import messages as msg
+from engine.hsm import rules
 from engine.hsm.messages import CommandResult
 
 if TYPE_CHECKING:
@@ -141,14 +142,13 @@ class FastReplication:
             s.commit()
         res.add("ARC0100I", f"{req.verb} COMMAND COMPLETED; HELD: {', '.join(sorted(held)) or 'NONE'}")
 
+    def holds(self) -> set[str]:
+        with self.site.catalog.session() as s:
+            return repo.holds(s)
+
     def held(self, function: str, qualifier: str | None = None) -> str | None:
         """The hold that stops this function now, if any (e.g. 'FRRECOV(TAPE)')."""
-        with self.site.catalog.session() as s:
-            held = repo.holds(s)
-        for h in ("ALL", function, f"{function}({qualifier})" if qualifier else None):
-            if h and h in held:
-                return h
-        return None
+        return rules.hold_in_effect(self.holds(), function, (qualifier,) if qualifier else ())
 
     # -- activity -----------------------------------------------------------------------------
     async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:

@@ -122,13 +122,13 @@ async def expect_datasets(site: Site, names: list[str], pool: str | None, sel: S
     """Each data set must read as it did at backup time: where FRRECOV DSNAME would find it (the
     same lookup: captured catalog information, or the current entry), read from the version's
     targets or its tape, cut to the size it had."""
-    from engine.hsm.dsrecover import Found, _find
+    from engine.hsm.dsrecover import Found, find_backup
 
     req = FrRecov(dsnames=tuple(names), from_copypool=pool, selection=sel,
                   from_dump=FromDump() if from_dump else None)
     out = []
     for name in names:
-        found = _find(site.hsm, req, name, site.datasets.get(name))
+        found = find_backup(site.hsm, req, name, site.datasets.get(name))
         if not isinstance(found, Found):
             continue  # the command will refuse it; nothing to verify
         h = hashlib.sha256()

@@ -94,7 +94,7 @@ async def test_cancelled_withdraw_changes_nothing_and_typed_name_runs_it(demo_pa
         await pilot.press("enter", "w")  # pool detail of DSN$DB0A$DB, withdraw
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        assert "withdraws version 003" in str(app.screen.query_one("#confirm-impact").render())
+        assert "withdraws the relationships of version 003" in str(app.screen.query_one("#confirm-impact").render())
         await pilot.press("enter")  # focus is on Cancel
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)

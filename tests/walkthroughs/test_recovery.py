@@ -58,7 +58,7 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
         await keys.press("enter", "enter")  # context, pool
         assert app.screen.stage == "checks" and "✘" not in text(app)
         await keys.press("enter")  # impact
-        assert "fast reverse restore" in text(app) and "version 003 becomes INVALID" in text(app)
+        assert "fast reverse restore" in text(app) and "version 003 (TOKEN='DAY3') becomes INVALID" in text(app)
         await keys.press("enter")  # confirm
         await finish(keys, app, DB2)
         assert app.screen.verified and "Done and verified" in text(app)
@@ -99,12 +99,36 @@ async def test_w1_refused_without_fast_reverse_restore_offers_regular_recovery(d
     async with console(demo_path) as (app, keys):
         await keys.press("j", "r", "1", "enter", "enter")  # HRNIGHT: no fast reverse restore
         assert app.screen.stage == "checks"
-        assert "✘ the copy pool allows fast reverse restore" in text(app)
+        assert "✘ version 002 (TOKEN='NIGHTLY') can be recovered by fast reverse restore" in text(app), text(app)
         assert "was not defined with fast reverse restore" in text(app)
         labels = [a.label for a in app.screen.alternatives]
         assert labels[0].startswith("Recover with regular FlashCopy instead")
         await keys.press("enter")  # take it
         assert walkthrough(app).id == "W2" and walkthrough(app).pool() == "HRNIGHT"
+        assert walkthrough(app).selections["version"] == "2"  # the version W1 was recovering
+
+
+async def test_w1_alternative_recovers_the_version_it_was_offered_for(demo_path):
+    """Issue "One truth": the regular-recovery alternative used to preselect the older version
+    (002) and silently drop DAY3; it must recover version 003, the one W1 checked."""
+    async with console(demo_path) as (app, keys):
+        site = app.site
+        await site.flashcopy.drain()  # every copy completed: fast reverse restore is no longer possible
+        targets = pair_targets(site, DB2, 3)
+        pit = {src: await digest(site, tgt) for src, tgt in targets.items()}
+        await damage(site, "DB0A01", 0, 20)
+        await keys.press("r", "1", "enter", "enter")  # W1 on DSN$DB0A$DB
+        assert "✘ version 003 (TOKEN='DAY3') can be recovered by fast reverse restore" in text(app), text(app)
+        assert app.screen.alternatives[0].label.endswith("version 003)")
+        await keys.press("enter")
+        wt = walkthrough(app)
+        assert wt.id == "W2" and wt.selections["version"] == "3" and "VERSION(3)" in wt.command()
+        await keys.press("enter", "enter", "enter")  # context, pool, version (preselected: 003)
+        assert app.screen.stage == "checks" and "✘" not in text(app), text(app)
+        await keys.press("enter", "enter")  # impact, confirm
+        await finish(keys, app, DB2)
+        assert app.screen.verified, text(app)
+        assert {v: await digest(site, v) for v in targets} == pit  # DAY3, not DAY2
 
 
 async def test_w2_older_version_regular_recovery_keeps_newer_versions(demo_path):
@@ -218,7 +242,7 @@ async def test_w5_held_tape_recovery_is_refused(demo_path):
     async with console(demo_path) as (app, keys):
         await app.site.command("HOLD FRRECOV(TAPE)")
         await keys.press("j", "j", "r", "5", "enter", "enter", "enter", "enter", "enter")
-        assert "HOLD FRRECOV(TAPE) is in effect" in text(app)
+        assert "FRRECOV is held (FRRECOV(TAPE)); RELEASE FRRECOV(TAPE)" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
 
 

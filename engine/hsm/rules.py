@@ -1,0 +1,450 @@
+"""Every refusal DFSMShsm makes, written once.
+
+Each rule is a function that returns a `Refusal` (return code, message id, the *specific* cause,
+and the alternatives as data) or None. The commands collect them through `Checks.require`, which
+raises `Refused`; the console's checks (precheck), the impact preview and the views run the very
+same planning code with a collector that keeps what passed, so what the console predicts is what
+the command does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
+from engine.command import Selection, format_token
+from engine.errors import FlashpoolError
+from engine.flashcopy import FlashCopyCore, Relationship
+from engine.hsm import messages as msg
+from engine.hsm.messages import CommandResult
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """What the operator can do instead, as data: a command, or a walkthrough with the context
+    it should start from."""
+
+    text: str
+    command: str | None = None
+    walkthrough: str | None = None
+    version: int | None = None
+    volume: str | None = None
+    datasets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    rc: int
+    text: str  # the one cause that applies, with the values that make it
+    code: str  # a stable name of the rule (callers choose alternatives by it)
+    message_id: str = "ARC1806E"
+    alternatives: tuple[Alternative, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()  # (message id, text) printed before the ARC1806E
+    follow: tuple[tuple[str, str], ...] = ()  # ... and after it
+
+
+class Refused(FlashpoolError):
+    """A command stops: one rule refused it. Carries the refusal for the message and the RC."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.text)
+        self.refusal = refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule as the console shows it: passed, or the refusal that stops the command. An
+    advisory check informs (e.g. "fast reverse restore is not possible") without refusing."""
+
+    ok: bool
+    label: str
+    reason: str = ""
+    code: str = ""
+    rc: int = 0
+    message_id: str = ""
+    advisory: bool = False
+    alternatives: tuple[Alternative, ...] = ()
+
+
+@dataclass
+class Checks:
+    """Collects the rules a command's planning passes; `require` raises on a refusal."""
+
+    items: list[Check] = field(default_factory=list)
+
+    def require(self, label: str, refusal: Refusal | None) -> None:
+        if refusal is None:
+            self.items.append(Check(True, label))
+            return
+        self.items.append(Check(False, label, refusal.text, refusal.code, refusal.rc, refusal.message_id,
+                                alternatives=refusal.alternatives))
+        raise Refused(refusal)
+
+    def record(self, label: str, refusal: Refusal | None) -> bool:
+        """Like `require`, for rules that stop one item (a data set) while the others go on."""
+        try:
+            self.require(label, refusal)
+        except Refused:
+            return False
+        return True
+
+    def advise(self, label: str, problem: str | None, code: str = "", alternatives: tuple[Alternative, ...] = ()) -> None:
+        self.items.append(Check(problem is None, label, problem or "", "" if problem is None else code, advisory=True,
+                                alternatives=alternatives if problem else ()))
+
+
+def report(res: CommandResult, function: str, what: str, r: Refusal) -> None:
+    """A refusal as the command prints it: its details, ARC1806E with the RC and cause, follow-ups."""
+    for mid, text in r.details:
+        res.add(mid, text)
+    res.messages.append(msg.failed(function, what, r.rc, r.text))
+    for mid, text in r.follow:
+        res.add(mid, text)
+    res.fail(r.rc)
+
+
+class Rc(enum.IntEnum):
+    """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; DOMAIN.md 9)."""
+
+    NO_VERSION = 2
+    IN_THE_WAY = 4
+    SEVERAL_POOLS = 6
+    NO_TARGET = 10
+    SYNTAX = 12
+    NO_TOKEN = 14
+    NOT_IN_VERSION = 16
+    NO_VOLUMES = 24
+    UNKNOWN_POOL = 22
+    NO_BACKUP = 38
+    NO_DUMP_COPY = 42
+    NOT_A_DUMP_VOLUME = 44
+    OTHER_VOLUMES_TAPE = 46
+    DUMP_CLASS = 48
+    HELD = 50
+    REQUIRED_DUMP = 52
+    FRR_REFUSED = 54
+    VOLUME_UNAVAILABLE = 56
+    INCREMENTAL = 58
+    TAPE_DAMAGED = 60
+
+
+# -- holds ---------------------------------------------------------------------------------------
+
+
+def frrecov_qualifiers(from_dump: bool, datasets: bool) -> tuple[str, ...]:
+    """The HOLD FRRECOV qualifiers that stop a recovery: TAPE for a recovery from dump,
+    DATASET for data sets (both for data sets from tape)."""
+    return tuple(q for q, on in (("TAPE", from_dump), ("DATASET", datasets)) if on)
+
+
+def hold_in_effect(holds: set[str], function: str, qualifiers: Iterable[str] = ()) -> str | None:
+    """The hold that stops `function` (with these qualifiers), e.g. 'FRRECOV(TAPE)'."""
+    return next((h for h in ("ALL", function, *(f"{function}({q})" for q in qualifiers)) if h in holds), None)
+
+
+def held(holds: set[str], function: str, qualifiers: Iterable[str] = ()) -> Refusal | None:
+    h = hold_in_effect(holds, function, qualifiers)
+    if h is None:
+        return None
+    return Refusal(Rc.HELD, f"{function} is held ({h}); RELEASE {h} to run it", "held",
+                   alternatives=(Alternative(f"RELEASE {h}", command=f"RELEASE {h}"),))
+
+
+# -- copy pools and versions -----------------------------------------------------------------------
+
+
+def pool_defined(pool: CopyPoolRow | None, name: str | None) -> Refusal | None:
+    if pool is None:
+        return Refusal(Rc.UNKNOWN_POOL, f"copy pool {name} is not defined", "no-pool")
+    return None
+
+
+def version_name(v: BackupVersionRow) -> str:
+    return f"version {v.version:03d}" + (f" (TOKEN={format_token(v.token)})" if v.token else "")
+
+
+def backups(s: Session, pool: str) -> list[BackupVersionRow]:
+    """Versions that are backups (not PREPARE entries), newest first: index = generation."""
+    return [v for v in repo.versions(s, pool) if v.dasd_state != "PREPARE"]
+
+
+def select_version(vers: list[BackupVersionRow], sel: Selection, need_dasd: bool) -> BackupVersionRow | Refusal:
+    """The version a selection (VERSION / GENERATION / DATE / TOKEN) names, or why there is none.
+    Tokens are compared exactly (X'00' is not "no token")."""
+    found: BackupVersionRow | None = None
+    if sel.version is not None:
+        found = next((v for v in vers if v.version == sel.version), None)
+    elif sel.date is not None:
+        found = next((v for v in vers if dt.date.fromtimestamp(v.created_at) == sel.date), None)
+    elif sel.token is not None:
+        found = next((v for v in vers if v.token == sel.token), None)
+        if found is None:
+            return Refusal(Rc.NO_TOKEN, f"no backup copy carries TOKEN({format_token(sel.token)})", "version")
+    else:
+        g = sel.generation or 0
+        found = vers[g] if g < len(vers) else None
+    if found is None:
+        return Refusal(Rc.NO_VERSION, f"the requested backup copy ({sel.describe()}) does not exist", "version")
+    if need_dasd and found.dasd_state not in ("RECOVERABLE", "FCFRRINCOMPLETE"):
+        state = "has no DASD copy" if found.dasd_state == "NONE" else f"is {found.dasd_state}"
+        return Refusal(Rc.NO_VERSION, f"{version_name(found)} {state}; it cannot be recovered from DASD", "version",
+                       alternatives=(Alternative("recover it from its dump copies", walkthrough="W5", version=found.version),))
+    return found
+
+
+def volumes_available(volsers: Iterable[str], unavailable: dict[str, str], known: Iterable[str]) -> Refusal | None:
+    known = set(known)
+    missing = sorted({v for v in volsers if v not in known})
+    if missing:
+        return Refusal(Rc.VOLUME_UNAVAILABLE, "volume(s) unavailable: " + ", ".join(
+            f"{v} ({unavailable.get(v, 'not open')})" for v in missing), "offline")
+    return None
+
+
+# -- fast reverse restore ----------------------------------------------------------------------------
+
+
+class Method(enum.Enum):
+    """How one volume of a fast reverse restore comes back."""
+
+    FAST = "fast reverse"  # its relationship still runs: reverse it, changed tracks only
+    REGULAR = "regular"  # its background copy completed (the relationship ended): full FlashCopy
+    DONE = "done"  # an earlier, partial fast reverse restore already brought it back
+
+
+def frr_methods(core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]) -> dict[str, Method] | None:
+    """Per source volume, how a fast reverse restore of `version` would recover it now, derived
+    from the live relationships; None when the version cannot be recovered that way (not made
+    FRR-allowed, or no volume's relationship still runs and none was already restored). One
+    volume whose copy completed takes nothing from the others (DOMAIN.md 5)."""
+    if not version.fcfrr or version.dasd_state not in ("RECOVERABLE", "FCFRRINCOMPLETE"):
+        return None
+    out: dict[str, Method] = {}
+    for p in pairs:
+        if p.state == "RECOVERED":
+            out[p.source] = Method.DONE
+            continue
+        rel = core.find(p.relationship_id) if p.relationship_id else None
+        if rel is None:
+            out[p.source] = Method.REGULAR
+        elif rel.source == p.source and rel.target == p.target:
+            out[p.source] = Method.FAST
+        else:
+            return None
+    if version.dasd_state == "RECOVERABLE" and Method.FAST not in out.values():
+        return None
+    return out
+
+
+def frr_possible(pool: CopyPoolRow, version: BackupVersionRow, methods: dict[str, Method] | None) -> str | None:
+    """Why fast reverse restore is not possible for this version (advisory), or None."""
+    if methods is not None:
+        return None
+    if not pool.fast_reverse_restore:
+        return f"copy pool {pool.name} was not defined with fast reverse restore: regular FlashCopy is used"
+    if not version.fcfrr:
+        return f"{version_name(version)} was taken before fast reverse restore was allowed"
+    return f"the background copy of {version_name(version)} has completed on every volume: its relationships ended"
+
+
+def partial_frr_blocked(version: BackupVersionRow, methods: dict[str, Method] | None) -> Refusal | None:
+    if version.dasd_state == "FCFRRINCOMPLETE" and methods is None:
+        return Refusal(Rc.IN_THE_WAY, f"{version_name(version)} was partly restored by fast reverse restore and its other "
+                       f"relationships changed; recover the remaining volumes from a dump or another version",
+                       "frr-incomplete", alternatives=(Alternative("recover from tape", walkthrough="W5", version=version.version),))
+    return None
+
+
+def nocopy_recovery(pool: CopyPoolRow, version: BackupVersionRow, frr: bool, volume: str | None = None) -> Refusal | None:
+    """VERSIONS=0: the NOCOPY DASD copy is for dumping; only fast reverse restore may use it."""
+    if pool.versions != 0 or frr:
+        return None
+    how = f"FRRECOV TOVOLUME({volume}) FROMDUMP" if volume else f"FRRECOV COPYPOOL({pool.name}) FROMDUMP"
+    return Refusal(Rc.FRR_REFUSED, f"{version_name(version)} is a NOCOPY copy of a VERSIONS=0 copy pool; it can be recovered "
+                   f"only by fast reverse restore" + ("" if pool.fast_reverse_restore else ", which the copy pool does not allow")
+                   + f"; recover from its dump copies ({how})", "versions-zero",
+                   alternatives=(Alternative("recover from its dump copies", command=how, walkthrough="W5", version=version.version),))
+
+
+def verify_n_with_frr(verify: bool, frr: bool) -> Refusal | None:
+    if not verify and frr:
+        return Refusal(Rc.FRR_REFUSED, "VERIFY(N) is not accepted for a copy pool whose version is still eligible for fast "
+                       "reverse restore", "verify-n")
+    return None
+
+
+def incremental_ready(core: FlashCopyCore, pairs: list[VersionPairRow]) -> Refusal | None:
+    """An incremental version is recovered by reversing its persistent pairs: each must exist,
+    have completed its copy, and its target must not have been written since the increment."""
+    for p in pairs:
+        rel = core.find(p.relationship_id) if p.relationship_id else None
+        if rel is None or not rel.incremental:
+            return Refusal(Rc.IN_THE_WAY, f"the incremental relationship of {p.source} no longer exists", "incremental-copying")
+        if rel.uncopied.any():
+            return Refusal(Rc.IN_THE_WAY, f"{rel.source} -> {rel.target} still has {rel.out_of_sync:,} tracks to copy; an "
+                           f"incremental pair cannot be reversed while copying (QUERY COPYPOOL)", "incremental-copying")
+        written = rel.changed_tgt if rel.source == p.source else rel.changed_src
+        if written.any():
+            return Refusal(Rc.IN_THE_WAY, f"target volume {p.target} was written since the last increment ({written.count():,} "
+                           f"tracks); its reversal would not restore the version's point in time (take a new FCINCREMENTAL "
+                           f"backup or recover another version)", "incremental-written")
+    return None
+
+
+def verify_relationships(core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool,
+                         pairs: list[VersionPairRow], dumping: set[str]) -> Refusal | None:
+    """DFSMShsm's VERIFY(Y) checks, before anything is touched (DOMAIN.md 4.1)."""
+    version_rels = {p.relationship_id for p in pairs}
+
+    def refused(text: str) -> Refusal:
+        return Refusal(Rc.IN_THE_WAY, text, "relationships", follow=(
+            ("ARC1821I", "QUERY COPYPOOL SHOWS THE RELATIONSHIPS; RECOVER WHEN THEY COMPLETE, OR USE VERIFY(N) ONCE CHECKED"),),
+                       alternatives=(Alternative("recover when the relationships complete (QUERY COPYPOOL), or with VERIFY(N) once checked"),))
+
+    for p in pairs:
+        rels: list[Relationship] = core.outgoing(p.source) + core.incoming(p.source)
+        others = [r for r in rels if r.id not in version_rels]
+        if not pool_frr and others:
+            r = others[0]
+            return refused(f"source volume {p.source} is in a FlashCopy relationship ({r.source} -> {r.target}, "
+                           f"{r.out_of_sync:,} tracks to copy)")
+        if pool_frr and [r for r in others if not r.label.startswith("HSM ") and r.source == p.source]:
+            return refused(f"source volume {p.source} has FlashCopy targets DFSMShsm does not manage")
+        if sum(1 for r in core.outgoing(p.source) if r.incremental) > 1:
+            return refused(f"source volume {p.source} has several incremental FlashCopy targets")
+        if not frr and not incremental:
+            mine = core.find(p.relationship_id) if p.relationship_id else None
+            if mine is not None and mine.uncopied.any():
+                return refused(f"the backup of {p.source} is still copying to {p.target} ({mine.out_of_sync:,} tracks); "
+                               f"recover when it completes")
+        if any(r.target == p.source for r in others):
+            return refused(f"source volume {p.source} is already the target of another relationship (a recovery still copying?)")
+    being_dumped = sorted(p.target for p in pairs if p.target in dumping)
+    if frr and being_dumped:
+        return refused(f"target volume(s) {', '.join(being_dumped)} are being dumped to tape")
+    return None
+
+
+def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal | None:
+    if pair.state == "RECOVERED":
+        return Refusal(Rc.IN_THE_WAY, f"{pair.source} was already restored by a fast reverse restore of {version_name(version)}; "
+                       f"its target no longer holds the backup", "already-restored")
+    return None
+
+
+# -- FRBACKUP --------------------------------------------------------------------------------------------
+
+
+def required_dump_incomplete(s: Session, pool: CopyPoolRow, version: BackupVersionRow) -> str | None:
+    have = {d.dump_class for d in repo.dump_copies(s, version.id) if d.state == "COMPLETE"}
+    for link in repo.pool_dump_classes(s, pool.name):
+        dc = repo.dump_class(s, link.dump_class)
+        if dc and dc.fast_replication_dump == "REQUIRED" and dc.name not in have:
+            return dc.name
+    return None
+
+
+def roll_off(s: Session, pool: CopyPoolRow, victim: BackupVersionRow, force: bool) -> Refusal | None:
+    blocking = required_dump_incomplete(s, pool, victim)
+    if blocking and not force:
+        return Refusal(Rc.REQUIRED_DUMP, f"{version_name(victim)} would roll off but its REQUIRED dump class {blocking} is "
+                       f"incomplete; dump it (FRBACKUP DUMPONLY) or specify FORCE", "required-dump",
+                       alternatives=(Alternative(f"dump {version_name(victim)} first",
+                                                 command=f"FRBACKUP COPYPOOL({pool.name}) DUMPONLY VERSION({victim.version})",
+                                                 version=victim.version),
+                                     Alternative("roll it off anyway", command=f"FRBACKUP COPYPOOL({pool.name}) FORCE")))
+    return None
+
+
+def targets_free(core: FlashCopyCore, pairs: dict[str, str], refresh: bool, owned: dict[str, int | None]) -> Refusal | None:
+    """A reused target may still feed a recovery (a reversed relationship): never cut it off."""
+    for src, tgt in pairs.items():
+        for rel in core.outgoing(tgt):
+            if refresh and rel.incremental and rel.target == src and not rel.uncopied.any():
+                continue
+            if rel.uncopied.any():
+                return Refusal(Rc.IN_THE_WAY, f"target {tgt} is still the source of relationship {rel.id} ({rel.source} -> "
+                               f"{rel.target}, {rel.out_of_sync:,} tracks to copy); wait for the recovery to finish "
+                               f"(QUERY COPYPOOL)", "recovery-copying")
+            if owned.get(src) == rel.id and rel.incremental:
+                return Refusal(Rc.IN_THE_WAY, f"the incremental version on {tgt} was recovered by reversing its relationship "
+                               f"({rel.source} -> {rel.target}); take the next backup with FCINCREMENTAL (it re-reverses, "
+                               f"copying changed tracks only), or FRDELETE the version first", "reversed",
+                               alternatives=(Alternative("refresh it", command="FRBACKUP FCINCREMENTAL"),))
+            return Refusal(Rc.IN_THE_WAY, f"target {tgt} is the source of relationship {rel.id} ({rel.source} -> {rel.target}); "
+                           f"withdraw it (or FRDELETE the version that owns it) first", "relationships")
+    return None
+
+
+def backup_group_override(s: Session, pool: CopyPoolRow, bsg: str) -> Refusal | None:
+    """FRBACKUP BACKUPSTORAGEGROUP(bsg): only while no DASD version exists, and only a CPBSG."""
+    if any(v.dasd_state in repo.DASD_STATES for v in repo.versions(s, pool.name)):
+        return Refusal(Rc.UNKNOWN_POOL, "BACKUPSTORAGEGROUP can change only while the copy pool has no DASD versions", "bsg")
+    group = repo.storage_group(s, bsg) if bsg else None
+    if bsg and (group is None or group.type != "COPYPOOLBACKUP"):
+        return Refusal(Rc.UNKNOWN_POOL, f"{bsg} is not a copy pool backup storage group", "bsg")
+    return None
+
+
+def no_targets(what: str, problems: list[tuple[str, str]]) -> Refusal | None:
+    """ARC1807I per source without an eligible target, then ARC1806E RC 10."""
+    if not problems:
+        return None
+    return Refusal(Rc.NO_TARGET, what, "targets", details=tuple(
+        ("ARC1807I", f"NO TARGET VOLUME COULD BE SELECTED FOR SOURCE VOLUME {src}: {why}") for src, why in problems),
+        alternatives=(Alternative("add same-size volumes to the copy pool backup storage group, or vary offline ones online"),))
+
+
+def dump_classes_defined(pool: str, classes: tuple[str, ...], unknown: list[str]) -> Refusal | None:
+    if unknown:
+        return Refusal(Rc.DUMP_CLASS, f"dump class {unknown[0]} is not defined", "no-dump-class")
+    if not classes:
+        return Refusal(Rc.DUMP_CLASS, f"copy pool {pool} has no dump classes; name them with DUMPCLASS", "no-dump-class")
+    return None
+
+
+def nocopy_is_not_incremental(pool: CopyPoolRow) -> Refusal | None:
+    if pool.versions == 0:
+        return Refusal(Rc.INCREMENTAL, "an incremental version cannot be NOCOPY (VERSIONS=0)", "incremental")
+    return None
+
+
+# -- data sets (ARC1866I per data set; the others go on) -----------------------------------------------
+
+
+def dataset_refusal(rc: int, text: str, code: str) -> Refusal:
+    return Refusal(rc, text, code, message_id="ARC1866I")
+
+
+def dataset_migrated(name: str, migrated: bool) -> Refusal | None:
+    if migrated:
+        return dataset_refusal(14, f"{name} is migrated; migrated data sets are not supported: recall it first", "migrated")
+    return None
+
+
+def dataset_replace(name: str, exists: bool, replace: bool) -> Refusal | None:
+    if exists and not replace:
+        return dataset_refusal(22, f"{name} exists; specify REPLACE to overwrite it", "exists")
+    return None
+
+
+def dataset_extents_free(name: str, owner: str | None) -> Refusal | None:
+    if owner:
+        return dataset_refusal(24, f"the backup-time extents of {name} now belong to {owner}", "moved")
+    return None
+
+
+def dataset_volumes(name: str, volumes: Iterable[str], known: Iterable[str]) -> Refusal | None:
+    missing = sorted(set(volumes) - set(known))
+    if missing:
+        return dataset_refusal(30, f"volume(s) {', '.join(missing)} of {name} are unavailable", "offline")
+    return None
+
+
+__all__ = ["Alternative", "Check", "Checks", "Method", "Rc", "Refusal", "Refused"]

@@ -223,7 +223,9 @@ class FlashCopyCore:
     # =====================================================================================
     # establish / refresh / reverse / withdraw / mode
     # =====================================================================================
-    def establish(self, req: EstablishRequest) -> Relationship:
+    def check_establish(self, req: EstablishRequest) -> int:
+        """Every refusal `establish` would raise, without establishing (a dry run for planning);
+        returns the relationship's length."""
         with self.lock:
             src, tgt = self.volume(req.source), self.volume(req.target)
             if not src.geometry.like(tgt.geometry):
@@ -260,7 +262,13 @@ class FlashCopyCore:
             self._check_fanout(src.volser, req.source_start, length, extra=1)
             if req.incremental:
                 self._check_incremental(src.volser, req.source_start, length, exclude=None)
+            return length
 
+    def establish(self, req: EstablishRequest) -> Relationship:
+        with self.lock:
+            length = self.check_establish(req)
+            src, tgt = self.volume(req.source), self.volume(req.target)
+            full = req.tracks is None
             # The target's logical content changes now: its own dependents keep theirs physically.
             self._detach_dependents(tgt.volser, req.target_start, TrackMap.ones(length))
             rel = Relationship.new(
@@ -308,14 +316,8 @@ class FlashCopyCore:
             self._commit()
             return rel.out_of_sync
 
-    def reverse(self, rel_id: int, *, fast: bool = False) -> Relationship:
-        """Swap roles: the source gets the target's data back, moving only tracks that differ.
-
-        Ordinary reverse needs an incremental relationship whose copy is complete; the pair stays
-        persistent and recording. Fast reverse (fast reverse restore) may run while copying,
-        copies only the tracks changed on the source since the flash, is not persistent, and
-        leaves the old target without a valid copy.
-        """
+    def check_reverse(self, rel_id: int, *, fast: bool = False) -> Relationship:
+        """Every refusal `reverse` would raise, without reversing (a dry run for planning)."""
         with self.lock:
             rel = self.relationship(rel_id)
             if fast:
@@ -350,6 +352,18 @@ class FlashCopyCore:
                     f"{rel.source} has other FlashCopy targets and cascading FlashCopy is off; "
                     f"withdraw them before reversing"
                 )
+            return rel
+
+    def reverse(self, rel_id: int, *, fast: bool = False) -> Relationship:
+        """Swap roles: the source gets the target's data back, moving only tracks that differ.
+
+        Ordinary reverse needs an incremental relationship whose copy is complete; the pair stays
+        persistent and recording. Fast reverse (fast reverse restore) may run while copying,
+        copies only the tracks changed on the source since the flash, is not persistent, and
+        leaves the old target without a valid copy.
+        """
+        with self.lock:
+            rel = self.check_reverse(rel_id, fast=fast)
             moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
             if fast:
                 self._settle(rel, moving)

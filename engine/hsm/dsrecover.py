@@ -106,6 +106,8 @@ def plan_datasets(svc: FastReplication, req: FrRecov, checks: Checks) -> DataSet
             label, refusal = f"{name}'s backup-time extents are free", rules.dataset_extents_free(name, extent_owner(svc, found.info))
         if refusal is None and found is not None:
             label, refusal = f"{name}'s volumes are available", rules.dataset_volumes(name, found.info.volumes, svc.site.volumes)
+        if refusal is None and found is not None and req.from_dump:
+            label, refusal = f"{name}'s volumes have dump copies", _dump_refusal(svc, req, found)
         if refusal is None and found is not None:
             label = f"{name} can be recovered from {found.pool} version {found.version.version:03d}"
         if checks.record(label, refusal):
@@ -142,6 +144,18 @@ async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResul
                 f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED")
     if recovered:
         res.add("FPL131I", f"{len(recovered)} OF {len(recovered) + len(plan.refused)} DATA SET(S) RECOVERED")
+
+
+def _dump_refusal(svc: FastReplication, req: FrRecov, found: Found) -> Refusal | None:
+    fd = req.from_dump
+    assert fd is not None
+    with svc.site.catalog.session() as s:
+        pool = repo.copy_pool(s, found.pool)
+        for v in found.info.volumes:
+            c = dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume)
+            if c.copy is None:
+                return rules.dataset_refusal(c.rc if c.rc != 42 else 18, c.why, "no-dump")
+    return None
 
 
 def _failed(res: CommandResult, name: str, rc: int, why: str) -> None:

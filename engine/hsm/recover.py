@@ -120,6 +120,8 @@ def plan_copy_pool(svc: FastReplication, req: FrRecov, checks: Checks) -> PoolRe
         checks.require("no unexpected FlashCopy relationship on the volumes (VERIFY(Y))", rules.verify_relationships(
             core, pool.fast_reverse_restore, methods is not None, incremental, todo, svc.dumping))
     plan = PoolRecovery(pool, version, pairs, todo, methods, incremental)
+    for p in todo:  # the engine's own refusals, asked without flashing: those volumes fail (RC 8)
+        checks.record(f"{p.source} can be flashed back from {p.target}", _volume_refusal(core, p, plan))
     for p in todo:
         rel = core.find(p.relationship_id) if p.relationship_id else None
         vol = core.volumes.get(p.source)
@@ -130,6 +132,22 @@ def plan_copy_pool(svc: FastReplication, req: FrRecov, checks: Checks) -> PoolRe
         else:
             plan.moves[p.source] = vol.tracks if vol else 0
     return plan
+
+
+def _volume_refusal(core: FlashCopyCore, p: VersionPairRow, plan: PoolRecovery) -> Refusal | None:
+    try:
+        method = plan.methods[p.source] if plan.methods else None
+        if method is Method.FAST:
+            core.check_reverse(p.relationship_id, fast=True)
+        elif plan.incremental:
+            rel = core.relationship(p.relationship_id)
+            if rel.source == p.source:
+                core.check_reverse(rel.id)
+        else:
+            core.check_establish(EstablishRequest(p.target, p.source))
+    except FlashCopyError as exc:
+        return Refusal(8, f"{p.source} ({exc})", "volume-refused", message_id="ARC1803E")
+    return None
 
 
 def _select(s, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> BackupVersionRow:  # noqa: ANN001
@@ -294,6 +312,12 @@ def plan_volume(svc: FastReplication, req: FrRecov, checks: Checks) -> VolumeRec
     checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, False, vol))
     checks.require("the volume and its target are available",
                    rules.volumes_available([vol, pair.target], svc.site.unavailable, svc.site.volumes))
+    try:
+        svc.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
+        refusal = None
+    except FlashCopyError as exc:
+        refusal = Refusal(Rc.IN_THE_WAY, str(exc), "relationships")
+    checks.require(f"{vol} can be flashed back from {pair.target}", refusal)
     g = svc.flashcopy.core.volume(vol).geometry
     return VolumeRecovery(cp, version, pair, g.tracks)
 
@@ -349,8 +373,8 @@ def plan_from_dump(svc: FastReplication, req: FrRecov, checks: Checks) -> DumpRe
         checks.require(f"a dump copy of {req.volume} exists", refused[0][1] if refused else None)
         checks.require(f"{req.volume} is available", rules.volumes_available([req.volume], svc.site.unavailable, svc.site.volumes))
     else:
-        for src, r in refused:
-            checks.record(f"a dump of {src} exists", r)
+        for src, r in refused:  # the copy pool form goes on without it: that volume fails (RC 8)
+            checks.record(f"a dump of {src} exists", Refusal(8, f"{src} ({r.text})", r.code, message_id="ARC1803E"))
         for src, c in copies.items():
             checks.require(f"a dump of {src} exists on tape {c.tape}, and {src} is available",
                            rules.volumes_available([src], svc.site.unavailable, svc.site.volumes))

@@ -16,6 +16,7 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import VersionPairRow, VolumeRow
 from engine.flashcopy import RelationshipInfo
 from engine.hsm import pool as pools
+from engine.hsm import rules
 
 if TYPE_CHECKING:
     from engine.site import Site
@@ -144,14 +145,10 @@ class Views:
                             oos += rel.out_of_sync
                             total += rel.length
                 newest = valid[0] if valid else None
-                eligible = False
-                if newest and newest.fcfrr and newest.frr_eligible:
-                    with_rel = live.get(newest.id, [])
-                    eligible = len(with_rel) == repo.pair_counts(s, [newest.id]).get(newest.id, 0) and all(
-                        (r := core.find(rid)) is not None and r.source == source and r.uncopied.any()
-                        for source, rid in with_rel)
+                # derived, never stored: what FRRECOV would do now (rules.frr_methods)
+                eligible = bool(newest and newest.fcfrr and rules.frr_methods(core, newest, repo.pairs(s, newest.id)))
                 out.append(PoolSummary(
-                    p.name, groups, vols, p.versions, len(valid), vers[0].created_at if vers else None,
+                    p.name, groups, vols, p.versions, len(valid), newest.created_at if newest else None,
                     p.fast_reverse_restore, eligible, any(v.incremental for v in valid),
                     tuple(l.dump_class for l in repo.pool_dump_classes(s, p.name)), copying, oos, total,
                     p.description,
@@ -170,9 +167,10 @@ class Views:
                 from engine.hsm.dump import class_state
 
                 classes = tuple((c, class_state(s, v.id, c)) for c in sorted({d.dump_class for d in copies}))
+                frr = bool(v.fcfrr and rules.frr_methods(self.site.flashcopy.core, v, pairs[v.id]))
                 out.append(VersionView(
                     v.id, v.copy_pool, v.version, gen, v.token.rstrip(b"\0"), v.created_at, v.dasd_state,
-                    v.dump_state, v.incremental, v.fcfrr, v.frr_eligible, v.catinfo, v.recovery_incomplete,
+                    v.dump_state, v.incremental, v.fcfrr, frr, v.catinfo, v.recovery_incomplete,
                     classes,
                     tuple(PairView(pr.source, pr.target, pr.storage_group, self._rel(pr.relationship_id))
                           for pr in pairs[v.id]),

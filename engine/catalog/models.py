@@ -87,7 +87,6 @@ class BackupVersionRow(SQLModel, table=True):
     incremental: bool = False
     catinfo: str = "N"
     fcfrr: bool = False
-    frr_eligible: bool = False
     vtocenq: bool = True
     recovery_incomplete: bool = False
     backup_group: str | None = None

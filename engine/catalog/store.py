@@ -62,6 +62,7 @@ def _migrate_1(eng: Engine) -> None:
     SQLModel.metadata.create_all(eng)
     with eng.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE dump_copy ADD COLUMN file_offset INTEGER NOT NULL DEFAULT -1")
+        conn.exec_driver_sql("ALTER TABLE backup_version DROP COLUMN frr_eligible")  # derived now (rules.frr_methods)
         conn.exec_driver_sql("INSERT INTO tape (volser, file, state) SELECT DISTINCT tape, file, 'FULL' FROM dump_copy")
         conn.exec_driver_sql("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'")
 

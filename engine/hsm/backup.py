@@ -267,7 +267,7 @@ async def _flash(svc: FastReplication, req: FrBackup, plan: Plan, captured: list
             iid = intent.begin(s, IntentKind.BACKUP, pool.name, now, number=number, victims=victims)
             for vid in victims:
                 row = s.get(BackupVersionRow, vid)
-                row.dasd_state, row.frr_eligible = "FAILED", False  # its targets are about to change
+                row.dasd_state = "FAILED"  # its targets are about to change
                 s.add(row)
             s.commit()
         label = intent.tagged(f"HSM {pool.name} V{number:03d}", iid)
@@ -308,7 +308,7 @@ async def _flash(svc: FastReplication, req: FrBackup, plan: Plan, captured: list
             version = BackupVersionRow(
                 copy_pool=cp.name, version=number, token=req.token or b"", created_at=now,
                 incremental=plan.incremental and not retire, fcfrr=cp.fast_reverse_restore,
-                frr_eligible=cp.fast_reverse_restore, vtocenq=not req.novtocenq,
+                vtocenq=not req.novtocenq,
                 catinfo="N" if cp.catalog_capture == "N" else ("P" if capture_rc else "Y"),
                 backup_group=cp.backup_group_override,
             )
@@ -401,7 +401,7 @@ def withdraw_nocopy_version(svc: FastReplication, core: FlashCopyCore, pool: str
 
     def none(s: Session) -> None:
         row = s.get(BackupVersionRow, vid)
-        row.dasd_state, row.frr_eligible = "NONE", False
+        row.dasd_state = "NONE"
         s.add(row)
 
     intent.withdraw_atomically(svc.site.catalog, core, pool, "VERSIONS=0 WITHDRAWAL", rels, none, svc.clock())
@@ -559,7 +559,6 @@ async def _withdraw(svc: FastReplication, req: FrBackup, res: CommandResult) -> 
                 repo.delete_version(s, v)
             else:
                 v.dasd_state = "NONE" if plan.has_dumps else "FAILED"
-                v.frr_eligible = False
                 s.add(v)
 
         intent.withdraw_atomically(svc.site.catalog, core, req.copypool, "FRBACKUP WITHDRAW", rels, change, svc.clock())

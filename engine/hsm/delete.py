@@ -107,7 +107,7 @@ async def frdelete(svc: FastReplication, req: FrDelete, res: CommandResult) -> N
                         s.delete(d)
                 copies = [d for d in copies if req.dump_classes and d.dump_class not in req.dump_classes]
             if plan.dasd and row.dasd_state != "NONE":
-                row.dasd_state, row.frr_eligible = "NONE", False
+                row.dasd_state = "NONE"
             if row.dasd_state in ("NONE", "PREPARE") and not copies:
                 repo.delete_version(s, row)
             else:

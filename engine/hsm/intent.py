@@ -141,7 +141,6 @@ def settle_fast_reverse(s: Session, version: BackupVersionRow, recovered: set[st
     left = [p for p in pairs if p.state != PairState.RECOVERED.value]
     version.dasd_state = "FCFRRINCOMPLETE" if left else "FAILED"
     version.recovery_incomplete = bool(left)
-    version.frr_eligible = bool(left)
     s.add(version)
 
 

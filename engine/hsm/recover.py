@@ -194,7 +194,7 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             work = [p for p in prs if now_methods[p.source] is not Method.DONE]
             iid = intent.begin(s, IntentKind.FAST_REVERSE, cp, svc.clock(), version_id=version.id,
                                sources=[p.source for p in work])
-            v.dasd_state, v.frr_eligible = "FCFRRINCOMPLETE", False  # in progress: its targets stop holding the PIT
+            v.dasd_state = "FCFRRINCOMPLETE"  # in progress: its targets stop holding the PIT
             s.add(v)
             s.commit()
         failures: list[tuple[str, str]] = []

@@ -186,7 +186,7 @@ def test_a_stacked_tape_killed_mid_dump_keeps_its_complete_copy(tmp_path):
             with s.catalog.session() as cs:
                 copies = cs.exec(select(DumpCopyRow)).all()
                 assert [(c.source, c.state) for c in copies] == [("SRC001", "COMPLETE")]
-                assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL"]
+                assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL", "FULL"]  # stack = 1
             await write(s, 2)
             res = await s.command("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO) FROMDUMP(DUMPCLASS(OFFSITE))")
             assert res.rc == 0, res.lines()
@@ -322,3 +322,44 @@ async def test_one_volume_finishing_its_copy_keeps_frr_for_the_others(site):
         assert await read(site, v) == pit[v]
     [ver] = versions(site, "FRR")
     assert ver.dasd_state == "FAILED"  # invalid after a fast reverse restore
+
+
+def test_a_version_1_catalog_is_migrated(tmp_path):
+    """Catalogs from before intents and tape states (schema 1) open: the new tables appear, dump
+    copies keep working (their tapes are scanned from the start), and their tapes are known."""
+    import sqlite3
+
+    path = tmp_path / "site"
+
+    async def make():
+        s = Site.create(path, definition(), clock=clock())
+        pit = await write(s, 1)
+        assert (await s.command("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0
+        await s.close()
+        return pit
+
+    pit = asyncio.run(make())
+    con = sqlite3.connect(path / "catalog.db")  # back to the version 1 shape
+    for table in ("intent", "ended_relationship", "tape"):
+        con.execute(f"DROP TABLE {table}")
+    con.execute("ALTER TABLE dump_copy DROP COLUMN file_offset")
+    con.execute("ALTER TABLE backup_version ADD COLUMN frr_eligible BOOLEAN NOT NULL DEFAULT 0")
+    con.execute("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+
+    async def check():
+        s = Site.open(path, clock=clock())
+        try:
+            with s.catalog.session() as cs:
+                assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL", "FULL"]  # stack = 1
+                assert {c.file_offset for c in cs.exec(select(DumpCopyRow)).all()} == {-1}
+            await write(s, 2)
+            res = await s.command("FRRECOV COPYPOOL(TWO) FROMDUMP")
+            assert res.rc == 0, res.lines()
+            assert await read(s, "SRC001") == pit["SRC001"]
+            assert (await s.command("FRBACKUP COPYPOOL(TWO)")).rc == 0  # version rows without the old column
+        finally:
+            await s.close()
+
+    asyncio.run(check())

@@ -47,7 +47,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "COPYPOOL": ("CP",), "TOVOLUME": ("TOV",), "DSNAME": ("DSN",), "FROMCOPYPOOL": ("FCP",),
         "VERIFY": (), "FROMDASD": (), "FROMDUMP": (), "REPLACE": (), "FASTREPLICATION": ("FR",),
         "NOCOPYPOOLBACKUP": (), "ALLOWPPRCP": (), "APPLYINCREMENTAL": (), "WAIT": (),
-        "NOWAIT": (), **_SELECT,
+        "NOWAIT": (), "DUMPCLASS": ("DCLASS",), "DUMPVOLUME": ("DVOL",), **_SELECT,
     },
     "FRDELETE": {
         "COPYPOOL": ("CP",), "ALL": (), "VERSIONS": ("VERS",), "TOKEN": ("TK",),
@@ -354,6 +354,19 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
                 from_dump = FromDump(dump_class=_name(v, _SGNAME, "dump class name", 8))
             else:
                 from_dump = FromDump(dump_volume=_volser(v))
+    # IBM's examples also write the dump class / volume beside FROMDUMP: FROMDUMP DUMPCLASS(DCL1)
+    beside = [k for k in ("DUMPCLASS", "DUMPVOLUME") if k in kw]
+    if beside:
+        if source != "FROMDUMP":
+            raise CommandSyntaxError(f"{beside[0]} is valid only with FROMDUMP", kw[beside[0]].position, "IKJ56712I", beside[0])
+        if len(beside) > 1 or from_dump.dump_class or from_dump.dump_volume:  # type: ignore[union-attr]
+            raise CommandSyntaxError("DUMPCLASS and DUMPVOLUME are mutually exclusive", kw[beside[-1]].position,
+                                     "IKJ56702I", beside[-1])
+        v = kw[beside[0]]
+        if beside[0] == "DUMPCLASS":
+            from_dump = FromDump(dump_class=_name(v, _SGNAME, "dump class name", 8))
+        else:
+            from_dump = FromDump(dump_volume=_volser(v))
     for f in ("REPLACE", "APPLYINCREMENTAL"):
         if f in kw:
             _flag(kw[f])

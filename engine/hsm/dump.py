@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
 
 DAY = 86_400.0
-RC_TAPE_DAMAGED = 60  # emulator-specific: the dump tape failed its checksums; nothing was changed
 
 
 def read_copy(root: Path, copy: DumpCopyRow) -> tuple[FileHeader, dict[int, bytes]]:
@@ -64,7 +63,7 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
         return False
     missing = sorted({p.target for p in pairs if p.target not in svc.site.volumes})
     if missing:
-        res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED, RC={msg.RC_VOLUME_UNAVAILABLE:04d} - "
+        res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED, RC={int(msg.Rc.VOLUME_UNAVAILABLE):04d} - "
                 f"target volume(s) unavailable: {', '.join(missing)}")
         return False
     ok = True
@@ -300,11 +299,11 @@ async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -
     Returns (rc, message); on any tape damage nothing is written."""
     if volser not in svc.site.volumes:
         why = svc.site.unavailable.get(volser, "its image is not open")
-        return msg.RC_VOLUME_UNAVAILABLE, f"volume {volser} is unavailable ({why}); nothing was changed"
+        return msg.Rc.VOLUME_UNAVAILABLE, f"volume {volser} is unavailable ({why}); nothing was changed"
     try:
         header, tracks = await asyncio.to_thread(read_copy, svc.site.path, copy)
     except TapeError as exc:
-        return RC_TAPE_DAMAGED, f"{exc}; nothing on {volser} was changed"
+        return msg.Rc.TAPE_DAMAGED, f"{exc}; nothing on {volser} was changed"
     vol = svc.site.volume(volser)
     g = vol.geometry
     if header.source != volser:
@@ -319,4 +318,4 @@ async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -
     return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
 
 
-__all__ = ["auto_dump", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume", "RC_TAPE_DAMAGED", "msg"]
+__all__ = ["auto_dump", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume", "msg"]

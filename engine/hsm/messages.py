@@ -14,13 +14,57 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import enum
 from dataclasses import asdict, dataclass, field
 
-RC_HELD = 50
-RC_REQUIRED_DUMP = 52
-RC_FRR_REFUSED = 54
-RC_VOLUME_UNAVAILABLE = 56
-RC_SYNTAX = 12
+class Rc(enum.IntEnum):
+    """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; DOMAIN.md 9)."""
+
+    NO_VERSION = 2
+    IN_THE_WAY = 4
+    SEVERAL_POOLS = 6
+    NO_TARGET = 10
+    SYNTAX = 12
+    NO_TOKEN = 14
+    NOT_IN_VERSION = 16
+    NO_VOLUMES = 24
+    UNKNOWN_POOL = 22
+    NO_BACKUP = 38
+    NO_DUMP_COPY = 42
+    NOT_A_DUMP_VOLUME = 44
+    OTHER_VOLUMES_TAPE = 46
+    DUMP_CLASS = 48
+    HELD = 50
+    REQUIRED_DUMP = 52
+    FRR_REFUSED = 54
+    VOLUME_UNAVAILABLE = 56
+    INCREMENTAL = 58
+    TAPE_DAMAGED = 60
+
+
+#: What each return code means, as the README's table shows it (a test keeps them equal).
+RC_MEANING = {
+    Rc.NO_VERSION: "no such version, or it has no usable DASD copy",
+    Rc.IN_THE_WAY: "FlashCopy relationships are in the way (still copying, VERIFY(Y), a recovery in progress)",
+    Rc.SEVERAL_POOLS: "the volume is in several copy pools: name one with FROMCOPYPOOL",
+    Rc.NO_TARGET: "no eligible target volume (ARC1807I per source)",
+    Rc.SYNTAX: "the command is malformed (IKJ567xxI), or a control data set error",
+    Rc.NO_TOKEN: "no version carries that token",
+    Rc.NOT_IN_VERSION: "the volume is not part of the version",
+    Rc.UNKNOWN_POOL: "the copy pool (or backup storage group) is not defined",
+    Rc.NO_VOLUMES: "the copy pool has no volumes, or all 999 version numbers are in use",
+    Rc.NO_BACKUP: "the volume has no fast replication backup",
+    Rc.NO_DUMP_COPY: "no dump copy of that kind",
+    Rc.NOT_A_DUMP_VOLUME: "not a dump volume",
+    Rc.OTHER_VOLUMES_TAPE: "the dump volume holds another volume",
+    Rc.DUMP_CLASS: "dump class not defined, not used by the version, or not available for mount",
+    Rc.HELD: "the function is held (HOLD)",
+    Rc.REQUIRED_DUMP: "a REQUIRED dump class of the version to roll off is incomplete (FORCE overrides)",
+    Rc.FRR_REFUSED: "fast reverse restore refused (VERIFY(N), or a VERSIONS=0 NOCOPY copy)",
+    Rc.VOLUME_UNAVAILABLE: "a volume is unavailable (its image is missing or short)",
+    Rc.INCREMENTAL: "FCINCREMENTAL cannot refresh or create the incremental version",
+    Rc.TAPE_DAMAGED: "the dump tape is damaged; nothing was changed",
+}
 
 
 @dataclass(frozen=True, slots=True)

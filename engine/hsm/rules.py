@@ -22,7 +22,7 @@ from engine.command import Selection, format_token
 from engine.errors import FlashpoolError
 from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import messages as msg
-from engine.hsm.messages import CommandResult
+from engine.hsm.messages import CommandResult, Rc
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,31 +107,6 @@ def report(res: CommandResult, function: str, what: str, r: Refusal) -> None:
     for mid, text in r.follow:
         res.add(mid, text)
     res.fail(r.rc)
-
-
-class Rc(enum.IntEnum):
-    """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; DOMAIN.md 9)."""
-
-    NO_VERSION = 2
-    IN_THE_WAY = 4
-    SEVERAL_POOLS = 6
-    NO_TARGET = 10
-    SYNTAX = 12
-    NO_TOKEN = 14
-    NOT_IN_VERSION = 16
-    NO_VOLUMES = 24
-    UNKNOWN_POOL = 22
-    NO_BACKUP = 38
-    NO_DUMP_COPY = 42
-    NOT_A_DUMP_VOLUME = 44
-    OTHER_VOLUMES_TAPE = 46
-    DUMP_CLASS = 48
-    HELD = 50
-    REQUIRED_DUMP = 52
-    FRR_REFUSED = 54
-    VOLUME_UNAVAILABLE = 56
-    INCREMENTAL = 58
-    TAPE_DAMAGED = 60
 
 
 # -- holds ---------------------------------------------------------------------------------------

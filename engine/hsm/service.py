@@ -51,7 +51,7 @@ class FastReplication:
             req = parse_command(command) if isinstance(command, str) else command
         except CommandSyntaxError as exc:
             res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
-            res.fail(msg.RC_SYNTAX)
+            res.fail(msg.Rc.SYNTAX)
             await self.log(res, origin, None)
             return res
         pool = _pool_of(req)
@@ -65,6 +65,8 @@ class FastReplication:
         finally:
             if pool is not None and pool not in self._handed:
                 self.lock(pool).release()
+        for note in no_effect(req):
+            res.add("FPL150I", note)
         await self.log(res, origin, pool)
         return res
 
@@ -169,6 +171,24 @@ class FastReplication:
                 s.commit()
 
         await asyncio.to_thread(write)
+
+
+def no_effect(req: Request) -> list[str]:
+    """Keywords the language accepts as DFSMShsm documents them but that change nothing here:
+    each is answered, never silently ignored."""
+    out = []
+    wait = getattr(req, "wait", None)
+    if wait is not None:
+        out.append(f"{'WAIT' if wait else 'NOWAIT'} HAS NO EFFECT HERE: A COMMAND ALWAYS RETURNS WHEN IT HAS ENDED "
+                   "(BACKGROUND WORK CONTINUES IN THE PROCESS THAT HOLDS THE SITE)")
+    if isinstance(req, FrRecov) and req.allow_pprcp is not None:
+        out.append(f"ALLOWPPRCP({req.allow_pprcp}) HAS NO EFFECT HERE: THE SITE HAS NO PEER-TO-PEER REMOTE COPY")
+    if isinstance(req, FrRecov) and req.apply_incremental:
+        out.append("APPLYINCREMENTAL HAS NO EFFECT HERE: THERE ARE NO INCREMENTAL DATA SET BACKUPS TO APPLY AFTER A VOLUME RESTORE")
+    if isinstance(req, FrBackup) and req.incremental_all:
+        out.append(f"{req.incremental.value if req.incremental else 'FCINCREMENTAL'}(ALL) HAS NO EFFECT HERE: EACH SOURCE "
+                   "VOLUME HAS ONE INCREMENTAL TARGET (MULTIPLE INCREMENTAL FLASHCOPY IS OFF)")
+    return out
 
 
 def _pool_of(req: Request) -> str | None:

@@ -164,3 +164,46 @@ def test_mutated_valid_commands_never_crash():
             parse_command("".join(s))
         except CommandSyntaxError:
             pass
+
+
+#: Command forms from the examples in IBM's DFSMShsm Storage Administration reference (FRRECOV's
+#: example section verbatim; FRBACKUP, FRDELETE, LIST and QUERY as their syntax sections show them).
+DOCUMENTED = [
+    "FRRECOV TOVOLUME(SRC001) FROMDUMP DUMPCLASS(DCL1) GENERATION(0)",
+    "FRRECOV TOVOLUME(SRC002) FROMCOPYPOOL(CPDATABASE1) FROMDUMP(DUMPVOLUME(TDUMP1))",
+    "FRRECOV DSNAME(USER1.**,USER2.**,USER3.**) REPLACE",
+    "FRRECOV COPYPOOL(CPDATABASE1) VERIFY(Y)",
+    "FRRECOV COPYPOOL(CPDATABASE1) DATE(2002/1/15)",
+    "FRRECOV COPYPOOL(CPDATABASE1) TOKEN('TUESDAY')",
+    "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(CPDATABASE1) VERSION(3)",
+    "FRBACKUP COPYPOOL(CPDATABASE1) EXECUTE",
+    "FRBACKUP COPYPOOL(CPDATABASE1) PREPARE",
+    "FRBACKUP COPYPOOL(CPDATABASE1) WITHDRAW",
+    "FRBACKUP COPYPOOL(CPDATABASE1) EXECUTE TOKEN('TUESDAY') DUMP RETURNCONTROL(FREND)",
+    "FRBACKUP COPYPOOL(CPDATABASE1) DUMPONLY GENERATION(1) DUMPCLASS(DCL1,DCL2)",
+    "FRBACKUP COPYPOOL(CPDATABASE1) EXECUTE FCINCREMENTAL",
+    "FRBACKUP COPYPOOL(CPDATABASE1) EXECUTE FCINCREMENTALLAST",
+    "FRDELETE COPYPOOL(CPDATABASE1) VERSIONS(2,3) BOTH",
+    "FRDELETE COPYPOOL(CPDATABASE1) TOKEN('TUESDAY')",
+    "FRDELETE COPYPOOL(CPDATABASE1) ALL DUMPONLY(DUMPCLASS(DCL1))",
+    "LIST COPYPOOL(CPDATABASE1) ALLVOLS(ALLVERS)",
+    "LIST COPYPOOL(CPDATABASE1) DUMPVOLS",
+    "LIST COPYPOOLBACKUPSTORAGEGROUP(CPBSG1)",
+    "QUERY COPYPOOL(CPDATABASE1)",
+]
+
+
+@pytest.mark.parametrize("text", DOCUMENTED)
+def test_every_documented_example_is_accepted_as_written(text):
+    req = parse_command(text)
+    assert req is not None
+
+
+def test_dump_class_beside_fromdump_means_the_same_as_inside_it():
+    a = parse_command("FRRECOV TOVOLUME(SRC001) FROMDUMP DUMPCLASS(DCL1) GENERATION(0)")
+    b = parse_command("FRRECOV TOVOLUME(SRC001) FROMDUMP(DUMPCLASS(DCL1)) GENERATION(0)")
+    assert a == b
+    for bad, message in [("FRRECOV TOVOLUME(SRC001) DUMPCLASS(DCL1)", "only with FROMDUMP"),
+                         ("FRRECOV TOV(SRC001) FROMDUMP(DUMPCLASS(A)) DUMPVOLUME(T00001)", "mutually exclusive")]:
+        with pytest.raises(CommandSyntaxError, match=message):
+            parse_command(bad)

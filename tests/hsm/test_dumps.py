@@ -8,6 +8,7 @@ import pytest
 
 from engine.catalog import constructs as repo
 from engine.hsm import dump
+from engine.hsm.messages import Rc
 from engine.hsm import pool as pools
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, list_files, read_file
 from tests.hsm.conftest import TRACKS, content, fill, t
@@ -130,7 +131,7 @@ async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
                 s.add(d)
             s.commit()
     res = await site.command("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
-    assert res.rc == (46 if damage == "swap" else dump.RC_TAPE_DAMAGED), res.lines()
+    assert res.rc == (46 if damage == "swap" else Rc.TAPE_DAMAGED), res.lines()
     assert "nothing" in res.messages[1].text
     assert await content(site, "ARC001") == before
 

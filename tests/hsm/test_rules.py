@@ -117,3 +117,16 @@ async def test_prepare_check_refuses_when_the_command_would(site):
 def test_refusals_are_data():
     r = Refusal(4, "why", "code")
     assert (r.rc, r.message_id, r.alternatives) == (4, "ARC1806E", ())
+
+
+def test_the_readme_return_code_table_is_the_enum():
+    import re
+    from pathlib import Path
+
+    from engine.hsm.messages import RC_MEANING, Rc
+
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    table = readme.split("| RC | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", table, re.M))
+    assert {int(k): v for k, v in rows.items()} == {int(rc): text for rc, text in RC_MEANING.items()}
+    assert set(RC_MEANING) == set(Rc)

@@ -52,10 +52,8 @@ class Backup(Walkthrough):
             return [Alternative("Take a full backup instead", changes=(("mode", "EXECUTE"),))]
         return []
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
-        return await verify.expect_backup(site, self.pool() or "")
-
     def verify_backup_of(self) -> str | None:
+        """Verified after the flash, on the new version's targets (nothing is read before)."""
         return self.pool()
 
     def destructive_name(self) -> str | None:

@@ -484,6 +484,9 @@ class WalkthroughScreen(Screen):
     async def watch_copy(self) -> None:
         """Live progress of the background copy onto the volumes this walkthrough touched."""
         names = {e.name for e in self.expected if e.kind == "volume"}
+        if (pool := self.wt.verify_backup_of()) is not None:  # a backup: its new version's targets
+            versions = await asyncio.to_thread(self.fpapp.site.views.versions, pool)
+            names = {p.target for v in versions[:1] for p in v.pairs}
         bar = self.query_one("#wt-progress", ProgressBar)
         while self.is_attached:
             rels = [r for r in self.fpapp.site.flashcopy.relationships()
@@ -499,8 +502,14 @@ class WalkthroughScreen(Screen):
     @work(exclusive=True, group="walkthrough", exit_on_error=False)
     async def run_verify(self) -> None:
         self.busy = True
+        rc = self.result.rc if self.result else None
         try:
-            self.outcomes = await verify.check(self.fpapp.site, self.expected, backup_of=self.wt.verify_backup_of())
+            if rc != 0:
+                self.outcomes = []  # a command that failed promised nothing: nothing gets a ✔
+            elif (pool := self.wt.verify_backup_of()) is not None:
+                self.outcomes = await verify.check_backup(self.fpapp.site, pool)
+            else:
+                self.outcomes = await verify.check(self.fpapp.site, self.expected)
         finally:
             self.busy = False
         lines = []
@@ -513,7 +522,9 @@ class WalkthroughScreen(Screen):
                 detail = f"{o.actual} (expected {e.digest}: {e.origin})"
             lines.append(f"{mark} {e.kind} {e.name}: {detail}")
         self.transcript += [f"verify {line}" for line in lines]
-        if not self.outcomes:
+        if rc not in (0, None):
+            lines.append(f"the command ended with RC={rc}: nothing it would have done is verified")
+        elif not self.outcomes:
             lines.append("nothing to compare (the command did not get that far)")
         self.query_one("#wt-text", Static).update(
             "Verification: what is there now against the point-in-time content\n\n"

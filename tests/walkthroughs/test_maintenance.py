@@ -129,3 +129,22 @@ async def test_w9_held_backup_is_refused(demo_path):
         assert app.screen.alternatives[0].run == "RELEASE FRBACKUP"
         await keys.press("escape")
         assert walkthrough(app) is None and app.site.hsm.held("FRBACKUP") == "FRBACKUP"
+
+
+async def test_verify_never_shows_a_tick_for_a_command_that_failed(demo_path):
+    """Issue "One truth": W9 once showed "RC=10 · verified 1 of 1". Here the checks pass, then a
+    HOLD lands before the confirmation, so PREPARE fails with RC 50: nothing may get a ✔."""
+    async with console(demo_path) as (app, keys):
+        await keys.press("j", "j", "r", "9", "enter", "enter")  # PAYROLL: checks pass
+        assert "✘" not in text(app), text(app)
+        await app.site.command("HOLD FRBACKUP")  # another operator, meanwhile
+        await keys.press("enter", "enter", "enter")  # impact, confirm, run
+        await settle(keys.pilot, 6)
+        assert app.screen.result.rc == 50
+        await keys.press("enter")  # verify
+        await settle(keys.pilot, 4)
+        assert app.screen.stage == "verify" and "✔" not in text(app) and "RC=50" in text(app), text(app)
+        await keys.press("enter")  # summary
+        await settle(keys.pilot, 2)
+        assert not app.screen.verified and "verified 0 of 0" in text(app), text(app)
+        assert "Not fully done" in text(app)

@@ -25,6 +25,8 @@ async def test_w7_backup_now_holds_what_the_sources_read(demo_path):
         await settle(pilot, 6)
         await keys.press("enter")  # verify
         await settle(pilot, 6)
+        assert app.screen.expected == []  # nothing was read before the flash (issue "One truth")
+        assert [o.expected.name for o in app.screen.outcomes] == ["PAY001", "PAY002"]  # compared after it
         await keys.press("enter")  # summary
         assert app.screen.stage == "summary" and app.screen.verified, text(app)
         report("W7", keys)

@@ -15,7 +15,7 @@ from textual.screen import Screen
 
 from console.commands import palette_commands
 from console.config import load_keymap, load_settings, save_settings
-from console.messages import CopyProgressed, SiteChanged
+from console.messages import SiteChanged
 from console.modals.command_line import CommandLine
 from console.modals.confirm import ConfirmScreen
 from console.modals.help import HelpScreen, bindings_of
@@ -96,9 +96,7 @@ class FlashpoolApp(App):
     @work(exclusive=True, group="engine-pump")
     async def pump_engine_events(self) -> None:
         async for event in self.site.events.subscribe():
-            if isinstance(event, CopyProgress):
-                self.post_message(CopyProgressed(event))
-            else:
+            if not isinstance(event, CopyProgress):  # progress: screens reload on their timer
                 self.post_message(SiteChanged(event))
 
     def _tick(self) -> None:
@@ -115,9 +113,6 @@ class FlashpoolApp(App):
             return
         self.screen.post_message(SiteChanged(message.event))
         self.update_status()
-
-    def on_copy_progressed(self, message: CopyProgressed) -> None:
-        pass  # screens reload on their timer; progress events keep the queue short (coalesced)
 
     def update_status(self, widget: StatusLine | None = None) -> None:
         if widget is None and not self.screen_stack:

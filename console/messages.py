@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from engine.events import CopyProgress, Event
-
-
-class CopyProgressed(Message, bubble=False):
-    def __init__(self, event: CopyProgress) -> None:
-        super().__init__()
-        self.event = event
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, CopyProgressed) and message.event.rel_id == self.event.rel_id
+from engine.events import Event
 
 
 class SiteChanged(Message, bubble=False):
@@ -28,8 +19,3 @@ class SiteChanged(Message, bubble=False):
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SiteChanged)
 
-
-class CommandDone(Message):
-    def __init__(self, text: str, rc: int, lines: list[str]) -> None:
-        super().__init__()
-        self.text, self.rc, self.lines = text, rc, lines

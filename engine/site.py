@@ -36,7 +36,7 @@ from engine.flashcopy import (
     FlashCopyOptions,
     Relationship,
 )
-from engine.geometry import Geometry, custom_geometry, geometry_for, validate_volser
+from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
 from engine.storage import Volume
 
 CATALOG_FILE = "catalog.db"
@@ -63,7 +63,7 @@ class VolumeSpec:
 
     def geometry(self) -> Geometry:
         if self.tracks is not None:
-            return custom_geometry(self.tracks, self.track_size or 56_664)
+            return custom_geometry(self.tracks, self.track_size or TRACK_SIZE)
         return geometry_for(self.model, self.cylinders)
 
 

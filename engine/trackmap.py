@@ -119,9 +119,6 @@ class TrackMap:
     def slice(self, start: int, count: int) -> TrackMap:
         return TrackMap(bits=self.bits[start : start + count])
 
-    def assign(self, start: int, other: TrackMap) -> None:
-        self.bits[start : start + len(other)] = other.bits
-
     def or_at(self, start: int, other: TrackMap) -> None:
         """self[start:start+len(other)] |= other."""
         self.bits[start : start + len(other)] |= other.bits

@@ -17,9 +17,11 @@ POOL = Pick("pool", "Which copy pool?", opt.pools)
 FRR_CODES = frozenset({"frr-not-eligible", "frr-not-allowed"})
 
 
-def _recovery_alternatives(check: Check, volume_level: bool = False) -> list[Alternative]:
+def _recovery_alternatives(check: Check, volume_level: bool = False, version_pick: bool = True) -> list[Alternative]:
     if check.code == "held":
         return [release("FRRECOV")]
+    if check.code == "version" and not version_pick:  # this walkthrough has no version step
+        return [Alternative("Recover another version (walkthrough 2: choose the version)", walkthrough="W2")]
     if check.code == "version":
         return [Alternative("Choose another version", back_to="version")]
     if check.code in ("relationships", "incremental-copying"):
@@ -45,7 +47,7 @@ class FastReverseRestore(Walkthrough):
             return [Alternative(f"Recover with regular FlashCopy instead (walkthrough 2, version {a.version:03d})",
                                 walkthrough=a.walkthrough, changes=(("version", str(a.version)),))
                     for a in check.alternatives if a.walkthrough and a.version is not None]
-        return _recovery_alternatives(check)
+        return _recovery_alternatives(check, version_pick=False)
 
     async def expect(self, site: Site) -> list[verify.Expectation]:
         return await verify.expect_from_dasd(site, self.pool() or "", Selection())

@@ -90,8 +90,7 @@ class LiveTable(DataTable):
     def action_sort(self) -> None:
         if not self.columns:
             return
-        col = list(self.columns)[self.cursor_coordinate.column] if self.cursor_type != "row" else None
-        key = col.value if col else self._next_sort_column()
+        key = self._next_sort_column()  # a row cursor: s steps through the columns
         self.sort_reverse = False if key != self.sort_column else not self.sort_reverse
         self.sort_column = key
         self.sort(key, key=_sort_key, reverse=self.sort_reverse)

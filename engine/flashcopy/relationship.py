@@ -181,13 +181,6 @@ class RelationshipInfo:
     def percent_complete(self) -> float:
         return 100.0 * (1 - self.out_of_sync / self.length) if self.length else 100.0
 
-    @property
-    def extent(self) -> str:
-        return (
-            f"{self.source}:{self.source_start}-{self.source_start + self.length - 1} -> "
-            f"{self.target}:{self.target_start}-{self.target_start + self.length - 1}"
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class EstablishRequest:

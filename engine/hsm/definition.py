@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
-from engine.geometry import Geometry, custom_geometry, geometry_for, validate_volser
+from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
 
 _CP_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,22}")
 _SG_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,7}")
@@ -264,7 +264,7 @@ def _volumes(raw: dict, where: str, seen: dict[str, str], group: str | None, pro
         merged = {**{k: raw[k] for k in ("model", "cylinders", "tracks", "track_size") if k in raw}, **spec}
         try:
             if "tracks" in merged:
-                g = custom_geometry(int(merged["tracks"]), int(merged.get("track_size", 56_664)))
+                g = custom_geometry(int(merged["tracks"]), int(merged.get("track_size", TRACK_SIZE)))
             else:
                 g = geometry_for(str(merged.get("model", "3390-1")), merged.get("cylinders"))
         except (InvalidGeometry, ValueError) as exc:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, delete, select
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, SchemaInfo, TapeRow, VersionPairRow
+from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpClassRow, DumpCopyRow, SchemaInfo, TapeRow, VersionPairRow
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
@@ -51,11 +51,13 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
     """Dump every target of the version to every class; returns True when all completed."""
     core = svc.flashcopy.core
     root = svc.site.path
-    with svc.site.catalog.session() as s:
-        version = s.get(BackupVersionRow, version_id)
-        pairs = repo.pairs(s, version_id)
-        done = {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"}
-        dcs = [dc for c in classes if (dc := repo.dump_class(s, c)) is not None]
+    def load() -> tuple[BackupVersionRow | None, list[VersionPairRow], set[tuple[str, str]], list[DumpClassRow]]:
+        with svc.site.catalog.session() as s:
+            return (s.get(BackupVersionRow, version_id), repo.pairs(s, version_id),
+                    {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"},
+                    [dc for c in classes if (dc := repo.dump_class(s, c)) is not None])
+
+    version, pairs, done, dcs = await asyncio.to_thread(load)
     if version is None or version.dasd_state not in ("RECOVERABLE",) or len(dcs) != len(classes):
         res.add("ARC1806E", "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
                 + ("no longer exists" if version is None else f"{version.version:03d} is {version.dasd_state}; only a valid DASD copy can be dumped"
@@ -73,9 +75,7 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
             todo = [p for p in pairs if (dc.name, p.source) not in done]
             for i in range(0, len(todo), dc.stack):
                 batch = todo[i : i + dc.stack]
-                with svc.site.catalog.session() as s:
-                    tape = _next_tape(s)
-                    s.commit()
+                tape = await asyncio.to_thread(_new_tape, svc)
                 path = root / "tapes" / f"{tape}.tape"
                 writer = TapeWriter(path)
                 try:
@@ -83,19 +83,33 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
                         ok &= await _dump_one(svc, core, writer, version, p, dc, tape, path, res)
                 finally:
                     writer.close()
-                    with svc.site.catalog.session() as s:
-                        row = s.get(TapeRow, tape)
-                        if row is not None:
-                            row.state = "FULL"
-                            s.add(row)
-                            s.commit()
+                    await asyncio.to_thread(_tape_full, svc, tape)
                 res.add("ARC0640I", f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED")
     finally:
         svc.dumping -= {p.target for p in pairs}
-    with svc.site.catalog.session() as s:
-        refresh_dump_state(s, version_id)
-        s.commit()
+    def refresh() -> None:
+        with svc.site.catalog.session() as s:
+            refresh_dump_state(s, version_id)
+            s.commit()
+
+    await asyncio.to_thread(refresh)
     return ok
+
+
+def _new_tape(svc: FastReplication) -> str:
+    with svc.site.catalog.session() as s:
+        tape = _next_tape(s)
+        s.commit()
+    return tape
+
+
+def _tape_full(svc: FastReplication, tape: str) -> None:
+    with svc.site.catalog.session() as s:
+        row = s.get(TapeRow, tape)
+        if row is not None:
+            row.state = "FULL"
+            s.add(row)
+            s.commit()
 
 
 async def _dump_one(svc, core, writer: TapeWriter, version: BackupVersionRow, p: VersionPairRow, dc, tape: str,
@@ -117,13 +131,18 @@ async def _dump_one(svc, core, writer: TapeWriter, version: BackupVersionRow, p:
     else:
         state = "COMPLETE"  # recorded only now: the file is on the tape and flushed
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
-    with svc.site.catalog.session() as s:
-        s.add(DumpCopyRow(
-            version_id=version.id, dump_class=dc.name, source=p.source, tape=tape,
-            file=str(path.relative_to(svc.site.path)), file_index=index, file_offset=writer.offset, state=state,
-            created_at=version.created_at, expires_at=expires, bytes_stored=stored,
-        ))
-        s.commit()
+    row = DumpCopyRow(
+        version_id=version.id, dump_class=dc.name, source=p.source, tape=tape,
+        file=str(path.relative_to(svc.site.path)), file_index=index, file_offset=writer.offset, state=state,
+        created_at=version.created_at, expires_at=expires, bytes_stored=stored,
+    )
+
+    def record() -> None:
+        with svc.site.catalog.session() as s:
+            s.add(row)
+            s.commit()
+
+    await asyncio.to_thread(record)
     return state == "COMPLETE"
 
 
@@ -228,25 +247,26 @@ def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
 
 async def auto_dump(svc: FastReplication) -> list[str]:
     """Automatic dump: the newest DASD version of each AUTODUMP copy pool gets its missing dumps."""
-    if svc.held("FRBACKUP"):  # HOLD FRBACKUP (and HOLD ALL) stop automatic dump too
-        return []
-    jobs: list[tuple[str, int, tuple[str, ...]]] = []
-    with svc.site.catalog.session() as s:
-        for pool in repo.copy_pools(s):
-            if not pool.auto_dump:
-                continue
-            classes = tuple(l.dump_class for l in repo.pool_dump_classes(s, pool.name))
-            newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
-            if classes and newest and newest.dump_state != "ALLCOMPLETE":
-                jobs.append((pool.name, newest.id, classes))
+    def find() -> list[tuple[str, int, tuple[str, ...]]]:
+        if svc.held("FRBACKUP"):  # HOLD FRBACKUP (and HOLD ALL) stop automatic dump too
+            return []
+        jobs: list[tuple[str, int, tuple[str, ...]]] = []
+        with svc.site.catalog.session() as s:
+            for pool in repo.copy_pools(s):
+                if not pool.auto_dump:
+                    continue
+                classes = tuple(link.dump_class for link in repo.pool_dump_classes(s, pool.name))
+                newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
+                if classes and newest and newest.dump_state != "ALLCOMPLETE":
+                    jobs.append((pool.name, newest.id, classes))
+        return jobs
+
+    jobs = await asyncio.to_thread(find)
     done = []
     for pool, vid, classes in jobs:
         res = CommandResult(f"AUTODUMP COPYPOOL({pool})")
         async with svc.lock(pool):
-            with svc.site.catalog.session() as s:
-                v = s.get(BackupVersionRow, vid)
-                still = v is not None and v.dasd_state == "RECOVERABLE"
-            if not still:
+            if not await asyncio.to_thread(_still_valid, svc, vid):
                 continue  # replaced or recovered while it waited: nothing to dump any more
             if not await dump_version(svc, vid, classes, res):
                 res.fail(8)
@@ -265,6 +285,12 @@ class DumpChoice:
     version: BackupVersionRow | None = None
     rc: int = 0
     why: str = ""
+
+
+def _still_valid(svc: FastReplication, vid: int) -> bool:
+    with svc.site.catalog.session() as s:
+        v = s.get(BackupVersionRow, vid)
+        return v is not None and v.dasd_state == "RECOVERABLE"
 
 
 def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None, source: str,

@@ -153,9 +153,14 @@ def impact(site: Site, command: str | Request) -> Impact:
         im.lines.append(f"flashes {len(p.pairs)} volume(s) at one point in time as version {p.number:03d}"
                         + (" (incremental refresh: changed tracks only)" if p.refresh else ""))
     elif isinstance(p, tuple):  # DUMPONLY
-        _, version = p
+        common, version = p
         im.work = Work.BITMAPS
-        im.lines.append(f"dumps {version_name(version)} to tape; nothing on DASD changes")
+        if common.pool.versions == 0:
+            im.versions_invalidated.append(version.version)
+            im.lines.append(f"dumps {version_name(version)} to tape; then (VERSIONS=0) its NOCOPY DASD copy is "
+                            f"withdrawn and it lives on as dump copies")
+        else:
+            im.lines.append(f"dumps {version_name(version)} to tape; nothing on DASD changes")
     vols = [v for v in im.volumes_overwritten if v in core.volumes]
     im.bytes_per_track = core.volumes[vols[0]].geometry.track_size if vols else _track_size(site, pool)
     im.lines.append(f"tracks to move: {im.tracks_to_move:,} ({im.bytes_to_move / 1e6:,.1f} MB); time: {im.estimate()}")

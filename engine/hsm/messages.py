@@ -151,6 +151,3 @@ def no_target(source: str, why: str) -> Message:
 def dss(text: str) -> Message:
     return Message("ARC0640I", f"ARCFRTM - {text}")
 
-
-def command_completed(verb: str) -> Message:
-    return Message("ARC0100I", f"{verb} COMMAND COMPLETED")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, CopyPoolRow, VolumeRow
+from engine.catalog.models import BackupVersionRow, CopyPoolRow
 from engine.command import Selection
 
 
@@ -38,10 +38,6 @@ def sources(s: Session, pool: CopyPoolRow) -> list[Source]:
 def backups(s: Session, pool: str) -> list[BackupVersionRow]:
     """Versions that are backups (not PREPARE entries), newest first: index = generation."""
     return [v for v in repo.versions(s, pool) if v.dasd_state != "PREPARE"]
-
-
-def generation_of(s: Session, version: BackupVersionRow) -> int:
-    return next(i for i, v in enumerate(backups(s, version.copy_pool)) if v.id == version.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +69,3 @@ def choose(s: Session, pool: str, sel: Selection, need_dasd: bool) -> Choice:
         return Choice(None, 2, f"version {found.version:03d} {state}; it cannot be recovered from DASD")
     return Choice(found)
 
-
-def volume_rows(s: Session, volsers: list[str]) -> dict[str, VolumeRow]:
-    return {v: row for v in volsers if (row := repo.volume(s, v)) is not None}

@@ -398,9 +398,11 @@ async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             done.append(src)
     if done:
         res.messages.append(msg.volumes_ok(function, cp, done))
-        with svc.site.catalog.session() as s:
-            sources = {c.version_id: s.get(BackupVersionRow, c.version_id) for c in plan.copies.values()}
-        for v in sources.values():
+        def versions() -> dict[int, BackupVersionRow | None]:
+            with svc.site.catalog.session() as s:
+                return {c.version_id: s.get(BackupVersionRow, c.version_id) for c in plan.copies.values()}
+
+        for v in (await asyncio.to_thread(versions)).values():
             if v is not None:
                 res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {version_name(v).upper()}")
         await _recatalog(svc, done, res)

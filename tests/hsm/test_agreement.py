@@ -184,7 +184,8 @@ def base_site() -> Path:
     return _base
 
 
-@settings(max_examples=5000 if SOAK else 300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5000 if SOAK else 300, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_checks_and_impact_agree_with_the_command(sequence):
     work = Path(tempfile.mkdtemp(prefix="flashpool-agree-"))

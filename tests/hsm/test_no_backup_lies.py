@@ -186,7 +186,7 @@ def test_a_stacked_tape_killed_mid_dump_keeps_its_complete_copy(tmp_path):
             with s.catalog.session() as cs:
                 copies = cs.exec(select(DumpCopyRow)).all()
                 assert [(c.source, c.state) for c in copies] == [("SRC001", "COMPLETE")]
-                assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL", "FULL"]  # stack = 1
+                assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL"]  # the one OFFSITE tape (stack = 2)
             await write(s, 2)
             res = await s.command("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO) FROMDUMP(DUMPCLASS(OFFSITE))")
             assert res.rc == 0, res.lines()

@@ -158,7 +158,8 @@ def base_site() -> Path:
     return _base
 
 
-@settings(max_examples=3000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=3000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_background_work_never_makes_a_promise_false(sequence):
     work = Path(tempfile.mkdtemp(prefix="flashpool-race-"))

@@ -286,3 +286,15 @@ async def test_w6_data_sets_by_pattern_from_tape(demo_path):
         await finish(keys, app, "PAYROLL")
         assert app.screen.verified, text(app)
         assert {n: await site.datasets.read(n) for n in names} == pit
+
+
+async def test_w1_choose_another_version_goes_where_a_version_can_be_chosen(demo_path):
+    """Issue "One truth": W1 has no version step, so "choose another version" looped back to
+    its first step; it now opens walkthrough 2 on the same copy pool."""
+    async with console(demo_path) as (app, keys):
+        assert (await app.site.command(f"FRRECOV COPYPOOL({DB2})")).rc == 0  # 003 is now invalid
+        await keys.press("r", "1", "enter", "enter")
+        assert "✘ the backup copy GENERATION(0) exists on DASD" in text(app), text(app)
+        assert app.screen.alternatives[0].walkthrough == "W2"
+        await keys.press("enter")
+        assert walkthrough(app).id == "W2" and walkthrough(app).pool() == DB2

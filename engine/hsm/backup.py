@@ -184,7 +184,7 @@ def plan_execute(svc: FastReplication, req: FrBackup, checks: Checks) -> Plan:
 def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
     """The next version number, 1-999 wrapping; numbers still held by a version are skipped (as
     DFSMShsm does), so VERSION(n) always names one version. None when all 999 are in use."""
-    used = {v.version for v in rules.backups(s, pool.name)}
+    used = {v.version for v in pools.backups(s, pool.name)}
     n = pool.next_version
     for _ in range(999):
         if n not in used:
@@ -412,7 +412,7 @@ def withdraw_nocopy_version(svc: FastReplication, core: FlashCopyCore, pool: str
 def plan_dumponly(svc: FastReplication, req: FrBackup, checks: Checks) -> tuple[Common, BackupVersionRow]:
     common = plan_common(svc, req, checks)
     with svc.site.catalog.session() as s:
-        found = rules.select_version(rules.backups(s, req.copypool), req.selection, need_dasd=True)
+        found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True)
     checks.require(f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None)
     assert isinstance(found, BackupVersionRow)
     checks.require(f"{version_name(found)} is a valid DASD copy", None if found.dasd_state == "RECOVERABLE" else Refusal(
@@ -513,7 +513,7 @@ class Withdraw:
 def plan_withdraw(svc: FastReplication, req: FrBackup, checks: Checks) -> Withdraw:
     plan_common(svc, req, checks)
     with svc.site.catalog.session() as s:
-        vers = rules.backups(s, req.copypool)
+        vers = pools.backups(s, req.copypool)
         target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
         checks.require("the copy pool has a valid DASD version", None if target else Refusal(
             Rc.NO_VERSION, "the copy pool has no valid DASD version to withdraw", "version"))

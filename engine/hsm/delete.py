@@ -19,6 +19,7 @@ from engine.command import FrDelete, format_token
 from engine.flashcopy import FlashCopyCore
 from engine.hsm import dump, intent, rules
 from engine.hsm import messages as msg
+from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Rc, Refusal, Refused, version_name
 
@@ -40,7 +41,7 @@ class Delete:
 def plan_delete(svc: FastReplication, req: FrDelete, checks: Checks) -> Delete:
     with svc.site.catalog.session() as s:
         checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(repo.copy_pool(s, req.copypool), req.copypool))
-        vers = rules.backups(s, req.copypool)
+        vers = pools.backups(s, req.copypool)
         if req.all:
             chosen = vers + [v for v in repo.versions(s, req.copypool) if v.dasd_state == "PREPARE"]
         elif req.token is not None:

@@ -28,6 +28,7 @@ from engine.datasets.names import is_filter, matches
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest
 from engine.hsm import dump, rules
+from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal
 from engine.hsm.tape import TapeError
@@ -49,7 +50,7 @@ def find_backup(svc: FastReplication, req: FrRecov, name: str, current: DataSetI
         names = [req.from_copypool] if req.from_copypool else [p.name for p in repo.copy_pools(s)]
         last = rules.dataset_refusal(18, "no copy pool version holds it", "not-in-version")
         for cp in names:
-            found = rules.select_version(rules.backups(s, cp), req.selection, need_dasd=not req.from_dump)
+            found = rules.select_version(pools.backups(s, cp), req.selection, need_dasd=not req.from_dump)
             if isinstance(found, Refusal):
                 if req.from_copypool:
                     return rules.dataset_refusal(found.rc if found.rc == 14 else 18, found.text, "not-in-version")

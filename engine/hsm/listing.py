@@ -13,6 +13,7 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
+from engine.hsm import rules
 from engine.hsm.messages import CommandResult
 
 if TYPE_CHECKING:
@@ -122,8 +123,8 @@ def _versions_to_detail(s, pool: str, req: ListCopyPool, vers: list[BackupVersio
         return {v.id for v in vers}
     sel = req.selection
     if sel.given:
-        choice = pools.choose(s, pool, sel, need_dasd=False)
-        return {choice.version.id} if choice.version else set()
+        found = rules.select_version(pools.backups(s, pool), sel, need_dasd=False)
+        return set() if isinstance(found, rules.Refusal) else {found.id}
     backups = [v for v in vers if v.dasd_state != "PREPARE"]
     return {backups[0].id} if backups else set()
 

@@ -26,6 +26,7 @@ from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest, FlashCopyCore
 from engine.hsm import dump, intent, rules
 from engine.hsm import messages as msg
+from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind, PairState
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Method, Rc, Refusal, Refused, version_name
@@ -151,7 +152,7 @@ def _volume_refusal(core: FlashCopyCore, p: VersionPairRow, plan: PoolRecovery) 
 
 
 def _select(s, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> BackupVersionRow:  # noqa: ANN001
-    found = rules.select_version(rules.backups(s, cp), req.selection, need_dasd)
+    found = rules.select_version(pools.backups(s, cp), req.selection, need_dasd)
     label = f"the backup copy {req.selection.describe()} exists" + (" on DASD" if need_dasd else "")
     checks.require(label, found if isinstance(found, Refusal) else None)
     assert isinstance(found, BackupVersionRow)

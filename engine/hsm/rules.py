@@ -144,11 +144,6 @@ def version_name(v: BackupVersionRow) -> str:
     return f"version {v.version:03d}" + (f" (TOKEN={format_token(v.token)})" if v.token else "")
 
 
-def backups(s: Session, pool: str) -> list[BackupVersionRow]:
-    """Versions that are backups (not PREPARE entries), newest first: index = generation."""
-    return [v for v in repo.versions(s, pool) if v.dasd_state != "PREPARE"]
-
-
 def select_version(vers: list[BackupVersionRow], sel: Selection, need_dasd: bool) -> BackupVersionRow | Refusal:
     """The version a selection (VERSION / GENERATION / DATE / TOKEN) names, or why there is none.
     Tokens are compared exactly (X'00' is not "no token")."""

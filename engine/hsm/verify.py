@@ -18,6 +18,7 @@ from engine.catalog import constructs as repo
 from engine.command import FromDump, FrRecov, Selection
 from engine.hsm import dump
 from engine.hsm import pool as pools
+from engine.hsm import rules
 
 
 if TYPE_CHECKING:
@@ -73,10 +74,10 @@ async def dataset_digest(site: Site, name: str) -> str:
 
 def _version(site: Site, pool: str, sel: Selection, need_dasd: bool):  # noqa: ANN202
     with site.catalog.session() as s:
-        choice = pools.choose(s, pool, sel, need_dasd=need_dasd)
-        if choice.version is None:
-            return None, [], choice.why
-        return choice.version, list(repo.pairs(s, choice.version.id)), ""
+        found = rules.select_version(pools.backups(s, pool), sel, need_dasd)
+        if isinstance(found, rules.Refusal):
+            return None, [], found.text
+        return found, list(repo.pairs(s, found.id)), ""
 
 
 async def expect_from_dasd(site: Site, pool: str, sel: Selection, volumes: list[str] | None = None) -> list[Expectation]:
@@ -97,12 +98,12 @@ async def expect_from_dump(site: Site, pool: str, sel: Selection, dump_class: st
     """Each volume must read as its dump tape says (unwritten tracks as zeros)."""
     with site.catalog.session() as s:
         cp = repo.copy_pool(s, pool)
-        choice = pools.choose(s, pool, sel, need_dasd=False)
-        if cp is None or choice.version is None:
-            raise LookupError(choice.why or f"copy pool {pool} is not defined")
-        sources = [p.source for p in repo.pairs(s, choice.version.id)] or sorted(
-            {c.source for c in repo.dump_copies(s, choice.version.id)})
-        picks = {v: dump.choose_dump(s, cp, choice.version, v, dump_class, None) for v in sources
+        found = rules.select_version(pools.backups(s, pool), sel, need_dasd=False)
+        if cp is None or isinstance(found, rules.Refusal):
+            raise LookupError(found.text if isinstance(found, rules.Refusal) else f"copy pool {pool} is not defined")
+        sources = [p.source for p in repo.pairs(s, found.id)] or sorted(
+            {c.source for c in repo.dump_copies(s, found.id)})
+        picks = {v: dump.choose_dump(s, cp, found, v, dump_class, None) for v in sources
                  if volumes is None or v in volumes}
     out = []
     for volser, pick in picks.items():

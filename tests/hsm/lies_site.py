@@ -3,6 +3,12 @@ classes ONSITE (REQUIRED) and OFFSITE (OPTIONAL, stack = 2), and one copy pool p
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from engine.hsm.definition import Definition, parse_definition
 
 TRACKS, TS = 30, 512
@@ -41,3 +47,14 @@ def track(volser: str, generation: int, i: int) -> bytes:
 
 def generation(volser: str, g: int) -> list[bytes]:
     return [track(volser, g, i) for i in range(TRACKS)]
+
+
+@contextmanager
+def copy_of(base: Path) -> Iterator[Path]:
+    """A fresh copy of a site made once (property tests run one example per copy), removed after."""
+    work = Path(tempfile.mkdtemp(dir=base.parent))
+    try:
+        shutil.copytree(base, work / "site")
+        yield work / "site"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +26,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check
 from engine.site import Site
-from tests.hsm.lies_site import SOURCES, TARGETS, TRACKS, TS, track
+from tests.hsm.lies_site import SOURCES, TARGETS, TRACKS, TS, copy_of, track
 
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 POOLS = ["TWO", "FRR", "INC", "ZERO", "CAT"]
@@ -172,29 +172,23 @@ async def run(path: Path, sequence: list[tuple], counts: dict[str, int]) -> None
         await site.close()
 
 
-_base: Path | None = None
 TOTALS = {"sequences": 0, "commands": 0, "refused": 0}
 
 
-def base_site() -> Path:
-    global _base
-    if _base is None:
-        _base = Path(tempfile.mkdtemp(prefix="flashpool-agree-")) / "base"
-        Site.create(_base, definition()).close_files()
-    return _base
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:  # noqa: ANN001
+    path = tmp_path_factory.mktemp("agreement") / "base"
+    Site.create(path, definition()).close_files()
+    return path
 
 
 @settings(max_examples=5000 if SOAK else 300, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
-def test_checks_and_impact_agree_with_the_command(sequence):
-    work = Path(tempfile.mkdtemp(prefix="flashpool-agree-"))
+def test_checks_and_impact_agree_with_the_command(base, sequence):
     counts = {"g": 0, "commands": 0, "refused": 0}
-    try:
-        shutil.copytree(base_site(), work / "site")
-        asyncio.run(run(work / "site", sequence, counts))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with copy_of(base) as path:
+        asyncio.run(run(path, sequence, counts))
     TOTALS["sequences"] += 1
     TOTALS["commands"] += counts["commands"]
     TOTALS["refused"] += counts["refused"]

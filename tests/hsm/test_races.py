@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +22,7 @@ from engine.flashcopy import CopierSettings
 from engine.hsm import dump
 from engine.hsm import pool as pools
 from engine.site import Site
-from tests.hsm.lies_site import SOURCES, TRACKS, definition, track
+from tests.hsm.lies_site import SOURCES, TRACKS, copy_of, definition, track
 
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 POOLS = ["TWO", "FRR", "INC", "ZERO", "ZEROFRR"]
@@ -147,24 +147,16 @@ async def run(path: Path, sequence: list[tuple]) -> None:
         await site.close()
 
 
-_base: Path | None = None
-
-
-def base_site() -> Path:
-    global _base
-    if _base is None:
-        _base = Path(tempfile.mkdtemp(prefix="flashpool-races-")) / "base"
-        Site.create(_base, definition()).close_files()
-    return _base
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:  # noqa: ANN001
+    path = tmp_path_factory.mktemp("races") / "base"
+    Site.create(path, definition()).close_files()
+    return path
 
 
 @settings(max_examples=3000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
-def test_background_work_never_makes_a_promise_false(sequence):
-    work = Path(tempfile.mkdtemp(prefix="flashpool-race-"))
-    try:
-        shutil.copytree(base_site(), work / "site")
-        asyncio.run(run(work / "site", sequence))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def test_background_work_never_makes_a_promise_false(base, sequence):
+    with copy_of(base) as path:
+        asyncio.run(run(path, sequence))

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlmodel import select
+
 from engine.catalog import Catalog, CatalogError, CatalogMissing, sqlite_url
 from engine.catalog.models import (
+    IntentRow,
     CopyPoolDumpClassRow,
     CopyPoolGroupRow,
     CopyPoolRow,
@@ -26,6 +30,7 @@ from engine.hsm.definition import Definition, VolumeDef
 from engine.hsm.messages import CommandResult
 from engine.catalog import constructs as repo
 from engine.hsm import dump, intent
+from engine.hsm.intent import IntentKind
 from engine.hsm.service import FastReplication
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
@@ -253,6 +258,17 @@ class Site:
         """Before anything else runs: finish or undo every HSM command a crash interrupted, and
         verify the dump copies on tapes that were being written (docs/ATOMICITY.md). What was
         done goes to the activity log."""
+        from engine.hsm import dsrecover  # the data set services exist only once the site does
+
+        with self.catalog.session() as s:
+            pending = [r for r in s.exec(select(IntentRow).order_by(IntentRow.id)).all() if r.kind == IntentKind.DATASET.value]
+        for row in pending:
+            text = dsrecover.finish_interrupted(self, json.loads(row.payload))
+            with self.catalog.session() as s:
+                intent.end(s, row.id)
+                repo.log_activity(s, now, "OPEN", f"RESOLVE DATASET INTENT {row.id}", row.copy_pool, 4,
+                                  [{"id": "FPL140I", "severity": "W", "text": text}])
+                s.commit()
         with self.catalog.session() as s:
             done = intent.resolve(s, self.flashcopy.core)
             tapes = dump.check_unfinished_tapes(s, self.path)
@@ -263,7 +279,7 @@ class Site:
                 repo.log_activity(s, now, "OPEN", "VERIFY TAPES", None, 4,
                                   [{"id": "FPL141I", "severity": "W", "text": text}])
             s.commit()
-        return [r.text for r in done] + tapes
+        return [f"DATASET INTENT {r.id}" for r in pending] + [r.text for r in done] + tapes
 
     # -- running ------------------------------------------------------------------------------
     async def start(self, auto_dump_interval: float | None = 300.0) -> None:

@@ -194,20 +194,24 @@ class DataSets:
 
     async def write_vtocs(self, volsers: Iterable[str]) -> None:
         for v in sorted(volsers):
-            vol = self.site.volume(v)
-            entries = []
-            for info in self.on_volumes([v]):
-                for seq, e in enumerate(info.extents):
-                    if e.volser == v:
-                        entries.append({"name": info.name, "seq": seq, "first": e.first, "tracks": e.tracks,
-                                        "used": info.bytes_used, "dsorg": info.dsorg, "created": info.created_at,
-                                        "volumes": list(info.volumes)})
-            raw = json.dumps({"volser": v, "datasets": entries}, separators=(",", ":")).encode()
-            n, ts = vtoc_tracks(vol.tracks, vol.geometry.track_size), vol.geometry.track_size
-            if len(raw) > n * ts:
-                raise DataSetError(f"the VTOC of {v} is full ({len(entries)} extents)")
-            raw += bytes(n * ts - len(raw))
-            await self.site.flashcopy.write_run(v, 0, [raw[i * ts : (i + 1) * ts] for i in range(n)])
+            await self.site.flashcopy.write_run(v, 0, self.vtoc_image(v))
+
+    def vtoc_image(self, v: str) -> list[bytes]:
+        """The VTOC tracks of volume v as the catalog describes its data sets."""
+        vol = self.site.volume(v)
+        entries = []
+        for info in self.on_volumes([v]):
+            for seq, e in enumerate(info.extents):
+                if e.volser == v:
+                    entries.append({"name": info.name, "seq": seq, "first": e.first, "tracks": e.tracks,
+                                    "used": info.bytes_used, "dsorg": info.dsorg, "created": info.created_at,
+                                    "volumes": list(info.volumes)})
+        raw = json.dumps({"volser": v, "datasets": entries}, separators=(",", ":")).encode()
+        n, ts = vtoc_tracks(vol.tracks, vol.geometry.track_size), vol.geometry.track_size
+        if len(raw) > n * ts:
+            raise DataSetError(f"the VTOC of {v} is full ({len(entries)} extents)")
+        raw += bytes(n * ts - len(raw))
+        return [raw[i * ts : (i + 1) * ts] for i in range(n)]
 
     async def resync(self, volsers: Iterable[str]) -> tuple[list[str], list[str]]:
         """After volumes came back from a backup, the catalog follows their VTOCs (extents on

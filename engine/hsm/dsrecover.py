@@ -27,7 +27,9 @@ from engine.datasets.manager import DataSetInfo, Extent
 from engine.datasets.names import is_filter, matches
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest
-from engine.hsm import dump, rules
+from engine.catalog.models import DumpCopyRow
+from engine.hsm import dump, intent, rules
+from engine.hsm.intent import IntentKind
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal
@@ -35,6 +37,7 @@ from engine.hsm.tape import TapeError
 
 if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
+    from engine.site import Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,20 +134,77 @@ async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResul
     recovered = []
     for name, found in plan.found.items():
         current = plan.current[name]
+        started: list[int] = []
+
+        async def start(source: dict[str, dict[str, object]], found: Found = found, current: DataSetInfo | None = current) -> None:
+            """Just before the first track moves: the intent that lets Site.open finish it."""
+            started.append(await asyncio.to_thread(_begin, svc, found, current, source))
+
         try:
-            how = await (_from_dump(svc, req, found) if req.from_dump else _from_dasd(svc, req, found))
+            how = await (_from_dump(svc, req, found, start) if req.from_dump else _from_dasd(svc, req, found, start))
         except _Refused as exc:
             _failed(res, name, exc.rc, exc.why)
+            for iid in started:
+                await asyncio.to_thread(_end, svc, iid)
             continue
         if current is not None and current.extents != found.info.extents:
             await ds.delete(name)  # moved since: the current allocation goes
         ds.recatalog(found.info)
         await ds.write_vtocs(set(found.info.volumes) | set(current.volumes if current else ()))
+        for iid in started:
+            await asyncio.to_thread(_end, svc, iid)
         recovered.append(name)
         res.add("FPL130I", f"DATA SET {name} RECOVERED FROM {found.pool} VERSION {found.version.version:03d} "
                 f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED")
     if recovered:
         res.add("FPL131I", f"{len(recovered)} OF {len(recovered) + len(plan.refused)} DATA SET(S) RECOVERED")
+
+
+def _begin(svc: FastReplication, found: Found, current: DataSetInfo | None, source: dict[str, dict[str, object]]) -> int:
+    info = found.info
+    with svc.site.catalog.session() as s:
+        iid = intent.begin(s, IntentKind.DATASET, found.pool, svc.clock(), name=info.name, dsorg=info.dsorg,
+                           bytes_used=info.bytes_used, created_at=info.created_at,
+                           extents=[[e.volser, e.first, e.tracks] for e in info.extents],
+                           old_volumes=list(current.volumes) if current else [], **source)
+        s.commit()
+    return iid
+
+
+def _end(svc: FastReplication, iid: int) -> None:
+    with svc.site.catalog.session() as s:
+        intent.end(s, iid)
+        s.commit()
+
+
+def finish_interrupted(site: Site, payload: dict) -> str:
+    """Site.open: a data set recovery a crash interrupted is done again from its source (the
+    version's targets or its tape; both still hold the backup) and recataloged, so the data set
+    holds its backup whole, never a mix of the two. Blocking; nothing else runs yet."""
+    core = site.flashcopy.core
+    name = payload["name"]
+    extents = [Extent(v, first, n) for v, first, n in payload["extents"]]
+    volumes = sorted({e.volser for e in extents} | set(payload["old_volumes"]))
+    missing = [v for v in volumes if v not in site.volumes]
+    if missing:
+        return (f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND CANNOT BE FINISHED NOW ({', '.join(missing)} UNAVAILABLE); "
+                f"RE-ISSUE FRRECOV DSNAME({name}) REPLACE")
+    tapes: dict[str, dict[int, bytes]] = {}
+    for e in extents:
+        if "targets" in payload:
+            tracks = core.read_run(payload["targets"][e.volser], e.first, e.tracks)
+        else:
+            if e.volser not in tapes:
+                with site.catalog.session() as s:
+                    copy = s.get(DumpCopyRow, payload["copies"][e.volser])
+                tapes[e.volser] = dump.read_copy(site.path, copy)[1] if copy is not None else {}
+            zero = bytes(core.volume(e.volser).geometry.track_size)
+            tracks = [tapes[e.volser].get(k, zero) for k in range(e.first, e.first + e.tracks)]
+        core.write_run(e.volser, e.first, tracks)
+    site.datasets.recatalog(DataSetInfo(name, payload["dsorg"], tuple(extents), payload["bytes_used"], payload["created_at"]))
+    for v in volumes:
+        core.write_run(v, 0, site.datasets.vtoc_image(v))
+    return f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND HAS BEEN FINISHED: IT HOLDS ITS BACKUP, RECATALOGED"
 
 
 def _dump_refusal(svc: FastReplication, req: FrRecov, found: Found) -> Refusal | None:
@@ -184,11 +244,12 @@ def extent_owner(svc: FastReplication, info: DataSetInfo) -> str | None:
     return None
 
 
-async def _from_dasd(svc: FastReplication, req: FrRecov, found: Found) -> str:
+async def _from_dasd(svc: FastReplication, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
     with svc.site.catalog.session() as s:
         pairs = {p.source: p.target for p in repo.pairs(s, found.version.id)}
     mode = req.fast_replication or "PREFERRED"
     used = set()
+    await start({"targets": {e.volser: pairs[e.volser] for e in found.info.extents}})
     for e in found.info.extents:
         tgt = pairs[e.volser]
         if mode != "NONE":
@@ -206,7 +267,7 @@ async def _from_dasd(svc: FastReplication, req: FrRecov, found: Found) -> str:
     return " and ".join(sorted(used))
 
 
-async def _from_dump(svc: FastReplication, req: FrRecov, found: Found) -> str:
+async def _from_dump(svc: FastReplication, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
     fd = req.from_dump
     with svc.site.catalog.session() as s:
         pool = repo.copy_pool(s, found.pool)
@@ -223,6 +284,7 @@ async def _from_dump(svc: FastReplication, req: FrRecov, found: Found) -> str:
         if header.source != v:
             raise _Refused(28, f"tape {c.copy.tape} holds {header.source}, not {v}")
         tracks_by_vol[v] = tracks
+    await start({"copies": {v: c.copy.id for v, c in picks.items()}})
     for e in found.info.extents:
         ts = svc.site.volume(e.volser).geometry.track_size
         zero = bytes(ts)

@@ -42,6 +42,7 @@ class IntentKind(enum.Enum):
     BACKUP = "BACKUP"  # undone: the relationships it established are withdrawn
     WITHDRAW = "WITHDRAW"  # finished: the relationships it names are withdrawn
     FAST_REVERSE = "FAST_REVERSE"  # finished: each pair's outcome is read from the relationships
+    DATASET = "DATASET"  # finished: the data set's tracks copied again and recataloged (dsrecover)
 
 
 class PairState(enum.Enum):
@@ -150,6 +151,8 @@ def resolve(s: Session, core: FlashCopyCore) -> list[Resolution]:
     for row in s.exec(select(IntentRow).order_by(IntentRow.id)).all():
         assert row.id is not None
         kind = IntentKind(row.kind)
+        if kind is IntentKind.DATASET:
+            continue  # finished by the site first (it needs the data set services)
         payload = json.loads(row.payload)
         if kind is IntentKind.BACKUP:
             undone = [r for r in core.relationships() if has_tag(r.label, row.id)]

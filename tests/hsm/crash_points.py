@@ -37,6 +37,7 @@ class Model:
 
     sources: dict[str, list[bytes]] = field(default_factory=dict)
     versions: dict[tuple[str, int], dict[str, list[bytes]]] = field(default_factory=dict)
+    datasets: dict[str, list[bytes]] = field(default_factory=dict)  # data set -> contents it may hold
 
     async def write(self, site: Site, g: int, tracks: int = TRACKS, volumes: list[str] = SOURCES) -> None:
         for v in volumes:
@@ -58,6 +59,7 @@ class Scenario:
     command: str
     setup: Callable[[Site, Model], Awaitable[None]]
     recovers: tuple[str, int] | None = None  # the version whose content sources may take
+    dataset: str | None = None  # a data set recovery: only its tracks (and the VTOC) may change
 
     @property
     def pool(self) -> str:
@@ -189,7 +191,9 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
                 if [tracks.get(i, zero) for i in range(TRACKS)] != want[c.source]:
                     problems.append(f"COMPLETE dump copy of {c.source} on {c.tape} does not hold V{v.version:03d}")
             recovered = model.versions.get(scenario.recovers) if scenario.recovers else None
-            for src in SOURCES:
+            if scenario.dataset:
+                problems.extend(await _dataset_problems(site, model, scenario.dataset))
+            for src in SOURCES if not scenario.dataset else ():
                 now = core.read_run(src, 0, TRACKS)
                 if now != model.sources[src] and (recovered is None or now != recovered[src]):
                     problems.append(f"source {src} reads neither its old content nor the recovered point in time")
@@ -206,6 +210,26 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
 
     asyncio.run(run())
     return problems
+
+
+async def _dataset_problems(site: Site, model: Model, name: str) -> list[str]:
+    """A data set recovery: the data set holds its old content or its backup's, whole; every
+    other track of the sources (but the VTOC's) is as it was."""
+    from engine.datasets.manager import vtoc_tracks
+
+    out = []
+    info = site.datasets.get(name)
+    content = await site.datasets.read(name) if info else None
+    if content not in model.datasets[name]:
+        out.append(f"data set {name} holds neither its old content nor its backup's")
+    for src in SOURCES:
+        g = site.volume(src).geometry
+        mine = {t for e in (info.extents if info else ()) if e.volser == src for t in range(e.first, e.first + e.tracks)}
+        now = site.flashcopy.core.read_run(src, 0, TRACKS)
+        changed = [i for i in range(vtoc_tracks(g.tracks, g.track_size), TRACKS) if i not in mine and now[i] != model.sources[src][i]]
+        if changed:
+            out.append(f"{src} tracks {changed} changed outside the data set")
+    return out
 
 
 def crash_every_point(root: Path, scenario: Scenario, ks: list[int] | None = None, limit: int = 400,

@@ -10,6 +10,7 @@ import pytest
 
 from engine.site import Site
 from tests.hsm.crash_points import Model, Scenario, crash_every_point
+from tests.hsm.lies_site import SOURCES
 
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 
@@ -54,6 +55,39 @@ async def frr(site: Site, m: Model) -> None:
     await m.write(site, 2, tracks=9)
 
 
+async def with_dataset(site: Site, m: Model, dump: bool) -> None:
+    """Catalog capture on TWO and a data set on SRC001, backed up, then changed. Data set
+    writes go through the VTOC, so here the model takes the source tracks as the engine reads
+    them after each step the harness makes (the versions' content is still fixed at backup)."""
+    from engine.catalog.models import CopyPoolRow
+
+    with site.catalog.session() as s:
+        cp = s.get(CopyPoolRow, "TWO")
+        cp.catalog_capture = "P"
+        s.add(cp)
+        s.commit()
+    await m.write(site, 1)
+    await site.datasets.allocate("APP.DATA", 3, ["SRC001"])
+    before = b"the data set at backup time " * 40
+    await site.datasets.write("APP.DATA", before)
+    for v in SOURCES:
+        m.sources[v] = await site.flashcopy.read_run(v, 0, len(m.sources[v]))
+    await m.backup(site, "TWO", "DUMP DUMPCLASS(ONSITE)" if dump else "")
+    after = b"changed since the backup " * 30
+    await site.datasets.write("APP.DATA", after)
+    for v in SOURCES:
+        m.sources[v] = await site.flashcopy.read_run(v, 0, len(m.sources[v]))
+    m.datasets["APP.DATA"] = [after, before]
+
+
+async def dataset_dasd(site: Site, m: Model) -> None:
+    await with_dataset(site, m, dump=False)
+
+
+async def dataset_tape(site: Site, m: Model) -> None:
+    await with_dataset(site, m, dump=True)
+
+
 SCENARIOS = [
     Scenario("backup", "FRBACKUP COPYPOOL(TWO)", fresh),
     Scenario("rolloff-force", "FRBACKUP COPYPOOL(TWO) FORCE", two),
@@ -73,6 +107,9 @@ SCENARIOS = [
     Scenario("recover-volume", "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO)", one_copied, ("TWO", 1)),
     Scenario("recover-dump", "FRRECOV COPYPOOL(TWO) FROMDUMP", one_copied, ("TWO", 1)),
     Scenario("recover-dump-volume", "FRRECOV TOVOLUME(SRC002) FROMCOPYPOOL(TWO) FROMDUMP", one_copied, ("TWO", 1)),
+    Scenario("recover-dataset", "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL(TWO)", dataset_dasd, dataset="APP.DATA"),
+    Scenario("recover-dataset-dump", "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL(TWO) FROMDUMP", dataset_tape,
+             dataset="APP.DATA"),
     Scenario("delete-dasd", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DASDONLY", two_dumped),
     Scenario("delete-dump", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DUMPONLY", two_dumped),
     Scenario("delete-both", "FRDELETE COPYPOOL(TWO) VERSIONS(1,2) BOTH", two_dumped),

@@ -26,7 +26,7 @@ from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult
-from engine.hsm.rules import Checks, Rc, Refusal, Refused, version_name
+from engine.hsm.rules import Checks, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
@@ -132,13 +132,10 @@ def plan_execute(svc: FastReplication, req: FrBackup, checks: Checks) -> Plan:
             checks.require(f"{version_name(plan.reuse)} may roll off", rules.roll_off(s, pool, plan.reuse, req.force))
         if req.incremental is not None:
             checks.require("an incremental version may be NOCOPY", rules.nocopy_is_not_incremental(pool))
-            if inc is not None and plan.reuse is not None and plan.reuse.id != inc.id:
-                checks.require("the version FCINCREMENTAL replaces is the incremental one", Refusal(
-                    Rc.INCREMENTAL, f"the oldest version ({plan.reuse.version:03d}) is not the incremental one "
-                    f"({inc.version:03d}); FCINCREMENTAL cannot replace it", "incremental"))
-            if req.incremental is Incremental.FCINCREMENTALLAST and (inc is None or plan.reuse is None):
-                checks.require("there is an incremental version to take a last increment of", Refusal(
-                    Rc.INCREMENTAL, "there is no incremental version to take a last increment of", "incremental"))
+            checks.require("the version FCINCREMENTAL replaces is the incremental one",
+                           rules.incremental_replaces(inc, plan.reuse))
+            checks.require("there is an incremental version to take a last increment of", rules.last_increment_possible(
+                req.incremental is Incremental.FCINCREMENTALLAST, inc, plan.reuse))
             plan.refresh = inc is not None and plan.reuse is not None and plan.reuse.id == inc.id
             plan.incremental = plan.refresh or inc is None
         if plan.reuse is None and prepared:
@@ -163,11 +160,9 @@ def plan_execute(svc: FastReplication, req: FrBackup, checks: Checks) -> Plan:
                 chosen.add(tgt)
         checks.require("every source volume has an eligible target volume",
                        rules.no_targets("no eligible target volume for some source volumes", problems))
-        checks.require("the copy pool has volumes to back up", None if plan.pairs else Refusal(
-            Rc.NO_VOLUMES, "the copy pool has no volumes to back up", "no-volumes"))
+        checks.require("the copy pool has volumes to back up", rules.has_volumes(plan.pairs))
         number = _next_number(s, pool)
-        checks.require("a version number is free", None if number else Refusal(
-            Rc.NO_VOLUMES, "all 999 version numbers are in use; FRDELETE old versions", "numbers"))
+        checks.require("a version number is free", rules.number_free(number))
         plan.number = number or 0
     checks.require("every source and target volume is available", rules.volumes_available(
         [*plan.pairs, *plan.pairs.values()], svc.site.unavailable, svc.site.volumes))
@@ -196,7 +191,7 @@ def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
 def _pick_target(s: Session, src: pools.Source, in_use: dict, own: set[int], chosen: set[str],
                  core: FlashCopyCore) -> str | Refusal:
     def none(why: str) -> Refusal:
-        return Refusal(Rc.NO_TARGET, why, "targets")
+        return rules.no_target(why)
 
     if not src.backup_group:
         return none(f"storage group {src.storage_group} names no copy pool backup storage group")
@@ -229,8 +224,9 @@ async def _execute(svc: FastReplication, req: FrBackup, common: Common, res: Com
     if pool.backup_group_override:
         res.add("ARC1847I", f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}")
     captured, capture_rc = _capture(svc, pool, list(plan.pairs), res)
-    if capture_rc and pool.catalog_capture == "R":
-        raise Refused(Refusal(12, "catalog information could not be captured and the copy pool requires it", "capture"))
+    refusal = rules.catalog_captured(pool, capture_rc)
+    if refusal is not None:
+        raise Refused(refusal)
     vid = await _flash(svc, req, plan, captured, capture_rc, res, now)
     if vid is None:
         return
@@ -339,7 +335,7 @@ async def _flash(svc: FastReplication, req: FrBackup, plan: Plan, captured: list
     try:
         vid = await svc.flashcopy.batch(unit)
     except FlashCopyError as exc:
-        raise Refused(Refusal(Rc.IN_THE_WAY, str(exc), "flashcopy")) from None
+        raise Refused(rules.engine_refused(exc, "flashcopy")) from None
     for src, tgt in plan.pairs.items():
         res.messages.append(msg.dss(f"COPY IDY({src}) ODY({tgt}) DUMPCOND FR(REQ) PUR ALLX ALLD(*) FCFVR"
                                     + (" FCINCREMENTAL" if plan.incremental and not retire else "")
@@ -415,8 +411,7 @@ def plan_dumponly(svc: FastReplication, req: FrBackup, checks: Checks) -> tuple[
         found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True)
     checks.require(f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None)
     assert isinstance(found, BackupVersionRow)
-    checks.require(f"{version_name(found)} is a valid DASD copy", None if found.dasd_state == "RECOVERABLE" else Refusal(
-        Rc.NO_VERSION, f"{version_name(found)} is {found.dasd_state}; only a valid DASD copy can be dumped", "version"))
+    checks.require(f"{version_name(found)} is a valid DASD copy", rules.valid_dasd_copy(found, "dump"))
     return common, found
 
 
@@ -515,8 +510,7 @@ def plan_withdraw(svc: FastReplication, req: FrBackup, checks: Checks) -> Withdr
     with svc.site.catalog.session() as s:
         vers = pools.backups(s, req.copypool)
         target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
-        checks.require("the copy pool has a valid DASD version", None if target else Refusal(
-            Rc.NO_VERSION, "the copy pool has no valid DASD version to withdraw", "version"))
+        checks.require("the copy pool has a valid DASD version", rules.valid_dasd_copy(target, "withdraw"))
         assert target is not None
         plan = Withdraw(target, repo.pairs(s, target.id), vers.index(target), bool(repo.dump_copies(s, target.id)))
     checks.advise("another valid version remains after the withdraw",
@@ -528,13 +522,7 @@ def plan_withdraw(svc: FastReplication, req: FrBackup, checks: Checks) -> Withdr
 
 
 def _restoring(core: FlashCopyCore, plan: Withdraw) -> Refusal | None:
-    sources = {p.source for p in plan.pairs}
-    for p in plan.pairs:
-        r = core.find(p.relationship_id) if p.relationship_id else None
-        if r is not None and r.target in sources and r.uncopied.any():
-            return Refusal(Rc.IN_THE_WAY, f"{version_name(plan.version)} is restoring {r.target} ({r.out_of_sync:,} tracks still "
-                           f"to copy); its relationships cannot be withdrawn until the recovery completes", "recovery-copying")
-    return None
+    return rules.recovery_copying(core, plan.version, plan.pairs)
 
 
 async def _withdraw(svc: FastReplication, req: FrBackup, res: CommandResult) -> None:

@@ -18,10 +18,9 @@ from engine.catalog.models import BackupVersionRow, VersionPairRow
 from engine.command import FrDelete, format_token
 from engine.flashcopy import FlashCopyCore
 from engine.hsm import dump, intent, rules
-from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult
-from engine.hsm.rules import Checks, Rc, Refusal, Refused, version_name
+from engine.hsm.rules import Checks, Refusal, Refused
 
 if TYPE_CHECKING:
     from engine.hsm.service import FastReplication
@@ -46,15 +45,13 @@ def plan_delete(svc: FastReplication, req: FrDelete, checks: Checks) -> Delete:
             chosen = vers + [v for v in repo.versions(s, req.copypool) if v.dasd_state == "PREPARE"]
         elif req.token is not None:
             tok = next((v for v in vers if v.token == req.token), None)
-            checks.require(f"a version carries TOKEN({format_token(req.token)})", None if tok else Refusal(
-                Rc.NO_TOKEN, f"no version carries TOKEN({format_token(req.token)})", "version"))
+            checks.require(f"a version carries TOKEN({format_token(req.token)})", rules.token_found(tok, req.token))
             assert tok is not None
             chosen = [tok]
         else:
             by_number = {v.version: v for v in vers}
             missing = [n for n in req.versions if n not in by_number]
-            checks.require("the versions exist", None if not missing else Refusal(
-                Rc.NO_VERSION, "no version " + ", ".join(f"{n:03d}" for n in missing), "version"))
+            checks.require("the versions exist", rules.versions_exist(missing))
             chosen = [by_number[n] for n in dict.fromkeys(req.versions)]
         plan = Delete(chosen, repo.pairs_of_versions(s, [v.id for v in chosen]),
                       req.scope in ("DASDONLY", "BOTH"), req.scope in ("DUMPONLY", "BOTH"))
@@ -79,11 +76,9 @@ def plan_delete(svc: FastReplication, req: FrDelete, checks: Checks) -> Delete:
 
 def _restoring(core: FlashCopyCore, plan: Delete) -> Refusal | None:
     for v in plan.chosen:
-        for p in plan.pairs[v.id]:
-            rel = core.find(p.relationship_id) if p.relationship_id else None
-            if rel is not None and rel.source != p.source and rel.uncopied.any():
-                return Refusal(Rc.IN_THE_WAY, f"{version_name(v)} is restoring {p.source} ({rel.out_of_sync:,} tracks still "
-                               f"to copy); its relationships cannot be withdrawn until the recovery completes", "recovery-copying")
+        refusal = rules.recovery_copying(core, v, plan.pairs[v.id])
+        if refusal is not None:
+            return refusal
     return None
 
 

@@ -293,4 +293,4 @@ async def _from_dump(svc: FastReplication, req: FrRecov, found: Found, start) ->
     return "from tape " + " ".join(sorted({c.copy.tape for c in picks.values()}))
 
 
-__all__ = ["frrecov_datasets", "msg"]
+__all__ = ["find_backup", "finish_interrupted", "frrecov_datasets", "plan_datasets"]

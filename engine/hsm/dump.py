@@ -344,4 +344,4 @@ async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -
     return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
 
 
-__all__ = ["auto_dump", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume", "msg"]
+__all__ = ["auto_dump", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume"]

@@ -147,7 +147,7 @@ def _volume_refusal(core: FlashCopyCore, p: VersionPairRow, plan: PoolRecovery) 
         else:
             core.check_establish(EstablishRequest(p.target, p.source))
     except FlashCopyError as exc:
-        return Refusal(8, f"{p.source} ({exc})", "volume-refused", message_id="ARC1803E")
+        return rules.volume_refused(p.source, exc)
     return None
 
 
@@ -277,17 +277,7 @@ class VolumeRecovery:
 
 def pool_of_volume(s, vol: str, from_cp: str | None) -> str | Refusal:  # noqa: ANN001
     row = repo.volume(s, vol)
-    pools_of = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
-    if from_cp:
-        if from_cp not in pools_of:
-            return Refusal(Rc.NO_BACKUP, f"{vol} is not a source volume of copy pool {from_cp}", "not-in-version")
-        return from_cp
-    if not pools_of:
-        return Refusal(Rc.NO_BACKUP, f"{vol} has no fast replication backup (it is in no copy pool)", "not-in-version")
-    if len(pools_of) > 1:
-        return Refusal(Rc.SEVERAL_POOLS, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL",
-                       "several-pools")
-    return pools_of[0]
+    return rules.pool_of_volume(repo.pools_of_group(s, row.storage_group) if row and row.storage_group else [], vol, from_cp)
 
 
 def _pool_for(s, vol: str, from_cp: str | None, checks: Checks) -> str:  # noqa: ANN001
@@ -306,8 +296,7 @@ def plan_volume(svc: FastReplication, req: FrRecov, checks: Checks) -> VolumeRec
         pair = next((p for p in repo.pairs(s, version.id) if p.source == vol), None)
         pool = repo.copy_pool(s, cp)
         assert pool is not None
-    checks.require(f"{vol} is a source volume of {version_name(version)}", None if pair is not None else Refusal(
-        Rc.NOT_IN_VERSION, f"{vol} was not part of {version_name(version)}", "not-in-version"))
+    checks.require(f"{vol} is a source volume of {version_name(version)}", rules.volume_in_version(pair, vol, version))
     assert pair is not None
     checks.require(f"{vol}'s target still holds the backup", rules.already_restored(pair, version))
     checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, False, vol))
@@ -317,7 +306,7 @@ def plan_volume(svc: FastReplication, req: FrRecov, checks: Checks) -> VolumeRec
         svc.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
         refusal = None
     except FlashCopyError as exc:
-        refusal = Refusal(Rc.IN_THE_WAY, str(exc), "relationships")
+        refusal = rules.engine_refused(exc)
     checks.require(f"{vol} can be flashed back from {pair.target}", refusal)
     g = svc.flashcopy.core.volume(vol).geometry
     return VolumeRecovery(cp, version, pair, g.tracks)
@@ -365,17 +354,16 @@ def plan_from_dump(svc: FastReplication, req: FrRecov, checks: Checks) -> DumpRe
             sources = [req.volume]
         else:
             sources = sorted({c.source for c in repo.dump_copies(s, version.id)}) if version else []
-            checks.require("the version has dump copies", None if sources else Refusal(
-                Rc.NO_DUMP_COPY, "the selected version has no dump copies", "no-dump"))
+            checks.require("the version has dump copies", rules.has_dump_copies(sources))
         picks = {src: dump.choose_dump(s, pool, version, src, fd.dump_class, fd.dump_volume) for src in sources}
     copies = {src: c.copy for src, c in picks.items() if c.copy is not None}
-    refused = [(src, Refusal(c.rc, c.why, "no-dump")) for src, c in picks.items() if c.copy is None]
+    refused = [(src, rules.dump_copy(c.rc, c.why)) for src, c in picks.items() if c.copy is None]
     if req.volume:
         checks.require(f"a dump copy of {req.volume} exists", refused[0][1] if refused else None)
         checks.require(f"{req.volume} is available", rules.volumes_available([req.volume], svc.site.unavailable, svc.site.volumes))
     else:
         for src, r in refused:  # the copy pool form goes on without it: that volume fails (RC 8)
-            checks.record(f"a dump of {src} exists", Refusal(8, f"{src} ({r.text})", r.code, message_id="ARC1803E"))
+            checks.record(f"a dump of {src} exists", rules.volume_without_dump(src, r))
         for src, c in copies.items():
             checks.require(f"a dump of {src} exists on tape {c.tape}, and {src} is available",
                            rules.volumes_available([src], svc.site.unavailable, svc.site.volumes))

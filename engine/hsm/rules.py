@@ -417,4 +417,112 @@ def dataset_volumes(name: str, volumes: Iterable[str], known: Iterable[str]) -> 
     return None
 
 
+# -- more rules the commands plan with --------------------------------------------------------------
+
+
+def incremental_replaces(inc: BackupVersionRow | None, reuse: BackupVersionRow | None) -> Refusal | None:
+    """FCINCREMENTAL replaces the oldest version: it must be the incremental one."""
+    if inc is not None and reuse is not None and reuse.id != inc.id:
+        return Refusal(Rc.INCREMENTAL, f"the oldest version ({reuse.version:03d}) is not the incremental one "
+                       f"({inc.version:03d}); FCINCREMENTAL cannot replace it", "incremental")
+    return None
+
+
+def last_increment_possible(last: bool, inc: BackupVersionRow | None, reuse: BackupVersionRow | None) -> Refusal | None:
+    if last and (inc is None or reuse is None):
+        return Refusal(Rc.INCREMENTAL, "there is no incremental version to take a last increment of", "incremental")
+    return None
+
+
+def has_volumes(pairs: dict[str, str]) -> Refusal | None:
+    return None if pairs else Refusal(Rc.NO_VOLUMES, "the copy pool has no volumes to back up", "no-volumes")
+
+
+def number_free(number: int | None) -> Refusal | None:
+    return None if number else Refusal(Rc.NO_VOLUMES, "all 999 version numbers are in use; FRDELETE old versions", "numbers")
+
+
+def catalog_captured(pool: CopyPoolRow, capture_rc: int) -> Refusal | None:
+    if capture_rc and pool.catalog_capture == "R":
+        return Refusal(Rc.SYNTAX, "catalog information could not be captured and the copy pool requires it", "capture")
+    return None
+
+
+def valid_dasd_copy(version: BackupVersionRow | None, what: str) -> Refusal | None:
+    """DUMPONLY and WITHDRAW work on a valid DASD copy."""
+    if version is None:
+        return Refusal(Rc.NO_VERSION, f"the copy pool has no valid DASD version to {what}", "version")
+    if version.dasd_state != "RECOVERABLE":
+        done = {"dump": "dumped", "withdraw": "withdrawn"}[what]
+        return Refusal(Rc.NO_VERSION, f"{version_name(version)} is {version.dasd_state}; only a valid DASD copy can be {done}",
+                       "version")
+    return None
+
+
+def recovery_copying(core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]) -> Refusal | None:
+    """A version whose relationship runs back onto its source (a recovery still copying) keeps it."""
+    for p in pairs:
+        rel = core.find(p.relationship_id) if p.relationship_id else None
+        if rel is not None and rel.target == p.source and rel.uncopied.any():
+            return Refusal(Rc.IN_THE_WAY, f"{version_name(version)} is restoring {p.source} ({rel.out_of_sync:,} tracks still "
+                           f"to copy); its relationships cannot be withdrawn until the recovery completes", "recovery-copying")
+    return None
+
+
+def engine_refused(exc: Exception, code: str = "relationships") -> Refusal:
+    """FlashCopy itself refused (its own rules, asked by a dry run or met while running)."""
+    return Refusal(Rc.IN_THE_WAY, str(exc), code)
+
+
+def volume_refused(source: str, exc: Exception) -> Refusal:
+    """One volume of a copy pool recovery that FlashCopy refuses: it fails, the others go on."""
+    return Refusal(8, f"{source} ({exc})", "volume-refused", message_id="ARC1803E")
+
+
+def token_found(found: BackupVersionRow | None, token: bytes) -> Refusal | None:
+    return None if found else Refusal(Rc.NO_TOKEN, f"no version carries TOKEN({format_token(token)})", "version")
+
+
+def versions_exist(missing: list[int]) -> Refusal | None:
+    return None if not missing else Refusal(Rc.NO_VERSION, "no version " + ", ".join(f"{n:03d}" for n in missing), "version")
+
+
+def pool_of_volume(pools_of: list[str], vol: str, from_cp: str | None) -> str | Refusal:
+    """The copy pool a volume is recovered from: FROMCOPYPOOL, or its only one."""
+    if from_cp:
+        if from_cp not in pools_of:
+            return Refusal(Rc.NO_BACKUP, f"{vol} is not a source volume of copy pool {from_cp}", "not-in-version")
+        return from_cp
+    if not pools_of:
+        return Refusal(Rc.NO_BACKUP, f"{vol} has no fast replication backup (it is in no copy pool)", "not-in-version")
+    if len(pools_of) > 1:
+        return Refusal(Rc.SEVERAL_POOLS, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL",
+                       "several-pools")
+    return pools_of[0]
+
+
+def volume_in_version(pair: VersionPairRow | None, vol: str, version: BackupVersionRow) -> Refusal | None:
+    if pair is None:
+        return Refusal(Rc.NOT_IN_VERSION, f"{vol} was not part of {version_name(version)}", "not-in-version")
+    return None
+
+
+def has_dump_copies(sources: list[str]) -> Refusal | None:
+    return None if sources else Refusal(Rc.NO_DUMP_COPY, "the selected version has no dump copies", "no-dump")
+
+
+def dump_copy(rc: int, why: str) -> Refusal:
+    """No usable dump copy (dump.choose_dump says which code)."""
+    return Refusal(rc, why, "no-dump")
+
+
+def volume_without_dump(source: str, refusal: Refusal) -> Refusal:
+    """FRRECOV COPYPOOL FROMDUMP goes on without a volume that has no copy: that volume fails."""
+    return Refusal(8, f"{source} ({refusal.text})", refusal.code, message_id="ARC1803E")
+
+
+def no_target(why: str) -> Refusal:
+    return Refusal(Rc.NO_TARGET, why, "targets")
+
+
 __all__ = ["Alternative", "Check", "Checks", "Method", "Rc", "Refusal", "Refused"]

@@ -97,7 +97,9 @@ async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str
 
 
 def _new_tape(svc: FastReplication) -> str:
-    with svc.site.catalog.session() as s:
+    """Dumps of different copy pools run at the same time: one tape volser each (the race test
+    found two background dumps reading the same counter)."""
+    with svc.tape_lock, svc.site.catalog.session() as s:
         tape = _next_tape(s)
         s.commit()
     return tape

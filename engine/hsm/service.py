@@ -8,6 +8,7 @@ Commands on one copy pool are serialised; commands on different pools run concur
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ class FastReplication:
         self.dumping: set[str] = set()  # target volumes being dumped right now
         self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
         self._handed: set[str] = set()  # pools whose serialisation a background task now owns
+        self.tape_lock = threading.Lock()  # tape volsers are handed out one at a time
 
     async def settle(self) -> None:
         """Wait for background work started by commands (dumps returned early with FREND)."""

@@ -363,3 +363,19 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
             await s.close()
 
     asyncio.run(check())
+
+
+async def test_dumps_of_two_pools_at_once_get_their_own_tapes(site):
+    """Found by the race test in soak: two dumps running together read the same tape counter."""
+    await write(site, 1)
+    results = await asyncio.gather(*(site.command(f"FRBACKUP COPYPOOL({p}) DUMP") for p in ("TWO", "ZEROFRR", "FRR")))
+    assert [r.rc for r in results] == [0, 0, 0], [r.lines() for r in results]
+    with site.catalog.session() as s:
+        copies = s.exec(select(DumpCopyRow)).all()
+        tapes = s.exec(select(TapeRow)).all()
+    per_tape: dict[str, set[int]] = {}
+    for c in copies:
+        per_tape.setdefault(c.tape, set()).add(c.version_id)
+        dump.read_copy(site.path, c)  # every copy readable
+    assert all(len(v) == 1 for v in per_tape.values()), per_tape  # a tape holds one version's dump
+    assert len(tapes) == len(per_tape)

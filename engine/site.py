@@ -29,7 +29,7 @@ from engine.views import Views
 from engine.hsm.definition import Definition, VolumeDef
 from engine.hsm.messages import CommandResult
 from engine.catalog import constructs as repo
-from engine.hsm import dump, intent
+from engine.hsm import dsrecover, dump, intent
 from engine.hsm.intent import IntentKind
 from engine.hsm.service import FastReplication
 from engine.errors import FlashpoolError, VolumeError
@@ -258,8 +258,6 @@ class Site:
         """Before anything else runs: finish or undo every HSM command a crash interrupted, and
         verify the dump copies on tapes that were being written (docs/ATOMICITY.md). What was
         done goes to the activity log."""
-        from engine.hsm import dsrecover  # the data set services exist only once the site does
-
         with self.catalog.session() as s:
             pending = [r for r in s.exec(select(IntentRow).order_by(IntentRow.id)).all() if r.kind == IntentKind.DATASET.value]
         for row in pending:

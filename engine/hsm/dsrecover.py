@@ -21,16 +21,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow
+from engine.catalog.models import BackupVersionRow, DumpCopyRow
 from engine.command import FrRecov
 from engine.datasets.manager import DataSetInfo, Extent
-from engine.datasets.names import is_filter, matches
+from engine.datasets.names import is_filter
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest
-from engine.catalog.models import DumpCopyRow
 from engine.hsm import dump, intent, rules
-from engine.hsm.intent import IntentKind
 from engine.hsm import pool as pools
+from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal
 from engine.hsm.tape import TapeError

@@ -6,7 +6,8 @@ import importlib
 import sys
 
 BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist", "frbackup", "list", "dump",
-              "console_latency", "console_scale"]
+              "console_latency", "console_scale",
+              "event_loop"]
 
 
 def main() -> int:

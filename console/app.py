@@ -86,7 +86,8 @@ class FlashpoolApp(App):
             self.set_keymap(keymap)
         if error:
             self.notify(error, severity="warning")
-        self.holds = self._read_holds()
+        self.site.off_loop()
+        self.refresh_holds()
         if self.start_engine:
             self.run_worker(self.site.start(), exclusive=True, group="engine-start")
         self.pump_engine_events()
@@ -106,12 +107,21 @@ class FlashpoolApp(App):
         if not self.paused and isinstance(self.screen, Screen) and not self.screen.is_modal:
             self.screen.post_message(SiteChanged())
             self.update_status()
+            self.refresh_holds()
         self.set_timer(self.refresh_interval, self._tick)
 
     def on_site_changed(self, message: SiteChanged) -> None:
         if not self.screen_stack:  # shutting down
             return
         self.screen.post_message(SiteChanged(message.event))
+        if not self._status_due:  # a burst of engine events updates the status line once
+            self._status_due = True
+            self.set_timer(0.1, self._status_now)
+
+    _status_due = False
+
+    def _status_now(self) -> None:
+        self._status_due = False
         self.update_status()
 
     def update_status(self, widget: StatusLine | None = None) -> None:
@@ -125,17 +135,23 @@ class FlashpoolApp(App):
         line.read_only = self.read_only
         line.paused = self.paused
         line.copies = len(self.site.flashcopy.core.copy_candidates())
-        held = self._read_holds()
-        if held != self.holds:
-            self.holds = held
-            self.screen.refresh_bindings()
-        line.held = ", ".join(sorted(held))
+        line.held = ", ".join(sorted(self.holds))
 
-    def _read_holds(self) -> set[str]:
-        from engine.catalog import constructs as repo
+    @work(thread=True, exclusive=True, group="holds", exit_on_error=False)
+    def refresh_holds(self) -> None:
+        """HOLD / RELEASE in effect, read in a thread (never a catalog query on the loop)."""
+        held = self.site.context.holds()
+        self.call_from_thread(self._holds_read, held)
 
-        with self.site.catalog.session() as s:
-            return set(repo.holds(s))
+    def _holds_read(self, held: set[str]) -> None:
+        if held == self.holds or not self.screen_stack:
+            return
+        self.holds = held
+        self.screen.refresh_bindings()
+        try:
+            self.screen.query_one(StatusLine).held = ", ".join(sorted(held))
+        except Exception:  # noqa: BLE001 - a modal has no status line
+            pass
 
     # -- global actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -147,10 +163,15 @@ class FlashpoolApp(App):
             return None
         return True
 
-    def action_command_line(self) -> None:
-        ds = [d.name for d in self.site.datasets.list()]
-        names = {"pools": [p.name for p in self.site.views.pools()], "volumes": sorted(self.site.volumes), "datasets": ds}
-        self.push_screen(CommandLine(self.history, names))
+    @work(exclusive=True, group="command-line", exit_on_error=False)
+    async def action_command_line(self) -> None:
+        """The names it completes are read in a thread before it opens."""
+
+        def names() -> dict[str, list[str]]:
+            return {"pools": [p.name for p in self.site.views.pools()], "volumes": sorted(self.site.volumes),
+                    "datasets": [d.name for d in self.site.datasets.list()]}
+
+        self.push_screen(CommandLine(self.history, await asyncio.to_thread(names)))
 
     def action_help(self) -> None:
         screen = self.screen
@@ -208,6 +229,7 @@ class FlashpoolApp(App):
                 return res
         res = await self.site.command(text, origin)
         self.post_message(SiteChanged())
+        self.refresh_holds()  # HOLD / RELEASE change what may be offered
         return res
 
     def confirm_and_run(self, text: str) -> None:
@@ -218,7 +240,7 @@ class FlashpoolApp(App):
         if self.read_only:
             self.notify("read-only console: nothing can be changed", severity="warning")
             return
-        im = await asyncio.to_thread(impact, self.site, text)
+        im = await asyncio.to_thread(impact, self.site.context, text)
         if im.destructive:
             if not await self.push_screen_wait(ConfirmScreen(im)):
                 self.notify("cancelled: nothing was changed", timeout=3)

@@ -191,7 +191,7 @@ async def _checksum(args: argparse.Namespace) -> int:
     site = Site.open(_site_path(args))
     try:
         site.volume(volser)  # an unknown volser is a clear error before anything is read
-        print(f"{await volume_digest(site, volser)}  {volser}")
+        print(f"{await asyncio.to_thread(volume_digest, site.context, volser)}  {volser}")
     finally:
         await site.close()
     return 0

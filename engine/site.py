@@ -24,7 +24,8 @@ from engine.catalog.models import (
     StorageGroupRow,
     VolumeRow,
 )
-from engine.datasets.manager import DataSets
+from engine.datasets.manager import DataSets, DataSetStore
+from engine.hsm.context import Context
 from engine.views import Views
 from engine.hsm.definition import Definition, VolumeDef
 from engine.hsm.messages import CommandResult
@@ -124,9 +125,14 @@ class Site:
         self.suspended = suspended  # relationship id -> why it was not resumed
         self.flashcopy = flashcopy
         self.events: EventBus = flashcopy.events
-        self.hsm = FastReplication(self, flashcopy.clock)
-        self.datasets = DataSets(self)
-        self.views = Views(self)
+        #: what commands, views and data sets work with (they never reach back through the Site)
+        self.context = Context(
+            root=path, catalog=catalog, flashcopy=flashcopy, volumes=volumes, unavailable=unavailable,
+            datasets=DataSetStore(catalog, flashcopy, flashcopy.clock), clock=flashcopy.clock,
+        )
+        self.hsm = FastReplication(self.context)
+        self.datasets = DataSets(self.context.datasets)
+        self.views = Views(self.context)
         self._lock = -1
         self.recovered: list[str] = []  # what opening finished or undid after a crash
         self._scheduler: asyncio.Task[None] | None = None
@@ -261,7 +267,7 @@ class Site:
         with self.catalog.session() as s:
             pending = [r for r in s.exec(select(IntentRow).order_by(IntentRow.id)).all() if r.kind == IntentKind.DATASET.value]
         for row in pending:
-            text = dsrecover.finish_interrupted(self, json.loads(row.payload))
+            text = dsrecover.finish_interrupted(self.context.asked_by("OPEN"), json.loads(row.payload))
             with self.catalog.session() as s:
                 intent.end(s, row.id)
                 repo.log_activity(s, now, "OPEN", f"RESOLVE DATASET INTENT {row.id}", row.copy_pool, 4,
@@ -283,9 +289,16 @@ class Site:
     async def start(self, auto_dump_interval: float | None = 300.0) -> None:
         """Resume every background copy and run automatic dump on its schedule (needs a running
         event loop). `auto_dump_interval=None` leaves automatic dump off."""
+        self.off_loop()
         self.flashcopy.start()
         if auto_dump_interval and self._scheduler is None:
             self._scheduler = asyncio.create_task(self.hsm.schedule(auto_dump_interval), name="flashpool-autodump")
+
+    def off_loop(self) -> None:
+        """The site now lives on the running event loop: its catalog is read and written only from
+        worker threads (checked in strict mode, see engine.catalog.store.STRICT_LOOP)."""
+        self.catalog.off_loop()
+        self.flashcopy.bind()
 
     async def close(self) -> None:
         if self._scheduler is not None:

@@ -19,7 +19,7 @@ from engine.hsm import pool as pools
 from engine.hsm import rules
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.hsm.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +110,19 @@ class ActivityView:
 
 
 class Views:
-    def __init__(self, site: Site) -> None:
-        self.site = site
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def _rel(self, rel_id: int | None) -> RelationshipInfo | None:
-        rel = self.site.flashcopy.core.find(rel_id) if rel_id else None
+        rel = self.ctx.flashcopy.core.find(rel_id) if rel_id else None
         return rel.info() if rel is not None else None
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:
         """One pass over the pairs that still have a relationship (not every pair of every
         version: 50 pools x 85 versions x 20 volumes is 85,000 rows the screen does not need)."""
-        core = self.site.flashcopy.core
+        core = self.ctx.flashcopy.core
         out = []
-        with self.site.catalog.session() as s:
+        with self.ctx.catalog.session() as s:
             live: dict[int, list[tuple[str, int]]] = {}
             for vid, source, rid in s.exec(
                 select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.relationship_id)
@@ -157,7 +157,7 @@ class Views:
 
     def versions(self, pool: str) -> list[VersionView]:
         out = []
-        with self.site.catalog.session() as s:
+        with self.ctx.catalog.session() as s:
             vers = repo.versions(s, pool)
             backups = [v for v in vers if v.dasd_state != "PREPARE"]
             pairs = repo.pairs_of_versions(s, [v.id for v in vers])
@@ -167,7 +167,7 @@ class Views:
                 from engine.hsm.dump import class_state
 
                 classes = tuple((c, class_state(s, v.id, c)) for c in sorted({d.dump_class for d in copies}))
-                frr = bool(v.fcfrr and rules.frr_methods(self.site.flashcopy.core, v, pairs[v.id]))
+                frr = bool(v.fcfrr and rules.frr_methods(self.ctx.flashcopy.core, v, pairs[v.id]))
                 out.append(VersionView(
                     v.id, v.copy_pool, v.version, gen, v.token.rstrip(b"\0"), v.created_at, v.dasd_state,
                     v.dump_state, v.incremental, v.fcfrr, frr, v.catinfo, v.recovery_incomplete,
@@ -178,19 +178,19 @@ class Views:
         return out
 
     def volumes(self) -> list[VolumeView]:
-        with self.site.catalog.session() as s:
+        with self.ctx.catalog.session() as s:
             rows = list(s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all())
         used: dict[str, int] = {}
-        for info in self.site.datasets.list():
+        for info in self.ctx.datasets.list():
             for e in info.extents:
                 used[e.volser] = used.get(e.volser, 0) + e.tracks
-        core = self.site.flashcopy.core
+        core = self.ctx.flashcopy.core
         return [
             VolumeView(
                 r.volser, r.model, r.cylinders * r.tracks_per_cylinder, r.track_size, r.storage_group,
-                r.online, r.volser in self.site.volumes, used.get(r.volser, 0),
+                r.online, r.volser in self.ctx.volumes, used.get(r.volser, 0),
                 len({x.id for x in core.outgoing(r.volser) + core.incoming(r.volser)}),
-                self.site.unavailable.get(r.volser, ""),
+                self.ctx.unavailable.get(r.volser, ""),
             )
             for r in rows
         ]
@@ -200,7 +200,7 @@ class Views:
         by_group: dict[str | None, list[VolumeView]] = {}
         for v in self.volumes() if volumes is None else volumes:
             by_group.setdefault(v.storage_group, []).append(v)
-        with self.site.catalog.session() as s:
+        with self.ctx.catalog.session() as s:
             return [
                 GroupView(g.name, g.type, g.backup_group, tuple(repo.pools_of_group(s, g.name)),
                           tuple(by_group.get(g.name, ())))
@@ -208,10 +208,10 @@ class Views:
             ]
 
     def relationships(self) -> list[RelationshipInfo]:
-        return self.site.flashcopy.relationships()
+        return self.ctx.flashcopy.relationships()
 
     def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
-        with self.site.catalog.session() as s:
+        with self.ctx.catalog.session() as s:
             rows = repo.activity(s, limit, pool)
         return [
             ActivityView(r.id or 0, r.at, r.origin, r.command, r.copy_pool, r.return_code,
@@ -223,7 +223,7 @@ class Views:
         """The volume cut into `cells` bands of tracks; per band the share of tracks still to be
         copied onto this volume (it is a target) and off it (it is a source): a live picture of
         a copy or a reverse restore. Counting is done per band in C, never per track."""
-        core = self.site.flashcopy.core
+        core = self.ctx.flashcopy.core
         n = core.volume(volser).tracks
         cells = max(1, min(cells, n))
         edges = [n * i // cells for i in range(cells + 1)]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# Before any engine import: a catalog query on a live site's event loop raises (engine.catalog.store).
+os.environ["FLASHPOOL_STRICT_LOOP"] = "1"
+
 from collections.abc import Iterator
 from pathlib import Path
 

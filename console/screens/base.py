@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label
 
 from console.messages import SiteChanged
-from console.widgets.live_table import LiveTable
+from console.widgets.live_table import LiveTable, Prepared, prepare
 from console.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -67,22 +67,43 @@ class ListScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.fpapp.update_status(self.query_one(StatusLine))
-        self.reload()
+        self.request_reload()
 
     # -- data -------------------------------------------------------------------------------------
     def load(self) -> list[tuple[str, tuple]]:
         """Rows (key, cells) to show; runs in a worker thread."""
         return []
 
+    _loading: bool = False
+    _dirty: bool = False
+
+    def request_reload(self) -> None:
+        """Reload now, or right after the load in flight: a burst of changes (a thousand copies
+        ending) costs two loads, not a thousand."""
+        if self._loading:
+            self._dirty = True
+            return
+        self._loading, self._dirty = True, False
+        self.reload()
+
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
     def reload(self) -> None:
-        rows = self.load()
-        self.app.call_from_thread(self._show, rows)
+        try:
+            rows = self.load()
+            ready = prepare(rows, self.table.shown)
+            self.app.call_from_thread(self._show, ready)
+        finally:
+            self.app.call_from_thread(self._reload_done)
 
-    def _show(self, rows: list[tuple[str, tuple]]) -> None:
+    def _reload_done(self) -> None:
+        self._loading = False
+        if self._dirty:
+            self.request_reload()
+
+    def _show(self, rows: Prepared) -> None:
         self.loads += 1  # how many times rows arrived: tests and benchmarks wait on it
         self.table.reconcile(rows)
-        empty = not rows
+        empty = not rows.rows
         self.query_one("#empty", Label).display = empty
         self.after_show()
 
@@ -91,7 +112,7 @@ class ListScreen(Screen):
 
     def on_site_changed(self, message: SiteChanged) -> None:
         if not self.fpapp.paused and self.is_current:
-            self.reload()
+            self.request_reload()
 
     # -- actions ----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

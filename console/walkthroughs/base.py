@@ -94,8 +94,8 @@ class Walkthrough:
     def alternatives(self, check: Check) -> list[Alternative]:
         return []
 
-    async def expect(self, site: Site) -> list[Expectation]:
-        """Point-in-time digests taken before the command runs."""
+    def expect(self, site: Site) -> list[Expectation]:
+        """Point-in-time digests taken before the command runs (blocking: called in a thread)."""
         return []
 
     def verify_backup_of(self) -> str | None:

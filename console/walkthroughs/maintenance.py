@@ -97,7 +97,7 @@ class WithdrawDelete(Walkthrough):
             return [Alternative("Choose another version", back_to="version")]
         return []
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
+    def expect(self, site: Site) -> list[verify.Expectation]:
         action, pool = self.selections.get("action", "WITHDRAW"), self.pool() or ""
         if action == "WITHDRAW":
             newest = opt.newest_valid(site, self.selections)
@@ -107,7 +107,7 @@ class WithdrawDelete(Walkthrough):
             return [verify.Expectation("version", f"{pool} {n}", "gone", "deleted")]
         c = self.selections["dumpclass"]
         return [verify.Expectation("dumpclass", f"{pool} {n} {c}", "gone", "dump deleted"),
-                verify.Expectation("version", f"{pool} {n}", verify.version_state(site, pool, int(n)), "DASD copy kept")]
+                verify.Expectation("version", f"{pool} {n}", verify.version_state(site.context, pool, int(n)), "DASD copy kept")]
 
 
 class Prepare(Walkthrough):
@@ -125,8 +125,8 @@ class Prepare(Walkthrough):
             return [release("FRBACKUP")]
         return []
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
-        return [verify.expect_prepared(site, self.pool() or "")]
+    def expect(self, site: Site) -> list[verify.Expectation]:
+        return [verify.expect_prepared(site.context, self.pool() or "")]
 
     def destructive_name(self) -> str | None:
         return None

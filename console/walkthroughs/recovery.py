@@ -49,8 +49,8 @@ class FastReverseRestore(Walkthrough):
                     for a in check.alternatives if a.walkthrough and a.version is not None]
         return _recovery_alternatives(check, version_pick=False)
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
-        return await verify.expect_from_dasd(site, self.pool() or "", Selection())
+    def expect(self, site: Site) -> list[verify.Expectation]:
+        return verify.expect_from_dasd(site.context, self.pool() or "", Selection())
 
 
 class OlderVersion(Walkthrough):
@@ -67,8 +67,8 @@ class OlderVersion(Walkthrough):
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
-        return await verify.expect_from_dasd(site, self.pool() or "", self.selection())
+    def expect(self, site: Site) -> list[verify.Expectation]:
+        return verify.expect_from_dasd(site.context, self.pool() or "", self.selection())
 
 
 class Incremental(Walkthrough):
@@ -85,8 +85,8 @@ class Incremental(Walkthrough):
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
-        return await verify.expect_from_dasd(site, self.pool() or "", Selection())
+    def expect(self, site: Site) -> list[verify.Expectation]:
+        return verify.expect_from_dasd(site.context, self.pool() or "", Selection())
 
 
 class OneVolume(Walkthrough):
@@ -103,8 +103,8 @@ class OneVolume(Walkthrough):
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check, volume_level=True)
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
-        return await verify.expect_from_dasd(site, self.pool() or "", self.selection(), [self.selections["volume"]])
+    def expect(self, site: Site) -> list[verify.Expectation]:
+        return verify.expect_from_dasd(site.context, self.pool() or "", self.selection(), [self.selections["volume"]])
 
 
 class FromTape(Walkthrough):
@@ -140,9 +140,9 @@ class FromTape(Walkthrough):
             return [release("FRRECOV")]
         return _recovery_alternatives(check)
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
+    def expect(self, site: Site) -> list[verify.Expectation]:
         vol = self.selections.get("volume", "*")
-        return await verify.expect_from_dump(site, self.pool() or "", self.selection(), self.selections.get("dumpclass"),
+        return verify.expect_from_dump(site.context, self.pool() or "", self.selection(), self.selections.get("dumpclass"),
                                              None if vol == "*" else [vol])
 
 
@@ -188,6 +188,6 @@ class DataSets(Walkthrough):
             return [release("FRRECOV")]
         return []
 
-    async def expect(self, site: Site) -> list[verify.Expectation]:
+    def expect(self, site: Site) -> list[verify.Expectation]:
         src = self.selections.get("source", "DASD")
-        return await verify.expect_datasets(site, self.names(site), self.pool(), Selection(), from_dump=src != "DASD")
+        return verify.expect_datasets(site.context, self.names(site), self.pool(), Selection(), from_dump=src != "DASD")

@@ -362,7 +362,7 @@ class WalkthroughScreen(Screen):
     async def run_checks(self) -> None:
         self.busy = True
         try:
-            checks = await asyncio.to_thread(precheck, self.fpapp.site, self.wt.command())
+            checks = await asyncio.to_thread(precheck, self.fpapp.site.context, self.wt.command())
         finally:
             self.busy = False
         self.judged = [Judged(c, not c.ok and c.code not in self.wt.informational) for c in checks]
@@ -440,7 +440,7 @@ class WalkthroughScreen(Screen):
     async def run_impact(self) -> None:
         self.busy = True
         try:
-            im = await asyncio.to_thread(impact, self.fpapp.site, self.wt.command())
+            im = await asyncio.to_thread(impact, self.fpapp.site.context, self.wt.command())
         finally:
             self.busy = False
         self.impact = im
@@ -457,7 +457,7 @@ class WalkthroughScreen(Screen):
         try:
             text.update("Reading the point-in-time content to verify against afterwards …")
             try:
-                self.expected = await self.wt.expect(self.fpapp.site)
+                self.expected = await asyncio.to_thread(self.wt.expect, self.fpapp.site)
             except (LookupError, OSError) as exc:
                 self.expected = []
                 self.transcript.append(f"no verification possible: {exc}")
@@ -507,9 +507,9 @@ class WalkthroughScreen(Screen):
             if rc != 0:
                 self.outcomes = []  # a command that failed promised nothing: nothing gets a ✔
             elif (pool := self.wt.verify_backup_of()) is not None:
-                self.outcomes = await verify.check_backup(self.fpapp.site, pool)
+                self.outcomes = await asyncio.to_thread(verify.check_backup, self.fpapp.site.context, pool)
             else:
-                self.outcomes = await verify.check(self.fpapp.site, self.expected)
+                self.outcomes = await asyncio.to_thread(verify.check, self.fpapp.site.context, self.expected)
         finally:
             self.busy = False
         lines = []

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import os
 import sqlite3
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +38,30 @@ class CatalogCorrupt(CatalogError):
 
 class CatalogVersionMismatch(CatalogError):
     pass
+
+
+class CatalogOnEventLoop(RuntimeError):
+    """A programming error, not an operator's: a catalog query ran on the event loop's thread,
+    where it stalls the console and every copy (raised only in strict mode, i.e. in the tests)."""
+
+
+#: set by the test suite: a query on a live site's event loop raises instead of stalling it
+STRICT_LOOP = os.environ.get("FLASHPOOL_STRICT_LOOP") == "1"
+
+
+def _asked_by_a_test() -> bool:
+    """Walking up from the query: a test's own frame before the first coroutine means a test is
+    inspecting the catalog (allowed); engine or console code running as (or called from) a
+    coroutine of its own is what strict mode is there to catch."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if f"{os.sep}tests{os.sep}" in name:
+            return True
+        if frame.f_code.co_flags & inspect.CO_COROUTINE:
+            return False
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def sqlite_url(path: Path) -> str:
@@ -83,6 +112,17 @@ class Catalog:
         self.engine = engine
         self.url = url
         self._journals: list[CatalogJournal] = []
+        self._loop_thread: int | None = None  # the live site's event loop thread (see off_loop)
+
+    def off_loop(self) -> None:
+        """From now on every query must come from a worker thread, not the calling loop's."""
+        asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+
+    def _check_thread(self) -> None:
+        if STRICT_LOOP and self._loop_thread == threading.get_ident():
+            if not _asked_by_a_test():
+                raise CatalogOnEventLoop("catalog query on the event loop thread; run it in a worker thread")
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
@@ -138,6 +178,7 @@ class Catalog:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self._check_thread()
         with Session(self.engine, expire_on_commit=False) as s:
             yield s
 
@@ -197,6 +238,7 @@ class CatalogJournal:
             self._upsert = f"INSERT OR REPLACE INTO relationship ({cols}) VALUES ({marks})"
 
     def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
+        self.catalog._check_thread()
         try:
             if self._raw is not None:
                 self._commit_sqlite(changed, removed, next_id)

@@ -8,8 +8,9 @@ comes back from a backup, the catalog is re-read from that volume's VTOC ("recat
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,9 @@ from engine.datasets.names import is_filter, matches, validate_dsname
 from engine.errors import FlashpoolError
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.catalog import Catalog
+    from engine.flashcopy import FlashCopyController
+    from engine.storage import Volume
 
 
 class DataSetError(FlashpoolError):
@@ -63,31 +66,39 @@ def vtoc_tracks(total_tracks: int, track_size: int) -> int:
     return max(1, min(want, total_tracks // 4))
 
 
-class DataSets:
-    def __init__(self, site: Site) -> None:
-        self.site = site
+class DataSetStore:
+    """The data sets, blocking: called from worker threads (HSM commands run there; the loop's
+    face is DataSets below)."""
+
+    def __init__(self, catalog: Catalog, flashcopy: FlashCopyController, clock: Callable[[], float]) -> None:
+        self.catalog = catalog
+        self.flashcopy = flashcopy
+        self.clock = clock
+
+    def _volume(self, volser: str) -> Volume:
+        return self.flashcopy.core.volume(volser)
 
     # -- queries ------------------------------------------------------------------------------
     def get(self, name: str) -> DataSetInfo | None:
-        with self.site.catalog.session() as s:
+        with self.catalog.session() as s:
             return _info(s, validate_dsname(name))
 
     def list(self, pattern: str | None = None) -> list[DataSetInfo]:
-        with self.site.catalog.session() as s:
+        with self.catalog.session() as s:
             rows = s.exec(select(DataSetRow).order_by(DataSetRow.name)).all()
             names = [r.name for r in rows if pattern is None or matches(pattern, r.name)]
             return [i for n in names if (i := _info(s, n)) is not None]
 
     def on_volumes(self, volsers: Iterable[str]) -> list[DataSetInfo]:
         vols = set(volsers)
-        with self.site.catalog.session() as s:
+        with self.catalog.session() as s:
             names = {r.name for r in s.exec(select(DataSetExtentRow).where(col(DataSetExtentRow.volser).in_(vols))).all()}
             return [i for n in sorted(names) if (i := _info(s, n)) is not None]
 
-    async def read_vtoc(self, volser: str) -> list[dict]:
-        vol = self.site.volume(volser)
+    def read_vtoc(self, volser: str) -> list[dict]:
+        vol = self._volume(volser)
         n = vtoc_tracks(vol.tracks, vol.geometry.track_size)
-        raw = b"".join(await self.site.flashcopy.read_run(volser, 0, n)).rstrip(b"\0")
+        raw = b"".join(self.flashcopy.read_run_blocking(volser, 0, n)).rstrip(b"\0")
         if not raw:
             return []
         try:
@@ -96,8 +107,8 @@ class DataSets:
             raise DataSetError(f"the VTOC of {volser} is damaged ({exc})") from None
 
     def free_extents(self, volser: str) -> list[Extent]:
-        vol = self.site.volume(volser)
-        with self.site.catalog.session() as s:
+        vol = self._volume(volser)
+        with self.catalog.session() as s:
             used = sorted((r.first_track, r.tracks) for r in s.exec(
                 select(DataSetExtentRow).where(DataSetExtentRow.volser == volser)).all())
         free, pos = [], vtoc_tracks(vol.tracks, vol.geometry.track_size)
@@ -110,7 +121,7 @@ class DataSets:
         return free
 
     # -- allocate / write / read / delete ---------------------------------------------------
-    async def allocate(self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS",
+    def allocate(self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS",
                        created_at: float | None = None) -> DataSetInfo:
         """Allocate `tracks` tracks, first fit, spreading over the listed volumes in order
         (a multi-volume data set when one volume cannot hold it)."""
@@ -134,15 +145,15 @@ class DataSets:
                 break
         if need:
             raise DataSetError(f"not enough free space for {dsn} ({tracks} tracks) on {', '.join(volumes)}")
-        info = DataSetInfo(dsn, dsorg, tuple(extents), 0, created_at or self.site.flashcopy.clock())
+        info = DataSetInfo(dsn, dsorg, tuple(extents), 0, created_at or self.clock())
         self._catalog(info)
-        await self.write_vtocs({e.volser for e in extents})
+        self.write_vtocs({e.volser for e in extents})
         return info
 
-    async def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes) -> None:
         """Replace the data set's content with `data` (at most its allocated size)."""
         info = self._require(name)
-        ts = self.site.volume(info.extents[0].volser).geometry.track_size
+        ts = self._volume(info.extents[0].volser).geometry.track_size
         if len(data) > info.tracks * ts:
             raise DataSetError(f"{info.name} holds {info.tracks * ts:,} bytes; {len(data):,} do not fit")
         pos = 0
@@ -153,34 +164,34 @@ class DataSets:
                 break
             n = -(-len(chunk) // ts)
             padded = chunk + bytes(n * ts - len(chunk))
-            await self.site.flashcopy.write_run(e.volser, e.first, [padded[i * ts : (i + 1) * ts] for i in range(n)])
-        with self.site.catalog.session() as s:
+            self.flashcopy.write_run_blocking(e.volser, e.first, [padded[i * ts : (i + 1) * ts] for i in range(n)])
+        with self.catalog.session() as s:
             row = s.get(DataSetRow, info.name)
             row.bytes_used = len(data)
             s.add(row)
             s.commit()
-        await self.write_vtocs(set(info.volumes))
+        self.write_vtocs(set(info.volumes))
 
-    async def read(self, name: str) -> bytes:
+    def read(self, name: str) -> bytes:
         info = self._require(name)
         out = bytearray()
         for e in info.extents:
-            for t in await self.site.flashcopy.read_run(e.volser, e.first, e.tracks):
+            for t in self.flashcopy.read_run_blocking(e.volser, e.first, e.tracks):
                 out += t
                 if len(out) >= info.bytes_used:
                     return bytes(out[: info.bytes_used])
         return bytes(out[: info.bytes_used])
 
-    async def delete(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         info = self._require(name)
-        with self.site.catalog.session() as s:
+        with self.catalog.session() as s:
             _uncatalog(s, info.name)
             s.commit()
-        await self.write_vtocs(set(info.volumes))
+        self.write_vtocs(set(info.volumes))
 
     # -- catalog <-> VTOC ---------------------------------------------------------------------
     def _catalog(self, info: DataSetInfo) -> None:
-        with self.site.catalog.session() as s:
+        with self.catalog.session() as s:
             _uncatalog(s, info.name)
             s.add(DataSetRow(name=info.name, dsorg=info.dsorg, created_at=info.created_at,
                              bytes_used=info.bytes_used, migrated=info.migrated))
@@ -192,13 +203,13 @@ class DataSets:
     def recatalog(self, info: DataSetInfo) -> None:
         self._catalog(info)
 
-    async def write_vtocs(self, volsers: Iterable[str]) -> None:
+    def write_vtocs(self, volsers: Iterable[str]) -> None:
         for v in sorted(volsers):
-            await self.site.flashcopy.write_run(v, 0, self.vtoc_image(v))
+            self.flashcopy.write_run_blocking(v, 0, self.vtoc_image(v))
 
     def vtoc_image(self, v: str) -> list[bytes]:
         """The VTOC tracks of volume v as the catalog describes its data sets."""
-        vol = self.site.volume(v)
+        vol = self._volume(v)
         entries = []
         for info in self.on_volumes([v]):
             for seq, e in enumerate(info.extents):
@@ -213,7 +224,7 @@ class DataSets:
         raw += bytes(n * ts - len(raw))
         return [raw[i * ts : (i + 1) * ts] for i in range(n)]
 
-    async def resync(self, volsers: Iterable[str]) -> tuple[list[str], list[str]]:
+    def resync(self, volsers: Iterable[str]) -> tuple[list[str], list[str]]:
         """After volumes came back from a backup, the catalog follows their VTOCs (extents on
         other volumes are kept). Returns (names whose entries changed, volumes whose VTOC could
         not be read and whose catalog entries were left as they were)."""
@@ -221,7 +232,7 @@ class DataSets:
         found: dict[str, list[tuple[int, Extent, dict]]] = {}
         for v in sorted(set(volsers)):
             try:
-                entries = await self.read_vtoc(v)
+                entries = self.read_vtoc(v)
             except DataSetError:
                 unreadable.append(v)
                 continue
@@ -229,7 +240,7 @@ class DataSets:
             for e in entries:
                 found.setdefault(e["name"], []).append((e["seq"], Extent(v, e["first"], e["tracks"]), e))
         changed: list[str] = []
-        with self.site.catalog.session() as s:
+        with self.catalog.session() as s:
             known = {r.name for r in s.exec(select(DataSetExtentRow).where(col(DataSetExtentRow.volser).in_(vols))).all()}
             for name in sorted(known | set(found)):
                 old = _info(s, name)
@@ -278,4 +289,35 @@ def _uncatalog(s: Session, name: str) -> None:
         s.flush()
 
 
-__all__ = ["DataSetError", "DataSetInfo", "DataSets", "Extent"]
+class DataSets:
+    """The data sets for code on the event loop (the console, scripts, tests): queries are
+    blocking (run them in a thread), every change runs in a worker thread."""
+
+    def __init__(self, store: DataSetStore) -> None:
+        self.store = store
+        self.get = store.get
+        self.list = store.list
+        self.on_volumes = store.on_volumes
+        self.free_extents = store.free_extents
+
+    async def allocate(self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS",
+                       created_at: float | None = None) -> DataSetInfo:
+        return await asyncio.to_thread(self.store.allocate, name, tracks, volumes, dsorg, created_at)
+
+    async def write(self, name: str, data: bytes) -> None:
+        await asyncio.to_thread(self.store.write, name, data)
+
+    async def read(self, name: str) -> bytes:
+        return await asyncio.to_thread(self.store.read, name)
+
+    async def delete(self, name: str) -> None:
+        await asyncio.to_thread(self.store.delete, name)
+
+    async def read_vtoc(self, volser: str) -> list[dict]:
+        return await asyncio.to_thread(self.store.read_vtoc, volser)
+
+    async def resync(self, volsers: Iterable[str]) -> tuple[list[str], list[str]]:
+        return await asyncio.to_thread(self.store.resync, list(volsers))
+
+
+__all__ = ["DataSetError", "DataSetInfo", "DataSetStore", "DataSets", "Extent"]

@@ -12,6 +12,7 @@ from typing import TypeVar
 from engine.errors import FlashpoolError
 from engine.events import (
     CopyFailed,
+    Event,
     FlashCopyChanged,
     CopyProgress,
     EventBus,
@@ -65,6 +66,26 @@ class FlashCopyController:
         self._paused = False
         self._last_progress: dict[int, tuple[float, int]] = {}
         self.failed: dict[int, str] = {}  # relationships whose background copy hit an error
+        self._loop: asyncio.AbstractEventLoop | None = None  # where events go (see bind)
+
+    def bind(self) -> None:
+        """Events and copier wake-ups from worker threads (the *_blocking methods) go to the
+        running loop."""
+        self._loop = asyncio.get_running_loop()
+
+    def _on_loop(self, fn: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            fn()  # no loop: nobody listens, nothing to wake
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
+            fn()
+        else:
+            loop.call_soon_threadsafe(fn)
 
     def retry_failed(self) -> None:
         """Let the copiers try again the relationships that failed (after space was freed)."""
@@ -142,6 +163,31 @@ class FlashCopyController:
         self._after()
         return infos
 
+    # -- blocking twins, for code already in a worker thread (the HSM commands) --------------
+    def read_run_blocking(self, volser: str, first: int, count: int) -> list[bytes]:
+        return self.core.read_run(volser, first, count)
+
+    def write_run_blocking(self, volser: str, first: int, tracks: list[bytes]) -> None:
+        events: list[Event] = []
+        try:
+            self.core.write_run(volser, first, tracks)
+            events.append(TracksWritten(self.clock(), volser, first, len(tracks)))
+        finally:
+            events[:0] = self._ended_events()
+            self._on_loop(lambda: self._publish(events))
+
+    def batch_blocking(self, fn: Callable[[FlashCopyCore], T]) -> T:
+        """batch() from a worker thread."""
+        try:
+            with self.core.lock:
+                return fn(self.core)
+        finally:
+            events = [FlashCopyChanged(self.clock()), *self._ended_events()]
+            self._on_loop(lambda: self._publish(events))
+
+    def _after_batch(self) -> None:
+        self._publish([FlashCopyChanged(self.clock()), *self._ended_events()])
+
     async def batch(self, fn: Callable[[FlashCopyCore], T]) -> T:
         """Run several core operations as one unit (one point in time: no host write lands in
         between), in a worker thread. Used by fast replication for whole copy pools."""
@@ -153,8 +199,7 @@ class FlashCopyController:
         try:
             return await asyncio.to_thread(run)
         finally:
-            self.events.publish(FlashCopyChanged(self.clock()))
-            self._after()
+            self._after_batch()
 
     async def refresh(self, rel_id: int) -> RelationshipInfo:
         await asyncio.to_thread(self.core.refresh, rel_id)
@@ -190,6 +235,7 @@ class FlashCopyController:
         """Start the background copiers (idempotent). Needs a running loop."""
         if self._tasks:
             return
+        self.bind()
         self._wake = asyncio.Event()
         self._wake.set()
         self._tasks = [
@@ -303,14 +349,24 @@ class FlashCopyController:
 
     def _after(self) -> None:
         """Publish endings the core recorded and wake the copiers."""
+        self._publish(self._ended_events())
+
+    def _ended_events(self) -> list[Event]:
+        """The endings the core recorded, as events (stamped now, in the calling thread: the
+        clock is read in the order things happened)."""
+        out: list[Event] = []
         while self.core.ended:
             e = self.core.ended.popleft()
             r = e.relationship
             self._last_progress.pop(r.id, None)
-            self.events.publish(
-                CopyProgress(self.clock(), r.id, r.source, r.target, 0, r.length, r.tracks_copied, 0.0)
-            )
-            self.events.publish(RelationshipEnded(self.clock(), r.id, r.source, r.target, e.reason))
+            out.append(CopyProgress(self.clock(), r.id, r.source, r.target, 0, r.length, r.tracks_copied, 0.0))
+            out.append(RelationshipEnded(self.clock(), r.id, r.source, r.target, e.reason))
+        return out
+
+    def _publish(self, events: list[Event]) -> None:
+        """On the loop: publish, then wake the copiers if there is copying to do."""
+        for ev in events:
+            self.events.publish(ev)
         if self._wake is not None and self.core.copy_candidates():
             self._wake.set()
 

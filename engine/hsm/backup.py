@@ -10,7 +10,6 @@ nothing changed) and then carried out as one unit under the FlashCopy lock (docs
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
+    from engine.hsm.context import Context
 
 
 def function_of(req: FrBackup) -> tuple[str, str]:
@@ -45,9 +44,9 @@ class Common:
     classes: tuple[str, ...] = ()  # dump classes, for DUMP and DUMPONLY
 
 
-def plan_common(svc: FastReplication, req: FrBackup, checks: Checks) -> Common:
-    checks.require("FRBACKUP is not held", rules.held(svc.holds(), "FRBACKUP"))
-    with svc.site.catalog.session() as s:
+def plan_common(ctx: Context, req: FrBackup, checks: Checks) -> Common:
+    checks.require("FRBACKUP is not held", rules.held(ctx.holds(), "FRBACKUP"))
+    with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, req.copypool)
         checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(pool, req.copypool))
         assert pool is not None
@@ -59,28 +58,28 @@ def plan_common(svc: FastReplication, req: FrBackup, checks: Checks) -> Common:
     return Common(pool, classes)
 
 
-async def frbackup(svc: FastReplication, req: FrBackup, res: CommandResult) -> None:
+def frbackup(ctx: Context, req: FrBackup, res: CommandResult) -> None:
     function, what = function_of(req)
     try:
-        common = await asyncio.to_thread(plan_common, svc, req, Checks())
+        common = plan_common(ctx, req, Checks())
     except Refused as exc:
         _refused(res, function, what, exc.refusal)
         return
-    await asyncio.to_thread(dump.expire, svc)
-    now = svc.clock()
+    dump.expire(ctx)
+    now = ctx.clock()
     res.messages.append(msg.starting(function, what, now, format_token(req.token) if req.token else None))
     try:
         if req.action is Action.PREPARE:
-            await _prepare(svc, req, res)
+            _prepare(ctx, req, res)
         elif req.action is Action.WITHDRAW:
-            await _withdraw(svc, req, res)
+            _withdraw(ctx, req, res)
         elif req.action is Action.DUMPONLY:
-            await _dumponly(svc, req, common.classes, res)
+            _dumponly(ctx, req, common.classes, res)
         else:
-            await _execute(svc, req, common, res, now)
+            _execute(ctx, req, common, res, now)
     except Refused as exc:
         _refused(res, function, what, exc.refusal)
-    res.messages.append(msg.completed(function, what, svc.clock(), res.rc, res.rc))
+    res.messages.append(msg.completed(function, what, ctx.clock(), res.rc, res.rc))
 
 
 def _refused(res: CommandResult, function: str, what: str, r: Refusal) -> None:
@@ -108,10 +107,10 @@ class Plan:
         return self.reuse if self.reuse is not None and self.reuse.dasd_state != "FAILED" else None
 
 
-def plan_execute(svc: FastReplication, req: FrBackup, checks: Checks) -> Plan:
-    common = plan_common(svc, req, checks)
-    core: FlashCopyCore = svc.flashcopy.core
-    with svc.site.catalog.session() as s:
+def plan_execute(ctx: Context, req: FrBackup, checks: Checks) -> Plan:
+    common = plan_common(ctx, req, checks)
+    core: FlashCopyCore = ctx.flashcopy.core
+    with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, common.pool.name)
         assert pool is not None
         if req.backup_group is not None:
@@ -165,7 +164,7 @@ def plan_execute(svc: FastReplication, req: FrBackup, checks: Checks) -> Plan:
         checks.require("a version number is free", rules.number_free(number))
         plan.number = number or 0
     checks.require("every source and target volume is available", rules.volumes_available(
-        [*plan.pairs, *plan.pairs.values()], svc.site.unavailable, svc.site.volumes))
+        [*plan.pairs, *plan.pairs.values()], ctx.unavailable, ctx.volumes))
     checks.require("the targets feed no recovery", rules.targets_free(core, plan.pairs, plan.refresh, plan.owned))
     for src, tgt in plan.pairs.items():
         rel = core.find(plan.owned[src]) if plan.refresh and plan.owned.get(src) else None
@@ -218,38 +217,38 @@ def _pick_target(s: Session, src: pools.Source, in_use: dict, own: set[int], cho
     return none(f"no eligible volume of {src.tracks:,} tracks in {src.backup_group} ({detail})")
 
 
-async def _execute(svc: FastReplication, req: FrBackup, common: Common, res: CommandResult, now: float) -> None:
-    plan = await asyncio.to_thread(plan_execute, svc, req, Checks())
+def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, now: float) -> None:
+    plan = plan_execute(ctx, req, Checks())
     pool = plan.pool
     if pool.backup_group_override:
         res.add("ARC1847I", f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}")
-    captured, capture_rc = _capture(svc, pool, list(plan.pairs), res)
+    captured, capture_rc = _capture(ctx, pool, list(plan.pairs), res)
     refusal = rules.catalog_captured(pool, capture_rc)
     if refusal is not None:
         raise Refused(refusal)
-    vid = await _flash(svc, req, plan, captured, capture_rc, res, now)
+    vid = _flash(ctx, req, plan, captured, capture_rc, res, now)
     if vid is None:
         return
     if req.dump:
         if req.return_control is ReturnControl.FASTREPLICATIONEND:
             # the dump keeps the pool's serialisation until the version's state is final
-            svc.hand_off(pool.name, _background_dump(svc, pool, vid, common.classes, res.command))
+            ctx.background.append(lambda: _background_dump(ctx, pool, vid, common.classes, res.command))
             res.add("FPL103I", f"THE DUMP TO {', '.join(common.classes)} CONTINUES IN THE BACKGROUND (RETURNCONTROL(FASTREPLICATIONEND)); "
                     "ITS RESULT GOES TO THE ACTIVITY LOG")
         else:
-            await _dump_then(svc, pool, vid, common.classes, res)
+            _dump_then(ctx, pool, vid, common.classes, res)
     elif pool.versions == 0:
         res.add("FPL105I", f"VERSIONS=0: THE NOCOPY DASD COPY OF COPY POOL {pool.name} IS KEPT ONLY UNTIL IT IS DUMPED "
                 "(FRBACKUP DUMPONLY)" + ("" if pool.fast_reverse_restore else "; IT CANNOT BE USED FOR RECOVERY"))
 
 
-async def _flash(svc: FastReplication, req: FrBackup, plan: Plan, captured: list, capture_rc: int,
+def _flash(ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: int,
                  res: CommandResult, now: float) -> int | None:
     pool, number = plan.pool, plan.number
     nocopy = pool.versions == 0
     retire = req.incremental is Incremental.FCINCREMENTALLAST
     victims = [plan.reuse.id] if plan.reuse is not None else []
-    catalog = svc.site.catalog
+    catalog = ctx.catalog
     old_pairs = plan.owned
 
     def unit(core: FlashCopyCore) -> int:
@@ -333,7 +332,7 @@ async def _flash(svc: FastReplication, req: FrBackup, plan: Plan, captured: list
             return version.id
 
     try:
-        vid = await svc.flashcopy.batch(unit)
+        vid = ctx.batch(unit)
     except FlashCopyError as exc:
         raise Refused(rules.engine_refused(exc, "flashcopy")) from None
     for src, tgt in plan.pairs.items():
@@ -347,12 +346,12 @@ async def _flash(svc: FastReplication, req: FrBackup, plan: Plan, captured: list
     return vid
 
 
-def _capture(svc: FastReplication, pool: CopyPoolRow, sources: list[str], res: CommandResult) -> tuple[list, int]:
+def _capture(ctx: Context, pool: CopyPoolRow, sources: list[str], res: CommandResult) -> tuple[list, int]:
     """Catalog capture: which data sets live where on the pool's volumes, for data set recovery."""
     if pool.catalog_capture == "N":
         return [], 0
     try:
-        found = svc.site.datasets.on_volumes(sources)
+        found = ctx.datasets.on_volumes(sources)
     except FlashpoolError as exc:
         res.add("ARC1812I", f"OPERATION=CAPTURE FOR CATALOG INFORMATION FOR COPY POOL={pool.name} COMPLETED WITH RETURN CODE 8, REASON CODE 0: {exc}")
         return [], 8
@@ -364,24 +363,31 @@ def _capture(svc: FastReplication, pool: CopyPoolRow, sources: list[str], res: C
 # -- DUMP / DUMPONLY --------------------------------------------------------------------------------
 
 
-async def _background_dump(svc: FastReplication, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], command: str) -> None:
+def _background_dump(ctx: Context, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], command: str) -> None:
     res = CommandResult(command)
-    await _dump_then(svc, pool, vid, classes, res)
+    _dump_then(ctx, pool, vid, classes, res)
     res.add("FPL106I", f"BACKGROUND DUMP OF COPY POOL {pool.name} TO {', '.join(classes)} ENDED, RC={res.rc}")
-    await svc.log(res, "AUTO", pool.name)
+    ctx.log(res, pool.name, origin="AUTO")
 
 
-async def _dump_then(svc: FastReplication, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], res: CommandResult) -> None:
+def _dump_then(ctx: Context, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], res: CommandResult) -> None:
     """Dump a fresh version; with VERSIONS=0 its NOCOPY relationships are then withdrawn and the
     version lives on as dump copies only. The caller holds the pool's serialisation."""
-    if not await dump.dump_version(svc, vid, classes, res):
+    if not dump.dump_version(ctx, vid, classes, res):
         res.fail(8)
-    await svc.finish_nocopy_version(pool.name, vid, res)
+    finish_nocopy_version(ctx, pool.name, vid, res)
 
 
-def withdraw_nocopy_version(svc: FastReplication, core: FlashCopyCore, pool: str, vid: int, res: CommandResult) -> None:
-    """VERSIONS=0 after a dump (see FastReplication.finish_nocopy_version). Runs under the core's lock."""
-    with svc.site.catalog.session() as s:
+def finish_nocopy_version(ctx: Context, pool: str, version_id: int, res: CommandResult) -> None:
+    """VERSIONS=0: once every volume of the version has a COMPLETE dump copy, its NOCOPY
+    relationships are withdrawn and the version lives on as dump copies only (the catalog
+    says NONE before a single relationship goes)."""
+    ctx.batch(lambda core: _withdraw_nocopy_version(ctx, core, pool, version_id, res))
+
+
+def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: int, res: CommandResult) -> None:
+    """Runs under the core's lock."""
+    with ctx.catalog.session() as s:
         cp = repo.copy_pool(s, pool)
         v = s.get(BackupVersionRow, vid)
         if cp is None or cp.versions != 0 or v is None or v.dasd_state not in repo.DASD_STATES:
@@ -400,14 +406,14 @@ def withdraw_nocopy_version(svc: FastReplication, core: FlashCopyCore, pool: str
         row.dasd_state = "NONE"
         s.add(row)
 
-    intent.withdraw_atomically(svc.site.catalog, core, pool, "VERSIONS=0 WITHDRAWAL", rels, none, svc.clock())
+    intent.withdraw_atomically(ctx.catalog, core, pool, "VERSIONS=0 WITHDRAWAL", rels, none, ctx.clock())
     res.add("FPL108I", f"VERSION {v.version:03d} OF COPY POOL {pool} IS DUMPED; ITS NOCOPY RELATIONSHIPS WERE WITHDRAWN "
             "AND IT LIVES ON AS DUMP COPIES")
 
 
-def plan_dumponly(svc: FastReplication, req: FrBackup, checks: Checks) -> tuple[Common, BackupVersionRow]:
-    common = plan_common(svc, req, checks)
-    with svc.site.catalog.session() as s:
+def plan_dumponly(ctx: Context, req: FrBackup, checks: Checks) -> tuple[Common, BackupVersionRow]:
+    common = plan_common(ctx, req, checks)
+    with ctx.catalog.session() as s:
         found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True)
     checks.require(f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None)
     assert isinstance(found, BackupVersionRow)
@@ -415,12 +421,12 @@ def plan_dumponly(svc: FastReplication, req: FrBackup, checks: Checks) -> tuple[
     return common, found
 
 
-async def _dumponly(svc: FastReplication, req: FrBackup, classes: tuple[str, ...], res: CommandResult) -> None:
-    _, version = await asyncio.to_thread(plan_dumponly, svc, req, Checks())
-    if not await dump.dump_version(svc, version.id, classes, res):
+def _dumponly(ctx: Context, req: FrBackup, classes: tuple[str, ...], res: CommandResult) -> None:
+    _, version = plan_dumponly(ctx, req, Checks())
+    if not dump.dump_version(ctx, version.id, classes, res):
         res.fail(8)
     res.add("FPL104I", f"VERSION {version.version:03d} OF COPY POOL {req.copypool} DUMPED TO {', '.join(classes)}")
-    await svc.finish_nocopy_version(req.copypool, version.id, res)
+    finish_nocopy_version(ctx, req.copypool, version.id, res)
 
 
 # -- PREPARE ------------------------------------------------------------------------------------------
@@ -435,10 +441,10 @@ class Prepare:
     sources: int
 
 
-def plan_prepare(svc: FastReplication, req: FrBackup, checks: Checks) -> Prepare:
-    common = plan_common(svc, req, checks)
-    core = svc.flashcopy.core
-    with svc.site.catalog.session() as s:
+def plan_prepare(ctx: Context, req: FrBackup, checks: Checks) -> Prepare:
+    common = plan_common(ctx, req, checks)
+    core = ctx.flashcopy.core
+    with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, common.pool.name)
         assert pool is not None
         if req.backup_group is not None:
@@ -470,11 +476,11 @@ def plan_prepare(svc: FastReplication, req: FrBackup, checks: Checks) -> Prepare
     return Prepare(pool, sets, assignments[:sets], {src.volser: src.storage_group for src in srcs}, len(srcs))
 
 
-async def _prepare(svc: FastReplication, req: FrBackup, res: CommandResult) -> None:
-    plan = await asyncio.to_thread(plan_prepare, svc, req, Checks())
+def _prepare(ctx: Context, req: FrBackup, res: CommandResult) -> None:
+    plan = plan_prepare(ctx, req, Checks())
 
     def write() -> None:
-        with svc.site.catalog.session() as s:
+        with ctx.catalog.session() as s:
             cp = repo.copy_pool(s, plan.pool.name)
             cp.backup_group_override = plan.pool.backup_group_override
             s.add(cp)
@@ -489,7 +495,7 @@ async def _prepare(svc: FastReplication, req: FrBackup, res: CommandResult) -> N
                     s.add(VersionPairRow(version_id=row.id, source=src, target=tgt, storage_group=plan.groups[src]))
             s.commit()
 
-    await asyncio.to_thread(write)
+    write()
     res.add("FPL101I", f"PREPARE FOR COPY POOL {plan.pool.name}: {plan.sets} TARGET SET(S) ASSIGNED FOR {plan.sources} SOURCE VOLUME(S)"
             + ("" if plan.sets else " (checked only: every version already has its targets)"))
 
@@ -505,9 +511,9 @@ class Withdraw:
     has_dumps: bool
 
 
-def plan_withdraw(svc: FastReplication, req: FrBackup, checks: Checks) -> Withdraw:
-    plan_common(svc, req, checks)
-    with svc.site.catalog.session() as s:
+def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks) -> Withdraw:
+    plan_common(ctx, req, checks)
+    with ctx.catalog.session() as s:
         vers = pools.backups(s, req.copypool)
         target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
         checks.require("the copy pool has a valid DASD version", rules.valid_dasd_copy(target, "withdraw"))
@@ -517,7 +523,7 @@ def plan_withdraw(svc: FastReplication, req: FrBackup, checks: Checks) -> Withdr
                   None if sum(v.dasd_state == "RECOVERABLE" for v in vers) > 1 else
                   "this is the only valid version: withdrawing it leaves nothing to recover from; take a new backup first",
                   "only-version")
-    checks.require("no recovery from the version is still copying", _restoring(svc.flashcopy.core, plan))
+    checks.require("no recovery from the version is still copying", _restoring(ctx.flashcopy.core, plan))
     return plan
 
 
@@ -525,8 +531,8 @@ def _restoring(core: FlashCopyCore, plan: Withdraw) -> Refusal | None:
     return rules.recovery_copying(core, plan.version, plan.pairs)
 
 
-async def _withdraw(svc: FastReplication, req: FrBackup, res: CommandResult) -> None:
-    plan = await asyncio.to_thread(plan_withdraw, svc, req, Checks())
+def _withdraw(ctx: Context, req: FrBackup, res: CommandResult) -> None:
+    plan = plan_withdraw(ctx, req, Checks())
     target = plan.version
 
     def unit(core: FlashCopyCore) -> str:
@@ -549,9 +555,9 @@ async def _withdraw(svc: FastReplication, req: FrBackup, res: CommandResult) -> 
                 v.dasd_state = "NONE" if plan.has_dumps else "FAILED"
                 s.add(v)
 
-        intent.withdraw_atomically(svc.site.catalog, core, req.copypool, "FRBACKUP WITHDRAW", rels, change, svc.clock())
+        intent.withdraw_atomically(ctx.catalog, core, req.copypool, "FRBACKUP WITHDRAW", rels, change, ctx.clock())
         state = "STILL RECOVERABLE (ITS COPY WAS COMPLETE)" if keep_valid else "DELETED" if delete else "INVALID"
         return (f"RELATIONSHIPS OF VERSION {target.version:03d} OF COPY POOL {req.copypool} WITHDRAWN ({len(rels)}); "
                 f"THE VERSION IS {state}")
 
-    res.add("FPL102I", await svc.flashcopy.batch(unit))
+    res.add("FPL102I", ctx.batch(unit))

@@ -7,7 +7,6 @@ relationship is withdrawn (docs/ATOMICITY.md).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, Refused
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
+    from engine.hsm.context import Context
 
 
 @dataclass
@@ -37,8 +36,8 @@ class Delete:
     tapes: list[str] = field(default_factory=list)  # tapes that hold nothing afterwards
 
 
-def plan_delete(svc: FastReplication, req: FrDelete, checks: Checks) -> Delete:
-    with svc.site.catalog.session() as s:
+def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
+    with ctx.catalog.session() as s:
         checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(repo.copy_pool(s, req.copypool), req.copypool))
         vers = pools.backups(s, req.copypool)
         if req.all:
@@ -70,7 +69,7 @@ def plan_delete(svc: FastReplication, req: FrDelete, checks: Checks) -> Delete:
                 kept_files.add(d.file)
         plan.tapes = sorted(f.split("/")[-1].removesuffix(".tape") for f in gone_files - kept_files)
     if plan.dasd:
-        checks.require("no recovery from the versions is still copying", _restoring(svc.flashcopy.core, plan))
+        checks.require("no recovery from the versions is still copying", _restoring(ctx.flashcopy.core, plan))
     return plan
 
 
@@ -82,10 +81,10 @@ def _restoring(core: FlashCopyCore, plan: Delete) -> Refusal | None:
     return None
 
 
-async def frdelete(svc: FastReplication, req: FrDelete, res: CommandResult) -> None:
+def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
     what = f"COPY POOL {req.copypool}"
     try:
-        plan = await asyncio.to_thread(plan_delete, svc, req, Checks())
+        plan = plan_delete(ctx, req, Checks())
     except Refused as exc:
         rules.report(res, "DELETE", what, exc.refusal)
         return
@@ -117,15 +116,15 @@ async def frdelete(svc: FastReplication, req: FrDelete, res: CommandResult) -> N
             raise Refused(refusal)
         rels = [r for v in plan.chosen for p in plan.pairs[v.id]
                 if plan.dasd and p.relationship_id and (r := core.find(p.relationship_id)) is not None]
-        intent.withdraw_atomically(svc.site.catalog, core, req.copypool, "FRDELETE", rels, change, svc.clock())
+        intent.withdraw_atomically(ctx.catalog, core, req.copypool, "FRDELETE", rels, change, ctx.clock())
 
     try:
-        await svc.flashcopy.batch(unit)
+        ctx.batch(unit)
     except Refused as exc:
         rules.report(res, "DELETE", what, exc.refusal)
         return
     if plan.dumps:
-        await asyncio.to_thread(dump.remove_unused_tapes, svc)
+        dump.remove_unused_tapes(ctx)
     scope = {"DASDONLY": "DASD COPIES", "DUMPONLY": "DUMP COPIES", "BOTH": "DASD AND DUMP COPIES"}[req.scope]
     res.add("ARC0100I", "FRDELETE COMMAND COMPLETED")
     res.add("FPL120I", f"{scope} OF COPY POOL {req.copypool} DELETED FOR VERSION(S) "

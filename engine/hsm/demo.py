@@ -6,6 +6,7 @@ Volumes are 3390s of 10 cylinders (150 tracks, 8.5 MB each, sparse) so the demo 
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 from engine.hsm.definition import Definition, parse_definition
@@ -60,7 +61,7 @@ async def seed_demo(site: Site) -> None:
 
     async def write_some(vol: str, n: int, tag: str) -> None:
         """Raw tracks outside any data set, as a database's own space would hold."""
-        free = [k for e in ds.free_extents(vol) for k in range(e.first, e.first + e.tracks)]
+        free = [k for e in await asyncio.to_thread(ds.free_extents, vol) for k in range(e.first, e.first + e.tracks)]
         for k in sorted(rng.sample(free, min(n, len(free)))):
             await fc.write(vol, k, f"{vol} track {k} {tag} ".encode().ljust(size, b"."))
 

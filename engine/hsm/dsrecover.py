@@ -16,7 +16,6 @@ own 20 (not in the version's captured catalog information), 22 (exists and REPLA
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,8 +34,7 @@ from engine.hsm.rules import Checks, Refusal
 from engine.hsm.tape import TapeError
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
-    from engine.site import Site
+    from engine.hsm.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +44,9 @@ class Found:
     info: DataSetInfo  # as it was at backup time
 
 
-def find_backup(svc: FastReplication, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | Refusal:
+def find_backup(ctx: Context, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | Refusal:
     """The version (and the extents at backup time) a data set comes back from, or why none."""
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         names = [req.from_copypool] if req.from_copypool else [p.name for p in repo.copy_pools(s)]
         last = rules.dataset_refusal(18, "no copy pool version holds it", "not-in-version")
         for cp in names:
@@ -80,8 +78,8 @@ class DataSetRecovery:
     unmatched: list[tuple[str, int]]  # filters that match no cataloged data set, with their RC
 
 
-def plan_datasets(svc: FastReplication, req: FrRecov, checks: Checks) -> DataSetRecovery:
-    ds = svc.site.datasets
+def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
+    ds = ctx.datasets
     names: list[str] = []
     plan = DataSetRecovery({}, {}, [], [])
     for pattern in req.dsnames:
@@ -100,17 +98,17 @@ def plan_datasets(svc: FastReplication, req: FrRecov, checks: Checks) -> DataSet
         found: Found | None = None
         label, refusal = f"{name} is not migrated", rules.dataset_migrated(name, current is not None and current.migrated)
         if refusal is None:
-            hit = find_backup(svc, req, name, current)
+            hit = find_backup(ctx, req, name, current)
             label, refusal = f"{name} is in a backup version", hit if isinstance(hit, Refusal) else None
             found = None if isinstance(hit, Refusal) else hit
         if refusal is None:
             label, refusal = f"{name} may be overwritten", rules.dataset_replace(name, current is not None, req.replace)
         if refusal is None and found is not None:
-            label, refusal = f"{name}'s backup-time extents are free", rules.dataset_extents_free(name, extent_owner(svc, found.info))
+            label, refusal = f"{name}'s backup-time extents are free", rules.dataset_extents_free(name, extent_owner(ctx, found.info))
         if refusal is None and found is not None:
-            label, refusal = f"{name}'s volumes are available", rules.dataset_volumes(name, found.info.volumes, svc.site.volumes)
+            label, refusal = f"{name}'s volumes are available", rules.dataset_volumes(name, found.info.volumes, ctx.volumes)
         if refusal is None and found is not None and req.from_dump:
-            label, refusal = f"{name}'s volumes have dump copies", _dump_refusal(svc, req, found)
+            label, refusal = f"{name}'s volumes have dump copies", _dump_refusal(ctx, req, found)
         if refusal is None and found is not None:
             label = f"{name} can be recovered from {found.pool} version {found.version.version:03d}"
         if checks.record(label, refusal):
@@ -122,9 +120,9 @@ def plan_datasets(svc: FastReplication, req: FrRecov, checks: Checks) -> DataSet
     return plan
 
 
-async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResult) -> None:
-    ds = svc.site.datasets
-    plan = await asyncio.to_thread(plan_datasets, svc, req, Checks())
+def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
+    ds = ctx.datasets
+    plan = plan_datasets(ctx, req, Checks())
     for pattern, rc in plan.unmatched:
         res.add("ARC1866I", f"NO CATALOGED DATA SET MATCHES {pattern} (FILTERS NEVER REACH DELETED DATA SETS), RC={rc}")
         res.fail(rc)
@@ -135,23 +133,23 @@ async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResul
         current = plan.current[name]
         started: list[int] = []
 
-        async def start(source: dict[str, dict[str, object]], found: Found = found, current: DataSetInfo | None = current) -> None:
+        def start(source: dict[str, dict[str, object]], found: Found = found, current: DataSetInfo | None = current) -> None:
             """Just before the first track moves: the intent that lets Site.open finish it."""
-            started.append(await asyncio.to_thread(_begin, svc, found, current, source))
+            started.append(_begin(ctx, found, current, source))
 
         try:
-            how = await (_from_dump(svc, req, found, start) if req.from_dump else _from_dasd(svc, req, found, start))
+            how = (_from_dump(ctx, req, found, start) if req.from_dump else _from_dasd(ctx, req, found, start))
         except _Refused as exc:
             _failed(res, name, exc.rc, exc.why)
             for iid in started:
-                await asyncio.to_thread(_end, svc, iid)
+                _end(ctx, iid)
             continue
         if current is not None and current.extents != found.info.extents:
-            await ds.delete(name)  # moved since: the current allocation goes
+            ds.delete(name)  # moved since: the current allocation goes
         ds.recatalog(found.info)
-        await ds.write_vtocs(set(found.info.volumes) | set(current.volumes if current else ()))
+        ds.write_vtocs(set(found.info.volumes) | set(current.volumes if current else ()))
         for iid in started:
-            await asyncio.to_thread(_end, svc, iid)
+            _end(ctx, iid)
         recovered.append(name)
         res.add("FPL130I", f"DATA SET {name} RECOVERED FROM {found.pool} VERSION {found.version.version:03d} "
                 f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED")
@@ -159,10 +157,10 @@ async def frrecov_datasets(svc: FastReplication, req: FrRecov, res: CommandResul
         res.add("FPL131I", f"{len(recovered)} OF {len(recovered) + len(plan.refused)} DATA SET(S) RECOVERED")
 
 
-def _begin(svc: FastReplication, found: Found, current: DataSetInfo | None, source: dict[str, dict[str, object]]) -> int:
+def _begin(ctx: Context, found: Found, current: DataSetInfo | None, source: dict[str, dict[str, object]]) -> int:
     info = found.info
-    with svc.site.catalog.session() as s:
-        iid = intent.begin(s, IntentKind.DATASET, found.pool, svc.clock(), name=info.name, dsorg=info.dsorg,
+    with ctx.catalog.session() as s:
+        iid = intent.begin(s, IntentKind.DATASET, found.pool, ctx.clock(), name=info.name, dsorg=info.dsorg,
                            bytes_used=info.bytes_used, created_at=info.created_at,
                            extents=[[e.volser, e.first, e.tracks] for e in info.extents],
                            old_volumes=list(current.volumes) if current else [], **source)
@@ -170,21 +168,21 @@ def _begin(svc: FastReplication, found: Found, current: DataSetInfo | None, sour
     return iid
 
 
-def _end(svc: FastReplication, iid: int) -> None:
-    with svc.site.catalog.session() as s:
+def _end(ctx: Context, iid: int) -> None:
+    with ctx.catalog.session() as s:
         intent.end(s, iid)
         s.commit()
 
 
-def finish_interrupted(site: Site, payload: dict) -> str:
+def finish_interrupted(ctx: Context, payload: dict) -> str:
     """Site.open: a data set recovery a crash interrupted is done again from its source (the
     version's targets or its tape; both still hold the backup) and recataloged, so the data set
     holds its backup whole, never a mix of the two. Blocking; nothing else runs yet."""
-    core = site.flashcopy.core
+    core = ctx.flashcopy.core
     name = payload["name"]
     extents = [Extent(v, first, n) for v, first, n in payload["extents"]]
     volumes = sorted({e.volser for e in extents} | set(payload["old_volumes"]))
-    missing = [v for v in volumes if v not in site.volumes]
+    missing = [v for v in volumes if v not in ctx.volumes]
     if missing:
         return (f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND CANNOT BE FINISHED NOW ({', '.join(missing)} UNAVAILABLE); "
                 f"RE-ISSUE FRRECOV DSNAME({name}) REPLACE")
@@ -194,22 +192,22 @@ def finish_interrupted(site: Site, payload: dict) -> str:
             tracks = core.read_run(payload["targets"][e.volser], e.first, e.tracks)
         else:
             if e.volser not in tapes:
-                with site.catalog.session() as s:
+                with ctx.catalog.session() as s:
                     copy = s.get(DumpCopyRow, payload["copies"][e.volser])
-                tapes[e.volser] = dump.read_copy(site.path, copy)[1] if copy is not None else {}
+                tapes[e.volser] = dump.read_copy(ctx.root, copy)[1] if copy is not None else {}
             zero = bytes(core.volume(e.volser).geometry.track_size)
             tracks = [tapes[e.volser].get(k, zero) for k in range(e.first, e.first + e.tracks)]
         core.write_run(e.volser, e.first, tracks)
-    site.datasets.recatalog(DataSetInfo(name, payload["dsorg"], tuple(extents), payload["bytes_used"], payload["created_at"]))
+    ctx.datasets.recatalog(DataSetInfo(name, payload["dsorg"], tuple(extents), payload["bytes_used"], payload["created_at"]))
     for v in volumes:
-        core.write_run(v, 0, site.datasets.vtoc_image(v))
+        core.write_run(v, 0, ctx.datasets.vtoc_image(v))
     return f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND HAS BEEN FINISHED: IT HOLDS ITS BACKUP, RECATALOGED"
 
 
-def _dump_refusal(svc: FastReplication, req: FrRecov, found: Found) -> Refusal | None:
+def _dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
     fd = req.from_dump
     assert fd is not None
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, found.pool)
         for v in found.info.volumes:
             c = dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume)
@@ -231,10 +229,10 @@ class _Refused(Exception):
         self.rc, self.why = rc, why
 
 
-def extent_owner(svc: FastReplication, info: DataSetInfo) -> str | None:
+def extent_owner(ctx: Context, info: DataSetInfo) -> str | None:
     """Another data set that now holds any of `info`'s extents."""
     for e in info.extents:
-        for other in svc.site.datasets.on_volumes([e.volser]):
+        for other in ctx.datasets.on_volumes([e.volser]):
             if other.name == info.name:
                 continue
             for x in other.extents:
@@ -243,32 +241,32 @@ def extent_owner(svc: FastReplication, info: DataSetInfo) -> str | None:
     return None
 
 
-async def _from_dasd(svc: FastReplication, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
-    with svc.site.catalog.session() as s:
+def _from_dasd(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
+    with ctx.catalog.session() as s:
         pairs = {p.source: p.target for p in repo.pairs(s, found.version.id)}
     mode = req.fast_replication or "PREFERRED"
     used = set()
-    await start({"targets": {e.volser: pairs[e.volser] for e in found.info.extents}})
+    start({"targets": {e.volser: pairs[e.volser] for e in found.info.extents}})
     for e in found.info.extents:
         tgt = pairs[e.volser]
         if mode != "NONE":
             try:
-                await svc.flashcopy.batch(lambda core, e=e, tgt=tgt: core.establish(EstablishRequest(
+                ctx.batch(lambda core, e=e, tgt=tgt: core.establish(EstablishRequest(
                     tgt, e.volser, e.first, e.first, e.tracks, label=f"HSM DSN {found.info.name}")))
                 used.add("data set FlashCopy")
                 continue
             except FlashCopyError as exc:
                 if mode == "REQUIRED":
                     raise _Refused(26, f"FlashCopy was required but refused: {exc}") from None
-        data = await svc.flashcopy.read_run(tgt, e.first, e.tracks)
-        await svc.flashcopy.write_run(e.volser, e.first, data)
+        data = ctx.flashcopy.read_run_blocking(tgt, e.first, e.tracks)
+        ctx.flashcopy.write_run_blocking(e.volser, e.first, data)
         used.add("traditional copy")
     return " and ".join(sorted(used))
 
 
-async def _from_dump(svc: FastReplication, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
+def _from_dump(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
     fd = req.from_dump
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, found.pool)
         picks = {v: dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume) for v in found.info.volumes}
     for v, c in picks.items():
@@ -277,18 +275,18 @@ async def _from_dump(svc: FastReplication, req: FrRecov, found: Found, start) ->
     tracks_by_vol = {}
     for v, c in picks.items():  # verify every tape first: nothing is written from a damaged one
         try:
-            header, tracks = await asyncio.to_thread(dump.read_copy, svc.site.path, c.copy)
+            header, tracks = dump.read_copy(ctx.root, c.copy)
         except TapeError as exc:
             raise _Refused(28, str(exc)) from None
         if header.source != v:
             raise _Refused(28, f"tape {c.copy.tape} holds {header.source}, not {v}")
         tracks_by_vol[v] = tracks
-    await start({"copies": {v: c.copy.id for v, c in picks.items()}})
+    start({"copies": {v: c.copy.id for v, c in picks.items()}})
     for e in found.info.extents:
-        ts = svc.site.volume(e.volser).geometry.track_size
+        ts = ctx.volume(e.volser).geometry.track_size
         zero = bytes(ts)
         tracks = tracks_by_vol[e.volser]
-        await svc.flashcopy.write_run(e.volser, e.first, [tracks.get(k, zero) for k in range(e.first, e.first + e.tracks)])
+        ctx.flashcopy.write_run_blocking(e.volser, e.first, [tracks.get(k, zero) for k in range(e.first, e.first + e.tracks)])
     return "from tape " + " ".join(sorted({c.copy.tape for c in picks.values()}))
 
 

@@ -7,7 +7,7 @@ dump class; dump copies carry the DASD copy's time stamp, not the time of the du
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
+    from engine.hsm.context import Context
 
 DAY = 86_400.0
 
@@ -47,66 +47,66 @@ def _next_tape(s: Session) -> str:
     return volser
 
 
-async def dump_version(svc: FastReplication, version_id: int, classes: tuple[str, ...], res: CommandResult) -> bool:
+def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: CommandResult) -> bool:
     """Dump every target of the version to every class; returns True when all completed."""
-    core = svc.flashcopy.core
-    root = svc.site.path
+    core = ctx.flashcopy.core
+    root = ctx.root
     def load() -> tuple[BackupVersionRow | None, list[VersionPairRow], set[tuple[str, str]], list[DumpClassRow]]:
-        with svc.site.catalog.session() as s:
+        with ctx.catalog.session() as s:
             return (s.get(BackupVersionRow, version_id), repo.pairs(s, version_id),
                     {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"},
                     [dc for c in classes if (dc := repo.dump_class(s, c)) is not None])
 
-    version, pairs, done, dcs = await asyncio.to_thread(load)
+    version, pairs, done, dcs = load()
     if version is None or version.dasd_state not in ("RECOVERABLE",) or len(dcs) != len(classes):
         res.add("ARC1806E", "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
                 + ("no longer exists" if version is None else f"{version.version:03d} is {version.dasd_state}; only a valid DASD copy can be dumped"
                    if len(dcs) == len(classes) else "names a dump class that is not defined"))
         return False
-    missing = sorted({p.target for p in pairs if p.target not in svc.site.volumes})
+    missing = sorted({p.target for p in pairs if p.target not in ctx.volumes})
     if missing:
         res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED, RC={int(msg.Rc.VOLUME_UNAVAILABLE):04d} - "
                 f"target volume(s) unavailable: {', '.join(missing)}")
         return False
     ok = True
-    svc.dumping |= {p.target for p in pairs}
+    ctx.shared.dumping |= {p.target for p in pairs}
     try:
         for dc in dcs:
             todo = [p for p in pairs if (dc.name, p.source) not in done]
             for i in range(0, len(todo), dc.stack):
                 batch = todo[i : i + dc.stack]
-                tape = await asyncio.to_thread(_new_tape, svc)
+                tape = _new_tape(ctx)
                 path = root / "tapes" / f"{tape}.tape"
                 writer = TapeWriter(path)
                 try:
                     for p in batch:
-                        ok &= await _dump_one(svc, core, writer, version, p, dc, tape, path, res)
+                        ok &= _dump_one(ctx, core, writer, version, p, dc, tape, path, res)
                 finally:
                     writer.close()
-                    await asyncio.to_thread(_tape_full, svc, tape)
+                    _tape_full(ctx, tape)
                 res.add("ARC0640I", f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED")
     finally:
-        svc.dumping -= {p.target for p in pairs}
+        ctx.shared.dumping -= {p.target for p in pairs}
     def refresh() -> None:
-        with svc.site.catalog.session() as s:
+        with ctx.catalog.session() as s:
             refresh_dump_state(s, version_id)
             s.commit()
 
-    await asyncio.to_thread(refresh)
+    refresh()
     return ok
 
 
-def _new_tape(svc: FastReplication) -> str:
+def _new_tape(ctx: Context) -> str:
     """Dumps of different copy pools run at the same time: one tape volser each (the race test
     found two background dumps reading the same counter)."""
-    with svc.tape_lock, svc.site.catalog.session() as s:
+    with ctx.shared.tape_lock, ctx.catalog.session() as s:
         tape = _next_tape(s)
         s.commit()
     return tape
 
 
-def _tape_full(svc: FastReplication, tape: str) -> None:
-    with svc.site.catalog.session() as s:
+def _tape_full(ctx: Context, tape: str) -> None:
+    with ctx.catalog.session() as s:
         row = s.get(TapeRow, tape)
         if row is not None:
             row.state = "FULL"
@@ -114,19 +114,17 @@ def _tape_full(svc: FastReplication, tape: str) -> None:
             s.commit()
 
 
-async def _dump_one(svc, core, writer: TapeWriter, version: BackupVersionRow, p: VersionPairRow, dc, tape: str,
+def _dump_one(ctx, core, writer: TapeWriter, version: BackupVersionRow, p: VersionPairRow, dc, tape: str,
                     path: Path, res: CommandResult) -> bool:
     vol = core.volume(p.target)
     g = vol.geometry
     header = FileHeader(
         copy_pool=version.copy_pool, version=version.version, token=version.token.hex(), source=p.source,
-        target=p.target, point_in_time=version.created_at, dumped_at=svc.clock(), dump_class=dc.name,
+        target=p.target, point_in_time=version.created_at, dumped_at=ctx.clock(), dump_class=dc.name,
         model=g.model, cylinders=g.cylinders, tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
     )
     try:
-        index, count, stored = await asyncio.to_thread(
-            dump_volume, writer, header, lambda first, n: core.read_run(p.target, first, n)
-        )
+        index, count, stored = dump_volume(writer, header, lambda first, n: core.read_run(p.target, first, n))
     except OSError as exc:
         res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED FOR VOLUME {p.source}, RC=0012 - {exc}")
         state, index, stored = "FAILED", 0, 0
@@ -135,16 +133,16 @@ async def _dump_one(svc, core, writer: TapeWriter, version: BackupVersionRow, p:
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
     row = DumpCopyRow(
         version_id=version.id, dump_class=dc.name, source=p.source, tape=tape,
-        file=str(path.relative_to(svc.site.path)), file_index=index, file_offset=writer.offset, state=state,
+        file=str(path.relative_to(ctx.root)), file_index=index, file_offset=writer.offset, state=state,
         created_at=version.created_at, expires_at=expires, bytes_stored=stored,
     )
 
     def record() -> None:
-        with svc.site.catalog.session() as s:
+        with ctx.catalog.session() as s:
             s.add(row)
             s.commit()
 
-    await asyncio.to_thread(record)
+    record()
     return state == "COMPLETE"
 
 
@@ -178,11 +176,11 @@ def class_state(s: Session, version_id: int, dump_class: str) -> str:
     return "FAILED" if any(d.state == "FAILED" for d in copies) else "PARTIAL"
 
 
-def expire(svc: FastReplication) -> list[str]:
+def expire(ctx: Context) -> list[str]:
     """Invalidate dump copies past their retention; drop versions left with no copy at all."""
-    now = svc.clock()
+    now = ctx.clock()
     gone: list[str] = []
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         rows = s.exec(select(DumpCopyRow).where(DumpCopyRow.expires_at != None, DumpCopyRow.expires_at < now)).all()  # noqa: E711
         touched = set()
         for d in rows:
@@ -197,16 +195,16 @@ def expire(svc: FastReplication) -> list[str]:
             else:
                 refresh_dump_state(s, vid)
         s.commit()
-    remove_unused_tapes(svc)
+    remove_unused_tapes(ctx)
     return gone
 
 
-def remove_unused_tapes(svc: FastReplication) -> None:
+def remove_unused_tapes(ctx: Context) -> None:
     """Scratch every FULL tape that holds no dump copy any more. Only tapes the catalog names
     are touched (its row goes first, so a crash leaves at most a nameless file that the next
     open removes); a WRITING tape - or a file whose row is being created right now - never."""
-    root = svc.site.path
-    with svc.site.catalog.session() as s:
+    root = ctx.root
+    with ctx.catalog.session() as s:
         # tapes first: a tape FULL now has all its copies committed, so the read after sees them
         # (the two reads are not one snapshot)
         full = list(s.exec(select(TapeRow).where(TapeRow.state == "FULL")).all())
@@ -247,35 +245,42 @@ def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
     return out
 
 
-async def auto_dump(svc: FastReplication) -> list[str]:
-    """Automatic dump: the newest DASD version of each AUTODUMP copy pool gets its missing dumps."""
-    def find() -> list[tuple[str, int, tuple[str, ...]]]:
-        if svc.held("FRBACKUP"):  # HOLD FRBACKUP (and HOLD ALL) stop automatic dump too
-            return []
-        jobs: list[tuple[str, int, tuple[str, ...]]] = []
-        with svc.site.catalog.session() as s:
-            for pool in repo.copy_pools(s):
-                if not pool.auto_dump:
-                    continue
-                classes = tuple(link.dump_class for link in repo.pool_dump_classes(s, pool.name))
-                newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
-                if classes and newest and newest.dump_state != "ALLCOMPLETE":
-                    jobs.append((pool.name, newest.id, classes))
-        return jobs
+@dataclass(frozen=True, slots=True)
+class AutoDump:
+    pool: str
+    version_id: int
+    classes: tuple[str, ...]
 
-    jobs = await asyncio.to_thread(find)
-    done = []
-    for pool, vid, classes in jobs:
-        res = CommandResult(f"AUTODUMP COPYPOOL({pool})")
-        async with svc.lock(pool):
-            if not await asyncio.to_thread(_still_valid, svc, vid):
-                continue  # replaced or recovered while it waited: nothing to dump any more
-            if not await dump_version(svc, vid, classes, res):
-                res.fail(8)
-            await svc.finish_nocopy_version(pool, vid, res)
-        await svc.log(res, "AUTO", pool)
-        done.append(pool)
-    return done
+
+def auto_dump_jobs(ctx: Context) -> list[AutoDump]:
+    """Automatic dump: the newest DASD version of each AUTODUMP copy pool gets its missing dumps."""
+    if ctx.held("FRBACKUP"):  # HOLD FRBACKUP (and HOLD ALL) stop automatic dump too
+        return []
+    jobs: list[AutoDump] = []
+    with ctx.catalog.session() as s:
+        for pool in repo.copy_pools(s):
+            if not pool.auto_dump:
+                continue
+            classes = tuple(link.dump_class for link in repo.pool_dump_classes(s, pool.name))
+            newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
+            if classes and newest and newest.dump_state != "ALLCOMPLETE":
+                jobs.append(AutoDump(pool.name, newest.id, classes))
+    return jobs
+
+
+def auto_dump_one(ctx: Context, job: AutoDump, then: Callable[[Context, str, int, CommandResult], None]) -> bool:
+    """One job, run holding the pool's serialisation; `then` finishes a VERSIONS=0 version.
+    False when the version was replaced or recovered while the job waited."""
+    with ctx.catalog.session() as s:
+        v = s.get(BackupVersionRow, job.version_id)
+        if v is None or v.dasd_state != "RECOVERABLE":
+            return False
+    res = CommandResult(f"AUTODUMP COPYPOOL({job.pool})")
+    if not dump_version(ctx, job.version_id, job.classes, res):
+        res.fail(8)
+    then(ctx, job.pool, job.version_id, res)
+    ctx.log(res, job.pool, origin="AUTO")
+    return True
 
 
 # -- restore from dump ----------------------------------------------------------------------------
@@ -287,12 +292,6 @@ class DumpChoice:
     version: BackupVersionRow | None = None
     rc: int = 0
     why: str = ""
-
-
-def _still_valid(svc: FastReplication, vid: int) -> bool:
-    with svc.site.catalog.session() as s:
-        v = s.get(BackupVersionRow, vid)
-        return v is not None and v.dasd_state == "RECOVERABLE"
 
 
 def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None, source: str,
@@ -322,17 +321,17 @@ def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None,
     return DumpChoice(None, rc=48, why="every dump class of this version says AVAILABLEFORMOUNT(NO); name one with DUMPCLASS")
 
 
-async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -> tuple[int, str]:
+def restore_volume(ctx: Context, copy: DumpCopyRow, volser: str) -> tuple[int, str]:
     """Verify the tape file, then write the whole volume back through the normal write path.
     Returns (rc, message); on any tape damage nothing is written."""
-    if volser not in svc.site.volumes:
-        why = svc.site.unavailable.get(volser, "its image is not open")
+    if volser not in ctx.volumes:
+        why = ctx.unavailable.get(volser, "its image is not open")
         return msg.Rc.VOLUME_UNAVAILABLE, f"volume {volser} is unavailable ({why}); nothing was changed"
     try:
-        header, tracks = await asyncio.to_thread(read_copy, svc.site.path, copy)
+        header, tracks = read_copy(ctx.root, copy)
     except TapeError as exc:
         return msg.Rc.TAPE_DAMAGED, f"{exc}; nothing on {volser} was changed"
-    vol = svc.site.volume(volser)
+    vol = ctx.volume(volser)
     g = vol.geometry
     if header.source != volser:
         return 46, f"tape {copy.tape} file {copy.file_index + 1} holds {header.source}, not {volser}; nothing was changed"
@@ -342,8 +341,8 @@ async def restore_volume(svc: FastReplication, copy: DumpCopyRow, volser: str) -
     step = 256
     for first in range(0, g.tracks, step):
         n = min(step, g.tracks - first)
-        await svc.flashcopy.write_run(volser, first, [tracks.get(first + i, zero) for i in range(n)])
+        ctx.flashcopy.write_run_blocking(volser, first, [tracks.get(first + i, zero) for i in range(n)])
     return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
 
 
-__all__ = ["auto_dump", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume"]
+__all__ = ["AutoDump", "auto_dump_jobs", "auto_dump_one", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume"]

@@ -18,7 +18,7 @@ from engine.hsm.plans import plan
 from engine.hsm.rules import Checks, Method, Refused, version_name
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.hsm.context import Context
 
 #: Planning rates (bytes per second), what bench.copy and bench.dump measure on this machine.
 COPY_RATE = 1.0e9
@@ -66,7 +66,7 @@ class Impact:
         return f"under a second of {what}" if s < 1 else f"about {s:.0f} s of {what}" if s < 120 else f"about {s / 60:.0f} min of {what}"
 
 
-def impact(site: Site, command: str | Request) -> Impact:
+def impact(ctx: Context, command: str | Request) -> Impact:
     req = parse_command(command) if isinstance(command, str) else command
     text = command if isinstance(command, str) else repr(command)
     if not isinstance(req, FrRecov | FrBackup | FrDelete):
@@ -74,13 +74,13 @@ def impact(site: Site, command: str | Request) -> Impact:
     pool = req.copypool if not isinstance(req, FrRecov) else req.copypool or req.from_copypool
     im = Impact(text, pool, not isinstance(req, FrBackup))
     try:
-        p = plan(site.hsm, req, Checks())
+        p = plan(ctx, req, Checks())
     except Refused as exc:
         r = exc.refusal
         im.refused = r.text
         im.lines.append(f"nothing: {r.text} (the command will fail with RC {r.rc})")
         return im
-    core = site.flashcopy.core
+    core = ctx.flashcopy.core
     if isinstance(p, recover.PoolRecovery):
         im.volumes_overwritten = [x.source for x in p.todo]
         im.moves = dict(p.moves)
@@ -162,13 +162,13 @@ def impact(site: Site, command: str | Request) -> Impact:
         else:
             im.lines.append(f"dumps {version_name(version)} to tape; nothing on DASD changes")
     vols = [v for v in im.volumes_overwritten if v in core.volumes]
-    im.bytes_per_track = core.volumes[vols[0]].geometry.track_size if vols else _track_size(site, pool)
+    im.bytes_per_track = core.volumes[vols[0]].geometry.track_size if vols else _track_size(ctx, pool)
     im.lines.append(f"tracks to move: {im.tracks_to_move:,} ({im.bytes_to_move / 1e6:,.1f} MB); time: {im.estimate()}")
     return im
 
 
-def _track_size(site: Site, pool: str | None) -> int:
-    with site.catalog.session() as s:
+def _track_size(ctx: Context, pool: str | None) -> int:
+    with ctx.catalog.session() as s:
         row = repo.copy_pool(s, pool) if pool else None
         srcs = pools.sources(s, row) if row else []
     return srcs[0].track_size if srcs else 0

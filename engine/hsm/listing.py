@@ -17,7 +17,7 @@ from engine.hsm import rules
 from engine.hsm.messages import CommandResult
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
+    from engine.hsm.context import Context
 
 
 def _when(v: BackupVersionRow) -> tuple[str, str]:
@@ -27,17 +27,17 @@ def _when(v: BackupVersionRow) -> tuple[str, str]:
     return f"{t:%Y/%m/%d}", f"{t:%H:%M:%S}"
 
 
-def _header(svc: FastReplication) -> str:
-    t = dt.datetime.fromtimestamp(svc.clock())
+def _header(ctx: Context) -> str:
+    t = dt.datetime.fromtimestamp(ctx.clock())
     return f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%Y/%m/%d} FOR SYSTEM=FLASHPOOL"
 
 
-def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) -> None:
+def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
     from engine.hsm.dump import expire
 
-    expire(svc)
+    expire(ctx)
     out = res.listing
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         if req.pvol:
             row = repo.volume(s, req.pvol)
             names = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
@@ -66,7 +66,7 @@ def list_command(svc: FastReplication, req: ListCopyPool, res: CommandResult) ->
             res.add("ARC1806E", f"LIST FAILED, RC=0022 - copy pool {req.copypool} is not defined")
             res.fail(22)
             return
-        out.append(_header(svc))
+        out.append(_header(ctx))
         listed = 0
         for name in names:
             vers = repo.versions(s, name)
@@ -170,15 +170,15 @@ def _selected(v: BackupVersionRow, select: tuple[str, str]) -> bool:
     return False
 
 
-def query_command(svc: FastReplication, req: Query, res: CommandResult) -> None:
+def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
     if req.setsys:
-        opts = svc.flashcopy.core.options
+        opts = ctx.flashcopy.core.options
         res.add("ARC1823I", "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), "
                 "FASTREPLICATION(DATASETRECOVERY=PREFERRED, FCRELATION=FULL, VOLUMEPAIRMESSAGES=NO), "
                 f"CASCADING={'ON' if opts.cascading else 'OFF'}, MAXRELATIONSHIPS={opts.max_relationships_per_track}")
         return
-    core = svc.flashcopy.core
-    with svc.site.catalog.session() as s:
+    core = ctx.flashcopy.core
+    with ctx.catalog.session() as s:
         if repo.copy_pool(s, req.copypool) is None:
             res.add("ARC1806E", f"QUERY FAILED, RC=0022 - copy pool {req.copypool} is not defined")
             res.fail(22)

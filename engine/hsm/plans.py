@@ -10,29 +10,29 @@ from engine.hsm import backup, delete, dsrecover, recover
 from engine.hsm.rules import Checks
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
+    from engine.hsm.context import Context
 
 Plan = (recover.PoolRecovery | recover.VolumeRecovery | recover.DumpRecovery | dsrecover.DataSetRecovery
         | backup.Plan | backup.Prepare | backup.Withdraw | tuple | delete.Delete)
 
 
-def plan(svc: FastReplication, req: FrRecov | FrBackup | FrDelete, checks: Checks) -> Plan:
+def plan(ctx: Context, req: FrRecov | FrBackup | FrDelete, checks: Checks) -> Plan:
     """The command's plan; raises Refused (with the refusal recorded in `checks`) as it would."""
     if isinstance(req, FrRecov):
-        recover.plan_hold(svc, req, checks)
+        recover.plan_hold(ctx, req, checks)
         if req.dsnames:
-            return dsrecover.plan_datasets(svc, req, checks)
+            return dsrecover.plan_datasets(ctx, req, checks)
         if req.from_dump:
-            return recover.plan_from_dump(svc, req, checks)
+            return recover.plan_from_dump(ctx, req, checks)
         if req.copypool:
-            return recover.plan_copy_pool(svc, req, checks)
-        return recover.plan_volume(svc, req, checks)
+            return recover.plan_copy_pool(ctx, req, checks)
+        return recover.plan_volume(ctx, req, checks)
     if isinstance(req, FrDelete):
-        return delete.plan_delete(svc, req, checks)
+        return delete.plan_delete(ctx, req, checks)
     if req.action is Action.PREPARE:
-        return backup.plan_prepare(svc, req, checks)
+        return backup.plan_prepare(ctx, req, checks)
     if req.action is Action.WITHDRAW:
-        return backup.plan_withdraw(svc, req, checks)
+        return backup.plan_withdraw(ctx, req, checks)
     if req.action is Action.DUMPONLY:
-        return backup.plan_dumponly(svc, req, checks)
-    return backup.plan_execute(svc, req, checks)
+        return backup.plan_dumponly(ctx, req, checks)
+    return backup.plan_execute(ctx, req, checks)

@@ -13,17 +13,17 @@ from engine.hsm.rules import Check, Checks, Refused
 from engine.hsm.plans import plan
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.hsm.context import Context
 
 
-def precheck(site: Site, command: str | Request) -> list[Check]:
+def precheck(ctx: Context, command: str | Request) -> list[Check]:
     """Every rule the command's planning passes, and the one that refuses it (if any). Blocking:
     it reads the catalog; call it from a worker thread."""
     req = parse_command(command) if isinstance(command, str) else command
     checks = Checks()
     if isinstance(req, FrRecov | FrBackup | FrDelete):
         try:
-            plan(site.hsm, req, checks)
+            plan(ctx, req, checks)
         except Refused:
             pass
     return checks.items

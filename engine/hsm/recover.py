@@ -15,7 +15,6 @@ nothing changed) and then carried out; the console's checks and impact run the s
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Method, Rc, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
-    from engine.hsm.service import FastReplication
+    from engine.hsm.context import Context
 
 
 def function_of(req: FrRecov) -> tuple[str, str]:
@@ -43,35 +42,35 @@ def function_of(req: FrRecov) -> tuple[str, str]:
     return function, what
 
 
-def plan_hold(svc: FastReplication, req: FrRecov, checks: Checks) -> None:
+def plan_hold(ctx: Context, req: FrRecov, checks: Checks) -> None:
     quals = rules.frrecov_qualifiers(req.from_dump is not None, bool(req.dsnames))
     checks.require("FRRECOV is not held" + (f" (nor FRRECOV({'/'.join(quals)}))" if quals else ""),
-                   rules.held(svc.holds(), "FRRECOV", quals))
+                   rules.held(ctx.holds(), "FRRECOV", quals))
 
 
-async def frrecov(svc: FastReplication, req: FrRecov, res: CommandResult) -> None:
+def frrecov(ctx: Context, req: FrRecov, res: CommandResult) -> None:
     function, what = function_of(req)
     try:
-        plan_hold(svc, req, Checks())
+        plan_hold(ctx, req, Checks())
     except Refused as exc:
         rules.report(res, function, what, exc.refusal)
         return
-    await asyncio.to_thread(dump.expire, svc)
-    res.messages.append(msg.starting(function, what, svc.clock()))
+    dump.expire(ctx)
+    res.messages.append(msg.starting(function, what, ctx.clock()))
     try:
         if req.dsnames:
             from engine.hsm.dsrecover import frrecov_datasets
 
-            await frrecov_datasets(svc, req, res)
+            frrecov_datasets(ctx, req, res)
         elif req.from_dump:
-            await _from_dump(svc, req, res, what)
+            _from_dump(ctx, req, res, what)
         elif req.copypool:
-            await _copy_pool(svc, req, res, what)
+            _copy_pool(ctx, req, res, what)
         else:
-            await _volume(svc, req, res, what)
+            _volume(ctx, req, res, what)
     except Refused as exc:
         rules.report(res, function, what, exc.refusal)
-    res.messages.append(msg.completed(function, what, svc.clock(), res.rc, res.rc))
+    res.messages.append(msg.completed(function, what, ctx.clock(), res.rc, res.rc))
 
 
 # -- FRRECOV COPYPOOL from DASD ------------------------------------------------------------------------
@@ -94,10 +93,10 @@ class PoolRecovery:
         return self.methods is not None
 
 
-def plan_copy_pool(svc: FastReplication, req: FrRecov, checks: Checks) -> PoolRecovery:
-    core: FlashCopyCore = svc.flashcopy.core
+def plan_copy_pool(ctx: Context, req: FrRecov, checks: Checks) -> PoolRecovery:
+    core: FlashCopyCore = ctx.flashcopy.core
     cp = req.copypool
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, cp)
         checks.require(f"copy pool {cp} is defined", rules.pool_defined(pool, cp))
         assert pool is not None
@@ -105,7 +104,7 @@ def plan_copy_pool(svc: FastReplication, req: FrRecov, checks: Checks) -> PoolRe
         pairs = repo.pairs(s, version.id)
     todo = [p for p in pairs if p.state != PairState.RECOVERED.value]
     checks.require("every source and target volume is available", rules.volumes_available(
-        [v for p in todo for v in (p.source, p.target)], svc.site.unavailable, svc.site.volumes))
+        [v for p in todo for v in (p.source, p.target)], ctx.unavailable, ctx.volumes))
     methods = rules.frr_methods(core, version, pairs)
     checks.advise(f"{version_name(version)} can be recovered by fast reverse restore", rules.frr_possible(pool, version, methods),
                   "frr-not-allowed" if not pool.fast_reverse_restore else "frr-not-eligible",
@@ -119,7 +118,7 @@ def plan_copy_pool(svc: FastReplication, req: FrRecov, checks: Checks) -> PoolRe
         checks.require("the incremental pairs can be reversed", rules.incremental_ready(core, pairs))
     if req.verify:
         checks.require("no unexpected FlashCopy relationship on the volumes (VERIFY(Y))", rules.verify_relationships(
-            core, pool.fast_reverse_restore, methods is not None, incremental, todo, svc.dumping))
+            core, pool.fast_reverse_restore, methods is not None, incremental, todo, ctx.shared.dumping))
     plan = PoolRecovery(pool, version, pairs, todo, methods, incremental)
     for p in todo:  # the engine's own refusals, asked without flashing: those volumes fail (RC 8)
         checks.record(f"{p.source} can be flashed back from {p.target}", _volume_refusal(core, p, plan))
@@ -159,12 +158,12 @@ def _select(s, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> Backup
     return found
 
 
-async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
-    plan = await _plan(plan_copy_pool, svc, req)
+def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> None:
+    plan = _plan(plan_copy_pool, ctx, req)
     cp, version, todo = plan.pool.name, plan.version, plan.todo
     if version.fcfrr and version.dasd_state == "RECOVERABLE" and not plan.frr:
         res.add("FPL110I", f"{version_name(version).upper()} IS NO LONGER ELIGIBLE FOR FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); REGULAR RECOVERY IS USED")
-    catalog = svc.site.catalog
+    catalog = ctx.catalog
     label = f"HSM {cp} RECOVER V{version.version:03d}"
 
     def regular(core: FlashCopyCore) -> list[tuple[str, str]]:
@@ -193,7 +192,7 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
             if now_methods is None:
                 raise FlashCopyError(f"{version_name(version)} is no longer eligible for fast reverse restore; re-issue FRRECOV")
             work = [p for p in prs if now_methods[p.source] is not Method.DONE]
-            iid = intent.begin(s, IntentKind.FAST_REVERSE, cp, svc.clock(), version_id=version.id,
+            iid = intent.begin(s, IntentKind.FAST_REVERSE, cp, ctx.clock(), version_id=version.id,
                                sources=[p.source for p in work])
             v.dasd_state = "FCFRRINCOMPLETE"  # in progress: its targets stop holding the PIT
             s.add(v)
@@ -218,9 +217,9 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
 
     try:
         if plan.frr:
-            failures, done = await svc.flashcopy.batch(fast_reverse)
+            failures, done = ctx.batch(fast_reverse)
         else:
-            failures = await svc.flashcopy.batch(regular)
+            failures = ctx.batch(regular)
             done = sorted({p.source for p in todo} - {f[0] for f in failures})
     except FlashCopyError as exc:
         res.messages.append(msg.failed("RECOVERY", what, Rc.IN_THE_WAY, str(exc)))
@@ -239,24 +238,24 @@ async def _copy_pool(svc: FastReplication, req: FrRecov, res: CommandResult, wha
                 s.add(v)
                 s.commit()
 
-        await svc.flashcopy.batch(mark)
+        ctx.batch(mark)
     if done:
         res.messages.append(msg.volumes_ok("RECOVERY", cp, sorted(done)))
         res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM {version_name(version).upper()}")
-        await _recatalog(svc, sorted(done), res)
+        _recatalog(ctx, sorted(done), res)
     if failures:
         res.messages.append(msg.volumes_failed("RECOVERY", cp, failures))
         res.fail(8)
 
 
-async def _plan(fn, svc: FastReplication, req: FrRecov):  # noqa: ANN001, ANN202
+def _plan(fn, ctx: Context, req: FrRecov):  # noqa: ANN001, ANN202
     """Run a planning function off the event loop (it reads the catalog and the maps)."""
-    return await asyncio.to_thread(fn, svc, req, Checks())
+    return fn(ctx, req, Checks())
 
 
-async def _recatalog(svc: FastReplication, volumes: list[str], res: CommandResult) -> None:
+def _recatalog(ctx: Context, volumes: list[str], res: CommandResult) -> None:
     """The recovered volumes carry their backup-time VTOCs: the catalog follows them."""
-    changed, unreadable = await svc.site.datasets.resync(volumes)
+    changed, unreadable = ctx.datasets.resync(volumes)
     if unreadable:
         res.add("FPL114I", f"NO VTOC COULD BE READ ON {' '.join(unreadable)}; THEIR CATALOG ENTRIES WERE LEFT AS THEY WERE")
     if changed:
@@ -287,10 +286,10 @@ def _pool_for(s, vol: str, from_cp: str | None, checks: Checks) -> str:  # noqa:
     return cp
 
 
-def plan_volume(svc: FastReplication, req: FrRecov, checks: Checks) -> VolumeRecovery:
+def plan_volume(ctx: Context, req: FrRecov, checks: Checks) -> VolumeRecovery:
     vol = req.volume
     assert vol is not None
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         cp = _pool_for(s, vol, req.from_copypool, checks)
         version = _select(s, cp, req, checks, need_dasd=True)
         pair = next((p for p in repo.pairs(s, version.id) if p.source == vol), None)
@@ -301,22 +300,22 @@ def plan_volume(svc: FastReplication, req: FrRecov, checks: Checks) -> VolumeRec
     checks.require(f"{vol}'s target still holds the backup", rules.already_restored(pair, version))
     checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, False, vol))
     checks.require("the volume and its target are available",
-                   rules.volumes_available([vol, pair.target], svc.site.unavailable, svc.site.volumes))
+                   rules.volumes_available([vol, pair.target], ctx.unavailable, ctx.volumes))
     try:
-        svc.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
+        ctx.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
         refusal = None
     except FlashCopyError as exc:
         refusal = rules.engine_refused(exc)
     checks.require(f"{vol} can be flashed back from {pair.target}", refusal)
-    g = svc.flashcopy.core.volume(vol).geometry
+    g = ctx.flashcopy.core.volume(vol).geometry
     return VolumeRecovery(cp, version, pair, g.tracks)
 
 
-async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
-    plan = await _plan(plan_volume, svc, req)
+def _volume(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> None:
+    plan = _plan(plan_volume, ctx, req)
     vol, pair, version, cp = plan.pair.source, plan.pair, plan.version, plan.pool
     try:
-        await svc.flashcopy.batch(lambda core: core.establish(
+        ctx.batch(lambda core: core.establish(
             EstablishRequest(pair.target, vol, label=f"HSM {cp} RECOVER V{version.version:03d}")))
     except FlashCopyError as exc:
         res.messages.append(msg.failed("RECOVERY", what, Rc.IN_THE_WAY, str(exc)))
@@ -324,7 +323,7 @@ async def _volume(svc: FastReplication, req: FrRecov, res: CommandResult, what: 
         return
     res.messages.append(msg.volumes_ok("RECOVERY", cp, [vol]))
     res.add("FPL115I", f"VOLUME {vol} OF COPY POOL {cp} RECOVERED FROM {version_name(version).upper()}")
-    await _recatalog(svc, [vol], res)
+    _recatalog(ctx, [vol], res)
 
 
 # -- from dump tapes ---------------------------------------------------------------------------------
@@ -338,10 +337,10 @@ class DumpRecovery:
     refused: list[tuple[str, Refusal]]  # sources without a usable copy (copy pool form only)
 
 
-def plan_from_dump(svc: FastReplication, req: FrRecov, checks: Checks) -> DumpRecovery:
+def plan_from_dump(ctx: Context, req: FrRecov, checks: Checks) -> DumpRecovery:
     fd = req.from_dump
     assert fd is not None
-    with svc.site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         if req.volume:
             cp = _pool_for(s, req.volume, req.from_copypool, checks)
         else:
@@ -360,24 +359,24 @@ def plan_from_dump(svc: FastReplication, req: FrRecov, checks: Checks) -> DumpRe
     refused = [(src, rules.dump_copy(c.rc, c.why)) for src, c in picks.items() if c.copy is None]
     if req.volume:
         checks.require(f"a dump copy of {req.volume} exists", refused[0][1] if refused else None)
-        checks.require(f"{req.volume} is available", rules.volumes_available([req.volume], svc.site.unavailable, svc.site.volumes))
+        checks.require(f"{req.volume} is available", rules.volumes_available([req.volume], ctx.unavailable, ctx.volumes))
     else:
         for src, r in refused:  # the copy pool form goes on without it: that volume fails (RC 8)
             checks.record(f"a dump of {src} exists", rules.volume_without_dump(src, r))
         for src, c in copies.items():
             checks.require(f"a dump of {src} exists on tape {c.tape}, and {src} is available",
-                           rules.volumes_available([src], svc.site.unavailable, svc.site.volumes))
+                           rules.volumes_available([src], ctx.unavailable, ctx.volumes))
     return DumpRecovery(cp, version, copies, refused)
 
 
-async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, what: str) -> None:
+def _from_dump(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> None:
     function = "RECOVERY FROM DUMP"
-    plan = await _plan(plan_from_dump, svc, req)
+    plan = _plan(plan_from_dump, ctx, req)
     cp = plan.pool
     failures = [(src, r.text) for src, r in plan.refused]
     done = []
     for src, copy in plan.copies.items():
-        rc, text = await dump.restore_volume(svc, copy, src)
+        rc, text = dump.restore_volume(ctx, copy, src)
         if rc:
             res.messages.append(msg.failed(function, f"VOLUME {src}", rc, text))
             res.fail(rc)
@@ -388,13 +387,13 @@ async def _from_dump(svc: FastReplication, req: FrRecov, res: CommandResult, wha
     if done:
         res.messages.append(msg.volumes_ok(function, cp, done))
         def versions() -> dict[int, BackupVersionRow | None]:
-            with svc.site.catalog.session() as s:
+            with ctx.catalog.session() as s:
                 return {c.version_id: s.get(BackupVersionRow, c.version_id) for c in plan.copies.values()}
 
-        for v in (await asyncio.to_thread(versions)).values():
+        for v in (versions()).values():
             if v is not None:
                 res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {version_name(v).upper()}")
-        await _recatalog(svc, done, res)
+        _recatalog(ctx, done, res)
     if failures and not req.volume:
         res.messages.append(msg.volumes_failed(function, cp, failures))
         res.fail(8)

@@ -1,5 +1,6 @@
 """Proof that a recovery or a backup did what it said: SHA-256 digests of what a host reads.
 
+Blocking throughout (it reads volumes and the catalog): call it from a worker thread.
 Expectations are taken *before* a command runs (a fast reverse restore invalidates the version it
 restores, so its point-in-time content must be read while it is still there): from a version's
 target volumes (read through FlashCopy, i.e. the point-in-time image), from a dump tape (its
@@ -9,7 +10,6 @@ same digest of the recovered volume or data set must match.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from engine.hsm import rules
 
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.hsm.context import Context
 
 STEP = 256  # tracks per read
 
@@ -47,15 +47,15 @@ class Outcome:
         return self.expected.digest == self.actual
 
 
-async def tracks_digest(site: Site, volser: str, first: int = 0, count: int | None = None,
+def tracks_digest(ctx: Context, volser: str, first: int = 0, count: int | None = None,
                         limit: int | None = None) -> str:
     """Digest of the logical content of tracks first..first+count-1 (the first `limit` bytes)."""
-    vol = site.volume(volser)
+    vol = ctx.volume(volser)
     count = vol.tracks - first if count is None else count
     h = hashlib.sha256()
     left = limit
     for start in range(first, first + count, STEP):
-        for data in await site.flashcopy.read_run(volser, start, min(STEP, first + count - start)):
+        for data in ctx.flashcopy.read_run_blocking(volser, start, min(STEP, first + count - start)):
             if left is not None:
                 data = data[:left]
                 left -= len(data)
@@ -63,40 +63,40 @@ async def tracks_digest(site: Site, volser: str, first: int = 0, count: int | No
     return h.hexdigest()
 
 
-async def volume_digest(site: Site, volser: str) -> str:
+def volume_digest(ctx: Context, volser: str) -> str:
     """What `flashpool volume checksum` prints."""
-    return await tracks_digest(site, volser)
+    return tracks_digest(ctx, volser)
 
 
-async def dataset_digest(site: Site, name: str) -> str:
-    return hashlib.sha256(await site.datasets.read(name)).hexdigest()
+def dataset_digest(ctx: Context, name: str) -> str:
+    return hashlib.sha256(ctx.datasets.read(name)).hexdigest()
 
 
-def _version(site: Site, pool: str, sel: Selection, need_dasd: bool):  # noqa: ANN202
-    with site.catalog.session() as s:
+def _version(ctx: Context, pool: str, sel: Selection, need_dasd: bool):  # noqa: ANN202
+    with ctx.catalog.session() as s:
         found = rules.select_version(pools.backups(s, pool), sel, need_dasd)
         if isinstance(found, rules.Refusal):
             return None, [], found.text
         return found, list(repo.pairs(s, found.id)), ""
 
 
-async def expect_from_dasd(site: Site, pool: str, sel: Selection, volumes: list[str] | None = None) -> list[Expectation]:
+def expect_from_dasd(ctx: Context, pool: str, sel: Selection, volumes: list[str] | None = None) -> list[Expectation]:
     """Each source volume must read as its target in the chosen version does now."""
-    version, prs, why = _version(site, pool, sel, need_dasd=True)
+    version, prs, why = _version(ctx, pool, sel, need_dasd=True)
     if version is None:
         raise LookupError(why)
     out = []
     for p in prs:
         if volumes is None or p.source in volumes:
-            d = await tracks_digest(site, p.target)
+            d = tracks_digest(ctx, p.target)
             out.append(Expectation("volume", p.source, d, f"{p.target}, version {version.version:03d}"))
     return out
 
 
-async def expect_from_dump(site: Site, pool: str, sel: Selection, dump_class: str | None,
+def expect_from_dump(ctx: Context, pool: str, sel: Selection, dump_class: str | None,
                            volumes: list[str] | None = None) -> list[Expectation]:
     """Each volume must read as its dump tape says (unwritten tracks as zeros)."""
-    with site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         cp = repo.copy_pool(s, pool)
         found = rules.select_version(pools.backups(s, pool), sel, need_dasd=False)
         if cp is None or isinstance(found, rules.Refusal):
@@ -109,7 +109,7 @@ async def expect_from_dump(site: Site, pool: str, sel: Selection, dump_class: st
     for volser, pick in picks.items():
         if pick.copy is None:
             raise LookupError(pick.why)
-        header, tracks = await asyncio.to_thread(dump.read_copy, site.path, pick.copy)
+        header, tracks = dump.read_copy(ctx.root, pick.copy)
         zero = bytes(header.track_size)
         h = hashlib.sha256()
         for k in range(header.tracks):
@@ -118,7 +118,7 @@ async def expect_from_dump(site: Site, pool: str, sel: Selection, dump_class: st
     return out
 
 
-async def expect_datasets(site: Site, names: list[str], pool: str | None, sel: Selection,
+def expect_datasets(ctx: Context, names: list[str], pool: str | None, sel: Selection,
                           from_dump: bool = False) -> list[Expectation]:
     """Each data set must read as it did at backup time: where FRRECOV DSNAME would find it (the
     same lookup: captured catalog information, or the current entry), read from the version's
@@ -129,21 +129,21 @@ async def expect_datasets(site: Site, names: list[str], pool: str | None, sel: S
                   from_dump=FromDump() if from_dump else None)
     out = []
     for name in names:
-        found = find_backup(site.hsm, req, name, site.datasets.get(name))
+        found = find_backup(ctx, req, name, ctx.datasets.get(name))
         if not isinstance(found, Found):
             continue  # the command will refuse it; nothing to verify
         h = hashlib.sha256()
         left = found.info.bytes_used
-        with site.catalog.session() as s:
+        with ctx.catalog.session() as s:
             targets = {p.source: p.target for p in repo.pairs(s, found.version.id)}
             copies = {c.source: c for c in repo.dump_copies(s, found.version.id) if c.state == "COMPLETE"}
         for e in found.info.extents:
             if from_dump:
                 c = copies[e.volser]
-                header, tracks = await asyncio.to_thread(dump.read_copy, site.path, c)
+                header, tracks = dump.read_copy(ctx.root, c)
                 run = [tracks.get(k, bytes(header.track_size)) for k in range(e.first, e.first + e.tracks)]
             else:
-                run = await site.flashcopy.read_run(targets[e.volser], e.first, e.tracks)
+                run = ctx.flashcopy.read_run_blocking(targets[e.volser], e.first, e.tracks)
             for data in run:
                 data = data[:left]
                 left -= len(data)
@@ -153,18 +153,18 @@ async def expect_datasets(site: Site, names: list[str], pool: str | None, sel: S
     return out
 
 
-def _backup_pairs(site: Site, pool: str) -> list[tuple[str, str, int | None]]:
-    with site.catalog.session() as s:
+def _backup_pairs(ctx: Context, pool: str) -> list[tuple[str, str, int | None]]:
+    with ctx.catalog.session() as s:
         vers = pools.backups(s, pool)
         if not vers or vers[0].dasd_state != "RECOVERABLE":
             return []
         return [(p.source, p.target, p.relationship_id) for p in repo.pairs(s, vers[0].id)]
 
 
-def _compare_pair(site: Site, source: str, target: str, rel_id: int | None) -> tuple[str, str, int]:
+def _compare_pair(ctx: Context, source: str, target: str, rel_id: int | None) -> tuple[str, str, int]:
     """Under the FlashCopy lock (one instant): digests of the source and of the target over the
     tracks not written on the source since the flash, and how many were skipped."""
-    core = site.flashcopy.core
+    core = ctx.flashcopy.core
     with core.lock:
         rel = core.find(rel_id) if rel_id is not None else None
         n = core.volume(source).tracks
@@ -183,42 +183,42 @@ def _compare_pair(site: Site, source: str, target: str, rel_id: int | None) -> t
     return hs.hexdigest(), ht.hexdigest(), skipped
 
 
-async def check_backup(site: Site, pool: str) -> list[Outcome]:
+def check_backup(ctx: Context, pool: str) -> list[Outcome]:
     """After FRBACKUP: the newest version's targets read what its sources held at the flash.
     Read after the flash (so the point in time is the one the operator asked for), comparing
     each target with its source on every track not written since (the relationship's change
     recording says which)."""
     out = []
-    for source, target, rel_id in await asyncio.to_thread(_backup_pairs, site, pool):
-        want, got, skipped = await asyncio.to_thread(_compare_pair, site, source, target, rel_id)
+    for source, target, rel_id in _backup_pairs(ctx, pool):
+        want, got, skipped = _compare_pair(ctx, source, target, rel_id)
         note = f"{source} at the flash" + (f"; {skipped} track(s) written since were skipped" if skipped else "")
         out.append(Outcome(Expectation("volume", source, want, note), got))
     return out
 
 
-def version_state(site: Site, pool: str, version: int) -> str:
+def version_state(ctx: Context, pool: str, version: int) -> str:
     """"valid", "invalid" (no usable DASD copy) or "gone" (no longer in the catalog)."""
-    with site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         v = next((v for v in pools.backups(s, pool) if v.version == version), None)
     return "gone" if v is None else "valid" if v.dasd_state == "RECOVERABLE" else "invalid"
 
 
-def dump_state(site: Site, pool: str, version: int, dump_class: str) -> str:
-    with site.catalog.session() as s:
+def dump_state(ctx: Context, pool: str, version: int, dump_class: str) -> str:
+    with ctx.catalog.session() as s:
         v = next((v for v in pools.backups(s, pool) if v.version == version), None)
         have = v is not None and any(c.dump_class == dump_class for c in repo.dump_copies(s, v.id))
     return "present" if have else "gone"
 
 
-def prepared_pairs(site: Site, pool: str) -> str:
-    with site.catalog.session() as s:
+def prepared_pairs(ctx: Context, pool: str) -> str:
+    with ctx.catalog.session() as s:
         prep = [v for v in repo.versions(s, pool) if v.dasd_state == "PREPARE"]
         return f"{sum(len(repo.pairs(s, v.id)) for v in prep)} target(s) assigned"
 
 
-def expect_prepared(site: Site, pool: str) -> Expectation:
+def expect_prepared(ctx: Context, pool: str) -> Expectation:
     """PREPARE assigns a target to every source volume for each version not yet on DASD."""
-    with site.catalog.session() as s:
+    with ctx.catalog.session() as s:
         cp = repo.copy_pool(s, pool)
         dasd = [v for v in repo.versions(s, pool) if v.dasd_state in repo.DASD_STATES]
         sets = max(cp.versions - len(dasd), 0) if cp else 0
@@ -226,25 +226,25 @@ def expect_prepared(site: Site, pool: str) -> Expectation:
     return Expectation("prepare", pool, f"{n} target(s) assigned", "source volumes x versions still to take")
 
 
-async def check(site: Site, expected: list[Expectation]) -> list[Outcome]:
+def check(ctx: Context, expected: list[Expectation]) -> list[Outcome]:
     """Digest what the volumes / data sets read now, and the states that were promised."""
     out = []
     for e in expected:
         if e.kind == "version":
             pool, num = e.name.rsplit(" ", 1)
-            out.append(Outcome(e, version_state(site, pool, int(num))))
+            out.append(Outcome(e, version_state(ctx, pool, int(num))))
             continue
         if e.kind == "dumpclass":
             pool, num, cls = e.name.rsplit(" ", 2)
-            out.append(Outcome(e, dump_state(site, pool, int(num), cls)))
+            out.append(Outcome(e, dump_state(ctx, pool, int(num), cls)))
             continue
         if e.kind == "prepare":
-            out.append(Outcome(e, prepared_pairs(site, e.name)))
+            out.append(Outcome(e, prepared_pairs(ctx, e.name)))
             continue
         if e.kind == "dataset":
-            actual = await dataset_digest(site, e.name) if site.datasets.get(e.name) else "(not cataloged)"
+            actual = dataset_digest(ctx, e.name) if ctx.datasets.get(e.name) else "(not cataloged)"
         else:
-            actual = await tracks_digest(site, e.name) if e.name in site.volumes else "(no such volume)"
+            actual = tracks_digest(ctx, e.name) if e.name in ctx.volumes else "(no such volume)"
         out.append(Outcome(e, actual))
     return out
 

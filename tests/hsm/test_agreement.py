@@ -139,8 +139,8 @@ async def step(site: Site, op: tuple, counts: dict[str, int]) -> None:
     _, template, pool, sel = op
     text = template.format(p=pool, s=sel)
     req = parse_command(text)
-    checks = await asyncio.to_thread(precheck, site, req)
-    predicted = await asyncio.to_thread(impact, site, req)
+    checks = await asyncio.to_thread(precheck, site.context, req)
+    predicted = await asyncio.to_thread(impact, site.context, req)
     before_states, before_tapes = dasd_valid(site), tapes(site)
     res = await site.command(text)
     got = outcome(res)

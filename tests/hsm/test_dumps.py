@@ -175,16 +175,16 @@ async def test_returncontrol_frend_versions_zero_and_frr_from_nocopy(site):
 async def test_expiry_auto_dump_and_frdelete_dumponly(site):
     await fill(site, "ARC001", "e")
     await site.command("FRB CP(ARCHIVE)")
-    assert await dump.auto_dump(site.hsm) == ["ARCHIVE"]
+    assert await site.hsm.auto_dump() == ["ARCHIVE"]
     assert versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE"
-    assert await dump.auto_dump(site.hsm) == []  # nothing left to dump
+    assert await site.hsm.auto_dump() == []  # nothing left to dump
     res = await site.command("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DUMPONLY(DUMPCLASS(OFFSITE))")
     assert res.rc == 0 and copies(site, "ARCHIVE")[0][0] == "ONSITE"
     assert len(list((site.path / "tapes").glob("*.tape"))) == 2  # the OFFSITE tape is gone
     await site.command("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1)")  # DASD copy gone, ONSITE remains
     assert versions(site, "ARCHIVE") == [(1, "NONE", "REQUIREDCOMPLETE")]
-    site.hsm.clock = lambda: 1_800_000_000 + 8 * 86_400.0  # ONSITE keeps copies 7 days
-    assert len(dump.expire(site.hsm)) == 2
+    site.context.clock = lambda: 1_800_000_000 + 8 * 86_400.0  # ONSITE keeps copies 7 days
+    assert len(dump.expire(site.context)) == 2
     assert versions(site, "ARCHIVE") == []
     assert list((site.path / "tapes").glob("*.tape")) == []
 

@@ -12,7 +12,7 @@ ADVICE = {"frr-not-eligible", "frr-not-allowed", "only-version"}
 
 
 async def consistent(site, command: str) -> tuple[bool, int]:  # noqa: ANN001
-    checks = precheck(site, command)
+    checks = precheck(site.context, command)
     blocked = [c for c in checks if not c.ok and c.code not in ADVICE]
     res = await site.command(command)
     assert bool(blocked) == (res.rc != 0), (command, [(c.label, c.reason) for c in blocked], res.lines())
@@ -31,7 +31,7 @@ async def test_precheck_agrees_with_the_commands(site):
     await site.command("RELEASE FRRECOV")
     assert (await consistent(site, "FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYROLL) VERSION(7)"))[0]
     assert (await consistent(site, "FRRECOV COPYPOOL(PAYROLL) FROMDUMP(DUMPCLASS(ONSITE))"))[0]  # never dumped
-    checks = precheck(site, "FRRECOV COPYPOOL(DSN$DB0A$DB)")
+    checks = precheck(site.context, "FRRECOV COPYPOOL(DSN$DB0A$DB)")
     assert all(c.ok for c in checks), checks  # newest version, still copying: fast reverse restore
     assert not (await consistent(site, "FRRECOV COPYPOOL(DSN$DB0A$DB)"))[0]
     await site.command("HOLD FRBACKUP")
@@ -45,17 +45,17 @@ async def test_precheck_agrees_with_the_commands(site):
 async def test_withdrawing_the_only_version_is_advised_against(site):
     await fill(site, "PAY001", "A")
     await site.command("FRBACKUP COPYPOOL(PAYROLL)")
-    only = [c for c in precheck(site, "FRBACKUP COPYPOOL(PAYROLL) WITHDRAW") if not c.ok]
+    only = [c for c in precheck(site.context, "FRBACKUP COPYPOOL(PAYROLL) WITHDRAW") if not c.ok]
     assert [c.code for c in only] == ["only-version"]
     await site.command("FRBACKUP COPYPOOL(PAYROLL)")
-    assert all(c.ok for c in precheck(site, "FRBACKUP COPYPOOL(PAYROLL) WITHDRAW"))
+    assert all(c.ok for c in precheck(site.context, "FRBACKUP COPYPOOL(PAYROLL) WITHDRAW"))
 
 
 async def test_incremental_reversal_waits_for_the_refresh(site):
     await fill(site, "PAY001", "A")
     assert (await site.command("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
-    blocked = [c for c in precheck(site, "FRRECOV COPYPOOL(PAYINC)") if not c.ok and c.code not in ADVICE]
+    blocked = [c for c in precheck(site.context, "FRRECOV COPYPOOL(PAYINC)") if not c.ok and c.code not in ADVICE]
     assert [c.code for c in blocked] == ["incremental-copying"]
     assert (await site.command("FRRECOV COPYPOOL(PAYINC)")).rc == 4  # refused: ARC1806E RC=4
     await site.flashcopy.drain()
-    assert not [c for c in precheck(site, "FRRECOV COPYPOOL(PAYINC)") if not c.ok and c.code not in ADVICE]
+    assert not [c for c in precheck(site.context, "FRRECOV COPYPOOL(PAYINC)") if not c.ok and c.code not in ADVICE]

@@ -21,7 +21,7 @@ def offline(site, group: str, keep: int = 0) -> None:  # noqa: ANN001
 
 
 def refusal(site, command: str) -> tuple[int, str] | None:  # noqa: ANN001
-    bad = [c for c in precheck(site, command) if not c.ok and not c.advisory]
+    bad = [c for c in precheck(site.context, command) if not c.ok and not c.advisory]
     return (bad[0].rc, bad[0].message_id) if bad else None
 
 
@@ -56,27 +56,27 @@ async def test_impact_figures_are_honest(site):
     await fill(site, "ARC001", "a")
     await site.datasets.allocate("ARC.DATA", 15, ["ARC001"])
     assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
-    im = impact(site, "FRRECOV DSNAME(ARC.DATA) REPLACE")
+    im = impact(site.context, "FRRECOV DSNAME(ARC.DATA) REPLACE")
     assert im.tracks_to_move == 15 and im.work is Work.COPY and "15 tracks" in " ".join(im.lines)
-    im = impact(site, "FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP")
+    im = impact(site.context, "FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP")
     assert im.work is Work.TAPE and im.bytes_to_move > 0 and "tape" in im.estimate()
     for command in ("FRBACKUP COPYPOOL(ARCHIVE) WITHDRAW", "FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DASDONLY",
                     "FRBACKUP COPYPOOL(ARCHIVE) PREPARE"):
-        im = impact(site, command)
+        im = impact(site.context, command)
         assert im.tracks_to_move == 0 and "no data moves" in im.estimate(), (command, im.lines)
-    im = impact(site, "FRBACKUP COPYPOOL(ARCHIVE)")
+    im = impact(site.context, "FRBACKUP COPYPOOL(ARCHIVE)")
     assert im.tracks_to_move == 2 * TRACKS and "background copy" in im.estimate()
 
 
 async def test_the_refusal_names_the_one_cause_that_applies(site):
     await fill(site, "PAY001", "p")
     assert (await site.command("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
-    [frr] = [c for c in precheck(site, "FRRECOV COPYPOOL(PAYROLL)") if c.code.startswith("frr")]
+    [frr] = [c for c in precheck(site.context, "FRRECOV COPYPOOL(PAYROLL)") if c.code.startswith("frr")]
     assert frr.reason == "copy pool PAYROLL was not defined with fast reverse restore: regular FlashCopy is used"
     await fill(site, "DB0A01", "d")
     assert (await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
     await site.flashcopy.drain()
-    [frr] = [c for c in precheck(site, "FRRECOV COPYPOOL(DSN$DB0A$DB)") if c.code.startswith("frr")]
+    [frr] = [c for c in precheck(site.context, "FRRECOV COPYPOOL(DSN$DB0A$DB)") if c.code.startswith("frr")]
     assert "has completed on every volume" in frr.reason and not frr.ok
     assert frr.alternatives[0].walkthrough == "W2" and frr.alternatives[0].version == 1
 

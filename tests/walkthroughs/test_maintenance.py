@@ -130,7 +130,7 @@ async def test_w9_held_backup_is_refused(demo_path):
         assert "✘ FRBACKUP is not held" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRBACKUP"
         await keys.press("escape")
-        assert walkthrough(app) is None and app.site.hsm.held("FRBACKUP") == "FRBACKUP"
+        assert walkthrough(app) is None and app.site.context.held("FRBACKUP") == "FRBACKUP"
 
 
 async def test_verify_never_shows_a_tick_for_a_command_that_failed(demo_path):

@@ -162,7 +162,7 @@ async def test_w2_held_recovery_is_refused_and_released(demo_path):
         await keys.press("enter")
         await settle(pilot, 5)
         assert app.screen.stage == "checks" and "✔ FRRECOV is not held" in text(app)
-        assert app.site.hsm.held("FRRECOV") is None
+        assert app.site.context.held("FRRECOV") is None
 
 
 async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):

@@ -1,0 +1,75 @@
+"""What an HSM command works with, and nothing more: the catalog, FlashCopy, the volumes, the
+data sets, the clock and who asked. A command runs as one synchronous unit in a worker thread
+with a Context; it never reaches back through the Site."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from engine.catalog import Catalog
+from engine.catalog import constructs as repo
+from engine.datasets.manager import DataSetStore
+from engine.flashcopy import FlashCopyController, FlashCopyCore
+from engine.hsm import rules
+from engine.hsm.messages import CommandResult
+from engine.storage import Volume
+
+T = TypeVar("T")
+
+
+@dataclass
+class Shared:
+    """State every command of a site shares across threads."""
+
+    tape_lock: threading.Lock = field(default_factory=threading.Lock)  # tape volsers one at a time
+    dumping: set[str] = field(default_factory=set)  # target volumes being dumped right now
+
+
+@dataclass
+class Context:
+    root: Path
+    catalog: Catalog
+    flashcopy: FlashCopyController
+    volumes: Mapping[str, Volume]
+    unavailable: Mapping[str, str]  # volser -> why its image cannot be used
+    datasets: DataSetStore
+    clock: Callable[[], float]
+    shared: Shared = field(default_factory=Shared)
+    origin: str = "CLI"  # who asked: CLI, CONSOLE, WALKTHROUGH, AUTO, OPEN
+    #: work the command hands on to run after it, in the background, holding its copy pool
+    background: list[Callable[[], None]] = field(default_factory=list)
+
+    def asked_by(self, origin: str) -> Context:
+        return dataclasses.replace(self, origin=origin, background=[])
+
+    @property
+    def core(self) -> FlashCopyCore:
+        return self.flashcopy.core
+
+    def volume(self, volser: str) -> Volume:
+        return self.flashcopy.core.volume(volser)
+
+    def batch(self, fn: Callable[[FlashCopyCore], T]) -> T:
+        """Core operations as one unit under the FlashCopy lock (one point in time)."""
+        return self.flashcopy.batch_blocking(fn)
+
+    def holds(self) -> set[str]:
+        with self.catalog.session() as s:
+            return repo.holds(s)
+
+    def held(self, function: str, qualifier: str | None = None) -> str | None:
+        """The hold that stops this function now, if any (e.g. 'FRRECOV(TAPE)')."""
+        return rules.hold_in_effect(self.holds(), function, (qualifier,) if qualifier else ())
+
+    def log(self, res: CommandResult, pool: str | None, origin: str | None = None) -> None:
+        with self.catalog.session() as s:
+            repo.log_activity(
+                s, self.clock(), origin or self.origin, res.command, pool, res.rc,
+                [{"id": m.id, "severity": m.severity, "text": m.text} for m in res.messages],
+            )
+            s.commit()

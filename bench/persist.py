@@ -14,7 +14,8 @@ import os
 from bench._common import Timer, filled_volume, result, scratch
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyController
 from engine.geometry import geometry_for
-from engine.site import Site, SiteDefinition, VolumeSpec
+from engine.hsm.definition import parse_definition
+from engine.site import Site
 from engine.storage import Volume
 
 N_COW = 3000
@@ -42,8 +43,8 @@ def main() -> None:
     g = geometry_for("3390-3")
     data = os.urandom(g.track_size)
     with scratch("persist") as root:
-        site = Site.create(root / "site", SiteDefinition(
-            [VolumeSpec(v, "3390-3") for v in ("PSRC", "PT1", "PT2", "PT3")]
+        site = Site.create(root / "site", parse_definition(
+            {"volume": [{"volser": v, "model": "3390-3"} for v in ("PSRC", "PT1", "PT2", "PT3")]}
         ))
         bare = {v: Volume.create(root / f"{v}.img", v, g) for v in ("BT1", "BT2", "BT3")}
         # the same source image serves both: fill it through the site's volume

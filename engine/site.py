@@ -9,7 +9,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import select
@@ -27,7 +26,7 @@ from engine.catalog.models import (
 from engine.datasets.manager import DataSets, DataSetStore
 from engine.hsm.context import Context
 from engine.views import Views
-from engine.hsm.definition import Definition, VolumeDef
+from engine.hsm.definition import Definition
 from engine.hsm.messages import CommandResult
 from engine.catalog import constructs as repo
 from engine.hsm import dsrecover, dump, intent
@@ -42,7 +41,7 @@ from engine.flashcopy import (
     FlashCopyOptions,
     Relationship,
 )
-from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
+from engine.geometry import Geometry
 from engine.storage import Volume
 
 CATALOG_FILE = "catalog.db"
@@ -54,28 +53,6 @@ TAPE_DIR = "tapes"
 
 class SiteError(FlashpoolError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class VolumeSpec:
-    """A volume to create: a 3390 model, or `tracks` (+ `track_size`) for a tiny test device."""
-
-    volser: str
-    model: str = "3390-1"
-    cylinders: int | None = None
-    tracks: int | None = None
-    track_size: int | None = None
-    storage_group: str | None = None
-
-    def geometry(self) -> Geometry:
-        if self.tracks is not None:
-            return custom_geometry(self.tracks, self.track_size or TRACK_SIZE)
-        return geometry_for(self.model, self.cylinders)
-
-
-@dataclass(frozen=True, slots=True)
-class SiteDefinition:
-    volumes: list[VolumeSpec] = field(default_factory=list)
 
 
 def _lock_site(root: Path) -> int:
@@ -92,20 +69,6 @@ def _lock_site(root: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"process {os.getpid()}".encode(), 0)
     return fd
-
-
-def _as_definition(definition: Definition | SiteDefinition | None) -> Definition:
-    if isinstance(definition, Definition):
-        return definition
-    vols: list[VolumeDef] = []
-    seen: set[str] = set()
-    for spec in (definition or SiteDefinition()).volumes:
-        volser = validate_volser(spec.volser)
-        if volser in seen:
-            raise SiteError(f"volume {volser} is defined twice")
-        seen.add(volser)
-        vols.append(VolumeDef(volser, spec.geometry()))
-    return Definition(extra_volumes=tuple(vols))
 
 
 class Site:
@@ -146,7 +109,7 @@ class Site:
     def create(
         cls,
         path: str | os.PathLike[str],
-        definition: Definition | SiteDefinition | None = None,
+        definition: Definition | None = None,
         *,
         catalog_url: str | None = None,
         **options: object,
@@ -156,8 +119,7 @@ class Site:
         root = Path(path)
         if (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists():
             raise SiteError(f"{root} already holds a flashpool site")
-        _as_definition(definition)  # every mistake is reported before the directory exists
-        defn = _as_definition(definition)  # validated before anything is written
+        defn = definition or Definition()  # parse_definition reported every mistake already
         (root / VOLUME_DIR).mkdir(parents=True, exist_ok=True)
         (root / TAPE_DIR).mkdir(exist_ok=True)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
@@ -327,4 +289,4 @@ class Site:
         return self.flashcopy.core.volume(volser)
 
 
-__all__ = ["CatalogError", "Site", "SiteDefinition", "SiteError", "VolumeSpec"]
+__all__ = ["CatalogError", "Site", "SiteError"]

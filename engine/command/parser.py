@@ -28,10 +28,10 @@ from engine.command.requests import (
 from engine.command.syntax import Command, CommandSyntaxError, Param, Value, parse
 from engine.errors import InvalidVolser
 from engine.geometry import validate_volser
+from engine.names import COPY_POOL, QUALIFIER, STORAGE_GROUP
 
-_COPYPOOL = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,22}")
-_SGNAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,7}")
-_QUALIFIER = re.compile(r"[A-Z$#@][A-Z0-9$#@-]{0,7}")
+_COPYPOOL = COPY_POOL.pattern
+_SGNAME = STORAGE_GROUP.pattern
 _DSN_PATTERN = re.compile(r"[A-Z0-9$#@*%-]{1,8}")
 
 # verb -> (abbreviations, {canonical keyword: abbreviations})

@@ -11,8 +11,8 @@ import re
 from functools import lru_cache
 
 from engine.errors import FlashpoolError
+from engine.names import QUALIFIER
 
-_QUAL = re.compile(r"[A-Z$#@][A-Z0-9$#@-]{0,7}")
 
 
 class InvalidDataSetName(FlashpoolError, ValueError):
@@ -26,7 +26,7 @@ def validate_dsname(name: str) -> str:
     if len(dsn) > 44:
         raise InvalidDataSetName(f"{dsn} has {len(dsn)} characters; a data set name has at most 44")
     for q in dsn.split("."):
-        if not _QUAL.fullmatch(q):
+        if not QUALIFIER.fullmatch(q):
             raise InvalidDataSetName(
                 f"{dsn}: qualifier {q!r} must be 1-8 characters A-Z 0-9 $ # @ -, not starting with a digit"
             )

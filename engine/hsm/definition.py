@@ -31,16 +31,14 @@ at once, before anything is created.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
 from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
+from engine.names import COPY_POOL, DUMP_CLASS, STORAGE_GROUP, NameRule
 
-_CP_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,22}")
-_SG_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,7}")
 MAX_VERSIONS = 85
 MAX_GROUPS_PER_POOL = 256
 MAX_POOLS_PER_GROUP = 50
@@ -125,7 +123,7 @@ def parse_definition(data: dict) -> Definition:
     classes: list[DumpClassDef] = []
     for i, raw in enumerate(data.get("dump_class", [])):
         where = f"dump_class #{i + 1}"
-        name = _name(raw, where, _SG_NAME, 8, problems)
+        name = _name(raw, where, DUMP_CLASS, problems)
         frd = str(raw.get("fast_replication_dump", "OPTIONAL")).upper()
         if frd not in ("REQUIRED", "OPTIONAL"):
             problems.append(f"dump class {name}: fast_replication_dump is REQUIRED or OPTIONAL, not {frd}")
@@ -141,7 +139,7 @@ def parse_definition(data: dict) -> Definition:
     seen_vols: dict[str, str] = {}
     for i, raw in enumerate(data.get("storage_group", [])):
         where = f"storage_group #{i + 1}"
-        name = _name(raw, where, _SG_NAME, 8, problems)
+        name = _name(raw, where, STORAGE_GROUP, problems)
         typ = str(raw.get("type", "")).upper().replace(" ", "")
         if typ not in ("POOL", "COPYPOOLBACKUP"):
             problems.append(f"storage group {name}: type is POOL or COPYPOOLBACKUP, not {raw.get('type')!r}")
@@ -170,7 +168,7 @@ def parse_definition(data: dict) -> Definition:
     pool_count: dict[str, int] = {}
     for i, raw in enumerate(data.get("copy_pool", [])):
         where = f"copy_pool #{i + 1}"
-        name = _name(raw, where, _CP_NAME, 23, problems)
+        name = _name(raw, where, COPY_POOL, problems)
         sgs = tuple(str(s).upper() for s in raw.get("storage_groups", []))
         if not 1 <= len(sgs) <= MAX_GROUPS_PER_POOL:
             problems.append(f"copy pool {name} needs 1 to {MAX_GROUPS_PER_POOL} storage groups, has {len(sgs)}")
@@ -238,12 +236,10 @@ def capacity_problems(defn: Definition) -> list[str]:
     return problems
 
 
-def _name(raw: dict, where: str, pattern: re.Pattern[str], maxlen: int, problems: list[str]) -> str:
+def _name(raw: dict, where: str, rule: NameRule, problems: list[str]) -> str:
     name = str(raw.get("name", "")).upper()
-    if not pattern.fullmatch(name):
-        problems.append(
-            f"{where}: name {raw.get('name')!r} must be 1-{maxlen} characters A-Z 0-9 $ # @, not starting with a digit"
-        )
+    if not rule.fits(name):
+        problems.append(f"{where}: {rule.problem(raw.get('name'))}")
     return name or where
 
 
@@ -256,11 +252,13 @@ def _volumes(raw: dict, where: str, seen: dict[str, str], group: str | None, pro
         except InvalidVolser as exc:
             problems.append(f"{where}: {exc}")
             continue
+        here = group or "the volume list"
         if volser in seen:
             other = seen[volser]
-            problems.append(f"volume {volser} is in {other} and {group or 'the volume list'}; a volume belongs to one storage group")
+            problems.append(f"volume {volser} is listed twice in {here}" if other == here else
+                            f"volume {volser} is in {other} and {here}; a volume belongs to one storage group")
             continue
-        seen[volser] = group or "the volume list"
+        seen[volser] = here
         merged = {**{k: raw[k] for k in ("model", "cylinders", "tracks", "track_size") if k in raw}, **spec}
         try:
             if "tracks" in merged:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.site import Site, SiteDefinition, VolumeSpec
+from engine.hsm.definition import parse_definition
+from engine.site import Site
 from tests.catalog.crash_child import TRACK_SIZE, TRACKS, VOLS, data
 from tests.engine.model import FlashCopyModel
 
@@ -105,7 +106,7 @@ def resolve(model: FlashCopyModel, inflight: tuple[dict, int] | None, state: dic
 
 def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "site"
-    asyncio.run(Site.create(path, SiteDefinition([VolumeSpec(v, tracks=TRACKS, track_size=TRACK_SIZE) for v in VOLS])).close())
+    asyncio.run(Site.create(path, parse_definition({"volume": [{"volser": v, "tracks": TRACKS, "track_size": TRACK_SIZE} for v in VOLS]})).close())
     model = FlashCopyModel({v: TRACKS for v in VOLS}, TRACK_SIZE, 12)
     rng = random.Random(int(os.environ.get("FLASHPOOL_CRASH_SEED", "1")))
     log = tmp_path / "ops.log"

@@ -10,13 +10,14 @@ import pytest
 from engine.catalog import CatalogCorrupt, CatalogMissing, CatalogVersionMismatch
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest
-from engine.site import Site, SiteDefinition, SiteError, VolumeSpec
+from engine.hsm.definition import Definition, DefinitionError, parse_definition
+from engine.site import Site, SiteError
 
 TS = 64
 
 
-def definition(n: int = 3) -> SiteDefinition:
-    return SiteDefinition([VolumeSpec(f"VOL{i:03d}", tracks=16, track_size=TS) for i in range(n)])
+def definition(n: int = 3) -> Definition:
+    return parse_definition({"volume": [{"volser": f"VOL{i:03d}", "tracks": 16, "track_size": TS} for i in range(n)]})
 
 
 def t(text: str) -> bytes:
@@ -93,10 +94,10 @@ def test_catalog_errors_are_specific(tmp_path):
 
 
 def test_duplicate_and_invalid_volumes_in_a_definition(tmp_path):
-    with pytest.raises(SiteError, match="defined twice"):
-        Site.create(tmp_path / "a", SiteDefinition([VolumeSpec("V1", tracks=4), VolumeSpec("v1", tracks=4)]))
-    with pytest.raises(Exception, match="invalid volser"):
-        Site.create(tmp_path / "b", SiteDefinition([VolumeSpec("TOOLONG1", tracks=4)]))
+    with pytest.raises(DefinitionError, match="volume V1 is listed twice in the volume list"):
+        Site.create(tmp_path / "a", parse_definition({"volume": [{"volser": "V1", "tracks": 4}, {"volser": "v1", "tracks": 4}]}))
+    with pytest.raises(DefinitionError, match="invalid volser"):
+        Site.create(tmp_path / "b", parse_definition({"volume": [{"volser": "TOOLONG1", "tracks": 4}]}))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made
 
 
@@ -150,3 +151,15 @@ async def test_one_process_at_a_time(tmp_path):
     await site.close()
     again = Site.open(tmp_path / "s")
     await again.close()
+
+
+def test_a_relationship_row_is_the_relationships_own_fields():
+    """The catalog maps a relationship field by field by name (engine.catalog.store): a field
+    added on one side only must fail here, not lose state silently at the next open."""
+    import dataclasses
+
+    from engine.catalog.models import RelationshipRow
+    from engine.flashcopy.relationship import Relationship
+
+    fields = {f.name for f in dataclasses.fields(Relationship)} - {"extra"}
+    assert set(RelationshipRow.__table__.columns.keys()) == fields

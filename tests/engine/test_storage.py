@@ -5,7 +5,7 @@ import os
 import pytest
 
 from engine.errors import TrackDataError, VolumeError, VolumeImageMissing, VolumeImageShort, VolumeSpaceExhausted
-from engine.geometry import custom_geometry, geometry_for
+from engine.geometry import TRACK_SIZE, custom_geometry, geometry_for
 from engine.storage import Volume
 from tests.conftest import track
 
@@ -15,11 +15,11 @@ def test_unwritten_tracks_read_as_zeros_and_cost_no_disk(tmp_path):
     try:
         assert os.path.getsize(vol.path) == 982_800 * 57_344
         assert vol.allocated_bytes() < 1_000_000  # sparse
-        assert vol.read_track_sync(982_799) == bytes(56_664)
+        assert vol.read_track_sync(982_799) == bytes(TRACK_SIZE)
         data = bytes(range(256)) * 221 + bytes(88)
         vol.write_track_sync(500_000, data)
         assert vol.read_track_sync(500_000) == data
-        assert vol.read_track_sync(500_001) == bytes(56_664)
+        assert vol.read_track_sync(500_001) == bytes(TRACK_SIZE)
     finally:
         vol.close()
 

@@ -148,10 +148,11 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks) -> Plan:
         in_use = repo.targets_in_use(s)
         own = {plan.reuse.id if plan.reuse else -1, plan.prepared.id if plan.prepared else -1}
         chosen: set[str] = set()
+        group_rows: dict[str, list] = {}
         problems: list[tuple[str, str]] = []
         for src in srcs:
             plan.groups[src.volser] = src.storage_group
-            tgt = taken.get(src.volser) or _pick_target(s, src, in_use, own, chosen, core)
+            tgt = taken.get(src.volser) or _pick_target(s, src, in_use, own, chosen, core, group_rows)
             if isinstance(tgt, Refusal):
                 problems.append((src.volser, tgt.text))
             else:
@@ -188,13 +189,17 @@ def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
 
 
 def _pick_target(s: Session, src: pools.Source, in_use: dict, own: set[int], chosen: set[str],
-                 core: FlashCopyCore) -> str | Refusal:
+                 core: FlashCopyCore, groups: dict[str, list]) -> str | Refusal:
+    """The first eligible volume of the source's backup group; `groups` keeps each group's rows
+    for the whole plan (read once, not once per source volume)."""
     def none(why: str) -> Refusal:
         return rules.no_target(why)
 
     if not src.backup_group:
         return none(f"storage group {src.storage_group} names no copy pool backup storage group")
-    vols = repo.group_volumes(s, src.backup_group)
+    if src.backup_group not in groups:
+        groups[src.backup_group] = repo.group_volumes(s, src.backup_group)
+    vols = groups[src.backup_group]
     if not vols:
         return none(f"copy pool backup storage group {src.backup_group} has no volumes")
     reasons: dict[str, int] = {}
@@ -457,13 +462,14 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks) -> Prepare:
         prepared = {p.id for p in vers if p.dasd_state == "PREPARE"}
         in_use = {t: v for t, v in repo.targets_in_use(s).items() if v[1] not in prepared}
         chosen: set[str] = set()
+        group_rows: dict[str, list] = {}
         srcs = pools.sources(s, pool)
         problems: list[tuple[str, str]] = []
         assignments: list[dict[str, str]] = []
         for _ in range(max(sets, 1)):
             pairs: dict[str, str] = {}
             for src in srcs:
-                pick = _pick_target(s, src, in_use, set(), chosen, core)
+                pick = _pick_target(s, src, in_use, set(), chosen, core, group_rows)
                 if isinstance(pick, Refusal):
                     problems.append((src.volser, pick.text))
                 else:

@@ -70,11 +70,11 @@ def frbackup(ctx: Context, req: FrBackup, res: CommandResult) -> None:
     res.messages.append(msg.starting(function, what, now, format_token(req.token) if req.token else None))
     try:
         if req.action is Action.PREPARE:
-            _prepare(ctx, req, res)
+            _prepare(ctx, req, common, res)
         elif req.action is Action.WITHDRAW:
-            _withdraw(ctx, req, res)
+            _withdraw(ctx, req, common, res)
         elif req.action is Action.DUMPONLY:
-            _dumponly(ctx, req, common.classes, res)
+            _dumponly(ctx, req, common, res)
         else:
             _execute(ctx, req, common, res, now)
     except Refused as exc:
@@ -107,8 +107,9 @@ class Plan:
         return self.reuse if self.reuse is not None and self.reuse.dasd_state != "FAILED" else None
 
 
-def plan_execute(ctx: Context, req: FrBackup, checks: Checks) -> Plan:
-    common = plan_common(ctx, req, checks)
+def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> Plan:
+    """`common`: the checks every FRBACKUP form makes, when the command made them already."""
+    common = common or plan_common(ctx, req, checks)
     core: FlashCopyCore = ctx.flashcopy.core
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, common.pool.name)
@@ -223,7 +224,7 @@ def _pick_target(s: Session, src: pools.Source, in_use: dict, own: set[int], cho
 
 
 def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, now: float) -> None:
-    plan = plan_execute(ctx, req, Checks())
+    plan = plan_execute(ctx, req, Checks(), common)
     pool = plan.pool
     if pool.backup_group_override:
         res.add("ARC1847I", f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}")
@@ -416,8 +417,8 @@ def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: 
             "AND IT LIVES ON AS DUMP COPIES")
 
 
-def plan_dumponly(ctx: Context, req: FrBackup, checks: Checks) -> tuple[Common, BackupVersionRow]:
-    common = plan_common(ctx, req, checks)
+def plan_dumponly(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> tuple[Common, BackupVersionRow]:
+    common = common or plan_common(ctx, req, checks)
     with ctx.catalog.session() as s:
         found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True)
     checks.require(f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None)
@@ -426,8 +427,9 @@ def plan_dumponly(ctx: Context, req: FrBackup, checks: Checks) -> tuple[Common, 
     return common, found
 
 
-def _dumponly(ctx: Context, req: FrBackup, classes: tuple[str, ...], res: CommandResult) -> None:
-    _, version = plan_dumponly(ctx, req, Checks())
+def _dumponly(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -> None:
+    _, version = plan_dumponly(ctx, req, Checks(), common)
+    classes = common.classes
     if not dump.dump_version(ctx, version.id, classes, res):
         res.fail(8)
     res.add("FPL104I", f"VERSION {version.version:03d} OF COPY POOL {req.copypool} DUMPED TO {', '.join(classes)}")
@@ -446,8 +448,8 @@ class Prepare:
     sources: int
 
 
-def plan_prepare(ctx: Context, req: FrBackup, checks: Checks) -> Prepare:
-    common = plan_common(ctx, req, checks)
+def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> Prepare:
+    common = common or plan_common(ctx, req, checks)
     core = ctx.flashcopy.core
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, common.pool.name)
@@ -482,8 +484,8 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks) -> Prepare:
     return Prepare(pool, sets, assignments[:sets], {src.volser: src.storage_group for src in srcs}, len(srcs))
 
 
-def _prepare(ctx: Context, req: FrBackup, res: CommandResult) -> None:
-    plan = plan_prepare(ctx, req, Checks())
+def _prepare(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -> None:
+    plan = plan_prepare(ctx, req, Checks(), common)
 
     def write() -> None:
         with ctx.catalog.session() as s:
@@ -517,8 +519,9 @@ class Withdraw:
     has_dumps: bool
 
 
-def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks) -> Withdraw:
-    plan_common(ctx, req, checks)
+def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> Withdraw:
+    if common is None:
+        plan_common(ctx, req, checks)
     with ctx.catalog.session() as s:
         vers = pools.backups(s, req.copypool)
         target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
@@ -537,8 +540,8 @@ def _restoring(core: FlashCopyCore, plan: Withdraw) -> Refusal | None:
     return rules.recovery_copying(core, plan.version, plan.pairs)
 
 
-def _withdraw(ctx: Context, req: FrBackup, res: CommandResult) -> None:
-    plan = plan_withdraw(ctx, req, Checks())
+def _withdraw(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -> None:
+    plan = plan_withdraw(ctx, req, Checks(), common)
     target = plan.version
 
     def unit(core: FlashCopyCore) -> str:

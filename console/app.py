@@ -252,8 +252,13 @@ class FlashpoolApp(App):
 
 
 
-def open_console(site_path: str, theme: str | None = None, read_only: bool = False) -> int:
-    """`flashpool` / `make run`: the console on a site, creating the demo site on first start."""
+def open_console(site_path: str, theme: str | None = None, read_only: bool = False,
+                 demo_if_missing: bool = False) -> int:
+    """`flashpool` / `make run`: the console on a site. Only the default site is created (as the
+    demo) on first start, never read-only and never where volume images already lie: anywhere
+    else a missing catalog is a typo or a lost catalog, not a place to invent a site."""
+    import sys
+
     from engine.catalog.store import CatalogMissing
     from engine.hsm.demo import demo_definition, seed_demo
 
@@ -261,6 +266,12 @@ def open_console(site_path: str, theme: str | None = None, read_only: bool = Fal
     try:
         site = Site.open(path)
     except CatalogMissing:
+        images = path.is_dir() and any((path / "volumes").glob("*.img"))
+        if not demo_if_missing or read_only or images:
+            why = ("it holds volume images but no catalog" if images else "it holds no flashpool site")
+            print(f"flashpool: {path.resolve()}: {why}; create a site with `flashpool init --demo {site_path}` "
+                  f"or `flashpool init --definition FILE {site_path}`", file=sys.stderr)
+            return 2
         print(f"flashpool: creating the demo site in {path.resolve()} ...")
         site = Site.create(path, demo_definition())
         asyncio.run(seed_demo(site))

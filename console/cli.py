@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import sys
 from pathlib import Path
@@ -91,7 +92,8 @@ def _site_path(args: argparse.Namespace) -> str:
 def _console(args: argparse.Namespace) -> int:
     from console.app import open_console
 
-    return open_console(args.site, theme=args.theme, read_only=args.read_only)
+    return open_console(args.site, theme=args.theme, read_only=args.read_only,
+                        demo_if_missing=args.site == DEFAULT_SITE)
 
 
 async def _init(args: argparse.Namespace) -> int:
@@ -114,12 +116,16 @@ async def _init(args: argparse.Namespace) -> int:
 
 
 async def _hsm(args: argparse.Namespace) -> int:
+    from engine.command.syntax import printable
     from engine.site import Site
 
     site = Site.open(_site_path(args))
     rc = 0
     try:
-        commands = _read_commands(sys.stdin) if args.command == "-" else [args.command]
+        # bytes that are not UTF-8 reach the parser (which names them) instead of failing the read
+        raw = getattr(sys.stdin, "buffer", None)  # a test may hand in a text stream
+        stdin = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape") if raw else sys.stdin
+        commands = _read_commands(stdin) if args.command == "-" else [args.command]
         for text in commands:
             res = await site.command(text, origin="CLI")
             rc = max(rc, res.rc)
@@ -127,7 +133,7 @@ async def _hsm(args: argparse.Namespace) -> int:
                 print(res.to_json(), flush=True)
             else:
                 if len(commands) > 1:
-                    print(f"> {text.rstrip()}")
+                    print(f"> {printable(text.rstrip())}")
                 for line in res.lines():
                     print(line, flush=True)
         if args.wait:

@@ -411,6 +411,10 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
         if not vals:
             raise CommandSyntaxError("VERSIONS needs one or more version numbers", p.position, "IKJ56701I", "VERSIONS")
         versions = tuple(_int(p, 1, 999, v) for v in vals)
+        twice = sorted({n for n in versions if versions.count(n) > 1})
+        if twice:
+            raise CommandSyntaxError(f"VERSIONS names {', '.join(f'{n:03d}' for n in twice)} more than once",
+                                     p.position, "IKJ56702I", "VERSIONS")
     return FrDelete(
         copypool=cp, all=which == "ALL", versions=versions,
         token=_token(kw["TOKEN"]) if which == "TOKEN" else None, scope=scope, dump_classes=classes,

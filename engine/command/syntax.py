@@ -90,7 +90,9 @@ def _strip_comments(line: str) -> str:
             quoted = not quoted
         if not quoted and line.startswith("/*", i):
             end = line.find("*/", i + 2)
-            i = len(line) if end < 0 else end + 2
+            if end < 0:
+                raise CommandSyntaxError("the comment is not closed: end it with */", i + 1, "IKJ56702I")
+            i = end + 2
             result.append(" ")
             continue
         result.append(c)
@@ -211,6 +213,16 @@ class _Parser:
         return Value(digits.upper(), start + 1, hex=True)
 
 
+def printable(text: str) -> str:
+    """Text as it may be shown and logged: bytes that were not UTF-8 (decoded by Python as lone
+    surrogates, e.g. from argv) become \\xNN escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def parse(text: str) -> Command:
     """Parse one command (continuation lines joined) into its generic form."""
+    for i, c in enumerate(text):
+        if "\udc80" <= c <= "\udcff":
+            raise CommandSyntaxError(
+                f"byte X'{ord(c) - 0xDC00:02X}' is not text: a command is UTF-8", i + 1, "IKJ56702I")
     return _Parser(join_lines(text)).command()

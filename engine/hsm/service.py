@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Callable
 
 from engine.catalog import constructs as repo
-from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, parse_command
+from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, keywords_of, parse_command
+from engine.command.syntax import printable
 from engine.errors import FlashpoolError
 from engine.hsm import messages as msg
 from engine.hsm import backup, delete, dump, listing, recover
@@ -41,7 +42,7 @@ class FastReplication:
         self.ctx.flashcopy.bind()
         ctx = self.ctx.asked_by(origin)
         text = command if isinstance(command, str) else repr(command)
-        res = CommandResult(text.strip())
+        res = CommandResult(printable(text.strip()))
         try:
             req = parse_command(command) if isinstance(command, str) else command
         except CommandSyntaxError as exc:
@@ -144,6 +145,8 @@ def _hold(ctx: Context, req: Hold, res: CommandResult) -> None:
                 if function == "ALL":
                     held.clear()
                 else:
+                    if "ALL" in held:  # HOLD ALL is every function held: release this one of them
+                        held = (held - {"ALL"}) | {f for f in keywords_of("HOLD") if f != "ALL"}
                     held -= {h for h in held if h == name or (qualifier is None and h.startswith(function))}
             else:
                 held.add(name)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +39,29 @@ def main(argv: list[str] | None = None) -> int:
         return 12
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `flashpool hsm ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, the traceback in the site's log
+        return _internal_error(args, exc)
+
+
+def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
+    """An error nobody foresaw: one line, and the traceback in the site's error log (only inside
+    an existing site: nothing is written elsewhere)."""
+    import time
+    import traceback
+
+    site = Path(_site_path(args) if args.cmd != "init" else (args.path or args.site))
+    where = ""
+    if (site / "catalog.db").exists() or (site / "catalog.url").exists():
+        log = site / "flashpool-errors.log"
+        with log.open("a") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} flashpool {' '.join(sys.argv[1:])}\n")
+            f.write("".join(traceback.format_exception(exc)))
+        where = f"; the details are in {log}"
+    print(f"flashpool: internal error ({type(exc).__name__}: {exc}){where}", file=sys.stderr)
+    return 16
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,8 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     wl = sub.add_parser("workload", help="run a batch-like workload on a copy pool's volumes")
     wl.add_argument("--site", dest="wl_site")
     wl.add_argument("--copypool", required=True)
-    wl.add_argument("--rate", type=float, default=20.0, help="operations per second (default 20)")
-    wl.add_argument("--seconds", type=float, default=10.0, help="how long to run (default 10)")
+    wl.add_argument("--rate", type=_positive, default=20.0, help="operations per second (default 20)")
+    wl.add_argument("--seconds", type=_positive, default=10.0, help="how long to run (default 10)")
     wl.add_argument("--seed", type=int)
     wl.set_defaults(run=_workload)
 
@@ -80,6 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     dmg.add_argument("--site", dest="vol_site")
     dmg.set_defaults(run=_damage)
     return p
+
+
+def _positive(text: str) -> float:
+    """A finite number above zero (argparse turns the ValueError into a usage error)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above zero")
+    return value
 
 
 def _site_path(args: argparse.Namespace) -> str:
@@ -208,11 +241,12 @@ async def _damage(args: argparse.Namespace) -> int:
     from engine.site import Site
 
     volser = validate_volser(args.volser)
-    try:
-        a, _, b = args.tracks.partition("-")
-        first, last = int(a), int(b or a)
-    except ValueError:
-        raise FlashpoolError(f"--tracks takes A-B or one track number, not {args.tracks!r}") from None
+    found = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", args.tracks.strip(), re.ASCII)
+    if found is None:
+        raise FlashpoolError(f"--tracks takes A-B or one track number (digits 0-9), not {args.tracks!r}")
+    first, last = int(found[1]), int(found[2] or found[1])
+    if last < first:
+        raise FlashpoolError(f"--tracks {args.tracks}: the last track comes before the first")
     site = Site.open(_site_path(args))
     try:
         vol = site.volume(volser)

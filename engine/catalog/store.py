@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
@@ -70,7 +70,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def _make_engine(url: str) -> Engine:
-    eng = create_engine(url)
+    try:
+        eng = create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # a malformed URL, an unknown driver
+        raise CatalogError(f"the catalog URL {url!r} cannot be used: {exc}") from None
     if url.startswith("sqlite"):
 
         @event.listens_for(eng, "connect")

@@ -69,3 +69,45 @@ async def test_release_one_function_after_hold_all(tmp_path):
         assert site.context.holds() == set()
     finally:
         await site.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    assert run("init", "--demo", str(root / "site"), cwd=root).returncode == 0
+    return root / "site"
+
+
+@pytest.mark.parametrize("tracks", ["3-", "\u0663", "5-3", "-1", "1-2-3"])
+def test_volume_damage_takes_only_a_range_of_ascii_numbers(demo, tracks):
+    out = run("--site", str(demo), "volume", "damage", "PAY001", "--tracks", tracks, cwd=demo.parent)
+    assert out.returncode == 12 and b"--tracks" in out.stderr and b"Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("rate", ["0", "-1", "nan", "inf"])
+def test_workload_rate_must_be_a_number_above_zero(demo, rate):
+    out = run("--site", str(demo), "workload", "--copypool", "PAYROLL", "--rate", rate, cwd=demo.parent)
+    assert out.returncode == 2 and b"above zero" in out.stderr
+
+
+def test_output_piped_into_head_ends_quietly(demo):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([*FLASHPOOL, "--site", str(demo), "hsm", "-", "--json"], cwd=demo.parent, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"LIST COPYPOOL(PAYROLL) ALLVOLS(ALLVERS)\n" * 300)
+    proc.stdin.close()
+    proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does
+    assert proc.wait(timeout=120) == 0
+    assert b"Traceback" not in proc.stderr.read()
+
+
+@pytest.mark.parametrize("url", ["nosuchdriver://x/y", "not a url at all"])
+def test_a_catalog_url_that_cannot_be_used_is_one_line(tmp_path, url):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "catalog.url").write_text(url + "\n")
+    out = run("--site", str(site), "hsm", "QUERY COPYPOOL(X)", cwd=tmp_path)
+    assert out.returncode == 12 and b"catalog URL" in out.stderr and b"Traceback" not in out.stderr
+    assert {p.name for p in site.iterdir()} <= {"catalog.url", "site.lock"}  # nothing created

@@ -42,6 +42,7 @@ from engine.flashcopy import (
     Relationship,
 )
 from engine.geometry import Geometry
+from engine.paths import OutsideSite, inside
 from engine.storage import Volume
 
 CATALOG_FILE = "catalog.db"
@@ -56,18 +57,26 @@ class SiteError(FlashpoolError):
 
 
 def _lock_site(root: Path) -> int:
-    """One process drives a site at a time (its FlashCopy state lives in that process)."""
+    """One process drives a site at a time (its FlashCopy state lives in that process). The lock
+    is on the site directory itself, which cannot be deleted from under it; `site.lock` only
+    names the holder for the message."""
     if not (root / CATALOG_FILE).exists() and not (root / CATALOG_URL_FILE).exists():
         raise CatalogMissing(f"{root} is not a flashpool site (no catalog); create it with `flashpool init`")
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
         os.close(fd)
+        try:
+            holder = (root / LOCK_FILE).read_text(errors="replace").strip() or "another process"
+        except OSError:
+            holder = "another process"
         raise SiteError(f"the site {root} is in use by {holder}; close it there first") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"process {os.getpid()}".encode(), 0)
+    holder_fd = os.open(root / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(holder_fd, f"process {os.getpid()}".encode())
+    finally:
+        os.close(holder_fd)
     return fd
 
 
@@ -120,12 +129,16 @@ class Site:
         if (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists():
             raise SiteError(f"{root} already holds a flashpool site")
         defn = definition or Definition()  # parse_definition reported every mistake already
-        (root / VOLUME_DIR).mkdir(parents=True, exist_ok=True)
-        (root / TAPE_DIR).mkdir(exist_ok=True)
+        # owner-only: volume images, tapes and the catalog are the shop's data
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (root / VOLUME_DIR).mkdir(mode=0o700, exist_ok=True)
+        (root / TAPE_DIR).mkdir(mode=0o700, exist_ok=True)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
         if catalog_url:
             (root / CATALOG_URL_FILE).write_text(catalog_url + "\n")
         catalog = Catalog.create(url)
+        if not catalog_url:
+            os.chmod(root / CATALOG_FILE, 0o600)
         rows: list[object] = []
         for dc in defn.dump_classes:
             rows.append(DumpClassRow(
@@ -197,8 +210,8 @@ class Site:
         for row in catalog.volumes():
             g = Geometry(row.model, row.cylinders, row.tracks_per_cylinder, row.track_size)
             try:
-                volumes[row.volser] = Volume.open(root / row.image, row.volser, g)
-            except VolumeError as exc:
+                volumes[row.volser] = Volume.open(inside(root, row.image, VOLUME_DIR), row.volser, g)
+            except (VolumeError, OutsideSite) as exc:
                 unavailable[row.volser] = str(exc)
         rels, next_id = catalog.load_relationships()
         usable: list[Relationship] = []

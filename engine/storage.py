@@ -55,7 +55,7 @@ class Volume:
         volser = validate_volser(volser)
         p = Path(path)
         try:
-            fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise VolumeError(f"{volser}: image {p} already exists") from None
         try:

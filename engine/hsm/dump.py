@@ -18,6 +18,7 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpClassRow, DumpCopyRow, SchemaInfo, TapeRow, VersionPairRow
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
+from engine.paths import OutsideSite, inside
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
 
 if TYPE_CHECKING:
@@ -28,7 +29,11 @@ DAY = 86_400.0
 
 def read_copy(root: Path, copy: DumpCopyRow) -> tuple[FileHeader, dict[int, bytes]]:
     """One dump copy's tracks, after verifying its own tape file (blocking: use a thread)."""
-    return read_file(root / copy.file, copy.file_index, copy.file_offset)
+    try:
+        path = inside(root, copy.file, "tapes")
+    except OutsideSite as exc:
+        raise TapeError(str(exc)) from None
+    return read_file(path, copy.file_index, copy.file_offset)
 
 
 def _next_tape(s: Session) -> str:
@@ -214,7 +219,10 @@ def remove_unused_tapes(ctx: Context) -> None:
             s.exec(delete(TapeRow).where(col(TapeRow.volser).in_([t.volser for t in scratch])))  # type: ignore[call-overload]
             s.commit()
     for t in scratch:
-        (root / t.file).unlink(missing_ok=True)
+        try:
+            inside(root, t.file, "tapes").unlink(missing_ok=True)
+        except OutsideSite:
+            pass  # a crafted row: its catalog entry is gone, the file it names is not ours to delete
 
 
 def check_unfinished_tapes(s: Session, root: Path) -> list[str]:

@@ -148,6 +148,9 @@ async def test_one_process_at_a_time(tmp_path):
     site = Site.create(tmp_path / "s", definition(1))
     with pytest.raises(SiteError, match="in use by process"):
         Site.open(tmp_path / "s")
+    (tmp_path / "s" / "site.lock").unlink()  # deleting the holder's name does not unlock the site
+    with pytest.raises(SiteError, match="in use by another process"):
+        Site.open(tmp_path / "s")
     await site.close()
     again = Site.open(tmp_path / "s")
     await again.close()

@@ -111,3 +111,52 @@ def test_a_catalog_url_that_cannot_be_used_is_one_line(tmp_path, url):
     out = run("--site", str(site), "hsm", "QUERY COPYPOOL(X)", cwd=tmp_path)
     assert out.returncode == 12 and b"catalog URL" in out.stderr and b"Traceback" not in out.stderr
     assert {p.name for p in site.iterdir()} <= {"catalog.url", "site.lock"}  # nothing created
+
+
+async def test_a_crafted_catalog_cannot_make_flashpool_touch_files_outside_the_site(tmp_path):
+    import sqlite3
+
+    site_dir = tmp_path / "site"
+    site = Site.create(site_dir, parse_definition({"volume": [{"volser": "V1", "tracks": 4}, {"volser": "V2", "tracks": 4}]}))
+    await site.close()
+    victim = tmp_path / "victim.img"
+    victim.write_bytes(b"precious" * 512)
+    con = sqlite3.connect(site_dir / "catalog.db")
+    con.execute("UPDATE volume SET image = ? WHERE volser = 'V1'", (str(victim),))
+    con.execute("UPDATE volume SET image = '../victim.img' WHERE volser = 'V2'")
+    con.commit()
+    con.close()
+    site = Site.open(site_dir)
+    try:
+        assert "outside volumes/" in site.unavailable["V1"] and "outside volumes/" in site.unavailable["V2"]
+        res = await site.command("QUERY COPYPOOL(X)")
+        assert res.rc > 0
+    finally:
+        await site.close()
+    assert victim.read_bytes() == b"precious" * 512
+
+
+def test_a_tape_row_naming_a_file_outside_tapes_is_refused(tmp_path):
+    from engine.catalog.models import DumpCopyRow
+    from engine.hsm import dump
+    from engine.hsm.tape import TapeError
+
+    outside = tmp_path / "elsewhere.tape"
+    outside.write_bytes(b"x")
+    row = DumpCopyRow(version_id=1, dump_class="C", source="V1", tape="T00001", file="../elsewhere.tape",
+                      file_index=0, file_offset=0, state="COMPLETE", created_at=0.0)
+    (tmp_path / "site" / "tapes").mkdir(parents=True)
+    with pytest.raises(TapeError, match="outside tapes/"):
+        dump.read_copy(tmp_path / "site", row)
+
+
+async def test_a_new_site_is_owner_only(tmp_path):
+    import stat
+
+    site = Site.create(tmp_path / "site", parse_definition({"volume": [{"volser": "V1", "tracks": 4}]}))
+    await site.close()
+    root = tmp_path / "site"
+    for d in (root, root / "volumes", root / "tapes"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    for f in (root / "catalog.db", root / "volumes" / "V1.img"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f

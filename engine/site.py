@@ -7,6 +7,7 @@ import asyncio
 import fcntl
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -124,13 +125,33 @@ class Site:
         **options: object,
     ) -> Site:
         """Create the directory, the catalog (SQLite inside it unless `catalog_url` names another
-        database) and the volume images; then open it."""
+        database) and the volume images; then open it. All or nothing: the site is built in a
+        temporary directory beside it and renamed into place, so a failure leaves nothing."""
         root = Path(path)
         if (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists():
             raise SiteError(f"{root} already holds a flashpool site")
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise SiteError(f"{root} exists and is not an empty directory; a site is created in a new or empty one")
         defn = definition or Definition()  # parse_definition reported every mistake already
-        # owner-only: volume images, tapes and the catalog are the shop's data
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        work = root.parent / f".{root.name}.creating-{os.getpid()}"
+        try:
+            root.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(mode=0o700)  # owner-only: volume images, tapes and the catalog are the shop's data
+            cls._build(work, defn, catalog_url)
+            if root.exists():
+                root.rmdir()
+            os.rename(work, root)
+        except OSError as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            raise SiteError(f"the site cannot be created at {root}: {exc.strerror or exc}") from None
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return cls.open(root, **options)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _build(root: Path, defn: Definition, catalog_url: str | None) -> None:
         (root / VOLUME_DIR).mkdir(mode=0o700, exist_ok=True)
         (root / TAPE_DIR).mkdir(mode=0o700, exist_ok=True)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
@@ -173,7 +194,6 @@ class Site:
         rows += links
         catalog.add_rows(rows)
         catalog.close()
-        return cls.open(root, **options)  # type: ignore[arg-type]
 
     @classmethod
     def open(

@@ -102,6 +102,95 @@ class Definition:
         return next(g for g in self.storage_groups if g.name == name)
 
 
+# -- shape: every key and its type (and the sizes a volume can have), checked before any meaning
+# is read; the ranges DFSMShsm gives meaning to (VERSIONS, retention, stacking) are checked with it
+
+_INT = "an integer"
+_STR = "a string"
+_BOOL = "true or false"
+_NAMES = "a list of names"
+_VOLS = "a list of volsers or volume tables"
+_CLASSES = "a list of dump class names or { name, versions } tables"
+
+#: 3390 and DFSMShsm limits: cylinders of the largest EAV, tracks of such a volume, a track
+MAX_TRACKS = 1_182_006 * 15
+MAX_TRACK_SIZE = 1 << 20
+
+_SHAPES: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
+    "dump_class": {
+        "name": (_STR, None), "fast_replication_dump": (_STR, None), "retention_days": (_INT, None),
+        "available_for_mount": (_BOOL, None), "stack": (_INT, None),
+    },
+    "storage_group": {
+        "name": (_STR, None), "type": (_STR, None), "backup_group": (_STR, None), "model": (_STR, None),
+        "cylinders": (_INT, (1, 1_182_006)), "tracks": (_INT, (1, MAX_TRACKS)),
+        "track_size": (_INT, (1, MAX_TRACK_SIZE)), "volumes": (_VOLS, None),
+    },
+    "volume": {
+        "volser": (_STR, None), "model": (_STR, None), "cylinders": (_INT, (1, 1_182_006)),
+        "tracks": (_INT, (1, MAX_TRACKS)), "track_size": (_INT, (1, MAX_TRACK_SIZE)), "online": (_BOOL, None),
+    },
+    "copy_pool": {
+        "name": (_STR, None), "storage_groups": (_NAMES, None), "versions": (_INT, None),
+        "fast_reverse_restore": (_BOOL, None), "catalog_capture": (_STR, None), "auto_dump": (_BOOL, None),
+        "dump_classes": (_CLASSES, None), "description": (_STR, None),
+    },
+}
+_DUMP_CLASS_ENTRY = {"name": (_STR, None), "versions": (_INT, (1, 100))}
+
+
+def _is(value: object, kind: str) -> bool:
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _STR:
+        return isinstance(value, str)
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    return isinstance(value, list)
+
+
+def _check_table(table: object, shape: dict[str, tuple[str, tuple[int, int] | None]], where: str,
+                 problems: list[str]) -> None:
+    if not isinstance(table, dict):
+        problems.append(f"{where}: must be a table ({{ key = value, ... }}), not {table!r}")
+        return
+    for key, value in table.items():
+        if key not in shape:
+            problems.append(f"{where}: unknown key {key!r} (known: {', '.join(shape)})")
+            continue
+        kind, bounds = shape[key]
+        if not _is(value, kind):
+            problems.append(f"{where}.{key}: must be {kind}, not {value!r}")
+        elif bounds is not None and not bounds[0] <= value <= bounds[1]:
+            problems.append(f"{where}.{key}: must be {bounds[0]:,} to {bounds[1]:,}, not {value:,}")
+        elif kind == _NAMES and not all(isinstance(v, str) for v in value):
+            problems.append(f"{where}.{key}: must be {kind}, not {value!r}")
+        elif kind == _VOLS:
+            for i, v in enumerate(value):
+                if not isinstance(v, str):
+                    _check_table(v, _SHAPES["volume"], f"{where}.{key}[{i}]", problems)
+        elif kind == _CLASSES:
+            for i, v in enumerate(value):
+                if not isinstance(v, str):
+                    _check_table(v, _DUMP_CLASS_ENTRY, f"{where}.{key}[{i}]", problems)
+
+
+def shape_problems(data: object) -> list[str]:
+    """Every key known, every value of its type and range, each problem with its TOML location."""
+    if not isinstance(data, dict):
+        return ["a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]] and [[volume]] tables"]
+    problems: list[str] = []
+    for section, value in data.items():
+        if section not in _SHAPES:
+            problems.append(f"unknown section [{section}] (known: {', '.join(sorted(_SHAPES))})")
+        elif not isinstance(value, list):
+            problems.append(f"{section}: must be written [[{section}]] (a list of tables), not {type(value).__name__}")
+        else:
+            for i, table in enumerate(value):
+                _check_table(table, _SHAPES[section], f"{section}[{i + 1}]", problems)
+    return problems
+
+
 def load_definition(path: str | Path) -> Definition:
     p = Path(path)
     try:
@@ -114,11 +203,9 @@ def load_definition(path: str | Path) -> Definition:
 
 
 def parse_definition(data: dict) -> Definition:
-    problems: list[str] = []
-    known_top = {"storage_group", "copy_pool", "dump_class", "volume"}
-    for key in data:
-        if key not in known_top:
-            problems.append(f"unknown section [{key}] (known: {', '.join(sorted(known_top))})")
+    problems = shape_problems(data)
+    if problems:  # what follows reads meaning, and trusts the shape
+        raise DefinitionError(problems)
 
     classes: list[DumpClassDef] = []
     for i, raw in enumerate(data.get("dump_class", [])):
@@ -133,6 +220,8 @@ def parse_definition(data: dict) -> Definition:
         stack = raw.get("stack", 1)
         if not (isinstance(stack, int) and 1 <= stack <= 255):
             problems.append(f"dump class {name}: stack is 1-255, not {stack!r}")
+        if any(c.name == name for c in classes):
+            problems.append(f"dump class {name} is defined more than once")
         classes.append(DumpClassDef(name, frd, ret, bool(raw.get("available_for_mount", True)), stack))
 
     groups: list[StorageGroupDef] = []
@@ -145,6 +234,8 @@ def parse_definition(data: dict) -> Definition:
             problems.append(f"storage group {name}: type is POOL or COPYPOOLBACKUP, not {raw.get('type')!r}")
         vols = tuple(_volumes(raw, f"storage group {name}", seen_vols, name, problems))
         bg = raw.get("backup_group")
+        if not raw.get("volumes"):
+            problems.append(f"storage group {name} has no volumes")
         if typ == "POOL" and not bg:
             problems.append(f"storage group {name} is a POOL group without a backup_group (copy pool backup storage group)")
         if typ == "COPYPOOLBACKUP" and bg:

@@ -233,9 +233,9 @@ class Site:
                 volumes[row.volser] = Volume.open(inside(root, row.image, VOLUME_DIR), row.volser, g)
             except (VolumeError, OutsideSite) as exc:
                 unavailable[row.volser] = str(exc)
-        rels, next_id = catalog.load_relationships()
+        rels, next_id, damaged = catalog.load_relationships()
         usable: list[Relationship] = []
-        suspended: dict[int, str] = {}
+        suspended: dict[int, str] = dict(damaged)
         for rel in rels:
             missing = [v for v in (rel.source, rel.target) if v not in volumes]
             if missing:
@@ -277,8 +277,11 @@ class Site:
             for text in tapes:
                 repo.log_activity(s, now, "OPEN", "VERIFY TAPES", None, 4,
                                   [{"id": "FPL141I", "severity": "W", "text": text}])
+            for text in self.suspended.values():
+                repo.log_activity(s, now, "OPEN", "LOAD RELATIONSHIPS", None, 8,
+                                  [{"id": "FPL142E", "severity": "E", "text": text}])
             s.commit()
-        return [f"DATASET INTENT {r.id}" for r in pending] + [r.text for r in done] + tapes
+        return [f"DATASET INTENT {r.id}" for r in pending] + [r.text for r in done] + tapes + list(self.suspended.values())
 
     # -- running ------------------------------------------------------------------------------
     async def start(self, auto_dump_interval: float | None = 300.0) -> None:
@@ -319,6 +322,8 @@ class Site:
             self._lock = -1
 
     def volume(self, volser: str) -> Volume:
+        if volser in self.unavailable:
+            raise VolumeError(f"volume {volser} is unavailable: {self.unavailable[volser]}")
         return self.flashcopy.core.volume(volser)
 
 

@@ -204,11 +204,28 @@ class Catalog:
             return list(s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all())
 
     # -- relationships ------------------------------------------------------------------------
-    def load_relationships(self) -> tuple[list[Relationship], int]:
+    def load_relationships(self) -> tuple[list[Relationship], int, dict[int, str]]:
+        """The persisted relationships, the next id, and the ones whose rows are damaged (a
+        bitmap that does not decode, or decodes to the wrong length): those are named, not
+        loaded, and the rest of the site keeps working."""
         with self.session() as s:
             rows = list(s.exec(select(RelationshipRow).order_by(RelationshipRow.id)).all())
             next_id = int(s.get(SchemaInfo, "next_relationship_id").value)  # type: ignore[union-attr]
-        return [_from_row(r) for r in rows], next_id
+        rels: list[Relationship] = []
+        damaged: dict[int, str] = {}
+        for row in rows:
+            try:
+                rel = _from_row(row)
+            except (ValueError, TypeError) as exc:
+                damaged[row.id] = f"relationship {row.id} ({row.source} -> {row.target}): catalog damage, its row cannot be read ({exc})"
+                continue
+            wrong = [m for m in _MAPS if len(getattr(rel, m)) != rel.length]
+            if wrong:
+                damaged[row.id] = (f"relationship {row.id} ({row.source} -> {row.target}): catalog damage, "
+                                   f"bitmap {', '.join(wrong)} does not cover its {rel.length:,} tracks")
+                continue
+            rels.append(rel)
+        return rels, next_id, damaged
 
     def journal(self) -> CatalogJournal:
         journal = CatalogJournal(self)

@@ -160,3 +160,41 @@ async def test_a_new_site_is_owner_only(tmp_path):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     for f in (root / "catalog.db", root / "volumes" / "V1.img"):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+@pytest.mark.parametrize("damage", ["noise", "short"])
+async def test_a_damaged_bitmap_names_its_relationship_and_the_rest_works(tmp_path, damage):
+    import sqlite3
+
+    defn = parse_definition({"volume": [{"volser": v, "tracks": 60, "track_size": 64} for v in ("A", "B", "C", "D")]})
+    site = Site.create(tmp_path / "site", defn)
+    await site.flashcopy.establish(source="A", target="B")
+    await site.flashcopy.establish(source="C", target="D")
+    await site.close()
+    con = sqlite3.connect(tmp_path / "site" / "catalog.db")
+    if damage == "noise":
+        con.execute("UPDATE relationship SET uncopied = ? WHERE source = 'A'", (os.urandom(4096),))
+    else:  # a 7-track map for a 60-track relationship
+        from engine.trackmap import TrackMap
+
+        con.execute("UPDATE relationship SET uncopied = ? WHERE source = 'A'", (TrackMap.ones(7).to_bytes(),))
+    con.commit()
+    con.close()
+    site = Site.open(tmp_path / "site")
+    try:
+        [why] = site.suspended.values()
+        assert "(A -> B): catalog damage" in why
+        assert [(r.source, r.target) for r in site.flashcopy.relationships()] == [("C", "D")]
+        assert (await site.command("QUERY COPYPOOL(X)")).rc > 0  # commands still answer
+        assert any("FPL142E" in str(m) for e in site.views.activity() for m in e.messages)
+    finally:
+        await site.close()
+
+
+async def test_checksum_of_an_unavailable_volume_says_why(tmp_path):
+    site = Site.create(tmp_path / "site", parse_definition({"volume": [{"volser": "V1", "tracks": 4}]}))
+    await site.close()
+    with open(tmp_path / "site" / "volumes" / "V1.img", "r+b") as f:
+        f.truncate(10)
+    out = run("--site", str(tmp_path / "site"), "volume", "checksum", "V1", cwd=tmp_path)
+    assert out.returncode == 12 and b"unavailable" in out.stderr and b"not known" not in out.stderr

@@ -24,7 +24,7 @@ import os
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from engine.errors import FlashpoolError
@@ -174,7 +174,7 @@ def _scan(
         if zlib.crc32(head) != hcrc:
             raise TapeError(f"tape {name}: the header of file {index + 1} fails its checksum")
         try:
-            header = FileHeader(**json.loads(head))
+            header = _header(json.loads(head))
         except (ValueError, TypeError) as exc:
             raise TapeError(f"tape {name}: the header of file {index + 1} is unreadable ({exc})") from None
         pos += hlen + 4
@@ -217,6 +217,24 @@ def _scan(
             if want is not None:
                 return
         index += 1
+
+
+_FIELD_TYPES = {"int": (int,), "float": (int, float), "str": (str,)}
+
+
+def _header(raw: object) -> FileHeader:
+    """A header as written: every field of its type, the geometry positive. A header with a valid
+    CRC can still be crafted; the tape is then damaged, never a traceback further on."""
+    if not isinstance(raw, dict):
+        raise ValueError("it is not a table of fields")
+    header = FileHeader(**raw)
+    for f in fields(FileHeader):
+        value = getattr(header, f.name)
+        if isinstance(value, bool) or not isinstance(value, _FIELD_TYPES[str(f.type)]):
+            raise ValueError(f"{f.name} is {value!r}")
+    if min(header.cylinders, header.tracks_per_cylinder, header.track_size) < 1:
+        raise ValueError("its geometry is not positive")
+    return header
 
 
 def dump_volume(

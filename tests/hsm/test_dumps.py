@@ -200,3 +200,22 @@ async def test_automatic_dump_runs_on_its_schedule(site):
             break
         await asyncio.sleep(0.05)
     assert versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE"
+
+
+@pytest.mark.parametrize(("field", "value"), [("cylinders", "2"), ("cylinders", 2.0), ("version", True),
+                                              ("tracks_per_cylinder", 0), ("source", 7)])
+def test_a_crafted_header_with_a_valid_checksum_is_tape_damage(tmp_path, field, value):
+    """The CRC only says the header is as written; a crafted one is refused by its fields."""
+    path = tmp_path / "T00001.tape"
+    head = dict(copy_pool="CP", version=1, token="", source="VA", target="T1", point_in_time=1.0, dumped_at=2.0,
+                dump_class="ONSITE", model="TEST", cylinders=2, tracks_per_cylinder=15, track_size=64)
+    w = TapeWriter(path)
+    w.write_file(FileHeader(**head), iter([(0, b"x" * 64)]))
+    w.close()
+    good = path.read_bytes()
+    crafted = TapeWriter(tmp_path / "T00002.tape")
+    crafted.write_file(FileHeader(**{**head, field: value}), iter([]))
+    crafted.close()
+    with pytest.raises(TapeError, match=f"header of file 1 is unreadable .*{field}|geometry"):
+        read_file(tmp_path / "T00002.tape", 0)
+    assert read_file(path, 0)[1] == {0: b"x" * 64} and path.read_bytes() == good

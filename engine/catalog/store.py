@@ -158,6 +158,9 @@ class Catalog:
                 row = s.get(SchemaInfo, "schema_version")
         except (DatabaseError, OperationalError) as exc:
             eng.dispose()
+            if "full" in str(exc.orig).lower():  # not damage: nothing to restore
+                raise CatalogError(f"the catalog at {url} cannot be opened: the file system is full ({exc.orig}); "
+                                   "it is intact - free space and try again") from None
             raise CatalogCorrupt(
                 f"the catalog at {url} cannot be read ({exc.orig}); it is damaged or not a "
                 f"flashpool catalog - restore it from a copy"

@@ -8,7 +8,10 @@ Commands on one copy pool are serialised; commands on different pools run concur
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import Callable
+
+from sqlalchemy.exc import DatabaseError
 
 from engine.catalog import constructs as repo
 from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, keywords_of, parse_command
@@ -131,9 +134,24 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> No
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
         res.fail(12)
+    except (DatabaseError, OSError) as exc:  # the catalog's database or the file system said no
+        res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {resource_problem(exc)}")
+        res.fail(12)
     for note in no_effect(req):
         res.add("FPL150I", note)
-    ctx.log(res, pool)
+    try:
+        ctx.log(res, pool)
+    except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
+        res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {resource_problem(exc)}")
+
+
+def resource_problem(exc: BaseException) -> str:
+    """What a database or file-system error means for the operator: a full disk is not damage."""
+    text = str(getattr(exc, "orig", None) or exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "full" in text.lower():
+        return ("no space left on the file system that holds the site; what was committed is intact and what "
+                "was interrupted is finished or undone at the next open - free space and issue the command again")
+    return f"the catalog or a file could not be used ({text}); what was committed is intact"
 
 
 def _hold(ctx: Context, req: Hold, res: CommandResult) -> None:

@@ -248,3 +248,23 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
     for _ in range(30):  # and plain noise
         asyncio.run(feed(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80)))))
     assert seen["commands"] >= 150
+
+
+async def test_a_full_disk_under_the_catalog_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from sqlmodel import Session
+
+    site = Site.create(tmp_path / "site", parse_definition({"volume": [{"volser": "V1", "tracks": 4}]}))
+    try:
+        def full(self, *a, **k):  # noqa: ANN001, ANN002, ANN003
+            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+        monkeypatch.setattr(Session, "commit", full)
+        res = await site.command("HOLD FRBACKUP")
+        assert res.rc == 12
+        text = " ".join(str(m) for m in res.messages)
+        assert "no space left" in text and "intact" in text and "restore" not in text
+        monkeypatch.undo()
+        assert (await site.command("HOLD FRBACKUP")).rc == 0  # space is back: it works
+    finally:
+        await site.close()

@@ -69,7 +69,7 @@ class FlashpoolApp(App):
         self.history: list[str] = []
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
         self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
-        self.sub_title = site.path.name + ("  READ-ONLY" if read_only else "")
+        self.sub_title = site.path.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
 
     # -- start --------------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:

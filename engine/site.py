@@ -108,6 +108,7 @@ class Site:
         self.views = Views(self.context)
         self._lock = -1
         self.recovered: list[str] = []  # what opening finished or undid after a crash
+        self.demo = False  # a demo site (flashpool init --demo, or the console's first start)
         self._scheduler: asyncio.Task[None] | None = None
 
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
@@ -252,6 +253,8 @@ class Site:
         ctl = FlashCopyController(volumes, core=core, copier=copier, clock=clock)
         site = cls(root, catalog, volumes, unavailable, suspended, ctl)
         site._lock = lock
+        with catalog.session() as s:
+            site.demo = repo.is_demo(s)
         site.recovered = site._finish_interrupted(clock())
         return site
 

@@ -160,6 +160,16 @@ def set_holds(s: Session, held: set[str]) -> None:
     s.add(row)
 
 
+def is_demo(s: Session) -> bool:
+    """A demo site says so (the console shows DEMO in its header): nobody mistakes it for a shop's."""
+    row = s.get(SchemaInfo, "demo")
+    return row is not None and row.value == "1"
+
+
+def mark_demo(s: Session) -> None:
+    s.add(SchemaInfo(key="demo", value="1"))
+
+
 def log_activity(s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict]) -> None:
     s.add(ActivityRow(at=at, origin=origin, command=command, copy_pool=pool, return_code=rc, messages=json.dumps(messages)))
 

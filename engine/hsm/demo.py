@@ -10,6 +10,7 @@ import asyncio
 import random
 
 from engine.hsm.definition import Definition, parse_definition
+from engine.catalog import constructs as repo
 from engine.site import Site
 
 CYL = 10
@@ -54,7 +55,15 @@ def demo_definition() -> Definition:
 
 
 async def seed_demo(site: Site) -> None:
-    """Fill volumes with data and take a few backups; leave the newest DB2 copy running."""
+    """Mark the site a demo, fill volumes with data and take a few backups; leave the newest DB2
+    copy running."""
+
+    def mark() -> None:
+        with site.catalog.session() as s:
+            repo.mark_demo(s)
+            s.commit()
+
+    await asyncio.to_thread(mark)
     rng = random.Random(1)
     fc = site.flashcopy
     size = site.volume("DB0A01").geometry.track_size

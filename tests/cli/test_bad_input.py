@@ -60,6 +60,7 @@ def test_invalid_utf8_in_argv_and_batch_is_a_syntax_error_and_the_batch_goes_on(
 async def test_release_one_function_after_hold_all(tmp_path):
     site = Site.create(tmp_path / "s", parse_definition({"volume": [{"volser": "V1", "tracks": 4}]}))
     try:
+        assert not site.demo  # only a demo site is marked as one
         await site.command("HOLD ALL")
         res = await site.command("RELEASE FRBACKUP")
         assert res.rc == 0
@@ -268,3 +269,18 @@ async def test_a_full_disk_under_the_catalog_is_a_message_not_a_traceback(tmp_pa
         assert (await site.command("HOLD FRBACKUP")).rc == 0  # space is back: it works
     finally:
         await site.close()
+
+
+def test_a_demo_site_says_so(demo):
+    site = Site.open(demo)
+    try:
+        assert site.demo
+    finally:
+        site.close_files()
+    from console.app import FlashpoolApp
+
+    other = Site.open(demo)
+    try:
+        assert "DEMO" in FlashpoolApp(other, live=False, start_engine=False).sub_title
+    finally:
+        other.close_files()

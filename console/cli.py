@@ -170,7 +170,7 @@ async def _hsm(args: argparse.Namespace) -> int:
                 for line in res.lines():
                     print(line, flush=True)
         if args.wait:
-            await _wait(site, quiet=args.json)
+            rc = max(rc, await _wait(site, quiet=args.json))
     finally:
         await site.close()
     return rc
@@ -192,18 +192,24 @@ def _read_commands(stream) -> list[str]:  # noqa: ANN001 - a text stream
     return out
 
 
-async def _wait(site, quiet: bool) -> None:  # noqa: ANN001 - a Site
+async def _wait(site, quiet: bool) -> int:  # noqa: ANN001 - a Site
+    """Until every background copy has completed, or is parked (e.g. the disk filled up): a parked
+    copy is reported and the wait returns RC 12, never hangs."""
     fc = site.flashcopy
     fc.start()
     tty = sys.stderr.isatty() and not quiet
-    while cands := fc.core.copy_candidates():
+    while cands := [r for r in fc.core.copy_candidates() if r.id not in fc.failed]:
         if tty:
             left = sum(r.out_of_sync for r in cands)
             total = sum(r.length for r in cands)
             print(f"\rcopying: {len(cands)} relationship(s), {left:,} of {total:,} tracks left   ", end="", file=sys.stderr)
         await asyncio.sleep(0.2)
     if tty:
-        print("\rcopying: complete" + " " * 40, file=sys.stderr)
+        print("\rcopying: complete" + " " * 40 if not fc.failed else "", file=sys.stderr)
+    for rel_id, why in sorted(fc.failed.items()):
+        print(f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
+              "and it resumes when the site is next opened with space free", file=sys.stderr)
+    return 12 if fc.failed else 0
 
 
 async def _workload(args: argparse.Namespace) -> int:

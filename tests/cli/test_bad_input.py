@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -237,8 +238,6 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
         finally:
             await site.close()
 
-    import asyncio
-
     @settings(max_examples=2000 if os.environ.get("FLASHPOOL_SOAK") == "1" else 120, deadline=None)
     @given(st.lists(st.one_of(st.sampled_from(words), st.binary(max_size=6)), max_size=12))
     def run_one(parts: list[bytes]) -> None:
@@ -284,3 +283,24 @@ def test_a_demo_site_says_so(demo):
         assert "DEMO" in FlashpoolApp(other, live=False, start_engine=False).sub_title
     finally:
         other.close_files()
+
+
+async def test_wait_reports_a_parked_copy_and_returns(tmp_path, monkeypatch, capsys):
+    from console.cli import _wait
+    from engine.errors import VolumeSpaceExhausted
+
+    defn = parse_definition({"volume": [{"volser": v, "tracks": 16, "track_size": 64} for v in ("A", "B")]})
+    site = Site.create(tmp_path / "site", defn)
+    try:
+        await site.flashcopy.write("A", 3, b"x" * 64)
+        await site.flashcopy.establish(source="A", target="B")
+
+        def full(*a, **k):  # noqa: ANN002, ANN003
+            raise VolumeSpaceExhausted("B: no space left on device")
+
+        monkeypatch.setattr(site.flashcopy.core, "copy_step", full)
+        assert await asyncio.wait_for(_wait(site, quiet=True), 10) == 12
+        assert "parked" in capsys.readouterr().err
+    finally:
+        monkeypatch.undo()
+        await site.close()

@@ -325,9 +325,7 @@ class Site:
             self._lock = -1
 
     def volume(self, volser: str) -> Volume:
-        if volser in self.unavailable:
-            raise VolumeError(f"volume {volser} is unavailable: {self.unavailable[volser]}")
-        return self.flashcopy.core.volume(volser)
+        return self.context.volume(volser)
 
 
 __all__ = ["CatalogError", "Site", "SiteError"]

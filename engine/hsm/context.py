@@ -14,6 +14,7 @@ from typing import TypeVar
 from engine.catalog import Catalog
 from engine.catalog import constructs as repo
 from engine.datasets.manager import DataSetStore
+from engine.errors import VolumeError
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult
@@ -52,6 +53,9 @@ class Context:
         return self.flashcopy.core
 
     def volume(self, volser: str) -> Volume:
+        """The open volume, or why it cannot be used (missing or short image, outside the site)."""
+        if volser in self.unavailable:
+            raise VolumeError(f"volume {volser} is unavailable: {self.unavailable[volser]}")
         return self.flashcopy.core.volume(volser)
 
     def batch(self, fn: Callable[[FlashCopyCore], T]) -> T:

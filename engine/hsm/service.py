@@ -100,9 +100,10 @@ class FastReplication:
                 async with self.lock(job.pool):
                     if await asyncio.to_thread(dump.auto_dump_one, ctx, job, backup.finish_nocopy_version):
                         done.append(job.pool)
-        except FlashpoolError as exc:
+        except (FlashpoolError, DatabaseError, OSError) as exc:  # the schedule goes on; the log says why
             res = CommandResult("AUTODUMP")
-            res.add("ARC1806E", f"AUTOMATIC DUMP FAILED, RC=0012 - {exc}")
+            why = exc if isinstance(exc, FlashpoolError) else resource_problem(exc)
+            res.add("ARC1806E", f"AUTOMATIC DUMP FAILED, RC=0012 - {why}")
             res.fail(12)
             await asyncio.to_thread(ctx.log, res, None)
         return done

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from engine.errors import FlashpoolError
+from engine.paths import Sharing
 
 DEFAULT_SITE = "./flashpool-data"
 
@@ -56,7 +57,7 @@ def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
     where = ""
     if (site / "catalog.db").exists() or (site / "catalog.url").exists():
         log = site / "flashpool-errors.log"
-        with log.open("a") as f:
+        with open(Sharing.of(site).create(log, os.O_WRONLY | os.O_APPEND), "a") as f:
             f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} flashpool {' '.join(sys.argv[1:])}\n")
             f.write("".join(traceback.format_exception(exc)))
         where = f"; the details are in {log}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import grp
 import json
 import os
 import shutil
@@ -43,7 +44,7 @@ from engine.flashcopy import (
     Relationship,
 )
 from engine.geometry import Geometry
-from engine.paths import OutsideSite, inside
+from engine.paths import OWNER_ONLY, OutsideSite, Sharing, inside
 from engine.storage import Volume
 
 CATALOG_FILE = "catalog.db"
@@ -73,7 +74,7 @@ def _lock_site(root: Path) -> int:
         except OSError:
             holder = "another process"
         raise SiteError(f"the site {root} is in use by {holder}; close it there first") from None
-    holder_fd = os.open(root / LOCK_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    holder_fd = Sharing.of(root).create(root / LOCK_FILE, os.O_WRONLY | os.O_TRUNC)
     try:
         os.write(holder_fd, f"process {os.getpid()}".encode())
     finally:
@@ -138,8 +139,9 @@ class Site:
         try:
             root.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(mode=0o700)  # owner-only: volume images, tapes and the catalog are the shop's data
-            cls._build(work, defn, catalog_url)
+            sharing = Sharing(grp.getgrnam(defn.share_group).gr_gid) if defn.share_group else OWNER_ONLY
+            sharing.make_dir(work)  # owner-only unless shared: images, tapes and catalog are the shop's data
+            cls._build(work, defn, catalog_url, sharing)
             if root.exists():
                 root.rmdir()
             os.rename(work, root)
@@ -152,15 +154,16 @@ class Site:
         return cls.open(root, **options)  # type: ignore[arg-type]
 
     @staticmethod
-    def _build(root: Path, defn: Definition, catalog_url: str | None) -> None:
-        (root / VOLUME_DIR).mkdir(mode=0o700, exist_ok=True)
-        (root / TAPE_DIR).mkdir(mode=0o700, exist_ok=True)
+    def _build(root: Path, defn: Definition, catalog_url: str | None, sharing: Sharing) -> None:
+        sharing.make_dir(root / VOLUME_DIR)
+        sharing.make_dir(root / TAPE_DIR)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
         if catalog_url:
+            os.close(sharing.create(root / CATALOG_URL_FILE, os.O_WRONLY))
             (root / CATALOG_URL_FILE).write_text(catalog_url + "\n")
+        else:
+            os.close(sharing.create(root / CATALOG_FILE, os.O_WRONLY))  # SQLite's journal files follow its mode
         catalog = Catalog.create(url)
-        if not catalog_url:
-            os.chmod(root / CATALOG_FILE, 0o600)
         rows: list[object] = []
         for dc in defn.dump_classes:
             rows.append(DumpClassRow(
@@ -174,7 +177,7 @@ class Site:
             (None, v) for v in defn.extra_volumes
         ]:
             image = f"{VOLUME_DIR}/{vol.volser}.img"
-            Volume.create(root / image, vol.volser, vol.geometry).close()
+            Volume.create(root / image, vol.volser, vol.geometry, sharing).close()
             g = vol.geometry
             rows.append(VolumeRow(
                 volser=vol.volser, model=g.model, cylinders=g.cylinders,

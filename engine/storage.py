@@ -4,6 +4,10 @@ Track k lives at byte k * slot_size; a slot is the track rounded up to whole pag
 single-track write never straddles a partial page. The file is created sparse at its full
 size, so an unwritten 3390-54 costs no disk, and unwritten tracks read as zeros.
 
+Images are opened on demand through `ImageFiles`, a bounded pool of file descriptors, so a
+site may hold far more volumes than the process may keep files open (tens of thousands under
+`ulimit -n 1024`).
+
 The `*_sync` methods do blocking I/O and are meant for worker threads (the FlashCopy core
 runs there). The `async` methods hand the same work to a thread so that the event loop
 never waits on the disk.
@@ -14,6 +18,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import resource
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+import contextlib
+from contextlib import contextmanager
 from pathlib import Path
 
 from engine.errors import (
@@ -24,6 +34,7 @@ from engine.errors import (
     VolumeSpaceExhausted,
 )
 from engine.geometry import Geometry, validate_volser
+from engine.paths import OWNER_ONLY, Sharing
 
 #: copy_file_range hands the kernel at most this many bytes per call (keeps calls short).
 COPY_CHUNK = 64 * 1024 * 1024
@@ -37,65 +48,150 @@ def _space_error(exc: OSError, volser: str, what: str) -> VolumeError:
     return VolumeError(f"{volser}: I/O error while {what}: {exc.strerror or exc}")
 
 
-class Volume:
-    """One DASD volume backed by an image file."""
+def _default_limit() -> int:
+    """A quarter of the process's open-file limit, at most 256: the rest stays free for the
+    catalog, tapes, sockets and the console."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 256
+    return max(8, min(256, soft // 4))
 
-    def __init__(self, volser: str, geometry: Geometry, path: Path, fd: int) -> None:
+
+class ImageFiles:
+    """A bounded, least-recently-used set of open image files shared by every volume of the
+    process (the open-file limit is per process). A descriptor in use (pinned) is never closed
+    under its user; when every descriptor is pinned the pool grows past its limit rather than
+    fail, and shrinks again as they are released."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit or _default_limit()
+        self._lock = threading.Lock()
+        self._open: OrderedDict[Volume, int] = OrderedDict()
+        self._pins: dict[Volume, int] = {}
+        self.opened = 0  # how many times an image was opened (tests and benchmarks read it)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    @contextmanager
+    def use(self, volume: Volume) -> Iterator[int]:
+        with self._lock:
+            fd = self._open.get(volume)
+            if fd is None:
+                self._shrink(self.limit - 1)
+                fd = volume.open_descriptor()
+                self._open[volume] = fd
+                self.opened += 1
+            else:
+                self._open.move_to_end(volume)
+            self._pins[volume] = self._pins.get(volume, 0) + 1
+        try:
+            yield fd
+        finally:
+            with self._lock:
+                left = self._pins[volume] - 1
+                if left:
+                    self._pins[volume] = left
+                else:
+                    del self._pins[volume]
+                self._shrink(self.limit)
+
+    def forget(self, volume: Volume) -> None:
+        """Close the volume's descriptor (the volume is being closed)."""
+        with self._lock:
+            if volume in self._pins:
+                raise VolumeError(f"{volume.volser}: volume closed while its image is in use")
+            fd = self._open.pop(volume, None)
+        if fd is not None:
+            os.close(fd)
+
+    def _shrink(self, size: int) -> None:
+        """Close least recently used, unpinned descriptors until at most `size` stay open."""
+        if len(self._open) <= size:
+            return
+        for vol in [v for v in self._open if v not in self._pins]:
+            os.close(self._open.pop(vol))
+            if len(self._open) <= size:
+                return
+
+
+#: the process's pool (see ImageFiles)
+IMAGE_FILES = ImageFiles()
+
+
+class Volume:
+    """One DASD volume backed by an image file (opened on demand through `ImageFiles`)."""
+
+    def __init__(self, volser: str, geometry: Geometry, path: Path, files: ImageFiles = IMAGE_FILES) -> None:
         self.volser = volser
         self.geometry = geometry
         self.path = path
-        self._fd = fd
+        self._files = files
+        self._closed = False
         self._zero_track = bytes(geometry.track_size)
         self._pad = bytes(geometry.slot_size - geometry.track_size)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike[str], volser: str, geometry: Geometry) -> Volume:
+    def create(cls, path: str | os.PathLike[str], volser: str, geometry: Geometry,
+               sharing: Sharing = OWNER_ONLY) -> Volume:
         """Create a new, empty (all-zero, sparse) image; refuses to overwrite an existing one."""
         volser = validate_volser(volser)
         p = Path(path)
         try:
-            fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = sharing.create(p, os.O_RDWR | os.O_EXCL)
         except FileExistsError:
             raise VolumeError(f"{volser}: image {p} already exists") from None
         try:
             os.ftruncate(fd, geometry.image_size)
         except OSError as exc:
-            os.close(fd)
             p.unlink(missing_ok=True)
             raise _space_error(exc, volser, "creating its image") from exc
-        return cls(volser, geometry, p, fd)
+        finally:
+            os.close(fd)
+        return cls(volser, geometry, p)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], volser: str, geometry: Geometry) -> Volume:
-        """Open an existing image, checking it is as large as its geometry says."""
+        """Check an existing image is there and as large as its geometry says (without keeping
+        it open: it is opened when it is read or written)."""
         volser = validate_volser(volser)
-        p = Path(path)
+        vol = cls(volser, geometry, Path(path))
+        vol.check_image()
+        return vol
+
+    def check_image(self) -> None:
+        p = self.path
         try:
-            fd = os.open(p, os.O_RDWR)
+            size = os.stat(p).st_size
         except FileNotFoundError:
-            raise VolumeImageMissing(f"{volser}: volume image {p} is missing") from None
+            raise VolumeImageMissing(f"{self.volser}: volume image {p} is missing") from None
         except OSError as exc:
-            raise VolumeError(f"{volser}: cannot open {p}: {exc.strerror}") from None
-        size = os.fstat(fd).st_size
-        if size < geometry.image_size:
-            os.close(fd)
+            raise VolumeError(f"{self.volser}: cannot open {p}: {exc.strerror}") from None
+        if size < self.geometry.image_size:
             raise VolumeImageShort(
-                f"{volser}: image {p} holds {size:,} bytes but a {geometry.describe()} needs "
-                f"{geometry.image_size:,}; the image is truncated"
+                f"{self.volser}: image {p} holds {size:,} bytes but a {self.geometry.describe()} needs "
+                f"{self.geometry.image_size:,}; the image is truncated"
             )
-        return cls(volser, geometry, p, fd)
+
+    def open_descriptor(self) -> int:
+        """Open the image for the pool (ImageFiles.use is the only caller)."""
+        if self._closed:
+            raise VolumeError(f"{self.volser}: volume is closed")
+        try:
+            return os.open(self.path, os.O_RDWR)
+        except FileNotFoundError:
+            raise VolumeImageMissing(f"{self.volser}: volume image {self.path} is missing") from None
+        except OSError as exc:
+            raise VolumeError(f"{self.volser}: cannot open {self.path}: {exc.strerror}") from None
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        if not self._closed:
+            self._closed = True
+            self._files.forget(self)
 
-    @property
-    def fd(self) -> int:
-        if self._fd < 0:
-            raise VolumeError(f"{self.volser}: volume is closed")
-        return self._fd
+    def _fd(self) -> contextlib.AbstractContextManager[int]:
+        return self._files.use(self)
 
     @property
     def tracks(self) -> int:
@@ -110,7 +206,8 @@ class Volume:
 
     def read_track_sync(self, track: int) -> bytes:
         self.geometry.check_track(track)
-        data = os.pread(self.fd, self.geometry.track_size, self._offset(track))
+        with self._fd() as fd:
+            data = os.pread(fd, self.geometry.track_size, self._offset(track))
         if len(data) < self.geometry.track_size:  # image shorter than expected: zeros
             data = data + bytes(self.geometry.track_size - len(data))
         return data
@@ -119,7 +216,8 @@ class Volume:
         """Read a run of tracks with one system call."""
         self.geometry.check_extent(first, count)
         slot, size = self.geometry.slot_size, self.geometry.track_size
-        raw = os.pread(self.fd, slot * count, self._offset(first))
+        with self._fd() as fd:
+            raw = os.pread(fd, slot * count, self._offset(first))
         if len(raw) < slot * count:
             raw = raw + bytes(slot * count - len(raw))
         return [raw[i * slot : i * slot + size] for i in range(count)]
@@ -147,9 +245,10 @@ class Volume:
     def _pwrite(self, data: bytes, offset: int, what: str) -> None:
         view = memoryview(data)
         try:
-            while view:
-                n = os.pwrite(self.fd, view, offset)
-                view, offset = view[n:], offset + n
+            with self._fd() as fd:
+                while view:
+                    n = os.pwrite(fd, view, offset)
+                    view, offset = view[n:], offset + n
         except OSError as exc:
             raise _space_error(exc, self.volser, what) from exc
 
@@ -161,12 +260,13 @@ class Volume:
         src, dst = self._offset(first), target._offset(target_first)
         remaining = count * slot
         try:
-            while remaining:
-                n = os.copy_file_range(self.fd, target.fd, min(remaining, COPY_CHUNK), src, dst)
-                if n <= 0:  # source shorter than expected (truncated image): fill with zeros
-                    target._pwrite(bytes(remaining), dst, "copying tracks")
-                    return
-                src, dst, remaining = src + n, dst + n, remaining - n
+            with self._fd() as sfd, target._fd() as tfd:
+                while remaining:
+                    n = os.copy_file_range(sfd, tfd, min(remaining, COPY_CHUNK), src, dst)
+                    if n <= 0:  # source shorter than expected (truncated image): fill with zeros
+                        target._pwrite(bytes(remaining), dst, "copying tracks")
+                        return
+                    src, dst, remaining = src + n, dst + n, remaining - n
         except OSError as exc:
             if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
                 self._copy_by_buffer(src, target, dst, remaining)
@@ -176,7 +276,8 @@ class Volume:
     def _copy_by_buffer(self, src: int, target: Volume, dst: int, remaining: int) -> None:
         buf = bytearray(min(remaining, COPY_CHUNK))
         while remaining:
-            n = os.preadv(self.fd, [memoryview(buf)[: min(remaining, len(buf))]], src)
+            with self._fd() as fd:
+                n = os.preadv(fd, [memoryview(buf)[: min(remaining, len(buf))]], src)
             if n <= 0:
                 target._pwrite(bytes(remaining), dst, "copying tracks")
                 return
@@ -186,13 +287,14 @@ class Volume:
     def flush_sync(self) -> None:
         """Make everything written so far durable (power-loss safety)."""
         try:
-            os.fdatasync(self.fd)
+            with self._fd() as fd:
+                os.fdatasync(fd)
         except OSError as exc:
             raise _space_error(exc, self.volser, "flushing") from exc
 
     def allocated_bytes(self) -> int:
         """Disk space the sparse image really uses."""
-        return os.fstat(self.fd).st_blocks * 512
+        return os.stat(self.path).st_blocks * 512
 
     # -- async wrappers (never block the event loop) ------------------------------------------
     async def read_track(self, track: int) -> bytes:

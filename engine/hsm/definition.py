@@ -27,10 +27,15 @@ at once, before anything is created.
     versions = 2
     fast_reverse_restore = true
     dump_classes = [{ name = "ONSITE", versions = 2 }]
+
+    [site]
+    group = "stgadmin"                   # optional: share the site with this group (else owner only)
 """
 
 from __future__ import annotations
 
+import grp
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +102,7 @@ class Definition:
     copy_pools: tuple[CopyPoolDef, ...] = ()
     dump_classes: tuple[DumpClassDef, ...] = ()
     extra_volumes: tuple[VolumeDef, ...] = field(default=())  # volumes in no storage group
+    share_group: str | None = None  # [site] group: who besides the owner may use the site's files
 
     def group(self, name: str) -> StorageGroupDef:
         return next(g for g in self.storage_groups if g.name == name)
@@ -137,6 +143,7 @@ _SHAPES: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
     },
 }
 _DUMP_CLASS_ENTRY = {"name": (_STR, None), "versions": (_INT, (1, 100))}
+_SITE = {"group": (_STR, None)}  # the one single-table section: [site]
 
 
 def _is(value: object, kind: str) -> bool:
@@ -181,8 +188,10 @@ def shape_problems(data: object) -> list[str]:
         return ["a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]] and [[volume]] tables"]
     problems: list[str] = []
     for section, value in data.items():
-        if section not in _SHAPES:
-            problems.append(f"unknown section [{section}] (known: {', '.join(sorted(_SHAPES))})")
+        if section == "site":
+            _check_table(value, _SITE, "[site]", problems)
+        elif section not in _SHAPES:
+            problems.append(f"unknown section [{section}] (known: {', '.join(sorted([*_SHAPES, 'site']))})")
         elif not isinstance(value, list):
             problems.append(f"{section}: must be written [[{section}]] (a list of tables), not {type(value).__name__}")
         else:
@@ -296,12 +305,26 @@ def parse_definition(data: dict) -> Definition:
         if n > MAX_POOLS_PER_GROUP:
             problems.append(f"storage group {sg} is in {n} copy pools; at most {MAX_POOLS_PER_GROUP}")
 
-    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra)
+    share = data.get("site", {}).get("group")
+    if share is not None:
+        problems += _group_problems(share)
+    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra, share)
     if not problems:
         problems += capacity_problems(defn)
     if problems:
         raise DefinitionError(problems)
     return defn
+
+
+def _group_problems(name: str) -> list[str]:
+    """The group must exist, and this user must be able to give files to it (be root or in it)."""
+    try:
+        gid = grp.getgrnam(name).gr_gid
+    except KeyError:
+        return [f"[site].group: there is no group {name!r} on this system"]
+    if os.geteuid() != 0 and gid not in os.getgroups() and gid != os.getegid():
+        return [f"[site].group: you are not a member of group {name!r}, so the site cannot be shared with it"]
+    return []
 
 
 def capacity_problems(defn: Definition) -> list[str]:

@@ -164,6 +164,49 @@ async def test_a_new_site_is_owner_only(tmp_path):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
 
 
+async def test_a_site_shared_with_a_group_gives_it_every_file_whatever_the_umask(tmp_path):
+    import grp
+    import stat
+
+    group = grp.getgrgid(os.getegid()).gr_name  # a group this user may always give files to
+    defn = parse_definition({
+        "site": {"group": group},
+        "dump_class": [{"name": "ONSITE"}],
+        "storage_group": [
+            {"name": "SRC", "type": "POOL", "backup_group": "BK", "tracks": 4, "volumes": ["S1"]},
+            {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": 4, "volumes": ["B1"]},
+        ],
+        "copy_pool": [{"name": "P", "storage_groups": ["SRC"], "versions": 1, "dump_classes": ["ONSITE"]}],
+    })
+    old = os.umask(0o077)
+    try:
+        site = Site.create(tmp_path / "site", defn)
+        try:
+            res = await site.command("FRBACKUP COPYPOOL(P) EXECUTE DUMP")
+            assert res.rc == 0, res.messages
+            await site.hsm.settle()
+        finally:
+            await site.close()
+    finally:
+        os.umask(old)
+    root = tmp_path / "site"
+    tapes = list((root / "tapes").iterdir())
+    assert tapes  # the dump wrote a tape after the site was created
+    for d in (root, root / "volumes", root / "tapes"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o2770 and d.stat().st_gid == os.getegid(), d
+    for f in (root / "catalog.db", root / "volumes" / "S1.img", root / "site.lock", *tapes):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o660 and f.stat().st_gid == os.getegid(), f
+
+
+def test_a_group_that_does_not_exist_is_a_definition_problem():
+    from engine.hsm.definition import DefinitionError
+
+    with pytest.raises(DefinitionError, match=r"\[site\].group: there is no group 'no-such-group-x'"):
+        parse_definition({"site": {"group": "no-such-group-x"}, "volume": [{"volser": "V1", "tracks": 4}]})
+    with pytest.raises(DefinitionError, match=r"\[site\]: unknown key 'mode'"):
+        parse_definition({"site": {"mode": "0777"}, "volume": [{"volser": "V1", "tracks": 4}]})
+
+
 @pytest.mark.parametrize("damage", ["noise", "short"])
 async def test_a_damaged_bitmap_names_its_relationship_and_the_rest_works(tmp_path, damage):
     import sqlite3
@@ -304,3 +347,43 @@ async def test_wait_reports_a_parked_copy_and_returns(tmp_path, monkeypatch, cap
     finally:
         monkeypatch.undo()
         await site.close()
+
+
+def test_a_site_with_more_volumes_than_open_files_backs_up_and_recovers(tmp_path):
+    """Under `ulimit -n 64` (an image pool of 16 descriptors), 2 x 150 volumes: the site opens,
+    FRBACKUP copies every volume, FRRECOV brings damaged ones back. `make soak`: 2 x 10,000
+    volumes under `ulimit -n 1024`."""
+    import hashlib
+    import resource
+
+    soak = os.environ.get("FLASHPOOL_SOAK") == "1"
+    n, files, tracks = (10_000, 1024, 2) if soak else (150, 64, 8)
+    vols = lambda p: ", ".join(f'"{p}{i:04d}"' for i in range(n))  # noqa: E731
+    (tmp_path / "site.toml").write_text(
+        f'[[storage_group]]\nname = "SRC"\ntype = "POOL"\nbackup_group = "BK"\ntracks = {tracks}\nvolumes = [{vols("S")}]\n'
+        f'[[storage_group]]\nname = "BK"\ntype = "COPYPOOLBACKUP"\ntracks = {tracks}\nvolumes = [{vols("B")}]\n'
+        '[[copy_pool]]\nname = "WIDE"\nstorage_groups = ["SRC"]\nversions = 1\n'
+    )
+
+    def limited(*args: str) -> subprocess.CompletedProcess[bytes]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.run([*FLASHPOOL, *args], cwd=tmp_path, capture_output=True, env=env, timeout=3600,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (files, files)))
+
+    site = tmp_path / "site"
+    out = limited("init", "--definition", "site.toml", str(site))
+    assert out.returncode == 0, out.stderr
+    for i in range(n):  # host data written before any relationship exists
+        img = site / "volumes" / f"S{i:04d}.img"
+        img.write_bytes(hashlib.sha256(b"%d" % i).digest() * (img.stat().st_size // 32))
+    image = lambda v: (site / "volumes" / f"{v}.img").read_bytes()  # noqa: E731
+    before = {i: image(f"S{i:04d}") for i in range(n)}
+    out = limited("--site", str(site), "hsm", "--wait", "FRBACKUP COPYPOOL(WIDE) EXECUTE")
+    assert out.returncode == 0 and b"Traceback" not in out.stderr, out
+    assert all(image(f"B{i:04d}") == before[i] for i in range(n))  # every copy went through the pool
+    for i in (0, 77, n - 1):
+        assert limited("--site", str(site), "volume", "damage", f"S{i:04d}", "--tracks", "0-7").returncode == 0
+    assert image("S0077") != before[77] and image(f"S{n - 1:04d}") != before[n - 1]
+    out = limited("--site", str(site), "hsm", "--wait", "FRRECOV COPYPOOL(WIDE)")
+    assert out.returncode == 0 and b"Traceback" not in out.stderr, out
+    assert all(image(f"S{i:04d}") == before[i] for i in range(n))

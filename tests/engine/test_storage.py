@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import TrackDataError, VolumeError, VolumeImageMissing, VolumeImageShort, VolumeSpaceExhausted
 from engine.geometry import TRACK_SIZE, custom_geometry, geometry_for
-from engine.storage import Volume
+from engine.storage import ImageFiles, Volume
 from tests.conftest import track
 
 
@@ -89,3 +89,43 @@ async def test_async_io_runs_off_the_loop(make_volume):
     await vol.update_track(2, 0, b"A")
     assert (await vol.read_track(2))[:5] == b"Async"
     await vol.flush()
+
+
+def test_image_files_stay_within_their_limit_and_never_close_one_in_use(tmp_path):
+    """Issue "Nothing a user types ...": images are opened on demand through a bounded pool, so a
+    site may hold more volumes than the process may keep files open."""
+    files = ImageFiles(limit=3)
+    g = custom_geometry(4, 64)
+    vols = []
+    for i in range(10):
+        Volume.create(tmp_path / f"V{i}.img", f"V{i}", g)
+        vols.append(Volume(f"V{i}", g, tmp_path / f"V{i}.img", files))
+    for round_ in range(3):
+        for i, v in enumerate(vols):
+            v.write_track_sync(round_, track(f"{i}/{round_}"))
+            assert len(files) <= 3
+    assert [v.read_track_sync(2) for v in vols] == [track(f"{i}/2") for i in range(10)]
+    with files.use(vols[0]) as fd0:  # pinned: four others come and go, fd0 stays valid
+        for v in vols[1:5]:
+            v.read_track_sync(0)
+        assert os.pread(fd0, 5, 2 * g.slot_size) == track("0/2")[:5]
+    vols[0].copy_tracks_to_sync(0, vols[9], 3, 1)  # two images pinned at once
+    assert vols[9].read_track_sync(3) == track("0/0")
+    assert files.opened > 10 and len(files) <= 3
+    for v in vols:
+        v.close()
+    assert len(files) == 0
+    with pytest.raises(VolumeError, match="closed"):
+        vols[1].read_track_sync(0)
+
+
+def test_an_image_removed_while_the_site_runs_is_a_volume_error(tmp_path):
+    files = ImageFiles(limit=1)
+    g = custom_geometry(4, 64)
+    a = Volume.create(tmp_path / "A.img", "A", g)
+    a = Volume("A", g, a.path, files)
+    b = Volume("B", g, Volume.create(tmp_path / "B.img", "B", g).path, files)
+    b.read_track_sync(0)  # A's descriptor is closed now
+    os.unlink(a.path)
+    with pytest.raises(VolumeImageMissing, match="missing"):
+        a.read_track_sync(0)

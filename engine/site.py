@@ -6,18 +6,14 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import grp
-import json
 import os
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlmodel import select
-
 from engine.catalog import Catalog, CatalogError, CatalogMissing, sqlite_url
 from engine.catalog.models import (
-    IntentRow,
     CopyPoolDumpClassRow,
     CopyPoolGroupRow,
     CopyPoolRow,
@@ -31,8 +27,7 @@ from engine.views import Views
 from engine.hsm.definition import Definition
 from engine.hsm.messages import CommandResult
 from engine.catalog import constructs as repo
-from engine.hsm import dsrecover, dump, intent
-from engine.hsm.intent import IntentKind
+from engine.hsm import dump, interrupted
 from engine.hsm.service import FastReplication
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
@@ -262,24 +257,15 @@ class Site:
         return site
 
     def _finish_interrupted(self, now: float) -> list[str]:
-        """Before anything else runs: finish or undo every HSM command a crash interrupted, and
-        verify the dump copies on tapes that were being written (docs/ATOMICITY.md). What was
-        done goes to the activity log."""
+        """Before anything else runs: finish or undo every HSM command an interruption left
+        behind, and verify the dump copies on tapes that were being written (docs/ATOMICITY.md).
+        What was done goes to the activity log."""
+        done = interrupted.finish(self.context.asked_by("OPEN"), None)
         with self.catalog.session() as s:
-            pending = [r for r in s.exec(select(IntentRow).order_by(IntentRow.id)).all() if r.kind == IntentKind.DATASET.value]
-        for row in pending:
-            text = dsrecover.finish_interrupted(self.context.asked_by("OPEN"), json.loads(row.payload))
-            with self.catalog.session() as s:
-                intent.end(s, row.id)
-                repo.log_activity(s, now, "OPEN", f"RESOLVE DATASET INTENT {row.id}", row.copy_pool, 4,
-                                  [{"id": "FPL140I", "severity": "W", "text": text}])
-                s.commit()
-        with self.catalog.session() as s:
-            done = intent.resolve(s, self.flashcopy.core)
             tapes = dump.check_unfinished_tapes(s, self.path)
-            for r in done:
-                repo.log_activity(s, now, "OPEN", f"RESOLVE {r.kind.value} INTENT {r.intent_id}", r.copy_pool, 4,
-                                  [{"id": "FPL140I", "severity": "W", "text": r.text}])
+            for pool, text in done:
+                repo.log_activity(s, now, "OPEN", "RESOLVE INTENT", pool, 4,
+                                  [{"id": "FPL140I", "severity": "W", "text": text}])
             for text in tapes:
                 repo.log_activity(s, now, "OPEN", "VERIFY TAPES", None, 4,
                                   [{"id": "FPL141I", "severity": "W", "text": text}])
@@ -287,7 +273,7 @@ class Site:
                 repo.log_activity(s, now, "OPEN", "LOAD RELATIONSHIPS", None, 8,
                                   [{"id": "FPL142E", "severity": "E", "text": text}])
             s.commit()
-        return [f"DATASET INTENT {r.id}" for r in pending] + [r.text for r in done] + tapes + list(self.suspended.values())
+        return [text for _, text in done] + tapes + list(self.suspended.values())
 
     # -- running ------------------------------------------------------------------------------
     async def start(self, auto_dump_interval: float | None = 300.0) -> None:

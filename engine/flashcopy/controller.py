@@ -40,6 +40,7 @@ class CopierSettings:
     chunk_tracks: int = 1024  # tracks per hand-off to a worker thread (~58 MB of 3390)
     tracks_per_second: float | None = None  # None = as fast as the disk goes
     progress_interval: float = 0.25  # seconds between progress events per relationship
+    retry_seconds: float = 15.0  # a copy parked by an error (a full disk) is tried again after this
 
 
 class FlashCopyController:
@@ -66,6 +67,7 @@ class FlashCopyController:
         self._paused = False
         self._last_progress: dict[int, tuple[float, int]] = {}
         self.failed: dict[int, str] = {}  # relationships whose background copy hit an error
+        self._retry: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # where events go (see bind)
 
     def bind(self) -> None:
@@ -88,7 +90,11 @@ class FlashCopyController:
             loop.call_soon_threadsafe(fn)
 
     def retry_failed(self) -> None:
-        """Let the copiers try again the relationships that failed (after space was freed)."""
+        """Let the copiers try again the relationships that failed (after space was freed; also
+        on a timer while copiers run)."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         self.failed.clear()
         if self._wake is not None:
             self._wake.set()
@@ -244,6 +250,9 @@ class FlashCopyController:
         ]
 
     async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel()
@@ -307,6 +316,8 @@ class FlashCopyController:
                 # others go on, and nothing already copied is lost
                 self.failed[rel.id] = str(exc)
                 self.events.publish(CopyFailed(self.clock(), rel.id, rel.source, rel.target, str(exc)))
+                if self._retry is None:  # space may be freed without anyone telling us
+                    self._retry = asyncio.get_running_loop().call_later(self.settings.retry_seconds, self.retry_failed)
                 continue
             finally:
                 self._claimed.discard(rel.id)  # before waking the others, or they idle

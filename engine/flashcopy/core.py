@@ -714,6 +714,12 @@ class FlashCopyCore:
         if rel.id in self._rels:
             self._dirty[rel.id] = rel
 
+    def commit_pending(self) -> None:
+        """Persist what an earlier journal commit failed to (a full disk): the engine's memory
+        went ahead, the journal catches up now."""
+        with self.lock:
+            self._commit()
+
     def _commit(self) -> None:
         if not self._dirty and not self._removed:
             return

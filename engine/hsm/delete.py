@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
@@ -18,7 +19,7 @@ from engine.command import FrDelete, format_token
 from engine.flashcopy import FlashCopyCore
 from engine.hsm import dump, intent, rules
 from engine.hsm import pool as pools
-from engine.hsm.messages import CommandResult
+from engine.hsm.messages import CommandResult, resource_problem
 from engine.hsm.rules import Checks, Refusal, Refused
 
 if TYPE_CHECKING:
@@ -123,11 +124,19 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
     except Refused as exc:
         rules.report(res, "DELETE", what, exc.refusal)
         return
+    unscratched = None
     if plan.dumps:
-        dump.remove_unused_tapes(ctx)
+        try:
+            dump.remove_unused_tapes(ctx)
+        except (DatabaseError, OSError) as exc:  # the versions are deleted all the same
+            unscratched = resource_problem(exc)
     scope = {"DASDONLY": "DASD COPIES", "DUMPONLY": "DUMP COPIES", "BOTH": "DASD AND DUMP COPIES"}[req.scope]
     res.add("ARC0100I", "FRDELETE COMMAND COMPLETED")
     res.add("FPL120I", f"{scope} OF COPY POOL {req.copypool} DELETED FOR VERSION(S) "
             + ", ".join(f"{n:03d}" for n in sorted(plan.deleted + plan.kept))
             + (f"; VERSION(S) {', '.join(f'{n:03d}' for n in sorted(plan.kept))} LIVE ON AS THEIR OTHER COPIES" if plan.kept else "")
-            + (f"; TAPE(S) {' '.join(plan.tapes)} SCRATCHED" if plan.tapes else ""))
+            + (f"; TAPE(S) {' '.join(plan.tapes)} SCRATCHED" if plan.tapes and not unscratched else ""))
+    if unscratched:
+        res.add("FPL121W", f"TAPES THAT HOLD NO DUMP COPY ANY MORE WERE NOT SCRATCHED ({unscratched}); "
+                "THE NEXT FRDELETE OF DUMP COPIES SCRATCHES THEM")
+        res.fail(4)

@@ -145,10 +145,12 @@ def settle_fast_reverse(s: Session, version: BackupVersionRow, recovered: set[st
     s.add(version)
 
 
-def resolve(s: Session, core: FlashCopyCore) -> list[Resolution]:
-    """Finish or undo every intent a crash left behind (oldest first); the caller commits."""
+def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Resolution]:
+    """Finish or undo every intent an interruption left behind (of one pool, or all), oldest
+    first; the caller commits. Call under the core's lock."""
     out: list[Resolution] = []
-    for row in s.exec(select(IntentRow).order_by(IntentRow.id)).all():
+    q = select(IntentRow).order_by(IntentRow.id)
+    for row in s.exec(q if pool is None else q.where(IntentRow.copy_pool == pool)).all():
         assert row.id is not None
         kind = IntentKind(row.kind)
         if kind is IntentKind.DATASET:
@@ -178,6 +180,8 @@ def resolve(s: Session, core: FlashCopyCore) -> list[Resolution]:
                         + ("; RE-ISSUE FRRECOV COPYPOOL TO RECOVER THE OTHERS" if version.dasd_state == "FCFRRINCOMPLETE" else ""))
         s.delete(row)
         out.append(Resolution(row.id, kind, row.copy_pool, text))
-    # no intent is open any more: the tombstones have served their purpose
-    s.exec(delete(EndedRelationshipRow))  # type: ignore[call-overload]
+    # when no intent is open any more (another pool's command may have one), the tombstones
+    # have served their purpose
+    s.flush()
+    s.exec(delete(EndedRelationshipRow).where(~select(IntentRow.id).exists()))  # type: ignore[call-overload]
     return out

@@ -13,6 +13,7 @@ flashpool adds its own informational messages with the prefix FPL, never a borro
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import enum
 from dataclasses import asdict, dataclass, field
@@ -151,3 +152,12 @@ def no_target(source: str, why: str) -> Message:
 def dss(text: str) -> Message:
     return Message("ARC0640I", f"ARCFRTM - {text}")
 
+
+def resource_problem(exc: BaseException) -> str:
+    """What a database or file-system error means for the operator: a full disk is not damage."""
+    text = str(getattr(exc, "orig", None) or exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "full" in text.lower():
+        return ("no space left on the file system that holds the site; what was committed is intact and what "
+                "was interrupted is finished or undone by the next command on the copy pool - free space and "
+                "issue the command again")
+    return f"the catalog or a file could not be used ({text}); what was committed is intact"

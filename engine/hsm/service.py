@@ -8,7 +8,6 @@ Commands on one copy pool are serialised; commands on different pools run concur
 from __future__ import annotations
 
 import asyncio
-import errno
 from collections.abc import Callable
 
 from sqlalchemy.exc import DatabaseError
@@ -18,9 +17,9 @@ from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
 from engine.hsm import messages as msg
-from engine.hsm import backup, delete, dump, listing, recover
+from engine.hsm import backup, delete, dump, interrupted, listing, recover
 from engine.hsm.context import Context
-from engine.hsm.messages import CommandResult
+from engine.hsm.messages import CommandResult, resource_problem
 
 
 class FastReplication:
@@ -120,6 +119,9 @@ class FastReplication:
 def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> None:
     """One command, start to end, in a worker thread; its outcome goes to the activity log."""
     try:
+        if pool is not None and isinstance(req, (FrBackup, FrRecov, FrDelete)):
+            for _, text in interrupted.finish(ctx, pool):  # what a failed command on the pool left
+                res.add("FPL140I", text)
         if isinstance(req, FrBackup):
             backup.frbackup(ctx, req, res)
         elif isinstance(req, FrRecov):
@@ -144,15 +146,6 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> No
         ctx.log(res, pool)
     except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
         res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {resource_problem(exc)}")
-
-
-def resource_problem(exc: BaseException) -> str:
-    """What a database or file-system error means for the operator: a full disk is not damage."""
-    text = str(getattr(exc, "orig", None) or exc)
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "full" in text.lower():
-        return ("no space left on the file system that holds the site; what was committed is intact and what "
-                "was interrupted is finished or undone at the next open - free space and issue the command again")
-    return f"the catalog or a file could not be used ({text}); what was committed is intact"
 
 
 def _hold(ctx: Context, req: Hold, res: CommandResult) -> None:

@@ -382,7 +382,7 @@ def test_a_site_with_more_volumes_than_open_files_backs_up_and_recovers(tmp_path
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out
     assert all(image(f"B{i:04d}") == before[i] for i in range(n))  # every copy went through the pool
     for i in (0, 77, n - 1):
-        assert limited("--site", str(site), "volume", "damage", f"S{i:04d}", "--tracks", "0-7").returncode == 0
+        assert limited("--site", str(site), "volume", "damage", f"S{i:04d}", "--tracks", f"0-{tracks - 1}").returncode == 0
     assert image("S0077") != before[77] and image(f"S{n - 1:04d}") != before[n - 1]
     out = limited("--site", str(site), "hsm", "--wait", "FRRECOV COPYPOOL(WIDE)")
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out

@@ -127,3 +127,37 @@ async def test_a_full_disk_stops_one_copy_with_an_event_and_loses_nothing(contro
         await controller.stop()
     assert controller.relationships() == []
     assert controller.core.volume("B").read_tracks_sync(0, 16) == data
+
+
+async def test_a_parked_copy_resumes_by_itself_once_space_is_back(core, monkeypatch):
+    """Nobody has to tell the copiers that space was freed: they try parked copies again."""
+    import os
+
+    ctl = FlashCopyController(core.volumes, core=core, copier=CopierSettings(chunk_tracks=3, retry_seconds=0.05))
+    data = [track(f"a{i}") for i in range(16)]
+    await ctl.write_run("A", 0, data)
+    rel = await ctl.establish(source="A", target="B")
+    failures = []
+    ctl.events.listen(lambda e: failures.append(e) if type(e).__name__ == "CopyFailed" else None)
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "copy_file_range", full)
+    monkeypatch.setattr(os, "pwrite", full)
+    ctl.start()
+    try:
+        while not failures:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert len(failures) >= 2  # tried again on its own while the disk stayed full
+        monkeypatch.undo()  # space is back
+
+        async def copied() -> None:
+            while rel.id in ctl.failed or ctl.relationships():
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(copied(), 5)
+    finally:
+        await ctl.stop()
+    assert ctl.core.volume("B").read_tracks_sync(0, 16) == data

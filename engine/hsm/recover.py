@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DatabaseError
+
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, VersionPairRow
 from engine.command import FrRecov
@@ -27,7 +29,7 @@ from engine.hsm import dump, intent, rules
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind, PairState
-from engine.hsm.messages import CommandResult
+from engine.hsm.messages import CommandResult, resource_problem
 from engine.hsm.rules import Checks, Method, Rc, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
@@ -254,8 +256,16 @@ def _plan(fn, ctx: Context, req: FrRecov):  # noqa: ANN001, ANN202
 
 
 def _recatalog(ctx: Context, volumes: list[str], res: CommandResult) -> None:
-    """The recovered volumes carry their backup-time VTOCs: the catalog follows them."""
-    changed, unreadable = ctx.datasets.resync(volumes)
+    """The recovered volumes carry their backup-time VTOCs: the catalog follows them. The volumes
+    are recovered whatever happens here, so a full disk is a warning that says so, not a failure
+    that invites a second recovery."""
+    try:
+        changed, unreadable = ctx.datasets.resync(volumes)
+    except (DatabaseError, OSError) as exc:
+        res.add("FPL116W", f"{' '.join(volumes)} ARE RECOVERED, BUT THE CATALOG COULD NOT FOLLOW THEIR VTOCS "
+                f"({resource_problem(exc)}); THEIR DATA SETS' CATALOG ENTRIES ARE AS BEFORE THE RECOVERY")
+        res.fail(4)
+        return
     if unreadable:
         res.add("FPL114I", f"NO VTOC COULD BE READ ON {' '.join(unreadable)}; THEIR CATALOG ENTRIES WERE LEFT AS THEY WERE")
     if changed:

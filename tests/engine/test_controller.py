@@ -98,21 +98,29 @@ async def test_event_bus_subscriber_gets_events_and_drops_only_progress_when_ful
     assert [e.out_of_sync for e in got[:2]] == [4, 3]
 
 
-async def test_a_full_disk_stops_one_copy_with_an_event_and_loses_nothing(controller, monkeypatch):
+async def _copy_onto_a_full_disk(ctl, monkeypatch):
+    """16 written tracks of A, A -> B established, and a disk that is full for B's writes."""
     import os
 
     data = [track(f"a{i}") for i in range(16)]
-    await controller.write_run("A", 0, data)
-    rel = await controller.establish(source="A", target="B")
+    await ctl.write_run("A", 0, data)
+    rel = await ctl.establish(source="A", target="B")
     failures = []
-    controller.events.listen(lambda e: failures.append(e) if type(e).__name__ == "CopyFailed" else None)
-    real = os.copy_file_range
+    ctl.events.listen(lambda e: failures.append(e) if type(e).__name__ == "CopyFailed" else None)
 
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "copy_file_range", full)
     monkeypatch.setattr(os, "pwrite", full)
+    return data, rel, failures
+
+
+async def test_a_full_disk_stops_one_copy_with_an_event_and_loses_nothing(controller, monkeypatch):
+    import os
+
+    data, rel, failures = await _copy_onto_a_full_disk(controller, monkeypatch)
+    real = os.copy_file_range
     controller.start()
     try:
         await controller.wait_idle(timeout=5)  # idle: the only copy is parked as failed
@@ -131,20 +139,8 @@ async def test_a_full_disk_stops_one_copy_with_an_event_and_loses_nothing(contro
 
 async def test_a_parked_copy_resumes_by_itself_once_space_is_back(core, monkeypatch):
     """Nobody has to tell the copiers that space was freed: they try parked copies again."""
-    import os
-
     ctl = FlashCopyController(core.volumes, core=core, copier=CopierSettings(chunk_tracks=3, retry_seconds=0.05))
-    data = [track(f"a{i}") for i in range(16)]
-    await ctl.write_run("A", 0, data)
-    rel = await ctl.establish(source="A", target="B")
-    failures = []
-    ctl.events.listen(lambda e: failures.append(e) if type(e).__name__ == "CopyFailed" else None)
-
-    def full(*a, **k):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "copy_file_range", full)
-    monkeypatch.setattr(os, "pwrite", full)
+    data, rel, failures = await _copy_onto_a_full_disk(ctl, monkeypatch)
     ctl.start()
     try:
         while not failures:

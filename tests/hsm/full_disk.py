@@ -7,7 +7,8 @@ command no longer reaches its k-th write:
   disk is full and nothing advises restoring the catalog;
 - the background copy parks instead of failing the site, and `--wait`'s check sees it parked;
 - once space is back, parked copies resume, the failed command issued again works (or first
-  finishes what the failure left half-done, FPL140I, when that was the whole command), and every
+  finishes what the failure left half-done, FPL140I, when that was the whole command; or says
+  what to do instead, which then works), and every
   promise the catalog makes (RECOVERABLE versions, COMPLETE dump copies, sources) holds against
   the independent model of tests.hsm.crash_points, the same check the crash points use.
 """
@@ -150,6 +151,8 @@ async def run_full(path: Path, scenario: Scenario, k: int) -> tuple[bool, list[s
             problems.append(f"copies still parked after space came back: {site.flashcopy.failed}")
         if filled and res.rc >= 8:  # failed (a warning means done, with something left to tidy)
             again = await site.command(scenario.command)
+            if again.rc >= 8 and "(FRBACKUP DUMPONLY)" in " ".join(again.lines()):  # do as it says
+                again = await site.command(f"FRBACKUP COPYPOOL({scenario.pool}) DUMPONLY")
             finished = any(line.startswith("FPL140I") for line in again.lines())  # what the failure left, done now
             if again.rc not in (0, 4) and not finished:
                 problems.append(f"issued again once space was back: RC {again.rc}: {again.lines()}")
@@ -160,13 +163,13 @@ async def run_full(path: Path, scenario: Scenario, k: int) -> tuple[bool, list[s
     return filled, problems
 
 
-def fill_every_point(root: Path, scenario: Scenario, limit: int = 400) -> tuple[int, list[str]]:
-    """The disk fills at each write point of the scenario's command in turn; returns (points
-    tried, problems with the k that showed them)."""
+def fill_every_point(root: Path, scenario: Scenario, limit: int = 400, step: int = 1) -> tuple[int, list[str]]:
+    """The disk fills at each write point of the scenario's command in turn (every `step`-th);
+    returns (points tried, problems with the k that showed them)."""
     base, model = build(root, scenario)
     problems: list[str] = []
     tried = 0
-    for k in range(1, limit + 1):
+    for k in range(1, limit + 1, step):
         work = root / f"{scenario.name}-full{k}"
         shutil.copytree(base, work)
         filled, seen = asyncio.run(run_full(work, scenario, k))

@@ -182,7 +182,7 @@ def base(tmp_path_factory) -> Path:  # noqa: ANN001
     return path
 
 
-@settings(max_examples=5000 if SOAK else 300, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=5000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_checks_and_impact_agree_with_the_command(base, sequence):

@@ -154,7 +154,7 @@ def base(tmp_path_factory) -> Path:  # noqa: ANN001
     return path
 
 
-@settings(max_examples=3000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=3000 if SOAK else 150, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_background_work_never_makes_a_promise_false(base, sequence):

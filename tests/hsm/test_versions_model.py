@@ -146,7 +146,7 @@ class VersionMachine(RuleBasedStateMachine):
 
 
 VersionMachine.TestCase.settings = settings(
-    max_examples=400 if SOAK else 80, stateful_step_count=30, deadline=None,
+    max_examples=400 if SOAK else 60, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestVersionsFRR = VersionMachine.TestCase

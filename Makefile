@@ -5,19 +5,29 @@ PY     := $(VENV)/bin/python
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test bench soak screenshots clean lint-imports
+.PHONY: run test bench soak screenshots clean lint-imports lock
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e .
+# exactly what CI tested: the hash-pinned lock files (refresh them with `make lock`), then the
+# project itself without dependencies
+$(STAMP_RUN): pyproject.toml requirements/run.lock | $(VENV)/bin/python
+	$(PY) -m pip install -q --require-hashes -r requirements/run.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-$(STAMP_TEST): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[test]'
+$(STAMP_TEST): pyproject.toml requirements/test.lock | $(VENV)/bin/python
+	$(PY) -m pip install -q --require-hashes -r requirements/test.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@ $(STAMP_RUN)
+
+# the lock files from pyproject.toml's dependencies, newest versions allowed, every file's hash
+lock: | $(VENV)/bin/python
+	$(PY) -m pip install -q pip-tools
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements/run.lock pyproject.toml
+	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra test -o requirements/test.lock pyproject.toml
 
 run: $(STAMP_RUN)
 	$(VENV)/bin/flashpool
@@ -33,7 +43,7 @@ soak: $(STAMP_TEST)
 	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py -p no:cacheprovider
 
 screenshots: $(STAMP_TEST)
-	$(PY) -m console.screenshots
+	$(PY) -m tests.console.screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html

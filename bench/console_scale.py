@@ -18,7 +18,7 @@ import time
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame
 from console.app import FlashpoolApp
-from console.scenes import build_demo_site
+from tests.console.scenes import build_demo_site
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.hsm.definition import parse_definition
 from engine.site import Site

@@ -8,11 +8,15 @@ import fcntl
 import grp
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.exc import DatabaseError
+
 from engine.catalog import Catalog, CatalogError, CatalogMissing, sqlite_url
+from engine.catalog.store import unusable
 from engine.catalog.models import (
     CopyPoolDumpClassRow,
     CopyPoolGroupRow,
@@ -207,6 +211,9 @@ class Site:
         lock = _lock_site(root)
         try:
             return cls._open(root, lock, options=options, copier=copier, clock=clock)
+        except (DatabaseError, sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage found after the first read
+            os.close(lock)
+            raise unusable(str(root / CATALOG_FILE), exc) from None
         except BaseException:
             os.close(lock)
             raise

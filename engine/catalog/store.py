@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
@@ -27,6 +27,17 @@ from engine.trackmap import TrackMap
 
 class CatalogError(FlashpoolError):
     """The catalog cannot be used; ARC1806E RC=12 (control data set I/O error) in HSM terms."""
+
+
+def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) -> CatalogError:
+    """The catalog's database said no while a site was opened: a full file system is not damage
+    (nothing to restore), anything else is."""
+    why = getattr(exc, "orig", None) or exc
+    if "full" in str(why).lower():
+        return CatalogError(f"the catalog at {url} cannot be opened: the file system is full ({why}); "
+                            "it is intact - free space and try again")
+    return CatalogCorrupt(f"the catalog at {url} cannot be read ({why}); it is damaged or not a "
+                          "flashpool catalog - restore it from a copy")
 
 
 class CatalogMissing(CatalogError):
@@ -156,15 +167,9 @@ class Catalog:
         try:
             with Session(eng) as s:
                 row = s.get(SchemaInfo, "schema_version")
-        except (DatabaseError, OperationalError) as exc:
+        except (DatabaseError, UnicodeDecodeError) as exc:  # a damaged page or text
             eng.dispose()
-            if "full" in str(exc.orig).lower():  # not damage: nothing to restore
-                raise CatalogError(f"the catalog at {url} cannot be opened: the file system is full ({exc.orig}); "
-                                   "it is intact - free space and try again") from None
-            raise CatalogCorrupt(
-                f"the catalog at {url} cannot be read ({exc.orig}); it is damaged or not a "
-                f"flashpool catalog - restore it from a copy"
-            ) from None
+            raise unusable(url, exc) from None
         if row is None:
             eng.dispose()
             raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")

@@ -160,4 +160,6 @@ def resource_problem(exc: BaseException) -> str:
         return ("no space left on the file system that holds the site; what was committed is intact and what "
                 "was interrupted is finished or undone by the next command on the copy pool - free space and "
                 "issue the command again")
+    if "malformed" in text or "not a database" in text or isinstance(exc, UnicodeDecodeError):
+        return f"the catalog is damaged ({text}); restore it from a copy"
     return f"the catalog or a file could not be used ({text}); what was committed is intact"

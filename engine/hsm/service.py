@@ -137,7 +137,7 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> No
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
         res.fail(12)
-    except (DatabaseError, OSError) as exc:  # the catalog's database or the file system said no
+    except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the catalog's database or the file system said no
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {resource_problem(exc)}")
         res.fail(12)
     for note in no_effect(req):

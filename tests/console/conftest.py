@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console.scenes import build_demo_site, copy_site, fixed_clock, scene_app, settle  # noqa: F401 - re-exported
+from tests.console.scenes import build_demo_site, copy_site, fixed_clock, scene_app, settle  # noqa: F401 - re-exported
 
 _TEMPLATE: Path | None = None
 

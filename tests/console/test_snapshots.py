@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, scene
+from tests.console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, scene
 from tests.console.conftest import make_app
 
 THEMES = ["flashpool-dark", "3270"]

@@ -1,6 +1,6 @@
 """`make screenshots`: render every scene of the real app into `screenshots/*.svg`.
 
-    python -m console.screenshots [--theme NAME] [--only NAME ...] [--out DIR]
+    python -m tests.console.screenshots [--theme NAME] [--only NAME ...] [--out DIR]
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, build_demo_site, copy_site, pin_environment, scene_app
+from tests.console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, build_demo_site, copy_site, pin_environment, scene_app
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -34,7 +34,7 @@ async def render_all(scenes: list[Scene], theme: str, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m console.screenshots")
+    p = argparse.ArgumentParser(prog="python -m tests.console.screenshots")
     p.add_argument("--theme", default="flashpool-dark")
     p.add_argument("--only", nargs="*", help="scene names")
     p.add_argument("--out", type=Path, default=OUT)

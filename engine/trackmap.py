@@ -154,8 +154,22 @@ class TrackMap:
         return b"\x00" + sc_encode(self.bits)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> TrackMap:
-        bits = sc_decode(data[1:])
+    def from_bytes(cls, data: bytes, tracks: int | None = None) -> TrackMap:
+        """Decode what to_bytes made; ValueError for anything else. With `tracks`, the length
+        the header declares is checked before a bit is decoded (damaged bytes can declare any
+        length, and decoding them could ask for any amount of memory)."""
+        if not isinstance(data, bytes) or len(data) < 3 or data[:1] not in (b"\x00", b"\x01"):
+            raise ValueError("not a track map")
+        size = data[1] & 0x0F
+        if data[1] & 0xE0 or size > 8 or len(data) < 2 + size:
+            raise ValueError("not a track map (bad header)")
+        declared = int.from_bytes(data[2 : 2 + size], "little")
+        if tracks is not None and declared != tracks:
+            raise ValueError(f"the map is for {declared:,} tracks, not {tracks:,}")
+        try:
+            bits = sc_decode(data[1:])
+        except (StopIteration, OverflowError, MemoryError, TypeError) as exc:
+            raise ValueError(f"not a track map ({type(exc).__name__}: {exc})") from None
         if data[:1] == b"\x01":
             bits.invert()
         return cls(bits=bits)

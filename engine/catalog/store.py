@@ -345,5 +345,5 @@ def _from_row(row: RelationshipRow) -> Relationship:
     kw: dict[str, Any] = {c: getattr(row, c) for c in CatalogJournal._COLUMNS}
     kw["mode"] = CopyMode(row.mode)
     for m in _MAPS:
-        kw[m] = TrackMap.from_bytes(getattr(row, m))
+        kw[m] = TrackMap.from_bytes(getattr(row, m), row.length)
     return Relationship(**kw)

@@ -1,4 +1,5 @@
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.trackmap import TrackMap
@@ -45,3 +46,21 @@ def test_serialisation_and_runs_match_a_set(tracks, n):
     rebuilt = [first + i for first, cnt in m.runs(max_run=3) for i in range(cnt)]
     assert rebuilt == sorted(set(tracks))
     assert sum(cnt for v, _, cnt in m.segments()) == n
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64), st.integers(min_value=1, max_value=100_000))
+def test_damaged_bytes_are_a_value_error_and_never_a_huge_allocation(data, tracks):
+    """A catalog bitmap that is not what to_bytes made: ValueError, nothing else (random bytes
+    could otherwise declare a length in the exabytes, or end mid-stream)."""
+    try:
+        m = TrackMap.from_bytes(data, tracks)
+    except ValueError:
+        return
+    assert len(m) == tracks
+
+
+def test_a_map_of_the_wrong_length_is_refused_before_decoding():
+    with pytest.raises(ValueError, match="for 7 tracks, not 60"):
+        TrackMap.from_bytes(TrackMap.ones(7).to_bytes(), 60)
+    assert len(TrackMap.from_bytes(TrackMap.ones(60).to_bytes(), 60)) == 60

@@ -67,6 +67,7 @@ def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flashpool", description="DFSMShsm-style fast replication on volume images.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("--site", default=DEFAULT_SITE, help=f"site directory (default {DEFAULT_SITE})")
     p.add_argument("--theme", help="console theme")
     p.add_argument("--read-only", action="store_true", help="console accepts no command that changes anything")
@@ -106,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     dmg.add_argument("--site", dest="vol_site")
     dmg.set_defaults(run=_damage)
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flashpool")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _positive(text: str) -> float:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import math
 import os
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from engine.errors import FlashpoolError
@@ -53,7 +55,7 @@ def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
     import time
     import traceback
 
-    site = Path(_site_path(args) if args.cmd != "init" else (args.path or args.site))
+    site = Path(args.site if args.cmd != "init" else (args.path or args.site))
     where = ""
     if (site / "catalog.db").exists() or (site / "catalog.url").exists():
         log = site / "flashpool-errors.log"
@@ -71,41 +73,49 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--site", default=DEFAULT_SITE, help=f"site directory (default {DEFAULT_SITE})")
     p.add_argument("--theme", help="console theme")
     p.add_argument("--read-only", action="store_true", help="console accepts no command that changes anything")
+    # what every command shares; --site may come before or after the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--site", default=argparse.SUPPRESS, help=f"site directory (default {DEFAULT_SITE})")
+    common.add_argument("--json", action="store_true", help="print results as JSON (one object per result; schemas/)")
+    common.add_argument("--quiet", action="store_true", help="print only results and errors")
     sub = p.add_subparsers(dest="cmd")
 
-    init = sub.add_parser("init", help="create a site")
+    def command(parent: argparse._SubParsersAction, name: str, help: str,  # noqa: A002 - argparse's name
+                run: Callable[[argparse.Namespace], Awaitable[int]]) -> argparse.ArgumentParser:
+        cmd = parent.add_parser(name, help=help, parents=[common])
+        cmd.set_defaults(run=run)
+        return cmd
+
+    init = command(sub, "init", "create a site", _init)
     init.add_argument("path", nargs="?", default=None)
     group = init.add_mutually_exclusive_group()
     group.add_argument("--definition", help="site definition file (TOML)")
     group.add_argument("--demo", action="store_true", help="the demo site, with data and versions")
-    init.set_defaults(run=_init)
 
-    hsm = sub.add_parser("hsm", help="run HSM commands")
+    hsm = command(sub, "hsm", "run HSM commands", _hsm)
     hsm.add_argument("command", help="the command, or - to read commands from standard input")
-    hsm.add_argument("--site", dest="hsm_site")
-    hsm.add_argument("--json", action="store_true", help="print results as JSON lines")
     hsm.add_argument("--wait", action="store_true", help="then wait until every background copy completes")
-    hsm.set_defaults(run=_hsm)
 
-    wl = sub.add_parser("workload", help="run a batch-like workload on a copy pool's volumes")
-    wl.add_argument("--site", dest="wl_site")
+    wl = command(sub, "workload", "run a batch-like workload on a copy pool's volumes", _workload)
     wl.add_argument("--copypool", required=True)
     wl.add_argument("--rate", type=_positive, default=20.0, help="operations per second (default 20)")
     wl.add_argument("--seconds", type=_positive, default=10.0, help="how long to run (default 10)")
     wl.add_argument("--seed", type=int)
-    wl.set_defaults(run=_workload)
 
     vol = sub.add_parser("volume", help="volume tools")
     vsub = vol.add_subparsers(dest="vcmd", required=True)
-    ck = vsub.add_parser("checksum", help="SHA-256 of the volume's logical content")
-    ck.add_argument("volser")
-    ck.add_argument("--site", dest="vol_site")
-    ck.set_defaults(run=_checksum)
-    dmg = vsub.add_parser("damage", help="overwrite tracks with garbage through the normal write path")
+    command(vsub, "checksum", "SHA-256 of the volume's logical content", _checksum).add_argument("volser")
+    dmg = command(vsub, "damage", "overwrite tracks with garbage through the normal write path", _damage)
     dmg.add_argument("volser")
     dmg.add_argument("--tracks", required=True, help="A-B (inclusive) or one track")
-    dmg.add_argument("--site", dest="vol_site")
-    dmg.set_defaults(run=_damage)
+
+    ds = sub.add_parser("dataset", help="data set tools (check a data set recovery from outside)")
+    dsub = ds.add_subparsers(dest="dcmd", required=True)
+    command(dsub, "list", "the cataloged data sets (FILTER: a DFSMS pattern such as PAY.**)", _ds_list).add_argument(
+        "filter", nargs="?")
+    command(dsub, "checksum", "SHA-256 of the data set's content", _ds_checksum).add_argument("dsname")
+    command(dsub, "damage", "overwrite the data set's tracks with garbage through the normal write path",
+            _ds_damage).add_argument("dsname")
     return p
 
 
@@ -126,11 +136,12 @@ def _positive(text: str) -> float:
     return value
 
 
-def _site_path(args: argparse.Namespace) -> str:
-    for name in ("hsm_site", "vol_site", "wl_site"):
-        if getattr(args, name, None):
-            return getattr(args, name)
-    return args.site
+def _say(args: argparse.Namespace, text: str, **data: object) -> None:
+    """A command's result: a line of text, or with --json one JSON object."""
+    if args.json:
+        print(json.dumps(data), flush=True)
+    elif not args.quiet or not text.startswith("flashpool:"):
+        print(text, flush=True)
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -153,7 +164,8 @@ async def _init(args: argparse.Namespace) -> int:
     try:
         if args.demo:
             await seed_demo(site)
-        print(f"flashpool: site created at {Path(path).resolve()} ({len(site.volumes)} volumes)")
+        _say(args, f"flashpool: site created at {Path(path).resolve()} ({len(site.volumes)} volumes)",
+             site=str(Path(path).resolve()), volumes=len(site.volumes), demo=bool(args.demo))
     finally:
         await site.close()
     return 0
@@ -163,7 +175,7 @@ async def _hsm(args: argparse.Namespace) -> int:
     from engine.command.syntax import printable
     from engine.site import Site
 
-    site = Site.open(_site_path(args))
+    site = Site.open(args.site)
     rc = 0
     try:
         # bytes that are not UTF-8 reach the parser (which names them) instead of failing the read
@@ -181,7 +193,7 @@ async def _hsm(args: argparse.Namespace) -> int:
                 for line in res.lines():
                     print(line, flush=True)
         if args.wait:
-            rc = max(rc, await _wait(site, quiet=args.json))
+            rc = max(rc, await _wait(site, quiet=args.json or args.quiet))
     finally:
         await site.close()
     return rc
@@ -227,12 +239,14 @@ async def _workload(args: argparse.Namespace) -> int:
     from engine.datasets.workload import run_workload
     from engine.site import Site
 
-    site = Site.open(_site_path(args))
+    site = Site.open(args.site)
     try:
         site.flashcopy.start()  # background copies go on while the workload runs
         stats = await run_workload(site, args.copypool.upper(), rate=args.rate, seconds=args.seconds, seed=args.seed)
-        print(f"flashpool: workload on {args.copypool.upper()}: {stats.allocated} allocated, {stats.updated} updated, "
-              f"{stats.deleted} deleted, {stats.skipped} skipped, {stats.bytes_written:,} bytes written")
+        _say(args, f"flashpool: workload on {args.copypool.upper()}: {stats.allocated} allocated, {stats.updated} updated, "
+             f"{stats.deleted} deleted, {stats.skipped} skipped, {stats.bytes_written:,} bytes written",
+             copy_pool=args.copypool.upper(), allocated=stats.allocated, updated=stats.updated, deleted=stats.deleted,
+             skipped=stats.skipped, bytes_written=stats.bytes_written)
     finally:
         await site.close()
     return 0
@@ -244,10 +258,11 @@ async def _checksum(args: argparse.Namespace) -> int:
     from engine.site import Site
 
     volser = validate_volser(args.volser)
-    site = Site.open(_site_path(args))
+    site = Site.open(args.site)
     try:
         site.volume(volser)  # an unknown volser is a clear error before anything is read
-        print(f"{await asyncio.to_thread(volume_digest, site.context, volser)}  {volser}")
+        digest = await asyncio.to_thread(volume_digest, site.context, volser)
+        _say(args, f"{digest}  {volser}", volser=volser, sha256=digest)
     finally:
         await site.close()
     return 0
@@ -264,15 +279,72 @@ async def _damage(args: argparse.Namespace) -> int:
     first, last = int(found[1]), int(found[2] or found[1])
     if last < first:
         raise FlashpoolError(f"--tracks {args.tracks}: the last track comes before the first")
-    site = Site.open(_site_path(args))
+    site = Site.open(args.site)
     try:
         vol = site.volume(volser)
         vol.geometry.check_extent(first, last - first + 1)
         garbage = [os.urandom(vol.geometry.track_size) for _ in range(last - first + 1)]
         await site.flashcopy.write_run(volser, first, garbage)
-        print(f"flashpool: {volser} tracks {first}-{last} overwritten with garbage")
+        _say(args, f"flashpool: {volser} tracks {first}-{last} overwritten with garbage",
+             volser=volser, first_track=first, last_track=last)
     finally:
         await site.close()
+    return 0
+
+
+async def _ds_list(args: argparse.Namespace) -> int:
+    from engine.site import Site
+
+    site = Site.open(args.site)
+    try:
+        found = await asyncio.to_thread(site.datasets.list, args.filter.upper() if args.filter else None)
+    finally:
+        await site.close()
+    if args.json:
+        print(json.dumps({"datasets": [
+            {"name": d.name, "dsorg": d.dsorg, "bytes_used": d.bytes_used, "tracks": d.tracks,
+             "extents": [{"volser": e.volser, "first_track": e.first, "tracks": e.tracks} for e in d.extents]}
+            for d in found]}))
+        return 0
+    for d in found:
+        where = " ".join(f"{e.volser}:{e.first}-{e.last}" for e in d.extents)
+        print(f"{d.name:<44} {d.dsorg:<4} {d.bytes_used:>12,} bytes  {where}")
+    if not args.quiet:
+        print(f"flashpool: {len(found)} data set(s)")
+    return 0
+
+
+async def _ds_checksum(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from engine.site import Site
+
+    site = Site.open(args.site)
+    try:
+        data = await site.datasets.read(args.dsname.upper())
+    finally:
+        await site.close()
+    digest = hashlib.sha256(data).hexdigest()
+    _say(args, f"{digest}  {args.dsname.upper()}", dsname=args.dsname.upper(), sha256=digest, bytes=len(data))
+    return 0
+
+
+async def _ds_damage(args: argparse.Namespace) -> int:
+    from engine.datasets.manager import DataSetError
+    from engine.site import Site
+
+    name = args.dsname.upper()
+    site = Site.open(args.site)
+    try:
+        info = await asyncio.to_thread(site.datasets.get, name)
+        if info is None:
+            raise DataSetError(f"data set {name} is not cataloged")
+        for e in info.extents:
+            size = site.volume(e.volser).geometry.track_size
+            await site.flashcopy.write_run(e.volser, e.first, [os.urandom(size) for _ in range(e.tracks)])
+    finally:
+        await site.close()
+    _say(args, f"flashpool: {name}: {info.tracks} track(s) overwritten with garbage", dsname=name, tracks=info.tracks)
     return 0
 
 

@@ -7,7 +7,9 @@ shown as text and as ASCII hex (the emulator's volumes are ASCII, not EBCDIC).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow
@@ -18,6 +20,10 @@ from engine.hsm.messages import CommandResult
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
+
+
+def _iso(at: float) -> str:
+    return dt.datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
 
 
 def _when(v: BackupVersionRow) -> tuple[str, str]:
@@ -42,6 +48,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             row = repo.volume(s, req.pvol)
             names = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
             out.append(f"PVOL={req.pvol} COPYPOOLS=" + (" ".join(names) if names else "NONE"))
+            res.data = {"kind": "pvol", "volume": req.pvol, "copy_pools": list(names)}
             return
         if req.backup_group:
             in_use = repo.targets_in_use(s)
@@ -52,14 +59,21 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                 return
             out.append(f"COPYPOOLBACKUPSTORAGEGROUP={req.backup_group}")
             out.append("TARGET  STATUS   COPYPOOL                VERSION")
+            targets: list[dict[str, Any]] = []
             for vol in repo.group_volumes(s, req.backup_group):
                 if vol.volser in in_use:
                     cp, vid = in_use[vol.volser]
                     ver = s.get(BackupVersionRow, vid)
+                    assert ver is not None
                     label = "PREPARE" if ver.dasd_state == "PREPARE" else f"{ver.version:03d}"
                     out.append(f"{vol.volser:<7} {'IN USE':<8} {cp:<23} {label}")
+                    targets.append({"volser": vol.volser, "status": "IN USE", "copy_pool": cp,
+                                    "version": None if label == "PREPARE" else ver.version})
                 else:
-                    out.append(f"{vol.volser:<7} {'ONLINE' if vol.online else 'OFFLINE':<8} {'-':<23} -")
+                    status = "ONLINE" if vol.online else "OFFLINE"
+                    out.append(f"{vol.volser:<7} {status:<8} {'-':<23} -")
+                    targets.append({"volser": vol.volser, "status": status, "copy_pool": None, "version": None})
+            res.data = {"kind": "backup-group", "name": req.backup_group, "targets": targets}
             return
         names = [req.copypool] if req.copypool else [p.name for p in repo.copy_pools(s)]
         if req.copypool and repo.copy_pool(s, req.copypool) is None:
@@ -68,6 +82,8 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             return
         out.append(_header(ctx))
         listed = 0
+        found: list[dict[str, Any]] = []
+        res.data = {"kind": "copy-pools", "at": _iso(ctx.clock()), "copy_pools": found}
         for name in names:
             vers = repo.versions(s, name)
             if req.select:
@@ -79,7 +95,11 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             listed += 1
             out.append(f"COPYPOOL={name}")
             pool = repo.copy_pool(s, name)
+            assert pool is not None
             out.append(f"ALLOWPPRCP FRB={pool.allow_pprc_frb} FRR={pool.allow_pprc_frr}")
+            versions: list[dict[str, Any]] = []
+            found.append({"name": name, "allow_pprc": {"frb": pool.allow_pprc_frb, "frr": pool.allow_pprc_frr},
+                          "versions": versions})
             if not vers:
                 out.append("  NO VERSIONS")
                 continue
@@ -94,9 +114,16 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                 state = "PREPARE" if v.dasd_state == "PREPARE" else v.dasd_state
                 number = "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}"
                 out.append(f"{number:<7} {'Y' if v.vtocenq else 'N':<7} {date} {time_} {state:<20} {v.dump_state}")
+                entry: dict[str, Any] = {
+                    "version": None if v.dasd_state == "PREPARE" else v.version, "state": state,
+                    "dump_state": v.dump_state, "vtocenq": v.vtocenq,
+                    "created": _iso(v.created_at) if v.created_at else None, "token": None,
+                }
+                versions.append(entry)
                 if v.token.rstrip(b"\0"):
                     text = v.token.rstrip(b"\0")
                     out.append(f"TOKEN(C)={format_token(text)} TOKEN(H)=X'{text.hex().upper()}'")
+                    entry["token"] = {"text": format_token(text), "hex": text.hex().upper()}
                 if not detail:
                     continue
                 out.append(
@@ -104,15 +131,22 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                     f"CATINFO={v.catinfo},FCFRR={'Y' if v.fcfrr else 'N'},"
                     f"RECOVERYINCOMPLETE={'Y' if v.recovery_incomplete else 'N'}"
                 )
+                entry.update(volumes=counts.get(v.id, 0), incremental=v.incremental, catinfo=v.catinfo,
+                             fcfrr=v.fcfrr, recovery_incomplete=v.recovery_incomplete)
                 if v.id in pairs:
                     out.extend(_pair_lines(pairs[v.id]))
+                    entry["pairs"] = [{"storage_group": sg, "source": src, "target": tgt} for src, tgt, sg in pairs[v.id]]
                 if req.volumes == "DATASETS" and v.id in chosen:
                     rows = repo.captured(s, v.id)
                     out.append(f"DATASETS CAPTURED={len({r.name for r in rows}):05d}")
                     for r in rows:
                         out.append(f"  {r.name:<44} {r.volser} {r.first_track:>7} {r.tracks:>6}")
+                    entry["datasets"] = [{"name": r.name, "volser": r.volser, "first_track": r.first_track,
+                                          "tracks": r.tracks} for r in rows]
                 if v.id in chosen or req.volumes in ("DUMPVOLS", "NOVOLS"):
-                    out.extend(_dump_lines(s, v, req.volumes != "NOVOLS"))
+                    classes = _dump_classes(s, v, req.volumes != "NOVOLS")
+                    out.extend(_dump_lines(classes))
+                    entry["dump_classes"] = classes
         if listed == 0 and not req.copypool:
             out.append("NO COPY POOL HAS A BACKUP VERSION" if not req.select else "NO COPY POOL MATCHES THE SELECTION")
         out.append("--- END OF -- COPY POOL -- LISTING ---")
@@ -142,20 +176,29 @@ def _pair_lines(ps: list[tuple[str, str, str]]) -> list[str]:
     return lines
 
 
-def _dump_lines(s, v: BackupVersionRow, volumes: bool) -> list[str]:
+def _dump_classes(s: Session, v: BackupVersionRow, volumes: bool) -> list[dict[str, Any]]:
+    """The version's dump classes, their states and (with `volumes`) each copy's tape."""
     from engine.hsm.dump import class_state
 
+    assert v.id is not None
     copies = repo.dump_copies(s, v.id)
-    classes = sorted({c.dump_class for c in copies})
-    lines = []
-    for name in classes:
+    out: list[dict[str, Any]] = []
+    for name in sorted({c.dump_class for c in copies}):
         dc = repo.dump_class(s, name)
-        req = "Y" if dc and dc.fast_replication_dump == "REQUIRED" else "N"
-        lines.append(f"DUMPCLASS={name:<8} REQUIRED={req} DUMPSTATE={class_state(s, v.id, name)}")
-        if volumes:
-            mine = sorted((c for c in copies if c.dump_class == name), key=lambda c: c.source)
-            for i in range(0, len(mine), 4):
-                lines.append("  " + " ".join(f"{c.source:<6} - {c.tape:<6}" for c in mine[i : i + 4]))
+        mine = sorted((c for c in copies if c.dump_class == name), key=lambda c: c.source)
+        out.append({"name": name, "required": bool(dc and dc.fast_replication_dump == "REQUIRED"),
+                    "state": class_state(s, v.id, name),
+                    "copies": [{"source": c.source, "tape": c.tape} for c in mine] if volumes else None})
+    return out
+
+
+def _dump_lines(classes: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for dc in classes:
+        lines.append(f"DUMPCLASS={dc['name']:<8} REQUIRED={'Y' if dc['required'] else 'N'} DUMPSTATE={dc['state']}")
+        mine = dc["copies"] or []
+        for i in range(0, len(mine), 4):
+            lines.append("  " + " ".join(f"{c['source']:<6} - {c['tape']:<6}" for c in mine[i : i + 4]))
     return lines
 
 
@@ -173,6 +216,7 @@ def _selected(v: BackupVersionRow, select: tuple[str, str]) -> bool:
 def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
     if req.setsys:
         opts = ctx.flashcopy.core.options
+        res.data = {"kind": "setsys", "cascading": opts.cascading, "max_relationships": opts.max_relationships_per_track}
         res.add("ARC1823I", "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), "
                 "FASTREPLICATION(DATASETRECOVERY=PREFERRED, FCRELATION=FULL, VOLUMEPAIRMESSAGES=NO), "
                 f"CASCADING={'ON' if opts.cascading else 'OFF'}, MAXRELATIONSHIPS={opts.max_relationships_per_track}")
@@ -186,8 +230,11 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
         vers = pools.backups(s, req.copypool)
         pairs = repo.pairs_of_versions(s, [v.id for v in vers])
     any_listed = False
+    active: list[dict[str, Any]] = []
+    res.data = {"kind": "query", "copy_pool": req.copypool, "versions": active}
     for v in vers:
         lines = []
+        rels: list[dict[str, Any]] = []
         for p in pairs[v.id]:
             rel = core.find(p.relationship_id) if p.relationship_id else None
             if rel is None:
@@ -197,8 +244,12 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
             pct = int(100 * (1 - rel.out_of_sync / rel.length)) if rel.length else 100
             arrow = f"{rel.source} - {rel.target}"
             lines.append(f"{arrow} PCT-COMP={pct:03d}" + (" (REVERSED)" if rel.source != p.source else ""))
+            rels.append({"source": rel.source, "target": rel.target, "percent_complete": pct,
+                         "reversed": rel.source != p.source, "mode": rel.mode.value,
+                         "tracks": rel.length, "tracks_to_copy": rel.out_of_sync})
         if lines:
             any_listed = True
+            active.append({"version": v.version, "relationships": rels})
             res.add("ARC1820I", f"THE FOLLOWING VOLUMES IN COPY POOL {req.copypool}, VERSION {v.version:03d}, "
                     f"ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP: " + "; ".join(lines))
     if not any_listed:

@@ -17,6 +17,7 @@ import errno
 import json
 import enum
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 class Rc(enum.IntEnum):
     """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; DOMAIN.md 9)."""
@@ -87,6 +88,7 @@ class CommandResult:
     messages: list[Message] = field(default_factory=list)
     rc: int = 0
     listing: list[str] = field(default_factory=list)  # LIST output lines
+    data: dict[str, Any] | None = None  # what LIST and QUERY found, as data (--json; schemas/)
 
     def add(self, mid: str, text: str) -> None:
         self.messages.append(Message(mid, text))
@@ -98,10 +100,12 @@ class CommandResult:
         return [str(m) for m in self.messages] + self.listing
 
     def to_json(self) -> str:
+        """One JSON object per command (schemas/hsm-result.schema.json): the listing as data, not
+        as its text lines."""
         return json.dumps({
             "command": self.command, "rc": self.rc,
             "messages": [{**asdict(m), "severity": m.severity} for m in self.messages],
-            "listing": self.listing,
+            "data": self.data,
         })
 
 

@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     dmg.add_argument("volser")
     dmg.add_argument("--tracks", required=True, help="A-B (inclusive) or one track")
 
+    cat = sub.add_parser("catalog", help="the catalog's schema revision and its upgrade")
+    csub = cat.add_subparsers(dest="ccmd", required=True)
+    command(csub, "check", "the catalog's schema revision (exit 4: it needs an upgrade)", _catalog_check)
+    command(csub, "upgrade", "apply the schema migrations (copy the catalog first)", _catalog_upgrade)
+
     ds = sub.add_parser("dataset", help="data set tools (check a data set recovery from outside)")
     dsub = ds.add_subparsers(dest="dcmd", required=True)
     command(dsub, "list", "the cataloged data sets (FILTER: a DFSMS pattern such as PAY.**)", _ds_list).add_argument(
@@ -345,6 +350,31 @@ async def _ds_damage(args: argparse.Namespace) -> int:
     finally:
         await site.close()
     _say(args, f"flashpool: {name}: {info.tracks} track(s) overwritten with garbage", dsname=name, tracks=info.tracks)
+    return 0
+
+
+async def _catalog_check(args: argparse.Namespace) -> int:
+    from engine.catalog import Catalog
+    from engine.site import Site
+
+    if not Path(args.site).is_dir():
+        raise FlashpoolError(f"{args.site} is not a flashpool site")
+    revision, head = Catalog.revision(Site.catalog_url(Path(args.site)))
+    current = revision == head
+    text = (f"flashpool: the catalog is at schema revision {revision}, the newest"
+            if current else f"flashpool: the catalog is at schema revision {revision}; this flashpool needs {head}: "
+            f"copy the catalog, then run `flashpool catalog upgrade --site {args.site}`")
+    _say(args, text, revision=revision, head=head, current=current)
+    return 0 if current else 4
+
+
+async def _catalog_upgrade(args: argparse.Namespace) -> int:
+    from engine.site import Site
+
+    before, after = await asyncio.to_thread(Site.upgrade_catalog, args.site)
+    _say(args, f"flashpool: the catalog was at schema revision {before}; it is now at {after}"
+         if before != after else f"flashpool: the catalog is already at schema revision {after}",
+         before=before, after=after)
     return 0
 
 

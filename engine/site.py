@@ -228,9 +228,7 @@ class Site:
         copier: CopierSettings | None,
         clock: Callable[[], float],
     ) -> Site:
-        pointer = root / CATALOG_URL_FILE
-        url = pointer.read_text().strip() if pointer.exists() else sqlite_url(root / CATALOG_FILE)
-        catalog = Catalog.open(url)
+        catalog = Catalog.open(cls.catalog_url(root))
         volumes: dict[str, Volume] = {}
         unavailable: dict[str, str] = {}
         for row in catalog.volumes():
@@ -262,6 +260,21 @@ class Site:
             site.demo = repo.is_demo(s)
         site.recovered = site._finish_interrupted(clock())
         return site
+
+    @staticmethod
+    def catalog_url(root: Path) -> str:
+        pointer = root / CATALOG_URL_FILE
+        return pointer.read_text().strip() if pointer.exists() else sqlite_url(root / CATALOG_FILE)
+
+    @classmethod
+    def upgrade_catalog(cls, path: str | os.PathLike[str]) -> tuple[str | None, str]:
+        """`flashpool catalog upgrade`: the migrations, with the site locked (nobody else has it open)."""
+        root = Path(path)
+        lock = _lock_site(root)
+        try:
+            return Catalog.upgrade(cls.catalog_url(root))
+        finally:
+            os.close(lock)
 
     def _finish_interrupted(self, now: float) -> list[str]:
         """Before anything else runs: finish or undo every HSM command an interruption left

@@ -219,3 +219,4 @@ class ActivityRow(SQLModel, table=True):
     copy_pool: str | None = Field(default=None, index=True)
     return_code: int = 0
     messages: str = "[]"  # JSON list of {"id", "severity", "text"}
+    user: str | None = None  # who ran it (None: logged before users existed)

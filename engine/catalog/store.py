@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlmodel import Session, SQLModel, create_engine, select
 
+from engine.catalog import schema
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
 from engine.errors import FlashpoolError
 from engine.flashcopy.core import Ended
@@ -27,6 +28,19 @@ from engine.trackmap import TrackMap
 
 class CatalogError(FlashpoolError):
     """The catalog cannot be used; ARC1806E RC=12 (control data set I/O error) in HSM terms."""
+
+
+def schema_problem(url: str, revision: str | None) -> CatalogError | None:
+    """A catalog this flashpool cannot use as it is: older (say how to upgrade it) or newer."""
+    if revision == schema.head():
+        return None
+    if revision is not None and (revision in schema.known() or revision.startswith("legacy-")):
+        return CatalogVersionMismatch(
+            f"the catalog at {url} is at schema revision {revision}; this flashpool needs {schema.head()}: "
+            "copy the catalog, then run `flashpool catalog upgrade --site SITE`")
+    return CatalogVersionMismatch(
+        f"the catalog at {url} has schema revision {revision}, which this flashpool does not know "
+        f"(it knows up to {schema.head()}); it was made by a newer flashpool")
 
 
 def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) -> CatalogError:
@@ -100,26 +114,6 @@ def _make_engine(url: str) -> Engine:
     return eng
 
 
-def _migrate_1(eng: Engine) -> None:
-    """Version 1 -> 2: new tables (create_all) and DumpCopyRow.file_offset. Version 1 tapes
-    hold one verified-as-a-whole sequence; their offsets are found by scanning at first read."""
-    SQLModel.metadata.create_all(eng)
-    with eng.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE dump_copy ADD COLUMN file_offset INTEGER NOT NULL DEFAULT -1")
-        conn.exec_driver_sql("ALTER TABLE backup_version DROP COLUMN frr_eligible")  # derived now (rules.frr_methods)
-        conn.exec_driver_sql("INSERT INTO tape (volser, file, state) SELECT DISTINCT tape, file, 'FULL' FROM dump_copy")
-        conn.exec_driver_sql("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'")
-
-
-_MIGRATIONS = {"1": _migrate_1}
-
-
-def _migrate(eng: Engine, version: str) -> None:
-    while version in _MIGRATIONS:
-        _MIGRATIONS[version](eng)
-        version = str(int(version) + 1)
-
-
 class Catalog:
     """One catalog database (SQLite in the site directory by default, any SQLAlchemy URL)."""
 
@@ -144,10 +138,10 @@ class Catalog:
     def create(cls, url: str) -> Catalog:
         eng = _make_engine(url)
         try:
-            SQLModel.metadata.create_all(eng)
+            if schema.current(eng) is not None:
+                raise CatalogError(f"a catalog already exists at {url}")
+            schema.create(eng)
             with Session(eng) as s:
-                if s.get(SchemaInfo, "schema_version") is not None:
-                    raise CatalogError(f"a catalog already exists at {url}")
                 s.add(SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)))
                 s.add(SchemaInfo(key="next_relationship_id", value="1"))
                 s.commit()
@@ -173,15 +167,34 @@ class Catalog:
         if row is None:
             eng.dispose()
             raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
-        if row.value in _MIGRATIONS:
-            _migrate(eng, row.value)
-        elif row.value != str(SCHEMA_VERSION):
+        problem = schema_problem(url, schema.current(eng))
+        if problem is not None:
             eng.dispose()
-            raise CatalogVersionMismatch(
-                f"the catalog at {url} has schema version {row.value}; this flashpool reads "
-                f"version {SCHEMA_VERSION}"
-            )
+            raise problem
         return cls(eng, url)
+
+    @staticmethod
+    def revision(url: str) -> tuple[str | None, str]:
+        """(the catalog's schema revision, the newest this flashpool knows)."""
+        eng = _make_engine(url)
+        try:
+            return schema.current(eng), schema.head()
+        finally:
+            eng.dispose()
+
+    @staticmethod
+    def upgrade(url: str) -> tuple[str | None, str]:
+        """Apply the migrations (the caller holds the site); returns (before, after)."""
+        eng = _make_engine(url)
+        try:
+            before = schema.current(eng)
+            if before is None:
+                raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
+            if before != schema.head() and not before.startswith("legacy-") and before not in schema.known():
+                raise schema_problem(url, before)  # type: ignore[misc]
+            return schema.upgrade(eng)
+        finally:
+            eng.dispose()
 
     def close(self) -> None:
         for journal in self._journals:

@@ -78,10 +78,10 @@ def test_catalog_errors_are_specific(tmp_path):
         Site.create(site_dir, definition(1))
     db = site_dir / "catalog.db"
     con = sqlite3.connect(db)
-    con.execute("update schema_info set value='99' where key='schema_version'")
+    con.execute("update alembic_version set version_num='9999'")
     con.commit()
     con.close()
-    with pytest.raises(CatalogVersionMismatch, match="schema version 99"):
+    with pytest.raises(CatalogVersionMismatch, match="revision 9999, which this flashpool does not know"):
         Site.open(site_dir)
     db.write_bytes(b"this is not a database" * 100)
     for f in site_dir.glob("catalog.db-*"):

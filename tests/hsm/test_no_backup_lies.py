@@ -11,6 +11,7 @@ import threading
 import pytest
 from sqlmodel import select
 
+from engine.catalog import CatalogVersionMismatch, schema
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, TapeRow
 from engine.hsm import dump
@@ -325,7 +326,7 @@ async def test_one_volume_finishing_its_copy_keeps_frr_for_the_others(site):
 
 
 def test_a_version_1_catalog_is_migrated(tmp_path):
-    """Catalogs from before intents and tape states (schema 1) open: the new tables appear, dump
+    """Catalogs from before intents and tape states (schema 1) are upgraded, then open: the new tables appear, dump
     copies keep working (their tapes are scanned from the start), and their tapes are known."""
     import sqlite3
 
@@ -345,8 +346,13 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.execute("ALTER TABLE dump_copy DROP COLUMN file_offset")
     con.execute("ALTER TABLE backup_version ADD COLUMN frr_eligible BOOLEAN NOT NULL DEFAULT 0")
     con.execute("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
+    con.execute("DROP TABLE alembic_version")  # from before Alembic owned the schema
+    con.execute("ALTER TABLE activity DROP COLUMN user")
     con.commit()
     con.close()
+    with pytest.raises(CatalogVersionMismatch, match="legacy-1.*flashpool catalog upgrade"):
+        Site.open(path)
+    assert Site.upgrade_catalog(path) == ("legacy-1", schema.head())
 
     async def check():
         s = Site.open(path, clock=clock())

@@ -1,0 +1,88 @@
+"""The catalog's schema belongs to Alembic (engine/catalog/migrations): a new catalog is created
+at the newest revision, an older one is refused at open with the command that upgrades it, and
+`flashpool catalog upgrade` applies the migrations (batch mode, so SQLite can alter tables; the
+same migrations run on PostgreSQL).
+
+Catalogs made before Alembic carry only `schema_version` in schema_info: version 2 is the
+baseline revision 0002, version 1 is first brought to version 2 by the old in-place step."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+BASELINE = "0002"  # what schema_version 2 (before Alembic) is
+
+
+def _config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+@functools.cache
+def head() -> str:
+    rev = ScriptDirectory.from_config(_config()).get_current_head()
+    assert rev is not None
+    return rev
+
+
+def known() -> set[str]:
+    return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
+
+
+def current(eng: Engine) -> str | None:
+    """The catalog's revision: Alembic's, or what a catalog from before Alembic is equivalent to
+    ('legacy-1' for schema version 1, which needs the old step first); None: not a catalog."""
+    with eng.connect() as conn:
+        rev = MigrationContext.configure(conn).get_current_revision()
+        if rev is not None:
+            return rev
+        if not inspect(conn).has_table("schema_info"):
+            return None
+        row = conn.execute(text("SELECT value FROM schema_info WHERE key = 'schema_version'")).first()
+    if row is None:
+        return None
+    return BASELINE if row[0] == "2" else f"legacy-{row[0]}"
+
+
+def create(eng: Engine) -> None:
+    """A new catalog: the models' tables, stamped at the newest revision (a test proves the
+    migrations build the same schema)."""
+    SQLModel.metadata.create_all(eng)
+    with eng.begin() as conn:
+        command.stamp(_config(conn), "head")
+
+
+def upgrade(eng: Engine) -> tuple[str | None, str]:
+    """Bring the catalog to the newest revision; returns (revision before, revision after)."""
+    before = current(eng)
+    if before == "legacy-1":
+        _legacy_1_to_2(eng)
+    with eng.begin() as conn:
+        if MigrationContext.configure(conn).get_current_revision() is None:
+            command.stamp(_config(conn), BASELINE)
+    with eng.begin() as conn:
+        command.upgrade(_config(conn), "head")
+    return before, head()
+
+
+def _legacy_1_to_2(eng: Engine) -> None:
+    """Schema version 1 -> 2 (before Alembic): new tables and DumpCopyRow.file_offset. Version 1 tapes
+    hold one verified-as-a-whole sequence; their offsets are found by scanning at first read."""
+    SQLModel.metadata.create_all(eng)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE dump_copy ADD COLUMN file_offset INTEGER NOT NULL DEFAULT -1")
+        conn.exec_driver_sql("ALTER TABLE backup_version DROP COLUMN frr_eligible")  # derived now (rules.frr_methods)
+        conn.exec_driver_sql("INSERT INTO tape (volser, file, state) SELECT DISTINCT tape, file, 'FULL' FROM dump_copy")
+        conn.exec_driver_sql("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'")

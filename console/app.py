@@ -257,8 +257,12 @@ def open_console(site_path: str, theme: str | None = None, read_only: bool = Fal
     """`flashpool` / `make run`: the console on a site. Only the default site is created (as the
     demo) on first start, never read-only and never where volume images already lie: anywhere
     else a missing catalog is a typo or a lost catalog, not a place to invent a site."""
+    import logging
     import sys
 
+    from textual.logging import TextualHandler
+
+    from engine import logs
     from engine.catalog.store import CatalogMissing
     from engine.hsm.demo import demo_definition, seed_demo
 
@@ -276,9 +280,12 @@ def open_console(site_path: str, theme: str | None = None, read_only: bool = Fal
         site = Site.create(path, demo_definition())
         asyncio.run(seed_demo(site))
     app = FlashpoolApp(site, theme=theme, read_only=read_only)
+    textual_log = TextualHandler()  # the engine's log lines in `textual console` too
+    logs.attach(textual_log, logging.getLogger("flashpool").level or logging.INFO)
     try:
         app.run()
     finally:
+        logs.detach(textual_log)
         site.close_files()
     return 0
 

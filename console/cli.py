@@ -24,7 +24,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from engine import logs
 from engine.errors import FlashpoolError
+from engine.logs import LEVELS
 from engine.paths import Sharing
 
 DEFAULT_SITE = "./flashpool-data"
@@ -33,6 +35,7 @@ DEFAULT_SITE = "./flashpool-data"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    handler = None if args.cmd == "init" else logs.to_site(Path(args.site), args.log_level)
     try:
         if args.cmd is None:
             return _console(args)
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - one line for the operator, the traceback in the site's log
         return _internal_error(args, exc)
+    finally:
+        logs.detach(handler)
 
 
 def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
@@ -73,11 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--site", default=DEFAULT_SITE, help=f"site directory (default {DEFAULT_SITE})")
     p.add_argument("--theme", help="console theme")
     p.add_argument("--read-only", action="store_true", help="console accepts no command that changes anything")
+    p.add_argument("--log-level", choices=LEVELS, default="INFO", help="what goes to the site's flashpool.log")
     # what every command shares; --site may come before or after the command
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--site", default=argparse.SUPPRESS, help=f"site directory (default {DEFAULT_SITE})")
     common.add_argument("--json", action="store_true", help="print results as JSON (one object per result; schemas/)")
     common.add_argument("--quiet", action="store_true", help="print only results and errors")
+    common.add_argument("--log-level", choices=LEVELS, default=argparse.SUPPRESS,
+                        help="what goes to the site's flashpool.log (default INFO)")
     sub = p.add_subparsers(dest="cmd")
 
     def command(parent: argparse._SubParsersAction, name: str, help: str,  # noqa: A002 - argparse's name

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import grp
+import logging
 import os
 import shutil
 import sqlite3
@@ -51,6 +52,8 @@ CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another da
 LOCK_FILE = "site.lock"
 VOLUME_DIR = "volumes"
 TAPE_DIR = "tapes"
+
+log = logging.getLogger("flashpool.site")
 
 
 class SiteError(FlashpoolError):
@@ -293,6 +296,14 @@ class Site:
                 repo.log_activity(s, now, "OPEN", "LOAD RELATIONSHIPS", None, 8,
                                   [{"id": "FPL142E", "severity": "E", "text": text}])
             s.commit()
+        for pool, text in done:
+            log.warning("open: %s: %s", pool, text)
+        for text in tapes:
+            log.warning("open: %s", text)
+        for text in self.suspended.values():
+            log.error("open: %s", text)
+        for volser, why in self.unavailable.items():
+            log.error("open: volume %s is unavailable: %s", volser, why)
         return [text for _, text in done] + tapes + list(self.suspended.values())
 
     # -- running ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ copies run as tasks, and what happened is published as events."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from engine.flashcopy.relationship import (
 from engine.storage import Volume
 
 T = TypeVar("T")
+
+log = logging.getLogger("flashpool.flashcopy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +318,8 @@ class FlashCopyController:
                 # e.g. the disk filled up: this relationship waits for retry_failed(); the
                 # others go on, and nothing already copied is lost
                 self.failed[rel.id] = str(exc)
+                log.warning("background copy of relationship %d (%s -> %s) parked, retried in %.0f s: %s",
+                            rel.id, rel.source, rel.target, self.settings.retry_seconds, exc)
                 self.events.publish(CopyFailed(self.clock(), rel.id, rel.source, rel.target, str(exc)))
                 if self._retry is None:  # space may be freed without anyone telling us
                     self._retry = asyncio.get_running_loop().call_later(self.settings.retry_seconds, self.retry_failed)
@@ -372,6 +377,7 @@ class FlashCopyController:
             self._last_progress.pop(r.id, None)
             out.append(CopyProgress(self.clock(), r.id, r.source, r.target, 0, r.length, r.tracks_copied, 0.0))
             out.append(RelationshipEnded(self.clock(), r.id, r.source, r.target, e.reason))
+            log.info("relationship %d (%s -> %s) ended: %s", r.id, r.source, r.target, e.reason.value)
         return out
 
     def _publish(self, events: list[Event]) -> None:

@@ -8,6 +8,7 @@ Commands on one copy pool are serialised; commands on different pools run concur
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from sqlalchemy.exc import DatabaseError
@@ -20,6 +21,8 @@ from engine.hsm import messages as msg
 from engine.hsm import backup, delete, dump, interrupted, listing, recover
 from engine.hsm.context import Context
 from engine.hsm.messages import CommandResult, resource_problem
+
+log = logging.getLogger("flashpool.hsm")
 
 
 class FastReplication:
@@ -102,6 +105,7 @@ class FastReplication:
         except (FlashpoolError, DatabaseError, OSError) as exc:  # the schedule goes on; the log says why
             res = CommandResult("AUTODUMP")
             why = exc if isinstance(exc, FlashpoolError) else resource_problem(exc)
+            log.error("automatic dump failed: %s", why, exc_info=not isinstance(exc, FlashpoolError))
             res.add("ARC1806E", f"AUTOMATIC DUMP FAILED, RC=0012 - {why}")
             res.fail(12)
             await asyncio.to_thread(ctx.log, res, None)
@@ -137,11 +141,15 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> No
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
         res.fail(12)
-    except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the catalog's database or the file system said no
+        log.warning("%s failed: %s", res.command, exc)
+    except (DatabaseError, OSError, UnicodeDecodeError) as exc:
+        log.error("%s: the catalog or a file said no", res.command, exc_info=True)  # the catalog's database or the file system said no
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {resource_problem(exc)}")
         res.fail(12)
     for note in no_effect(req):
         res.add("FPL150I", note)
+    log.log(logging.INFO if res.rc < 8 else logging.WARNING, "%s %s RC=%d: %s", ctx.origin, res.command, res.rc,
+            "; ".join(str(m) for m in res.messages if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I")) or "-")
     try:
         ctx.log(res, pool)
     except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked

@@ -138,3 +138,22 @@ def _definition(tmp_path: Path) -> Path:
     p = tmp_path / "site.toml"
     p.write_text('[[volume]]\nvolser = "V1"\ntracks = 4\n[[volume]]\nvolser = "V2"\ntracks = 4\n')
     return p
+
+
+def test_the_engine_logs_to_a_rotating_file_inside_the_site(tmp_path, capsys):
+    """Commands and background work go to `flashpool.log` in the site (owner-only like the rest),
+    at the level --log-level asks for."""
+    import stat
+
+    site = tmp_path / "s"
+    assert main(["init", "--quiet", "--definition", str(_definition(tmp_path)), str(site)]) == 0
+    assert not (site / "flashpool.log").exists()
+    assert main(["--site", str(site), "--log-level", "WARNING", "hsm", "QUERY SETSYS"]) == 0
+    assert not (site / "flashpool.log").exists()  # nothing at WARNING or above: no file
+    assert main(["--site", str(site), "hsm", "QUERY SETSYS"]) == 0
+    assert main(["hsm", "LIST COPYPOOL(NOSUCH)", "--site", str(site), "--log-level", "WARNING"]) == 22
+    log = (site / "flashpool.log").read_text()
+    assert "INFO flashpool.hsm: CLI QUERY SETSYS RC=0" in log
+    assert "WARNING flashpool.hsm: CLI LIST COPYPOOL(NOSUCH) RC=22: ARC1806E" in log
+    assert stat.S_IMODE((site / "flashpool.log").stat().st_mode) == 0o600
+    capsys.readouterr()

@@ -1,0 +1,52 @@
+"""Logging: the engine logs through the standard `logging` module under the "flashpool" logger
+(commands, background work, recoveries, errors with their context). Whoever owns a site's
+process (the CLI, the console, later the server) sends it to a rotating file inside the site;
+the engine itself never configures logging."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+from engine.paths import Sharing
+
+LOG_FILE = "flashpool.log"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def to_site(root: Path, level: str = "INFO") -> logging.Handler | None:
+    """Log to `root/flashpool.log` (5 MiB, 3 old files kept), with the site's file permissions.
+    Nothing is written outside an existing site: returns None when `root` holds no site."""
+    if not (root / "catalog.db").exists() and not (root / "catalog.url").exists():
+        return None
+    handler = _SiteLog(root / LOG_FILE, Sharing.of(root))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    attach(handler, level)
+    return handler
+
+
+class _SiteLog(logging.handlers.RotatingFileHandler):
+    """Opened at the first record (a command that logs nothing leaves no file), with the site's
+    permissions whatever the umask."""
+
+    def __init__(self, path: Path, sharing: Sharing) -> None:
+        self._sharing = sharing
+        super().__init__(path, maxBytes=5 << 20, backupCount=3, encoding="utf-8", delay=True)
+
+    def _open(self):  # type: ignore[no-untyped-def]  # noqa: ANN202 - logging's own signature
+        fd = self._sharing.create(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        return open(fd, "a", encoding=self.encoding)  # noqa: SIM115 - the handler closes it
+
+
+def attach(handler: logging.Handler, level: str | int = "INFO") -> None:
+    logger = logging.getLogger("flashpool")
+    logger.setLevel(level)
+    logger.addHandler(handler)
+
+
+def detach(handler: logging.Handler | None) -> None:
+    if handler is not None:
+        logging.getLogger("flashpool").removeHandler(handler)
+        handler.close()

@@ -34,7 +34,7 @@ run: $(STAMP_RUN)
 
 test: $(STAMP_TEST)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 bench: $(STAMP_TEST)
 	$(PY) -m bench

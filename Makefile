@@ -33,6 +33,8 @@ run: $(STAMP_RUN)
 	$(VENV)/bin/flashpool
 
 test: $(STAMP_TEST)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2
 

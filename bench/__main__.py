@@ -5,9 +5,20 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["copy", "establish", "cow", "incremental", "latency", "persist", "frbackup", "list", "dump",
-              "console_latency", "console_scale",
-              "event_loop"]
+BENCHMARKS = [
+    "copy",
+    "establish",
+    "cow",
+    "incremental",
+    "latency",
+    "persist",
+    "frbackup",
+    "list",
+    "dump",
+    "console_latency",
+    "console_scale",
+    "event_loop",
+]
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ class FrameClock:
         self.hit: float | None = None
         original = app._display
 
-        def display(screen, renderable) -> None:  # noqa: ANN001
+        def display(screen, renderable) -> None:
             original(screen, renderable)
             if renderable is not None:
                 self.frames += 1
@@ -35,8 +35,7 @@ class FrameClock:
         app._display = display  # type: ignore[method-assign]
 
 
-async def key_to_frame(app: App, clock: FrameClock, key: str, done: Callable[[], bool],
-                       timeout: float = 10.0) -> float:
+async def key_to_frame(app: App, clock: FrameClock, key: str, done: Callable[[], bool], timeout: float = 10.0) -> float:
     """Seconds from sending `key` until the first frame after `done()` became true."""
     driver = app._driver
     assert driver is not None
@@ -54,7 +53,7 @@ async def key_to_frame(app: App, clock: FrameClock, key: str, done: Callable[[],
 
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def reloads_idle(app: App) -> bool:

@@ -28,16 +28,25 @@ TRACKS = 600
 def definition() -> dict:
     return {
         "storage_group": [
-            {"name": "LOADSG", "type": "POOL", "backup_group": "LOADBK", "tracks": TRACKS,
-             "volumes": [f"LD{i:04d}" for i in range(VOLUMES)]},
-            {"name": "LOADBK", "type": "COPYPOOLBACKUP", "tracks": TRACKS,
-             "volumes": [f"LB{i:04d}" for i in range(VOLUMES)]},
+            {
+                "name": "LOADSG",
+                "type": "POOL",
+                "backup_group": "LOADBK",
+                "tracks": TRACKS,
+                "volumes": [f"LD{i:04d}" for i in range(VOLUMES)],
+            },
+            {
+                "name": "LOADBK",
+                "type": "COPYPOOLBACKUP",
+                "tracks": TRACKS,
+                "volumes": [f"LB{i:04d}" for i in range(VOLUMES)],
+            },
         ],
         "copy_pool": [{"name": "LOAD", "storage_groups": ["LOADSG"], "versions": 1}],
     }
 
 
-async def build(root) -> None:  # noqa: ANN001
+async def build(root) -> None:
     site = Site.create(root / "site", parse_definition(definition()))
     size = site.volume("LD0000").geometry.track_size
     for i in range(VOLUMES):
@@ -48,7 +57,7 @@ async def build(root) -> None:  # noqa: ANN001
     await site.close()
 
 
-async def measure(root, loaded: bool) -> tuple[list[float], int]:  # noqa: ANN001
+async def measure(root, loaded: bool) -> tuple[list[float], int]:
     # 2 copiers x 1,000 tracks/s: 64 x 600 tracks take ~19 s, longer than the presses
     copier = CopierSettings(concurrency=2, chunk_tracks=50, tracks_per_second=1000)
     site = Site.open(root / "site", copier=copier)
@@ -82,9 +91,11 @@ def main() -> None:
         idle, _, _ = asyncio.run(measure(root, loaded=False))
         loaded, still, moved = asyncio.run(measure(root, loaded=True))
     lp, ip = p95(loaded) * 1000, p95(idle) * 1000
-    print(f"{PRESSES} j/k presses on the relationships screen: idle p95 {ip:.1f} ms (max {max(idle) * 1000:.1f}); "
-          f"with {VOLUMES} relationships copying p95 {lp:.1f} ms (max {max(loaded) * 1000:.1f}); "
-          f"{moved:,} tracks copied during the presses, {still} relationships still copying at the end")
+    print(
+        f"{PRESSES} j/k presses on the relationships screen: idle p95 {ip:.1f} ms (max {max(idle) * 1000:.1f}); "
+        f"with {VOLUMES} relationships copying p95 {lp:.1f} ms (max {max(loaded) * 1000:.1f}); "
+        f"{moved:,} tracks copied during the presses, {still} relationships still copying at the end"
+    )
     result("console_key_p95_loaded_ms", lp, "<", 50, ".1f")
     result("console_key_p95_ratio_loaded_vs_idle", lp / max(ip, 1e-6), "<", 5, ".2f")
     result("console_copies_still_running_at_end", still, ">=", 1, "d")

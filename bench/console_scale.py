@@ -18,10 +18,10 @@ import time
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame
 from console.app import FlashpoolApp
-from tests.console.scenes import build_demo_site
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.hsm.definition import parse_definition
 from engine.site import Site
+from tests.console.scenes import build_demo_site
 
 POOLS, PER_POOL, VERSIONS = 50, 20, 85
 
@@ -29,16 +29,31 @@ POOLS, PER_POOL, VERSIONS = 50, 20, 85
 def definition() -> dict:
     groups, pools = [], []
     for p in range(POOLS):
-        groups.append({"name": f"SG{p:02d}", "type": "POOL", "backup_group": f"BK{p:02d}", "tracks": 15,
-                       "track_size": 64, "volumes": [f"S{p:02d}{i:03d}" for i in range(PER_POOL)]})
-        groups.append({"name": f"BK{p:02d}", "type": "COPYPOOLBACKUP", "tracks": 15, "track_size": 64,
-                       "volumes": [f"T{p:02d}{i:03d}" for i in range(PER_POOL)]})
+        groups.append(
+            {
+                "name": f"SG{p:02d}",
+                "type": "POOL",
+                "backup_group": f"BK{p:02d}",
+                "tracks": 15,
+                "track_size": 64,
+                "volumes": [f"S{p:02d}{i:03d}" for i in range(PER_POOL)],
+            }
+        )
+        groups.append(
+            {
+                "name": f"BK{p:02d}",
+                "type": "COPYPOOLBACKUP",
+                "tracks": 15,
+                "track_size": 64,
+                "volumes": [f"T{p:02d}{i:03d}" for i in range(PER_POOL)],
+            }
+        )
         # VERSIONS=1 passes the "backup group big enough" check; the catalog says 85 afterwards
         pools.append({"name": f"POOL{p:02d}", "storage_groups": [f"SG{p:02d}"], "versions": 1})
     return {"storage_group": groups, "copy_pool": pools}
 
 
-async def build_big(path) -> None:  # noqa: ANN001
+async def build_big(path) -> None:
     site = Site.create(path, parse_definition(definition()))
     for p in range(POOLS):
         res = await site.command(f"FRBACKUP COPYPOOL(POOL{p:02d}) TOKEN(NOW)")
@@ -49,19 +64,26 @@ async def build_big(path) -> None:  # noqa: ANN001
             cp = f"POOL{p:02d}"
             s.get(CopyPoolRow, cp).versions = VERSIONS
             for n in range(1, VERSIONS):  # older than the real version (numbered 1: renumbered below)
-                v = BackupVersionRow(copy_pool=cp, version=n + 1, created_at=1.7e9 + n * 3600, token=b"OLD",
-                                     backup_group=f"BK{p:02d}")
+                v = BackupVersionRow(
+                    copy_pool=cp, version=n + 1, created_at=1.7e9 + n * 3600, token=b"OLD", backup_group=f"BK{p:02d}"
+                )
                 s.add(v)
                 s.flush()
-                s.add_all(VersionPairRow(version_id=v.id, source=f"S{p:02d}{i:03d}", target=f"T{p:02d}{i:03d}",
-                                         storage_group=f"SG{p:02d}") for i in range(PER_POOL))
-                s.add(ActivityRow(at=1.7e9 + n * 3600, command=f"FRBACKUP COPYPOOL({cp})", copy_pool=cp,
-                                  messages=msgs))
+                s.add_all(
+                    VersionPairRow(
+                        version_id=v.id,
+                        source=f"S{p:02d}{i:03d}",
+                        target=f"T{p:02d}{i:03d}",
+                        storage_group=f"SG{p:02d}",
+                    )
+                    for i in range(PER_POOL)
+                )
+                s.add(ActivityRow(at=1.7e9 + n * 3600, command=f"FRBACKUP COPYPOOL({cp})", copy_pool=cp, messages=msgs))
         s.commit()
     await site.close()
 
 
-async def open_screens(path, expect_pools: int) -> dict[str, float]:  # noqa: ANN001
+async def open_screens(path, expect_pools: int) -> dict[str, float]:
     """Seconds per screen, from its key to the frame showing its rows."""
     site = Site.open(path)
     app = FlashpoolApp(site, live=False, start_engine=False)
@@ -70,13 +92,14 @@ async def open_screens(path, expect_pools: int) -> dict[str, float]:  # noqa: AN
     async with app.run_test(size=(130, 40)) as pilot:
         clock = FrameClock(app)
 
-        def shown(screen_name: str):  # noqa: ANN202
+        def shown(screen_name: str):
             """The screen is on top and has received rows since the key was sent."""
             before = app.screen.loads if type(app.screen).__name__ == screen_name else 0
 
             def check() -> bool:
                 s = app.screen
                 return type(s).__name__ == screen_name and s.loads > (before if s is app.screen else 0)
+
             return check
 
         while not (type(app.screen).__name__ == "PoolsScreen" and app.screen.table.row_count >= expect_pools):
@@ -105,8 +128,10 @@ def main() -> None:
         asyncio.run(build_demo_site(root / "demo"))
         small = asyncio.run(open_screens(root / "demo", 3))
         big = asyncio.run(open_screens(root / "big", POOLS))
-    print(f"{POOLS * PER_POOL * 2:,} volumes, {POOLS} copy pools x {VERSIONS} versions, "
-          f"{POOLS * PER_POOL:,} relationships, {POOLS * (VERSIONS - 1) + POOLS:,} activity entries")
+    print(
+        f"{POOLS * PER_POOL * 2:,} volumes, {POOLS} copy pools x {VERSIONS} versions, "
+        f"{POOLS * PER_POOL:,} relationships, {POOLS * (VERSIONS - 1) + POOLS:,} activity entries"
+    )
     for name in big:
         print(f"  {name:<20} {big[name] * 1000:7.1f} ms   (demo site {small[name] * 1000:6.1f} ms)")
     worst = max(big.values())

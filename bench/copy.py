@@ -51,8 +51,10 @@ def main() -> None:
                 times[name] = fn()
             assert o.read_track_sync(g.tracks - 1) == src.read_track_sync(g.tracks - 1)
             best_base, best_ours = min(best_base, times["base"]), min(best_ours, times["ours"])
-            print(f"round {round_ + 1}: copy_file_range {gb / times['base']:.2f} GB/s, "
-                  f"background copy {gb / times['ours']:.2f} GB/s")
+            print(
+                f"round {round_ + 1}: copy_file_range {gb / times['base']:.2f} GB/s, "
+                f"background copy {gb / times['ours']:.2f} GB/s"
+            )
             for v in (b, o):
                 v.close()
                 os.unlink(v.path)

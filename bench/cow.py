@@ -31,14 +31,20 @@ def main() -> None:
             with Timer() as plain:
                 for k in range(N):
                     core.write("PLAIN", k, data)
-            rel = core.establish(EstablishRequest("SRC", "TGT", mode=CopyMode.NOCOPY)) if round_ else core.relationships()[0]
+            rel = (
+                core.establish(EstablishRequest("SRC", "TGT", mode=CopyMode.NOCOPY))
+                if round_
+                else core.relationships()[0]
+            )
             with Timer() as cow:
                 for k in range(N):
                     core.write("SRC", k, data)
             assert core.tracks_moved == N * (round_ + 1)
             core.withdraw(rel.id)
             best_plain, best_cow = min(best_plain, plain.seconds), min(best_cow, cow.seconds)
-        print(f"plain write {best_plain / N * 1e6:.1f} us/track, write with copy-on-write {best_cow / N * 1e6:.1f} us/track")
+        print(
+            f"plain write {best_plain / N * 1e6:.1f} us/track, write with copy-on-write {best_cow / N * 1e6:.1f} us/track"
+        )
         for v in vols.values():
             v.close()
         result("cow_ratio", best_cow / best_plain, "<=", 3.0, ".2f")

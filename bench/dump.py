@@ -20,7 +20,11 @@ def record_track(rng: random.Random, k: int, size: int) -> bytes:
     words = ["PAYROLL", "EMPLOYEE", "DEPT", "AMOUNT", "USD", "EUR", "2026", "BATCH", "OK"]
     recs = []
     while sum(len(r) for r in recs) < size:
-        recs.append(f"{k:08d} {rng.choice(words):<10}{rng.randrange(10**9):>12} {rng.choice(words):<10} {rng.random():.6f}".ljust(80).encode())
+        recs.append(
+            f"{k:08d} {rng.choice(words):<10}{rng.randrange(10**9):>12} {rng.choice(words):<10} {rng.random():.6f}".ljust(
+                80
+            ).encode()
+        )
     return b"".join(recs)[:size]
 
 
@@ -42,8 +46,20 @@ def main() -> None:
             best_base = min(best_base, base.seconds)
             path = root / f"T{i:05d}.tape"
             w = TapeWriter(path)
-            header = FileHeader("CP", 1, "", "SRC001", "SRC001", 0.0, 0.0, "ONSITE", g.model, g.cylinders,
-                                g.tracks_per_cylinder, g.track_size)
+            header = FileHeader(
+                "CP",
+                1,
+                "",
+                "SRC001",
+                "SRC001",
+                0.0,
+                0.0,
+                "ONSITE",
+                g.model,
+                g.cylinders,
+                g.tracks_per_cylinder,
+                g.track_size,
+            )
             with Timer() as ours:
                 _, count, stored = dump_volume(w, header, lambda f, n: core.read_run("SRC001", f, n))
             w.close()
@@ -51,8 +67,10 @@ def main() -> None:
         assert count == len(written)
         assert read_file(path, 0)[1] == data  # byte-exact round trip
         mb = len(raw) / 1e6
-        print(f"{g.describe()}, {len(written):,} written tracks ({mb:.0f} MB): dump {mb / best_ours:.0f} MB/s, "
-              f"zlib in one call {mb / best_base:.0f} MB/s; tape {stored / 1e6:.0f} MB")
+        print(
+            f"{g.describe()}, {len(written):,} written tracks ({mb:.0f} MB): dump {mb / best_ours:.0f} MB/s, "
+            f"zlib in one call {mb / best_base:.0f} MB/s; tape {stored / 1e6:.0f} MB"
+        )
         vol.close()
         result("dump_ratio", best_base / best_ours, ">=", 0.8, ".2f")
         result("dump_compression_ratio", len(raw) / stored, ">=", 1.0, ".2f")

@@ -16,6 +16,7 @@ table on the loop; the live refresh of a screen is the idle figure).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from bench._common import result, scratch
@@ -49,10 +50,8 @@ class LoopProbe:
     async def stop(self) -> None:
         assert self._task is not None
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
 
 
 async def _settled(app: FlashpoolApp, screen: str) -> None:
@@ -64,7 +63,7 @@ async def _settled(app: FlashpoolApp, screen: str) -> None:
     await asyncio.sleep(0.2)
 
 
-async def measure(path) -> tuple[float, dict[str, float]]:  # noqa: ANN001
+async def measure(path) -> tuple[float, dict[str, float]]:
     """(idle worst, worst per operator step), in seconds."""
     site = Site.open(path)
     app = FlashpoolApp(site, refresh_interval=1.0)
@@ -80,9 +79,12 @@ async def measure(path) -> tuple[float, dict[str, float]]:  # noqa: ANN001
         await asyncio.sleep(2.5)  # idle: two live refreshes of the copy pools screen
         idle = probe.worst
         for name, key, screen in [
-            ("pool detail", "enter", "PoolDetailScreen"), ("copy pools", "escape", "PoolsScreen"),
-            ("groups and volumes", "2", "GroupsScreen"), ("volume", "enter", "VolumeScreen"),
-            ("relationships", "3", "RelationshipsScreen"), ("activity", "4", "ActivityScreen"),
+            ("pool detail", "enter", "PoolDetailScreen"),
+            ("copy pools", "escape", "PoolsScreen"),
+            ("groups and volumes", "2", "GroupsScreen"),
+            ("volume", "enter", "VolumeScreen"),
+            ("relationships", "3", "RelationshipsScreen"),
+            ("activity", "4", "ActivityScreen"),
             ("copy pools again", "1", "PoolsScreen"),
         ]:
             probe.reset()

@@ -18,12 +18,26 @@ N = 64
 def definition() -> dict:
     return {
         "storage_group": [
-            {"name": "SRCE", "type": "POOL", "backup_group": "BKUP", "model": "3390-54",
-             "volumes": [f"S{i:05d}" for i in range(N)]},
-            {"name": "WRIT", "type": "POOL", "backup_group": "BKUP", "model": "3390-54",
-             "volumes": [f"W{i:05d}" for i in range(N)]},
-            {"name": "BKUP", "type": "COPYPOOLBACKUP", "model": "3390-54",
-             "volumes": [f"T{i:05d}" for i in range(2 * N)]},
+            {
+                "name": "SRCE",
+                "type": "POOL",
+                "backup_group": "BKUP",
+                "model": "3390-54",
+                "volumes": [f"S{i:05d}" for i in range(N)],
+            },
+            {
+                "name": "WRIT",
+                "type": "POOL",
+                "backup_group": "BKUP",
+                "model": "3390-54",
+                "volumes": [f"W{i:05d}" for i in range(N)],
+            },
+            {
+                "name": "BKUP",
+                "type": "COPYPOOLBACKUP",
+                "model": "3390-54",
+                "volumes": [f"T{i:05d}" for i in range(2 * N)],
+            },
         ],
         "copy_pool": [
             {"name": "EMPTY", "storage_groups": ["SRCE"], "versions": 1},
@@ -58,8 +72,10 @@ async def run(root) -> tuple[float, float, int]:
 def main() -> None:
     with scratch("frbackup") as root:
         empty, written, tracks = asyncio.run(run(root))
-    print(f"FRBACKUP of {N} x 3390-54: {empty * 1000:.0f} ms with empty sources, "
-          f"{written * 1000:.0f} ms with {tracks:,} written tracks")
+    print(
+        f"FRBACKUP of {N} x 3390-54: {empty * 1000:.0f} ms with empty sources, "
+        f"{written * 1000:.0f} ms with {tracks:,} written tracks"
+    )
     result("frbackup_64_ms", max(empty, written) * 1000, "<", 500, ".0f")
     result("frbackup_written_vs_empty", written / empty, "<=", 1.5, ".2f")
 

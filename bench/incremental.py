@@ -40,7 +40,9 @@ def main() -> None:
         tgt = Volume.create(root / "TGT.img", "TGT001", g)
         full, inc, changed, moved = asyncio.run(run(src, tgt))
         assert tgt.read_tracks_sync(0, 64) == src.read_tracks_sync(0, 64)
-        print(f"{g.describe()}: full copy {full:.2f} s; 1% changed ({changed:,} tracks), refresh + copy {inc * 1000:.0f} ms")
+        print(
+            f"{g.describe()}: full copy {full:.2f} s; 1% changed ({changed:,} tracks), refresh + copy {inc * 1000:.0f} ms"
+        )
         print(f"tracks moved by the refresh: {moved:,}; tracks changed: {changed:,}")
         result("incremental_moved_minus_changed", moved - changed, "==", 0, "d")
         result("incremental_time_ratio", inc / full, "<=", 0.03, ".4f")

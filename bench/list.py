@@ -21,10 +21,21 @@ SOURCES, VERSIONS = 256, 85
 async def run(root) -> tuple[float, float, float]:
     defn = {
         "storage_group": [
-            {"name": "BIGPOOL", "type": "POOL", "backup_group": "BIGBK", "tracks": 15, "track_size": 64,
-             "volumes": [f"S{i:05d}" for i in range(SOURCES)]},
-            {"name": "BIGBK", "type": "COPYPOOLBACKUP", "tracks": 15, "track_size": 64,
-             "volumes": [f"T{i:05d}" for i in range(SOURCES)]},
+            {
+                "name": "BIGPOOL",
+                "type": "POOL",
+                "backup_group": "BIGBK",
+                "tracks": 15,
+                "track_size": 64,
+                "volumes": [f"S{i:05d}" for i in range(SOURCES)],
+            },
+            {
+                "name": "BIGBK",
+                "type": "COPYPOOLBACKUP",
+                "tracks": 15,
+                "track_size": 64,
+                "volumes": [f"T{i:05d}" for i in range(SOURCES)],
+            },
         ],
         "copy_pool": [{"name": "HUGE", "storage_groups": ["BIGPOOL"], "versions": 1}],
     }
@@ -35,8 +46,12 @@ async def run(root) -> tuple[float, float, float]:
                 v = BackupVersionRow(copy_pool="HUGE", version=n, created_at=1.7e9 + n * 3600, token=b"NIGHTLY")
                 s.add(v)
                 s.flush()
-                s.add_all(VersionPairRow(version_id=v.id, source=f"S{i:05d}", target=f"X{n:02d}{i:03d}",
-                                         storage_group="BIGPOOL") for i in range(SOURCES))
+                s.add_all(
+                    VersionPairRow(
+                        version_id=v.id, source=f"S{i:05d}", target=f"X{n:02d}{i:03d}", storage_group="BIGPOOL"
+                    )
+                    for i in range(SOURCES)
+                )
             s.commit()
         times = {}
         for cmd in ("LIST COPYPOOL(HUGE)", "LIST COPYPOOL(HUGE) ALLVOLS(ALLVERS)"):
@@ -63,9 +78,11 @@ async def run(root) -> tuple[float, float, float]:
 def main() -> None:
     with scratch("list") as root:
         default, allvers, base = asyncio.run(run(root))
-    print(f"LIST COPYPOOL, {VERSIONS} versions x {SOURCES} volumes: {default * 1000:.1f} ms "
-          f"(ALLVOLS(ALLVERS), every pair printed: {allvers * 1000:.1f} ms); "
-          f"bare SQLite read of the same rows {base * 1000:.1f} ms")
+    print(
+        f"LIST COPYPOOL, {VERSIONS} versions x {SOURCES} volumes: {default * 1000:.1f} ms "
+        f"(ALLVOLS(ALLVERS), every pair printed: {allvers * 1000:.1f} ms); "
+        f"bare SQLite read of the same rows {base * 1000:.1f} ms"
+    )
     result("list_85x256_ms", default * 1000, "<", 100, ".1f")
     result("list_85x256_allvers_ms", allvers * 1000, "<", 100, ".1f")
 

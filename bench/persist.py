@@ -43,9 +43,10 @@ def main() -> None:
     g = geometry_for("3390-3")
     data = os.urandom(g.track_size)
     with scratch("persist") as root:
-        site = Site.create(root / "site", parse_definition(
-            {"volume": [{"volser": v, "model": "3390-3"} for v in ("PSRC", "PT1", "PT2", "PT3")]}
-        ))
+        site = Site.create(
+            root / "site",
+            parse_definition({"volume": [{"volser": v, "model": "3390-3"} for v in ("PSRC", "PT1", "PT2", "PT3")]}),
+        )
         bare = {v: Volume.create(root / f"{v}.img", v, g) for v in ("BT1", "BT2", "BT3")}
         # the same source image serves both: fill it through the site's volume
         src = site.volume("PSRC")
@@ -64,8 +65,10 @@ def main() -> None:
         commits = site.flashcopy.core.journal.commits
         cs = asyncio.run(cow_time(site.flashcopy, "PSRC", "PT3", data))
         cb = asyncio.run(cow_time(plain, "PSRC", "BT3", data))
-        print(f"copy-on-write write: {cs / N_COW * 1e6:.0f} us with catalog, {cb / N_COW * 1e6:.0f} us without "
-              f"({cs / cb:.2f}x); catalog commits during the copies: {commits}")
+        print(
+            f"copy-on-write write: {cs / N_COW * 1e6:.0f} us with catalog, {cb / N_COW * 1e6:.0f} us without "
+            f"({cs / cb:.2f}x); catalog commits during the copies: {commits}"
+        )
         asyncio.run(site.close())
         for v in bare.values():
             v.close()

@@ -57,8 +57,16 @@ class FlashpoolApp(App):
         Binding("q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
-    def __init__(self, site: Site, *, theme: str | None = None, read_only: bool = False, live: bool = True,
-                 refresh_interval: float = 1.0, start_engine: bool = True) -> None:
+    def __init__(
+        self,
+        site: Site,
+        *,
+        theme: str | None = None,
+        read_only: bool = False,
+        live: bool = True,
+        refresh_interval: float = 1.0,
+        start_engine: bool = True,
+    ) -> None:
         super().__init__()
         self.site = site
         self.read_only = read_only
@@ -168,8 +176,11 @@ class FlashpoolApp(App):
         """The names it completes are read in a thread before it opens."""
 
         def names() -> dict[str, list[str]]:
-            return {"pools": [p.name for p in self.site.views.pools()], "volumes": sorted(self.site.volumes),
-                    "datasets": [d.name for d in self.site.datasets.list()]}
+            return {
+                "pools": [p.name for p in self.site.views.pools()],
+                "volumes": sorted(self.site.volumes),
+                "datasets": [d.name for d in self.site.datasets.list()],
+            }
 
         self.push_screen(CommandLine(self.history, await asyncio.to_thread(names)))
 
@@ -190,8 +201,11 @@ class FlashpoolApp(App):
         from console.walkthroughs import ALL
 
         for w in ALL:
-            yield (f"Walkthrough {w.id[1:]}: {w.title}", w.context.split(".")[0],
-                   lambda w=w: self.start_walkthrough(w.id))
+            yield (
+                f"Walkthrough {w.id[1:]}: {w.title}",
+                w.context.split(".")[0],
+                lambda w=w: self.start_walkthrough(w.id),
+            )
 
     def start_walkthrough(self, wid: str, **selections: str) -> None:
         from console.walkthroughs import by_id
@@ -241,19 +255,18 @@ class FlashpoolApp(App):
             self.notify("read-only console: nothing can be changed", severity="warning")
             return
         im = await asyncio.to_thread(impact, self.site.context, text)
-        if im.destructive:
-            if not await self.push_screen_wait(ConfirmScreen(im)):
-                self.notify("cancelled: nothing was changed", timeout=3)
-                return
+        if im.destructive and not await self.push_screen_wait(ConfirmScreen(im)):
+            self.notify("cancelled: nothing was changed", timeout=3)
+            return
         res = await self.run_command(text)
         severity = "information" if res.rc == 0 else "warning" if res.rc <= 4 else "error"
         last = next((str(m) for m in res.messages if m.id.endswith("E")), str(res.messages[-1]) if res.messages else "")
         self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=6)
 
 
-
-def open_console(site_path: str, theme: str | None = None, read_only: bool = False,
-                 demo_if_missing: bool = False) -> int:
+def open_console(
+    site_path: str, theme: str | None = None, read_only: bool = False, demo_if_missing: bool = False
+) -> int:
     """`flashpool` / `make run`: the console on a site. Only the default site is created (as the
     demo) on first start, never read-only and never where volume images already lie: anywhere
     else a missing catalog is a typo or a lost catalog, not a place to invent a site."""
@@ -272,9 +285,12 @@ def open_console(site_path: str, theme: str | None = None, read_only: bool = Fal
     except CatalogMissing:
         images = path.is_dir() and any((path / "volumes").glob("*.img"))
         if not demo_if_missing or read_only or images:
-            why = ("it holds volume images but no catalog" if images else "it holds no flashpool site")
-            print(f"flashpool: {path.resolve()}: {why}; create a site with `flashpool init --demo {site_path}` "
-                  f"or `flashpool init --definition FILE {site_path}`", file=sys.stderr)
+            why = "it holds volume images but no catalog" if images else "it holds no flashpool site"
+            print(
+                f"flashpool: {path.resolve()}: {why}; create a site with `flashpool init --demo {site_path}` "
+                f"or `flashpool init --definition FILE {site_path}`",
+                file=sys.stderr,
+            )
             return 2
         print(f"flashpool: creating the demo site in {path.resolve()} ...")
         site = Site.create(path, demo_definition())

@@ -84,12 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--site", default=argparse.SUPPRESS, help=f"site directory (default {DEFAULT_SITE})")
     common.add_argument("--json", action="store_true", help="print results as JSON (one object per result; schemas/)")
     common.add_argument("--quiet", action="store_true", help="print only results and errors")
-    common.add_argument("--log-level", choices=LEVELS, default=argparse.SUPPRESS,
-                        help="what goes to the site's flashpool.log (default INFO)")
+    common.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=argparse.SUPPRESS,
+        help="what goes to the site's flashpool.log (default INFO)",
+    )
     sub = p.add_subparsers(dest="cmd")
 
-    def command(parent: argparse._SubParsersAction, name: str, help: str,  # noqa: A002 - argparse's name
-                run: Callable[[argparse.Namespace], Awaitable[int]]) -> argparse.ArgumentParser:
+    def command(
+        parent: argparse._SubParsersAction,
+        name: str,
+        help: str,  # noqa: A002 - argparse's name
+        run: Callable[[argparse.Namespace], Awaitable[int]],
+    ) -> argparse.ArgumentParser:
         cmd = parent.add_parser(name, help=help, parents=[common])
         cmd.set_defaults(run=run)
         return cmd
@@ -125,10 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("dataset", help="data set tools (check a data set recovery from outside)")
     dsub = ds.add_subparsers(dest="dcmd", required=True)
     command(dsub, "list", "the cataloged data sets (FILTER: a DFSMS pattern such as PAY.**)", _ds_list).add_argument(
-        "filter", nargs="?")
+        "filter", nargs="?"
+    )
     command(dsub, "checksum", "SHA-256 of the data set's content", _ds_checksum).add_argument("dsname")
-    command(dsub, "damage", "overwrite the data set's tracks with garbage through the normal write path",
-            _ds_damage).add_argument("dsname")
+    command(
+        dsub, "damage", "overwrite the data set's tracks with garbage through the normal write path", _ds_damage
+    ).add_argument("dsname")
     return p
 
 
@@ -160,8 +170,9 @@ def _say(args: argparse.Namespace, text: str, **data: object) -> None:
 def _console(args: argparse.Namespace) -> int:
     from console.app import open_console
 
-    return open_console(args.site, theme=args.theme, read_only=args.read_only,
-                        demo_if_missing=args.site == DEFAULT_SITE)
+    return open_console(
+        args.site, theme=args.theme, read_only=args.read_only, demo_if_missing=args.site == DEFAULT_SITE
+    )
 
 
 async def _init(args: argparse.Namespace) -> int:
@@ -177,8 +188,13 @@ async def _init(args: argparse.Namespace) -> int:
     try:
         if args.demo:
             await seed_demo(site)
-        _say(args, f"flashpool: site created at {Path(path).resolve()} ({len(site.volumes)} volumes)",
-             site=str(Path(path).resolve()), volumes=len(site.volumes), demo=bool(args.demo))
+        _say(
+            args,
+            f"flashpool: site created at {Path(path).resolve()} ({len(site.volumes)} volumes)",
+            site=str(Path(path).resolve()),
+            volumes=len(site.volumes),
+            demo=bool(args.demo),
+        )
     finally:
         await site.close()
     return 0
@@ -238,13 +254,20 @@ async def _wait(site, quiet: bool) -> int:  # noqa: ANN001 - a Site
         if tty:
             left = sum(r.out_of_sync for r in cands)
             total = sum(r.length for r in cands)
-            print(f"\rcopying: {len(cands)} relationship(s), {left:,} of {total:,} tracks left   ", end="", file=sys.stderr)
+            print(
+                f"\rcopying: {len(cands)} relationship(s), {left:,} of {total:,} tracks left   ",
+                end="",
+                file=sys.stderr,
+            )
         await asyncio.sleep(0.2)
     if tty:
         print("\rcopying: complete" + " " * 40 if not fc.failed else "", file=sys.stderr)
     for rel_id, why in sorted(fc.failed.items()):
-        print(f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
-              "and it resumes when the site is next opened with space free", file=sys.stderr)
+        print(
+            f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
+            "and it resumes when the site is next opened with space free",
+            file=sys.stderr,
+        )
     return 12 if fc.failed else 0
 
 
@@ -256,10 +279,17 @@ async def _workload(args: argparse.Namespace) -> int:
     try:
         site.flashcopy.start()  # background copies go on while the workload runs
         stats = await run_workload(site, args.copypool.upper(), rate=args.rate, seconds=args.seconds, seed=args.seed)
-        _say(args, f"flashpool: workload on {args.copypool.upper()}: {stats.allocated} allocated, {stats.updated} updated, "
-             f"{stats.deleted} deleted, {stats.skipped} skipped, {stats.bytes_written:,} bytes written",
-             copy_pool=args.copypool.upper(), allocated=stats.allocated, updated=stats.updated, deleted=stats.deleted,
-             skipped=stats.skipped, bytes_written=stats.bytes_written)
+        _say(
+            args,
+            f"flashpool: workload on {args.copypool.upper()}: {stats.allocated} allocated, {stats.updated} updated, "
+            f"{stats.deleted} deleted, {stats.skipped} skipped, {stats.bytes_written:,} bytes written",
+            copy_pool=args.copypool.upper(),
+            allocated=stats.allocated,
+            updated=stats.updated,
+            deleted=stats.deleted,
+            skipped=stats.skipped,
+            bytes_written=stats.bytes_written,
+        )
     finally:
         await site.close()
     return 0
@@ -298,8 +328,13 @@ async def _damage(args: argparse.Namespace) -> int:
         vol.geometry.check_extent(first, last - first + 1)
         garbage = [os.urandom(vol.geometry.track_size) for _ in range(last - first + 1)]
         await site.flashcopy.write_run(volser, first, garbage)
-        _say(args, f"flashpool: {volser} tracks {first}-{last} overwritten with garbage",
-             volser=volser, first_track=first, last_track=last)
+        _say(
+            args,
+            f"flashpool: {volser} tracks {first}-{last} overwritten with garbage",
+            volser=volser,
+            first_track=first,
+            last_track=last,
+        )
     finally:
         await site.close()
     return 0
@@ -314,10 +349,24 @@ async def _ds_list(args: argparse.Namespace) -> int:
     finally:
         await site.close()
     if args.json:
-        print(json.dumps({"datasets": [
-            {"name": d.name, "dsorg": d.dsorg, "bytes_used": d.bytes_used, "tracks": d.tracks,
-             "extents": [{"volser": e.volser, "first_track": e.first, "tracks": e.tracks} for e in d.extents]}
-            for d in found]}))
+        print(
+            json.dumps(
+                {
+                    "datasets": [
+                        {
+                            "name": d.name,
+                            "dsorg": d.dsorg,
+                            "bytes_used": d.bytes_used,
+                            "tracks": d.tracks,
+                            "extents": [
+                                {"volser": e.volser, "first_track": e.first, "tracks": e.tracks} for e in d.extents
+                            ],
+                        }
+                        for d in found
+                    ]
+                }
+            )
+        )
         return 0
     for d in found:
         where = " ".join(f"{e.volser}:{e.first}-{e.last}" for e in d.extents)
@@ -369,9 +418,12 @@ async def _catalog_check(args: argparse.Namespace) -> int:
         raise FlashpoolError(f"{args.site} is not a flashpool site")
     revision, head = Catalog.revision(Site.catalog_url(Path(args.site)))
     current = revision == head
-    text = (f"flashpool: the catalog is at schema revision {revision}, the newest"
-            if current else f"flashpool: the catalog is at schema revision {revision}; this flashpool needs {head}: "
-            f"copy the catalog, then run `flashpool catalog upgrade --site {args.site}`")
+    text = (
+        f"flashpool: the catalog is at schema revision {revision}, the newest"
+        if current
+        else f"flashpool: the catalog is at schema revision {revision}; this flashpool needs {head}: "
+        f"copy the catalog, then run `flashpool catalog upgrade --site {args.site}`"
+    )
     _say(args, text, revision=revision, head=head, current=current)
     return 0 if current else 4
 
@@ -380,9 +432,14 @@ async def _catalog_upgrade(args: argparse.Namespace) -> int:
     from engine.site import Site
 
     before, after = await asyncio.to_thread(Site.upgrade_catalog, args.site)
-    _say(args, f"flashpool: the catalog was at schema revision {before}; it is now at {after}"
-         if before != after else f"flashpool: the catalog is already at schema revision {after}",
-         before=before, after=after)
+    _say(
+        args,
+        f"flashpool: the catalog was at schema revision {before}; it is now at {after}"
+        if before != after
+        else f"flashpool: the catalog is already at schema revision {after}",
+        before=before,
+        after=after,
+    )
     return 0
 
 

@@ -18,17 +18,25 @@ def when(ts: float | None) -> str:
 def bar(percent: float | None, width: int = 10) -> Text:
     if percent is None:
         return Text("—")
-    full = int(round(percent / 100 * width))
+    full = round(percent / 100 * width)
     style = "green" if percent >= 100 else "cyan"
     return Text("▓" * full + "░" * (width - full), style=style) + Text(f" {percent:5.1f}%")
 
 
 def state(word: str) -> Text:
     glyph, style = {
-        "RECOVERABLE": ("✔", "green"), "FAILED": ("✘", "red"), "FCFRRINCOMPLETE": ("▲", "yellow"),
-        "NONE": ("·", "dim"), "PREPARE": ("…", "cyan"), "ALLCOMPLETE": ("✔", "green"),
-        "REQUIREDCOMPLETE": ("✔", "yellow"), "PARTIAL": ("▲", "yellow"), "COPYING": ("⟳", "cyan"),
-        "NOCOPY": ("◌", "cyan"), "COPY COMPLETE": ("✔", "green"), "COMPLETE": ("✔", "green"),
+        "RECOVERABLE": ("✔", "green"),
+        "FAILED": ("✘", "red"),
+        "FCFRRINCOMPLETE": ("▲", "yellow"),
+        "NONE": ("·", "dim"),
+        "PREPARE": ("…", "cyan"),
+        "ALLCOMPLETE": ("✔", "green"),
+        "REQUIREDCOMPLETE": ("✔", "yellow"),
+        "PARTIAL": ("▲", "yellow"),
+        "COPYING": ("⟳", "cyan"),
+        "NOCOPY": ("◌", "cyan"),
+        "COPY COMPLETE": ("✔", "green"),
+        "COMPLETE": ("✔", "green"),
     }.get(word, ("", ""))
     return Text(f"{glyph} {word}".strip(), style=style)
 

@@ -18,4 +18,3 @@ class SiteChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SiteChanged)
-

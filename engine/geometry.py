@@ -98,17 +98,14 @@ class Geometry:
 
     def check_track(self, track: int) -> None:
         if not 0 <= track < self.tracks:
-            raise InvalidGeometry(
-                f"track {track} is outside this {self.model} volume (0-{self.tracks - 1})"
-            )
+            raise InvalidGeometry(f"track {track} is outside this {self.model} volume (0-{self.tracks - 1})")
 
     def check_extent(self, start: int, count: int) -> None:
         if count < 1:
             raise InvalidGeometry(f"an extent needs at least one track, got {count}")
         if start < 0 or start + count > self.tracks:
             raise InvalidGeometry(
-                f"tracks {start}-{start + count - 1} are outside this {self.model} volume "
-                f"(0-{self.tracks - 1})"
+                f"tracks {start}-{start + count - 1} are outside this {self.model} volume (0-{self.tracks - 1})"
             )
 
     def like(self, other: Geometry) -> bool:
@@ -126,22 +123,17 @@ def geometry_for(model: str, cylinders: int | None = None) -> Geometry:
         name = f"3390-{name}"
     if name in MODEL_CYLINDERS:
         if cylinders not in (None, MODEL_CYLINDERS[name]):
-            raise InvalidGeometry(
-                f"{name} has {MODEL_CYLINDERS[name]:,} cylinders, not {cylinders:,}"
-            )
+            raise InvalidGeometry(f"{name} has {MODEL_CYLINDERS[name]:,} cylinders, not {cylinders:,}")
         return Geometry(name, MODEL_CYLINDERS[name])
     if name == EAV_MODEL:
         if cylinders is None:
             raise InvalidGeometry("a 3390-A (EAV) needs a cylinder count")
         if not EAV_MIN_CYLINDERS <= cylinders <= EAV_MAX_CYLINDERS:
             raise InvalidGeometry(
-                f"an EAV has {EAV_MIN_CYLINDERS:,} to {EAV_MAX_CYLINDERS:,} cylinders, "
-                f"not {cylinders:,}"
+                f"an EAV has {EAV_MIN_CYLINDERS:,} to {EAV_MAX_CYLINDERS:,} cylinders, not {cylinders:,}"
             )
         if cylinders % EAV_UNIT:
-            raise InvalidGeometry(
-                f"EAV sizes come in units of {EAV_UNIT:,} cylinders; {cylinders:,} is not one"
-            )
+            raise InvalidGeometry(f"EAV sizes come in units of {EAV_UNIT:,} cylinders; {cylinders:,} is not one")
         return Geometry(EAV_MODEL, cylinders)
     known = ", ".join([*MODEL_CYLINDERS, EAV_MODEL])
     raise InvalidGeometry(f"unknown device model {model!r}; known: {known}")

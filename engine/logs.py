@@ -37,7 +37,7 @@ class _SiteLog(logging.handlers.RotatingFileHandler):
 
     def _open(self):  # type: ignore[no-untyped-def]  # noqa: ANN202 - logging's own signature
         fd = self._sharing.create(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
-        return open(fd, "a", encoding=self.encoding)  # noqa: SIM115 - the handler closes it
+        return open(fd, "a", encoding=self.encoding)
 
 
 def attach(handler: logging.Handler, level: str | int = "INFO") -> None:

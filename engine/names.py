@@ -20,8 +20,7 @@ class NameRule:
         return bool(self.pattern.fullmatch(name))
 
     def problem(self, name: object) -> str:
-        return (f"{self.what} {name!r} must be 1-{self.max_length} characters A-Z 0-9 $ # @, "
-                "not starting with a digit")
+        return f"{self.what} {name!r} must be 1-{self.max_length} characters A-Z 0-9 $ # @, not starting with a digit"
 
 
 COPY_POOL = NameRule("copy pool name", re.compile(r"[A-Z$#@][A-Z0-9$#@]{0,22}"), 23)

@@ -4,6 +4,7 @@ and the tape library. Opening a site resumes every background copy from the pers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import grp
 import logging
@@ -17,7 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import DatabaseError
 
 from engine.catalog import Catalog, CatalogError, CatalogMissing, sqlite_url
-from engine.catalog.store import unusable
+from engine.catalog import constructs as repo
 from engine.catalog.models import (
     CopyPoolDumpClassRow,
     CopyPoolGroupRow,
@@ -26,14 +27,8 @@ from engine.catalog.models import (
     StorageGroupRow,
     VolumeRow,
 )
+from engine.catalog.store import unusable
 from engine.datasets.manager import DataSets, DataSetStore
-from engine.hsm.context import Context
-from engine.views import Views
-from engine.hsm.definition import Definition
-from engine.hsm.messages import CommandResult
-from engine.catalog import constructs as repo
-from engine.hsm import dump, interrupted
-from engine.hsm.service import FastReplication
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
 from engine.flashcopy import (
@@ -44,8 +39,14 @@ from engine.flashcopy import (
     Relationship,
 )
 from engine.geometry import Geometry
+from engine.hsm import dump, interrupted
+from engine.hsm.context import Context
+from engine.hsm.definition import Definition
+from engine.hsm.messages import CommandResult
+from engine.hsm.service import FastReplication
 from engine.paths import OWNER_ONLY, OutsideSite, Sharing, inside
 from engine.storage import Volume
+from engine.views import Views
 
 CATALOG_FILE = "catalog.db"
 CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another database
@@ -103,8 +104,13 @@ class Site:
         self.events: EventBus = flashcopy.events
         #: what commands, views and data sets work with (they never reach back through the Site)
         self.context = Context(
-            root=path, catalog=catalog, flashcopy=flashcopy, volumes=volumes, unavailable=unavailable,
-            datasets=DataSetStore(catalog, flashcopy, flashcopy.clock), clock=flashcopy.clock,
+            root=path,
+            catalog=catalog,
+            flashcopy=flashcopy,
+            volumes=volumes,
+            unavailable=unavailable,
+            datasets=DataSetStore(catalog, flashcopy, flashcopy.clock),
+            clock=flashcopy.clock,
         )
         self.hsm = FastReplication(self.context)
         self.datasets = DataSets(self.context.datasets)
@@ -168,11 +174,15 @@ class Site:
         catalog = Catalog.create(url)
         rows: list[object] = []
         for dc in defn.dump_classes:
-            rows.append(DumpClassRow(
-                name=dc.name, retention_days=dc.retention_days,
-                fast_replication_dump=dc.fast_replication_dump,
-                available_for_mount=dc.available_for_mount, stack=dc.stack,
-            ))
+            rows.append(
+                DumpClassRow(
+                    name=dc.name,
+                    retention_days=dc.retention_days,
+                    fast_replication_dump=dc.fast_replication_dump,
+                    available_for_mount=dc.available_for_mount,
+                    stack=dc.stack,
+                )
+            )
         for g in defn.storage_groups:
             rows.append(StorageGroupRow(name=g.name, type=g.type, backup_group=g.backup_group))
         for group, vol in [(g.name, v) for g in defn.storage_groups for v in g.volumes] + [
@@ -181,22 +191,37 @@ class Site:
             image = f"{VOLUME_DIR}/{vol.volser}.img"
             Volume.create(root / image, vol.volser, vol.geometry, sharing).close()
             g = vol.geometry
-            rows.append(VolumeRow(
-                volser=vol.volser, model=g.model, cylinders=g.cylinders,
-                tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
-                image=image, storage_group=group, online=vol.online,
-            ))
+            rows.append(
+                VolumeRow(
+                    volser=vol.volser,
+                    model=g.model,
+                    cylinders=g.cylinders,
+                    tracks_per_cylinder=g.tracks_per_cylinder,
+                    track_size=g.track_size,
+                    image=image,
+                    storage_group=group,
+                    online=vol.online,
+                )
+            )
         links: list[object] = []
         for pool in defn.copy_pools:
-            rows.append(CopyPoolRow(
-                name=pool.name, versions=pool.versions, fast_reverse_restore=pool.fast_reverse_restore,
-                catalog_capture=pool.catalog_capture, auto_dump=pool.auto_dump,
-                description=pool.description,
-            ))
-            links += [CopyPoolGroupRow(copy_pool=pool.name, storage_group=sg, position=i)
-                      for i, sg in enumerate(pool.storage_groups)]
-            links += [CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n)
-                      for dc, n in pool.dump_classes]
+            rows.append(
+                CopyPoolRow(
+                    name=pool.name,
+                    versions=pool.versions,
+                    fast_reverse_restore=pool.fast_reverse_restore,
+                    catalog_capture=pool.catalog_capture,
+                    auto_dump=pool.auto_dump,
+                    description=pool.description,
+                )
+            )
+            links += [
+                CopyPoolGroupRow(copy_pool=pool.name, storage_group=sg, position=i)
+                for i, sg in enumerate(pool.storage_groups)
+            ]
+            links += [
+                CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n) for dc, n in pool.dump_classes
+            ]
         rows += links
         catalog.add_rows(rows)
         catalog.close()
@@ -246,15 +271,17 @@ class Site:
         for rel in rels:
             missing = [v for v in (rel.source, rel.target) if v not in volumes]
             if missing:
-                why = ", ".join(
-                    unavailable.get(v, f"volume {v} is not defined in the catalog") for v in missing
-                )
+                why = ", ".join(unavailable.get(v, f"volume {v} is not defined in the catalog") for v in missing)
                 suspended[rel.id] = f"relationship {rel.id} ({rel.source} -> {rel.target}) suspended: {why}"
             else:
                 usable.append(rel)
         core = FlashCopyCore(
-            volumes, options, journal=catalog.journal(), clock=clock,
-            relationships=usable, next_id=next_id,
+            volumes,
+            options,
+            journal=catalog.journal(),
+            clock=clock,
+            relationships=usable,
+            next_id=next_id,
         )
         ctl = FlashCopyController(volumes, core=core, copier=copier, clock=clock)
         site = cls(root, catalog, volumes, unavailable, suspended, ctl)
@@ -287,14 +314,17 @@ class Site:
         with self.catalog.session() as s:
             tapes = dump.check_unfinished_tapes(s, self.path)
             for pool, text in done:
-                repo.log_activity(s, now, "OPEN", "RESOLVE INTENT", pool, 4,
-                                  [{"id": "FPL140I", "severity": "W", "text": text}])
+                repo.log_activity(
+                    s, now, "OPEN", "RESOLVE INTENT", pool, 4, [{"id": "FPL140I", "severity": "W", "text": text}]
+                )
             for text in tapes:
-                repo.log_activity(s, now, "OPEN", "VERIFY TAPES", None, 4,
-                                  [{"id": "FPL141I", "severity": "W", "text": text}])
+                repo.log_activity(
+                    s, now, "OPEN", "VERIFY TAPES", None, 4, [{"id": "FPL141I", "severity": "W", "text": text}]
+                )
             for text in self.suspended.values():
-                repo.log_activity(s, now, "OPEN", "LOAD RELATIONSHIPS", None, 8,
-                                  [{"id": "FPL142E", "severity": "E", "text": text}])
+                repo.log_activity(
+                    s, now, "OPEN", "LOAD RELATIONSHIPS", None, 8, [{"id": "FPL142E", "severity": "E", "text": text}]
+                )
             s.commit()
         for pool, text in done:
             log.warning("open: %s: %s", pool, text)
@@ -324,10 +354,8 @@ class Site:
     async def close(self) -> None:
         if self._scheduler is not None:
             self._scheduler.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._scheduler
-            except asyncio.CancelledError:
-                pass
             self._scheduler = None
         await self.hsm.settle()
         await self.flashcopy.stop()

@@ -16,13 +16,13 @@ never waits on the disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import resource
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -133,8 +133,9 @@ class Volume:
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike[str], volser: str, geometry: Geometry,
-               sharing: Sharing = OWNER_ONLY) -> Volume:
+    def create(
+        cls, path: str | os.PathLike[str], volser: str, geometry: Geometry, sharing: Sharing = OWNER_ONLY
+    ) -> Volume:
         """Create a new, empty (all-zero, sparse) image; refuses to overwrite an existing one."""
         volser = validate_volser(volser)
         p = Path(path)
@@ -238,8 +239,7 @@ class Volume:
     def _check_data(self, data: bytes) -> None:
         if len(data) != self.geometry.track_size:
             raise TrackDataError(
-                f"{self.volser}: a track holds exactly {self.geometry.track_size:,} bytes, "
-                f"got {len(data):,}"
+                f"{self.volser}: a track holds exactly {self.geometry.track_size:,} bytes, got {len(data):,}"
             )
 
     def _pwrite(self, data: bytes, offset: int, what: str) -> None:
@@ -323,7 +323,5 @@ class Volume:
 def patch_track(track: bytes, offset: int, data: bytes) -> bytes:
     """Return `track` with `data` written at `offset` (the partial update of a record)."""
     if offset < 0 or offset + len(data) > len(track):
-        raise TrackDataError(
-            f"bytes {offset}-{offset + len(data) - 1} do not fit in a {len(track):,}-byte track"
-        )
+        raise TrackDataError(f"bytes {offset}-{offset + len(data) - 1} do not fit in a {len(track):,}-byte track")
     return track[:offset] + data + track[offset + len(data) :]

@@ -20,7 +20,7 @@ class TrackMap:
 
     __slots__ = ("bits",)
 
-    def __init__(self, length: int = 0, fill: bool = False, *, bits: bitarray | None = None):
+    def __init__(self, length: int = 0, fill: bool = False, *, bits: bitarray | None = None) -> None:
         if bits is not None:
             self.bits = bits
         else:
@@ -75,9 +75,7 @@ class TrackMap:
     def first_clear(self, start: int = 0, stop: int | None = None) -> int:
         return self.bits.find(_ZERO, start, len(self.bits) if stop is None else stop)
 
-    def runs(
-        self, start: int = 0, stop: int | None = None, max_run: int | None = None
-    ) -> Iterator[tuple[int, int]]:
+    def runs(self, start: int = 0, stop: int | None = None, max_run: int | None = None) -> Iterator[tuple[int, int]]:
         """(first, count) of each run of set bits in [start, stop), split at max_run."""
         end = len(self.bits) if stop is None else stop
         pos = start

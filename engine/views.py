@@ -125,8 +125,9 @@ class Views:
         with self.ctx.catalog.session() as s:
             live: dict[int, list[tuple[str, int]]] = {}
             for vid, source, rid in s.exec(
-                select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.relationship_id)
-                .where(col(VersionPairRow.relationship_id).is_not(None))
+                select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.relationship_id).where(
+                    col(VersionPairRow.relationship_id).is_not(None)
+                )
             ):
                 live.setdefault(vid, []).append((source, rid))
             for p in repo.copy_pools(s):
@@ -147,12 +148,24 @@ class Views:
                 newest = valid[0] if valid else None
                 # derived, never stored: what FRRECOV would do now (rules.frr_methods)
                 eligible = bool(newest and newest.fcfrr and rules.frr_methods(core, newest, repo.pairs(s, newest.id)))
-                out.append(PoolSummary(
-                    p.name, groups, vols, p.versions, len(valid), newest.created_at if newest else None,
-                    p.fast_reverse_restore, eligible, any(v.incremental for v in valid),
-                    tuple(l.dump_class for l in repo.pool_dump_classes(s, p.name)), copying, oos, total,
-                    p.description,
-                ))
+                out.append(
+                    PoolSummary(
+                        p.name,
+                        groups,
+                        vols,
+                        p.versions,
+                        len(valid),
+                        newest.created_at if newest else None,
+                        p.fast_reverse_restore,
+                        eligible,
+                        any(v.incremental for v in valid),
+                        tuple(link.dump_class for link in repo.pool_dump_classes(s, p.name)),
+                        copying,
+                        oos,
+                        total,
+                        p.description,
+                    )
+                )
         return out
 
     def versions(self, pool: str) -> list[VersionView]:
@@ -168,13 +181,28 @@ class Views:
 
                 classes = tuple((c, class_state(s, v.id, c)) for c in sorted({d.dump_class for d in copies}))
                 frr = bool(v.fcfrr and rules.frr_methods(self.ctx.flashcopy.core, v, pairs[v.id]))
-                out.append(VersionView(
-                    v.id, v.copy_pool, v.version, gen, v.token.rstrip(b"\0"), v.created_at, v.dasd_state,
-                    v.dump_state, v.incremental, v.fcfrr, frr, v.catinfo, v.recovery_incomplete,
-                    classes,
-                    tuple(PairView(pr.source, pr.target, pr.storage_group, self._rel(pr.relationship_id))
-                          for pr in pairs[v.id]),
-                ))
+                out.append(
+                    VersionView(
+                        v.id,
+                        v.copy_pool,
+                        v.version,
+                        gen,
+                        v.token.rstrip(b"\0"),
+                        v.created_at,
+                        v.dasd_state,
+                        v.dump_state,
+                        v.incremental,
+                        v.fcfrr,
+                        frr,
+                        v.catinfo,
+                        v.recovery_incomplete,
+                        classes,
+                        tuple(
+                            PairView(pr.source, pr.target, pr.storage_group, self._rel(pr.relationship_id))
+                            for pr in pairs[v.id]
+                        ),
+                    )
+                )
         return out
 
     def volumes(self) -> list[VolumeView]:
@@ -187,8 +215,14 @@ class Views:
         core = self.ctx.flashcopy.core
         return [
             VolumeView(
-                r.volser, r.model, r.cylinders * r.tracks_per_cylinder, r.track_size, r.storage_group,
-                r.online, r.volser in self.ctx.volumes, used.get(r.volser, 0),
+                r.volser,
+                r.model,
+                r.cylinders * r.tracks_per_cylinder,
+                r.track_size,
+                r.storage_group,
+                r.online,
+                r.volser in self.ctx.volumes,
+                used.get(r.volser, 0),
                 len({x.id for x in core.outgoing(r.volser) + core.incoming(r.volser)}),
                 self.ctx.unavailable.get(r.volser, ""),
             )
@@ -202,8 +236,13 @@ class Views:
             by_group.setdefault(v.storage_group, []).append(v)
         with self.ctx.catalog.session() as s:
             return [
-                GroupView(g.name, g.type, g.backup_group, tuple(repo.pools_of_group(s, g.name)),
-                          tuple(by_group.get(g.name, ())))
+                GroupView(
+                    g.name,
+                    g.type,
+                    g.backup_group,
+                    tuple(repo.pools_of_group(s, g.name)),
+                    tuple(by_group.get(g.name, ())),
+                )
                 for g in repo.storage_groups(s)
             ]
 
@@ -214,8 +253,15 @@ class Views:
         with self.ctx.catalog.session() as s:
             rows = repo.activity(s, limit, pool)
         return [
-            ActivityView(r.id or 0, r.at, r.origin, r.command, r.copy_pool, r.return_code,
-                         tuple((m["id"], m["text"]) for m in json.loads(r.messages)))
+            ActivityView(
+                r.id or 0,
+                r.at,
+                r.origin,
+                r.command,
+                r.copy_pool,
+                r.return_code,
+                tuple((m["id"], m["text"]) for m in json.loads(r.messages)),
+            )
             for r in rows
         ]
 
@@ -229,7 +275,8 @@ class Views:
         edges = [n * i // cells for i in range(cells + 1)]
         out = []
         rels = [("in", r, r.target_start) for r in core.incoming(volser)] + [
-            ("out", r, r.source_start) for r in core.outgoing(volser)]
+            ("out", r, r.source_start) for r in core.outgoing(volser)
+        ]
         for i in range(cells):
             a, b = edges[i], edges[i + 1]
             size = max(b - a, 1)

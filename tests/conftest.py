@@ -54,10 +54,12 @@ def track(text: str, size: int = SMALL_TRACK) -> bytes:
     return text.encode().ljust(size, b".")
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     """Operator effort is a figure we track: the keys each walkthrough test pressed."""
     from tests.walkthroughs.conftest import KEY_COUNTS
 
     if KEY_COUNTS:
-        terminalreporter.write_line("walkthrough keys, first screen to verified summary: "
-                                    + ", ".join(f"{k}={v}" for k, v in sorted(KEY_COUNTS.items())))
+        terminalreporter.write_line(
+            "walkthrough keys, first screen to verified summary: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(KEY_COUNTS.items()))
+        )

@@ -63,7 +63,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(v)
         for w in sorted(graph[v]):
             if state.get(w) == 1:
-                return path[path.index(w):] + [w]
+                return [*path[path.index(w) :], w]
             if w not in state and (found := walk(w)):
                 return found
         state[v] = 2

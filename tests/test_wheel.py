@@ -49,8 +49,13 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     src = tmp_path / "src"
     _committed_tree(src)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(src)],
-                   check=True, env=env, cwd=tmp_path, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(src)],
+        check=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     [wheel] = (tmp_path / "dist").glob("flashpool-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "console/styles/app.tcss" in names
@@ -58,8 +63,9 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path):
 
     venv.create(tmp_path / "venv", with_pip=True)
     bin_ = tmp_path / "venv" / "bin"
-    subprocess.run([str(bin_ / "python"), "-m", "pip", "install", "-q", str(wheel)],
-                   check=True, env=env, cwd=tmp_path, timeout=600)
+    subprocess.run(
+        [str(bin_ / "python"), "-m", "pip", "install", "-q", str(wheel)], check=True, env=env, cwd=tmp_path, timeout=600
+    )
 
     def run(*args: str) -> str:
         out = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -22,10 +22,16 @@ GREEN_SCREEN = Theme(
     boost="#003300",
     dark=True,
     variables={
-        "track-uncopied": "#ff5555", "track-changed": "#ffff55", "track-copied": "#33ff33",
-        "state-ok": "#33ff33", "state-bad": "#ff5555", "state-busy": "#40e0d0",
-        "footer-key-foreground": "#ffffff", "block-cursor-background": "#40e0d0",
-        "block-cursor-foreground": "#000000", "input-cursor-background": "#33ff33",
+        "track-uncopied": "#ff5555",
+        "track-changed": "#ffff55",
+        "track-copied": "#33ff33",
+        "state-ok": "#33ff33",
+        "state-bad": "#ff5555",
+        "state-busy": "#40e0d0",
+        "footer-key-foreground": "#ffffff",
+        "block-cursor-background": "#40e0d0",
+        "block-cursor-foreground": "#000000",
+        "input-cursor-background": "#33ff33",
     },
 )
 
@@ -43,8 +49,12 @@ DARK = Theme(
     error="#e06c6c",
     dark=True,
     variables={
-        "track-uncopied": "#e06c6c", "track-changed": "#e0c04f", "track-copied": "#3f6f5f",
-        "state-ok": "#7fb87f", "state-bad": "#e06c6c", "state-busy": "#4f9fdf",
+        "track-uncopied": "#e06c6c",
+        "track-changed": "#e0c04f",
+        "track-copied": "#3f6f5f",
+        "state-ok": "#7fb87f",
+        "state-bad": "#e06c6c",
+        "state-busy": "#4f9fdf",
     },
 )
 
@@ -62,8 +72,12 @@ LIGHT = Theme(
     error="#b02a2a",
     dark=False,
     variables={
-        "track-uncopied": "#b02a2a", "track-changed": "#9a6a00", "track-copied": "#9fcfa0",
-        "state-ok": "#2f7f2f", "state-bad": "#b02a2a", "state-busy": "#1f5fa0",
+        "track-uncopied": "#b02a2a",
+        "track-changed": "#9a6a00",
+        "track-copied": "#9fcfa0",
+        "state-ok": "#2f7f2f",
+        "state-bad": "#b02a2a",
+        "state-busy": "#1f5fa0",
     },
 )
 
@@ -81,15 +95,24 @@ HIGH_CONTRAST = Theme(
     error="#ff0000",
     dark=True,
     variables={
-        "track-uncopied": "#ff0000", "track-changed": "#ffff00", "track-copied": "#00ff00",
-        "state-ok": "#00ff00", "state-bad": "#ff0000", "state-busy": "#00ffff",
-        "block-cursor-background": "#ffff00", "block-cursor-foreground": "#000000",
+        "track-uncopied": "#ff0000",
+        "track-changed": "#ffff00",
+        "track-copied": "#00ff00",
+        "state-ok": "#00ff00",
+        "state-bad": "#ff0000",
+        "state-busy": "#00ffff",
+        "block-cursor-background": "#ffff00",
+        "block-cursor-foreground": "#000000",
     },
 )
 
 ALL_THEMES: tuple[Theme, ...] = (GREEN_SCREEN, DARK, LIGHT, HIGH_CONTRAST)
 DEFAULT_THEME = DARK.name
 TRACK_DEFAULTS = {
-    "track-uncopied": "ansi_bright_red", "track-changed": "ansi_bright_yellow", "track-copied": "ansi_green",
-    "state-ok": "ansi_green", "state-bad": "ansi_bright_red", "state-busy": "ansi_bright_cyan",
+    "track-uncopied": "ansi_bright_red",
+    "track-changed": "ansi_bright_yellow",
+    "track-copied": "ansi_green",
+    "state-ok": "ansi_green",
+    "state-bad": "ansi_bright_red",
+    "state-busy": "ansi_bright_cyan",
 }

@@ -102,14 +102,23 @@ def complete(text: str, names: dict[str, list[str]]) -> tuple[str, list[str]]:
     inside = re.search(r"([A-Za-z]+)\(\s*(?:[^()]*,\s*)?$", head)
     if inside:
         kw = inside.group(1).upper()
-        pool = names.get("pools", []) if kw in NAME_KEYWORDS else names.get("volumes", []) if kw in VOLUME_KEYWORDS else \
-            names.get("datasets", []) if kw in DSN_KEYWORDS else []
+        pool = (
+            names.get("pools", [])
+            if kw in NAME_KEYWORDS
+            else names.get("volumes", [])
+            if kw in VOLUME_KEYWORDS
+            else names.get("datasets", [])
+            if kw in DSN_KEYWORDS
+            else []
+        )
         options = [n for n in pool if n.startswith(word.upper())]
         suffix = ")"
     else:
         verb = head.split()[0].upper() if head.split() else ""
         verb = next((v for v, ab in VERBS.items() if verb == v or verb in ab), verb)
-        options = sorted(k for k in (keywords_of(verb) if verb in VERBS else command_verbs()) if k.startswith(word.upper()))
+        options = sorted(
+            k for k in (keywords_of(verb) if verb in VERBS else command_verbs()) if k.startswith(word.upper())
+        )
         suffix = " " if not head.strip() else ""
     if len(options) == 1:
         return head + options[0] + suffix, options

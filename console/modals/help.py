@@ -29,7 +29,10 @@ def bindings_of(app, screen: Screen) -> list[tuple[str, str, str]]:  # noqa: ANN
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "close", "Close", id="help.close"), Binding("slash", "search", "Search", id="help.search")]
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="help.close"),
+        Binding("slash", "search", "Search", id="help.search"),
+    ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     #help { width: 90; height: 80%; border: thick $primary; background: $surface; padding: 0 1; }

@@ -13,11 +13,16 @@ class ActivityScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "Activity log"
     EMPTY_TEXT = "No command has run yet. Press : to enter one."
-    HELP_TEXT = ("Every HSM command - from the command line, the CLI, a walkthrough or the demo - with its "
-                 "return code and messages, newest first. / filters (try ARC1806E or a copy pool name); "
-                 "enter shows every message of the entry.")
+    HELP_TEXT = (
+        "Every HSM command - from the command line, the CLI, a walkthrough or the demo - with its "
+        "return code and messages, newest first. / filters (try ARC1806E or a copy pool name); "
+        "enter shows every message of the entry."
+    )
     COLUMNS = [
-        ("Time", "time", 19), ("From", "origin", 8), ("Command", "command", 42), ("RC", "rc", 3),
+        ("Time", "time", 19),
+        ("From", "origin", 8),
+        ("Command", "command", 42),
+        ("RC", "rc", 3),
         ("Messages", "first", 60),
     ]
     BINDINGS = [Binding("enter", "open", "Messages", id="activity.open")]
@@ -28,7 +33,8 @@ class ActivityScreen(ListScreen):
         rows = []
         for e in entries:
             first = next((f"{i} {t}" for i, t in e.messages if i.endswith("E")), None) or (
-                f"{e.messages[-1][0]} {e.messages[-1][1]}" if e.messages else "")
+                f"{e.messages[-1][0]} {e.messages[-1][1]}" if e.messages else ""
+            )
             text = " ".join(e.command.split())
             rows.append((str(e.id), (fmt.when(e.at), e.origin, text, fmt.rc(e.return_code), first)))
         return rows

@@ -12,13 +12,22 @@ class GroupsScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "Storage groups and volumes"
     EMPTY_TEXT = "No volumes are defined."
-    HELP_TEXT = ("Every volume with its storage group (POOL groups hold data, COPY POOL BACKUP groups hold "
-                 "targets), 3390 model, capacity, tracks used by data sets and FlashCopy relationships. "
-                 "Enter opens the volume's live track map.")
+    HELP_TEXT = (
+        "Every volume with its storage group (POOL groups hold data, COPY POOL BACKUP groups hold "
+        "targets), 3390 model, capacity, tracks used by data sets and FlashCopy relationships. "
+        "Enter opens the volume's live track map."
+    )
     COLUMNS = [
-        ("Volume", "volser", 7), ("Group", "group", 9), ("Type", "type", 15), ("Copy pools", "pools", 18),
-        ("Model", "model", 8), ("Tracks", "tracks", 9), ("Capacity", "cap", 10), ("Used", "used", 7),
-        ("Rels", "rels", 4), ("Status", "status", 12),
+        ("Volume", "volser", 7),
+        ("Group", "group", 9),
+        ("Type", "type", 15),
+        ("Copy pools", "pools", 18),
+        ("Model", "model", 8),
+        ("Tracks", "tracks", 9),
+        ("Capacity", "cap", 10),
+        ("Used", "used", 7),
+        ("Rels", "rels", 4),
+        ("Status", "status", 12),
     ]
     BINDINGS = [Binding("enter", "open", "Open", id="groups.open")]
 
@@ -31,15 +40,42 @@ class GroupsScreen(ListScreen):
             for v in g.volumes:
                 kind = "POOL" if g.type == "POOL" else "COPY POOL BACKUP"
                 status = "online" if v.online and v.available else ("offline" if not v.online else "✘ unavailable")
-                rows.append((v.volser, (
-                    v.volser, g.name, kind, " ".join(g.copy_pools) or (f"→ {g.backup_group}" if g.backup_group else "—"),
-                    fmt.model(v.model, v.tracks), f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB", f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
-                    str(v.relationships), status,
-                )))
+                rows.append(
+                    (
+                        v.volser,
+                        (
+                            v.volser,
+                            g.name,
+                            kind,
+                            " ".join(g.copy_pools) or (f"→ {g.backup_group}" if g.backup_group else "—"),
+                            fmt.model(v.model, v.tracks),
+                            f"{v.tracks:,}",
+                            f"{v.capacity / 1e6:,.1f} MB",
+                            f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
+                            str(v.relationships),
+                            status,
+                        ),
+                    )
+                )
         for v in volumes:
             if v.volser not in grouped:
-                rows.append((v.volser, (v.volser, "—", "—", "—", fmt.model(v.model, v.tracks), f"{v.tracks:,}", f"{v.capacity / 1e6:,.1f} MB",
-                                        f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%", str(v.relationships), "online")))
+                rows.append(
+                    (
+                        v.volser,
+                        (
+                            v.volser,
+                            "—",
+                            "—",
+                            "—",
+                            fmt.model(v.model, v.tracks),
+                            f"{v.tracks:,}",
+                            f"{v.capacity / 1e6:,.1f} MB",
+                            f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
+                            str(v.relationships),
+                            "online",
+                        ),
+                    )
+                )
         return rows
 
     def action_open(self) -> None:

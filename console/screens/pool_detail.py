@@ -15,15 +15,27 @@ from engine.views import VersionView
 class PoolDetailScreen(ListScreen):
     TITLE_TEXT = "Copy pool"
     EMPTY_TEXT = "No versions yet: press b to take the first backup."
-    HELP_TEXT = ("The versions of one copy pool, newest first (generation 0), with their DASD and dump states, "
-                 "and the source-target volume pairs of the selected version with their background copy.")
+    HELP_TEXT = (
+        "The versions of one copy pool, newest first (generation 0), with their DASD and dump states, "
+        "and the source-target volume pairs of the selected version with their background copy."
+    )
     COLUMNS = [
-        ("Version", "version", 7), ("Gen", "gen", 4), ("Token", "token", 12), ("Time", "time", 19),
-        ("DASD state", "dasd", 18), ("Inc", "inc", 3), ("FRR", "frr", 10), ("Dumps", "dumps", 22),
+        ("Version", "version", 7),
+        ("Gen", "gen", 4),
+        ("Token", "token", 12),
+        ("Time", "time", 19),
+        ("DASD state", "dasd", 18),
+        ("Inc", "inc", 3),
+        ("FRR", "frr", 10),
+        ("Dumps", "dumps", 22),
     ]
     PAIR_COLUMNS = [
-        ("Source", "source", 8), ("Target", "target", 8), ("Group", "group", 9), ("State", "state", 16),
-        ("Out of sync", "oos", 11), ("Copied", "pct", 18),
+        ("Source", "source", 8),
+        ("Target", "target", 8),
+        ("Group", "group", 9),
+        ("State", "state", 16),
+        ("Out of sync", "oos", 11),
+        ("Copied", "pct", 18),
     ]
     BINDINGS = [
         Binding("b", "backup", "Backup", id="pool.backup"),
@@ -56,13 +68,27 @@ class PoolDetailScreen(ListScreen):
         self.versions = {str(v.id): v for v in vers}
         rows = []
         for v in vers:
-            frr = "—" if not v.fcfrr else ("eligible" if v.frr_eligible and v.dasd_state == "RECOVERABLE" else "no longer")
+            frr = (
+                "—"
+                if not v.fcfrr
+                else ("eligible" if v.frr_eligible and v.dasd_state == "RECOVERABLE" else "no longer")
+            )
             dumps = " ".join(f"{c}:{s[:4]}" for c, s in v.dump_copies) or "—"
-            rows.append((str(v.id), (
-                "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}",
-                "" if v.generation is None else str(v.generation), fmt.token(v.token), fmt.when(v.created_at),
-                fmt.state(v.dasd_state), fmt.yes(v.incremental), frr, dumps,
-            )))
+            rows.append(
+                (
+                    str(v.id),
+                    (
+                        "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}",
+                        "" if v.generation is None else str(v.generation),
+                        fmt.token(v.token),
+                        fmt.when(v.created_at),
+                        fmt.state(v.dasd_state),
+                        fmt.yes(v.incremental),
+                        frr,
+                        dumps,
+                    ),
+                )
+            )
         return rows
 
     def after_show(self) -> None:
@@ -71,7 +97,8 @@ class PoolDetailScreen(ListScreen):
             self.query_one("#pool-info", Label).update(
                 f"groups {' '.join(s.storage_groups)} · {s.volumes} volumes · VERSIONS={s.versions_kept} · "
                 f"FRR {'allowed' if s.frr_allowed else 'not allowed'} · dump classes {' '.join(s.dump_classes) or 'none'}"
-                + (f" · {s.description}" if s.description else ""))
+                + (f" · {s.description}" if s.description else "")
+            )
         self.show_pairs()
 
     def on_data_table_row_highlighted(self, event) -> None:  # noqa: ANN001
@@ -84,9 +111,13 @@ class PoolDetailScreen(ListScreen):
         for p in v.pairs if v else ():
             rel = p.relationship
             if rel is None:
-                state, oos, pct = "no relationship", "—", fmt.bar(100.0 if v and v.dasd_state == "RECOVERABLE" else None, 8)
+                state, oos, pct = (
+                    "no relationship",
+                    "—",
+                    fmt.bar(100.0 if v and v.dasd_state == "RECOVERABLE" else None, 8),
+                )
             else:
-                state = ("⟲ restoring" if rel.source != p.source else fmt.state(rel.state.value))
+                state = "⟲ restoring" if rel.source != p.source else fmt.state(rel.state.value)
                 oos, pct = f"{rel.out_of_sync:,}", fmt.bar(rel.percent_complete, 8)
             rows.append((p.source, (p.source, p.target, p.storage_group, state, oos, pct)))
         self.query_one("#pairs", LiveTable).reconcile(rows)

@@ -12,13 +12,21 @@ class PoolsScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "Copy pools"
     EMPTY_TEXT = "No copy pools are defined. Create a site with `flashpool init --definition FILE`."
-    HELP_TEXT = ("Every SMS copy pool of the site: its storage groups and volumes, how many versions are "
-                 "valid of the VERSIONS kept, the newest backup, whether fast reverse restore is allowed and "
-                 "possible now, and the background copy still running. Enter opens a pool.")
+    HELP_TEXT = (
+        "Every SMS copy pool of the site: its storage groups and volumes, how many versions are "
+        "valid of the VERSIONS kept, the newest backup, whether fast reverse restore is allowed and "
+        "possible now, and the background copy still running. Enter opens a pool."
+    )
     COLUMNS = [
-        ("Copy pool", "name", 14), ("Storage groups", "groups", 18), ("Vols", "vols", 4),
-        ("Valid/Kept", "valid", 10), ("Newest backup", "newest", 19), ("FRR", "frr", 11),
-        ("Inc", "inc", 3), ("Dump classes", "dumps", 15), ("Background copy", "copy", 18),
+        ("Copy pool", "name", 14),
+        ("Storage groups", "groups", 18),
+        ("Vols", "vols", 4),
+        ("Valid/Kept", "valid", 10),
+        ("Newest backup", "newest", 19),
+        ("FRR", "frr", 11),
+        ("Inc", "inc", 3),
+        ("Dump classes", "dumps", 15),
+        ("Background copy", "copy", 18),
     ]
     BINDINGS = [
         Binding("enter", "open", "Open", id="pools.open"),
@@ -30,11 +38,22 @@ class PoolsScreen(ListScreen):
         rows = []
         for p in self.fpapp.site.views.pools():
             frr = "—" if not p.frr_allowed else ("✔ eligible" if p.frr_eligible else "allowed")
-            rows.append((p.name, (
-                p.name, " ".join(p.storage_groups), str(p.volumes), f"{p.valid_versions}/{p.versions_kept}",
-                fmt.when(p.newest_backup), frr, fmt.yes(p.incremental), " ".join(p.dump_classes) or "—",
-                fmt.bar(p.percent, 8) if p.copying else "—",
-            )))
+            rows.append(
+                (
+                    p.name,
+                    (
+                        p.name,
+                        " ".join(p.storage_groups),
+                        str(p.volumes),
+                        f"{p.valid_versions}/{p.versions_kept}",
+                        fmt.when(p.newest_backup),
+                        frr,
+                        fmt.yes(p.incremental),
+                        " ".join(p.dump_classes) or "—",
+                        fmt.bar(p.percent, 8) if p.copying else "—",
+                    ),
+                )
+            )
         return rows
 
     def action_open(self) -> None:

@@ -16,13 +16,23 @@ class RelationshipsScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "FlashCopy relationships"
     EMPTY_TEXT = "No FlashCopy relationship is active."
-    HELP_TEXT = ("Every active relationship: source → target, extent, COPY or NOCOPY, persistent (P), "
-                 "incremental (I), reversed (R), tracks still out of sync, percent copied, rate and time left. "
-                 "t shows the cascades as trees (a target that is also a source: A → B → C).")
+    HELP_TEXT = (
+        "Every active relationship: source → target, extent, COPY or NOCOPY, persistent (P), "
+        "incremental (I), reversed (R), tracks still out of sync, percent copied, rate and time left. "
+        "t shows the cascades as trees (a target that is also a source: A → B → C)."
+    )
     COLUMNS = [
-        ("Rel", "id", 5), ("Source → target", "pair", 17), ("Extent", "extent", 14), ("Mode", "mode", 6),
-        ("Flags", "flags", 5), ("State", "state", 16), ("Out of sync", "oos", 11), ("Copied", "pct", 18),
-        ("Rate", "rate", 9), ("ETA", "eta", 6), ("Made by", "label", 22),
+        ("Rel", "id", 5),
+        ("Source → target", "pair", 17),
+        ("Extent", "extent", 14),
+        ("Mode", "mode", 6),
+        ("Flags", "flags", 5),
+        ("State", "state", 16),
+        ("Out of sync", "oos", 11),
+        ("Copied", "pct", 18),
+        ("Rate", "rate", 9),
+        ("ETA", "eta", 6),
+        ("Made by", "label", 22),
     ]
     BINDINGS = [Binding("t", "toggle_tree", "Tree", id="relationships.tree")]
 
@@ -47,12 +57,24 @@ class RelationshipsScreen(ListScreen):
             rate = (o0 - r.out_of_sync) / (now - t0) if now > t0 else 0.0
             self._last[r.id] = (now, r.out_of_sync)
             flags = ("P" if r.persistent else "") + ("I" if r.incremental else "") + ("R" if r.reversed else "")
-            rows.append((str(r.id), (
-                str(r.id), f"{r.source} → {r.target}", f"{r.source_start}-{r.source_start + r.length - 1}",
-                r.mode.value, flags or "—", fmt.state(r.state.value), f"{r.out_of_sync:,}",
-                fmt.bar(r.percent_complete, 8), f"{rate:,.0f}/s" if rate > 0 else "—", fmt.eta(r.out_of_sync, rate),
-                r.label or "—",
-            )))
+            rows.append(
+                (
+                    str(r.id),
+                    (
+                        str(r.id),
+                        f"{r.source} → {r.target}",
+                        f"{r.source_start}-{r.source_start + r.length - 1}",
+                        r.mode.value,
+                        flags or "—",
+                        fmt.state(r.state.value),
+                        f"{r.out_of_sync:,}",
+                        fmt.bar(r.percent_complete, 8),
+                        f"{rate:,.0f}/s" if rate > 0 else "—",
+                        fmt.eta(r.out_of_sync, rate),
+                        r.label or "—",
+                    ),
+                )
+            )
         return rows
 
     def after_show(self) -> None:

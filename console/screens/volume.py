@@ -13,12 +13,20 @@ from console.widgets.track_map import TrackMap
 class VolumeScreen(ListScreen):
     TITLE_TEXT = "Volume"
     EMPTY_TEXT = "No FlashCopy relationship uses this volume."
-    HELP_TEXT = ("The track map shows the volume in bands of tracks: · in sync, ░▒▓█ the share of tracks still "
-                 "to copy onto this volume (red: it is a target) or off it (yellow: a source whose copy runs). "
-                 "Watch a background copy or a fast reverse restore drain it.")
+    HELP_TEXT = (
+        "The track map shows the volume in bands of tracks: · in sync, ░▒▓█ the share of tracks still "
+        "to copy onto this volume (red: it is a target) or off it (yellow: a source whose copy runs). "
+        "Watch a background copy or a fast reverse restore drain it."
+    )
     COLUMNS = [
-        ("Rel", "id", 5), ("Role", "role", 7), ("Source → target", "pair", 18), ("Extent", "extent", 16),
-        ("Mode", "mode", 7), ("State", "state", 16), ("Out of sync", "oos", 11), ("Copied", "pct", 18),
+        ("Rel", "id", 5),
+        ("Role", "role", 7),
+        ("Source → target", "pair", 18),
+        ("Extent", "extent", 16),
+        ("Mode", "mode", 7),
+        ("State", "state", 16),
+        ("Out of sync", "oos", 11),
+        ("Copied", "pct", 18),
     ]
 
     def __init__(self, volser: str) -> None:
@@ -42,18 +50,31 @@ class VolumeScreen(ListScreen):
         for r in site.flashcopy.relationships_of(self.volser):
             role = "target" if r.target == self.volser else "source"
             ext = f"{r.source_start}-{r.source_start + r.length - 1}"
-            rows.append((str(r.id), (
-                str(r.id), role, f"{r.source} → {r.target}", ext, r.mode.value, fmt.state(r.state.value),
-                f"{r.out_of_sync:,}", fmt.bar(r.percent_complete, 8),
-            )))
+            rows.append(
+                (
+                    str(r.id),
+                    (
+                        str(r.id),
+                        role,
+                        f"{r.source} → {r.target}",
+                        ext,
+                        r.mode.value,
+                        fmt.state(r.state.value),
+                        f"{r.out_of_sync:,}",
+                        fmt.bar(r.percent_complete, 8),
+                    ),
+                )
+            )
         return rows
 
     def after_show(self) -> None:
         v = self._vol
         if v is not None:
-            text = (f"{fmt.model(v.model, v.tracks)} · {v.tracks:,} tracks · {v.capacity / 1e6:,.1f} MB · group {v.storage_group or '—'} · "
-                    f"{v.used_tracks:,} tracks in data sets: {' '.join(self._sets[:6]) or 'none'}"
-                    + (" ..." if len(self._sets) > 6 else ""))
+            text = (
+                f"{fmt.model(v.model, v.tracks)} · {v.tracks:,} tracks · {v.capacity / 1e6:,.1f} MB · group {v.storage_group or '—'} · "
+                f"{v.used_tracks:,} tracks in data sets: {' '.join(self._sets[:6]) or 'none'}"
+                + (" ..." if len(self._sets) > 6 else "")
+            )
             if not v.available:
                 text += f" · ✘ {v.why_unavailable}"
             self.query_one("#volume-info", Label).update(text)

@@ -6,8 +6,17 @@ from console.walkthroughs.base import Walkthrough
 from console.walkthroughs.maintenance import Backup, Prepare, WithdrawDelete
 from console.walkthroughs.recovery import DataSets, FastReverseRestore, FromTape, Incremental, OlderVersion, OneVolume
 
-ALL: list[type[Walkthrough]] = [FastReverseRestore, OlderVersion, Incremental, OneVolume, FromTape, DataSets,
-                                Backup, WithdrawDelete, Prepare]
+ALL: list[type[Walkthrough]] = [
+    FastReverseRestore,
+    OlderVersion,
+    Incremental,
+    OneVolume,
+    FromTape,
+    DataSets,
+    Backup,
+    WithdrawDelete,
+    Prepare,
+]
 
 
 def by_id(wid: str) -> type[Walkthrough]:

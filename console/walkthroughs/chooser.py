@@ -14,7 +14,8 @@ from console.walkthroughs import ALL
 
 class Chooser(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="chooser.cancel")] + [
-        Binding(str(n), f"pick({n})", f"Walkthrough {n}", show=False, id=f"chooser.{n}") for n in range(1, 10)]
+        Binding(str(n), f"pick({n})", f"Walkthrough {n}", show=False, id=f"chooser.{n}") for n in range(1, 10)
+    ]
     DEFAULT_CSS = """
     Chooser { align: center middle; }
     #chooser { width: 90; height: auto; border: thick $primary; background: $surface; padding: 0 1; }

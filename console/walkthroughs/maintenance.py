@@ -19,10 +19,16 @@ def _modes(site: Site, sel: Selections) -> list[Option]:
     pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
     out = [Option("EXECUTE", "Backup now (FRBACKUP EXECUTE)", "flash every volume at one point in time")]
     if pool and pool.dump_classes:
-        out.append(Option("DUMP", "Backup now and dump to tape (EXECUTE DUMP)",
-                          f"dump classes {' '.join(pool.dump_classes)}"))
-    out.append(Option("FCINCREMENTAL", "Incremental refresh (EXECUTE FCINCREMENTAL)",
-                      "only tracks changed since the last refresh are copied"))
+        out.append(
+            Option("DUMP", "Backup now and dump to tape (EXECUTE DUMP)", f"dump classes {' '.join(pool.dump_classes)}")
+        )
+    out.append(
+        Option(
+            "FCINCREMENTAL",
+            "Incremental refresh (EXECUTE FCINCREMENTAL)",
+            "only tracks changed since the last refresh are copied",
+        )
+    )
     return out
 
 
@@ -34,8 +40,10 @@ def _mode_default(site: Site, sel: Selections) -> str:
 class Backup(Walkthrough):
     id = "W7"
     title = "Take a backup now (optionally with a dump, or an incremental refresh)"
-    context = ("Flashes every volume of the copy pool onto its backup volumes at one point in time; the "
-               "background copy follows. When all versions are kept, the oldest one rolls off.")
+    context = (
+        "Flashes every volume of the copy pool onto its backup volumes at one point in time; the "
+        "background copy follows. When all versions are kept, the oldest one rolls off."
+    )
     picks: ClassVar[list[Pick]] = [POOL, Pick("mode", "What kind of backup?", _modes, _mode_default, short="Kind")]
 
     def command(self) -> str:
@@ -61,22 +69,31 @@ class Backup(Walkthrough):
 
 
 def _actions(site: Site, sel: Selections) -> list[Option]:
-    return [Option("WITHDRAW", "Withdraw the newest valid version (a bad backup)", "FRBACKUP WITHDRAW"),
-            Option("DELETE", "Delete a version (DASD and tape)", "FRDELETE VERSIONS(n) BOTH"),
-            Option("DUMPS", "Delete one dump class's tapes of a version", "FRDELETE VERSIONS(n) DUMPONLY")]
+    return [
+        Option("WITHDRAW", "Withdraw the newest valid version (a bad backup)", "FRBACKUP WITHDRAW"),
+        Option("DELETE", "Delete a version (DASD and tape)", "FRDELETE VERSIONS(n) BOTH"),
+        Option("DUMPS", "Delete one dump class's tapes of a version", "FRDELETE VERSIONS(n) DUMPONLY"),
+    ]
 
 
 class WithdrawDelete(Walkthrough):
     id = "W8"
     title = "Withdraw a bad version, or delete versions and dumps"
-    context = ("Withdraw ends the newest valid version's FlashCopy relationships and marks it invalid; delete "
-               "removes versions or only their dump tapes. Never withdraw the only valid version.")
+    context = (
+        "Withdraw ends the newest valid version's FlashCopy relationships and marks it invalid; delete "
+        "removes versions or only their dump tapes. Never withdraw the only valid version."
+    )
     picks: ClassVar[list[Pick]] = [
-        POOL, Pick("action", "What do you want to do?", _actions, short="Action"),
-        Pick("version", "Which version?", opt.versions, opt.newest_valid,
-             when=lambda sel: sel.get("action") in ("DELETE", "DUMPS")),
-        Pick("dumpclass", "Which dump class?", opt.dump_classes,
-             when=lambda sel: sel.get("action") == "DUMPS"),
+        POOL,
+        Pick("action", "What do you want to do?", _actions, short="Action"),
+        Pick(
+            "version",
+            "Which version?",
+            opt.versions,
+            opt.newest_valid,
+            when=lambda sel: sel.get("action") in ("DELETE", "DUMPS"),
+        ),
+        Pick("dumpclass", "Which dump class?", opt.dump_classes, when=lambda sel: sel.get("action") == "DUMPS"),
     ]
 
     def command(self) -> str:
@@ -90,9 +107,12 @@ class WithdrawDelete(Walkthrough):
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "only-version":
-            return [Alternative("Take a new backup first (walkthrough 7)", walkthrough="W7"),
-                    Alternative("Delete it instead, knowing nothing remains", changes=(("action", "DELETE"),),
-                                back_to="version")]
+            return [
+                Alternative("Take a new backup first (walkthrough 7)", walkthrough="W7"),
+                Alternative(
+                    "Delete it instead, knowing nothing remains", changes=(("action", "DELETE"),), back_to="version"
+                ),
+            ]
         if check.code == "version":
             return [Alternative("Choose another version", back_to="version")]
         return []
@@ -106,15 +126,21 @@ class WithdrawDelete(Walkthrough):
         if action == "DELETE":
             return [verify.Expectation("version", f"{pool} {n}", "gone", "deleted")]
         c = self.selections["dumpclass"]
-        return [verify.Expectation("dumpclass", f"{pool} {n} {c}", "gone", "dump deleted"),
-                verify.Expectation("version", f"{pool} {n}", verify.version_state(site.context, pool, int(n)), "DASD copy kept")]
+        return [
+            verify.Expectation("dumpclass", f"{pool} {n} {c}", "gone", "dump deleted"),
+            verify.Expectation(
+                "version", f"{pool} {n}", verify.version_state(site.context, pool, int(n)), "DASD copy kept"
+            ),
+        ]
 
 
 class Prepare(Walkthrough):
     id = "W9"
     title = "Validate the environment before a backup window (FRBACKUP PREPARE)"
-    context = ("Pairs every source volume with its target volumes ahead of time and checks space and holds, "
-               "so the backup in the window cannot fail for want of targets. Nothing is copied.")
+    context = (
+        "Pairs every source volume with its target volumes ahead of time and checks space and holds, "
+        "so the backup in the window cannot fail for want of targets. Nothing is copied."
+    )
     picks: ClassVar[list[Pick]] = [POOL]
 
     def command(self) -> str:

@@ -15,9 +15,15 @@ def pools(site: Site, sel: Selections) -> list[Option]:
     out = []
     for p in site.views.pools():
         frr = "FRR eligible" if p.frr_eligible else "FRR allowed" if p.frr_allowed else "no FRR"
-        out.append(Option(p.name, p.name, f"{p.valid_versions}/{p.versions_kept} valid · {frr}"
-                          + (" · incremental" if p.incremental else "")
-                          + (f" · dumps {' '.join(p.dump_classes)}" if p.dump_classes else "")))
+        out.append(
+            Option(
+                p.name,
+                p.name,
+                f"{p.valid_versions}/{p.versions_kept} valid · {frr}"
+                + (" · incremental" if p.incremental else "")
+                + (f" · dumps {' '.join(p.dump_classes)}" if p.dump_classes else ""),
+            )
+        )
     return out
 
 
@@ -33,10 +39,13 @@ def dumped_pools(site: Site, sel: Selections) -> list[Option]:
 
 def _version_option(v) -> Option:  # noqa: ANN001 - a VersionView
     dumps = " ".join(f"{c}:{s[:4]}" for c, s in v.dump_copies) or "no dumps"
-    return Option(str(v.version), f"{v.version:03d}  gen {v.generation}  {fmt.token(v.token)}",
-                  f"{fmt.when(v.created_at)} · DASD {v.dasd_state} · {dumps}"
-                  + (" · incremental" if v.incremental else "")
-                  + (" · FRR eligible" if v.fcfrr and v.frr_eligible and v.dasd_state == "RECOVERABLE" else ""))
+    return Option(
+        str(v.version),
+        f"{v.version:03d}  gen {v.generation}  {fmt.token(v.token)}",
+        f"{fmt.when(v.created_at)} · DASD {v.dasd_state} · {dumps}"
+        + (" · incremental" if v.incremental else "")
+        + (" · FRR eligible" if v.fcfrr and v.frr_eligible and v.dasd_state == "RECOVERABLE" else ""),
+    )
 
 
 def versions(site: Site, sel: Selections) -> list[Option]:
@@ -56,8 +65,11 @@ def newest_valid(site: Site, sel: Selections) -> str | None:
 
 
 def older_valid(site: Site, sel: Selections) -> str | None:
-    valid = [v for v in site.views.versions(sel.get("pool", "")) if v.generation is not None
-             and v.dasd_state == "RECOVERABLE"]
+    valid = [
+        v
+        for v in site.views.versions(sel.get("pool", ""))
+        if v.generation is not None and v.dasd_state == "RECOVERABLE"
+    ]
     return str(valid[1].version) if len(valid) > 1 else (str(valid[0].version) if valid else None)
 
 
@@ -71,8 +83,15 @@ def newest_dumped(site: Site, sel: Selections) -> str | None:
 def volumes(site: Site, sel: Selections) -> list[Option]:
     pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
     groups = set(pool.storage_groups) if pool else set()
-    out = [Option(v.volser, v.volser, f"{v.storage_group} · {fmt.model(v.model, v.tracks)} · {v.used_tracks:,} tracks in data sets")
-           for v in site.views.volumes() if v.storage_group in groups]
+    out = [
+        Option(
+            v.volser,
+            v.volser,
+            f"{v.storage_group} · {fmt.model(v.model, v.tracks)} · {v.used_tracks:,} tracks in data sets",
+        )
+        for v in site.views.volumes()
+        if v.storage_group in groups
+    ]
     if sel.get("allow_pool"):
         out.insert(0, Option("*", "every volume of the copy pool", "FRRECOV COPYPOOL(...) FROMDUMP"))
     return out
@@ -91,10 +110,15 @@ def datasets_matching(site: Site, sel: Selections) -> list[Option]:
     full name, as DFSMShsm says)."""
     pattern = sel.get("pattern", "").strip().upper()
     if not pattern:
-        return [Option(d.name, d.name, f"{len(d.extents)} extent(s) on {' '.join(d.volumes)}") for d in site.datasets.list()]
+        return [
+            Option(d.name, d.name, f"{len(d.extents)} extent(s) on {' '.join(d.volumes)}") for d in site.datasets.list()
+        ]
     try:
-        found = site.datasets.list(pattern) if any(c in pattern for c in "*%") else (
-            [d] if (d := site.datasets.get(pattern)) else [])
+        found = (
+            site.datasets.list(pattern)
+            if any(c in pattern for c in "*%")
+            else ([d] if (d := site.datasets.get(pattern)) else [])
+        )
     except Exception:  # noqa: BLE001 - a half-typed pattern is not an error yet
         return []
     return [Option(d.name, d.name, f"on {' '.join(d.volumes)}") for d in found]
@@ -103,4 +127,5 @@ def datasets_matching(site: Site, sel: Selections) -> list[Option]:
 def yes_no(yes: str, no: str):  # noqa: ANN201
     def options(site: Site, sel: Selections) -> list[Option]:
         return [Option("N", no), Option("Y", yes)]
+
     return options

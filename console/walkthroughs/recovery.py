@@ -34,9 +34,11 @@ def _recovery_alternatives(check: Check, volume_level: bool = False, version_pic
 class FastReverseRestore(Walkthrough):
     id = "W1"
     title = "Fast reverse restore of a copy pool from its newest version"
-    context = ("Puts every volume of the copy pool back to the newest backup by reversing its FlashCopy "
-               "relationships: only tracks changed since the backup move back, so it is done in seconds. "
-               "The version used becomes invalid; thanks to cascading, the older versions stay valid.")
+    context = (
+        "Puts every volume of the copy pool back to the newest backup by reversing its FlashCopy "
+        "relationships: only tracks changed since the backup move back, so it is done in seconds. "
+        "The version used becomes invalid; thanks to cascading, the older versions stay valid."
+    )
     picks: ClassVar[list[Pick]] = [POOL]
 
     def command(self) -> str:
@@ -44,9 +46,15 @@ class FastReverseRestore(Walkthrough):
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code in FRR_CODES:  # the same version, by regular FlashCopy (the engine says which)
-            return [Alternative(f"Recover with regular FlashCopy instead (walkthrough 2, version {a.version:03d})",
-                                walkthrough=a.walkthrough, changes=(("version", str(a.version)),))
-                    for a in check.alternatives if a.walkthrough and a.version is not None]
+            return [
+                Alternative(
+                    f"Recover with regular FlashCopy instead (walkthrough 2, version {a.version:03d})",
+                    walkthrough=a.walkthrough,
+                    changes=(("version", str(a.version)),),
+                )
+                for a in check.alternatives
+                if a.walkthrough and a.version is not None
+            ]
         return _recovery_alternatives(check, version_pick=False)
 
     def expect(self, site: Site) -> list[verify.Expectation]:
@@ -56,8 +64,10 @@ class FastReverseRestore(Walkthrough):
 class OlderVersion(Walkthrough):
     id = "W2"
     title = "Recover a copy pool from an older DASD version (regular FlashCopy)"
-    context = ("Copies every track of a chosen older version back onto the copy pool's volumes with a regular "
-               "FlashCopy. The version stays valid and the newer versions are kept.")
+    context = (
+        "Copies every track of a chosen older version back onto the copy pool's volumes with a regular "
+        "FlashCopy. The version stays valid and the newer versions are kept."
+    )
     picks: ClassVar[list[Pick]] = [POOL, Pick("version", "Which version?", opt.versions, opt.older_valid)]
     informational = FRR_CODES
 
@@ -74,8 +84,10 @@ class OlderVersion(Walkthrough):
 class Incremental(Walkthrough):
     id = "W3"
     title = "Recover a copy pool from its incremental version"
-    context = ("Reverses the persistent incremental FlashCopy pairs of the copy pool: only the tracks changed "
-               "since the last refresh flow back. It is refused while the last refresh is still copying.")
+    context = (
+        "Reverses the persistent incremental FlashCopy pairs of the copy pool: only the tracks changed "
+        "since the last refresh flow back. It is refused while the last refresh is still copying."
+    )
     picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool (incremental ones first)?", opt.incremental_pools)]
     informational = FRR_CODES
 
@@ -92,10 +104,15 @@ class Incremental(Walkthrough):
 class OneVolume(Walkthrough):
     id = "W4"
     title = "Recover one volume from a DASD version"
-    context = ("Copies one source volume back from the chosen version's target with a regular FlashCopy; the "
-               "other volumes of the copy pool are not touched and every version stays valid.")
-    picks: ClassVar[list[Pick]] = [POOL, Pick("volume", "Which volume?", opt.volumes),
-                                   Pick("version", "Which version?", opt.versions, opt.newest_valid)]
+    context = (
+        "Copies one source volume back from the chosen version's target with a regular FlashCopy; the "
+        "other volumes of the copy pool are not touched and every version stays valid."
+    )
+    picks: ClassVar[list[Pick]] = [
+        POOL,
+        Pick("volume", "Which volume?", opt.volumes),
+        Pick("version", "Which version?", opt.versions, opt.newest_valid),
+    ]
 
     def command(self) -> str:
         return f"FRRECOV TOVOLUME({self.selections['volume']}) FROMCOPYPOOL({self.pool()}){self.selection_text()}"
@@ -110,8 +127,10 @@ class OneVolume(Walkthrough):
 class FromTape(Walkthrough):
     id = "W5"
     title = "Recover one volume or a whole copy pool from a tape dump"
-    context = ("Reads the chosen version's dump tape, checks every record's checksum, then writes the tracks "
-               "back. A damaged tape is detected before anything on DASD is changed.")
+    context = (
+        "Reads the chosen version's dump tape, checks every record's checksum, then writes the tracks "
+        "back. A damaged tape is detected before anything on DASD is changed."
+    )
     defaults: ClassVar[dict[str, str]] = {"allow_pool": "Y"}
     picks: ClassVar[list[Pick]] = [
         Pick("pool", "Which copy pool (dumped ones first)?", opt.dumped_pools),
@@ -142,36 +161,56 @@ class FromTape(Walkthrough):
 
     def expect(self, site: Site) -> list[verify.Expectation]:
         vol = self.selections.get("volume", "*")
-        return verify.expect_from_dump(site.context, self.pool() or "", self.selection(), self.selections.get("dumpclass"),
-                                             None if vol == "*" else [vol])
+        return verify.expect_from_dump(
+            site.context,
+            self.pool() or "",
+            self.selection(),
+            self.selections.get("dumpclass"),
+            None if vol == "*" else [vol],
+        )
 
 
 def _sources(site: Site, sel: Selections) -> list[Option]:
     out = [Option("DASD", "DASD: the version's target volumes", "data-set-level FlashCopy")]
-    return out + [Option(o.value, f"tape: dump class {o.value}", o.detail) for o in opt.dump_classes(site, {
-        **sel, "version": opt.newest_dumped(site, sel) or ""})]
+    return out + [
+        Option(o.value, f"tape: dump class {o.value}", o.detail)
+        for o in opt.dump_classes(site, {**sel, "version": opt.newest_dumped(site, sel) or ""})
+    ]
 
 
 class DataSets(Walkthrough):
     id = "W6"
     title = "Recover data sets by name pattern to the volumes they lived on"
-    context = ("Finds each data set in the backup's captured catalog information and copies its backup-time "
-               "extents back onto the volumes and tracks it had then, from DASD or tape. A data set that still "
-               "exists is only overwritten with REPLACE.")
+    context = (
+        "Finds each data set in the backup's captured catalog information and copies its backup-time "
+        "extents back onto the volumes and tracks it had then, from DASD or tape. A data set that still "
+        "exists is only overwritten with REPLACE."
+    )
     picks: ClassVar[list[Pick]] = [
-        Pick("pattern", "Which data sets? Type a name or a pattern (** any qualifiers, * part of one)",
-             opt.datasets_matching, typed=True, short="Data sets"),
+        Pick(
+            "pattern",
+            "Which data sets? Type a name or a pattern (** any qualifiers, * part of one)",
+            opt.datasets_matching,
+            typed=True,
+            short="Data sets",
+        ),
         POOL,
         Pick("source", "From DASD or tape?", _sources, short="Source"),
-        Pick("replace", "Overwrite data sets that still exist (REPLACE)?", opt.yes_no("Yes: REPLACE", "No"),
-             short="Replace"),
+        Pick(
+            "replace",
+            "Overwrite data sets that still exist (REPLACE)?",
+            opt.yes_no("Yes: REPLACE", "No"),
+            short="Replace",
+        ),
     ]
 
     def command(self) -> str:
         src = self.selections.get("source", "DASD")
-        return (f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.pool()})"
-                + (" FROMDASD" if src == "DASD" else f" FROMDUMP(DUMPCLASS({src}))")
-                + (" REPLACE" if self.selections.get("replace") == "Y" else ""))
+        return (
+            f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.pool()})"
+            + (" FROMDASD" if src == "DASD" else f" FROMDUMP(DUMPCLASS({src}))")
+            + (" REPLACE" if self.selections.get("replace") == "Y" else "")
+        )
 
     def names(self, site: Site) -> list[str]:
         pattern = self.selections.get("pattern", "").upper()

@@ -34,8 +34,15 @@ if TYPE_CHECKING:
     from console.app import FlashpoolApp
 
 FIXED = ["checks", "impact", "confirm", "run", "verify", "summary"]
-LABELS = {"context": "Context", "checks": "Checks", "impact": "Impact", "confirm": "Confirm", "run": "Run",
-          "verify": "Verify", "summary": "Summary"}
+LABELS = {
+    "context": "Context",
+    "checks": "Checks",
+    "impact": "Impact",
+    "confirm": "Confirm",
+    "run": "Run",
+    "verify": "Verify",
+    "summary": "Summary",
+}
 
 
 @dataclass
@@ -62,10 +69,12 @@ class StepInput(Input):
 class WalkthroughScreen(Screen):
     AUTO_FOCUS = None
     TITLE_TEXT = "Walkthrough"
-    HELP_TEXT = ("A walkthrough leads from what went wrong to a verified recovery: context, your choices (type to "
-                 "filter, ↑↓, enter), DFSMShsm's checks with what to do instead, the impact, a confirmation, the "
-                 "run with live progress, verification by checksum and a summary with the HSM commands. "
-                 "backspace goes back until the command runs; escape cancels before anything changes.")
+    HELP_TEXT = (
+        "A walkthrough leads from what went wrong to a verified recovery: context, your choices (type to "
+        "filter, ↑↓, enter), DFSMShsm's checks with what to do instead, the impact, a confirmation, the "
+        "run with live progress, verification by checksum and a summary with the HSM commands. "
+        "backspace goes back until the command runs; escape cancels before anything changes."
+    )
     BINDINGS = [
         Binding("enter", "next", "Next", id="walkthrough.next"),
         Binding("backspace", "back", "Back", id="walkthrough.back"),
@@ -135,13 +144,20 @@ class WalkthroughScreen(Screen):
     def show(self) -> None:
         crumbs = []
         for i, st in enumerate(self.stages()):
-            label = (st.short or st.title.split("?")[0].split(" (")[0].removeprefix("Which ")) if isinstance(st, Pick) \
+            label = (
+                (st.short or st.title.split("?")[0].split(" (")[0].removeprefix("Which "))
+                if isinstance(st, Pick)
                 else LABELS[st]
+            )
             label = label[:1].upper() + label[1:]
             crumbs.append(f"[reverse] {escape(label)} [/]" if i == self._index() else escape(label))
         self.query_one("#wt-steps", Label).update(" › ".join(crumbs))
-        text, inp, opts, prog = self.query_one("#wt-text", Static), self.query_one("#wt-input", Input), \
-            self.query_one("#wt-options", OptionList), self.query_one("#wt-progress", ProgressBar)
+        text, inp, opts, prog = (
+            self.query_one("#wt-text", Static),
+            self.query_one("#wt-input", Input),
+            self.query_one("#wt-options", OptionList),
+            self.query_one("#wt-progress", ProgressBar),
+        )
         inp.display = opts.display = prog.display = False
         self.set_focus(None)
         self.query_one("#wt-error", Static).update(escape(self.error))
@@ -151,8 +167,11 @@ class WalkthroughScreen(Screen):
             text.update(f"{escape(self.wt.context)}\n\n[dim]The command it runs: {escape(self._command_or_tbd())}[/]")
         elif isinstance(st, Pick):
             self._show_pick(st, text, inp, opts)
-            hint = ("type to filter · ↑↓ choose · enter next · backspace back · escape cancel" if not st.typed else
-                    "type a name or pattern · enter next · escape cancel")
+            hint = (
+                "type to filter · ↑↓ choose · enter next · backspace back · escape cancel"
+                if not st.typed
+                else "type a name or pattern · enter next · escape cancel"
+            )
         elif st == "checks":
             text.update("Checking what DFSMShsm checks before it runs …")
             self.run_checks()
@@ -161,9 +180,14 @@ class WalkthroughScreen(Screen):
             self.run_impact()
         elif st == "confirm":
             name = self.confirm_name()
-            text.update(f"[b]{escape(self.wt.command())}[/]\n\n" + (
-                f"This overwrites or invalidates data. Type [b]{escape(name)}[/] and press enter to run it." if name else
-                "Press enter to run it."))
+            text.update(
+                f"[b]{escape(self.wt.command())}[/]\n\n"
+                + (
+                    f"This overwrites or invalidates data. Type [b]{escape(name)}[/] and press enter to run it."
+                    if name
+                    else "Press enter to run it."
+                )
+            )
             if name:
                 inp.display = True
                 inp.value = ""
@@ -235,7 +259,9 @@ class WalkthroughScreen(Screen):
         needle = "" if pick.typed else inp.value.strip().lower()
         self._options = [o for o in self._all_options or [] if needle in f"{o.label} {o.detail}".lower()]
         opts.clear_options()
-        opts.add_options([ListOption(f"{escape(o.label)}  [dim]{escape(o.detail)}[/]", id=o.value) for o in self._options])
+        opts.add_options(
+            [ListOption(f"{escape(o.label)}  [dim]{escape(o.detail)}[/]", id=o.value) for o in self._options]
+        )
         opts.display = bool(self._options)
         self.query_one("#wt-error", Static).update("")
         if not pick.typed and self._options:
@@ -243,7 +269,9 @@ class WalkthroughScreen(Screen):
             idx = next((i for i, o in enumerate(self._options) if o.value == current), 0)
             opts.highlighted = idx
         elif pick.typed and not self._options and inp.value.strip():
-            self.query_one("#wt-error", Static).update("nothing cataloged matches; a deleted data set needs its full name")
+            self.query_one("#wt-error", Static).update(
+                "nothing cataloged matches; a deleted data set needs its full name"
+            )
 
     @on(Input.Changed, "#wt-input")
     def _typed(self, event: Input.Changed) -> None:
@@ -369,7 +397,10 @@ class WalkthroughScreen(Screen):
         lines, self.alternatives = [], []
         for j in self.judged:
             mark = "✔" if j.check.ok else ("✘" if j.blocking else "ℹ")
-            lines.append(f"{mark} {escape(j.check.label)}" + (f"\n    [dim]{escape(j.check.reason)}[/]" if j.check.reason else ""))
+            lines.append(
+                f"{mark} {escape(j.check.label)}"
+                + (f"\n    [dim]{escape(j.check.reason)}[/]" if j.check.reason else "")
+            )
             self.transcript.append(f"check {mark} {j.check.label}" + (f": {j.check.reason}" if j.check.reason else ""))
             if j.blocking:
                 self.alternatives += self.wt.alternatives(j.check)
@@ -383,9 +414,13 @@ class WalkthroughScreen(Screen):
             opts.display = True
             opts.highlighted = 0
             opts.focus()
-            self.query_one("#wt-hint", Label).update("↑↓ choose what to do instead · enter · backspace back · escape cancel")
+            self.query_one("#wt-hint", Label).update(
+                "↑↓ choose what to do instead · enter · backspace back · escape cancel"
+            )
         else:
-            text.update("Everything DFSMShsm checks is in order:\n\n" + "\n".join(lines) + "\n\n[dim]enter: see the impact[/]")
+            text.update(
+                "Everything DFSMShsm checks is in order:\n\n" + "\n".join(lines) + "\n\n[dim]enter: see the impact[/]"
+            )
             self.focus_next_none()
 
     def focus_next_none(self) -> None:
@@ -446,8 +481,10 @@ class WalkthroughScreen(Screen):
         self.impact = im
         self.transcript += [f"impact: {line}" for line in im.lines]
         self.query_one("#wt-text", Static).update(
-            f"[b]{escape(self.wt.command())}[/]\n\n" + "\n".join(f"• {escape(line)}" for line in im.lines)
-            + "\n\n[dim]enter: confirm[/]")
+            f"[b]{escape(self.wt.command())}[/]\n\n"
+            + "\n".join(f"• {escape(line)}" for line in im.lines)
+            + "\n\n[dim]enter: confirm[/]"
+        )
 
     # -- run --------------------------------------------------------------------------------------
     @work(exclusive=True, group="walkthrough", exit_on_error=False)
@@ -476,7 +513,8 @@ class WalkthroughScreen(Screen):
             return
         body = "\n".join(escape(line) for line in res.lines()[-14:])
         self.query_one("#wt-text", Static).update(
-            f"[b]{escape(self.wt.command())}[/]  RC={res.rc}\n\n{body}\n\n[dim]enter: verify the result[/]")
+            f"[b]{escape(self.wt.command())}[/]  RC={res.rc}\n\n{body}\n\n[dim]enter: verify the result[/]"
+        )
         self.query_one("#wt-progress", ProgressBar).display = True
         self.query_one("#wt-hint", Label).update("enter verify · the background copy goes on while you do")
 
@@ -489,8 +527,7 @@ class WalkthroughScreen(Screen):
             names = {p.target for v in versions[:1] for p in v.pairs}
         bar = self.query_one("#wt-progress", ProgressBar)
         while self.is_attached:
-            rels = [r for r in self.fpapp.site.flashcopy.relationships()
-                    if r.source in names or r.target in names]
+            rels = [r for r in self.fpapp.site.flashcopy.relationships() if r.source in names or r.target in names]
             total = sum(r.length for r in rels)
             left = sum(r.out_of_sync for r in rels)
             bar.update(total=max(total, 1), progress=(total - left) if total else 1)
@@ -528,7 +565,9 @@ class WalkthroughScreen(Screen):
             lines.append("nothing to compare (the command did not get that far)")
         self.query_one("#wt-text", Static).update(
             "Verification: what is there now against the point-in-time content\n\n"
-            + "\n".join(escape(line) for line in lines) + "\n\n[dim]enter: summary[/]")
+            + "\n".join(escape(line) for line in lines)
+            + "\n\n[dim]enter: summary[/]"
+        )
         self.query_one("#wt-hint", Label).update("enter summary")
 
     @property
@@ -539,16 +578,22 @@ class WalkthroughScreen(Screen):
     def _show_summary(self) -> None:
         rc = self.result.rc if self.result else None
         ok = rc == 0 and self.verified
-        head = ("[b]Done and verified.[/]" if ok else
-                "[b]Finished with warnings.[/]" if rc is not None and rc <= 4 and self.verified else
-                "[b]Not fully done: read the messages and the checks above.[/]")
+        head = (
+            "[b]Done and verified.[/]"
+            if ok
+            else "[b]Finished with warnings.[/]"
+            if rc is not None and rc <= 4 and self.verified
+            else "[b]Not fully done: read the messages and the checks above.[/]"
+        )
         status = f"RC={rc}" if rc is not None else "not run"
         checked = sum(1 for o in self.outcomes if o.ok)
         self.query_one("#wt-text", Static).update(
             f"{head}\n\n{status} · verified {checked} of {len(self.outcomes)}\n\n"
             "The same thing as HSM commands (the command line : or `flashpool hsm`):\n\n"
-            + "".join(f"    [b]{escape(c)}[/]\n" for c in self.commands or [self.wt.command()]) + "\n"
-            "The transcript of this walkthrough is in the activity log (4); e exports it to a file.")
+            + "".join(f"    [b]{escape(c)}[/]\n" for c in self.commands or [self.wt.command()])
+            + "\n"
+            "The transcript of this walkthrough is in the activity log (4); e exports it to a file."
+        )
         self.transcript.append(f"summary: {status}, verified {checked}/{len(self.outcomes)}")
 
     def record(self) -> None:
@@ -557,7 +602,9 @@ class WalkthroughScreen(Screen):
             return
         self._recorded = True
         rc = self.result.rc if self.result else 8
-        self.fpapp.record_walkthrough(f"WALKTHROUGH {self.wt.id} {self.wt.command()}", self.wt.pool(), rc, self.transcript)
+        self.fpapp.record_walkthrough(
+            f"WALKTHROUGH {self.wt.id} {self.wt.command()}", self.wt.pool(), rc, self.transcript
+        )
 
     def action_export(self) -> None:
         if self.stage != "summary":

@@ -54,7 +54,7 @@ class LiveTable(DataTable):
         Binding("S", "sort_reverse", "Sort ↓", show=False, id="table.sort_reverse"),
     ]
 
-    def __init__(self, columns: Sequence[tuple[str, str, int | None]], **kw) -> None:
+    def __init__(self, columns: Sequence[tuple[str, str, int | None]], **kw: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self._columns = columns
         self._rows: dict[str, tuple] = {}
@@ -96,7 +96,7 @@ class LiveTable(DataTable):
                     self.add_row(*cells, key=k)
                 elif k in ready.changed:
                     old = self.get_row(k)
-                    for ck, new, was in zip(col_keys, cells, old):
+                    for ck, new, was in zip(col_keys, cells, old, strict=False):
                         if new != was:
                             self.update_cell(k, ck, new)
             if self.sort_column:

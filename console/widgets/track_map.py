@@ -4,6 +4,8 @@ colours, so the picture reads under NO_COLOR too:  · copied/in sync   ░▒▓
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.reactive import reactive
@@ -20,7 +22,7 @@ class TrackMap(Widget):
     COMPONENT_CLASSES = {"trackmap--in", "trackmap--out", "trackmap--sync"}
     bands: reactive[list[tuple[float, float]]] = reactive(list, layout=True)
 
-    def __init__(self, *, columns: int = 100, rows: int = 8, **kw) -> None:
+    def __init__(self, *, columns: int = 100, rows: int = 8, **kw: Any) -> None:
         super().__init__(**kw)
         self.columns, self.rows_ = columns, rows
 

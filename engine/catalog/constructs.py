@@ -38,7 +38,9 @@ def copy_pools(s: Session) -> list[CopyPoolRow]:
 
 
 def pool_groups(s: Session, pool: str) -> list[str]:
-    rows = s.exec(select(CopyPoolGroupRow).where(CopyPoolGroupRow.copy_pool == pool).order_by(CopyPoolGroupRow.position))
+    rows = s.exec(
+        select(CopyPoolGroupRow).where(CopyPoolGroupRow.copy_pool == pool).order_by(CopyPoolGroupRow.position)
+    )
     return [r.storage_group for r in rows.all()]
 
 
@@ -78,7 +80,11 @@ def versions(s: Session, pool: str) -> list[BackupVersionRow]:
 
 
 def pairs(s: Session, version_id: int) -> list[VersionPairRow]:
-    return list(s.exec(select(VersionPairRow).where(VersionPairRow.version_id == version_id).order_by(VersionPairRow.source)).all())
+    return list(
+        s.exec(
+            select(VersionPairRow).where(VersionPairRow.version_id == version_id).order_by(VersionPairRow.source)
+        ).all()
+    )
 
 
 def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[VersionPairRow]]:
@@ -86,7 +92,9 @@ def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[
     out: dict[int, list[VersionPairRow]] = {i: [] for i in ids}
     if not ids:
         return out
-    for row in s.exec(select(VersionPairRow).where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.source)).all():
+    for row in s.exec(
+        select(VersionPairRow).where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.source)
+    ).all():
         out[row.version_id].append(row)
     return out
 
@@ -95,8 +103,11 @@ def pair_counts(s: Session, version_ids: Iterable[int]) -> dict[int, int]:
     ids = list(version_ids)
     if not ids:
         return {}
-    q = (select(VersionPairRow.version_id, func.count())
-         .where(col(VersionPairRow.version_id).in_(ids)).group_by(VersionPairRow.version_id))
+    q = (
+        select(VersionPairRow.version_id, func.count())
+        .where(col(VersionPairRow.version_id).in_(ids))
+        .group_by(VersionPairRow.version_id)
+    )
     return {vid: n for vid, n in s.exec(q).all()}
 
 
@@ -106,8 +117,11 @@ def pair_tuples(s: Session, version_ids: Iterable[int]) -> dict[int, list[tuple[
     out: dict[int, list[tuple[str, str, str]]] = {i: [] for i in ids}
     if not ids:
         return out
-    q = (select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.target, VersionPairRow.storage_group)
-         .where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.version_id, VersionPairRow.source))
+    q = (
+        select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.target, VersionPairRow.storage_group)
+        .where(col(VersionPairRow.version_id).in_(ids))
+        .order_by(VersionPairRow.version_id, VersionPairRow.source)
+    )
     for vid, src, tgt, sg in s.exec(q).all():
         out[vid].append((src, tgt, sg))
     return out
@@ -170,8 +184,14 @@ def mark_demo(s: Session) -> None:
     s.add(SchemaInfo(key="demo", value="1"))
 
 
-def log_activity(s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict]) -> None:
-    s.add(ActivityRow(at=at, origin=origin, command=command, copy_pool=pool, return_code=rc, messages=json.dumps(messages)))
+def log_activity(
+    s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict]
+) -> None:
+    s.add(
+        ActivityRow(
+            at=at, origin=origin, command=command, copy_pool=pool, return_code=rc, messages=json.dumps(messages)
+        )
+    )
 
 
 def activity(s: Session, limit: int = 200, pool: str | None = None) -> list[ActivityRow]:

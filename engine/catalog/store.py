@@ -9,14 +9,14 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from engine.catalog import schema
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
@@ -37,10 +37,12 @@ def schema_problem(url: str, revision: str | None) -> CatalogError | None:
     if revision is not None and (revision in schema.known() or revision.startswith("legacy-")):
         return CatalogVersionMismatch(
             f"the catalog at {url} is at schema revision {revision}; this flashpool needs {schema.head()}: "
-            "copy the catalog, then run `flashpool catalog upgrade --site SITE`")
+            "copy the catalog, then run `flashpool catalog upgrade --site SITE`"
+        )
     return CatalogVersionMismatch(
         f"the catalog at {url} has schema revision {revision}, which this flashpool does not know "
-        f"(it knows up to {schema.head()}); it was made by a newer flashpool")
+        f"(it knows up to {schema.head()}); it was made by a newer flashpool"
+    )
 
 
 def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) -> CatalogError:
@@ -48,10 +50,14 @@ def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) 
     (nothing to restore), anything else is."""
     why = getattr(exc, "orig", None) or exc
     if "full" in str(why).lower():
-        return CatalogError(f"the catalog at {url} cannot be opened: the file system is full ({why}); "
-                            "it is intact - free space and try again")
-    return CatalogCorrupt(f"the catalog at {url} cannot be read ({why}); it is damaged or not a "
-                          "flashpool catalog - restore it from a copy")
+        return CatalogError(
+            f"the catalog at {url} cannot be opened: the file system is full ({why}); "
+            "it is intact - free space and try again"
+        )
+    return CatalogCorrupt(
+        f"the catalog at {url} cannot be read ({why}); it is damaged or not a "
+        "flashpool catalog - restore it from a copy"
+    )
 
 
 class CatalogMissing(CatalogError):
@@ -129,9 +135,8 @@ class Catalog:
         self._loop_thread = threading.get_ident()
 
     def _check_thread(self) -> None:
-        if STRICT_LOOP and self._loop_thread == threading.get_ident():
-            if not _asked_by_a_test():
-                raise CatalogOnEventLoop("catalog query on the event loop thread; run it in a worker thread")
+        if STRICT_LOOP and self._loop_thread == threading.get_ident() and not _asked_by_a_test():
+            raise CatalogOnEventLoop("catalog query on the event loop thread; run it in a worker thread")
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
@@ -238,12 +243,16 @@ class Catalog:
             try:
                 rel = _from_row(row)
             except (ValueError, TypeError) as exc:
-                damaged[row.id] = f"relationship {row.id} ({row.source} -> {row.target}): catalog damage, its row cannot be read ({exc})"
+                damaged[row.id] = (
+                    f"relationship {row.id} ({row.source} -> {row.target}): catalog damage, its row cannot be read ({exc})"
+                )
                 continue
             wrong = [m for m in _MAPS if len(getattr(rel, m)) != rel.length]
             if wrong:
-                damaged[row.id] = (f"relationship {row.id} ({row.source} -> {row.target}): catalog damage, "
-                                   f"bitmap {', '.join(wrong)} does not cover its {rel.length:,} tracks")
+                damaged[row.id] = (
+                    f"relationship {row.id} ({row.source} -> {row.target}): catalog damage, "
+                    f"bitmap {', '.join(wrong)} does not cover its {rel.length:,} tracks"
+                )
                 continue
             rels.append(rel)
         return rels, next_id, damaged
@@ -263,7 +272,7 @@ class CatalogJournal:
     Other databases take the portable SQLAlchemy Core path.
     """
 
-    _COLUMNS = [c.name for c in RelationshipRow.__table__.columns]
+    _COLUMNS: ClassVar[list[str]] = [c.name for c in RelationshipRow.__table__.columns]  # type: ignore[attr-defined]
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -304,9 +313,7 @@ class CatalogJournal:
             if changed:
                 rows = [_to_row(r) for r in changed]
                 con.executemany(self._upsert, [tuple(row[c] for c in self._COLUMNS) for row in rows])
-            con.execute(
-                "UPDATE schema_info SET value = ? WHERE key = 'next_relationship_id'", (str(next_id),)
-            )
+            con.execute("UPDATE schema_info SET value = ? WHERE key = 'next_relationship_id'", (str(next_id),))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

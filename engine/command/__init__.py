@@ -19,7 +19,21 @@ from engine.command.requests import (
 from engine.command.syntax import CommandSyntaxError
 
 __all__ = [
-    "Action", "CommandSyntaxError", "FrBackup", "FrDelete", "FromDump", "FrRecov", "Hold",
-    "Incremental", "ListCopyPool", "Query", "Request", "ReturnControl", "Selection",
-    "command_verbs", "format_token", "keywords_of", "parse_command",
+    "Action",
+    "CommandSyntaxError",
+    "FrBackup",
+    "FrDelete",
+    "FrRecov",
+    "FromDump",
+    "Hold",
+    "Incremental",
+    "ListCopyPool",
+    "Query",
+    "Request",
+    "ReturnControl",
+    "Selection",
+    "command_verbs",
+    "format_token",
+    "keywords_of",
+    "parse_command",
 ]

@@ -28,7 +28,7 @@ from engine.command.requests import (
 from engine.command.syntax import Command, CommandSyntaxError, Param, Value, parse
 from engine.errors import InvalidVolser
 from engine.geometry import validate_volser
-from engine.names import COPY_POOL, QUALIFIER, STORAGE_GROUP
+from engine.names import COPY_POOL, STORAGE_GROUP
 
 _COPYPOOL = COPY_POOL.pattern
 _SGNAME = STORAGE_GROUP.pattern
@@ -38,33 +38,75 @@ _DSN_PATTERN = re.compile(r"[A-Z0-9$#@*%-]{1,8}")
 _SELECT = {"VERSION": ("VER", "V"), "GENERATION": ("GEN", "G"), "DATE": (), "TOKEN": ("TK",)}
 KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "FRBACKUP": {
-        "COPYPOOL": ("CP",), "EXECUTE": ("EXEC",), "PREPARE": ("PREP",), "WITHDRAW": (),
-        "DUMPONLY": (), "DUMP": (), "RETURNCONTROL": (), "FCINCREMENTAL": ("FCINC",),
-        "FCINCREMENTALLAST": ("FCINCLAST",), "BACKUPSTORAGEGROUP": ("BSG",), "NOVTOCENQ": (),
-        "FORCE": (), "DUMPCLASS": ("DCLASS",), "WAIT": (), "NOWAIT": (), **_SELECT,
+        "COPYPOOL": ("CP",),
+        "EXECUTE": ("EXEC",),
+        "PREPARE": ("PREP",),
+        "WITHDRAW": (),
+        "DUMPONLY": (),
+        "DUMP": (),
+        "RETURNCONTROL": (),
+        "FCINCREMENTAL": ("FCINC",),
+        "FCINCREMENTALLAST": ("FCINCLAST",),
+        "BACKUPSTORAGEGROUP": ("BSG",),
+        "NOVTOCENQ": (),
+        "FORCE": (),
+        "DUMPCLASS": ("DCLASS",),
+        "WAIT": (),
+        "NOWAIT": (),
+        **_SELECT,
     },
     "FRRECOV": {
-        "COPYPOOL": ("CP",), "TOVOLUME": ("TOV",), "DSNAME": ("DSN",), "FROMCOPYPOOL": ("FCP",),
-        "VERIFY": (), "FROMDASD": (), "FROMDUMP": (), "REPLACE": (), "FASTREPLICATION": ("FR",),
-        "NOCOPYPOOLBACKUP": (), "ALLOWPPRCP": (), "APPLYINCREMENTAL": (), "WAIT": (),
-        "NOWAIT": (), "DUMPCLASS": ("DCLASS",), "DUMPVOLUME": ("DVOL",), **_SELECT,
+        "COPYPOOL": ("CP",),
+        "TOVOLUME": ("TOV",),
+        "DSNAME": ("DSN",),
+        "FROMCOPYPOOL": ("FCP",),
+        "VERIFY": (),
+        "FROMDASD": (),
+        "FROMDUMP": (),
+        "REPLACE": (),
+        "FASTREPLICATION": ("FR",),
+        "NOCOPYPOOLBACKUP": (),
+        "ALLOWPPRCP": (),
+        "APPLYINCREMENTAL": (),
+        "WAIT": (),
+        "NOWAIT": (),
+        "DUMPCLASS": ("DCLASS",),
+        "DUMPVOLUME": ("DVOL",),
+        **_SELECT,
     },
     "FRDELETE": {
-        "COPYPOOL": ("CP",), "ALL": (), "VERSIONS": ("VERS",), "TOKEN": ("TK",),
-        "DASDONLY": (), "DUMPONLY": (), "BOTH": (),
+        "COPYPOOL": ("CP",),
+        "ALL": (),
+        "VERSIONS": ("VERS",),
+        "TOKEN": ("TK",),
+        "DASDONLY": (),
+        "DUMPONLY": (),
+        "BOTH": (),
     },
     "LIST": {
-        "COPYPOOL": ("CP",), "PVOL": (), "COPYPOOLBACKUPSTORAGEGROUP": ("CPBSG",),
-        "ALLVOLS": (), "FASTREPLICATIONVOLS": ("FRVOLS",), "DUMPVOLS": (), "NOVOLS": (),
-        "DATASETS": (), "SELECT": ("SEL",), "TERMINAL": ("TERM",),
+        "COPYPOOL": ("CP",),
+        "PVOL": (),
+        "COPYPOOLBACKUPSTORAGEGROUP": ("CPBSG",),
+        "ALLVOLS": (),
+        "FASTREPLICATIONVOLS": ("FRVOLS",),
+        "DUMPVOLS": (),
+        "NOVOLS": (),
+        "DATASETS": (),
+        "SELECT": ("SEL",),
+        "TERMINAL": ("TERM",),
     },
     "QUERY": {"COPYPOOL": ("CP",), "SETSYS": ()},
     "HOLD": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",)},
     "RELEASE": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",)},
 }
 VERBS: dict[str, tuple[str, ...]] = {
-    "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",), "FRDELETE": ("FRDEL",), "LIST": ("L",),
-    "QUERY": ("Q",), "HOLD": (), "RELEASE": ("REL",),
+    "FRBACKUP": ("FRB",),
+    "FRRECOV": ("FRR",),
+    "FRDELETE": ("FRDEL",),
+    "LIST": ("L",),
+    "QUERY": ("Q",),
+    "HOLD": (),
+    "RELEASE": ("REL",),
 }
 _PREFIXES = ("HSEND", "HSENDCMD")  # TSO users type the HSEND prefix; accepted and dropped
 
@@ -112,12 +154,16 @@ def _resolve(word: str, table: dict[str, tuple[str, ...]], position: int, what: 
         if len(matches) > 1:
             raise CommandSyntaxError(
                 f"{word} is ambiguous: it could be {' or '.join(sorted(matches))}",
-                position, "IKJ56712I", word,
+                position,
+                "IKJ56712I",
+                word,
             )
     if what == "command":
         raise CommandSyntaxError(
             f"{word} is not an HSM command this site knows ({', '.join(VERBS)})",
-            position, "IKJ56712I", word,
+            position,
+            "IKJ56712I",
+            word,
         )
     raise CommandSyntaxError(
         f"INVALID KEYWORD, {word}: {verb} takes {', '.join(sorted(table))}", position, "IKJ56712I", word
@@ -146,7 +192,9 @@ def _name(p: Param, pattern: re.Pattern[str], what: str, maxlen: int) -> str:
     if not pattern.fullmatch(v.text):
         raise CommandSyntaxError(
             f"{v.text!r} is not a valid {what} (1-{maxlen} characters A-Z 0-9 $ # @, not starting with a digit)",
-            v.position, "IKJ56702I", p.name,
+            v.position,
+            "IKJ56702I",
+            p.name,
         )
     return v.text
 
@@ -166,7 +214,9 @@ def _volser(p: Param) -> str:
 def _int(p: Param, lo: int, hi: int, v: Value | None = None) -> int:
     v = v or _one(p, "a number")
     if not v.text.isdigit() or not lo <= int(v.text) <= hi:
-        raise CommandSyntaxError(f"{p.name}({v.text}) must be a number from {lo} to {hi}", v.position, "IKJ56702I", p.name)
+        raise CommandSyntaxError(
+            f"{p.name}({v.text}) must be a number from {lo} to {hi}", v.position, "IKJ56702I", p.name
+        )
     return int(v.text)
 
 
@@ -174,7 +224,9 @@ def _token(p: Param, v: Value | None = None) -> bytes:
     v = v or _one(p, "a token")
     raw = v.as_bytes()
     if not raw or len(raw) > 40:
-        raise CommandSyntaxError(f"a token has 1 to 40 bytes, {v.text!r} has {len(raw)}", v.position, "IKJ56702I", p.name)
+        raise CommandSyntaxError(
+            f"a token has 1 to 40 bytes, {v.text!r} has {len(raw)}", v.position, "IKJ56702I", p.name
+        )
     return raw
 
 
@@ -186,7 +238,9 @@ def _date(p: Param, v: Value | None = None) -> dt.date:
             raise ValueError
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
-        raise CommandSyntaxError(f"DATE({v.text}) is not a date in the form yyyy/mm/dd", v.position, "IKJ56702I", p.name) from None
+        raise CommandSyntaxError(
+            f"DATE({v.text}) is not a date in the form yyyy/mm/dd", v.position, "IKJ56702I", p.name
+        ) from None
 
 
 def _classes(p: Param) -> tuple[str, ...]:
@@ -211,7 +265,9 @@ def _selection(kw: dict[str, Param]) -> Selection:
     given = sorted((k for k in ("VERSION", "GENERATION", "DATE", "TOKEN") if k in kw), key=lambda k: kw[k].position)
     if len(given) > 1:
         second = kw[given[1]]
-        raise CommandSyntaxError(f"{given[0]} and {given[1]} are mutually exclusive", second.position, "IKJ56702I", given[1])
+        raise CommandSyntaxError(
+            f"{given[0]} and {given[1]} are mutually exclusive", second.position, "IKJ56702I", given[1]
+        )
     sel = Selection()
     if "VERSION" in kw:
         sel = Selection(version=_int(kw["VERSION"], 1, 999))
@@ -226,7 +282,13 @@ def _selection(kw: dict[str, Param]) -> Selection:
 
 def _sub_selection(p: Param, v: Param) -> Selection:
     """GENERATION(g) / TOKEN(t) / VERSION(n) nested inside another keyword's parentheses."""
-    name = {"GENERATION": "GENERATION", "GEN": "GENERATION", "TOKEN": "TOKEN", "VERSION": "VERSION", "VER": "VERSION"}.get(v.keyword)
+    name = {
+        "GENERATION": "GENERATION",
+        "GEN": "GENERATION",
+        "TOKEN": "TOKEN",
+        "VERSION": "VERSION",
+        "VER": "VERSION",
+    }.get(v.keyword)
     if name is None:
         raise CommandSyntaxError(f"{v.keyword} is not valid inside {p.name}", v.position, "IKJ56712I", p.name)
     v.name = name
@@ -236,7 +298,9 @@ def _sub_selection(p: Param, v: Param) -> Selection:
 def _exclusive(kw: dict[str, Param], *names: str) -> str | None:
     given = sorted((n for n in names if n in kw), key=lambda n: kw[n].position)
     if len(given) > 1:
-        raise CommandSyntaxError(f"{given[0]} and {given[1]} are mutually exclusive", kw[given[1]].position, "IKJ56702I", given[1])
+        raise CommandSyntaxError(
+            f"{given[0]} and {given[1]} are mutually exclusive", kw[given[1]].position, "IKJ56702I", given[1]
+        )
     return given[0] if given else None
 
 
@@ -269,7 +333,9 @@ def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
     if which and which != "DUMPONLY":
         _flag(kw[which])
     execute = action is Action.EXECUTE
-    _only_with(kw, ("DUMP", "FCINCREMENTAL", "FCINCREMENTALLAST", "NOVTOCENQ", "FORCE"), execute, f"with {action.value}")
+    _only_with(
+        kw, ("DUMP", "FCINCREMENTAL", "FCINCREMENTALLAST", "NOVTOCENQ", "FORCE"), execute, f"with {action.value}"
+    )
     _only_with(kw, ("BACKUPSTORAGEGROUP",), action in (Action.EXECUTE, Action.PREPARE), f"with {action.value}")
     _only_with(kw, ("TOKEN",), action in (Action.EXECUTE, Action.DUMPONLY), f"with {action.value}")
     _only_with(kw, ("VERSION", "GENERATION", "DATE"), action is Action.DUMPONLY, "without DUMPONLY")
@@ -298,15 +364,25 @@ def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
     if action is Action.DUMPONLY:
         sel = _selection(kw)
         if kw["DUMPONLY"].values:
-            raise CommandSyntaxError("DUMPONLY takes no value on FRBACKUP", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY")
+            raise CommandSyntaxError(
+                "DUMPONLY takes no value on FRBACKUP", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY"
+            )
     elif "TOKEN" in kw:
         token = _token(kw["TOKEN"])
     return FrBackup(
-        copypool=cp, action=action, dump="DUMP" in kw, return_control=rc,
-        incremental=Incremental(inc_kw) if inc_kw else None, incremental_all=inc_all,
-        backup_group=bsg, token=token, novtocenq="NOVTOCENQ" in kw, force="FORCE" in kw,
+        copypool=cp,
+        action=action,
+        dump="DUMP" in kw,
+        return_control=rc,
+        incremental=Incremental(inc_kw) if inc_kw else None,
+        incremental_all=inc_all,
+        backup_group=bsg,
+        token=token,
+        novtocenq="NOVTOCENQ" in kw,
+        force="FORCE" in kw,
         dump_classes=_classes(kw["DUMPCLASS"]) if "DUMPCLASS" in kw else (),
-        selection=sel, wait=_wait(kw),
+        selection=sel,
+        wait=_wait(kw),
     )
 
 
@@ -321,7 +397,9 @@ def _dsnames(p: Param) -> tuple[str, ...]:
         if len(name) > 44 or not all(_DSN_PATTERN.fullmatch(q) for q in quals):
             raise CommandSyntaxError(
                 f"{v.text!r} is not a data set name or filter (qualifiers of 1-8 characters, 44 in all)",
-                v.position, "IKJ56702I", p.name,
+                v.position,
+                "IKJ56702I",
+                p.name,
             )
         names.append(name)
     return tuple(names)
@@ -330,7 +408,12 @@ def _dsnames(p: Param) -> tuple[str, ...]:
 def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
     level = _exclusive(kw, "COPYPOOL", "TOVOLUME", "DSNAME")
     if level is None:
-        raise CommandSyntaxError("FRRECOV needs COPYPOOL(...), TOVOLUME(...) or DSNAME(...)", len(cmd.source.rstrip()) + 1, "IKJ56701I", "COPYPOOL")
+        raise CommandSyntaxError(
+            "FRRECOV needs COPYPOOL(...), TOVOLUME(...) or DSNAME(...)",
+            len(cmd.source.rstrip()) + 1,
+            "IKJ56701I",
+            "COPYPOOL",
+        )
     where = {"COPYPOOL": "for a copy pool", "TOVOLUME": "for a volume", "DSNAME": "for data sets"}[level]
     _only_with(kw, ("VERIFY", "ALLOWPPRCP"), level == "COPYPOOL", where)
     _only_with(kw, ("FROMCOPYPOOL",), level != "COPYPOOL", where)
@@ -346,9 +429,13 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
         for v in p.values or []:
             if not isinstance(v, Param) or v.keyword not in ("DUMPCLASS", "DCLASS", "DUMPVOLUME", "DVOL"):
                 pos = v.position
-                raise CommandSyntaxError("FROMDUMP takes DUMPCLASS(class) or DUMPVOLUME(volser)", pos, "IKJ56702I", "FROMDUMP")
+                raise CommandSyntaxError(
+                    "FROMDUMP takes DUMPCLASS(class) or DUMPVOLUME(volser)", pos, "IKJ56702I", "FROMDUMP"
+                )
             if from_dump.dump_class or from_dump.dump_volume:
-                raise CommandSyntaxError("DUMPCLASS and DUMPVOLUME are mutually exclusive", v.position, "IKJ56702I", "FROMDUMP")
+                raise CommandSyntaxError(
+                    "DUMPCLASS and DUMPVOLUME are mutually exclusive", v.position, "IKJ56702I", "FROMDUMP"
+                )
             v.name = "DUMPCLASS" if v.keyword in ("DUMPCLASS", "DCLASS") else "DUMPVOLUME"
             if v.name == "DUMPCLASS":
                 from_dump = FromDump(dump_class=_name(v, _SGNAME, "dump class name", 8))
@@ -358,10 +445,13 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
     beside = [k for k in ("DUMPCLASS", "DUMPVOLUME") if k in kw]
     if beside:
         if source != "FROMDUMP":
-            raise CommandSyntaxError(f"{beside[0]} is valid only with FROMDUMP", kw[beside[0]].position, "IKJ56712I", beside[0])
+            raise CommandSyntaxError(
+                f"{beside[0]} is valid only with FROMDUMP", kw[beside[0]].position, "IKJ56712I", beside[0]
+            )
         if len(beside) > 1 or from_dump.dump_class or from_dump.dump_volume:  # type: ignore[union-attr]
-            raise CommandSyntaxError("DUMPCLASS and DUMPVOLUME are mutually exclusive", kw[beside[-1]].position,
-                                     "IKJ56702I", beside[-1])
+            raise CommandSyntaxError(
+                "DUMPCLASS and DUMPVOLUME are mutually exclusive", kw[beside[-1]].position, "IKJ56702I", beside[-1]
+            )
         v = kw[beside[0]]
         if beside[0] == "DUMPCLASS":
             from_dump = FromDump(dump_class=_name(v, _SGNAME, "dump class name", 8))
@@ -378,12 +468,18 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
         volume=_volser(kw["TOVOLUME"]) if level == "TOVOLUME" else None,
         dsnames=_dsnames(kw["DSNAME"]) if level == "DSNAME" else (),
         from_copypool=_copypool(kw["FROMCOPYPOOL"]) if "FROMCOPYPOOL" in kw else None,
-        verify=verify, from_dasd=source == "FROMDASD", from_dump=from_dump,
-        selection=_selection(kw), replace="REPLACE" in kw,
-        fast_replication=_choice(kw["FASTREPLICATION"], ("PREFERRED", "REQUIRED", "NONE")) if "FASTREPLICATION" in kw else None,
+        verify=verify,
+        from_dasd=source == "FROMDASD",
+        from_dump=from_dump,
+        selection=_selection(kw),
+        replace="REPLACE" in kw,
+        fast_replication=_choice(kw["FASTREPLICATION"], ("PREFERRED", "REQUIRED", "NONE"))
+        if "FASTREPLICATION" in kw
+        else None,
         nocopypoolbackup=_choice(kw["NOCOPYPOOLBACKUP"], ("RC4", "RC8")) if "NOCOPYPOOLBACKUP" in kw else "RC8",
         allow_pprcp=_choice(kw["ALLOWPPRCP"], ("NO", "YES", "PMNO", "PMPREF", "PMREQ")) if "ALLOWPPRCP" in kw else None,
-        apply_incremental="APPLYINCREMENTAL" in kw, wait=_wait(kw),
+        apply_incremental="APPLYINCREMENTAL" in kw,
+        wait=_wait(kw),
     )
 
 
@@ -391,7 +487,9 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
     cp = _copypool(_require(cmd, kw, "COPYPOOL"))
     which = _exclusive(kw, "ALL", "VERSIONS", "TOKEN")
     if which is None:
-        raise CommandSyntaxError("FRDELETE needs ALL, VERSIONS(n,...) or TOKEN(t)", len(cmd.source.rstrip()) + 1, "IKJ56701I", "VERSIONS")
+        raise CommandSyntaxError(
+            "FRDELETE needs ALL, VERSIONS(n,...) or TOKEN(t)", len(cmd.source.rstrip()) + 1, "IKJ56701I", "VERSIONS"
+        )
     scope = _exclusive(kw, "DASDONLY", "DUMPONLY", "BOTH") or "DASDONLY"
     classes: tuple[str, ...] = ()
     if scope in kw and scope != "DUMPONLY":
@@ -399,7 +497,9 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
     if scope == "DUMPONLY" and kw["DUMPONLY"].values:
         sub = kw["DUMPONLY"].values
         if len(sub) != 1 or not isinstance(sub[0], Param) or sub[0].keyword not in ("DUMPCLASS", "DCLASS"):
-            raise CommandSyntaxError("DUMPONLY takes DUMPCLASS(dc1,...)", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY")
+            raise CommandSyntaxError(
+                "DUMPONLY takes DUMPCLASS(dc1,...)", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY"
+            )
         sub[0].name = "DUMPCLASS"
         classes = _classes(sub[0])
     versions: tuple[int, ...] = ()
@@ -413,18 +513,31 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
         versions = tuple(_int(p, 1, 999, v) for v in vals)
         twice = sorted({n for n in versions if versions.count(n) > 1})
         if twice:
-            raise CommandSyntaxError(f"VERSIONS names {', '.join(f'{n:03d}' for n in twice)} more than once",
-                                     p.position, "IKJ56702I", "VERSIONS")
+            raise CommandSyntaxError(
+                f"VERSIONS names {', '.join(f'{n:03d}' for n in twice)} more than once",
+                p.position,
+                "IKJ56702I",
+                "VERSIONS",
+            )
     return FrDelete(
-        copypool=cp, all=which == "ALL", versions=versions,
-        token=_token(kw["TOKEN"]) if which == "TOKEN" else None, scope=scope, dump_classes=classes,
+        copypool=cp,
+        all=which == "ALL",
+        versions=versions,
+        token=_token(kw["TOKEN"]) if which == "TOKEN" else None,
+        scope=scope,
+        dump_classes=classes,
     )
 
 
 def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
     what = _exclusive(kw, "COPYPOOL", "PVOL", "COPYPOOLBACKUPSTORAGEGROUP")
     if what is None:
-        raise CommandSyntaxError("LIST needs COPYPOOL, PVOL(volser) or COPYPOOLBACKUPSTORAGEGROUP(sg)", len(cmd.source.rstrip()) + 1, "IKJ56701I", "COPYPOOL")
+        raise CommandSyntaxError(
+            "LIST needs COPYPOOL, PVOL(volser) or COPYPOOLBACKUPSTORAGEGROUP(sg)",
+            len(cmd.source.rstrip()) + 1,
+            "IKJ56701I",
+            "COPYPOOL",
+        )
     if "TERMINAL" in kw:
         _flag(kw["TERMINAL"])
     if what == "PVOL":
@@ -434,14 +547,15 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
     p = kw["COPYPOOL"]
     cp = _copypool(p) if p.values else None
     vols = _exclusive(kw, "ALLVOLS", "FASTREPLICATIONVOLS", "DUMPVOLS", "NOVOLS", "DATASETS") or "ALLVOLS"
-    if vols != "ALLVOLS" or "SELECT" in kw:
-        if cp is None and vols in kw:
-            raise CommandSyntaxError(f"{vols} needs COPYPOOL(name)", kw[vols].position, "IKJ56702I", vols)
+    if (vols != "ALLVOLS" or "SELECT" in kw) and cp is None and vols in kw:
+        raise CommandSyntaxError(f"{vols} needs COPYPOOL(name)", kw[vols].position, "IKJ56702I", vols)
     all_versions, sel = False, Selection()
     if vols in ("ALLVOLS", "DATASETS") and vols in kw and kw[vols].values:
         sub = kw[vols].values
         if len(sub) != 1:
-            raise CommandSyntaxError(f"{vols} takes one of ALLVERS, GENERATION(g), TOKEN(t)", kw[vols].position, "IKJ56702I", vols)
+            raise CommandSyntaxError(
+                f"{vols} takes one of ALLVERS, GENERATION(g), TOKEN(t)", kw[vols].position, "IKJ56702I", vols
+            )
         item = sub[0]
         if isinstance(item, Value) and item.text == "ALLVERS" and vols == "ALLVOLS":
             all_versions = True
@@ -470,7 +584,9 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
         else:
             raise CommandSyntaxError(
                 "SELECT takes DUMPSTATE(...), FASTREPLICATIONSTATE(...), INCOMPLETERECOVERY or NONPREFERREDFRVOLS",
-                item.position, "IKJ56702I", "SELECT",
+                item.position,
+                "IKJ56702I",
+                "SELECT",
             )
     return ListCopyPool(copypool=cp, volumes=vols, all_versions=all_versions, selection=sel, select=select)
 
@@ -478,7 +594,9 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
 def _query(cmd: Command, kw: dict[str, Param]) -> Query:
     which = _exclusive(kw, "COPYPOOL", "SETSYS")
     if which is None:
-        raise CommandSyntaxError("QUERY needs COPYPOOL(name) or SETSYS", len(cmd.source.rstrip()) + 1, "IKJ56701I", "COPYPOOL")
+        raise CommandSyntaxError(
+            "QUERY needs COPYPOOL(name) or SETSYS", len(cmd.source.rstrip()) + 1, "IKJ56701I", "COPYPOOL"
+        )
     if which == "SETSYS":
         _flag(kw["SETSYS"])
         return Query(setsys=True)
@@ -487,7 +605,9 @@ def _query(cmd: Command, kw: dict[str, Param]) -> Query:
 
 def _hold(cmd: Command, kw: dict[str, Param], release: bool = False) -> Hold:
     if not kw:
-        raise CommandSyntaxError(f"{cmd.verb} needs ALL, FRBACKUP or FRRECOV", len(cmd.source.rstrip()) + 1, "IKJ56701I", "ALL")
+        raise CommandSyntaxError(
+            f"{cmd.verb} needs ALL, FRBACKUP or FRRECOV", len(cmd.source.rstrip()) + 1, "IKJ56701I", "ALL"
+        )
     funcs: list[tuple[str, str | None]] = []
     for name, p in kw.items():
         qual = None

@@ -47,7 +47,9 @@ class Param:
             if isinstance(v, Param):
                 raise CommandSyntaxError(
                     f"{self.name or self.keyword} takes values, not the keyword {v.keyword}",
-                    v.position, "IKJ56702I", self.name,
+                    v.position,
+                    "IKJ56702I",
+                    self.name,
                 )
             out.append(v)
         return out
@@ -224,5 +226,6 @@ def parse(text: str) -> Command:
     for i, c in enumerate(text):
         if "\udc80" <= c <= "\udcff":
             raise CommandSyntaxError(
-                f"byte X'{ord(c) - 0xDC00:02X}' is not text: a command is UTF-8", i + 1, "IKJ56702I")
+                f"byte X'{ord(c) - 0xDC00:02X}' is not text: a command is UTF-8", i + 1, "IKJ56702I"
+            )
     return _Parser(join_lines(text)).command()

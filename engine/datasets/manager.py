@@ -92,7 +92,9 @@ class DataSetStore:
     def on_volumes(self, volsers: Iterable[str]) -> list[DataSetInfo]:
         vols = set(volsers)
         with self.catalog.session() as s:
-            names = {r.name for r in s.exec(select(DataSetExtentRow).where(col(DataSetExtentRow.volser).in_(vols))).all()}
+            names = {
+                r.name for r in s.exec(select(DataSetExtentRow).where(col(DataSetExtentRow.volser).in_(vols))).all()
+            }
             return [i for n in sorted(names) if (i := _info(s, n)) is not None]
 
     def read_vtoc(self, volser: str) -> list[dict]:
@@ -109,8 +111,10 @@ class DataSetStore:
     def free_extents(self, volser: str) -> list[Extent]:
         vol = self._volume(volser)
         with self.catalog.session() as s:
-            used = sorted((r.first_track, r.tracks) for r in s.exec(
-                select(DataSetExtentRow).where(DataSetExtentRow.volser == volser)).all())
+            used = sorted(
+                (r.first_track, r.tracks)
+                for r in s.exec(select(DataSetExtentRow).where(DataSetExtentRow.volser == volser)).all()
+            )
         free, pos = [], vtoc_tracks(vol.tracks, vol.geometry.track_size)
         for first, n in used:
             if first > pos:
@@ -121,8 +125,9 @@ class DataSetStore:
         return free
 
     # -- allocate / write / read / delete ---------------------------------------------------
-    def allocate(self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS",
-                       created_at: float | None = None) -> DataSetInfo:
+    def allocate(
+        self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS", created_at: float | None = None
+    ) -> DataSetInfo:
         """Allocate `tracks` tracks, first fit, spreading over the listed volumes in order
         (a multi-volume data set when one volume cannot hold it)."""
         dsn = validate_dsname(name)
@@ -193,8 +198,15 @@ class DataSetStore:
     def _catalog(self, info: DataSetInfo) -> None:
         with self.catalog.session() as s:
             _uncatalog(s, info.name)
-            s.add(DataSetRow(name=info.name, dsorg=info.dsorg, created_at=info.created_at,
-                             bytes_used=info.bytes_used, migrated=info.migrated))
+            s.add(
+                DataSetRow(
+                    name=info.name,
+                    dsorg=info.dsorg,
+                    created_at=info.created_at,
+                    bytes_used=info.bytes_used,
+                    migrated=info.migrated,
+                )
+            )
             s.flush()
             for i, e in enumerate(info.extents):
                 s.add(DataSetExtentRow(name=info.name, seq=i, volser=e.volser, first_track=e.first, tracks=e.tracks))
@@ -214,9 +226,18 @@ class DataSetStore:
         for info in self.on_volumes([v]):
             for seq, e in enumerate(info.extents):
                 if e.volser == v:
-                    entries.append({"name": info.name, "seq": seq, "first": e.first, "tracks": e.tracks,
-                                    "used": info.bytes_used, "dsorg": info.dsorg, "created": info.created_at,
-                                    "volumes": list(info.volumes)})
+                    entries.append(
+                        {
+                            "name": info.name,
+                            "seq": seq,
+                            "first": e.first,
+                            "tracks": e.tracks,
+                            "used": info.bytes_used,
+                            "dsorg": info.dsorg,
+                            "created": info.created_at,
+                            "volumes": list(info.volumes),
+                        }
+                    )
         raw = json.dumps({"volser": v, "datasets": entries}, separators=(",", ":")).encode()
         n, ts = vtoc_tracks(vol.tracks, vol.geometry.track_size), vol.geometry.track_size
         if len(raw) > n * ts:
@@ -241,7 +262,9 @@ class DataSetStore:
                 found.setdefault(e["name"], []).append((e["seq"], Extent(v, e["first"], e["tracks"]), e))
         changed: list[str] = []
         with self.catalog.session() as s:
-            known = {r.name for r in s.exec(select(DataSetExtentRow).where(col(DataSetExtentRow.volser).in_(vols))).all()}
+            known = {
+                r.name for r in s.exec(select(DataSetExtentRow).where(col(DataSetExtentRow.volser).in_(vols))).all()
+            }
             for name in sorted(known | set(found)):
                 old = _info(s, name)
                 parts = [(i, x, None) for i, x in enumerate(old.extents if old else ()) if x.volser not in vols]
@@ -251,12 +274,14 @@ class DataSetStore:
                 meta = next((m for _, _, m in parts if m), None)
                 _uncatalog(s, name)
                 if exts:
-                    s.add(DataSetRow(
-                        name=name,
-                        dsorg=meta["dsorg"] if meta else old.dsorg,
-                        created_at=meta["created"] if meta else old.created_at,
-                        bytes_used=meta["used"] if meta else old.bytes_used,
-                    ))
+                    s.add(
+                        DataSetRow(
+                            name=name,
+                            dsorg=meta["dsorg"] if meta else old.dsorg,
+                            created_at=meta["created"] if meta else old.created_at,
+                            bytes_used=meta["used"] if meta else old.bytes_used,
+                        )
+                    )
                     s.flush()
                     for i, x in enumerate(exts):
                         s.add(DataSetExtentRow(name=name, seq=i, volser=x.volser, first_track=x.first, tracks=x.tracks))
@@ -277,8 +302,14 @@ def _info(s: Session, name: str) -> DataSetInfo | None:
     if row is None:
         return None
     exts = s.exec(select(DataSetExtentRow).where(DataSetExtentRow.name == name).order_by(DataSetExtentRow.seq)).all()
-    return DataSetInfo(row.name, row.dsorg, tuple(Extent(e.volser, e.first_track, e.tracks) for e in exts),
-                       row.bytes_used, row.created_at, row.migrated)
+    return DataSetInfo(
+        row.name,
+        row.dsorg,
+        tuple(Extent(e.volser, e.first_track, e.tracks) for e in exts),
+        row.bytes_used,
+        row.created_at,
+        row.migrated,
+    )
 
 
 def _uncatalog(s: Session, name: str) -> None:
@@ -300,8 +331,9 @@ class DataSets:
         self.on_volumes = store.on_volumes
         self.free_extents = store.free_extents
 
-    async def allocate(self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS",
-                       created_at: float | None = None) -> DataSetInfo:
+    async def allocate(
+        self, name: str, tracks: int, volumes: list[str], dsorg: str = "PS", created_at: float | None = None
+    ) -> DataSetInfo:
         return await asyncio.to_thread(self.store.allocate, name, tracks, volumes, dsorg, created_at)
 
     async def write(self, name: str, data: bytes) -> None:

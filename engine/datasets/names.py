@@ -14,7 +14,6 @@ from engine.errors import FlashpoolError
 from engine.names import QUALIFIER
 
 
-
 class InvalidDataSetName(FlashpoolError, ValueError):
     pass
 

@@ -28,8 +28,15 @@ class WorkloadStats:
     names: set[str] = field(default_factory=set)
 
 
-async def run_workload(site: Site, copypool: str, *, rate: float = 20.0, seconds: float = 10.0,
-                       seed: int | None = None, prefix: str = "WKLD") -> WorkloadStats:
+async def run_workload(
+    site: Site,
+    copypool: str,
+    *,
+    rate: float = 20.0,
+    seconds: float = 10.0,
+    seed: int | None = None,
+    prefix: str = "WKLD",
+) -> WorkloadStats:
     with site.catalog.session() as s:
         pool = repo.copy_pool(s, copypool)
         if pool is None:

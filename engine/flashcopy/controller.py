@@ -4,6 +4,7 @@ copies run as tasks, and what happened is published as events."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -13,10 +14,10 @@ from typing import TypeVar
 from engine.errors import FlashpoolError
 from engine.events import (
     CopyFailed,
-    Event,
-    FlashCopyChanged,
     CopyProgress,
+    Event,
     EventBus,
+    FlashCopyChanged,
     RelationshipChanged,
     RelationshipEnded,
     RelationshipEstablished,
@@ -221,9 +222,7 @@ class FlashCopyController:
         """Returns the reversed relationship, or None if nothing had to move (ended at once)."""
         rel = await asyncio.to_thread(self.core.reverse, rel_id, fast=fast)
         info = rel.info()
-        self.events.publish(
-            RelationshipChanged(self.clock(), info, "fast reversed" if fast else "reversed")
-        )
+        self.events.publish(RelationshipChanged(self.clock(), info, "fast reversed" if fast else "reversed"))
         self._after()
         return info if self.core.find(rel.id) is not None else None
 
@@ -260,10 +259,8 @@ class FlashCopyController:
         for t in tasks:
             t.cancel()
         for t in tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await t
-            except asyncio.CancelledError:
-                pass
 
     @property
     def running(self) -> bool:
@@ -276,9 +273,7 @@ class FlashCopyController:
 
     async def copy_step(self, rel_id: int, max_tracks: int | None = None) -> int:
         """Run one chunk of a relationship's background copy now (tests, tools)."""
-        n = await asyncio.to_thread(
-            self.core.copy_step, rel_id, max_tracks or self.settings.chunk_tracks
-        )
+        n = await asyncio.to_thread(self.core.copy_step, rel_id, max_tracks or self.settings.chunk_tracks)
         self._progress(rel_id, n, force=True)
         self._after()
         return n
@@ -311,15 +306,19 @@ class FlashCopyController:
                 continue
             started = time.monotonic()
             try:
-                copied = await asyncio.to_thread(
-                    self.core.copy_step, rel.id, self.settings.chunk_tracks
-                )
+                copied = await asyncio.to_thread(self.core.copy_step, rel.id, self.settings.chunk_tracks)
             except FlashpoolError as exc:
                 # e.g. the disk filled up: this relationship waits for retry_failed(); the
                 # others go on, and nothing already copied is lost
                 self.failed[rel.id] = str(exc)
-                log.warning("background copy of relationship %d (%s -> %s) parked, retried in %.0f s: %s",
-                            rel.id, rel.source, rel.target, self.settings.retry_seconds, exc)
+                log.warning(
+                    "background copy of relationship %d (%s -> %s) parked, retried in %.0f s: %s",
+                    rel.id,
+                    rel.source,
+                    rel.target,
+                    self.settings.retry_seconds,
+                    exc,
+                )
                 self.events.publish(CopyFailed(self.clock(), rel.id, rel.source, rel.target, str(exc)))
                 if self._retry is None:  # space may be freed without anyone telling us
                     self._retry = asyncio.get_running_loop().call_later(self.settings.retry_seconds, self.retry_failed)
@@ -334,10 +333,7 @@ class FlashCopyController:
 
     def _claim(self) -> Relationship | None:
         """The least recently served COPY relationship nobody else is copying."""
-        cands = [
-            r for r in self.core.copy_candidates()
-            if r.id not in self._claimed and r.id not in self.failed
-        ]
+        cands = [r for r in self.core.copy_candidates() if r.id not in self._claimed and r.id not in self.failed]
         if not cands:
             return None
         rel = min(cands, key=lambda r: self._last_progress.get(r.id, (0.0, 0))[0])
@@ -357,8 +353,14 @@ class FlashCopyController:
         if rel is not None:
             self.events.publish(
                 CopyProgress(
-                    self.clock(), rel.id, rel.source, rel.target, rel.out_of_sync, rel.length,
-                    rel.tracks_copied, since / elapsed,
+                    self.clock(),
+                    rel.id,
+                    rel.source,
+                    rel.target,
+                    rel.out_of_sync,
+                    rel.length,
+                    rel.tracks_copied,
+                    since / elapsed,
                 )
             )
         self._last_progress[rel_id] = (now, 0)

@@ -30,7 +30,6 @@ from bitarray import bitarray
 from bitarray.util import intervals, zeros
 
 from engine.errors import (
-    SiteClosed,
     CascadeNotAllowed,
     CopyInProgress,
     ExtentMismatch,
@@ -39,6 +38,7 @@ from engine.errors import (
     InvalidGeometry,
     NotIncremental,
     RelationshipLoop,
+    SiteClosed,
     TargetChanged,
     TargetInRelationship,
     TargetWriteInhibited,
@@ -237,9 +237,7 @@ class FlashCopyCore:
             length = src.tracks - req.source_start if full else req.tracks
             assert length is not None
             if full and req.source_start == 0 and req.target_start == 0:
-                if tgt.tracks < src.tracks or (
-                    tgt.tracks > src.tracks and not req.allow_larger_target
-                ):
+                if tgt.tracks < src.tracks or (tgt.tracks > src.tracks and not req.allow_larger_target):
                     raise ExtentMismatch(
                         f"full-volume copy needs a target of the same size: {src.volser} has "
                         f"{src.tracks:,} tracks, {tgt.volser} has {tgt.tracks:,}"
@@ -249,9 +247,7 @@ class FlashCopyCore:
                 tgt.geometry.check_extent(req.target_start, length)
             except InvalidGeometry as exc:
                 raise ExtentMismatch(str(exc)) from None
-            if src.volser == tgt.volser and _overlaps(
-                req.source_start, req.target_start, length
-            ):
+            if src.volser == tgt.volser and _overlaps(req.source_start, req.target_start, length):
                 raise ExtentOverlap(
                     f"source and target extents overlap on {src.volser} "
                     f"(tracks {req.source_start}+{length} and {req.target_start}+{length})"
@@ -341,9 +337,7 @@ class FlashCopyCore:
                 raise ExtentMismatch("a full-volume reversal needs aligned extents")
             src_vol, tgt_vol = self.volume(rel.source), self.volume(rel.target)
             if tgt_vol.tracks > src_vol.tracks and rel.full_volume:
-                raise ExtentMismatch(
-                    f"{rel.target} is larger than {rel.source}; a larger target cannot be reversed"
-                )
+                raise ExtentMismatch(f"{rel.target} is larger than {rel.source}; a larger target cannot be reversed")
             self._check_target_free(rel.source, rel.source_start, rel.length)
             self._check_fanout(rel.target, rel.target_start, rel.length, extra=1)
 
@@ -462,9 +456,7 @@ class FlashCopyCore:
         """Where logical(vol, first..first+count) physically lives, as merged runs."""
         segs: list[Segment] = []
         pos, end = first, first + count
-        for rel, i, n in sorted(
-            self._overlapping_in(vol.volser, first, count), key=lambda x: x[0].target_start + x[1]
-        ):
+        for rel, i, n in sorted(self._overlapping_in(vol.volser, first, count), key=lambda x: x[0].target_start + x[1]):
             a = rel.target_start + i
             if pos < a:
                 segs.append((vol, pos, a - pos))
@@ -618,13 +610,9 @@ class FlashCopyCore:
         if self.options.cascading:
             return
         if self._overlapping_in(src, s, n):
-            raise CascadeNotAllowed(
-                f"{src} is the target of another relationship and cascading FlashCopy is off"
-            )
+            raise CascadeNotAllowed(f"{src} is the target of another relationship and cascading FlashCopy is off")
         if self._overlapping_out(tgt, t, n):
-            raise CascadeNotAllowed(
-                f"{tgt} is the source of another relationship and cascading FlashCopy is off"
-            )
+            raise CascadeNotAllowed(f"{tgt} is the source of another relationship and cascading FlashCopy is off")
 
     def _check_loop(self, src: str, s: int, tgt: str, t: int, n: int) -> None:
         """Refuse src->tgt if tgt's extent already feeds (directly or not) src's extent."""

@@ -34,8 +34,12 @@ if TYPE_CHECKING:
 def function_of(req: FrBackup) -> tuple[str, str]:
     if req.dump:
         return "BACKUP DUMP", f"COPY POOL {req.copypool}"
-    return {Action.EXECUTE: "BACKUP", Action.PREPARE: "PREPARE", Action.WITHDRAW: "BACKUP WITHDRAW",
-            Action.DUMPONLY: "BACKUP DUMPONLY"}[req.action], f"COPY POOL {req.copypool}"
+    return {
+        Action.EXECUTE: "BACKUP",
+        Action.PREPARE: "PREPARE",
+        Action.WITHDRAW: "BACKUP WITHDRAW",
+        Action.DUMPONLY: "BACKUP DUMPONLY",
+    }[req.action], f"COPY POOL {req.copypool}"
 
 
 @dataclass
@@ -115,8 +119,10 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         pool = repo.copy_pool(s, common.pool.name)
         assert pool is not None
         if req.backup_group is not None:
-            checks.require(f"{req.backup_group or 'no override'} can be the backup storage group",
-                           rules.backup_group_override(s, pool, req.backup_group))
+            checks.require(
+                f"{req.backup_group or 'no override'} can be the backup storage group",
+                rules.backup_group_override(s, pool, req.backup_group),
+            )
             pool.backup_group_override = req.backup_group or None  # in this plan only; committed by the backup
         plan = Plan(pool)
         vers = repo.versions(s, pool.name)
@@ -132,10 +138,13 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
             checks.require(f"{version_name(plan.reuse)} may roll off", rules.roll_off(s, pool, plan.reuse, req.force))
         if req.incremental is not None:
             checks.require("an incremental version may be NOCOPY", rules.nocopy_is_not_incremental(pool))
-            checks.require("the version FCINCREMENTAL replaces is the incremental one",
-                           rules.incremental_replaces(inc, plan.reuse))
-            checks.require("there is an incremental version to take a last increment of", rules.last_increment_possible(
-                req.incremental is Incremental.FCINCREMENTALLAST, inc, plan.reuse))
+            checks.require(
+                "the version FCINCREMENTAL replaces is the incremental one", rules.incremental_replaces(inc, plan.reuse)
+            )
+            checks.require(
+                "there is an incremental version to take a last increment of",
+                rules.last_increment_possible(req.incremental is Incremental.FCINCREMENTALLAST, inc, plan.reuse),
+            )
             plan.refresh = inc is not None and plan.reuse is not None and plan.reuse.id == inc.id
             plan.incremental = plan.refresh or inc is None
         if plan.reuse is None and prepared:
@@ -159,14 +168,18 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
             else:
                 plan.pairs[src.volser] = tgt
                 chosen.add(tgt)
-        checks.require("every source volume has an eligible target volume",
-                       rules.no_targets("no eligible target volume for some source volumes", problems))
+        checks.require(
+            "every source volume has an eligible target volume",
+            rules.no_targets("no eligible target volume for some source volumes", problems),
+        )
         checks.require("the copy pool has volumes to back up", rules.has_volumes(plan.pairs))
         number = _next_number(s, pool)
         checks.require("a version number is free", rules.number_free(number))
         plan.number = number or 0
-    checks.require("every source and target volume is available", rules.volumes_available(
-        [*plan.pairs, *plan.pairs.values()], ctx.unavailable, ctx.volumes))
+    checks.require(
+        "every source and target volume is available",
+        rules.volumes_available([*plan.pairs, *plan.pairs.values()], ctx.unavailable, ctx.volumes),
+    )
     checks.require("the targets feed no recovery", rules.targets_free(core, plan.pairs, plan.refresh, plan.owned))
     for src, tgt in plan.pairs.items():
         rel = core.find(plan.owned[src]) if plan.refresh and plan.owned.get(src) else None
@@ -189,10 +202,18 @@ def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
     return None
 
 
-def _pick_target(s: Session, src: pools.Source, in_use: dict, own: set[int], chosen: set[str],
-                 core: FlashCopyCore, groups: dict[str, list]) -> str | Refusal:
+def _pick_target(
+    s: Session,
+    src: pools.Source,
+    in_use: dict,
+    own: set[int],
+    chosen: set[str],
+    core: FlashCopyCore,
+    groups: dict[str, list],
+) -> str | Refusal:
     """The first eligible volume of the source's backup group; `groups` keeps each group's rows
     for the whole plan (read once, not once per source volume)."""
+
     def none(why: str) -> Refusal:
         return rules.no_target(why)
 
@@ -227,7 +248,10 @@ def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, no
     plan = plan_execute(ctx, req, Checks(), common)
     pool = plan.pool
     if pool.backup_group_override:
-        res.add("ARC1847I", f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}")
+        res.add(
+            "ARC1847I",
+            f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}",
+        )
     captured, capture_rc = _capture(ctx, pool, list(plan.pairs), res)
     refusal = rules.catalog_captured(pool, capture_rc)
     if refusal is not None:
@@ -239,17 +263,24 @@ def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, no
         if req.return_control is ReturnControl.FASTREPLICATIONEND:
             # the dump keeps the pool's serialisation until the version's state is final
             ctx.background.append(lambda: _background_dump(ctx, pool, vid, common.classes, res.command))
-            res.add("FPL103I", f"THE DUMP TO {', '.join(common.classes)} CONTINUES IN THE BACKGROUND (RETURNCONTROL(FASTREPLICATIONEND)); "
-                    "ITS RESULT GOES TO THE ACTIVITY LOG")
+            res.add(
+                "FPL103I",
+                f"THE DUMP TO {', '.join(common.classes)} CONTINUES IN THE BACKGROUND (RETURNCONTROL(FASTREPLICATIONEND)); "
+                "ITS RESULT GOES TO THE ACTIVITY LOG",
+            )
         else:
             _dump_then(ctx, pool, vid, common.classes, res)
     elif pool.versions == 0:
-        res.add("FPL105I", f"VERSIONS=0: THE NOCOPY DASD COPY OF COPY POOL {pool.name} IS KEPT ONLY UNTIL IT IS DUMPED "
-                "(FRBACKUP DUMPONLY)" + ("" if pool.fast_reverse_restore else "; IT CANNOT BE USED FOR RECOVERY"))
+        res.add(
+            "FPL105I",
+            f"VERSIONS=0: THE NOCOPY DASD COPY OF COPY POOL {pool.name} IS KEPT ONLY UNTIL IT IS DUMPED "
+            "(FRBACKUP DUMPONLY)" + ("" if pool.fast_reverse_restore else "; IT CANNOT BE USED FOR RECOVERY"),
+        )
 
 
-def _flash(ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: int,
-                 res: CommandResult, now: float) -> int | None:
+def _flash(
+    ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: int, res: CommandResult, now: float
+) -> int | None:
     pool, number = plan.pool, plan.number
     nocopy = pool.versions == 0
     retire = req.incremental is Incremental.FCINCREMENTALLAST
@@ -286,10 +317,16 @@ def _flash(ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: 
                     continue
                 for stale in core.incoming(tgt):  # the old version's relationships end here
                     core.withdraw(stale.id)
-                new = core.establish(EstablishRequest(
-                    src, tgt, mode=CopyMode.NOCOPY if nocopy else CopyMode.COPY,
-                    persistent=plan.incremental, incremental=plan.incremental, label=label,
-                ))
+                new = core.establish(
+                    EstablishRequest(
+                        src,
+                        tgt,
+                        mode=CopyMode.NOCOPY if nocopy else CopyMode.COPY,
+                        persistent=plan.incremental,
+                        incremental=plan.incremental,
+                        label=label,
+                    )
+                )
                 made.append(new.id)
                 rel_ids[src] = new.id
             if retire:
@@ -307,8 +344,12 @@ def _flash(ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: 
             assert cp is not None
             cp.backup_group_override = pool.backup_group_override
             version = BackupVersionRow(
-                copy_pool=cp.name, version=number, token=req.token or b"", created_at=now,
-                incremental=plan.incremental and not retire, fcfrr=cp.fast_reverse_restore,
+                copy_pool=cp.name,
+                version=number,
+                token=req.token or b"",
+                created_at=now,
+                incremental=plan.incremental and not retire,
+                fcfrr=cp.fast_reverse_restore,
                 vtocenq=not req.novtocenq,
                 catinfo="N" if cp.catalog_capture == "N" else ("P" if capture_rc else "Y"),
                 backup_group=cp.backup_group_override,
@@ -324,12 +365,29 @@ def _flash(ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: 
             s.add(version)
             s.flush()
             for src, tgt in plan.pairs.items():
-                s.add(VersionPairRow(version_id=version.id, source=src, target=tgt,
-                                     storage_group=plan.groups[src], relationship_id=rel_ids[src]))
+                s.add(
+                    VersionPairRow(
+                        version_id=version.id,
+                        source=src,
+                        target=tgt,
+                        storage_group=plan.groups[src],
+                        relationship_id=rel_ids[src],
+                    )
+                )
             for info in captured:
                 for seq, e in enumerate(info.extents):
-                    s.add(CapturedExtentRow(version_id=version.id, name=info.name, seq=seq, volser=e.volser,
-                                            first_track=e.first, tracks=e.tracks, bytes_used=info.bytes_used, dsorg=info.dsorg))
+                    s.add(
+                        CapturedExtentRow(
+                            version_id=version.id,
+                            name=info.name,
+                            seq=seq,
+                            volser=e.volser,
+                            first_track=e.first,
+                            tracks=e.tracks,
+                            bytes_used=info.bytes_used,
+                            dsorg=info.dsorg,
+                        )
+                    )
             cp.next_version = number % 999 + 1
             s.add(cp)
             intent.end(s, iid)
@@ -342,13 +400,21 @@ def _flash(ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: 
     except FlashCopyError as exc:
         raise Refused(rules.engine_refused(exc, "flashcopy")) from None
     for src, tgt in plan.pairs.items():
-        res.messages.append(msg.dss(f"COPY IDY({src}) ODY({tgt}) DUMPCOND FR(REQ) PUR ALLX ALLD(*) FCFVR"
-                                    + (" FCINCREMENTAL" if plan.incremental and not retire else "")
-                                    + (" FCINCREMENTALLAST" if retire else "") + (" FCNOCOPY" if nocopy else "")))
+        res.messages.append(
+            msg.dss(
+                f"COPY IDY({src}) ODY({tgt}) DUMPCOND FR(REQ) PUR ALLX ALLD(*) FCFVR"
+                + (" FCINCREMENTAL" if plan.incremental and not retire else "")
+                + (" FCINCREMENTALLAST" if retire else "")
+                + (" FCNOCOPY" if nocopy else "")
+            )
+        )
     res.messages.append(msg.volumes_ok("BACKUP", pool.name, sorted(plan.pairs)))
     kind = "an incremental refresh" if plan.refresh else "a full copy" if not nocopy else "NOCOPY, until dumped"
-    res.add("FPL100I", f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
-            + (f", TOKEN={format_token(req.token)})" if req.token else ")"))
+    res.add(
+        "FPL100I",
+        f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
+        + (f", TOKEN={format_token(req.token)})" if req.token else ")"),
+    )
     return vid
 
 
@@ -359,10 +425,16 @@ def _capture(ctx: Context, pool: CopyPoolRow, sources: list[str], res: CommandRe
     try:
         found = ctx.datasets.on_volumes(sources)
     except FlashpoolError as exc:
-        res.add("ARC1812I", f"OPERATION=CAPTURE FOR CATALOG INFORMATION FOR COPY POOL={pool.name} COMPLETED WITH RETURN CODE 8, REASON CODE 0: {exc}")
+        res.add(
+            "ARC1812I",
+            f"OPERATION=CAPTURE FOR CATALOG INFORMATION FOR COPY POOL={pool.name} COMPLETED WITH RETURN CODE 8, REASON CODE 0: {exc}",
+        )
         return [], 8
-    res.add("ARC1812I", f"OPERATION=CAPTURE FOR CATALOG INFORMATION DATA SET=FLASHPOOL.CATALOG FOR COPY POOL={pool.name} "
-            f"COMPLETED WITH RETURN CODE 0, REASON CODE 0 ({len(found)} DATA SETS)")
+    res.add(
+        "ARC1812I",
+        f"OPERATION=CAPTURE FOR CATALOG INFORMATION DATA SET=FLASHPOOL.CATALOG FOR COPY POOL={pool.name} "
+        f"COMPLETED WITH RETURN CODE 0, REASON CODE 0 ({len(found)} DATA SETS)",
+    )
     return found, 0
 
 
@@ -402,8 +474,11 @@ def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: 
         dumped = {d.source for d in repo.dump_copies(s, vid) if d.state == "COMPLETE"}
     missing = sorted({p.source for p in pairs} - dumped)
     if missing:
-        res.add("FPL107I", f"VERSION {v.version:03d} OF COPY POOL {pool} KEEPS ITS NOCOPY DASD COPY: {', '.join(missing)} "
-                "HAVE NO COMPLETE DUMP COPY YET; FRBACKUP DUMPONLY RETRIES")
+        res.add(
+            "FPL107I",
+            f"VERSION {v.version:03d} OF COPY POOL {pool} KEEPS ITS NOCOPY DASD COPY: {', '.join(missing)} "
+            "HAVE NO COMPLETE DUMP COPY YET; FRBACKUP DUMPONLY RETRIES",
+        )
         return
     rels = [r for p in pairs if p.relationship_id and (r := core.find(p.relationship_id)) is not None]
 
@@ -413,15 +488,22 @@ def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: 
         s.add(row)
 
     intent.withdraw_atomically(ctx.catalog, core, pool, "VERSIONS=0 WITHDRAWAL", rels, none, ctx.clock())
-    res.add("FPL108I", f"VERSION {v.version:03d} OF COPY POOL {pool} IS DUMPED; ITS NOCOPY RELATIONSHIPS WERE WITHDRAWN "
-            "AND IT LIVES ON AS DUMP COPIES")
+    res.add(
+        "FPL108I",
+        f"VERSION {v.version:03d} OF COPY POOL {pool} IS DUMPED; ITS NOCOPY RELATIONSHIPS WERE WITHDRAWN "
+        "AND IT LIVES ON AS DUMP COPIES",
+    )
 
 
-def plan_dumponly(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> tuple[Common, BackupVersionRow]:
+def plan_dumponly(
+    ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None
+) -> tuple[Common, BackupVersionRow]:
     common = common or plan_common(ctx, req, checks)
     with ctx.catalog.session() as s:
         found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True)
-    checks.require(f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None)
+    checks.require(
+        f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None
+    )
     assert isinstance(found, BackupVersionRow)
     checks.require(f"{version_name(found)} is a valid DASD copy", rules.valid_dasd_copy(found, "dump"))
     return common, found
@@ -455,8 +537,10 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         pool = repo.copy_pool(s, common.pool.name)
         assert pool is not None
         if req.backup_group is not None:
-            checks.require(f"{req.backup_group or 'no override'} can be the backup storage group",
-                           rules.backup_group_override(s, pool, req.backup_group))
+            checks.require(
+                f"{req.backup_group or 'no override'} can be the backup storage group",
+                rules.backup_group_override(s, pool, req.backup_group),
+            )
             pool.backup_group_override = req.backup_group or None
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
@@ -479,8 +563,11 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
                     chosen.add(pick)
             assignments.append(pairs)
     groups = ", ".join(sorted({src.backup_group for src in srcs}))
-    checks.require(f"backup group {groups} has eligible target volumes for {max(sets, 1)} version(s) of {len(srcs)} "
-                   f"source volume(s)", rules.no_targets("not enough eligible target volumes", problems))
+    checks.require(
+        f"backup group {groups} has eligible target volumes for {max(sets, 1)} version(s) of {len(srcs)} "
+        f"source volume(s)",
+        rules.no_targets("not enough eligible target volumes", problems),
+    )
     return Prepare(pool, sets, assignments[:sets], {src.volser: src.storage_group for src in srcs}, len(srcs))
 
 
@@ -504,8 +591,11 @@ def _prepare(ctx: Context, req: FrBackup, common: Common, res: CommandResult) ->
             s.commit()
 
     write()
-    res.add("FPL101I", f"PREPARE FOR COPY POOL {plan.pool.name}: {plan.sets} TARGET SET(S) ASSIGNED FOR {plan.sources} SOURCE VOLUME(S)"
-            + ("" if plan.sets else " (checked only: every version already has its targets)"))
+    res.add(
+        "FPL101I",
+        f"PREPARE FOR COPY POOL {plan.pool.name}: {plan.sets} TARGET SET(S) ASSIGNED FOR {plan.sources} SOURCE VOLUME(S)"
+        + ("" if plan.sets else " (checked only: every version already has its targets)"),
+    )
 
 
 # -- WITHDRAW -----------------------------------------------------------------------------------------
@@ -528,10 +618,13 @@ def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks, common: Common | 
         checks.require("the copy pool has a valid DASD version", rules.valid_dasd_copy(target, "withdraw"))
         assert target is not None
         plan = Withdraw(target, repo.pairs(s, target.id), vers.index(target), bool(repo.dump_copies(s, target.id)))
-    checks.advise("another valid version remains after the withdraw",
-                  None if sum(v.dasd_state == "RECOVERABLE" for v in vers) > 1 else
-                  "this is the only valid version: withdrawing it leaves nothing to recover from; take a new backup first",
-                  "only-version")
+    checks.advise(
+        "another valid version remains after the withdraw",
+        None
+        if sum(v.dasd_state == "RECOVERABLE" for v in vers) > 1
+        else "this is the only valid version: withdrawing it leaves nothing to recover from; take a new backup first",
+        "only-version",
+    )
     checks.require("no recovery from the version is still copying", _restoring(ctx.flashcopy.core, plan))
     return plan
 
@@ -566,7 +659,9 @@ def _withdraw(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -
 
         intent.withdraw_atomically(ctx.catalog, core, req.copypool, "FRBACKUP WITHDRAW", rels, change, ctx.clock())
         state = "STILL RECOVERABLE (ITS COPY WAS COMPLETE)" if keep_valid else "DELETED" if delete else "INVALID"
-        return (f"RELATIONSHIPS OF VERSION {target.version:03d} OF COPY POOL {req.copypool} WITHDRAWN ({len(rels)}); "
-                f"THE VERSION IS {state}")
+        return (
+            f"RELATIONSHIPS OF VERSION {target.version:03d} OF COPY POOL {req.copypool} WITHDRAWN ({len(rels)}); "
+            f"THE VERSION IS {state}"
+        )
 
     res.add("FPL102I", ctx.batch(unit))

@@ -73,7 +73,12 @@ class Context:
     def log(self, res: CommandResult, pool: str | None, origin: str | None = None) -> None:
         with self.catalog.session() as s:
             repo.log_activity(
-                s, self.clock(), origin or self.origin, res.command, pool, res.rc,
+                s,
+                self.clock(),
+                origin or self.origin,
+                res.command,
+                pool,
+                res.rc,
                 [{"id": m.id, "severity": m.severity, "text": m.text} for m in res.messages],
             )
             s.commit()

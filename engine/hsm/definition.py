@@ -124,22 +124,39 @@ MAX_TRACK_SIZE = 1 << 20
 
 _SHAPES: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
     "dump_class": {
-        "name": (_STR, None), "fast_replication_dump": (_STR, None), "retention_days": (_INT, None),
-        "available_for_mount": (_BOOL, None), "stack": (_INT, None),
+        "name": (_STR, None),
+        "fast_replication_dump": (_STR, None),
+        "retention_days": (_INT, None),
+        "available_for_mount": (_BOOL, None),
+        "stack": (_INT, None),
     },
     "storage_group": {
-        "name": (_STR, None), "type": (_STR, None), "backup_group": (_STR, None), "model": (_STR, None),
-        "cylinders": (_INT, (1, 1_182_006)), "tracks": (_INT, (1, MAX_TRACKS)),
-        "track_size": (_INT, (1, MAX_TRACK_SIZE)), "volumes": (_VOLS, None),
+        "name": (_STR, None),
+        "type": (_STR, None),
+        "backup_group": (_STR, None),
+        "model": (_STR, None),
+        "cylinders": (_INT, (1, 1_182_006)),
+        "tracks": (_INT, (1, MAX_TRACKS)),
+        "track_size": (_INT, (1, MAX_TRACK_SIZE)),
+        "volumes": (_VOLS, None),
     },
     "volume": {
-        "volser": (_STR, None), "model": (_STR, None), "cylinders": (_INT, (1, 1_182_006)),
-        "tracks": (_INT, (1, MAX_TRACKS)), "track_size": (_INT, (1, MAX_TRACK_SIZE)), "online": (_BOOL, None),
+        "volser": (_STR, None),
+        "model": (_STR, None),
+        "cylinders": (_INT, (1, 1_182_006)),
+        "tracks": (_INT, (1, MAX_TRACKS)),
+        "track_size": (_INT, (1, MAX_TRACK_SIZE)),
+        "online": (_BOOL, None),
     },
     "copy_pool": {
-        "name": (_STR, None), "storage_groups": (_NAMES, None), "versions": (_INT, None),
-        "fast_reverse_restore": (_BOOL, None), "catalog_capture": (_STR, None), "auto_dump": (_BOOL, None),
-        "dump_classes": (_CLASSES, None), "description": (_STR, None),
+        "name": (_STR, None),
+        "storage_groups": (_NAMES, None),
+        "versions": (_INT, None),
+        "fast_reverse_restore": (_BOOL, None),
+        "catalog_capture": (_STR, None),
+        "auto_dump": (_BOOL, None),
+        "dump_classes": (_CLASSES, None),
+        "description": (_STR, None),
     },
 }
 _DUMP_CLASS_ENTRY = {"name": (_STR, None), "versions": (_INT, (1, 100))}
@@ -156,8 +173,9 @@ def _is(value: object, kind: str) -> bool:
     return isinstance(value, list)
 
 
-def _check_table(table: object, shape: dict[str, tuple[str, tuple[int, int] | None]], where: str,
-                 problems: list[str]) -> None:
+def _check_table(
+    table: object, shape: dict[str, tuple[str, tuple[int, int] | None]], where: str, problems: list[str]
+) -> None:
     if not isinstance(table, dict):
         problems.append(f"{where}: must be a table ({{ key = value, ... }}), not {table!r}")
         return
@@ -185,7 +203,9 @@ def _check_table(table: object, shape: dict[str, tuple[str, tuple[int, int] | No
 def shape_problems(data: object) -> list[str]:
     """Every key known, every value of its type and range, each problem with its TOML location."""
     if not isinstance(data, dict):
-        return ["a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]] and [[volume]] tables"]
+        return [
+            "a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]] and [[volume]] tables"
+        ]
     problems: list[str] = []
     for section, value in data.items():
         if section == "site":
@@ -246,7 +266,9 @@ def parse_definition(data: dict) -> Definition:
         if not raw.get("volumes"):
             problems.append(f"storage group {name} has no volumes")
         if typ == "POOL" and not bg:
-            problems.append(f"storage group {name} is a POOL group without a backup_group (copy pool backup storage group)")
+            problems.append(
+                f"storage group {name} is a POOL group without a backup_group (copy pool backup storage group)"
+            )
         if typ == "COPYPOOLBACKUP" and bg:
             problems.append(f"storage group {name} is a COPYPOOLBACKUP group and cannot name a backup_group")
         groups.append(StorageGroupDef(name, typ, vols, str(bg).upper() if bg else None))
@@ -261,7 +283,9 @@ def parse_definition(data: dict) -> Definition:
             if bg is None:
                 problems.append(f"storage group {g.name} names backup group {g.backup_group}, which is not defined")
             elif bg.type != "COPYPOOLBACKUP":
-                problems.append(f"storage group {g.name} names {g.backup_group} as its backup group, but it is a {bg.type} group")
+                problems.append(
+                    f"storage group {g.name} names {g.backup_group} as its backup group, but it is a {bg.type} group"
+                )
 
     class_names = {c.name for c in classes}
     pools: list[CopyPoolDef] = []
@@ -295,10 +319,18 @@ def parse_definition(data: dict) -> Definition:
             dcs.append((dcn, int(dv)))
         if len(dcs) > MAX_DUMP_CLASSES:
             problems.append(f"copy pool {name} has {len(dcs)} dump classes; at most {MAX_DUMP_CLASSES}")
-        pools.append(CopyPoolDef(
-            name, sgs, versions, bool(raw.get("fast_reverse_restore", False)), cap,
-            bool(raw.get("auto_dump", False)), tuple(dcs), str(raw.get("description", "")),
-        ))
+        pools.append(
+            CopyPoolDef(
+                name,
+                sgs,
+                versions,
+                bool(raw.get("fast_reverse_restore", False)),
+                cap,
+                bool(raw.get("auto_dump", False)),
+                tuple(dcs),
+                str(raw.get("description", "")),
+            )
+        )
     for dup in {p.name for p in pools if sum(1 for q in pools if q.name == p.name) > 1}:
         problems.append(f"copy pool {dup} is defined more than once")
     for sg, n in pool_count.items():
@@ -369,8 +401,11 @@ def _volumes(raw: dict, where: str, seen: dict[str, str], group: str | None, pro
         here = group or "the volume list"
         if volser in seen:
             other = seen[volser]
-            problems.append(f"volume {volser} is listed twice in {here}" if other == here else
-                            f"volume {volser} is in {other} and {here}; a volume belongs to one storage group")
+            problems.append(
+                f"volume {volser} is listed twice in {here}"
+                if other == here
+                else f"volume {volser} is in {other} and {here}; a volume belongs to one storage group"
+            )
             continue
         seen[volser] = here
         merged = {**{k: raw[k] for k in ("model", "cylinders", "tracks", "track_size") if k in raw}, **spec}

@@ -39,7 +39,9 @@ class Delete:
 
 def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
     with ctx.catalog.session() as s:
-        checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(repo.copy_pool(s, req.copypool), req.copypool))
+        checks.require(
+            f"copy pool {req.copypool} is defined", rules.pool_defined(repo.copy_pool(s, req.copypool), req.copypool)
+        )
         vers = pools.backups(s, req.copypool)
         if req.all:
             chosen = vers + [v for v in repo.versions(s, req.copypool) if v.dasd_state == "PREPARE"]
@@ -53,8 +55,12 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
             missing = [n for n in req.versions if n not in by_number]
             checks.require("the versions exist", rules.versions_exist(missing))
             chosen = [by_number[n] for n in dict.fromkeys(req.versions)]
-        plan = Delete(chosen, repo.pairs_of_versions(s, [v.id for v in chosen]),
-                      req.scope in ("DASDONLY", "BOTH"), req.scope in ("DUMPONLY", "BOTH"))
+        plan = Delete(
+            chosen,
+            repo.pairs_of_versions(s, [v.id for v in chosen]),
+            req.scope in ("DASDONLY", "BOTH"),
+            req.scope in ("DUMPONLY", "BOTH"),
+        )
         gone_files: set[str] = set()
         kept_files: set[str] = set()
         for v in chosen:
@@ -115,8 +121,12 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
         refusal = _restoring(core, plan) if plan.dasd else None
         if refusal is not None:
             raise Refused(refusal)
-        rels = [r for v in plan.chosen for p in plan.pairs[v.id]
-                if plan.dasd and p.relationship_id and (r := core.find(p.relationship_id)) is not None]
+        rels = [
+            r
+            for v in plan.chosen
+            for p in plan.pairs[v.id]
+            if plan.dasd and p.relationship_id and (r := core.find(p.relationship_id)) is not None
+        ]
         intent.withdraw_atomically(ctx.catalog, core, req.copypool, "FRDELETE", rels, change, ctx.clock())
 
     try:
@@ -132,11 +142,21 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
             unscratched = resource_problem(exc)
     scope = {"DASDONLY": "DASD COPIES", "DUMPONLY": "DUMP COPIES", "BOTH": "DASD AND DUMP COPIES"}[req.scope]
     res.add("ARC0100I", "FRDELETE COMMAND COMPLETED")
-    res.add("FPL120I", f"{scope} OF COPY POOL {req.copypool} DELETED FOR VERSION(S) "
-            + ", ".join(f"{n:03d}" for n in sorted(plan.deleted + plan.kept))
-            + (f"; VERSION(S) {', '.join(f'{n:03d}' for n in sorted(plan.kept))} LIVE ON AS THEIR OTHER COPIES" if plan.kept else "")
-            + (f"; TAPE(S) {' '.join(plan.tapes)} SCRATCHED" if plan.tapes and not unscratched else ""))
+    res.add(
+        "FPL120I",
+        f"{scope} OF COPY POOL {req.copypool} DELETED FOR VERSION(S) "
+        + ", ".join(f"{n:03d}" for n in sorted(plan.deleted + plan.kept))
+        + (
+            f"; VERSION(S) {', '.join(f'{n:03d}' for n in sorted(plan.kept))} LIVE ON AS THEIR OTHER COPIES"
+            if plan.kept
+            else ""
+        )
+        + (f"; TAPE(S) {' '.join(plan.tapes)} SCRATCHED" if plan.tapes and not unscratched else ""),
+    )
     if unscratched:
-        res.add("FPL121W", f"TAPES THAT HOLD NO DUMP COPY ANY MORE WERE NOT SCRATCHED ({unscratched}); "
-                "THE NEXT FRDELETE OF DUMP COPIES SCRATCHES THEM")
+        res.add(
+            "FPL121W",
+            f"TAPES THAT HOLD NO DUMP COPY ANY MORE WERE NOT SCRATCHED ({unscratched}); "
+            "THE NEXT FRDELETE OF DUMP COPIES SCRATCHES THEM",
+        )
         res.fail(4)

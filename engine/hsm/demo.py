@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import random
 
-from engine.hsm.definition import Definition, parse_definition
 from engine.catalog import constructs as repo
+from engine.hsm.definition import Definition, parse_definition
 from engine.site import Site
 
 CYL = 10
@@ -39,13 +39,22 @@ DEMO: dict = {
         _group("HRBK", "COPYPOOLBACKUP", ["HRB001", "HRB002"]),
     ],
     "copy_pool": [
-        {"name": "DSN$DB0A$DB", "storage_groups": ["DB0ADATA", "DB0ALOG"], "versions": 3,
-         "fast_reverse_restore": True, "catalog_capture": "P",
-         "description": "DB2 DB0A production: data and logs"},
-        {"name": "PAYROLL", "storage_groups": ["PAYDATA"], "versions": 2,
-         "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}], "description": "Payroll batch"},
-        {"name": "HRNIGHT", "storage_groups": ["HRDATA"], "versions": 1,
-         "description": "HR, nightly incremental"},
+        {
+            "name": "DSN$DB0A$DB",
+            "storage_groups": ["DB0ADATA", "DB0ALOG"],
+            "versions": 3,
+            "fast_reverse_restore": True,
+            "catalog_capture": "P",
+            "description": "DB2 DB0A production: data and logs",
+        },
+        {
+            "name": "PAYROLL",
+            "storage_groups": ["PAYDATA"],
+            "versions": 2,
+            "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}],
+            "description": "Payroll batch",
+        },
+        {"name": "HRNIGHT", "storage_groups": ["HRDATA"], "versions": 1, "description": "HR, nightly incremental"},
     ],
 }
 
@@ -89,8 +98,11 @@ async def seed_demo(site: Site) -> None:
         await ds.write(name, (f"{name} record ".encode() * 4000)[: tracks * size // 2])
     for vol in sources:
         await write_some(vol, 40, "day 1")
-    for cmd in ("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY1)", "FRBACKUP COPYPOOL(PAYROLL) DUMP TOKEN(MONTHEND)",
-                "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)"):
+    for cmd in (
+        "FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY1)",
+        "FRBACKUP COPYPOOL(PAYROLL) DUMP TOKEN(MONTHEND)",
+        "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)",
+    ):
         await site.command(cmd, origin="DEMO")
     await fc.drain()
     for vol in sources:

@@ -64,9 +64,12 @@ def find_backup(ctx: Context, req: FrRecov, name: str, current: DataSetInfo | No
             if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
                 return Found(cp, v, current)  # still cataloged where it was: usable without capture
             if set(current.volumes if current else ()) & sources or v.catinfo != "N":
-                last = rules.dataset_refusal(20, f"it is not in the captured catalog information of {cp} version {v.version:03d}"
-                                             + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
-                                             "not-in-version")
+                last = rules.dataset_refusal(
+                    20,
+                    f"it is not in the captured catalog information of {cp} version {v.version:03d}"
+                    + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
+                    "not-in-version",
+                )
         return last
 
 
@@ -86,9 +89,17 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
         if is_filter(pattern):
             hits = [i.name for i in ds.list(pattern)]
             rc = 4 if req.nocopypoolbackup == "RC4" else 8
-            if not checks.record(f"{pattern} matches cataloged data sets", None if hits else rules.dataset_refusal(
-                    rc, f"no cataloged data set matches {pattern} (filters never reach deleted data sets; give a deleted "
-                    f"data set its full name)", "no-match")):
+            if not checks.record(
+                f"{pattern} matches cataloged data sets",
+                None
+                if hits
+                else rules.dataset_refusal(
+                    rc,
+                    f"no cataloged data set matches {pattern} (filters never reach deleted data sets; give a deleted "
+                    f"data set its full name)",
+                    "no-match",
+                ),
+            ):
                 plan.unmatched.append((pattern, rc))
             names += hits
         else:
@@ -96,7 +107,10 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
     for name in dict.fromkeys(names):
         current = ds.get(name)
         found: Found | None = None
-        label, refusal = f"{name} is not migrated", rules.dataset_migrated(name, current is not None and current.migrated)
+        label, refusal = (
+            f"{name} is not migrated",
+            rules.dataset_migrated(name, current is not None and current.migrated),
+        )
         if refusal is None:
             hit = find_backup(ctx, req, name, current)
             label, refusal = f"{name} is in a backup version", hit if isinstance(hit, Refusal) else None
@@ -104,9 +118,15 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
         if refusal is None:
             label, refusal = f"{name} may be overwritten", rules.dataset_replace(name, current is not None, req.replace)
         if refusal is None and found is not None:
-            label, refusal = f"{name}'s backup-time extents are free", rules.dataset_extents_free(name, extent_owner(ctx, found.info))
+            label, refusal = (
+                f"{name}'s backup-time extents are free",
+                rules.dataset_extents_free(name, extent_owner(ctx, found.info)),
+            )
         if refusal is None and found is not None:
-            label, refusal = f"{name}'s volumes are available", rules.dataset_volumes(name, found.info.volumes, ctx.volumes)
+            label, refusal = (
+                f"{name}'s volumes are available",
+                rules.dataset_volumes(name, found.info.volumes, ctx.volumes),
+            )
         if refusal is None and found is not None and req.from_dump:
             label, refusal = f"{name}'s volumes have dump copies", _dump_refusal(ctx, req, found)
         if refusal is None and found is not None:
@@ -133,12 +153,14 @@ def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
         current = plan.current[name]
         started: list[int] = []
 
-        def start(source: dict[str, dict[str, object]], found: Found = found, current: DataSetInfo | None = current) -> None:
+        def start(
+            source: dict[str, dict[str, object]], found: Found = found, current: DataSetInfo | None = current
+        ) -> None:
             """Just before the first track moves: the intent that lets Site.open finish it."""
             started.append(_begin(ctx, found, current, source))
 
         try:
-            how = (_from_dump(ctx, req, found, start) if req.from_dump else _from_dasd(ctx, req, found, start))
+            how = _from_dump(ctx, req, found, start) if req.from_dump else _from_dasd(ctx, req, found, start)
         except _Refused as exc:
             _failed(res, name, exc.rc, exc.why)
             for iid in started:
@@ -151,8 +173,11 @@ def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
         for iid in started:
             _end(ctx, iid)
         recovered.append(name)
-        res.add("FPL130I", f"DATA SET {name} RECOVERED FROM {found.pool} VERSION {found.version.version:03d} "
-                f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED")
+        res.add(
+            "FPL130I",
+            f"DATA SET {name} RECOVERED FROM {found.pool} VERSION {found.version.version:03d} "
+            f"TO {' '.join(found.info.volumes)} ({how}), RECATALOGED",
+        )
     if recovered:
         res.add("FPL131I", f"{len(recovered)} OF {len(recovered) + len(plan.refused)} DATA SET(S) RECOVERED")
 
@@ -160,10 +185,19 @@ def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
 def _begin(ctx: Context, found: Found, current: DataSetInfo | None, source: dict[str, dict[str, object]]) -> int:
     info = found.info
     with ctx.catalog.session() as s:
-        iid = intent.begin(s, IntentKind.DATASET, found.pool, ctx.clock(), name=info.name, dsorg=info.dsorg,
-                           bytes_used=info.bytes_used, created_at=info.created_at,
-                           extents=[[e.volser, e.first, e.tracks] for e in info.extents],
-                           old_volumes=list(current.volumes) if current else [], **source)
+        iid = intent.begin(
+            s,
+            IntentKind.DATASET,
+            found.pool,
+            ctx.clock(),
+            name=info.name,
+            dsorg=info.dsorg,
+            bytes_used=info.bytes_used,
+            created_at=info.created_at,
+            extents=[[e.volser, e.first, e.tracks] for e in info.extents],
+            old_volumes=list(current.volumes) if current else [],
+            **source,
+        )
         s.commit()
     return iid
 
@@ -184,8 +218,10 @@ def finish_interrupted(ctx: Context, payload: dict) -> str:
     volumes = sorted({e.volser for e in extents} | set(payload["old_volumes"]))
     missing = [v for v in volumes if v not in ctx.volumes]
     if missing:
-        return (f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND CANNOT BE FINISHED NOW ({', '.join(missing)} UNAVAILABLE); "
-                f"RE-ISSUE FRRECOV DSNAME({name}) REPLACE")
+        return (
+            f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND CANNOT BE FINISHED NOW ({', '.join(missing)} UNAVAILABLE); "
+            f"RE-ISSUE FRRECOV DSNAME({name}) REPLACE"
+        )
     tapes: dict[str, dict[int, bytes]] = {}
     for e in extents:
         if "targets" in payload:
@@ -198,7 +234,9 @@ def finish_interrupted(ctx: Context, payload: dict) -> str:
             zero = bytes(core.volume(e.volser).geometry.track_size)
             tracks = [tapes[e.volser].get(k, zero) for k in range(e.first, e.first + e.tracks)]
         core.write_run(e.volser, e.first, tracks)
-    ctx.datasets.recatalog(DataSetInfo(name, payload["dsorg"], tuple(extents), payload["bytes_used"], payload["created_at"]))
+    ctx.datasets.recatalog(
+        DataSetInfo(name, payload["dsorg"], tuple(extents), payload["bytes_used"], payload["created_at"])
+    )
     for v in volumes:
         core.write_run(v, 0, ctx.datasets.vtoc_image(v))
     return f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND HAS BEEN FINISHED: IT HOLDS ITS BACKUP, RECATALOGED"
@@ -251,8 +289,11 @@ def _from_dasd(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa:
         tgt = pairs[e.volser]
         if mode != "NONE":
             try:
-                ctx.batch(lambda core, e=e, tgt=tgt: core.establish(EstablishRequest(
-                    tgt, e.volser, e.first, e.first, e.tracks, label=f"HSM DSN {found.info.name}")))
+                ctx.batch(
+                    lambda core, e=e, tgt=tgt: core.establish(
+                        EstablishRequest(tgt, e.volser, e.first, e.first, e.tracks, label=f"HSM DSN {found.info.name}")
+                    )
+                )
                 used.add("data set FlashCopy")
                 continue
             except FlashCopyError as exc:
@@ -268,7 +309,9 @@ def _from_dump(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa:
     fd = req.from_dump
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, found.pool)
-        picks = {v: dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume) for v in found.info.volumes}
+        picks = {
+            v: dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume) for v in found.info.volumes
+        }
     for v, c in picks.items():
         if c.copy is None:
             raise _Refused(c.rc if c.rc != 42 else 18, c.why)
@@ -286,7 +329,9 @@ def _from_dump(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa:
         ts = ctx.volume(e.volser).geometry.track_size
         zero = bytes(ts)
         tracks = tracks_by_vol[e.volser]
-        ctx.flashcopy.write_run_blocking(e.volser, e.first, [tracks.get(k, zero) for k in range(e.first, e.first + e.tracks)])
+        ctx.flashcopy.write_run_blocking(
+            e.volser, e.first, [tracks.get(k, zero) for k in range(e.first, e.first + e.tracks)]
+        )
     return "from tape " + " ".join(sorted({c.copy.tape for c in picks.values()}))
 
 

@@ -15,13 +15,22 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, delete, select
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpClassRow, DumpCopyRow, SchemaInfo, TapeRow, VersionPairRow
+from engine.catalog.models import (
+    BackupVersionRow,
+    CopyPoolRow,
+    DumpClassRow,
+    DumpCopyRow,
+    SchemaInfo,
+    TapeRow,
+    VersionPairRow,
+)
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
-from engine.paths import OutsideSite, inside
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
+from engine.paths import OutsideSite, inside
 
 if TYPE_CHECKING:
+    from engine.flashcopy import FlashCopyCore
     from engine.hsm.context import Context
 
 DAY = 86_400.0
@@ -56,22 +65,37 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
     """Dump every target of the version to every class; returns True when all completed."""
     core = ctx.flashcopy.core
     root = ctx.root
+
     def load() -> tuple[BackupVersionRow | None, list[VersionPairRow], set[tuple[str, str]], list[DumpClassRow]]:
         with ctx.catalog.session() as s:
-            return (s.get(BackupVersionRow, version_id), repo.pairs(s, version_id),
-                    {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"},
-                    [dc for c in classes if (dc := repo.dump_class(s, c)) is not None])
+            return (
+                s.get(BackupVersionRow, version_id),
+                repo.pairs(s, version_id),
+                {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"},
+                [dc for c in classes if (dc := repo.dump_class(s, c)) is not None],
+            )
 
     version, pairs, done, dcs = load()
     if version is None or version.dasd_state not in ("RECOVERABLE",) or len(dcs) != len(classes):
-        res.add("ARC1806E", "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
-                + ("no longer exists" if version is None else f"{version.version:03d} is {version.dasd_state}; only a valid DASD copy can be dumped"
-                   if len(dcs) == len(classes) else "names a dump class that is not defined"))
+        res.add(
+            "ARC1806E",
+            "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
+            + (
+                "no longer exists"
+                if version is None
+                else f"{version.version:03d} is {version.dasd_state}; only a valid DASD copy can be dumped"
+                if len(dcs) == len(classes)
+                else "names a dump class that is not defined"
+            ),
+        )
         return False
     missing = sorted({p.target for p in pairs if p.target not in ctx.volumes})
     if missing:
-        res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED, RC={int(msg.Rc.VOLUME_UNAVAILABLE):04d} - "
-                f"target volume(s) unavailable: {', '.join(missing)}")
+        res.add(
+            "ARC1806E",
+            f"FAST REPLICATION BACKUP DUMP HAS FAILED, RC={int(msg.Rc.VOLUME_UNAVAILABLE):04d} - "
+            f"target volume(s) unavailable: {', '.join(missing)}",
+        )
         return False
     ok = True
     ctx.shared.dumping |= {p.target for p in pairs}
@@ -89,9 +113,13 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
                 finally:
                     writer.close()
                     _tape_full(ctx, tape)
-                res.add("ARC0640I", f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED")
+                res.add(
+                    "ARC0640I",
+                    f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED",
+                )
     finally:
         ctx.shared.dumping -= {p.target for p in pairs}
+
     def refresh() -> None:
         with ctx.catalog.session() as s:
             refresh_dump_state(s, version_id)
@@ -119,17 +147,35 @@ def _tape_full(ctx: Context, tape: str) -> None:
             s.commit()
 
 
-def _dump_one(ctx, core, writer: TapeWriter, version: BackupVersionRow, p: VersionPairRow, dc, tape: str,
-                    path: Path, res: CommandResult) -> bool:
+def _dump_one(
+    ctx: Context,
+    core: FlashCopyCore,
+    writer: TapeWriter,
+    version: BackupVersionRow,
+    p: VersionPairRow,
+    dc: DumpClassRow,
+    tape: str,
+    path: Path,
+    res: CommandResult,
+) -> bool:
     vol = core.volume(p.target)
     g = vol.geometry
     header = FileHeader(
-        copy_pool=version.copy_pool, version=version.version, token=version.token.hex(), source=p.source,
-        target=p.target, point_in_time=version.created_at, dumped_at=ctx.clock(), dump_class=dc.name,
-        model=g.model, cylinders=g.cylinders, tracks_per_cylinder=g.tracks_per_cylinder, track_size=g.track_size,
+        copy_pool=version.copy_pool,
+        version=version.version,
+        token=version.token.hex(),
+        source=p.source,
+        target=p.target,
+        point_in_time=version.created_at,
+        dumped_at=ctx.clock(),
+        dump_class=dc.name,
+        model=g.model,
+        cylinders=g.cylinders,
+        tracks_per_cylinder=g.tracks_per_cylinder,
+        track_size=g.track_size,
     )
     try:
-        index, count, stored = dump_volume(writer, header, lambda first, n: core.read_run(p.target, first, n))
+        index, _count, stored = dump_volume(writer, header, lambda first, n: core.read_run(p.target, first, n))
     except OSError as exc:
         res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED FOR VOLUME {p.source}, RC=0012 - {exc}")
         state, index, stored = "FAILED", 0, 0
@@ -137,9 +183,17 @@ def _dump_one(ctx, core, writer: TapeWriter, version: BackupVersionRow, p: Versi
         state = "COMPLETE"  # recorded only now: the file is on the tape and flushed
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
     row = DumpCopyRow(
-        version_id=version.id, dump_class=dc.name, source=p.source, tape=tape,
-        file=str(path.relative_to(ctx.root)), file_index=index, file_offset=writer.offset, state=state,
-        created_at=version.created_at, expires_at=expires, bytes_stored=stored,
+        version_id=version.id,
+        dump_class=dc.name,
+        source=p.source,
+        tape=tape,
+        file=str(path.relative_to(ctx.root)),
+        file_index=index,
+        file_offset=writer.offset,
+        state=state,
+        created_at=version.created_at,
+        expires_at=expires,
+        bytes_stored=stored,
     )
 
     def record() -> None:
@@ -158,8 +212,14 @@ def refresh_dump_state(s: Session, version_id: int) -> None:
         return
     copies = repo.dump_copies(s, version_id)
     sources = {p.source for p in repo.pairs(s, version_id)} or {c.source for c in copies}
-    classes = {c.dump_class for c in copies} | {l.dump_class for l in repo.pool_dump_classes(s, version.copy_pool)}
-    complete = {c for c in classes if sources and sources <= {d.source for d in copies if d.dump_class == c and d.state == "COMPLETE"}}
+    classes = {c.dump_class for c in copies} | {
+        link.dump_class for link in repo.pool_dump_classes(s, version.copy_pool)
+    }
+    complete = {
+        c
+        for c in classes
+        if sources and sources <= {d.source for d in copies if d.dump_class == c and d.state == "COMPLETE"}
+    }
     required = {c for c in classes if (dc := repo.dump_class(s, c)) and dc.fast_replication_dump == "REQUIRED"}
     if not copies:
         version.dump_state = "NONE"
@@ -249,7 +309,9 @@ def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
     for f in sorted((root / "tapes").glob("*.tape")):
         if str(f.relative_to(root)) not in named:  # scratched, but the process ended before the unlink
             f.unlink()
-            out.append(f"TAPE FILE {f.name} BELONGED TO NO TAPE IN THE CATALOG (A SCRATCH THAT WAS CUT SHORT); IT WAS REMOVED")
+            out.append(
+                f"TAPE FILE {f.name} BELONGED TO NO TAPE IN THE CATALOG (A SCRATCH THAT WAS CUT SHORT); IT WAS REMOVED"
+            )
     return out
 
 
@@ -302,15 +364,25 @@ class DumpChoice:
     why: str = ""
 
 
-def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None, source: str,
-                dump_class: str | None, dump_volume: str | None) -> DumpChoice:
+def choose_dump(
+    s: Session,
+    pool: CopyPoolRow,
+    version: BackupVersionRow | None,
+    source: str,
+    dump_class: str | None,
+    dump_volume: str | None,
+) -> DumpChoice:
     if dump_volume:
         copies = s.exec(select(DumpCopyRow).where(DumpCopyRow.tape == dump_volume)).all()
         if not copies:
             return DumpChoice(None, rc=44, why=f"{dump_volume} is not a copy pool dump volume")
         mine = [c for c in copies if c.source == source]
         if not mine:
-            return DumpChoice(None, rc=46, why=f"dump volume {dump_volume} holds {', '.join(sorted({c.source for c in copies}))}, not {source}")
+            return DumpChoice(
+                None,
+                rc=46,
+                why=f"dump volume {dump_volume} holds {', '.join(sorted({c.source for c in copies}))}, not {source}",
+            )
         c = mine[0]
         return DumpChoice(c, s.get(BackupVersionRow, c.version_id))
     assert version is not None
@@ -320,13 +392,17 @@ def choose_dump(s: Session, pool: CopyPoolRow, version: BackupVersionRow | None,
     if dump_class:
         mine = [c for c in copies if c.dump_class == dump_class]
         if not mine:
-            return DumpChoice(None, rc=48, why=f"dump class {dump_class} has no copy of {source} in version {version.version:03d}")
+            return DumpChoice(
+                None, rc=48, why=f"dump class {dump_class} has no copy of {source} in version {version.version:03d}"
+            )
         return DumpChoice(mine[0], version)
     for c in copies:
         dc = repo.dump_class(s, c.dump_class)
         if dc is None or dc.available_for_mount:
             return DumpChoice(c, version)
-    return DumpChoice(None, rc=48, why="every dump class of this version says AVAILABLEFORMOUNT(NO); name one with DUMPCLASS")
+    return DumpChoice(
+        None, rc=48, why="every dump class of this version says AVAILABLEFORMOUNT(NO); name one with DUMPCLASS"
+    )
 
 
 def restore_volume(ctx: Context, copy: DumpCopyRow, volser: str) -> tuple[int, str]:
@@ -342,9 +418,15 @@ def restore_volume(ctx: Context, copy: DumpCopyRow, volser: str) -> tuple[int, s
     vol = ctx.volume(volser)
     g = vol.geometry
     if header.source != volser:
-        return 46, f"tape {copy.tape} file {copy.file_index + 1} holds {header.source}, not {volser}; nothing was changed"
+        return (
+            46,
+            f"tape {copy.tape} file {copy.file_index + 1} holds {header.source}, not {volser}; nothing was changed",
+        )
     if (header.tracks, header.track_size) != (g.tracks, g.track_size):
-        return 16, f"the dump of {header.source} does not fit {volser} ({header.tracks} tracks vs {g.tracks}); nothing was changed"
+        return (
+            16,
+            f"the dump of {header.source} does not fit {volser} ({header.tracks} tracks vs {g.tracks}); nothing was changed",
+        )
     zero = bytes(g.track_size)
     step = 256
     for first in range(0, g.tracks, step):
@@ -353,4 +435,14 @@ def restore_volume(ctx: Context, copy: DumpCopyRow, volser: str) -> tuple[int, s
     return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
 
 
-__all__ = ["AutoDump", "auto_dump_jobs", "auto_dump_one", "check_unfinished_tapes", "choose_dump", "dump_version", "expire", "read_copy", "restore_volume"]
+__all__ = [
+    "AutoDump",
+    "auto_dump_jobs",
+    "auto_dump_one",
+    "check_unfinished_tapes",
+    "choose_dump",
+    "dump_version",
+    "expire",
+    "read_copy",
+    "restore_volume",
+]

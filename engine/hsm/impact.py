@@ -63,7 +63,13 @@ class Impact:
             return "instant (bitmaps and catalog only; no data moves)"
         s = self.seconds
         what = "reading the dump tape" if self.work is Work.TAPE else "background copy"
-        return f"under a second of {what}" if s < 1 else f"about {s:.0f} s of {what}" if s < 120 else f"about {s / 60:.0f} min of {what}"
+        return (
+            f"under a second of {what}"
+            if s < 1
+            else f"about {s:.0f} s of {what}"
+            if s < 120
+            else f"about {s / 60:.0f} min of {what}"
+        )
 
 
 def impact(ctx: Context, command: str | Request) -> Impact:
@@ -85,16 +91,22 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         im.volumes_overwritten = [x.source for x in p.todo]
         im.moves = dict(p.moves)
         im.work = Work.COPY
-        how = ("fast reverse restore: only tracks changed since the backup move back" if p.frr else
-               "reversal of the incremental pairs: changed tracks only" if p.incremental else
-               "regular FlashCopy: every track of every volume is copied back")
+        how = (
+            "fast reverse restore: only tracks changed since the backup move back"
+            if p.frr
+            else "reversal of the incremental pairs: changed tracks only"
+            if p.incremental
+            else "regular FlashCopy: every track of every volume is copied back"
+        )
         im.lines.append(f"recovers {version_name(p.version)} of {p.pool.name} by {how}")
         for x in p.todo:
             way = p.methods[x.source].value if p.methods else "reversal" if p.incremental else "regular"
             im.lines.append(f"{x.source} comes back from {x.target} ({way}): {p.moves[x.source]:,} tracks")
         done = [x.source for x in p.pairs if p.methods and p.methods[x.source] is Method.DONE]
         if done:
-            im.lines.append(f"{' '.join(done)} were already restored by an earlier fast reverse restore and are left alone")
+            im.lines.append(
+                f"{' '.join(done)} were already restored by an earlier fast reverse restore and are left alone"
+            )
         if p.frr:
             im.versions_invalidated.append(p.version.version)
             im.lines.append(f"{version_name(p.version)} becomes INVALID afterwards; the other versions stay valid")
@@ -105,7 +117,9 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         im.volumes_overwritten = [p.pair.source]
         im.moves = {p.pair.source: p.tracks}
         im.work = Work.COPY
-        im.lines.append(f"overwrites {p.pair.source} from {p.pair.target} ({version_name(p.version)}, regular FlashCopy)")
+        im.lines.append(
+            f"overwrites {p.pair.source} from {p.pair.target} ({version_name(p.version)}, regular FlashCopy)"
+        )
     elif isinstance(p, recover.DumpRecovery):
         im.work = Work.TAPE
         for src, c in p.copies.items():
@@ -118,8 +132,10 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         im.work = Work.TAPE if req.from_dump else Work.COPY  # type: ignore[union-attr]
         for name, found in p.found.items():
             im.moves[name] = sum(e.tracks for e in found.info.extents)
-            im.lines.append(f"{name} comes back from {found.pool} {version_name(found.version)}: {im.moves[name]:,} tracks"
-                            + (" (it exists and is replaced)" if p.current[name] is not None else ""))
+            im.lines.append(
+                f"{name} comes back from {found.pool} {version_name(found.version)}: {im.moves[name]:,} tracks"
+                + (" (it exists and is replaced)" if p.current[name] is not None else "")
+            )
         for name, r in p.refused:
             im.lines.append(f"{name} is not recovered: {r.text}")
     elif isinstance(p, delete.Delete):
@@ -127,19 +143,35 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         im.tapes_deleted = p.tapes
         for v in p.chosen:
             gone = v.version in p.deleted
-            im.lines.append(f"{version_name(v)}: " + ("deleted" if gone else
-                            "its DASD copy goes, its dump copies stay" if p.dasd else "its dump copies go, its DASD copy stays"))
+            im.lines.append(
+                f"{version_name(v)}: "
+                + (
+                    "deleted"
+                    if gone
+                    else "its DASD copy goes, its dump copies stay"
+                    if p.dasd
+                    else "its dump copies go, its DASD copy stays"
+                )
+            )
         if p.tapes:
             im.lines.append(f"tapes scratched: {' '.join(p.tapes)}")
     elif isinstance(p, backup.Withdraw):
         im.destructive = True
         keep = p.version.incremental and all(
-            (r := core.find(x.relationship_id)) is None or not r.uncopied.any() for x in p.pairs if x.relationship_id)
+            (r := core.find(x.relationship_id)) is None or not r.uncopied.any() for x in p.pairs if x.relationship_id
+        )
         if not keep:
             im.versions_invalidated.append(p.version.version)
-        im.lines.append(f"withdraws the relationships of {version_name(p.version)}: "
-                        + ("it stays valid (its copy is complete)" if keep else "it becomes INVALID" if p.generation == 0 or p.has_dumps
-                           else "it is deleted"))
+        im.lines.append(
+            f"withdraws the relationships of {version_name(p.version)}: "
+            + (
+                "it stays valid (its copy is complete)"
+                if keep
+                else "it becomes INVALID"
+                if p.generation == 0 or p.has_dumps
+                else "it is deleted"
+            )
+        )
     elif isinstance(p, backup.Prepare):
         im.lines.append(f"assigns {p.sets} target set(s) for {p.sources} source volume(s); no data moves")
     elif isinstance(p, backup.Plan):
@@ -150,15 +182,19 @@ def impact(ctx: Context, command: str | Request) -> Impact:
             im.lines.append(f"{version_name(rolled)} rolls off: its DASD copy is replaced")
         im.work = Work.COPY
         im.moves = dict(p.moves)
-        im.lines.append(f"flashes {len(p.pairs)} volume(s) at one point in time as version {p.number:03d}"
-                        + (" (incremental refresh: changed tracks only)" if p.refresh else ""))
+        im.lines.append(
+            f"flashes {len(p.pairs)} volume(s) at one point in time as version {p.number:03d}"
+            + (" (incremental refresh: changed tracks only)" if p.refresh else "")
+        )
     elif isinstance(p, tuple):  # DUMPONLY
         common, version = p
         im.work = Work.BITMAPS
         if common.pool.versions == 0:
             im.versions_invalidated.append(version.version)
-            im.lines.append(f"dumps {version_name(version)} to tape; then (VERSIONS=0) its NOCOPY DASD copy is "
-                            f"withdrawn and it lives on as dump copies")
+            im.lines.append(
+                f"dumps {version_name(version)} to tape; then (VERSIONS=0) its NOCOPY DASD copy is "
+                f"withdrawn and it lives on as dump copies"
+            )
         else:
             im.lines.append(f"dumps {version_name(version)} to tape; nothing on DASD changes")
     vols = [v for v in im.volumes_overwritten if v in core.volumes]

@@ -94,8 +94,13 @@ def withdraw_listed(core: FlashCopyCore, listed: list[list[object]]) -> int:
 
 
 def withdraw_atomically(
-    catalog: Catalog, core: FlashCopyCore, pool: str, what: str, rels: list[Relationship],
-    change: Callable[[Session], None], now: float,
+    catalog: Catalog,
+    core: FlashCopyCore,
+    pool: str,
+    what: str,
+    rels: list[Relationship],
+    change: Callable[[Session], None],
+    now: float,
 ) -> int:
     """Withdraw `rels` after `change` (the catalog's pessimistic side: versions that lose their
     bytes stop being RECOVERABLE) is committed with an intent that names them; the intent is
@@ -160,8 +165,10 @@ def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Re
             undone = [r for r in core.relationships() if has_tag(r.label, row.id)]
             for r in undone:
                 core.withdraw(r.id)
-            text = (f"FRBACKUP OF COPY POOL {row.copy_pool} WAS INTERRUPTED; ITS {len(undone)} NEW RELATIONSHIP(S) "
-                    f"WERE WITHDRAWN AND NO VERSION WAS CREATED")
+            text = (
+                f"FRBACKUP OF COPY POOL {row.copy_pool} WAS INTERRUPTED; ITS {len(undone)} NEW RELATIONSHIP(S) "
+                f"WERE WITHDRAWN AND NO VERSION WAS CREATED"
+            )
             if payload.get("victims"):
                 text += "; THE VERSION(S) IT WAS REPLACING ARE FAILED (THEIR TARGETS ARE REUSED BY THE NEXT FRBACKUP)"
         elif kind is IntentKind.WITHDRAW:
@@ -170,14 +177,22 @@ def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Re
         else:
             version = s.get(BackupVersionRow, payload["version_id"])
             if version is None:
-                text = f"FAST REVERSE RESTORE OF COPY POOL {row.copy_pool} WAS INTERRUPTED; ITS VERSION NO LONGER EXISTS"
+                text = (
+                    f"FAST REVERSE RESTORE OF COPY POOL {row.copy_pool} WAS INTERRUPTED; ITS VERSION NO LONGER EXISTS"
+                )
             else:
                 pairs = list(s.exec(select(VersionPairRow).where(VersionPairRow.version_id == version.id)).all())
                 done = reversed_pairs(s, core, [p for p in pairs if p.source in payload["sources"]], row.id)
                 settle_fast_reverse(s, version, done)
-                text = (f"FAST REVERSE RESTORE OF VERSION {version.version:03d} OF COPY POOL {row.copy_pool} WAS INTERRUPTED: "
-                        f"{len(done)} OF {len(payload['sources'])} VOLUME(S) RECOVERED; THE VERSION IS {version.dasd_state}"
-                        + ("; RE-ISSUE FRRECOV COPYPOOL TO RECOVER THE OTHERS" if version.dasd_state == "FCFRRINCOMPLETE" else ""))
+                text = (
+                    f"FAST REVERSE RESTORE OF VERSION {version.version:03d} OF COPY POOL {row.copy_pool} WAS INTERRUPTED: "
+                    f"{len(done)} OF {len(payload['sources'])} VOLUME(S) RECOVERED; THE VERSION IS {version.dasd_state}"
+                    + (
+                        "; RE-ISSUE FRRECOV COPYPOOL TO RECOVER THE OTHERS"
+                        if version.dasd_state == "FCFRRINCOMPLETE"
+                        else ""
+                    )
+                )
         s.delete(row)
         out.append(Resolution(row.id, kind, row.copy_pool, text))
     # when no intent is open any more (another pool's command may have one), the tombstones

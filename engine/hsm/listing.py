@@ -54,7 +54,9 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             in_use = repo.targets_in_use(s)
             group = repo.storage_group(s, req.backup_group)
             if group is None or group.type != "COPYPOOLBACKUP":
-                res.add("ARC1806E", f"LIST FAILED, RC=0022 - {req.backup_group} is not a copy pool backup storage group")
+                res.add(
+                    "ARC1806E", f"LIST FAILED, RC=0022 - {req.backup_group} is not a copy pool backup storage group"
+                )
                 res.fail(22)
                 return
             out.append(f"COPYPOOLBACKUPSTORAGEGROUP={req.backup_group}")
@@ -67,8 +69,14 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                     assert ver is not None
                     label = "PREPARE" if ver.dasd_state == "PREPARE" else f"{ver.version:03d}"
                     out.append(f"{vol.volser:<7} {'IN USE':<8} {cp:<23} {label}")
-                    targets.append({"volser": vol.volser, "status": "IN USE", "copy_pool": cp,
-                                    "version": None if label == "PREPARE" else ver.version})
+                    targets.append(
+                        {
+                            "volser": vol.volser,
+                            "status": "IN USE",
+                            "copy_pool": cp,
+                            "version": None if label == "PREPARE" else ver.version,
+                        }
+                    )
                 else:
                     status = "ONLINE" if vol.online else "OFFLINE"
                     out.append(f"{vol.volser:<7} {status:<8} {'-':<23} -")
@@ -98,8 +106,13 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             assert pool is not None
             out.append(f"ALLOWPPRCP FRB={pool.allow_pprc_frb} FRR={pool.allow_pprc_frr}")
             versions: list[dict[str, Any]] = []
-            found.append({"name": name, "allow_pprc": {"frb": pool.allow_pprc_frb, "frr": pool.allow_pprc_frr},
-                          "versions": versions})
+            found.append(
+                {
+                    "name": name,
+                    "allow_pprc": {"frb": pool.allow_pprc_frb, "frr": pool.allow_pprc_frr},
+                    "versions": versions,
+                }
+            )
             if not vers:
                 out.append("  NO VERSIONS")
                 continue
@@ -115,9 +128,12 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                 number = "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}"
                 out.append(f"{number:<7} {'Y' if v.vtocenq else 'N':<7} {date} {time_} {state:<20} {v.dump_state}")
                 entry: dict[str, Any] = {
-                    "version": None if v.dasd_state == "PREPARE" else v.version, "state": state,
-                    "dump_state": v.dump_state, "vtocenq": v.vtocenq,
-                    "created": _iso(v.created_at) if v.created_at else None, "token": None,
+                    "version": None if v.dasd_state == "PREPARE" else v.version,
+                    "state": state,
+                    "dump_state": v.dump_state,
+                    "vtocenq": v.vtocenq,
+                    "created": _iso(v.created_at) if v.created_at else None,
+                    "token": None,
                 }
                 versions.append(entry)
                 if v.token.rstrip(b"\0"):
@@ -131,18 +147,27 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                     f"CATINFO={v.catinfo},FCFRR={'Y' if v.fcfrr else 'N'},"
                     f"RECOVERYINCOMPLETE={'Y' if v.recovery_incomplete else 'N'}"
                 )
-                entry.update(volumes=counts.get(v.id, 0), incremental=v.incremental, catinfo=v.catinfo,
-                             fcfrr=v.fcfrr, recovery_incomplete=v.recovery_incomplete)
+                entry.update(
+                    volumes=counts.get(v.id, 0),
+                    incremental=v.incremental,
+                    catinfo=v.catinfo,
+                    fcfrr=v.fcfrr,
+                    recovery_incomplete=v.recovery_incomplete,
+                )
                 if v.id in pairs:
                     out.extend(_pair_lines(pairs[v.id]))
-                    entry["pairs"] = [{"storage_group": sg, "source": src, "target": tgt} for src, tgt, sg in pairs[v.id]]
+                    entry["pairs"] = [
+                        {"storage_group": sg, "source": src, "target": tgt} for src, tgt, sg in pairs[v.id]
+                    ]
                 if req.volumes == "DATASETS" and v.id in chosen:
                     rows = repo.captured(s, v.id)
                     out.append(f"DATASETS CAPTURED={len({r.name for r in rows}):05d}")
                     for r in rows:
                         out.append(f"  {r.name:<44} {r.volser} {r.first_track:>7} {r.tracks:>6}")
-                    entry["datasets"] = [{"name": r.name, "volser": r.volser, "first_track": r.first_track,
-                                          "tracks": r.tracks} for r in rows]
+                    entry["datasets"] = [
+                        {"name": r.name, "volser": r.volser, "first_track": r.first_track, "tracks": r.tracks}
+                        for r in rows
+                    ]
                 if v.id in chosen or req.volumes in ("DUMPVOLS", "NOVOLS"):
                     classes = _dump_classes(s, v, req.volumes != "NOVOLS")
                     out.extend(_dump_lines(classes))
@@ -152,7 +177,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
         out.append("--- END OF -- COPY POOL -- LISTING ---")
 
 
-def _versions_to_detail(s, pool: str, req: ListCopyPool, vers: list[BackupVersionRow]) -> set[int]:
+def _versions_to_detail(s: Session, pool: str, req: ListCopyPool, vers: list[BackupVersionRow]) -> set[int]:
     if req.all_versions or req.volumes == "FASTREPLICATIONVOLS":
         return {v.id for v in vers}
     sel = req.selection
@@ -186,9 +211,14 @@ def _dump_classes(s: Session, v: BackupVersionRow, volumes: bool) -> list[dict[s
     for name in sorted({c.dump_class for c in copies}):
         dc = repo.dump_class(s, name)
         mine = sorted((c for c in copies if c.dump_class == name), key=lambda c: c.source)
-        out.append({"name": name, "required": bool(dc and dc.fast_replication_dump == "REQUIRED"),
-                    "state": class_state(s, v.id, name),
-                    "copies": [{"source": c.source, "tape": c.tape} for c in mine] if volumes else None})
+        out.append(
+            {
+                "name": name,
+                "required": bool(dc and dc.fast_replication_dump == "REQUIRED"),
+                "state": class_state(s, v.id, name),
+                "copies": [{"source": c.source, "tape": c.tape} for c in mine] if volumes else None,
+            }
+        )
     return out
 
 
@@ -216,10 +246,17 @@ def _selected(v: BackupVersionRow, select: tuple[str, str]) -> bool:
 def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
     if req.setsys:
         opts = ctx.flashcopy.core.options
-        res.data = {"kind": "setsys", "cascading": opts.cascading, "max_relationships": opts.max_relationships_per_track}
-        res.add("ARC1823I", "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), "
-                "FASTREPLICATION(DATASETRECOVERY=PREFERRED, FCRELATION=FULL, VOLUMEPAIRMESSAGES=NO), "
-                f"CASCADING={'ON' if opts.cascading else 'OFF'}, MAXRELATIONSHIPS={opts.max_relationships_per_track}")
+        res.data = {
+            "kind": "setsys",
+            "cascading": opts.cascading,
+            "max_relationships": opts.max_relationships_per_track,
+        }
+        res.add(
+            "ARC1823I",
+            "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), "
+            "FASTREPLICATION(DATASETRECOVERY=PREFERRED, FCRELATION=FULL, VOLUMEPAIRMESSAGES=NO), "
+            f"CASCADING={'ON' if opts.cascading else 'OFF'}, MAXRELATIONSHIPS={opts.max_relationships_per_track}",
+        )
         return
     core = ctx.flashcopy.core
     with ctx.catalog.session() as s:
@@ -244,13 +281,24 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
             pct = int(100 * (1 - rel.out_of_sync / rel.length)) if rel.length else 100
             arrow = f"{rel.source} - {rel.target}"
             lines.append(f"{arrow} PCT-COMP={pct:03d}" + (" (REVERSED)" if rel.source != p.source else ""))
-            rels.append({"source": rel.source, "target": rel.target, "percent_complete": pct,
-                         "reversed": rel.source != p.source, "mode": rel.mode.value,
-                         "tracks": rel.length, "tracks_to_copy": rel.out_of_sync})
+            rels.append(
+                {
+                    "source": rel.source,
+                    "target": rel.target,
+                    "percent_complete": pct,
+                    "reversed": rel.source != p.source,
+                    "mode": rel.mode.value,
+                    "tracks": rel.length,
+                    "tracks_to_copy": rel.out_of_sync,
+                }
+            )
         if lines:
             any_listed = True
             active.append({"version": v.version, "relationships": rels})
-            res.add("ARC1820I", f"THE FOLLOWING VOLUMES IN COPY POOL {req.copypool}, VERSION {v.version:03d}, "
-                    f"ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP: " + "; ".join(lines))
+            res.add(
+                "ARC1820I",
+                f"THE FOLLOWING VOLUMES IN COPY POOL {req.copypool}, VERSION {v.version:03d}, "
+                f"ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP: " + "; ".join(lines),
+            )
     if not any_listed:
         res.add("ARC1821I", f"NONE OF THE VOLUMES IN COPY POOL {req.copypool} ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP")

@@ -13,11 +13,12 @@ flashpool adds its own informational messages with the prefix FPL, never a borro
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import errno
 import json
-import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
 
 class Rc(enum.IntEnum):
     """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; DOMAIN.md 9)."""
@@ -102,11 +103,14 @@ class CommandResult:
     def to_json(self) -> str:
         """One JSON object per command (schemas/hsm-result.schema.json): the listing as data, not
         as its text lines."""
-        return json.dumps({
-            "command": self.command, "rc": self.rc,
-            "messages": [{**asdict(m), "severity": m.severity} for m in self.messages],
-            "data": self.data,
-        })
+        return json.dumps(
+            {
+                "command": self.command,
+                "rc": self.rc,
+                "messages": [{**asdict(m), "severity": m.severity} for m in self.messages],
+                "data": self.data,
+            }
+        )
 
 
 def stamp(at: float) -> str:
@@ -160,10 +164,12 @@ def dss(text: str) -> Message:
 def resource_problem(exc: BaseException) -> str:
     """What a database or file-system error means for the operator: a full disk is not damage."""
     text = str(getattr(exc, "orig", None) or exc)
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "full" in text.lower():
-        return ("no space left on the file system that holds the site; what was committed is intact and what "
-                "was interrupted is finished or undone by the next command on the copy pool - free space and "
-                "issue the command again")
+    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "full" in text.lower():
+        return (
+            "no space left on the file system that holds the site; what was committed is intact and what "
+            "was interrupted is finished or undone by the next command on the copy pool - free space and "
+            "issue the command again"
+        )
     if "malformed" in text or "not a database" in text or isinstance(exc, UnicodeDecodeError):
         return f"the catalog is damaged ({text}); restore it from a copy"
     return f"the catalog or a file could not be used ({text}); what was committed is intact"

@@ -12,8 +12,17 @@ from engine.hsm.rules import Checks
 if TYPE_CHECKING:
     from engine.hsm.context import Context
 
-Plan = (recover.PoolRecovery | recover.VolumeRecovery | recover.DumpRecovery | dsrecover.DataSetRecovery
-        | backup.Plan | backup.Prepare | backup.Withdraw | tuple | delete.Delete)
+Plan = (
+    recover.PoolRecovery
+    | recover.VolumeRecovery
+    | recover.DumpRecovery
+    | dsrecover.DataSetRecovery
+    | backup.Plan
+    | backup.Prepare
+    | backup.Withdraw
+    | tuple
+    | delete.Delete
+)
 
 
 def plan(ctx: Context, req: FrRecov | FrBackup | FrDelete, checks: Checks) -> Plan:

@@ -6,11 +6,12 @@ rule it shows is the rule the command applies, in the same order, with the same 
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from engine.command import FrBackup, FrDelete, FrRecov, Request, parse_command
-from engine.hsm.rules import Check, Checks, Refused
 from engine.hsm.plans import plan
+from engine.hsm.rules import Check, Checks, Refused
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -22,10 +23,8 @@ def precheck(ctx: Context, command: str | Request) -> list[Check]:
     req = parse_command(command) if isinstance(command, str) else command
     checks = Checks()
     if isinstance(req, FrRecov | FrBackup | FrDelete):
-        try:
+        with contextlib.suppress(Refused):
             plan(ctx, req, checks)
-        except Refused:
-            pass
     return checks.items
 
 

@@ -39,15 +39,22 @@ if TYPE_CHECKING:
 def function_of(req: FrRecov) -> tuple[str, str]:
     """(function, what) as ARC1801I/ARC1806E name them."""
     function = "RECOVERY FROM DUMP" if req.from_dump else "DATA SET RECOVERY" if req.dsnames else "RECOVERY"
-    what = (f"COPY POOL {req.copypool}" if req.copypool else f"VOLUME {req.volume}" if req.volume
-            else f"DATA SET {req.dsnames[0]}" + (", ***" if len(req.dsnames) > 1 else ""))
+    what = (
+        f"COPY POOL {req.copypool}"
+        if req.copypool
+        else f"VOLUME {req.volume}"
+        if req.volume
+        else f"DATA SET {req.dsnames[0]}" + (", ***" if len(req.dsnames) > 1 else "")
+    )
     return function, what
 
 
 def plan_hold(ctx: Context, req: FrRecov, checks: Checks) -> None:
     quals = rules.frrecov_qualifiers(req.from_dump is not None, bool(req.dsnames))
-    checks.require("FRRECOV is not held" + (f" (nor FRRECOV({'/'.join(quals)}))" if quals else ""),
-                   rules.held(ctx.holds(), "FRRECOV", quals))
+    checks.require(
+        "FRRECOV is not held" + (f" (nor FRRECOV({'/'.join(quals)}))" if quals else ""),
+        rules.held(ctx.holds(), "FRRECOV", quals),
+    )
 
 
 def frrecov(ctx: Context, req: FrRecov, res: CommandResult) -> None:
@@ -105,22 +112,36 @@ def plan_copy_pool(ctx: Context, req: FrRecov, checks: Checks) -> PoolRecovery:
         version = _select(s, cp, req, checks, need_dasd=True)
         pairs = repo.pairs(s, version.id)
     todo = [p for p in pairs if p.state != PairState.RECOVERED.value]
-    checks.require("every source and target volume is available", rules.volumes_available(
-        [v for p in todo for v in (p.source, p.target)], ctx.unavailable, ctx.volumes))
+    checks.require(
+        "every source and target volume is available",
+        rules.volumes_available([v for p in todo for v in (p.source, p.target)], ctx.unavailable, ctx.volumes),
+    )
     methods = rules.frr_methods(core, version, pairs)
-    checks.advise(f"{version_name(version)} can be recovered by fast reverse restore", rules.frr_possible(pool, version, methods),
-                  "frr-not-allowed" if not pool.fast_reverse_restore else "frr-not-eligible",
-                  (rules.Alternative(f"recover {version_name(version)} with regular FlashCopy", walkthrough="W2",
-                                     version=version.version),))
+    checks.advise(
+        f"{version_name(version)} can be recovered by fast reverse restore",
+        rules.frr_possible(pool, version, methods),
+        "frr-not-allowed" if not pool.fast_reverse_restore else "frr-not-eligible",
+        (
+            rules.Alternative(
+                f"recover {version_name(version)} with regular FlashCopy", walkthrough="W2", version=version.version
+            ),
+        ),
+    )
     checks.require(f"{version_name(version)} is not left half restored", rules.partial_frr_blocked(version, methods))
-    checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, methods is not None))
+    checks.require(
+        "the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, methods is not None)
+    )
     checks.require("VERIFY(N) is acceptable", rules.verify_n_with_frr(req.verify, methods is not None))
     incremental = version.incremental and methods is None
     if incremental:
         checks.require("the incremental pairs can be reversed", rules.incremental_ready(core, pairs))
     if req.verify:
-        checks.require("no unexpected FlashCopy relationship on the volumes (VERIFY(Y))", rules.verify_relationships(
-            core, pool.fast_reverse_restore, methods is not None, incremental, todo, ctx.shared.dumping))
+        checks.require(
+            "no unexpected FlashCopy relationship on the volumes (VERIFY(Y))",
+            rules.verify_relationships(
+                core, pool.fast_reverse_restore, methods is not None, incremental, todo, ctx.shared.dumping
+            ),
+        )
     plan = PoolRecovery(pool, version, pairs, todo, methods, incremental)
     for p in todo:  # the engine's own refusals, asked without flashing: those volumes fail (RC 8)
         checks.record(f"{p.source} can be flashed back from {p.target}", _volume_refusal(core, p, plan))
@@ -164,7 +185,10 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
     plan = _plan(plan_copy_pool, ctx, req)
     cp, version, todo = plan.pool.name, plan.version, plan.todo
     if version.fcfrr and version.dasd_state == "RECOVERABLE" and not plan.frr:
-        res.add("FPL110I", f"{version_name(version).upper()} IS NO LONGER ELIGIBLE FOR FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); REGULAR RECOVERY IS USED")
+        res.add(
+            "FPL110I",
+            f"{version_name(version).upper()} IS NO LONGER ELIGIBLE FOR FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); REGULAR RECOVERY IS USED",
+        )
     catalog = ctx.catalog
     label = f"HSM {cp} RECOVER V{version.version:03d}"
 
@@ -192,10 +216,13 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
             prs = repo.pairs(s, version.id)
             now_methods = rules.frr_methods(core, v, prs) if v is not None else None
             if now_methods is None:
-                raise FlashCopyError(f"{version_name(version)} is no longer eligible for fast reverse restore; re-issue FRRECOV")
+                raise FlashCopyError(
+                    f"{version_name(version)} is no longer eligible for fast reverse restore; re-issue FRRECOV"
+                )
             work = [p for p in prs if now_methods[p.source] is not Method.DONE]
-            iid = intent.begin(s, IntentKind.FAST_REVERSE, cp, ctx.clock(), version_id=version.id,
-                               sources=[p.source for p in work])
+            iid = intent.begin(
+                s, IntentKind.FAST_REVERSE, cp, ctx.clock(), version_id=version.id, sources=[p.source for p in work]
+            )
             v.dasd_state = "FCFRRINCOMPLETE"  # in progress: its targets stop holding the PIT
             s.add(v)
             s.commit()
@@ -229,10 +256,18 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
         return
     if plan.frr:
         skipped = sorted(p.source for p in plan.pairs if plan.methods and plan.methods.get(p.source) is Method.DONE)
-        res.add("FPL111I", f"FAST REVERSE RESTORE OF {version_name(version).upper()}: ONLY TRACKS CHANGED SINCE THE BACKUP ARE COPIED BACK; "
-                + ("THE VERSION IS NOW INVALID" if not failures else "SOME VOLUMES FAILED; THE VERSION IS FCFRRINCOMPLETE")
-                + (f"; {' '.join(skipped)} WERE ALREADY RECOVERED BY AN EARLIER FRRECOV AND WERE LEFT ALONE" if skipped else ""))
+        res.add(
+            "FPL111I",
+            f"FAST REVERSE RESTORE OF {version_name(version).upper()}: ONLY TRACKS CHANGED SINCE THE BACKUP ARE COPIED BACK; "
+            + ("THE VERSION IS NOW INVALID" if not failures else "SOME VOLUMES FAILED; THE VERSION IS FCFRRINCOMPLETE")
+            + (
+                f"; {' '.join(skipped)} WERE ALREADY RECOVERED BY AN EARLIER FRRECOV AND WERE LEFT ALONE"
+                if skipped
+                else ""
+            ),
+        )
     else:
+
         def mark(core: FlashCopyCore) -> None:
             with catalog.session() as s:
                 v = s.get(BackupVersionRow, version.id)
@@ -262,15 +297,24 @@ def _recatalog(ctx: Context, volumes: list[str], res: CommandResult) -> None:
     try:
         changed, unreadable = ctx.datasets.resync(volumes)
     except (DatabaseError, OSError) as exc:
-        res.add("FPL116W", f"{' '.join(volumes)} ARE RECOVERED, BUT THE CATALOG COULD NOT FOLLOW THEIR VTOCS "
-                f"({resource_problem(exc)}); THEIR DATA SETS' CATALOG ENTRIES ARE AS BEFORE THE RECOVERY")
+        res.add(
+            "FPL116W",
+            f"{' '.join(volumes)} ARE RECOVERED, BUT THE CATALOG COULD NOT FOLLOW THEIR VTOCS "
+            f"({resource_problem(exc)}); THEIR DATA SETS' CATALOG ENTRIES ARE AS BEFORE THE RECOVERY",
+        )
         res.fail(4)
         return
     if unreadable:
-        res.add("FPL114I", f"NO VTOC COULD BE READ ON {' '.join(unreadable)}; THEIR CATALOG ENTRIES WERE LEFT AS THEY WERE")
+        res.add(
+            "FPL114I", f"NO VTOC COULD BE READ ON {' '.join(unreadable)}; THEIR CATALOG ENTRIES WERE LEFT AS THEY WERE"
+        )
     if changed:
-        res.add("FPL113I", f"{len(changed)} DATA SET(S) RECATALOGED FROM THE RECOVERED VTOCS: " + " ".join(changed[:20])
-                + (" ..." if len(changed) > 20 else ""))
+        res.add(
+            "FPL113I",
+            f"{len(changed)} DATA SET(S) RECATALOGED FROM THE RECOVERED VTOCS: "
+            + " ".join(changed[:20])
+            + (" ..." if len(changed) > 20 else ""),
+        )
 
 
 # -- FRRECOV TOVOLUME from DASD ----------------------------------------------------------------------
@@ -286,7 +330,9 @@ class VolumeRecovery:
 
 def pool_of_volume(s, vol: str, from_cp: str | None) -> str | Refusal:  # noqa: ANN001
     row = repo.volume(s, vol)
-    return rules.pool_of_volume(repo.pools_of_group(s, row.storage_group) if row and row.storage_group else [], vol, from_cp)
+    return rules.pool_of_volume(
+        repo.pools_of_group(s, row.storage_group) if row and row.storage_group else [], vol, from_cp
+    )
 
 
 def _pool_for(s, vol: str, from_cp: str | None, checks: Checks) -> str:  # noqa: ANN001
@@ -309,8 +355,10 @@ def plan_volume(ctx: Context, req: FrRecov, checks: Checks) -> VolumeRecovery:
     assert pair is not None
     checks.require(f"{vol}'s target still holds the backup", rules.already_restored(pair, version))
     checks.require("the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, False, vol))
-    checks.require("the volume and its target are available",
-                   rules.volumes_available([vol, pair.target], ctx.unavailable, ctx.volumes))
+    checks.require(
+        "the volume and its target are available",
+        rules.volumes_available([vol, pair.target], ctx.unavailable, ctx.volumes),
+    )
     try:
         ctx.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
         refusal = None
@@ -325,8 +373,11 @@ def _volume(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> None:
     plan = _plan(plan_volume, ctx, req)
     vol, pair, version, cp = plan.pair.source, plan.pair, plan.version, plan.pool
     try:
-        ctx.batch(lambda core: core.establish(
-            EstablishRequest(pair.target, vol, label=f"HSM {cp} RECOVER V{version.version:03d}")))
+        ctx.batch(
+            lambda core: core.establish(
+                EstablishRequest(pair.target, vol, label=f"HSM {cp} RECOVER V{version.version:03d}")
+            )
+        )
     except FlashCopyError as exc:
         res.messages.append(msg.failed("RECOVERY", what, Rc.IN_THE_WAY, str(exc)))
         res.fail(Rc.IN_THE_WAY)
@@ -369,13 +420,17 @@ def plan_from_dump(ctx: Context, req: FrRecov, checks: Checks) -> DumpRecovery:
     refused = [(src, rules.dump_copy(c.rc, c.why)) for src, c in picks.items() if c.copy is None]
     if req.volume:
         checks.require(f"a dump copy of {req.volume} exists", refused[0][1] if refused else None)
-        checks.require(f"{req.volume} is available", rules.volumes_available([req.volume], ctx.unavailable, ctx.volumes))
+        checks.require(
+            f"{req.volume} is available", rules.volumes_available([req.volume], ctx.unavailable, ctx.volumes)
+        )
     else:
         for src, r in refused:  # the copy pool form goes on without it: that volume fails (RC 8)
             checks.record(f"a dump of {src} exists", rules.volume_without_dump(src, r))
         for src, c in copies.items():
-            checks.require(f"a dump of {src} exists on tape {c.tape}, and {src} is available",
-                           rules.volumes_available([src], ctx.unavailable, ctx.volumes))
+            checks.require(
+                f"a dump of {src} exists on tape {c.tape}, and {src} is available",
+                rules.volumes_available([src], ctx.unavailable, ctx.volumes),
+            )
     return DumpRecovery(cp, version, copies, refused)
 
 
@@ -396,16 +451,18 @@ def _from_dump(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
             done.append(src)
     if done:
         res.messages.append(msg.volumes_ok(function, cp, done))
+
         def versions() -> dict[int, BackupVersionRow | None]:
             with ctx.catalog.session() as s:
                 return {c.version_id: s.get(BackupVersionRow, c.version_id) for c in plan.copies.values()}
 
         for v in (versions()).values():
             if v is not None:
-                res.add("FPL115I", f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {version_name(v).upper()}")
+                res.add(
+                    "FPL115I",
+                    f"{len(done)} VOLUME(S) OF COPY POOL {cp} RECOVERED FROM THE DUMP OF {version_name(v).upper()}",
+                )
         _recatalog(ctx, done, res)
     if failures and not req.volume:
         res.messages.append(msg.volumes_failed(function, cp, failures))
         res.fail(8)
-
-

@@ -82,8 +82,17 @@ class Checks:
         if refusal is None:
             self.items.append(Check(True, label))
             return
-        self.items.append(Check(False, label, refusal.text, refusal.code, refusal.rc, refusal.message_id,
-                                alternatives=refusal.alternatives))
+        self.items.append(
+            Check(
+                False,
+                label,
+                refusal.text,
+                refusal.code,
+                refusal.rc,
+                refusal.message_id,
+                alternatives=refusal.alternatives,
+            )
+        )
         raise Refused(refusal)
 
     def record(self, label: str, refusal: Refusal | None) -> bool:
@@ -94,9 +103,19 @@ class Checks:
             return False
         return True
 
-    def advise(self, label: str, problem: str | None, code: str = "", alternatives: tuple[Alternative, ...] = ()) -> None:
-        self.items.append(Check(problem is None, label, problem or "", "" if problem is None else code, advisory=True,
-                                alternatives=alternatives if problem else ()))
+    def advise(
+        self, label: str, problem: str | None, code: str = "", alternatives: tuple[Alternative, ...] = ()
+    ) -> None:
+        self.items.append(
+            Check(
+                problem is None,
+                label,
+                problem or "",
+                "" if problem is None else code,
+                advisory=True,
+                alternatives=alternatives if problem else (),
+            )
+        )
 
 
 def report(res: CommandResult, function: str, what: str, r: Refusal) -> None:
@@ -127,8 +146,12 @@ def held(holds: set[str], function: str, qualifiers: Iterable[str] = ()) -> Refu
     h = hold_in_effect(holds, function, qualifiers)
     if h is None:
         return None
-    return Refusal(Rc.HELD, f"{function} is held ({h}); RELEASE {h} to run it", "held",
-                   alternatives=(Alternative(f"RELEASE {h}", command=f"RELEASE {h}"),))
+    return Refusal(
+        Rc.HELD,
+        f"{function} is held ({h}); RELEASE {h} to run it",
+        "held",
+        alternatives=(Alternative(f"RELEASE {h}", command=f"RELEASE {h}"),),
+    )
 
 
 # -- copy pools and versions -----------------------------------------------------------------------
@@ -163,8 +186,12 @@ def select_version(vers: list[BackupVersionRow], sel: Selection, need_dasd: bool
         return Refusal(Rc.NO_VERSION, f"the requested backup copy ({sel.describe()}) does not exist", "version")
     if need_dasd and found.dasd_state not in ("RECOVERABLE", "FCFRRINCOMPLETE"):
         state = "has no DASD copy" if found.dasd_state == "NONE" else f"is {found.dasd_state}"
-        return Refusal(Rc.NO_VERSION, f"{version_name(found)} {state}; it cannot be recovered from DASD", "version",
-                       alternatives=(Alternative("recover it from its dump copies", walkthrough="W5", version=found.version),))
+        return Refusal(
+            Rc.NO_VERSION,
+            f"{version_name(found)} {state}; it cannot be recovered from DASD",
+            "version",
+            alternatives=(Alternative("recover it from its dump copies", walkthrough="W5", version=found.version),),
+        )
     return found
 
 
@@ -172,8 +199,11 @@ def volumes_available(volsers: Iterable[str], unavailable: dict[str, str], known
     known = set(known)
     missing = sorted({v for v in volsers if v not in known})
     if missing:
-        return Refusal(Rc.VOLUME_UNAVAILABLE, "volume(s) unavailable: " + ", ".join(
-            f"{v} ({unavailable.get(v, 'not open')})" for v in missing), "offline")
+        return Refusal(
+            Rc.VOLUME_UNAVAILABLE,
+            "volume(s) unavailable: " + ", ".join(f"{v} ({unavailable.get(v, 'not open')})" for v in missing),
+            "offline",
+        )
     return None
 
 
@@ -188,7 +218,9 @@ class Method(enum.Enum):
     DONE = "done"  # an earlier, partial fast reverse restore already brought it back
 
 
-def frr_methods(core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]) -> dict[str, Method] | None:
+def frr_methods(
+    core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]
+) -> dict[str, Method] | None:
     """Per source volume, how a fast reverse restore of `version` would recover it now, derived
     from the live relationships; None when the version cannot be recovered that way (not made
     FRR-allowed, or no volume's relationship still runs and none was already restored). One
@@ -225,27 +257,43 @@ def frr_possible(pool: CopyPoolRow, version: BackupVersionRow, methods: dict[str
 
 def partial_frr_blocked(version: BackupVersionRow, methods: dict[str, Method] | None) -> Refusal | None:
     if version.dasd_state == "FCFRRINCOMPLETE" and methods is None:
-        return Refusal(Rc.IN_THE_WAY, f"{version_name(version)} was partly restored by fast reverse restore and its other "
-                       f"relationships changed; recover the remaining volumes from a dump or another version",
-                       "frr-incomplete", alternatives=(Alternative("recover from tape", walkthrough="W5", version=version.version),))
+        return Refusal(
+            Rc.IN_THE_WAY,
+            f"{version_name(version)} was partly restored by fast reverse restore and its other "
+            f"relationships changed; recover the remaining volumes from a dump or another version",
+            "frr-incomplete",
+            alternatives=(Alternative("recover from tape", walkthrough="W5", version=version.version),),
+        )
     return None
 
 
-def nocopy_recovery(pool: CopyPoolRow, version: BackupVersionRow, frr: bool, volume: str | None = None) -> Refusal | None:
+def nocopy_recovery(
+    pool: CopyPoolRow, version: BackupVersionRow, frr: bool, volume: str | None = None
+) -> Refusal | None:
     """VERSIONS=0: the NOCOPY DASD copy is for dumping; only fast reverse restore may use it."""
     if pool.versions != 0 or frr:
         return None
     how = f"FRRECOV TOVOLUME({volume}) FROMDUMP" if volume else f"FRRECOV COPYPOOL({pool.name}) FROMDUMP"
-    return Refusal(Rc.FRR_REFUSED, f"{version_name(version)} is a NOCOPY copy of a VERSIONS=0 copy pool; it can be recovered "
-                   f"only by fast reverse restore" + ("" if pool.fast_reverse_restore else ", which the copy pool does not allow")
-                   + f"; recover from its dump copies ({how})", "versions-zero",
-                   alternatives=(Alternative("recover from its dump copies", command=how, walkthrough="W5", version=version.version),))
+    return Refusal(
+        Rc.FRR_REFUSED,
+        f"{version_name(version)} is a NOCOPY copy of a VERSIONS=0 copy pool; it can be recovered "
+        f"only by fast reverse restore"
+        + ("" if pool.fast_reverse_restore else ", which the copy pool does not allow")
+        + f"; recover from its dump copies ({how})",
+        "versions-zero",
+        alternatives=(
+            Alternative("recover from its dump copies", command=how, walkthrough="W5", version=version.version),
+        ),
+    )
 
 
 def verify_n_with_frr(verify: bool, frr: bool) -> Refusal | None:
     if not verify and frr:
-        return Refusal(Rc.FRR_REFUSED, "VERIFY(N) is not accepted for a copy pool whose version is still eligible for fast "
-                       "reverse restore", "verify-n")
+        return Refusal(
+            Rc.FRR_REFUSED,
+            "VERIFY(N) is not accepted for a copy pool whose version is still eligible for fast reverse restore",
+            "verify-n",
+        )
     return None
 
 
@@ -255,35 +303,59 @@ def incremental_ready(core: FlashCopyCore, pairs: list[VersionPairRow]) -> Refus
     for p in pairs:
         rel = core.find(p.relationship_id) if p.relationship_id else None
         if rel is None or not rel.incremental:
-            return Refusal(Rc.IN_THE_WAY, f"the incremental relationship of {p.source} no longer exists", "incremental-copying")
+            return Refusal(
+                Rc.IN_THE_WAY, f"the incremental relationship of {p.source} no longer exists", "incremental-copying"
+            )
         if rel.uncopied.any():
-            return Refusal(Rc.IN_THE_WAY, f"{rel.source} -> {rel.target} still has {rel.out_of_sync:,} tracks to copy; an "
-                           f"incremental pair cannot be reversed while copying (QUERY COPYPOOL)", "incremental-copying")
+            return Refusal(
+                Rc.IN_THE_WAY,
+                f"{rel.source} -> {rel.target} still has {rel.out_of_sync:,} tracks to copy; an "
+                f"incremental pair cannot be reversed while copying (QUERY COPYPOOL)",
+                "incremental-copying",
+            )
         written = rel.changed_tgt if rel.source == p.source else rel.changed_src
         if written.any():
-            return Refusal(Rc.IN_THE_WAY, f"target volume {p.target} was written since the last increment ({written.count():,} "
-                           f"tracks); its reversal would not restore the version's point in time (take a new FCINCREMENTAL "
-                           f"backup or recover another version)", "incremental-written")
+            return Refusal(
+                Rc.IN_THE_WAY,
+                f"target volume {p.target} was written since the last increment ({written.count():,} "
+                f"tracks); its reversal would not restore the version's point in time (take a new FCINCREMENTAL "
+                f"backup or recover another version)",
+                "incremental-written",
+            )
     return None
 
 
-def verify_relationships(core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool,
-                         pairs: list[VersionPairRow], dumping: set[str]) -> Refusal | None:
+def verify_relationships(
+    core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, pairs: list[VersionPairRow], dumping: set[str]
+) -> Refusal | None:
     """DFSMShsm's VERIFY(Y) checks, before anything is touched (DOMAIN.md 4.1)."""
     version_rels = {p.relationship_id for p in pairs}
 
     def refused(text: str) -> Refusal:
-        return Refusal(Rc.IN_THE_WAY, text, "relationships", follow=(
-            ("ARC1821I", "QUERY COPYPOOL SHOWS THE RELATIONSHIPS; RECOVER WHEN THEY COMPLETE, OR USE VERIFY(N) ONCE CHECKED"),),
-                       alternatives=(Alternative("recover when the relationships complete (QUERY COPYPOOL), or with VERIFY(N) once checked"),))
+        return Refusal(
+            Rc.IN_THE_WAY,
+            text,
+            "relationships",
+            follow=(
+                (
+                    "ARC1821I",
+                    "QUERY COPYPOOL SHOWS THE RELATIONSHIPS; RECOVER WHEN THEY COMPLETE, OR USE VERIFY(N) ONCE CHECKED",
+                ),
+            ),
+            alternatives=(
+                Alternative("recover when the relationships complete (QUERY COPYPOOL), or with VERIFY(N) once checked"),
+            ),
+        )
 
     for p in pairs:
         rels: list[Relationship] = core.outgoing(p.source) + core.incoming(p.source)
         others = [r for r in rels if r.id not in version_rels]
         if not pool_frr and others:
             r = others[0]
-            return refused(f"source volume {p.source} is in a FlashCopy relationship ({r.source} -> {r.target}, "
-                           f"{r.out_of_sync:,} tracks to copy)")
+            return refused(
+                f"source volume {p.source} is in a FlashCopy relationship ({r.source} -> {r.target}, "
+                f"{r.out_of_sync:,} tracks to copy)"
+            )
         if pool_frr and [r for r in others if not r.label.startswith("HSM ") and r.source == p.source]:
             return refused(f"source volume {p.source} has FlashCopy targets DFSMShsm does not manage")
         if sum(1 for r in core.outgoing(p.source) if r.incremental) > 1:
@@ -291,10 +363,14 @@ def verify_relationships(core: FlashCopyCore, pool_frr: bool, frr: bool, increme
         if not frr and not incremental:
             mine = core.find(p.relationship_id) if p.relationship_id else None
             if mine is not None and mine.uncopied.any():
-                return refused(f"the backup of {p.source} is still copying to {p.target} ({mine.out_of_sync:,} tracks); "
-                               f"recover when it completes")
+                return refused(
+                    f"the backup of {p.source} is still copying to {p.target} ({mine.out_of_sync:,} tracks); "
+                    f"recover when it completes"
+                )
         if any(r.target == p.source for r in others):
-            return refused(f"source volume {p.source} is already the target of another relationship (a recovery still copying?)")
+            return refused(
+                f"source volume {p.source} is already the target of another relationship (a recovery still copying?)"
+            )
     being_dumped = sorted(p.target for p in pairs if p.target in dumping)
     if frr and being_dumped:
         return refused(f"target volume(s) {', '.join(being_dumped)} are being dumped to tape")
@@ -303,8 +379,12 @@ def verify_relationships(core: FlashCopyCore, pool_frr: bool, frr: bool, increme
 
 def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal | None:
     if pair.state == "RECOVERED":
-        return Refusal(Rc.IN_THE_WAY, f"{pair.source} was already restored by a fast reverse restore of {version_name(version)}; "
-                       f"its target no longer holds the backup", "already-restored")
+        return Refusal(
+            Rc.IN_THE_WAY,
+            f"{pair.source} was already restored by a fast reverse restore of {version_name(version)}; "
+            f"its target no longer holds the backup",
+            "already-restored",
+        )
     return None
 
 
@@ -323,39 +403,63 @@ def required_dump_incomplete(s: Session, pool: CopyPoolRow, version: BackupVersi
 def roll_off(s: Session, pool: CopyPoolRow, victim: BackupVersionRow, force: bool) -> Refusal | None:
     blocking = required_dump_incomplete(s, pool, victim)
     if blocking and not force:
-        return Refusal(Rc.REQUIRED_DUMP, f"{version_name(victim)} would roll off but its REQUIRED dump class {blocking} is "
-                       f"incomplete; dump it (FRBACKUP DUMPONLY) or specify FORCE", "required-dump",
-                       alternatives=(Alternative(f"dump {version_name(victim)} first",
-                                                 command=f"FRBACKUP COPYPOOL({pool.name}) DUMPONLY VERSION({victim.version})",
-                                                 version=victim.version),
-                                     Alternative("roll it off anyway", command=f"FRBACKUP COPYPOOL({pool.name}) FORCE")))
+        return Refusal(
+            Rc.REQUIRED_DUMP,
+            f"{version_name(victim)} would roll off but its REQUIRED dump class {blocking} is "
+            f"incomplete; dump it (FRBACKUP DUMPONLY) or specify FORCE",
+            "required-dump",
+            alternatives=(
+                Alternative(
+                    f"dump {version_name(victim)} first",
+                    command=f"FRBACKUP COPYPOOL({pool.name}) DUMPONLY VERSION({victim.version})",
+                    version=victim.version,
+                ),
+                Alternative("roll it off anyway", command=f"FRBACKUP COPYPOOL({pool.name}) FORCE"),
+            ),
+        )
     return None
 
 
-def targets_free(core: FlashCopyCore, pairs: dict[str, str], refresh: bool, owned: dict[str, int | None]) -> Refusal | None:
+def targets_free(
+    core: FlashCopyCore, pairs: dict[str, str], refresh: bool, owned: dict[str, int | None]
+) -> Refusal | None:
     """A reused target may still feed a recovery (a reversed relationship): never cut it off."""
     for src, tgt in pairs.items():
         for rel in core.outgoing(tgt):
             if refresh and rel.incremental and rel.target == src and not rel.uncopied.any():
                 continue
             if rel.uncopied.any():
-                return Refusal(Rc.IN_THE_WAY, f"target {tgt} is still the source of relationship {rel.id} ({rel.source} -> "
-                               f"{rel.target}, {rel.out_of_sync:,} tracks to copy); wait for the recovery to finish "
-                               f"(QUERY COPYPOOL)", "recovery-copying")
+                return Refusal(
+                    Rc.IN_THE_WAY,
+                    f"target {tgt} is still the source of relationship {rel.id} ({rel.source} -> "
+                    f"{rel.target}, {rel.out_of_sync:,} tracks to copy); wait for the recovery to finish "
+                    f"(QUERY COPYPOOL)",
+                    "recovery-copying",
+                )
             if owned.get(src) == rel.id and rel.incremental:
-                return Refusal(Rc.IN_THE_WAY, f"the incremental version on {tgt} was recovered by reversing its relationship "
-                               f"({rel.source} -> {rel.target}); take the next backup with FCINCREMENTAL (it re-reverses, "
-                               f"copying changed tracks only), or FRDELETE the version first", "reversed",
-                               alternatives=(Alternative("refresh it", command="FRBACKUP FCINCREMENTAL"),))
-            return Refusal(Rc.IN_THE_WAY, f"target {tgt} is the source of relationship {rel.id} ({rel.source} -> {rel.target}); "
-                           f"withdraw it (or FRDELETE the version that owns it) first", "relationships")
+                return Refusal(
+                    Rc.IN_THE_WAY,
+                    f"the incremental version on {tgt} was recovered by reversing its relationship "
+                    f"({rel.source} -> {rel.target}); take the next backup with FCINCREMENTAL (it re-reverses, "
+                    f"copying changed tracks only), or FRDELETE the version first",
+                    "reversed",
+                    alternatives=(Alternative("refresh it", command="FRBACKUP FCINCREMENTAL"),),
+                )
+            return Refusal(
+                Rc.IN_THE_WAY,
+                f"target {tgt} is the source of relationship {rel.id} ({rel.source} -> {rel.target}); "
+                f"withdraw it (or FRDELETE the version that owns it) first",
+                "relationships",
+            )
     return None
 
 
 def backup_group_override(s: Session, pool: CopyPoolRow, bsg: str) -> Refusal | None:
     """FRBACKUP BACKUPSTORAGEGROUP(bsg): only while no DASD version exists, and only a CPBSG."""
     if any(v.dasd_state in repo.DASD_STATES for v in repo.versions(s, pool.name)):
-        return Refusal(Rc.UNKNOWN_POOL, "BACKUPSTORAGEGROUP can change only while the copy pool has no DASD versions", "bsg")
+        return Refusal(
+            Rc.UNKNOWN_POOL, "BACKUPSTORAGEGROUP can change only while the copy pool has no DASD versions", "bsg"
+        )
     group = repo.storage_group(s, bsg) if bsg else None
     if bsg and (group is None or group.type != "COPYPOOLBACKUP"):
         return Refusal(Rc.UNKNOWN_POOL, f"{bsg} is not a copy pool backup storage group", "bsg")
@@ -366,16 +470,26 @@ def no_targets(what: str, problems: list[tuple[str, str]]) -> Refusal | None:
     """ARC1807I per source without an eligible target, then ARC1806E RC 10."""
     if not problems:
         return None
-    return Refusal(Rc.NO_TARGET, what, "targets", details=tuple(
-        ("ARC1807I", f"NO TARGET VOLUME COULD BE SELECTED FOR SOURCE VOLUME {src}: {why}") for src, why in problems),
-        alternatives=(Alternative("add same-size volumes to the copy pool backup storage group, or vary offline ones online"),))
+    return Refusal(
+        Rc.NO_TARGET,
+        what,
+        "targets",
+        details=tuple(
+            ("ARC1807I", f"NO TARGET VOLUME COULD BE SELECTED FOR SOURCE VOLUME {src}: {why}") for src, why in problems
+        ),
+        alternatives=(
+            Alternative("add same-size volumes to the copy pool backup storage group, or vary offline ones online"),
+        ),
+    )
 
 
 def dump_classes_defined(pool: str, classes: tuple[str, ...], unknown: list[str]) -> Refusal | None:
     if unknown:
         return Refusal(Rc.DUMP_CLASS, f"dump class {unknown[0]} is not defined", "no-dump-class")
     if not classes:
-        return Refusal(Rc.DUMP_CLASS, f"copy pool {pool} has no dump classes; name them with DUMPCLASS", "no-dump-class")
+        return Refusal(
+            Rc.DUMP_CLASS, f"copy pool {pool} has no dump classes; name them with DUMPCLASS", "no-dump-class"
+        )
     return None
 
 
@@ -394,7 +508,9 @@ def dataset_refusal(rc: int, text: str, code: str) -> Refusal:
 
 def dataset_migrated(name: str, migrated: bool) -> Refusal | None:
     if migrated:
-        return dataset_refusal(14, f"{name} is migrated; migrated data sets are not supported: recall it first", "migrated")
+        return dataset_refusal(
+            14, f"{name} is migrated; migrated data sets are not supported: recall it first", "migrated"
+        )
     return None
 
 
@@ -423,8 +539,12 @@ def dataset_volumes(name: str, volumes: Iterable[str], known: Iterable[str]) -> 
 def incremental_replaces(inc: BackupVersionRow | None, reuse: BackupVersionRow | None) -> Refusal | None:
     """FCINCREMENTAL replaces the oldest version: it must be the incremental one."""
     if inc is not None and reuse is not None and reuse.id != inc.id:
-        return Refusal(Rc.INCREMENTAL, f"the oldest version ({reuse.version:03d}) is not the incremental one "
-                       f"({inc.version:03d}); FCINCREMENTAL cannot replace it", "incremental")
+        return Refusal(
+            Rc.INCREMENTAL,
+            f"the oldest version ({reuse.version:03d}) is not the incremental one "
+            f"({inc.version:03d}); FCINCREMENTAL cannot replace it",
+            "incremental",
+        )
     return None
 
 
@@ -439,7 +559,11 @@ def has_volumes(pairs: dict[str, str]) -> Refusal | None:
 
 
 def number_free(number: int | None) -> Refusal | None:
-    return None if number else Refusal(Rc.NO_VOLUMES, "all 999 version numbers are in use; FRDELETE old versions", "numbers")
+    return (
+        None
+        if number
+        else Refusal(Rc.NO_VOLUMES, "all 999 version numbers are in use; FRDELETE old versions", "numbers")
+    )
 
 
 def catalog_captured(pool: CopyPoolRow, capture_rc: int) -> Refusal | None:
@@ -454,8 +578,11 @@ def valid_dasd_copy(version: BackupVersionRow | None, what: str) -> Refusal | No
         return Refusal(Rc.NO_VERSION, f"the copy pool has no valid DASD version to {what}", "version")
     if version.dasd_state != "RECOVERABLE":
         done = {"dump": "dumped", "withdraw": "withdrawn"}[what]
-        return Refusal(Rc.NO_VERSION, f"{version_name(version)} is {version.dasd_state}; only a valid DASD copy can be {done}",
-                       "version")
+        return Refusal(
+            Rc.NO_VERSION,
+            f"{version_name(version)} is {version.dasd_state}; only a valid DASD copy can be {done}",
+            "version",
+        )
     return None
 
 
@@ -464,8 +591,12 @@ def recovery_copying(core: FlashCopyCore, version: BackupVersionRow, pairs: list
     for p in pairs:
         rel = core.find(p.relationship_id) if p.relationship_id else None
         if rel is not None and rel.target == p.source and rel.uncopied.any():
-            return Refusal(Rc.IN_THE_WAY, f"{version_name(version)} is restoring {p.source} ({rel.out_of_sync:,} tracks still "
-                           f"to copy); its relationships cannot be withdrawn until the recovery completes", "recovery-copying")
+            return Refusal(
+                Rc.IN_THE_WAY,
+                f"{version_name(version)} is restoring {p.source} ({rel.out_of_sync:,} tracks still "
+                f"to copy); its relationships cannot be withdrawn until the recovery completes",
+                "recovery-copying",
+            )
     return None
 
 
@@ -484,7 +615,11 @@ def token_found(found: BackupVersionRow | None, token: bytes) -> Refusal | None:
 
 
 def versions_exist(missing: list[int]) -> Refusal | None:
-    return None if not missing else Refusal(Rc.NO_VERSION, "no version " + ", ".join(f"{n:03d}" for n in missing), "version")
+    return (
+        None
+        if not missing
+        else Refusal(Rc.NO_VERSION, "no version " + ", ".join(f"{n:03d}" for n in missing), "version")
+    )
 
 
 def pool_of_volume(pools_of: list[str], vol: str, from_cp: str | None) -> str | Refusal:
@@ -496,8 +631,11 @@ def pool_of_volume(pools_of: list[str], vol: str, from_cp: str | None) -> str | 
     if not pools_of:
         return Refusal(Rc.NO_BACKUP, f"{vol} has no fast replication backup (it is in no copy pool)", "not-in-version")
     if len(pools_of) > 1:
-        return Refusal(Rc.SEVERAL_POOLS, f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL",
-                       "several-pools")
+        return Refusal(
+            Rc.SEVERAL_POOLS,
+            f"{vol} belongs to copy pools {', '.join(pools_of)}; name one with FROMCOPYPOOL",
+            "several-pools",
+        )
     return pools_of[0]
 
 

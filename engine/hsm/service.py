@@ -14,11 +14,22 @@ from collections.abc import Callable
 from sqlalchemy.exc import DatabaseError
 
 from engine.catalog import constructs as repo
-from engine.command import CommandSyntaxError, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, keywords_of, parse_command
+from engine.command import (
+    CommandSyntaxError,
+    FrBackup,
+    FrDelete,
+    FrRecov,
+    Hold,
+    ListCopyPool,
+    Query,
+    Request,
+    keywords_of,
+    parse_command,
+)
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
-from engine.hsm import messages as msg
 from engine.hsm import backup, delete, dump, interrupted, listing, recover
+from engine.hsm import messages as msg
 from engine.hsm.context import Context
 from engine.hsm.messages import CommandResult, resource_problem
 
@@ -143,13 +154,21 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> No
         res.fail(12)
         log.warning("%s failed: %s", res.command, exc)
     except (DatabaseError, OSError, UnicodeDecodeError) as exc:
-        log.error("%s: the catalog or a file said no", res.command, exc_info=True)  # the catalog's database or the file system said no
+        log.error(
+            "%s: the catalog or a file said no", res.command, exc_info=True
+        )  # the catalog's database or the file system said no
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {resource_problem(exc)}")
         res.fail(12)
     for note in no_effect(req):
         res.add("FPL150I", note)
-    log.log(logging.INFO if res.rc < 8 else logging.WARNING, "%s %s RC=%d: %s", ctx.origin, res.command, res.rc,
-            "; ".join(str(m) for m in res.messages if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I")) or "-")
+    log.log(
+        logging.INFO if res.rc < 8 else logging.WARNING,
+        "%s %s RC=%d: %s",
+        ctx.origin,
+        res.command,
+        res.rc,
+        "; ".join(str(m) for m in res.messages if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I")) or "-",
+    )
     try:
         ctx.log(res, pool)
     except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
@@ -181,15 +200,21 @@ def no_effect(req: Request) -> list[str]:
     out = []
     wait = getattr(req, "wait", None)
     if wait is not None:
-        out.append(f"{'WAIT' if wait else 'NOWAIT'} HAS NO EFFECT HERE: A COMMAND ALWAYS RETURNS WHEN IT HAS ENDED "
-                   "(BACKGROUND WORK CONTINUES IN THE PROCESS THAT HOLDS THE SITE)")
+        out.append(
+            f"{'WAIT' if wait else 'NOWAIT'} HAS NO EFFECT HERE: A COMMAND ALWAYS RETURNS WHEN IT HAS ENDED "
+            "(BACKGROUND WORK CONTINUES IN THE PROCESS THAT HOLDS THE SITE)"
+        )
     if isinstance(req, FrRecov) and req.allow_pprcp is not None:
         out.append(f"ALLOWPPRCP({req.allow_pprcp}) HAS NO EFFECT HERE: THE SITE HAS NO PEER-TO-PEER REMOTE COPY")
     if isinstance(req, FrRecov) and req.apply_incremental:
-        out.append("APPLYINCREMENTAL HAS NO EFFECT HERE: THERE ARE NO INCREMENTAL DATA SET BACKUPS TO APPLY AFTER A VOLUME RESTORE")
+        out.append(
+            "APPLYINCREMENTAL HAS NO EFFECT HERE: THERE ARE NO INCREMENTAL DATA SET BACKUPS TO APPLY AFTER A VOLUME RESTORE"
+        )
     if isinstance(req, FrBackup) and req.incremental_all:
-        out.append(f"{req.incremental.value if req.incremental else 'FCINCREMENTAL'}(ALL) HAS NO EFFECT HERE: EACH SOURCE "
-                   "VOLUME HAS ONE INCREMENTAL TARGET (MULTIPLE INCREMENTAL FLASHCOPY IS OFF)")
+        out.append(
+            f"{req.incremental.value if req.incremental else 'FCINCREMENTAL'}(ALL) HAS NO EFFECT HERE: EACH SOURCE "
+            "VOLUME HAS ONE INCREMENTAL TARGET (MULTIPLE INCREMENTAL FLASHCOPY IS OFF)"
+        )
     return out
 
 

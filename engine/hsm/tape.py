@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from engine.paths import Sharing
 from engine.errors import FlashpoolError
+from engine.paths import Sharing
 
 TAPE_MAGIC = b"FPTAPE01"
 FILE_MAGIC = b"FPFILE01"
@@ -189,9 +189,11 @@ def _scan(
                 need(10, "the end record")
                 n, total = _U32.unpack_from(blob, pos + 2)[0], _U32.unpack_from(blob, pos + 6)[0]
                 if n != count or total != crcs:
-                    raise TapeError(f"tape {name}: file {index + 1} has {count} of the {n} track records its end "
-                                    f"record lists" if n != count else
-                                    f"tape {name}: file {index + 1}'s end record does not match its track records")
+                    raise TapeError(
+                        f"tape {name}: file {index + 1} has {count} of the {n} track records its end record lists"
+                        if n != count
+                        else f"tape {name}: file {index + 1}'s end record does not match its track records"
+                    )
                 pos += 10
                 break
             if tag != TRACK_MAGIC:
@@ -205,7 +207,9 @@ def _scan(
             try:
                 raw = zlib.decompress(data) if codec == CODEC_ZLIB else data
             except zlib.error:
-                raise TapeError(f"tape {name}: track {k} of file {index + 1} is damaged (cannot be decompressed)") from None
+                raise TapeError(
+                    f"tape {name}: track {k} of file {index + 1} is damaged (cannot be decompressed)"
+                ) from None
             if zlib.crc32(raw) != crc or len(raw) != header.track_size or k >= header.tracks:
                 raise TapeError(f"tape {name}: track {k} of file {index + 1} fails its checksum")
             crcs = zlib.crc32(_U32.pack(crc), crcs)

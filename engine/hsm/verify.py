@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
 from engine.command import FromDump, FrRecov, Selection
-from engine.hsm import dump
+from engine.hsm import dump, rules
 from engine.hsm import pool as pools
-from engine.hsm import rules
-
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -47,8 +45,7 @@ class Outcome:
         return self.expected.digest == self.actual
 
 
-def tracks_digest(ctx: Context, volser: str, first: int = 0, count: int | None = None,
-                        limit: int | None = None) -> str:
+def tracks_digest(ctx: Context, volser: str, first: int = 0, count: int | None = None, limit: int | None = None) -> str:
     """Digest of the logical content of tracks first..first+count-1 (the first `limit` bytes)."""
     vol = ctx.volume(volser)
     count = vol.tracks - first if count is None else count
@@ -93,8 +90,9 @@ def expect_from_dasd(ctx: Context, pool: str, sel: Selection, volumes: list[str]
     return out
 
 
-def expect_from_dump(ctx: Context, pool: str, sel: Selection, dump_class: str | None,
-                           volumes: list[str] | None = None) -> list[Expectation]:
+def expect_from_dump(
+    ctx: Context, pool: str, sel: Selection, dump_class: str | None, volumes: list[str] | None = None
+) -> list[Expectation]:
     """Each volume must read as its dump tape says (unwritten tracks as zeros)."""
     with ctx.catalog.session() as s:
         cp = repo.copy_pool(s, pool)
@@ -102,9 +100,11 @@ def expect_from_dump(ctx: Context, pool: str, sel: Selection, dump_class: str | 
         if cp is None or isinstance(found, rules.Refusal):
             raise LookupError(found.text if isinstance(found, rules.Refusal) else f"copy pool {pool} is not defined")
         sources = [p.source for p in repo.pairs(s, found.id)] or sorted(
-            {c.source for c in repo.dump_copies(s, found.id)})
-        picks = {v: dump.choose_dump(s, cp, found, v, dump_class, None) for v in sources
-                 if volumes is None or v in volumes}
+            {c.source for c in repo.dump_copies(s, found.id)}
+        )
+        picks = {
+            v: dump.choose_dump(s, cp, found, v, dump_class, None) for v in sources if volumes is None or v in volumes
+        }
     out = []
     for volser, pick in picks.items():
         if pick.copy is None:
@@ -118,15 +118,15 @@ def expect_from_dump(ctx: Context, pool: str, sel: Selection, dump_class: str | 
     return out
 
 
-def expect_datasets(ctx: Context, names: list[str], pool: str | None, sel: Selection,
-                          from_dump: bool = False) -> list[Expectation]:
+def expect_datasets(
+    ctx: Context, names: list[str], pool: str | None, sel: Selection, from_dump: bool = False
+) -> list[Expectation]:
     """Each data set must read as it did at backup time: where FRRECOV DSNAME would find it (the
     same lookup: captured catalog information, or the current entry), read from the version's
     targets or its tape, cut to the size it had."""
     from engine.hsm.dsrecover import Found, find_backup
 
-    req = FrRecov(dsnames=tuple(names), from_copypool=pool, selection=sel,
-                  from_dump=FromDump() if from_dump else None)
+    req = FrRecov(dsnames=tuple(names), from_copypool=pool, selection=sel, from_dump=FromDump() if from_dump else None)
     out = []
     for name in names:
         found = find_backup(ctx, req, name, ctx.datasets.get(name))
@@ -197,7 +197,7 @@ def check_backup(ctx: Context, pool: str) -> list[Outcome]:
 
 
 def version_state(ctx: Context, pool: str, version: int) -> str:
-    """"valid", "invalid" (no usable DASD copy) or "gone" (no longer in the catalog)."""
+    """ "valid", "invalid" (no usable DASD copy) or "gone" (no longer in the catalog)."""
     with ctx.catalog.session() as s:
         v = next((v for v in pools.backups(s, pool) if v.version == version), None)
     return "gone" if v is None else "valid" if v.dasd_state == "RECOVERABLE" else "invalid"
@@ -249,5 +249,19 @@ def check(ctx: Context, expected: list[Expectation]) -> list[Outcome]:
     return out
 
 
-__all__ = ["Expectation", "Outcome", "check", "dump_state", "expect_prepared", "prepared_pairs", "version_state", "dataset_digest", "check_backup", "expect_datasets",
-           "expect_from_dasd", "expect_from_dump", "tracks_digest", "volume_digest"]
+__all__ = [
+    "Expectation",
+    "Outcome",
+    "check",
+    "check_backup",
+    "dataset_digest",
+    "dump_state",
+    "expect_datasets",
+    "expect_from_dasd",
+    "expect_from_dump",
+    "expect_prepared",
+    "prepared_pairs",
+    "tracks_digest",
+    "version_state",
+    "volume_digest",
+]

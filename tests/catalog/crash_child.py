@@ -40,9 +40,7 @@ def data(seed: int, op: int, i: int) -> bytes:
 
 
 async def run(site_path: str, log_path: str, seed: int) -> None:
-    site = Site.open(
-        site_path, copier=CopierSettings(concurrency=2, chunk_tracks=2, tracks_per_second=3000)
-    )
+    site = Site.open(site_path, copier=CopierSettings(concurrency=2, chunk_tracks=2, tracks_per_second=3000))
     fc = site.flashcopy
     fc.core.journal = SlowJournal(fc.core.journal, random.Random(seed * 7919))
     await site.start()
@@ -57,9 +55,7 @@ async def run(site_path: str, log_path: str, seed: int) -> None:
     while True:
         op += 1
         rels = fc.relationships()
-        kind = rng.choice(
-            ["write"] * 5 + ["establish"] * 3 + ["refresh", "reverse", "withdraw", "mode", "idle"]
-        )
+        kind = rng.choice(["write"] * 5 + ["establish"] * 3 + ["refresh", "reverse", "withdraw", "mode", "idle"])
         if kind in ("refresh", "reverse", "withdraw", "mode") and not rels:
             kind = "write"
         intent: dict = {"op": op, "kind": kind}
@@ -77,12 +73,20 @@ async def run(site_path: str, log_path: str, seed: int) -> None:
                 n = rng.randint(1, 12)
                 s, t = rng.randrange(TRACKS - n + 1), rng.randrange(TRACKS - n + 1)
             inc = rng.random() < 0.3
-            intent.update(src=src, tgt=tgt, s=s, t=t, n=n, inc=inc,
-                          nocopy=rng.random() < 0.3 and not inc, next_id=fc.core.next_id)
+            intent.update(
+                src=src, tgt=tgt, s=s, t=t, n=n, inc=inc, nocopy=rng.random() < 0.3 and not inc, next_id=fc.core.next_id
+            )
         elif kind != "idle":
             r = rng.choice(rels)
-            intent.update(id=r.id, src=r.source, s=r.source_start, tgt=r.target,
-                          t=r.target_start, n=r.length, fast=rng.random() < 0.5)
+            intent.update(
+                id=r.id,
+                src=r.source,
+                s=r.source_start,
+                tgt=r.target,
+                t=r.target_start,
+                n=r.length,
+                fast=rng.random() < 0.5,
+            )
         emit({"intent": intent})
         try:
             result = await perform(fc, intent, seed)
@@ -97,11 +101,18 @@ async def perform(fc, it: dict, seed: int) -> dict:
         await fc.write_run(it["vol"], it["k"], [data(seed, it["op"], i) for i in range(it["n"])])
         return {}
     if kind == "establish":
-        rel = await fc.establish(EstablishRequest(
-            it["src"], it["tgt"], it["s"], it["t"], it["n"],
-            mode=CopyMode.NOCOPY if it["nocopy"] else CopyMode.COPY,
-            persistent=it["inc"], incremental=it["inc"],
-        ))
+        rel = await fc.establish(
+            EstablishRequest(
+                it["src"],
+                it["tgt"],
+                it["s"],
+                it["t"],
+                it["n"],
+                mode=CopyMode.NOCOPY if it["nocopy"] else CopyMode.COPY,
+                persistent=it["inc"],
+                incremental=it["inc"],
+            )
+        )
         return {"id": rel.id}
     if kind == "refresh":
         await fc.refresh(it["id"])

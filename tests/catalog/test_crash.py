@@ -36,9 +36,7 @@ def apply(model: FlashCopyModel, it: dict, result: dict, seed: int) -> None:
     if kind == "write":
         for i in range(it["n"]):
             model.write(it["vol"], it["k"] + i, data(seed, it["op"], i))
-    elif kind == "establish":
-        model.flash(it["src"], it["s"], it["tgt"], it["t"], it["n"])
-    elif kind == "refresh":
+    elif kind == "establish" or kind == "refresh":
         model.flash(it["src"], it["s"], it["tgt"], it["t"], it["n"])
     elif kind == "reverse":
         model.flash(it["tgt"], it["t"], it["src"], it["s"], it["n"])
@@ -50,8 +48,7 @@ def apply(model: FlashCopyModel, it: dict, result: dict, seed: int) -> None:
 
 def mismatches(model: FlashCopyModel, state: dict[str, list[bytes]]) -> list[str]:
     return [
-        f"{v}:{k}" for v in VOLS for k, want in enumerate(model.tracks[v])
-        if want is not None and state[v][k] != want
+        f"{v}:{k}" for v in VOLS for k, want in enumerate(model.tracks[v]) if want is not None and state[v][k] != want
     ]
 
 
@@ -106,7 +103,12 @@ def resolve(model: FlashCopyModel, inflight: tuple[dict, int] | None, state: dic
 
 def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "site"
-    asyncio.run(Site.create(path, parse_definition({"volume": [{"volser": v, "tracks": TRACKS, "track_size": TRACK_SIZE} for v in VOLS]})).close())
+    asyncio.run(
+        Site.create(
+            path,
+            parse_definition({"volume": [{"volser": v, "tracks": TRACKS, "track_size": TRACK_SIZE} for v in VOLS]}),
+        ).close()
+    )
     model = FlashCopyModel({v: TRACKS for v in VOLS}, TRACK_SIZE, 12)
     rng = random.Random(int(os.environ.get("FLASHPOOL_CRASH_SEED", "1")))
     log = tmp_path / "ops.log"
@@ -118,7 +120,10 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
         seed = kill + 1
         child = subprocess.Popen(
             [sys.executable, "-m", "tests.catalog.crash_child", str(path), str(log), str(seed)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
         )
         assert child.stdout is not None
         line = child.stdout.readline()
@@ -151,6 +156,11 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
 @pytest.mark.parametrize("n", [1])
 def test_child_module_is_importable(n):
     """The crash child must import cleanly (a broken child would make the crash test vacuous)."""
-    out = subprocess.run([sys.executable, "-c", "import tests.catalog.crash_child"], cwd=ROOT,
-                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", "import tests.catalog.crash_child"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr

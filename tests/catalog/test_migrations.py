@@ -59,7 +59,9 @@ def test_an_older_catalog_is_refused_then_upgraded_with_every_row_and_bitmap_int
     with eng.begin() as conn:
         command.downgrade(schema._config(conn), "0002")  # the catalog as the previous release left it
     eng.dispose()
-    with pytest.raises(CatalogVersionMismatch, match="revision 0002; this flashpool needs 0003.*flashpool catalog upgrade"):
+    with pytest.raises(
+        CatalogVersionMismatch, match=r"revision 0002; this flashpool needs 0003.*flashpool catalog upgrade"
+    ):
         Site.open(path)
     assert main(["catalog", "check", "--site", str(path)]) == 4
     assert main(["catalog", "upgrade", "--site", str(path)]) == 0
@@ -97,5 +99,5 @@ def test_a_catalog_from_a_newer_flashpool_is_refused(tmp_path):
     con.execute("UPDATE alembic_version SET version_num = '9999'")
     con.commit()
     con.close()
-    with pytest.raises(CatalogVersionMismatch, match="does not know.*newer flashpool"):
+    with pytest.raises(CatalogVersionMismatch, match=r"does not know.*newer flashpool"):
         Site.open(path)

@@ -95,7 +95,9 @@ def test_catalog_errors_are_specific(tmp_path):
 
 def test_duplicate_and_invalid_volumes_in_a_definition(tmp_path):
     with pytest.raises(DefinitionError, match="volume V1 is listed twice in the volume list"):
-        Site.create(tmp_path / "a", parse_definition({"volume": [{"volser": "V1", "tracks": 4}, {"volser": "v1", "tracks": 4}]}))
+        Site.create(
+            tmp_path / "a", parse_definition({"volume": [{"volser": "V1", "tracks": 4}, {"volser": "v1", "tracks": 4}]})
+        )
     with pytest.raises(DefinitionError, match="invalid volser"):
         Site.create(tmp_path / "b", parse_definition({"volume": [{"volser": "TOOLONG1", "tracks": 4}]}))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made

@@ -37,11 +37,14 @@ def test_the_console_never_invents_a_site_where_one_is_missing(tmp_path):
     assert not (tmp_path / "typo").exists()
 
 
-@pytest.mark.parametrize("text", [
-    "FRDELETE COPYPOOL(PAYROLL) VERSIONS(1,1,1)",
-    "LIST COPYPOOL(PAYROLL) /* a comment that is never closed",
-    "LIST COPYPOOL(PAY\udcffROLL)",  # argv's invalid UTF-8, as Python decodes it
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FRDELETE COPYPOOL(PAYROLL) VERSIONS(1,1,1)",
+        "LIST COPYPOOL(PAYROLL) /* a comment that is never closed",
+        "LIST COPYPOOL(PAY\udcffROLL)",  # argv's invalid UTF-8, as Python decodes it
+    ],
+)
 def test_commands_that_were_accepted_but_meant_something_else(text):
     with pytest.raises(CommandSyntaxError) as err:
         parse_command(text)
@@ -94,8 +97,14 @@ def test_workload_rate_must_be_a_number_above_zero(demo, rate):
 
 def test_output_piped_into_head_ends_quietly(demo):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([*FLASHPOOL, "--site", str(demo), "hsm", "-", "--json"], cwd=demo.parent, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*FLASHPOOL, "--site", str(demo), "hsm", "-", "--json"],
+        cwd=demo.parent,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(b"LIST COPYPOOL(PAYROLL) ALLVOLS(ALLVERS)\n" * 300)
     proc.stdin.close()
@@ -119,7 +128,9 @@ async def test_a_crafted_catalog_cannot_make_flashpool_touch_files_outside_the_s
     import sqlite3
 
     site_dir = tmp_path / "site"
-    site = Site.create(site_dir, parse_definition({"volume": [{"volser": "V1", "tracks": 4}, {"volser": "V2", "tracks": 4}]}))
+    site = Site.create(
+        site_dir, parse_definition({"volume": [{"volser": "V1", "tracks": 4}, {"volser": "V2", "tracks": 4}]})
+    )
     await site.close()
     victim = tmp_path / "victim.img"
     victim.write_bytes(b"precious" * 512)
@@ -145,8 +156,17 @@ def test_a_tape_row_naming_a_file_outside_tapes_is_refused(tmp_path):
 
     outside = tmp_path / "elsewhere.tape"
     outside.write_bytes(b"x")
-    row = DumpCopyRow(version_id=1, dump_class="C", source="V1", tape="T00001", file="../elsewhere.tape",
-                      file_index=0, file_offset=0, state="COMPLETE", created_at=0.0)
+    row = DumpCopyRow(
+        version_id=1,
+        dump_class="C",
+        source="V1",
+        tape="T00001",
+        file="../elsewhere.tape",
+        file_index=0,
+        file_offset=0,
+        state="COMPLETE",
+        created_at=0.0,
+    )
     (tmp_path / "site" / "tapes").mkdir(parents=True)
     with pytest.raises(TapeError, match="outside tapes/"):
         dump.read_copy(tmp_path / "site", row)
@@ -169,15 +189,17 @@ async def test_a_site_shared_with_a_group_gives_it_every_file_whatever_the_umask
     import stat
 
     group = grp.getgrgid(os.getegid()).gr_name  # a group this user may always give files to
-    defn = parse_definition({
-        "site": {"group": group},
-        "dump_class": [{"name": "ONSITE"}],
-        "storage_group": [
-            {"name": "SRC", "type": "POOL", "backup_group": "BK", "tracks": 4, "volumes": ["S1"]},
-            {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": 4, "volumes": ["B1"]},
-        ],
-        "copy_pool": [{"name": "P", "storage_groups": ["SRC"], "versions": 1, "dump_classes": ["ONSITE"]}],
-    })
+    defn = parse_definition(
+        {
+            "site": {"group": group},
+            "dump_class": [{"name": "ONSITE"}],
+            "storage_group": [
+                {"name": "SRC", "type": "POOL", "backup_group": "BK", "tracks": 4, "volumes": ["S1"]},
+                {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": 4, "volumes": ["B1"]},
+            ],
+            "copy_pool": [{"name": "P", "storage_groups": ["SRC"], "versions": 1, "dump_classes": ["ONSITE"]}],
+        }
+    )
     old = os.umask(0o077)
     try:
         site = Site.create(tmp_path / "site", defn)
@@ -261,8 +283,31 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
 
     site_dir = tmp_path / "site"
     Site.create(site_dir, parse_definition({"volume": [{"volser": "V1", "tracks": 4}]})).close_files()
-    words = [b"LIST", b"QUERY", b"HOLD", b"RELEASE", b"COPYPOOL(", b"CP(", b")", b"/*", b"*/", b"'", b"-\n", b"+\n",
-             b"\n", b"\xff", b"\xc3", b"\x00", b"FRB", b"FRR", b"FRDEL", b"VERSIONS(", b"TOKEN(X'", b"ALL", b" "]
+    words = [
+        b"LIST",
+        b"QUERY",
+        b"HOLD",
+        b"RELEASE",
+        b"COPYPOOL(",
+        b"CP(",
+        b")",
+        b"/*",
+        b"*/",
+        b"'",
+        b"-\n",
+        b"+\n",
+        b"\n",
+        b"\xff",
+        b"\xc3",
+        b"\x00",
+        b"FRB",
+        b"FRR",
+        b"FRDEL",
+        b"VERSIONS(",
+        b"TOKEN(X'",
+        b"ALL",
+        b" ",
+    ]
     seen = {"commands": 0}
 
     async def feed(raw: bytes) -> None:
@@ -299,7 +344,8 @@ async def test_a_full_disk_under_the_catalog_is_a_message_not_a_traceback(tmp_pa
 
     site = Site.create(tmp_path / "site", parse_definition({"volume": [{"volser": "V1", "tracks": 4}]}))
     try:
-        def full(self, *a, **k):  # noqa: ANN001, ANN002, ANN003
+
+        def full(self, *a, **k):
             raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
 
         monkeypatch.setattr(Session, "commit", full)
@@ -338,7 +384,7 @@ async def test_wait_reports_a_parked_copy_and_returns(tmp_path, monkeypatch, cap
         await site.flashcopy.write("A", 3, b"x" * 64)
         await site.flashcopy.establish(source="A", target="B")
 
-        def full(*a, **k):  # noqa: ANN002, ANN003
+        def full(*a, **k):
             raise VolumeSpaceExhausted("B: no space left on device")
 
         monkeypatch.setattr(site.flashcopy.core, "copy_step", full)
@@ -367,8 +413,14 @@ def test_a_site_with_more_volumes_than_open_files_backs_up_and_recovers(tmp_path
 
     def limited(*args: str) -> subprocess.CompletedProcess[bytes]:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        return subprocess.run([*FLASHPOOL, *args], cwd=tmp_path, capture_output=True, env=env, timeout=3600,
-                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (files, files)))
+        return subprocess.run(
+            [*FLASHPOOL, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            env=env,
+            timeout=3600,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (files, files)),
+        )
 
     site = tmp_path / "site"
     out = limited("init", "--definition", "site.toml", str(site))
@@ -382,7 +434,9 @@ def test_a_site_with_more_volumes_than_open_files_backs_up_and_recovers(tmp_path
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out
     assert all(image(f"B{i:04d}") == before[i] for i in range(n))  # every copy went through the pool
     for i in (0, 77, n - 1):
-        assert limited("--site", str(site), "volume", "damage", f"S{i:04d}", "--tracks", f"0-{tracks - 1}").returncode == 0
+        assert (
+            limited("--site", str(site), "volume", "damage", f"S{i:04d}", "--tracks", f"0-{tracks - 1}").returncode == 0
+        )
     assert image("S0077") != before[77] and image(f"S{n - 1:04d}") != before[n - 1]
     out = limited("--site", str(site), "hsm", "--wait", "FRRECOV COPYPOOL(WIDE)")
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out

@@ -47,13 +47,13 @@ def test_json_and_batch_from_stdin(demo, capsys, monkeypatch):
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
-    rc, out, err = run(capsys, "hsm", "LIST COPYPOOL", "--site", str(tmp_path / "none"))
+    rc, _, err = run(capsys, "hsm", "LIST COPYPOOL", "--site", str(tmp_path / "none"))
     assert rc == 12 and "not a flashpool site" in err and "Traceback" not in err
-    rc, out, err = run(capsys, "hsm", "FRBACKUP COPYPOOL(", "--site", str(tmp_path / "none"))
+    rc, _, err = run(capsys, "hsm", "FRBACKUP COPYPOOL(", "--site", str(tmp_path / "none"))
     assert rc == 12
     bad = tmp_path / "bad.toml"
     bad.write_text('[[copy_pool]]\nname = "9BAD"\nversions = 86\nstorage_groups = ["NOPE"]\n')
-    rc, out, err = run(capsys, "init", str(tmp_path / "x"), "--definition", str(bad))
+    rc, _out, err = run(capsys, "init", str(tmp_path / "x"), "--definition", str(bad))
     assert rc == 12 and "3 problems" in err and "VERSIONS is 0 to 85" in err
     assert not (tmp_path / "x").exists()
 
@@ -71,17 +71,23 @@ def test_definition_errors_list_every_problem():
     from engine.hsm.definition import parse_definition
 
     with pytest.raises(DefinitionError) as info:
-        parse_definition({
-            "storage_group": [
-                {"name": "P1", "type": "POOL", "tracks": 15, "volumes": ["V1", "V2"]},
-                {"name": "P2", "type": "POOL", "backup_group": "B1", "tracks": 15, "volumes": ["V2"]},
-                {"name": "B1", "type": "COPYPOOLBACKUP", "tracks": 30, "volumes": ["T1"]},
-            ],
-            "copy_pool": [{"name": "CP", "storage_groups": ["P1", "UNKNOWN"], "versions": 86}],
-        })
+        parse_definition(
+            {
+                "storage_group": [
+                    {"name": "P1", "type": "POOL", "tracks": 15, "volumes": ["V1", "V2"]},
+                    {"name": "P2", "type": "POOL", "backup_group": "B1", "tracks": 15, "volumes": ["V2"]},
+                    {"name": "B1", "type": "COPYPOOLBACKUP", "tracks": 30, "volumes": ["T1"]},
+                ],
+                "copy_pool": [{"name": "CP", "storage_groups": ["P1", "UNKNOWN"], "versions": 86}],
+            }
+        )
     text = str(info.value)
-    for expected in ("P1 is a POOL group without a backup_group", "volume V2 is in P1 and P2",
-                     "names storage group UNKNOWN", "VERSIONS is 0 to 85"):
+    for expected in (
+        "P1 is a POOL group without a backup_group",
+        "volume V2 is in P1 and P2",
+        "names storage group UNKNOWN",
+        "VERSIONS is 0 to 85",
+    ):
         assert expected in text
 
 
@@ -89,18 +95,21 @@ def test_backup_group_too_small():
     from engine.hsm.definition import parse_definition
 
     with pytest.raises(DefinitionError, match="too small: it needs 4 volumes of 15 tracks"):
-        parse_definition({
-            "storage_group": [
-                {"name": "P1", "type": "POOL", "backup_group": "B1", "tracks": 15, "volumes": ["V1", "V2"]},
-                {"name": "B1", "type": "COPYPOOLBACKUP", "tracks": 15, "volumes": ["T1", "T2", "T3"]},
-            ],
-            "copy_pool": [{"name": "CP", "storage_groups": ["P1"], "versions": 2}],
-        })
+        parse_definition(
+            {
+                "storage_group": [
+                    {"name": "P1", "type": "POOL", "backup_group": "B1", "tracks": 15, "volumes": ["V1", "V2"]},
+                    {"name": "B1", "type": "COPYPOOLBACKUP", "tracks": 15, "volumes": ["T1", "T2", "T3"]},
+                ],
+                "copy_pool": [{"name": "CP", "storage_groups": ["P1"], "versions": 2}],
+            }
+        )
 
 
 def test_workload_changes_data_sets_on_the_pool(demo, capsys):
-    rc, out, _ = run(capsys, "workload", "--copypool", "HRNIGHT", "--seconds", "0.5", "--rate", "40",
-                     "--seed", "3", "--site", demo)
+    rc, out, _ = run(
+        capsys, "workload", "--copypool", "HRNIGHT", "--seconds", "0.5", "--rate", "40", "--seed", "3", "--site", demo
+    )
     assert rc == 0 and "allocated" in out
     rc, out, err = run(capsys, "workload", "--copypool", "NOPE", "--seconds", "0.1", "--site", demo)
     assert rc == 12 and "copy pool NOPE is not defined" in err
@@ -108,8 +117,9 @@ def test_workload_changes_data_sets_on_the_pool(demo, capsys):
 
 def test_demo_has_data_sets_a_dumped_version_and_a_running_copy(demo, capsys):
     rc, out, _ = run(capsys, "hsm", "LIST COPYPOOL(DSN$DB0A$DB) DATASETS", "--site", demo)
+    assert rc == 0
     assert "DATASETS CAPTURED=00004" in out and "DB0A.LOGCOPY1.DS01" in out
     rc, out, _ = run(capsys, "hsm", "LIST COPYPOOL(PAYROLL) DUMPVOLS", "--site", demo)
     assert "DUMPCLASS=ONSITE   REQUIRED=Y DUMPSTATE=COMPLETE" in out
-    rc, out, _ = run(capsys, "hsm", "QUERY COPYPOOL(DSN$DB0A$DB)", "--site", demo)
+    _rc, out, _ = run(capsys, "hsm", "QUERY COPYPOOL(DSN$DB0A$DB)", "--site", demo)
     assert "ARC1820I" in out and "PCT-COMP=000" in out

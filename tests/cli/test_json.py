@@ -33,7 +33,7 @@ def valid(doc: object, name: str) -> None:
     jsonschema.validate(doc, schema(name), cls=jsonschema.Draft202012Validator)
 
 
-def run(capsys, *argv: str) -> tuple[int, list[dict]]:  # noqa: ANN001
+def run(capsys, *argv: str) -> tuple[int, list[dict]]:
     rc = main(list(argv))
     out = capsys.readouterr().out
     return rc, [json.loads(line) for line in out.splitlines() if line.strip()]
@@ -85,12 +85,16 @@ def test_list_data_is_what_the_catalog_holds(demo, capsys):
     site = Site.open(demo)
     try:
         with site.catalog.session() as s:
-            want = [(v.version, v.dasd_state, v.dump_state, sorted((p.source, p.target) for p in repo.pairs(s, v.id)))
-                    for v in pools.backups(s, "PAYROLL")]
+            want = [
+                (v.version, v.dasd_state, v.dump_state, sorted((p.source, p.target) for p in repo.pairs(s, v.id)))
+                for v in pools.backups(s, "PAYROLL")
+            ]
     finally:
         site.close_files()
-    got = [(v["version"], v["state"], v["dump_state"], sorted((p["source"], p["target"]) for p in v.get("pairs", [])))
-           for v in pool["versions"]]
+    got = [
+        (v["version"], v["state"], v["dump_state"], sorted((p["source"], p["target"]) for p in v.get("pairs", [])))
+        for v in pool["versions"]
+    ]
     assert got == want and got
     _, [query] = run(capsys, "--site", str(demo), "hsm", "--json", "QUERY COPYPOOL(PAYROLL)")
     assert all(0 <= r["percent_complete"] <= 100 for v in query["data"]["versions"] for r in v["relationships"])
@@ -115,8 +119,21 @@ def test_the_cli_tools_answer_in_json_and_check_a_data_set_recovery_from_outside
     valid(vol, "cli-volume-checksum")
     _, [dmg] = run(capsys, "volume", "damage", "PAY002", "--tracks", "3-4", "--site", str(demo), "--json")
     valid(dmg, "cli-volume-damage")
-    _, [wl] = run(capsys, "workload", "--copypool", "PAYROLL", "--seconds", "0.2", "--rate", "20", "--seed", "1",
-                  "--site", str(demo), "--json")
+    _, [wl] = run(
+        capsys,
+        "workload",
+        "--copypool",
+        "PAYROLL",
+        "--seconds",
+        "0.2",
+        "--rate",
+        "20",
+        "--seed",
+        "1",
+        "--site",
+        str(demo),
+        "--json",
+    )
     valid(wl, "cli-workload")
 
 
@@ -125,8 +142,10 @@ def test_init_json_and_one_site_option_for_every_command(tmp_path, capsys):
     valid(doc, "cli-init")
     assert rc == 0 and doc["volumes"] == 2 and doc["demo"] is False
     # --site before or after the command, the same option everywhere
-    for argv in (["--site", str(tmp_path / "s"), "volume", "checksum", "V1", "--json"],
-                 ["volume", "checksum", "V1", "--site", str(tmp_path / "s"), "--json"]):
+    for argv in (
+        ["--site", str(tmp_path / "s"), "volume", "checksum", "V1", "--json"],
+        ["volume", "checksum", "V1", "--site", str(tmp_path / "s"), "--json"],
+    ):
         rc, [doc] = run(capsys, *argv)
         assert rc == 0 and doc["volser"] == "V1"
     with pytest.raises(SystemExit) as usage:

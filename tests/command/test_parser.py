@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import string
@@ -29,10 +30,19 @@ from engine.command import (
 
 def test_frbackup_forms():
     assert parse_command("FRBACKUP COPYPOOL(DB2PROD)") == FrBackup("DB2PROD")
-    r = parse_command("frbackup cp(dsn$db0a$db) execute dump returncontrol(frend) dumpclass(onsite offsite) token('Nightly run') novtocenq force nowait")
+    r = parse_command(
+        "frbackup cp(dsn$db0a$db) execute dump returncontrol(frend) dumpclass(onsite offsite) token('Nightly run') novtocenq force nowait"
+    )
     assert r == FrBackup(
-        "DSN$DB0A$DB", Action.EXECUTE, dump=True, return_control=ReturnControl.FASTREPLICATIONEND,
-        token=b"Nightly run", novtocenq=True, force=True, dump_classes=("ONSITE", "OFFSITE"), wait=False,
+        "DSN$DB0A$DB",
+        Action.EXECUTE,
+        dump=True,
+        return_control=ReturnControl.FASTREPLICATIONEND,
+        token=b"Nightly run",
+        novtocenq=True,
+        force=True,
+        dump_classes=("ONSITE", "OFFSITE"),
+        wait=False,
     )
     assert parse_command("FRB CP(P1) FCINCREMENTAL(ALL)").incremental_all
     assert parse_command("FRB CP(P1) FCINCREMENTALLAST").incremental is Incremental.FCINCREMENTALLAST
@@ -124,9 +134,29 @@ def test_every_error_names_the_problem_and_the_column(text, message, column):
     assert info.value.message_id.startswith("IKJ567")
 
 
-KEYWORDS = ["COPYPOOL(P1)", "CP(X)", "EXECUTE", "DUMP", "TOKEN('a b')", "VERSION(3)", "GEN(0)",
-            "FROMDUMP(DUMPCLASS(C))", "DSNAME(A.B.*)", "TOVOLUME(V1)", "SELECT(DUMPSTATE(NONE))",
-            "ALLVOLS(ALLVERS)", "X'C1'", "(", ")", "'", ",", "-", "/*", "*/", "FCINCREMENTAL(ALL)"]
+KEYWORDS = [
+    "COPYPOOL(P1)",
+    "CP(X)",
+    "EXECUTE",
+    "DUMP",
+    "TOKEN('a b')",
+    "VERSION(3)",
+    "GEN(0)",
+    "FROMDUMP(DUMPCLASS(C))",
+    "DSNAME(A.B.*)",
+    "TOVOLUME(V1)",
+    "SELECT(DUMPSTATE(NONE))",
+    "ALLVOLS(ALLVERS)",
+    "X'C1'",
+    "(",
+    ")",
+    "'",
+    ",",
+    "-",
+    "/*",
+    "*/",
+    "FCINCREMENTAL(ALL)",
+]
 VERBS = ["FRBACKUP", "FRRECOV", "FRDELETE", "LIST", "QUERY", "HOLD", "RELEASE", "HSEND", "FRB", "Q"]
 
 
@@ -160,10 +190,8 @@ def test_mutated_valid_commands_never_crash():
                 s.insert(i, rng.choice(alphabet))
             elif s:
                 s[min(i, len(s) - 1)] = rng.choice(alphabet)
-        try:
+        with contextlib.suppress(CommandSyntaxError):
             parse_command("".join(s))
-        except CommandSyntaxError:
-            pass
 
 
 #: Command forms from the examples in IBM's DFSMShsm Storage Administration reference (FRRECOV's
@@ -203,7 +231,9 @@ def test_dump_class_beside_fromdump_means_the_same_as_inside_it():
     a = parse_command("FRRECOV TOVOLUME(SRC001) FROMDUMP DUMPCLASS(DCL1) GENERATION(0)")
     b = parse_command("FRRECOV TOVOLUME(SRC001) FROMDUMP(DUMPCLASS(DCL1)) GENERATION(0)")
     assert a == b
-    for bad, message in [("FRRECOV TOVOLUME(SRC001) DUMPCLASS(DCL1)", "only with FROMDUMP"),
-                         ("FRRECOV TOV(SRC001) FROMDUMP(DUMPCLASS(A)) DUMPVOLUME(T00001)", "mutually exclusive")]:
+    for bad, message in [
+        ("FRRECOV TOVOLUME(SRC001) DUMPCLASS(DCL1)", "only with FROMDUMP"),
+        ("FRRECOV TOV(SRC001) FROMDUMP(DUMPCLASS(A)) DUMPVOLUME(T00001)", "mutually exclusive"),
+    ]:
         with pytest.raises(CommandSyntaxError, match=message):
             parse_command(bad)

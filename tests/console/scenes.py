@@ -86,15 +86,20 @@ def scene_app(path: Path, **kw: object) -> FlashpoolApp:
 LONG_RUNNING = {"engine-pump", "walkthrough-progress"}
 
 
-async def settle(pilot, rounds: int = 3) -> None:  # noqa: ANN001 - a textual Pilot
+async def settle(pilot, rounds: int = 3) -> None:
     """Let reload workers and the repaints they cause finish (the event pump never finishes)."""
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
         for _ in range(300):
             waiting_on_operator = app.screen.is_modal
-            busy = [w for w in app.workers if not w.is_finished and w.group not in LONG_RUNNING
-                    and not (w.group == "commands" and waiting_on_operator)]
+            busy = [
+                w
+                for w in app.workers
+                if not w.is_finished
+                and w.group not in LONG_RUNNING
+                and not (w.group == "commands" and waiting_on_operator)
+            ]
             if not busy:
                 break
             await asyncio.sleep(0.01)
@@ -110,7 +115,7 @@ class Scene:
     caption: str
     app_options: dict = field(default_factory=dict)
 
-    async def drive(self, pilot) -> None:  # noqa: ANN001
+    async def drive(self, pilot) -> None:
         await settle(pilot)
         for key in self.keys:
             await pilot.press(key)
@@ -127,11 +132,18 @@ SCENES: list[Scene] = [
     Scene("pools", (), "Copy pools: versions, fast reverse restore eligibility, dumps, live copy progress"),
     Scene("pool-detail", ("enter",), "A copy pool's versions and the selected version's volume pairs"),
     Scene("groups", ("2",), "Storage groups and their volumes"),
-    Scene("volume", ("2", "slash", *_typed("BK0A09"), "enter", "enter"), "A volume's live track map: uncopied and changed tracks in cylinder bands"),
+    Scene(
+        "volume",
+        ("2", "slash", *_typed("BK0A09"), "enter", "enter"),
+        "A volume's live track map: uncopied and changed tracks in cylinder bands",
+    ),
     Scene("relationships", ("3",), "Every FlashCopy relationship, with the cascades as a tree"),
     Scene("activity", ("4",), "The activity log: every command with its messages and return code"),
-    Scene("command-line", ("colon", *_typed("LIST COPYPOOL(PAYROLL)"), "enter"),
-          "The command line: the HSM command language, messages in place"),
+    Scene(
+        "command-line",
+        ("colon", *_typed("LIST COPYPOOL(PAYROLL)"), "enter"),
+        "The command line: the HSM command language, messages in place",
+    ),
     Scene("confirm-withdraw", ("enter", "w"), "A destructive action: its impact, and the copy pool name to type"),
     Scene("walkthroughs", ("r",), "The walkthroughs: r on a copy pool, or the palette"),
     Scene("help", ("question_mark",), "Help: the keys of the current screen, searchable"),
@@ -139,9 +151,16 @@ SCENES: list[Scene] = [
 ]
 
 
-W1_STEPS = [("context", ("r", "1")), ("pool", ("enter",)), ("checks", ("enter",)), ("impact", ("enter",)),
-            ("confirm", ("enter", *_typed("DSN$DB0A$DB"))), ("run", ("enter",)), ("verify", ("enter",)),
-            ("summary", ("enter",))]
+W1_STEPS = [
+    ("context", ("r", "1")),
+    ("pool", ("enter",)),
+    ("checks", ("enter",)),
+    ("impact", ("enter",)),
+    ("confirm", ("enter", *_typed("DSN$DB0A$DB"))),
+    ("run", ("enter",)),
+    ("verify", ("enter",)),
+    ("summary", ("enter",)),
+]
 
 
 def _w1_scenes() -> list[Scene]:
@@ -153,15 +172,19 @@ def _w1_scenes() -> list[Scene]:
 
 
 #: walkthrough 1 from start to finish, and the checks of every other walkthrough
-WALKTHROUGH_SCENES: list[Scene] = _w1_scenes() + [
+WALKTHROUGH_SCENES: list[Scene] = [
+    *_w1_scenes(),
     Scene("w2-checks", ("enter", "j", "r", "enter", "enter", "enter"), "Walkthrough 2: an older version, checked"),
     Scene("w3-checks", ("j", "r", "3", "enter", "enter"), "Walkthrough 3: incremental recovery, checked"),
     Scene("w4-checks", ("r", "4", "enter", "enter", "down", "enter", "down", "enter"), "Walkthrough 4: one volume"),
     Scene("w5-checks", ("j", "j", "r", "5", "enter", "enter", "enter", "enter", "enter"), "Walkthrough 5: from tape"),
     Scene("w6-pattern", ("r", "6", "enter", *_typed("PAY.**")), "Walkthrough 6: data sets by pattern"),
     Scene("w7-checks", ("j", "j", "b", "enter", "enter", "enter"), "Walkthrough 7: backup now"),
-    Scene("w8-refused", ("j", "j", "r", "8", "enter", "enter", "enter"),
-          "Walkthrough 8: withdrawing the only valid version is refused, with alternatives"),
+    Scene(
+        "w8-refused",
+        ("j", "j", "r", "8", "enter", "enter", "enter"),
+        "Walkthrough 8: withdrawing the only valid version is refused, with alternatives",
+    ),
     Scene("w9-checks", ("j", "j", "r", "9", "enter", "enter"), "Walkthrough 9: PREPARE, checked"),
 ]
 

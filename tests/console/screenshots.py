@@ -1,6 +1,6 @@
 """`make screenshots`: render every scene of the real app into `screenshots/*.svg`.
 
-    python -m tests.console.screenshots [--theme NAME] [--only NAME ...] [--out DIR]
+python -m tests.console.screenshots [--theme NAME] [--only NAME ...] [--out DIR]
 """
 
 from __future__ import annotations
@@ -10,7 +10,16 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from tests.console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, build_demo_site, copy_site, pin_environment, scene_app
+from tests.console.scenes import (
+    SCENES,
+    SIZE,
+    WALKTHROUGH_SCENES,
+    Scene,
+    build_demo_site,
+    copy_site,
+    pin_environment,
+    scene_app,
+)
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -40,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     pin_environment()
-    chosen = [s for s in SCENES + [w for w in WALKTHROUGH_SCENES if w.name.startswith("w1-")]
-              if not args.only or s.name in args.only]
+    chosen = [
+        s
+        for s in SCENES + [w for w in WALKTHROUGH_SCENES if w.name.startswith("w1-")]
+        if not args.only or s.name in args.only
+    ]
     for path in asyncio.run(render_all(chosen, args.theme, args.out)):
         print(f"wrote {path}")
     return 0

@@ -25,7 +25,12 @@ async def test_modes_drill_in_and_back(demo_path):
         await pilot.press("escape")
         await settle(pilot)
         assert type(app.screen).__name__ == "PoolsScreen"
-        for key, name in [("2", "GroupsScreen"), ("3", "RelationshipsScreen"), ("4", "ActivityScreen"), ("1", "PoolsScreen")]:
+        for key, name in [
+            ("2", "GroupsScreen"),
+            ("3", "RelationshipsScreen"),
+            ("4", "ActivityScreen"),
+            ("1", "PoolsScreen"),
+        ]:
             await pilot.press(key)
             await settle(pilot)
             assert type(app.screen).__name__ == name
@@ -165,7 +170,7 @@ async def test_a_site_change_reloads_once_and_does_not_echo(demo_path):
     calls = 0
     original = app.update_status
 
-    def counting(widget=None):  # noqa: ANN001, ANN202
+    def counting(widget=None):
         nonlocal calls
         calls += 1
         original(widget)

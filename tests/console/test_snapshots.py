@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, scene
 from tests.console.conftest import make_app
+from tests.console.scenes import SCENES, SIZE, WALKTHROUGH_SCENES, Scene, scene
 
 THEMES = ["flashpool-dark", "3270"]
-CASES = ([(s, t) for s in SCENES for t in THEMES] + [(scene("pools"), "flashpool-light"), (scene("pools"), "high-contrast")]
-         + [(s, "flashpool-dark") for s in WALKTHROUGH_SCENES] + [(scene("w1-summary"), "3270")])
+CASES = (
+    [(s, t) for s in SCENES for t in THEMES]
+    + [(scene("pools"), "flashpool-light"), (scene("pools"), "high-contrast")]
+    + [(s, "flashpool-dark") for s in WALKTHROUGH_SCENES]
+    + [(scene("w1-summary"), "3270")]
+)
 
 
 @pytest.mark.parametrize(("sc", "theme"), CASES, ids=[f"{s.name}-{t}" for s, t in CASES])

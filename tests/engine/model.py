@@ -36,8 +36,14 @@ class ModelRel:
 
 
 class FlashCopyModel:
-    def __init__(self, volumes: dict[str, int], track_size: int, max_per_track: int,
-                 cascading: bool = True, multiple_incremental: bool = False) -> None:
+    def __init__(
+        self,
+        volumes: dict[str, int],
+        track_size: int,
+        max_per_track: int,
+        cascading: bool = True,
+        multiple_incremental: bool = False,
+    ) -> None:
         self.tracks: dict[str, list[Track]] = {v: [bytes(track_size)] * n for v, n in volumes.items()}
         self.rels: dict[int, ModelRel] = {}
         self.max_per_track = max_per_track
@@ -60,8 +66,9 @@ class FlashCopyModel:
             self.tracks[vol][k] = None
 
     # -- refusals, in the order the engine checks them ------------------------------------------
-    def establish_refusal(self, src: str, s: int, tgt: str, t: int, n: int,
-                          incremental: bool) -> type[Exception] | None:
+    def establish_refusal(
+        self, src: str, s: int, tgt: str, t: int, n: int, incremental: bool
+    ) -> type[Exception] | None:
         if src == tgt and s < t + n and t < s + n:
             return errors.ExtentOverlap
         if any(r.tgt_overlap(tgt, t, n) for r in self.rels.values()):
@@ -75,8 +82,10 @@ class FlashCopyModel:
             return errors.RelationshipLoop
         if self._max_fanout(src, s, n) + 1 > self.max_per_track:
             return errors.TooManyRelationships
-        if incremental and not self.multiple_incremental and any(
-            r.incremental and r.src_overlap(src, s, n) for r in self.rels.values()
+        if (
+            incremental
+            and not self.multiple_incremental
+            and any(r.incremental and r.src_overlap(src, s, n) for r in self.rels.values())
         ):
             return errors.IncrementalLimit
         return None

@@ -42,10 +42,12 @@ async def test_background_copiers_finish_every_copy_and_publish_events(controlle
 async def test_establish_many_is_all_or_nothing(controller):
     await controller.establish(source="D", target="C")
     with pytest.raises(errors.TargetInRelationship):
-        await controller.establish_many([
-            EstablishRequest("A", "B"),
-            EstablishRequest("BIG", "C", tracks=16),
-        ])
+        await controller.establish_many(
+            [
+                EstablishRequest("A", "B"),
+                EstablishRequest("BIG", "C", tracks=16),
+            ]
+        )
     assert [(r.source, r.target) for r in controller.relationships()] == [("D", "C")]
 
 

@@ -36,10 +36,7 @@ class FlashCopyMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="fpmodel-"))
-        self.vols = {
-            v: Volume.create(self.dir / f"{v}.img", v, custom_geometry(n, TRACK))
-            for v, n in SIZES.items()
-        }
+        self.vols = {v: Volume.create(self.dir / f"{v}.img", v, custom_geometry(n, TRACK)) for v, n in SIZES.items()}
         self.core = FlashCopyCore(
             self.vols,
             FlashCopyOptions(max_relationships_per_track=MAX_PER_TRACK, cascading=self.cascading),
@@ -130,9 +127,15 @@ class FlashCopyMachine(RuleBasedStateMachine):
             t %= SIZES[tgt] - n + 1
         expected = self.model.establish_refusal(src, s, tgt, t, n, incremental)
         req = EstablishRequest(
-            src, tgt, s, t, None if full else n,
+            src,
+            tgt,
+            s,
+            t,
+            None if full else n,
             mode=CopyMode.NOCOPY if nocopy else CopyMode.COPY,
-            persistent=incremental, incremental=incremental, target_write_inhibit=inhibit,
+            persistent=incremental,
+            incremental=incremental,
+            target_write_inhibit=inhibit,
         )
         rel = self._expect(expected, self.core.establish, req)
         if rel is not None:
@@ -202,9 +205,7 @@ class FlashCopyMachine(RuleBasedStateMachine):
                 del self.model.rels[rid]
                 continue
             e = engine[rid]
-            assert (e.source, e.source_start, e.target, e.target_start, e.length) == (
-                m.src, m.s, m.tgt, m.t, m.n
-            )
+            assert (e.source, e.source_start, e.target, e.target_start, e.length) == (m.src, m.s, m.tgt, m.t, m.n)
             assert e.persistent == m.persistent
             assert e.persistent or e.uncopied.any(), "a finished non-persistent rel must end"
         assert set(engine) == set(self.model.rels)

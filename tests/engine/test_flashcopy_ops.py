@@ -191,7 +191,7 @@ def test_fast_reverse_while_copying_keeps_other_versions(core):
     assert core.tracks_moved - before == 2
     assert core.read_run("A", 0, 16) == pit3
     assert core.read_run("B", 0, 16) == a  # version 1 intact
-    assert core.read_run("C", 0, 16) == [track("after-v1")] + a[1:]  # version 2 intact
+    assert core.read_run("C", 0, 16) == [track("after-v1"), *a[1:]]  # version 2 intact
     assert {r.id for r in core.relationships()} == {v1.id, v2.id}
 
 

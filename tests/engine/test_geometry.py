@@ -13,8 +13,14 @@ from engine.geometry import (
 
 @pytest.mark.parametrize(
     "model, cylinders, tracks",
-    [("3390-1", 1113, 16695), ("3390-2", 2226, 33390), ("3390-3", 3339, 50085),
-     ("3390-9", 10017, 150255), ("3390-27", 32760, 491400), ("3390-54", 65520, 982800)],
+    [
+        ("3390-1", 1113, 16695),
+        ("3390-2", 2226, 33390),
+        ("3390-3", 3339, 50085),
+        ("3390-9", 10017, 150255),
+        ("3390-27", 32760, 491400),
+        ("3390-54", 65520, 982800),
+    ],
 )
 def test_models_match_the_3390_table(model, cylinders, tracks):
     g = geometry_for(model)
@@ -65,8 +71,14 @@ def test_valid_volsers(raw, canonical):
 
 @pytest.mark.parametrize(
     "raw, reason",
-    [("", "1 to 6"), ("ABCDEFG", "at most 6"), ("AB-1", "'-' is not allowed"),
-     ("AB C", "' ' is not allowed"), ("SCRTCH", "reserved"), ("PRIVAT", "reserved")],
+    [
+        ("", "1 to 6"),
+        ("ABCDEFG", "at most 6"),
+        ("AB-1", "'-' is not allowed"),
+        ("AB C", "' ' is not allowed"),
+        ("SCRTCH", "reserved"),
+        ("PRIVAT", "reserved"),
+    ],
 )
 def test_invalid_volsers_say_why(raw, reason):
     with pytest.raises(InvalidVolser, match=reason):

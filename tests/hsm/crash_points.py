@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from engine.catalog import constructs as repo
-from engine.flashcopy import CopierSettings
 from engine.catalog.models import BackupVersionRow, DumpCopyRow, IntentRow, VersionPairRow
+from engine.flashcopy import CopierSettings
 from engine.hsm import dump
 from engine.hsm import pool as pools
 from engine.site import Site
@@ -84,8 +84,8 @@ class Counter:
         from engine.hsm.tape import TapeWriter
         from engine.storage import Volume
 
-        def after(fn):  # noqa: ANN001, ANN202
-            def wrapped(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        def after(fn):
+            def wrapped(*a, **kw):
                 out = fn(*a, **kw)
                 self.hit()
                 return out
@@ -174,9 +174,13 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
             for v in vers:
                 want = model.versions.get((v.copy_pool, v.version)) or model.sources  # new: taken now
                 for p in pairs[v.id]:
-                    promised = v.dasd_state == "RECOVERABLE" or (v.dasd_state == "FCFRRINCOMPLETE" and p.state != "RECOVERED")
+                    promised = v.dasd_state == "RECOVERABLE" or (
+                        v.dasd_state == "FCFRRINCOMPLETE" and p.state != "RECOVERED"
+                    )
                     if promised and core.read_run(p.target, 0, TRACKS) != want[p.source]:
-                        problems.append(f"{v.copy_pool} V{v.version:03d} is {v.dasd_state} but {p.target} does not hold {p.source}'s point in time")
+                        problems.append(
+                            f"{v.copy_pool} V{v.version:03d} is {v.dasd_state} but {p.target} does not hold {p.source}'s point in time"
+                        )
             for c in copies:
                 if c.state != "COMPLETE":
                     continue
@@ -224,16 +228,23 @@ async def _dataset_problems(site: Site, model: Model, name: str) -> list[str]:
         out.append(f"data set {name} holds neither its old content nor its backup's")
     for src in SOURCES:
         g = site.volume(src).geometry
-        mine = {t for e in (info.extents if info else ()) if e.volser == src for t in range(e.first, e.first + e.tracks)}
+        mine = {
+            t for e in (info.extents if info else ()) if e.volser == src for t in range(e.first, e.first + e.tracks)
+        }
         now = site.flashcopy.core.read_run(src, 0, TRACKS)
-        changed = [i for i in range(vtoc_tracks(g.tracks, g.track_size), TRACKS) if i not in mine and now[i] != model.sources[src][i]]
+        changed = [
+            i
+            for i in range(vtoc_tracks(g.tracks, g.track_size), TRACKS)
+            if i not in mine and now[i] != model.sources[src][i]
+        ]
         if changed:
             out.append(f"{src} tracks {changed} changed outside the data set")
     return out
 
 
-def crash_every_point(root: Path, scenario: Scenario, ks: list[int] | None = None, limit: int = 400,
-                      copiers: bool = False) -> tuple[int, list[str]]:
+def crash_every_point(
+    root: Path, scenario: Scenario, ks: list[int] | None = None, limit: int = 400, copiers: bool = False
+) -> tuple[int, list[str]]:
     """Kill the scenario's command after every durable write (or only after those in `ks`);
     returns (points tried, problems with the k that showed them). With `copiers` the background
     copy runs in the child too (its writes count as crash points)."""

@@ -65,7 +65,9 @@ class DiskFull:
                 def call(*a: Any, **k: Any) -> Any:
                     self.point(what)
                     return real(*a, **k)
+
                 return call
+
             return make
 
         def commit(real: Any) -> Any:
@@ -76,6 +78,7 @@ class DiskFull:
                     session.rollback()
                     raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database or disk is full")) from None
                 return real(session, *a, **k)
+
             return call
 
         def journal(real: Any) -> Any:
@@ -85,6 +88,7 @@ class DiskFull:
                 except OSError:
                     raise sqlite3.OperationalError("database or disk is full") from None
                 return real(j, *a, **k)
+
             return call
 
         class TapeFile:
@@ -106,6 +110,7 @@ class DiskFull:
         patch(os, "fdatasync", os_call("image flush"))
         patch(Session, "commit", commit)
         patch(CatalogJournal, "_commit_sqlite", journal)
+
         def tape_open(file: Any, mode: str = "r", *a: Any, **k: Any) -> Any:
             f = open(file, mode, *a, **k)  # noqa: SIM115 - the caller closes it
             return f if "r" in mode else TapeFile(f)
@@ -181,4 +186,3 @@ def fill_every_point(root: Path, scenario: Scenario, limit: int = 400, step: int
     else:
         problems.append(f"the command made more than {limit} writes")
     return tried, problems
-

@@ -17,28 +17,56 @@ TARGETS = [f"TGT{i:03d}" for i in range(16)]
 
 
 def definition(**pool_overrides: object) -> Definition:
-    return parse_definition({
-        "dump_class": [
-            {"name": "ONSITE", "fast_replication_dump": "REQUIRED"},
-            {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "stack": 2},
-        ],
-        "storage_group": [
-            {"name": "SRC", "type": "POOL", "backup_group": "BK", "tracks": TRACKS, "track_size": TS, "volumes": SOURCES},
-            {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS, "volumes": TARGETS},
-        ],
-        "copy_pool": [
-            {"name": "ZERO", "storage_groups": ["SRC"], "versions": 0,
-             "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
-            {"name": "ZEROFRR", "storage_groups": ["SRC"], "versions": 0, "fast_reverse_restore": True,
-             "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
-            {"name": "FRR", "storage_groups": ["SRC"], "versions": 2, "fast_reverse_restore": True, "auto_dump": True,
-             "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
-            {"name": "TWO", "storage_groups": ["SRC"], "versions": 2,
-             "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
-            {"name": "INC", "storage_groups": ["SRC"], "versions": 1},
-        ],
-        **pool_overrides,
-    })
+    return parse_definition(
+        {
+            "dump_class": [
+                {"name": "ONSITE", "fast_replication_dump": "REQUIRED"},
+                {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "stack": 2},
+            ],
+            "storage_group": [
+                {
+                    "name": "SRC",
+                    "type": "POOL",
+                    "backup_group": "BK",
+                    "tracks": TRACKS,
+                    "track_size": TS,
+                    "volumes": SOURCES,
+                },
+                {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS, "volumes": TARGETS},
+            ],
+            "copy_pool": [
+                {
+                    "name": "ZERO",
+                    "storage_groups": ["SRC"],
+                    "versions": 0,
+                    "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}],
+                },
+                {
+                    "name": "ZEROFRR",
+                    "storage_groups": ["SRC"],
+                    "versions": 0,
+                    "fast_reverse_restore": True,
+                    "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}],
+                },
+                {
+                    "name": "FRR",
+                    "storage_groups": ["SRC"],
+                    "versions": 2,
+                    "fast_reverse_restore": True,
+                    "auto_dump": True,
+                    "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}],
+                },
+                {
+                    "name": "TWO",
+                    "storage_groups": ["SRC"],
+                    "versions": 2,
+                    "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}],
+                },
+                {"name": "INC", "storage_groups": ["SRC"], "versions": 1},
+            ],
+            **pool_overrides,
+        }
+    )
 
 
 def track(volser: str, generation: int, i: int) -> bytes:

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -32,25 +31,50 @@ SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 POOLS = ["TWO", "FRR", "INC", "ZERO", "CAT"]
 SEL = ["", " VERSION(1)", " VERSION(2)", " GENERATION(1)", " TOKEN('T1')", " TOKEN(X'00')", " DATE(2027/01/15)"]
 COMMANDS = [
-    "FRBACKUP COPYPOOL({p})", "FRBACKUP COPYPOOL({p}) FORCE", "FRBACKUP COPYPOOL({p}) TOKEN('T1')",
-    "FRBACKUP COPYPOOL({p}) DUMP", "FRBACKUP COPYPOOL({p}) DUMP DUMPCLASS(OFFSITE)",
-    "FRBACKUP COPYPOOL(INC) FCINCREMENTAL", "FRBACKUP COPYPOOL(INC) FCINCREMENTALLAST",
-    "FRBACKUP COPYPOOL({p}) PREPARE", "FRBACKUP COPYPOOL({p}) WITHDRAW", "FRBACKUP COPYPOOL({p}) DUMPONLY{s}",
-    "FRRECOV COPYPOOL({p}){s}", "FRRECOV COPYPOOL({p}){s} VERIFY(N)", "FRRECOV COPYPOOL({p}) FROMDUMP{s}",
-    "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL({p}){s}", "FRRECOV TOVOLUME(SRC002) FROMCOPYPOOL({p}) FROMDUMP{s}",
+    "FRBACKUP COPYPOOL({p})",
+    "FRBACKUP COPYPOOL({p}) FORCE",
+    "FRBACKUP COPYPOOL({p}) TOKEN('T1')",
+    "FRBACKUP COPYPOOL({p}) DUMP",
+    "FRBACKUP COPYPOOL({p}) DUMP DUMPCLASS(OFFSITE)",
+    "FRBACKUP COPYPOOL(INC) FCINCREMENTAL",
+    "FRBACKUP COPYPOOL(INC) FCINCREMENTALLAST",
+    "FRBACKUP COPYPOOL({p}) PREPARE",
+    "FRBACKUP COPYPOOL({p}) WITHDRAW",
+    "FRBACKUP COPYPOOL({p}) DUMPONLY{s}",
+    "FRRECOV COPYPOOL({p}){s}",
+    "FRRECOV COPYPOOL({p}){s} VERIFY(N)",
+    "FRRECOV COPYPOOL({p}) FROMDUMP{s}",
+    "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL({p}){s}",
+    "FRRECOV TOVOLUME(SRC002) FROMCOPYPOOL({p}) FROMDUMP{s}",
     "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL({p}) FROMDUMP(DUMPCLASS(OFFSITE))",
-    "FRRECOV DSNAME(APP.DATA) FROMCOPYPOOL({p}){s}", "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL({p}){s}",
-    "FRRECOV DSNAME(APP.*) REPLACE", "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL({p}) FROMDUMP",
-    "FRDELETE COPYPOOL({p}) VERSIONS(1)", "FRDELETE COPYPOOL({p}) VERSIONS(2) DUMPONLY", "FRDELETE COPYPOOL({p}) ALL BOTH",
-    "FRDELETE COPYPOOL({p}) TOKEN('T1')", "FRDELETE COPYPOOL(NOSUCH) ALL", "FRRECOV COPYPOOL(NOSUCH)",
-    "HOLD FRBACKUP", "HOLD FRRECOV", "HOLD FRRECOV(TAPE)", "HOLD FRRECOV(DATASET)", "HOLD ALL",
-    "RELEASE FRBACKUP", "RELEASE FRRECOV", "RELEASE FRRECOV(TAPE)", "RELEASE FRRECOV(DATASET)", "RELEASE ALL",
+    "FRRECOV DSNAME(APP.DATA) FROMCOPYPOOL({p}){s}",
+    "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL({p}){s}",
+    "FRRECOV DSNAME(APP.*) REPLACE",
+    "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL({p}) FROMDUMP",
+    "FRDELETE COPYPOOL({p}) VERSIONS(1)",
+    "FRDELETE COPYPOOL({p}) VERSIONS(2) DUMPONLY",
+    "FRDELETE COPYPOOL({p}) ALL BOTH",
+    "FRDELETE COPYPOOL({p}) TOKEN('T1')",
+    "FRDELETE COPYPOOL(NOSUCH) ALL",
+    "FRRECOV COPYPOOL(NOSUCH)",
+    "HOLD FRBACKUP",
+    "HOLD FRRECOV",
+    "HOLD FRRECOV(TAPE)",
+    "HOLD FRRECOV(DATASET)",
+    "HOLD ALL",
+    "RELEASE FRBACKUP",
+    "RELEASE FRRECOV",
+    "RELEASE FRRECOV(TAPE)",
+    "RELEASE FRRECOV(DATASET)",
+    "RELEASE ALL",
 ]
 
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("command"), st.sampled_from(COMMANDS), st.sampled_from(POOLS), st.sampled_from(SEL)),
-        st.tuples(st.just("command"), st.sampled_from(COMMANDS[:7] + COMMANDS[10:12]), st.sampled_from(POOLS), st.just("")),
+        st.tuples(
+            st.just("command"), st.sampled_from(COMMANDS[:7] + COMMANDS[10:12]), st.sampled_from(POOLS), st.just("")
+        ),
         st.tuples(st.just("command"), st.sampled_from(COMMANDS[:26]), st.sampled_from(POOLS), st.sampled_from(SEL)),
         st.tuples(st.just("write"), st.sampled_from(SOURCES + TARGETS[:2]), st.integers(1, TRACKS)),
         st.tuples(st.just("copy"), st.integers(1, 40)),
@@ -62,26 +86,50 @@ ops = st.lists(
 
 
 def definition():
-    return parse_definition({
-        "dump_class": [
-            {"name": "ONSITE", "fast_replication_dump": "REQUIRED"},
-            {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "stack": 2, "available_for_mount": False},
-        ],
-        "storage_group": [
-            {"name": "SRC", "type": "POOL", "backup_group": "BK", "tracks": TRACKS, "track_size": TS, "volumes": SOURCES},
-            {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS, "volumes": TARGETS},
-        ],
-        "copy_pool": [
-            {"name": "ZERO", "storage_groups": ["SRC"], "versions": 0, "fast_reverse_restore": True,
-             "dump_classes": [{"name": "ONSITE"}]},
-            {"name": "FRR", "storage_groups": ["SRC"], "versions": 2, "fast_reverse_restore": True,
-             "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}]},
-            {"name": "TWO", "storage_groups": ["SRC"], "versions": 2, "dump_classes": [{"name": "ONSITE"}]},
-            {"name": "INC", "storage_groups": ["SRC"], "versions": 1},
-            {"name": "CAT", "storage_groups": ["SRC"], "versions": 1, "catalog_capture": "P",
-             "dump_classes": [{"name": "OFFSITE"}]},
-        ],
-    })
+    return parse_definition(
+        {
+            "dump_class": [
+                {"name": "ONSITE", "fast_replication_dump": "REQUIRED"},
+                {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "stack": 2, "available_for_mount": False},
+            ],
+            "storage_group": [
+                {
+                    "name": "SRC",
+                    "type": "POOL",
+                    "backup_group": "BK",
+                    "tracks": TRACKS,
+                    "track_size": TS,
+                    "volumes": SOURCES,
+                },
+                {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS, "volumes": TARGETS},
+            ],
+            "copy_pool": [
+                {
+                    "name": "ZERO",
+                    "storage_groups": ["SRC"],
+                    "versions": 0,
+                    "fast_reverse_restore": True,
+                    "dump_classes": [{"name": "ONSITE"}],
+                },
+                {
+                    "name": "FRR",
+                    "storage_groups": ["SRC"],
+                    "versions": 2,
+                    "fast_reverse_restore": True,
+                    "dump_classes": [{"name": "ONSITE"}, {"name": "OFFSITE"}],
+                },
+                {"name": "TWO", "storage_groups": ["SRC"], "versions": 2, "dump_classes": [{"name": "ONSITE"}]},
+                {"name": "INC", "storage_groups": ["SRC"], "versions": 1},
+                {
+                    "name": "CAT",
+                    "storage_groups": ["SRC"],
+                    "versions": 1,
+                    "catalog_capture": "P",
+                    "dump_classes": [{"name": "OFFSITE"}],
+                },
+            ],
+        }
+    )
 
 
 def verdict(checks: list[Check]) -> tuple[int, str]:
@@ -106,7 +154,11 @@ def outcome(res: CommandResult) -> tuple[int, str]:
 
 def dasd_valid(site: Site) -> dict[tuple[str, int], str]:
     with site.catalog.session() as s:
-        return {(v.copy_pool, v.version): v.dasd_state for v in s.exec(select(BackupVersionRow)).all() if v.dasd_state != "PREPARE"}
+        return {
+            (v.copy_pool, v.version): v.dasd_state
+            for v in s.exec(select(BackupVersionRow)).all()
+            if v.dasd_state != "PREPARE"
+        }
 
 
 def tapes(site: Site) -> set[str]:
@@ -153,12 +205,17 @@ async def step(site: Site, op: tuple, counts: dict[str, int]) -> None:
     if got[0] != 0:
         return
     after_states, after_tapes = dasd_valid(site), tapes(site)
-    lost = sorted(v for (p, v), st_ in before_states.items()
-                  if p == predicted.copy_pool and st_ in ("RECOVERABLE", "FCFRRINCOMPLETE")
-                  and after_states.get((p, v)) not in ("RECOVERABLE", "FCFRRINCOMPLETE"))
+    lost = sorted(
+        v
+        for (p, v), st_ in before_states.items()
+        if p == predicted.copy_pool
+        and st_ in ("RECOVERABLE", "FCFRRINCOMPLETE")
+        and after_states.get((p, v)) not in ("RECOVERABLE", "FCFRRINCOMPLETE")
+    )
     if text.startswith(("FRBACKUP", "FRDELETE")) or " FROMDUMP" not in text:
         assert sorted(predicted.versions_invalidated) == lost or (
-            text.startswith("FRDELETE") and set(lost) <= set(predicted.versions_invalidated)), (text, predicted.lines, lost)
+            text.startswith("FRDELETE") and set(lost) <= set(predicted.versions_invalidated)
+        ), (text, predicted.lines, lost)
     assert sorted(before_tapes - after_tapes) == sorted(predicted.tapes_deleted), (text, predicted.lines)
 
 
@@ -176,14 +233,15 @@ TOTALS = {"sequences": 0, "commands": 0, "refused": 0}
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:  # noqa: ANN001
+def base(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("agreement") / "base"
     Site.create(path, definition()).close_files()
     return path
 
 
-@settings(max_examples=5000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
+@settings(
+    max_examples=5000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not SOAK
+)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_checks_and_impact_agree_with_the_command(base, sequence):
     counts = {"g": 0, "commands": 0, "refused": 0}

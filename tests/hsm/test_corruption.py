@@ -71,7 +71,7 @@ damage = st.tuples(
 )
 
 
-def spoil(path: Path, kind: str, where: float, n: int, rnd) -> None:  # noqa: ANN001
+def spoil(path: Path, kind: str, where: float, n: int, rnd) -> None:
     size = path.stat().st_size
     at = int(where * max(size - 1, 0))
     with open(path, "r+b") as f:
@@ -133,8 +133,9 @@ def _tapes_never_lie(site: Site) -> list[str]:
     return out
 
 
-@settings(max_examples=1000 if SOAK else 40, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=not SOAK)
+@settings(
+    max_examples=1000 if SOAK else 40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not SOAK
+)
 @given(damages=st.lists(damage, min_size=1, max_size=3))
 def test_damaged_files_never_crash_flashpool_or_make_it_write_elsewhere(base, damages):
     with copy_of(base) as path:

@@ -52,8 +52,11 @@ async def test_allocate_write_read_delete_and_the_vtoc(dsite):
 async def seed(site) -> dict[str, bytes]:
     ds = site.datasets
     out = {}
-    for name, vols, n in [("PAY.MASTER", ["DB0A01"], 3), ("PAY.HISTORY", ["DB0A01", "DB0A02"], 28),
-                          ("HR.STAFF", ["DB0A02"], 2)]:
+    for name, vols, n in [
+        ("PAY.MASTER", ["DB0A01"], 3),
+        ("PAY.HISTORY", ["DB0A01", "DB0A02"], 28),
+        ("HR.STAFF", ["DB0A02"], 2),
+    ]:
         await ds.allocate(name, n, vols)
         out[name] = f"{name} at backup ".encode() * 20
         await ds.write(name, out[name])

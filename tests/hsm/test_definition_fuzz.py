@@ -21,19 +21,57 @@ GOOD = {
         {"name": "SRC", "type": "POOL", "backup_group": "BK", "tracks": 8, "track_size": 64, "volumes": ["SRC001"]},
         {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": 8, "track_size": 64, "volumes": ["BK0001", "BK0002"]},
     ],
-    "copy_pool": [{"name": "POOL", "storage_groups": ["SRC"], "versions": 2, "dump_classes": [{"name": "ONSITE", "versions": 1}]}],
+    "copy_pool": [
+        {"name": "POOL", "storage_groups": ["SRC"], "versions": 2, "dump_classes": [{"name": "ONSITE", "versions": 1}]}
+    ],
 }
-WHERE = ("storage_group", "storage group", "copy_pool", "copy pool", "dump_class", "dump class", "volume",
-         "section", "backup group", "definition")
+WHERE = (
+    "storage_group",
+    "storage group",
+    "copy_pool",
+    "copy pool",
+    "dump_class",
+    "dump class",
+    "volume",
+    "section",
+    "backup group",
+    "definition",
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=True),
-                    st.text(max_size=12), st.sampled_from(["POOL", "SRC", "BK", "ONSITE", "3390-1", "REQUIRED"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-                      max_leaves=12)
-keys = st.sampled_from(["name", "type", "backup_group", "tracks", "track_size", "cylinders", "model", "volumes",
-                        "versions", "storage_groups", "dump_classes", "online", "stack", "retention_days",
-                        "verions", "fast_reverse_restor", "volser"])
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["POOL", "SRC", "BK", "ONSITE", "3390-1", "REQUIRED"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
+keys = st.sampled_from(
+    [
+        "name",
+        "type",
+        "backup_group",
+        "tracks",
+        "track_size",
+        "cylinders",
+        "model",
+        "volumes",
+        "versions",
+        "storage_groups",
+        "dump_classes",
+        "online",
+        "stack",
+        "retention_days",
+        "verions",
+        "fast_reverse_restor",
+        "volser",
+    ]
+)
 
 
 @st.composite
@@ -79,17 +117,29 @@ def test_arbitrary_documents_fail_with_located_problems_only(data):
     check(data if isinstance(data, dict) else {"storage_group": data})
 
 
-@pytest.mark.parametrize("change", [
-    {"storage_group": "SRC"}, {"storage_group": [1, 2]}, {"copy_pool": {"name": "P"}}, {"dump_class": "D1"},
-    ("storage_group", 0, "tracks", [1]), ("storage_group", 0, "cylinders", "x"), ("copy_pool", 0, "storage_groups", 5),
-    ("copy_pool", 0, "dump_classes", [{"name": "ONSITE", "versions": "x"}]),
-    ("storage_group", 0, "tracks", 999999999999999999), ("storage_group", 0, "track_size", 99999999999),
-    ("copy_pool", 0, "verions", 1), ("copy_pool", 0, "fast_reverse_restor", True),
-    ("storage_group", 0, "tracks", 15.7), ("storage_group", 0, "tracks", True),
-    ("storage_group", 0, "volumes", "SRC001"), ("storage_group", 0, "volumes", []),
-    ("storage_group", 0, "volumes", [{"volser": "SRC001", "online": "no"}]),
-    {"dump_class": [{"name": "ONSITE"}, {"name": "ONSITE"}]},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"storage_group": "SRC"},
+        {"storage_group": [1, 2]},
+        {"copy_pool": {"name": "P"}},
+        {"dump_class": "D1"},
+        ("storage_group", 0, "tracks", [1]),
+        ("storage_group", 0, "cylinders", "x"),
+        ("copy_pool", 0, "storage_groups", 5),
+        ("copy_pool", 0, "dump_classes", [{"name": "ONSITE", "versions": "x"}]),
+        ("storage_group", 0, "tracks", 999999999999999999),
+        ("storage_group", 0, "track_size", 99999999999),
+        ("copy_pool", 0, "verions", 1),
+        ("copy_pool", 0, "fast_reverse_restor", True),
+        ("storage_group", 0, "tracks", 15.7),
+        ("storage_group", 0, "tracks", True),
+        ("storage_group", 0, "volumes", "SRC001"),
+        ("storage_group", 0, "volumes", []),
+        ("storage_group", 0, "volumes", [{"volser": "SRC001", "online": "no"}]),
+        {"dump_class": [{"name": "ONSITE"}, {"name": "ONSITE"}]},
+    ],
+)
 def test_each_shape_the_issue_lists_is_refused_with_its_location(tmp_path, change):
     import copy
 

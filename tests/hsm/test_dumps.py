@@ -8,12 +8,28 @@ import pytest
 
 from engine.catalog import constructs as repo
 from engine.hsm import dump
-from engine.hsm.messages import Rc
 from engine.hsm import pool as pools
+from engine.hsm.messages import Rc
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, list_files, read_file
 from tests.hsm.conftest import TRACKS, content, fill, t
 
 ARC = ["ARC001", "ARC002"]
+
+
+#: a tape file header's fields but the source volume (tests add it)
+HEAD = dict(
+    copy_pool="CP",
+    version=1,
+    token="",
+    target="T1",
+    point_in_time=1.0,
+    dumped_at=2.0,
+    dump_class="ONSITE",
+    model="TEST",
+    cylinders=2,
+    tracks_per_cylinder=15,
+    track_size=64,
+)
 
 
 def versions(site, cp):
@@ -30,8 +46,7 @@ def copies(site, cp, gen=0):
 def test_tape_format_round_trip_stacking_and_damage(tmp_path):
     path = tmp_path / "T00001.tape"
     w = TapeWriter(path)
-    head = dict(copy_pool="CP", version=1, token="", target="T1", point_in_time=1.0, dumped_at=2.0,
-                dump_class="ONSITE", model="TEST", cylinders=2, tracks_per_cylinder=15, track_size=64)
+    head = dict(HEAD)
     a = {k: f"a{k}".encode().ljust(64, b"x") for k in (0, 5, 29)}
     b = {3: os.urandom(64)}
     tracks_a = [(k, a.get(k, bytes(64))) for k in range(30)]
@@ -120,13 +135,14 @@ async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
     await site.flashcopy.write_run("ARC001", 0, [t("current")] * TRACKS)
     before = await content(site, "ARC001")
     if damage == "swap":  # the catalog points ARC001 at ARC002's file on the tape
-        from engine.catalog.models import DumpCopyRow
         from sqlmodel import select
+
+        from engine.catalog.models import DumpCopyRow
 
         with site.catalog.session() as s:
             rows = s.exec(select(DumpCopyRow)).all()
             places = [(d.file_index, d.file_offset) for d in rows]
-            for d, (index, offset) in zip(rows, reversed(places)):
+            for d, (index, offset) in zip(rows, reversed(places), strict=False):
                 d.file_index, d.file_offset = index, offset
                 s.add(d)
             s.commit()
@@ -147,7 +163,11 @@ async def test_dumponly_required_rolloff_and_force(site):
     assert versions(site, "ARCHIVE")[1] == (1, "RECOVERABLE", "REQUIREDCOMPLETE")
     res = await site.command("FRB CP(ARCHIVE)")  # v1's DASD copy is replaced, its dump lives on
     assert res.rc == 0, res.lines()
-    assert versions(site, "ARCHIVE") == [(3, "RECOVERABLE", "NONE"), (2, "RECOVERABLE", "NONE"), (1, "NONE", "REQUIREDCOMPLETE")]
+    assert versions(site, "ARCHIVE") == [
+        (3, "RECOVERABLE", "NONE"),
+        (2, "RECOVERABLE", "NONE"),
+        (1, "NONE", "REQUIREDCOMPLETE"),
+    ]
     assert (await site.command("FRB CP(ARCHIVE)")).rc == 52  # v2 now blocks
     assert (await site.command("FRB CP(ARCHIVE) FORCE")).rc == 0
     assert (await site.command("FRBACKUP CP(ARCHIVE) DUMPONLY VERSION(1)")).rc == 2  # no DASD copy
@@ -202,13 +222,14 @@ async def test_automatic_dump_runs_on_its_schedule(site):
     assert versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE"
 
 
-@pytest.mark.parametrize(("field", "value"), [("cylinders", "2"), ("cylinders", 2.0), ("version", True),
-                                              ("tracks_per_cylinder", 0), ("source", 7)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("cylinders", "2"), ("cylinders", 2.0), ("version", True), ("tracks_per_cylinder", 0), ("source", 7)],
+)
 def test_a_crafted_header_with_a_valid_checksum_is_tape_damage(tmp_path, field, value):
     """The CRC only says the header is as written; a crafted one is refused by its fields."""
     path = tmp_path / "T00001.tape"
-    head = dict(copy_pool="CP", version=1, token="", source="VA", target="T1", point_in_time=1.0, dumped_at=2.0,
-                dump_class="ONSITE", model="TEST", cylinders=2, tracks_per_cylinder=15, track_size=64)
+    head = {**HEAD, "source": "VA"}
     w = TapeWriter(path)
     w.write_file(FileHeader(**head), iter([(0, b"x" * 64)]))
     w.close()

@@ -87,7 +87,9 @@ def test_versions_0_frend_through_the_cli_batch(tmp_path, capsys, monkeypatch):
 
     path = tmp_path / "s"
     Site.create(path, definition()).close_files()
-    monkeypatch.setattr("sys.stdin", io.StringIO("FRBACKUP COPYPOOL(ZERO) DUMP RETURNCONTROL(FREND)\nFRRECOV COPYPOOL(ZERO)\n"))
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("FRBACKUP COPYPOOL(ZERO) DUMP RETURNCONTROL(FREND)\nFRRECOV COPYPOOL(ZERO)\n")
+    )
     main(["hsm", "-", "--site", str(path)])
     out = capsys.readouterr().out
     assert "FUNCTION RC=0000" in out.split("FRRECOV")[0] or "RC=0000" in out
@@ -350,7 +352,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.execute("ALTER TABLE activity DROP COLUMN user")
     con.commit()
     con.close()
-    with pytest.raises(CatalogVersionMismatch, match="legacy-1.*flashpool catalog upgrade"):
+    with pytest.raises(CatalogVersionMismatch, match=r"legacy-1.*flashpool catalog upgrade"):
         Site.open(path)
     assert Site.upgrade_catalog(path) == ("legacy-1", schema.head())
 

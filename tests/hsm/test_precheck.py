@@ -11,7 +11,7 @@ from tests.hsm.conftest import fill
 ADVICE = {"frr-not-eligible", "frr-not-allowed", "only-version"}
 
 
-async def consistent(site, command: str) -> tuple[bool, int]:  # noqa: ANN001
+async def consistent(site, command: str) -> tuple[bool, int]:
     checks = precheck(site.context, command)
     blocked = [c for c in checks if not c.ok and c.code not in ADVICE]
     res = await site.command(command)

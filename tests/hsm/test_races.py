@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -57,7 +56,9 @@ ops = st.lists(
 
 @dataclass
 class Model:
-    sources: dict[str, list[bytes]] = field(default_factory=lambda: {v: [bytes(len(track(v, 0, 0)))] * TRACKS for v in SOURCES})
+    sources: dict[str, list[bytes]] = field(
+        default_factory=lambda: {v: [bytes(len(track(v, 0, 0)))] * TRACKS for v in SOURCES}
+    )
     versions: dict[tuple[str, int], dict[str, list[bytes]]] = field(default_factory=dict)
     generation: int = 0
 
@@ -121,7 +122,9 @@ def check(site: Site, model: Model) -> None:
             for p in pairs[v.id]:
                 if v.dasd_state == "RECOVERABLE" or (v.dasd_state == "FCFRRINCOMPLETE" and p.state != "RECOVERED"):
                     want = model.versions[(v.copy_pool, v.version)][p.source]
-                    assert core.read_run(p.target, 0, TRACKS) == want, f"{v.copy_pool} V{v.version:03d} {v.dasd_state}: {p.target}"
+                    assert core.read_run(p.target, 0, TRACKS) == want, (
+                        f"{v.copy_pool} V{v.version:03d} {v.dasd_state}: {p.target}"
+                    )
         for src in SOURCES:
             assert core.read_run(src, 0, TRACKS) == model.sources[src], src
     by_id = {v.id: v for v in vers}
@@ -148,14 +151,15 @@ async def run(path: Path, sequence: list[tuple]) -> None:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:  # noqa: ANN001
+def base(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("races") / "base"
     Site.create(path, definition()).close_files()
     return path
 
 
-@settings(max_examples=3000 if SOAK else 150, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=not SOAK)  # make test: the same sequences every run (CI never flakes); soak explores
+@settings(
+    max_examples=3000 if SOAK else 150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not SOAK
+)  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_background_work_never_makes_a_promise_false(base, sequence):
     with copy_of(base) as path:

@@ -12,7 +12,7 @@ from engine.hsm.rules import Refusal
 from tests.hsm.conftest import TRACKS, fill
 
 
-def offline(site, group: str, keep: int = 0) -> None:  # noqa: ANN001
+def offline(site, group: str, keep: int = 0) -> None:
     with site.catalog.session() as s:
         for v in s.exec(select(VolumeRow).where(VolumeRow.storage_group == group)).all()[keep:]:
             v.online = False
@@ -20,7 +20,7 @@ def offline(site, group: str, keep: int = 0) -> None:  # noqa: ANN001
         s.commit()
 
 
-def refusal(site, command: str) -> tuple[int, str] | None:  # noqa: ANN001
+def refusal(site, command: str) -> tuple[int, str] | None:
     bad = [c for c in precheck(site.context, command) if not c.ok and not c.advisory]
     return (bad[0].rc, bad[0].message_id) if bad else None
 
@@ -60,8 +60,11 @@ async def test_impact_figures_are_honest(site):
     assert im.tracks_to_move == 15 and im.work is Work.COPY and "15 tracks" in " ".join(im.lines)
     im = impact(site.context, "FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP")
     assert im.work is Work.TAPE and im.bytes_to_move > 0 and "tape" in im.estimate()
-    for command in ("FRBACKUP COPYPOOL(ARCHIVE) WITHDRAW", "FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DASDONLY",
-                    "FRBACKUP COPYPOOL(ARCHIVE) PREPARE"):
+    for command in (
+        "FRBACKUP COPYPOOL(ARCHIVE) WITHDRAW",
+        "FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DASDONLY",
+        "FRBACKUP COPYPOOL(ARCHIVE) PREPARE",
+    ):
         im = impact(site.context, command)
         assert im.tracks_to_move == 0 and "no data moves" in im.estimate(), (command, im.lines)
     im = impact(site.context, "FRBACKUP COPYPOOL(ARCHIVE)")

@@ -30,10 +30,21 @@ SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 def definition(frr: bool) -> dict:
     return {
         "storage_group": [
-            {"name": "POOLSG", "type": "POOL", "backup_group": "BACKSG", "tracks": TRACKS, "track_size": TS,
-             "volumes": SOURCES},
-            {"name": "BACKSG", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS,
-             "volumes": [f"TGT{i:03d}" for i in range(8)]},
+            {
+                "name": "POOLSG",
+                "type": "POOL",
+                "backup_group": "BACKSG",
+                "tracks": TRACKS,
+                "track_size": TS,
+                "volumes": SOURCES,
+            },
+            {
+                "name": "BACKSG",
+                "type": "COPYPOOLBACKUP",
+                "tracks": TRACKS,
+                "track_size": TS,
+                "volumes": [f"TGT{i:03d}" for i in range(8)],
+            },
         ],
         "copy_pool": [{"name": "CP", "storage_groups": ["POOLSG"], "versions": 3, "fast_reverse_restore": frr}],
     }
@@ -92,7 +103,9 @@ class VersionMachine(RuleBasedStateMachine):
         with self.site.catalog.session() as s:
             vers = pools.backups(s, "CP")
         target = vers[gen] if gen < len(vers) else None
-        event(f"FRRECOV rc={res.rc}" + (" (fast reverse restore)" if any(m.id == "FPL111I" for m in res.messages) else ""))
+        event(
+            f"FRRECOV rc={res.rc}" + (" (fast reverse restore)" if any(m.id == "FPL111I" for m in res.messages) else "")
+        )
         done = [v for m in res.messages if m.id == "ARC1805I" for v in m.text.split(": ")[1].split()]
         if res.rc in (0, 8) and done:  # 8: some volumes recovered (ARC1805I), others failed (ARC1803E)
             assert target is not None and target.version in self.versions, res.lines()
@@ -146,7 +159,9 @@ class VersionMachine(RuleBasedStateMachine):
 
 
 VersionMachine.TestCase.settings = settings(
-    max_examples=400 if SOAK else 60, stateful_step_count=30, deadline=None,
+    max_examples=400 if SOAK else 60,
+    stateful_step_count=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestVersionsFRR = VersionMachine.TestCase

@@ -15,7 +15,7 @@ KEY_COUNTS: dict[str, int] = {}
 class Keys:
     """Presses keys through the Pilot and counts them; typing a name counts as one key."""
 
-    def __init__(self, pilot) -> None:  # noqa: ANN001
+    def __init__(self, pilot) -> None:
         self.pilot = pilot
         self.count = 0
 
@@ -32,7 +32,7 @@ class Keys:
         await settle(self.pilot)
 
 
-async def digest(site, volser: str) -> str:  # noqa: ANN001
+async def digest(site, volser: str) -> str:
     """What a host reads from the volume, hashed here (not through engine.hsm.verify)."""
     h = hashlib.sha256()
     vol = site.volume(volser)
@@ -41,7 +41,7 @@ async def digest(site, volser: str) -> str:  # noqa: ANN001
     return h.hexdigest()
 
 
-async def damage(site, volser: str, first: int, count: int) -> None:  # noqa: ANN001
+async def damage(site, volser: str, first: int, count: int) -> None:
     size = site.volume(volser).geometry.track_size
     for k in range(first, first + count):
         await site.flashcopy.write(volser, k, bytes([0xDE, 0xAD]) * (size // 2))
@@ -52,7 +52,7 @@ def report(name: str, keys: Keys) -> None:
 
 
 @asynccontextmanager
-async def console(path) -> AsyncIterator[tuple]:  # noqa: ANN001
+async def console(path) -> AsyncIterator[tuple]:
     """The console on a copy of the demo site, settled on its first screen, with a key counter."""
     app = make_app(path)
     async with app.run_test(size=(130, 40)) as pilot:

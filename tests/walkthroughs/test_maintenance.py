@@ -111,7 +111,9 @@ async def test_w9_prepare_assigns_targets(demo_path):
         site = app.site
         sources = {v: await digest(site, v) for v in ("PAY001", "PAY002")}
         await keys.press("j", "j", "r", "9", "enter", "enter")  # PAYROLL: VERSIONS=2, one taken
-        assert "✔ backup group PAYBK has eligible target volumes for 1 version(s) of 2 source volume(s)" in text(app), text(app)
+        assert "✔ backup group PAYBK has eligible target volumes for 1 version(s) of 2 source volume(s)" in text(app), (
+            text(app)
+        )
         await keys.press("enter", "enter")  # impact, confirm (enter: nothing is overwritten)
         await settle(pilot, 6)
         await keys.press("enter", "enter")

@@ -13,26 +13,26 @@ DB2 = "DSN$DB0A$DB"
 DB2_VOLS = ["DB0A01", "DB0A02", "DB0A03", "DB0L01"]
 
 
-def states(site, cp):  # noqa: ANN001, ANN201
+def states(site, cp):
     with site.catalog.session() as s:
         return {v.version: v.dasd_state for v in pools.backups(s, cp)}
 
 
-def pair_targets(site, cp, version):  # noqa: ANN001, ANN201
+def pair_targets(site, cp, version):
     with site.catalog.session() as s:
         v = next(v for v in pools.backups(s, cp) if v.version == version)
         return {p.source: p.target for p in repo.pairs(s, v.id)}
 
 
-def text(app) -> str:  # noqa: ANN001
+def text(app) -> str:
     return str(app.screen.query_one("#wt-text").render())
 
 
-def walkthrough(app):  # noqa: ANN001, ANN201
+def walkthrough(app):
     return getattr(app.screen, "wt", None)
 
 
-async def finish(keys: Keys, app, name: str) -> None:  # noqa: ANN001
+async def finish(keys: Keys, app, name: str) -> None:
     """Confirm by typing the name, run, verify, summary."""
     assert app.screen.stage == "confirm"
     await keys.type(name)
@@ -74,7 +74,9 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
         await keys.press("enter")  # close: the transcript goes to the activity log
         await settle(pilot, 4)
         with site.catalog.session() as s:
-            entry = next(a for a in repo.activity(s) if a.origin == "WALKTHROUGH" and a.command.startswith("WALKTHROUGH W1"))
+            entry = next(
+                a for a in repo.activity(s) if a.origin == "WALKTHROUGH" and a.command.startswith("WALKTHROUGH W1")
+            )
         lines = [m["text"] for m in json.loads(entry.messages)]
         assert any(line.startswith("verify ✔ volume DB0A01") for line in lines) and entry.return_code == 0
 

@@ -179,7 +179,7 @@ class FlashpoolApp(App):
             return {
                 "pools": [p.name for p in self.site.views.pools()],
                 "volumes": sorted(self.site.volumes),
-                "datasets": [d.name for d in self.site.datasets.list()],
+                "datasets": [d.name for d in self.site.datasets.cataloged()],
             }
 
         self.push_screen(CommandLine(self.history, await asyncio.to_thread(names)))

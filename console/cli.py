@@ -345,7 +345,7 @@ async def _ds_list(args: argparse.Namespace) -> int:
 
     site = Site.open(args.site)
     try:
-        found = await asyncio.to_thread(site.datasets.list, args.filter.upper() if args.filter else None)
+        found = await asyncio.to_thread(site.datasets.cataloged, args.filter.upper() if args.filter else None)
     finally:
         await site.close()
     if args.json:

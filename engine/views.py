@@ -209,7 +209,7 @@ class Views:
         with self.ctx.catalog.session() as s:
             rows = list(s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all())
         used: dict[str, int] = {}
-        for info in self.ctx.datasets.list():
+        for info in self.ctx.datasets.cataloged():
             for e in info.extents:
                 used[e.volser] = used.get(e.volser, 0) + e.tracks
         core = self.ctx.flashcopy.core

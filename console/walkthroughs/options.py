@@ -111,11 +111,12 @@ def datasets_matching(site: Site, sel: Selections) -> list[Option]:
     pattern = sel.get("pattern", "").strip().upper()
     if not pattern:
         return [
-            Option(d.name, d.name, f"{len(d.extents)} extent(s) on {' '.join(d.volumes)}") for d in site.datasets.list()
+            Option(d.name, d.name, f"{len(d.extents)} extent(s) on {' '.join(d.volumes)}")
+            for d in site.datasets.cataloged()
         ]
     try:
         found = (
-            site.datasets.list(pattern)
+            site.datasets.cataloged(pattern)
             if any(c in pattern for c in "*%")
             else ([d] if (d := site.datasets.get(pattern)) else [])
         )

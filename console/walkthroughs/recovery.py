@@ -215,7 +215,7 @@ class DataSets(Walkthrough):
     def names(self, site: Site) -> list[str]:
         pattern = self.selections.get("pattern", "").upper()
         if any(c in pattern for c in "*%"):
-            return [d.name for d in site.datasets.list(pattern)]
+            return [d.name for d in site.datasets.cataloged(pattern)]
         return [pattern]
 
     def alternatives(self, check: Check) -> list[Alternative]:

@@ -146,9 +146,9 @@ def captured(s: Session, version_id: int, name: str | None = None) -> list[Captu
 
 
 def delete_version(s: Session, version: BackupVersionRow) -> None:
-    s.exec(delete(CapturedExtentRow).where(CapturedExtentRow.version_id == version.id))  # type: ignore[call-overload]
-    s.exec(delete(VersionPairRow).where(VersionPairRow.version_id == version.id))  # type: ignore[call-overload]
-    s.exec(delete(DumpCopyRow).where(DumpCopyRow.version_id == version.id))  # type: ignore[call-overload]
+    s.exec(delete(CapturedExtentRow).where(CapturedExtentRow.version_id == version.id))
+    s.exec(delete(VersionPairRow).where(VersionPairRow.version_id == version.id))
+    s.exec(delete(DumpCopyRow).where(DumpCopyRow.version_id == version.id))
     s.delete(version)
 
 
@@ -185,7 +185,7 @@ def mark_demo(s: Session) -> None:
 
 
 def log_activity(
-    s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict]
+    s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict[str, str]]
 ) -> None:
     s.add(
         ActivityRow(

@@ -12,7 +12,7 @@ import asyncio
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, delete, select
 
@@ -83,7 +83,7 @@ class DataSetStore:
         with self.catalog.session() as s:
             return _info(s, validate_dsname(name))
 
-    def list(self, pattern: str | None = None) -> list[DataSetInfo]:
+    def cataloged(self, pattern: str | None = None) -> list[DataSetInfo]:
         with self.catalog.session() as s:
             rows = s.exec(select(DataSetRow).order_by(DataSetRow.name)).all()
             names = [r.name for r in rows if pattern is None or matches(pattern, r.name)]
@@ -97,7 +97,7 @@ class DataSetStore:
             }
             return [i for n in sorted(names) if (i := _info(s, n)) is not None]
 
-    def read_vtoc(self, volser: str) -> list[dict]:
+    def read_vtoc(self, volser: str) -> list[dict[str, Any]]:
         vol = self._volume(volser)
         n = vtoc_tracks(vol.tracks, vol.geometry.track_size)
         raw = b"".join(self.flashcopy.read_run_blocking(volser, 0, n)).rstrip(b"\0")
@@ -250,7 +250,7 @@ class DataSetStore:
         other volumes are kept). Returns (names whose entries changed, volumes whose VTOC could
         not be read and whose catalog entries were left as they were)."""
         vols, unreadable = [], []
-        found: dict[str, list[tuple[int, Extent, dict]]] = {}
+        found: dict[str, list[tuple[int, Extent, dict[str, Any]]]] = {}
         for v in sorted(set(volsers)):
             try:
                 entries = self.read_vtoc(v)
@@ -313,7 +313,7 @@ def _info(s: Session, name: str) -> DataSetInfo | None:
 
 
 def _uncatalog(s: Session, name: str) -> None:
-    s.exec(delete(DataSetExtentRow).where(DataSetExtentRow.name == name))  # type: ignore[call-overload]
+    s.exec(delete(DataSetExtentRow).where(DataSetExtentRow.name == name))
     row = s.get(DataSetRow, name)
     if row is not None:
         s.delete(row)
@@ -327,7 +327,7 @@ class DataSets:
     def __init__(self, store: DataSetStore) -> None:
         self.store = store
         self.get = store.get
-        self.list = store.list
+        self.cataloged = store.cataloged
         self.on_volumes = store.on_volumes
         self.free_extents = store.free_extents
 
@@ -345,7 +345,7 @@ class DataSets:
     async def delete(self, name: str) -> None:
         await asyncio.to_thread(self.store.delete, name)
 
-    async def read_vtoc(self, volser: str) -> list[dict]:
+    async def read_vtoc(self, volser: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.store.read_vtoc, volser)
 
     async def resync(self, volsers: Iterable[str]) -> tuple[list[str], list[str]]:

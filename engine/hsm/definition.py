@@ -39,6 +39,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
 from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
@@ -231,7 +232,7 @@ def load_definition(path: str | Path) -> Definition:
     return parse_definition(data)
 
 
-def parse_definition(data: dict) -> Definition:
+def parse_definition(data: dict[str, Any]) -> Definition:
     problems = shape_problems(data)
     if problems:  # what follows reads meaning, and trusts the shape
         raise DefinitionError(problems)
@@ -382,14 +383,16 @@ def capacity_problems(defn: Definition) -> list[str]:
     return problems
 
 
-def _name(raw: dict, where: str, rule: NameRule, problems: list[str]) -> str:
+def _name(raw: dict[str, Any], where: str, rule: NameRule, problems: list[str]) -> str:
     name = str(raw.get("name", "")).upper()
     if not rule.fits(name):
         problems.append(f"{where}: {rule.problem(raw.get('name'))}")
     return name or where
 
 
-def _volumes(raw: dict, where: str, seen: dict[str, str], group: str | None, problems: list[str]) -> list[VolumeDef]:
+def _volumes(
+    raw: dict[str, Any], where: str, seen: dict[str, str], group: str | None, problems: list[str]
+) -> list[VolumeDef]:
     out = []
     for item in raw.get("volumes", []):
         spec = item if isinstance(item, dict) else {"volser": item}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 from engine.catalog import constructs as repo
 from engine.hsm.definition import Definition, parse_definition
@@ -17,14 +18,14 @@ CYL = 10
 TRACKS = CYL * 15
 
 
-def _group(name: str, kind: str, vols: list[str], backup: str | None = None) -> dict:
+def _group(name: str, kind: str, vols: list[str], backup: str | None = None) -> dict[str, Any]:
     g = {"name": name, "type": kind, "tracks": TRACKS, "volumes": vols}
     if backup:
         g["backup_group"] = backup
     return g
 
 
-DEMO: dict = {
+DEMO: dict[str, Any] = {
     "dump_class": [
         {"name": "ONSITE", "fast_replication_dump": "REQUIRED", "retention_days": 14},
         {"name": "OFFSITE", "fast_replication_dump": "OPTIONAL", "retention_days": 90, "stack": 4},

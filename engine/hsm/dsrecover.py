@@ -17,7 +17,7 @@ own 20 (not in the version's captured catalog information), 22 (exists and REPLA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow
@@ -87,7 +87,7 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
     plan = DataSetRecovery({}, {}, [], [])
     for pattern in req.dsnames:
         if is_filter(pattern):
-            hits = [i.name for i in ds.list(pattern)]
+            hits = [i.name for i in ds.cataloged(pattern)]
             rc = 4 if req.nocopypoolbackup == "RC4" else 8
             if not checks.record(
                 f"{pattern} matches cataloged data sets",
@@ -208,7 +208,7 @@ def _end(ctx: Context, iid: int) -> None:
         s.commit()
 
 
-def finish_interrupted(ctx: Context, payload: dict) -> str:
+def finish_interrupted(ctx: Context, payload: dict[str, Any]) -> str:
     """Site.open: a data set recovery a crash interrupted is done again from its source (the
     version's targets or its tape; both still hold the backup) and recataloged, so the data set
     holds its backup whole, never a mix of the two. Blocking; nothing else runs yet."""

@@ -276,7 +276,7 @@ def remove_unused_tapes(ctx: Context) -> None:
         used = {d.file for d in s.exec(select(DumpCopyRow)).all()}
         scratch = [t for t in full if t.file not in used]
         if scratch:
-            s.exec(delete(TapeRow).where(col(TapeRow.volser).in_([t.volser for t in scratch])))  # type: ignore[call-overload]
+            s.exec(delete(TapeRow).where(col(TapeRow.volser).in_([t.volser for t in scratch])))
             s.commit()
     for t in scratch:
         try:

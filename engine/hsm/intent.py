@@ -71,7 +71,7 @@ def begin(s: Session, kind: IntentKind, pool: str, now: float, **payload: object
 
 
 def end(s: Session, intent_id: int) -> None:
-    s.exec(delete(IntentRow).where(IntentRow.id == intent_id))  # type: ignore[call-overload]
+    s.exec(delete(IntentRow).where(IntentRow.id == intent_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ def withdraw_listed(core: FlashCopyCore, listed: list[list[object]]) -> int:
     """Withdraw [id, label] relationships that still exist with that label; returns how many."""
     n = 0
     for rel_id, label in listed:
-        rel = core.find(int(rel_id))  # type: ignore[call-overload]
+        rel = core.find(int(rel_id))
         if rel is not None and rel.label == label:
             core.withdraw(rel.id)
             n += 1
@@ -198,5 +198,5 @@ def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Re
     # when no intent is open any more (another pool's command may have one), the tombstones
     # have served their purpose
     s.flush()
-    s.exec(delete(EndedRelationshipRow).where(~select(IntentRow.id).exists()))  # type: ignore[call-overload]
+    s.exec(delete(EndedRelationshipRow).where(~select(IntentRow.id).exists()))
     return out

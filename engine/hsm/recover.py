@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DatabaseError
+from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, VersionPairRow
@@ -173,7 +174,7 @@ def _volume_refusal(core: FlashCopyCore, p: VersionPairRow, plan: PoolRecovery) 
     return None
 
 
-def _select(s, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> BackupVersionRow:  # noqa: ANN001
+def _select(s: Session, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> BackupVersionRow:
     found = rules.select_version(pools.backups(s, cp), req.selection, need_dasd)
     label = f"the backup copy {req.selection.describe()} exists" + (" on DASD" if need_dasd else "")
     checks.require(label, found if isinstance(found, Refusal) else None)
@@ -328,14 +329,14 @@ class VolumeRecovery:
     tracks: int
 
 
-def pool_of_volume(s, vol: str, from_cp: str | None) -> str | Refusal:  # noqa: ANN001
+def pool_of_volume(s: Session, vol: str, from_cp: str | None) -> str | Refusal:
     row = repo.volume(s, vol)
     return rules.pool_of_volume(
         repo.pools_of_group(s, row.storage_group) if row and row.storage_group else [], vol, from_cp
     )
 
 
-def _pool_for(s, vol: str, from_cp: str | None, checks: Checks) -> str:  # noqa: ANN001
+def _pool_for(s: Session, vol: str, from_cp: str | None, checks: Checks) -> str:
     cp = pool_of_volume(s, vol, from_cp)
     checks.require(f"{vol} has a copy pool backup", cp if isinstance(cp, Refusal) else None)
     assert isinstance(cp, str)

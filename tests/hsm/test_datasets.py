@@ -35,8 +35,8 @@ async def test_allocate_write_read_delete_and_the_vtoc(dsite):
     await ds.write("DB0A.BIG", b"x" * (40 * TS))
     vtoc = await ds.read_vtoc("DB0A02")
     assert [e["name"] for e in vtoc] == ["DB0A.BIG"]
-    assert [i.name for i in ds.list("DB0A.**")] == ["DB0A.BIG", "DB0A.DSNDBC.PAYROLL.TS01"]
-    assert [i.name for i in ds.list("DB0A.*")] == ["DB0A.BIG"]
+    assert [i.name for i in ds.cataloged("DB0A.**")] == ["DB0A.BIG", "DB0A.DSNDBC.PAYROLL.TS01"]
+    assert [i.name for i in ds.cataloged("DB0A.*")] == ["DB0A.BIG"]
     await ds.delete("DB0A.BIG")
     assert ds.get("DB0A.BIG") is None and await ds.read_vtoc("DB0A02") == []
     with pytest.raises(DataSetError, match="already exists"):

@@ -39,7 +39,7 @@ def copy_pools(s: Session) -> list[CopyPoolRow]:
 
 def pool_groups(s: Session, pool: str) -> list[str]:
     rows = s.exec(
-        select(CopyPoolGroupRow).where(CopyPoolGroupRow.copy_pool == pool).order_by(CopyPoolGroupRow.position)
+        select(CopyPoolGroupRow).where(CopyPoolGroupRow.copy_pool == pool).order_by(col(CopyPoolGroupRow.position))
     )
     return [r.storage_group for r in rows.all()]
 
@@ -106,7 +106,7 @@ def pair_counts(s: Session, version_ids: Iterable[int]) -> dict[int, int]:
     q = (
         select(VersionPairRow.version_id, func.count())
         .where(col(VersionPairRow.version_id).in_(ids))
-        .group_by(VersionPairRow.version_id)
+        .group_by(col(VersionPairRow.version_id))
     )
     return {vid: n for vid, n in s.exec(q).all()}
 
@@ -120,7 +120,7 @@ def pair_tuples(s: Session, version_ids: Iterable[int]) -> dict[int, list[tuple[
     q = (
         select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.target, VersionPairRow.storage_group)
         .where(col(VersionPairRow.version_id).in_(ids))
-        .order_by(VersionPairRow.version_id, VersionPairRow.source)
+        .order_by(col(VersionPairRow.version_id), col(VersionPairRow.source))
     )
     for vid, src, tgt, sg in s.exec(q).all():
         out[vid].append((src, tgt, sg))
@@ -132,23 +132,23 @@ def targets_in_use(s: Session) -> dict[str, tuple[str, int]]:
     (or a PREPARE assignment): those targets belong to that version until it is replaced."""
     q = (
         select(VersionPairRow.target, BackupVersionRow.copy_pool, BackupVersionRow.id)
-        .join(BackupVersionRow, BackupVersionRow.id == VersionPairRow.version_id)
+        .join(BackupVersionRow, col(BackupVersionRow.id) == col(VersionPairRow.version_id))
         .where(col(BackupVersionRow.dasd_state).in_([*DASD_STATES, "PREPARE"]))
     )
-    return {t: (cp, vid) for t, cp, vid in s.exec(q).all()}
+    return {t: (cp, vid) for t, cp, vid in s.exec(q).all() if vid is not None}  # a stored row has its id
 
 
 def captured(s: Session, version_id: int, name: str | None = None) -> list[CapturedExtentRow]:
     q = select(CapturedExtentRow).where(CapturedExtentRow.version_id == version_id)
     if name is not None:
         q = q.where(CapturedExtentRow.name == name)
-    return list(s.exec(q.order_by(CapturedExtentRow.name, CapturedExtentRow.seq)).all())
+    return list(s.exec(q.order_by(col(CapturedExtentRow.name), col(CapturedExtentRow.seq))).all())
 
 
 def delete_version(s: Session, version: BackupVersionRow) -> None:
-    s.exec(delete(CapturedExtentRow).where(CapturedExtentRow.version_id == version.id))
-    s.exec(delete(VersionPairRow).where(VersionPairRow.version_id == version.id))
-    s.exec(delete(DumpCopyRow).where(DumpCopyRow.version_id == version.id))
+    s.exec(delete(CapturedExtentRow).where(col(CapturedExtentRow.version_id) == version.id))
+    s.exec(delete(VersionPairRow).where(col(VersionPairRow.version_id) == version.id))
+    s.exec(delete(DumpCopyRow).where(col(DumpCopyRow.version_id) == version.id))
     s.delete(version)
 
 

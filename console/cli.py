@@ -27,7 +27,7 @@ from pathlib import Path
 from engine import logs
 from engine.errors import FlashpoolError
 from engine.logs import LEVELS
-from engine.paths import Sharing
+from engine.paths import Sharing, is_site
 
 DEFAULT_SITE = "./flashpool-data"
 
@@ -62,7 +62,7 @@ def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
 
     site = Path(args.site if args.cmd != "init" else (args.path or args.site))
     where = ""
-    if (site / "catalog.db").exists() or (site / "catalog.url").exists():
+    if is_site(site):
         log = site / "flashpool-errors.log"
         with open(Sharing.of(site).create(log, os.O_WRONLY | os.O_APPEND), "a") as f:
             f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} flashpool {' '.join(sys.argv[1:])}\n")

@@ -5,12 +5,13 @@ the engine itself never configures logging."""
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
 from pathlib import Path
 
-from engine.paths import Sharing
+from engine.paths import Sharing, is_site
 
 LOG_FILE = "flashpool.log"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -19,7 +20,7 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 def to_site(root: Path, level: str = "INFO") -> logging.Handler | None:
     """Log to `root/flashpool.log` (5 MiB, 3 old files kept), with the site's file permissions.
     Nothing is written outside an existing site: returns None when `root` holds no site."""
-    if not (root / "catalog.db").exists() and not (root / "catalog.url").exists():
+    if not is_site(root):
         return None
     handler = _SiteLog(root / LOG_FILE, Sharing.of(root))
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
@@ -35,7 +36,7 @@ class _SiteLog(logging.handlers.RotatingFileHandler):
         self._sharing = sharing
         super().__init__(path, maxBytes=5 << 20, backupCount=3, encoding="utf-8", delay=True)
 
-    def _open(self):  # type: ignore[no-untyped-def]  # noqa: ANN202 - logging's own signature
+    def _open(self) -> io.TextIOWrapper:
         fd = self._sharing.create(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
         return open(fd, "a", encoding=self.encoding)
 

@@ -10,6 +10,14 @@ from pathlib import Path
 
 from engine.errors import FlashpoolError
 
+CATALOG_FILE = "catalog.db"
+CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another database
+
+
+def is_site(root: Path) -> bool:
+    """A folder holds a site when it holds its catalog (or the pointer to it)."""
+    return (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists()
+
 
 class OutsideSite(FlashpoolError):
     pass

@@ -44,12 +44,10 @@ from engine.hsm.context import Context
 from engine.hsm.definition import Definition
 from engine.hsm.messages import CommandResult
 from engine.hsm.service import FastReplication
-from engine.paths import OWNER_ONLY, OutsideSite, Sharing, inside
+from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OWNER_ONLY, OutsideSite, Sharing, inside, is_site
 from engine.storage import Volume
 from engine.views import Views
 
-CATALOG_FILE = "catalog.db"
-CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another database
 LOCK_FILE = "site.lock"
 VOLUME_DIR = "volumes"
 TAPE_DIR = "tapes"
@@ -65,7 +63,7 @@ def _lock_site(root: Path) -> int:
     """One process drives a site at a time (its FlashCopy state lives in that process). The lock
     is on the site directory itself, which cannot be deleted from under it; `site.lock` only
     names the holder for the message."""
-    if not (root / CATALOG_FILE).exists() and not (root / CATALOG_URL_FILE).exists():
+    if not is_site(root):
         raise CatalogMissing(f"{root} is not a flashpool site (no catalog); create it with `flashpool init`")
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -138,7 +136,7 @@ class Site:
         database) and the volume images; then open it. All or nothing: the site is built in a
         temporary directory beside it and renamed into place, so a failure leaves nothing."""
         root = Path(path)
-        if (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists():
+        if is_site(root):
             raise SiteError(f"{root} already holds a flashpool site")
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise SiteError(f"{root} exists and is not an empty directory; a site is created in a new or empty one")
@@ -190,14 +188,14 @@ class Site:
         ]:
             image = f"{VOLUME_DIR}/{vol.volser}.img"
             Volume.create(root / image, vol.volser, vol.geometry, sharing).close()
-            g = vol.geometry
+            geo = vol.geometry
             rows.append(
                 VolumeRow(
                     volser=vol.volser,
-                    model=g.model,
-                    cylinders=g.cylinders,
-                    tracks_per_cylinder=g.tracks_per_cylinder,
-                    track_size=g.track_size,
+                    model=geo.model,
+                    cylinders=geo.cylinders,
+                    tracks_per_cylinder=geo.tracks_per_cylinder,
+                    track_size=geo.track_size,
                     image=image,
                     storage_group=group,
                     online=vol.online,
@@ -241,7 +239,7 @@ class Site:
             return cls._open(root, lock, options=options, copier=copier, clock=clock)
         except (DatabaseError, sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage found after the first read
             os.close(lock)
-            raise unusable(str(root / CATALOG_FILE), exc) from None
+            raise unusable(cls.catalog_url(root), exc) from None
         except BaseException:
             os.close(lock)
             raise

@@ -41,6 +41,11 @@ def known() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
+def upgradable(revision: str | None) -> bool:
+    """A revision `upgrade` knows how to bring to the head (the head itself included)."""
+    return revision is not None and (revision in known() or revision.startswith("legacy-"))
+
+
 def current(eng: Engine) -> str | None:
     """The catalog's revision: Alembic's, or what a catalog from before Alembic is equivalent to
     ('legacy-1' for schema version 1, which needs the old step first); None: not a catalog."""

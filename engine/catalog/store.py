@@ -34,11 +34,15 @@ def schema_problem(url: str, revision: str | None) -> CatalogError | None:
     """A catalog this flashpool cannot use as it is: older (say how to upgrade it) or newer."""
     if revision == schema.head():
         return None
-    if revision is not None and (revision in schema.known() or revision.startswith("legacy-")):
+    if schema.upgradable(revision):
         return CatalogVersionMismatch(
             f"the catalog at {url} is at schema revision {revision}; this flashpool needs {schema.head()}: "
             "copy the catalog, then run `flashpool catalog upgrade --site SITE`"
         )
+    return _too_new(url, revision)
+
+
+def _too_new(url: str, revision: str | None) -> CatalogVersionMismatch:
     return CatalogVersionMismatch(
         f"the catalog at {url} has schema revision {revision}, which this flashpool does not know "
         f"(it knows up to {schema.head()}); it was made by a newer flashpool"
@@ -195,8 +199,8 @@ class Catalog:
             before = schema.current(eng)
             if before is None:
                 raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
-            if before != schema.head() and not before.startswith("legacy-") and before not in schema.known():
-                raise schema_problem(url, before)  # type: ignore[misc]
+            if not schema.upgradable(before):
+                raise _too_new(url, before)
             return schema.upgrade(eng)
         finally:
             eng.dispose()

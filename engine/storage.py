@@ -16,14 +16,11 @@ never waits on the disk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import os
 import resource
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from engine.errors import (
@@ -73,8 +70,8 @@ class ImageFiles:
     def __len__(self) -> int:
         return len(self._open)
 
-    @contextmanager
-    def use(self, volume: Volume) -> Iterator[int]:
+    def pin(self, volume: Volume) -> int:
+        """The volume's open descriptor, kept open until `unpin` (every pin has its unpin)."""
         with self._lock:
             fd = self._open.get(volume)
             if fd is None:
@@ -85,16 +82,20 @@ class ImageFiles:
             else:
                 self._open.move_to_end(volume)
             self._pins[volume] = self._pins.get(volume, 0) + 1
-        try:
-            yield fd
-        finally:
-            with self._lock:
-                left = self._pins[volume] - 1
-                if left:
-                    self._pins[volume] = left
-                else:
-                    del self._pins[volume]
+            return fd
+
+    def unpin(self, volume: Volume) -> None:
+        with self._lock:
+            left = self._pins[volume] - 1
+            if left:
+                self._pins[volume] = left
+            else:
+                del self._pins[volume]
                 self._shrink(self.limit)
+
+    def use(self, volume: Volume) -> Pinned:
+        """`with files.use(volume) as fd:` - pinned for the block."""
+        return Pinned(self, volume)
 
     def forget(self, volume: Volume) -> None:
         """Close the volume's descriptor (the volume is being closed)."""
@@ -113,6 +114,21 @@ class ImageFiles:
             os.close(self._open.pop(vol))
             if len(self._open) <= size:
                 return
+
+
+class Pinned:
+    """A pin as a context manager (a class, not a generator: it runs on every track I/O)."""
+
+    __slots__ = ("_files", "_volume")
+
+    def __init__(self, files: ImageFiles, volume: Volume) -> None:
+        self._files, self._volume = files, volume
+
+    def __enter__(self) -> int:
+        return self._files.pin(self._volume)
+
+    def __exit__(self, *exc: object) -> None:
+        self._files.unpin(self._volume)
 
 
 #: the process's pool (see ImageFiles)
@@ -191,8 +207,8 @@ class Volume:
             self._closed = True
             self._files.forget(self)
 
-    def _fd(self) -> contextlib.AbstractContextManager[int]:
-        return self._files.use(self)
+    def _fd(self) -> Pinned:
+        return Pinned(self._files, self)
 
     @property
     def tracks(self) -> int:

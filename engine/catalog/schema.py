@@ -31,14 +31,19 @@ def _config(conn: Connection | None = None) -> Config:
 
 
 @functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migrations, read once per process (every new catalog is stamped with the head)."""
+    return ScriptDirectory.from_config(_config())
+
+
 def head() -> str:
-    rev = ScriptDirectory.from_config(_config()).get_current_head()
+    rev = _scripts().get_current_head()
     assert rev is not None
     return rev
 
 
 def known() -> set[str]:
-    return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
+    return {s.revision for s in _scripts().walk_revisions()}
 
 
 def upgradable(revision: str | None) -> bool:
@@ -66,7 +71,7 @@ def create(eng: Engine) -> None:
     migrations build the same schema)."""
     SQLModel.metadata.create_all(eng)
     with eng.begin() as conn:
-        command.stamp(_config(conn), "head")
+        MigrationContext.configure(conn).stamp(_scripts(), "head")
 
 
 def upgrade(eng: Engine) -> tuple[str | None, str]:

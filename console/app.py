@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from console.commands import palette_commands
@@ -36,7 +38,7 @@ from themes import ALL_THEMES, DEFAULT_THEME, TRACK_DEFAULTS
 MUTATING = {"backup", "recover", "withdraw", "delete"}
 
 
-class FlashpoolApp(App):
+class FlashpoolApp(App[None]):
     TITLE = "flashpool"
     CSS_PATH = [Path(__file__).parent / "styles" / "app.tcss"]
     MODES = {
@@ -194,7 +196,7 @@ class FlashpoolApp(App):
         self.update_status()
         self.notify("live updates paused: press p to resume" if self.paused else "live updates resumed", timeout=2)
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from palette_commands(self)
 
     def walkthrough_commands(self) -> Iterable[tuple[str, str, Callable[[], None]]]:
@@ -204,7 +206,7 @@ class FlashpoolApp(App):
             yield (
                 f"Walkthrough {w.id[1:]}: {w.title}",
                 w.context.split(".")[0],
-                lambda w=w: self.start_walkthrough(w.id),
+                partial(self.start_walkthrough, w.id),
             )
 
     def start_walkthrough(self, wid: str, **selections: str) -> None:
@@ -259,7 +261,7 @@ class FlashpoolApp(App):
             self.notify("cancelled: nothing was changed", timeout=3)
             return
         res = await self.run_command(text)
-        severity = "information" if res.rc == 0 else "warning" if res.rc <= 4 else "error"
+        severity: SeverityLevel = "information" if res.rc == 0 else "warning" if res.rc <= 4 else "error"
         last = next((str(m) for m in res.messages if m.id.endswith("E")), str(res.messages[-1]) if res.messages else "")
         self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=6)
 

@@ -21,13 +21,17 @@ import math
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import logs
 from engine.errors import FlashpoolError
 from engine.logs import LEVELS
 from engine.paths import Sharing, is_site
+
+if TYPE_CHECKING:
+    from engine.site import Site
 
 DEFAULT_SITE = "./flashpool-data"
 
@@ -39,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd is None:
             return _console(args)
-        return asyncio.run(args.run(args))
+        run: Callable[[argparse.Namespace], Coroutine[None, None, int]] = args.run
+        return asyncio.run(run(args))
     except FlashpoolError as exc:
         print(f"flashpool: {exc}", file=sys.stderr)
         return 12
@@ -93,10 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd")
 
     def command(
-        parent: argparse._SubParsersAction,
+        parent: argparse._SubParsersAction[argparse.ArgumentParser],
         name: str,
         help: str,  # noqa: A002 - argparse's name
-        run: Callable[[argparse.Namespace], Awaitable[int]],
+        run: Callable[[argparse.Namespace], Coroutine[None, None, int]],
     ) -> argparse.ArgumentParser:
         cmd = parent.add_parser(name, help=help, parents=[common])
         cmd.set_defaults(run=run)
@@ -228,9 +233,10 @@ async def _hsm(args: argparse.Namespace) -> int:
     return rc
 
 
-def _read_commands(stream) -> list[str]:  # noqa: ANN001 - a text stream
+def _read_commands(stream: Iterable[str]) -> list[str]:
     """One command per line; a line ending in - or + continues; blank lines and * comments skip."""
-    out, buf = [], ""
+    out: list[str] = []
+    buf = ""
     for raw in stream:
         line = raw.rstrip("\n")
         if not buf and (not line.strip() or line.lstrip().startswith("*")):
@@ -244,7 +250,7 @@ def _read_commands(stream) -> list[str]:  # noqa: ANN001 - a text stream
     return out
 
 
-async def _wait(site, quiet: bool) -> int:  # noqa: ANN001 - a Site
+async def _wait(site: Site, quiet: bool) -> int:
     """Until every background copy has completed, or is parked (e.g. the disk filled up): a parked
     copy is reported and the wait returns RC 12, never hangs."""
     fc = site.flashcopy

@@ -12,6 +12,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 
 def config_dir() -> Path:
@@ -22,11 +23,12 @@ def config_dir() -> Path:
     return Path(base) / "flashpool"
 
 
-def load_settings() -> dict:
+def load_settings() -> dict[str, Any]:
     try:
-        return json.loads((config_dir() / "config.json").read_text())
+        settings = json.loads((config_dir() / "config.json").read_text())
     except (OSError, ValueError):
         return {}
+    return settings if isinstance(settings, dict) else {}
 
 
 def save_settings(**changes: object) -> None:

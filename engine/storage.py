@@ -258,7 +258,7 @@ class Volume:
                 f"{self.volser}: a track holds exactly {self.geometry.track_size:,} bytes, got {len(data):,}"
             )
 
-    def _pwrite(self, data: bytes, offset: int, what: str) -> None:
+    def _pwrite(self, data: bytes | memoryview, offset: int, what: str) -> None:
         view = memoryview(data)
         try:
             with self._fd() as fd:

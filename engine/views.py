@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import VersionPairRow, VolumeRow
@@ -125,11 +125,10 @@ class Views:
         with self.ctx.catalog.session() as s:
             live: dict[int, list[tuple[str, int]]] = {}
             for vid, source, rid in s.exec(
-                select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.relationship_id).where(
-                    col(VersionPairRow.relationship_id).is_not(None)
-                )
+                select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.relationship_id)
             ):
-                live.setdefault(vid, []).append((source, rid))
+                if rid is not None:
+                    live.setdefault(vid, []).append((source, rid))
             for p in repo.copy_pools(s):
                 if only is not None and p.name != only:
                     continue
@@ -139,7 +138,7 @@ class Views:
                 valid = [v for v in vers if v.dasd_state == "RECOVERABLE"]
                 copying = oos = total = 0
                 for v in vers:
-                    for _source, rid in live.get(v.id, ()):
+                    for _source, rid in live.get(v.key, ()):
                         rel = core.find(rid)
                         if rel is not None and rel.uncopied.any():
                             copying += 1
@@ -147,7 +146,7 @@ class Views:
                             total += rel.length
                 newest = valid[0] if valid else None
                 # derived, never stored: what FRRECOV would do now (rules.frr_methods)
-                eligible = bool(newest and newest.fcfrr and rules.frr_methods(core, newest, repo.pairs(s, newest.id)))
+                eligible = bool(newest and newest.fcfrr and rules.frr_methods(core, newest, repo.pairs(s, newest.key)))
                 out.append(
                     PoolSummary(
                         p.name,
@@ -173,17 +172,17 @@ class Views:
         with self.ctx.catalog.session() as s:
             vers = repo.versions(s, pool)
             backups = [v for v in vers if v.dasd_state != "PREPARE"]
-            pairs = repo.pairs_of_versions(s, [v.id for v in vers])
+            pairs = repo.pairs_of_versions(s, [v.key for v in vers])
             for v in vers:
                 gen = backups.index(v) if v in backups else None
-                copies = repo.dump_copies(s, v.id)
+                copies = repo.dump_copies(s, v.key)
                 from engine.hsm.dump import class_state
 
-                classes = tuple((c, class_state(s, v.id, c)) for c in sorted({d.dump_class for d in copies}))
-                frr = bool(v.fcfrr and rules.frr_methods(self.ctx.flashcopy.core, v, pairs[v.id]))
+                classes = tuple((c, class_state(s, v.key, c)) for c in sorted({d.dump_class for d in copies}))
+                frr = bool(v.fcfrr and rules.frr_methods(self.ctx.flashcopy.core, v, pairs[v.key]))
                 out.append(
                     VersionView(
-                        v.id,
+                        v.key,
                         v.copy_pool,
                         v.version,
                         gen,
@@ -199,7 +198,7 @@ class Views:
                         classes,
                         tuple(
                             PairView(pr.source, pr.target, pr.storage_group, self._rel(pr.relationship_id))
-                            for pr in pairs[v.id]
+                            for pr in pairs[v.key]
                         ),
                     )
                 )

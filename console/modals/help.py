@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, Static
 
 
-def bindings_of(app, screen: Screen) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def bindings_of(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]]:
     """(key, description, id) of every binding active on the screen (focused widget up to app)."""
-    seen, out = set(), []
-    nodes = []
-    node = screen.focused
+    seen: set[str] = set()
+    out: list[tuple[str, str, str]] = []
+    nodes: list[DOMNode] = []
+    node: DOMNode | None = screen.focused
     while node is not None and node is not screen:
         nodes.append(node)
         node = node.parent

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widgets import DataTable
 
 from console import format as fmt
 from console.modals.help import TextScreen
 from console.screens.base import ListScreen
+from console.widgets.live_table import Cells
 
 
 class ActivityScreen(ListScreen):
@@ -27,7 +29,7 @@ class ActivityScreen(ListScreen):
     ]
     BINDINGS = [Binding("enter", "open", "Messages", id="activity.open")]
 
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         entries = self.fpapp.site.views.activity()
         self._entries = {str(e.id): e for e in entries}
         rows = []
@@ -45,5 +47,5 @@ class ActivityScreen(ListScreen):
             body = "\n".join(f"{i} {t}" for i, t in e.messages) or "(no messages)"
             self.app.push_screen(TextScreen(f"{fmt.when(e.at)}  {e.command}  RC={e.return_code}", body))
 
-    def on_data_table_row_selected(self, event) -> None:  # noqa: ANN001
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

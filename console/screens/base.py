@@ -14,14 +14,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label
 
 from console.messages import SiteChanged
-from console.widgets.live_table import LiveTable, Prepared, prepare
+from console.widgets.live_table import Cells, LiveTable, Prepared, prepare
 from console.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from console.app import FlashpoolApp
 
 
-class ListScreen(Screen):
+class ListScreen(Screen[None]):
     TITLE_TEXT: ClassVar[str] = ""
     COLUMNS: ClassVar[list[tuple[str, str, int | None]]] = []
     EMPTY_TEXT: ClassVar[str] = "Nothing here yet."
@@ -70,7 +70,7 @@ class ListScreen(Screen):
         self.request_reload()
 
     # -- data -------------------------------------------------------------------------------------
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         """Rows (key, cells) to show; runs in a worker thread."""
         return []
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widgets import DataTable
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_table import Cells
 
 
 class GroupsScreen(ListScreen):
@@ -31,7 +33,7 @@ class GroupsScreen(ListScreen):
     ]
     BINDINGS = [Binding("enter", "open", "Open", id="groups.open")]
 
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         rows = []
         volumes = self.fpapp.site.views.volumes()
         groups = self.fpapp.site.views.groups(volumes)
@@ -84,5 +86,5 @@ class GroupsScreen(ListScreen):
         if self.table.selected_key:
             self.app.push_screen(VolumeScreen(self.table.selected_key))
 
-    def on_data_table_row_selected(self, event) -> None:  # noqa: ANN001
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Label
+from textual.widgets import DataTable, Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
-from console.widgets.live_table import LiveTable
+from console.widgets.live_table import Cells, LiveTable
 from engine.views import VersionView
 
 
@@ -60,7 +61,7 @@ class PoolDetailScreen(ListScreen):
         self.query_one("#screen-title", Label).update(f"Copy pool {self.pool}")
         super().on_mount()
 
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         views = self.fpapp.site.views
         summary = next(iter(views.pools(only=self.pool)), None)
         self._summary = summary
@@ -101,7 +102,7 @@ class PoolDetailScreen(ListScreen):
             )
         self.show_pairs()
 
-    def on_data_table_row_highlighted(self, event) -> None:  # noqa: ANN001
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "main-table":
             self.show_pairs()
 
@@ -110,6 +111,7 @@ class PoolDetailScreen(ListScreen):
         rows = []
         for p in v.pairs if v else ():
             rel = p.relationship
+            state: str | Text
             if rel is None:
                 state, oos, pct = (
                     "no relationship",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widgets import DataTable
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_table import Cells
 
 
 class PoolsScreen(ListScreen):
@@ -34,7 +36,7 @@ class PoolsScreen(ListScreen):
         Binding("r", "recover", "Recover…", id="pools.recover"),
     ]
 
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         rows = []
         for p in self.fpapp.site.views.pools():
             frr = "—" if not p.frr_allowed else ("✔ eligible" if p.frr_eligible else "allowed")
@@ -62,7 +64,7 @@ class PoolsScreen(ListScreen):
         if self.table.selected_key:
             self.app.push_screen(PoolDetailScreen(self.table.selected_key))
 
-    def on_data_table_row_selected(self, event) -> None:  # noqa: ANN001
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
     def action_backup(self) -> None:

@@ -7,9 +7,12 @@ import time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_table import Cells
+from engine.flashcopy import RelationshipInfo
 
 
 class RelationshipsScreen(ListScreen):
@@ -47,7 +50,7 @@ class RelationshipsScreen(ListScreen):
         self.query_one("#cascades", Tree).display = False
         super().on_mount()
 
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         rels = self.fpapp.site.views.relationships()
         self._rels = rels
         now = time.monotonic()
@@ -82,14 +85,14 @@ class RelationshipsScreen(ListScreen):
         if not tree.display:
             return
         tree.clear()
-        children: dict[str, list] = {}
+        children: dict[str, list[RelationshipInfo]] = {}
         targets = set()
         for r in self._rels:
             children.setdefault(r.source, []).append(r)
             targets.add(r.target)
         roots = sorted(v for v in children if v not in targets) or sorted(children)
 
-        def add(node, vol: str, depth: int) -> None:  # noqa: ANN001
+        def add(node: TreeNode[None], vol: str, depth: int) -> None:
             for r in children.get(vol, []):
                 label = f"{r.target}  (rel {r.id}, {r.percent_complete:.0f}% copied, {r.mode.value})"
                 child = node.add(label, expand=True)

@@ -7,6 +7,7 @@ from textual.widgets import Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_table import Cells
 from console.widgets.track_map import TrackMap
 
 
@@ -41,7 +42,7 @@ class VolumeScreen(ListScreen):
         self.query_one("#screen-title", Label).update(f"Volume {self.volser}")
         super().on_mount()
 
-    def load(self) -> list[tuple[str, tuple]]:
+    def load(self) -> list[tuple[str, Cells]]:
         site = self.fpapp.site
         self._vol = next((v for v in site.views.volumes() if v.volser == self.volser), None)
         self._sets = [d.name for d in site.datasets.on_volumes([self.volser])] if self.volser in site.volumes else []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
@@ -13,8 +15,9 @@ from console.walkthroughs import ALL
 
 
 class Chooser(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="chooser.cancel")] + [
-        Binding(str(n), f"pick({n})", f"Walkthrough {n}", show=False, id=f"chooser.{n}") for n in range(1, 10)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="chooser.cancel"),
+        *(Binding(str(n), f"pick({n})", f"Walkthrough {n}", show=False, id=f"chooser.{n}") for n in range(1, 10)),
     ]
     DEFAULT_CSS = """
     Chooser { align: center middle; }

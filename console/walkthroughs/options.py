@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from console import format as fmt
@@ -9,6 +10,7 @@ from console.walkthroughs.base import Option, Selections
 
 if TYPE_CHECKING:
     from engine.site import Site
+    from engine.views import VersionView
 
 
 def pools(site: Site, sel: Selections) -> list[Option]:
@@ -37,7 +39,7 @@ def dumped_pools(site: Site, sel: Selections) -> list[Option]:
     return [o for o in pools(site, sel) if o.value in dumped] or pools(site, sel)
 
 
-def _version_option(v) -> Option:  # noqa: ANN001 - a VersionView
+def _version_option(v: VersionView) -> Option:
     dumps = " ".join(f"{c}:{s[:4]}" for c, s in v.dump_copies) or "no dumps"
     return Option(
         str(v.version),
@@ -125,7 +127,7 @@ def datasets_matching(site: Site, sel: Selections) -> list[Option]:
     return [Option(d.name, d.name, f"on {' '.join(d.volumes)}") for d in found]
 
 
-def yes_no(yes: str, no: str):  # noqa: ANN201
+def yes_no(yes: str, no: str) -> Callable[[Site, Selections], list[Option]]:
     def options(site: Site, sel: Selections) -> list[Option]:
         return [Option("N", no), Option("Y", yes)]
 

@@ -27,7 +27,8 @@ from textual.widgets.option_list import Option as ListOption
 
 from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
 from engine.hsm import verify
-from engine.hsm.impact import impact
+from engine.hsm.impact import Impact, impact
+from engine.hsm.messages import CommandResult
 from engine.hsm.precheck import Check, precheck
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class StepInput(Input):
         await super()._on_key(event)
 
 
-class WalkthroughScreen(Screen):
+class WalkthroughScreen(Screen[None]):
     AUTO_FOCUS = None
     TITLE_TEXT = "Walkthrough"
     HELP_TEXT = (
@@ -91,7 +92,7 @@ class WalkthroughScreen(Screen):
         self.alternatives: list[Alternative] = []
         self.expected: list[verify.Expectation] = []
         self.outcomes: list[verify.Outcome] = []
-        self.result = None  # CommandResult
+        self.result: CommandResult | None = None
         self.started = False  # the command has been sent: no going back
         self.busy = False
         self.error = ""
@@ -100,7 +101,7 @@ class WalkthroughScreen(Screen):
         self._recorded = False
         self._options: list[Option] = []  # the choices shown (filtered)
         self._all_options: list[Option] | None = None  # the step's choices, None while loading
-        self.impact = None  # engine.hsm.impact.Impact, once worked out
+        self.impact: Impact | None = None  # once worked out
 
     @property
     def fpapp(self) -> FlashpoolApp:

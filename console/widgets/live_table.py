@@ -13,18 +13,19 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
 
-Rows = Sequence[tuple[str, tuple]]
+Cells = tuple[Any, ...]  # one row's cells: str, Text or numbers
+Rows = Sequence[tuple[str, Cells]]
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """Rows made ready off the loop: cells as Text, and which rows differ from what is shown."""
 
-    rows: list[tuple[str, tuple]]
+    rows: list[tuple[str, Cells]]
     changed: set[str] = field(default_factory=set)
 
 
-def prepare(rows: Rows, shown: dict[str, tuple] | None = None) -> Prepared:
+def prepare(rows: Rows, shown: dict[str, Cells] | None = None) -> Prepared:
     """Plain strings become Text (a name is never read as markup; parsing 20,000 cells as markup
     costs 150 ms) and rows are compared with `shown`; blocking, so a worker thread does it."""
     out = [(k, tuple(Text(c) if isinstance(c, str) else c for c in cells)) for k, cells in rows]
@@ -44,7 +45,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (1, text.lower())
 
 
-class LiveTable(DataTable):
+class LiveTable(DataTable[Any]):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
@@ -57,7 +58,7 @@ class LiveTable(DataTable):
     def __init__(self, columns: Sequence[tuple[str, str, int | None]], **kw: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self._columns = columns
-        self._rows: dict[str, tuple] = {}
+        self._rows: dict[str, Cells] = {}
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
@@ -76,7 +77,7 @@ class LiveTable(DataTable):
             return None
 
     @property
-    def shown(self) -> dict[str, tuple]:
+    def shown(self) -> dict[str, Cells]:
         """The rows last given (before filtering), for `prepare` to compare with."""
         return self._rows
 
@@ -86,7 +87,7 @@ class LiveTable(DataTable):
         self._rows = dict(ready.rows)
         wanted = [(k, cells) for k, cells in ready.rows if self._visible(k, cells)]
         keep = {k for k, _ in wanted}
-        current = {rk.value for rk in self.rows}
+        current = {rk.value for rk in self.rows if rk.value is not None}
         with self.app.batch_update():
             for k in current - keep:
                 self.remove_row(k)
@@ -112,7 +113,7 @@ class LiveTable(DataTable):
         width = sum(c.get_render_width(self) for c in self.columns.values()) + self._row_label_column_width
         self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
 
-    def _visible(self, key: str, cells: tuple) -> bool:
+    def _visible(self, key: str, cells: Cells) -> bool:
         if not self.filter_text:
             return True
         needle = self.filter_text.lower()

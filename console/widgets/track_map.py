@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -30,7 +31,7 @@ class TrackMap(Widget):
     def cells(self) -> int:
         return self.columns * self.rows_
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self.rows_
 
     def render_line(self, y: int) -> Strip:

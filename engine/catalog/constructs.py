@@ -25,12 +25,22 @@ from engine.catalog.models import (
     VersionPairRow,
     VolumeRow,
 )
+from engine.catalog.store import CatalogCorrupt
 
 DASD_STATES = ("RECOVERABLE", "FAILED", "FCFRRINCOMPLETE")
 
 
 def copy_pool(s: Session, name: str) -> CopyPoolRow | None:
     return s.get(CopyPoolRow, name)
+
+
+def held_copy_pool(s: Session, name: str) -> CopyPoolRow:
+    """A copy pool the command has serialised: it cannot have gone unless the catalog was
+    changed behind flashpool's back."""
+    row = s.get(CopyPoolRow, name)
+    if row is None:
+        raise CatalogCorrupt(f"copy pool {name} vanished from the catalog while a command held it")
+    return row
 
 
 def copy_pools(s: Session) -> list[CopyPoolRow]:
@@ -77,6 +87,14 @@ def versions(s: Session, pool: str) -> list[BackupVersionRow]:
     """Every version row of a pool, newest point in time first (PREPARE entries last)."""
     rows = s.exec(select(BackupVersionRow).where(BackupVersionRow.copy_pool == pool)).all()
     return sorted(rows, key=lambda v: (v.dasd_state == "PREPARE", -v.created_at, -(v.id or 0)))
+
+
+def held_version(s: Session, version_id: int) -> BackupVersionRow:
+    """A version of a copy pool the command has serialised (see `held_copy_pool`)."""
+    row = s.get(BackupVersionRow, version_id)
+    if row is None:
+        raise CatalogCorrupt(f"backup version row {version_id} vanished from the catalog while a command held it")
+    return row
 
 
 def pairs(s: Session, version_id: int) -> list[VersionPairRow]:

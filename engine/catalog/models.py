@@ -6,9 +6,25 @@ tables rather than rewrite them. Enumerated values are stored as their DFSMShsm 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 2  # 2: intents, ended relationships, tapes, dump copy file offsets
+
+
+class Keyed:
+    """A row whose key the database assigns: `id` is None until the row is flushed, `key` is
+    the id of a row that has one (every row read from the catalog)."""
+
+    if TYPE_CHECKING:
+        id: int | None
+
+    @property
+    def key(self) -> int:
+        if self.id is None:
+            raise LookupError(f"{type(self).__name__} has no key before it is flushed")
+        return self.id
 
 
 class SchemaInfo(SQLModel, table=True):
@@ -75,7 +91,7 @@ class CopyPoolDumpClassRow(SQLModel, table=True):
     dump_versions: int = 1
 
 
-class BackupVersionRow(SQLModel, table=True):
+class BackupVersionRow(Keyed, SQLModel, table=True):
     __tablename__ = "backup_version"
     id: int | None = Field(default=None, primary_key=True)
     copy_pool: str = Field(foreign_key="copy_pool.name", index=True)
@@ -159,7 +175,7 @@ class CapturedExtentRow(SQLModel, table=True):
     dsorg: str = "PS"
 
 
-class DumpCopyRow(SQLModel, table=True):
+class DumpCopyRow(Keyed, SQLModel, table=True):
     __tablename__ = "dump_copy"
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="backup_version.id", index=True)
@@ -185,7 +201,7 @@ class TapeRow(SQLModel, table=True):
     state: str = "WRITING"  # WRITING | FULL
 
 
-class IntentRow(SQLModel, table=True):
+class IntentRow(Keyed, SQLModel, table=True):
     """An HSM command between its first and its last durable write. `Site.open` finishes or
     undoes every intent it finds before anything else runs (see docs/ATOMICITY.md)."""
 
@@ -210,7 +226,7 @@ class EndedRelationshipRow(SQLModel, table=True):
     reason: str
 
 
-class ActivityRow(SQLModel, table=True):
+class ActivityRow(Keyed, SQLModel, table=True):
     __tablename__ = "activity"
     id: int | None = Field(default=None, primary_key=True)
     at: float = Field(index=True)

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, event, insert
+from sqlalchemy import delete, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
 from engine.catalog import schema
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
@@ -239,7 +239,7 @@ class Catalog:
         bitmap that does not decode, or decodes to the wrong length): those are named, not
         loaded, and the rest of the site keeps working."""
         with self.session() as s:
-            rows = list(s.exec(select(RelationshipRow).order_by(RelationshipRow.id)).all())
+            rows = list(s.exec(select(RelationshipRow).order_by(col(RelationshipRow.id))).all())
             next_id = int(s.get(SchemaInfo, "next_relationship_id").value)  # type: ignore[union-attr]
         rels: list[Relationship] = []
         damaged: dict[int, str] = {}
@@ -324,22 +324,18 @@ class CatalogJournal:
             raise
 
     def _commit_portable(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
-        table = RelationshipRow.__table__
-        ended = EndedRelationshipRow.__table__
         gone = [e.relationship.id for e in removed]
         ids = [r.id for r in changed] + gone
         with self.catalog.engine.begin() as conn:
             if ids:
-                conn.execute(delete(table).where(table.c.id.in_(ids)))
+                conn.execute(delete(RelationshipRow).where(col(RelationshipRow.id).in_(ids)))
             if gone:
-                conn.execute(delete(ended).where(ended.c.id.in_(gone)))
-                conn.execute(insert(ended), [_ended_row(e) for e in removed])
+                conn.execute(delete(EndedRelationshipRow).where(col(EndedRelationshipRow.id).in_(gone)))
+                conn.execute(insert(EndedRelationshipRow), [_ended_row(e) for e in removed])
             if changed:
-                conn.execute(insert(table), [_to_row(r) for r in changed])
+                conn.execute(insert(RelationshipRow), [_to_row(r) for r in changed])
             conn.execute(
-                SchemaInfo.__table__.update()
-                .where(SchemaInfo.__table__.c.key == "next_relationship_id")
-                .values(value=str(next_id))
+                update(SchemaInfo).where(col(SchemaInfo.key) == "next_relationship_id").values(value=str(next_id))
             )
 
     def close(self) -> None:

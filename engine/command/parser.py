@@ -550,8 +550,8 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
     if (vols != "ALLVOLS" or "SELECT" in kw) and cp is None and vols in kw:
         raise CommandSyntaxError(f"{vols} needs COPYPOOL(name)", kw[vols].position, "IKJ56702I", vols)
     all_versions, sel = False, Selection()
-    if vols in ("ALLVOLS", "DATASETS") and vols in kw and kw[vols].values:
-        sub = kw[vols].values
+    sub = kw[vols].values if vols in ("ALLVOLS", "DATASETS") and vols in kw else None
+    if sub:
         if len(sub) != 1:
             raise CommandSyntaxError(
                 f"{vols} takes one of ALLVERS, GENERATION(g), TOKEN(t)", kw[vols].position, "IKJ56702I", vols

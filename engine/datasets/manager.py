@@ -172,6 +172,8 @@ class DataSetStore:
             self.flashcopy.write_run_blocking(e.volser, e.first, [padded[i * ts : (i + 1) * ts] for i in range(n)])
         with self.catalog.session() as s:
             row = s.get(DataSetRow, info.name)
+            if row is None:
+                raise DataSetError(f"data set {info.name} was uncataloged while it was written")
             row.bytes_used = len(data)
             s.add(row)
             s.commit()
@@ -267,21 +269,25 @@ class DataSetStore:
             }
             for name in sorted(known | set(found)):
                 old = _info(s, name)
-                parts = [(i, x, None) for i, x in enumerate(old.extents if old else ()) if x.volser not in vols]
+                parts: list[tuple[int, Extent, dict[str, Any] | None]] = [
+                    (i, x, None) for i, x in enumerate(old.extents if old else ()) if x.volser not in vols
+                ]
                 parts += found.get(name, [])
                 parts.sort(key=lambda p: p[0])
                 exts = tuple(x for _, x, _ in parts)
                 meta = next((m for _, _, m in parts if m), None)
                 _uncatalog(s, name)
                 if exts:
-                    s.add(
-                        DataSetRow(
-                            name=name,
-                            dsorg=meta["dsorg"] if meta else old.dsorg,
-                            created_at=meta["created"] if meta else old.created_at,
-                            bytes_used=meta["used"] if meta else old.bytes_used,
+                    if meta is not None:
+                        row = DataSetRow(
+                            name=name, dsorg=meta["dsorg"], created_at=meta["created"], bytes_used=meta["used"]
                         )
-                    )
+                    else:
+                        assert old is not None  # extents without a VTOC entry are the old record's
+                        row = DataSetRow(
+                            name=name, dsorg=old.dsorg, created_at=old.created_at, bytes_used=old.bytes_used
+                        )
+                    s.add(row)
                     s.flush()
                     for i, x in enumerate(exts):
                         s.add(DataSetExtentRow(name=name, seq=i, volser=x.volser, first_track=x.first, tracks=x.tracks))
@@ -301,7 +307,9 @@ def _info(s: Session, name: str) -> DataSetInfo | None:
     row = s.get(DataSetRow, name)
     if row is None:
         return None
-    exts = s.exec(select(DataSetExtentRow).where(DataSetExtentRow.name == name).order_by(DataSetExtentRow.seq)).all()
+    exts = s.exec(
+        select(DataSetExtentRow).where(DataSetExtentRow.name == name).order_by(col(DataSetExtentRow.seq))
+    ).all()
     return DataSetInfo(
         row.name,
         row.dsorg,
@@ -313,7 +321,7 @@ def _info(s: Session, name: str) -> DataSetInfo | None:
 
 
 def _uncatalog(s: Session, name: str) -> None:
-    s.exec(delete(DataSetExtentRow).where(DataSetExtentRow.name == name))
+    s.exec(delete(DataSetExtentRow).where(col(DataSetExtentRow.name) == name))
     row = s.get(DataSetRow, name)
     if row is not None:
         s.delete(row)

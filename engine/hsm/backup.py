@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, CapturedExtentRow, CopyPoolRow, VersionPairRow
+from engine.catalog.models import BackupVersionRow, CapturedExtentRow, CopyPoolRow, VersionPairRow, VolumeRow
 from engine.command import Action, FrBackup, Incremental, ReturnControl, format_token
 from engine.errors import FlashCopyError, FlashpoolError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
@@ -28,6 +28,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, Refused, version_name
 
 if TYPE_CHECKING:
+    from engine.datasets.manager import DataSetInfo
     from engine.hsm.context import Context
 
 
@@ -150,23 +151,23 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         if plan.reuse is None and prepared:
             plan.prepared = prepared[-1]
         srcs = pools.sources(s, pool)
-        old = repo.pairs(s, plan.reuse.id) if plan.reuse else []
+        old = repo.pairs(s, plan.reuse.key) if plan.reuse else []
         plan.owned = {p.source: p.relationship_id for p in old}
         taken = {p.source: p.target for p in old}
         if not taken and plan.prepared:
-            taken = {p.source: p.target for p in repo.pairs(s, plan.prepared.id)}
+            taken = {p.source: p.target for p in repo.pairs(s, plan.prepared.key)}
         in_use = repo.targets_in_use(s)
-        own = {plan.reuse.id if plan.reuse else -1, plan.prepared.id if plan.prepared else -1}
+        own = {plan.reuse.key if plan.reuse else -1, plan.prepared.key if plan.prepared else -1}
         chosen: set[str] = set()
-        group_rows: dict[str, list] = {}
+        group_rows: dict[str, list[VolumeRow]] = {}
         problems: list[tuple[str, str]] = []
-        for src in srcs:
-            plan.groups[src.volser] = src.storage_group
-            tgt = taken.get(src.volser) or _pick_target(s, src, in_use, own, chosen, core, group_rows)
+        for source in srcs:
+            plan.groups[source.volser] = source.storage_group
+            tgt = taken.get(source.volser) or _pick_target(s, source, in_use, own, chosen, core, group_rows)
             if isinstance(tgt, Refusal):
-                problems.append((src.volser, tgt.text))
+                problems.append((source.volser, tgt.text))
             else:
-                plan.pairs[src.volser] = tgt
+                plan.pairs[source.volser] = tgt
                 chosen.add(tgt)
         checks.require(
             "every source volume has an eligible target volume",
@@ -181,8 +182,9 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         rules.volumes_available([*plan.pairs, *plan.pairs.values()], ctx.unavailable, ctx.volumes),
     )
     checks.require("the targets feed no recovery", rules.targets_free(core, plan.pairs, plan.refresh, plan.owned))
-    for src, tgt in plan.pairs.items():
-        rel = core.find(plan.owned[src]) if plan.refresh and plan.owned.get(src) else None
+    for src in plan.pairs:
+        owned = plan.owned.get(src)
+        rel = core.find(owned) if plan.refresh and owned else None
         if rel is not None:
             plan.moves[src] = (rel.changed_src | rel.changed_tgt | rel.uncopied).count()
         else:
@@ -205,11 +207,11 @@ def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
 def _pick_target(
     s: Session,
     src: pools.Source,
-    in_use: dict,
+    in_use: dict[str, tuple[str, int]],
     own: set[int],
     chosen: set[str],
     core: FlashCopyCore,
-    groups: dict[str, list],
+    groups: dict[str, list[VolumeRow]],
 ) -> str | Refusal:
     """The first eligible volume of the source's backup group; `groups` keeps each group's rows
     for the whole plan (read once, not once per source volume)."""
@@ -279,12 +281,18 @@ def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, no
 
 
 def _flash(
-    ctx: Context, req: FrBackup, plan: Plan, captured: list, capture_rc: int, res: CommandResult, now: float
+    ctx: Context,
+    req: FrBackup,
+    plan: Plan,
+    captured: list[DataSetInfo],
+    capture_rc: int,
+    res: CommandResult,
+    now: float,
 ) -> int | None:
     pool, number = plan.pool, plan.number
     nocopy = pool.versions == 0
     retire = req.incremental is Incremental.FCINCREMENTALLAST
-    victims = [plan.reuse.id] if plan.reuse is not None else []
+    victims = [plan.reuse.key] if plan.reuse is not None else []
     catalog = ctx.catalog
     old_pairs = plan.owned
 
@@ -298,7 +306,7 @@ def _flash(
         with catalog.session() as s:
             iid = intent.begin(s, IntentKind.BACKUP, pool.name, now, number=number, victims=victims)
             for vid in victims:
-                row = s.get(BackupVersionRow, vid)
+                row = repo.held_version(s, vid)
                 row.dasd_state = "FAILED"  # its targets are about to change
                 s.add(row)
             s.commit()
@@ -307,7 +315,8 @@ def _flash(
         rel_ids: dict[str, int] = {}
         try:
             for src, tgt in plan.pairs.items():
-                rel = core.find(old_pairs[src]) if old_pairs.get(src) else None
+                owned = old_pairs.get(src)
+                rel = core.find(owned) if owned else None
                 if plan.refresh and rel is not None and rel.incremental and {rel.source, rel.target} == {src, tgt}:
                     if rel.source == src:
                         core.refresh(rel.id)
@@ -356,8 +365,8 @@ def _flash(
             )
             for old in (plan.reuse, plan.prepared):
                 if old is not None:
-                    old = s.get(BackupVersionRow, old.id)
-                    if repo.dump_copies(s, old.id):
+                    old = repo.held_version(s, old.key)
+                    if repo.dump_copies(s, old.key):
                         old.dasd_state = "NONE"  # lives on as dump copies
                         s.add(old)
                     else:
@@ -367,7 +376,7 @@ def _flash(
             for src, tgt in plan.pairs.items():
                 s.add(
                     VersionPairRow(
-                        version_id=version.id,
+                        version_id=version.key,
                         source=src,
                         target=tgt,
                         storage_group=plan.groups[src],
@@ -378,7 +387,7 @@ def _flash(
                 for seq, e in enumerate(info.extents):
                     s.add(
                         CapturedExtentRow(
-                            version_id=version.id,
+                            version_id=version.key,
                             name=info.name,
                             seq=seq,
                             volser=e.volser,
@@ -418,7 +427,7 @@ def _flash(
     return vid
 
 
-def _capture(ctx: Context, pool: CopyPoolRow, sources: list[str], res: CommandResult) -> tuple[list, int]:
+def _capture(ctx: Context, pool: CopyPoolRow, sources: list[str], res: CommandResult) -> tuple[list[DataSetInfo], int]:
     """Catalog capture: which data sets live where on the pool's volumes, for data set recovery."""
     if pool.catalog_capture == "N":
         return [], 0
@@ -483,7 +492,7 @@ def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: 
     rels = [r for p in pairs if p.relationship_id and (r := core.find(p.relationship_id)) is not None]
 
     def none(s: Session) -> None:
-        row = s.get(BackupVersionRow, vid)
+        row = repo.held_version(s, vid)
         row.dasd_state = "NONE"
         s.add(row)
 
@@ -512,10 +521,10 @@ def plan_dumponly(
 def _dumponly(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -> None:
     _, version = plan_dumponly(ctx, req, Checks(), common)
     classes = common.classes
-    if not dump.dump_version(ctx, version.id, classes, res):
+    if not dump.dump_version(ctx, version.key, classes, res):
         res.fail(8)
     res.add("FPL104I", f"VERSION {version.version:03d} OF COPY POOL {req.copypool} DUMPED TO {', '.join(classes)}")
-    finish_nocopy_version(ctx, req.copypool, version.id, res)
+    finish_nocopy_version(ctx, req.copypool, version.key, res)
 
 
 # -- PREPARE ------------------------------------------------------------------------------------------
@@ -548,7 +557,7 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         prepared = {p.id for p in vers if p.dasd_state == "PREPARE"}
         in_use = {t: v for t, v in repo.targets_in_use(s).items() if v[1] not in prepared}
         chosen: set[str] = set()
-        group_rows: dict[str, list] = {}
+        group_rows: dict[str, list[VolumeRow]] = {}
         srcs = pools.sources(s, pool)
         problems: list[tuple[str, str]] = []
         assignments: list[dict[str, str]] = []
@@ -576,7 +585,7 @@ def _prepare(ctx: Context, req: FrBackup, common: Common, res: CommandResult) ->
 
     def write() -> None:
         with ctx.catalog.session() as s:
-            cp = repo.copy_pool(s, plan.pool.name)
+            cp = repo.held_copy_pool(s, plan.pool.name)
             cp.backup_group_override = plan.pool.backup_group_override
             s.add(cp)
             for old in [v for v in repo.versions(s, plan.pool.name) if v.dasd_state == "PREPARE"]:
@@ -587,7 +596,7 @@ def _prepare(ctx: Context, req: FrBackup, common: Common, res: CommandResult) ->
                 s.add(row)
                 s.flush()
                 for src, tgt in pairs.items():
-                    s.add(VersionPairRow(version_id=row.id, source=src, target=tgt, storage_group=plan.groups[src]))
+                    s.add(VersionPairRow(version_id=row.key, source=src, target=tgt, storage_group=plan.groups[src]))
             s.commit()
 
     write()
@@ -617,7 +626,7 @@ def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks, common: Common | 
         target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
         checks.require("the copy pool has a valid DASD version", rules.valid_dasd_copy(target, "withdraw"))
         assert target is not None
-        plan = Withdraw(target, repo.pairs(s, target.id), vers.index(target), bool(repo.dump_copies(s, target.id)))
+        plan = Withdraw(target, repo.pairs(s, target.key), vers.index(target), bool(repo.dump_copies(s, target.key)))
     checks.advise(
         "another valid version remains after the withdraw",
         None
@@ -647,7 +656,7 @@ def _withdraw(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -
         delete = not keep_valid and plan.generation != 0 and not plan.has_dumps
 
         def change(s: Session) -> None:
-            v = s.get(BackupVersionRow, target.id)
+            v = repo.held_version(s, target.key)
             if keep_valid:
                 v.incremental = False
                 s.add(v)

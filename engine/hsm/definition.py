@@ -161,7 +161,7 @@ _SHAPES: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
     },
 }
 _DUMP_CLASS_ENTRY = {"name": (_STR, None), "versions": (_INT, (1, 100))}
-_SITE = {"group": (_STR, None)}  # the one single-table section: [site]
+_SITE: dict[str, tuple[str, tuple[int, int] | None]] = {"group": (_STR, None)}  # the one single-table section: [site]
 
 
 def _is(value: object, kind: str) -> bool:
@@ -298,11 +298,11 @@ def parse_definition(data: dict[str, Any]) -> Definition:
         if not 1 <= len(sgs) <= MAX_GROUPS_PER_POOL:
             problems.append(f"copy pool {name} needs 1 to {MAX_GROUPS_PER_POOL} storage groups, has {len(sgs)}")
         for sg in sgs:
-            g = by_name.get(sg)
-            if g is None:
+            named = by_name.get(sg)
+            if named is None:
                 problems.append(f"copy pool {name} names storage group {sg}, which is not defined")
-            elif g.type != "POOL":
-                problems.append(f"copy pool {name} names {sg}, a {g.type} group; a copy pool holds POOL groups")
+            elif named.type != "POOL":
+                problems.append(f"copy pool {name} names {sg}, a {named.type} group; a copy pool holds POOL groups")
             pool_count[sg] = pool_count.get(sg, 0) + 1
         versions = raw.get("versions", 2)
         if not (isinstance(versions, int) and 0 <= versions <= MAX_VERSIONS):

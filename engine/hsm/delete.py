@@ -57,14 +57,14 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
             chosen = [by_number[n] for n in dict.fromkeys(req.versions)]
         plan = Delete(
             chosen,
-            repo.pairs_of_versions(s, [v.id for v in chosen]),
+            repo.pairs_of_versions(s, [v.key for v in chosen]),
             req.scope in ("DASDONLY", "BOTH"),
             req.scope in ("DUMPONLY", "BOTH"),
         )
         gone_files: set[str] = set()
         kept_files: set[str] = set()
         for v in chosen:
-            copies = repo.dump_copies(s, v.id)
+            copies = repo.dump_copies(s, v.key)
             goes = [d for d in copies if plan.dumps and (not req.dump_classes or d.dump_class in req.dump_classes)]
             gone_files |= {d.file for d in goes}
             left = [d for d in copies if d not in goes]
@@ -82,7 +82,7 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
 
 def _restoring(core: FlashCopyCore, plan: Delete) -> Refusal | None:
     for v in plan.chosen:
-        refusal = rules.recovery_copying(core, v, plan.pairs[v.id])
+        refusal = rules.recovery_copying(core, v, plan.pairs[v.key])
         if refusal is not None:
             return refusal
     return None
@@ -102,7 +102,7 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
             row = s.get(BackupVersionRow, v.id)
             if row is None:
                 continue
-            copies = repo.dump_copies(s, row.id)
+            copies = repo.dump_copies(s, row.key)
             if plan.dumps:
                 for d in copies:
                     if not req.dump_classes or d.dump_class in req.dump_classes:
@@ -115,7 +115,7 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
             else:
                 s.add(row)
                 s.flush()
-                dump.refresh_dump_state(s, row.id)
+                dump.refresh_dump_state(s, row.key)
 
     def unit(core: FlashCopyCore) -> None:
         refusal = _restoring(core, plan) if plan.dasd else None
@@ -124,7 +124,7 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
         rels = [
             r
             for v in plan.chosen
-            for p in plan.pairs[v.id]
+            for p in plan.pairs[v.key]
             if plan.dasd and p.relationship_id and (r := core.find(p.relationship_id)) is not None
         ]
         intent.withdraw_atomically(ctx.catalog, core, req.copypool, "FRDELETE", rels, change, ctx.clock())

@@ -16,6 +16,7 @@ own 20 (not in the version's captured catalog information), 22 (exists and REPLA
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +57,11 @@ def find_backup(ctx: Context, req: FrRecov, name: str, current: DataSetInfo | No
                     return rules.dataset_refusal(found.rc if found.rc == 14 else 18, found.text, "not-in-version")
                 continue
             v = found
-            rows = repo.captured(s, v.id, name)
+            rows = repo.captured(s, v.key, name)
             if rows:
                 exts = tuple(Extent(r.volser, r.first_track, r.tracks) for r in rows)
                 return Found(cp, v, DataSetInfo(name, rows[0].dsorg, exts, rows[0].bytes_used, v.created_at))
-            sources = {p.source for p in repo.pairs(s, v.id)} or {c.source for c in repo.dump_copies(s, v.id)}
+            sources = {p.source for p in repo.pairs(s, v.key)} or {c.source for c in repo.dump_copies(s, v.key)}
             if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
                 return Found(cp, v, current)  # still cataloged where it was: usable without capture
             if set(current.volumes if current else ()) & sources or v.catinfo != "N":
@@ -246,7 +247,7 @@ def _dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
     fd = req.from_dump
     assert fd is not None
     with ctx.catalog.session() as s:
-        pool = repo.copy_pool(s, found.pool)
+        pool = repo.held_copy_pool(s, found.pool)
         for v in found.info.volumes:
             c = dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume)
             if c.copy is None:
@@ -257,6 +258,9 @@ def _dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
 def _failed(res: CommandResult, name: str, rc: int, why: str) -> None:
     res.add("ARC1866I", f"FAST REPLICATION DATA SET RECOVERY FAILED FOR DATA SET {name}, RC={rc} - {why}")
     res.fail(8)
+
+
+Start = Callable[[dict[str, dict[str, object]]], None]  # records the intent before tracks move
 
 
 class _Refused(Exception):
@@ -279,21 +283,18 @@ def extent_owner(ctx: Context, info: DataSetInfo) -> str | None:
     return None
 
 
-def _from_dasd(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
+def _from_dasd(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
     with ctx.catalog.session() as s:
-        pairs = {p.source: p.target for p in repo.pairs(s, found.version.id)}
+        pairs = {p.source: p.target for p in repo.pairs(s, found.version.key)}
     mode = req.fast_replication or "PREFERRED"
-    used = set()
+    used: set[str] = set()
     start({"targets": {e.volser: pairs[e.volser] for e in found.info.extents}})
     for e in found.info.extents:
         tgt = pairs[e.volser]
         if mode != "NONE":
+            request = EstablishRequest(tgt, e.volser, e.first, e.first, e.tracks, label=f"HSM DSN {found.info.name}")
             try:
-                ctx.batch(
-                    lambda core, e=e, tgt=tgt: core.establish(
-                        EstablishRequest(tgt, e.volser, e.first, e.first, e.tracks, label=f"HSM DSN {found.info.name}")
-                    )
-                )
+                ctx.batch(lambda core: core.establish(request))
                 used.add("data set FlashCopy")
                 continue
             except FlashCopyError as exc:
@@ -305,26 +306,27 @@ def _from_dasd(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa:
     return " and ".join(sorted(used))
 
 
-def _from_dump(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa: ANN001
+def _from_dump(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
     fd = req.from_dump
+    assert fd is not None
+    copies: dict[str, DumpCopyRow] = {}
     with ctx.catalog.session() as s:
-        pool = repo.copy_pool(s, found.pool)
-        picks = {
-            v: dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume) for v in found.info.volumes
-        }
-    for v, c in picks.items():
-        if c.copy is None:
-            raise _Refused(c.rc if c.rc != 42 else 18, c.why)
+        pool = repo.held_copy_pool(s, found.pool)
+        for v in found.info.volumes:
+            c = dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume)
+            if c.copy is None:
+                raise _Refused(c.rc if c.rc != 42 else 18, c.why)
+            copies[v] = c.copy
     tracks_by_vol = {}
-    for v, c in picks.items():  # verify every tape first: nothing is written from a damaged one
+    for v, copy in copies.items():  # verify every tape first: nothing is written from a damaged one
         try:
-            header, tracks = dump.read_copy(ctx.root, c.copy)
+            header, tracks = dump.read_copy(ctx.root, copy)
         except TapeError as exc:
             raise _Refused(28, str(exc)) from None
         if header.source != v:
-            raise _Refused(28, f"tape {c.copy.tape} holds {header.source}, not {v}")
+            raise _Refused(28, f"tape {copy.tape} holds {header.source}, not {v}")
         tracks_by_vol[v] = tracks
-    start({"copies": {v: c.copy.id for v, c in picks.items()}})
+    start({"copies": {v: copy.key for v, copy in copies.items()}})
     for e in found.info.extents:
         ts = ctx.volume(e.volser).geometry.track_size
         zero = bytes(ts)
@@ -332,7 +334,7 @@ def _from_dump(ctx: Context, req: FrRecov, found: Found, start) -> str:  # noqa:
         ctx.flashcopy.write_run_blocking(
             e.volser, e.first, [tracks.get(k, zero) for k in range(e.first, e.first + e.tracks)]
         )
-    return "from tape " + " ".join(sorted({c.copy.tape for c in picks.values()}))
+    return "from tape " + " ".join(sorted({copy.tape for copy in copies.values()}))
 
 
 __all__ = ["find_backup", "finish_interrupted", "frrecov_datasets", "plan_datasets"]

@@ -183,7 +183,7 @@ def _dump_one(
         state = "COMPLETE"  # recorded only now: the file is on the tape and flushed
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
     row = DumpCopyRow(
-        version_id=version.id,
+        version_id=version.key,
         dump_class=dc.name,
         source=p.source,
         tape=tape,
@@ -246,7 +246,8 @@ def expire(ctx: Context) -> list[str]:
     now = ctx.clock()
     gone: list[str] = []
     with ctx.catalog.session() as s:
-        rows = s.exec(select(DumpCopyRow).where(DumpCopyRow.expires_at != None, DumpCopyRow.expires_at < now)).all()  # noqa: E711
+        expired = col(DumpCopyRow.expires_at)
+        rows = s.exec(select(DumpCopyRow).where(expired.is_not(None), expired < now)).all()
         touched = set()
         for d in rows:
             gone.append(f"{d.tape}({d.source})")
@@ -334,7 +335,7 @@ def auto_dump_jobs(ctx: Context) -> list[AutoDump]:
             classes = tuple(link.dump_class for link in repo.pool_dump_classes(s, pool.name))
             newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
             if classes and newest and newest.dump_state != "ALLCOMPLETE":
-                jobs.append(AutoDump(pool.name, newest.id, classes))
+                jobs.append(AutoDump(pool.name, newest.key, classes))
     return jobs
 
 
@@ -386,7 +387,7 @@ def choose_dump(
         c = mine[0]
         return DumpChoice(c, s.get(BackupVersionRow, c.version_id))
     assert version is not None
-    copies = [c for c in repo.dump_copies(s, version.id) if c.source == source and c.state == "COMPLETE"]
+    copies = [c for c in repo.dump_copies(s, version.key) if c.source == source and c.state == "COMPLETE"]
     if not copies:
         return DumpChoice(None, rc=42, why=f"version {version.version:03d} has no dump copy of {source}")
     if dump_class:

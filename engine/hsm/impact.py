@@ -158,7 +158,9 @@ def impact(ctx: Context, command: str | Request) -> Impact:
     elif isinstance(p, backup.Withdraw):
         im.destructive = True
         keep = p.version.incremental and all(
-            (r := core.find(x.relationship_id)) is None or not r.uncopied.any() for x in p.pairs if x.relationship_id
+            (rel := core.find(x.relationship_id)) is None or not rel.uncopied.any()
+            for x in p.pairs
+            if x.relationship_id
         )
         if not keep:
             im.versions_invalidated.append(p.version.version)

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from engine.catalog.models import (
     BackupVersionRow,
@@ -71,7 +71,7 @@ def begin(s: Session, kind: IntentKind, pool: str, now: float, **payload: object
 
 
 def end(s: Session, intent_id: int) -> None:
-    s.exec(delete(IntentRow).where(IntentRow.id == intent_id))
+    s.exec(delete(IntentRow).where(col(IntentRow.id) == intent_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ class Resolution:
     text: str
 
 
-def withdraw_listed(core: FlashCopyCore, listed: list[list[object]]) -> int:
+def withdraw_listed(core: FlashCopyCore, listed: Sequence[Sequence[Any]]) -> int:
     """Withdraw [id, label] relationships that still exist with that label; returns how many."""
     n = 0
     for rel_id, label in listed:
@@ -105,7 +105,7 @@ def withdraw_atomically(
     """Withdraw `rels` after `change` (the catalog's pessimistic side: versions that lose their
     bytes stop being RECOVERABLE) is committed with an intent that names them; the intent is
     finished at the next open if the process dies in between. Call under the core's lock."""
-    listed: list[list[object]] = [[r.id, r.label] for r in rels]
+    listed = [(r.id, r.label) for r in rels]
     with catalog.session() as s:
         iid = begin(s, IntentKind.WITHDRAW, pool, now, what=what, relationships=listed)
         change(s)
@@ -154,7 +154,7 @@ def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Re
     """Finish or undo every intent an interruption left behind (of one pool, or all), oldest
     first; the caller commits. Call under the core's lock."""
     out: list[Resolution] = []
-    q = select(IntentRow).order_by(IntentRow.id)
+    q = select(IntentRow).order_by(col(IntentRow.id))
     for row in s.exec(q if pool is None else q.where(IntentRow.copy_pool == pool)).all():
         assert row.id is not None
         kind = IntentKind(row.kind)

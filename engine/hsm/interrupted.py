@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.catalog.models import IntentRow
 from engine.flashcopy import FlashCopyCore
@@ -36,7 +36,7 @@ def finish(ctx: Context, pool: str | None) -> list[tuple[str, str]]:
     ctx.batch(lambda core: core.commit_pending())
     done: list[tuple[str, str]] = []
     with ctx.catalog.session() as s:
-        q = select(IntentRow).where(IntentRow.kind == IntentKind.DATASET.value).order_by(IntentRow.id)
+        q = select(IntentRow).where(IntentRow.kind == IntentKind.DATASET.value).order_by(col(IntentRow.id))
         rows = list(s.exec(q if pool is None else q.where(IntentRow.copy_pool == pool)).all())
     for row in rows:
         assert row.id is not None

@@ -119,7 +119,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             detail = req.copypool is not None
             out.append("VERSION VTOCENQ DATE       TIME     FASTREPLICATIONSTATE DUMPSTATE")
             chosen = _versions_to_detail(s, name, req, vers) if detail else set()
-            counts = repo.pair_counts(s, [v.id for v in vers]) if detail else {}
+            counts = repo.pair_counts(s, [v.key for v in vers]) if detail else {}
             shown = [v.id for v in vers if v.id in chosen and v.dasd_state != "NONE"]
             pairs = repo.pair_tuples(s, shown) if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") else {}
             for v in vers:
@@ -143,12 +143,12 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                 if not detail:
                     continue
                 out.append(
-                    f"TOTAL NUM OF VOLUMES={counts.get(v.id, 0):05d},INCREMENTAL={'Y' if v.incremental else 'N'},"
+                    f"TOTAL NUM OF VOLUMES={counts.get(v.key, 0):05d},INCREMENTAL={'Y' if v.incremental else 'N'},"
                     f"CATINFO={v.catinfo},FCFRR={'Y' if v.fcfrr else 'N'},"
                     f"RECOVERYINCOMPLETE={'Y' if v.recovery_incomplete else 'N'}"
                 )
                 entry.update(
-                    volumes=counts.get(v.id, 0),
+                    volumes=counts.get(v.key, 0),
                     incremental=v.incremental,
                     catinfo=v.catinfo,
                     fcfrr=v.fcfrr,
@@ -179,13 +179,13 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
 
 def _versions_to_detail(s: Session, pool: str, req: ListCopyPool, vers: list[BackupVersionRow]) -> set[int]:
     if req.all_versions or req.volumes == "FASTREPLICATIONVOLS":
-        return {v.id for v in vers}
+        return {v.key for v in vers}
     sel = req.selection
     if sel.given:
         found = rules.select_version(pools.backups(s, pool), sel, need_dasd=False)
-        return set() if isinstance(found, rules.Refusal) else {found.id}
+        return set() if isinstance(found, rules.Refusal) else {found.key}
     backups = [v for v in vers if v.dasd_state != "PREPARE"]
-    return {backups[0].id} if backups else set()
+    return {backups[0].key} if backups else set()
 
 
 def _pair_lines(ps: list[tuple[str, str, str]]) -> list[str]:
@@ -259,20 +259,21 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
         )
         return
     core = ctx.flashcopy.core
+    assert req.copypool is not None  # the parser: QUERY names SETSYS or a copy pool
     with ctx.catalog.session() as s:
         if repo.copy_pool(s, req.copypool) is None:
             res.add("ARC1806E", f"QUERY FAILED, RC=0022 - copy pool {req.copypool} is not defined")
             res.fail(22)
             return
         vers = pools.backups(s, req.copypool)
-        pairs = repo.pairs_of_versions(s, [v.id for v in vers])
+        pairs = repo.pairs_of_versions(s, [v.key for v in vers])
     any_listed = False
     active: list[dict[str, Any]] = []
     res.data = {"kind": "query", "copy_pool": req.copypool, "versions": active}
     for v in vers:
         lines = []
         rels: list[dict[str, Any]] = []
-        for p in pairs[v.id]:
+        for p in pairs[v.key]:
             rel = core.find(p.relationship_id) if p.relationship_id else None
             if rel is None:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.catalog.models import BackupVersionRow
 from engine.command import Action, FrBackup, FrDelete, FrRecov
 from engine.hsm import backup, delete, dsrecover, recover
 from engine.hsm.rules import Checks
@@ -20,7 +21,7 @@ Plan = (
     | backup.Plan
     | backup.Prepare
     | backup.Withdraw
-    | tuple
+    | tuple[backup.Common, BackupVersionRow]  # DUMPONLY: the version it dumps
     | delete.Delete
 )
 

@@ -15,8 +15,9 @@ nothing changed) and then carried out; the console's checks and impact run the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
@@ -106,12 +107,13 @@ class PoolRecovery:
 def plan_copy_pool(ctx: Context, req: FrRecov, checks: Checks) -> PoolRecovery:
     core: FlashCopyCore = ctx.flashcopy.core
     cp = req.copypool
+    assert cp is not None  # the parser: FRRECOV names a copy pool, a volume or data sets
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, cp)
         checks.require(f"copy pool {cp} is defined", rules.pool_defined(pool, cp))
         assert pool is not None
         version = _select(s, cp, req, checks, need_dasd=True)
-        pairs = repo.pairs(s, version.id)
+        pairs = repo.pairs(s, version.key)
     todo = [p for p in pairs if p.state != PairState.RECOVERED.value]
     checks.require(
         "every source and target volume is available",
@@ -162,9 +164,9 @@ def _volume_refusal(core: FlashCopyCore, p: VersionPairRow, plan: PoolRecovery) 
     try:
         method = plan.methods[p.source] if plan.methods else None
         if method is Method.FAST:
-            core.check_reverse(p.relationship_id, fast=True)
+            core.check_reverse(_relationship_id(p), fast=True)
         elif plan.incremental:
-            rel = core.relationship(p.relationship_id)
+            rel = core.relationship(_relationship_id(p))
             if rel.source == p.source:
                 core.check_reverse(rel.id)
         else:
@@ -172,6 +174,13 @@ def _volume_refusal(core: FlashCopyCore, p: VersionPairRow, plan: PoolRecovery) 
     except FlashCopyError as exc:
         return rules.volume_refused(p.source, exc)
     return None
+
+
+def _relationship_id(p: VersionPairRow) -> int:
+    """The relationship a fast reverse or incremental recovery reverses."""
+    if p.relationship_id is None:
+        raise FlashCopyError(f"{p.source} has no FlashCopy relationship with {p.target}")
+    return p.relationship_id
 
 
 def _select(s: Session, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) -> BackupVersionRow:
@@ -198,7 +207,7 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
         for p in todo:
             try:
                 if plan.incremental:
-                    rel = core.relationship(p.relationship_id)
+                    rel = core.relationship(_relationship_id(p))
                     if rel.source == p.source:
                         core.reverse(rel.id)
                     else:  # already reversed by an earlier recovery: refresh it again
@@ -213,16 +222,16 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
         """Under the core's lock: the methods again (a copy may have completed meanwhile), the
         version FCFRRINCOMPLETE with an intent, the reversals, then the outcome per volume."""
         with catalog.session() as s:
-            v = s.get(BackupVersionRow, version.id)
-            prs = repo.pairs(s, version.id)
+            v = s.get(BackupVersionRow, version.key)
+            prs = repo.pairs(s, version.key)
             now_methods = rules.frr_methods(core, v, prs) if v is not None else None
-            if now_methods is None:
+            if v is None or now_methods is None:
                 raise FlashCopyError(
                     f"{version_name(version)} is no longer eligible for fast reverse restore; re-issue FRRECOV"
                 )
             work = [p for p in prs if now_methods[p.source] is not Method.DONE]
             iid = intent.begin(
-                s, IntentKind.FAST_REVERSE, cp, ctx.clock(), version_id=version.id, sources=[p.source for p in work]
+                s, IntentKind.FAST_REVERSE, cp, ctx.clock(), version_id=version.key, sources=[p.source for p in work]
             )
             v.dasd_state = "FCFRRINCOMPLETE"  # in progress: its targets stop holding the PIT
             s.add(v)
@@ -232,15 +241,14 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
         for p in work:
             try:
                 if now_methods[p.source] is Method.FAST:
-                    core.reverse(p.relationship_id, fast=True)
+                    core.reverse(_relationship_id(p), fast=True)
                 else:
                     core.establish(EstablishRequest(p.target, p.source, label=intent.tagged(label, iid)))
                 done.append(p.source)
             except FlashCopyError as exc:
                 failures.append((p.source, str(exc)))
         with catalog.session() as s:
-            v = s.get(BackupVersionRow, version.id)
-            intent.settle_fast_reverse(s, v, set(done))
+            intent.settle_fast_reverse(s, repo.held_version(s, version.key), set(done))
             intent.end(s, iid)
             s.commit()
         return failures, done
@@ -271,7 +279,7 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
 
         def mark(core: FlashCopyCore) -> None:
             with catalog.session() as s:
-                v = s.get(BackupVersionRow, version.id)
+                v = repo.held_version(s, version.key)
                 v.recovery_incomplete = bool(failures)
                 s.add(v)
                 s.commit()
@@ -286,7 +294,10 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
         res.fail(8)
 
 
-def _plan(fn, ctx: Context, req: FrRecov):  # noqa: ANN001, ANN202
+PlanT = TypeVar("PlanT")
+
+
+def _plan(fn: Callable[[Context, FrRecov, Checks], PlanT], ctx: Context, req: FrRecov) -> PlanT:
     """Run a planning function off the event loop (it reads the catalog and the maps)."""
     return fn(ctx, req, Checks())
 
@@ -349,7 +360,7 @@ def plan_volume(ctx: Context, req: FrRecov, checks: Checks) -> VolumeRecovery:
     with ctx.catalog.session() as s:
         cp = _pool_for(s, vol, req.from_copypool, checks)
         version = _select(s, cp, req, checks, need_dasd=True)
-        pair = next((p for p in repo.pairs(s, version.id) if p.source == vol), None)
+        pair = next((p for p in repo.pairs(s, version.key) if p.source == vol), None)
         pool = repo.copy_pool(s, cp)
         assert pool is not None
     checks.require(f"{vol} is a source volume of {version_name(version)}", rules.volume_in_version(pair, vol, version))
@@ -406,6 +417,7 @@ def plan_from_dump(ctx: Context, req: FrRecov, checks: Checks) -> DumpRecovery:
         if req.volume:
             cp = _pool_for(s, req.volume, req.from_copypool, checks)
         else:
+            assert req.copypool is not None  # the parser: FROMDUMP names a copy pool or a volume
             cp = req.copypool
             checks.require(f"copy pool {cp} is defined", rules.pool_defined(repo.copy_pool(s, cp), cp))
         pool = repo.copy_pool(s, cp)
@@ -414,7 +426,7 @@ def plan_from_dump(ctx: Context, req: FrRecov, checks: Checks) -> DumpRecovery:
         if req.volume:
             sources = [req.volume]
         else:
-            sources = sorted({c.source for c in repo.dump_copies(s, version.id)}) if version else []
+            sources = sorted({c.source for c in repo.dump_copies(s, version.key)}) if version else []
             checks.require("the version has dump copies", rules.has_dump_copies(sources))
         picks = {src: dump.choose_dump(s, pool, version, src, fd.dump_class, fd.dump_volume) for src in sources}
     copies = {src: c.copy for src, c in picks.items() if c.copy is not None}

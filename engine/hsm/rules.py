@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -195,7 +195,7 @@ def select_version(vers: list[BackupVersionRow], sel: Selection, need_dasd: bool
     return found
 
 
-def volumes_available(volsers: Iterable[str], unavailable: dict[str, str], known: Iterable[str]) -> Refusal | None:
+def volumes_available(volsers: Iterable[str], unavailable: Mapping[str, str], known: Iterable[str]) -> Refusal | None:
     known = set(known)
     missing = sorted({v for v in volsers if v not in known})
     if missing:
@@ -392,7 +392,7 @@ def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal
 
 
 def required_dump_incomplete(s: Session, pool: CopyPoolRow, version: BackupVersionRow) -> str | None:
-    have = {d.dump_class for d in repo.dump_copies(s, version.id) if d.state == "COMPLETE"}
+    have = {d.dump_class for d in repo.dump_copies(s, version.key) if d.state == "COMPLETE"}
     for link in repo.pool_dump_classes(s, pool.name):
         dc = repo.dump_class(s, link.dump_class)
         if dc and dc.fast_replication_dump == "REQUIRED" and dc.name not in have:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
+from engine.catalog.models import BackupVersionRow, VersionPairRow
 from engine.command import FromDump, FrRecov, Selection
 from engine.hsm import dump, rules
 from engine.hsm import pool as pools
@@ -69,12 +70,14 @@ def dataset_digest(ctx: Context, name: str) -> str:
     return hashlib.sha256(ctx.datasets.read(name)).hexdigest()
 
 
-def _version(ctx: Context, pool: str, sel: Selection, need_dasd: bool):  # noqa: ANN202
+def _version(
+    ctx: Context, pool: str, sel: Selection, need_dasd: bool
+) -> tuple[BackupVersionRow | None, list[VersionPairRow], str]:
     with ctx.catalog.session() as s:
         found = rules.select_version(pools.backups(s, pool), sel, need_dasd)
         if isinstance(found, rules.Refusal):
             return None, [], found.text
-        return found, list(repo.pairs(s, found.id)), ""
+        return found, list(repo.pairs(s, found.key)), ""
 
 
 def expect_from_dasd(ctx: Context, pool: str, sel: Selection, volumes: list[str] | None = None) -> list[Expectation]:
@@ -99,8 +102,8 @@ def expect_from_dump(
         found = rules.select_version(pools.backups(s, pool), sel, need_dasd=False)
         if cp is None or isinstance(found, rules.Refusal):
             raise LookupError(found.text if isinstance(found, rules.Refusal) else f"copy pool {pool} is not defined")
-        sources = [p.source for p in repo.pairs(s, found.id)] or sorted(
-            {c.source for c in repo.dump_copies(s, found.id)}
+        sources = [p.source for p in repo.pairs(s, found.key)] or sorted(
+            {c.source for c in repo.dump_copies(s, found.key)}
         )
         picks = {
             v: dump.choose_dump(s, cp, found, v, dump_class, None) for v in sources if volumes is None or v in volumes
@@ -135,8 +138,8 @@ def expect_datasets(
         h = hashlib.sha256()
         left = found.info.bytes_used
         with ctx.catalog.session() as s:
-            targets = {p.source: p.target for p in repo.pairs(s, found.version.id)}
-            copies = {c.source: c for c in repo.dump_copies(s, found.version.id) if c.state == "COMPLETE"}
+            targets = {p.source: p.target for p in repo.pairs(s, found.version.key)}
+            copies = {c.source: c for c in repo.dump_copies(s, found.version.key) if c.state == "COMPLETE"}
         for e in found.info.extents:
             if from_dump:
                 c = copies[e.volser]
@@ -158,7 +161,7 @@ def _backup_pairs(ctx: Context, pool: str) -> list[tuple[str, str, int | None]]:
         vers = pools.backups(s, pool)
         if not vers or vers[0].dasd_state != "RECOVERABLE":
             return []
-        return [(p.source, p.target, p.relationship_id) for p in repo.pairs(s, vers[0].id)]
+        return [(p.source, p.target, p.relationship_id) for p in repo.pairs(s, vers[0].key)]
 
 
 def _compare_pair(ctx: Context, source: str, target: str, rel_id: int | None) -> tuple[str, str, int]:
@@ -206,14 +209,14 @@ def version_state(ctx: Context, pool: str, version: int) -> str:
 def dump_state(ctx: Context, pool: str, version: int, dump_class: str) -> str:
     with ctx.catalog.session() as s:
         v = next((v for v in pools.backups(s, pool) if v.version == version), None)
-        have = v is not None and any(c.dump_class == dump_class for c in repo.dump_copies(s, v.id))
+        have = v is not None and any(c.dump_class == dump_class for c in repo.dump_copies(s, v.key))
     return "present" if have else "gone"
 
 
 def prepared_pairs(ctx: Context, pool: str) -> str:
     with ctx.catalog.session() as s:
         prep = [v for v in repo.versions(s, pool) if v.dasd_state == "PREPARE"]
-        return f"{sum(len(repo.pairs(s, v.id)) for v in prep)} target(s) assigned"
+        return f"{sum(len(repo.pairs(s, v.key)) for v in prep)} target(s) assigned"
 
 
 def expect_prepared(ctx: Context, pool: str) -> Expectation:

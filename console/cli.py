@@ -39,7 +39,8 @@ DEFAULT_SITE = "./flashpool-data"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handler = None if args.cmd == "init" else logs.to_site(Path(args.site), args.log_level)
+    site = (args.path or args.site) if args.cmd == "init" else args.site
+    handler = logs.to_site(Path(site), args.log_level)
     try:
         if args.cmd is None:
             return _console(args)

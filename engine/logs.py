@@ -17,27 +17,31 @@ LOG_FILE = "flashpool.log"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def to_site(root: Path, level: str = "INFO") -> logging.Handler | None:
+def to_site(root: Path, level: str = "INFO") -> logging.Handler:
     """Log to `root/flashpool.log` (5 MiB, 3 old files kept), with the site's file permissions.
-    Nothing is written outside an existing site: returns None when `root` holds no site."""
-    if not is_site(root):
-        return None
-    handler = _SiteLog(root / LOG_FILE, Sharing.of(root))
+    Nothing is written outside a site: records are dropped until `root` holds one, so a command
+    that creates the site (init, the console's demo) logs from then on."""
+    handler = _SiteLog(root)
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     attach(handler, level)
     return handler
 
 
 class _SiteLog(logging.handlers.RotatingFileHandler):
-    """Opened at the first record (a command that logs nothing leaves no file), with the site's
-    permissions whatever the umask."""
+    """Opened at the first record logged once `root` is a site (a command that logs nothing
+    leaves no file), with the site's permissions whatever the umask."""
 
-    def __init__(self, path: Path, sharing: Sharing) -> None:
-        self._sharing = sharing
-        super().__init__(path, maxBytes=5 << 20, backupCount=3, encoding="utf-8", delay=True)
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        super().__init__(root / LOG_FILE, maxBytes=5 << 20, backupCount=3, encoding="utf-8", delay=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None and not is_site(self._root):
+            return
+        super().emit(record)
 
     def _open(self) -> io.TextIOWrapper:
-        fd = self._sharing.create(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        fd = Sharing.of(self._root).create(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
         return open(fd, "a", encoding=self.encoding)
 
 

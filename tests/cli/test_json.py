@@ -176,3 +176,17 @@ def test_the_engine_logs_to_a_rotating_file_inside_the_site(tmp_path, capsys):
     assert "WARNING flashpool.hsm: CLI LIST COPYPOOL(NOSUCH) RC=22: ARC1806E" in log
     assert stat.S_IMODE((site / "flashpool.log").stat().st_mode) == 0o600
     capsys.readouterr()
+
+
+def test_a_command_that_creates_the_site_logs_from_then_on(tmp_path, capsys):
+    """`init --demo` seeds the demo with real commands: they are in the new site's log, and a
+    refused path gets no log file (nothing is written outside a site)."""
+    site = tmp_path / "demo"
+    assert main(["init", "--quiet", "--demo", str(site)]) == 0
+    log = (site / "flashpool.log").read_text()
+    assert "flashpool.hsm:" in log and "FRBACKUP COPYPOOL(" in log
+    missing = tmp_path / "nosite"
+    missing.mkdir()
+    assert main(["--site", str(missing), "hsm", "QUERY SETSYS"]) != 0
+    assert list(missing.iterdir()) == []
+    capsys.readouterr()

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from textual.widgets import Input
+
 from console.app import FlashpoolApp
 from engine.hsm.demo import demo_definition, seed_demo
 from engine.site import Site
@@ -104,6 +106,9 @@ async def settle(pilot, rounds: int = 3) -> None:
                 break
             await asyncio.sleep(0.01)
         await pilot.pause()
+    for box in app.screen.query(Input):  # a blinking cursor would be caught in either phase
+        box.cursor_blink = False
+    await pilot.pause()
 
 
 @dataclass(frozen=True)

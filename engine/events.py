@@ -73,6 +73,17 @@ class CopyFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityLogged(Event):
+    """An entry reached the activity log: a command ended (any origin, any client), a
+    background dump ended, an alert was raised."""
+
+    origin: str
+    command: str
+    copy_pool: str | None
+    return_code: int
+
+
+@dataclass(frozen=True, slots=True)
 class TracksWritten(Event):
     volser: str
     first: int

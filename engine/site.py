@@ -40,6 +40,7 @@ from engine.flashcopy import (
 )
 from engine.geometry import Geometry
 from engine.hsm import dump, interrupted
+from engine.hsm.alerts import AlertWatch
 from engine.hsm.context import Context
 from engine.hsm.definition import Definition
 from engine.hsm.messages import CommandResult
@@ -117,6 +118,8 @@ class Site:
         self.recovered: list[str] = []  # what opening finished or undid after a crash
         self.demo = False  # a demo site (flashpool init --demo, or the console's first start)
         self._scheduler: asyncio.Task[None] | None = None
+        self.alerts = AlertWatch(self.context)
+        self._alerting: asyncio.Task[None] | None = None
 
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         """Run one HSM command (parsed by the shared parser); returns its messages and RC."""
@@ -340,6 +343,8 @@ class Site:
         event loop). `auto_dump_interval=None` leaves automatic dump off."""
         self.off_loop()
         self.flashcopy.start()
+        if self._alerting is None:
+            self._alerting = asyncio.create_task(self.alerts.run(), name="flashpool-alerts")
         if auto_dump_interval and self._scheduler is None:
             self._scheduler = asyncio.create_task(self.hsm.schedule(auto_dump_interval), name="flashpool-autodump")
 
@@ -350,12 +355,14 @@ class Site:
         self.flashcopy.bind()
 
     async def close(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduler
-            self._scheduler = None
+        for task in (self._scheduler, self._alerting):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._scheduler = self._alerting = None
         await self.hsm.settle()
+        await self.alerts.settle()
         await self.flashcopy.stop()
         self.close_files()
 

@@ -93,6 +93,10 @@ class FlashCopyController:
         else:
             loop.call_soon_threadsafe(fn)
 
+    def publish_threadsafe(self, event: Event) -> None:
+        """Publish from any thread (a command's worker): delivered on the loop."""
+        self._on_loop(lambda: self.events.publish(event))
+
     def retry_failed(self) -> None:
         """Let the copiers try again the relationships that failed (after space was freed; also
         on a timer while copiers run)."""

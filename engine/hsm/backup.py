@@ -128,14 +128,10 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         plan = Plan(pool)
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
-        failed = sorted((v for v in dasd if v.dasd_state == "FAILED"), key=lambda v: v.created_at)
-        valid = sorted((v for v in dasd if v.dasd_state != "FAILED"), key=lambda v: v.created_at)
         prepared = [v for v in vers if v.dasd_state == "PREPARE"]
         inc = next((v for v in dasd if v.incremental), None)
-        if failed:
-            plan.reuse = failed[0]
-        elif len(valid) >= max(pool.versions, 1):
-            plan.reuse = valid[0]
+        plan.reuse, rolls_off = next_replaced(vers, pool)
+        if plan.reuse is not None and rolls_off:
             checks.require(f"{version_name(plan.reuse)} may roll off", rules.roll_off(s, pool, plan.reuse, req.force))
         if req.incremental is not None:
             checks.require("an incremental version may be NOCOPY", rules.nocopy_is_not_incremental(pool))
@@ -190,6 +186,19 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         else:
             plan.moves[src] = 0 if pool.versions == 0 else core.volume(src).tracks
     return plan
+
+
+def next_replaced(vers: list[BackupVersionRow], pool: CopyPoolRow) -> tuple[BackupVersionRow | None, bool]:
+    """The version whose targets the next FRBACKUP takes over: the oldest FAILED one, else, when
+    all of the pool's VERSIONS are in use, the oldest valid one, which then rolls off (True)."""
+    dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
+    failed = sorted((v for v in dasd if v.dasd_state == "FAILED"), key=lambda v: v.created_at)
+    if failed:
+        return failed[0], False
+    valid = sorted((v for v in dasd if v.dasd_state != "FAILED"), key=lambda v: v.created_at)
+    if len(valid) >= max(pool.versions, 1):
+        return valid[0], True
+    return None, False
 
 
 def _next_number(s: Session, pool: CopyPoolRow) -> int | None:

@@ -15,6 +15,7 @@ from engine.catalog import Catalog
 from engine.catalog import constructs as repo
 from engine.datasets.manager import DataSetStore
 from engine.errors import VolumeError
+from engine.events import ActivityLogged
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult
@@ -71,14 +72,17 @@ class Context:
         return rules.hold_in_effect(self.holds(), function, (qualifier,) if qualifier else ())
 
     def log(self, res: CommandResult, pool: str | None, origin: str | None = None) -> None:
+        """Into the activity log, then told to every listener (a client shows who changed what)."""
+        at, who = self.clock(), origin or self.origin
         with self.catalog.session() as s:
             repo.log_activity(
                 s,
-                self.clock(),
-                origin or self.origin,
+                at,
+                who,
                 res.command,
                 pool,
                 res.rc,
                 [{"id": m.id, "severity": m.severity, "text": m.text} for m in res.messages],
             )
             s.commit()
+        self.flashcopy.publish_threadsafe(ActivityLogged(at, who, res.command, pool, res.rc))

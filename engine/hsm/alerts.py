@@ -1,0 +1,291 @@
+"""Alerts: the moments an operator must hear about without watching a screen — a version's
+background copy completed, a dump completed, a fast-reverse-restore window closed, a copy parked
+(e.g. a full disk) or resumed, the next FRBACKUP about to be refused because the version it rolls
+off has an incomplete REQUIRED dump class.
+
+Each is derived, never stored as a state: the watcher computes the facts from the catalog and the
+live relationships (`facts`) after anything changed, and an alert is a change between two
+readings (`changes`). Alerts are published on the site's event bus for every client and written
+to the activity log once, by the site that raised them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import enum
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DatabaseError
+
+from engine.catalog import constructs as repo
+from engine.events import (
+    ActivityLogged,
+    CopyFailed,
+    CopyProgress,
+    Event,
+    FlashCopyChanged,
+    RelationshipChanged,
+    RelationshipEnded,
+)
+from engine.hsm import backup, rules
+from engine.hsm import pool as pools
+from engine.hsm.messages import CommandResult
+
+if TYPE_CHECKING:
+    from engine.hsm.context import Context
+
+log = logging.getLogger("flashpool.hsm")
+
+
+class Severity(enum.Enum):
+    """Textual's toast severities, so a client can show an alert as it is."""
+
+    INFORMATION = "information"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rc(self) -> int:
+        return {"information": 0, "warning": 4, "error": 8}[self.value]
+
+
+class AlertKind(enum.Enum):
+    COPY_COMPLETE = ("FPL400I", Severity.INFORMATION)
+    DUMP_COMPLETE = ("FPL401I", Severity.INFORMATION)
+    FRR_WINDOW_CLOSED = ("FPL402W", Severity.WARNING)
+    COPY_PARKED = ("FPL403E", Severity.ERROR)
+    COPY_RESUMED = ("FPL404I", Severity.INFORMATION)
+    REQUIRED_DUMP_AT_RISK = ("FPL405W", Severity.WARNING)
+
+    @property
+    def message_id(self) -> str:
+        return self.value[0]
+
+    @property
+    def severity(self) -> Severity:
+        return self.value[1]
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRaised(Event):
+    kind: AlertKind
+    copy_pool: str | None
+    text: str
+
+    @property
+    def severity(self) -> Severity:
+        return self.kind.severity
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFacts:
+    number: int
+    dasd_state: str
+    dump_state: str
+    copying: bool  # a relationship of the version still has tracks to copy
+    frr_eligible: bool  # FRRECOV would use fast reverse restore now (rules.frr_methods)
+    relationships: frozenset[int]  # the ids its pairs were made with (ended ones too)
+    fcfrr: bool  # made to be recovered by fast reverse restore
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    versions: dict[tuple[str, int], VersionFacts] = field(default_factory=dict)  # (pool, version key)
+    at_risk: dict[str, tuple[int, str]] = field(default_factory=dict)  # pool -> (version, REQUIRED class)
+
+
+def facts(ctx: Context) -> Facts:
+    """One reading of everything alerts are derived from (blocking: a worker thread calls it)."""
+    core = ctx.flashcopy.core
+    out = Facts()
+    with ctx.catalog.session() as s:
+        for pool in repo.copy_pools(s):
+            vers = pools.backups(s, pool.name)
+            pairs = repo.pairs_of_versions(s, [v.key for v in vers])
+            for v in vers:
+                ids = frozenset(p.relationship_id for p in pairs.get(v.key, []) if p.relationship_id)
+                copying = any((r := core.find(i)) is not None and r.uncopied.any() for i in ids)
+                eligible = v.fcfrr and rules.frr_methods(core, v, pairs.get(v.key, [])) is not None
+                out.versions[(pool.name, v.key)] = VersionFacts(
+                    v.version, v.dasd_state, v.dump_state, copying, eligible, ids, v.fcfrr
+                )
+            victim, rolls_off = backup.next_replaced(repo.versions(s, pool.name), pool)
+            if victim is not None and rolls_off:
+                blocking = rules.required_dump_incomplete(s, pool, victim)
+                if blocking:
+                    out.at_risk[pool.name] = (victim.version, blocking)
+    return out
+
+
+_DUMPED = ("ALLCOMPLETE", "REQUIREDCOMPLETE")
+
+
+def changes(
+    before: Facts, after: Facts, now: float, completed: set[int] | frozenset[int] = frozenset()
+) -> list[AlertRaised]:
+    """What became true between two readings. A version that came or went is no alert (the
+    command that did it said so), unless one of its copies completed in between (`completed`:
+    relationships whose copy the controller saw complete; 30 tracks copy before a reading)."""
+    out: list[AlertRaised] = []
+    for key, new in after.versions.items():
+        old = before.versions.get(key)
+        if old is None:
+            if not new.relationships & completed:
+                continue
+            old = dataclasses.replace(new, copying=True, frr_eligible=new.fcfrr)  # as it was made
+        pool, name = key[0], f"VERSION {new.number:03d} OF COPY POOL {key[0]}"
+        if old.copying and not new.copying and new.dasd_state == "RECOVERABLE":
+            out.append(
+                AlertRaised(
+                    now,
+                    AlertKind.COPY_COMPLETE,
+                    pool,
+                    f"BACKGROUND COPY OF {name} IS COMPLETE: ITS TARGETS HOLD THE WHOLE POINT IN TIME",
+                )
+            )
+        if new.dump_state in _DUMPED and old.dump_state != new.dump_state and old.dump_state not in _DUMPED:
+            out.append(AlertRaised(now, AlertKind.DUMP_COMPLETE, pool, f"DUMP OF {name} IS {new.dump_state}"))
+        if old.frr_eligible and not new.frr_eligible and new.dasd_state == "RECOVERABLE":
+            out.append(
+                AlertRaised(
+                    now,
+                    AlertKind.FRR_WINDOW_CLOSED,
+                    pool,
+                    f"{name} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); "
+                    "FRRECOV NOW COPIES EVERY TRACK BACK",
+                )
+            )
+    for pool, (number, dump_class) in after.at_risk.items():
+        if before.at_risk.get(pool) != (number, dump_class):
+            out.append(
+                AlertRaised(
+                    now,
+                    AlertKind.REQUIRED_DUMP_AT_RISK,
+                    pool,
+                    f"THE NEXT FRBACKUP OF COPY POOL {pool} ROLLS OFF VERSION {number:03d}, WHOSE REQUIRED DUMP "
+                    f"CLASS {dump_class} IS INCOMPLETE: IT WILL BE REFUSED (FRBACKUP COPYPOOL({pool}) DUMPONLY "
+                    f"VERSION({number}) FIRST, OR FORCE)",
+                )
+            )
+    return out
+
+
+#: events after which the facts may have changed (progress only when a copy reaches its end)
+def _relevant(event: Event) -> bool:
+    if isinstance(event, CopyProgress):
+        return event.out_of_sync == 0
+    if isinstance(event, ActivityLogged):
+        return event.origin != "ALERT"  # its own entries change nothing
+    return isinstance(event, (FlashCopyChanged, RelationshipChanged, RelationshipEnded, CopyFailed))
+
+
+class AlertWatch:
+    """Runs while the site runs: reads the facts after every relevant change (coalesced, at most
+    every `interval` seconds), publishes what changed and logs it once."""
+
+    def __init__(self, ctx: Context, interval: float = 0.5) -> None:
+        self.ctx = ctx
+        self.interval = interval
+        self.raised: list[AlertRaised] = []  # this run's alerts, oldest first
+        self._parked: set[int] = set()
+        self._completed: set[int] = set()  # relationships whose copy completed since the last reading
+        self._facts: Facts | None = None
+        self._dirty = asyncio.Event()
+        self._writes: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen(self.ctx.flashcopy.events.subscribe()))
+        await asyncio.sleep(0)  # subscribed before the first reading: no change falls between
+        self._facts = await asyncio.to_thread(self._read)
+        try:
+            while True:
+                await self._dirty.wait()
+                self._dirty.clear()
+                after = await asyncio.to_thread(self._read)
+                if after is not None and self._facts is not None:
+                    self._raise(changes(self._facts, after, self.ctx.clock(), self._completed))
+                    self._completed.clear()
+                self._facts = after if after is not None else self._facts
+                await asyncio.sleep(self.interval)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, stream: AsyncIterator[Event]) -> None:
+        async for event in stream:
+            self._parking(event)
+            if _relevant(event):
+                self._dirty.set()
+
+    def _parking(self, event: Event) -> None:
+        if isinstance(event, CopyProgress) and event.out_of_sync == 0:
+            self._completed.add(event.rel_id)
+        """A copy that failed is one alert until it moves again, not one per retry."""
+        if isinstance(event, CopyFailed) and event.rel_id not in self._parked:
+            self._parked.add(event.rel_id)
+            self._raise(
+                [
+                    AlertRaised(
+                        event.at,
+                        AlertKind.COPY_PARKED,
+                        None,
+                        f"BACKGROUND COPY {event.source} -> {event.target} STOPPED: {event.message}; "
+                        "IT IS RETRIED EVERY FEW SECONDS AND NOTHING COPIED IS LOST",
+                    )
+                ]
+            )
+        elif isinstance(event, CopyProgress) and event.rel_id in self._parked:  # only a step that copied reports
+            self._parked.discard(event.rel_id)
+            self._raise(
+                [
+                    AlertRaised(
+                        event.at,
+                        AlertKind.COPY_RESUMED,
+                        None,
+                        f"BACKGROUND COPY {event.source} -> {event.target} RESUMED "
+                        f"({event.percent_complete:.0f}% COPIED)",
+                    )
+                ]
+            )
+        elif isinstance(event, RelationshipEnded):
+            self._parked.discard(event.rel_id)
+
+    def _read(self) -> Facts | None:
+        try:
+            return facts(self.ctx)
+        except (DatabaseError, OSError) as exc:  # a full disk or a busy catalog: read again later
+            log.warning("alerts: the catalog could not be read: %s", exc)
+            return None
+
+    def _raise(self, alerts: list[AlertRaised]) -> None:
+        for alert in alerts:
+            self.raised.append(alert)
+            log.log(logging.INFO if alert.severity is Severity.INFORMATION else logging.WARNING, alert.text)
+            self.ctx.flashcopy.events.publish(alert)
+            write = asyncio.create_task(asyncio.to_thread(self._record, alert))
+            self._writes.add(write)
+            write.add_done_callback(self._writes.discard)
+
+    async def settle(self) -> None:
+        """Wait until every alert raised so far is in the activity log."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
+
+    def _record(self, alert: AlertRaised) -> None:
+        res = CommandResult(f"ALERT {alert.kind.title.upper()}")
+        res.add(alert.kind.message_id, alert.text)
+        res.fail(alert.severity.rc)
+        try:
+            self.ctx.log(res, alert.copy_pool, origin="ALERT")
+        except (DatabaseError, OSError) as exc:
+            log.warning("alerts: the activity log could not be written: %s", exc)

@@ -4,7 +4,9 @@ modals and widgets live in their own modules."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -15,6 +17,8 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from console import format as fmt
+from console.alerts import Alert, AlertList
 from console.commands import palette_commands
 from console.config import load_keymap, load_settings, save_settings
 from console.messages import SiteChanged
@@ -22,6 +26,7 @@ from console.modals.command_line import CommandLine
 from console.modals.confirm import ConfirmScreen
 from console.modals.help import HelpScreen, bindings_of
 from console.screens.activity import ActivityScreen
+from console.screens.alerts import AlertsScreen
 from console.screens.groups import GroupsScreen
 from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
@@ -29,6 +34,7 @@ from console.widgets.status_line import StatusLine
 from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.events import CopyProgress
+from engine.hsm.alerts import Severity
 from engine.hsm.impact import impact
 from engine.hsm.messages import CommandResult
 from engine.site import Site
@@ -46,6 +52,7 @@ class FlashpoolApp(App[None]):
         "groups": GroupsScreen,
         "relationships": RelationshipsScreen,
         "activity": ActivityScreen,
+        "alerts": AlertsScreen,
     }
     DEFAULT_MODE = "pools"
     BINDINGS = [
@@ -53,6 +60,7 @@ class FlashpoolApp(App[None]):
         Binding("2", "switch_mode('groups')", "Groups", id="app.groups"),
         Binding("3", "switch_mode('relationships')", "Rels", id="app.relationships"),
         Binding("4", "switch_mode('activity')", "Activity", id="app.activity"),
+        Binding("5", "switch_mode('alerts')", "Alerts", id="app.alerts"),
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
@@ -68,6 +76,7 @@ class FlashpoolApp(App[None]):
         live: bool = True,
         refresh_interval: float = 1.0,
         start_engine: bool = True,
+        user: str | None = None,
     ) -> None:
         super().__init__()
         self.site = site
@@ -78,6 +87,11 @@ class FlashpoolApp(App[None]):
         self.paused = False
         self.history: list[str] = []
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
+        self.user = user or getpass.getuser()
+        self.alerts = AlertList()
+        self.bell_on_alert = bool(load_settings().get("bell", False))
+        self.last_rc: int | None = None
+        self._rates: dict[int, float] = {}  # relationship -> recent tracks per second (for the ETA)
         self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
         self.sub_title = site.path.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
 
@@ -107,8 +121,29 @@ class FlashpoolApp(App[None]):
     @work(exclusive=True, group="engine-pump")
     async def pump_engine_events(self) -> None:
         async for event in self.site.events.subscribe():
-            if not isinstance(event, CopyProgress):  # progress: screens reload on their timer
-                self.post_message(SiteChanged(event))
+            if isinstance(event, CopyProgress):  # progress: screens reload on their timer
+                self._rates[event.rel_id] = event.rate
+                if not event.out_of_sync:
+                    self._rates.pop(event.rel_id, None)
+                continue
+            alert = self.alerts.add(event)
+            if alert is not None:
+                self.announce(alert)
+            self.post_message(SiteChanged(event))
+
+    def announce(self, alert: Alert) -> None:
+        """A toast with the alert's severity, the bell if the operator asked for it, the count."""
+        timeout = 12 if alert.severity is Severity.ERROR else 8
+        title = f"{alert.glyph} {alert.title}" + (f" · {alert.copy_pool}" if alert.copy_pool else "")
+        self.notify(alert.text, title=title, severity=alert.severity.value, timeout=timeout)
+        if self.bell_on_alert:
+            self.bell()
+        self.alerts_changed()
+
+    def alerts_changed(self) -> None:
+        self.update_status()
+        if isinstance(self.screen, AlertsScreen):
+            self.screen.request_reload()
 
     def _tick(self) -> None:
         """Re-armed timer: one refresh at a time, skipped while paused or a dialog is open."""
@@ -141,11 +176,33 @@ class FlashpoolApp(App[None]):
             line = widget or self.screen.query_one(StatusLine)
         except Exception:  # noqa: BLE001 - a modal has no status line
             return
+        copying = self.site.flashcopy.core.copy_candidates()
+        out_of_sync = sum(r.out_of_sync for r in copying)
+        total = sum(r.length for r in copying)
         line.site_text = f"site {self.site.path.name}"
+        line.demo = self.site.demo
+        line.user = self.user
+        line.clock = time.strftime("%H:%M", time.localtime(self.site.flashcopy.clock()))
         line.read_only = self.read_only
         line.paused = self.paused
-        line.copies = len(self.site.flashcopy.core.copy_candidates())
+        line.copies = len(copying)
+        line.percent = 100.0 * (1 - out_of_sync / total) if total else None
+        rate = sum(self._rates.get(r.id, 0.0) for r in copying)
+        line.eta = fmt.eta(out_of_sync, rate) if copying and rate > 0 else ""
         line.held = ", ".join(sorted(self.holds))
+        line.alerts = len(self.alerts.unacknowledged)
+        line.last_rc = self.last_rc
+        line.walkthrough = self.open_walkthrough()
+
+    def open_walkthrough(self) -> str:
+        """A walkthrough left open on any screen stack ("W4 at Checks"), or ""."""
+        from console.walkthroughs.screen import WalkthroughScreen
+
+        for stack in self._screen_stacks.values():  # every mode's stack (textual 8.2.8, pinned)
+            for screen in stack:
+                if isinstance(screen, WalkthroughScreen):
+                    return screen.where
+        return ""
 
     @work(thread=True, exclusive=True, group="holds", exit_on_error=False)
     def refresh_holds(self) -> None:
@@ -244,6 +301,7 @@ class FlashpoolApp(App[None]):
                 res.fail(8)
                 return res
         res = await self.site.command(text, origin)
+        self.last_rc = res.rc
         self.post_message(SiteChanged())
         self.refresh_holds()  # HOLD / RELEASE change what may be offered
         return res

@@ -24,6 +24,11 @@ def palette_commands(app: FlashpoolApp) -> Iterable[SystemCommand]:
         "Relationships  [3]", "Every active FlashCopy relationship", lambda: app.switch_mode("relationships")
     )
     yield SystemCommand("Activity log  [4]", "Every command with its messages", lambda: app.switch_mode("activity"))
+    yield SystemCommand(
+        "Alerts  [5]",
+        "Copies and dumps that completed, parked copies, closing windows",
+        lambda: app.switch_mode("alerts"),
+    )
     yield SystemCommand("Command line  [:]", "Enter an HSM command", app.action_command_line)
     yield SystemCommand(
         "Pause / resume live updates  [p]", "Freeze the screens while you read", app.action_toggle_pause

@@ -14,6 +14,7 @@ from console.widgets.live_table import Cells
 class ActivityScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "Activity log"
+    CRUMB = "Activity"
     EMPTY_TEXT = "No command has run yet. Press : to enter one."
     HELP_TEXT = (
         "Every HSM command - from the command line, the CLI, a walkthrough or the demo - with its "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 class ListScreen(Screen[None]):
     TITLE_TEXT: ClassVar[str] = ""
+    CRUMB: ClassVar[str] = ""  # this screen's step in the breadcrumbs (default: TITLE_TEXT)
     COLUMNS: ClassVar[list[tuple[str, str, int | None]]] = []
     EMPTY_TEXT: ClassVar[str] = "Nothing here yet."
     HELP_TEXT: ClassVar[str] = ""
@@ -63,11 +65,30 @@ class ListScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one("#empty", Label).display = False
         self.fpapp.update_status(self.query_one(StatusLine))
+        self.show_breadcrumbs()
         # no reload here: ScreenResume follows the first mount too (two loads of 2,000 rows cost 100s of ms)
 
     def on_screen_resume(self) -> None:
         self.fpapp.update_status(self.query_one(StatusLine))
+        self.show_breadcrumbs()
         self.request_reload()
+
+    # -- where am I -------------------------------------------------------------------------------
+    def crumb(self) -> str:
+        return self.CRUMB or self.TITLE_TEXT
+
+    def breadcrumbs(self) -> str:
+        """`Pools › DSN$DB0A$DB › v003 › DB0A01`: every list screen from the mode's root to this one."""
+        trail: list[str] = []
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ListScreen):
+                trail.append(screen.crumb())
+            if screen is self:
+                break
+        return " › ".join(trail)
+
+    def show_breadcrumbs(self) -> None:
+        self.query_one("#screen-title", Label).update(Text(self.breadcrumbs()))
 
     # -- data -------------------------------------------------------------------------------------
     def load(self) -> list[tuple[str, Cells]]:

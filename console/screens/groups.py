@@ -13,6 +13,7 @@ from console.widgets.live_table import Cells
 class GroupsScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "Storage groups and volumes"
+    CRUMB = "Groups"
     EMPTY_TEXT = "No volumes are defined."
     HELP_TEXT = (
         "Every volume with its storage group (POOL groups hold data, COPY POOL BACKUP groups hold "

@@ -57,9 +57,9 @@ class PoolDetailScreen(ListScreen):
         yield Label("Volume pairs of the selected version", id="pairs-title")
         yield LiveTable(self.PAIR_COLUMNS, id="pairs")
 
-    def on_mount(self) -> None:
-        self.query_one("#screen-title", Label).update(f"Copy pool {self.pool}")
-        super().on_mount()
+    def crumb(self) -> str:
+        v = self.versions.get(self.table.selected_key or "") if self.is_mounted else None
+        return self.pool + (f" › v{v.version:03d}" if v else "")
 
     def load(self) -> list[tuple[str, Cells]]:
         views = self.fpapp.site.views
@@ -107,6 +107,7 @@ class PoolDetailScreen(ListScreen):
             self.show_pairs()
 
     def show_pairs(self) -> None:
+        self.show_breadcrumbs()
         v = self.versions.get(self.table.selected_key or "")
         rows = []
         for p in v.pairs if v else ():

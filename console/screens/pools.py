@@ -13,6 +13,7 @@ from console.widgets.live_table import Cells
 class PoolsScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "Copy pools"
+    CRUMB = "Pools"
     EMPTY_TEXT = "No copy pools are defined. Create a site with `flashpool init --definition FILE`."
     HELP_TEXT = (
         "Every SMS copy pool of the site: its storage groups and volumes, how many versions are "

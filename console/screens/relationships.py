@@ -18,6 +18,7 @@ from engine.flashcopy import RelationshipInfo
 class RelationshipsScreen(ListScreen):
     IS_MODE_ROOT = True
     TITLE_TEXT = "FlashCopy relationships"
+    CRUMB = "Relationships"
     EMPTY_TEXT = "No FlashCopy relationship is active."
     HELP_TEXT = (
         "Every active relationship: source → target, extent, COPY or NOCOPY, persistent (P), "

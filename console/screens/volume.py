@@ -38,9 +38,8 @@ class VolumeScreen(ListScreen):
         yield Label("", id="volume-info")
         yield TrackMap(columns=100, rows=6, id="trackmap")
 
-    def on_mount(self) -> None:
-        self.query_one("#screen-title", Label).update(f"Volume {self.volser}")
-        super().on_mount()
+    def crumb(self) -> str:
+        return self.volser
 
     def load(self) -> list[tuple[str, Cells]]:
         site = self.fpapp.site

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBa
 from textual.widgets.option_list import Option as ListOption
 
 from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
+from console.widgets.status_line import StatusLine
 from engine.hsm import verify
 from engine.hsm.impact import Impact, impact
 from engine.hsm.messages import CommandResult
@@ -119,10 +120,12 @@ class WalkthroughScreen(Screen[None]):
             yield ProgressBar(total=100, id="wt-progress", show_eta=False)
             yield Static("", id="wt-error")
         yield Label("", id="wt-hint")
+        yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.show()
+        self.fpapp.update_status(self.query_one(StatusLine))
 
     # -- the stages -------------------------------------------------------------------------------
     def stages(self) -> list[str | Pick]:
@@ -142,17 +145,28 @@ class WalkthroughScreen(Screen[None]):
         self.error = ""
         self.show()
 
+    @staticmethod
+    def _label(st: str | Pick) -> str:
+        label = (
+            (st.short or st.title.split("?")[0].split(" (")[0].removeprefix("Which "))
+            if isinstance(st, Pick)
+            else LABELS[st]
+        )
+        return label[:1].upper() + label[1:]
+
+    @property
+    def where(self) -> str:
+        """Where this walkthrough stands, for the status line: "W4 at Checks"."""
+        return f"W{self.wt.number} at {self._label(self.stages()[self._index()])}"
+
     def show(self) -> None:
         crumbs = []
         for i, st in enumerate(self.stages()):
-            label = (
-                (st.short or st.title.split("?")[0].split(" (")[0].removeprefix("Which "))
-                if isinstance(st, Pick)
-                else LABELS[st]
-            )
-            label = label[:1].upper() + label[1:]
+            label = self._label(st)
             crumbs.append(f"[reverse] {escape(label)} [/]" if i == self._index() else escape(label))
         self.query_one("#wt-steps", Label).update(" › ".join(crumbs))
+        if self.is_current:
+            self.fpapp.update_status()
         text, inp, opts, prog = (
             self.query_one("#wt-text", Static),
             self.query_one("#wt-input", Input),

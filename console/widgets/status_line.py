@@ -1,9 +1,23 @@
-"""One line under the body: site, catalog, held functions, copies running, live or paused."""
+"""The status line, in the style of k9s and htop: the site and who is at it, the time on the site's
+clock, copies running with their aggregate progress and ETA, held functions, unacknowledged
+alerts, the last return code and a walkthrough left open. Narrow terminals drop the least
+important parts first, never the alerts or the holds."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
+
+SEPARATOR = " │ "
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    text: Text
+    keep: int  # higher is kept longer when the line is too narrow
 
 
 class StatusLine(Static):
@@ -11,16 +25,51 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
     """
     site_text: reactive[str] = reactive("")
+    demo: reactive[bool] = reactive(False)
+    attachment: reactive[str] = reactive("embedded")  # embedded | server
+    user: reactive[str] = reactive("")
+    clock: reactive[str] = reactive("")
     held: reactive[str] = reactive("")
     copies: reactive[int] = reactive(0)
+    percent: reactive[float | None] = reactive(None)
+    eta: reactive[str] = reactive("")
+    alerts: reactive[int] = reactive(0)
+    last_rc: reactive[int | None] = reactive(None)
+    walkthrough: reactive[str] = reactive("")
     paused: reactive[bool] = reactive(False)
     read_only: reactive[bool] = reactive(False)
 
-    def render(self) -> str:
-        parts = [self.site_text]
+    def parts(self) -> list[Part]:
+        site = Text(self.site_text, style="bold")
+        if self.demo:
+            site.append(" DEMO", style="reverse")
         if self.read_only:
-            parts.append("READ-ONLY")
-        parts.append(f"held: {self.held or 'none'}")
-        parts.append(f"copies running: {self.copies}")
-        parts.append("⏸ PAUSED (p)" if self.paused else "⟳ live")
-        return "  │  ".join(parts)
+            site.append(" READ-ONLY", style="reverse")
+        out = [Part(site, 9), Part(Text(self.attachment), 2)]
+        if self.user:
+            out.append(Part(Text(f"user {self.user}"), 3))
+        if self.clock:
+            out.append(Part(Text(self.clock), 4))
+        copies = Text(f"copies {self.copies}")
+        if self.copies and self.percent is not None:
+            copies.append(f" {self.percent:.0f}%")
+            if self.eta:
+                copies.append(f" ETA {self.eta}")
+        out.append(Part(copies, 7))
+        out.append(Part(Text(f"held {self.held}", style="bold yellow") if self.held else Text("held none"), 8))
+        alerts = Text(f"▲ alerts {self.alerts}", style="bold yellow") if self.alerts else Text("alerts 0")
+        out.append(Part(alerts, 10))
+        if self.last_rc is not None:
+            style = "green" if self.last_rc == 0 else "yellow" if self.last_rc <= 4 else "bold red"
+            out.append(Part(Text(f"last RC {self.last_rc}", style=style), 5))
+        if self.walkthrough:
+            out.append(Part(Text(f"open: {self.walkthrough}", style="bold"), 6))
+        out.append(Part(Text("⏸ PAUSED (p)", style="bold") if self.paused else Text("⟳ live"), 1))
+        return out
+
+    def render(self) -> Text:
+        parts = self.parts()
+        width = max(self.size.width, 1)
+        while len(parts) > 1 and sum(p.text.cell_len for p in parts) + len(SEPARATOR) * (len(parts) - 1) > width:
+            parts.remove(min(parts, key=lambda p: p.keep))
+        return Text(SEPARATOR).join(p.text for p in parts)

@@ -80,6 +80,7 @@ def scene_app(path: Path, **kw: object) -> FlashpoolApp:
     """The real app on a still site: no copier running, no timer, so every frame is reproducible."""
     site = Site.open(path, clock=fixed_clock(T0 + 86_400))  # a day after the demo was seeded
     kw.setdefault("live", False)
+    kw.setdefault("user", "operator")  # not whoever runs the tests
     kw.setdefault("start_engine", False)
     return FlashpoolApp(site, **kw)  # type: ignore[arg-type]
 

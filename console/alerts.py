@@ -1,0 +1,68 @@
+"""What the operator has been told and not yet acknowledged: the engine's alerts, and commands
+that other clients ran (the automatic dump today; other consoles and the CLI with a server)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.events import ActivityLogged, Event
+from engine.hsm.alerts import AlertRaised, Severity
+
+#: activity this console itself writes (its commands, its walkthroughs) or that already is an alert
+OWN_ORIGINS = frozenset({"CONSOLE", "WALKTHROUGH", "ALERT"})
+#: commands of others worth an alert: the ones that change what the screens show
+CHANGING_VERBS = ("FRBACKUP", "FRRECOV", "FRDELETE", "HOLD", "RELEASE")
+
+
+@dataclass(slots=True)
+class Alert:
+    number: int
+    at: float
+    severity: Severity
+    title: str
+    copy_pool: str | None
+    text: str
+    acknowledged: bool = False
+
+    @property
+    def glyph(self) -> str:
+        return {Severity.INFORMATION: "ℹ", Severity.WARNING: "▲", Severity.ERROR: "✘"}[self.severity]
+
+
+def alert_of(event: Event, number: int) -> Alert | None:
+    """The alert an engine event is for this console, if any."""
+    if isinstance(event, AlertRaised):
+        return Alert(number, event.at, event.severity, event.kind.title, event.copy_pool, event.text)
+    if (
+        isinstance(event, ActivityLogged)
+        and event.origin not in OWN_ORIGINS
+        and event.command.lstrip().upper().startswith(CHANGING_VERBS)
+    ):
+        severity = Severity.INFORMATION if event.return_code == 0 else Severity.WARNING
+        text = f"{event.origin} RAN {' '.join(event.command.split())}: RC={event.return_code}"
+        return Alert(number, event.at, severity, f"command from {event.origin}", event.copy_pool, text)
+    return None
+
+
+class AlertList:
+    """Newest last; a console keeps its alerts for as long as it runs."""
+
+    def __init__(self) -> None:
+        self.items: list[Alert] = []
+
+    def add(self, event: Event) -> Alert | None:
+        alert = alert_of(event, len(self.items) + 1)
+        if alert is not None:
+            self.items.append(alert)
+        return alert
+
+    @property
+    def unacknowledged(self) -> list[Alert]:
+        return [a for a in self.items if not a.acknowledged]
+
+    def acknowledge(self, number: int | None = None) -> int:
+        """One alert, or every one (None); returns how many changed."""
+        changed = [a for a in self.items if not a.acknowledged and (number is None or a.number == number)]
+        for a in changed:
+            a.acknowledged = True
+        return len(changed)

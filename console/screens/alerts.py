@@ -1,0 +1,71 @@
+"""Alerts: what happened while you looked elsewhere, newest first, until acknowledged."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from console import format as fmt
+from console.modals.help import TextScreen
+from console.screens.base import ListScreen
+from console.widgets.live_table import Cells
+from engine.hsm.alerts import Severity
+
+_STYLE = {Severity.INFORMATION: "", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
+
+
+class AlertsScreen(ListScreen):
+    IS_MODE_ROOT = True
+    TITLE_TEXT = "Alerts"
+    CRUMB = "Alerts"
+    EMPTY_TEXT = "No alerts. Copies that complete, dumps, closing FRR windows and parked copies appear here."
+    HELP_TEXT = (
+        "Everything the console told you in a toast, newest first: background copies and dumps that "
+        "completed, fast reverse restore windows that closed, copies parked by an error, a REQUIRED dump "
+        "that will stop the next FRBACKUP, and commands run by others. space acknowledges the alert under "
+        "the cursor, A acknowledges all; enter shows the whole text. The header counts the unacknowledged."
+    )
+    COLUMNS = [
+        ("#", "number", 4),
+        ("Time", "time", 19),
+        ("Severity", "severity", 13),
+        ("What", "title", 22),
+        ("Copy pool", "pool", 14),
+        ("Ack", "ack", 5),
+        ("Alert", "text", 80),
+    ]
+    BINDINGS = [
+        Binding("space", "acknowledge", "Acknowledge", id="alerts.ack"),
+        Binding("A", "acknowledge_all", "Ack all", id="alerts.ack_all"),
+        Binding("enter", "open", "Details", id="alerts.open"),
+    ]
+
+    def load(self) -> list[tuple[str, Cells]]:
+        rows: list[tuple[str, Cells]] = []
+        for a in reversed(self.fpapp.alerts.items):
+            severity = Text(f"{a.glyph} {a.severity.name}", style=_STYLE[a.severity])
+            ack = "✔ yes" if a.acknowledged else "· no"
+            rows.append(
+                (str(a.number), (f"{a.number:>3}", fmt.when(a.at), severity, a.title, a.copy_pool or "—", ack, a.text))
+            )
+        return rows
+
+    def action_acknowledge(self) -> None:
+        key = self.table.selected_key
+        if key and self.fpapp.alerts.acknowledge(int(key)):
+            self.fpapp.alerts_changed()
+
+    def action_acknowledge_all(self) -> None:
+        if self.fpapp.alerts.acknowledge():
+            self.fpapp.alerts_changed()
+
+    def action_open(self) -> None:
+        key = self.table.selected_key
+        found = next((a for a in self.fpapp.alerts.items if str(a.number) == key), None)
+        if found:
+            head = f"{fmt.when(found.at)}  {found.glyph} {found.severity.name}  {found.title}"
+            self.app.push_screen(TextScreen(head, found.text))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()

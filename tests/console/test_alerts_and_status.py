@@ -1,0 +1,122 @@
+"""Pilot tests: alerts reach the operator (toast, count, list, acknowledge, bell), the status line
+says where things stand, and every screen shows where it is."""
+
+from __future__ import annotations
+
+from console.config import save_settings
+from console.widgets.status_line import StatusLine
+from engine.events import ActivityLogged
+from engine.hsm.alerts import AlertKind, AlertRaised
+from tests.console.conftest import make_app, settle
+
+POOL = "DSN$DB0A$DB"
+
+
+def status(app) -> str:
+    line = app.screen.query_one(StatusLine)
+    return str(line.render())
+
+
+async def test_an_alert_is_a_toast_a_count_a_row_and_can_be_acknowledged(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        assert "alerts 0" in status(app)
+        text = f"VERSION 003 OF COPY POOL {POOL} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE"
+        app.site.events.publish(AlertRaised(app.site.flashcopy.clock(), AlertKind.FRR_WINDOW_CLOSED, POOL, text))
+        app.site.events.publish(
+            AlertRaised(app.site.flashcopy.clock(), AlertKind.COPY_PARKED, None, "BACKGROUND COPY STOPPED: full")
+        )
+        await settle(pilot)
+        toasts = list(app._notifications)
+        assert [t.severity for t in toasts] == ["warning", "error"]
+        assert toasts[0].message == text and POOL in toasts[0].title
+        assert "▲ alerts 2" in status(app)
+        await pilot.press("5")
+        await settle(pilot)
+        table = app.screen.table
+        assert type(app.screen).__name__ == "AlertsScreen" and table.row_count == 2
+        first = [str(c) for c in table.get_row_at(0)]
+        assert "✘ ERROR" in first[2] and "· no" in first[5]  # newest first, words not only colour
+        await pilot.press("space")
+        await settle(pilot)
+        assert "▲ alerts 1" in status(app)
+        assert "✔ yes" in str(table.get_row_at(0)[5])
+        await pilot.press("A")
+        await settle(pilot)
+        assert "alerts 0" in status(app) and "▲" not in status(app)
+    await app.site.close()
+
+
+async def test_commands_of_others_alert_and_this_consoles_own_do_not(demo_path, monkeypatch):
+    save_settings(bell=True)
+    app = make_app(demo_path)
+    bells: list[int] = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(1))
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        now = app.site.flashcopy.clock()
+        app.site.events.publish(ActivityLogged(now, "CONSOLE", f"FRBACKUP COPYPOOL({POOL})", POOL, 0))
+        app.site.events.publish(ActivityLogged(now, "AUTO", "QUERY SETSYS", None, 0))  # changes nothing
+        app.site.events.publish(ActivityLogged(now, "AUTO", f"FRBACKUP COPYPOOL({POOL}) DUMP", POOL, 0))
+        await settle(pilot)
+        assert [a.text for a in app.alerts.items] == [f"AUTO RAN FRBACKUP COPYPOOL({POOL}) DUMP: RC=0"]
+        assert bells == [1]
+    await app.site.close()
+
+
+async def test_the_status_line_and_breadcrumbs(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        line = status(app)
+        for part in ("site flashpool-data DEMO", "embedded", "user operator", "held none", "⟳ live"):
+            assert part in line
+        assert "copies 4 0%" in line  # the demo's copy is held still in tests: four relationships
+        assert str(app.screen.query_one("#screen-title").render()) == "Pools"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert str(app.screen.query_one("#screen-title").render()) == f"Pools › {POOL} › v003"
+        await pilot.press("j")
+        await settle(pilot)
+        assert str(app.screen.query_one("#screen-title").render()) == f"Pools › {POOL} › v002"
+        await pilot.press(":")
+        await settle(pilot)
+        for ch in "QUERY SETSYS":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "last RC 0" in status(app)
+        await pilot.press("p")
+        await settle(pilot)
+        assert "⏸ PAUSED (p)" in status(app)
+    await app.site.close()
+
+
+async def test_a_walkthrough_left_open_shows_on_every_screen(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r", "1", "enter")
+        await settle(pilot)
+        assert "open: W1 at" in status(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        where = status(app).split("open: ")[1].split(" │")[0]
+        assert where.startswith("W1 at ")
+        await pilot.press("2")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "GroupsScreen" and f"open: {where}" in status(app)
+    await app.site.close()
+
+
+async def test_the_status_line_keeps_alerts_and_holds_at_80_columns(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        line = status(app)
+        assert "alerts 0" in line and "held none" in line and "site flashpool-data" in line
+        assert len(line) <= 78  # inside the padding
+    await app.site.close()

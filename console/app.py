@@ -25,6 +25,7 @@ from console.messages import SiteChanged
 from console.modals.command_line import CommandLine
 from console.modals.confirm import ConfirmScreen
 from console.modals.help import HelpScreen, bindings_of
+from console.modals.quit import QuitScreen
 from console.screens.activity import ActivityScreen
 from console.screens.alerts import AlertsScreen
 from console.screens.groups import GroupsScreen
@@ -64,7 +65,8 @@ class FlashpoolApp(App[None]):
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
-        Binding("q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("q", "leave", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+q", "leave", "Quit", show=False, id="app.quit_anywhere", priority=True),
     ]
 
     def __init__(
@@ -219,6 +221,42 @@ class FlashpoolApp(App[None]):
             self.screen.query_one(StatusLine).held = ", ".join(sorted(held))
         except Exception:  # noqa: BLE001 - a modal has no status line
             pass
+
+    # -- quitting -------------------------------------------------------------------------------
+    def in_progress(self) -> list[str]:
+        """What quitting would interrupt, each said with what becomes of it."""
+        from console.walkthroughs.screen import WalkthroughScreen
+
+        out: list[str] = []
+        copying = self.site.flashcopy.core.copy_candidates()
+        if copying and self.start_engine:
+            out.append(
+                f"{len(copying)} background cop{'y' if len(copying) == 1 else 'ies'} stop now and resume where they "
+                "are when the site is opened again; nothing copied is lost, and versions stay RECOVERABLE"
+            )
+        if self.site.hsm.background:
+            out.append("a background dump (RETURNCONTROL(FREND)) is finished first; then the console closes")
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                if isinstance(screen, WalkthroughScreen):
+                    what = (
+                        "its command has run; verification and the summary are skipped"
+                        if screen.started
+                        else "nothing was run"
+                    )
+                    out.append(f"the walkthrough {screen.where} is abandoned ({what})")
+        return out
+
+    @work(exclusive=True, group="quit", exit_on_error=False)
+    async def action_leave(self) -> None:
+        """q: quit, asking first when copies, a dump or a walkthrough are in progress."""
+        lines = self.in_progress()
+        if lines and not await self.push_screen_wait(QuitScreen(lines)):
+            return
+        if self.site.hsm.background:
+            self.notify("waiting for the background dump to finish …", timeout=30)
+            await self.site.hsm.settle()
+        self.exit()
 
     # -- global actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

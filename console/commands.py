@@ -42,4 +42,4 @@ def palette_commands(app: FlashpoolApp) -> Iterable[SystemCommand]:
         )
     for title, help_text, action in app.walkthrough_commands():
         yield SystemCommand(title, help_text, action)
-    yield SystemCommand("Quit  [q]", "Leave the console", app.action_quit)
+    yield SystemCommand("Quit  [q]", "Leave the console (asks when work is in progress)", app.action_leave)

@@ -123,6 +123,12 @@ class WalkthroughScreen(Screen[None]):
         yield StatusLine(id="status")
         yield Footer()
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A hidden box must not take the keys (q, ?, 1-5): Textual hands focus back to it when
+        the screen resumes."""
+        if not event.widget.display:
+            self.set_focus(None)
+
     def on_mount(self) -> None:
         self.show()
         self.fpapp.update_status(self.query_one(StatusLine))

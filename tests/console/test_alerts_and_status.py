@@ -120,3 +120,40 @@ async def test_the_status_line_keeps_alerts_and_holds_at_80_columns(demo_path):
         assert "alerts 0" in line and "held none" in line and "site flashpool-data" in line
         assert len(line) <= 78  # inside the padding
     await app.site.close()
+
+
+async def test_q_asks_when_a_walkthrough_is_open_and_quits_at_once_otherwise(demo_path):
+    from console.modals.quit import QuitScreen
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r", "1")
+        await settle(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, QuitScreen)
+        said = str(app.screen.query_one("#quit-lines").render())
+        assert "the walkthrough W1 at" in said and "nothing was run" in said
+        await pilot.press("escape")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "WalkthroughScreen" and app.is_running
+        await pilot.press("enter")  # the pick's filter has focus: q would be a letter, ctrl+q is not
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not app.is_running
+    await app.site.close()
+    plain = make_app(demo_path)
+    async with plain.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "q")  # typed into the filter, not a quit
+        await settle(pilot)
+        assert plain.is_running and plain.screen.query_one("#filter").value == "q"
+        await pilot.press("escape", "q")
+        await settle(pilot)
+        assert not plain.is_running
+    await plain.site.close()

@@ -100,13 +100,28 @@ async def test_cancelled_withdraw_changes_nothing_and_typed_name_runs_it(demo_pa
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert "withdraws the relationships of version 003" in str(app.screen.query_one("#confirm-impact").render())
-        await pilot.press("enter")  # focus is on Cancel
+        lost = str(app.screen.query_one("#confirm-lost").render())
+        assert "versions lost: 003" in lost  # what is lost, repeated above the name
+        await pilot.press("enter")  # nothing typed: it says what to type and runs nothing
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "type DSN$DB0A$DB to run it" in str(app.screen.query_one("#confirm-match").render())
+        await pilot.press(*"PAYROLL")  # the typing goes to the name at once
+        await settle(pilot)
+        assert "PAYROLL does not match DSN$DB0A$DB" in str(app.screen.query_one("#confirm-match").render())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
         assert versions(site, "DSN$DB0A$DB") == before
         await pilot.press("w")
         await settle(pilot)
-        await pilot.press("tab", *"DSN$DB0A$DB", "enter")
+        await pilot.press(*"DSN$DB0A$DB")
+        await settle(pilot)
+        assert "matches" in str(app.screen.query_one("#confirm-match").render())
+        await pilot.press("enter")
         await settle(pilot, 6)
         assert versions(site, "DSN$DB0A$DB")[0][1] != "RECOVERABLE"  # withdrawn
         assert versions(site, "DSN$DB0A$DB")[1:] == before[1:]
@@ -182,3 +197,18 @@ async def test_a_site_change_reloads_once_and_does_not_echo(demo_path):
         await settle(pilot)
         assert calls == 1
     await app.site.close()
+
+
+def test_one_volume_overwritten_is_confirmed_by_its_volser():
+    from engine.hsm.impact import Impact
+
+    one = ConfirmScreen(
+        Impact(
+            "FRRECOV TOVOLUME(DB0A01) FROMCOPYPOOL(DSN$DB0A$DB)", "DSN$DB0A$DB", True, volumes_overwritten=["DB0A01"]
+        )
+    )
+    assert one.expected == "DB0A01"
+    pool = ConfirmScreen(
+        Impact("FRRECOV COPYPOOL(DSN$DB0A$DB)", "DSN$DB0A$DB", True, volumes_overwritten=["DB0A01", "DB0A02"])
+    )
+    assert pool.expected == "DSN$DB0A$DB"

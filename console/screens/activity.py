@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 from console import format as fmt
 from console.modals.help import TextScreen
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells
+from console.widgets.live_table import Cells, Column
 
 
 class ActivityScreen(ListScreen):
@@ -22,11 +22,11 @@ class ActivityScreen(ListScreen):
         "enter shows every message of the entry."
     )
     COLUMNS = [
-        ("Time", "time", 19),
-        ("From", "origin", 8),
-        ("Command", "command", 42),
-        ("RC", "rc", 3),
-        ("Messages", "first", 60),
+        Column("Time", "time", 19),
+        Column("From", "origin", 8, drop=1),
+        Column("Command", "command", 36, grow=True, min_width=24),
+        Column("RC", "rc", 3),
+        Column("Messages", "first", 60, grow=True, min_width=12),
     ]
     BINDINGS = [Binding("enter", "open", "Messages", id="activity.open")]
 

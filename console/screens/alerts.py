@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 from console import format as fmt
 from console.modals.help import TextScreen
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells
+from console.widgets.live_table import Cells, Column
 from engine.hsm.alerts import Severity
 
 _STYLE = {Severity.INFORMATION: "", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
@@ -27,13 +27,13 @@ class AlertsScreen(ListScreen):
         "the cursor, A acknowledges all; enter shows the whole text. The header counts the unacknowledged."
     )
     COLUMNS = [
-        ("#", "number", 4),
-        ("Time", "time", 19),
-        ("Severity", "severity", 13),
-        ("What", "title", 22),
-        ("Copy pool", "pool", 14),
-        ("Ack", "ack", 5),
-        ("Alert", "text", 80),
+        Column("#", "number", 4),
+        Column("Time", "time", 19),
+        Column("Severity", "severity", 13),
+        Column("What", "title", 22, drop=2),
+        Column("Copy pool", "pool", 14, drop=1),
+        Column("Ack", "ack", 5),
+        Column("Alert", "text", 80, grow=True, min_width=20),
     ]
     BINDINGS = [
         Binding("space", "acknowledge", "Acknowledge", id="alerts.ack"),

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label
 
 from console.messages import SiteChanged
-from console.widgets.live_table import Cells, LiveTable, Prepared, prepare
+from console.widgets.live_table import Cells, Column, LiveTable, Prepared, prepare
 from console.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class ListScreen(Screen[None]):
     TITLE_TEXT: ClassVar[str] = ""
     CRUMB: ClassVar[str] = ""  # this screen's step in the breadcrumbs (default: TITLE_TEXT)
-    COLUMNS: ClassVar[list[tuple[str, str, int | None]]] = []
+    COLUMNS: ClassVar[list[Column]] = []
     EMPTY_TEXT: ClassVar[str] = "Nothing here yet."
     HELP_TEXT: ClassVar[str] = ""
     loads: int = 0
@@ -124,9 +124,20 @@ class ListScreen(Screen[None]):
     def _show(self, rows: Prepared) -> None:
         self.loads += 1  # how many times rows arrived: tests and benchmarks wait on it
         self.table.reconcile(rows)
-        empty = not rows.rows
-        self.query_one("#empty", Label).display = empty
+        self.show_matches()
         self.after_show()
+
+    def show_matches(self) -> None:
+        """The filter says how many rows it lets through; none is said in words, not a blank."""
+        table, empty = self.table, self.query_one("#empty", Label)
+        total, matching = len(table.shown), table.matching
+        box = self.query_one("#filter", Input)
+        box.border_subtitle = f"{matching} of {total}" if table.filter_text else ""
+        if table.filter_text and total and not matching:
+            empty.update(Text(f"No rows match “{table.filter_text}” (escape clears the filter)"))
+        else:
+            empty.update(self.EMPTY_TEXT)
+        empty.display = not matching
 
     def after_show(self) -> None:
         pass
@@ -152,6 +163,7 @@ class ListScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(event.value)
+        self.show_matches()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
@@ -163,6 +175,7 @@ class ListScreen(Screen[None]):
             box.value = ""
             box.display = False
             self.table.set_filter("")
+            self.show_matches()
             self.table.focus()
             self.refresh_bindings()
         elif len(self.app.screen_stack) > 1 and not getattr(self, "IS_MODE_ROOT", False):

@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from console import format as fmt
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells
+from console.widgets.live_table import Cells, Column
 
 
 class GroupsScreen(ListScreen):
@@ -21,16 +21,16 @@ class GroupsScreen(ListScreen):
         "Enter opens the volume's live track map."
     )
     COLUMNS = [
-        ("Volume", "volser", 7),
-        ("Group", "group", 9),
-        ("Type", "type", 15),
-        ("Copy pools", "pools", 18),
-        ("Model", "model", 8),
-        ("Tracks", "tracks", 9),
-        ("Capacity", "cap", 10),
-        ("Used", "used", 7),
-        ("Rels", "rels", 4),
-        ("Status", "status", 12),
+        Column("Volume", "volser", 7),
+        Column("Group", "group", 9),
+        Column("Type", "type", 15),
+        Column("Copy pools", "pools", 18, drop=3, grow=True, min_width=18),
+        Column("Model", "model", 8, drop=1),
+        Column("Tracks", "tracks", 9),
+        Column("Capacity", "cap", 10, drop=2),
+        Column("Used", "used", 7),
+        Column("Rels", "rels", 4),
+        Column("Status", "status", 12),
     ]
     BINDINGS = [Binding("enter", "open", "Open", id="groups.open")]
 

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells, LiveTable
+from console.widgets.live_table import Cells, Column, LiveTable
 from engine.views import VersionView
 
 
@@ -21,22 +21,22 @@ class PoolDetailScreen(ListScreen):
         "and the source-target volume pairs of the selected version with their background copy."
     )
     COLUMNS = [
-        ("Version", "version", 7),
-        ("Gen", "gen", 4),
-        ("Token", "token", 12),
-        ("Time", "time", 19),
-        ("DASD state", "dasd", 18),
-        ("Inc", "inc", 3),
-        ("FRR", "frr", 10),
-        ("Dumps", "dumps", 22),
+        Column("Version", "version", 7),
+        Column("Gen", "gen", 4, drop=3),
+        Column("Token", "token", 12, drop=2),
+        Column("Time", "time", 19, drop=1),
+        Column("DASD state", "dasd", 18),
+        Column("Inc", "inc", 3),
+        Column("FRR", "frr", 10),
+        Column("Dumps", "dumps", 22, grow=True, min_width=12),
     ]
     PAIR_COLUMNS = [
-        ("Source", "source", 8),
-        ("Target", "target", 8),
-        ("Group", "group", 9),
-        ("State", "state", 16),
-        ("Out of sync", "oos", 11),
-        ("Copied", "pct", 18),
+        Column("Source", "source", 8),
+        Column("Target", "target", 8),
+        Column("Group", "group", 9, drop=1),
+        Column("State", "state", 16),
+        Column("Out of sync", "oos", 11),
+        Column("Copied", "pct", 18),
     ]
     BINDINGS = [
         Binding("b", "backup", "Backup", id="pool.backup"),

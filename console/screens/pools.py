@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from console import format as fmt
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells
+from console.widgets.live_table import Cells, Column
 
 
 class PoolsScreen(ListScreen):
@@ -21,15 +21,15 @@ class PoolsScreen(ListScreen):
         "possible now, and the background copy still running. Enter opens a pool."
     )
     COLUMNS = [
-        ("Copy pool", "name", 14),
-        ("Storage groups", "groups", 18),
-        ("Vols", "vols", 4),
-        ("Valid/Kept", "valid", 10),
-        ("Newest backup", "newest", 19),
-        ("FRR", "frr", 11),
-        ("Inc", "inc", 3),
-        ("Dump classes", "dumps", 15),
-        ("Background copy", "copy", 18),
+        Column("Copy pool", "name", 13),
+        Column("Storage groups", "groups", 18, drop=3, grow=True, min_width=18),
+        Column("Vols", "vols", 4, drop=2),
+        Column("Valid/Kept", "valid", 10),
+        Column("Newest backup", "newest", 19, drop=1),
+        Column("FRR", "frr", 11),
+        Column("Inc", "inc", 3),
+        Column("Dump classes", "dumps", 15, grow=True, min_width=12),
+        Column("Background copy", "copy", 16),
     ]
     BINDINGS = [
         Binding("enter", "open", "Open", id="pools.open"),

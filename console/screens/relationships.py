@@ -11,7 +11,7 @@ from textual.widgets.tree import TreeNode
 
 from console import format as fmt
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells
+from console.widgets.live_table import Cells, Column
 from engine.flashcopy import RelationshipInfo
 
 
@@ -26,17 +26,17 @@ class RelationshipsScreen(ListScreen):
         "t shows the cascades as trees (a target that is also a source: A → B → C)."
     )
     COLUMNS = [
-        ("Rel", "id", 5),
-        ("Source → target", "pair", 17),
-        ("Extent", "extent", 14),
-        ("Mode", "mode", 6),
-        ("Flags", "flags", 5),
-        ("State", "state", 16),
-        ("Out of sync", "oos", 11),
-        ("Copied", "pct", 18),
-        ("Rate", "rate", 9),
-        ("ETA", "eta", 6),
-        ("Made by", "label", 22),
+        Column("Rel", "id", 5),
+        Column("Source → target", "pair", 17),
+        Column("Extent", "extent", 14, drop=5),
+        Column("Mode", "mode", 6, drop=2),
+        Column("Flags", "flags", 5, drop=4),
+        Column("State", "state", 16),
+        Column("Out of sync", "oos", 11, drop=6),
+        Column("Copied", "pct", 18),
+        Column("Rate", "rate", 9, drop=3),
+        Column("ETA", "eta", 6, drop=1),
+        Column("Made by", "label", 22, grow=True, min_width=12),
     ]
     BINDINGS = [Binding("t", "toggle_tree", "Tree", id="relationships.tree")]
 

@@ -7,7 +7,7 @@ from textual.widgets import Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
-from console.widgets.live_table import Cells
+from console.widgets.live_table import Cells, Column
 from console.widgets.track_map import TrackMap
 
 
@@ -20,14 +20,14 @@ class VolumeScreen(ListScreen):
         "Watch a background copy or a fast reverse restore drain it."
     )
     COLUMNS = [
-        ("Rel", "id", 5),
-        ("Role", "role", 7),
-        ("Source → target", "pair", 18),
-        ("Extent", "extent", 16),
-        ("Mode", "mode", 7),
-        ("State", "state", 16),
-        ("Out of sync", "oos", 11),
-        ("Copied", "pct", 18),
+        Column("Rel", "id", 5),
+        Column("Role", "role", 7),
+        Column("Source → target", "pair", 18),
+        Column("Extent", "extent", 16, drop=3),
+        Column("Mode", "mode", 7, drop=2),
+        Column("State", "state", 16),
+        Column("Out of sync", "oos", 11, drop=1),
+        Column("Copied", "pct", 18),
     ]
 
     def __init__(self, volser: str) -> None:

@@ -1,5 +1,7 @@
-"""DataTable that reconciles rows by key (no flicker, the cursor stays on its row), filters as
-you type and sorts by any column."""
+"""DataTable that reconciles rows by key (no flicker, the cursor stays on its row), keeps the
+order it was given (newest first stays newest first) or the column sort the operator chose
+(shown by an arrow in the header), filters as you type, and fits its columns to the terminal:
+the least important go first at 80 columns, the wide ones grow at 200."""
 
 from __future__ import annotations
 
@@ -8,12 +10,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.widgets import DataTable
-from textual.widgets._data_table import RowKey
+from textual.widgets._data_table import ColumnKey, RowKey
 
 Cells = tuple[Any, ...]  # one row's cells: str, Text or numbers
+PADDING = 2  # a cell's padding, one column each side
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    label: str
+    key: str
+    width: int
+    drop: int = 0  # 0: always shown; otherwise dropped on a narrow terminal, highest first
+    grow: bool = False  # takes the width left over (messages, descriptions)
+    min_width: int = 12  # a growing column shrinks to this before anything is dropped
+
+
 Rows = Sequence[tuple[str, Cells]]
 
 
@@ -51,21 +67,73 @@ class LiveTable(DataTable[Any]):
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
         Binding("g", "scroll_top", "Top", show=False, id="table.top"),
         Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
-        Binding("s", "sort", "Sort", id="table.sort"),
-        Binding("S", "sort_reverse", "Sort ↓", show=False, id="table.sort_reverse"),
+        Binding("s", "sort", "Sort…", id="table.sort"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False, id="table.sort_reverse"),
     ]
 
-    def __init__(self, columns: Sequence[tuple[str, str, int | None]], **kw: Any) -> None:
+    def __init__(self, columns: Sequence[Column], **kw: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
-        self._columns = columns
+        self.all_columns = list(columns)
+        self.layout_columns: list[tuple[Column, int]] = []  # shown: (column, width)
         self._rows: dict[str, Cells] = {}
+        self._order: list[str] = []  # the keys in the order they were given
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
 
     def on_mount(self) -> None:
-        for label, key, width in self._columns:
-            self.add_column(label, key=key, width=width)
+        self._apply_layout(self.fit(self.size.width or 80))
+
+    def on_resize(self) -> None:
+        wanted = self.fit(self.size.width)
+        if wanted != self.layout_columns:
+            self._apply_layout(wanted)
+
+    # -- columns ------------------------------------------------------------------------------
+    def fit(self, width: int) -> list[tuple[Column, int]]:
+        """The columns a table `width` cells wide shows, and their widths."""
+        shown = list(self.all_columns)
+
+        def need(cols: list[Column], grow_at_min: bool) -> int:
+            return sum((c.min_width if c.grow and grow_at_min else c.width) + PADDING for c in cols)
+
+        while need(shown, grow_at_min=True) > width and any(c.drop for c in shown):
+            shown.remove(max((c for c in shown if c.drop), key=lambda c: c.drop))
+        fixed = sum(c.width + PADDING for c in shown if not c.grow)
+        growing = [c for c in shown if c.grow]
+        spare = width - fixed - PADDING * len(growing)
+        out: list[tuple[Column, int]] = []
+        for c in shown:
+            if c.grow:
+                share = spare // len(growing) if growing else 0
+                out.append((c, max(c.min_width, share)))
+            else:
+                out.append((c, c.width))
+        return out
+
+    def _apply_layout(self, layout: list[tuple[Column, int]]) -> None:
+        """Rebuild the columns (a resize, not a reload: the rows come from what is shown)."""
+        selected = self.selected_key
+        self.layout_columns = layout
+        with self.app.batch_update():
+            self.clear(columns=True)
+            for c, w in layout:
+                self.add_column(self._header(c), key=c.key, width=w)
+            rows = list(self._rows.items())
+            self._rows = {}
+            if rows:
+                self.reconcile(rows)
+            if selected is not None and selected in self._rows:
+                self.move_cursor(row=self.get_row_index(selected))
+
+    def _header(self, c: Column) -> Text:
+        if c.key != self.sort_column:
+            return Text(c.label)
+        return Text(c.label + (" ▼" if self.sort_reverse else " ▲"), style="bold")
+
+    def _project(self, cells: Cells) -> Cells:
+        index = {c.key: i for i, c in enumerate(self.all_columns)}
+        return tuple(cells[index[c.key]] if index[c.key] < len(cells) else "" for c, _ in self.layout_columns)
 
     @property
     def selected_key(self) -> str | None:
@@ -81,27 +149,45 @@ class LiveTable(DataTable[Any]):
         """The rows last given (before filtering), for `prepare` to compare with."""
         return self._rows
 
+    @property
+    def matching(self) -> int:
+        """How many of the rows pass the filter (all of them without one)."""
+        return sum(1 for k, cells in self._rows.items() if self._visible(k, cells))
+
+    # -- rows ---------------------------------------------------------------------------------
     def reconcile(self, rows: Rows | Prepared) -> None:
-        """Show exactly these rows (key, cells), updating only what changed."""
+        """Show exactly these rows (key, cells), updating only what changed, in the order given
+        unless the operator sorted by a column."""
         ready = rows if isinstance(rows, Prepared) else prepare(rows, self._rows)
         self._rows = dict(ready.rows)
+        self._order = [k for k, _ in ready.rows]
         wanted = [(k, cells) for k, cells in ready.rows if self._visible(k, cells)]
         keep = {k for k, _ in wanted}
         current = {rk.value for rk in self.rows if rk.value is not None}
         with self.app.batch_update():
             for k in current - keep:
                 self.remove_row(k)
-            col_keys = [c[1] for c in self._columns]
+            col_keys = [c.key for c, _ in self.layout_columns]
             for k, cells in wanted:
+                shown = self._project(cells)
                 if k not in current:
-                    self.add_row(*cells, key=k)
+                    self.add_row(*shown, key=k)
                 elif k in ready.changed:
                     old = self.get_row(k)
-                    for ck, new, was in zip(col_keys, cells, old, strict=False):
+                    for ck, new, was in zip(col_keys, shown, old, strict=False):
                         if new != was:
                             self.update_cell(k, ck, new)
-            if self.sort_column:
-                self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
+            self._arrange()
+
+    def _arrange(self) -> None:
+        if self.sort_column and self.sort_column in {c.key for c, _ in self.layout_columns}:
+            self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
+            return
+        order = [k for k in self._order if RowKey(k) in self._row_locations]
+        if [self._row_locations.get_key(i) for i in range(len(order))] != [RowKey(k) for k in order]:
+            self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(order)})  # textual 8.2.8
+            self._update_count += 1
+            self.refresh()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Every column here has a fixed width and every row one line: DataTable would measure
@@ -123,28 +209,44 @@ class LiveTable(DataTable[Any]):
         self.filter_text = text
         self.reconcile(list(self._rows.items()))
 
+    # -- sorting ------------------------------------------------------------------------------
     def action_sort(self) -> None:
-        if not self.columns:
+        """s: choose the column to sort by (the one sorted now is marked; choosing it again
+        reverses it; "as loaded" goes back to the screen's own order)."""
+        from console.modals.sort import SortChooser
+
+        if not self.layout_columns:
             return
-        key = self._next_sort_column()  # a row cursor: s steps through the columns
-        self.sort_reverse = False if key != self.sort_column else not self.sort_reverse
-        self.sort_column = key
-        self.sort(key, key=_sort_key, reverse=self.sort_reverse)
-        self.app.notify(f"sorted by {self._label(key)}{' (descending)' if self.sort_reverse else ''}", timeout=2)
+        choices = [(c.key, c.label) for c, _ in self.layout_columns]
+        self.app.push_screen(SortChooser(choices, self.sort_column, self.sort_reverse), self.sort_by)
+
+    def sort_by(self, key: str | None) -> None:
+        """Sort by column `key` (again: reversed); "" restores the order rows were given in."""
+        if key is None:
+            return
+        if key == "":
+            self.sort_column, self.sort_reverse = None, False
+        else:
+            self.sort_reverse = not self.sort_reverse if key == self.sort_column else False
+            self.sort_column = key
+        self._relabel()
+        self._arrange()
 
     def action_sort_reverse(self) -> None:
+        """S: the same sort, the other way round (no sort yet: the first column, descending)."""
+        if not self.layout_columns:
+            return
         if self.sort_column is None:
-            self.sort_column = self._columns[0][1]
-        self.sort_reverse = not self.sort_reverse
-        self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
+            self.sort_column, self.sort_reverse = self.layout_columns[0][0].key, True
+        else:
+            self.sort_reverse = not self.sort_reverse
+        self._relabel()
+        self._arrange()
 
-    def _next_sort_column(self) -> str:
-        keys = [c[1] for c in self._columns]
-        if self.sort_column not in keys:
-            return keys[0]
-        if not self.sort_reverse:
-            return self.sort_column
-        return keys[(keys.index(self.sort_column) + 1) % len(keys)]
-
-    def _label(self, key: str) -> str:
-        return next(c[0] for c in self._columns if c[1] == key)
+    def _relabel(self) -> None:
+        for c, _ in self.layout_columns:
+            column = self.columns.get(ColumnKey(c.key))
+            if column is not None:
+                column.label = self._header(c)
+        self._require_update_dimensions = True
+        self.refresh()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets._data_table import ColumnKey
+
 from console.modals.command_line import complete
 from console.modals.confirm import ConfirmScreen
 from engine.catalog import constructs as repo
@@ -48,16 +50,35 @@ async def test_filter_and_sort(demo_path):
         await settle(pilot)
         table = app.screen.table
         assert table.row_count == 32
+        loaded = [table.get_row_at(i)[0] for i in range(table.row_count)]
         await pilot.press("slash", *"PAYBK")
         await settle(pilot)
         assert table.row_count == 6
-        await pilot.press("enter", "escape")  # keep the filter, then clear it
+        assert app.screen.query_one("#filter").border_subtitle == "6 of 32"
+        await pilot.press(*"ZZZ")
         await settle(pilot)
-        assert table.row_count == 32
-        await pilot.press("s")
-        first = table.get_row_at(0)[0]
-        await pilot.press("s")  # again: descending
-        assert table.get_row_at(0)[0] != first
+        assert table.row_count == 0 and app.screen.query_one("#empty").display
+        assert "No rows match “PAYBKZZZ”" in str(app.screen.query_one("#empty").render())
+        await pilot.press("backspace", "backspace", "backspace", "enter", "escape")  # keep, then clear
+        await settle(pilot)
+        assert table.row_count == 32 and not app.screen.query_one("#empty").display
+        assert [table.get_row_at(i)[0] for i in range(32)] == loaded  # the screen's own order again
+        await pilot.press("s")  # a chooser of the columns, not a silent cycle
+        await settle(pilot)
+        assert type(app.screen).__name__ == "SortChooser"
+        await pilot.press("down", "down", "down", "enter")  # Type
+        await settle(pilot)
+        assert table.sort_column == "type" and not table.sort_reverse
+        assert str(table.columns[ColumnKey("type")].label) == "Type ▲"
+        first = str(table.get_row_at(0)[2])
+        await pilot.press("s", "enter")  # the current column is highlighted: again reverses it
+        await settle(pilot)
+        assert table.sort_reverse and str(table.columns[ColumnKey("type")].label) == "Type ▼"
+        assert str(table.get_row_at(0)[2]) != first
+        await pilot.press("s", "home", "enter")  # as loaded
+        await settle(pilot)
+        assert table.sort_column is None and str(table.columns[ColumnKey("type")].label) == "Type"
+        assert [table.get_row_at(i)[0] for i in range(32)] == loaded
     await app.site.close()
 
 
@@ -167,6 +188,9 @@ async def test_help_pause_palette_theme_and_keymap(demo_path, tmp_path, monkeypa
         await pilot.press("p")
         assert not app.paused
         await pilot.press("o")  # remapped sort
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
         assert app.screen.table.sort_column is not None
         app.theme = "3270"
         await pilot.pause()
@@ -212,3 +236,35 @@ def test_one_volume_overwritten_is_confirmed_by_its_volser():
         Impact("FRRECOV COPYPOOL(DSN$DB0A$DB)", "DSN$DB0A$DB", True, volumes_overwritten=["DB0A01", "DB0A02"])
     )
     assert pool.expected == "DSN$DB0A$DB"
+
+
+async def test_a_row_added_while_the_list_is_open_keeps_the_lists_order(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.table
+        before = table.row_count
+        await app.run_command("QUERY SETSYS")
+        await settle(pilot)
+        assert table.row_count == before + 1
+        assert "QUERY SETSYS" in str(table.get_row_at(0)[2])  # newest first, not at the bottom
+    await app.site.close()
+
+
+async def test_columns_fit_80_columns_and_grow_at_200(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.table
+        keys = [c.key for c, _ in table.layout_columns]
+        assert {"name", "valid", "frr", "inc", "dumps", "copy"} <= set(keys)  # the ones that matter
+        assert sum(w + 2 for _, w in table.layout_columns) <= 80
+        row = [str(c) for c in table.get_row_at(0)]
+        assert "✔ eligible" in row  # whole words, not "allo"
+        await pilot.resize_terminal(200, 50)
+        await settle(pilot)
+        table = app.screen.table
+        assert [c.key for c, _ in table.layout_columns] == [c.key for c in table.all_columns]
+        assert sum(w + 2 for _, w in table.layout_columns) >= 190  # no 80 empty columns at the right
+    await app.site.close()

@@ -262,11 +262,7 @@ class FlashpoolApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING and self.read_only:
             return None  # shown, greyed out
-        if action == "backup" and {"FRBACKUP", "ALL"} & self.holds:
-            return None
-        if action == "recover" and {"FRRECOV", "ALL"} & self.holds:
-            return None
-        return True
+        return True  # under HOLD, b and r open the walkthrough: it shows the hold and offers RELEASE
 
     @work(exclusive=True, group="command-line", exit_on_error=False)
     async def action_command_line(self) -> None:
@@ -313,14 +309,16 @@ class FlashpoolApp(App[None]):
             return
         self.push_screen(WalkthroughScreen(by_id(wid)(selections={k: v for k, v in selections.items() if v})))
 
-    def action_walkthroughs(self, pool: str = "") -> None:
+    def action_walkthroughs(self, pool: str = "", suggested: str = "", version: str = "", why: str = "") -> None:
+        """The chooser, always (a key never jumps into a walkthrough and eats the next digit);
+        `suggested` is highlighted and, when chosen, gets `version` preselected."""
         from console.walkthroughs.chooser import Chooser
 
         def chosen(wid: str | None) -> None:
             if wid:
-                self.start_walkthrough(wid, pool=pool)
+                self.start_walkthrough(wid, pool=pool, version=version if wid == suggested else "")
 
-        self.push_screen(Chooser(), chosen)
+        self.push_screen(Chooser(suggested, why), chosen)
 
     def record_walkthrough(self, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
         self.run_worker(self.site.hsm.record("WALKTHROUGH", command, pool, rc, lines), group="record")

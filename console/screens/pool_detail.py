@@ -133,17 +133,29 @@ class PoolDetailScreen(ListScreen):
         self.fpapp.start_walkthrough("W7", pool=self.pool)
 
     def action_recover(self) -> None:
-        """The recovery walkthrough that fits the selected version: fast reverse restore for the
-        newest one while it is eligible, regular recovery of that version otherwise."""
+        """The chooser, with the walkthrough that fits the selected version highlighted: fast
+        reverse restore for the newest one while it is eligible, regular recovery otherwise."""
         v = self.selected_version
         if v is None or v.generation is None:
             self.fpapp.action_walkthroughs(pool=self.pool)
         elif v.generation == 0 and v.fcfrr and v.frr_eligible and v.dasd_state == "RECOVERABLE":
-            self.fpapp.start_walkthrough("W1", pool=self.pool)
+            self.fpapp.action_walkthroughs(self.pool, "W1", why=f"fits v{v.version:03d}")
         else:
-            self.fpapp.start_walkthrough("W2", pool=self.pool, version=str(v.version))
+            self.fpapp.action_walkthroughs(self.pool, "W2", str(v.version), why=f"fits v{v.version:03d}")
 
     def action_withdraw(self) -> None:
+        """WITHDRAW acts on the newest valid version only (DFSMShsm's rule): with the cursor on
+        another one, say so instead of withdrawing a version the operator did not point at."""
+        v = self.selected_version
+        newest = next((x for x in self.versions.values() if x.dasd_state == "RECOVERABLE"), None)
+        if v is not None and newest is not None and v.version != newest.version:
+            self.app.notify(
+                f"WITHDRAW acts on the newest valid version ({newest.version:03d}), not on {v.version:03d}; "
+                f"d deletes {v.version:03d} (FRDELETE)",
+                severity="warning",
+                timeout=6,
+            )
+            return
         self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.pool}) WITHDRAW")
 
     def action_delete(self) -> None:

@@ -91,6 +91,11 @@ class Walkthrough:
     def pool(self) -> str | None:
         return self.selections.get("pool")
 
+    def chosen_pool(self) -> str:
+        """The copy pool for a command; KeyError until it is chosen (the screen then shows the
+        command as "made from your choices", never COPYPOOL(None))."""
+        return self.selections["pool"]
+
     def alternatives(self, check: Check) -> list[Alternative]:
         return []
 

@@ -25,10 +25,28 @@ class Chooser(ModalScreen[str | None]):
     #chooser OptionList { height: auto; max-height: 14; }
     """
 
+    def __init__(self, suggested: str = "", why: str = "") -> None:
+        super().__init__()
+        self.suggested = suggested  # the walkthrough that fits what the cursor was on
+        self.why = why
+
     def compose(self) -> ComposeResult:
         with Vertical(id="chooser"):
             yield Label("Walkthroughs: a digit or enter starts one, escape closes")
-            yield OptionList(*[Option(f"{w.id[1:]}  {w.title}", id=w.id) for w in ALL], id="chooser-list")
+            yield OptionList(
+                *[
+                    Option(f"{w.id[1:]}  {w.title}" + (f"  ← {self.why}" if w.id == self.suggested else ""), id=w.id)
+                    for w in ALL
+                ],
+                id="chooser-list",
+            )
+
+    def on_mount(self) -> None:
+        box = self.query_one(OptionList)
+        ids = [w.id for w in ALL]
+        if self.suggested in ids:
+            box.highlighted = ids.index(self.suggested)
+        box.focus()
 
     def action_pick(self, n: int) -> None:
         self.dismiss(ALL[n - 1].id)

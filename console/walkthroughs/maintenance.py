@@ -49,7 +49,9 @@ class Backup(Walkthrough):
     def command(self) -> str:
         mode = self.selections.get("mode", "EXECUTE")
         extra = {"EXECUTE": "", "DUMP": " DUMP", "FCINCREMENTAL": " FCINCREMENTAL"}[mode]
-        return f"FRBACKUP COPYPOOL({self.pool()}) EXECUTE{extra}" + (" FORCE" if self.selections.get("force") else "")
+        return f"FRBACKUP COPYPOOL({self.chosen_pool()}) EXECUTE{extra}" + (
+            " FORCE" if self.selections.get("force") else ""
+        )
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "held":
@@ -144,7 +146,7 @@ class Prepare(Walkthrough):
     picks: ClassVar[list[Pick]] = [POOL]
 
     def command(self) -> str:
-        return f"FRBACKUP COPYPOOL({self.pool()}) PREPARE"
+        return f"FRBACKUP COPYPOOL({self.chosen_pool()}) PREPARE"
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "held":

@@ -42,7 +42,7 @@ class FastReverseRestore(Walkthrough):
     picks: ClassVar[list[Pick]] = [POOL]
 
     def command(self) -> str:
-        return f"FRRECOV COPYPOOL({self.pool()}) VERIFY(Y)"
+        return f"FRRECOV COPYPOOL({self.chosen_pool()}) VERIFY(Y)"
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code in FRR_CODES:  # the same version, by regular FlashCopy (the engine says which)
@@ -72,7 +72,7 @@ class OlderVersion(Walkthrough):
     informational = FRR_CODES
 
     def command(self) -> str:
-        return f"FRRECOV COPYPOOL({self.pool()}){self.selection_text()} VERIFY(Y)"
+        return f"FRRECOV COPYPOOL({self.chosen_pool()}){self.selection_text()} VERIFY(Y)"
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
@@ -92,7 +92,7 @@ class Incremental(Walkthrough):
     informational = FRR_CODES
 
     def command(self) -> str:
-        return f"FRRECOV COPYPOOL({self.pool()}) VERIFY(Y)"
+        return f"FRRECOV COPYPOOL({self.chosen_pool()}) VERIFY(Y)"
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
@@ -115,7 +115,9 @@ class OneVolume(Walkthrough):
     ]
 
     def command(self) -> str:
-        return f"FRRECOV TOVOLUME({self.selections['volume']}) FROMCOPYPOOL({self.pool()}){self.selection_text()}"
+        return (
+            f"FRRECOV TOVOLUME({self.selections['volume']}) FROMCOPYPOOL({self.chosen_pool()}){self.selection_text()}"
+        )
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check, volume_level=True)
@@ -146,8 +148,8 @@ class FromTape(Walkthrough):
     def command(self) -> str:
         vol = self.selections.get("volume", "*")
         if vol == "*":
-            return f"FRRECOV COPYPOOL({self.pool()}){self._from()}{self.selection_text()}"
-        return f"FRRECOV TOVOLUME({vol}) FROMCOPYPOOL({self.pool()}){self._from()}{self.selection_text()}"
+            return f"FRRECOV COPYPOOL({self.chosen_pool()}){self._from()}{self.selection_text()}"
+        return f"FRRECOV TOVOLUME({vol}) FROMCOPYPOOL({self.chosen_pool()}){self._from()}{self.selection_text()}"
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "no-dump":
@@ -207,7 +209,7 @@ class DataSets(Walkthrough):
     def command(self) -> str:
         src = self.selections.get("source", "DASD")
         return (
-            f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.pool()})"
+            f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.chosen_pool()})"
             + (" FROMDASD" if src == "DASD" else f" FROMDUMP(DUMPCLASS({src}))")
             + (" REPLACE" if self.selections.get("replace") == "Y" else "")
         )

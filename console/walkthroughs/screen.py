@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option as ListOption
 
+from console.modals.confirm import ConfirmScreen
 from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
 from console.widgets.status_line import StatusLine
 from engine.hsm import verify
@@ -45,6 +46,16 @@ LABELS = {
     "verify": "Verify",
     "summary": "Summary",
 }
+
+
+def alt_consequences(command: str) -> list[str]:
+    """What a command a walkthrough offers on the way changes beyond this walkthrough."""
+    if command.upper().startswith("RELEASE"):
+        return [
+            "it lifts the hold for every operator and every copy pool, not only for this walkthrough",
+            "whoever held it may have had a reason (a change window, a broken controller)",
+        ]
+    return []
 
 
 @dataclass
@@ -391,11 +402,17 @@ class WalkthroughScreen(Screen[None]):
             self.notify("the command is running; it finishes on its own (the summary follows)", timeout=3)
             return
         if not self.started:
-            self.notify("walkthrough cancelled: nothing was changed", timeout=3)
+            ran = "; ".join(self.commands)
+            self.notify(
+                f"walkthrough cancelled: its command did not run, but {ran} did"
+                if ran
+                else "walkthrough cancelled: nothing was changed",
+                timeout=5,
+            )
         self.dismiss_walkthrough()
 
     def dismiss_walkthrough(self) -> None:
-        if self.started:
+        if self.started or self.commands:
             self.record()
         self.app.pop_screen()
 
@@ -479,6 +496,10 @@ class WalkthroughScreen(Screen[None]):
         text = self.query_one("#wt-text", Static)
         try:
             if alt.run:
+                ask = Impact(alt.run, None, True, lines=[f"{alt.label}.", *alt_consequences(alt.run)])
+                if not await self.app.push_screen_wait(ConfirmScreen(ask, title=f"Run {alt.run}?")):
+                    self.transcript.append(f"declined: {alt.run}")
+                    return
                 res = await self.fpapp.run_command(alt.run, origin="WALKTHROUGH")
                 self.commands.append(alt.run)
                 self.transcript += [f"ran {alt.run}: RC={res.rc}", *res.lines()]
@@ -622,9 +643,9 @@ class WalkthroughScreen(Screen[None]):
         if self._recorded:
             return
         self._recorded = True
-        rc = self.result.rc if self.result else 8
+        rc = self.result.rc if self.result else 8 if self.started else 4  # 4: cancelled after a side step
         self.fpapp.record_walkthrough(
-            f"WALKTHROUGH {self.wt.id} {self.wt.command()}", self.wt.pool(), rc, self.transcript
+            f"WALKTHROUGH {self.wt.id} {self._command_or_tbd()}", self.wt.pool(), rc, self.transcript
         )
 
     def action_export(self) -> None:

@@ -180,7 +180,9 @@ def _w1_scenes() -> list[Scene]:
 #: walkthrough 1 from start to finish, and the checks of every other walkthrough
 WALKTHROUGH_SCENES: list[Scene] = [
     *_w1_scenes(),
-    Scene("w2-checks", ("enter", "j", "r", "enter", "enter", "enter"), "Walkthrough 2: an older version, checked"),
+    Scene(
+        "w2-checks", ("enter", "j", "r", "enter", "enter", "enter", "enter"), "Walkthrough 2: an older version, checked"
+    ),
     Scene("w3-checks", ("j", "r", "3", "enter", "enter"), "Walkthrough 3: incremental recovery, checked"),
     Scene("w4-checks", ("r", "4", "enter", "enter", "down", "enter", "down", "enter"), "Walkthrough 4: one volume"),
     Scene("w5-checks", ("j", "j", "r", "5", "enter", "enter", "enter", "enter", "enter"), "Walkthrough 5: from tape"),

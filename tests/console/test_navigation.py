@@ -268,3 +268,28 @@ async def test_columns_fit_80_columns_and_grow_at_200(demo_path):
         assert [c.key for c, _ in table.layout_columns] == [c.key for c in table.all_columns]
         assert sum(w + 2 for _, w in table.layout_columns) >= 190  # no 80 empty columns at the right
     await app.site.close()
+
+
+async def test_w_on_an_older_version_says_withdraw_acts_on_the_newest_and_changes_nothing(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        before = versions(app.site, "DSN$DB0A$DB")
+        await pilot.press("enter", "j", "w")  # pool detail, version 002, withdraw
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)
+        said = [n.message for n in app._notifications]
+        assert any("newest valid version (003), not on 002" in m for m in said), said
+        assert versions(app.site, "DSN$DB0A$DB") == before
+    await app.site.close()
+
+
+async def test_a_palette_walkthrough_without_a_pool_never_shows_none(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        app.start_walkthrough("W1")
+        await settle(pilot)
+        shown = str(app.screen.query_one("#wt-text").render())
+        assert "None" not in shown and "made from your choices" in shown
+    await app.site.close()

@@ -41,7 +41,9 @@ async def test_w7_roll_off_asks_for_the_name_and_held_backup_is_released(demo_pa
         await app.site.command("HOLD FRBACKUP")
         await keys.press("b", "enter", "enter", "enter")  # DSN$DB0A$DB, EXECUTE
         assert "✘ FRBACKUP is not held" in text(app)
-        await keys.press("enter")  # release it
+        await keys.press("enter")  # release it: asked first
+        await keys.type("YES")
+        await keys.press("enter")
         await settle(pilot, 5)
         assert "✔ FRBACKUP is not held" in text(app), text(app)
         await keys.press("enter")  # impact: version 001 rolls off

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from console.modals.confirm import ConfirmScreen
 from engine.catalog import constructs as repo
 from engine.hsm import pool as pools
 from tests.walkthroughs.conftest import Keys, console, damage, digest, report, settle
@@ -140,7 +141,9 @@ async def test_w2_older_version_regular_recovery_keeps_newer_versions(demo_path)
         targets = pair_targets(site, DB2, 2)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # version 002 as it is
         await damage(site, "DB0A03", 0, 30)
-        await keys.press("enter", "j", "r")  # pool detail, version 002, recover
+        await keys.press("enter", "j", "r")  # pool detail, version 002, recover: the chooser, W2 suggested
+        assert "fits v002" in str(app.screen.query_one("#chooser-list").get_option_at_index(1).prompt)
+        await keys.press("enter")
         assert walkthrough(app).id == "W2" and walkthrough(app).selections["version"] == "2"
         await keys.press("enter", "enter", "enter")  # context, pool, version
         assert app.screen.stage == "checks" and "✘" not in text(app), text(app)
@@ -161,10 +164,31 @@ async def test_w2_held_recovery_is_refused_and_released(demo_path):
         await keys.press("r", "2", "enter", "enter", "enter")
         assert "✘ FRRECOV is not held" in text(app) and "RELEASE FRRECOV" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
+        await keys.press("enter")  # RELEASE asks first, and says it is not only for this walkthrough
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "every operator" in str(app.screen.query_one("#confirm-impact").render())
+        await keys.press("escape")  # declined: still held
+        assert app.site.context.held("FRRECOV") is not None
+        await keys.press("enter")
+        await keys.type("YES")
         await keys.press("enter")
         await settle(pilot, 5)
         assert app.screen.stage == "checks" and "✔ FRRECOV is not held" in text(app)
         assert app.site.context.held("FRRECOV") is None
+        await pilot.press("escape")  # cancelled now: it must not claim that nothing changed
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert any("its command did not run, but RELEASE FRRECOV did" in m for m in said), said
+        assert not any("nothing was changed" in m for m in said)
+
+
+async def test_under_hold_b_and_r_open_the_walkthroughs(demo_path):
+    async with console(demo_path) as (app, keys):
+        await app.site.command("HOLD ALL")
+        await keys.press("b")
+        assert type(app.screen).__name__ == "WalkthroughScreen"
+        await keys.press("escape", "r")
+        assert type(app.screen).__name__ == "Chooser"
 
 
 async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):

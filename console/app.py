@@ -14,6 +14,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -106,12 +107,22 @@ class FlashpoolApp(App[None]):
             self.register_theme(theme)
         names = {t.name for t in ALL_THEMES} | set(self.available_themes)
         self.theme = self._theme_choice if self._theme_choice in names else DEFAULT_THEME
+        if self._theme_choice not in names:
+            self.notify(
+                f"theme {self._theme_choice!r} is unknown; using {DEFAULT_THEME} "
+                f"(flashpool themes: {', '.join(t.name for t in ALL_THEMES)})",
+                severity="warning",
+                timeout=10,
+            )
         self.theme_changed_signal.subscribe(self, lambda theme: save_settings(theme=theme.name))
         keymap, error = load_keymap()
+        unknown = sorted(set(keymap) - binding_ids())
+        if unknown:
+            error = f"keymap: no key has the id {', '.join(unknown)}; ? lists every id"
         if keymap:
-            self.set_keymap(keymap)
+            self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
         if error:
-            self.notify(error, severity="warning")
+            self.notify(error, severity="warning", timeout=10)
         self.site.off_loop()
         self.refresh_holds()
         if self.start_engine:
@@ -358,6 +369,26 @@ class FlashpoolApp(App[None]):
         severity: SeverityLevel = "information" if res.rc == 0 else "warning" if res.rc <= 4 else "error"
         last = next((str(m) for m in res.messages if m.id.endswith("E")), str(res.messages[-1]) if res.messages else "")
         self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=6)
+
+
+def binding_ids() -> set[str]:
+    """Every binding id of the console, for checking a keymap (the ids ? shows)."""
+    import console.modals.quit
+    import console.modals.sort
+    import console.walkthroughs.chooser
+    import console.walkthroughs.screen  # noqa: F401 - their bindings count
+
+    def walk(cls: type) -> Iterable[type]:
+        yield cls
+        subclasses: list[type] = cls.__subclasses__()
+        for sub in subclasses:
+            yield from walk(sub)
+
+    ids: set[str] = set()
+    for cls in walk(DOMNode):
+        if cls.__module__.startswith("console."):
+            ids |= {b.id for b in getattr(cls, "BINDINGS", []) if isinstance(b, Binding) and b.id}
+    return ids
 
 
 def open_console(

@@ -27,6 +27,10 @@ class CommandLine(ModalScreen[None]):
         Binding("up", "history(-1)", "Previous", show=False, id="cmdline.prev"),
         Binding("down", "history(1)", "Next", show=False, id="cmdline.next"),
         Binding("tab", "complete", "Complete", id="cmdline.complete", priority=True),
+        Binding("pageup", "scroll_output('page_up')", "Scroll up", id="cmdline.page_up"),
+        Binding("pagedown", "scroll_output('page_down')", "Scroll down", id="cmdline.page_down"),
+        Binding("shift+up", "scroll_output('up')", "Line up", show=False, id="cmdline.line_up"),
+        Binding("shift+down", "scroll_output('down')", "Line down", show=False, id="cmdline.line_down"),
     ]
     DEFAULT_CSS = """
     CommandLine { align: center bottom; }
@@ -45,7 +49,7 @@ class CommandLine(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="cmd-box"):
             yield RichLog(id="cmd-output", wrap=True, markup=False)
-            yield Label("HSM command - tab completes, ↑↓ history, escape closes", id="cmd-hint")
+            yield Label("HSM command - tab completes, ↑↓ history, PgUp/PgDn scroll, escape closes", id="cmd-hint")
             yield Input(value=self.initial, placeholder="FRBACKUP COPYPOOL(name)", id="cmd-input")
 
     def on_mount(self) -> None:
@@ -73,6 +77,17 @@ class CommandLine(ModalScreen[None]):
         for line in res.lines():
             log.write(line)
         log.write(f"RC={res.rc}")
+
+    def action_scroll_output(self, how: str) -> None:
+        """The messages scroll from the keyboard while the typing stays in the command box."""
+        log = self.query_one("#cmd-output", RichLog)
+        log.auto_scroll = how in ("page_down", "down") and log.scroll_y >= log.max_scroll_y - 1
+        {
+            "page_up": log.scroll_page_up,
+            "page_down": log.scroll_page_down,
+            "up": log.scroll_up,
+            "down": log.scroll_down,
+        }[how](animate=False)
 
     def action_history(self, step: int) -> None:
         if not self.history:

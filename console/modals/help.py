@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,22 +14,26 @@ from textual.widgets import DataTable, Input, Label, Static
 
 
 def bindings_of(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]]:
-    """(key, description, id) of every binding active on the screen (focused widget up to app)."""
+    """(key, description, id) of every binding active on the screen: the screen's own first, then
+    the console's, then the focused widget's (cursor keys and the like)."""
     seen: set[str] = set()
-    out: list[tuple[str, str, str]] = []
-    nodes: list[DOMNode] = []
+    found: list[tuple[float, tuple[str, str, str]]] = []  # (rank, row): screen 0, app 1, widgets 2, generic 3
     node: DOMNode | None = screen.focused
+    nodes: list[tuple[DOMNode, int]] = []
     while node is not None and node is not screen:
-        nodes.append(node)
+        nodes.append((node, 2))
         node = node.parent
-    nodes += [screen, app]
-    for n in nodes:
+    nodes += [(screen, 0), (app, 1)]  # the nearest binding of an action wins, as when a key is pressed
+    for n, rank in nodes:
         for b in n._bindings.key_to_bindings.values() if hasattr(n, "_bindings") else []:
             for binding in b:
                 if binding.description and (binding.id or binding.action) not in seen:
                     seen.add(binding.id or binding.action)
-                    out.append((app.get_key_display(binding), binding.description, binding.id or ""))
-    return out
+                    row = (app.get_key_display(binding), binding.description, binding.id or "")
+                    bid = binding.id or ""
+                    shared = bid.startswith("screen.")  # what every list screen has, after its own
+                    found.append((rank + (0.5 if shared else 0) if bid else 3, row))
+    return [row for _, row in sorted(found, key=lambda f: f[0])]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -51,15 +55,14 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help"):
             yield Label(f"Help - {self.title_text}", id="help-title")
             yield Static(self.text, id="help-text")
-            yield Input(placeholder="search keys", id="help-search")
+            yield Input(placeholder="type to filter the keys (↓ to the list)", id="help-search")
             yield DataTable(id="help-table", cursor_type="row")
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)
         t.add_columns("Key", "Action", "Binding id (keymap.toml)")
         self._fill("")
-        self.query_one("#help-search", Input).cursor_blink = False
-        t.focus()
+        self.query_one("#help-search", Input).focus()  # typing filters at once; ↓ goes to the keys
 
     def _fill(self, needle: str) -> None:
         t = self.query_one(DataTable)
@@ -71,6 +74,15 @@ class HelpScreen(ModalScreen[None]):
     @on(Input.Changed, "#help-search")
     def _search(self, event: Input.Changed) -> None:
         self._fill(event.value)
+
+    @on(Input.Submitted, "#help-search")
+    def _to_keys(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "down" and isinstance(self.focused, Input):
+            self.query_one(DataTable).focus()
+            event.stop()
 
     def action_search(self) -> None:
         self.query_one("#help-search", Input).focus()

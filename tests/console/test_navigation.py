@@ -178,11 +178,15 @@ async def test_help_pause_palette_theme_and_keymap(demo_path, tmp_path, monkeypa
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
-        rows = app.screen.query_one("#help-table").row_count
+        table = app.screen.query_one("#help-table")
+        rows = table.row_count
         assert rows >= 8
-        await pilot.press("slash", *"sort")
+        first = [str(table.get_row_at(i)[2]) for i in range(3)]
+        assert all(bid.startswith("pools.") for bid in first), first  # this screen's keys first
+        await pilot.press(*"sort")  # typing filters at once
         await settle(pilot)
-        assert app.screen.query_one("#help-table").row_count < rows
+        assert 0 < table.row_count < rows
+        assert all("sort" in " ".join(str(c) for c in table.get_row_at(i)).lower() for i in range(table.row_count))
         await pilot.press("escape", "escape", "p")
         assert app.paused
         await pilot.press("p")
@@ -292,4 +296,40 @@ async def test_a_palette_walkthrough_without_a_pool_never_shows_none(demo_path):
         await settle(pilot)
         shown = str(app.screen.query_one("#wt-text").render())
         assert "None" not in shown and "made from your choices" in shown
+    await app.site.close()
+
+
+async def test_an_unknown_keymap_id_and_theme_are_reported_at_start(demo_path, tmp_path):
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "keymap.toml").write_text('"table.sort" = "o"\n"pools.nosuch" = "x"\n')
+    app = make_app(demo_path, theme="nope")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        said = " | ".join(n.message for n in app._notifications)
+        assert "theme 'nope' is unknown" in said and "no key has the id pools.nosuch" in said
+        assert app.theme == "flashpool-dark"
+        await pilot.press("o")  # the known id still took effect
+        await settle(pilot)
+        assert type(app.screen).__name__ == "SortChooser"
+    await app.site.close()
+
+
+async def test_command_line_output_scrolls_from_the_keyboard(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("colon")
+        await settle(pilot)
+        for _ in range(6):
+            await pilot.press(*"LIST COPYPOOL(DSN$DB0A$DB) ALLVOLS(ALLVERS)", "enter")
+            await settle(pilot, 4)
+        log = app.screen.query_one("#cmd-output")
+        assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert log.scroll_y < log.max_scroll_y
+        assert app.screen.query_one("#cmd-input").has_focus  # the typing stays in the box
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown", "pagedown")
+        await settle(pilot)
+        assert log.scroll_y == log.max_scroll_y
     await app.site.close()

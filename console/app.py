@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.theme import Theme
 
 from console import format as fmt
 from console.alerts import Alert, AlertList
@@ -114,7 +115,8 @@ class FlashpoolApp(App[None]):
                 severity="warning",
                 timeout=10,
             )
-        self.theme_changed_signal.subscribe(self, lambda theme: save_settings(theme=theme.name))
+        fmt.use_theme(self.get_css_variables())
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         keymap, error = load_keymap()
         unknown = sorted(set(keymap) - binding_ids())
         if unknown:
@@ -130,6 +132,13 @@ class FlashpoolApp(App[None]):
         self.pump_engine_events()
         if self.live:
             self.set_timer(self.refresh_interval, self._tick)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Remembered, and the rows redrawn in the new theme's colours."""
+        save_settings(theme=theme.name)
+        fmt.use_theme(self.get_css_variables())
+        if self.screen_stack:
+            self.screen.post_message(SiteChanged())
 
     @work(exclusive=True, group="engine-pump")
     async def pump_engine_events(self) -> None:

@@ -1,12 +1,29 @@
-"""Cell formatting shared by the screens: words and glyphs carry meaning, colour only helps."""
+"""Cell formatting shared by the screens: words and glyphs carry meaning, colour only helps, and
+the colours are the theme's (its state-ok / state-bad / state-busy / warning variables, which the
+theme test holds to WCAG AA), not terminal ANSI names that a light background washes out."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from rich.text import Text
 
 from engine.command import format_token
+
+#: role -> colour, from the active theme (`use_theme`); the defaults are the dark theme's
+PALETTE: dict[str, str] = {"ok": "#7fb87f", "bad": "#e67070", "busy": "#4f9fdf", "warn": "#e0c04f", "muted": "dim"}
+
+
+def use_theme(variables: Mapping[str, str]) -> None:
+    """Called when the theme changes; rows made afterwards carry its colours."""
+    for role, name in (("ok", "state-ok"), ("bad", "state-bad"), ("busy", "state-busy"), ("warn", "warning")):
+        if variables.get(name, "").startswith("#"):
+            PALETTE[role] = variables[name]
+
+
+def style(role: str, bold: bool = False) -> str:
+    return ("bold " if bold else "") + PALETTE[role]
 
 
 def when(ts: float | None) -> str:
@@ -19,26 +36,27 @@ def bar(percent: float | None, width: int = 10) -> Text:
     if percent is None:
         return Text("—")
     full = round(percent / 100 * width)
-    style = "green" if percent >= 100 else "cyan"
-    return Text("▓" * full + "░" * (width - full), style=style) + Text(f" {percent:5.1f}%")
+    return Text("▓" * full + "░" * (width - full), style=style("ok" if percent >= 100 else "busy")) + Text(
+        f" {percent:5.1f}%"
+    )
 
 
 def state(word: str) -> Text:
-    glyph, style = {
-        "RECOVERABLE": ("✔", "green"),
-        "FAILED": ("✘", "red"),
-        "FCFRRINCOMPLETE": ("▲", "yellow"),
-        "NONE": ("·", "dim"),
-        "PREPARE": ("…", "cyan"),
-        "ALLCOMPLETE": ("✔", "green"),
-        "REQUIREDCOMPLETE": ("✔", "yellow"),
-        "PARTIAL": ("▲", "yellow"),
-        "COPYING": ("⟳", "cyan"),
-        "NOCOPY": ("◌", "cyan"),
-        "COPY COMPLETE": ("✔", "green"),
-        "COMPLETE": ("✔", "green"),
+    glyph, role = {
+        "RECOVERABLE": ("✔", "ok"),
+        "FAILED": ("✘", "bad"),
+        "FCFRRINCOMPLETE": ("▲", "warn"),
+        "NONE": ("·", "muted"),
+        "PREPARE": ("…", "busy"),
+        "ALLCOMPLETE": ("✔", "ok"),
+        "REQUIREDCOMPLETE": ("✔", "warn"),
+        "PARTIAL": ("▲", "warn"),
+        "COPYING": ("⟳", "busy"),
+        "NOCOPY": ("◌", "busy"),
+        "COPY COMPLETE": ("✔", "ok"),
+        "COMPLETE": ("✔", "ok"),
     }.get(word, ("", ""))
-    return Text(f"{glyph} {word}".strip(), style=style)
+    return Text(f"{glyph} {word}".strip(), style=style(role) if role else "")
 
 
 def yes(flag: bool) -> str:
@@ -50,7 +68,11 @@ def token(raw: bytes) -> str:
 
 
 def rc(code: int) -> Text:
-    return Text(f"{code:>3}", style="green" if code == 0 else "yellow" if code <= 4 else "red")
+    return Text(f"{code:>3}", style=rc_style(code))
+
+
+def rc_style(code: int) -> str:
+    return style("ok") if code == 0 else style("warn") if code <= 4 else style("bad", bold=True)
 
 
 def eta(out_of_sync: int, rate: float) -> str:

@@ -6,6 +6,20 @@ from __future__ import annotations
 from textual.theme import Theme
 
 TRACK_VARIABLES = ("track-uncopied", "track-changed", "track-copied", "state-ok", "state-bad", "state-busy")
+#: text drawn in these colours must meet WCAG AA (4.5:1) on the background, surface and panel
+TEXT_COLOURS = (
+    "foreground",
+    "text-muted",
+    "state-ok",
+    "state-bad",
+    "state-busy",
+    "success",
+    "warning",
+    "error",
+    "primary",
+    "secondary",
+    "accent",
+)
 
 GREEN_SCREEN = Theme(
     name="3270",
@@ -46,14 +60,14 @@ DARK = Theme(
     panel="#262b35",
     success="#7fb87f",
     warning="#e0c04f",
-    error="#e06c6c",
+    error="#e67070",
     dark=True,
     variables={
         "track-uncopied": "#e06c6c",
         "track-changed": "#e0c04f",
         "track-copied": "#3f6f5f",
         "state-ok": "#7fb87f",
-        "state-bad": "#e06c6c",
+        "state-bad": "#e67070",
         "state-busy": "#4f9fdf",
     },
 )
@@ -61,21 +75,21 @@ DARK = Theme(
 LIGHT = Theme(
     name="flashpool-light",
     primary="#1f5fa0",
-    secondary="#2f7f6f",
-    accent="#a05f00",
+    secondary="#1c7060",
+    accent="#945300",
     foreground="#1b1f24",
     background="#fafaf7",
     surface="#f0f0ea",
     panel="#e3e3da",
-    success="#2f7f2f",
-    warning="#9a6a00",
+    success="#1c7020",
+    warning="#885800",
     error="#b02a2a",
     dark=False,
     variables={
         "track-uncopied": "#b02a2a",
-        "track-changed": "#9a6a00",
+        "track-changed": "#885800",
         "track-copied": "#9fcfa0",
-        "state-ok": "#2f7f2f",
+        "state-ok": "#1c7020",
         "state-bad": "#b02a2a",
         "state-busy": "#1f5fa0",
     },
@@ -92,14 +106,14 @@ HIGH_CONTRAST = Theme(
     panel="#1a1a1a",
     success="#00ff00",
     warning="#ffff00",
-    error="#ff0000",
+    error="#ff3b3b",
     dark=True,
     variables={
         "track-uncopied": "#ff0000",
         "track-changed": "#ffff00",
         "track-copied": "#00ff00",
         "state-ok": "#00ff00",
-        "state-bad": "#ff0000",
+        "state-bad": "#ff3b3b",
         "state-busy": "#00ffff",
         "block-cursor-background": "#ffff00",
         "block-cursor-foreground": "#000000",

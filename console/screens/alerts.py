@@ -12,7 +12,7 @@ from console.screens.base import ListScreen
 from console.widgets.live_table import Cells, Column
 from engine.hsm.alerts import Severity
 
-_STYLE = {Severity.INFORMATION: "", Severity.WARNING: "bold yellow", Severity.ERROR: "bold red"}
+_ROLE = {Severity.INFORMATION: "busy", Severity.WARNING: "warn", Severity.ERROR: "bad"}
 
 
 class AlertsScreen(ListScreen):
@@ -44,7 +44,7 @@ class AlertsScreen(ListScreen):
     def load(self) -> list[tuple[str, Cells]]:
         rows: list[tuple[str, Cells]] = []
         for a in reversed(self.fpapp.alerts.items):
-            severity = Text(f"{a.glyph} {a.severity.name}", style=_STYLE[a.severity])
+            severity = Text(f"{a.glyph} {a.severity.name}", style=fmt.style(_ROLE[a.severity], bold=True))
             ack = "✔ yes" if a.acknowledged else "· no"
             rows.append(
                 (str(a.number), (f"{a.number:>3}", fmt.when(a.at), severity, a.title, a.copy_pool or "—", ack, a.text))

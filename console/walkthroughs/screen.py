@@ -48,6 +48,15 @@ LABELS = {
 }
 
 
+def _verify_markup(line: str) -> str:
+    """A verification line with its mark coloured (the mark and its words carry the meaning)."""
+    if line.startswith("✔"):
+        return f"[b $success]✔[/]{escape(line[1:])}"
+    if line.startswith("✘"):
+        return f"[b $error]{escape(line)}[/]"
+    return escape(line)
+
+
 def alt_consequences(command: str) -> list[str]:
     """What a command a walkthrough offers on the way changes beyond this walkthrough."""
     if command.upper().startswith("RELEASE"):
@@ -434,12 +443,21 @@ class WalkthroughScreen(Screen[None]):
         self.judged = [Judged(c, not c.ok and c.code not in self.wt.informational) for c in checks]
         lines, self.alternatives = [], []
         for j in self.judged:
-            mark = "✔" if j.check.ok else ("✘" if j.blocking else "ℹ")
+            # a line states the fact that holds, in words; colour only repeats it
+            mark, words, colour = (
+                ("✔", "", "$success")
+                if j.check.ok
+                else ("✘", "NOT MET: ", "$error")
+                if j.blocking
+                else ("ℹ", "NOT MET, ALLOWED: ", "$warning")
+            )
             lines.append(
-                f"{mark} {escape(j.check.label)}"
+                f"[b {colour}]{mark} {words}[/]{escape(j.check.label)}"
                 + (f"\n    [dim]{escape(j.check.reason)}[/]" if j.check.reason else "")
             )
-            self.transcript.append(f"check {mark} {j.check.label}" + (f": {j.check.reason}" if j.check.reason else ""))
+            self.transcript.append(
+                f"check {mark} {words}{j.check.label}" + (f": {j.check.reason}" if j.check.reason else "")
+            )
             if j.blocking:
                 self.alternatives += self.wt.alternatives(j.check)
         text = self.query_one("#wt-text", Static)
@@ -594,7 +612,7 @@ class WalkthroughScreen(Screen[None]):
         lines = []
         for o in self.outcomes:
             e = o.expected
-            mark = "✔" if o.ok else "✘"
+            mark = "✔" if o.ok else "✘ DIFFERS:"
             if e.kind in ("volume", "dataset"):
                 detail = f"sha256 {o.actual[:16]}… {'=' if o.ok else '≠'} {e.digest[:16]}… ({e.origin})"
             else:
@@ -607,7 +625,7 @@ class WalkthroughScreen(Screen[None]):
             lines.append("nothing to compare (the command did not get that far)")
         self.query_one("#wt-text", Static).update(
             "Verification: what is there now against the point-in-time content\n\n"
-            + "\n".join(escape(line) for line in lines)
+            + "\n".join(_verify_markup(line) for line in lines)
             + "\n\n[dim]enter: summary[/]"
         )
         self.query_one("#wt-hint", Label).update("enter summary")

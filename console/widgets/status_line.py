@@ -11,6 +11,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from console import format as fmt
+
 SEPARATOR = " │ "
 
 
@@ -56,12 +58,14 @@ class StatusLine(Static):
             if self.eta:
                 copies.append(f" ETA {self.eta}")
         out.append(Part(copies, 7))
-        out.append(Part(Text(f"held {self.held}", style="bold yellow") if self.held else Text("held none"), 8))
-        alerts = Text(f"▲ alerts {self.alerts}", style="bold yellow") if self.alerts else Text("alerts 0")
+        held = Text(f"held {self.held}", style=fmt.style("warn", bold=True)) if self.held else Text("held none")
+        out.append(Part(held, 8))
+        alerts = (
+            Text(f"▲ alerts {self.alerts}", style=fmt.style("warn", bold=True)) if self.alerts else Text("alerts 0")
+        )
         out.append(Part(alerts, 10))
         if self.last_rc is not None:
-            style = "green" if self.last_rc == 0 else "yellow" if self.last_rc <= 4 else "bold red"
-            out.append(Part(Text(f"last RC {self.last_rc}", style=style), 5))
+            out.append(Part(Text(f"last RC {self.last_rc}", style=fmt.rc_style(self.last_rc)), 5))
         if self.walkthrough:
             out.append(Part(Text(f"open: {self.walkthrough}", style="bold"), 6))
         out.append(Part(Text("⏸ PAUSED (p)", style="bold") if self.paused else Text("⟳ live"), 1))

@@ -40,7 +40,7 @@ async def test_w7_roll_off_asks_for_the_name_and_held_backup_is_released(demo_pa
         pilot = keys.pilot
         await app.site.command("HOLD FRBACKUP")
         await keys.press("b", "enter", "enter", "enter")  # DSN$DB0A$DB, EXECUTE
-        assert "✘ FRBACKUP is not held" in text(app)
+        assert "✘ NOT MET: FRBACKUP is not held" in text(app)
         await keys.press("enter")  # release it: asked first
         await keys.type("YES")
         await keys.press("enter")
@@ -100,7 +100,7 @@ async def test_w8_delete_one_dump_class(demo_path):
 async def test_w8_withdrawing_the_only_valid_version_is_refused(demo_path):
     async with console(demo_path) as (app, keys):
         await keys.press("j", "j", "r", "8", "enter", "enter", "enter")  # PAYROLL: one valid version
-        assert "✘ another valid version remains" in text(app) and "only valid version" in text(app)
+        assert "✘ NOT MET: another valid version remains" in text(app) and "only valid version" in text(app)
         assert app.screen.alternatives[0].walkthrough == "W7"
         await keys.press("enter")
         assert walkthrough(app).id == "W7" and walkthrough(app).pool() == "PAYROLL"
@@ -131,7 +131,7 @@ async def test_w9_held_backup_is_refused(demo_path):
     async with console(demo_path) as (app, keys):
         await app.site.command("HOLD FRBACKUP")
         await keys.press("r", "9", "enter", "enter")
-        assert "✘ FRBACKUP is not held" in text(app)
+        assert "✘ NOT MET: FRBACKUP is not held" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRBACKUP"
         await keys.press("escape")
         assert walkthrough(app) is None and app.site.context.held("FRBACKUP") == "FRBACKUP"

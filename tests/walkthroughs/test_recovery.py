@@ -102,7 +102,9 @@ async def test_w1_refused_without_fast_reverse_restore_offers_regular_recovery(d
     async with console(demo_path) as (app, keys):
         await keys.press("j", "r", "1", "enter", "enter")  # HRNIGHT: no fast reverse restore
         assert app.screen.stage == "checks"
-        assert "✘ version 002 (TOKEN='NIGHTLY') can be recovered by fast reverse restore" in text(app), text(app)
+        assert "✘ NOT MET: version 002 (TOKEN='NIGHTLY') can be recovered by fast reverse restore" in text(app), text(
+            app
+        )
         assert "was not defined with fast reverse restore" in text(app)
         labels = [a.label for a in app.screen.alternatives]
         assert labels[0].startswith("Recover with regular FlashCopy instead")
@@ -121,7 +123,7 @@ async def test_w1_alternative_recovers_the_version_it_was_offered_for(demo_path)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}
         await damage(site, "DB0A01", 0, 20)
         await keys.press("r", "1", "enter", "enter")  # W1 on DSN$DB0A$DB
-        assert "✘ version 003 (TOKEN='DAY3') can be recovered by fast reverse restore" in text(app), text(app)
+        assert "✘ NOT MET: version 003 (TOKEN='DAY3') can be recovered by fast reverse restore" in text(app), text(app)
         assert app.screen.alternatives[0].label.endswith("version 003)")
         await keys.press("enter")
         wt = walkthrough(app)
@@ -162,7 +164,7 @@ async def test_w2_held_recovery_is_refused_and_released(demo_path):
         pilot = keys.pilot
         await app.site.command("HOLD FRRECOV")
         await keys.press("r", "2", "enter", "enter", "enter")
-        assert "✘ FRRECOV is not held" in text(app) and "RELEASE FRRECOV" in text(app)
+        assert "✘ NOT MET: FRRECOV is not held" in text(app) and "RELEASE FRRECOV" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRRECOV"
         await keys.press("enter")  # RELEASE asks first, and says it is not only for this walkthrough
         assert isinstance(app.screen, ConfirmScreen)
@@ -200,7 +202,7 @@ async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
         pit = {v: await digest(site, v) for v in ("HR0001", "HR0002")}
         await damage(site, "HR0002", 0, 10)  # the bad batch run
         await keys.press("j", "r", "3", "enter", "enter")
-        assert "✘ the incremental pairs can be reversed" in text(app) and "still has" in text(app)
+        assert "✘ NOT MET: the incremental pairs can be reversed" in text(app) and "still has" in text(app)
         assert app.screen.alternatives[0].wait_for_copy
         await keys.press("enter")  # wait for the copy, check again
         await settle(pilot, 6)
@@ -282,7 +284,7 @@ async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
         await keys.type(name)
         await keys.press("enter")
         await keys.press("enter", "enter", "enter")  # DSN$DB0A$DB, DASD, REPLACE: no
-        assert f"✘ {name} may be overwritten" in text(app) and "REPLACE" in text(app)
+        assert f"✘ NOT MET: {name} may be overwritten" in text(app) and "REPLACE" in text(app)
         assert app.screen.alternatives[0].label == "Overwrite them: add REPLACE"
         await keys.press("enter")  # take it: checks again
         assert "✘" not in text(app), text(app)
@@ -320,7 +322,7 @@ async def test_w1_choose_another_version_goes_where_a_version_can_be_chosen(demo
     async with console(demo_path) as (app, keys):
         assert (await app.site.command(f"FRRECOV COPYPOOL({DB2})")).rc == 0  # 003 is now invalid
         await keys.press("r", "1", "enter", "enter")
-        assert "✘ the backup copy GENERATION(0) exists on DASD" in text(app), text(app)
+        assert "✘ NOT MET: the backup copy GENERATION(0) exists on DASD" in text(app), text(app)
         assert app.screen.alternatives[0].walkthrough == "W2"
         await keys.press("enter")
         assert walkthrough(app).id == "W2" and walkthrough(app).pool() == DB2

@@ -3,6 +3,8 @@ says where things stand, and every screen shows where it is."""
 
 from __future__ import annotations
 
+import asyncio
+
 from console.config import save_settings
 from console.widgets.status_line import StatusLine
 from engine.events import ActivityLogged
@@ -157,3 +159,23 @@ async def test_q_asks_when_a_walkthrough_is_open_and_quits_at_once_otherwise(dem
         await settle(pilot)
         assert not plain.is_running
     await plain.site.close()
+
+
+async def test_the_demo_console_keeps_a_copy_visibly_running(demo_path):
+    """make run's headline walkthrough needs a copy in progress: paced, the demo's copy runs for
+    minutes instead of finishing before the first screen."""
+    from console.app import DEMO_COPIER, pace_demo
+    from engine.site import Site
+
+    site = Site.open(demo_path)
+    assert site.demo
+    pace_demo(site)
+    assert site.flashcopy.settings == DEMO_COPIER
+    running = site.flashcopy.core.copy_candidates()
+    left = sum(r.out_of_sync for r in running)
+    assert left >= 300  # at two tracks a second: minutes of copying
+    await site.start(auto_dump_interval=None)
+    await asyncio.sleep(2.0)
+    now = sum(r.out_of_sync for r in site.flashcopy.core.copy_candidates())
+    assert 0 < left - now <= 12 and site.flashcopy.core.copy_candidates()  # moving, and still running
+    await site.close()

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -44,6 +45,9 @@ from engine.hsm.messages import CommandResult
 from engine.site import Site
 from themes import ALL_THEMES, DEFAULT_THEME, TRACK_DEFAULTS
 
+#: the mode keys share one footer entry ("12345 Screens"): a footer of 80 columns keeps room for the rest
+SCREENS = Binding.Group("Screens", compact=True)
+
 #: actions that change something: refused (greyed out) in read-only mode and while held
 MUTATING = {"backup", "recover", "withdraw", "delete"}
 
@@ -60,11 +64,11 @@ class FlashpoolApp(App[None]):
     }
     DEFAULT_MODE = "pools"
     BINDINGS = [
-        Binding("1", "switch_mode('pools')", "Pools", id="app.pools"),
-        Binding("2", "switch_mode('groups')", "Groups", id="app.groups"),
-        Binding("3", "switch_mode('relationships')", "Rels", id="app.relationships"),
-        Binding("4", "switch_mode('activity')", "Activity", id="app.activity"),
-        Binding("5", "switch_mode('alerts')", "Alerts", id="app.alerts"),
+        Binding("1", "switch_mode('pools')", "Pools", id="app.pools", group=SCREENS),
+        Binding("2", "switch_mode('groups')", "Groups", id="app.groups", group=SCREENS),
+        Binding("3", "switch_mode('relationships')", "Relationships", id="app.relationships", group=SCREENS),
+        Binding("4", "switch_mode('activity')", "Activity", id="app.activity", group=SCREENS),
+        Binding("5", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
@@ -97,6 +101,7 @@ class FlashpoolApp(App[None]):
         self.bell_on_alert = bool(load_settings().get("bell", False))
         self.last_rc: int | None = None
         self._rates: dict[int, float] = {}  # relationship -> recent tracks per second (for the ETA)
+        self.throughput: deque[float] = deque(maxlen=120)  # tracks a second, one sample a tick
         self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
         self.sub_title = site.path.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
 
@@ -172,6 +177,8 @@ class FlashpoolApp(App[None]):
         """Re-armed timer: one refresh at a time, skipped while paused or a dialog is open."""
         if not self.screen_stack:
             return
+        copying = self.site.flashcopy.core.copy_candidates()
+        self.throughput.append(sum(self._rates.get(r.id, 0.0) for r in copying))
         if not self.paused and isinstance(self.screen, Screen) and not self.screen.is_modal:
             self.screen.post_message(SiteChanged())
             self.update_status()

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Label
 from console import format as fmt
 from console.screens.base import ListScreen
 from console.widgets.live_table import Cells, Column, LiveTable
+from console.widgets.timeline import RecoveryTimeline
 from engine.views import VersionView
 
 
@@ -52,6 +53,7 @@ class PoolDetailScreen(ListScreen):
 
     def compose_top(self) -> ComposeResult:
         yield Label("", id="pool-info")
+        yield RecoveryTimeline(id="timeline")
 
     def compose_bottom(self) -> ComposeResult:
         yield Label("Volume pairs of the selected version", id="pairs-title")
@@ -93,6 +95,7 @@ class PoolDetailScreen(ListScreen):
         return rows
 
     def after_show(self) -> None:
+        self.query_one(RecoveryTimeline).show(list(self.versions.values()), self.fpapp.site.flashcopy.clock())
         s = getattr(self, "_summary", None)
         if s is not None:
             self.query_one("#pool-info", Label).update(

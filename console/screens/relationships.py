@@ -6,7 +6,8 @@ import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Tree
+from textual.containers import Horizontal
+from textual.widgets import Label, Sparkline, Tree
 from textual.widgets.tree import TreeNode
 
 from console import format as fmt
@@ -44,8 +45,29 @@ class RelationshipsScreen(ListScreen):
         super().__init__()
         self._last: dict[int, tuple[float, int]] = {}
 
+    def compose_top(self) -> ComposeResult:
+        with Horizontal(id="throughput"):
+            yield Label("", id="throughput-text")
+            yield Sparkline([], id="throughput-spark")
+
     def compose_bottom(self) -> ComposeResult:
         yield Tree("cascades", id="cascades")
+
+    def show_throughput(self) -> None:
+        """The background copy as a whole: tracks a second over the last minutes, and when it ends."""
+        history = list(self.fpapp.throughput)
+        spark = self.query_one("#throughput-spark", Sparkline)
+        spark.data = history or [0.0]
+        copying = [r for r in getattr(self, "_rels", []) if r.out_of_sync and r.mode.value == "COPY"]
+        left = sum(r.out_of_sync for r in copying)
+        rate = history[-1] if history else 0.0
+        text = (
+            f"background copy: {len(copying)} running · {rate:,.1f} tracks/s · {left:,} tracks left · "
+            f"ETA {fmt.eta(left, rate)}"
+            if copying
+            else "background copy: nothing running"
+        )
+        self.query_one("#throughput-text", Label).update(text)
 
     def on_mount(self) -> None:
         self.query_one("#cascades", Tree).display = False
@@ -82,6 +104,7 @@ class RelationshipsScreen(ListScreen):
         return rows
 
     def after_show(self) -> None:
+        self.show_throughput()
         tree = self.query_one("#cascades", Tree)
         if not tree.display:
             return

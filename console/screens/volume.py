@@ -36,7 +36,7 @@ class VolumeScreen(ListScreen):
 
     def compose_top(self) -> ComposeResult:
         yield Label("", id="volume-info")
-        yield TrackMap(columns=100, rows=6, id="trackmap")
+        yield TrackMap(rows=6, id="trackmap")
 
     def crumb(self) -> str:
         return self.volser

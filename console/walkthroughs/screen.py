@@ -19,7 +19,7 @@ from rich.markup import escape
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBar, Static
@@ -102,6 +102,8 @@ class WalkthroughScreen(Screen[None]):
         Binding("backspace", "back", "Back", id="walkthrough.back"),
         Binding("escape", "cancel", "Cancel", id="walkthrough.cancel"),
         Binding("e", "export", "Export transcript", id="walkthrough.export"),
+        Binding("pageup", "scroll_body('page_up')", "Scroll up", show=False, id="walkthrough.page_up"),
+        Binding("pagedown", "scroll_body('page_down')", "Scroll down", show=False, id="walkthrough.page_down"),
     ]
 
     def __init__(self, wt: Walkthrough) -> None:
@@ -131,7 +133,7 @@ class WalkthroughScreen(Screen[None]):
     # -- layout -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="wt-body"):
+        with VerticalScroll(id="wt-body"):
             yield Label(f"Walkthrough {self.wt.number} · {self.wt.title}", id="wt-title")
             yield Label("", id="wt-steps")
             yield Static("", id="wt-text")
@@ -397,6 +399,11 @@ class WalkthroughScreen(Screen[None]):
             sel[pick.key] = self._options[opts.highlighted].value
         self.transcript.append(f"{pick.title} {sel[pick.key]}")
         return True
+
+    def action_scroll_body(self, how: str) -> None:
+        """A long list of checks scrolls on a small terminal, whatever has the focus."""
+        body = self.query_one("#wt-body", VerticalScroll)
+        (body.scroll_page_up if how == "page_up" else body.scroll_page_down)(animate=False)
 
     def action_back(self) -> None:
         if self.started or self.busy:

@@ -23,31 +23,33 @@ class TrackMap(Widget):
     COMPONENT_CLASSES = {"trackmap--in", "trackmap--out", "trackmap--sync"}
     bands: reactive[list[tuple[float, float]]] = reactive(list, layout=True)
 
-    def __init__(self, *, columns: int = 100, rows: int = 8, **kw: Any) -> None:
+    def __init__(self, *, rows: int = 8, **kw: Any) -> None:
         super().__init__(**kw)
-        self.columns, self.rows_ = columns, rows
-
-    @property
-    def cells(self) -> int:
-        return self.columns * self.rows_
+        self.rows_ = rows
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self.rows_
 
+    def on_mount(self) -> None:
+        self.border_subtitle = "· in sync   ░▒▓█ share still to copy: onto this volume (uncopied) / off it (changed)"
+
     def render_line(self, y: int) -> Strip:
-        if y >= self.rows_ or not self.bands:
-            return Strip.blank(self.size.width, Style())  # a None style breaks the NO_COLOR filter
+        """The bands spread over the widget's width (each cell shows the most it covers)."""
+        width = self.size.width
+        if y >= self.rows_ or not self.bands or width <= 0:
+            return Strip.blank(width, Style())  # a None style breaks the NO_COLOR filter
         vars_ = self.app.theme_variables
         colour_in = vars_.get("track-uncopied", "red")
         colour_out = vars_.get("track-changed", "yellow")
         colour_ok = vars_.get("track-copied", "green")
+        n, cells = len(self.bands), width * self.rows_
         segs = []
-        for x in range(min(self.columns, self.size.width)):
-            i = y * self.columns + x
-            if i >= len(self.bands):
-                segs.append(Segment(" ", Style()))  # a None style breaks the NO_COLOR filter
-                continue
-            inn, out = self.bands[i]
+        for x in range(width):
+            c = y * width + x
+            lo = c * n // cells
+            covered = self.bands[lo : max(lo + 1, (c + 1) * n // cells)]
+            inn = max(b[0] for b in covered)
+            out = max(b[1] for b in covered)
             share = max(inn, out)
             if share <= 0:
                 segs.append(Segment("·", Style(color=colour_ok)))

@@ -120,9 +120,14 @@ class Scene:
     keys: tuple[str, ...]
     caption: str
     app_options: dict = field(default_factory=dict)
+    before: Callable[[FlashpoolApp], None] | None = None  # what happens on the site first (alerts)
 
     async def drive(self, pilot) -> None:
         await settle(pilot)
+        if self.before is not None:
+            self.before(pilot.app)
+            await settle(pilot)
+            pilot.app.clear_notifications()  # the list is the picture, not the toasts over it
         for key in self.keys:
             await pilot.press(key)
             if len(key) > 1 or key.isdigit():  # typed characters need no reload in between
@@ -154,7 +159,59 @@ SCENES: list[Scene] = [
     Scene("walkthroughs", ("r",), "The walkthroughs: r on a copy pool, or the palette"),
     Scene("help", ("question_mark",), "Help: the keys of the current screen, searchable"),
     Scene("read-only", (), "Read-only mode: changing actions greyed out", {"read_only": True}),
+    Scene(
+        "alerts",
+        ("5", "j", "space"),
+        "Alerts: copies and dumps that ended, closing FRR windows, parked copies; one acknowledged",
+        before=lambda app: raise_demo_alerts(app),
+    ),
 ]
+
+
+def raise_demo_alerts(app: FlashpoolApp) -> None:
+    """What an evening on the demo site raises, on the site's fixed clock."""
+    from engine.events import ActivityLogged
+    from engine.hsm.alerts import AlertKind, AlertRaised
+
+    now = app.site.flashcopy.clock()
+    db2 = "DSN$DB0A$DB"
+    for event in (
+        AlertRaised(
+            now - 900,
+            AlertKind.COPY_COMPLETE,
+            "HRNIGHT",
+            "BACKGROUND COPY OF VERSION 002 OF COPY POOL HRNIGHT IS COMPLETE: ITS TARGETS HOLD THE WHOLE POINT IN TIME",
+        ),
+        AlertRaised(
+            now - 600,
+            AlertKind.FRR_WINDOW_CLOSED,
+            db2,
+            f"VERSION 002 OF COPY POOL {db2} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); FRRECOV NOW COPIES EVERY TRACK BACK",
+        ),
+        ActivityLogged(now - 300, "AUTO", "FRBACKUP COPYPOOL(PAYROLL) DUMP", "PAYROLL", 0),
+        AlertRaised(
+            now - 120,
+            AlertKind.COPY_PARKED,
+            None,
+            "BACKGROUND COPY DB0A01 -> BK0A09 STOPPED: no space left on device; IT IS RETRIED EVERY FEW SECONDS AND NOTHING COPIED IS LOST",
+        ),
+    ):
+        app.site.events.publish(event)
+
+
+#: every list screen, the alerts and a walkthrough again at the smallest and a large terminal
+SIZES = ((80, 24), (200, 50))
+SIZED = (
+    "pools",
+    "pool-detail",
+    "groups",
+    "volume",
+    "relationships",
+    "activity",
+    "alerts",
+    "confirm-withdraw",
+    "w1-checks",
+)
 
 
 W1_STEPS = [

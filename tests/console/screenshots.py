@@ -21,15 +21,21 @@ from tests.console.scenes import (
     scene_app,
 )
 
-OUT = Path(__file__).resolve().parent.parent / "screenshots"
+OUT = Path(__file__).resolve().parents[2] / "screenshots"  # the repository's, shown in the README
 
 
-async def render(template: Path, work: Path, sc: Scene, theme: str, out: Path) -> Path:
-    path = copy_site(template, work / sc.name / "flashpool-data")
+#: scenes also drawn on the smallest terminal the console supports
+SMALL = (80, 24)
+SMALL_SCENES = ("pools", "pool-detail")
+
+
+async def render(template: Path, work: Path, sc: Scene, theme: str, out: Path, size: tuple[int, int] = SIZE) -> Path:
+    suffix = "" if size == SIZE else f"-{size[0]}x{size[1]}"
+    path = copy_site(template, work / f"{sc.name}{suffix}" / "flashpool-data")
     app = scene_app(path, theme=theme, **sc.app_options)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await sc.drive(pilot)
-        target = out / f"{sc.name}.svg"
+        target = out / f"{sc.name}{suffix}.svg"
         app.save_screenshot(filename=target.name, path=str(out))
     await app.site.close()
     return target
@@ -39,7 +45,11 @@ async def render_all(scenes: list[Scene], theme: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="flashpool-shots-") as tmp:
         template = await build_demo_site(Path(tmp) / "template")
-        return [await render(template, Path(tmp), sc, theme, out) for sc in scenes]
+        done = [await render(template, Path(tmp), sc, theme, out) for sc in scenes]
+        for sc in scenes:
+            if sc.name in SMALL_SCENES:
+                done.append(await render(template, Path(tmp), sc, theme, out, SMALL))
+        return done
 
 
 def main(argv: list[str] | None = None) -> int:

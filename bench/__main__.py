@@ -17,6 +17,7 @@ BENCHMARKS = [
     "dump",
     "console_latency",
     "console_scale",
+    "console_switch",
     "event_loop",
 ]
 

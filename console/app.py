@@ -102,6 +102,7 @@ class FlashpoolApp(App[None]):
         self.last_rc: int | None = None
         self._rates: dict[int, float] = {}  # relationship -> recent tracks per second (for the ETA)
         self.throughput: deque[float] = deque(maxlen=120)  # tracks a second, one sample a tick
+        self._kept: list[str] = []  # drill-in screens kept for the next visit, oldest first
         self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
         self.sub_title = site.path.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
 
@@ -249,6 +250,25 @@ class FlashpoolApp(App[None]):
             self.screen.query_one(StatusLine).held = ", ".join(sorted(held))
         except Exception:  # noqa: BLE001 - a modal has no status line
             pass
+
+    # -- drilling in ----------------------------------------------------------------------------
+    KEPT_SCREENS = 8
+
+    def open_screen(self, name: str, make: Callable[[], Screen[None]]) -> None:
+        """Push a drill-in screen (a pool's detail, a volume), kept for the next visit: going
+        back to one resumes it (a reload of its rows) instead of composing and styling a new
+        screen. The least recently opened beyond KEPT_SCREENS are let go when not on a stack."""
+        if self.is_screen_installed(name):
+            self._kept.remove(name)
+        else:
+            self.install_screen(make(), name=name)
+        self._kept.append(name)
+        on_stacks = {id(screen) for stack in self._screen_stacks.values() for screen in stack}
+        for old in list(self._kept[: -self.KEPT_SCREENS]):
+            if id(self.get_screen(old)) not in on_stacks:
+                self.uninstall_screen(old)
+                self._kept.remove(old)
+        self.push_screen(name)
 
     # -- quitting -------------------------------------------------------------------------------
     def in_progress(self) -> list[str]:

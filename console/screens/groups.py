@@ -85,7 +85,8 @@ class GroupsScreen(ListScreen):
         from console.screens.volume import VolumeScreen
 
         if self.table.selected_key:
-            self.app.push_screen(VolumeScreen(self.table.selected_key))
+            volser = self.table.selected_key
+            self.fpapp.open_screen(f"volume:{volser}", lambda: VolumeScreen(volser))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

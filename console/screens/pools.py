@@ -63,7 +63,8 @@ class PoolsScreen(ListScreen):
         from console.screens.pool_detail import PoolDetailScreen
 
         if self.table.selected_key:
-            self.app.push_screen(PoolDetailScreen(self.table.selected_key))
+            pool = self.table.selected_key
+            self.fpapp.open_screen(f"pool:{pool}", lambda: PoolDetailScreen(pool))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()

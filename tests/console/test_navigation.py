@@ -333,3 +333,26 @@ async def test_command_line_output_scrolls_from_the_keyboard(demo_path):
         await settle(pilot)
         assert log.scroll_y == log.max_scroll_y
     await app.site.close()
+
+
+async def test_drill_in_screens_are_kept_for_the_next_visit_and_let_go_beyond_eight(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        first = app.screen
+        loads = first.loads
+        await pilot.press("escape", "enter")
+        await settle(pilot)
+        assert app.screen is first and first.loads > loads  # resumed and reloaded, not rebuilt
+        await pilot.press("escape", "2")
+        await settle(pilot)
+        for _ in range(9):  # nine volumes, one after the other
+            await pilot.press("enter")
+            await settle(pilot)
+            await pilot.press("escape", "j")
+            await settle(pilot)
+        assert len(app._kept) == app.KEPT_SCREENS
+        assert "pool:DSN$DB0A$DB" not in app._kept and not app.is_screen_installed("pool:DSN$DB0A$DB")
+    await app.site.close()

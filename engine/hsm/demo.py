@@ -74,6 +74,7 @@ async def seed_demo(site: Site) -> None:
             s.commit()
 
     await asyncio.to_thread(mark)
+    site.demo = True  # this open of the site is a demo now, not only the next one (the console paces it)
     rng = random.Random(1)
     fc = site.flashcopy
     size = site.volume("DB0A01").geometry.track_size

@@ -179,3 +179,18 @@ async def test_the_demo_console_keeps_a_copy_visibly_running(demo_path):
     now = sum(r.out_of_sync for r in site.flashcopy.core.copy_candidates())
     assert 0 < left - now <= 12 and site.flashcopy.core.copy_candidates()  # moving, and still running
     await site.close()
+
+
+async def test_the_first_start_demo_is_a_demo_at_once(tmp_path):
+    """make run's first start creates and seeds the demo, then opens the console on that same
+    site object: it must already say DEMO and be paced (it said neither before)."""
+    from console.app import DEMO_COPIER, pace_demo
+    from engine.hsm.demo import demo_definition, seed_demo
+    from engine.site import Site
+
+    site = Site.create(tmp_path / "flashpool-data", demo_definition())
+    await seed_demo(site)
+    assert site.demo
+    pace_demo(site)
+    assert site.flashcopy.settings == DEMO_COPIER
+    await site.close()

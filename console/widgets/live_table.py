@@ -75,6 +75,7 @@ class LiveTable(DataTable[Any]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self.all_columns = list(columns)
         self.layout_columns: list[tuple[Column, int]] = []  # shown: (column, width)
+        self._shown_index: list[int] = []  # where each shown column's cell is in a row
         self._rows: dict[str, Cells] = {}
         self._order: list[str] = []  # the keys in the order they were given
         self.filter_text = ""
@@ -115,6 +116,8 @@ class LiveTable(DataTable[Any]):
         """Rebuild the columns (a resize, not a reload: the rows come from what is shown)."""
         selected = self.selected_key
         self.layout_columns = layout
+        position = {c.key: i for i, c in enumerate(self.all_columns)}
+        self._shown_index = [position[c.key] for c, _ in layout]  # once per layout, not per row
         with self.app.batch_update():
             self.clear(columns=True)
             for c, w in layout:
@@ -132,8 +135,7 @@ class LiveTable(DataTable[Any]):
         return Text(c.label + (" ▼" if self.sort_reverse else " ▲"), style="bold")
 
     def _project(self, cells: Cells) -> Cells:
-        index = {c.key: i for i, c in enumerate(self.all_columns)}
-        return tuple(cells[index[c.key]] if index[c.key] < len(cells) else "" for c, _ in self.layout_columns)
+        return tuple(cells[i] if i < len(cells) else "" for i in self._shown_index)
 
     @property
     def selected_key(self) -> str | None:

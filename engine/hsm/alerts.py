@@ -118,7 +118,7 @@ def facts(ctx: Context) -> Facts:
                 out.versions[(pool.name, v.key)] = VersionFacts(
                     v.version, v.dasd_state, v.dump_state, copying, eligible, ids, v.fcfrr
                 )
-            victim, rolls_off = backup.next_replaced(repo.versions(s, pool.name), pool)
+            victim, rolls_off = backup.next_replaced(vers, pool)  # PREPARE entries never roll off
             if victim is not None and rolls_off:
                 blocking = rules.required_dump_incomplete(s, pool, victim)
                 if blocking:

@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.events import ActivityLogged, Event
-from engine.hsm.alerts import AlertRaised, Severity
+from engine.hsm.alerts import CHANGING_VERBS, AlertRaised, Severity
 
 #: activity this console itself writes (its commands, its walkthroughs) or that already is an alert
 OWN_ORIGINS = frozenset({"CONSOLE", "WALKTHROUGH", "ALERT"})
-#: commands of others worth an alert: the ones that change what the screens show
-CHANGING_VERBS = ("FRBACKUP", "FRRECOV", "FRDELETE", "HOLD", "RELEASE")
 
 
 @dataclass(slots=True)

@@ -218,6 +218,10 @@ class Method(enum.Enum):
     DONE = "done"  # an earlier, partial fast reverse restore already brought it back
 
 
+#: the states in which a version can still be recovered by fast reverse restore
+FRR_STATES = ("RECOVERABLE", "FCFRRINCOMPLETE")
+
+
 def frr_methods(
     core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]
 ) -> dict[str, Method] | None:
@@ -225,7 +229,7 @@ def frr_methods(
     from the live relationships; None when the version cannot be recovered that way (not made
     FRR-allowed, or no volume's relationship still runs and none was already restored). One
     volume whose copy completed takes nothing from the others (DOMAIN.md 5)."""
-    if not version.fcfrr or version.dasd_state not in ("RECOVERABLE", "FCFRRINCOMPLETE"):
+    if not version.fcfrr or version.dasd_state not in FRR_STATES:
         return None
     out: dict[str, Method] = {}
     for p in pairs:

@@ -140,6 +140,22 @@ def facts(ctx: Context) -> Facts:
     return out
 
 
+def baseline(first: Facts, first_unseen: int) -> Facts:
+    """The first reading, against which the next is compared. A command may run while it is
+    taken, so a version made with relationships the watcher saw established (ids from
+    `first_unseen` on) counts as it was made — copying, and FRR-eligible if made for fast
+    reverse restore — whatever the reading caught of it: its completion is news."""
+    return Facts(
+        {
+            key: dataclasses.replace(v, copying=True, frr_eligible=v.fcfrr)
+            if any(r >= first_unseen for r in v.relationships)
+            else v
+            for key, v in first.versions.items()
+        },
+        first.at_risk,
+    )
+
+
 #: commands that change what alerts are about (a background dump logs its FRBACKUP)
 CHANGING_VERBS = ("FRBACKUP", "FRRECOV", "FRDELETE", "HOLD", "RELEASE")
 
@@ -221,8 +237,10 @@ class AlertWatch:
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(self.ctx.flashcopy.events.subscribe()))
+        first_unseen = self.ctx.flashcopy.core.next_id
         await asyncio.sleep(0)  # subscribed before the first reading: no change falls between
-        self._facts = await asyncio.to_thread(self._read)
+        first = await asyncio.to_thread(self._read)
+        self._facts = None if first is None else baseline(first, first_unseen)
         try:
             while True:
                 await self._dirty.wait()

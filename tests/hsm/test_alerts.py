@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 
 from engine.catalog import constructs as repo
 from engine.errors import FlashpoolError
-from engine.hsm.alerts import AlertKind, AlertRaised, Facts, VersionFacts, changes
+from engine.hsm import alerts
+from engine.hsm.alerts import AlertKind, AlertRaised, Facts, VersionFacts, baseline, changes
 
 POOL = "DSN$DB0A$DB"
 
@@ -87,6 +89,38 @@ async def test_a_running_site_raises_each_alert_once_and_logs_it(site):
     ids = sorted(json.loads(a.messages)[0]["id"] for a in logged)
     assert ids == sorted(a.kind.message_id for a in got)
     assert {a.return_code for a in logged if "FPL402W" in a.messages} == {4}
+
+
+def test_the_baseline_counts_versions_made_since_the_watch_began_as_made():
+    first = Facts(
+        {(POOL, 1): vf(relationships=frozenset({3})), (POOL, 2): vf(relationships=frozenset({7}), fcfrr=True)}
+    )
+    base = baseline(first, first_unseen=5)
+    assert base.versions[(POOL, 1)] == first.versions[(POOL, 1)]  # older: as read
+    assert base.versions[(POOL, 2)].copying and base.versions[(POOL, 2)].frr_eligible
+    assert kinds(changes(base, first, 0.0)) == [AlertKind.COPY_COMPLETE, AlertKind.FRR_WINDOW_CLOSED]
+
+
+async def test_a_copy_that_completes_while_the_first_reading_is_taken_is_still_news(site, monkeypatch):
+    """The race CI found: a command right after start, its copies complete before the watcher's
+    first reading looks at them."""
+    gate = threading.Event()
+    real = alerts.facts
+
+    def slow_first(ctx):
+        gate.wait(10)
+        return real(ctx)
+
+    monkeypatch.setattr(alerts, "facts", slow_first)
+    got: list[AlertRaised] = []
+    site.events.listen(lambda e: got.append(e) if isinstance(e, AlertRaised) else None)
+    await site.start(auto_dump_interval=None)
+    assert (await site.command(f"FRBACKUP COPYPOOL({POOL}) EXECUTE")).rc == 0
+    await _until(lambda: not any(r.uncopied.any() for r in site.flashcopy.core.relationships()))
+    gate.set()
+    await _until(lambda: {AlertKind.COPY_COMPLETE, AlertKind.FRR_WINDOW_CLOSED} <= set(kinds(got)))
+    await asyncio.sleep(1.0)
+    assert sorted(kinds(got), key=str) == sorted([AlertKind.COPY_COMPLETE, AlertKind.FRR_WINDOW_CLOSED], key=str)
 
 
 async def test_a_parked_copy_is_one_alert_until_it_moves_again(site, monkeypatch):

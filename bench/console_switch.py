@@ -12,7 +12,7 @@ import asyncio
 import time
 
 from bench._common import result, scratch
-from bench._console import FrameClock, key_to_frame, p95
+from bench._console import FrameClock, key_to_frame, p95, reloads_idle
 from bench.console_scale import POOLS, build_big
 from console.app import FlashpoolApp
 from engine.site import Site
@@ -41,6 +41,8 @@ async def switches(path, expect_pools: int) -> dict[str, list[float]]:
         clock = FrameClock(app)
         while not (type(app.screen).__name__ == "PoolsScreen" and app.screen.table.row_count >= expect_pools):
             await asyncio.sleep(0.001)
+        while app.cold_modes() or not reloads_idle(app):  # the other screens warmed, as in the console
+            await asyncio.sleep(0.01)
         await pilot.pause()
 
         def shown(screen_name: str):
@@ -76,7 +78,8 @@ def main() -> None:
     for name in small:
         print(
             f"  {name:<20} demo p95 {p95(small[name]) * 1000:7.1f} ms   "
-            f"big p95 {p95(big[name]) * 1000:7.1f} ms (max {max(big[name]) * 1000:.1f})"
+            f"big p95 {p95(big[name]) * 1000:7.1f} ms (max {max(big[name]) * 1000:.1f}, "
+            f"median {sorted(big[name])[len(big[name]) // 2] * 1000:.1f})"
         )
     demo = p95([t for ts in small.values() for t in ts]) * 1000
     large = p95([t for ts in big.values() for t in ts]) * 1000

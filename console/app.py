@@ -4,6 +4,7 @@ modals and widgets live in their own modules."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import os
 import time
@@ -86,6 +87,7 @@ class FlashpoolApp(App[None]):
         refresh_interval: float = 1.0,
         start_engine: bool = True,
         user: str | None = None,
+        warm: bool = True,
     ) -> None:
         super().__init__()
         self.site = site
@@ -93,6 +95,7 @@ class FlashpoolApp(App[None]):
         self.live = live
         self.refresh_interval = refresh_interval
         self.start_engine = start_engine
+        self.warm = warm
         self.paused = False
         self.history: list[str] = []
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
@@ -139,6 +142,31 @@ class FlashpoolApp(App[None]):
         self.pump_engine_events()
         if self.live:
             self.set_timer(self.refresh_interval, self._tick)
+        if self.warm:
+            self.set_timer(self.WARM_AFTER, self._warm_next_mode)
+
+    #: the other screens (modes) are composed and styled in the background, one at a time, after
+    #: the first screen is up: a first visit is then a resume and a reload, not a compose and restyle
+    WARM_AFTER = 0.5
+
+    def _warm_next_mode(self) -> None:
+        if not self.screen_stack:
+            return
+        cold = self.cold_modes()
+        if not cold:
+            # what start-up made lives as long as the console: out of the collector's full passes,
+            # which otherwise walk it every few seconds (0.2-0.4 s each on the demo site)
+            gc.freeze()
+            return
+        self._init_mode(cold[0])  # a mode other than the current one: composed, not shown
+        self.set_timer(self.WARM_AFTER / 2, self._warm_next_mode)
+
+    def cold_modes(self) -> list[str]:
+        """The screens not composed yet."""
+        return [m for m in self.MODES if m not in self._screen_stacks]  # textual 8.2.8 (pinned)
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # tests run many consoles in one process: give their objects back
 
     def _theme_changed(self, theme: Theme) -> None:
         """Remembered, and the rows redrawn in the new theme's colours."""

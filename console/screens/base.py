@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from console.messages import SiteChanged
+from console.widgets.footer import KeysFooter
 from console.widgets.live_table import Cells, Column, LiveTable, Prepared, prepare
 from console.widgets.status_line import StatusLine
 
@@ -49,7 +50,7 @@ class ListScreen(Screen[None]):
             yield from self.compose_bottom()
         yield Input(placeholder="filter: type to narrow the list, enter to keep, escape to clear", id="filter")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def compose_top(self) -> ComposeResult:
         yield from ()

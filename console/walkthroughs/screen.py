@@ -22,11 +22,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, ProgressBar, Static
+from textual.widgets import Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option as ListOption
 
 from console.modals.confirm import ConfirmScreen
 from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
+from console.widgets.footer import KeysFooter
 from console.widgets.status_line import StatusLine
 from engine.hsm import verify
 from engine.hsm.impact import Impact, impact
@@ -143,7 +144,7 @@ class WalkthroughScreen(Screen[None]):
             yield Static("", id="wt-error")
         yield Label("", id="wt-hint")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """A hidden box must not take the keys (q, ?, 1-5): Textual hands focus back to it when

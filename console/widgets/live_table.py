@@ -13,6 +13,7 @@ from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets._data_table import ColumnKey, RowKey
 
@@ -84,6 +85,26 @@ class LiveTable(DataTable[Any]):
 
     def on_mount(self) -> None:
         self._apply_layout(self.fit(self.size.width or 80))
+
+    _painted_with: tuple[object, ...] | None = None
+
+    def notify_style_update(self) -> None:
+        """Rendered cells are kept while the styles they were drawn with are the same: Textual
+        restyles a screen each time it is shown, and DataTable then renders every visible cell
+        again (half of a warm screen switch on the demo site) though nothing looks different."""
+        if not self.is_mounted:  # styled while being registered: its component styles are not there yet
+            super().notify_style_update()
+            return
+        Widget.notify_style_update(self)  # the widget's own style caches first: what follows reads today's
+        painted = (
+            self.app.theme,
+            self.rich_style,
+            *(self.get_component_rich_style(name, partial=True) for name in sorted(self.COMPONENT_CLASSES)),
+        )
+        if painted == self._painted_with:
+            return
+        self._painted_with = painted
+        super().notify_style_update()
 
     def on_resize(self) -> None:
         wanted = self.fit(self.size.width)

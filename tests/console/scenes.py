@@ -77,11 +77,12 @@ def copy_site(template: Path, dst: Path) -> Path:
 
 
 def scene_app(path: Path, **kw: object) -> FlashpoolApp:
-    """The real app on a still site: no copier running, no timer, so every frame is reproducible."""
+    """The real app on a still site: no copier running, no timer, nothing warmed in the background, so every frame is reproducible."""
     site = Site.open(path, clock=fixed_clock(T0 + 86_400))  # a day after the demo was seeded
     kw.setdefault("live", False)
     kw.setdefault("user", "operator")  # not whoever runs the tests
     kw.setdefault("start_engine", False)
+    kw.setdefault("warm", False)  # the other screens are composed when a test visits them
     return FlashpoolApp(site, **kw)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,113 @@
+"""Pilot tests for what makes screen switches fast: screens composed in the background, a footer
+that is rebuilt only when its keys change, tables that keep their rendered cells while their
+styles are the same. Each must stay invisible: the screen shown is today's, in today's theme."""
+
+from __future__ import annotations
+
+import gc
+
+from textual.widgets import DataTable
+from textual.widgets._footer import FooterKey
+
+from tests.console.conftest import make_app, settle
+
+
+async def warmed(pilot) -> None:
+    app = pilot.app
+    for _ in range(400):
+        if not app.cold_modes():
+            break
+        await pilot.pause(0.02)
+    await settle(pilot)
+
+
+async def test_the_other_screens_are_composed_in_the_background_and_show_todays_rows(demo_path):
+    app = make_app(demo_path, warm=True)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await warmed(pilot)
+        assert app.cold_modes() == []
+        assert type(app.screen).__name__ == "PoolsScreen"  # warming never shows a screen
+        assert gc.get_freeze_count() > 0  # what start-up made is out of the collector's full passes
+        # a command after the activity screen was composed: the first visit still shows it
+        await pilot.press("colon", *"HOLD FRBACKUP", "enter")
+        await settle(pilot, 6)
+        await pilot.press("escape", "4")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ActivityScreen"
+        assert str(app.screen.table.get_row_at(0)[2]) == "HOLD FRBACKUP"
+    assert gc.get_freeze_count() == 0  # a console that has gone gives its objects back
+    await app.site.close()
+
+
+async def test_a_cold_console_composes_nothing_in_the_background(demo_path):
+    app = make_app(demo_path, warm=False)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(app.WARM_AFTER * 2)
+        assert len(app.cold_modes()) == len(app.MODES) - 1
+    await app.site.close()
+
+
+def live_footer_keys() -> int:
+    return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+
+
+async def test_screen_switches_do_not_pile_up_footer_keys(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+
+        async def round_of_switches() -> None:
+            for key in ("2", "3", "4", "5", "1", "enter", "escape"):
+                await pilot.press(key)
+                await settle(pilot, 1)
+
+        await round_of_switches()
+        gc.collect()
+        after_one = live_footer_keys()
+        for _ in range(3):
+            await round_of_switches()
+        gc.collect()
+        assert live_footer_keys() <= after_one  # every mode's footer is built once, not once a visit
+        for footer in app.query("KeysFooter"):
+            watchers = getattr(footer, "__watchers", {})
+            assert all(not (node._closing or node._closed) for entries in watchers.values() for node, _ in entries)
+    await app.site.close()
+
+
+async def test_a_table_kept_while_styles_are_unchanged_is_redrawn_in_a_new_theme(demo_path, monkeypatch):
+    redrawn: list[object] = []
+    clear_caches = DataTable.notify_style_update
+
+    def spy(table) -> None:
+        redrawn.append(table)
+        clear_caches(table)
+
+    monkeypatch.setattr(DataTable, "notify_style_update", spy)
+    app = make_app(demo_path, theme="flashpool-dark")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        table = app.screen.table
+
+        def header_background():
+            return table.get_component_rich_style("datatable--header").bgcolor
+
+        app.stylesheet.update(app.screen)
+        redrawn.clear()
+        app.stylesheet.update(app.screen)  # restyled again, as each time the screen is shown: same look
+        assert table not in redrawn  # its rendered cells were kept
+        table.blur()  # unfocused, the table has another background
+        await settle(pilot)
+        assert table in redrawn
+        redrawn.clear()
+        dark = header_background()
+        app.theme = "flashpool-light"
+        await settle(pilot)
+        assert table in redrawn
+        assert header_background() != dark
+        lines = [table.render_line(y) for y in range(3)]
+        assert any(
+            seg.style is not None and seg.style.bgcolor == header_background() for seg in lines[0]
+        )  # the header row is painted in the new theme, not taken from the old cache
+    await app.site.close()

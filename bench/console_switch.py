@@ -41,7 +41,7 @@ async def switches(path, expect_pools: int) -> dict[str, list[float]]:
         clock = FrameClock(app)
         while not (type(app.screen).__name__ == "PoolsScreen" and app.screen.table.row_count >= expect_pools):
             await asyncio.sleep(0.001)
-        while app.cold_modes() or not reloads_idle(app):  # the other screens warmed, as in the console
+        while not app.warmed or not reloads_idle(app):  # the other screens warmed, as in the console
             await asyncio.sleep(0.01)
         await pilot.pause()
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -154,12 +154,40 @@ class FlashpoolApp(App[None]):
             return
         cold = self.cold_modes()
         if not cold:
-            # what start-up made lives as long as the console: out of the collector's full passes,
-            # which otherwise walk it every few seconds (0.2-0.4 s each on the demo site)
-            gc.freeze()
+            self._warm_drill_ins()
+            self.set_timer(self.WARM_AFTER, self._warmed)
             return
         self._init_mode(cold[0])  # a mode other than the current one: composed, not shown
+        # styled by the stylesheet of today (textual restyles every screen on _init_mode), which
+        # textual only records for the screens of the current mode: the first visit would parse
+        # and apply the whole stylesheet again (120 ms on this machine). A theme changed later
+        # still restyles it when shown.
+        self._screen_stacks[cold[0]][-1]._css_update_count = self._css_update_count
         self.set_timer(self.WARM_AFTER / 2, self._warm_next_mode)
+
+    def _warm_drill_ins(self) -> None:
+        """The screen enter would open from each list's selected row (the first pool's detail,
+        the first volume) is composed too, kept like one already visited: the first drill-in is
+        then a resume, and the widget classes it uses have their styles parsed already."""
+        from console.screens.base import ListScreen
+
+        for stack in list(self._screen_stacks.values()):
+            root = stack[0]
+            target = root.drill_in() if isinstance(root, ListScreen) else None
+            if target is None or self.is_screen_installed(target[0]):
+                continue
+            screen = self.keep_screen(*target)
+            self._get_screen(screen)  # composed and mounted off the stack
+            screen._css_update_count = self._css_update_count
+            screen.post_message(events.ScreenResume())  # loads its rows, drawn before it is shown
+
+    warmed: bool = False  # every screen warming composes is up (tests and benchmarks wait on it)
+
+    def _warmed(self) -> None:
+        # what start-up made lives as long as the console: out of the collector's full passes,
+        # which otherwise walk it every few seconds (0.2-0.4 s each on the demo site)
+        gc.freeze()
+        self.warmed = True
 
     def cold_modes(self) -> list[str]:
         """The screens not composed yet."""
@@ -286,6 +314,11 @@ class FlashpoolApp(App[None]):
         """Push a drill-in screen (a pool's detail, a volume), kept for the next visit: going
         back to one resumes it (a reload of its rows) instead of composing and styling a new
         screen. The least recently opened beyond KEPT_SCREENS are let go when not on a stack."""
+        self.keep_screen(name, make)
+        self.push_screen(name)
+
+    def keep_screen(self, name: str, make: Callable[[], Screen[None]]) -> Screen[None]:
+        """The drill-in screen kept under name (made if it is not), now the most recently used."""
         if self.is_screen_installed(name):
             self._kept.remove(name)
         else:
@@ -296,7 +329,7 @@ class FlashpoolApp(App[None]):
             if id(self.get_screen(old)) not in on_stacks:
                 self.uninstall_screen(old)
                 self._kept.remove(old)
-        self.push_screen(name)
+        return self.get_screen(name)
 
     # -- quitting -------------------------------------------------------------------------------
     def in_progress(self) -> list[str]:

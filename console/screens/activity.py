@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console import format as fmt
 from console.modals.help import TextScreen
@@ -47,6 +46,3 @@ class ActivityScreen(ListScreen):
         if e:
             body = "\n".join(f"{i} {t}" for i, t in e.messages) or "(no messages)"
             self.app.push_screen(TextScreen(f"{fmt.when(e.at)}  {e.command}  RC={e.return_code}", body))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()

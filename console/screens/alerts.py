@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console import format as fmt
 from console.modals.help import TextScreen
@@ -66,6 +65,3 @@ class AlertsScreen(ListScreen):
         if found:
             head = f"{fmt.when(found.at)}  {found.glyph} {found.severity.name}  {found.title}"
             self.app.push_screen(TextScreen(head, found.text))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()

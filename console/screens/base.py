@@ -4,6 +4,7 @@ piling up), unless the operator paused live updates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Header, Input, Label
+from textual.widgets import DataTable, Header, Input, Label
 
 from console.messages import SiteChanged
 from console.widgets.footer import KeysFooter
@@ -21,6 +22,9 @@ from console.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from console.app import FlashpoolApp
+
+#: a screen to drill into: the name it is kept under, and how to make it
+DrillIn = tuple[str, Callable[[], Screen[None]]]
 
 
 class ListScreen(Screen[None]):
@@ -91,6 +95,19 @@ class ListScreen(Screen[None]):
     def show_breadcrumbs(self) -> None:
         self.query_one("#screen-title", Label).update(Text(self.breadcrumbs()))
 
+    def drill_in(self) -> DrillIn | None:
+        """The screen enter opens from the selected row (its name and how to make it), if any."""
+        return None
+
+    def action_open(self) -> None:
+        """Enter on a row: the screen it drills into (screens whose rows open something else
+        override this)."""
+        if target := self.drill_in():
+            self.fpapp.open_screen(*target)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
     # -- data -------------------------------------------------------------------------------------
     def load(self) -> list[tuple[str, Cells]]:
         """Rows (key, cells) to show; runs in a worker thread."""
@@ -127,6 +144,8 @@ class ListScreen(Screen[None]):
         self.table.reconcile(rows)
         self.show_matches()
         self.after_show()
+        if not self.is_current:  # composed in the background: drawn before it is shown
+            self.call_after_refresh(self.table.prerender)
 
     def show_matches(self) -> None:
         """The filter says how many rows it lets through; none is said in words, not a blank."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console import format as fmt
-from console.screens.base import ListScreen
+from console.screens.base import DrillIn, ListScreen
 from console.widgets.live_table import Cells, Column
 
 
@@ -81,12 +80,8 @@ class GroupsScreen(ListScreen):
                 )
         return rows
 
-    def action_open(self) -> None:
+    def drill_in(self) -> DrillIn | None:
         from console.screens.volume import VolumeScreen
 
-        if self.table.selected_key:
-            volser = self.table.selected_key
-            self.fpapp.open_screen(f"volume:{volser}", lambda: VolumeScreen(volser))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()
+        volser = self.table.selected_key
+        return (f"volume:{volser}", lambda: VolumeScreen(volser)) if volser else None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console import format as fmt
-from console.screens.base import ListScreen
+from console.screens.base import DrillIn, ListScreen
 from console.widgets.live_table import Cells, Column
 
 
@@ -59,15 +58,11 @@ class PoolsScreen(ListScreen):
             )
         return rows
 
-    def action_open(self) -> None:
+    def drill_in(self) -> DrillIn | None:
         from console.screens.pool_detail import PoolDetailScreen
 
-        if self.table.selected_key:
-            pool = self.table.selected_key
-            self.fpapp.open_screen(f"pool:{pool}", lambda: PoolDetailScreen(pool))
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()
+        pool = self.table.selected_key
+        return (f"pool:{pool}", lambda: PoolDetailScreen(pool)) if pool else None
 
     def action_backup(self) -> None:
         """Walkthrough 7 for the selected pool."""

@@ -15,7 +15,7 @@ from tests.console.conftest import make_app, settle
 async def warmed(pilot) -> None:
     app = pilot.app
     for _ in range(400):
-        if not app.cold_modes():
+        if app.warmed:
             break
         await pilot.pause(0.02)
     await settle(pilot)
@@ -29,6 +29,18 @@ async def test_the_other_screens_are_composed_in_the_background_and_show_todays_
         assert app.cold_modes() == []
         assert type(app.screen).__name__ == "PoolsScreen"  # warming never shows a screen
         assert gc.get_freeze_count() > 0  # what start-up made is out of the collector's full passes
+        # the first pool's detail is composed and loaded too, kept as if visited
+        first_pool = app.screen.table.selected_key
+        detail = app.get_screen(f"pool:{first_pool}")
+        assert detail.is_mounted and detail.loads >= 1 and detail.table.row_count > 0
+        loads = detail.loads
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is detail and detail.loads > loads  # shown, and its rows loaded again
+        assert detail.breadcrumbs().startswith(f"Pools › {first_pool}")
+        assert str(detail.query_one("#screen-title").render()) == detail.breadcrumbs()  # not warming's trail
+        await pilot.press("escape")
+        await settle(pilot)
         # a command after the activity screen was composed: the first visit still shows it
         await pilot.press("colon", *"HOLD FRBACKUP", "enter")
         await settle(pilot, 6)

@@ -32,6 +32,7 @@ from console.modals.help import HelpScreen, bindings_of
 from console.modals.quit import QuitScreen
 from console.screens.activity import ActivityScreen
 from console.screens.alerts import AlertsScreen
+from console.screens.base import ListScreen
 from console.screens.groups import GroupsScreen
 from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
@@ -113,7 +114,15 @@ class FlashpoolApp(App[None]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(TRACK_DEFAULTS)
 
+    #: the collector's thresholds while a console runs. With CPython's (700, 10, 10) a restyle's
+    #: short-lived cycles (textual makes a node per component class each time) reach the oldest
+    #: generation, whose passes took 200-300 ms every few switches on the 2,000-volume site;
+    #: bench.console_switch's big-site p95 went from 500 to about 250 ms with these.
+    GC_THRESHOLDS = (5000, 20, 20)
+
     def on_mount(self) -> None:
+        self._gc_before = gc.get_threshold()
+        gc.set_threshold(*self.GC_THRESHOLDS)
         for theme in ALL_THEMES:
             self.register_theme(theme)
         names = {t.name for t in ALL_THEMES} | set(self.available_themes)
@@ -154,8 +163,7 @@ class FlashpoolApp(App[None]):
             return
         cold = self.cold_modes()
         if not cold:
-            self._warm_drill_ins()
-            self.set_timer(self.WARM_AFTER, self._warmed)
+            self.set_timer(self.WARM_AFTER, self._finish_warming)
             return
         self._init_mode(cold[0])  # a mode other than the current one: composed, not shown
         # styled by the stylesheet of today (textual restyles every screen on _init_mode), which
@@ -165,25 +173,33 @@ class FlashpoolApp(App[None]):
         self._screen_stacks[cold[0]][-1]._css_update_count = self._css_update_count
         self.set_timer(self.WARM_AFTER / 2, self._warm_next_mode)
 
-    def _warm_drill_ins(self) -> None:
-        """The screen enter would open from each list's selected row (the first pool's detail,
-        the first volume) is composed too, kept like one already visited: the first drill-in is
-        then a resume, and the widget classes it uses have their styles parsed already."""
-        from console.screens.base import ListScreen
+    def warm_drill_in(self, root: ListScreen) -> None:
+        """When a mode's list first has rows, the screen enter would open from its selected row
+        (the first pool's detail, the first volume) is composed too, kept like one already
+        visited: the first drill-in is then a resume, and the widget classes it uses have their
+        styles parsed already."""
+        if not self.warm or root not in (stack[0] for stack in self._screen_stacks.values()):
+            return
+        target = root.drill_in()
+        if target is None or self.is_screen_installed(target[0]):
+            return
+        screen = self.keep_screen(*target)
+        self._get_screen(screen)  # composed and mounted off the stack
+        screen._css_update_count = self._css_update_count
+        screen.post_message(events.ScreenResume())  # loads its rows, drawn before it is shown
 
-        for stack in list(self._screen_stacks.values()):
-            root = stack[0]
-            target = root.drill_in() if isinstance(root, ListScreen) else None
-            if target is None or self.is_screen_installed(target[0]):
-                continue
-            screen = self.keep_screen(*target)
-            self._get_screen(screen)  # composed and mounted off the stack
-            screen._css_update_count = self._css_update_count
-            screen.post_message(events.ScreenResume())  # loads its rows, drawn before it is shown
+    warmed: bool = False  # every screen warming composes is up and loaded (tests and benchmarks wait on it)
+    _warming_checks = 0
 
-    warmed: bool = False  # every screen warming composes is up (tests and benchmarks wait on it)
-
-    def _warmed(self) -> None:
+    def _finish_warming(self) -> None:
+        if not self.screen_stack:
+            return
+        screens = [stack[0] for stack in self._screen_stacks.values()] + [self.get_screen(n) for n in self._kept]
+        loading = [s for s in screens if isinstance(s, ListScreen) and not s.loads]
+        self._warming_checks += 1
+        if loading and self._warming_checks < 120:  # a site too slow to load in a minute is not waited for
+            self.set_timer(self.WARM_AFTER, self._finish_warming)
+            return
         # what start-up made lives as long as the console: out of the collector's full passes,
         # which otherwise walk it every few seconds (0.2-0.4 s each on the demo site)
         gc.freeze()
@@ -194,7 +210,9 @@ class FlashpoolApp(App[None]):
         return [m for m in self.MODES if m not in self._screen_stacks]  # textual 8.2.8 (pinned)
 
     def on_unmount(self) -> None:
-        gc.unfreeze()  # tests run many consoles in one process: give their objects back
+        # tests run many consoles in one process: give their objects and the thresholds back
+        gc.unfreeze()
+        gc.set_threshold(*self._gc_before)
 
     def _theme_changed(self, theme: Theme) -> None:
         """Remembered, and the rows redrawn in the new theme's colours."""

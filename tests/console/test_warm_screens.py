@@ -22,9 +22,11 @@ async def warmed(pilot) -> None:
 
 
 async def test_the_other_screens_are_composed_in_the_background_and_show_todays_rows(demo_path):
+    before = gc.get_threshold()
     app = make_app(demo_path, warm=True)
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
+        assert gc.get_threshold() == app.GC_THRESHOLDS
         await warmed(pilot)
         assert app.cold_modes() == []
         assert type(app.screen).__name__ == "PoolsScreen"  # warming never shows a screen
@@ -49,6 +51,7 @@ async def test_the_other_screens_are_composed_in_the_background_and_show_todays_
         assert type(app.screen).__name__ == "ActivityScreen"
         assert str(app.screen.table.get_row_at(0)[2]) == "HOLD FRBACKUP"
     assert gc.get_freeze_count() == 0  # a console that has gone gives its objects back
+    assert gc.get_threshold() == before  # and the collector's thresholds
     await app.site.close()
 
 

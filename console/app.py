@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
-from textual import events, work
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -32,10 +32,10 @@ from console.modals.help import HelpScreen, bindings_of
 from console.modals.quit import QuitScreen
 from console.screens.activity import ActivityScreen
 from console.screens.alerts import AlertsScreen
-from console.screens.base import ListScreen
 from console.screens.groups import GroupsScreen
 from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
+from console.warming import Warmer
 from console.widgets.status_line import StatusLine
 from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
@@ -97,6 +97,7 @@ class FlashpoolApp(App[None]):
         self.refresh_interval = refresh_interval
         self.start_engine = start_engine
         self.warm = warm
+        self.warmer = Warmer(self)
         self.paused = False
         self.history: list[str] = []
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
@@ -152,62 +153,15 @@ class FlashpoolApp(App[None]):
         if self.live:
             self.set_timer(self.refresh_interval, self._tick)
         if self.warm:
-            self.set_timer(self.WARM_AFTER, self._warm_next_mode)
+            self.warmer.start()
 
-    #: the other screens (modes) are composed and styled in the background, one at a time, after
-    #: the first screen is up: a first visit is then a resume and a reload, not a compose and restyle
-    WARM_AFTER = 0.5
-
-    def _warm_next_mode(self) -> None:
-        if not self.screen_stack:
-            return
-        cold = self.cold_modes()
-        if not cold:
-            self.set_timer(self.WARM_AFTER, self._finish_warming)
-            return
-        self._init_mode(cold[0])  # a mode other than the current one: composed, not shown
-        # styled by the stylesheet of today (textual restyles every screen on _init_mode), which
-        # textual only records for the screens of the current mode: the first visit would parse
-        # and apply the whole stylesheet again (120 ms on this machine). A theme changed later
-        # still restyles it when shown.
-        self._screen_stacks[cold[0]][-1]._css_update_count = self._css_update_count
-        self.set_timer(self.WARM_AFTER / 2, self._warm_next_mode)
-
-    def warm_drill_in(self, root: ListScreen) -> None:
-        """When a mode's list first has rows, the screen enter would open from its selected row
-        (the first pool's detail, the first volume) is composed too, kept like one already
-        visited: the first drill-in is then a resume, and the widget classes it uses have their
-        styles parsed already."""
-        if not self.warm or root not in (stack[0] for stack in self._screen_stacks.values()):
-            return
-        target = root.drill_in()
-        if target is None or self.is_screen_installed(target[0]):
-            return
-        screen = self.keep_screen(*target)
-        self._get_screen(screen)  # composed and mounted off the stack
-        screen._css_update_count = self._css_update_count
-        screen.post_message(events.ScreenResume())  # loads its rows, drawn before it is shown
-
-    warmed: bool = False  # every screen warming composes is up and loaded (tests and benchmarks wait on it)
-    _warming_checks = 0
-
-    def _finish_warming(self) -> None:
-        if not self.screen_stack:
-            return
-        screens = [stack[0] for stack in self._screen_stacks.values()] + [self.get_screen(n) for n in self._kept]
-        loading = [s for s in screens if isinstance(s, ListScreen) and not s.loads]
-        self._warming_checks += 1
-        if loading and self._warming_checks < 120:  # a site too slow to load in a minute is not waited for
-            self.set_timer(self.WARM_AFTER, self._finish_warming)
-            return
-        # what start-up made lives as long as the console: out of the collector's full passes,
-        # which otherwise walk it every few seconds (0.2-0.4 s each on the demo site)
-        gc.freeze()
-        self.warmed = True
+    @property
+    def warmed(self) -> bool:
+        """Every screen the warming composes is up and loaded (tests and benchmarks wait on it)."""
+        return self.warmer.done
 
     def cold_modes(self) -> list[str]:
-        """The screens not composed yet."""
-        return [m for m in self.MODES if m not in self._screen_stacks]  # textual 8.2.8 (pinned)
+        return self.warmer.cold_modes()
 
     def on_unmount(self) -> None:
         # tests run many consoles in one process: give their objects and the thresholds back

@@ -146,8 +146,6 @@ class ListScreen(Screen[None]):
         self.after_show()
         if not self.is_current:  # composed in the background: drawn before it is shown
             self.call_after_refresh(self.table.prerender)
-        if self.loads == 1:
-            self.fpapp.warm_drill_in(self)
 
     def show_matches(self) -> None:
         """The filter says how many rows it lets through; none is said in words, not a blank."""

@@ -59,7 +59,7 @@ async def test_a_cold_console_composes_nothing_in_the_background(demo_path):
     app = make_app(demo_path, warm=False)
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
-        await pilot.pause(app.WARM_AFTER * 2)
+        await pilot.pause(app.warmer.STEP * 4)
         assert len(app.cold_modes()) == len(app.MODES) - 1
     await app.site.close()
 

@@ -1,0 +1,103 @@
+"""Screens made ready in the background, so that a first visit is a resume and a reload, not a
+compose, a restyle and a first render (which took 200-800 ms a screen on this machine).
+
+One step at a time, and only while the console is otherwise idle (the screen shown has its rows,
+no list is loading): an operator who acts at once is never queued behind the warming. The steps:
+each mode's screen, then the screen enter would open from each mode's selected row (the first
+pool's detail, the first volume), kept as if visited. When all are up and loaded, what start-up
+made is moved out of the collector's reach (gc.freeze).
+
+Relies on Textual 8.2.8 (pinned) internals: `_screen_stacks`, `_init_mode`, `_get_screen` and a
+screen's `_css_update_count`.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import TYPE_CHECKING
+
+from textual import events
+from textual.screen import Screen
+
+from console.screens.base import ListScreen
+
+if TYPE_CHECKING:
+    from console.app import FlashpoolApp
+
+
+class Warmer:
+    #: seconds between steps; the first step waits this long after the first screen has its rows
+    STEP = 0.25
+    #: steps to wait for the warmed screens' rows before freezing anyway (a very slow site)
+    PATIENCE = 240
+
+    def __init__(self, app: FlashpoolApp) -> None:
+        self.app = app
+        self.done = False
+        self._drilled: set[str] = set()  # modes whose drill-in was warmed (once each)
+        self._waited = 0
+
+    def start(self) -> None:
+        self.app.set_timer(self.STEP * 2, self.step)
+
+    def cold_modes(self) -> list[str]:
+        """The modes whose screen is not composed yet."""
+        return [m for m in self.app.MODES if m not in self.app._screen_stacks]
+
+    def busy(self) -> bool:
+        app = self.app
+        shown = app.screen
+        if isinstance(shown, ListScreen) and not shown.loads:
+            return True
+        return any(w.group == "reload" and not w.is_finished for w in app.workers)
+
+    def step(self) -> None:
+        app = self.app
+        if not app.screen_stack or self.done:
+            return
+        if self.busy():
+            self._waited += 1
+            if self._waited < self.PATIENCE:
+                app.set_timer(self.STEP, self.step)
+                return
+        if cold := self.cold_modes():
+            self.warm_mode(cold[0])
+        elif drill := self._next_drill_in():
+            self.warm_drill_in(*drill)
+        else:
+            self.finish()
+            return
+        app.set_timer(self.STEP, self.step)
+
+    def warm_mode(self, mode: str) -> None:
+        app = self.app
+        app._init_mode(mode)  # a mode other than the current one: composed, not shown
+        self._styled_today(app._screen_stacks[mode][-1])
+
+    def _next_drill_in(self) -> tuple[str, ListScreen] | None:
+        for mode, stack in self.app._screen_stacks.items():
+            root = stack[0]
+            if mode not in self._drilled and isinstance(root, ListScreen) and root.loads:
+                return mode, root
+        return None
+
+    def warm_drill_in(self, mode: str, root: ListScreen) -> None:
+        self._drilled.add(mode)
+        target = root.drill_in()
+        if target is None or self.app.is_screen_installed(target[0]):
+            return
+        screen = self.app.keep_screen(*target)
+        self.app._get_screen(screen)  # composed and mounted off every stack
+        self._styled_today(screen)
+        screen.post_message(events.ScreenResume())  # loads its rows, rendered before it is shown
+
+    def _styled_today(self, screen: Screen[None]) -> None:
+        """Textual styles a screen as it is mounted but records the stylesheet generation only
+        for the screens of the current mode: the first visit would parse and apply the whole
+        stylesheet again (120 ms here). A theme changed later still restyles it when shown."""
+        screen._css_update_count = self.app._css_update_count
+
+    def finish(self) -> None:
+        # what start-up made lives as long as the console: out of the collector's full passes
+        gc.freeze()
+        self.done = True

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from textual import events
 from textual.app import App
 
+from console.screens.base import lists_loading
+
 
 class FrameClock:
     """Notes the first frame the app produced (wraps `App._display`) once a condition holds:
@@ -58,4 +60,4 @@ def p95(values: list[float]) -> float:
 
 def reloads_idle(app: App) -> bool:
     """No screen is still loading its rows."""
-    return not [w for w in app.workers if w.group == "reload" and not w.is_finished]
+    return not lists_loading(app)

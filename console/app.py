@@ -160,9 +160,6 @@ class FlashpoolApp(App[None]):
         """Every screen the warming composes is up and loaded (tests and benchmarks wait on it)."""
         return self.warmer.done
 
-    def cold_modes(self) -> list[str]:
-        return self.warmer.cold_modes()
-
     def on_unmount(self) -> None:
         # tests run many consoles in one process: give their objects and the thresholds back
         gc.unfreeze()

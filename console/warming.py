@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.screen import Screen
 
-from console.screens.base import ListScreen
+from console.screens.base import ListScreen, lists_loading
 
 if TYPE_CHECKING:
     from console.app import FlashpoolApp
@@ -49,7 +49,7 @@ class Warmer:
         shown = app.screen
         if isinstance(shown, ListScreen) and not shown.loads:
             return True
-        return any(w.group == "reload" and not w.is_finished for w in app.workers)
+        return lists_loading(app)
 
     def step(self) -> None:
         app = self.app

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 
 #: a screen to drill into: the name it is kept under, and how to make it
 DrillIn = tuple[str, Callable[[], Screen[None]]]
+
+
+#: the worker group of the list screens' loads
+RELOAD_GROUP = "reload"
+
+
+def lists_loading(app: App[None]) -> bool:
+    """Some list screen is still loading its rows (its reload worker has not finished)."""
+    return any(w.group == RELOAD_GROUP and not w.is_finished for w in app.workers)
 
 
 class ListScreen(Screen[None]):
@@ -125,7 +134,7 @@ class ListScreen(Screen[None]):
         self._loading, self._dirty = True, False
         self.reload()
 
-    @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
+    @work(thread=True, exclusive=True, group=RELOAD_GROUP, exit_on_error=False)
     def reload(self) -> None:
         try:
             rows = self.load()

@@ -77,7 +77,8 @@ def copy_site(template: Path, dst: Path) -> Path:
 
 
 def scene_app(path: Path, **kw: object) -> FlashpoolApp:
-    """The real app on a still site: no copier running, no timer, nothing warmed in the background, so every frame is reproducible."""
+    """The real app on a still site: no copier running, no timer, nothing warmed in the background,
+    so every frame is reproducible."""
     site = Site.open(path, clock=fixed_clock(T0 + 86_400))  # a day after the demo was seeded
     kw.setdefault("live", False)
     kw.setdefault("user", "operator")  # not whoever runs the tests

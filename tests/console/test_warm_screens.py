@@ -28,7 +28,7 @@ async def test_the_other_screens_are_composed_in_the_background_and_show_todays_
         await settle(pilot)
         assert gc.get_threshold() == app.GC_THRESHOLDS
         await warmed(pilot)
-        assert app.cold_modes() == []
+        assert app.warmer.cold_modes() == []
         assert type(app.screen).__name__ == "PoolsScreen"  # warming never shows a screen
         assert gc.get_freeze_count() > 0  # what start-up made is out of the collector's full passes
         # the first pool's detail is composed and loaded too, kept as if visited
@@ -60,7 +60,7 @@ async def test_a_cold_console_composes_nothing_in_the_background(demo_path):
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
         await pilot.pause(app.warmer.STEP * 4)
-        assert len(app.cold_modes()) == len(app.MODES) - 1
+        assert len(app.warmer.cold_modes()) == len(app.MODES) - 1
     await app.site.close()
 
 

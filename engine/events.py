@@ -81,6 +81,7 @@ class ActivityLogged(Event):
     command: str
     copy_pool: str | None
     return_code: int
+    user: str | None = None  # who ran it
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,9 @@ from engine.catalog.models import (
     CopyPoolGroupRow,
     CopyPoolRow,
     DumpClassRow,
+    PermitRow,
+    ProfileRow,
+    RoleGrantRow,
     StorageGroupRow,
     VolumeRow,
 )
@@ -46,6 +49,7 @@ from engine.hsm.definition import Definition
 from engine.hsm.messages import CommandResult
 from engine.hsm.service import FastReplication
 from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OWNER_ONLY, OutsideSite, Sharing, inside, is_site
+from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
 from engine.storage import Volume
 from engine.views import Views
 
@@ -84,6 +88,29 @@ def _lock_site(root: Path) -> int:
     return fd
 
 
+def _security_rows(defn: Definition, creator: str, at: float) -> list[object]:
+    """A new site's profiles: one per protected function (UACC NONE), its creator the first
+    security administrator, then the definition's roles and profiles."""
+    rows: list[object] = [ProfileRow(name=f.value, uacc="NONE", owner=creator, created_at=at) for f in Function]
+    grants = {(Role.SECURITY, Kind.USER, creator)}
+    for r in defn.roles:
+        grants |= {(r.role, Kind.USER, u) for u in r.users} | {(r.role, Kind.GROUP, g) for g in r.groups}
+    rows += [
+        RoleGrantRow(role=role.value, kind=kind.value, name=name, granted_by=creator, at=at)
+        for role, kind, name in sorted(grants, key=lambda g: (g[0].value, g[1].value, g[2]))
+    ]
+    defined = {f.value for f in Function}
+    for p in defn.profiles:
+        if p.name in defined:
+            row = next(r for r in rows if isinstance(r, ProfileRow) and r.name == p.name)
+            row.uacc = p.uacc.name
+        else:
+            rows.append(ProfileRow(name=p.name, uacc=p.uacc.name, owner=creator, created_at=at))
+            defined.add(p.name)
+        rows += [PermitRow(profile=p.name, kind=e.kind.value, name=e.name, access=e.access.name) for e in p.permits]
+    return rows
+
+
 class Site:
     def __init__(
         self,
@@ -110,6 +137,8 @@ class Site:
             unavailable=unavailable,
             datasets=DataSetStore(catalog, flashcopy, flashcopy.clock),
             clock=flashcopy.clock,
+            guard=Guard(catalog, path),
+            audit=AuditTrail(catalog, path),
         )
         self.hsm = FastReplication(self.context)
         self.datasets = DataSets(self.context.datasets)
@@ -121,9 +150,10 @@ class Site:
         self.alerts = AlertWatch(self.context)
         self._alerting: asyncio.Task[None] | None = None
 
-    async def command(self, text: str, origin: str = "CLI") -> CommandResult:
-        """Run one HSM command (parsed by the shared parser); returns its messages and RC."""
-        return await self.hsm.execute(text, origin)
+    async def command(self, text: str, origin: str = "CLI", who: Identity | None = None) -> CommandResult:
+        """Run one HSM command (parsed by the shared parser) for `who` (the process's user unless
+        a server says whom it serves); returns its messages and RC."""
+        return await self.hsm.execute(text, origin, who)
 
     # -- create / open ------------------------------------------------------------------------
     @classmethod
@@ -224,6 +254,7 @@ class Site:
                 CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n) for dc, n in pool.dump_classes
             ]
         rows += links
+        rows += _security_rows(defn, Identity.current().user, time.time())
         catalog.add_rows(rows)
         catalog.close()
 

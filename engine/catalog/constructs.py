@@ -203,11 +203,24 @@ def mark_demo(s: Session) -> None:
 
 
 def log_activity(
-    s: Session, at: float, origin: str, command: str, pool: str | None, rc: int, messages: list[dict[str, str]]
+    s: Session,
+    at: float,
+    origin: str,
+    command: str,
+    pool: str | None,
+    rc: int,
+    messages: list[dict[str, str]],
+    user: str | None = None,
 ) -> None:
     s.add(
         ActivityRow(
-            at=at, origin=origin, command=command, copy_pool=pool, return_code=rc, messages=json.dumps(messages)
+            at=at,
+            origin=origin,
+            command=command,
+            copy_pool=pool,
+            return_code=rc,
+            messages=json.dumps(messages),
+            user=user,
         )
     )
 

@@ -236,3 +236,72 @@ class ActivityRow(Keyed, SQLModel, table=True):
     return_code: int = 0
     messages: str = "[]"  # JSON list of {"id", "severity", "text"}
     user: str | None = None  # who ran it (None: logged before users existed)
+
+
+class ProfileRow(SQLModel, table=True):
+    """A FACILITY-style profile (RACF's): a resource name, discrete or generic (`*`, `**`),
+    that protects the functions whose resource names it matches. Access not granted is NONE."""
+
+    __tablename__ = "profile"
+    name: str = Field(primary_key=True, max_length=246)
+    uacc: str = "NONE"  # NONE | READ | UPDATE | CONTROL | ALTER: what everybody else has
+    owner: str = ""
+    created_at: float = 0.0
+
+
+class PermitRow(SQLModel, table=True):
+    """One entry of a profile's access list: a user or a group, and its access."""
+
+    __tablename__ = "permit"
+    profile: str = Field(primary_key=True, foreign_key="profile.name")
+    kind: str = Field(primary_key=True)  # USER | GROUP
+    name: str = Field(primary_key=True)  # user or group name; "*" = every authenticated user
+    access: str = "READ"
+
+
+class RoleGrantRow(SQLModel, table=True):
+    """A role bundle given to a user or a group: it adds its entries to the access lists of
+    the function profiles it names (engine.security.functions.Role)."""
+
+    __tablename__ = "role_grant"
+    role: str = Field(primary_key=True)  # MONITOR | OPERATOR | ADMINISTRATOR | SECURITY
+    kind: str = Field(primary_key=True)  # USER | GROUP
+    name: str = Field(primary_key=True)
+    granted_by: str = ""
+    at: float = 0.0
+
+
+class TokenRow(Keyed, SQLModel, table=True):
+    """An API token for TCP clients: only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_token"
+    __table_args__ = {"sqlite_autoincrement": True}  # a revoked token's id is never given again
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(index=True)
+    label: str = ""
+    digest: str = Field(index=True, unique=True)
+    created_at: float = 0.0
+    created_by: str = ""
+    revoked_at: float | None = None
+
+
+class AuditRow(SQLModel, table=True):
+    """The audit trail: append-only and hash-chained. Each entry's digest covers its fields and
+    the digest of the entry before it, so a changed, removed or reordered entry breaks the chain
+    (`flashpool audit verify`)."""
+
+    __tablename__ = "audit"
+    seq: int = Field(primary_key=True)
+    at: float
+    user: str
+    groups: str = "[]"  # JSON list
+    origin: str = ""  # CONSOLE | CLI | API | WALKTHROUGH | AUTO | OPEN | SERVER
+    client: str = ""  # how it reached the site: in-process pid, unix socket peer pid, TCP address
+    action: str = ""  # the command text, or the API function
+    decision: str = "ALLOWED"  # ALLOWED | DENIED
+    profile: str = ""  # the profile that decided ("" where none protects it)
+    access: str = ""  # the access the function needs
+    return_code: int = 0
+    message_ids: str = "[]"  # JSON list
+    prev: str = ""
+    digest: str = ""

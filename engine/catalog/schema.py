@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BASELINE = "0002"  # what schema_version 2 (before Alembic) is
+V2_TABLES = {"intent", "ended_relationship", "tape"}  # what schema version 2 added to version 1
 
 
 def _config(conn: Connection | None = None) -> Config:
@@ -90,7 +91,7 @@ def upgrade(eng: Engine) -> tuple[str | None, str]:
 def _legacy_1_to_2(eng: Engine) -> None:
     """Schema version 1 -> 2 (before Alembic): new tables and DumpCopyRow.file_offset. Version 1 tapes
     hold one verified-as-a-whole sequence; their offsets are found by scanning at first read."""
-    SQLModel.metadata.create_all(eng)
+    SQLModel.metadata.create_all(eng, tables=[t for t in SQLModel.metadata.sorted_tables if t.name in V2_TABLES])
     with eng.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE dump_copy ADD COLUMN file_offset INTEGER NOT NULL DEFAULT -1")
         conn.exec_driver_sql("ALTER TABLE backup_version DROP COLUMN frr_eligible")  # derived now (rules.frr_methods)

@@ -19,6 +19,7 @@ from engine.events import ActivityLogged
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult
+from engine.security import AuditTrail, Guard, Identity
 from engine.storage import Volume
 
 T = TypeVar("T")
@@ -41,13 +42,16 @@ class Context:
     unavailable: Mapping[str, str]  # volser -> why its image cannot be used
     datasets: DataSetStore
     clock: Callable[[], float]
+    guard: Guard
+    audit: AuditTrail
     shared: Shared = field(default_factory=Shared)
-    origin: str = "CLI"  # who asked: CLI, CONSOLE, WALKTHROUGH, AUTO, OPEN
+    origin: str = "CLI"  # how it was asked: CLI, CONSOLE, WALKTHROUGH, API, AUTO, OPEN
+    who: Identity = field(default_factory=Identity.current)  # who asked (the server's own work: its user)
     #: work the command hands on to run after it, in the background, holding its copy pool
     background: list[Callable[[], None]] = field(default_factory=list)
 
-    def asked_by(self, origin: str) -> Context:
-        return dataclasses.replace(self, origin=origin, background=[])
+    def asked_by(self, origin: str, who: Identity | None = None) -> Context:
+        return dataclasses.replace(self, origin=origin, who=who or self.who, background=[])
 
     @property
     def core(self) -> FlashCopyCore:
@@ -71,9 +75,9 @@ class Context:
         """The hold that stops this function now, if any (e.g. 'FRRECOV(TAPE)')."""
         return rules.hold_in_effect(self.holds(), function, (qualifier,) if qualifier else ())
 
-    def log(self, res: CommandResult, pool: str | None, origin: str | None = None) -> None:
+    def log(self, res: CommandResult, pool: str | None, origin: str | None = None, at: float | None = None) -> None:
         """Into the activity log, then told to every listener (a client shows who changed what)."""
-        at, who = self.clock(), origin or self.origin
+        at, who = self.clock() if at is None else at, origin or self.origin
         with self.catalog.session() as s:
             repo.log_activity(
                 s,
@@ -83,6 +87,7 @@ class Context:
                 pool,
                 res.rc,
                 [{"id": m.id, "severity": m.severity, "text": m.text} for m in res.messages],
+                user=self.who.user,
             )
             s.commit()
-        self.flashcopy.publish_threadsafe(ActivityLogged(at, who, res.command, pool, res.rc))
+        self.flashcopy.publish_threadsafe(ActivityLogged(at, who, res.command, pool, res.rc, self.who.user))

@@ -30,6 +30,18 @@ at once, before anything is created.
 
     [site]
     group = "stgadmin"                   # optional: share the site with this group (else owner only)
+
+    [[role]]                             # who may do what (engine/security): role bundles ...
+    name = "operator"                    # monitor | operator | administrator | security
+    users = ["alice"]
+    groups = ["stgops"]
+
+    [[profile]]                          # ... and FACILITY profiles with their access lists
+    name = "STGADMIN.ARC.FRRECOV.DSN$DB0A$DB"
+    uacc = "NONE"
+    permit = [{ group = "db2adm", access = "READ" }]
+
+The user who creates the site is its first security administrator.
 """
 
 from __future__ import annotations
@@ -44,6 +56,8 @@ from typing import Any
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
 from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
 from engine.names import COPY_POOL, DUMP_CLASS, STORAGE_GROUP, NameRule
+from engine.security.access import Access, Kind, Permit, valid_profile_name
+from engine.security.functions import Role
 
 MAX_VERSIONS = 85
 MAX_GROUPS_PER_POOL = 256
@@ -98,12 +112,28 @@ class CopyPoolDef:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleDef:
+    role: Role
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileDef:
+    name: str
+    uacc: Access = Access.NONE
+    permits: tuple[Permit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Definition:
     storage_groups: tuple[StorageGroupDef, ...] = ()
     copy_pools: tuple[CopyPoolDef, ...] = ()
     dump_classes: tuple[DumpClassDef, ...] = ()
     extra_volumes: tuple[VolumeDef, ...] = field(default=())  # volumes in no storage group
     share_group: str | None = None  # [site] group: who besides the owner may use the site's files
+    roles: tuple[RoleDef, ...] = ()
+    profiles: tuple[ProfileDef, ...] = ()
 
     def group(self, name: str) -> StorageGroupDef:
         return next(g for g in self.storage_groups if g.name == name)
@@ -118,6 +148,7 @@ _BOOL = "true or false"
 _NAMES = "a list of names"
 _VOLS = "a list of volsers or volume tables"
 _CLASSES = "a list of dump class names or { name, versions } tables"
+_PERMITS = "a list of { user | group, access } tables"
 
 #: 3390 and DFSMShsm limits: cylinders of the largest EAV, tracks of such a volume, a track
 MAX_TRACKS = 1_182_006 * 15
@@ -159,6 +190,13 @@ _SHAPES: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
         "dump_classes": (_CLASSES, None),
         "description": (_STR, None),
     },
+    "role": {"name": (_STR, None), "users": (_NAMES, None), "groups": (_NAMES, None)},
+    "profile": {"name": (_STR, None), "uacc": (_STR, None), "permit": (_PERMITS, None)},
+}
+_PERMIT_ENTRY: dict[str, tuple[str, tuple[int, int] | None]] = {
+    "user": (_STR, None),
+    "group": (_STR, None),
+    "access": (_STR, None),
 }
 _DUMP_CLASS_ENTRY = {"name": (_STR, None), "versions": (_INT, (1, 100))}
 _SITE: dict[str, tuple[str, tuple[int, int] | None]] = {"group": (_STR, None)}  # the one single-table section: [site]
@@ -199,13 +237,17 @@ def _check_table(
             for i, v in enumerate(value):
                 if not isinstance(v, str):
                     _check_table(v, _DUMP_CLASS_ENTRY, f"{where}.{key}[{i}]", problems)
+        elif kind == _PERMITS:
+            for i, v in enumerate(value):
+                _check_table(v, _PERMIT_ENTRY, f"{where}.{key}[{i}]", problems)
 
 
 def shape_problems(data: object) -> list[str]:
     """Every key known, every value of its type and range, each problem with its TOML location."""
     if not isinstance(data, dict):
         return [
-            "a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]] and [[volume]] tables"
+            "a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]], [[volume]], "
+            "[[role]] and [[profile]] tables"
         ]
     problems: list[str] = []
     for section, value in data.items():
@@ -341,12 +383,60 @@ def parse_definition(data: dict[str, Any]) -> Definition:
     share = data.get("site", {}).get("group")
     if share is not None:
         problems += _group_problems(share)
-    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra, share)
+    roles = _roles(data.get("role", []), problems)
+    profiles = _profiles(data.get("profile", []), problems)
+    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra, share, roles, profiles)
     if not problems:
         problems += capacity_problems(defn)
     if problems:
         raise DefinitionError(problems)
     return defn
+
+
+def _roles(raw: list[dict[str, Any]], problems: list[str]) -> tuple[RoleDef, ...]:
+    out = []
+    for i, r in enumerate(raw):
+        try:
+            role = Role.named(str(r.get("name", "")))
+        except ValueError as exc:
+            problems.append(f"role[{i + 1}].name: {exc}")
+            continue
+        if not r.get("users") and not r.get("groups"):
+            problems.append(f"role[{i + 1}] ({role.value.lower()}) names no users and no groups")
+        out.append(RoleDef(role, tuple(r.get("users", ())), tuple(r.get("groups", ()))))
+    return tuple(out)
+
+
+def _profiles(raw: list[dict[str, Any]], problems: list[str]) -> tuple[ProfileDef, ...]:
+    out: list[ProfileDef] = []
+    for i, p in enumerate(raw):
+        where = f"profile[{i + 1}]"
+        name = str(p.get("name", "")).upper()
+        why = valid_profile_name(name)
+        if why:
+            problems.append(f"{where}.name: {why}")
+        if any(o.name == name for o in out):
+            problems.append(f"profile {name} is defined more than once")
+        try:
+            uacc = Access.named(str(p.get("uacc", "NONE")))
+        except ValueError as exc:
+            problems.append(f"{where}.uacc: {exc}")
+            uacc = Access.NONE
+        permits = []
+        for j, e in enumerate(p.get("permit", [])):
+            at = f"{where}.permit[{j}]"
+            if ("user" in e) == ("group" in e):
+                problems.append(f"{at}: names either a user or a group")
+                continue
+            try:
+                access = Access.named(str(e.get("access", "READ")))
+            except ValueError as exc:
+                problems.append(f"{at}.access: {exc}")
+                continue
+            kind = Kind.USER if "user" in e else Kind.GROUP
+            permits.append(Permit(kind, str(e.get("user", e.get("group"))), access))
+        out.append(ProfileDef(name, uacc, tuple(permits)))
+    return tuple(out)
 
 
 def _group_problems(name: str) -> list[str]:

@@ -32,6 +32,7 @@ class Rc(enum.IntEnum):
     NOT_IN_VERSION = 16
     NO_VOLUMES = 24
     UNKNOWN_POOL = 22
+    NOT_AUTHORIZED = 36
     NO_BACKUP = 38
     NO_DUMP_COPY = 42
     NOT_A_DUMP_VOLUME = 44
@@ -56,6 +57,7 @@ RC_MEANING = {
     Rc.NOT_IN_VERSION: "the volume is not part of the version",
     Rc.UNKNOWN_POOL: "the copy pool (or backup storage group) is not defined",
     Rc.NO_VOLUMES: "the copy pool has no volumes, or all 999 version numbers are in use",
+    Rc.NOT_AUTHORIZED: "not authorized (RACF failure in DFSMShsm): the user lacks the access a FACILITY profile requires",
     Rc.NO_BACKUP: "the volume has no fast replication backup",
     Rc.NO_DUMP_COPY: "no dump copy of that kind",
     Rc.NOT_A_DUMP_VOLUME: "not a dump volume",

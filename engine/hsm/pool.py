@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow
+from engine.hsm import rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +37,11 @@ def sources(s: Session, pool: CopyPoolRow) -> list[Source]:
 def backups(s: Session, pool: str) -> list[BackupVersionRow]:
     """Versions that are backups (not PREPARE entries), newest first: index = generation."""
     return [v for v in repo.versions(s, pool) if v.dasd_state != "PREPARE"]
+
+
+def of_volume(s: Session, vol: str, from_cp: str | None) -> str | rules.Refusal:
+    """The copy pool a volume is recovered from (rules.pool_of_volume over its group's pools)."""
+    row = repo.volume(s, vol)
+    return rules.pool_of_volume(
+        repo.pools_of_group(s, row.storage_group) if row and row.storage_group else [], vol, from_cp
+    )

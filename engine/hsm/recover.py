@@ -340,15 +340,8 @@ class VolumeRecovery:
     tracks: int
 
 
-def pool_of_volume(s: Session, vol: str, from_cp: str | None) -> str | Refusal:
-    row = repo.volume(s, vol)
-    return rules.pool_of_volume(
-        repo.pools_of_group(s, row.storage_group) if row and row.storage_group else [], vol, from_cp
-    )
-
-
 def _pool_for(s: Session, vol: str, from_cp: str | None, checks: Checks) -> str:
-    cp = pool_of_volume(s, vol, from_cp)
+    cp = pools.of_volume(s, vol, from_cp)
     checks.require(f"{vol} has a copy pool backup", cp if isinstance(cp, Refusal) else None)
     assert isinstance(cp, str)
     return cp

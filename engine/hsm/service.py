@@ -30,8 +30,10 @@ from engine.command.syntax import printable
 from engine.errors import FlashpoolError
 from engine.hsm import backup, delete, dump, interrupted, listing, recover
 from engine.hsm import messages as msg
+from engine.hsm import pool as pools
 from engine.hsm.context import Context
-from engine.hsm.messages import CommandResult, resource_problem
+from engine.hsm.messages import CommandResult, Rc, resource_problem
+from engine.security import Decision, Identity, command_check
 
 log = logging.getLogger("flashpool.hsm")
 
@@ -53,10 +55,12 @@ class FastReplication:
     def lock(self, pool: str) -> asyncio.Lock:
         return self._locks.setdefault(pool, asyncio.Lock())
 
-    async def execute(self, command: str | Request, origin: str = "CLI") -> CommandResult:
+    async def execute(self, command: str | Request, origin: str = "CLI", who: Identity | None = None) -> CommandResult:
+        """Parse, authorize (a refused command changes nothing: ARC1806E RC=36), run; every
+        command goes to the activity log and the audit trail with who asked."""
         self.ctx.catalog.off_loop()
         self.ctx.flashcopy.bind()
-        ctx = self.ctx.asked_by(origin)
+        ctx = self.ctx.asked_by(origin, who)
         text = command if isinstance(command, str) else repr(command)
         res = CommandResult(printable(text.strip()))
         try:
@@ -64,13 +68,20 @@ class FastReplication:
         except CommandSyntaxError as exc:
             res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
             res.fail(msg.Rc.SYNTAX)
-            await asyncio.to_thread(ctx.log, res, None)
+            await asyncio.to_thread(_log_and_audit, ctx, res, None, None)
+            return res
+        decision = await asyncio.to_thread(authorize, ctx, req)
+        if not decision.allowed:
+            res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {decision.refusal(ctx.who)}")
+            res.fail(Rc.NOT_AUTHORIZED)
+            log.warning("%s refused for %s: %s", res.command, ctx.who.user, decision.refusal(ctx.who))
+            await asyncio.to_thread(_log_and_audit, ctx, res, _pool_of(req), decision)
             return res
         pool = _pool_of(req)
         if pool is not None:
             await self.lock(pool).acquire()
         try:
-            await asyncio.to_thread(_run, ctx, req, res, pool)
+            await asyncio.to_thread(_run, ctx, req, res, pool, decision)
         finally:
             if pool is not None:
                 if ctx.background:
@@ -122,16 +133,42 @@ class FastReplication:
             await asyncio.to_thread(ctx.log, res, None)
         return done
 
-    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
+    async def record(
+        self, origin: str, command: str, pool: str | None, rc: int, lines: list[str], who: Identity | None = None
+    ) -> None:
         """A transcript (e.g. a console walkthrough) into the activity log, one FPL300I per line."""
         res = CommandResult(command)
         for line in lines:
             res.add("FPL300I", line)
         res.fail(rc)
-        await asyncio.to_thread(self.ctx.log, res, pool, origin)
+        await asyncio.to_thread(self.ctx.asked_by(origin, who).log, res, pool)
 
 
-def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> None:
+def authorize(ctx: Context, req: Request) -> Decision:
+    """Blocking: the command's function and copy pool, decided for who asked."""
+
+    def pool_of_volume(volser: str) -> str | None:
+        with ctx.catalog.session() as s:
+            found = pools.of_volume(s, volser, None)
+        return found if isinstance(found, str) else None
+
+    return ctx.guard.decide(ctx.who, command_check(req, pool_of_volume))
+
+
+def _log_and_audit(ctx: Context, res: CommandResult, pool: str | None, decision: Decision | None) -> None:
+    at = ctx.clock()
+    try:
+        ctx.log(res, pool, at=at)
+    except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
+        res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {resource_problem(exc)}")
+    try:
+        ctx.audit.record(ctx.who, ctx.origin, res.command, at, decision, res.rc, tuple(m.id for m in res.messages))
+    except (DatabaseError, OSError) as exc:
+        log.error("the audit trail could not be written for %s: %s", res.command, exc)
+        res.add("FPL152W", f"THE AUDIT TRAIL COULD NOT BE WRITTEN: {resource_problem(exc)}")
+
+
+def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None, decision: Decision) -> None:
     """One command, start to end, in a worker thread; its outcome goes to the activity log."""
     try:
         if pool is not None and isinstance(req, (FrBackup, FrRecov, FrDelete)):
@@ -169,10 +206,7 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> No
         res.rc,
         "; ".join(str(m) for m in res.messages if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I")) or "-",
     )
-    try:
-        ctx.log(res, pool)
-    except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
-        res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {resource_problem(exc)}")
+    _log_and_audit(ctx, res, pool, decision)
 
 
 def _hold(ctx: Context, req: Hold, res: CommandResult) -> None:

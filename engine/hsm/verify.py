@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, VersionPairRow
-from engine.command import FromDump, FrRecov, Selection
+from engine.command import Action, FrBackup, FrDelete, FromDump, FrRecov, Request, Selection, parse_command
 from engine.hsm import dump, rules
 from engine.hsm import pool as pools
 
@@ -229,6 +229,55 @@ def expect_prepared(ctx: Context, pool: str) -> Expectation:
     return Expectation("prepare", pool, f"{n} target(s) assigned", "source volumes x versions still to take")
 
 
+def expect_for(ctx: Context, command: str | Request) -> list[Expectation]:
+    """What the command must leave behind, read before it runs: the recovered volumes' or data
+    sets' point-in-time digests, or the states a withdraw, delete or PREPARE promises. A backup
+    is checked after it ran (check_backup); what cannot be predicted gives no expectation.
+    Raises LookupError when the command names nothing that can be read."""
+    req = parse_command(command) if isinstance(command, str) else command
+    if isinstance(req, FrRecov):
+        sel = req.selection
+        if req.level == "DATASET":
+            names: list[str] = []
+            for pattern in req.dsnames:
+                names += (
+                    [d.name for d in ctx.datasets.cataloged(pattern)] if any(c in pattern for c in "*%") else [pattern]
+                )
+            return expect_datasets(ctx, names, req.from_copypool, sel, from_dump=req.from_dump is not None)
+        pool = req.copypool
+        if pool is None and req.volume:
+            with ctx.catalog.session() as s:
+                found = pools.of_volume(s, req.volume, req.from_copypool)
+            if isinstance(found, rules.Refusal):
+                raise LookupError(found.text)
+            pool = found
+        volumes = [req.volume] if req.volume else None
+        if req.from_dump is not None:
+            return expect_from_dump(ctx, pool or "", sel, req.from_dump.dump_class, volumes)
+        return expect_from_dasd(ctx, pool or "", sel, volumes)
+    if isinstance(req, FrBackup) and req.action is Action.WITHDRAW:
+        with ctx.catalog.session() as s:
+            valid = [v for v in pools.backups(s, req.copypool) if v.dasd_state == "RECOVERABLE"]
+        return [Expectation("version", f"{req.copypool} {valid[0].version}", "invalid", "withdrawn")] if valid else []
+    if isinstance(req, FrBackup) and req.action is Action.PREPARE:
+        return [expect_prepared(ctx, req.copypool)]
+    if isinstance(req, FrDelete) and req.scope == "BOTH":
+        return [Expectation("version", f"{req.copypool} {n}", "gone", "deleted") for n in req.versions]
+    if isinstance(req, FrDelete) and req.scope == "DUMPONLY" and req.dump_classes:
+        return [
+            *(
+                Expectation("dumpclass", f"{req.copypool} {n} {c}", "gone", "dump deleted")
+                for n in req.versions
+                for c in req.dump_classes
+            ),
+            *(
+                Expectation("version", f"{req.copypool} {n}", version_state(ctx, req.copypool, n), "DASD copy kept")
+                for n in req.versions
+            ),
+        ]
+    return []
+
+
 def check(ctx: Context, expected: list[Expectation]) -> list[Outcome]:
     """Digest what the volumes / data sets read now, and the states that were promised."""
     out = []
@@ -260,6 +309,7 @@ __all__ = [
     "dataset_digest",
     "dump_state",
     "expect_datasets",
+    "expect_for",
     "expect_from_dasd",
     "expect_from_dump",
     "expect_prepared",

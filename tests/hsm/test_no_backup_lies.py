@@ -350,6 +350,8 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.execute("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
     con.execute("DROP TABLE alembic_version")  # from before Alembic owned the schema
     con.execute("ALTER TABLE activity DROP COLUMN user")
+    for table in ("permit", "profile", "role_grant", "api_token", "audit"):  # revision 0004's
+        con.execute(f"DROP TABLE {table}")
     con.commit()
     con.close()
     with pytest.raises(CatalogVersionMismatch, match=r"legacy-1.*flashpool catalog upgrade"):

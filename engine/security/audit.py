@@ -1,0 +1,202 @@
+"""The audit trail: every command and every authorization decision, append-only and
+hash-chained.
+
+Each entry's digest is the SHA-256 of the digest before it and of its own fields (its sequence
+number among them), so changing an entry breaks its digest, removing one leaves a gap in the
+sequence and a broken link, and reordering breaks the links. Removing entries from the end
+leaves a valid shorter chain: the site's `audit.head` file names the newest entry written, so
+that is found too. Someone who can rewrite both the catalog and that file can forge a
+consistent trail; the chain makes tampering evident, it is not a secret.
+
+Allowed reads (the console's views, LIST and QUERY answered in-process by the console's
+refresh) are not entries; every refused request is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from engine.catalog import Catalog
+from engine.catalog.models import AuditRow
+from engine.paths import Sharing
+from engine.security.access import Decision
+from engine.security.identity import Identity
+
+HEAD_FILE = "audit.head"
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: float
+    user: str
+    groups: tuple[str, ...]
+    origin: str
+    client: str
+    action: str
+    decision: str  # ALLOWED | DENIED
+    profile: str
+    access: str
+    return_code: int
+    message_ids: tuple[str, ...]
+    prev: str
+    digest: str
+
+
+def _fields(row: AuditRow) -> dict[str, object]:
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "user": row.user,
+        "groups": json.loads(row.groups),
+        "origin": row.origin,
+        "client": row.client,
+        "action": row.action,
+        "decision": row.decision,
+        "profile": row.profile,
+        "access": row.access,
+        "return_code": row.return_code,
+        "message_ids": json.loads(row.message_ids),
+    }
+
+
+def digest_of(prev: str, row: AuditRow) -> str:
+    body = json.dumps(_fields(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    f = _fields(row)
+    return AuditEntry(
+        row.seq,
+        row.at,
+        row.user,
+        tuple(f["groups"]),  # type: ignore[arg-type]
+        row.origin,
+        row.client,
+        row.action,
+        row.decision,
+        row.profile,
+        row.access,
+        row.return_code,
+        tuple(f["message_ids"]),  # type: ignore[arg-type]
+        row.prev,
+        row.digest,
+    )
+
+
+class AuditTrail:
+    def __init__(self, catalog: Catalog, root: Path) -> None:
+        self.catalog = catalog
+        self.root = root
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        who: Identity,
+        origin: str,
+        action: str,
+        at: float,
+        decision: Decision | None = None,
+        rc: int = 0,
+        message_ids: tuple[str, ...] = (),
+    ) -> int:
+        """Append one entry (blocking); returns its sequence number."""
+        with self._lock, self.catalog.session() as s:
+            last = s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
+            row = AuditRow(
+                seq=(last.seq + 1) if last else 1,
+                at=at,
+                user=who.user,
+                groups=json.dumps(list(who.groups)),
+                origin=origin,
+                client=who.client,
+                action=action,
+                decision="DENIED" if decision is not None and not decision.allowed else "ALLOWED",
+                profile=decision.profile if decision else "",
+                access=decision.needed.name if decision else "",
+                return_code=rc,
+                message_ids=json.dumps(list(message_ids)),
+                prev=last.digest if last else GENESIS,
+            )
+            row.digest = digest_of(row.prev, row)
+            s.add(row)
+            s.commit()
+            self._write_head(row.seq, row.digest)
+            return row.seq
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        path = self.root / HEAD_FILE
+        tmp = path.with_name(HEAD_FILE + ".tmp")
+        fd = Sharing.of(self.root).create(tmp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, f"{seq} {digest}\n".encode())
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+    def _head(self) -> tuple[int, str] | None:
+        try:
+            seq, digest = (self.root / HEAD_FILE).read_text().split()
+            return int(seq), digest
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return (-1, "")
+
+    def entries(self, since: float | None = None) -> Iterator[AuditEntry]:
+        with self.catalog.session() as s:
+            q = select(AuditRow).order_by(col(AuditRow.seq))
+            if since is not None:
+                q = q.where(AuditRow.at >= since)
+            rows = list(s.exec(q))
+        for row in rows:
+            yield _entry(row)
+
+    def verify(self) -> tuple[int, list[str]]:
+        """(entries checked, what is wrong): every changed, removed or reordered entry."""
+        problems: list[str] = []
+        prev, expected, count = GENESIS, 1, 0
+        seen: dict[int, str] = {}
+        with self.catalog.session() as s:
+            rows = list(s.exec(select(AuditRow).order_by(col(AuditRow.seq))))
+        for row in rows:
+            count += 1
+            if row.seq != expected:
+                problems.append(
+                    f"entries {expected}-{row.seq - 1} are missing"
+                    if row.seq > expected + 1
+                    else f"entry {expected} is missing"
+                    if row.seq > expected
+                    else f"entry {row.seq} is out of order"
+                )
+            if row.prev != prev:
+                problems.append(f"entry {row.seq} does not follow the entry before it (removed or reordered entries)")
+            if digest_of(row.prev, row) != row.digest:
+                problems.append(f"entry {row.seq} was changed after it was written")
+            seen[row.seq] = row.digest
+            prev, expected = row.digest, row.seq + 1
+        head = self._head()
+        if head is None:
+            if rows:
+                problems.append(f"the head file {HEAD_FILE} is missing: removed entries at the end cannot be ruled out")
+        elif head[0] < 0:
+            problems.append(f"the head file {HEAD_FILE} is damaged")
+        elif head[0] > (rows[-1].seq if rows else 0):
+            last = rows[-1].seq if rows else 0
+            problems.append(f"entries {last + 1}-{head[0]} were removed from the end")
+        elif head[0] in seen and seen[head[0]] != head[1]:
+            problems.append(f"entry {head[0]} is not the entry the head file recorded")
+        return count, problems
+
+
+__all__ = ["AuditEntry", "AuditTrail", "digest_of"]

@@ -1,0 +1,68 @@
+"""The one place a request is authorized: an HSM command or any other function of the site,
+for one identity, against the catalog's profiles. Commands, the API and the console's greying
+all ask here."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.catalog import Catalog
+from engine.command import FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request
+from engine.security import store
+from engine.security.access import Decision, Profile, decide
+from engine.security.functions import Check, Function
+from engine.security.identity import Identity, site_owner
+
+
+def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> Check:
+    """The function and copy pool an HSM command is checked for. A recovery of one volume
+    without FROMCOPYPOOL is checked for the volume's copy pool (so a restricted profile cannot
+    be passed by leaving the pool out); a data set recovery without one needs the unrestricted
+    STGADMIN.ARC.DSRECOV."""
+    if isinstance(req, FrBackup):
+        return Check(Function.FRBACKUP, req.copypool)
+    if isinstance(req, FrDelete):
+        return Check(Function.FRDELETE, req.copypool)
+    if isinstance(req, FrRecov):
+        if req.level == "DATASET":
+            return Check(Function.DSRECOV, req.from_copypool)
+        pool = req.copypool or req.from_copypool or (pool_of_volume(req.volume) if req.volume else None)
+        return Check(Function.FRRECOV, pool)
+    if isinstance(req, ListCopyPool):
+        return Check(Function.LIST, req.copypool)
+    if isinstance(req, Query):
+        return Check(Function.QUERY, req.copypool)
+    if isinstance(req, Hold):
+        return Check(Function.RELEASE if req.release else Function.HOLD)
+    raise TypeError(f"no authorization rule for {type(req).__name__}")
+
+
+class Guard:
+    """Profiles are read from the catalog once and kept until a security function changes
+    them (only this process writes the catalog: it holds the site)."""
+
+    def __init__(self, catalog: Catalog, root: Path) -> None:
+        self.catalog = catalog
+        self.owner = site_owner(root)
+        self._profiles: list[Profile] | None = None
+        self._lock = threading.Lock()
+
+    def profiles(self) -> list[Profile]:
+        with self._lock:
+            if self._profiles is None:
+                with self.catalog.session() as s:
+                    self._profiles = store.profiles(s)
+            return self._profiles
+
+    def changed(self) -> None:
+        with self._lock:
+            self._profiles = None
+
+    def decide(self, who: Identity, check: Check) -> Decision:
+        """Blocking (the first call reads the catalog)."""
+        return decide(self.profiles(), who, check.names(), check.needed, self.owner)
+
+
+__all__ = ["Guard", "command_check"]

@@ -17,6 +17,7 @@ import random
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame, p95, reloads_idle
 from console.app import FlashpoolApp
+from engine.api import LocalSite
 from engine.flashcopy.controller import CopierSettings
 from engine.hsm.definition import parse_definition
 from engine.site import Site
@@ -61,7 +62,7 @@ async def measure(root, loaded: bool) -> tuple[list[float], int]:
     # 2 copiers x 1,000 tracks/s: 64 x 600 tracks take ~19 s, longer than the presses
     copier = CopierSettings(concurrency=2, chunk_tracks=50, tracks_per_second=1000)
     site = Site.open(root / "site", copier=copier)
-    app = FlashpoolApp(site, refresh_interval=1.0, start_engine=loaded)
+    app = FlashpoolApp(LocalSite(site), refresh_interval=1.0, start_engine=loaded)
     rng = random.Random(7)
     latencies: list[float] = []
     copying = 0

@@ -18,6 +18,7 @@ import time
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame
 from console.app import FlashpoolApp
+from engine.api import LocalSite
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.hsm.definition import parse_definition
 from engine.site import Site
@@ -86,7 +87,7 @@ async def build_big(path) -> None:
 async def open_screens(path, expect_pools: int) -> dict[str, float]:
     """Seconds per screen, from its key to the frame showing its rows."""
     site = Site.open(path)
-    app = FlashpoolApp(site, live=False, start_engine=False)
+    app = FlashpoolApp(LocalSite(site), live=False, start_engine=False)
     times: dict[str, float] = {}
     started = time.perf_counter()
     async with app.run_test(size=(130, 40)) as pilot:

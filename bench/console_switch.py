@@ -15,6 +15,7 @@ from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame, p95, reloads_idle
 from bench.console_scale import POOLS, build_big
 from console.app import FlashpoolApp
+from engine.api import LocalSite
 from engine.site import Site
 from tests.console.scenes import build_demo_site
 
@@ -34,7 +35,7 @@ STEPS = [
 
 async def switches(path, expect_pools: int) -> dict[str, list[float]]:
     site = Site.open(path)
-    app = FlashpoolApp(site, live=False, start_engine=False, user="bench")
+    app = FlashpoolApp(LocalSite(site), live=False, start_engine=False, user="bench")
     times: dict[str, list[float]] = {name: [] for name, _, _ in STEPS}
     times["palette"] = []
     async with app.run_test(size=(130, 40)) as pilot:

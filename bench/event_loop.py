@@ -23,6 +23,7 @@ from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame, reloads_idle
 from bench.console_scale import POOLS, build_big
 from console.app import FlashpoolApp
+from engine.api import LocalSite
 from engine.site import Site
 
 PERIOD = 0.001
@@ -66,7 +67,7 @@ async def _settled(app: FlashpoolApp, screen: str) -> None:
 async def measure(path) -> tuple[float, dict[str, float]]:
     """(idle worst, worst per operator step), in seconds."""
     site = Site.open(path)
-    app = FlashpoolApp(site, refresh_interval=1.0)
+    app = FlashpoolApp(LocalSite(site), refresh_interval=1.0)
     worst: dict[str, float] = {}
     probe = LoopProbe()
     async with app.run_test(size=(130, 40)) as pilot:

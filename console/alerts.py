@@ -1,5 +1,5 @@
 """What the operator has been told and not yet acknowledged: the engine's alerts, and commands
-that other clients ran (the automatic dump today; other consoles and the CLI with a server)."""
+that others ran (the automatic dump, the CLI, other consoles and their users)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from engine.events import ActivityLogged, Event
 from engine.hsm.alerts import CHANGING_VERBS, AlertRaised, Severity
 
-#: activity this console itself writes (its commands, its walkthroughs) or that already is an alert
-OWN_ORIGINS = frozenset({"CONSOLE", "WALKTHROUGH", "ALERT"})
+#: activity that already is an alert
+ALERT_ORIGIN = "ALERT"
 
 
 @dataclass(slots=True)
@@ -27,18 +27,21 @@ class Alert:
         return {Severity.INFORMATION: "ℹ", Severity.WARNING: "▲", Severity.ERROR: "✘"}[self.severity]
 
 
-def alert_of(event: Event, number: int) -> Alert | None:
-    """The alert an engine event is for this console, if any."""
+def alert_of(event: Event, number: int, mine: bool = False) -> Alert | None:
+    """The alert an engine event is for this console, if any (`mine`: an activity entry of a
+    command this console ran, which is no news to it)."""
     if isinstance(event, AlertRaised):
         return Alert(number, event.at, event.severity, event.kind.title, event.copy_pool, event.text)
     if (
         isinstance(event, ActivityLogged)
-        and event.origin not in OWN_ORIGINS
+        and not mine
+        and event.origin != ALERT_ORIGIN
         and event.command.lstrip().upper().startswith(CHANGING_VERBS)
     ):
         severity = Severity.INFORMATION if event.return_code == 0 else Severity.WARNING
-        text = f"{event.origin} RAN {' '.join(event.command.split())}: RC={event.return_code}"
-        return Alert(number, event.at, severity, f"command from {event.origin}", event.copy_pool, text)
+        who = f"{event.user} ({event.origin})" if event.user else event.origin
+        text = f"{who.upper()} RAN {' '.join(event.command.split())}: RC={event.return_code}"
+        return Alert(number, event.at, severity, f"command from {who}", event.copy_pool, text)
     return None
 
 
@@ -48,8 +51,8 @@ class AlertList:
     def __init__(self) -> None:
         self.items: list[Alert] = []
 
-    def add(self, event: Event) -> Alert | None:
-        alert = alert_of(event, len(self.items) + 1)
+    def add(self, event: Event, mine: bool = False) -> Alert | None:
+        alert = alert_of(event, len(self.items) + 1, mine)
         if alert is not None:
             self.items.append(alert)
         return alert

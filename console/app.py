@@ -8,7 +8,7 @@ import gc
 import getpass
 import os
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -37,21 +37,28 @@ from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
 from console.warming import Warmer
 from console.widgets.status_line import StatusLine
+from engine.api import SiteAPI, SiteStatus
 from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
-from engine.events import CopyProgress
-from engine.flashcopy import CopierSettings
+from engine.errors import FlashpoolError
+from engine.events import ActivityLogged, CopyProgress, Event
 from engine.hsm.alerts import Severity
-from engine.hsm.impact import impact
 from engine.hsm.messages import CommandResult
+from engine.security import Check, Decision, Function
 from engine.site import Site
 from themes import ALL_THEMES, DEFAULT_THEME, TRACK_DEFAULTS
 
 #: the mode keys share one footer entry ("12345 Screens"): a footer of 80 columns keeps room for the rest
 SCREENS = Binding.Group("Screens", compact=True)
 
-#: actions that change something: refused (greyed out) in read-only mode and while held
-MUTATING = {"backup", "recover", "withdraw", "delete"}
+#: actions that change something: refused (greyed out) in read-only mode, and for a user the
+#: site's profiles do not allow them (each with the function it is checked for)
+MUTATING = {
+    "backup": Function.FRBACKUP,
+    "recover": Function.FRRECOV,
+    "withdraw": Function.FRBACKUP,
+    "delete": Function.FRDELETE,
+}
 
 
 class FlashpoolApp(App[None]):
@@ -80,7 +87,7 @@ class FlashpoolApp(App[None]):
 
     def __init__(
         self,
-        site: Site,
+        site: SiteAPI,
         *,
         theme: str | None = None,
         read_only: bool = False,
@@ -101,15 +108,19 @@ class FlashpoolApp(App[None]):
         self.paused = False
         self.history: list[str] = []
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
-        self.user = user or getpass.getuser()
+        self.user = user or site.who.user or getpass.getuser()
+        self.status_now: SiteStatus | None = None  # the site's last status reading (one a tick)
+        self.unreachable: str | None = None  # why the last status reading failed (the server is gone)
+        self.decisions: dict[str, Decision] = {}  # resource name -> may this user (the greying)
         self.alerts = AlertList()
         self.bell_on_alert = bool(load_settings().get("bell", False))
         self.last_rc: int | None = None
         self._rates: dict[int, float] = {}  # relationship -> recent tracks per second (for the ETA)
         self.throughput: deque[float] = deque(maxlen=120)  # tracks a second, one sample a tick
+        self._mine: Counter[str] = Counter()  # commands this console ran, not yet seen in the activity log
         self._kept: list[str] = []  # drill-in screens kept for the next visit, oldest first
         self._theme_choice = theme or os.environ.get("FLASHPOOL_THEME") or load_settings().get("theme") or DEFAULT_THEME
-        self.sub_title = site.path.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
+        self.sub_title = site.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
 
     # -- start --------------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -145,10 +156,8 @@ class FlashpoolApp(App[None]):
             self.set_keymap({k: v for k, v in keymap.items() if k not in unknown})
         if error:
             self.notify(error, severity="warning", timeout=10)
-        self.site.off_loop()
-        self.refresh_holds()
-        if self.start_engine:
-            self.run_worker(self.site.start(), exclusive=True, group="engine-start")
+        self.run_worker(self.site.start(self.start_engine), exclusive=True, group="engine-start")
+        self.refresh_status()
         self.pump_engine_events()
         if self.live:
             self.set_timer(self.refresh_interval, self._tick)
@@ -174,16 +183,27 @@ class FlashpoolApp(App[None]):
 
     @work(exclusive=True, group="engine-pump")
     async def pump_engine_events(self) -> None:
-        async for event in self.site.events.subscribe():
+        async for event in self.site.events():
             if isinstance(event, CopyProgress):  # progress: screens reload on their timer
                 self._rates[event.rel_id] = event.rate
                 if not event.out_of_sync:
                     self._rates.pop(event.rel_id, None)
                 continue
-            alert = self.alerts.add(event)
+            alert = self.alerts.add(event, mine=self._is_mine(event))
             if alert is not None:
                 self.announce(alert)
             self.post_message(SiteChanged(event))
+
+    def _is_mine(self, event: Event) -> bool:
+        """An activity entry for a command this console ran (every other one, from the CLI,
+        another console, the scheduler, may change what is shown here: it is an alert)."""
+        if not isinstance(event, ActivityLogged) or event.user not in (None, self.site.who.user):
+            return False
+        key = _key(event.command)
+        if self._mine[key] <= 0:
+            return False
+        self._mine[key] -= 1
+        return True
 
     def announce(self, alert: Alert) -> None:
         """A toast with the alert's severity, the bell if the operator asked for it, the count."""
@@ -203,12 +223,10 @@ class FlashpoolApp(App[None]):
         """Re-armed timer: one refresh at a time, skipped while paused or a dialog is open."""
         if not self.screen_stack:
             return
-        copying = self.site.flashcopy.core.copy_candidates()
-        self.throughput.append(sum(self._rates.get(r.id, 0.0) for r in copying))
+        self.throughput.append(sum(self._rates.values()))
         if not self.paused and isinstance(self.screen, Screen) and not self.screen.is_modal:
             self.screen.post_message(SiteChanged())
-            self.update_status()
-            self.refresh_holds()
+            self.refresh_status()
         self.set_timer(self.refresh_interval, self._tick)
 
     def on_site_changed(self, message: SiteChanged) -> None:
@@ -232,19 +250,25 @@ class FlashpoolApp(App[None]):
             line = widget or self.screen.query_one(StatusLine)
         except Exception:  # noqa: BLE001 - a modal has no status line
             return
-        copying = self.site.flashcopy.core.copy_candidates()
-        out_of_sync = sum(r.out_of_sync for r in copying)
-        total = sum(r.length for r in copying)
-        line.site_text = f"site {self.site.path.name}"
+        st = self.status_now
+        line.site_text = f"site {self.site.name}"
         line.demo = self.site.demo
-        line.user = self.user
-        line.clock = time.strftime("%H:%M", time.localtime(self.site.flashcopy.clock()))
+        line.attachment = (
+            "embedded"
+            if self.site.mode == "embedded"
+            else "⚠ server unreachable"
+            if self.unreachable
+            else f"server pid {st.pid if st else '?'}"
+        )
+        line.user = self.user + (f" ⊘ {' '.join(self.denied_here())}" if self.denied_here() else "")
         line.read_only = self.read_only
         line.paused = self.paused
-        line.copies = len(copying)
-        line.percent = 100.0 * (1 - out_of_sync / total) if total else None
-        rate = sum(self._rates.get(r.id, 0.0) for r in copying)
-        line.eta = fmt.eta(out_of_sync, rate) if copying and rate > 0 else ""
+        if st is not None:
+            line.clock = time.strftime("%H:%M", time.localtime(st.clock))
+            line.copies = st.copies
+            line.percent = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else None
+            rate = sum(self._rates.values())
+            line.eta = fmt.eta(st.out_of_sync, rate) if st.copies and rate > 0 else ""
         line.held = ", ".join(sorted(self.holds))
         line.alerts = len(self.alerts.unacknowledged)
         line.last_rc = self.last_rc
@@ -260,21 +284,56 @@ class FlashpoolApp(App[None]):
                     return screen.where
         return ""
 
-    @work(thread=True, exclusive=True, group="holds", exit_on_error=False)
-    def refresh_holds(self) -> None:
-        """HOLD / RELEASE in effect, read in a thread (never a catalog query on the loop)."""
-        held = self.site.context.holds()
-        self.call_from_thread(self._holds_read, held)
-
-    def _holds_read(self, held: set[str]) -> None:
-        if held == self.holds or not self.screen_stack:
-            return
-        self.holds = held
-        self.screen.refresh_bindings()
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def refresh_status(self) -> None:
+        """The site's status (copies, holds, clock) and what this user may do here, read in a
+        thread: never a catalog query, nor a request to a server, on the loop."""
+        pool = getattr(self.screen, "current_pool", None) if self.screen_stack else None
+        checks = [Check(f, pool) for f in dict.fromkeys(MUTATING.values())]
         try:
-            self.screen.query_one(StatusLine).held = ", ".join(sorted(held))
-        except Exception:  # noqa: BLE001 - a modal has no status line
-            pass
+            st = self.site.status()
+            decisions = {c.resource: d for c, d in zip(checks, self.site.may(checks), strict=True)}
+        except FlashpoolError as exc:  # the server stopped, or is restarting: said, and tried again
+            self.call_from_thread(self._status_lost, str(exc))
+            return
+        self.call_from_thread(self._status_read, st, decisions)
+
+    def _status_lost(self, why: str) -> None:
+        if self.unreachable is None:
+            self.notify(why, title="server unreachable", severity="error", timeout=10)
+        self.unreachable = why
+        self.update_status()
+
+    def _status_read(self, st: SiteStatus, decisions: dict[str, Decision]) -> None:
+        if not self.screen_stack:
+            return
+        self.status_now = st
+        self.unreachable = None
+        held = set(st.holds)
+        changed = held != self.holds or {k: d.allowed for k, d in decisions.items()} != {
+            k: d.allowed for k, d in self.decisions.items()
+        }
+        self.holds, self.decisions = held, {**self.decisions, **decisions}
+        if changed:
+            self.screen.refresh_bindings()
+        self.update_status()
+
+    def decision(self, action: str) -> Decision | None:
+        """What the profiles say of a changing action on the screen's copy pool (None: not read yet)."""
+        function = MUTATING.get(action)
+        if function is None:
+            return None
+        pool = getattr(self.screen, "current_pool", None)
+        return self.decisions.get(Check(function, pool).resource)
+
+    def denied_here(self) -> list[str]:
+        """The changing functions this user may not use on what the screen shows."""
+        out = []
+        for action in ("backup", "recover", "delete"):
+            d = self.decision(action)
+            if d is not None and not d.allowed:
+                out.append(MUTATING[action].name)
+        return out
 
     # -- drilling in ----------------------------------------------------------------------------
     KEPT_SCREENS = 8
@@ -306,14 +365,25 @@ class FlashpoolApp(App[None]):
         from console.walkthroughs.screen import WalkthroughScreen
 
         out: list[str] = []
-        copying = self.site.flashcopy.core.copy_candidates()
-        if copying and self.start_engine:
+        st = self.status_now
+        copies = st.copies if st else 0
+        some = f"{copies} background cop{'y' if copies == 1 else 'ies'}"
+        if copies and self.site.mode == "server":
             out.append(
-                f"{len(copying)} background cop{'y' if len(copying) == 1 else 'ies'} stop now and resume where they "
-                "are when the site is opened again; nothing copied is lost, and versions stay RECOVERABLE"
+                f"{some} go on in the site's server (pid {st.pid if st else '?'}): they finish after you quit; "
+                "`flashpool status` shows them"
             )
-        if self.site.hsm.background:
-            out.append("a background dump (RETURNCONTROL(FREND)) is finished first; then the console closes")
+        elif copies and self.start_engine:
+            out.append(
+                f"{some} stop now and resume where they are when the site is opened again; nothing copied is "
+                "lost, and versions stay RECOVERABLE"
+            )
+        if st and st.background:
+            out.append(
+                "a background dump (RETURNCONTROL(FREND)) goes on in the site's server"
+                if self.site.mode == "server"
+                else "a background dump (RETURNCONTROL(FREND)) is finished first; then the console closes"
+            )
         for stack in self._screen_stacks.values():
             for screen in stack:
                 if isinstance(screen, WalkthroughScreen):
@@ -331,15 +401,18 @@ class FlashpoolApp(App[None]):
         lines = self.in_progress()
         if lines and not await self.push_screen_wait(QuitScreen(lines)):
             return
-        if self.site.hsm.background:
+        if self.site.mode == "embedded" and self.status_now and self.status_now.background:
             self.notify("waiting for the background dump to finish …", timeout=30)
-            await self.site.hsm.settle()
+        await self.site.settle()
         self.exit()
 
     # -- global actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MUTATING and self.read_only:
             return None  # shown, greyed out
+        d = self.decision(action)
+        if d is not None and not d.allowed:
+            return None  # greyed; the status line says which functions, ? says why
         return True  # under HOLD, b and r open the walkthrough: it shows the hold and offers RELEASE
 
     @work(exclusive=True, group="command-line", exit_on_error=False)
@@ -348,9 +421,9 @@ class FlashpoolApp(App[None]):
 
         def names() -> dict[str, list[str]]:
             return {
-                "pools": [p.name for p in self.site.views.pools()],
-                "volumes": sorted(self.site.volumes),
-                "datasets": [d.name for d in self.site.datasets.cataloged()],
+                "pools": [p.name for p in self.site.pools()],
+                "volumes": [v.volser for v in self.site.volumes()],
+                "datasets": [d.name for d in self.site.datasets()],
             }
 
         self.push_screen(CommandLine(self.history, await asyncio.to_thread(names)))
@@ -399,7 +472,8 @@ class FlashpoolApp(App[None]):
         self.push_screen(Chooser(suggested, why), chosen)
 
     def record_walkthrough(self, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        self.run_worker(self.site.hsm.record("WALKTHROUGH", command, pool, rc, lines), group="record")
+        self._mine[_key(command)] += 1
+        self.run_worker(self.site.record("WALKTHROUGH", command, pool, rc, lines), group="record")
 
     # -- running commands -----------------------------------------------------------------------
     async def run_command(self, text: str, origin: str = "CONSOLE") -> CommandResult:
@@ -414,10 +488,15 @@ class FlashpoolApp(App[None]):
                 res.add("FPL200I", "THE CONSOLE IS READ-ONLY: COMMANDS THAT CHANGE THE SITE ARE NOT ACCEPTED")
                 res.fail(8)
                 return res
-        res = await self.site.command(text, origin)
+        self._mine[_key(text)] += 1
+        try:
+            res = await self.site.command(text, origin)
+        except BaseException:
+            self._mine[_key(text)] -= 1
+            raise
         self.last_rc = res.rc
         self.post_message(SiteChanged())
-        self.refresh_holds()  # HOLD / RELEASE change what may be offered
+        self.refresh_status()  # HOLD / RELEASE change what may be offered
         return res
 
     def confirm_and_run(self, text: str) -> None:
@@ -428,7 +507,7 @@ class FlashpoolApp(App[None]):
         if self.read_only:
             self.notify("read-only console: nothing can be changed", severity="warning")
             return
-        im = await asyncio.to_thread(impact, self.site.context, text)
+        im = await asyncio.to_thread(self.site.impact, text)
         if im.destructive and not await self.push_screen_wait(ConfirmScreen(im)):
             self.notify("cancelled: nothing was changed", timeout=3)
             return
@@ -438,15 +517,8 @@ class FlashpoolApp(App[None]):
         self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=6)
 
 
-#: the demo console copies at a watchable pace: its 150-track volumes would otherwise finish before
-#: the first screen, and walkthrough 1 (fast reverse restore while the copy runs) needs it running.
-#: Two copiers at one track a second each: the demo's 600 tracks take about five minutes.
-DEMO_COPIER = CopierSettings(concurrency=2, chunk_tracks=1, tracks_per_second=1.0)
-
-
-def pace_demo(site: Site) -> None:
-    if site.demo:
-        site.flashcopy.settings = DEMO_COPIER
+def _key(command: str) -> str:
+    return " ".join(command.split())
 
 
 def binding_ids() -> set[str]:
@@ -472,44 +544,62 @@ def binding_ids() -> set[str]:
 def open_console(
     site_path: str, theme: str | None = None, read_only: bool = False, demo_if_missing: bool = False
 ) -> int:
-    """`flashpool` / `make run`: the console on a site. Only the default site is created (as the
-    demo) on first start, never read-only and never where volume images already lie: anywhere
-    else a missing catalog is a typo or a lost catalog, not a place to invent a site."""
+    """`flashpool` / `make run`: the console, attached to the site's server. When none runs, one
+    is started in the background; it outlives the console (copies go on after `q`) and stops by
+    itself once nothing runs and no client is attached (SERVER_LINGER). Only the default site is
+    created (as the demo) on first start, never read-only and never where volume images already
+    lie: anywhere else a missing catalog is a typo or a lost catalog, not a place to invent a site."""
     import logging
     import sys
 
     from textual.logging import TextualHandler
 
     from engine import logs
-    from engine.catalog.store import CatalogMissing
+    from engine.errors import FlashpoolError
     from engine.hsm.demo import demo_definition, seed_demo
+    from engine.paths import is_site
+    from server import process, sockets
+    from server.client import RemoteSite
 
     path = Path(site_path)
-    try:
-        site = Site.open(path)
-    except CatalogMissing:
-        images = path.is_dir() and any((path / "volumes").glob("*.img"))
-        if not demo_if_missing or read_only or images:
-            why = "it holds volume images but no catalog" if images else "it holds no flashpool site"
-            print(
-                f"flashpool: {path.resolve()}: {why}; create a site with `flashpool init --demo {site_path}` "
-                f"or `flashpool init --definition FILE {site_path}`",
-                file=sys.stderr,
-            )
+    if not sockets.listening(path):
+        if not is_site(path):
+            images = path.is_dir() and any((path / "volumes").glob("*.img"))
+            if not demo_if_missing or read_only or images:
+                why = "it holds volume images but no catalog" if images else "it holds no flashpool site"
+                print(
+                    f"flashpool: {path.resolve()}: {why}; create a site with `flashpool init --demo {site_path}` "
+                    f"or `flashpool init --definition FILE {site_path}`",
+                    file=sys.stderr,
+                )
+                return 2
+            print(f"flashpool: creating the demo site in {path.resolve()} ...")
+            site = Site.create(path, demo_definition())
+            try:
+                asyncio.run(seed_demo(site))
+            finally:
+                site.close_files()
+        try:
+            pid = process.detach(["serve", "--site", str(path), "--linger", str(SERVER_LINGER)], path)
+        except FlashpoolError as exc:
+            print(f"flashpool: {exc}", file=sys.stderr)
             return 2
-        print(f"flashpool: creating the demo site in {path.resolve()} ...")
-        site = Site.create(path, demo_definition())
-        asyncio.run(seed_demo(site))
-    pace_demo(site)
-    app = FlashpoolApp(site, theme=theme, read_only=read_only)
+        print(f"flashpool: the site's server runs as process {pid}; it goes on after the console closes")
+    api = RemoteSite(path)
+    app = FlashpoolApp(api, theme=theme, read_only=read_only)
     textual_log = TextualHandler()  # the engine's log lines in `textual console` too
     logs.attach(textual_log, logging.getLogger("flashpool").level or logging.INFO)
     try:
         app.run()
     finally:
         logs.detach(textual_log)
-        site.close_files()
+        api.close_now()
     return 0
+
+
+#: how long a server the console started waits, with no client attached and nothing running,
+#: before it stops by itself
+SERVER_LINGER = 120
 
 
 __all__ = ["FlashpoolApp", "open_console"]

@@ -7,6 +7,12 @@
     flashpool volume checksum VOLSER                         SHA-256 of what a host reads
     flashpool volume damage VOLSER --tracks A-B              overwrite tracks (recovery drills)
     flashpool workload --copypool CP [--rate N] [--seconds S]  changing data for demos
+    flashpool serve [--detach] [--listen HOST:PORT --tls-cert F --tls-key F]   the site's server
+    flashpool status | stop                                  the server: how it is, stop it
+    flashpool security whoami | list | define | permit | grant | token ...     profiles, roles
+    flashpool audit verify | export [--since WHEN]           the audit trail
+
+Commands go through the site's server when one runs, and run in this process when none does.
 
 Every error is a message and an exit code, never a traceback.
 """
@@ -21,9 +27,9 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from engine import logs
 from engine.errors import FlashpoolError
@@ -31,9 +37,12 @@ from engine.logs import LEVELS
 from engine.paths import Sharing, is_site
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.api import SiteAPI, SiteStatus
+    from engine.hsm.messages import CommandResult
+    from engine.security import Access
 
 DEFAULT_SITE = "./flashpool-data"
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +140,51 @@ def _parser() -> argparse.ArgumentParser:
     dmg.add_argument("volser")
     dmg.add_argument("--tracks", required=True, help="A-B (inclusive) or one track")
 
+    srv = command(sub, "serve", "run the site's server (foreground; --detach to start it in the background)", _serve)
+    srv.add_argument("--detach", action="store_true", help="start in the background, return once it listens")
+    srv.add_argument("--group", help="the group of the socket (default: the site directory's group)")
+    srv.add_argument("--listen", metavar="HOST:PORT", help="also serve HTTPS on TCP (needs --tls-cert, --tls-key)")
+    srv.add_argument("--tls-cert", type=Path, help="PEM certificate (chain) for --listen")
+    srv.add_argument("--tls-key", type=Path, help="PEM private key for --listen")
+    srv.add_argument("--linger", type=_positive, help="stop after this many seconds with no client and no work")
+    srv.add_argument("--no-auto-dump", action="store_true", help="do not run automatic dumps on their schedule")
+    command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none runs)", _status)
+    command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", _stop)
+
+    sec = sub.add_parser("security", help="profiles, access lists, roles and API tokens")
+    ssub = sec.add_subparsers(dest="scmd", required=True)
+    command(ssub, "whoami", "who you are to the site, and what you may do", _whoami)
+    command(ssub, "list", "profiles with their access lists, and roles granted", _sec_list).add_argument(
+        "pattern", nargs="?"
+    )
+    for name, helptext in (("define", "define a FACILITY profile"), ("alter", "change a profile's UACC")):
+        sp = command(ssub, name, helptext, _sec_change)
+        sp.add_argument("profile")
+        sp.add_argument("--uacc", type=_access, default=None, help="NONE, READ, UPDATE, CONTROL or ALTER")
+    command(ssub, "delete", "delete a profile and its access list", _sec_change).add_argument("profile")
+    pm = command(ssub, "permit", "put a user or group on a profile's access list (--delete: take it off)", _sec_change)
+    pm.add_argument("profile")
+    _who_args(pm)
+    pm.add_argument("--access", type=_access, default=None, help="NONE, READ (default), UPDATE, CONTROL or ALTER")
+    pm.add_argument("--delete", action="store_true", help="remove the entry instead")
+    for name, helptext in (("grant", "grant a role bundle"), ("revoke", "revoke a role bundle")):
+        sp = command(ssub, name, helptext + " (monitor, operator, administrator, security)", _sec_change)
+        sp.add_argument("role")
+        _who_args(sp)
+    tok = ssub.add_parser("token", help="API tokens for the TCP listener")
+    tsub = tok.add_subparsers(dest="tcmd", required=True)
+    tc = command(tsub, "create", "a new token for USER (shown once)", _sec_change)
+    tc.add_argument("user")
+    tc.add_argument("--label", default="")
+    command(tsub, "revoke", "revoke token ID", _sec_change).add_argument("token_id", type=int)
+    command(tsub, "list", "the tokens (never their secrets)", _tokens)
+
+    aud = sub.add_parser("audit", help="the audit trail")
+    asub = aud.add_subparsers(dest="acmd", required=True)
+    command(asub, "verify", "check the hash chain: a changed, removed or reordered entry is found", _audit_verify)
+    ex = command(asub, "export", "the entries as JSON lines", _audit_export)
+    ex.add_argument("--since", type=_when, help="a date, date and time (ISO 8601) or a Unix time")
+
     cat = sub.add_parser("catalog", help="the catalog's schema revision and its upgrade")
     csub = cat.add_subparsers(dest="ccmd", required=True)
     command(csub, "check", "the catalog's schema revision (exit 4: it needs an upgrade)", _catalog_check)
@@ -163,6 +217,71 @@ def _positive(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number above zero")
     return value
+
+
+def _access(text: str) -> Access:
+    from engine.security import Access
+
+    try:
+        return Access[text.strip().upper()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NONE, READ, UPDATE, CONTROL or ALTER") from None
+
+
+def _when(text: str) -> float:
+    import datetime as dt
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (2026-12-01), a date and time or a Unix time"
+        ) from None
+
+
+def _who_args(p: argparse.ArgumentParser) -> None:
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user")
+    who.add_argument("--group")
+
+
+def _site_api(args: argparse.Namespace) -> SiteAPI:
+    """The site's server when one runs (FLASHPOOL_SERVER names one on TCP, with FLASHPOOL_TOKEN
+    and FLASHPOOL_CAFILE), else the site in this process."""
+    from engine.api import LocalSite
+    from engine.site import Site
+    from server import sockets
+    from server.client import RemoteSite
+
+    url = os.environ.get("FLASHPOOL_SERVER")
+    if url:
+        return RemoteSite(url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE"))
+    path = Path(args.site)
+    if sockets.listening(path):
+        return RemoteSite(path)
+    return LocalSite(Site.open(path))
+
+
+async def _ask(args: argparse.Namespace, read: Callable[[SiteAPI], T]) -> T:
+    """One read of the site (through its server, or in this process), the site let go after."""
+    api = _site_api(args)
+    try:
+        return await asyncio.to_thread(read, api)
+    finally:
+        await api.close()
+
+
+async def _act(args: argparse.Namespace, act: Callable[[SiteAPI], Awaitable[T]]) -> T:
+    """One action on the site, the site let go after."""
+    api = _site_api(args)
+    try:
+        return await act(api)
+    finally:
+        await api.close()
 
 
 def _say(args: argparse.Namespace, text: str, **data: object) -> None:
@@ -208,9 +327,8 @@ async def _init(args: argparse.Namespace) -> int:
 
 async def _hsm(args: argparse.Namespace) -> int:
     from engine.command.syntax import printable
-    from engine.site import Site
 
-    site = Site.open(args.site)
+    api = _site_api(args)
     rc = 0
     try:
         # bytes that are not UTF-8 reach the parser (which names them) instead of failing the read
@@ -218,7 +336,7 @@ async def _hsm(args: argparse.Namespace) -> int:
         stdin = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape") if raw else sys.stdin
         commands = _read_commands(stdin) if args.command == "-" else [args.command]
         for text in commands:
-            res = await site.command(text, origin="CLI")
+            res = await api.command(text, origin="CLI")
             rc = max(rc, res.rc)
             if args.json:
                 print(res.to_json(), flush=True)
@@ -228,9 +346,9 @@ async def _hsm(args: argparse.Namespace) -> int:
                 for line in res.lines():
                     print(line, flush=True)
         if args.wait:
-            rc = max(rc, await _wait(site, quiet=args.json or args.quiet))
+            rc = max(rc, await _wait(api, quiet=args.json or args.quiet))
     finally:
-        await site.close()
+        await api.close()
     return rc
 
 
@@ -251,46 +369,41 @@ def _read_commands(stream: Iterable[str]) -> list[str]:
     return out
 
 
-async def _wait(site: Site, quiet: bool) -> int:
+async def _wait(api: SiteAPI, quiet: bool) -> int:
     """Until every background copy has completed, or is parked (e.g. the disk filled up): a parked
     copy is reported and the wait returns RC 12, never hangs."""
-    fc = site.flashcopy
-    fc.start()
     tty = sys.stderr.isatty() and not quiet
-    while cands := [r for r in fc.core.copy_candidates() if r.id not in fc.failed]:
-        if tty:
-            left = sum(r.out_of_sync for r in cands)
-            total = sum(r.length for r in cands)
+
+    def progress(st: SiteStatus) -> None:
+        if tty and st.copies:
             print(
-                f"\rcopying: {len(cands)} relationship(s), {left:,} of {total:,} tracks left   ",
+                f"\rcopying: {st.copies} relationship(s), {st.out_of_sync:,} of {st.tracks:,} tracks left   ",
                 end="",
                 file=sys.stderr,
             )
-        await asyncio.sleep(0.2)
+
+    parked = await api.wait_copies(progress)
     if tty:
-        print("\rcopying: complete" + " " * 40 if not fc.failed else "", file=sys.stderr)
-    for rel_id, why in sorted(fc.failed.items()):
+        print("\rcopying: complete" + " " * 40 if not parked else "", file=sys.stderr)
+    for rel_id, why in sorted(parked.items()):
         print(
             f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
             "and it resumes when the site is next opened with space free",
             file=sys.stderr,
         )
-    return 12 if fc.failed else 0
+    return 12 if parked else 0
 
 
 async def _workload(args: argparse.Namespace) -> int:
-    from engine.datasets.workload import run_workload
-    from engine.site import Site
-
-    site = Site.open(args.site)
+    api = _site_api(args)
     try:
-        site.flashcopy.start()  # background copies go on while the workload runs
-        stats = await run_workload(site, args.copypool.upper(), rate=args.rate, seconds=args.seconds, seed=args.seed)
+        await api.start()  # in-process, background copies go on while the workload runs
+        stats = await api.workload(args.copypool.upper(), rate=args.rate, seconds=args.seconds, seed=args.seed)
         _say(
             args,
-            f"flashpool: workload on {args.copypool.upper()}: {stats.allocated} allocated, {stats.updated} updated, "
+            f"flashpool: workload on {stats.copy_pool}: {stats.allocated} allocated, {stats.updated} updated, "
             f"{stats.deleted} deleted, {stats.skipped} skipped, {stats.bytes_written:,} bytes written",
-            copy_pool=args.copypool.upper(),
+            copy_pool=stats.copy_pool,
             allocated=stats.allocated,
             updated=stats.updated,
             deleted=stats.deleted,
@@ -298,29 +411,31 @@ async def _workload(args: argparse.Namespace) -> int:
             bytes_written=stats.bytes_written,
         )
     finally:
-        await site.close()
+        await api.close()
     return 0
 
 
 async def _checksum(args: argparse.Namespace) -> int:
     from engine.geometry import validate_volser
-    from engine.hsm.verify import volume_digest
-    from engine.site import Site
 
     volser = validate_volser(args.volser)
-    site = Site.open(args.site)
-    try:
-        site.volume(volser)  # an unknown volser is a clear error before anything is read
-        digest = await asyncio.to_thread(volume_digest, site.context, volser)
-        _say(args, f"{digest}  {volser}", volser=volser, sha256=digest)
-    finally:
-        await site.close()
+    digest = await _ask(args, lambda api: api.volume_digest(volser))
+    _say(args, f"{digest}  {volser}", volser=volser, sha256=digest)
+    return 0
+
+
+def _said(args: argparse.Namespace, res: CommandResult, text: str, **data: object) -> int:
+    """A site tool's result: `text`, or its refusal (ICH408I, RC 36) or failure and their code."""
+    if res.rc:
+        for line in res.lines():
+            print(f"flashpool: {line}", file=sys.stderr)
+        return res.rc
+    _say(args, text, **data)
     return 0
 
 
 async def _damage(args: argparse.Namespace) -> int:
     from engine.geometry import validate_volser
-    from engine.site import Site
 
     volser = validate_volser(args.volser)
     found = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", args.tracks.strip(), re.ASCII)
@@ -329,32 +444,13 @@ async def _damage(args: argparse.Namespace) -> int:
     first, last = int(found[1]), int(found[2] or found[1])
     if last < first:
         raise FlashpoolError(f"--tracks {args.tracks}: the last track comes before the first")
-    site = Site.open(args.site)
-    try:
-        vol = site.volume(volser)
-        vol.geometry.check_extent(first, last - first + 1)
-        garbage = [os.urandom(vol.geometry.track_size) for _ in range(last - first + 1)]
-        await site.flashcopy.write_run(volser, first, garbage)
-        _say(
-            args,
-            f"flashpool: {volser} tracks {first}-{last} overwritten with garbage",
-            volser=volser,
-            first_track=first,
-            last_track=last,
-        )
-    finally:
-        await site.close()
-    return 0
+    res = await _act(args, lambda api: api.damage(volser, first, last))
+    text = f"flashpool: {volser} tracks {first}-{last} overwritten with garbage"
+    return _said(args, res, text, volser=volser, first_track=first, last_track=last)
 
 
 async def _ds_list(args: argparse.Namespace) -> int:
-    from engine.site import Site
-
-    site = Site.open(args.site)
-    try:
-        found = await asyncio.to_thread(site.datasets.cataloged, args.filter.upper() if args.filter else None)
-    finally:
-        await site.close()
+    found = await _ask(args, lambda api: api.datasets(args.filter.upper() if args.filter else None))
     if args.json:
         print(
             json.dumps(
@@ -384,36 +480,245 @@ async def _ds_list(args: argparse.Namespace) -> int:
 
 
 async def _ds_checksum(args: argparse.Namespace) -> int:
-    import hashlib
-
-    from engine.site import Site
-
-    site = Site.open(args.site)
-    try:
-        data = await site.datasets.read(args.dsname.upper())
-    finally:
-        await site.close()
-    digest = hashlib.sha256(data).hexdigest()
-    _say(args, f"{digest}  {args.dsname.upper()}", dsname=args.dsname.upper(), sha256=digest, bytes=len(data))
+    name = args.dsname.upper()
+    info, digest = await _ask(args, lambda api: (api.dataset(name), api.dataset_digest(name)))
+    size = info.bytes_used if info is not None else 0
+    _say(args, f"{digest}  {name}", dsname=name, sha256=digest, bytes=size)
     return 0
 
 
 async def _ds_damage(args: argparse.Namespace) -> int:
-    from engine.datasets.manager import DataSetError
-    from engine.site import Site
-
     name = args.dsname.upper()
-    site = Site.open(args.site)
+    res = await _act(args, lambda api: api.damage_dataset(name))
+    tracks = res.data.get("tracks", 0) if res.data else 0
+    text = f"flashpool: {name}: {tracks} track(s) overwritten with garbage"
+    return _said(args, res, text, dsname=name, tracks=tracks)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from server import process, sockets
+
+    listen = process.parse_listen(args.listen) if args.listen else None
+    path = Path(args.site)
+    if args.detach:
+        if sockets.listening(path):
+            raise FlashpoolError(f"a server already runs for {path}")
+        argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
+        for flag in ("group", "listen", "tls_cert", "tls_key", "linger"):
+            if getattr(args, flag) is not None:
+                argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        if args.no_auto_dump:
+            argv.append("--no-auto-dump")
+        pid = await asyncio.to_thread(process.detach, argv, path)
+        _say(args, f"flashpool: the server of {path} runs as process {pid}", pid=pid, site=str(path.resolve()))
+        return 0
+    import logging
+
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logs.attach(stderr, logging.getLogger("flashpool").level or logging.INFO)
     try:
-        info = await asyncio.to_thread(site.datasets.get, name)
-        if info is None:
-            raise DataSetError(f"data set {name} is not cataloged")
-        for e in info.extents:
-            size = site.volume(e.volser).geometry.track_size
-            await site.flashcopy.write_run(e.volser, e.first, [os.urandom(size) for _ in range(e.tracks)])
+        options = process.ServeOptions(
+            site=path,
+            group=args.group,
+            listen=listen,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            linger=args.linger,
+            auto_dump_interval=None if args.no_auto_dump else 300.0,
+        )
+        return await process.serve(options)
     finally:
-        await site.close()
-    _say(args, f"flashpool: {name}: {info.tracks} track(s) overwritten with garbage", dsname=name, tracks=info.tracks)
+        logs.detach(stderr)
+
+
+async def _status(args: argparse.Namespace) -> int:
+    import time
+
+    from server import sockets
+    from server.client import RemoteSite
+
+    path = Path(args.site)
+    if not sockets.listening(path):
+        _say(args, f"flashpool: no server runs for {path}", running=False, site=str(path))
+        return 3
+    api = RemoteSite(path)
+    try:
+        st = await asyncio.to_thread(api.status)
+    finally:
+        await api.close()
+    pct = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else 100.0
+    up = time.time() - st.started_at
+    _say(
+        args,
+        f"flashpool: the server of {st.site}{' (demo)' if st.demo else ''} runs as process {st.pid}, "
+        f"up {_duration(up)}; copies running {st.copies}"
+        + (f" ({pct:.0f}% copied, {st.out_of_sync:,} tracks left)" if st.copies else "")
+        + (f", {len(st.parked)} parked" if st.parked else "")
+        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}",
+        running=True,
+        pid=st.pid,
+        uptime=round(up, 1),
+        copies=st.copies,
+        percent=round(pct, 1),
+        out_of_sync=st.out_of_sync,
+        parked=len(st.parked),
+        background=st.background,
+        holds=list(st.holds),
+        clients=st.clients,
+        version=st.version,
+    )
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+async def _stop(args: argparse.Namespace) -> int:
+    import time
+
+    from server import sockets
+    from server.client import RemoteSite
+
+    path = Path(args.site)
+    if not sockets.listening(path):
+        _say(args, f"flashpool: no server runs for {path}", stopped=False)
+        return 0
+    api = RemoteSite(path)
+    try:
+        res = await api.stop_server()
+    finally:
+        await api.close()
+    if res.rc:
+        for line in res.lines():
+            print(f"flashpool: {line}", file=sys.stderr)
+        return res.rc
+    deadline = time.monotonic() + 120
+    while sockets.listening(path) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    _say(args, f"flashpool: the server of {path} (process {api.pid}) has stopped", stopped=True, pid=api.pid)
+    return 0
+
+
+async def _whoami(args: argparse.Namespace) -> int:
+    from engine.security import Check, Function
+
+    functions = list(Function)
+    api, decisions = await _ask(args, lambda api: (api, api.may([Check(f) for f in functions])))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "user": api.who.user,
+                    "groups": list(api.who.groups),
+                    "mode": api.mode,
+                    "may": {f.value: d.allowed for f, d in zip(functions, decisions, strict=True)},
+                }
+            )
+        )
+        return 0
+    print(f"flashpool: you are {api.who.describe()} to {api.name} ({api.mode})")
+    for f, d in zip(functions, decisions, strict=True):
+        print(f"  {'✔ may    ' if d.allowed else '✘ may not'} {f.value:<24} {d.why}")
+    return 0
+
+
+async def _sec_list(args: argparse.Namespace) -> int:
+    from engine import wire
+
+    profiles, grants = await _ask(args, lambda api: (api.profiles(args.pattern), api.role_grants()))
+    if args.json:
+        print(json.dumps({"profiles": wire.encode(profiles), "roles": wire.encode(grants)}))
+        return 0
+    for p in profiles:
+        origin = "" if p.defined else "  (from a role)"
+        print(f"{p.name:<40} UACC({p.uacc.name}){origin}")
+        for e in p.permits:
+            via = f"  via role {e.role}" if e.role else ""
+            print(f"    {e.kind.value:<5} {e.name:<16} {e.access.name}{via}")
+    for g in grants:
+        print(f"role {g.role:<13} {g.kind.value:<5} {g.name:<16} granted by {g.granted_by}")
+    return 0
+
+
+async def _sec_change(args: argparse.Namespace) -> int:
+    from engine.api import Change, SecurityChange
+    from engine.security import Access, Kind
+
+    kind = Kind.GROUP if getattr(args, "group", None) else Kind.USER
+    name = getattr(args, "group", None) or getattr(args, "user", None) or ""
+    if args.scmd == "token":
+        change = (
+            SecurityChange(Change.TOKEN, name=args.user, label=args.label)
+            if args.tcmd == "create"
+            else SecurityChange(Change.UNTOKEN, token_id=args.token_id)
+        )
+    elif args.scmd in ("define", "alter"):
+        if args.scmd == "alter" and args.uacc is None:
+            raise FlashpoolError("alter takes --uacc")
+        c = Change.DEFINE if args.scmd == "define" else Change.ALTER
+        change = SecurityChange(c, profile=args.profile, uacc=args.uacc or Access.NONE)
+    elif args.scmd == "delete":
+        change = SecurityChange(Change.DELETE, profile=args.profile)
+    elif args.scmd == "permit":
+        if args.delete and args.access is not None:
+            raise FlashpoolError("permit takes --access or --delete, not both")
+        c = Change.REMOVE if args.delete else Change.PERMIT
+        change = SecurityChange(c, profile=args.profile, kind=kind, name=name, access=args.access or Access.READ)
+    else:
+        c = Change.GRANT if args.scmd == "grant" else Change.REVOKE
+        change = SecurityChange(c, kind=kind, name=name, role=args.role)
+    res = await _act(args, lambda api: api.change_security(change))
+    if args.json:
+        print(res.to_json())
+        if res.data and "token" in res.data and not args.quiet:
+            pass
+        return res.rc
+    for line in res.lines():
+        print(line, file=sys.stderr if res.rc else sys.stdout)
+    if res.rc == 0 and res.data and "token" in res.data:
+        print(res.data["token"])
+    return res.rc
+
+
+async def _tokens(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from engine import wire
+
+    tokens = await _ask(args, lambda api: api.tokens())
+    if args.json:
+        print(json.dumps({"tokens": wire.encode(tokens)}))
+        return 0
+    for t in tokens:
+        when = dt.datetime.fromtimestamp(t.created_at).strftime("%Y-%m-%d %H:%M")
+        state = "revoked" if t.revoked_at is not None else "live"
+        print(f"{t.id:>5} {t.user:<16} {state:<8} {when} by {t.created_by}  {t.label}")
+    return 0
+
+
+async def _audit_verify(args: argparse.Namespace) -> int:
+    report = await _ask(args, lambda api: api.audit_verify())
+    if args.json:
+        print(json.dumps({"entries": report.entries, "problems": list(report.problems), "ok": not report.problems}))
+    elif report.problems:
+        for p in report.problems:
+            print(f"flashpool: audit trail: {p}", file=sys.stderr)
+        print(f"flashpool: the audit trail of {report.entries} entries FAILS verification", file=sys.stderr)
+    else:
+        _say(args, f"flashpool: the audit trail verifies: {report.entries} entries, the chain unbroken")
+    return 8 if report.problems else 0
+
+
+async def _audit_export(args: argparse.Namespace) -> int:
+    from engine import wire
+
+    entries = await _ask(args, lambda api: api.audit_export(args.since))
+    for e in entries:
+        print(json.dumps(wire.encode(e)), flush=False)
+    sys.stdout.flush()
     return 0
 
 

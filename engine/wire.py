@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -44,10 +45,17 @@ def _names() -> dict[str, object]:
     return _EXTRA
 
 
+def _namespace(obj: object) -> dict[str, object]:
+    """Names for resolving `obj`'s hints: its own module's first (a name there means what it means
+    there), then the engine types other modules import only for type checking."""
+    module = sys.modules.get(getattr(obj, "__module__", ""), None)
+    return {**_names(), **(vars(module) if module else {})}
+
+
 @functools.cache
 def fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     """The dataclass's init fields with their resolved types."""
-    hints = typing.get_type_hints(cls, localns=_names())
+    hints = typing.get_type_hints(cls, localns=_namespace(cls))
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
 
 
@@ -274,7 +282,12 @@ def event_schema(components: dict[str, JSON]) -> JSON:
 
 def returns(fn: Callable[..., object]) -> Any:
     """The resolved return type of a function (for the routes' responses)."""
-    return typing.get_type_hints(fn, localns=_names()).get("return", Any)
+    return hints_of(fn).get("return", Any)
 
 
-__all__ = ["JSON", "WireError", "decode", "encode", "event_schema", "fields_of", "returns", "schema"]
+def hints_of(fn: Callable[..., object]) -> dict[str, Any]:
+    """A function's resolved parameter and return types."""
+    return typing.get_type_hints(fn, localns=_namespace(fn))
+
+
+__all__ = ["JSON", "WireError", "decode", "encode", "event_schema", "fields_of", "hints_of", "returns", "schema"]

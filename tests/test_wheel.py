@@ -20,11 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CONSOLE = """
 import asyncio, sys
 from console.app import FlashpoolApp
+from engine.api import LocalSite
 from engine.site import Site
 
 async def main() -> None:
     site = Site.open(sys.argv[1])
-    app = FlashpoolApp(site)
+    app = FlashpoolApp(LocalSite(site))
     async with app.run_test(size=(120, 40)) as pilot:
         for key in ("2", "3", "4", "1"):
             await pilot.press(key)

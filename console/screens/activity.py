@@ -30,7 +30,7 @@ class ActivityScreen(ListScreen):
     BINDINGS = [Binding("enter", "open", "Messages", id="activity.open")]
 
     def load(self) -> list[tuple[str, Cells]]:
-        entries = self.fpapp.site.views.activity()
+        entries = self.fpapp.site.activity()
         self._entries = {str(e.id): e for e in entries}
         rows = []
         for e in entries:

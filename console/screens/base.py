@@ -176,6 +176,11 @@ class ListScreen(Screen[None]):
             self.request_reload()
 
     # -- actions ----------------------------------------------------------------------------------
+    @property
+    def current_pool(self) -> str | None:
+        """The copy pool a changing action here would act on (what the greying is checked for)."""
+        return None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Changing actions follow the app (greyed out when read-only or held); escape is only
         offered where there is something to go back from."""

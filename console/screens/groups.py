@@ -35,10 +35,8 @@ class GroupsScreen(ListScreen):
 
     def load(self) -> list[tuple[str, Cells]]:
         rows = []
-        volumes = self.fpapp.site.views.volumes()
-        groups = self.fpapp.site.views.groups(volumes)
-        grouped = {v.volser for g in groups for v in g.volumes}
-        for g in groups:
+        storage = self.fpapp.site.storage()
+        for g in storage.groups:
             for v in g.volumes:
                 kind = "POOL" if g.type == "POOL" else "COPY POOL BACKUP"
                 status = "online" if v.online and v.available else ("offline" if not v.online else "✘ unavailable")
@@ -59,25 +57,24 @@ class GroupsScreen(ListScreen):
                         ),
                     )
                 )
-        for v in volumes:
-            if v.volser not in grouped:
-                rows.append(
+        for v in storage.ungrouped:
+            rows.append(
+                (
+                    v.volser,
                     (
                         v.volser,
-                        (
-                            v.volser,
-                            "—",
-                            "—",
-                            "—",
-                            fmt.model(v.model, v.tracks),
-                            f"{v.tracks:,}",
-                            f"{v.capacity / 1e6:,.1f} MB",
-                            f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
-                            str(v.relationships),
-                            "online",
-                        ),
-                    )
+                        "—",
+                        "—",
+                        "—",
+                        fmt.model(v.model, v.tracks),
+                        f"{v.tracks:,}",
+                        f"{v.capacity / 1e6:,.1f} MB",
+                        f"{100 * v.used_tracks / max(v.tracks, 1):.0f}%",
+                        str(v.relationships),
+                        "online",
+                    ),
                 )
+            )
         return rows
 
     def drill_in(self) -> DrillIn | None:

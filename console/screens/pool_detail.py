@@ -51,6 +51,8 @@ class PoolDetailScreen(ListScreen):
         self.pool = pool
         self.versions: dict[str, VersionView] = {}
 
+    _clock = 0.0  # before the first status reading: the timeline is drawn again with the next
+
     def compose_top(self) -> ComposeResult:
         yield Label("", id="pool-info")
         yield RecoveryTimeline(id="timeline")
@@ -64,10 +66,10 @@ class PoolDetailScreen(ListScreen):
         return self.pool + (f" › v{v.version:03d}" if v else "")
 
     def load(self) -> list[tuple[str, Cells]]:
-        views = self.fpapp.site.views
-        summary = next(iter(views.pools(only=self.pool)), None)
+        site = self.fpapp.site
+        summary = next(iter(site.pools(only=self.pool)), None)
         self._summary = summary
-        vers = views.versions(self.pool)
+        vers = site.versions(self.pool)
         self.versions = {str(v.id): v for v in vers}
         rows = []
         for v in vers:
@@ -95,7 +97,8 @@ class PoolDetailScreen(ListScreen):
         return rows
 
     def after_show(self) -> None:
-        self.query_one(RecoveryTimeline).show(list(self.versions.values()), self.fpapp.site.flashcopy.clock())
+        st = self.fpapp.status_now
+        self.query_one(RecoveryTimeline).show(list(self.versions.values()), st.clock if st else self._clock)
         s = getattr(self, "_summary", None)
         if s is not None:
             self.query_one("#pool-info", Label).update(
@@ -127,6 +130,10 @@ class PoolDetailScreen(ListScreen):
                 oos, pct = f"{rel.out_of_sync:,}", fmt.bar(rel.percent_complete, 8)
             rows.append((p.source, (p.source, p.target, p.storage_group, state, oos, pct)))
         self.query_one("#pairs", LiveTable).reconcile(rows)
+
+    @property
+    def current_pool(self) -> str | None:
+        return self.pool
 
     @property
     def selected_version(self) -> VersionView | None:

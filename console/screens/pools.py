@@ -38,7 +38,7 @@ class PoolsScreen(ListScreen):
 
     def load(self) -> list[tuple[str, Cells]]:
         rows = []
-        for p in self.fpapp.site.views.pools():
+        for p in self.fpapp.site.pools():
             frr = "—" if not p.frr_allowed else ("✔ eligible" if p.frr_eligible else "allowed")
             rows.append(
                 (
@@ -57,6 +57,10 @@ class PoolsScreen(ListScreen):
                 )
             )
         return rows
+
+    @property
+    def current_pool(self) -> str | None:
+        return self.table.selected_key if self.is_mounted else None
 
     def drill_in(self) -> DrillIn | None:
         from console.screens.pool_detail import PoolDetailScreen

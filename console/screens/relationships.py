@@ -74,7 +74,7 @@ class RelationshipsScreen(ListScreen):
         super().on_mount()
 
     def load(self) -> list[tuple[str, Cells]]:
-        rels = self.fpapp.site.views.relationships()
+        rels = self.fpapp.site.relationships()
         self._rels = rels
         now = time.monotonic()
         rows = []

@@ -43,11 +43,12 @@ class VolumeScreen(ListScreen):
 
     def load(self) -> list[tuple[str, Cells]]:
         site = self.fpapp.site
-        self._vol = next((v for v in site.views.volumes() if v.volser == self.volser), None)
-        self._sets = [d.name for d in site.datasets.on_volumes([self.volser])] if self.volser in site.volumes else []
-        self._bands = site.views.band_map(self.volser, 600)[1] if self.volser in site.volumes else []
+        self._vol = next((v for v in site.volumes() if v.volser == self.volser), None)
+        usable = self._vol is not None and self._vol.available
+        self._sets = [d.name for d in site.datasets_on([self.volser])] if usable else []
+        self._bands = list(site.band_map(self.volser, 600).bands) if usable else []
         rows = []
-        for r in site.flashcopy.relationships_of(self.volser):
+        for r in site.relationships(self.volser):
             role = "target" if r.target == self.volser else "source"
             ext = f"{r.source_start}-{r.source_start + r.length - 1}"
             rows.append(

@@ -17,7 +17,7 @@ from engine.hsm.precheck import Check
 from engine.hsm.verify import Expectation
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.api import SiteAPI
 
 Selections = dict[str, str]
 
@@ -36,9 +36,9 @@ class Pick:
 
     key: str
     title: str
-    options: Callable[[Site, Selections], list[Option]]
+    options: Callable[[SiteAPI, Selections], list[Option]]
     #: the option to start on (None: the first one)
-    default: Callable[[Site, Selections], str | None] = lambda site, sel: None
+    default: Callable[[SiteAPI, Selections], str | None] = lambda site, sel: None
     when: Callable[[Selections], bool] = lambda sel: True
     typed: bool = False
     short: str = ""  # the step's name in the breadcrumb (default: from the title)
@@ -99,9 +99,10 @@ class Walkthrough:
     def alternatives(self, check: Check) -> list[Alternative]:
         return []
 
-    def expect(self, site: Site) -> list[Expectation]:
-        """Point-in-time digests taken before the command runs (blocking: called in a thread)."""
-        return []
+    def expect(self, site: SiteAPI) -> list[Expectation]:
+        """What the command must leave behind, read before it runs (blocking: called in a
+        thread): the engine derives it from the command itself (engine.hsm.verify.expect_for)."""
+        return site.expect(self.command())
 
     def verify_backup_of(self) -> str | None:
         """A backup is verified on the new version's targets, not on the sources."""

@@ -6,17 +6,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 from console.walkthroughs import options as opt
 from console.walkthroughs.base import Alternative, Option, Pick, Selections, Walkthrough, release
-from engine.hsm import verify
 from engine.hsm.precheck import Check
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.api import SiteAPI
 
 POOL = Pick("pool", "Which copy pool?", opt.pools)
 
 
-def _modes(site: Site, sel: Selections) -> list[Option]:
-    pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
+def _modes(site: SiteAPI, sel: Selections) -> list[Option]:
+    pool = next((p for p in site.pools() if p.name == sel.get("pool")), None)
     out = [Option("EXECUTE", "Backup now (FRBACKUP EXECUTE)", "flash every volume at one point in time")]
     if pool and pool.dump_classes:
         out.append(
@@ -32,8 +31,8 @@ def _modes(site: Site, sel: Selections) -> list[Option]:
     return out
 
 
-def _mode_default(site: Site, sel: Selections) -> str:
-    pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
+def _mode_default(site: SiteAPI, sel: Selections) -> str:
+    pool = next((p for p in site.pools() if p.name == sel.get("pool")), None)
     return "FCINCREMENTAL" if pool and pool.incremental else "EXECUTE"
 
 
@@ -70,7 +69,7 @@ class Backup(Walkthrough):
         return None  # a backup destroys nothing unless a version rolls off; the impact says which
 
 
-def _actions(site: Site, sel: Selections) -> list[Option]:
+def _actions(site: SiteAPI, sel: Selections) -> list[Option]:
     return [
         Option("WITHDRAW", "Withdraw the newest valid version (a bad backup)", "FRBACKUP WITHDRAW"),
         Option("DELETE", "Delete a version (DASD and tape)", "FRDELETE VERSIONS(n) BOTH"),
@@ -119,22 +118,6 @@ class WithdrawDelete(Walkthrough):
             return [Alternative("Choose another version", back_to="version")]
         return []
 
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        action, pool = self.selections.get("action", "WITHDRAW"), self.pool() or ""
-        if action == "WITHDRAW":
-            newest = opt.newest_valid(site, self.selections)
-            return [verify.Expectation("version", f"{pool} {newest}", "invalid", "withdrawn")] if newest else []
-        n = self.selections["version"]
-        if action == "DELETE":
-            return [verify.Expectation("version", f"{pool} {n}", "gone", "deleted")]
-        c = self.selections["dumpclass"]
-        return [
-            verify.Expectation("dumpclass", f"{pool} {n} {c}", "gone", "dump deleted"),
-            verify.Expectation(
-                "version", f"{pool} {n}", verify.version_state(site.context, pool, int(n)), "DASD copy kept"
-            ),
-        ]
-
 
 class Prepare(Walkthrough):
     id = "W9"
@@ -152,9 +135,6 @@ class Prepare(Walkthrough):
         if check.code == "held":
             return [release("FRBACKUP")]
         return []
-
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        return [verify.expect_prepared(site.context, self.pool() or "")]
 
     def destructive_name(self) -> str | None:
         return None

@@ -9,13 +9,13 @@ from console import format as fmt
 from console.walkthroughs.base import Option, Selections
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.api import SiteAPI
     from engine.views import VersionView
 
 
-def pools(site: Site, sel: Selections) -> list[Option]:
+def pools(site: SiteAPI, sel: Selections) -> list[Option]:
     out = []
-    for p in site.views.pools():
+    for p in site.pools():
         frr = "FRR eligible" if p.frr_eligible else "FRR allowed" if p.frr_allowed else "no FRR"
         out.append(
             Option(
@@ -29,13 +29,13 @@ def pools(site: Site, sel: Selections) -> list[Option]:
     return out
 
 
-def incremental_pools(site: Site, sel: Selections) -> list[Option]:
-    inc = {p.name for p in site.views.pools() if p.incremental}
+def incremental_pools(site: SiteAPI, sel: Selections) -> list[Option]:
+    inc = {p.name for p in site.pools() if p.incremental}
     return [o for o in pools(site, sel) if o.value in inc] or pools(site, sel)
 
 
-def dumped_pools(site: Site, sel: Selections) -> list[Option]:
-    dumped = {p.name for p in site.views.pools() if p.dump_classes}
+def dumped_pools(site: SiteAPI, sel: Selections) -> list[Option]:
+    dumped = {p.name for p in site.pools() if p.dump_classes}
     return [o for o in pools(site, sel) if o.value in dumped] or pools(site, sel)
 
 
@@ -50,40 +50,38 @@ def _version_option(v: VersionView) -> Option:
     )
 
 
-def versions(site: Site, sel: Selections) -> list[Option]:
-    return [_version_option(v) for v in site.views.versions(sel.get("pool", "")) if v.generation is not None]
+def versions(site: SiteAPI, sel: Selections) -> list[Option]:
+    return [_version_option(v) for v in site.versions(sel.get("pool", "")) if v.generation is not None]
 
 
-def dumped_versions(site: Site, sel: Selections) -> list[Option]:
-    vs = [v for v in site.views.versions(sel.get("pool", "")) if v.generation is not None]
+def dumped_versions(site: SiteAPI, sel: Selections) -> list[Option]:
+    vs = [v for v in site.versions(sel.get("pool", "")) if v.generation is not None]
     return [_version_option(v) for v in vs if v.dump_copies] or [_version_option(v) for v in vs]
 
 
-def newest_valid(site: Site, sel: Selections) -> str | None:
-    for v in site.views.versions(sel.get("pool", "")):
+def newest_valid(site: SiteAPI, sel: Selections) -> str | None:
+    for v in site.versions(sel.get("pool", "")):
         if v.generation is not None and v.dasd_state == "RECOVERABLE":
             return str(v.version)
     return None
 
 
-def older_valid(site: Site, sel: Selections) -> str | None:
+def older_valid(site: SiteAPI, sel: Selections) -> str | None:
     valid = [
-        v
-        for v in site.views.versions(sel.get("pool", ""))
-        if v.generation is not None and v.dasd_state == "RECOVERABLE"
+        v for v in site.versions(sel.get("pool", "")) if v.generation is not None and v.dasd_state == "RECOVERABLE"
     ]
     return str(valid[1].version) if len(valid) > 1 else (str(valid[0].version) if valid else None)
 
 
-def newest_dumped(site: Site, sel: Selections) -> str | None:
-    for v in site.views.versions(sel.get("pool", "")):
+def newest_dumped(site: SiteAPI, sel: Selections) -> str | None:
+    for v in site.versions(sel.get("pool", "")):
         if v.generation is not None and v.dump_copies:
             return str(v.version)
     return None
 
 
-def volumes(site: Site, sel: Selections) -> list[Option]:
-    pool = next((p for p in site.views.pools() if p.name == sel.get("pool")), None)
+def volumes(site: SiteAPI, sel: Selections) -> list[Option]:
+    pool = next((p for p in site.pools() if p.name == sel.get("pool")), None)
     groups = set(pool.storage_groups) if pool else set()
     out = [
         Option(
@@ -91,7 +89,7 @@ def volumes(site: Site, sel: Selections) -> list[Option]:
             v.volser,
             f"{v.storage_group} · {fmt.model(v.model, v.tracks)} · {v.used_tracks:,} tracks in data sets",
         )
-        for v in site.views.volumes()
+        for v in site.volumes()
         if v.storage_group in groups
     ]
     if sel.get("allow_pool"):
@@ -99,36 +97,31 @@ def volumes(site: Site, sel: Selections) -> list[Option]:
     return out
 
 
-def dump_classes(site: Site, sel: Selections) -> list[Option]:
-    vs = {str(v.version): v for v in site.views.versions(sel.get("pool", ""))}
+def dump_classes(site: SiteAPI, sel: Selections) -> list[Option]:
+    vs = {str(v.version): v for v in site.versions(sel.get("pool", ""))}
     v = vs.get(sel.get("version", ""))
     if v is None:
         return []
     return [Option(c, c, f"dump state {s}") for c, s in v.dump_copies]
 
 
-def datasets_matching(site: Site, sel: Selections) -> list[Option]:
+def datasets_matching(site: SiteAPI, sel: Selections) -> list[Option]:
     """Preview for a typed pattern: the cataloged data sets it matches (deleted ones need their
     full name, as DFSMShsm says)."""
     pattern = sel.get("pattern", "").strip().upper()
     if not pattern:
-        return [
-            Option(d.name, d.name, f"{len(d.extents)} extent(s) on {' '.join(d.volumes)}")
-            for d in site.datasets.cataloged()
-        ]
+        return [Option(d.name, d.name, f"{len(d.extents)} extent(s) on {' '.join(d.volumes)}") for d in site.datasets()]
     try:
         found = (
-            site.datasets.cataloged(pattern)
-            if any(c in pattern for c in "*%")
-            else ([d] if (d := site.datasets.get(pattern)) else [])
+            site.datasets(pattern) if any(c in pattern for c in "*%") else ([d] if (d := site.dataset(pattern)) else [])
         )
     except Exception:  # noqa: BLE001 - a half-typed pattern is not an error yet
         return []
     return [Option(d.name, d.name, f"on {' '.join(d.volumes)}") for d in found]
 
 
-def yes_no(yes: str, no: str) -> Callable[[Site, Selections], list[Option]]:
-    def options(site: Site, sel: Selections) -> list[Option]:
+def yes_no(yes: str, no: str) -> Callable[[SiteAPI, Selections], list[Option]]:
+    def options(site: SiteAPI, sel: Selections) -> list[Option]:
         return [Option("N", no), Option("Y", yes)]
 
     return options

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from console.walkthroughs import options as opt
 from console.walkthroughs.base import Alternative, Option, Pick, Selections, Walkthrough, release
-from engine.command import Selection
-from engine.hsm import verify
 from engine.hsm.precheck import Check
 
 if TYPE_CHECKING:
-    from engine.site import Site
+    from engine.api import SiteAPI
 
 POOL = Pick("pool", "Which copy pool?", opt.pools)
 FRR_CODES = frozenset({"frr-not-eligible", "frr-not-allowed"})
@@ -57,9 +55,6 @@ class FastReverseRestore(Walkthrough):
             ]
         return _recovery_alternatives(check, version_pick=False)
 
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        return verify.expect_from_dasd(site.context, self.pool() or "", Selection())
-
 
 class OlderVersion(Walkthrough):
     id = "W2"
@@ -77,9 +72,6 @@ class OlderVersion(Walkthrough):
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
 
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        return verify.expect_from_dasd(site.context, self.pool() or "", self.selection())
-
 
 class Incremental(Walkthrough):
     id = "W3"
@@ -96,9 +88,6 @@ class Incremental(Walkthrough):
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
-
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        return verify.expect_from_dasd(site.context, self.pool() or "", Selection())
 
 
 class OneVolume(Walkthrough):
@@ -121,9 +110,6 @@ class OneVolume(Walkthrough):
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check, volume_level=True)
-
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        return verify.expect_from_dasd(site.context, self.pool() or "", self.selection(), [self.selections["volume"]])
 
 
 class FromTape(Walkthrough):
@@ -161,18 +147,8 @@ class FromTape(Walkthrough):
             return [release("FRRECOV")]
         return _recovery_alternatives(check)
 
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        vol = self.selections.get("volume", "*")
-        return verify.expect_from_dump(
-            site.context,
-            self.pool() or "",
-            self.selection(),
-            self.selections.get("dumpclass"),
-            None if vol == "*" else [vol],
-        )
 
-
-def _sources(site: Site, sel: Selections) -> list[Option]:
+def _sources(site: SiteAPI, sel: Selections) -> list[Option]:
     out = [Option("DASD", "DASD: the version's target volumes", "data-set-level FlashCopy")]
     return out + [
         Option(o.value, f"tape: dump class {o.value}", o.detail)
@@ -214,12 +190,6 @@ class DataSets(Walkthrough):
             + (" REPLACE" if self.selections.get("replace") == "Y" else "")
         )
 
-    def names(self, site: Site) -> list[str]:
-        pattern = self.selections.get("pattern", "").upper()
-        if any(c in pattern for c in "*%"):
-            return [d.name for d in site.datasets.cataloged(pattern)]
-        return [pattern]
-
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "exists":
             return [Alternative("Overwrite them: add REPLACE", changes=(("replace", "Y"),))]
@@ -228,7 +198,3 @@ class DataSets(Walkthrough):
         if check.code == "held":
             return [release("FRRECOV")]
         return []
-
-    def expect(self, site: Site) -> list[verify.Expectation]:
-        src = self.selections.get("source", "DASD")
-        return verify.expect_datasets(site.context, self.names(site), self.pool(), Selection(), from_dump=src != "DASD")

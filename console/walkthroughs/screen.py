@@ -30,9 +30,9 @@ from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
 from console.widgets.footer import KeysFooter
 from console.widgets.status_line import StatusLine
 from engine.hsm import verify
-from engine.hsm.impact import Impact, impact
+from engine.hsm.impact import Impact
 from engine.hsm.messages import CommandResult
-from engine.hsm.precheck import Check, precheck
+from engine.hsm.precheck import Check
 
 if TYPE_CHECKING:
     from console.app import FlashpoolApp
@@ -445,7 +445,7 @@ class WalkthroughScreen(Screen[None]):
     async def run_checks(self) -> None:
         self.busy = True
         try:
-            checks = await asyncio.to_thread(precheck, self.fpapp.site.context, self.wt.command())
+            checks = await asyncio.to_thread(self.fpapp.site.precheck, self.wt.command())
         finally:
             self.busy = False
         self.judged = [Judged(c, not c.ok and c.code not in self.wt.informational) for c in checks]
@@ -531,8 +531,7 @@ class WalkthroughScreen(Screen[None]):
                 self.transcript += [f"ran {alt.run}: RC={res.rc}", *res.lines()]
             if alt.wait_for_copy:
                 text.update("Waiting for the background copy to complete …")
-                fc = self.fpapp.site.flashcopy
-                await (fc.wait_idle() if fc.running else fc.drain())
+                await self.fpapp.site.wait_copies()
                 self.transcript.append("waited for the background copy to complete")
         finally:
             self.busy = False
@@ -543,7 +542,7 @@ class WalkthroughScreen(Screen[None]):
     async def run_impact(self) -> None:
         self.busy = True
         try:
-            im = await asyncio.to_thread(impact, self.fpapp.site.context, self.wt.command())
+            im = await asyncio.to_thread(self.fpapp.site.impact, self.wt.command())
         finally:
             self.busy = False
         self.impact = im
@@ -591,11 +590,12 @@ class WalkthroughScreen(Screen[None]):
         """Live progress of the background copy onto the volumes this walkthrough touched."""
         names = {e.name for e in self.expected if e.kind == "volume"}
         if (pool := self.wt.verify_backup_of()) is not None:  # a backup: its new version's targets
-            versions = await asyncio.to_thread(self.fpapp.site.views.versions, pool)
+            versions = await asyncio.to_thread(self.fpapp.site.versions, pool)
             names = {p.target for v in versions[:1] for p in v.pairs}
         bar = self.query_one("#wt-progress", ProgressBar)
         while self.is_attached:
-            rels = [r for r in self.fpapp.site.flashcopy.relationships() if r.source in names or r.target in names]
+            every = await asyncio.to_thread(self.fpapp.site.relationships)
+            rels = [r for r in every if r.source in names or r.target in names]
             total = sum(r.length for r in rels)
             left = sum(r.out_of_sync for r in rels)
             bar.update(total=max(total, 1), progress=(total - left) if total else 1)
@@ -612,9 +612,9 @@ class WalkthroughScreen(Screen[None]):
             if rc != 0:
                 self.outcomes = []  # a command that failed promised nothing: nothing gets a ✔
             elif (pool := self.wt.verify_backup_of()) is not None:
-                self.outcomes = await asyncio.to_thread(verify.check_backup, self.fpapp.site.context, pool)
+                self.outcomes = await asyncio.to_thread(self.fpapp.site.verify_backup, pool)
             else:
-                self.outcomes = await asyncio.to_thread(verify.check, self.fpapp.site.context, self.expected)
+                self.outcomes = await asyncio.to_thread(self.fpapp.site.verify, self.expected)
         finally:
             self.busy = False
         lines = []
@@ -674,12 +674,12 @@ class WalkthroughScreen(Screen[None]):
             f"WALKTHROUGH {self.wt.id} {self._command_or_tbd()}", self.wt.pool(), rc, self.transcript
         )
 
-    def action_export(self) -> None:
+    @work(exclusive=True, group="walkthrough-export", exit_on_error=False)
+    async def action_export(self) -> None:
+        """Into the site's transcripts/ folder (written by whoever holds the site: a server too)."""
         if self.stage != "summary":
             return
-        folder = self.fpapp.site.path / "transcripts"
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{self.wt.id}-{time.strftime('%Y%m%d-%H%M%S')}.txt"
-        path.write_text("\n".join(self.transcript) + "\n")
+        name = f"{self.wt.id}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path = Path(await self.fpapp.site.save_transcript(name, "\n".join(self.transcript) + "\n"))
         self.exported = path
         self.notify(f"transcript written to {path}", timeout=5)

@@ -37,17 +37,20 @@ async def run_workload(
     seed: int | None = None,
     prefix: str = "WKLD",
 ) -> WorkloadStats:
-    with site.catalog.session() as s:
-        pool = repo.copy_pool(s, copypool)
-        if pool is None:
-            raise FlashpoolError(f"copy pool {copypool} is not defined")
-        volumes = [src.volser for src in pools.sources(s, pool) if src.volser in site.volumes]
+    def pool_volumes() -> list[str]:
+        with site.catalog.session() as s:
+            pool = repo.copy_pool(s, copypool)
+            if pool is None:
+                raise FlashpoolError(f"copy pool {copypool} is not defined")
+            return [src.volser for src in pools.sources(s, pool) if src.volser in site.volumes]
+
+    volumes = await asyncio.to_thread(pool_volumes)  # never a catalog read on the loop (a server runs it)
     if not volumes:
         raise FlashpoolError(f"copy pool {copypool} has no available volumes")
     rng = random.Random(seed)
     ds = site.datasets
     stats = WorkloadStats()
-    stats.names = {i.name for i in ds.on_volumes(volumes) if i.name.startswith(prefix + ".")}
+    stats.names = {i.name for i in await asyncio.to_thread(ds.on_volumes, volumes) if i.name.startswith(prefix + ".")}
     deadline = time.monotonic() + seconds
     serial = 0
     while time.monotonic() < deadline:
@@ -66,7 +69,7 @@ async def run_workload(
             else:
                 target = rng.choice(sorted(stats.names))
             if action == "update":
-                info = ds.get(target)
+                info = await asyncio.to_thread(ds.get, target)
                 if info is None:
                     stats.names.discard(target)
                     continue

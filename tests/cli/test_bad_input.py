@@ -366,16 +366,18 @@ def test_a_demo_site_says_so(demo):
     finally:
         site.close_files()
     from console.app import FlashpoolApp
+    from engine.api import LocalSite
 
     other = Site.open(demo)
     try:
-        assert "DEMO" in FlashpoolApp(other, live=False, start_engine=False).sub_title
+        assert "DEMO" in FlashpoolApp(LocalSite(other), live=False, start_engine=False).sub_title
     finally:
         other.close_files()
 
 
 async def test_wait_reports_a_parked_copy_and_returns(tmp_path, monkeypatch, capsys):
     from console.cli import _wait
+    from engine.api import LocalSite
     from engine.errors import VolumeSpaceExhausted
 
     defn = parse_definition({"volume": [{"volser": v, "tracks": 16, "track_size": 64} for v in ("A", "B")]})
@@ -388,7 +390,7 @@ async def test_wait_reports_a_parked_copy_and_returns(tmp_path, monkeypatch, cap
             raise VolumeSpaceExhausted("B: no space left on device")
 
         monkeypatch.setattr(site.flashcopy.core, "copy_step", full)
-        assert await asyncio.wait_for(_wait(site, quiet=True), 10) == 12
+        assert await asyncio.wait_for(_wait(LocalSite(site), quiet=True), 10) == 12
         assert "parked" in capsys.readouterr().err
     finally:
         monkeypatch.undo()

@@ -17,6 +17,7 @@ from pathlib import Path
 from textual.widgets import Input
 
 from console.app import FlashpoolApp
+from engine.api import LocalSite
 from engine.hsm.demo import demo_definition, seed_demo
 from engine.site import Site
 
@@ -84,7 +85,7 @@ def scene_app(path: Path, **kw: object) -> FlashpoolApp:
     kw.setdefault("user", "operator")  # not whoever runs the tests
     kw.setdefault("start_engine", False)
     kw.setdefault("warm", False)  # the other screens are composed when a test visits them
-    return FlashpoolApp(site, **kw)  # type: ignore[arg-type]
+    return FlashpoolApp(LocalSite(site), **kw)  # type: ignore[arg-type]
 
 
 #: workers that run as long as something lives (the engine's events, a copy's progress bar)
@@ -175,7 +176,7 @@ def raise_demo_alerts(app: FlashpoolApp) -> None:
     from engine.events import ActivityLogged
     from engine.hsm.alerts import AlertKind, AlertRaised
 
-    now = app.site.flashcopy.clock()
+    now = app.site.engine.flashcopy.clock()
     db2 = "DSN$DB0A$DB"
     for event in (
         AlertRaised(
@@ -198,7 +199,7 @@ def raise_demo_alerts(app: FlashpoolApp) -> None:
             "BACKGROUND COPY DB0A01 -> BK0A09 STOPPED: no space left on device; IT IS RETRIED EVERY FEW SECONDS AND NOTHING COPIED IS LOST",
         ),
     ):
-        app.site.events.publish(event)
+        app.site.engine.events.publish(event)
 
 
 #: every list screen, the alerts and a walkthrough again at the smallest and a large terminal

@@ -25,9 +25,11 @@ async def test_an_alert_is_a_toast_a_count_a_row_and_can_be_acknowledged(demo_pa
         await settle(pilot)
         assert "alerts 0" in status(app)
         text = f"VERSION 003 OF COPY POOL {POOL} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE"
-        app.site.events.publish(AlertRaised(app.site.flashcopy.clock(), AlertKind.FRR_WINDOW_CLOSED, POOL, text))
-        app.site.events.publish(
-            AlertRaised(app.site.flashcopy.clock(), AlertKind.COPY_PARKED, None, "BACKGROUND COPY STOPPED: full")
+        app.site.engine.events.publish(
+            AlertRaised(app.site.engine.flashcopy.clock(), AlertKind.FRR_WINDOW_CLOSED, POOL, text)
+        )
+        app.site.engine.events.publish(
+            AlertRaised(app.site.engine.flashcopy.clock(), AlertKind.COPY_PARKED, None, "BACKGROUND COPY STOPPED: full")
         )
         await settle(pilot)
         toasts = list(app._notifications)
@@ -57,13 +59,21 @@ async def test_commands_of_others_alert_and_this_consoles_own_do_not(demo_path, 
     monkeypatch.setattr(app, "bell", lambda: bells.append(1))
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
-        now = app.site.flashcopy.clock()
-        app.site.events.publish(ActivityLogged(now, "CONSOLE", f"FRBACKUP COPYPOOL({POOL})", POOL, 0))
-        app.site.events.publish(ActivityLogged(now, "AUTO", "QUERY SETSYS", None, 0))  # changes nothing
-        app.site.events.publish(ActivityLogged(now, "AUTO", f"FRBACKUP COPYPOOL({POOL}) DUMP", POOL, 0))
+        res = await app.run_command(f"FRBACKUP COPYPOOL({POOL})")  # this console's own: no news to it
+        assert res.rc == 0
         await settle(pilot)
-        assert [a.text for a in app.alerts.items] == [f"AUTO RAN FRBACKUP COPYPOOL({POOL}) DUMP: RC=0"]
-        assert bells == [1]
+        now = app.site.engine.flashcopy.clock()
+        # the same command from another console's user is news: it changed what this one shows
+        app.site.engine.events.publish(ActivityLogged(now, "CONSOLE", f"FRBACKUP COPYPOOL({POOL})", POOL, 0, "bob"))
+        app.site.engine.events.publish(ActivityLogged(now, "AUTO", "QUERY SETSYS", None, 0))  # changes nothing
+        app.site.engine.events.publish(ActivityLogged(now, "AUTO", f"FRBACKUP COPYPOOL({POOL}) DUMP", POOL, 0))
+        await settle(pilot)
+        assert [a.text for a in app.alerts.items] == [
+            f"BOB (CONSOLE) RAN FRBACKUP COPYPOOL({POOL}): RC=0",
+            f"AUTO RAN FRBACKUP COPYPOOL({POOL}) DUMP: RC=0",
+        ]
+        assert [a.title for a in app.alerts.items][0] == "command from bob (CONSOLE)"
+        assert bells == [1, 1]
     await app.site.close()
 
 
@@ -164,7 +174,7 @@ async def test_q_asks_when_a_walkthrough_is_open_and_quits_at_once_otherwise(dem
 async def test_the_demo_console_keeps_a_copy_visibly_running(demo_path):
     """make run's headline walkthrough needs a copy in progress: paced, the demo's copy runs for
     minutes instead of finishing before the first screen."""
-    from console.app import DEMO_COPIER, pace_demo
+    from engine.hsm.demo import DEMO_COPIER, pace_demo
     from engine.site import Site
 
     site = Site.open(demo_path)
@@ -184,8 +194,7 @@ async def test_the_demo_console_keeps_a_copy_visibly_running(demo_path):
 async def test_the_first_start_demo_is_a_demo_at_once(tmp_path):
     """make run's first start creates and seeds the demo, then opens the console on that same
     site object: it must already say DEMO and be paced (it said neither before)."""
-    from console.app import DEMO_COPIER, pace_demo
-    from engine.hsm.demo import demo_definition, seed_demo
+    from engine.hsm.demo import DEMO_COPIER, demo_definition, pace_demo, seed_demo
     from engine.site import Site
 
     site = Site.create(tmp_path / "flashpool-data", demo_definition())

@@ -86,14 +86,14 @@ async def test_command_line_runs_a_real_frbackup(demo_path):
     app = make_app(demo_path)
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
-        before = versions(app.site, "HRNIGHT")
+        before = versions(app.site.engine, "HRNIGHT")
         await pilot.press("colon", *"FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL", "enter")
         await settle(pilot, 6)
         log = app.screen.query_one("#cmd-output")
         text = "\n".join(str(line.text) for line in log.lines)
         assert "ARC1802I" in text and "RC=0" in text
-        assert len(versions(app.site, "HRNIGHT")) == len(before)  # VERSIONS=1: replaced
-        assert versions(app.site, "HRNIGHT")[0][0] == before[0][0] + 1
+        assert len(versions(app.site.engine, "HRNIGHT")) == len(before)  # VERSIONS=1: replaced
+        assert versions(app.site.engine, "HRNIGHT")[0][0] == before[0][0] + 1
         await pilot.press("up")  # history
         assert app.screen.query_one("#cmd-input").value.startswith("FRBACKUP COPYPOOL(HRNIGHT)")
         await pilot.press("escape", "4")
@@ -115,7 +115,7 @@ async def test_cancelled_withdraw_changes_nothing_and_typed_name_runs_it(demo_pa
     app = make_app(demo_path)
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
-        site = app.site
+        site = app.site.engine
         before = versions(site, "DSN$DB0A$DB")
         await pilot.press("enter", "w")  # pool detail of DSN$DB0A$DB, withdraw
         await settle(pilot)
@@ -162,7 +162,7 @@ async def test_read_only_greys_out_and_refuses(demo_path):
         await settle(pilot, 5)
         text = "\n".join(str(line.text) for line in app.screen.query_one("#cmd-output").lines)
         assert "READ-ONLY" in text
-        with app.site.catalog.session() as s:
+        with app.site.engine.catalog.session() as s:
             assert repo.activity(s)[0].command != "FRBACKUP COPYPOOL(PAYROLL)"
         await pilot.press("escape", "colon", *"LIST COPYPOOL", "enter")  # reading is fine
         await settle(pilot, 5)
@@ -278,13 +278,13 @@ async def test_w_on_an_older_version_says_withdraw_acts_on_the_newest_and_change
     app = make_app(demo_path)
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
-        before = versions(app.site, "DSN$DB0A$DB")
+        before = versions(app.site.engine, "DSN$DB0A$DB")
         await pilot.press("enter", "j", "w")  # pool detail, version 002, withdraw
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
         said = [n.message for n in app._notifications]
         assert any("newest valid version (003), not on 002" in m for m in said), said
-        assert versions(app.site, "DSN$DB0A$DB") == before
+        assert versions(app.site.engine, "DSN$DB0A$DB") == before
     await app.site.close()
 
 

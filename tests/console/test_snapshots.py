@@ -27,7 +27,7 @@ def test_screen(snap_compare, demo_path, sc: Scene, theme: str) -> None:
     try:
         assert snap_compare(app, terminal_size=SIZE, run_before=sc.drive)
     finally:
-        app.site.close_files()
+        app.site.engine.close_files()
 
 
 @pytest.mark.parametrize(("sc", "size"), SIZED_CASES, ids=[f"{s.name}-{w}x{h}" for s, (w, h) in SIZED_CASES])
@@ -38,7 +38,7 @@ def test_screen_size(snap_compare, demo_path, sc: Scene, size: tuple[int, int]) 
     try:
         assert snap_compare(app, terminal_size=size, run_before=sc.drive)
     finally:
-        app.site.close_files()
+        app.site.engine.close_files()
 
 
 def test_no_color(snap_compare, demo_path, monkeypatch) -> None:
@@ -49,4 +49,4 @@ def test_no_color(snap_compare, demo_path, monkeypatch) -> None:
     try:
         assert snap_compare(app, terminal_size=SIZE, run_before=sc.drive)
     finally:
-        app.site.close_files()
+        app.site.engine.close_files()

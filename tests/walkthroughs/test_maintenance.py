@@ -12,7 +12,7 @@ from tests.walkthroughs.test_recovery import DB2, DB2_VOLS, pair_targets, states
 async def test_w7_backup_now_holds_what_the_sources_read(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot
-        site = app.site
+        site = app.site.engine
         await damage(site, "PAY002", 5, 5)  # today's changes
         now = {v: await digest(site, v) for v in ("PAY001", "PAY002")}
         await keys.press("j", "j", "b")  # PAYROLL, backup walkthrough
@@ -54,13 +54,13 @@ async def test_w7_roll_off_asks_for_the_name_and_held_backup_is_released(demo_pa
         await keys.press("enter")
         await settle(pilot, 6)
         assert app.screen.result.rc == 0
-        assert 1 not in states(app.site, DB2) and 4 in states(app.site, DB2)
+        assert 1 not in states(app.site.engine, DB2) and 4 in states(app.site.engine, DB2)
 
 
 async def test_w8_withdraw_the_newest_version_keeps_the_others(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot
-        site = app.site
+        site = app.site.engine
         sources = {v: await digest(site, v) for v in DB2_VOLS}
         older = {s: await digest(site, t) for s, t in pair_targets(site, DB2, 2).items()}
         await keys.press("r", "8", "enter", "enter", "enter")  # pool, WITHDRAW
@@ -80,7 +80,7 @@ async def test_w8_withdraw_the_newest_version_keeps_the_others(demo_path):
 async def test_w8_delete_one_dump_class(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot
-        site = app.site
+        site = app.site.engine
         await keys.press("j", "j", "r", "8", "enter", "enter")  # PAYROLL
         await keys.press("down", "down", "enter", "enter", "enter")  # dumps, version 001, first class
         assert "DUMPONLY(DUMPCLASS(" in walkthrough(app).command()
@@ -104,13 +104,13 @@ async def test_w8_withdrawing_the_only_valid_version_is_refused(demo_path):
         assert app.screen.alternatives[0].walkthrough == "W7"
         await keys.press("enter")
         assert walkthrough(app).id == "W7" and walkthrough(app).pool() == "PAYROLL"
-        assert states(app.site, "PAYROLL") == {1: "RECOVERABLE"}
+        assert states(app.site.engine, "PAYROLL") == {1: "RECOVERABLE"}
 
 
 async def test_w9_prepare_assigns_targets(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot
-        site = app.site
+        site = app.site.engine
         sources = {v: await digest(site, v) for v in ("PAY001", "PAY002")}
         await keys.press("j", "j", "r", "9", "enter", "enter")  # PAYROLL: VERSIONS=2, one taken
         assert "✔ backup group PAYBK has eligible target volumes for 1 version(s) of 2 source volume(s)" in text(app), (
@@ -134,7 +134,7 @@ async def test_w9_held_backup_is_refused(demo_path):
         assert "✘ NOT MET: FRBACKUP is not held" in text(app)
         assert app.screen.alternatives[0].run == "RELEASE FRBACKUP"
         await keys.press("escape")
-        assert walkthrough(app) is None and app.site.context.held("FRBACKUP") == "FRBACKUP"
+        assert walkthrough(app) is None and app.site.engine.context.held("FRBACKUP") == "FRBACKUP"
 
 
 async def test_verify_never_shows_a_tick_for_a_command_that_failed(demo_path):

@@ -50,7 +50,7 @@ async def finish(keys: Keys, app, name: str) -> None:
 async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot
-        site = app.site
+        site = app.site.engine
         before = {v: await digest(site, v) for v in DB2_VOLS}  # nothing written since version 003
         await damage(site, "DB0A01", 100, 20)
         await damage(site, "DB0L01", 0, 5)
@@ -84,7 +84,7 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
 
 async def test_w1_escape_before_running_changes_nothing(demo_path):
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         await damage(site, "DB0A01", 10, 3)
         damaged = await digest(site, "DB0A01")
         await keys.press("r", "1", "enter", "enter", "enter", "enter")
@@ -117,7 +117,7 @@ async def test_w1_alternative_recovers_the_version_it_was_offered_for(demo_path)
     """Issue "One truth": the regular-recovery alternative used to preselect the older version
     (002) and silently drop DAY3; it must recover version 003, the one W1 checked."""
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         await site.flashcopy.drain()  # every copy completed: fast reverse restore is no longer possible
         targets = pair_targets(site, DB2, 3)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}
@@ -138,7 +138,7 @@ async def test_w1_alternative_recovers_the_version_it_was_offered_for(demo_path)
 
 async def test_w2_older_version_regular_recovery_keeps_newer_versions(demo_path):
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         await site.flashcopy.drain()  # the newest version's copy is done: regular recovery is allowed
         targets = pair_targets(site, DB2, 2)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # version 002 as it is
@@ -170,13 +170,13 @@ async def test_w2_held_recovery_is_refused_and_released(demo_path):
         assert isinstance(app.screen, ConfirmScreen)
         assert "every operator" in str(app.screen.query_one("#confirm-impact").render())
         await keys.press("escape")  # declined: still held
-        assert app.site.context.held("FRRECOV") is not None
+        assert app.site.engine.context.held("FRRECOV") is not None
         await keys.press("enter")
         await keys.type("YES")
         await keys.press("enter")
         await settle(pilot, 5)
         assert app.screen.stage == "checks" and "✔ FRRECOV is not held" in text(app)
-        assert app.site.context.held("FRRECOV") is None
+        assert app.site.engine.context.held("FRRECOV") is None
         await pilot.press("escape")  # cancelled now: it must not claim that nothing changed
         await settle(pilot)
         said = [n.message for n in app._notifications]
@@ -196,7 +196,7 @@ async def test_under_hold_b_and_r_open_the_walkthroughs(demo_path):
 async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot
-        site = app.site
+        site = app.site.engine
         await damage(site, "HR0001", 120, 4)  # changes after the refresh ...
         assert (await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL")).rc == 0  # ... refreshed, copying
         pit = {v: await digest(site, v) for v in ("HR0001", "HR0002")}
@@ -218,7 +218,7 @@ async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
 
 async def test_w4_one_volume_from_dasd_leaves_the_others(demo_path):
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         await site.flashcopy.drain()
         pit = await digest(site, pair_targets(site, DB2, 2)["DB0A02"])
         await damage(site, "DB0A02", 50, 10)
@@ -251,7 +251,7 @@ async def test_w4_invalid_version_is_refused_with_another_version_offered(demo_p
 
 async def test_w5_whole_copy_pool_from_tape(demo_path):
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         targets = pair_targets(site, "PAYROLL", 1)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}  # MONTHEND on DASD
         await damage(site, "PAY001", 0, 40)
@@ -276,7 +276,7 @@ async def test_w5_held_tape_recovery_is_refused(demo_path):
 
 async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         name = "DB0A.DSNDBC.PAYROLL.TS02.I0001.A001"  # two volumes; the pool captures catalog information
         pit = await site.datasets.read(name)
         await site.datasets.write(name, b"garbage from a bad batch run " * 100)  # shorter, too
@@ -298,7 +298,7 @@ async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
 
 async def test_w6_data_sets_by_pattern_from_tape(demo_path):
     async with console(demo_path) as (app, keys):
-        site = app.site
+        site = app.site.engine
         names = ["PAY.HISTORY.G0001V00", "PAY.MASTER.FILE"]
         pit = {n: await site.datasets.read(n) for n in names}
         for n in names:  # a bad job rewrites every record (the pool keeps no catalog information,

@@ -1,0 +1,222 @@
+"""The site server's HTTP application: the route table over `LocalSite`, once per request for
+the identity that asked, plus the event stream and the stop function.
+
+Nothing a client sends can harm the server or the other clients: a body over `MAX_BODY`, JSON
+that is not an object of the function's arguments, an unknown path or method, each get a JSON
+error with a status and a message; a function's own refusal is 403 (not authorized) or 422 (the
+site says no), with the site's message. An action is run as a task the request only waits for,
+so it finishes (and is logged and audited) even when its client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from engine import wire
+from engine.api import LocalSite, NotAuthorized, refusal_lines
+from engine.errors import FlashpoolError
+from engine.security import Check, Function, Identity
+from engine.security import store as security
+from server.fanout import FanOut, TooSlow
+from server.routes import EVENTS_PATH, ROUTES, Route, from_query
+
+log = logging.getLogger("flashpool.server")
+
+MAX_BODY = 1 << 20  # a command, a transcript: far below a megabyte
+#: what a client may name as a command's origin (AUTO, OPEN, SERVER are the site's own)
+CLIENT_ORIGINS = frozenset({"API", "CLI", "CONSOLE", "WALKTHROUGH"})
+SCRIPT_ORIGIN = "API"
+_PEERCRED = struct.Struct("3i")
+
+
+class Unauthenticated(Exception):
+    """No identity: a TCP request without a live token."""
+
+
+def _json_error(status: int, code: str, text: str) -> web.Response:
+    return web.json_response({"error": code, "message": text}, status=status)
+
+
+class SiteServer:
+    """The application and the state it serves: the site, the clients' event streams, the
+    actions in flight."""
+
+    def __init__(self, api: LocalSite, *, on_stop: Callable[[], None]) -> None:
+        self.api = api
+        self.site = api.engine
+        self.fanout = FanOut(self.site.events)
+        self.on_stop = on_stop
+        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+        self.requests = 0
+        self._identities: dict[tuple[int, int], Identity] = {}
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        for route in ROUTES:
+            self.app.router.add_route(route.method, route.path, self._handler(route))
+        self.app.router.add_get(EVENTS_PATH, self._events)
+
+    def clients(self) -> int:
+        """Clients attached: one per event stream (a console); a CLI call is not one."""
+        return len(self.fanout.outboxes)
+
+    # -- identity -----------------------------------------------------------------------------------
+    async def identity(self, request: web.Request) -> Identity:
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        if sock is not None and sock.family == socket.AF_UNIX:
+            pid, uid, gid = _PEERCRED.unpack(
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
+            )
+            base = self._identities.get((uid, gid))
+            if base is None:
+                base = self._identities[(uid, gid)] = await asyncio.to_thread(
+                    Identity.of_uid, uid, gid, via="unix", client=""
+                )
+            return Identity(base.user, base.groups, "unix", f"pid {pid}")
+        header = request.headers.get("Authorization", "")
+        secret = header[7:].strip() if header.startswith("Bearer ") else ""
+        peer = request.remote or "?"
+        if not secret:
+            raise Unauthenticated("this port needs an API token: Authorization: Bearer fpl_...")
+        user = await asyncio.to_thread(self._token_user, secret)
+        if user is None:
+            raise Unauthenticated("the API token is not valid (unknown or revoked)")
+        return await asyncio.to_thread(Identity.of_user, user, via="token", client=peer)
+
+    def _token_user(self, secret: str) -> str | None:
+        with self.site.catalog.session() as s:
+            return security.token_user(s, secret)
+
+    # -- middleware ---------------------------------------------------------------------------------
+    @web.middleware
+    async def _errors(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        self.requests += 1
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            reason = {
+                404: f"there is no {request.path} in this API (see docs/openapi.json)",
+                405: f"{request.path} does not take {request.method}",
+                413: f"the request body is over {MAX_BODY} bytes",
+            }.get(exc.status, exc.reason)
+            return _json_error(exc.status, exc.reason.lower().replace(" ", "-"), reason)
+        except Unauthenticated as exc:
+            return _json_error(401, "unauthenticated", str(exc))
+        except wire.WireError as exc:
+            return _json_error(400, "bad-request", f"the request does not fit the API: {exc}")
+        except NotAuthorized as exc:
+            return _json_error(403, "not-authorized", exc.text)
+        except FlashpoolError as exc:
+            return _json_error(422, "refused", str(exc))
+        except (ValueError, OSError) as exc:
+            return _json_error(422, "refused", str(exc))
+
+    # -- the route table ----------------------------------------------------------------------------
+    def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if self.stopping and route.action:
+                return _json_error(503, "stopping", "the server is stopping and takes no more commands")
+            who = await self.identity(request)
+            args = await self._arguments(route, request)
+            api = self.api.as_user(who)
+            fn = getattr(api, route.call)
+            if route.call == "command":
+                args["origin"] = _origin(args.get("origin"))
+            if route.action:
+                task = asyncio.ensure_future(fn(**args))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                result = await asyncio.shield(task)  # the client may go: the task goes on
+                if route.call == "stop_server" and result.rc == 0:
+                    asyncio.get_running_loop().call_soon(self.on_stop)
+            else:
+                result = await asyncio.to_thread(fn, **args)
+            return web.json_response(wire.encode(result), dumps=_dumps)
+
+        return handle
+
+    async def _arguments(self, route: Route, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        body: dict[str, Any] = {}
+        if route.method == "POST":
+            raw = await request.read()
+            try:
+                data = json.loads(raw) if raw else {}
+            except (ValueError, UnicodeDecodeError):
+                raise wire.WireError("the body is not JSON") from None
+            if not isinstance(data, dict):
+                raise wire.WireError("the body must be a JSON object of the function's arguments")
+            body = data
+        known = {p.name for p in route.params}
+        extra = (set(body) | set(request.query)) - known
+        if extra:
+            raise wire.WireError(f"{route.path} takes no argument {sorted(extra)[0]!r}")
+        for p in route.params:
+            where = p.name
+            if p.name in route.in_path:
+                args[p.name] = wire.decode(p.type, request.match_info[p.name], where)
+            elif route.method == "GET" and p.name in request.query:
+                args[p.name] = from_query(p.type, request.query[p.name], where)
+            elif p.name in body:
+                args[p.name] = wire.decode(p.type, body[p.name], where)
+            elif p.required:
+                raise wire.WireError(f"{where}: missing")
+        return args
+
+    # -- events ---------------------------------------------------------------------------------------
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        who = await self.identity(request)
+        decision = await asyncio.to_thread(self.site.context.guard.decide, who, Check(Function.LIST))
+        if not decision.allowed:
+            raise NotAuthorized("ICH408I " + refusal_lines(decision, who)[0])
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+        await resp.prepare(request)
+        box = self.fanout.open()
+        log.info("event stream opened for %s (%s)", who.user, who.client or request.remote)
+        try:
+            await resp.write(b": flashpool events\n\n")
+            async for batch in box.batches():
+                chunk = b"".join(b"data: " + _dumps(wire.encode(e)).encode() + b"\n\n" for e in batch)
+                await asyncio.wait_for(resp.write(chunk), timeout=30)
+        except TooSlow as exc:
+            log.warning("event stream of %s dropped: %s", who.user, exc)
+        except (ConnectionError, TimeoutError, asyncio.CancelledError):
+            pass
+        finally:
+            self.fanout.close(box)
+        return resp
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Stop taking commands; let the accepted ones finish."""
+        self.stopping = True
+        if self.in_flight:
+            started = time.monotonic()
+            await asyncio.wait(set(self.in_flight), timeout=timeout)
+            log.info("commands in flight finished in %.1f s", time.monotonic() - started)
+        self.fanout.shutdown()
+
+
+def _origin(value: object) -> str:
+    origin = str(value or SCRIPT_ORIGIN).upper()
+    if origin not in CLIENT_ORIGINS:
+        raise wire.WireError(f"origin: must be one of {', '.join(sorted(CLIENT_ORIGINS))}")
+    return origin
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+__all__ = ["MAX_BODY", "SiteServer"]

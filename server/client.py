@@ -1,0 +1,314 @@
+"""`RemoteSite`: the site API of a server, over its Unix socket or over TLS with a token.
+
+The client keeps its own event loop in a thread, with one aiohttp session (kept-alive
+connections): the blocking reads a console calls from its worker threads and the actions it
+awaits on its own loop both run there, so neither loop waits on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+
+from engine import wire
+from engine.api import (
+    AuditReport,
+    BandMap,
+    NotAuthorized,
+    RoleGrant,
+    SecurityChange,
+    SiteAPI,
+    SiteStatus,
+    StorageView,
+    TokenInfo,
+    WorkloadResult,
+)
+from engine.datasets.manager import DataSetInfo
+from engine.errors import FlashpoolError
+from engine.events import Event, FlashCopyChanged
+from engine.flashcopy import RelationshipInfo
+from engine.hsm.impact import Impact
+from engine.hsm.messages import CommandResult
+from engine.hsm.rules import Check as RuleCheck
+from engine.hsm.verify import Expectation, Outcome
+from engine.security import AuditEntry, Check, Decision, Identity
+from engine.security.store import ProfileListing
+from engine.views import ActivityView, PoolSummary, VersionView, VolumeView
+from server import sockets
+from server.routes import BY_CALL, EVENTS_PATH
+
+T = TypeVar("T")
+
+
+class ServerGone(FlashpoolError):
+    """The server cannot be reached (it stopped, or never ran)."""
+
+
+class RemoteSite(SiteAPI):
+    def __init__(
+        self,
+        site: Path | None = None,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        cafile: str | None = None,
+        timeout: float = 600.0,
+    ) -> None:
+        """The server of `site` (its socket), or the one at `url` (https://host:port, with a token)."""
+        if (site is None) == (url is None):
+            raise ValueError("name a site or a server URL")
+        self.mode = "server"
+        self.path = site or Path(str(url))
+        self._url = url
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._cafile = cafile
+        self._timeout = timeout
+        self._unix: contextlib.ExitStack | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="flashpool-client", daemon=True)
+        self._thread.start()
+        self._session: aiohttp.ClientSession | None = None
+        try:
+            self._run(self._open())
+            st = self.status()
+        except BaseException:
+            self._shutdown()
+            raise
+        self.name = st.site
+        self.demo = st.demo
+        self.pid = st.pid
+        self.who = Identity(st.user, (), "unix" if url is None else "token", f"server pid {st.pid}")
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    async def _open(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=self._timeout)
+        if self._url is None:
+            self._unix = contextlib.ExitStack()
+            name = self._unix.enter_context(sockets.short_path(sockets.socket_path(self.path)))
+            connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=name, limit=32)
+            self._base = "http://flashpool"
+        else:
+            ctx = ssl.create_default_context(cafile=self._cafile)
+            connector = aiohttp.TCPConnector(ssl=ctx, limit=32)
+            self._base = self._url.rstrip("/")
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers)
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a blocking call on the client's own loop")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _await(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+
+    async def _request(self, call: str, args: dict[str, object]) -> Any:
+        route = BY_CALL[call]
+        path, query, body = route.url(args)
+        assert self._session is not None
+        try:
+            async with self._session.request(route.method, self._base + path, params=query, json=body) as r:
+                raw = await r.read()
+        except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
+            raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise FlashpoolError(f"the server answered {r.status} with no JSON") from None
+        if r.status == 200:
+            return wire.decode(route.returns, data)
+        message = data.get("message", str(data)) if isinstance(data, dict) else str(data)
+        if r.status in (401, 403):
+            raise NotAuthorized(message)
+        raise FlashpoolError(message)
+
+    def _get(self, call: str, **args: object) -> Any:
+        return self._run(self._request(call, args))
+
+    async def _do(self, call: str, **args: object) -> Any:
+        return await self._await(self._request(call, args))
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def status(self) -> SiteStatus:
+        result: SiteStatus = self._get("status")
+        return result
+
+    def pools(self, only: str | None = None) -> list[PoolSummary]:
+        return list(self._get("pools", only=only))
+
+    def versions(self, pool: str) -> list[VersionView]:
+        return list(self._get("versions", pool=pool))
+
+    def volumes(self) -> list[VolumeView]:
+        return list(self._get("volumes"))
+
+    def storage(self) -> StorageView:
+        result: StorageView = self._get("storage")
+        return result
+
+    def relationships(self, volser: str | None = None) -> list[RelationshipInfo]:
+        return list(self._get("relationships", volser=volser))
+
+    def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
+        return list(self._get("activity", limit=limit, pool=pool))
+
+    def band_map(self, volser: str, cells: int) -> BandMap:
+        result: BandMap = self._get("band_map", volser=volser, cells=cells)
+        return result
+
+    def datasets(self, pattern: str | None = None) -> list[DataSetInfo]:
+        return list(self._get("datasets", pattern=pattern))
+
+    def dataset(self, name: str) -> DataSetInfo | None:
+        result: DataSetInfo | None = self._get("dataset", name=name)
+        return result
+
+    def datasets_on(self, volsers: list[str]) -> list[DataSetInfo]:
+        return list(self._get("datasets_on", volsers=volsers))
+
+    def precheck(self, command: str) -> list[RuleCheck]:
+        return list(self._get("precheck", command=command))
+
+    def impact(self, command: str) -> Impact:
+        result: Impact = self._get("impact", command=command)
+        return result
+
+    def expect(self, command: str) -> list[Expectation]:
+        return list(self._get("expect", command=command))
+
+    def verify(self, expected: list[Expectation]) -> list[Outcome]:
+        return list(self._get("verify", expected=expected))
+
+    def verify_backup(self, pool: str) -> list[Outcome]:
+        return list(self._get("verify_backup", pool=pool))
+
+    def volume_digest(self, volser: str) -> str:
+        return str(self._get("volume_digest", volser=volser))
+
+    def dataset_digest(self, name: str) -> str:
+        return str(self._get("dataset_digest", name=name))
+
+    def may(self, checks: list[Check]) -> list[Decision]:
+        return list(self._get("may", checks=checks))
+
+    def profiles(self, pattern: str | None = None) -> list[ProfileListing]:
+        return list(self._get("profiles", pattern=pattern))
+
+    def role_grants(self) -> list[RoleGrant]:
+        return list(self._get("role_grants"))
+
+    def tokens(self) -> list[TokenInfo]:
+        return list(self._get("tokens"))
+
+    def audit_verify(self) -> AuditReport:
+        result: AuditReport = self._get("audit_verify")
+        return result
+
+    def audit_export(self, since: float | None = None) -> list[AuditEntry]:
+        return list(self._get("audit_export", since=since))
+
+    # -- actions --------------------------------------------------------------------------------------
+    async def command(self, text: str, origin: str = "CLI") -> CommandResult:
+        result: CommandResult = await self._do("command", text=text, origin=origin)
+        return result
+
+    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
+        await self._do("record", origin=origin, command=command, pool=pool, rc=rc, lines=lines)
+
+    async def damage(self, volser: str, first: int, last: int) -> CommandResult:
+        result: CommandResult = await self._do("damage", volser=volser, first=first, last=last)
+        return result
+
+    async def damage_dataset(self, name: str) -> CommandResult:
+        result: CommandResult = await self._do("damage_dataset", name=name)
+        return result
+
+    async def workload(self, copy_pool: str, rate: float, seconds: float, seed: int | None) -> WorkloadResult:
+        result: WorkloadResult = await self._do("workload", copy_pool=copy_pool, rate=rate, seconds=seconds, seed=seed)
+        return result
+
+    async def change_security(self, change: SecurityChange) -> CommandResult:
+        result: CommandResult = await self._do("change_security", change=change)
+        return result
+
+    async def stop_server(self) -> CommandResult:
+        result: CommandResult = await self._do("stop_server")
+        return result
+
+    async def save_transcript(self, name: str, text: str) -> str:
+        return str(await self._do("save_transcript", name=name, text=text))
+
+    # -- events ---------------------------------------------------------------------------------------
+    async def events(self) -> AsyncIterator[Event]:
+        """The server's events; when the stream breaks (the server restarted, or this client fell
+        behind) it is opened again, and a FlashCopyChanged says everything may have changed."""
+        here = asyncio.get_running_loop()
+        inbox: asyncio.Queue[Event] = asyncio.Queue()
+        reader = asyncio.run_coroutine_threadsafe(self._read_events(here, inbox), self._loop)
+        try:
+            while True:
+                yield await inbox.get()
+        finally:
+            reader.cancel()
+
+    async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event]) -> None:
+        assert self._session is not None
+        first = True
+        while True:
+            try:
+                async with self._session.get(
+                    self._base + EVENTS_PATH, timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
+                ) as r:
+                    if r.status != 200:
+                        raise ServerGone(f"event stream refused ({r.status})")
+                    if not first:
+                        here.call_soon_threadsafe(inbox.put_nowait, FlashCopyChanged(time.time()))
+                    first = False
+                    async for line in r.content:
+                        if line.startswith(b"data: "):
+                            event = wire.decode(Event, json.loads(line[6:]))
+                            here.call_soon_threadsafe(inbox.put_nowait, event)
+            except (aiohttp.ClientError, ConnectionError, FileNotFoundError, ServerGone, ValueError):
+                pass
+            await asyncio.sleep(1.0)
+
+    # -- life -----------------------------------------------------------------------------------------
+    async def start(self, background: bool = True) -> None:
+        """The server runs the site's background work; a client has nothing to start."""
+
+    async def settle(self) -> None:
+        """The server finishes background dumps itself."""
+
+    async def close(self) -> None:
+        await self._await(self._close_session())
+        self._shutdown()
+
+    def close_now(self) -> None:
+        """From outside any loop (a CLI call's end)."""
+        if self._thread.is_alive():
+            self._run(self._close_session())
+        self._shutdown()
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _shutdown(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+        if self._unix is not None:
+            self._unix.close()
+            self._unix = None
+
+
+__all__ = ["RemoteSite", "ServerGone"]

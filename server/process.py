@@ -1,0 +1,177 @@
+"""`flashpool serve`: the process that owns a site — its FlashCopy state, background copies,
+scheduled dumps and alerts — and answers its clients.
+
+In the foreground by default (systemd, containers): logs to standard error and the site's log;
+SIGTERM or SIGINT (or an authorized `flashpool stop`) stops taking commands, lets the accepted
+ones finish, stops the copiers after the chunk in flight, persists and exits 0. A SIGKILL loses
+nothing the catalog had: the next start resumes from it, as any open of the site does.
+`--detach` starts the same command in its own session and returns once it listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import grp
+import logging
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from engine.api import LocalSite
+from engine.errors import FlashpoolError
+from engine.hsm.demo import pace_demo
+from engine.security import Identity
+from server import sockets
+from server.app import SiteServer
+
+log = logging.getLogger("flashpool.server")
+
+#: where a detached server's standard error goes (inside the site, like every file flashpool writes)
+DETACHED_OUTPUT = "flashpool-server.out"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    site: Path
+    group: str | None = None  # the socket's group (default: the site directory's)
+    listen: tuple[str, int] | None = None  # TCP, with TLS and tokens only
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    linger: float | None = None  # stop after this long with no client and nothing running
+    auto_dump_interval: float | None = 300.0
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise FlashpoolError(f"--listen takes HOST:PORT (e.g. 127.0.0.1:8443), not {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _tls(options: ServeOptions) -> ssl.SSLContext | None:
+    if options.listen is None:
+        if options.tls_cert or options.tls_key:
+            raise FlashpoolError("--tls-cert and --tls-key are for --listen (the Unix socket needs no TLS)")
+        return None
+    if not (options.tls_cert and options.tls_key):
+        raise FlashpoolError("--listen needs --tls-cert and --tls-key: the API is never served in clear text")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(options.tls_cert, options.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise FlashpoolError(f"the TLS certificate or key cannot be used: {exc}") from None
+    return ctx
+
+
+def _group(name: str | None) -> int | None:
+    if name is None:
+        return None
+    try:
+        return int(name) if name.isdigit() else grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise FlashpoolError(f"--group {name}: there is no such group") from None
+
+
+async def serve(options: ServeOptions) -> int:
+    from engine.site import Site
+
+    tls = _tls(options)
+    gid = _group(options.group)
+    site = Site.open(options.site)  # the site's lock: one server per site, and no embedded user
+    pace_demo(site)
+    stop = asyncio.Event()
+    started = time.time()
+    holder: list[SiteServer] = []
+    api = LocalSite(
+        site,
+        Identity.current(),
+        mode="server",
+        clients=lambda: holder[0].clients() if holder else 0,
+        started_at=started,
+    )
+    server = SiteServer(api, on_stop=stop.set)
+    holder.append(server)
+    runner = web.AppRunner(server.app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    sock_path = sockets.socket_path(options.site)
+    try:
+        await site.start(options.auto_dump_interval)
+        await runner.setup()
+        await web.SockSite(runner, sockets.bind(options.site, gid)).start()
+        where = [str(sock_path)]
+        if options.listen is not None:
+            host, port = options.listen
+            await web.TCPSite(runner, host, port, ssl_context=tls).start()
+            where.append(f"https://{host}:{port}")
+        log.info(
+            "FPL700I SERVER STARTED: PID %d, SITE %s, LISTENING ON %s", os.getpid(), options.site, ", ".join(where)
+        )
+        watcher = asyncio.create_task(_linger(server, api, options.linger, stop)) if options.linger else None
+        await stop.wait()
+        log.info("FPL701I SERVER STOPPING: NO NEW COMMANDS; %d IN FLIGHT", len(server.in_flight))
+        if watcher is not None:
+            watcher.cancel()
+        await server.drain()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        with contextlib.suppress(FileNotFoundError):
+            sock_path.unlink()
+        await runner.cleanup()
+        await site.close()
+    log.info("FPL702I SERVER STOPPED: PID %d, UP %.0f S", os.getpid(), time.time() - started)
+    return 0
+
+
+async def _linger(server: SiteServer, api: LocalSite, linger: float, stop: asyncio.Event) -> None:
+    """A server the console started for itself stops once nobody needs it: no client attached,
+    no copy, dump or command running, for `linger` seconds."""
+    idle_since = time.monotonic()
+    while True:
+        await asyncio.sleep(min(1.0, linger / 4))
+        st = await asyncio.to_thread(api.status)
+        busy = server.clients() or server.in_flight or st.background or st.copies > len(st.parked)
+        if busy:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= linger:
+            log.info("FPL703I NOTHING RUNS AND NO CLIENT IS ATTACHED FOR %.0f S: THE SERVER STOPS", linger)
+            stop.set()
+            return
+
+
+def detach(argv: list[str], site: Path, timeout: float = 60.0) -> int:
+    """Start `flashpool serve` (the same arguments, without --detach) in its own session; return
+    its pid once it listens. Its standard error goes to the site's flashpool-server.out."""
+    out = site / DETACHED_OUTPUT
+    with open(out, "ab") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=f,
+            stderr=f,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = out.read_text(errors="replace").strip().splitlines()[-3:]
+            raise FlashpoolError(f"the server did not start (exit {proc.returncode}): {' / '.join(tail)}")
+        if sockets.listening(site):
+            return proc.pid
+        time.sleep(0.05)
+    raise FlashpoolError(f"the server (pid {proc.pid}) did not listen within {timeout:.0f} s; see {out}")
+
+
+__all__ = ["ServeOptions", "detach", "parse_listen", "serve"]

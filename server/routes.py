@@ -1,0 +1,151 @@
+"""The site's HTTP API as one table: each route is a `SiteAPI` function. The server answers from
+it, the client calls through it and the OpenAPI document is generated from it, so the three
+cannot disagree.
+
+Path parameters are the function's arguments of the same name; a GET takes the others from its
+query string (a list as comma-separated values), a POST from its JSON body (an object of them).
+Every answer is the function's return value in `engine.wire`'s JSON form.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from engine import wire
+from engine.api import API_VERSION, SiteAPI
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type: Any
+    required: bool
+    default: object
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # GET | POST
+    path: str  # with {name} for a path parameter
+    call: str  # the SiteAPI function
+    summary: str
+
+    @property
+    def function(self) -> Any:
+        return getattr(SiteAPI, self.call)
+
+    @property
+    def action(self) -> bool:
+        """An action (a coroutine): the server runs it to its end even if its client goes away."""
+        return inspect.iscoroutinefunction(self.function)
+
+    @cached_property
+    def params(self) -> tuple[Param, ...]:
+        hints = wire.hints_of(self.function)
+        sig = inspect.signature(self.function)
+        out = []
+        for name, p in sig.parameters.items():
+            if name == "self":
+                continue
+            required = p.default is inspect.Parameter.empty
+            out.append(Param(name, hints[name], required, None if required else p.default))
+        return tuple(out)
+
+    @cached_property
+    def in_path(self) -> frozenset[str]:
+        return frozenset(re.findall(r"{(\w+)}", self.path))
+
+    @property
+    def returns(self) -> Any:
+        return wire.returns(self.function)
+
+    def url(self, args: dict[str, object]) -> tuple[str, dict[str, str], dict[str, object] | None]:
+        """The path, query and body of a call with these arguments (the client's side)."""
+        from urllib.parse import quote
+
+        path = self.path
+        for name in self.in_path:
+            path = path.replace("{" + name + "}", quote(str(args[name]), safe=""))
+        rest = {p.name: args[p.name] for p in self.params if p.name not in self.in_path and p.name in args}
+        if self.method == "GET":
+            query = {k: query_text(v) for k, v in rest.items() if v is not None}
+            return path, query, None
+        return path, {}, {k: wire.encode(v) for k, v in rest.items()}
+
+
+def query_text(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(wire.encode(value))
+
+
+def from_query(tp: Any, text: str, where: str) -> object:
+    """A query string value as the parameter's type (the server's side)."""
+    origin = typing.get_origin(tp)
+    options = [a for a in typing.get_args(tp) if a is not type(None)] if origin in (typing.Union, _UnionType) else [tp]
+    base = options[0] if len(options) == 1 else str
+    if typing.get_origin(base) is list:
+        return [] if not text else wire.decode(base, text.split(","), where)
+    if base is int:
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise wire.WireError(f"{where}: must be an integer")
+        return int(text)
+    if base is float:
+        try:
+            return wire.decode(float, float(text), where)
+        except ValueError:
+            raise wire.WireError(f"{where}: must be a number") from None
+    return wire.decode(base, text, where)
+
+
+_UnionType = type(int | None)
+
+
+V = f"/{API_VERSION}"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", f"{V}/status", "status", "The server: site, user, clock, copies, holds, pid, clients"),
+    Route("GET", f"{V}/pools", "pools", "The copy pools, with their newest versions (LIST COPYPOOL as data)"),
+    Route("GET", f"{V}/pools/{{pool}}/versions", "versions", "A copy pool's backup versions"),
+    Route("GET", f"{V}/pools/{{pool}}/verify", "verify_backup", "Checks of a copy pool's newest backup"),
+    Route("GET", f"{V}/volumes", "volumes", "Every volume"),
+    Route("GET", f"{V}/storage", "storage", "The storage groups with their volumes"),
+    Route("GET", f"{V}/relationships", "relationships", "FlashCopy relationships (of one volume)"),
+    Route("GET", f"{V}/activity", "activity", "The activity log, newest first"),
+    Route("GET", f"{V}/volumes/{{volser}}/bands", "band_map", "A volume's track map in bands"),
+    Route("GET", f"{V}/volumes/{{volser}}/digest", "volume_digest", "SHA-256 of what a host reads"),
+    Route("GET", f"{V}/datasets", "datasets", "The cataloged data sets (a DFSMS filter)"),
+    Route("GET", f"{V}/datasets-on", "datasets_on", "The data sets with an extent on these volumes"),
+    Route("GET", f"{V}/datasets/{{name}}", "dataset", "One data set"),
+    Route("GET", f"{V}/datasets/{{name}}/digest", "dataset_digest", "SHA-256 of a data set's content"),
+    Route("POST", f"{V}/precheck", "precheck", "The rule checks a command would meet (nothing is run)"),
+    Route("POST", f"{V}/impact", "impact", "What a command would change (nothing is run)"),
+    Route("POST", f"{V}/expect", "expect", "What must hold after a command (for verify)"),
+    Route("POST", f"{V}/verify", "verify", "Whether the expectations hold now"),
+    Route("POST", f"{V}/may", "may", "What the caller may do (the console greys the rest)"),
+    Route("GET", f"{V}/security/profiles", "profiles", "FACILITY profiles and their access lists"),
+    Route("GET", f"{V}/security/roles", "role_grants", "Role bundles granted"),
+    Route("GET", f"{V}/security/tokens", "tokens", "API tokens (never their secrets)"),
+    Route("GET", f"{V}/audit/verify", "audit_verify", "Check the audit trail's hash chain"),
+    Route("GET", f"{V}/audit", "audit_export", "Audit entries (since a time)"),
+    Route("POST", f"{V}/commands", "command", "Run an HSM command; its result"),
+    Route("POST", f"{V}/activity", "record", "A transcript into the activity log"),
+    Route("POST", f"{V}/volumes/{{volser}}/damage", "damage", "Overwrite tracks with garbage (drills)"),
+    Route("POST", f"{V}/datasets/{{name}}/damage", "damage_dataset", "Overwrite a data set's tracks (drills)"),
+    Route("POST", f"{V}/workloads", "workload", "Run a batch-like workload on a copy pool's volumes"),
+    Route("POST", f"{V}/security", "change_security", "A security administration function"),
+    Route("POST", f"{V}/transcripts", "save_transcript", "Save a walkthrough's transcript in the site"),
+    Route("POST", f"{V}/server/stop", "stop_server", "Stop the server (it finishes what it accepted)"),
+)
+
+#: the event stream (server-sent events; each `data:` line one event in wire form)
+EVENTS_PATH = f"{V}/events"
+
+BY_CALL = {r.call: r for r in ROUTES}
+
+__all__ = ["BY_CALL", "EVENTS_PATH", "ROUTES", "Param", "Route", "from_query"]

@@ -148,6 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--tls-key", type=Path, help="PEM private key for --listen")
     srv.add_argument("--linger", type=_positive, help="stop after this many seconds with no client and no work")
     srv.add_argument("--no-auto-dump", action="store_true", help="do not run automatic dumps on their schedule")
+    srv.add_argument("--copy-rate", type=_positive, help="background copy rate: tracks a second per copier")
     command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none runs)", _status)
     command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", _stop)
 
@@ -504,7 +505,7 @@ async def _serve(args: argparse.Namespace) -> int:
         if sockets.listening(path):
             raise FlashpoolError(f"a server already runs for {path}")
         argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
-        for flag in ("group", "listen", "tls_cert", "tls_key", "linger"):
+        for flag in ("group", "listen", "tls_cert", "tls_key", "linger", "copy_rate"):
             if getattr(args, flag) is not None:
                 argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         if args.no_auto_dump:
@@ -526,6 +527,7 @@ async def _serve(args: argparse.Namespace) -> int:
             tls_key=args.tls_key,
             linger=args.linger,
             auto_dump_interval=None if args.no_auto_dump else 300.0,
+            copy_rate=args.copy_rate,
         )
         return await process.serve(options)
     finally:

@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 API_VERSION = "v1"
 
 
+#: reads whose every allowed use is audited too (who looked at the security setup and the trail);
+#: the views a console refreshes every second are audited when refused
+AUDITED_READS = frozenset({Function.SECURITY, Function.AUDIT})
+
+
 class NotAuthorized(FlashpoolError):
     """A read the identity may not make (the server answers 403 with the same text)."""
 
@@ -84,6 +89,7 @@ class SiteStatus:
     pid: int  # the process that holds the site
     started_at: float
     clients: int  # clients connected to the server (0 embedded)
+    backlog: int  # the largest number of events a client's stream has not yet been sent
     version: str
 
 
@@ -340,6 +346,7 @@ class LocalSite(SiteAPI):
         *,
         mode: str = "embedded",
         clients: Callable[[], int] = lambda: 0,
+        backlog: Callable[[], int] = lambda: 0,
         started_at: float | None = None,
     ) -> None:
         self.engine = site
@@ -349,11 +356,14 @@ class LocalSite(SiteAPI):
         self.path = site.path
         self.demo = site.demo
         self._clients = clients
+        self._backlog = backlog
         self._started_at = started_at if started_at is not None else time.time()
 
     def as_user(self, who: Identity) -> LocalSite:
         """The same site for another identity (the server: one per request)."""
-        return LocalSite(self.engine, who, mode=self.mode, clients=self._clients, started_at=self._started_at)
+        return LocalSite(
+            self.engine, who, mode=self.mode, clients=self._clients, backlog=self._backlog, started_at=self._started_at
+        )
 
     # -- authorization ------------------------------------------------------------------------------
     def _decide(self, check: Check) -> Decision:
@@ -366,6 +376,8 @@ class LocalSite(SiteAPI):
             ich, _ = refusal_lines(d, self.who)
             self._audit(action, d, Rc.NOT_AUTHORIZED, ("ICH408I",))
             raise NotAuthorized(f"ICH408I {ich}")
+        if check.function in AUDITED_READS:
+            self._audit(action, d, 0, ())
 
     def _audit(self, action: str, decision: Decision | None, rc: int, ids: tuple[str, ...]) -> None:
         ctx = self.engine.context
@@ -396,6 +408,7 @@ class LocalSite(SiteAPI):
             pid=os.getpid(),
             started_at=self._started_at,
             clients=self._clients(),
+            backlog=self._backlog(),
             version=_version(),
         )
 

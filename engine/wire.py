@@ -62,11 +62,15 @@ def fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
 def _event_classes() -> dict[str, type]:
     from engine.events import Event
 
+    _names()  # every module that defines events is imported
     out: dict[str, type] = {}
     todo = [Event]
     while todo:
         cls = todo.pop()
-        out[cls.__name__] = cls
+        # dataclass(slots=True) replaces the class it decorates; the replaced one lingers among
+        # the subclasses until it is collected: the class is the one its module names
+        if getattr(sys.modules.get(cls.__module__), cls.__name__, None) is cls:
+            out[cls.__name__] = cls
         todo += cls.__subclasses__()
     return out
 
@@ -77,6 +81,13 @@ def _is_event(cls: type) -> bool:
     return issubclass(cls, Event)
 
 
+def enum_key(member: enum.Enum) -> JSON:
+    """An enum member on the wire: its value, or its name when the value is not a plain one (a
+    tuple of a message id and a severity)."""
+    v = member.value
+    return v if isinstance(v, str | int | float | bool) else member.name
+
+
 # -- encode ---------------------------------------------------------------------------------------
 def encode(value: object) -> JSON:
     if value is None or isinstance(value, bool | int | str):
@@ -84,7 +95,7 @@ def encode(value: object) -> JSON:
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else None
     if isinstance(value, enum.Enum):
-        return value.value
+        return enum_key(value)
     if isinstance(value, bytes):
         return value.hex().upper()
     if isinstance(value, dt.datetime | dt.date):
@@ -149,10 +160,10 @@ def decode(tp: Any, data: JSON, where: str = "$") -> Any:
     if not isinstance(tp, type):
         raise TypeError(f"{tp!r} has no JSON form")
     if issubclass(tp, enum.Enum):
-        try:
-            return tp(data)
-        except ValueError:
-            raise WireError(f"{where}: must be one of {', '.join(repr(m.value) for m in tp)}") from None
+        for m in tp:
+            if enum_key(m) == data and type(enum_key(m)) is type(data):
+                return m
+        raise WireError(f"{where}: must be one of {', '.join(repr(enum_key(m)) for m in tp)}")
     if tp is bool:
         if not isinstance(data, bool):
             raise WireError(f"{where}: must be true or false")
@@ -236,7 +247,7 @@ def schema(tp: Any, components: dict[str, JSON]) -> JSON:
         args = get_args(tp)
         return {"type": "object", "additionalProperties": schema(args[1] if args else Any, components)}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return {"enum": [m.value for m in tp]}
+        return {"enum": [enum_key(m) for m in tp]}
     simple: dict[object, JSON] = {
         bool: {"type": "boolean"},
         int: {"type": "integer"},
@@ -290,4 +301,15 @@ def hints_of(fn: Callable[..., object]) -> dict[str, Any]:
     return typing.get_type_hints(fn, localns=_namespace(fn))
 
 
-__all__ = ["JSON", "WireError", "decode", "encode", "event_schema", "fields_of", "hints_of", "returns", "schema"]
+__all__ = [
+    "JSON",
+    "WireError",
+    "decode",
+    "encode",
+    "enum_key",
+    "event_schema",
+    "fields_of",
+    "hints_of",
+    "returns",
+    "schema",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import ssl
 import threading
 import time
@@ -47,6 +48,7 @@ from server import sockets
 from server.routes import BY_CALL, EVENTS_PATH
 
 T = TypeVar("T")
+log = logging.getLogger("flashpool.client")
 
 
 class ServerGone(FlashpoolError):
@@ -274,7 +276,11 @@ class RemoteSite(SiteAPI):
                     first = False
                     async for line in r.content:
                         if line.startswith(b"data: "):
-                            event = wire.decode(Event, json.loads(line[6:]))
+                            try:
+                                event = wire.decode(Event, json.loads(line[6:]))
+                            except ValueError as exc:  # a newer server's event: skipped, the rest go on
+                                log.warning("an event this client does not know was skipped: %s", exc)
+                                continue
                             here.call_soon_threadsafe(inbox.put_nowait, event)
             except (aiohttp.ClientError, ConnectionError, FileNotFoundError, ServerGone, ValueError):
                 pass

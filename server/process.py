@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import grp
 import logging
 import os
@@ -47,6 +48,7 @@ class ServeOptions:
     tls_key: Path | None = None
     linger: float | None = None  # stop after this long with no client and nothing running
     auto_dump_interval: float | None = 300.0
+    copy_rate: float | None = None  # tracks a second per copier (None: as fast as the disk goes)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -88,6 +90,12 @@ async def serve(options: ServeOptions) -> int:
     gid = _group(options.group)
     site = Site.open(options.site)  # the site's lock: one server per site, and no embedded user
     pace_demo(site)
+    if options.copy_rate is not None:
+        # chunks of a quarter second's worth, so the rate holds on small volumes too
+        chunk = max(1, min(site.flashcopy.settings.chunk_tracks, int(options.copy_rate / 4)))
+        site.flashcopy.settings = dataclasses.replace(
+            site.flashcopy.settings, tracks_per_second=options.copy_rate, chunk_tracks=chunk
+        )
     stop = asyncio.Event()
     started = time.time()
     holder: list[SiteServer] = []

@@ -1,0 +1,122 @@
+"""A small site and a real `flashpool serve` process on it, and the CLI as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.hsm.definition import parse_definition
+from engine.site import Site
+from server import sockets
+
+TRACKS, TS = 200, 1024
+PAY = ["PAY001", "PAY002"]
+HR = ["HR0001"]
+TARGETS = [f"BK{i:04d}" for i in range(12)]
+ROOT = Path(__file__).resolve().parents[2]
+
+DEFINITION = {
+    "dump_class": [{"name": "ONSITE", "fast_replication_dump": "REQUIRED"}],
+    "storage_group": [
+        {"name": "PAYSG", "type": "POOL", "backup_group": "BK", "tracks": TRACKS, "track_size": TS, "volumes": PAY},
+        {"name": "HRSG", "type": "POOL", "backup_group": "BK", "tracks": TRACKS, "track_size": TS, "volumes": HR},
+        {"name": "BK", "type": "COPYPOOLBACKUP", "tracks": TRACKS, "track_size": TS, "volumes": TARGETS},
+    ],
+    "copy_pool": [
+        {"name": "PAY", "storage_groups": ["PAYSG"], "versions": 2, "dump_classes": [{"name": "ONSITE"}]},
+        {"name": "HR", "storage_groups": ["HRSG"], "versions": 2},
+    ],
+}
+
+
+def data(volser: str, generation: int) -> list[bytes]:
+    return [f"{volser} g{generation} t{i}".encode().ljust(TS, b".") for i in range(TRACKS)]
+
+
+def make_site(path: Path, **extra: object) -> Path:
+    site = Site.create(path, parse_definition({**DEFINITION, **extra}))
+
+    async def fill() -> None:
+        for v in PAY + HR:
+            await site.flashcopy.write_run(v, 0, data(v, 0))
+
+    try:
+        asyncio.run(fill())
+    finally:
+        site.close_files()
+    return path
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(ROOT)
+    e.pop("FLASHPOOL_STRICT_LOOP", None)
+    return e
+
+
+def cli(site: Path, *args: str, check: bool = False, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "console.cli", *args, "--site", str(site)]
+    if user is not None:
+        cmd = ["runuser", "-u", user, "--", *cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
+    if check:
+        assert out.returncode == 0, out
+    return out
+
+
+class Server:
+    """`flashpool serve` as a child process."""
+
+    def __init__(self, site: Path, *args: str) -> None:
+        self.site = site
+        self.args = args
+        self.proc: subprocess.Popen[str] | None = None
+        self.log = site.parent / f"{site.name}-server.log"
+
+    def start(self, timeout: float = 30.0) -> Server:
+        f = open(self.log, "a")  # noqa: SIM115 - the child writes it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "serve", "--site", str(self.site), "--no-auto-dump", *self.args],
+            stdout=f,
+            stderr=f,
+            env=env(),
+            cwd=ROOT,
+            text=True,
+        )
+        f.close()
+        deadline = time.monotonic() + timeout
+        while not sockets.listening(self.site):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited {self.proc.returncode}: {self.log.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server did not listen: {self.log.read_text()}")
+            time.sleep(0.05)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout)
+        self.proc = None
+        return rc
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.stop()

@@ -1,0 +1,241 @@
+"""The site server with real processes and sockets: the CLI, scripts and consoles at once, live
+events, a read-only console, the API document against the running server, SIGTERM and linger."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import signal
+import time
+
+import jsonschema
+import pytest
+from openapi_spec_validator import validate
+
+from engine.api import SiteAPI
+from engine.events import ActivityLogged
+from server import openapi, sockets
+from server.client import RemoteSite
+from server.routes import BY_CALL, ROUTES
+from tests.server.harness import PAY, ROOT, Server, cli, make_site
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "site")
+
+
+def test_every_function_of_the_api_has_one_route():
+    lifecycle = {"events", "start", "settle", "close", "wait_copies"}
+    functions = {n for n, f in inspect.getmembers(SiteAPI, inspect.isfunction) if not n.startswith("_")}
+    assert functions - lifecycle == set(BY_CALL)
+    assert len({(r.method, r.path) for r in ROUTES}) == len(ROUTES)
+
+
+def test_the_committed_openapi_document_is_the_generated_one_and_valid():
+    committed = (ROOT / "docs" / "openapi.json").read_text()
+    assert committed == openapi.text(), "regenerate it: python -m server.openapi > docs/openapi.json"
+    validate(json.loads(committed))
+
+
+def _response_schema(doc: dict, path: str, method: str) -> dict:
+    schema = doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+    return {**schema, "components": doc["components"]}
+
+
+def _check(doc: dict, path: str, method: str, payload: object) -> None:
+    jsonschema.validate(payload, _response_schema(doc, path, method), cls=jsonschema.Draft202012Validator)
+
+
+def test_cli_scripts_and_events_share_one_server(site):
+    doc = openapi.document()
+    with Server(site) as srv:
+        # the CLI goes through the server (today's "in use by process" is gone)
+        out = cli(site, "hsm", "FRBACKUP COPYPOOL(PAY) TOKEN(T1)", check=True)
+        assert "ARC1805I" in out.stdout or "ARC1802I" in out.stdout, out.stdout
+        st = cli(site, "status", check=True)
+        assert f"process {srv.pid}" in st.stdout
+        api = RemoteSite(site)
+        try:
+            assert [v.version for v in api.versions("PAY")] == [1]
+            assert api.status().mode == "server" and api.status().pid == srv.pid
+
+            async def watch() -> float:
+                events = api.events()
+                first = asyncio.ensure_future(anext(events))
+                await asyncio.sleep(0.3)  # the stream is open
+                started = time.monotonic()
+                proc = await asyncio.create_subprocess_exec(
+                    *_cli_args(site, "hsm", "FRBACKUP COPYPOOL(HR)"), cwd=ROOT, env=_env()
+                )
+                event = await asyncio.wait_for(first, 30)
+                while not (isinstance(event, ActivityLogged) and event.command.startswith("FRBACKUP COPYPOOL(HR)")):
+                    event = await asyncio.wait_for(anext(events), 30)
+                seen = time.monotonic()
+                await proc.wait()
+                await events.aclose()
+                return seen - started
+
+            asyncio.run(watch())
+            assert [v.version for v in api.versions("HR")] == [1]
+            # what the server says fits what the API document says it says
+            import aiohttp
+
+            async def raw() -> None:
+                with sockets.short_path(sockets.socket_path(site)) as name:
+                    async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=name)) as s:
+                        for path in ("/v1/status", "/v1/pools", "/v1/pools/PAY/versions", "/v1/relationships"):
+                            async with s.get("http://flashpool" + path) as r:
+                                assert r.status == 200
+                                _check(doc, path.replace("PAY", "{pool}"), "get", await r.json())
+                        async with s.post("http://flashpool/v1/commands", json={"text": "QUERY COPYPOOL(PAY)"}) as r:
+                            body = await r.json()
+                            assert r.status == 200 and body["rc"] == 0
+                            _check(doc, "/v1/commands", "post", body)
+                        async with s.get("http://flashpool/v1/nothing") as r:
+                            assert r.status == 404 and (await r.json())["error"] == "not-found"
+
+            asyncio.run(raw())
+        finally:
+            api.close_now()
+        assert srv.stop() == 0
+    assert not sockets.socket_path(site).exists()
+    assert "FPL702I SERVER STOPPED" in srv.output()
+    assert "Traceback" not in srv.output()
+
+
+def _env():
+    from tests.server.harness import env
+
+    return env()
+
+
+def _cli_args(site, *args):
+    import sys
+
+    return [sys.executable, "-m", "console.cli", *args, "--site", str(site)]
+
+
+async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one_changes_nothing(site):
+    from textual.widgets import DataTable
+
+    from console.app import FlashpoolApp
+    from tests.console.scenes import settle
+
+    srv = Server(site).start()
+    one = RemoteSite(site)
+    two = RemoteSite(site)
+    try:
+        before = [v.version for v in one.versions("PAY")]
+        a = FlashpoolApp(one, live=True, warm=False, refresh_interval=5.0)
+        b = FlashpoolApp(two, live=True, warm=False, read_only=True, refresh_interval=5.0)
+
+        def valid(app) -> str:
+            table = app.screen.query_one(DataTable)
+            return " ".join(str(c) for c in table.get_row("PAY"))
+
+        async with a.run_test(size=(200, 50)) as pa, b.run_test(size=(200, 50)) as pb:
+            await settle(pa)
+            await settle(pb)
+            assert "server pid" in str(a.screen.query_one("StatusLine").render())
+            assert "0/2" in valid(a) and "0/2" in valid(b)
+            proc = await asyncio.create_subprocess_exec(
+                *_cli_args(site, "hsm", "FRBACKUP COPYPOOL(PAY)"), cwd=ROOT, env=_env()
+            )
+            assert await proc.wait() == 0
+            done = time.monotonic()
+
+            def told(app) -> bool:  # a command by someone else changed what it shows
+                return any("RAN FRBACKUP COPYPOOL(PAY)" in x.text for x in app.alerts.items)
+
+            while not ("1/2" in valid(a) and "1/2" in valid(b) and told(a) and told(b)):
+                assert time.monotonic() - done < 1.0, (valid(a), valid(b), a.alerts.items)
+                await asyncio.sleep(0.02)
+            # the read-only console offers nothing that changes the site, and nothing changes
+            audit_before = len(one.audit_export())
+            await pb.press("b")
+            await settle(pb)
+            res = await b.run_command("FRBACKUP COPYPOOL(PAY)")
+            assert res.rc == 8 and "READ-ONLY" in res.lines()[0]
+            assert [v.version for v in two.versions("PAY")] == [*before, 1]
+            audited = one.audit_export()[audit_before:]
+            assert [e.action for e in audited if "FRBACKUP" in e.action] == []
+    finally:
+        await one.close()
+        await two.close()
+        assert srv.stop() == 0
+
+
+def test_sigterm_stops_taking_commands_persists_and_exits_zero_then_copies_resume(site):
+    srv = Server(site, "--copy-rate", "40").start()
+    cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)", check=True)
+    api = RemoteSite(site)
+    left = api.status().out_of_sync
+    api.close_now()
+    assert left > 0
+    assert srv.stop(signal.SIGTERM, timeout=30) == 0
+    assert "FPL701I" in srv.output() and "FPL702I" in srv.output()
+    with Server(site) as again:  # no throttle now: the copies resume from the catalog and finish
+        out = cli(site, "hsm", "QUERY COPYPOOL(PAY)", "--wait", check=True)
+        assert "PCT-COMP=100" in cli(site, "hsm", "QUERY COPYPOOL(PAY)").stdout or out.returncode == 0
+        api = RemoteSite(site)
+        try:
+            st = api.status()
+            assert st.copies == 0 and st.pid == again.pid
+        finally:
+            api.close_now()
+
+
+def test_a_detached_server_started_to_linger_stops_by_itself_when_nothing_runs(site):
+    out = cli(site, "serve", "--detach", "--linger", "1", check=True)
+    assert "runs as process" in out.stdout
+    assert sockets.listening(site)
+    deadline = time.monotonic() + 30
+    while sockets.listening(site):
+        assert time.monotonic() < deadline, "the lingering server did not stop"
+        time.sleep(0.2)
+    assert "FPL703I" in (site / "flashpool.log").read_text()
+
+
+def test_stop_and_status_without_a_server(site):
+    assert cli(site, "status").returncode == 3
+    out = cli(site, "stop")
+    assert out.returncode == 0 and "no server runs" in out.stdout
+    # and the CLI runs in this process, as before
+    assert cli(site, "hsm", "LIST COPYPOOL(HR)").returncode == 0
+    assert cli(site, "volume", "checksum", PAY[0]).returncode == 0
+
+
+def test_a_command_whose_client_goes_away_runs_to_its_end(site):
+    import socket as s
+
+    with Server(site) as srv:
+        body = json.dumps({"copy_pool": "PAY", "rate": 20, "seconds": 2, "seed": 1}).encode()
+        request = (
+            b"POST /v1/workloads HTTP/1.1\r\nHost: flashpool\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        with sockets.short_path(sockets.socket_path(site)) as name, s.socket(s.AF_UNIX) as c:
+            c.connect(name)
+            c.sendall(request)
+            time.sleep(0.5)  # it runs (two seconds of writes)
+        # the client is gone; the workload runs to its end and is in the activity log
+        api = RemoteSite(site)
+        try:
+            assert not [a for a in api.activity(50) if a.command.startswith("WORKLOAD")]
+            deadline = time.monotonic() + 30
+            while not (logged := [a for a in api.activity(50) if a.command.startswith("WORKLOAD COPYPOOL(PAY)")]):
+                assert time.monotonic() < deadline, srv.output()
+                time.sleep(0.1)
+            assert logged[0].return_code == 0
+        finally:
+            api.close_now()
+        assert srv.stop() == 0
+
+
+def test_listen_needs_tls(site):
+    out = cli(site, "serve", "--listen", "127.0.0.1:8443")
+    assert out.returncode == 12 and "needs --tls-cert and --tls-key" in out.stderr
+    assert not sockets.listening(site)

@@ -72,7 +72,7 @@ async def test_commands_of_others_alert_and_this_consoles_own_do_not(demo_path, 
             f"BOB (CONSOLE) RAN FRBACKUP COPYPOOL({POOL}): RC=0",
             f"AUTO RAN FRBACKUP COPYPOOL({POOL}) DUMP: RC=0",
         ]
-        assert [a.title for a in app.alerts.items][0] == "command from bob (CONSOLE)"
+        assert app.alerts.items[0].title == "command from bob (CONSOLE)"
         assert bells == [1, 1]
     await app.site.close()
 

@@ -369,15 +369,17 @@ class LocalSite(SiteAPI):
     def _decide(self, check: Check) -> Decision:
         return self.engine.context.guard.decide(self.who, check)
 
-    def _allow(self, check: Check, action: str) -> None:
-        """A read: allowed, or refused (audited) with NotAuthorized."""
+    def _allow(self, check: Check, action: str, audit: bool = True) -> Decision:
+        """A read: allowed, or refused (audited) with NotAuthorized. An allowed read of the
+        security setup or the trail is audited too (`audit=False`: the caller does it after)."""
         d = self._decide(check)
         if not d.allowed:
             ich, _ = refusal_lines(d, self.who)
             self._audit(action, d, Rc.NOT_AUTHORIZED, ("ICH408I",))
             raise NotAuthorized(f"ICH408I {ich}")
-        if check.function in AUDITED_READS:
+        if check.function in AUDITED_READS and audit:
             self._audit(action, d, 0, ())
+        return d
 
     def _audit(self, action: str, decision: Decision | None, rc: int, ids: tuple[str, ...]) -> None:
         ctx = self.engine.context
@@ -506,8 +508,9 @@ class LocalSite(SiteAPI):
             ]
 
     def audit_verify(self) -> AuditReport:
-        self._allow(Check(Function.AUDIT), "AUDIT VERIFY")
-        n, problems = self.engine.context.audit.verify()
+        d = self._allow(Check(Function.AUDIT), "AUDIT VERIFY", audit=False)
+        n, problems = self.engine.context.audit.verify()  # before this look is itself recorded
+        self._audit("AUDIT VERIFY", d, 8 if problems else 0, ())
         return AuditReport(n, tuple(problems))
 
     def audit_export(self, since: float | None = None) -> list[AuditEntry]:

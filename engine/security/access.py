@@ -146,8 +146,11 @@ def decide(
     needed: Access,
     owner: str,
 ) -> Decision:
-    """Check `who` for the first of `names` (the restricted name first, then the function's):
-    the most specific profile that matches any of them decides."""
+    """Check `who` for `names`, the restricted name first, then the function's (DFSMShsm checks
+    STGADMIN.ARC.FRRECOV.cp before STGADMIN.ARC.FRRECOV): a profile that covers the restricted
+    name and not the function's own (STGADMIN.ARC.FRRECOV.PAY, STGADMIN.ARC.FRRECOV.*) decides
+    for that copy pool; otherwise the most specific profile covering the function decides, so a
+    backstop such as STGADMIN.** never outranks the function's own profile."""
     chain = list(names)
     resource = chain[0]
     if not profiles:
@@ -160,7 +163,12 @@ def decide(
             Access.ALTER if ok else Access.NONE,
             f"the site has no profiles and serves its owner {owner} only",
         )
-    candidates = [p for p in profiles if any(matches(p.name, r) for r in chain)]
+    candidates: list[Profile] = []
+    for i, name in enumerate(chain):
+        later = chain[i + 1 :]
+        candidates = [p for p in profiles if matches(p.name, name) and not any(matches(p.name, n) for n in later)]
+        if candidates:
+            break
     if not candidates:
         return Decision(False, resource, needed, "", Access.NONE, "no access unless a profile grants it")
     best = max(candidates, key=lambda p: p.specificity)

@@ -113,8 +113,14 @@ class AuditTrail:
         """Append one entry (blocking); returns its sequence number."""
         with self._lock, self.catalog.session() as s:
             last = s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
+            seq, prev = ((last.seq + 1), last.digest) if last else (1, GENESIS)
+            head = self._head()
+            if head is not None and head[0] >= seq:
+                # entries were cut from the end: the new one follows the last one written, so
+                # the gap stays in the chain for `audit verify` to find
+                seq, prev = head[0] + 1, head[1]
             row = AuditRow(
-                seq=(last.seq + 1) if last else 1,
+                seq=seq,
                 at=at,
                 user=who.user,
                 groups=json.dumps(list(who.groups)),
@@ -126,7 +132,7 @@ class AuditTrail:
                 access=decision.needed.name if decision else "",
                 return_code=rc,
                 message_ids=json.dumps(list(message_ids)),
-                prev=last.digest if last else GENESIS,
+                prev=prev,
             )
             row.digest = digest_of(row.prev, row)
             s.add(row)

@@ -38,6 +38,24 @@ SCRIPT_ORIGIN = "API"
 _PEERCRED = struct.Struct("3i")
 
 
+class _OneLine(logging.Filter):
+    """aiohttp logs a request it cannot parse with its traceback: for a client's garbage, one
+    line (the reason) is the whole story."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {record.exc_info[1]!s}".replace("\n", " ")
+            record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+#: the HTTP layer's own log (requests that never reached a handler)
+http_log = logging.getLogger("flashpool.server.http")
+http_log.addFilter(_OneLine())
+
+
 class Unauthenticated(Exception):
     """No identity: a TCP request without a live token."""
 
@@ -219,4 +237,4 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-__all__ = ["MAX_BODY", "SiteServer"]
+__all__ = ["MAX_BODY", "SiteServer", "http_log"]

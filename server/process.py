@@ -31,7 +31,7 @@ from engine.errors import FlashpoolError
 from engine.hsm.demo import pace_demo
 from engine.security import Identity
 from server import sockets
-from server.app import SiteServer
+from server.app import SiteServer, http_log
 
 log = logging.getLogger("flashpool.server")
 
@@ -108,7 +108,7 @@ async def serve(options: ServeOptions) -> int:
     )
     server = SiteServer(api, on_stop=stop.set)
     holder.append(server)
-    runner = web.AppRunner(server.app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+    runner = web.AppRunner(server.app, access_log=None, handle_signals=False, shutdown_timeout=5.0, logger=http_log)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -140,6 +140,9 @@ class SiteServer:
             return _json_error(422, "refused", str(exc))
         except (ValueError, OSError) as exc:
             return _json_error(422, "refused", str(exc))
+        except Exception as exc:
+            log.error("%s %s failed", request.method, request.path, exc_info=True)
+            return _json_error(500, "internal", f"the server could not do this ({type(exc).__name__}: {exc})")
 
     # -- the route table ----------------------------------------------------------------------------
     def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

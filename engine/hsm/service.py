@@ -70,7 +70,13 @@ class FastReplication:
             res.fail(msg.Rc.SYNTAX)
             await asyncio.to_thread(_log_and_audit, ctx, res, None, None)
             return res
-        decision = await asyncio.to_thread(authorize, ctx, req)
+        try:
+            decision = await asyncio.to_thread(authorize, ctx, req)
+        except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the profiles cannot be read
+            res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc)}")
+            res.fail(12)
+            await asyncio.to_thread(_log_and_audit, ctx, res, _pool_of(req), None)
+            return res
         if not decision.allowed:
             res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {decision.refusal(ctx.who)}")
             res.fail(Rc.NOT_AUTHORIZED)

@@ -1,0 +1,172 @@
+"""The site server under load (a real `flashpool serve` process, its Unix socket):
+
+- a LIST's round trip through the server vs the same command in this process (goal <= 1.5x);
+- 50 clients at once issuing LIST/QUERY while 64 relationships copy (p95 < 100 ms);
+- 20 consoles attached while 64 relationships copy: keypress-to-frame p95 of each (< 50 ms), and
+  the server's event fan-out keeps up (its largest client backlog stays small, not growing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bench._common import result, scratch
+from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from engine.api import LocalSite
+from engine.hsm.definition import parse_definition
+from engine.site import Site
+from server import sockets
+from server.client import RemoteSite
+
+POOLS, PER_POOL, TRACKS, TS = 8, 8, 1500, 1024
+CONSOLES, PRESSES, CLIENTS, REQUESTS = 20, 12, 50, 10
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def definition() -> dict:
+    groups, pools = [], []
+    for p in range(POOLS):
+        groups.append(
+            {
+                "name": f"SG{p}",
+                "type": "POOL",
+                "backup_group": "BK",
+                "tracks": TRACKS,
+                "track_size": TS,
+                "volumes": [f"P{p}V{v:03d}" for v in range(PER_POOL)],
+            }
+        )
+        pools.append({"name": f"POOL{p}", "storage_groups": [f"SG{p}"], "versions": 1})
+    groups.append(
+        {
+            "name": "BK",
+            "type": "COPYPOOLBACKUP",
+            "tracks": TRACKS,
+            "track_size": TS,
+            "volumes": [f"BK{i:04d}" for i in range(POOLS * PER_POOL)],
+        }
+    )
+    return {"storage_group": groups, "copy_pool": pools}
+
+
+async def build_and_list_in_process(root: Path) -> float:
+    """The site, every pool backed up (64 relationships left to copy), and the in-process LIST."""
+    site = Site.create(root / "site", parse_definition(definition()))
+    try:
+        for p in range(POOLS):
+            for v in range(PER_POOL):
+                vol = f"P{p}V{v:03d}"
+                await site.flashcopy.write_run(vol, 0, [f"{vol} {k}".encode().ljust(TS, b"x") for k in range(TRACKS)])
+            assert (await site.command(f"FRBACKUP COPYPOOL(POOL{p})")).rc == 0
+        api = LocalSite(site)
+        return await _list_median(api)
+    finally:
+        site.close_files()
+
+
+async def _list_median(api) -> float:
+    times = []
+    for n in range(60):
+        started = time.perf_counter()
+        res = await api.command("LIST COPYPOOL(POOL0) ALLVOLS")
+        if n >= 10:  # warmed
+            times.append(time.perf_counter() - started)
+        assert res.rc == 0, res.lines()
+    return statistics.median(times)
+
+
+async def many_clients(site: Path) -> list[float]:
+    """CLIENTS connections at once, each a LIST or QUERY after the other."""
+    latencies: list[float] = []
+    with sockets.short_path(sockets.socket_path(site)) as name:
+
+        async def client(n: int) -> None:
+            async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=name)) as s:
+                for k in range(REQUESTS):
+                    text = f"LIST COPYPOOL(POOL{(n + k) % POOLS})" if k % 2 else f"QUERY COPYPOOL(POOL{n % POOLS})"
+                    started = time.perf_counter()
+                    async with s.post("http://flashpool/v1/commands", json={"text": text}) as r:
+                        body = await r.json()
+                    latencies.append(time.perf_counter() - started)
+                    assert body["rc"] == 0, body
+
+        await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    return latencies
+
+
+async def consoles(site: Path) -> tuple[list[float], list[int], int]:
+    from console.app import FlashpoolApp
+
+    apis = [RemoteSite(site) for _ in range(CONSOLES)]
+    apps = [FlashpoolApp(api, refresh_interval=1.0, warm=False) for api in apis]
+    backlog: list[int] = []
+    latencies: list[float] = []
+    async with contextlib.AsyncExitStack() as stack:
+        pilots = [await stack.enter_async_context(app.run_test(size=(130, 40))) for app in apps]
+        clocks = [FrameClock(app) for app in apps]
+        for app in apps:
+            while not reloads_idle(app) or app.screen.table.row_count < POOLS:
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(1.0)
+        for n in range(PRESSES):
+            key = "j" if (n // 4) % 2 == 0 else "k"
+            for app, clock in zip(apps, clocks, strict=True):
+                table = app.screen.table
+                want = min(table.row_count - 1, table.cursor_row + 1) if key == "j" else max(0, table.cursor_row - 1)
+                latencies.append(await key_to_frame(app, clock, key, lambda t=table, w=want: t.cursor_row == w))
+                await asyncio.sleep(0.01)
+            backlog.append((await asyncio.to_thread(apis[0].status)).backlog)
+        copying = (await asyncio.to_thread(apis[0].status)).copies
+        del pilots
+    for api in apis:
+        await api.close()
+    return latencies, backlog, copying
+
+
+def main() -> None:
+    with scratch("server") as root:
+        inproc = asyncio.run(build_and_list_in_process(root))
+        site = root / "site"
+        log = open(root / "server.log", "w")  # noqa: SIM115 - the child writes it
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "serve", "--site", str(site), "--no-auto-dump", "--copy-rate", "40"],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
+        try:
+            while not sockets.listening(site):
+                assert proc.poll() is None, (root / "server.log").read_text()
+                time.sleep(0.05)
+            api = RemoteSite(site)
+            remote = asyncio.run(_list_median(api))
+            api.close_now()
+            clients = asyncio.run(many_clients(site))
+            lat, backlog, copying = asyncio.run(consoles(site))
+        finally:
+            proc.terminate()
+            proc.wait(60)
+            log.close()
+    print(
+        f"LIST COPYPOOL ALLVOLS of 8 volumes: in-process median {inproc * 1000:.2f} ms, through the server "
+        f"{remote * 1000:.2f} ms; {CLIENTS} clients x {REQUESTS} LIST/QUERY at once: p95 {p95(clients) * 1000:.1f} ms "
+        f"(max {max(clients) * 1000:.1f}); {CONSOLES} consoles x {PRESSES} presses with {copying} relationships "
+        f"copying: p95 {p95(lat) * 1000:.1f} ms (max {max(lat) * 1000:.1f}); event backlog samples {backlog}"
+    )
+    result("server_list_round_trip_ratio_vs_in_process", remote / inproc, "<=", 1.5, ".2f")
+    result("server_50_clients_list_query_p95_ms", p95(clients) * 1000, "<", 100, ".1f")
+    result("server_20_consoles_key_p95_ms", p95(lat) * 1000, "<", 50, ".1f")
+    result("server_event_backlog_max", max(backlog), "<", 200, "d")
+    result("server_copies_running_during_consoles", copying, ">=", 1, "d")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,7 @@ BENCHMARKS = [
     "console_scale",
     "console_switch",
     "event_loop",
+    "server",
 ]
 
 

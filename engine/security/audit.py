@@ -99,6 +99,7 @@ class AuditTrail:
         self.catalog = catalog
         self.root = root
         self._lock = threading.Lock()
+        self._last: tuple[int, str] | None = None  # the newest entry written: (seq, digest)
 
     def record(
         self,
@@ -112,13 +113,15 @@ class AuditTrail:
     ) -> int:
         """Append one entry (blocking); returns its sequence number."""
         with self._lock, self.catalog.session() as s:
-            last = s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
-            seq, prev = ((last.seq + 1), last.digest) if last else (1, GENESIS)
-            head = self._head()
-            if head is not None and head[0] >= seq:
-                # entries were cut from the end: the new one follows the last one written, so
-                # the gap stays in the chain for `audit verify` to find
-                seq, prev = head[0] + 1, head[1]
+            if self._last is None:  # once per open: this process is the site's only writer
+                last = s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
+                self._last = (last.seq, last.digest) if last else (0, GENESIS)
+                head = self._head()
+                if head is not None and head[0] > self._last[0]:
+                    # entries were cut from the end: the next one follows the last one written,
+                    # so the gap stays in the chain for `audit verify` to find
+                    self._last = head
+            seq, prev = self._last[0] + 1, self._last[1]
             row = AuditRow(
                 seq=seq,
                 at=at,
@@ -136,7 +139,12 @@ class AuditTrail:
             )
             row.digest = digest_of(row.prev, row)
             s.add(row)
-            s.commit()
+            try:
+                s.commit()
+            except BaseException:
+                self._last = None  # read again from what the catalog holds
+                raise
+            self._last = (row.seq, row.digest)
             self._write_head(row.seq, row.digest)
             return row.seq
 

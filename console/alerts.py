@@ -27,14 +27,16 @@ class Alert:
         return {Severity.INFORMATION: "ℹ", Severity.WARNING: "▲", Severity.ERROR: "✘"}[self.severity]
 
 
-def alert_of(event: Event, number: int, mine: bool = False) -> Alert | None:
-    """The alert an engine event is for this console, if any (`mine`: an activity entry of a
-    command this console ran, which is no news to it)."""
+def alert_of(event: Event, number: int, mine: bool = False, elsewhere: bool = False) -> Alert | None:
+    """The alert an engine event is for this console, if any: the engine's alerts, and another
+    client's command that changed what it shows (`mine`: a command this console ran, no news to
+    it; `elsewhere`: a command on another copy pool than the one the screen is about)."""
     if isinstance(event, AlertRaised):
         return Alert(number, event.at, event.severity, event.kind.title, event.copy_pool, event.text)
     if (
         isinstance(event, ActivityLogged)
         and not mine
+        and not elsewhere
         and event.origin != ALERT_ORIGIN
         and event.command.lstrip().upper().startswith(CHANGING_VERBS)
     ):
@@ -51,8 +53,8 @@ class AlertList:
     def __init__(self) -> None:
         self.items: list[Alert] = []
 
-    def add(self, event: Event, mine: bool = False) -> Alert | None:
-        alert = alert_of(event, len(self.items) + 1, mine)
+    def add(self, event: Event, mine: bool = False, elsewhere: bool = False) -> Alert | None:
+        alert = alert_of(event, len(self.items) + 1, mine, elsewhere)
         if alert is not None:
             self.items.append(alert)
         return alert

@@ -189,7 +189,7 @@ class FlashpoolApp(App[None]):
                 if not event.out_of_sync:
                     self._rates.pop(event.rel_id, None)
                 continue
-            alert = self.alerts.add(event, mine=self._is_mine(event))
+            alert = self.alerts.add(event, mine=self._is_mine(event), elsewhere=self._elsewhere(event))
             if alert is not None:
                 self.announce(alert)
             self.post_message(SiteChanged(event))
@@ -204,6 +204,14 @@ class FlashpoolApp(App[None]):
             return False
         self._mine[key] -= 1
         return True
+
+    def _elsewhere(self, event: Event) -> bool:
+        """An activity entry of another copy pool than the one pool the shown screen is about
+        (the lists of every pool, the relationships, the activity log show them all)."""
+        from console.screens.pool_detail import PoolDetailScreen
+
+        shown = self.screen.pool if self.screen_stack and isinstance(self.screen, PoolDetailScreen) else None
+        return isinstance(event, ActivityLogged) and None not in (shown, event.copy_pool) and event.copy_pool != shown
 
     def announce(self, alert: Alert) -> None:
         """A toast with the alert's severity, the bell if the operator asked for it, the count."""

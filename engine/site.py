@@ -403,6 +403,7 @@ class Site:
         self.flashcopy.core.close()
         for v in self.volumes.values():
             v.close()
+        self.context.audit.close()
         self.catalog.close()
         if self._lock >= 0:
             os.close(self._lock)

@@ -241,13 +241,17 @@ def class_state(s: Session, version_id: int, dump_class: str) -> str:
     return "FAILED" if any(d.state == "FAILED" for d in copies) else "PARTIAL"
 
 
-def expire(ctx: Context) -> list[str]:
-    """Invalidate dump copies past their retention; drop versions left with no copy at all."""
+def expire(ctx: Context, tidy: bool = True) -> list[str]:
+    """Invalidate dump copies past their retention; drop versions left with no copy at all.
+    `tidy`: then scratch the tapes no copy is left on (the schedule's expiry; a LIST, which
+    expires only so it never shows an expired copy, leaves the tapes to it)."""
     now = ctx.clock()
     gone: list[str] = []
     with ctx.catalog.session() as s:
         expired = col(DumpCopyRow.expires_at)
         rows = s.exec(select(DumpCopyRow).where(expired.is_not(None), expired < now)).all()
+        if not rows and not tidy:
+            return gone
         touched = set()
         for d in rows:
             gone.append(f"{d.tape}({d.source})")
@@ -261,7 +265,8 @@ def expire(ctx: Context) -> list[str]:
             else:
                 refresh_dump_state(s, vid)
         s.commit()
-    remove_unused_tapes(ctx)
+    if tidy or gone:
+        remove_unused_tapes(ctx)
     return gone
 
 

@@ -41,7 +41,7 @@ def _header(ctx: Context) -> str:
 def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
     from engine.hsm.dump import expire
 
-    expire(ctx)
+    expire(ctx, tidy=False)
     out = res.listing
     with ctx.catalog.session() as s:
         if req.pvol:

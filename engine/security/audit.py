@@ -100,6 +100,7 @@ class AuditTrail:
         self.root = root
         self._lock = threading.Lock()
         self._last: tuple[int, str] | None = None  # the newest entry written: (seq, digest)
+        self._head_fd = -1
 
     def record(
         self,
@@ -149,14 +150,19 @@ class AuditTrail:
             return row.seq
 
     def _write_head(self, seq: int, digest: str) -> None:
-        path = self.root / HEAD_FILE
-        tmp = path.with_name(HEAD_FILE + ".tmp")
-        fd = Sharing.of(self.root).create(tmp, os.O_WRONLY | os.O_TRUNC)
-        try:
-            os.write(fd, f"{seq} {digest}\n".encode())
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        """In place, one fixed-width line at offset 0 (a rename per entry made ext4 flush the
+        file's data: 2.7 ms a command). A write torn by a crash reads as a damaged head file,
+        which `audit verify` reports; it never vouches for a shorter trail."""
+        if self._head_fd < 0:
+            self._head_fd = Sharing.of(self.root).create(self.root / HEAD_FILE, os.O_RDWR)
+        line = f"{seq:>20} {digest}\n".encode()
+        os.pwrite(self._head_fd, line, 0)
+        os.ftruncate(self._head_fd, len(line))
+
+    def close(self) -> None:
+        if self._head_fd >= 0:
+            os.close(self._head_fd)
+            self._head_fd = -1
 
     def _head(self) -> tuple[int, str] | None:
         try:

@@ -203,3 +203,23 @@ async def test_the_first_start_demo_is_a_demo_at_once(tmp_path):
     pace_demo(site)
     assert site.flashcopy.settings == DEMO_COPIER
     await site.close()
+
+
+async def test_a_command_of_another_pool_is_no_alert_on_a_pool_s_own_screen(demo_path):
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("j", "enter")  # HRNIGHT's detail: what the operator looks at is that pool
+        await settle(pilot)
+        assert app.screen.pool == "HRNIGHT"
+        now = app.site.engine.flashcopy.clock()
+        bus = app.site.engine.events
+        bus.publish(ActivityLogged(now, "CLI", f"FRBACKUP COPYPOOL({POOL})", POOL, 0, "bob"))  # another pool
+        bus.publish(ActivityLogged(now, "CLI", "FRDELETE COPYPOOL(HRNIGHT) VERSIONS(1)", "HRNIGHT", 0, "bob"))
+        bus.publish(ActivityLogged(now, "CLI", "HOLD FRBACKUP", None, 0, "bob"))  # the whole site
+        await settle(pilot)
+        assert [a.text for a in app.alerts.items] == [
+            "BOB (CLI) RAN FRDELETE COPYPOOL(HRNIGHT) VERSIONS(1): RC=0",
+            "BOB (CLI) RAN HOLD FRBACKUP: RC=0",
+        ]
+    await app.site.close()

@@ -239,3 +239,34 @@ def test_listen_needs_tls(site):
     out = cli(site, "serve", "--listen", "127.0.0.1:8443")
     assert out.returncode == 12 and "needs --tls-cert and --tls-key" in out.stderr
     assert not sockets.listening(site)
+
+
+async def test_quitting_a_console_with_copies_running_asks_and_the_copies_go_on_in_the_server(site):
+    from console.app import FlashpoolApp
+    from console.modals.quit import QuitScreen
+    from tests.console.scenes import settle
+
+    srv = Server(site, "--copy-rate", "5").start()
+    api = RemoteSite(site)
+    try:
+        assert (await api.command("FRBACKUP COPYPOOL(PAY)")).rc == 0
+        app = FlashpoolApp(api, refresh_interval=0.5, warm=False)
+        async with app.run_test(size=(130, 40)) as pilot:
+            await settle(pilot)
+            while app.status_now is None or not app.status_now.copies:
+                await asyncio.sleep(0.05)
+            await pilot.press("q")
+            await settle(pilot)
+            assert isinstance(app.screen, QuitScreen)
+            said = str(app.screen.query_one("#quit-lines").render())
+            assert f"go on in the site's server (pid {srv.pid})" in said and "finish after you quit" in said
+            await pilot.press("y")
+            await settle(pilot)
+            assert not app.is_running
+        before = (await asyncio.to_thread(api.status)).out_of_sync
+        await asyncio.sleep(1.5)
+        after = await asyncio.to_thread(api.status)
+        assert after.copies == 2 and after.out_of_sync < before  # still copying, with nobody attached
+    finally:
+        await api.close()
+        assert srv.stop() == 0

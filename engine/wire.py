@@ -59,6 +59,7 @@ def fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
 
 
+@functools.cache
 def _event_classes() -> dict[str, type]:
     from engine.events import Event
 
@@ -117,8 +118,33 @@ def encode(value: object) -> JSON:
 
 
 # -- decode ---------------------------------------------------------------------------------------
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """A dataclass's init fields with their types, and those without a default (decoded often:
+    every event and row a client reads)."""
+    required = frozenset(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    return dict(fields_of(cls)), required
+
+
+def _plain(tp: type, data: JSON, where: str) -> Any:
+    if type(data) is tp:
+        return data
+    if tp is float and type(data) is int:
+        return float(data)
+    raise WireError(f"{where}: must be {_PLAIN_NAMES[tp]}")
+
+
+_PLAIN_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
 def decode(tp: Any, data: JSON, where: str = "$") -> Any:
     """`data` as a value of type `tp`; WireError names the first place that does not fit."""
+    if tp in _PLAIN_NAMES:
+        return _plain(tp, data, where)
     origin = get_origin(tp)
     if tp is Any:
         return data
@@ -200,18 +226,16 @@ def decode(tp: Any, data: JSON, where: str = "$") -> Any:
             if kind is None or not issubclass(kind, tp):
                 raise WireError(f"{where}.type: not an event of type {tp.__name__}")
             tp = kind
-        known = dict(fields_of(tp))
-        unknown = set(data) - set(known) - {"type"}
-        if unknown:
-            raise WireError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+        known, required = _shape(tp)
+        for key in data:
+            if key not in known and key != "type":
+                raise WireError(f"{where}: unknown field {sorted(set(data) - set(known) - {'type'})[0]!r}")
         kwargs = {}
-        for f in dataclasses.fields(tp):
-            if not f.init:
-                continue
-            if f.name in data:
-                kwargs[f.name] = decode(known[f.name], data[f.name], f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise WireError(f"{where}: missing field {f.name!r}")
+        for name, ftype in known.items():
+            if name in data:
+                kwargs[name] = decode(ftype, data[name], f"{where}.{name}")
+            elif name in required:
+                raise WireError(f"{where}: missing field {name!r}")
         return tp(**kwargs)
     raise TypeError(f"{tp!r} has no JSON form")
 

@@ -70,7 +70,10 @@ def cli(site: Path, *args: str, check: bool = False, user: str | None = None) ->
 
 
 class Server:
-    """`flashpool serve` as a child process."""
+    """`flashpool serve` as a child process (one a test left running is killed after it:
+    tests/server/conftest.py)."""
+
+    running: set[Server] = set()
 
     def __init__(self, site: Path, *args: str) -> None:
         self.site = site
@@ -89,6 +92,7 @@ class Server:
             text=True,
         )
         f.close()
+        Server.running.add(self)
         deadline = time.monotonic() + timeout
         while not sockets.listening(self.site):
             if self.proc.poll() is not None:
@@ -109,6 +113,7 @@ class Server:
             self.proc.send_signal(sig)
         rc = self.proc.wait(timeout)
         self.proc = None
+        Server.running.discard(self)
         return rc
 
     def output(self) -> str:

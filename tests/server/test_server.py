@@ -168,13 +168,13 @@ async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one
 
 
 def test_sigterm_stops_taking_commands_persists_and_exits_zero_then_copies_resume(site):
-    srv = Server(site, "--copy-rate", "40").start()
-    cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)", check=True)
-    api = RemoteSite(site)
-    left = api.status().out_of_sync
-    api.close_now()
-    assert left > 0
-    assert srv.stop(signal.SIGTERM, timeout=30) == 0
+    with Server(site, "--copy-rate", "40") as srv:
+        cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)", check=True)
+        api = RemoteSite(site)
+        left = api.status().out_of_sync
+        api.close_now()
+        assert left > 0
+        assert srv.stop(signal.SIGTERM, timeout=30) == 0
     assert "FPL701I" in srv.output() and "FPL702I" in srv.output()
     with Server(site) as again:  # no throttle now: the copies resume from the catalog and finish
         out = cli(site, "hsm", "QUERY COPYPOOL(PAY)", "--wait", check=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from engine.hsm.definition import parse_definition
 from engine.site import Site
@@ -73,7 +74,7 @@ class Server:
     """`flashpool serve` as a child process (one a test left running is killed after it:
     tests/server/conftest.py)."""
 
-    running: set[Server] = set()
+    running: ClassVar[set[Server]] = set()
 
     def __init__(self, site: Path, *args: str) -> None:
         self.site = site

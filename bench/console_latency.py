@@ -17,11 +17,13 @@ import random
 
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from bench._server import serving
 from console.app import FlashpoolApp
 from engine.api import LocalSite
 from engine.flashcopy.controller import CopierSettings
 from engine.hsm.definition import parse_definition
 from engine.site import Site
+from server.client import RemoteSite
 
 VOLUMES, WRITTEN, PRESSES = 64, 400, 150
 TRACKS = 600
@@ -59,14 +61,12 @@ async def build(root) -> None:
     await site.close()
 
 
-async def measure(root, loaded: bool) -> tuple[list[float], int]:
-    # 2 copiers x 1,000 tracks/s: 64 x 600 tracks take ~19 s, longer than the presses
-    copier = CopierSettings(concurrency=2, chunk_tracks=50, tracks_per_second=1000)
-    site = Site.open(root / "site", copier=copier)
-    app = FlashpoolApp(LocalSite(site), refresh_interval=1.0, start_engine=loaded)
+async def presses(app: FlashpoolApp) -> tuple[list[float], int, int]:
+    """j/k on the relationships screen at an operator's rhythm: each key to the frame showing the
+    cursor moved; then the relationships still copying and the tracks copied meanwhile."""
+    api = app.site
     rng = random.Random(7)
     latencies: list[float] = []
-    copying = 0
     async with app.run_test(size=(130, 40)) as pilot:
         clock = FrameClock(app)
         await pilot.press("3")
@@ -74,62 +74,34 @@ async def measure(root, loaded: bool) -> tuple[list[float], int]:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.5)
         table = app.screen.table
-        oos_before = sum(r.out_of_sync for r in site.flashcopy.relationships())
+        before = (await asyncio.to_thread(api.status)).out_of_sync
         for n in range(PRESSES):
             key = "j" if (n // 10) % 2 == 0 else "k"  # down ten rows, up ten rows
-            before = table.cursor_row
-            want = before + 1 if key == "j" else before - 1
+            want = table.cursor_row + 1 if key == "j" else table.cursor_row - 1
             latencies.append(await key_to_frame(app, clock, key, lambda w=want: table.cursor_row == w))
             await asyncio.sleep(rng.uniform(0.02, 0.06))  # an operator's typing rhythm, not a flood
-        copying = len(site.flashcopy.core.copy_candidates())
-        moved = oos_before - sum(r.out_of_sync for r in site.flashcopy.relationships())
+        st = await asyncio.to_thread(api.status)
+    return latencies, st.copies, before - st.out_of_sync
+
+
+async def measure(root, loaded: bool) -> tuple[list[float], int, int]:
+    """The console with the site in its own process (embedded), the copy running or not."""
+    # 2 copiers x 1,000 tracks/s: 64 x 600 tracks take ~19 s, longer than the presses
+    copier = CopierSettings(concurrency=2, chunk_tracks=50, tracks_per_second=1000)
+    site = Site.open(root / "site", copier=copier)
+    out = await presses(FlashpoolApp(LocalSite(site), refresh_interval=1.0, start_engine=loaded))
     await site.close()
-    return latencies, copying, moved
+    return out
 
 
 async def measure_attached(root) -> tuple[list[float], int, int]:
     """The console as `make run` opens it: a client of `flashpool serve`, which copies."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from server import sockets
-    from server.client import RemoteSite
-
-    site = root / "site"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "serve", "--site", str(site), "--no-auto-dump", "--copy-rate", "1000"],
-        cwd=Path(__file__).resolve().parents[1],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        while not sockets.listening(site):
-            assert proc.poll() is None, "the server did not start"
-            await asyncio.sleep(0.05)
-        api = RemoteSite(site)
-        app = FlashpoolApp(api, refresh_interval=1.0)
-        rng = random.Random(7)
-        latencies: list[float] = []
-        async with app.run_test(size=(130, 40)) as pilot:
-            clock = FrameClock(app)
-            await pilot.press("3")
-            while not reloads_idle(app) or app.screen.table.row_count < VOLUMES:
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.5)
-            table = app.screen.table
-            before = (await asyncio.to_thread(api.status)).out_of_sync
-            for n in range(PRESSES):
-                key = "j" if (n // 10) % 2 == 0 else "k"
-                want = table.cursor_row + 1 if key == "j" else table.cursor_row - 1
-                latencies.append(await key_to_frame(app, clock, key, lambda w=want: table.cursor_row == w))
-                await asyncio.sleep(rng.uniform(0.02, 0.06))
-            st = await asyncio.to_thread(api.status)
-        await api.close()
-        return latencies, st.copies, before - st.out_of_sync
-    finally:
-        proc.terminate()
-        proc.wait(60)
+    with serving(root / "site", copy_rate=1000):
+        api = RemoteSite(root / "site")
+        try:
+            return await presses(FlashpoolApp(api, refresh_interval=1.0))
+        finally:
+            await api.close()
 
 
 def main() -> None:

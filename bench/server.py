@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import aiohttp
 
 from bench._common import result, scratch
 from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from bench._server import serving
 from engine.api import LocalSite
 from engine.hsm.definition import parse_definition
 from engine.site import Site
@@ -28,7 +27,6 @@ from server.client import RemoteSite
 
 POOLS, PER_POOL, TRACKS, TS = 8, 8, 1500, 1024
 CONSOLES, PRESSES, CLIENTS, REQUESTS = 20, 12, 50, 10
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def definition() -> dict:
@@ -135,26 +133,12 @@ def main() -> None:
     with scratch("server") as root:
         inproc = asyncio.run(build_and_list_in_process(root))
         site = root / "site"
-        log = open(root / "server.log", "w")  # noqa: SIM115 - the child writes it
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "serve", "--site", str(site), "--no-auto-dump", "--copy-rate", "40"],
-            stdout=log,
-            stderr=log,
-            cwd=ROOT,
-        )
-        try:
-            while not sockets.listening(site):
-                assert proc.poll() is None, (root / "server.log").read_text()
-                time.sleep(0.05)
+        with serving(site, copy_rate=40):
             api = RemoteSite(site)
             remote = asyncio.run(_list_median(api))
             api.close_now()
             clients = asyncio.run(many_clients(site))
             lat, backlog, copying = asyncio.run(consoles(site))
-        finally:
-            proc.terminate()
-            proc.wait(60)
-            log.close()
     print(
         f"LIST COPYPOOL ALLVOLS of 8 volumes: in-process median {inproc * 1000:.2f} ms, through the server "
         f"{remote * 1000:.2f} ms; {CLIENTS} clients x {REQUESTS} LIST/QUERY at once: p95 {p95(clients) * 1000:.1f} ms "

@@ -674,9 +674,7 @@ async def _sec_change(args: argparse.Namespace) -> int:
         change = SecurityChange(c, kind=kind, name=name, role=args.role)
     res = await _act(args, lambda api: api.change_security(change))
     if args.json:
-        print(res.to_json())
-        if res.data and "token" in res.data and not args.quiet:
-            pass
+        print(res.to_json())  # a new token's secret is in its data
         return res.rc
     for line in res.lines():
         print(line, file=sys.stderr if res.rc else sys.stdout)

@@ -385,7 +385,8 @@ class LocalSite(SiteAPI):
         ctx = self.engine.context
         ctx.audit.record(self.who, "API" if self.mode == "server" else "CLI", action, ctx.clock(), decision, rc, ids)
 
-    def _read(self, pool: str | None = None) -> None:
+    def check_read(self, pool: str | None = None) -> None:
+        """May this identity see the site (or the copy pool)? NotAuthorized, audited, if not."""
         self._allow(Check(Function.LIST, pool), "READ " + (f"COPYPOOL({pool})" if pool else "SITE"))
 
     def may(self, checks: list[Check]) -> list[Decision]:
@@ -415,79 +416,79 @@ class LocalSite(SiteAPI):
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:
-        self._read(only)
+        self.check_read(only)
         return self.engine.views.pools(only)
 
     def versions(self, pool: str) -> list[VersionView]:
-        self._read(pool)
+        self.check_read(pool)
         return self.engine.views.versions(pool)
 
     def volumes(self) -> list[VolumeView]:
-        self._read()
+        self.check_read()
         return self.engine.views.volumes()
 
     def storage(self) -> StorageView:
-        self._read()
+        self.check_read()
         volumes = self.engine.views.volumes()
         groups = self.engine.views.groups(volumes)
         grouped = {v.volser for g in groups for v in g.volumes}
         return StorageView(tuple(groups), tuple(v for v in volumes if v.volser not in grouped))
 
     def relationships(self, volser: str | None = None) -> list[RelationshipInfo]:
-        self._read()
+        self.check_read()
         fc = self.engine.flashcopy
         return fc.relationships() if volser is None else fc.relationships_of(volser)
 
     def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
-        self._read(pool)
+        self.check_read(pool)
         return self.engine.views.activity(limit, pool)
 
     def band_map(self, volser: str, cells: int) -> BandMap:
-        self._read()
+        self.check_read()
         if volser not in self.engine.volumes:
             raise FlashpoolError(f"volume {volser} is not available")
         n, bands = self.engine.views.band_map(volser, cells)
         return BandMap(n, tuple(bands))
 
     def datasets(self, pattern: str | None = None) -> list[DataSetInfo]:
-        self._read()
+        self.check_read()
         return self.engine.datasets.cataloged(pattern)
 
     def dataset(self, name: str) -> DataSetInfo | None:
-        self._read()
+        self.check_read()
         return self.engine.datasets.get(name)
 
     def datasets_on(self, volsers: list[str]) -> list[DataSetInfo]:
-        self._read()
+        self.check_read()
         return self.engine.datasets.on_volumes(volsers)
 
     def precheck(self, command: str) -> list[RuleCheck]:
-        self._read()
+        self.check_read()
         return precheck(self.engine.context, command)
 
     def impact(self, command: str) -> Impact:
-        self._read()
+        self.check_read()
         return impact(self.engine.context, command)
 
     def expect(self, command: str) -> list[Expectation]:
-        self._read()
+        self.check_read()
         return verify.expect_for(self.engine.context, command)
 
     def verify(self, expected: list[Expectation]) -> list[Outcome]:
-        self._read()
+        self.check_read()
         return verify.check(self.engine.context, expected)
 
     def verify_backup(self, pool: str) -> list[Outcome]:
-        self._read(pool)
+        self.check_read(pool)
         return verify.check_backup(self.engine.context, pool)
 
     def volume_digest(self, volser: str) -> str:
-        self._read()
+        self.check_read()
         self.engine.volume(volser)  # an unknown volser is a clear error before anything is read
         return verify.volume_digest(self.engine.context, volser)
 
     def dataset_digest(self, name: str) -> str:
-        self._read()
+        self.check_read()
         return hashlib.sha256(self.engine.context.datasets.read(name)).hexdigest()
 
     def profiles(self, pattern: str | None = None) -> list[ProfileListing]:
@@ -629,7 +630,7 @@ class LocalSite(SiteAPI):
                 f.write(text)
             return str(path)
 
-        self._read()
+        self.check_read()
         return await asyncio.to_thread(write)
 
     def events(self) -> AsyncIterator[Event]:

@@ -22,9 +22,9 @@ from typing import Any
 from aiohttp import web
 
 from engine import wire
-from engine.api import LocalSite, NotAuthorized, refusal_lines
+from engine.api import LocalSite, NotAuthorized
 from engine.errors import FlashpoolError
-from engine.security import Check, Function, Identity
+from engine.security import Identity
 from engine.security import store as security
 from server.fanout import FanOut, TooSlow
 from server.routes import EVENTS_PATH, ROUTES, Route, from_query
@@ -199,9 +199,7 @@ class SiteServer:
     # -- events ---------------------------------------------------------------------------------------
     async def _events(self, request: web.Request) -> web.StreamResponse:
         who = await self.identity(request)
-        decision = await asyncio.to_thread(self.site.context.guard.decide, who, Check(Function.LIST))
-        if not decision.allowed:
-            raise NotAuthorized("ICH408I " + refusal_lines(decision, who)[0])
+        await asyncio.to_thread(self.api.as_user(who).check_read)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await resp.prepare(request)
         box = self.fanout.open()

@@ -1,0 +1,36 @@
+"""A real `flashpool serve` for the benchmarks: started on a site, stopped (SIGTERM) after."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from server import sockets
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVE = (sys.executable, "-m", "console.cli", "serve")
+
+
+@contextmanager
+def serving(site: Path, copy_rate: float) -> Iterator[None]:
+    """The site's server, copying at `copy_rate` tracks a second per copier; its log beside the site."""
+    log_path = site.parent / "server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [*SERVE, "--site", str(site), "--no-auto-dump", "--copy-rate", str(copy_rate)],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
+        try:
+            while not sockets.listening(site):
+                assert proc.poll() is None, log_path.read_text()
+                time.sleep(0.05)
+            yield
+        finally:
+            proc.terminate()
+            proc.wait(60)

@@ -548,11 +548,7 @@ class LocalSite(SiteAPI):
                 res.fail(12)
         ctx = self.engine.context.asked_by("API" if self.mode == "server" else "CLI", self.who)
 
-        def log() -> None:
-            ctx.log(res, pool, at=(at := ctx.clock()))
-            ctx.audit.record(self.who, ctx.origin, text, at, d, res.rc, tuple(m.id for m in res.messages))
-
-        await asyncio.to_thread(log)
+        await asyncio.to_thread(ctx.log_and_audit, res, pool, d, text)
         return res
 
     async def damage(self, volser: str, first: int, last: int) -> CommandResult:

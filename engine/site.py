@@ -347,15 +347,24 @@ class Site:
             tapes = dump.check_unfinished_tapes(s, self.path)
             for pool, text in done:
                 repo.log_activity(
-                    s, now, "OPEN", "RESOLVE INTENT", pool, 4, [{"id": "FPL140I", "severity": "W", "text": text}]
+                    s.connection(),
+                    repo.ActivityEntry(
+                        now, "OPEN", "RESOLVE INTENT", pool, 4, [{"id": "FPL140I", "severity": "W", "text": text}]
+                    ),
                 )
             for text in tapes:
                 repo.log_activity(
-                    s, now, "OPEN", "VERIFY TAPES", None, 4, [{"id": "FPL141I", "severity": "W", "text": text}]
+                    s.connection(),
+                    repo.ActivityEntry(
+                        now, "OPEN", "VERIFY TAPES", None, 4, [{"id": "FPL141I", "severity": "W", "text": text}]
+                    ),
                 )
             for text in self.suspended.values():
                 repo.log_activity(
-                    s, now, "OPEN", "LOAD RELATIONSHIPS", None, 8, [{"id": "FPL142E", "severity": "E", "text": text}]
+                    s.connection(),
+                    repo.ActivityEntry(
+                        now, "OPEN", "LOAD RELATIONSHIPS", None, 8, [{"id": "FPL142E", "severity": "E", "text": text}]
+                    ),
                 )
             s.commit()
         for pool, text in done:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from sqlalchemy import Connection, insert
 from sqlmodel import Session, col, delete, func, select
 
 from engine.catalog.models import (
@@ -202,27 +204,34 @@ def mark_demo(s: Session) -> None:
     s.add(SchemaInfo(key="demo", value="1"))
 
 
-def log_activity(
-    s: Session,
-    at: float,
-    origin: str,
-    command: str,
-    pool: str | None,
-    rc: int,
-    messages: list[dict[str, str]],
-    user: str | None = None,
-) -> None:
-    s.add(
-        ActivityRow(
-            at=at,
-            origin=origin,
-            command=command,
-            copy_pool=pool,
-            return_code=rc,
-            messages=json.dumps(messages),
-            user=user,
-        )
-    )
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """One line of the activity log: what ran, from where, by whom, with what outcome."""
+
+    at: float
+    origin: str
+    command: str
+    copy_pool: str | None
+    return_code: int
+    messages: list[dict[str, str]]
+    user: str | None = None
+
+    def values(self) -> dict[str, object]:
+        return {
+            "at": self.at,
+            "origin": self.origin,
+            "command": self.command,
+            "copy_pool": self.copy_pool,
+            "return_code": self.return_code,
+            "messages": json.dumps(self.messages),
+            "user": self.user,
+        }
+
+
+def log_activity(c: Connection, entry: ActivityEntry) -> None:
+    """In the caller's transaction: a bare one (Catalog.transaction) or a session's
+    (`s.connection()`)."""
+    c.execute(insert(ActivityRow), [entry.values()])
 
 
 def activity(s: Session, limit: int = 200, pool: str | None = None) -> list[ActivityRow]:

@@ -19,7 +19,7 @@ from engine.events import ActivityLogged
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult
-from engine.security import AuditTrail, Guard, Identity
+from engine.security import AuditTrail, Decision, Guard, Identity
 from engine.storage import Volume
 
 T = TypeVar("T")
@@ -77,17 +77,40 @@ class Context:
 
     def log(self, res: CommandResult, pool: str | None, origin: str | None = None, at: float | None = None) -> None:
         """Into the activity log, then told to every listener (a client shows who changed what)."""
-        at, who = self.clock() if at is None else at, origin or self.origin
-        with self.catalog.session() as s:
-            repo.log_activity(
-                s,
-                at,
-                who,
-                res.command,
-                pool,
-                res.rc,
-                [{"id": m.id, "severity": m.severity, "text": m.text} for m in res.messages],
-                user=self.who.user,
-            )
-            s.commit()
-        self.flashcopy.publish_threadsafe(ActivityLogged(at, who, res.command, pool, res.rc, self.who.user))
+        entry = self._activity(res, pool, origin, at)
+        with self.catalog.transaction() as c:
+            repo.log_activity(c, entry)
+        self._logged(entry)
+
+    def log_and_audit(self, res: CommandResult, pool: str | None, decision: Decision | None, action: str) -> None:
+        """A command's activity entry and its audit entry as one transaction: the log and the
+        trail never disagree about what ran."""
+        entry = self._activity(res, pool, None, None)
+        ids = tuple(m.id for m in res.messages)
+        self.audit.record(
+            self.who,
+            self.origin,
+            action,
+            entry.at,
+            decision,
+            res.rc,
+            ids,
+            also=lambda c: repo.log_activity(c, entry),
+        )
+        self._logged(entry)
+
+    def _activity(
+        self, res: CommandResult, pool: str | None, origin: str | None, at: float | None
+    ) -> repo.ActivityEntry:
+        return repo.ActivityEntry(
+            self.clock() if at is None else at,
+            origin or self.origin,
+            res.command,
+            pool,
+            res.rc,
+            [{"id": m.id, "severity": m.severity, "text": m.text} for m in res.messages],
+            user=self.who.user,
+        )
+
+    def _logged(self, e: repo.ActivityEntry) -> None:
+        self.flashcopy.publish_threadsafe(ActivityLogged(e.at, e.origin, e.command, e.copy_pool, e.return_code, e.user))

@@ -162,16 +162,13 @@ def authorize(ctx: Context, req: Request) -> Decision:
 
 
 def _log_and_audit(ctx: Context, res: CommandResult, pool: str | None, decision: Decision | None) -> None:
-    at = ctx.clock()
     try:
-        ctx.log(res, pool, at=at)
+        ctx.log_and_audit(res, pool, decision, res.command)
     except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
-        res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {resource_problem(exc)}")
-    try:
-        ctx.audit.record(ctx.who, ctx.origin, res.command, at, decision, res.rc, tuple(m.id for m in res.messages))
-    except (DatabaseError, OSError) as exc:
-        log.error("the audit trail could not be written for %s: %s", res.command, exc)
-        res.add("FPL152W", f"THE AUDIT TRAIL COULD NOT BE WRITTEN: {resource_problem(exc)}")
+        log.error("the activity log and the audit trail could not be written for %s: %s", res.command, exc)
+        why = resource_problem(exc)
+        res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {why}")
+        res.add("FPL152W", f"THE AUDIT TRAIL COULD NOT BE WRITTEN: {why}")
 
 
 def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None, decision: Decision) -> None:

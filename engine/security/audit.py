@@ -18,10 +18,11 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Connection, insert
 from sqlmodel import col, select
 
 from engine.catalog import Catalog
@@ -69,9 +70,13 @@ def _fields(row: AuditRow) -> dict[str, object]:
     }
 
 
-def digest_of(prev: str, row: AuditRow) -> str:
-    body = json.dumps(_fields(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _digest(prev: str, fields: dict[str, object]) -> str:
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
+
+
+def digest_of(prev: str, row: AuditRow) -> str:
+    return _digest(prev, _fields(row))
 
 
 def _entry(row: AuditRow) -> AuditEntry:
@@ -111,43 +116,55 @@ class AuditTrail:
         decision: Decision | None = None,
         rc: int = 0,
         message_ids: tuple[str, ...] = (),
+        also: Callable[[Connection], None] | None = None,
     ) -> int:
-        """Append one entry (blocking); returns its sequence number."""
-        with self._lock, self.catalog.session() as s:
-            if self._last is None:  # once per open: this process is the site's only writer
-                last = s.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
-                self._last = (last.seq, last.digest) if last else (0, GENESIS)
-                head = self._head()
-                if head is not None and head[0] > self._last[0]:
-                    # entries were cut from the end: the next one follows the last one written,
-                    # so the gap stays in the chain for `audit verify` to find
-                    self._last = head
-            seq, prev = self._last[0] + 1, self._last[1]
-            row = AuditRow(
-                seq=seq,
-                at=at,
-                user=who.user,
-                groups=json.dumps(list(who.groups)),
-                origin=origin,
-                client=who.client,
-                action=action,
-                decision="DENIED" if decision is not None and not decision.allowed else "ALLOWED",
-                profile=decision.profile if decision else "",
-                access=decision.needed.name if decision else "",
-                return_code=rc,
-                message_ids=json.dumps(list(message_ids)),
-                prev=prev,
-            )
-            row.digest = digest_of(row.prev, row)
-            s.add(row)
+        """Append one entry (blocking); returns its sequence number. `also`: more rows written in
+        the same transaction (a command's activity entry), so both are there or neither."""
+        with self._lock:
             try:
-                s.commit()
+                with self.catalog.transaction() as c:
+                    if self._last is None:  # once per open: this process is the site's only writer
+                        last = c.execute(
+                            select(AuditRow.seq, AuditRow.digest).order_by(col(AuditRow.seq).desc()).limit(1)
+                        ).first()
+                        self._last = (last[0], last[1]) if last else (0, GENESIS)
+                        head = self._head()
+                        if head is not None and head[0] > self._last[0]:
+                            # entries were cut from the end: the next one follows the last one
+                            # written, so the gap stays in the chain for `audit verify` to find
+                            self._last = head
+                    seq, prev = self._last[0] + 1, self._last[1]
+                    fields: dict[str, object] = {
+                        "seq": seq,
+                        "at": at,
+                        "user": who.user,
+                        "groups": list(who.groups),
+                        "origin": origin,
+                        "client": who.client,
+                        "action": action,
+                        "decision": "DENIED" if decision is not None and not decision.allowed else "ALLOWED",
+                        "profile": decision.profile if decision else "",
+                        "access": decision.needed.name if decision else "",
+                        "return_code": rc,
+                        "message_ids": list(message_ids),
+                    }
+                    digest = _digest(prev, fields)
+                    row = {
+                        **fields,
+                        "groups": json.dumps(fields["groups"]),
+                        "message_ids": json.dumps(fields["message_ids"]),
+                        "prev": prev,
+                        "digest": digest,
+                    }
+                    c.execute(insert(AuditRow), [row])
+                    if also is not None:
+                        also(c)
             except BaseException:
                 self._last = None  # read again from what the catalog holds
                 raise
-            self._last = (row.seq, row.digest)
-            self._write_head(row.seq, row.digest)
-            return row.seq
+            self._last = (seq, digest)
+            self._write_head(seq, digest)
+            return seq
 
     def _write_head(self, seq: int, digest: str) -> None:
         """In place, one fixed-width line at offset 0 (a rename per entry made ext4 flush the

@@ -6,6 +6,7 @@ bit, because an EAV map has 17.7 million bits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from bitarray import bitarray
@@ -15,18 +16,42 @@ _ONE = bitarray("1")
 _ZERO = bitarray("0")
 
 
-class TrackMap:
-    """A fixed-length set of tracks (bit i = track i of an extent)."""
+@functools.lru_cache(maxsize=64)
+def _uniform_bytes(length: int, fill: bool) -> bytes:
+    """to_bytes of an all-clear or all-set map: the same few bytes for every map of a size."""
+    return (b"\x01" if fill else b"\x00") + sc_encode(zeros(length))
 
-    __slots__ = ("bits",)
+
+class TrackMap:
+    """A fixed-length set of tracks (bit i = track i of an extent).
+
+    A map made all-clear or all-set holds no bits until something reads or changes them
+    (`bits`): an establish of 1,024 x 3390-54 starts four 982,800-bit maps per relationship,
+    most of which stay uniform for their whole life (no host write, no copy yet), so they cost
+    neither the allocation nor 480 KB of memory each."""
+
+    __slots__ = ("_bits", "_fill", "_length")
 
     def __init__(self, length: int = 0, fill: bool = False, *, bits: bitarray | None = None) -> None:
-        if bits is not None:
-            self.bits = bits
-        else:
-            self.bits = zeros(length)
-            if fill:
-                self.bits.setall(1)
+        self._bits = bits
+        self._length = len(bits) if bits is not None else length
+        self._fill = fill
+
+    @property
+    def bits(self) -> bitarray:
+        """The bits themselves (made now if the map was uniform)."""
+        if self._bits is None:
+            self._bits = zeros(self._length)
+            if self._fill:
+                self._bits.setall(1)
+        return self._bits
+
+    def _uniform(self, start: int, stop: int | None) -> tuple[int, int] | None:
+        """(start, stop) when the map is still uniform and the range is plain, else None."""
+        if self._bits is not None:
+            return None
+        end = self._length if stop is None else stop
+        return (start, end) if 0 <= start <= end <= self._length else None
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -45,34 +70,50 @@ class TrackMap:
         return m
 
     def copy(self) -> TrackMap:
-        return TrackMap(bits=self.bits.copy())
+        if self._bits is None:
+            return TrackMap(self._length, self._fill)
+        return TrackMap(bits=self._bits.copy())
 
     # -- queries ----------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.bits)
+        return self._length
 
     def __getitem__(self, i: int) -> bool:
+        if self._bits is None and 0 <= i < self._length:
+            return self._fill
         return bool(self.bits[i])
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TrackMap) and self.bits == other.bits
+        if not isinstance(other, TrackMap):
+            return False
+        if self._bits is None and other._bits is None:
+            return self._length == other._length and (self._fill == other._fill or self._length == 0)
+        return self.bits == other.bits
 
     def __repr__(self) -> str:
         return f"TrackMap({len(self)} tracks, {self.count()} set)"
 
     def count(self, start: int = 0, stop: int | None = None) -> int:
+        if (r := self._uniform(start, stop)) is not None:
+            return (r[1] - r[0]) if self._fill else 0
         return self.bits.count(1, start, len(self.bits) if stop is None else stop)
 
     def any(self, start: int = 0, stop: int | None = None) -> bool:
+        if (r := self._uniform(start, stop)) is not None:
+            return self._fill and r[1] > r[0]
         if start == 0 and stop is None:
             return self.bits.any()
         return self.first_set(start, stop) >= 0
 
     def first_set(self, start: int = 0, stop: int | None = None) -> int:
         """Index of the first set bit in [start, stop), or -1."""
+        if (r := self._uniform(start, stop)) is not None:
+            return r[0] if self._fill and r[1] > r[0] else -1
         return self.bits.find(_ONE, start, len(self.bits) if stop is None else stop)
 
     def first_clear(self, start: int = 0, stop: int | None = None) -> int:
+        if (r := self._uniform(start, stop)) is not None:
+            return r[0] if not self._fill and r[1] > r[0] else -1
         return self.bits.find(_ZERO, start, len(self.bits) if stop is None else stop)
 
     def runs(self, start: int = 0, stop: int | None = None, max_run: int | None = None) -> Iterator[tuple[int, int]]:
@@ -112,7 +153,7 @@ class TrackMap:
         self.bits[i] = value
 
     def setall(self, value: bool) -> None:
-        self.bits.setall(value)
+        self._bits, self._fill = None, value
 
     def slice(self, start: int, count: int) -> TrackMap:
         return TrackMap(bits=self.bits[start : start + count])
@@ -133,20 +174,26 @@ class TrackMap:
         return TrackMap(bits=self.bits & other.bits)
 
     def __invert__(self) -> TrackMap:
-        return TrackMap(bits=~self.bits)
+        if self._bits is None:
+            return TrackMap(self._length, not self._fill)
+        return TrackMap(bits=~self._bits)
 
     def __ior__(self, other: TrackMap) -> TrackMap:
-        self.bits |= other.bits
+        bits = self.bits
+        bits |= other.bits
         return self
 
     def __iand__(self, other: TrackMap) -> TrackMap:
-        self.bits &= other.bits
+        bits = self.bits
+        bits &= other.bits
         return self
 
     # -- serialisation ----------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         """Compressed form: a flag byte, then the sparse encoding of the map or of its
         complement, whichever is sparser, so all-zero *and* all-one EAV maps are a few bytes."""
+        if self._bits is None:
+            return _uniform_bytes(self._length, self._fill and self._length > 0)
         if self.bits.count() * 2 > len(self.bits):
             return b"\x01" + sc_encode(~self.bits)
         return b"\x00" + sc_encode(self.bits)

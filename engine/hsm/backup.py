@@ -154,12 +154,13 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
             taken = {p.source: p.target for p in repo.pairs(s, plan.prepared.key)}
         in_use = repo.targets_in_use(s)
         own = {plan.reuse.key if plan.reuse else -1, plan.prepared.key if plan.prepared else -1}
-        chosen: set[str] = set()
-        group_rows: dict[str, list[VolumeRow]] = {}
+        # a reused version's targets stay with their sources: a new source never picks one
+        chosen = {taken[src.volser] for src in srcs if src.volser in taken}
+        targets = _Targets(s, in_use, own, chosen, core)
         problems: list[tuple[str, str]] = []
         for source in srcs:
             plan.groups[source.volser] = source.storage_group
-            tgt = taken.get(source.volser) or _pick_target(s, source, in_use, own, chosen, core, group_rows)
+            tgt = taken.get(source.volser) or targets.pick(source)
             if isinstance(tgt, Refusal):
                 problems.append((source.volser, tgt.text))
             else:
@@ -213,46 +214,54 @@ def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
     return None
 
 
-def _pick_target(
-    s: Session,
-    src: pools.Source,
-    in_use: dict[str, tuple[str, int]],
-    own: set[int],
-    chosen: set[str],
-    core: FlashCopyCore,
-    groups: dict[str, list[VolumeRow]],
-) -> str | Refusal:
-    """The first eligible volume of the source's backup group; `groups` keeps each group's rows
-    for the whole plan (read once, not once per source volume)."""
+@dataclass
+class _Targets:
+    """Each source's target: the first eligible volume of its backup storage group. While a plan
+    is made, why a volume is not eligible never changes except by being chosen, so each group
+    and volume size is scanned once, onward from its last pick: linear in the group, where a
+    scan from the start per source made 1,024 sources cost half a million checks."""
 
-    def none(why: str) -> Refusal:
-        return rules.no_target(why)
+    s: Session
+    in_use: dict[str, tuple[str, int]]
+    own: set[int]
+    chosen: set[str]
+    core: FlashCopyCore
+    groups: dict[str, list[VolumeRow]] = field(default_factory=dict)  # read once per plan
+    onward: dict[tuple[str, int, int], int] = field(default_factory=dict)  # where the next scan starts
 
-    if not src.backup_group:
-        return none(f"storage group {src.storage_group} names no copy pool backup storage group")
-    if src.backup_group not in groups:
-        groups[src.backup_group] = repo.group_volumes(s, src.backup_group)
-    vols = groups[src.backup_group]
-    if not vols:
-        return none(f"copy pool backup storage group {src.backup_group} has no volumes")
-    reasons: dict[str, int] = {}
-    for v in vols:
-        why = None
+    def _why_not(self, v: VolumeRow, src: pools.Source) -> str | None:
         if not v.online:
-            why = "offline"
-        elif (v.cylinders * v.tracks_per_cylinder, v.track_size) != (src.tracks, src.track_size):
-            why = "of another size"
-        elif v.volser in chosen or (v.volser in in_use and in_use[v.volser][1] not in own):
-            why = "already a target of another version"
-        elif core.volumes.get(v.volser) is None:
-            why = "unavailable"
-        elif core.incoming(v.volser) or core.outgoing(v.volser):
-            why = "in a FlashCopy relationship"
-        if why is None:
-            return v.volser
-        reasons[why] = reasons.get(why, 0) + 1
-    detail = ", ".join(f"{n} {why}" for why, n in reasons.items())
-    return none(f"no eligible volume of {src.tracks:,} tracks in {src.backup_group} ({detail})")
+            return "offline"
+        if (v.cylinders * v.tracks_per_cylinder, v.track_size) != (src.tracks, src.track_size):
+            return "of another size"
+        if v.volser in self.chosen or (v.volser in self.in_use and self.in_use[v.volser][1] not in self.own):
+            return "already a target of another version"
+        if self.core.volumes.get(v.volser) is None:
+            return "unavailable"
+        if self.core.incoming(v.volser) or self.core.outgoing(v.volser):
+            return "in a FlashCopy relationship"
+        return None
+
+    def pick(self, src: pools.Source) -> str | Refusal:
+        if not src.backup_group:
+            return rules.no_target(f"storage group {src.storage_group} names no copy pool backup storage group")
+        if src.backup_group not in self.groups:
+            self.groups[src.backup_group] = repo.group_volumes(self.s, src.backup_group)
+        vols = self.groups[src.backup_group]
+        if not vols:
+            return rules.no_target(f"copy pool backup storage group {src.backup_group} has no volumes")
+        key = (src.backup_group, src.tracks, src.track_size)
+        for i in range(self.onward.get(key, 0), len(vols)):
+            if self._why_not(vols[i], src) is None:
+                self.onward[key] = i + 1
+                return vols[i].volser
+        self.onward[key] = len(vols)
+        reasons: dict[str, int] = {}
+        for v in vols:
+            if why := self._why_not(v, src):
+                reasons[why] = reasons.get(why, 0) + 1
+        detail = ", ".join(f"{n} {why}" for why, n in reasons.items())
+        return rules.no_target(f"no eligible volume of {src.tracks:,} tracks in {src.backup_group} ({detail})")
 
 
 def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, now: float) -> None:
@@ -565,20 +574,19 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         sets = max(pool.versions - len(dasd), 0) if pool.versions else 0
         prepared = {p.id for p in vers if p.dasd_state == "PREPARE"}
         in_use = {t: v for t, v in repo.targets_in_use(s).items() if v[1] not in prepared}
-        chosen: set[str] = set()
-        group_rows: dict[str, list[VolumeRow]] = {}
+        targets = _Targets(s, in_use, set(), set(), core)
         srcs = pools.sources(s, pool)
         problems: list[tuple[str, str]] = []
         assignments: list[dict[str, str]] = []
         for _ in range(max(sets, 1)):
             pairs: dict[str, str] = {}
             for src in srcs:
-                pick = _pick_target(s, src, in_use, set(), chosen, core, group_rows)
+                pick = targets.pick(src)
                 if isinstance(pick, Refusal):
                     problems.append((src.volser, pick.text))
                 else:
                     pairs[src.volser] = pick
-                    chosen.add(pick)
+                    targets.chosen.add(pick)
             assignments.append(pairs)
     groups = ", ".join(sorted({src.backup_group for src in srcs}))
     checks.require(

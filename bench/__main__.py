@@ -13,6 +13,7 @@ BENCHMARKS = [
     "latency",
     "persist",
     "frbackup",
+    "growth",
     "list",
     "dump",
     "console_latency",

@@ -99,8 +99,15 @@ class DataSetStore:
 
     def read_vtoc(self, volser: str) -> list[dict[str, Any]]:
         vol = self._volume(volser)
-        n = vtoc_tracks(vol.tracks, vol.geometry.track_size)
-        raw = b"".join(self.flashcopy.read_run_blocking(volser, 0, n)).rstrip(b"\0")
+        parts: list[bytes] = []
+        for k in range(vtoc_tracks(vol.tracks, vol.geometry.track_size)):
+            # JSON, then zeros (JSON never holds a NUL): the track where the zeros start ends
+            # the VTOC, so a 3390-54's 328 VTOC tracks (18.6 MB) are not read for one track of text
+            (track,) = self.flashcopy.read_run_blocking(volser, k, 1)
+            parts.append(track)
+            if track.endswith(b"\0"):
+                break
+        raw = b"".join(parts).rstrip(b"\0")
         if not raw:
             return []
         try:

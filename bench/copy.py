@@ -58,7 +58,7 @@ def main() -> None:
             for v in (b, o):
                 v.close()
                 os.unlink(v.path)
-        result("copy_ratio", best_base / best_ours, ">=", 0.8, ".2f")
+        result("copy_ratio", best_base / best_ours, ">=", 0.9, ".2f")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ BENCHMARKS = [
     "persist",
     "frbackup",
     "growth",
+    "big_site",
     "list",
     "dump",
     "console_latency",

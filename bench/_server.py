@@ -16,7 +16,7 @@ SERVE = (sys.executable, "-m", "console.cli", "serve")
 
 
 @contextmanager
-def serving(site: Path, copy_rate: float) -> Iterator[None]:
+def serving(site: Path, copy_rate: float) -> Iterator[subprocess.Popen[bytes]]:
     """The site's server, copying at `copy_rate` tracks a second per copier; its log beside the site."""
     log_path = site.parent / "server.log"
     with open(log_path, "w") as log:
@@ -30,7 +30,7 @@ def serving(site: Path, copy_rate: float) -> Iterator[None]:
             while not sockets.listening(site):
                 assert proc.poll() is None, log_path.read_text()
                 time.sleep(0.05)
-            yield
+            yield proc
         finally:
             proc.terminate()
             proc.wait(60)

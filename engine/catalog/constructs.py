@@ -147,13 +147,17 @@ def pair_tuples(s: Session, version_ids: Iterable[int]) -> dict[int, list[tuple[
     return out
 
 
-def targets_in_use(s: Session) -> dict[str, tuple[str, int]]:
-    """Target volser -> (copy pool, version row id) for every version still holding a DASD copy
-    (or a PREPARE assignment): those targets belong to that version until it is replaced."""
+def targets_in_use(s: Session, groups: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """Target volser -> (copy pool, version row id) for every volume of these (backup) storage
+    groups that a version still holding a DASD copy (or a PREPARE assignment) has: those
+    targets belong to that version until it is replaced. Only the groups asked about are read:
+    a plan for one copy pool does not read the whole site's pairs."""
     q = (
         select(VersionPairRow.target, BackupVersionRow.copy_pool, BackupVersionRow.id)
         .join(BackupVersionRow, col(BackupVersionRow.id) == col(VersionPairRow.version_id))
+        .join(VolumeRow, col(VolumeRow.volser) == col(VersionPairRow.target))
         .where(col(BackupVersionRow.dasd_state).in_([*DASD_STATES, "PREPARE"]))
+        .where(col(VolumeRow.storage_group).in_(list(groups)))
     )
     return {t: (cp, vid) for t, cp, vid in s.exec(q).all() if vid is not None}  # a stored row has its id
 

@@ -152,7 +152,7 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         taken = {p.source: p.target for p in old}
         if not taken and plan.prepared:
             taken = {p.source: p.target for p in repo.pairs(s, plan.prepared.key)}
-        in_use = repo.targets_in_use(s)
+        in_use = repo.targets_in_use(s, {src.backup_group for src in srcs})
         own = {plan.reuse.key if plan.reuse else -1, plan.prepared.key if plan.prepared else -1}
         # a reused version's targets stay with their sources: a new source never picks one
         chosen = {taken[src.volser] for src in srcs if src.volser in taken}
@@ -573,9 +573,11 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
         sets = max(pool.versions - len(dasd), 0) if pool.versions else 0
         prepared = {p.id for p in vers if p.dasd_state == "PREPARE"}
-        in_use = {t: v for t, v in repo.targets_in_use(s).items() if v[1] not in prepared}
-        targets = _Targets(s, in_use, set(), set(), core)
         srcs = pools.sources(s, pool)
+        in_use = {
+            t: v for t, v in repo.targets_in_use(s, {src.backup_group for src in srcs}).items() if v[1] not in prepared
+        }
+        targets = _Targets(s, in_use, set(), set(), core)
         problems: list[tuple[str, str]] = []
         assignments: list[dict[str, str]] = []
         for _ in range(max(sets, 1)):

@@ -51,7 +51,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             res.data = {"kind": "pvol", "volume": req.pvol, "copy_pools": list(names)}
             return
         if req.backup_group:
-            in_use = repo.targets_in_use(s)
+            in_use = repo.targets_in_use(s, [req.backup_group])
             group = repo.storage_group(s, req.backup_group)
             if group is None or group.type != "COPYPOOLBACKUP":
                 res.add(

@@ -1,0 +1,88 @@
+"""The 20,000-volume site of `bench.sites` (500 copy pools, 85 versions of the largest, 10,006
+FlashCopy relationships still to copy): how long it takes to build and to open, LIST COPYPOOL
+of the largest pool in-process and through a running server, and the server's memory while its
+copies run.
+
+Goals (#17): LIST COPYPOOL < 50 ms; the server's RSS with the site open and >= 256 copies
+running < 1 GB. Baseline, same run: LIST of a one-version pool on the same site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+from bench import sites
+from bench._common import Timer, result, scratch
+from bench._server import serving
+from engine.api import LocalSite, SiteAPI
+from engine.site import Site
+from server.client import RemoteSite
+
+RUNS = 20
+
+
+async def _median(api: SiteAPI, text: str) -> float:
+    times = []
+    for n in range(RUNS + 3):
+        with Timer() as t:
+            res = await api.command(text)
+        assert res.rc == 0, res.lines()
+        if n >= 3:
+            times.append(t.seconds)
+    return statistics.median(times)
+
+
+async def in_process(path: Path) -> tuple[float, float, float]:
+    """(open seconds, LIST of the largest pool, LIST of a small one)."""
+    with Timer() as opened:
+        site = Site.open(path)
+    try:
+        api = LocalSite(site)
+        return (
+            opened.seconds,
+            await _median(api, f"LIST COPYPOOL({sites.LARGEST})"),
+            await _median(api, f"LIST COPYPOOL({sites.pool_name(1)})"),
+        )
+    finally:
+        site.close_files()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def main() -> None:
+    with scratch("big-site") as root:
+        path = root / "site"
+        with Timer() as built:
+            asyncio.run(sites.build(path))
+        opened, big, small = asyncio.run(in_process(path))
+        with serving(path, copy_rate=2000) as server:
+            api = RemoteSite(path)
+            try:
+                remote = asyncio.run(_median(api, f"LIST COPYPOOL({sites.LARGEST})"))
+                time.sleep(10)  # the copies run: each started copy has its own track maps now
+                status = api.status()
+                rss = rss_mb(server.pid)
+            finally:
+                api.close_now()
+    print(
+        f"{sites.volume_count():,} volumes, {sites.POOLS} copy pools: built in {built.seconds:.1f} s, "
+        f"opened in {opened:.2f} s; LIST COPYPOOL({sites.LARGEST}) ({sites.VERSIONS} versions x {sites.LARGE:,} "
+        f"volumes) {big * 1000:.1f} ms in-process, {remote * 1000:.1f} ms through the server "
+        f"(a one-version pool: {small * 1000:.1f} ms); server RSS {rss:,.0f} MB with {status.copies:,} copies running"
+    )
+    result("big_site_list_largest_ms", big * 1000, "<", 50, ".1f")
+    result("big_site_list_largest_through_server_ms", remote * 1000, "<", 50, ".1f")
+    result("big_site_server_rss_mb", rss, "<", 1024, ".0f")
+    result("big_site_copies_running", status.copies, ">=", 256, "d")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import os
 import resource
 import threading
@@ -135,6 +136,13 @@ class Pinned:
 IMAGE_FILES = ImageFiles()
 
 
+@functools.lru_cache(maxsize=16)
+def _padding(size: int) -> bytes:
+    """The zeros after a track in its slot: one object per size, not one per volume (a site
+    has tens of thousands of volumes)."""
+    return bytes(size)
+
+
 class Volume:
     """One DASD volume backed by an image file (opened on demand through `ImageFiles`)."""
 
@@ -144,8 +152,7 @@ class Volume:
         self.path = path
         self._files = files
         self._closed = False
-        self._zero_track = bytes(geometry.track_size)
-        self._pad = bytes(geometry.slot_size - geometry.track_size)
+        self._pad = _padding(geometry.slot_size - geometry.track_size)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod

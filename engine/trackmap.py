@@ -211,6 +211,9 @@ class TrackMap:
         declared = int.from_bytes(data[2 : 2 + size], "little")
         if tracks is not None and declared != tracks:
             raise ValueError(f"the map is for {declared:,} tracks, not {tracks:,}")
+        fill = data[:1] == b"\x01"
+        if data == _uniform_bytes(declared, fill):
+            return cls(declared, fill)  # uniform: no bits until read or changed (see the class)
         try:
             bits = sc_decode(data[1:])
         except (StopIteration, OverflowError, MemoryError, TypeError) as exc:

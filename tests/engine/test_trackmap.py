@@ -1,3 +1,5 @@
+import tracemalloc
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,6 +37,21 @@ def test_eav_sized_map_is_small_when_uniform():
     m = TrackMap.ones(17_730_090)
     assert len(m.to_bytes()) < 64
     assert TrackMap.from_bytes(m.to_bytes()) == m
+
+
+def test_a_uniform_map_read_back_costs_no_bits_until_it_changes():
+    """A site of 20,000 volumes reads tens of thousands of uniform maps at open (#17)."""
+    encoded = [TrackMap(150_255, fill).to_bytes() for fill in (False, True)]
+    tracemalloc.start()
+    try:
+        maps = [TrackMap.from_bytes(encoded[n % 2], 150_255) for n in range(200)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 200 * 1024  # the bits would be 200 x 18.8 KB
+    assert [m.count() for m in maps[:2]] == [0, 150_255]
+    maps[0].set_range(7, 3)
+    assert maps[0].tracks() == [7, 8, 9] and maps[2].count() == 0
 
 
 @given(st.lists(st.integers(0, 499), max_size=80), st.integers(1, 500))

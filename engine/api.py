@@ -38,7 +38,7 @@ from engine.security import Access, AuditEntry, Check, Decision, Function, Ident
 from engine.security import store as security
 from engine.security.access import valid_profile_name
 from engine.security.store import ProfileListing
-from engine.views import ActivityView, GroupView, PoolSummary, VersionView, VolumeView
+from engine.views import ActivityView, GroupView, PairView, PoolSummary, VersionView, VolumeView
 
 if TYPE_CHECKING:
     from engine.site import Site
@@ -204,6 +204,10 @@ class SiteAPI(abc.ABC):
 
     @abc.abstractmethod
     def versions(self, pool: str) -> list[VersionView]: ...
+
+    @abc.abstractmethod
+    def pairs(self, pool: str, version: int) -> list[PairView]:
+        """The volume pairs of one version of a pool (`version` is its VersionView.id)."""
 
     @abc.abstractmethod
     def volumes(self) -> list[VolumeView]: ...
@@ -422,6 +426,10 @@ class LocalSite(SiteAPI):
     def versions(self, pool: str) -> list[VersionView]:
         self.check_read(pool)
         return self.engine.views.versions(pool)
+
+    def pairs(self, pool: str, version: int) -> list[PairView]:
+        self.check_read(pool)
+        return self.engine.views.pairs(pool, version)
 
     def volumes(self) -> list[VolumeView]:
         self.check_read()

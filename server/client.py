@@ -43,7 +43,7 @@ from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
 from engine.security import AuditEntry, Check, Decision, Identity
 from engine.security.store import ProfileListing
-from engine.views import ActivityView, PoolSummary, VersionView, VolumeView
+from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
 from server import sockets
 from server.routes import BY_CALL, EVENTS_PATH
 
@@ -161,6 +161,9 @@ class RemoteSite(SiteAPI):
 
     def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
         return list(self._get("activity", limit=limit, pool=pool))
+
+    def pairs(self, pool: str, version: int) -> list[PairView]:
+        return list(self._get("pairs", pool=pool, version=version))
 
     def band_map(self, volser: str, cells: int) -> BandMap:
         result: BandMap = self._get("band_map", volser=volser, cells=cells)

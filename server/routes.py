@@ -112,6 +112,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{V}/status", "status", "The server: site, user, clock, copies, holds, pid, clients"),
     Route("GET", f"{V}/pools", "pools", "The copy pools, with their newest versions (LIST COPYPOOL as data)"),
     Route("GET", f"{V}/pools/{{pool}}/versions", "versions", "A copy pool's backup versions"),
+    Route("GET", f"{V}/pools/{{pool}}/versions/{{version}}/pairs", "pairs", "One version's volume pairs"),
     Route("GET", f"{V}/pools/{{pool}}/verify", "verify_backup", "Checks of a copy pool's newest backup"),
     Route("GET", f"{V}/volumes", "volumes", "Every volume"),
     Route("GET", f"{V}/storage", "storage", "The storage groups with their volumes"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Label
@@ -11,7 +12,7 @@ from console import format as fmt
 from console.screens.base import ListScreen
 from console.widgets.live_table import Cells, Column, LiveTable
 from console.widgets.timeline import RecoveryTimeline
-from engine.views import VersionView
+from engine.views import PairView, VersionView
 
 
 class PoolDetailScreen(ListScreen):
@@ -50,6 +51,8 @@ class PoolDetailScreen(ListScreen):
         super().__init__()
         self.pool = pool
         self.versions: dict[str, VersionView] = {}
+        self._selected: str | None = None  # the version the cursor is on (set on the loop)
+        self._pairs: tuple[str, list[PairView]] | None = None  # whose pairs are shown, and them
 
     _clock = 0.0  # before the first status reading: the timeline is drawn again with the next
 
@@ -71,6 +74,9 @@ class PoolDetailScreen(ListScreen):
         self._summary = summary
         vers = site.versions(self.pool)
         self.versions = {str(v.id): v for v in vers}
+        # the pairs of the version the cursor is on (or will be: the first) come with the rows
+        key = self._selected if self._selected in self.versions else (str(vers[0].id) if vers else None)
+        self._pairs = (key, site.pairs(self.pool, int(key))) if key is not None else None
         rows = []
         for v in vers:
             frr = (
@@ -110,13 +116,34 @@ class PoolDetailScreen(ListScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "main-table":
+            self._selected = event.row_key.value
             self.show_pairs()
 
     def show_pairs(self) -> None:
+        """The selected version's pairs: shown at once when they came with the rows, else read
+        in a worker (the rows shown stay until they arrive)."""
         self.show_breadcrumbs()
-        v = self.versions.get(self.table.selected_key or "")
+        key = self.table.selected_key
+        if key is None:
+            self.query_one("#pairs", LiveTable).reconcile([])
+        elif self._pairs is not None and self._pairs[0] == key:
+            self._show_pairs(self.versions.get(key), self._pairs[1])
+        else:
+            self.load_pairs(key)
+
+    @work(thread=True, exclusive=True, group="pairs", exit_on_error=False)
+    def load_pairs(self, key: str) -> None:
+        pairs = self.fpapp.site.pairs(self.pool, int(key))
+        self.app.call_from_thread(self._pairs_loaded, key, pairs)
+
+    def _pairs_loaded(self, key: str, pairs: list[PairView]) -> None:
+        self._pairs = (key, pairs)
+        if key == self.table.selected_key:
+            self._show_pairs(self.versions.get(key), pairs)
+
+    def _show_pairs(self, v: VersionView | None, pairs: list[PairView]) -> None:
         rows = []
-        for p in v.pairs if v else ():
+        for p in pairs:
             rel = p.relationship
             state: str | Text
             if rel is None:

@@ -591,7 +591,8 @@ class WalkthroughScreen(Screen[None]):
         names = {e.name for e in self.expected if e.kind == "volume"}
         if (pool := self.wt.verify_backup_of()) is not None:  # a backup: its new version's targets
             versions = await asyncio.to_thread(self.fpapp.site.versions, pool)
-            names = {p.target for v in versions[:1] for p in v.pairs}
+            pairs = await asyncio.to_thread(self.fpapp.site.pairs, pool, versions[0].id) if versions else []
+            names = {p.target for p in pairs}
         bar = self.query_one("#wt-progress", ProgressBar)
         while self.is_attached:
             every = await asyncio.to_thread(self.fpapp.site.relationships)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, func, select
 
 from engine.catalog.models import (
@@ -56,6 +57,37 @@ def pool_groups(s: Session, pool: str) -> list[str]:
     return [r.storage_group for r in rows.all()]
 
 
+def groups_by_pool(s: Session) -> dict[str, list[str]]:
+    """Every copy pool's storage groups in their order (one read for a screen of 500 pools)."""
+    out: dict[str, list[str]] = {}
+    q = select(CopyPoolGroupRow.copy_pool, CopyPoolGroupRow.storage_group).order_by(col(CopyPoolGroupRow.position))
+    for pool, group in s.exec(q).all():
+        out.setdefault(pool, []).append(group)
+    return out
+
+
+def pools_by_group(s: Session) -> dict[str, list[str]]:
+    """Every storage group's copy pools, sorted (the inverse of `groups_by_pool`)."""
+    out: dict[str, list[str]] = {}
+    for pool, groups in groups_by_pool(s).items():
+        for g in groups:
+            out.setdefault(g, []).append(pool)
+    return {g: sorted(ps) for g, ps in out.items()}
+
+
+def group_sizes(s: Session) -> dict[str, int]:
+    """How many volumes each storage group has."""
+    q = select(VolumeRow.storage_group, func.count()).group_by(col(VolumeRow.storage_group))
+    return {g: n for g, n in s.exec(q).all() if g is not None}
+
+
+def dump_classes_by_pool(s: Session) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for pool, dc in s.exec(select(CopyPoolDumpClassRow.copy_pool, CopyPoolDumpClassRow.dump_class)).all():
+        out.setdefault(pool, []).append(dc)
+    return out
+
+
 def pools_of_group(s: Session, group: str) -> list[str]:
     rows = s.exec(select(CopyPoolGroupRow).where(CopyPoolGroupRow.storage_group == group))
     return sorted(r.copy_pool for r in rows.all())
@@ -85,10 +117,22 @@ def pool_dump_classes(s: Session, pool: str) -> list[CopyPoolDumpClassRow]:
     return list(s.exec(select(CopyPoolDumpClassRow).where(CopyPoolDumpClassRow.copy_pool == pool)).all())
 
 
+def _newest_first(v: BackupVersionRow) -> tuple[bool, float, int]:
+    return (v.dasd_state == "PREPARE", -v.created_at, -(v.id or 0))
+
+
 def versions(s: Session, pool: str) -> list[BackupVersionRow]:
     """Every version row of a pool, newest point in time first (PREPARE entries last)."""
     rows = s.exec(select(BackupVersionRow).where(BackupVersionRow.copy_pool == pool)).all()
-    return sorted(rows, key=lambda v: (v.dasd_state == "PREPARE", -v.created_at, -(v.id or 0)))
+    return sorted(rows, key=_newest_first)
+
+
+def versions_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:
+    """`versions` of every copy pool, in one read."""
+    out: dict[str, list[BackupVersionRow]] = {}
+    for v in sorted(s.exec(select(BackupVersionRow)).all(), key=_newest_first):
+        out.setdefault(v.copy_pool, []).append(v)
+    return out
 
 
 def held_version(s: Session, version_id: int) -> BackupVersionRow:
@@ -107,15 +151,37 @@ def pairs(s: Session, version_id: int) -> list[VersionPairRow]:
     )
 
 
-def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[VersionPairRow]]:
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A version's source/target pair as read (not an ORM row: the largest DB2 pool's 85
+    versions are 87,040 pairs, and building an ORM object for each cost 2 s)."""
+
+    version_id: int
+    source: str
+    target: str
+    storage_group: str
+    relationship_id: int | None
+    state: str
+
+
+#: what the rules read of a pair: a row being changed, or a pair as read
+PairLike = Pair | VersionPairRow
+
+
+def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[Pair]]:
+    """The pairs of these versions, by version, each in source order (read-only facts)."""
     ids = list(version_ids)
-    out: dict[int, list[VersionPairRow]] = {i: [] for i in ids}
+    out: dict[int, list[Pair]] = {i: [] for i in ids}
     if not ids:
         return out
-    for row in s.exec(
-        select(VersionPairRow).where(col(VersionPairRow.version_id).in_(ids)).order_by(VersionPairRow.source)
-    ).all():
-        out[row.version_id].append(row)
+    t = VersionPairRow.__table__.c  # type: ignore[attr-defined]  # six columns: past sqlmodel's select overloads
+    q = (
+        sa_select(t.version_id, t.source, t.target, t.storage_group, t.relationship_id, t.state)
+        .where(t.version_id.in_(ids))
+        .order_by(t.source)
+    )
+    for row in s.connection().execute(q).all():
+        out[row[0]].append(Pair(*row))
     return out
 
 

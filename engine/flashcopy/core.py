@@ -148,6 +148,13 @@ class FlashCopyCore:
     def incoming(self, volser: str) -> list[Relationship]:
         return list(self._in.get(volser, ()))
 
+    def relationship_count(self, volser: str) -> int:
+        """How many relationships the volume is in, as source or target (once each)."""
+        out, inc = self._out.get(volser, ()), self._in.get(volser, ())
+        if not inc or not out:
+            return len(out) + len(inc)
+        return len({r.id for r in out} | {r.id for r in inc})
+
     def find(self, rel_id: int) -> Relationship | None:
         return self._rels.get(rel_id)
 

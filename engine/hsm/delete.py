@@ -14,7 +14,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, VersionPairRow
+from engine.catalog.models import BackupVersionRow
 from engine.command import FrDelete, format_token
 from engine.flashcopy import FlashCopyCore
 from engine.hsm import dump, intent, rules
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 @dataclass
 class Delete:
     chosen: list[BackupVersionRow]
-    pairs: dict[int, list[VersionPairRow]]
+    pairs: dict[int, list[repo.Pair]]
     dasd: bool
     dumps: bool
     deleted: list[int] = field(default_factory=list)  # version numbers that disappear

@@ -39,6 +39,11 @@ def backups(s: Session, pool: str) -> list[BackupVersionRow]:
     return [v for v in repo.versions(s, pool) if v.dasd_state != "PREPARE"]
 
 
+def backups_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:
+    """`backups` of every copy pool, in one read."""
+    return {p: [v for v in vers if v.dasd_state != "PREPARE"] for p, vers in repo.versions_by_pool(s).items()}
+
+
 def of_volume(s: Session, vol: str, from_cp: str | None) -> str | rules.Refusal:
     """The copy pool a volume is recovered from (rules.pool_of_volume over its group's pools)."""
     row = repo.volume(s, vol)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -223,7 +223,7 @@ FRR_STATES = ("RECOVERABLE", "FCFRRINCOMPLETE")
 
 
 def frr_methods(
-    core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]
+    core: FlashCopyCore, version: BackupVersionRow, pairs: Sequence[repo.PairLike]
 ) -> dict[str, Method] | None:
     """Per source volume, how a fast reverse restore of `version` would recover it now, derived
     from the live relationships; None when the version cannot be recovered that way (not made
@@ -301,7 +301,7 @@ def verify_n_with_frr(verify: bool, frr: bool) -> Refusal | None:
     return None
 
 
-def incremental_ready(core: FlashCopyCore, pairs: list[VersionPairRow]) -> Refusal | None:
+def incremental_ready(core: FlashCopyCore, pairs: Sequence[repo.PairLike]) -> Refusal | None:
     """An incremental version is recovered by reversing its persistent pairs: each must exist,
     have completed its copy, and its target must not have been written since the increment."""
     for p in pairs:
@@ -330,7 +330,7 @@ def incremental_ready(core: FlashCopyCore, pairs: list[VersionPairRow]) -> Refus
 
 
 def verify_relationships(
-    core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, pairs: list[VersionPairRow], dumping: set[str]
+    core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, pairs: Sequence[repo.PairLike], dumping: set[str]
 ) -> Refusal | None:
     """DFSMShsm's VERIFY(Y) checks, before anything is touched (DOMAIN.md 4.1)."""
     version_rels = {p.relationship_id for p in pairs}
@@ -590,7 +590,7 @@ def valid_dasd_copy(version: BackupVersionRow | None, what: str) -> Refusal | No
     return None
 
 
-def recovery_copying(core: FlashCopyCore, version: BackupVersionRow, pairs: list[VersionPairRow]) -> Refusal | None:
+def recovery_copying(core: FlashCopyCore, version: BackupVersionRow, pairs: Sequence[repo.PairLike]) -> Refusal | None:
     """A version whose relationship runs back onto its source (a recovery still copying) keeps it."""
     for p in pairs:
         rel = core.find(p.relationship_id) if p.relationship_id else None

@@ -20,6 +20,7 @@ BENCHMARKS = [
     "console_latency",
     "console_scale",
     "console_switch",
+    "console_big",
     "event_loop",
     "server",
 ]

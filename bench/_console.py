@@ -53,6 +53,18 @@ async def key_to_frame(app: App, clock: FrameClock, key: str, done: Callable[[],
     raise TimeoutError(f"key {key!r}: no frame showed its effect within {timeout} s")
 
 
+def rows_shown(app: App, screen_name: str) -> Callable[[], bool]:
+    """A condition for `key_to_frame`: the screen named is on top and has received rows since
+    the key was sent (a screen already on top must load again)."""
+    before = getattr(app.screen, "loads", 0) if type(app.screen).__name__ == screen_name else 0
+
+    def check() -> bool:
+        s = app.screen
+        return type(s).__name__ == screen_name and getattr(s, "loads", 0) > (before if s is app.screen else 0)
+
+    return check
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

@@ -16,7 +16,7 @@ import json
 import time
 
 from bench._common import result, scratch
-from bench._console import FrameClock, key_to_frame
+from bench._console import FrameClock, key_to_frame, rows_shown
 from console.app import FlashpoolApp
 from engine.api import LocalSite
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
@@ -93,16 +93,6 @@ async def open_screens(path, expect_pools: int) -> dict[str, float]:
     async with app.run_test(size=(130, 40)) as pilot:
         clock = FrameClock(app)
 
-        def shown(screen_name: str):
-            """The screen is on top and has received rows since the key was sent."""
-            before = app.screen.loads if type(app.screen).__name__ == screen_name else 0
-
-            def check() -> bool:
-                s = app.screen
-                return type(s).__name__ == screen_name and s.loads > (before if s is app.screen else 0)
-
-            return check
-
         while not (type(app.screen).__name__ == "PoolsScreen" and app.screen.table.row_count >= expect_pools):
             await asyncio.sleep(0.001)
         times["start + copy pools"] = time.perf_counter() - started
@@ -117,7 +107,7 @@ async def open_screens(path, expect_pools: int) -> dict[str, float]:
             ("copy pools again", "1", "PoolsScreen"),
         ]
         for name, key, screen in steps:
-            times[name] = await key_to_frame(app, clock, key, shown(screen), timeout=30)
+            times[name] = await key_to_frame(app, clock, key, rows_shown(app, screen), timeout=30)
             await asyncio.sleep(0.05)
     await site.close()
     return times

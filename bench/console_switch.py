@@ -12,7 +12,7 @@ import asyncio
 import time
 
 from bench._common import result, scratch
-from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from bench._console import FrameClock, key_to_frame, p95, reloads_idle, rows_shown
 from bench.console_scale import POOLS, build_big
 from console.app import FlashpoolApp
 from engine.api import LocalSite
@@ -46,18 +46,9 @@ async def switches(path, expect_pools: int) -> dict[str, list[float]]:
             await asyncio.sleep(0.01)
         await pilot.pause()
 
-        def shown(screen_name: str):
-            before = app.screen.loads if type(app.screen).__name__ == screen_name else 0
-
-            def check() -> bool:
-                s = app.screen
-                return type(s).__name__ == screen_name and getattr(s, "loads", 0) > (before if s is app.screen else 0)
-
-            return check
-
         for _ in range(ROUNDS):
             for name, key, screen in STEPS:
-                times[name].append(await key_to_frame(app, clock, key, shown(screen), timeout=30))
+                times[name].append(await key_to_frame(app, clock, key, rows_shown(app, screen), timeout=30))
                 await asyncio.sleep(0.05)
             t = await key_to_frame(app, clock, "ctrl+p", lambda: type(app.screen).__name__ == "CommandPalette")
             times["palette"].append(t)

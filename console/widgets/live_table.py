@@ -1,18 +1,24 @@
 """DataTable that reconciles rows by key (no flicker, the cursor stays on its row), keeps the
 order it was given (newest first stays newest first) or the column sort the operator chose
 (shown by an arrow in the header), filters as you type, and fits its columns to the terminal:
-the least important go first at 80 columns, the wide ones grow at 200."""
+the least important go first at 80 columns, the wide ones grow at 200.
+
+A table holds every row, but the DataTable under it only a window of them (WINDOW rows around
+the cursor): filtering and sorting 20,000 rows is list work, while adding 20,000 rows to a
+DataTable costs about a second on the event loop. Moving the cursor past either end of the
+window slides it; `window_text` says which rows are shown when not all are."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets._data_table import ColumnKey, RowKey
@@ -36,18 +42,22 @@ Rows = Sequence[tuple[str, Cells]]
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """Rows made ready off the loop: cells as Text, and which rows differ from what is shown."""
+    """Rows made ready off the loop, and which of them differ from what is shown."""
 
     rows: list[tuple[str, Cells]]
     changed: set[str] = field(default_factory=set)
 
 
 def prepare(rows: Rows, shown: dict[str, Cells] | None = None) -> Prepared:
-    """Plain strings become Text (a name is never read as markup; parsing 20,000 cells as markup
-    costs 150 ms) and rows are compared with `shown`; blocking, so a worker thread does it."""
-    out = [(k, tuple(Text(c) if isinstance(c, str) else c for c in cells)) for k, cells in rows]
+    """Rows compared with `shown`; blocking on 20,000 rows, so a worker thread does it."""
+    out = list(rows)
     shown = shown or {}
     return Prepared(out, {k for k, cells in out if shown.get(k) != cells})
+
+
+def _as_text(cell: Any) -> Any:
+    """A plain string becomes Text: a name is never read as markup (and parsing markup costs)."""
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -63,6 +73,9 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 class LiveTable(DataTable[Any]):
+    #: the most rows the DataTable holds at once (the rest are slid in as the cursor moves)
+    WINDOW: ClassVar[int] = 1000
+
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
         Binding("k", "cursor_up", "Up", show=False, id="table.up"),
@@ -72,6 +85,17 @@ class LiveTable(DataTable[Any]):
         Binding("S", "sort_reverse", "Reverse sort", show=False, id="table.sort_reverse"),
     ]
 
+    class WindowMoved(Message):
+        """The rows shown are a different slice of the matching ones (see `window_text`)."""
+
+        def __init__(self, table: LiveTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> LiveTable:
+            return self.table
+
     def __init__(self, columns: Sequence[Column], **kw: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self.all_columns = list(columns)
@@ -79,6 +103,9 @@ class LiveTable(DataTable[Any]):
         self._shown_index: list[int] = []  # where each shown column's cell is in a row
         self._rows: dict[str, Cells] = {}
         self._order: list[str] = []  # the keys in the order they were given
+        self._view: list[str] = []  # the keys that pass the filter, in the order shown
+        self._start = 0  # where the window begins in _view
+        self._announced = ""  # the window_text last told (WindowMoved)
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
@@ -140,29 +167,21 @@ class LiveTable(DataTable[Any]):
         return out
 
     def _apply_layout(self, layout: list[tuple[Column, int]]) -> None:
-        """Rebuild the columns (a resize, not a reload: the rows come from what is shown)."""
-        selected = self.selected_key
+        """Rebuild the columns (a resize, not a reload: the rows come from what is kept)."""
         self.layout_columns = layout
         position = {c.key: i for i, c in enumerate(self.all_columns)}
         self._shown_index = [position[c.key] for c, _ in layout]  # once per layout, not per row
+        selected = self.selected_key
         with self.app.batch_update():
             self.clear(columns=True)
             for c, w in layout:
                 self.add_column(self._header(c), key=c.key, width=w)
-            rows = list(self._rows.items())
-            self._rows = {}
-            if rows:
-                self.reconcile(rows)
-            if selected is not None and selected in self._rows:
-                self.move_cursor(row=self.get_row_index(selected))
+            self._refresh_view(set(self._rows), keep=selected)
 
     def _header(self, c: Column) -> Text:
         if c.key != self.sort_column:
             return Text(c.label)
         return Text(c.label + (" ▼" if self.sort_reverse else " ▲"), style="bold")
-
-    def _project(self, cells: Cells) -> Cells:
-        return tuple(cells[i] if i < len(cells) else "" for i in self._shown_index)
 
     @property
     def selected_key(self) -> str | None:
@@ -181,42 +200,89 @@ class LiveTable(DataTable[Any]):
     @property
     def matching(self) -> int:
         """How many of the rows pass the filter (all of them without one)."""
-        return sum(1 for k, cells in self._rows.items() if self._visible(k, cells))
+        return len(self._view)
+
+    @property
+    def window_text(self) -> str:
+        """`rows 1,001–2,000 of 20,012` when the window holds only some of the matching rows."""
+        if len(self._view) <= self.WINDOW:
+            return ""
+        end = min(self._start + self.WINDOW, len(self._view))
+        return f"rows {self._start + 1:,}–{end:,} of {len(self._view):,}"
 
     # -- rows ---------------------------------------------------------------------------------
     def reconcile(self, rows: Rows | Prepared) -> None:
         """Show exactly these rows (key, cells), updating only what changed, in the order given
-        unless the operator sorted by a column."""
+        unless the operator sorted by a column; the cursor stays on its row."""
         ready = rows if isinstance(rows, Prepared) else prepare(rows, self._rows)
         self._rows = dict(ready.rows)
         self._order = [k for k, _ in ready.rows]
-        wanted = [(k, cells) for k, cells in ready.rows if self._visible(k, cells)]
-        keep = {k for k, _ in wanted}
+        self._refresh_view(ready.changed, keep=self.selected_key)
+
+    def _refresh_view(self, changed: set[str], keep: str | None) -> None:
+        """Filter and order every row, then show the window that holds `keep` (the selection)."""
+        view = [k for k in self._order if self._visible(k, self._rows[k])]
+        shown = [c.key for c, _ in self.layout_columns]
+        if self.sort_column in shown:
+            at = self._shown_index[shown.index(self.sort_column)]
+            view.sort(key=lambda k: _sort_key(self._cell(k, at)), reverse=self.sort_reverse)
+        self._view = view
+        index = self._index_of(keep)
+        start = self._start
+        if index is None:
+            start = 0
+        elif not start <= index < start + self.WINDOW:
+            start = index - self.WINDOW // 2
+        self._show_window(start, changed)
+        if index is not None:
+            self._cursor_to(index - self._start)
+
+    def _index_of(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        try:
+            return self._view.index(key)
+        except ValueError:
+            return None
+
+    def _cell(self, key: str, at: int) -> Any:
+        cells = self._rows[key]
+        return cells[at] if at < len(cells) else ""
+
+    def _show_window(self, start: int, changed: set[str]) -> None:
+        """Make the DataTable hold exactly _view[start:start + WINDOW], in that order."""
+        self._start = max(0, min(start, len(self._view) - self.WINDOW))
+        wanted = self._view[self._start : self._start + self.WINDOW]
+        keep = set(wanted)
         current = {rk.value for rk in self.rows if rk.value is not None}
         with self.app.batch_update():
             for k in current - keep:
                 self.remove_row(k)
             col_keys = [c.key for c, _ in self.layout_columns]
-            for k, cells in wanted:
-                shown = self._project(cells)
+            for k in wanted:
                 if k not in current:
-                    self.add_row(*shown, key=k)
-                elif k in ready.changed:
-                    old = self.get_row(k)
-                    for ck, new, was in zip(col_keys, shown, old, strict=False):
+                    self.add_row(*self._project(self._rows[k]), key=k)
+                elif k in changed:
+                    for ck, new, was in zip(col_keys, self._project(self._rows[k]), self.get_row(k), strict=False):
                         if new != was:
                             self.update_cell(k, ck, new)
-            self._arrange()
+            self._arrange(wanted)
+        if self.window_text != self._announced:
+            self._announced = self.window_text
+            self.post_message(self.WindowMoved(self))
 
-    def _arrange(self) -> None:
-        if self.sort_column and self.sort_column in {c.key for c, _ in self.layout_columns}:
-            self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
-            return
-        order = [k for k in self._order if RowKey(k) in self._row_locations]
+    def _project(self, cells: Cells) -> Cells:
+        return tuple(_as_text(cells[i]) if i < len(cells) else "" for i in self._shown_index)
+
+    def _arrange(self, order: list[str]) -> None:
         if [self._row_locations.get_key(i) for i in range(len(order))] != [RowKey(k) for k in order]:
             self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(order)})  # textual 8.2.8
             self._update_count += 1
             self.refresh()
+
+    def _cursor_to(self, row: int) -> None:
+        if row != self.cursor_row and 0 <= row < self.row_count:
+            self.move_cursor(row=row)
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Every column here has a fixed width and every row one line: DataTable would measure
@@ -236,7 +302,52 @@ class LiveTable(DataTable[Any]):
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
-        self.reconcile(list(self._rows.items()))
+        self._refresh_view(set(), keep=self.selected_key)
+
+    # -- moving past the window's ends -----------------------------------------------------------
+    def _slide_to(self, index: int) -> None:
+        """Put row `index` of the matching rows under the cursor, sliding the window to it."""
+        index = max(0, min(index, len(self._view) - 1))
+        if not self._start <= index < self._start + self.WINDOW:
+            self._show_window(index - self.WINDOW // 2, set())
+        self._cursor_to(index - self._start)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
+
+    def action_cursor_down(self) -> None:
+        if self.cursor_row == self.row_count - 1 and self._start + self.row_count < len(self._view):
+            self._slide_to(self._start + self.cursor_row + 1)
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.cursor_row == 0 and self._start > 0:
+            self._slide_to(self._start - 1)
+        else:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        target = self.cursor_row + self._page()
+        if target >= self.row_count and self._start + self.row_count < len(self._view):
+            self._slide_to(self._start + target)
+        else:
+            super().action_page_down()
+
+    def action_page_up(self) -> None:
+        target = self.cursor_row - self._page()
+        if target < 0 and self._start > 0:
+            self._slide_to(self._start + target)
+        else:
+            super().action_page_up()
+
+    def action_scroll_top(self) -> None:
+        self._slide_to(0)
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        self._slide_to(len(self._view) - 1)
+        super().action_scroll_bottom()
 
     # -- sorting ------------------------------------------------------------------------------
     def action_sort(self) -> None:
@@ -259,7 +370,8 @@ class LiveTable(DataTable[Any]):
             self.sort_reverse = not self.sort_reverse if key == self.sort_column else False
             self.sort_column = key
         self._relabel()
-        self._arrange()
+        self._refresh_view(set(), keep=None)  # a new order is read from its top
+        self._cursor_to(0)
 
     def action_sort_reverse(self) -> None:
         """S: the same sort, the other way round (no sort yet: the first column, descending)."""
@@ -270,7 +382,8 @@ class LiveTable(DataTable[Any]):
         else:
             self.sort_reverse = not self.sort_reverse
         self._relabel()
-        self._arrange()
+        self._refresh_view(set(), keep=None)  # a new order is read from its top
+        self._cursor_to(0)
 
     def _relabel(self) -> None:
         for c, _ in self.layout_columns:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -148,12 +148,15 @@ class FlashCopyCore:
     def incoming(self, volser: str) -> list[Relationship]:
         return list(self._in.get(volser, ()))
 
-    def relationship_count(self, volser: str) -> int:
-        """How many relationships the volume is in, as source or target (once each)."""
-        out, inc = self._out.get(volser, ()), self._in.get(volser, ())
-        if not inc or not out:
-            return len(out) + len(inc)
-        return len({r.id for r in out} | {r.id for r in inc})
+    def relationship_counts(self) -> Counter[str]:
+        """How many relationships each volume is in, as source or target (once each: a
+        relationship within one volume counts once); one pass, for lists of every volume."""
+        counts: Counter[str] = Counter()
+        for rel in list(self._rels.values()):
+            counts[rel.source] += 1
+            if rel.target != rel.source:
+                counts[rel.target] += 1
+        return counts
 
     def find(self, rel_id: int) -> Relationship | None:
         return self._rels.get(rel_id)

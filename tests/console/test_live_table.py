@@ -1,0 +1,121 @@
+"""The live table on lists longer than its window: the DataTable holds WINDOW rows, yet the
+cursor reaches every row, sorting and filtering see every row, and the slice shown is named."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from textual.app import App, ComposeResult
+
+from console.widgets.live_table import Column, LiveTable
+
+ROWS = 100
+
+
+class Small(LiveTable):
+    WINDOW: ClassVar[int] = 20
+
+
+def rows(n: int = ROWS, first: int = 0) -> list[tuple[str, tuple[str, ...]]]:
+    """VOL000 … with a size that falls as the name rises (sorting by it reverses the list)."""
+    return [(f"VOL{i:03d}", (f"VOL{i:03d}", f"{1000 - i:,}")) for i in range(first, first + n)]
+
+
+class TableApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.moved = 0
+
+    def compose(self) -> ComposeResult:
+        yield Small([Column("Volume", "volser", 8), Column("Size", "size", 8)])
+
+    def on_live_table_window_moved(self, message: LiveTable.WindowMoved) -> None:
+        self.moved += 1
+
+
+@pytest.fixture
+async def table():
+    app = TableApp()
+    async with app.run_test(size=(40, 15)) as pilot:
+        t = app.query_one(Small)
+        t.reconcile(rows())
+        t.focus()
+        await pilot.pause()
+        yield t, pilot
+
+
+async def test_the_data_table_holds_only_the_window_and_says_which_rows(table):
+    t, _ = table
+    assert t.row_count == 20
+    assert t.matching == ROWS
+    assert t.window_text == "rows 1–20 of 100"
+    assert t.app.moved == 1  # the first slice was announced
+
+
+async def test_the_cursor_walks_past_the_window_end_and_back(table):
+    t, pilot = table
+    for _ in range(30):
+        await pilot.press("down")
+    assert t.selected_key == "VOL030"
+    assert t.window_text != "rows 1–20 of 100"
+    for _ in range(30):
+        await pilot.press("up")
+    assert t.selected_key == "VOL000"
+    assert t.window_text == "rows 1–20 of 100"
+
+
+async def test_top_bottom_and_pages_reach_every_row(table):
+    t, pilot = table
+    await pilot.press("G")
+    assert t.selected_key == "VOL099"
+    assert t.window_text == "rows 81–100 of 100"
+    await pilot.press("g")
+    assert t.selected_key == "VOL000"
+    keys = set()
+    for _ in range(40):
+        await pilot.press("pagedown")
+        keys.add(t.selected_key)
+    assert "VOL099" in keys and len(keys) > 5
+
+
+async def test_sorting_orders_every_row_not_only_the_window(table):
+    t, pilot = table
+    await pilot.press("G")
+    t.sort_by("size")  # ascending size: the last volume first, read from the top
+    await pilot.pause()
+    assert t.get_row_at(0)[0].plain == "VOL099"
+    assert t.selected_key == "VOL099" and t.window_text == "rows 1–20 of 100"
+    t.sort_by("")
+    await pilot.pause()
+    assert t.get_row_at(0)[0].plain == "VOL000"
+
+
+async def test_a_filter_searches_every_row(table):
+    t, pilot = table
+    t.set_filter("VOL09")
+    await pilot.pause()
+    assert t.matching == 10 and t.row_count == 10
+    assert t.window_text == ""
+    t.set_filter("nothing like it")
+    assert t.matching == 0 and t.row_count == 0
+
+
+async def test_rows_inserted_above_keep_the_cursor_on_its_row(table):
+    t, pilot = table
+    for _ in range(5):
+        await pilot.press("down")
+    assert t.selected_key == "VOL005"
+    t.reconcile([*rows(3, first=200), *rows()])  # newest first: three new rows on top
+    await pilot.pause()
+    assert t.selected_key == "VOL005"
+    assert t.matching == ROWS + 3
+
+
+async def test_a_selection_far_down_stays_in_view_through_a_reload(table):
+    t, pilot = table
+    await pilot.press("G")
+    t.reconcile([(k, (k, "changed")) for k, _ in rows()])
+    await pilot.pause()
+    assert t.selected_key == "VOL099"
+    assert t.get_row("VOL099")[1].plain == "changed"

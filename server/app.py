@@ -188,7 +188,7 @@ class SiteServer:
         for p in route.params:
             where = p.name
             if p.name in route.in_path:
-                args[p.name] = wire.decode(p.type, request.match_info[p.name], where)
+                args[p.name] = from_query(p.type, request.match_info[p.name], where)  # text, as a query
             elif route.method == "GET" and p.name in request.query:
                 args[p.name] = from_query(p.type, request.query[p.name], where)
             elif p.name in body:

@@ -85,7 +85,7 @@ def query_text(value: object) -> str:
 
 
 def from_query(tp: Any, text: str, where: str) -> object:
-    """A query string value as the parameter's type (the server's side)."""
+    """A query string value or a path segment as the parameter's type (the server's side)."""
     origin = typing.get_origin(tp)
     options = [a for a in typing.get_args(tp) if a is not type(None)] if origin in (typing.Union, _UnionType) else [tp]
     base = options[0] if len(options) == 1 else str

@@ -142,8 +142,20 @@ class ListScreen(Screen[None]):
             rows = self.load()
             ready = prepare(rows, self.table.shown)
             self.app.call_from_thread(self._show, ready)
+        except Exception as exc:  # the operator is told; the screen keeps what it shows
+            self.app.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             self.app.call_from_thread(self._reload_done)
+
+    _failure: str = ""
+
+    def _load_failed(self, why: str) -> None:
+        """Rows that could not be read are said so, once per reason (reloads repeat every few
+        seconds), never a screen that silently stays empty or stale."""
+        if why != self._failure:
+            self._failure = why
+            self.app.notify(f"{self.crumb()}: the rows could not be read ({why})", severity="error", timeout=12)
 
     def _reload_done(self) -> None:
         self._loading = False
@@ -151,6 +163,7 @@ class ListScreen(Screen[None]):
             self.request_reload()
 
     def _show(self, rows: Prepared) -> None:
+        self._failure = ""
         self.loads += 1  # how many times rows arrived: tests and benchmarks wait on it
         self.table.reconcile(rows)
         self.show_matches()

@@ -223,3 +223,24 @@ async def test_a_command_of_another_pool_is_no_alert_on_a_pool_s_own_screen(demo
             "BOB (CLI) RAN HOLD FRBACKUP: RC=0",
         ]
     await app.site.close()
+
+
+async def test_rows_that_cannot_be_read_are_said_so_once_not_left_blank(demo_path, monkeypatch):
+    from engine.errors import FlashpoolError
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+
+        def gone() -> None:
+            raise FlashpoolError("the server of flashpool-data cannot be reached")
+
+        monkeypatch.setattr(app.site, "storage", gone)
+        await pilot.press("2")
+        await settle(pilot)
+        app.screen.request_reload()  # the next reload fails the same way: no second toast
+        await settle(pilot)
+        told = [t for t in app._notifications if "could not be read" in t.message]
+        assert len(told) == 1 and told[0].severity == "error"
+        assert told[0].message.startswith("Groups: ") and "cannot be reached" in told[0].message
+    await app.site.close()

@@ -60,6 +60,10 @@ def test_cli_scripts_and_events_share_one_server(site):
         try:
             assert [v.version for v in api.versions("PAY")] == [1]
             assert api.status().mode == "server" and api.status().pid == srv.pid
+            (version,) = api.versions("PAY")
+            pairs = api.pairs("PAY", version.id)  # an integer in the path, read back from its text
+            assert len(pairs) == version.volumes and pairs and all(p.target for p in pairs)
+            assert api.pairs("HR", version.id) == []  # another pool's version shows nothing of PAY's
 
             async def watch() -> float:
                 events = api.events()
@@ -85,10 +89,18 @@ def test_cli_scripts_and_events_share_one_server(site):
             async def raw() -> None:
                 with sockets.short_path(sockets.socket_path(site)) as name:
                     async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=name)) as s:
-                        for path in ("/v1/status", "/v1/pools", "/v1/pools/PAY/versions", "/v1/relationships"):
+                        for path, template in (
+                            ("/v1/status", None),
+                            ("/v1/pools", None),
+                            ("/v1/pools/PAY/versions", "/v1/pools/{pool}/versions"),
+                            (f"/v1/pools/PAY/versions/{version.id}/pairs", "/v1/pools/{pool}/versions/{version}/pairs"),
+                            ("/v1/relationships", None),
+                        ):
                             async with s.get("http://flashpool" + path) as r:
                                 assert r.status == 200
-                                _check(doc, path.replace("PAY", "{pool}"), "get", await r.json())
+                                _check(doc, template or path, "get", await r.json())
+                        async with s.get("http://flashpool/v1/pools/PAY/versions/one/pairs") as r:
+                            assert r.status == 400 and "version: must be an integer" in (await r.json())["message"]
                         async with s.post("http://flashpool/v1/commands", json={"text": "QUERY COPYPOOL(PAY)"}) as r:
                             body = await r.json()
                             assert r.status == 200 and body["rc"] == 0
@@ -161,6 +173,17 @@ async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one
             assert [v.version for v in two.versions("PAY")] == [*before, 1]
             audited = one.audit_export()[audit_before:]
             assert [e.action for e in audited if "FRBACKUP" in e.action] == []
+            # the pool's detail through the server: its versions and the newest one's pairs
+            table = a.screen.query_one(DataTable)
+            table.move_cursor(row=table.get_row_index("PAY"))
+            await pa.press("enter")
+            newest = one.versions("PAY")[0]
+            started = time.monotonic()
+            while not (
+                type(a.screen).__name__ == "PoolDetailScreen" and a.screen.query_one("#pairs").row_count == newest.volumes
+            ):
+                assert time.monotonic() - started < 10, "the pool detail never showed the version's pairs"
+                await asyncio.sleep(0.05)
     finally:
         await one.close()
         await two.close()

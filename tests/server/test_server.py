@@ -180,7 +180,8 @@ async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one
             newest = one.versions("PAY")[0]
             started = time.monotonic()
             while not (
-                type(a.screen).__name__ == "PoolDetailScreen" and a.screen.query_one("#pairs").row_count == newest.volumes
+                type(a.screen).__name__ == "PoolDetailScreen"
+                and a.screen.query_one("#pairs").row_count == newest.volumes
             ):
                 assert time.monotonic() - started < 10, "the pool detail never showed the version's pairs"
                 await asyncio.sleep(0.05)

@@ -119,3 +119,12 @@ async def test_a_selection_far_down_stays_in_view_through_a_reload(table):
     await pilot.pause()
     assert t.selected_key == "VOL099"
     assert t.get_row("VOL099")[1].plain == "changed"
+
+
+async def test_a_filter_sees_a_rows_new_text_after_a_reload(table):
+    t, pilot = table
+    t.set_filter("changed")
+    assert t.matching == 0
+    t.reconcile([(k, (k, "changed" if k == "VOL042" else cells[1])) for k, cells in rows()])
+    await pilot.pause()
+    assert t.matching == 1 and t.selected_key == "VOL042"

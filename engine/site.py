@@ -301,7 +301,7 @@ class Site:
         usable: list[Relationship] = []
         suspended: dict[int, str] = dict(damaged)
         for rel in rels:
-            missing = [v for v in (rel.source, rel.target) if v not in volumes]
+            missing = [v for v in dict.fromkeys((rel.source, rel.target, rel.feed)) if v not in volumes]
             if missing:
                 why = ", ".join(unavailable.get(v, f"volume {v} is not defined in the catalog") for v in missing)
                 suspended[rel.id] = f"relationship {rel.id} ({rel.source} -> {rel.target}) suspended: {why}"

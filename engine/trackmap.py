@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterator
 
 from bitarray import bitarray
-from bitarray.util import intervals, sc_decode, sc_encode, zeros
+from bitarray.util import intervals, sc_decode, sc_encode, subset, zeros
 
 _ONE = bitarray("1")
 _ZERO = bitarray("0")
@@ -140,6 +140,12 @@ class TrackMap:
     def tracks(self) -> list[int]:
         """The set tracks as a list (for small maps, tests and messages)."""
         return list(self.bits.search(_ONE))
+
+    def within(self, other: TrackMap) -> bool:
+        """Every set track of this map is set in `other` too (without making uniform maps' bits)."""
+        if (self._bits is None and not self._fill) or (other._bits is None and other._fill):
+            return True
+        return subset(self.bits, other.bits)
 
     # -- updates ----------------------------------------------------------------------------
     def set_range(self, start: int, count: int, value: bool = True) -> None:

@@ -137,6 +137,7 @@ class RelationshipRow(SQLModel, table=True):
     tracks_copied: int
     cursor: int
     label: str
+    feed: str | None = None  # NULL: the source (see Relationship.feed)
     uncopied: bytes
     through: bytes
     changed_src: bytes

@@ -365,6 +365,7 @@ def _to_row(r: Relationship) -> dict[str, object]:
     """The row is the relationship's own fields (checked in tests/catalog), maps as bytes."""
     row: dict[str, object] = {c: getattr(r, c) for c in CatalogJournal._COLUMNS}
     row["mode"] = r.mode.value
+    row["feed"] = r.feed if r.chained else None
     for m in _MAPS:
         row[m] = getattr(r, m).to_bytes()
     return row
@@ -373,6 +374,7 @@ def _to_row(r: Relationship) -> dict[str, object]:
 def _from_row(row: RelationshipRow) -> Relationship:
     kw: dict[str, Any] = {c: getattr(row, c) for c in CatalogJournal._COLUMNS}
     kw["mode"] = CopyMode(row.mode)
+    kw["feed"] = row.feed or ""
     for m in _MAPS:
         kw[m] = TrackMap.from_bytes(getattr(row, m), row.length)
     return Relationship(**kw)

@@ -12,6 +12,14 @@ Two rules keep every point in time intact, in any cascade:
 Establish, refresh and reverse change a volume's logical content by bitmaps alone: dependents of
 that volume switch to `through`=0 (their data stays put, physically) - no data moves.
 
+"Source" above is, for the data, a relationship's `feed`. Full-volume targets of one source form
+a cascade, as SVC keeps them: when a new one is established, the older ones are chained behind
+it (their feed becomes the new target, whose logical content equals the source's at that
+instant), so a host write preserves its old track once, on the newest target, and the older
+targets read it from there. A chained relationship still *reports* its source: change recording
+(`changed_src`) follows the source, and a chained relationship goes back to reading the source
+(`_unchain`) before anything would make its feed stop holding its point in time.
+
 Crash ordering (used by the catalog journal): data reaches a target (and is flushed when durable)
 before the bit that records it is committed, and a physical track is overwritten only after the
 cleared bits of everything that depended on it are committed.
@@ -27,7 +35,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bitarray import bitarray
-from bitarray.util import intervals, zeros
+from bitarray.util import intervals
 
 from engine.errors import (
     CascadeNotAllowed,
@@ -106,6 +114,7 @@ class FlashCopyCore:
         self._rels: dict[int, Relationship] = {}
         self._out: dict[str, list[Relationship]] = {}
         self._in: dict[str, list[Relationship]] = {}
+        self._fed: dict[str, list[Relationship]] = {}  # by feed: whose data each volume holds
         self._next_id = next_id
         self._dirty: dict[int, Relationship] = {}
         self._removed: dict[int, Ended] = {}
@@ -211,10 +220,10 @@ class FlashCopyCore:
                         f"target of relationship {rel.id} ({rel.source} -> {rel.target})"
                     )
             # 1. copy-on-write: every dependent gets its point-in-time data first
-            for rel, i, n in self._overlapping_out(volser, first, count):
-                self._materialize(rel, i, n)
-                rel.changed_src.set_range(i, n)
-                self._touch(rel)
+            for rel, i, n in self._overlapping_fed(volser, first, count):
+                if rel.uncopied.any(i, i + n):
+                    self._materialize(rel, i, n)
+            self._record_source_writes(volser, first, count)
             for rel, i, n in incoming:
                 rel.changed_tgt.set_range(i, n)
                 self._touch(rel)
@@ -229,6 +238,18 @@ class FlashCopyCore:
                     self._touch(rel)
                     self._maybe_end(rel)
             self._commit()
+
+    def _record_source_writes(self, volser: str, first: int, count: int) -> None:
+        """Change recording of every relationship sourced on the written tracks (the loop every
+        host write runs once per relationship of its volume, so it is kept plain)."""
+        end, dirty, live = first + count, self._dirty, self._rels
+        for rel in self._out.get(volser, ()):
+            a = rel.source_start
+            lo, hi = (first if first > a else a), min(end, a + rel.length)
+            if lo < hi:
+                rel.changed_src.set_range(lo - a, hi - lo)
+                if rel.id in live:
+                    dirty[rel.id] = rel
 
     # =====================================================================================
     # establish / refresh / reverse / withdraw / mode
@@ -295,6 +316,7 @@ class FlashCopyCore:
             self._next_id += 1
             self._index(rel)
             self._touch(rel)
+            self._chain_behind(rel)
             self._commit()
             return rel
 
@@ -307,6 +329,7 @@ class FlashCopyCore:
                     f"relationship {rel.id} ({rel.source} -> {rel.target}) has no change "
                     f"recording; only an incremental relationship can be refreshed"
                 )
+            self._unchain(rel)  # its new point in time is the source's
             changed = rel.changed_src | rel.changed_tgt
             self._settle(rel, changed)
             newly = changed & ~rel.uncopied
@@ -319,6 +342,7 @@ class FlashCopyCore:
             rel.tracks_copied = 0
             rel.cursor = 0
             self._touch(rel)
+            self._chain_behind(rel)
             self._commit()
             return rel.out_of_sync
 
@@ -368,18 +392,25 @@ class FlashCopyCore:
         """
         with self.lock:
             rel = self.check_reverse(rel_id, fast=fast)
+            self._unchain(rel)
             moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
+            handover: list[Relationship] = []
             if fast:
                 self._settle(rel, moving)
                 # tracks the old target never received: it no longer holds the PIT there
                 garbage = rel.uncopied.copy()
+                handover = self._hand_over(rel)
                 # The old target stops being a copy: whatever still read through it is made real.
                 self._release_target(rel)
             # The source's logical content changes on `moving` tracks.
             self._detach_dependents(rel.source, rel.source_start, moving, exclude=rel)
+            for dep in handover:  # the source now reads as rel's target did: their point in time
+                dep.through.setall(True)
+                self._maybe_end(dep)
             self._unindex(rel)
             rel.source, rel.target = rel.target, rel.source
             rel.source_start, rel.target_start = rel.target_start, rel.source_start
+            rel.feed = rel.source
             rel.uncopied = moving
             rel.through = TrackMap.ones(rel.length)
             rel.changed_src = garbage if fast else TrackMap.zeros(rel.length)
@@ -464,6 +495,8 @@ class FlashCopyCore:
     # =====================================================================================
     def _logical_segments(self, vol: Volume, first: int, count: int) -> list[Segment]:
         """Where logical(vol, first..first+count) physically lives, as merged runs."""
+        if not self._in.get(vol.volser):
+            return [(vol, first, count)]
         segs: list[Segment] = []
         pos, end = first, first + count
         for rel, i, n in sorted(self._overlapping_in(vol.volser, first, count), key=lambda x: x[0].target_start + x[1]):
@@ -482,8 +515,10 @@ class FlashCopyCore:
 
     def _pit_segments(self, rel: Relationship, i: int, n: int) -> list[Segment]:
         """Where the point-in-time data of rel's tracks i..i+n lives (bits assumed set)."""
-        src = self.volumes[rel.source]
+        src = self.volumes[rel.feed]
         k = rel.source_start + i
+        if n == 1:
+            return self._logical_segments(src, k, 1) if rel.through[i] else [(src, k, 1)]
         segs: list[Segment] = []
         for val, x, y in intervals(rel.through.bits[i : i + n]):
             if val:
@@ -492,14 +527,6 @@ class FlashCopyCore:
                 segs.append((src, k + x, y - x))
         return segs
 
-    def _incoming_mask(self, volser: str, first: int, count: int) -> bitarray:
-        """1 where (volser, track) is an uncopied target track (its logical data lives elsewhere)."""
-        mask = zeros(count)
-        for rel, i, n in self._overlapping_in(volser, first, count):
-            off = rel.target_start + i - first
-            mask[off : off + n] = rel.uncopied.bits[i : i + n]
-        return mask
-
     # =====================================================================================
     # internals: moving data
     # =====================================================================================
@@ -507,17 +534,19 @@ class FlashCopyCore:
         self, rel: Relationship, i: int, n: int, only: bitarray | None = None, may_end: bool = True
     ) -> int:
         """Copy rel's PIT data onto its target for set bits in [i, i+n) (and in `only`)."""
-        want = rel.uncopied.bits[i : i + n]
-        if only is not None:
-            want &= only
-        if not want.any():
+        runs: list[tuple[int, int]]
+        if n == 1 and only is None:
+            runs = [(i, 1)] if rel.uncopied[i] else []
+        else:
+            want = rel.uncopied.bits[i : i + n]
+            if only is not None:
+                want &= only
+            runs = [(i + x, y - x) for val, x, y in intervals(want) if val]
+        if not runs:
             return 0
         tgt = self.volumes[rel.target]
         moved = 0
-        for val, x, y in intervals(want):
-            if not val:
-                continue
-            first, cnt = i + x, y - x
+        for first, cnt in runs:
             segs = self._pit_segments(rel, first, cnt)
             t = rel.target_start + first
             # whatever resolves to the target's physical tracks must get its data first
@@ -545,17 +574,19 @@ class FlashCopyCore:
             self._materialize(rel, 0, rel.length, stale, may_end=False)
 
     def _preserve_physical(self, vol: Volume, first: int, count: int) -> int:
-        """Materialize every dependent whose PIT data is physical(vol, first..first+count)."""
-        moved = 0
-        outgoing = self._overlapping_out(vol.volser, first, count)
-        if not outgoing:
+        """Materialize every dependent whose PIT data is physical(vol, first..first+count), which
+        a materialize is about to overwrite. Those tracks are uncopied target tracks (that is why
+        they are being materialized), so a dependent reading them logically (through=1) already
+        reads what is about to be written there: only through=0 dependents need their data."""
+        if not self._fed.get(vol.volser):
             return 0
-        for rel, i, n in outgoing:
-            bits = rel.uncopied.bits[i : i + n]
-            if not bits.any():
+        moved = 0
+        for rel, i, n in self._overlapping_fed(vol.volser, first, count):
+            if n == 1:  # a host write's copy-on-write: the same rule, bit by bit
+                if rel.uncopied[i] and not rel.through[i]:
+                    moved += self._materialize(rel, i, 1)
                 continue
-            k = rel.source_start + i
-            physical = bits & (~rel.through.bits[i : i + n] | ~self._incoming_mask(vol.volser, k, n))
+            physical = rel.uncopied.bits[i : i + n] & ~rel.through.bits[i : i + n]
             if physical.any():
                 moved += self._materialize(rel, i, n, physical)
         return moved
@@ -574,16 +605,20 @@ class FlashCopyCore:
         """
         if not changing.any():
             return
+        for rel, i, n in self._overlapping_fed(volser, first, len(changing)):
+            if rel is exclude:
+                continue
+            part = changing.slice(rel.source_start + i - first, n)
+            if part.any():
+                rel.through.and_not_at(i, part)
+                self._touch(rel)
         for rel, i, n in self._overlapping_out(volser, first, len(changing)):
             if rel is exclude:
                 continue
-            off = rel.source_start + i - first
-            part = changing.slice(off, n)
-            if not part.any():
-                continue
-            rel.through.and_not_at(i, part)
-            rel.changed_src.or_at(i, part)
-            self._touch(rel)
+            part = changing.slice(rel.source_start + i - first, n)
+            if part.any():
+                rel.changed_src.or_at(i, part)
+                self._touch(rel)
 
     def _release_target(self, rel: Relationship) -> None:
         """rel's target stops reading through rel: dependents that still do get real data.
@@ -593,17 +628,79 @@ class FlashCopyCore:
         if not rel.uncopied.any():
             return
         tgt = rel.target
-        for dep, i, n in self._overlapping_out(tgt, rel.target_start, rel.length):
+        for dep, i, n in self._overlapping_fed(tgt, rel.target_start, rel.length):
             if dep is rel:
                 continue
-            k = dep.source_start + i
-            off = k - rel.target_start
+            if dep.chained:
+                self._unchain(dep)
+                self._maybe_end(dep)
+                continue
+            off = dep.source_start + i - rel.target_start
             upstream = rel.uncopied.bits[off : off + n]
             need = dep.uncopied.bits[i : i + n] & dep.through.bits[i : i + n] & upstream
             if need.any():
                 self._materialize(dep, i, n, need)
-            dep.changed_src.bits[i : i + n] |= upstream
+        for dep, i, n in self._overlapping_out(tgt, rel.target_start, rel.length):
+            if dep is rel:
+                continue
+            off = dep.source_start + i - rel.target_start
+            dep.changed_src.bits[i : i + n] |= rel.uncopied.bits[off : off + n]
             self._touch(dep)
+
+    # =====================================================================================
+    # internals: multi-target cascades
+    # =====================================================================================
+    def _chain_behind(self, head: Relationship) -> None:
+        """`head`'s target now reads exactly as its source does: older full-volume siblings that
+        still read the source logically read `head`'s target instead (no data moves)."""
+        if not head.full_volume or head.chained:
+            return
+        for rel in list(self._fed.get(head.source, ())):
+            if (
+                rel is head
+                or not rel.full_volume
+                or rel.incremental
+                or rel.length != head.length
+                or not rel.uncopied.any()
+                or not rel.uncopied.within(rel.through)  # it pins the source's physical tracks
+            ):
+                continue
+            self._set_feed(rel, head.target)
+
+    def _hand_over(self, head: Relationship) -> list[Relationship]:
+        """Before a fast reverse of `head`: the siblings chained behind it will read the source,
+        which is about to read exactly as head's target does. Only tracks they hold physically
+        on that target (through=0) must be copied first; the caller sets `through` again once the
+        source's dependents have been detached."""
+        moved = [
+            dep
+            for dep, _, _ in self._overlapping_fed(head.target, head.target_start, head.length)
+            if dep.chained and dep.source == head.source and head.full_volume
+        ]
+        for dep in moved:
+            pinned = dep.uncopied & ~dep.through
+            if pinned.any():
+                self._materialize(dep, 0, dep.length, pinned.bits, may_end=False)
+            self._set_feed(dep, dep.source)
+        return moved
+
+    def _unchain(self, rel: Relationship) -> None:
+        """rel reads its source again. Where the source is unchanged since rel's point in time
+        (no change recorded) the source's logical track is that point in time; every other track
+        still to copy is copied from the feed first."""
+        if not rel.chained:
+            return
+        stale = rel.uncopied & (rel.changed_src | ~rel.through)
+        if stale.any():
+            self._materialize(rel, 0, rel.length, stale.bits, may_end=False)
+        rel.through.setall(True)
+        self._set_feed(rel, rel.source)
+
+    def _set_feed(self, rel: Relationship, volser: str) -> None:
+        self._fed[rel.feed].remove(rel)
+        rel.feed = volser
+        self._fed.setdefault(volser, []).append(rel)
+        self._touch(rel)
 
     # =====================================================================================
     # internals: checks
@@ -670,30 +767,27 @@ class FlashCopyCore:
     # internals: bookkeeping
     # =====================================================================================
     def _overlapping_out(self, volser: str, first: int, count: int) -> list[tuple[Relationship, int, int]]:
-        out = []
-        for rel in self._out.get(volser, ()):
-            ov = rel.source_overlap(first, count)
-            if ov:
-                out.append((rel, *ov))
-        return out
+        return _overlapping(self._out, volser, first, count, Relationship.source_overlap)
+
+    def _overlapping_fed(self, volser: str, first: int, count: int) -> list[tuple[Relationship, int, int]]:
+        """Relationships whose point-in-time data is on volser (a chained one at the same
+        tracks as on its source: chains are full-volume only)."""
+        return _overlapping(self._fed, volser, first, count, Relationship.source_overlap)
 
     def _overlapping_in(self, volser: str, first: int, count: int) -> list[tuple[Relationship, int, int]]:
-        out = []
-        for rel in self._in.get(volser, ()):
-            ov = rel.target_overlap(first, count)
-            if ov:
-                out.append((rel, *ov))
-        return out
+        return _overlapping(self._in, volser, first, count, Relationship.target_overlap)
 
     def _index(self, rel: Relationship) -> None:
         self._rels[rel.id] = rel
         self._out.setdefault(rel.source, []).append(rel)
         self._in.setdefault(rel.target, []).append(rel)
+        self._fed.setdefault(rel.feed, []).append(rel)
 
     def _unindex(self, rel: Relationship) -> None:
         self._rels.pop(rel.id, None)
         self._out[rel.source].remove(rel)
         self._in[rel.target].remove(rel)
+        self._fed[rel.feed].remove(rel)
 
     def _remove(self, rel: Relationship, reason: EndReason) -> None:
         if rel.id not in self._rels:
@@ -729,6 +823,22 @@ class FlashCopyCore:
         self.journal.commit(changed, removed, self._next_id)
         self._dirty.clear()
         self._removed.clear()
+
+
+def _overlapping(
+    index: dict[str, list[Relationship]],
+    volser: str,
+    first: int,
+    count: int,
+    overlap: Callable[[Relationship, int, int], tuple[int, int] | None],
+) -> list[tuple[Relationship, int, int]]:
+    """(relationship, rel index, n) for each relationship of volser in `index` that overlaps."""
+    out = []
+    for rel in index.get(volser, ()):
+        ov = overlap(rel, first, count)
+        if ov:
+            out.append((rel, *ov))
+    return out
 
 
 def _overlaps(a: int, b: int, n: int) -> bool:

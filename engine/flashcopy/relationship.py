@@ -36,6 +36,12 @@ class Relationship:
                   is overwritten. It drops to 0 when the source's logical content changes by a
                   bitmap operation (the source became a target), never by a host write.
       changed_src / changed_tgt  tracks written since the last establish/refresh (change recording)
+
+    `feed` is the volume whose track source_start+i is meant by `through`: the source itself, or
+    (SVC's multi-target cascade) the target of a newer full-volume relationship from the same
+    source, whose logical content equalled the source's when this one was chained behind it. A host
+    write to the source then preserves its old track once, on the newest target, however many
+    older targets still need it: they read it from there.
     """
 
     id: int
@@ -59,7 +65,17 @@ class Relationship:
     full_volume: bool = False
     cursor: int = 0  # where the background copy looks next
     label: str = ""  # who made it (e.g. "HSM DB2PROD V012") - free text for operators
+    feed: str = ""  # where the point-in-time data is read from ("" until set: the source)
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.feed:
+            self.feed = self.source
+
+    @property
+    def chained(self) -> bool:
+        """True while this relationship reads its point in time through a newer sibling."""
+        return self.feed != self.source
 
     @classmethod
     def new(

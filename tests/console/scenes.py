@@ -106,7 +106,8 @@ async def settle(pilot, rounds: int = 3) -> None:
                 and w.group not in LONG_RUNNING
                 and not (w.group == "commands" and waiting_on_operator)
             ]
-            if not busy:
+            paced = getattr(app.screen, "_waiting", None) is not None  # a reload due soon (ListScreen.PACE)
+            if not busy and not paced:
                 break
             await asyncio.sleep(0.01)
         await pilot.pause()

@@ -16,8 +16,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from engine.catalog.models import RelationshipRow
+from engine.catalog.store import _from_row, _to_row
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore, FlashCopyOptions
+from engine.flashcopy.core import Ended
+from engine.flashcopy.relationship import Relationship
 from engine.geometry import custom_geometry
 from engine.storage import Volume
 from tests.engine.model import FlashCopyModel, ModelRel
@@ -30,6 +34,26 @@ SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 EXAMPLES = int(os.environ.get("FLASHPOOL_MODEL_EXAMPLES", "20000" if SOAK else "1000"))
 
 
+class RowJournal:
+    """Keeps what the core commits as catalog rows, so that `reopen` starts a core from exactly
+    what a crash right after the last commit would leave (relationship state the core changed
+    but never committed is lost there, as it would be)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, object]] = {}
+        self.next_id = 1
+
+    def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
+        for e in removed:
+            self.rows.pop(e.relationship.id, None)
+        for r in changed:
+            self.rows[r.id] = _to_row(r)
+        self.next_id = next_id
+
+    def relationships(self) -> list[Relationship]:
+        return [_from_row(RelationshipRow(**row)) for row in self.rows.values()]
+
+
 class FlashCopyMachine(RuleBasedStateMachine):
     cascading = True
 
@@ -37,10 +61,8 @@ class FlashCopyMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="fpmodel-"))
         self.vols = {v: Volume.create(self.dir / f"{v}.img", v, custom_geometry(n, TRACK)) for v, n in SIZES.items()}
-        self.core = FlashCopyCore(
-            self.vols,
-            FlashCopyOptions(max_relationships_per_track=MAX_PER_TRACK, cascading=self.cascading),
-        )
+        self.journal = RowJournal()
+        self.core = self._core()
         self.model = FlashCopyModel(SIZES, TRACK, MAX_PER_TRACK, cascading=self.cascading)
         self.counter = 0
         self.established = 0
@@ -51,6 +73,15 @@ class FlashCopyMachine(RuleBasedStateMachine):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- helpers ------------------------------------------------------------------------------
+    def _core(self) -> FlashCopyCore:
+        return FlashCopyCore(
+            self.vols,
+            FlashCopyOptions(max_relationships_per_track=MAX_PER_TRACK, cascading=self.cascading),
+            journal=self.journal,
+            relationships=self.journal.relationships(),
+            next_id=self.journal.next_id,
+        )
+
     def _data(self) -> bytes:
         self.counter += 1
         return f"T{self.counter:06d}".encode().ljust(TRACK, b".")
@@ -194,6 +225,11 @@ class FlashCopyMachine(RuleBasedStateMachine):
     def nocopy_to_copy(self, idx: int) -> None:
         self.core.set_mode(self._rel(idx).id, CopyMode.COPY)
 
+    @rule()
+    def reopen(self) -> None:
+        """The site opened again: the core starts from its committed rows and the volumes."""
+        self.core = self._core()
+
     # -- invariants ---------------------------------------------------------------------------
     @invariant()
     def relationships_agree(self) -> None:
@@ -219,12 +255,16 @@ class FlashCopyMachine(RuleBasedStateMachine):
                     assert got[k] == want, f"{vol} track {k}: {got[k]!r} != {want!r}"
 
 
-FlashCopyMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+def machine_settings(examples: int, steps: int) -> settings:
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+FlashCopyMachine.TestCase.settings = machine_settings(EXAMPLES, 40)
 TestFlashCopyAgainstModel = FlashCopyMachine.TestCase
 
 
@@ -234,10 +274,26 @@ class NoCascadeMachine(FlashCopyMachine):
     cascading = False
 
 
-NoCascadeMachine.TestCase.settings = settings(
-    max_examples=max(50, EXAMPLES // 4),
-    stateful_step_count=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+NoCascadeMachine.TestCase.settings = machine_settings(max(50, EXAMPLES // 4), 30)
 TestNoCascadeAgainstModel = NoCascadeMachine.TestCase
+
+
+class VersionsMachine(FlashCopyMachine):
+    """The same, with a bias to what DFSMShsm does: full-volume versions of one source onto a
+    few targets (a multi-target cascade: older versions read through newer ones), the oldest
+    target withdrawn and reused, and writes to the source in between."""
+
+    @rule(tgt=st.sampled_from(["VOLB", "VOLC", "VOLD"]), nocopy=st.booleans(), reuse=st.booleans())
+    def version(self, tgt: str, nocopy: bool, reuse: bool) -> None:
+        if reuse:
+            for rid in [r.id for r in self.model.rels.values() if r.tgt == tgt]:
+                self.withdraw(sorted(self.model.rels).index(rid))
+        self.establish("VOLA", tgt, True, 0, 0, 10, nocopy, False, False)
+
+    @rule(k=st.integers(0, 9), n=st.integers(1, 4))
+    def write_source(self, k: int, n: int) -> None:
+        self.write_run("VOLA", k, n)
+
+
+VersionsMachine.TestCase.settings = machine_settings(max(50, EXAMPLES // 2), 40)
+TestVersionsAgainstModel = VersionsMachine.TestCase

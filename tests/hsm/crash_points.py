@@ -135,7 +135,9 @@ def run_child(path: Path, command: str, k: int, copiers: bool = False) -> bool:
                 if copiers:
                     await site.start(auto_dump_interval=None)
                 try:
-                    await site.command(command)
+                    res = await site.command(command)
+                    if res.rc > 4:  # a refused command would prove nothing about its crash points
+                        raise AssertionError(f"{command} ended with RC {res.rc}: {res.lines()}")
                 finally:
                     await site.close()  # settles background work (FREND dumps)
 

@@ -55,6 +55,25 @@ async def frr(site: Site, m: Model) -> None:
     await m.write(site, 2, tracks=9)
 
 
+async def cascade(site: Site, m: Model, pool: str) -> None:
+    """Two versions while their copies run, then more of the sources change than changed between
+    them: the older version reads tracks 5-9 through the newer one's targets (a multi-target
+    cascade), which alone got them by copy-on-write."""
+    await m.write(site, 1)
+    await m.backup(site, pool)
+    await m.write(site, 2, tracks=5)
+    await m.backup(site, pool)
+    await m.write(site, 3, tracks=10)
+
+
+async def frr_two(site: Site, m: Model) -> None:
+    await cascade(site, m, "FRR")
+
+
+async def two_cascade(site: Site, m: Model) -> None:
+    await cascade(site, m, "TWO")
+
+
 async def with_dataset(site: Site, m: Model, dump: bool) -> None:
     """Catalog capture on TWO and a data set on SRC001, backed up, then changed. Data set
     writes go through the VTOC, so here the model takes the source tracks as the engine reads
@@ -103,6 +122,8 @@ SCENARIOS = [
     Scenario("versions0-frend", "FRBACKUP COPYPOOL(ZEROFRR) DUMP RETURNCONTROL(FREND)", fresh),
     Scenario("recover-regular", "FRRECOV COPYPOOL(TWO)", one_copied, ("TWO", 1)),
     Scenario("recover-frr", "FRRECOV COPYPOOL(FRR)", frr, ("FRR", 1)),
+    Scenario("recover-frr-newest", "FRRECOV COPYPOOL(FRR)", frr_two, ("FRR", 2)),
+    Scenario("recover-frr-older", "FRRECOV COPYPOOL(FRR) VERSION(1)", frr_two, ("FRR", 1)),
     Scenario("recover-incremental", "FRRECOV COPYPOOL(INC)", inc, ("INC", 1)),
     Scenario("recover-volume", "FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO)", one_copied, ("TWO", 1)),
     Scenario("recover-dump", "FRRECOV COPYPOOL(TWO) FROMDUMP", one_copied, ("TWO", 1)),
@@ -115,6 +136,8 @@ SCENARIOS = [
         dataset="APP.DATA",
     ),
     Scenario("delete-dasd", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DASDONLY", two_dumped),
+    Scenario("delete-newest", "FRDELETE COPYPOOL(TWO) VERSIONS(2) DASDONLY", two_cascade),
+    Scenario("rolloff-cascade", "FRBACKUP COPYPOOL(TWO) FORCE", two_cascade),
     Scenario("delete-dump", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DUMPONLY", two_dumped),
     Scenario("delete-both", "FRDELETE COPYPOOL(TWO) VERSIONS(1,2) BOTH", two_dumped),
     Scenario("delete-all", "FRDELETE COPYPOOL(TWO) ALL", two),

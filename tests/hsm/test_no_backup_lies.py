@@ -352,6 +352,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.execute("ALTER TABLE activity DROP COLUMN user")
     for table in ("permit", "profile", "role_grant", "api_token", "audit"):  # revision 0004's
         con.execute(f"DROP TABLE {table}")
+    con.execute("ALTER TABLE relationship DROP COLUMN feed")  # revision 0005's
     con.commit()
     con.close()
     with pytest.raises(CatalogVersionMismatch, match=r"legacy-1.*flashpool catalog upgrade"):

@@ -155,6 +155,18 @@ class TrackMap:
     def clear_range(self, start: int, count: int) -> None:
         self.set_range(start, count, False)
 
+    def mark(self, i: int) -> bool:
+        """Set track i; False when it was set already (nothing to persist)."""
+        bits = self._bits
+        if bits is None:
+            if self._fill:
+                return False
+            bits = self.bits
+        if bits[i]:
+            return False
+        bits[i] = 1
+        return True
+
     def set(self, i: int, value: bool = True) -> None:
         self.bits[i] = value
 

@@ -242,14 +242,17 @@ class FlashCopyCore:
     def _record_source_writes(self, volser: str, first: int, count: int) -> None:
         """Change recording of every relationship sourced on the written tracks (the loop every
         host write runs once per relationship of its volume, so it is kept plain)."""
-        end, dirty, live = first + count, self._dirty, self._rels
+        end, dirty = first + count, self._dirty
         for rel in self._out.get(volser, ()):
             a = rel.source_start
+            if count == 1:
+                if a <= first < a + rel.length and rel.changed_src.mark(first - a):
+                    dirty[rel.id] = rel
+                continue
             lo, hi = (first if first > a else a), min(end, a + rel.length)
             if lo < hi:
                 rel.changed_src.set_range(lo - a, hi - lo)
-                if rel.id in live:
-                    dirty[rel.id] = rel
+                dirty[rel.id] = rel
 
     # =====================================================================================
     # establish / refresh / reverse / withdraw / mode

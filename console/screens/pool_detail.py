@@ -133,8 +133,17 @@ class PoolDetailScreen(ListScreen):
 
     @work(thread=True, exclusive=True, group="pairs", exit_on_error=False)
     def load_pairs(self, key: str) -> None:
-        pairs = self.fpapp.site.pairs(self.pool, int(key))
+        try:
+            pairs = self.fpapp.site.pairs(self.pool, int(key))
+        except Exception as exc:  # said, as a list's rows are
+            self.app.call_from_thread(self._pairs_failed, f"{type(exc).__name__}: {exc}")
+            raise
         self.app.call_from_thread(self._pairs_loaded, key, pairs)
+
+    def _pairs_failed(self, why: str) -> None:
+        """Not the previous version's pairs under this version's name: none, and why."""
+        self.query_one("#pairs", LiveTable).reconcile([])
+        self._load_failed(why)
 
     def _pairs_loaded(self, key: str, pairs: list[PairView]) -> None:
         self._pairs = (key, pairs)

@@ -244,3 +244,28 @@ async def test_rows_that_cannot_be_read_are_said_so_once_not_left_blank(demo_pat
         assert len(told) == 1 and told[0].severity == "error"
         assert told[0].message.startswith("Groups: ") and "cannot be reached" in told[0].message
     await app.site.close()
+
+
+async def test_pairs_that_cannot_be_read_are_said_so(demo_path, monkeypatch):
+    """The pairs of a version the cursor moves to are read in their own worker: a failure there
+    is said too, not a pairs table left showing the previous version."""
+    from engine.errors import FlashpoolError
+
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the first pool's detail, its newest version's pairs with the rows
+        await settle(pilot)
+        assert app.screen.table.row_count > 1
+
+        def gone(pool: str, version: int) -> None:
+            raise FlashpoolError("the server of flashpool-data cannot be reached")
+
+        monkeypatch.setattr(app.site, "pairs", gone)
+        await pilot.press("j")  # an older version: its pairs are read now
+        await settle(pilot)
+        told = [t for t in app._notifications if "could not be read" in t.message]
+        assert len(told) == 1 and told[0].severity == "error" and "cannot be reached" in told[0].message
+        assert type(app.screen).__name__ == "PoolDetailScreen"
+        assert app.screen.query_one("#pairs").row_count == 0  # not the other version's pairs
+    await app.site.close()

@@ -31,6 +31,7 @@ from engine.errors import FlashpoolError
 from engine.hsm import backup, delete, dump, interrupted, listing, recover
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
+from engine.hsm.coalesce import Coalescer
 from engine.hsm.context import Context
 from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.security import Decision, Identity, command_check
@@ -46,6 +47,7 @@ class FastReplication:
         self.ctx = ctx
         self._locks: dict[str, asyncio.Lock] = {}
         self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
+        self.reads: Coalescer[CommandResult] = Coalescer()  # LIST and QUERY asked at once run once
 
     async def settle(self) -> None:
         """Wait for background work started by commands (dumps returned early with FREND)."""
@@ -84,6 +86,11 @@ class FastReplication:
             await asyncio.to_thread(_log_and_audit, ctx, res, _pool_of(req), decision)
             return res
         pool = _pool_of(req)
+        if isinstance(req, (ListCopyPool, Query)):  # reads: each asker authorized, logged and audited
+            _copy_answer(await self.reads.run(req, lambda: self._read(ctx, req, pool)), res)
+            _log_outcome(res, ctx.origin)
+            await asyncio.to_thread(_log_and_audit, ctx, res, pool, decision)
+            return res
         if pool is not None:
             await self.lock(pool).acquire()
         try:
@@ -95,6 +102,18 @@ class FastReplication:
                 else:
                     self.lock(pool).release()
         return res
+
+    async def _read(self, ctx: Context, req: ListCopyPool | Query, pool: str | None) -> CommandResult:
+        """One run of a LIST or QUERY, holding its copy pool's serialisation like any command."""
+        answer = CommandResult(repr(req))
+        if pool is not None:
+            await self.lock(pool).acquire()
+        try:
+            await asyncio.to_thread(_perform, ctx, req, answer, pool)
+        finally:
+            if pool is not None:
+                self.lock(pool).release()
+        return answer
 
     def _hand_off(self, pool: str, work: list[Callable[[], None]]) -> None:
         """Run `work` in the background *holding the pool's serialisation*, which the command
@@ -171,8 +190,23 @@ def _log_and_audit(ctx: Context, res: CommandResult, pool: str | None, decision:
         res.add("FPL152W", f"THE AUDIT TRAIL COULD NOT BE WRITTEN: {why}")
 
 
+def _copy_answer(answer: CommandResult, res: CommandResult) -> None:
+    """A shared read's answer as this asker's result (its `data` is shared: read it, do not change it)."""
+    res.messages.extend(answer.messages)
+    res.listing.extend(answer.listing)
+    res.data = answer.data
+    res.fail(answer.rc)
+
+
 def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None, decision: Decision) -> None:
     """One command, start to end, in a worker thread; its outcome goes to the activity log."""
+    _perform(ctx, req, res, pool)
+    _log_outcome(res, ctx.origin)
+    _log_and_audit(ctx, res, pool, decision)
+
+
+def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> None:
+    """What the command does, and what it says."""
     try:
         if pool is not None and isinstance(req, (FrBackup, FrRecov, FrDelete)):
             for _, text in interrupted.finish(ctx, pool):  # what a failed command on the pool left
@@ -201,15 +235,17 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None, decis
         res.fail(12)
     for note in no_effect(req):
         res.add("FPL150I", note)
+
+
+def _log_outcome(res: CommandResult, origin: str) -> None:
     log.log(
         logging.INFO if res.rc < 8 else logging.WARNING,
         "%s %s RC=%d: %s",
-        ctx.origin,
+        origin,
         res.command,
         res.rc,
         "; ".join(str(m) for m in res.messages if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I")) or "-",
     )
-    _log_and_audit(ctx, res, pool, decision)
 
 
 def _hold(ctx: Context, req: Hold, res: CommandResult) -> None:

@@ -288,6 +288,7 @@ class VersionsMachine(FlashCopyMachine):
         if reuse:
             for rid in [r.id for r in self.model.rels.values() if r.tgt == tgt]:
                 self.withdraw(sorted(self.model.rels).index(rid))
+            self.relationships_agree()  # a withdraw may complete a copy that read through it
         self.establish("VOLA", tgt, True, 0, 0, 10, nocopy, False, False)
 
     @rule(k=st.integers(0, 9), n=st.integers(1, 4))

@@ -15,6 +15,7 @@ from textual import events
 from textual.app import App
 
 from console.screens.base import lists_loading
+from console.widgets.live_table import LiveTable
 
 
 class FrameClock:
@@ -63,6 +64,25 @@ def rows_shown(app: App, screen_name: str) -> Callable[[], bool]:
         return type(s).__name__ == screen_name and getattr(s, "loads", 0) > (before if s is app.screen else 0)
 
     return check
+
+
+def up_and_down(table: LiveTable, n: int, run: int) -> str:
+    """The n-th key of `run` j's then `run` k's, turned at either end of the list (a reload may
+    have carried the cursor's row to the top or the bottom, where that key would do nothing)."""
+    key = "j" if (n // run) % 2 == 0 else "k"
+    if key == "j" and table.cursor_row >= table.row_count - 1:
+        return "k"
+    if key == "k" and table.cursor_row <= 0:
+        return "j"
+    return key
+
+
+def cursor_moved(table: LiveTable) -> Callable[[], bool]:
+    """A condition for `key_to_frame` after j/k: the cursor left the row it was on. Not "the
+    cursor is at index n": a reload that reorders rows (copy progress) keeps the cursor on its
+    row, so its index may change while only a key moves it to another row."""
+    before = table.selected_key
+    return lambda: table.selected_key != before
 
 
 def p95(values: list[float]) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench import sites
 from bench._common import Timer, result, scratch
-from bench._console import FrameClock, key_to_frame, p95, reloads_idle, rows_shown
+from bench._console import FrameClock, cursor_moved, key_to_frame, p95, reloads_idle, rows_shown, up_and_down
 from bench._server import serving
 from bench.console_switch import STEPS
 from console.app import FlashpoolApp
@@ -82,11 +82,8 @@ async def session(path: Path, expect_pools: int) -> dict[str, list[float]]:
                 await asyncio.sleep(0.01)
             rng = random.Random(7)
             for n in range(PRESSES):
-                key = "j" if (n // 10) % 2 == 0 else "k"
-                want = table.cursor_row + 1 if key == "j" else table.cursor_row - 1
-                times.setdefault("j/k", []).append(
-                    await key_to_frame(app, clock, key, lambda w=want: table.cursor_row == w)
-                )
+                key = up_and_down(table, n, 10)
+                times.setdefault("j/k", []).append(await key_to_frame(app, clock, key, cursor_moved(table)))
                 await asyncio.sleep(rng.uniform(0.02, 0.06))
             times["copies"] = [float((await asyncio.to_thread(api.status)).copies)]
     finally:

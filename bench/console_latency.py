@@ -16,7 +16,7 @@ import asyncio
 import random
 
 from bench._common import result, scratch
-from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from bench._console import FrameClock, cursor_moved, key_to_frame, p95, reloads_idle, up_and_down
 from bench._server import serving
 from console.app import FlashpoolApp
 from engine.api import LocalSite
@@ -76,9 +76,8 @@ async def presses(app: FlashpoolApp) -> tuple[list[float], int, int]:
         table = app.screen.table
         before = (await asyncio.to_thread(api.status)).out_of_sync
         for n in range(PRESSES):
-            key = "j" if (n // 10) % 2 == 0 else "k"  # down ten rows, up ten rows
-            want = table.cursor_row + 1 if key == "j" else table.cursor_row - 1
-            latencies.append(await key_to_frame(app, clock, key, lambda w=want: table.cursor_row == w))
+            key = up_and_down(table, n, 10)  # down ten rows, up ten rows
+            latencies.append(await key_to_frame(app, clock, key, cursor_moved(table)))
             await asyncio.sleep(rng.uniform(0.02, 0.06))  # an operator's typing rhythm, not a flood
         st = await asyncio.to_thread(api.status)
     return latencies, st.copies, before - st.out_of_sync

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from bench._common import result, scratch
-from bench._console import FrameClock, key_to_frame, p95, reloads_idle
+from bench._console import FrameClock, cursor_moved, key_to_frame, p95, reloads_idle, up_and_down
 from bench._server import serving
 from engine.api import LocalSite
 from engine.hsm.definition import parse_definition
@@ -115,11 +115,10 @@ async def consoles(site: Path) -> tuple[list[float], list[int], int]:
                 await asyncio.sleep(0.02)
         await asyncio.sleep(1.0)
         for n in range(PRESSES):
-            key = "j" if (n // 4) % 2 == 0 else "k"
             for app, clock in zip(apps, clocks, strict=True):
                 table = app.screen.table
-                want = min(table.row_count - 1, table.cursor_row + 1) if key == "j" else max(0, table.cursor_row - 1)
-                latencies.append(await key_to_frame(app, clock, key, lambda t=table, w=want: t.cursor_row == w))
+                key = up_and_down(table, n, 4)
+                latencies.append(await key_to_frame(app, clock, key, cursor_moved(table)))
                 await asyncio.sleep(0.01)
             backlog.append((await asyncio.to_thread(apis[0].status)).backlog)
         copying = (await asyncio.to_thread(apis[0].status)).copies

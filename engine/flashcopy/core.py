@@ -675,28 +675,29 @@ class FlashCopyCore:
         which is about to read exactly as head's target does. Only tracks they hold physically
         on that target (through=0) must be copied first; the caller sets `through` again once the
         source's dependents have been detached."""
+        if not head.full_volume:
+            return []
         moved = [
             dep
             for dep, _, _ in self._overlapping_fed(head.target, head.target_start, head.length)
-            if dep.chained and dep.source == head.source and head.full_volume
+            if dep.chained and dep.source == head.source
         ]
         for dep in moved:
-            pinned = dep.uncopied & ~dep.through
-            if pinned.any():
-                self._materialize(dep, 0, dep.length, pinned.bits, may_end=False)
-            self._set_feed(dep, dep.source)
+            self._back_to_source(dep, dep.uncopied & ~dep.through)
         return moved
 
     def _unchain(self, rel: Relationship) -> None:
         """rel reads its source again. Where the source is unchanged since rel's point in time
         (no change recorded) the source's logical track is that point in time; every other track
         still to copy is copied from the feed first."""
-        if not rel.chained:
-            return
-        stale = rel.uncopied & (rel.changed_src | ~rel.through)
+        if rel.chained:
+            self._back_to_source(rel, rel.uncopied & (rel.changed_src | ~rel.through))
+            rel.through.setall(True)
+
+    def _back_to_source(self, rel: Relationship, stale: TrackMap) -> None:
+        """Copy the `stale` tracks from the feed, then read the source."""
         if stale.any():
             self._materialize(rel, 0, rel.length, stale.bits, may_end=False)
-        rel.through.setall(True)
         self._set_feed(rel, rel.source)
 
     def _set_feed(self, rel: Relationship, volser: str) -> None:

@@ -515,8 +515,9 @@ async def _serve(args: argparse.Namespace) -> int:
         return 0
     import logging
 
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    plain = logging.StreamHandler(sys.stderr)
+    plain.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    stderr = logs.queued(plain)
     logs.attach(stderr, logging.getLogger("flashpool").level or logging.INFO)
     try:
         options = process.ServeOptions(

@@ -556,7 +556,7 @@ class LocalSite(SiteAPI):
                 res.fail(12)
         ctx = self.engine.context.asked_by("API" if self.mode == "server" else "CLI", self.who)
 
-        await asyncio.to_thread(ctx.log_and_audit, res, pool, d, text)
+        await self.engine.hsm.log_and_audit(ctx, res, pool, d, text)
         return res
 
     async def damage(self, volser: str, first: int, last: int) -> CommandResult:

@@ -9,6 +9,7 @@ import io
 import logging
 import logging.handlers
 import os
+import queue
 from pathlib import Path
 
 from engine.paths import Sharing, is_site
@@ -23,8 +24,34 @@ def to_site(root: Path, level: str = "INFO") -> logging.Handler:
     that creates the site (init, the console's demo) logs from then on."""
     handler = _SiteLog(root)
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-    attach(handler, level)
-    return handler
+    out = queued(handler)
+    attach(out, level)
+    return out
+
+
+class _Queued(logging.handlers.QueueHandler):
+    """A handler whose writes run in a thread of their own. An event loop logs a line per
+    command; a file's write, flush and rollover check cost 0.3 ms a line, on the loop, while fifty
+    clients wait. Closing it writes every record still queued."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        line: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(line)
+        self.target = target
+        self.listener = logging.handlers.QueueListener(line, target, respect_handler_level=True)
+        self.listener.start()
+
+    def close(self) -> None:  # twice at exit: by whoever attached it, then by logging's own shutdown
+        if self.listener._thread is not None:
+            self.listener.stop()
+        self.target.close()
+        super().close()
+
+
+def queued(handler: logging.Handler) -> logging.Handler:
+    """`handler`, written from its own thread (files and streams; not a handler that must run
+    in the caller's context, such as Textual's)."""
+    return _Queued(handler)
 
 
 class _SiteLog(logging.handlers.RotatingFileHandler):

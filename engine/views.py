@@ -14,6 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from engine.catalog import constructs as repo
+from engine.catalog import reads
 from engine.catalog.models import BackupVersionRow, VersionPairRow, VolumeRow
 from engine.flashcopy import RelationshipInfo
 from engine.hsm import pool as pools
@@ -183,7 +184,7 @@ class Views:
         with self.ctx.catalog.session() as s:
             vers = repo.versions(s, pool)
             backups = [v for v in vers if v.dasd_state != "PREPARE"]
-            counts = repo.pair_counts(s, [v.key for v in vers])
+            counts = reads.pair_counts(s.connection(), [v.key for v in vers])
             frr_pairs = repo.pairs_of_versions(s, [v.key for v in vers if v.fcfrr and v.dasd_state in rules.FRR_STATES])
             from engine.hsm.dump import class_state
 

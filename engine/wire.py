@@ -127,18 +127,20 @@ def _encoder_for(kind: type) -> Encoder:
         return str
     if dataclasses.is_dataclass(kind):
         return _dataclass_encoder(kind)
-    if issubclass(kind, Mapping):
-        return lambda v: {str(k): encode(x) for k, x in v.items()}
+    if issubclass(kind, Mapping):  # a plain leaf (most of a LIST's data) costs no call
+        return lambda v: {str(k): x if type(x) in _LEAVES else encode(x) for k, x in v.items()}
     if issubclass(kind, set | frozenset):
         return lambda v: sorted(encode(x) for x in v)
     if issubclass(kind, list | tuple):
-        return lambda v: [encode(x) for x in v]
+        return lambda v: [x if type(x) in _LEAVES else encode(x) for x in v]
     if issubclass(kind, bool | int | str):  # subclasses of the plain types (IntEnum is above)
         return _same
     raise TypeError(f"{kind.__name__} has no JSON form")
 
 
 _ENCODERS: dict[type, Encoder] = {}
+#: types that are JSON as they are (not float: NaN and infinity are not)
+_LEAVES = frozenset({str, int, bool, type(None)})
 
 _PLAIN = (str, int, bool, type(None))
 

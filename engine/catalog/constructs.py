@@ -7,13 +7,13 @@ s.commit()`), so one command's changes commit together or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, func, select
 
+from engine.catalog import reads
 from engine.catalog.models import (
     ActivityRow,
     BackupVersionRow,
@@ -28,6 +28,7 @@ from engine.catalog.models import (
     VersionPairRow,
     VolumeRow,
 )
+from engine.catalog.reads import Pair, newest_first
 from engine.catalog.store import CatalogCorrupt
 
 DASD_STATES = ("RECOVERABLE", "FAILED", "FCFRRINCOMPLETE")
@@ -117,20 +118,16 @@ def pool_dump_classes(s: Session, pool: str) -> list[CopyPoolDumpClassRow]:
     return list(s.exec(select(CopyPoolDumpClassRow).where(CopyPoolDumpClassRow.copy_pool == pool)).all())
 
 
-def _newest_first(v: BackupVersionRow) -> tuple[bool, float, int]:
-    return (v.dasd_state == "PREPARE", -v.created_at, -(v.id or 0))
-
-
 def versions(s: Session, pool: str) -> list[BackupVersionRow]:
     """Every version row of a pool, newest point in time first (PREPARE entries last)."""
     rows = s.exec(select(BackupVersionRow).where(BackupVersionRow.copy_pool == pool)).all()
-    return sorted(rows, key=_newest_first)
+    return sorted(rows, key=newest_first)
 
 
 def versions_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:
     """`versions` of every copy pool, in one read."""
     out: dict[str, list[BackupVersionRow]] = {}
-    for v in sorted(s.exec(select(BackupVersionRow)).all(), key=_newest_first):
+    for v in sorted(s.exec(select(BackupVersionRow)).all(), key=newest_first):
         out.setdefault(v.copy_pool, []).append(v)
     return out
 
@@ -151,66 +148,13 @@ def pairs(s: Session, version_id: int) -> list[VersionPairRow]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
-    """A version's source/target pair as read (not an ORM row: the largest DB2 pool's 85
-    versions are 87,040 pairs, and building an ORM object for each cost 2 s)."""
-
-    version_id: int
-    source: str
-    target: str
-    storage_group: str
-    relationship_id: int | None
-    state: str
-
-
 #: what the rules read of a pair: a row being changed, or a pair as read
 PairLike = Pair | VersionPairRow
 
 
 def pairs_of_versions(s: Session, version_ids: Iterable[int]) -> dict[int, list[Pair]]:
     """The pairs of these versions, by version, each in source order (read-only facts)."""
-    ids = list(version_ids)
-    out: dict[int, list[Pair]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    t = VersionPairRow.__table__.c  # type: ignore[attr-defined]  # six columns: past sqlmodel's select overloads
-    q = (
-        sa_select(t.version_id, t.source, t.target, t.storage_group, t.relationship_id, t.state)
-        .where(t.version_id.in_(ids))
-        .order_by(t.source)
-    )
-    for row in s.connection().execute(q).all():
-        out[row[0]].append(Pair(*row))
-    return out
-
-
-def pair_counts(s: Session, version_ids: Iterable[int]) -> dict[int, int]:
-    ids = list(version_ids)
-    if not ids:
-        return {}
-    q = (
-        select(VersionPairRow.version_id, func.count())
-        .where(col(VersionPairRow.version_id).in_(ids))
-        .group_by(col(VersionPairRow.version_id))
-    )
-    return {vid: n for vid, n in s.exec(q).all()}
-
-
-def pair_tuples(s: Session, version_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str]]]:
-    """(source, target, storage group) per version, as plain tuples: fast for big listings."""
-    ids = list(version_ids)
-    out: dict[int, list[tuple[str, str, str]]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    q = (
-        select(VersionPairRow.version_id, VersionPairRow.source, VersionPairRow.target, VersionPairRow.storage_group)
-        .where(col(VersionPairRow.version_id).in_(ids))
-        .order_by(col(VersionPairRow.version_id), col(VersionPairRow.source))
-    )
-    for vid, src, tgt, sg in s.exec(q).all():
-        out[vid].append((src, tgt, sg))
-    return out
+    return reads.pairs(s.connection(), version_ids)
 
 
 def targets_in_use(s: Session, groups: Iterable[str]) -> dict[str, tuple[str, int]]:
@@ -301,7 +245,13 @@ class ActivityEntry:
 def log_activity(c: Connection, entry: ActivityEntry) -> None:
     """In the caller's transaction: a bare one (Catalog.transaction) or a session's
     (`s.connection()`)."""
-    c.execute(insert(ActivityRow), [entry.values()])
+    log_activities(c, [entry])
+
+
+def log_activities(c: Connection, entries: Sequence[ActivityEntry]) -> None:
+    """Several entries in this order, in the caller's transaction (one insert)."""
+    if entries:
+        c.execute(insert(ActivityRow), [e.values() for e in entries])
 
 
 def activity(s: Session, limit: int = 200, pool: str | None = None) -> list[ActivityRow]:

@@ -217,6 +217,13 @@ class Catalog:
             yield s
 
     @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for Core reads (engine.catalog.reads): no Session, no ORM objects."""
+        self._check_thread()
+        with self.engine.connect() as c:
+            yield c
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction without the ORM, committed on leaving: for the rows every command
         appends (its activity entry and its audit entry), where the ORM's unit of work costs

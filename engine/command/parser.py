@@ -8,6 +8,7 @@ CommandSyntaxError naming the keyword and its column, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 
@@ -119,8 +120,10 @@ def keywords_of(verb: str) -> list[str]:
     return list(KEYWORDS.get(verb, {}))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_command(text: str) -> Request:
-    """Parse one HSM command into its typed request (raises CommandSyntaxError)."""
+    """Parse one HSM command into its typed request (raises CommandSyntaxError). Requests are
+    immutable and parsing is pure, so a text is parsed once: clients polling send the same few."""
     cmd = parse(text)
     if cmd.verb in _PREFIXES:
         if not cmd.params:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -19,7 +19,7 @@ from engine.events import ActivityLogged
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult
-from engine.security import AuditTrail, Decision, Guard, Identity
+from engine.security import Auditable, AuditTrail, Decision, Guard, Identity
 from engine.storage import Volume
 
 T = TypeVar("T")
@@ -31,6 +31,37 @@ class Shared:
 
     tape_lock: threading.Lock = field(default_factory=threading.Lock)  # tape volsers one at a time
     dumping: set[str] = field(default_factory=set)  # target volumes being dumped right now
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A command's result as the activity log and the audit trail record it."""
+
+    ctx: Context
+    res: CommandResult
+    pool: str | None
+    decision: Decision | None
+    action: str
+
+
+def log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
+    """Blocking: every outcome's activity entry and audit entry, in this order, in one
+    transaction (a group commit); then each is told to the listeners."""
+    if not outcomes:
+        return
+    entries = [o.ctx._activity(o.res, o.pool, None, None) for o in outcomes]
+    audit = outcomes[0].ctx.audit
+    audit.record_all(
+        [
+            Auditable(
+                o.ctx.who, o.ctx.origin, o.action, e.at, o.decision, o.res.rc, tuple(m.id for m in o.res.messages)
+            )
+            for o, e in zip(outcomes, entries, strict=True)
+        ],
+        also=lambda c: repo.log_activities(c, entries),
+    )
+    for o, e in zip(outcomes, entries, strict=True):
+        o.ctx._logged(e)
 
 
 @dataclass
@@ -80,23 +111,6 @@ class Context:
         entry = self._activity(res, pool, origin, at)
         with self.catalog.transaction() as c:
             repo.log_activity(c, entry)
-        self._logged(entry)
-
-    def log_and_audit(self, res: CommandResult, pool: str | None, decision: Decision | None, action: str) -> None:
-        """A command's activity entry and its audit entry as one transaction: the log and the
-        trail never disagree about what ran."""
-        entry = self._activity(res, pool, None, None)
-        ids = tuple(m.id for m in res.messages)
-        self.audit.record(
-            self.who,
-            self.origin,
-            action,
-            entry.at,
-            decision,
-            res.rc,
-            ids,
-            also=lambda c: repo.log_activity(c, entry),
-        )
         self._logged(entry)
 
     def _activity(

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
+from engine.catalog import reads
 from engine.catalog.models import BackupVersionRow
 from engine.command import FrDelete, format_token
 from engine.flashcopy import FlashCopyCore
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass
 class Delete:
     chosen: list[BackupVersionRow]
-    pairs: dict[int, list[repo.Pair]]
+    pairs: dict[int, list[reads.Pair]]
     dasd: bool
     dumps: bool
     deleted: list[int] = field(default_factory=list)  # version numbers that disappear

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlalchemy import Connection
 
 from engine.catalog import constructs as repo
+from engine.catalog import reads
 from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
@@ -26,7 +27,7 @@ def _iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
 
 
-def _when(v: BackupVersionRow) -> tuple[str, str]:
+def _when(v: reads.Version) -> tuple[str, str]:
     if v.created_at == 0:
         return "0000/00/00", "00:00:00"
     t = dt.datetime.fromtimestamp(v.created_at)
@@ -83,8 +84,9 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                     targets.append({"volser": vol.volser, "status": status, "copy_pool": None, "version": None})
             res.data = {"kind": "backup-group", "name": req.backup_group, "targets": targets}
             return
+        c = s.connection()  # the listing's reads: prebuilt, no ORM objects (nothing is pending)
         names = [req.copypool] if req.copypool else [p.name for p in repo.copy_pools(s)]
-        if req.copypool and repo.copy_pool(s, req.copypool) is None:
+        if req.copypool and reads.copy_pool(c, req.copypool) is None:
             res.add("ARC1806E", f"LIST FAILED, RC=0022 - copy pool {req.copypool} is not defined")
             res.fail(22)
             return
@@ -93,7 +95,8 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
         found: list[dict[str, Any]] = []
         res.data = {"kind": "copy-pools", "at": _iso(ctx.clock()), "copy_pools": found}
         for name in names:
-            vers = repo.versions(s, name)
+            every = reads.versions(c, name)
+            vers = every
             if req.select:
                 vers = [v for v in vers if _selected(v, req.select)]
             if not vers and not req.copypool:
@@ -102,7 +105,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                 continue
             listed += 1
             out.append(f"COPYPOOL={name}")
-            pool = repo.copy_pool(s, name)
+            pool = reads.copy_pool(c, name)
             assert pool is not None
             out.append(f"ALLOWPPRCP FRB={pool.allow_pprc_frb} FRR={pool.allow_pprc_frr}")
             versions: list[dict[str, Any]] = []
@@ -118,10 +121,10 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                 continue
             detail = req.copypool is not None
             out.append("VERSION VTOCENQ DATE       TIME     FASTREPLICATIONSTATE DUMPSTATE")
-            chosen = _versions_to_detail(s, name, req, vers) if detail else set()
-            counts = repo.pair_counts(s, [v.key for v in vers]) if detail else {}
+            chosen = _versions_to_detail(req, every, vers) if detail else set()
+            counts = reads.pair_counts(c, [v.key for v in vers]) if detail else {}
             shown = [v.id for v in vers if v.id in chosen and v.dasd_state != "NONE"]
-            pairs = repo.pair_tuples(s, shown) if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") else {}
+            pairs = reads.pair_tuples(c, shown) if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") else {}
             for v in vers:
                 date, time_ = _when(v)
                 state = "PREPARE" if v.dasd_state == "PREPARE" else v.dasd_state
@@ -169,7 +172,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
                         for r in rows
                     ]
                 if v.id in chosen or req.volumes in ("DUMPVOLS", "NOVOLS"):
-                    classes = _dump_classes(s, v, req.volumes != "NOVOLS")
+                    classes = _dump_classes(c, v, req.volumes != "NOVOLS")
                     out.extend(_dump_lines(classes))
                     entry["dump_classes"] = classes
         if listed == 0 and not req.copypool:
@@ -177,14 +180,16 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
         out.append("--- END OF -- COPY POOL -- LISTING ---")
 
 
-def _versions_to_detail(s: Session, pool: str, req: ListCopyPool, vers: list[BackupVersionRow]) -> set[int]:
+def _versions_to_detail(req: ListCopyPool, every: list[reads.Version], listed: list[reads.Version]) -> set[int]:
+    """The versions a LIST details: of those listed (after SELECT), or the one a selection
+    names among every version of the pool."""
     if req.all_versions or req.volumes == "FASTREPLICATIONVOLS":
-        return {v.key for v in vers}
+        return {v.key for v in listed}
     sel = req.selection
     if sel.given:
-        found = rules.select_version(pools.backups(s, pool), sel, need_dasd=False)
+        found = rules.select_version(pools.backups_among(every), sel, need_dasd=False)
         return set() if isinstance(found, rules.Refusal) else {found.key}
-    backups = [v for v in vers if v.dasd_state != "PREPARE"]
+    backups = pools.backups_among(listed)
     return {backups[0].key} if backups else set()
 
 
@@ -201,22 +206,24 @@ def _pair_lines(ps: list[tuple[str, str, str]]) -> list[str]:
     return lines
 
 
-def _dump_classes(s: Session, v: BackupVersionRow, volumes: bool) -> list[dict[str, Any]]:
+def _dump_classes(c: Connection, v: reads.Version, volumes: bool) -> list[dict[str, Any]]:
     """The version's dump classes, their states and (with `volumes`) each copy's tape."""
-    from engine.hsm.dump import class_state
+    from engine.hsm.dump import state_of_class
 
-    assert v.id is not None
-    copies = repo.dump_copies(s, v.id)
+    copies = reads.dump_copies(c, v.id)
+    if not copies:
+        return []
+    required = reads.required_dump_classes(c)
+    sources = reads.pair_sources(c, v.id)
     out: list[dict[str, Any]] = []
-    for name in sorted({c.dump_class for c in copies}):
-        dc = repo.dump_class(s, name)
-        mine = sorted((c for c in copies if c.dump_class == name), key=lambda c: c.source)
+    for name in sorted({d.dump_class for d in copies}):
+        mine = sorted((d for d in copies if d.dump_class == name), key=lambda d: d.source)
         out.append(
             {
                 "name": name,
-                "required": bool(dc and dc.fast_replication_dump == "REQUIRED"),
-                "state": class_state(s, v.id, name),
-                "copies": [{"source": c.source, "tape": c.tape} for c in mine] if volumes else None,
+                "required": name in required,
+                "state": state_of_class(copies, sources, name),
+                "copies": [{"source": d.source, "tape": d.tape} for d in mine] if volumes else None,
             }
         )
     return out
@@ -232,7 +239,7 @@ def _dump_lines(classes: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _selected(v: BackupVersionRow, select: tuple[str, str]) -> bool:
+def _selected(v: reads.Version, select: tuple[str, str]) -> bool:
     kind, value = select
     if kind == "DUMPSTATE":
         return v.dump_state == value
@@ -260,13 +267,13 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
         return
     core = ctx.flashcopy.core
     assert req.copypool is not None  # the parser: QUERY names SETSYS or a copy pool
-    with ctx.catalog.session() as s:
-        if repo.copy_pool(s, req.copypool) is None:
+    with ctx.catalog.reading() as c:
+        if reads.copy_pool(c, req.copypool) is None:
             res.add("ARC1806E", f"QUERY FAILED, RC=0022 - copy pool {req.copypool} is not defined")
             res.fail(22)
             return
-        vers = pools.backups(s, req.copypool)
-        pairs = repo.pairs_of_versions(s, [v.key for v in vers])
+        vers = pools.backups_among(reads.versions(c, req.copypool))
+        pairs = reads.pairs(c, [v.key for v in vers])
     any_listed = False
     active: list[dict[str, Any]] = []
     res.data = {"kind": "query", "copy_pool": req.copypool, "versions": active}

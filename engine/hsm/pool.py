@@ -3,13 +3,18 @@ version a selection names is a rule: `rules.select_version`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow
+from engine.catalog.reads import VersionLike
 from engine.hsm import rules
+
+V = TypeVar("V", bound=VersionLike)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +41,17 @@ def sources(s: Session, pool: CopyPoolRow) -> list[Source]:
 
 def backups(s: Session, pool: str) -> list[BackupVersionRow]:
     """Versions that are backups (not PREPARE entries), newest first: index = generation."""
-    return [v for v in repo.versions(s, pool) if v.dasd_state != "PREPARE"]
+    return backups_among(repo.versions(s, pool))
+
+
+def backups_among(vers: Iterable[V]) -> list[V]:
+    """Of versions listed newest first, those that are backups (not PREPARE entries)."""
+    return [v for v in vers if v.dasd_state != "PREPARE"]
 
 
 def backups_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:
     """`backups` of every copy pool, in one read."""
-    return {p: [v for v in vers if v.dasd_state != "PREPARE"] for p, vers in repo.versions_by_pool(s).items()}
+    return {p: backups_among(vers) for p, vers in repo.versions_by_pool(s).items()}
 
 
 def of_volume(s: Session, vol: str, from_cp: str | None) -> str | rules.Refusal:

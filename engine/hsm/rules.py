@@ -13,16 +13,20 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
+from engine.catalog.reads import VersionLike
 from engine.command import Selection, format_token
 from engine.errors import FlashpoolError
 from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult, Rc
+
+V = TypeVar("V", bound=VersionLike)  # a version row, or a version as read
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +167,14 @@ def pool_defined(pool: CopyPoolRow | None, name: str | None) -> Refusal | None:
     return None
 
 
-def version_name(v: BackupVersionRow) -> str:
+def version_name(v: VersionLike) -> str:
     return f"version {v.version:03d}" + (f" (TOKEN={format_token(v.token)})" if v.token else "")
 
 
-def select_version(vers: list[BackupVersionRow], sel: Selection, need_dasd: bool) -> BackupVersionRow | Refusal:
+def select_version(vers: Sequence[V], sel: Selection, need_dasd: bool) -> V | Refusal:
     """The version a selection (VERSION / GENERATION / DATE / TOKEN) names, or why there is none.
     Tokens are compared exactly (X'00' is not "no token")."""
-    found: BackupVersionRow | None = None
+    found: V | None = None
     if sel.version is not None:
         found = next((v for v in vers if v.version == sel.version), None)
     elif sel.date is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DatabaseError
 
@@ -32,7 +32,8 @@ from engine.hsm import backup, delete, dump, interrupted, listing, recover
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
-from engine.hsm.context import Context
+from engine.hsm.context import Context, Outcome, log_and_audit_all
+from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.security import Decision, Identity, command_check
 
@@ -48,6 +49,13 @@ class FastReplication:
         self._locks: dict[str, asyncio.Lock] = {}
         self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
         self.reads: Coalescer[CommandResult] = Coalescer()  # LIST and QUERY asked at once run once
+        self.journal: GroupCommit[Outcome] = GroupCommit(_log_and_audit_all)  # their entries: one commit
+
+    async def log_and_audit(
+        self, ctx: Context, res: CommandResult, pool: str | None, decision: Decision | None, action: str | None = None
+    ) -> None:
+        """A result's activity and audit entries, committed with those asked for at the same time."""
+        await self.journal.write(Outcome(ctx, res, pool, decision, res.command if action is None else action))
 
     async def settle(self) -> None:
         """Wait for background work started by commands (dumps returned early with FREND)."""
@@ -70,26 +78,27 @@ class FastReplication:
         except CommandSyntaxError as exc:
             res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
             res.fail(msg.Rc.SYNTAX)
-            await asyncio.to_thread(_log_and_audit, ctx, res, None, None)
+            await self.log_and_audit(ctx, res, None, None)
             return res
         try:
-            decision = await asyncio.to_thread(authorize, ctx, req)
+            now = authorize_now(ctx, req)
+            decision = now if now is not None else await asyncio.to_thread(authorize, ctx, req)
         except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the profiles cannot be read
             res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc)}")
             res.fail(12)
-            await asyncio.to_thread(_log_and_audit, ctx, res, _pool_of(req), None)
+            await self.log_and_audit(ctx, res, _pool_of(req), None)
             return res
         if not decision.allowed:
             res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {decision.refusal(ctx.who)}")
             res.fail(Rc.NOT_AUTHORIZED)
             log.warning("%s refused for %s: %s", res.command, ctx.who.user, decision.refusal(ctx.who))
-            await asyncio.to_thread(_log_and_audit, ctx, res, _pool_of(req), decision)
+            await self.log_and_audit(ctx, res, _pool_of(req), decision)
             return res
         pool = _pool_of(req)
         if isinstance(req, (ListCopyPool, Query)):  # reads: each asker authorized, logged and audited
             _copy_answer(await self.reads.run(req, lambda: self._read(ctx, req, pool)), res)
             _log_outcome(res, ctx.origin)
-            await asyncio.to_thread(_log_and_audit, ctx, res, pool, decision)
+            await self.log_and_audit(ctx, res, pool, decision)
             return res
         if pool is not None:
             await self.lock(pool).acquire()
@@ -180,14 +189,36 @@ def authorize(ctx: Context, req: Request) -> Decision:
     return ctx.guard.decide(ctx.who, command_check(req, pool_of_volume))
 
 
-def _log_and_audit(ctx: Context, res: CommandResult, pool: str | None, decision: Decision | None) -> None:
+class _NeedsCatalog(Exception):
+    """The check names a volume whose copy pool only the catalog knows."""
+
+
+def authorize_now(ctx: Context, req: Request) -> Decision | None:
+    """On the event loop when nothing needs the catalog (the profiles are read and no volume's
+    copy pool must be looked up); else None, and `authorize` decides in a worker thread."""
+
+    def pool_of_volume(volser: str) -> str | None:
+        raise _NeedsCatalog(volser)
+
     try:
-        ctx.log_and_audit(res, pool, decision, res.command)
-    except (DatabaseError, OSError) as exc:  # the result still reaches whoever asked
-        log.error("the activity log and the audit trail could not be written for %s: %s", res.command, exc)
+        return ctx.guard.decide_now(ctx.who, command_check(req, pool_of_volume))
+    except _NeedsCatalog:
+        return None
+
+
+def _log_and_audit(ctx: Context, res: CommandResult, pool: str | None, decision: Decision | None) -> None:
+    _log_and_audit_all([Outcome(ctx, res, pool, decision, res.command)])
+
+
+def _log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
+    try:
+        log_and_audit_all(outcomes)
+    except (DatabaseError, OSError) as exc:  # the results still reach whoever asked
         why = resource_problem(exc)
-        res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {why}")
-        res.add("FPL152W", f"THE AUDIT TRAIL COULD NOT BE WRITTEN: {why}")
+        for o in outcomes:
+            log.error("the activity log and the audit trail could not be written for %s: %s", o.res.command, exc)
+            o.res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {why}")
+            o.res.add("FPL152W", f"THE AUDIT TRAIL COULD NOT BE WRITTEN: {why}")
 
 
 def _copy_answer(answer: CommandResult, res: CommandResult) -> None:

@@ -64,5 +64,12 @@ class Guard:
         """Blocking (the first call reads the catalog)."""
         return decide(self.profiles(), who, check.names(), check.needed, self.owner)
 
+    def decide_now(self, who: Identity, check: Check) -> Decision | None:
+        """Without blocking: the decision when the profiles are already read, else None (then
+        ask `decide` from a worker thread). Saves a thread hop for every command a client polls."""
+        with self._lock:
+            profiles = self._profiles
+        return None if profiles is None else decide(profiles, who, check.names(), check.needed, self.owner)
+
 
 __all__ = ["Guard", "command_check"]

@@ -51,7 +51,7 @@ class Auditable:
         d = self.decision
         return {
             "seq": seq,
-            "at": self.at,
+            "at": float(self.at),  # as the REAL column gives it back (a clock may give an int)
             "user": self.who.user,
             "groups": list(self.who.groups),
             "origin": self.origin,

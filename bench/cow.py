@@ -21,8 +21,9 @@ N = 3000
 DEPENDENTS = (1, 4, 12)
 
 
-def syscall_floor(src: Volume, tgt: Volume) -> float:
-    """pwrite of a track vs copy_file_range of the old track to the target, then the pwrite."""
+def syscall_floor(src: Volume, tgt: Volume) -> tuple[float, float]:
+    """pwrite of a track vs copy_file_range of the old track to the target, then the pwrite:
+    the ratio, and the copy's own cost per track in seconds."""
     slot = src.geometry.slot_size
     buf = os.urandom(slot)
     best_plain = best_cow = float("inf")
@@ -40,7 +41,7 @@ def syscall_floor(src: Volume, tgt: Volume) -> float:
         f"bare system calls: pwrite {best_plain / N * 1e6:.1f} us/track, copy_file_range + pwrite "
         f"{best_cow / N * 1e6:.1f} us/track ({best_cow / best_plain:.2f}x: the machine's limit)"
     )
-    return best_cow / best_plain
+    return best_cow / best_plain, (best_cow - best_plain) / N
 
 
 def main() -> None:
@@ -53,9 +54,10 @@ def main() -> None:
         for v in vols.values():  # warm every file so no side pays for first allocation
             for k in range(0, N, 64):
                 v.write_tracks_sync(k, [data] * 64)
-        floor = syscall_floor(vols["SRC"], vols[targets[0]])
+        floor, copy_cost = syscall_floor(vols["SRC"], vols[targets[0]])
         core = FlashCopyCore(vols)
         ratios: dict[int, float] = {}
+        plain_cost = float("inf")
         for deps in DEPENDENTS:
             best_plain = best_cow = float("inf")
             for _ in range(3):
@@ -75,12 +77,19 @@ def main() -> None:
                     core.withdraw(rel.id)
                 best_plain, best_cow = min(best_plain, plain.seconds), min(best_cow, cow.seconds)
             ratios[deps] = best_cow / best_plain
+            plain_cost = min(plain_cost, best_plain / N)
             print(
                 f"{deps:>2} dependent(s): plain write {best_plain / N * 1e6:.1f} us/track, "
                 f"write with copy-on-write {best_cow / N * 1e6:.1f} us/track ({ratios[deps]:.2f}x)"
             )
         for v in vols.values():
             v.close()
+        # why the goal is out of reach: a ratio of 1.6 leaves 0.6 of a plain engine write for
+        # the copy-on-write, and the copy system call of one track alone costs more than that
+        print(
+            f"the goal leaves {0.6 * plain_cost * 1e6:.1f} us/track for the copy-on-write (0.6x a plain "
+            f"engine write); copy_file_range of the old track alone costs {copy_cost * 1e6:.1f} us/track"
+        )
         result("cow_floor_bare_syscalls", floor, "<=", 1.6, ".2f")
         for deps in DEPENDENTS:
             result(f"cow_ratio_{deps}_dependents", ratios[deps], "<=", 1.6, ".2f")

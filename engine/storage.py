@@ -37,6 +37,9 @@ from engine.paths import OWNER_ONLY, Sharing
 #: copy_file_range hands the kernel at most this many bytes per call (keeps calls short).
 COPY_CHUNK = 64 * 1024 * 1024
 
+#: a pwritev takes at most IOV_MAX (1,024 on Linux) buffers: a track and its padding are two
+_TRACKS_PER_WRITEV = 512
+
 
 def _space_error(exc: OSError, volser: str, what: str) -> VolumeError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -92,7 +95,8 @@ class ImageFiles:
                 self._pins[volume] = left
             else:
                 del self._pins[volume]
-                self._shrink(self.limit)
+                if len(self._open) > self.limit:
+                    self._shrink(self.limit)
 
     def use(self, volume: Volume) -> Pinned:
         """`with files.use(volume) as fd:` - pinned for the block."""
@@ -152,7 +156,10 @@ class Volume:
         self.path = path
         self._files = files
         self._closed = False
-        self._pad = _padding(geometry.slot_size - geometry.track_size)
+        # read on every track I/O: kept as plain attributes, not recomputed from the geometry
+        self._slot = geometry.slot_size
+        self._track_size = geometry.track_size
+        self._pad = _padding(self._slot - self._track_size)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
@@ -226,7 +233,7 @@ class Volume:
 
     # -- blocking track I/O (call from a worker thread) ---------------------------------------
     def _offset(self, track: int) -> int:
-        return track * self.geometry.slot_size
+        return track * self._slot
 
     def read_track_sync(self, track: int) -> bytes:
         self.geometry.check_track(track)
@@ -252,12 +259,31 @@ class Volume:
         self._pwrite(data, self._offset(track), f"writing track {track}")
 
     def write_tracks_sync(self, first: int, tracks: list[bytes]) -> None:
-        """Write a run of whole tracks with one system call."""
+        """Write a run of whole tracks with one system call per IOV_MAX/2 tracks (each track and
+        its slot's padding go to the kernel as they are: no joined copy of the run)."""
         self.geometry.check_extent(first, len(tracks))
+        size, pad = self._track_size, self._pad
         for data in tracks:
-            self._check_data(data)
-        buf = b"".join(t + self._pad for t in tracks)
-        self._pwrite(buf, self._offset(first), f"writing tracks {first}-{first + len(tracks) - 1}")
+            if len(data) != size:
+                self._check_data(data)
+        offset = first * self._slot
+        files = self._files
+        fd = files.pin(self)  # pinned directly (no context object): this runs on every host write
+        try:
+            for i in range(0, len(tracks), _TRACKS_PER_WRITEV):
+                run = tracks[i : i + _TRACKS_PER_WRITEV]
+                buffers: list[bytes] = []
+                for data in run:
+                    buffers += (data, pad)
+                want = len(run) * self._slot
+                done = os.pwritev(fd, buffers, offset)
+                if done < want:  # a short write (rare): finish the rest from one buffer
+                    _pwrite_all(fd, memoryview(b"".join(buffers))[done:], offset + done)
+                offset += want
+        except OSError as exc:
+            raise _space_error(exc, self.volser, f"writing tracks {first}-{first + len(tracks) - 1}") from exc
+        finally:
+            files.unpin(self)
 
     def _check_data(self, data: bytes) -> None:
         if len(data) != self.geometry.track_size:
@@ -266,35 +292,41 @@ class Volume:
             )
 
     def _pwrite(self, data: bytes | memoryview, offset: int, what: str) -> None:
-        view = memoryview(data)
         try:
             with self._fd() as fd:
-                while view:
-                    n = os.pwrite(fd, view, offset)
-                    view, offset = view[n:], offset + n
+                _pwrite_all(fd, memoryview(data), offset)
         except OSError as exc:
             raise _space_error(exc, self.volser, what) from exc
 
     def copy_tracks_to_sync(self, first: int, target: Volume, target_first: int, count: int) -> None:
         """Copy a run of physical tracks into another (or the same) volume, in the kernel."""
-        slot = self.geometry.slot_size
-        if target.geometry.slot_size != slot:
+        slot = self._slot
+        if target._slot != slot:
             raise TrackDataError(f"{self.volser} and {target.volser} are not like devices")
-        src, dst = self._offset(first), target._offset(target_first)
+        src, dst = first * slot, target_first * slot
         remaining = count * slot
+        # both descriptors pinned directly (no context objects): this runs on every host
+        # write's copy-on-write
+        files, tfiles = self._files, target._files
+        sfd = files.pin(self)
         try:
-            with self._fd() as sfd, target._fd() as tfd:
+            tfd = tfiles.pin(target)
+            try:
                 while remaining:
                     n = os.copy_file_range(sfd, tfd, min(remaining, COPY_CHUNK), src, dst)
                     if n <= 0:  # source shorter than expected (truncated image): fill with zeros
                         target._pwrite(bytes(remaining), dst, "copying tracks")
                         return
                     src, dst, remaining = src + n, dst + n, remaining - n
+            finally:
+                tfiles.unpin(target)
         except OSError as exc:
             if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
                 self._copy_by_buffer(src, target, dst, remaining)
                 return
             raise _space_error(exc, target.volser, "copying tracks") from exc
+        finally:
+            files.unpin(self)
 
     def _copy_by_buffer(self, src: int, target: Volume, dst: int, remaining: int) -> None:
         buf = bytearray(min(remaining, COPY_CHUNK))
@@ -341,6 +373,12 @@ class Volume:
 
     async def flush(self) -> None:
         await asyncio.to_thread(self.flush_sync)
+
+
+def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
 
 
 def patch_track(track: bytes, offset: int, data: bytes) -> bytes:

@@ -221,7 +221,7 @@ class FlashCopyCore:
                     )
             # 1. copy-on-write: every dependent gets its point-in-time data first
             for rel, i, n in self._overlapping_fed(volser, first, count):
-                if rel.uncopied.any(i, i + n):
+                if n == 1 or rel.uncopied.any(i, i + n):  # one track: _materialize checks its bit
                     self._materialize(rel, i, n)
             self._record_source_writes(volser, first, count)
             for rel, i, n in incoming:

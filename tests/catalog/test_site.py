@@ -131,6 +131,7 @@ async def test_full_disk_during_copy_on_write_refuses_the_write_and_loses_nothin
 
     monkeypatch.setattr(os, "copy_file_range", full)
     monkeypatch.setattr(os, "pwrite", full)
+    monkeypatch.setattr(os, "pwritev", full)
     from engine.errors import VolumeSpaceExhausted
 
     with pytest.raises(VolumeSpaceExhausted, match="no space left"):

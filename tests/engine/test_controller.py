@@ -115,6 +115,7 @@ async def _copy_onto_a_full_disk(ctl, monkeypatch):
 
     monkeypatch.setattr(os, "copy_file_range", full)
     monkeypatch.setattr(os, "pwrite", full)
+    monkeypatch.setattr(os, "pwritev", full)
     return data, rel, failures
 
 

@@ -31,6 +31,30 @@ def test_runs_round_trip(make_volume):
     assert vol.read_tracks_sync(2, 1) == [bytes(64)]
 
 
+def test_a_run_longer_than_one_writev_round_trips(make_volume):
+    """A pwritev takes at most 1,024 buffers (two a track): a longer run goes in several."""
+    vol = make_volume("LONG1", 1300)
+    tracks = [track(f"L{i}") for i in range(1200)]
+    vol.write_tracks_sync(50, tracks)
+    assert vol.read_tracks_sync(50, 1200) == tracks
+    assert vol.read_tracks_sync(1250, 1) == [bytes(64)]
+
+
+def test_a_short_vectored_write_is_finished(make_volume, monkeypatch):
+    """The kernel may write less than asked (a signal, a nearly full quota): the rest follows."""
+    vol = make_volume("SHORT1", 16)
+    real = os.pwritev
+
+    def short(fd, buffers, offset):
+        return real(fd, [bytes(buffers[0])[:10]], offset)  # only the first 10 bytes land
+
+    monkeypatch.setattr(os, "pwritev", short)
+    tracks = [track("s0"), track("s1"), track("s2")]
+    vol.write_tracks_sync(4, tracks)
+    monkeypatch.undo()
+    assert vol.read_tracks_sync(4, 3) == tracks
+
+
 def test_partial_update(make_volume):
     vol = make_volume("UPD1")
     vol.write_track_sync(1, track("hello"))
@@ -75,6 +99,7 @@ def test_disk_full_is_a_specific_error(make_volume, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "pwrite", no_space)
+    monkeypatch.setattr(os, "pwritev", no_space)
     with pytest.raises(VolumeSpaceExhausted, match="no space left"):
         vol.write_track_sync(0, track("x"))
 

@@ -106,6 +106,7 @@ class DiskFull:
 
         disk = self
         patch(os, "pwrite", os_call("image write"))
+        patch(os, "pwritev", os_call("image write"))
         patch(os, "copy_file_range", os_call("image copy"))
         patch(os, "fdatasync", os_call("image flush"))
         patch(Session, "commit", commit)

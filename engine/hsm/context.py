@@ -42,6 +42,7 @@ class Outcome:
     pool: str | None
     decision: Decision | None
     action: str
+    log_line: bool = False  # its one line in the site's log is written with its entries (off the loop)
 
 
 def log_and_audit_all(outcomes: Sequence[Outcome]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.catalog import Catalog
 from engine.command import FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request
 from engine.security import store
-from engine.security.access import Decision, Profile, decide
+from engine.security.access import Access, Decision, Profile, decide
 from engine.security.functions import Check, Function
 from engine.security.identity import Identity, site_owner
 
@@ -41,12 +41,17 @@ def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> 
 
 class Guard:
     """Profiles are read from the catalog once and kept until a security function changes
-    them (only this process writes the catalog: it holds the site)."""
+    them (only this process writes the catalog: it holds the site). So are the decisions made
+    on them: a decision is a pure function of the profiles, the user, the user's groups, the
+    names checked and the access needed, and every request of a polling client asks again."""
+
+    MEMO = 4096  # decisions kept at most (then forgotten all at once and made again)
 
     def __init__(self, catalog: Catalog, root: Path) -> None:
         self.catalog = catalog
         self.owner = site_owner(root)
         self._profiles: list[Profile] | None = None
+        self._decided: dict[_Asked, Decision] = {}
         self._lock = threading.Lock()
 
     def profiles(self) -> list[Profile]:
@@ -54,22 +59,40 @@ class Guard:
             if self._profiles is None:
                 with self.catalog.session() as s:
                     self._profiles = store.profiles(s)
+                self._decided = {}
             return self._profiles
 
     def changed(self) -> None:
         with self._lock:
             self._profiles = None
+            self._decided = {}
 
     def decide(self, who: Identity, check: Check) -> Decision:
         """Blocking (the first call reads the catalog)."""
-        return decide(self.profiles(), who, check.names(), check.needed, self.owner)
+        return self._decide(self.profiles(), who, check)
 
     def decide_now(self, who: Identity, check: Check) -> Decision | None:
         """Without blocking: the decision when the profiles are already read, else None (then
         ask `decide` from a worker thread). Saves a thread hop for every command a client polls."""
         with self._lock:
             profiles = self._profiles
-        return None if profiles is None else decide(profiles, who, check.names(), check.needed, self.owner)
+        return None if profiles is None else self._decide(profiles, who, check)
+
+    def _decide(self, profiles: list[Profile], who: Identity, check: Check) -> Decision:
+        asked = (who.user, who.groups, check.names(), check.needed)
+        known = self._decided.get(asked)
+        if known is not None:
+            return known
+        made = decide(profiles, who, asked[2], check.needed, self.owner)
+        with self._lock:
+            if self._profiles is profiles:  # kept only if made on the profiles still in force
+                if len(self._decided) >= self.MEMO:
+                    self._decided = {}
+                self._decided[asked] = made
+        return made
+
+
+_Asked = tuple[str, tuple[str, ...], tuple[str, ...], Access]
 
 
 __all__ = ["Guard", "command_check"]

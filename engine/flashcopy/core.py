@@ -537,12 +537,14 @@ class FlashCopyCore:
         self, rel: Relationship, i: int, n: int, only: bitarray | None = None, may_end: bool = True
     ) -> int:
         """Copy rel's PIT data onto its target for set bits in [i, i+n) (and in `only`)."""
+        runs: list[tuple[int, int]]
         if n == 1 and only is None:
-            return self._materialize_track(rel, i, may_end) if rel.uncopied[i] else 0
-        want = rel.uncopied.bits[i : i + n]
-        if only is not None:
-            want &= only
-        runs = [(i + x, y - x) for val, x, y in intervals(want) if val]
+            runs = [(i, 1)] if rel.uncopied[i] else []
+        else:
+            want = rel.uncopied.bits[i : i + n]
+            if only is not None:
+                want &= only
+            runs = [(i + x, y - x) for val, x, y in intervals(want) if val]
         if not runs:
             return 0
         tgt = self.volumes[rel.target]
@@ -565,27 +567,6 @@ class FlashCopyCore:
         if may_end:
             self._maybe_end(rel)
         return moved
-
-    def _materialize_track(self, rel: Relationship, i: int, may_end: bool) -> int:
-        """`_materialize` of one uncopied track (a host write's copy-on-write): the same steps,
-        without the run and segment lists."""
-        k = rel.source_start + i
-        holder, track = self.volumes[rel.feed], k
-        if rel.through[i]:  # one track resolves to one physical place
-            ((holder, track, _n),) = self._logical_segments(holder, k, 1)
-        tgt = self.volumes[rel.target]
-        t = rel.target_start + i
-        if self._preserve_physical(tgt, t, 1):
-            self._commit()
-        holder.copy_tracks_to_sync(track, tgt, t, 1)
-        self._unflushed.add(tgt)
-        rel.uncopied.clear_range(i, 1)
-        rel.tracks_copied += 1
-        self.tracks_moved += 1
-        self._touch(rel)
-        if may_end:
-            self._maybe_end(rel)
-        return 1
 
     def _settle(self, rel: Relationship, changing: TrackMap) -> None:
         """Before rel's target gets a new point in time on `changing` tracks, make sure no PIT

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -105,6 +105,7 @@ class FlashpoolApp(App[None]):
         self.start_engine = start_engine
         self.warm = warm
         self.warmer = Warmer(self)
+        self.last_input = 0.0  # time.monotonic() of the operator's last key or mouse action
         self.paused = False
         self.history: list[str] = []
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
@@ -166,6 +167,11 @@ class FlashpoolApp(App[None]):
             self.set_timer(self.refresh_interval, self._tick)
         if self.warm:
             self.warmer.start()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
+            self.last_input = time.monotonic()
+        await super().on_event(event)
 
     @property
     def warmed(self) -> bool:

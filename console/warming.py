@@ -2,7 +2,8 @@
 compose, a restyle and a first render (which took 200-800 ms a screen on this machine).
 
 One step at a time, and only while the console is otherwise idle (the screen shown has its rows,
-no list is loading): an operator who acts at once is never queued behind the warming. The steps:
+no list is loading, no key or mouse action for a second): an operator who acts at once is never
+queued behind the warming. The steps:
 each mode's screen, then the screen enter would open from each mode's selected row (the first
 pool's detail, the first volume), kept as if visited. When all are up and loaded, what start-up
 made is moved out of the collector's reach (gc.freeze).
@@ -14,6 +15,7 @@ screen's `_css_update_count`.
 from __future__ import annotations
 
 import gc
+import time
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -30,6 +32,9 @@ class Warmer:
     STEP = 0.25
     #: steps to wait for the warmed screens' rows before freezing anyway (a very slow site)
     PATIENCE = 240
+    #: seconds without a key or mouse action before a step: a step is up to 300 ms of the
+    #: event loop's time, which a key pressed meanwhile would wait for
+    QUIET = 1.0
 
     def __init__(self, app: FlashpoolApp) -> None:
         self.app = app
@@ -46,6 +51,8 @@ class Warmer:
 
     def busy(self) -> bool:
         app = self.app
+        if time.monotonic() - app.last_input < self.QUIET:
+            return True
         shown = app.screen
         if isinstance(shown, ListScreen) and not shown.loads:
             return True

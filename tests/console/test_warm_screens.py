@@ -55,6 +55,23 @@ async def test_the_other_screens_are_composed_in_the_background_and_show_todays_
     await app.site.close()
 
 
+async def test_warming_waits_while_the_operator_types_and_goes_on_after(demo_path):
+    app = make_app(demo_path, warm=True)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("j")  # from here on, no step: each key comes within a second of the last
+        cold = app.warmer.cold_modes()
+        assert cold, "warming finished before the typing began: nothing to show"
+        for n in range(int(app.warmer.STEP * 8 / 0.1)):  # eight steps' time at a typing rhythm
+            await pilot.press("k" if n % 2 else "j")
+            await pilot.pause(0.1)
+        assert app.warmer.cold_modes() == cold  # nothing composed while keys came
+        assert not app.warmed
+        await warmed(pilot)  # a second of quiet, and warming goes on to the end
+        assert app.warmer.cold_modes() == []
+    await app.site.close()
+
+
 async def test_a_cold_console_composes_nothing_in_the_background(demo_path):
     app = make_app(demo_path, warm=False)
     async with app.run_test(size=(130, 40)) as pilot:

@@ -261,17 +261,42 @@ class LiveTable(DataTable[Any]):
         with self.app.batch_update():
             self._remove_rows(current - keep)
             col_keys = [c.key for c, _ in self.layout_columns]
+            edits: list[tuple[str, str, Any]] = []
             for k in wanted:
                 if k not in current:
                     self.add_row(*self._project(self._rows[k]), key=k)
                 elif k in changed:
                     for ck, new, was in zip(col_keys, self._project(self._rows[k]), self.get_row(k), strict=False):
                         if new != was:
-                            self.update_cell(k, ck, new)
+                            edits.append((k, ck, new))
+            self._write_cells(edits)
             self._arrange(wanted)
         if self.window_text != self._announced:
             self._announced = self.window_text
             self.post_message(self.WindowMoved(self))
+
+    def _write_cells(self, edits: list[tuple[str, str, Any]]) -> None:
+        """New values for cells, and only those cells drawn again. DataTable.update_cell counts
+        each update as a change of the whole table (its `_update_count` is in the key of every
+        render cache): a reload that moved the progress of 64 copies drew every visible cell
+        again, 100-300 ms on the loop that a key pressed meanwhile waited for. Here the changed
+        cells' and rows' cached renders go and the rest are kept (textual 8.2.8, pinned)."""
+        if not edits:
+            return
+        cells: set[tuple[RowKey, ColumnKey]] = set()
+        for k, ck, value in edits:
+            row, column = RowKey(k), ColumnKey(ck)
+            self._data[row][column] = value
+            cells.add((row, column))
+        rows = {row for row, _ in cells}
+        cell_cache, row_cache = self._cell_render_cache, self._row_render_cache  # LRUCaches: no __iter__
+        for key in [key for key in cell_cache.keys() if (key[0], key[1]) in cells]:  # noqa: SIM118
+            cell_cache.discard(key)
+        for key in [key for key in row_cache.keys() if key[0] in rows]:  # noqa: SIM118
+            row_cache.discard(key)
+        self._row_renderable_cache.clear()  # keyed by position: cheap to make again
+        self._line_cache.clear()  # drawn from the row renders, kept where they still hold
+        self.refresh()
 
     def _remove_rows(self, keys: set[str]) -> None:
         """DataTable.remove_row renumbers every row for each row it removes (a filter that

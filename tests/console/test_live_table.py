@@ -128,3 +128,29 @@ async def test_a_filter_sees_a_rows_new_text_after_a_reload(table):
     t.reconcile([(k, (k, "changed" if k == "VOL042" else cells[1])) for k, cells in rows()])
     await pilot.pause()
     assert t.matching == 1 and t.selected_key == "VOL042"
+
+
+async def test_a_reload_draws_again_only_the_cells_that_changed(table):
+    t, pilot = table
+
+    def renders() -> dict[object, object]:
+        """Each cell's cached render (a cell is drawn once and kept until it changes)."""
+        cache = t._cell_render_cache
+        return {key: cache.get(key) for key in list(cache.keys())}
+
+    def drawn_since(before: dict[object, object]) -> set[tuple[str | None, str | None]]:
+        return {(key[0].value, key[1].value) for key, lines in renders().items() if before.get(key) is not lines}
+
+    t.refresh()
+    await pilot.pause()  # drawn as the table is now
+    before = renders()
+    t.reconcile([(k, (k, "changed" if k in ("VOL003", "VOL005") else cells[1])) for k, cells in rows()])
+    await pilot.pause()
+    assert drawn_since(before) == {("VOL003", "size"), ("VOL005", "size")}  # every other cell kept its render
+    lines = ["".join(seg.text for seg in t.render_line(y)) for y in range(1, 8)]
+    assert "changed" in lines[3] and "changed" in lines[5] and "998" in lines[2]  # what the screen shows
+    before = renders()
+    t.reconcile(rows())  # and back
+    await pilot.pause()
+    assert drawn_since(before) == {("VOL003", "size"), ("VOL005", "size")}
+    assert "997" in "".join(seg.text for seg in t.render_line(4))

@@ -290,10 +290,10 @@ class LiveTable(DataTable[Any]):
             cells.add((row, column))
         rows = {row for row, _ in cells}
         cell_cache, row_cache = self._cell_render_cache, self._row_render_cache  # LRUCaches: no __iter__
-        for key in [key for key in cell_cache.keys() if (key[0], key[1]) in cells]:  # noqa: SIM118
-            cell_cache.discard(key)
-        for key in [key for key in row_cache.keys() if key[0] in rows]:  # noqa: SIM118
-            row_cache.discard(key)
+        for cell_key in [key for key in cell_cache.keys() if (key[0], key[1]) in cells]:  # noqa: SIM118
+            cell_cache.discard(cell_key)
+        for row_key in [key for key in row_cache.keys() if key[0] in rows]:  # noqa: SIM118
+            row_cache.discard(row_key)
         self._row_renderable_cache.clear()  # keyed by position: cheap to make again
         self._line_cache.clear()  # drawn from the row renders, kept where they still hold
         self.refresh()

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Header, Input, Label
 
 from console.messages import SiteChanged
 from console.widgets.footer import KeysFooter
+from console.widgets.live_label import LiveLabel
 from console.widgets.live_table import Cells, Column, LiveTable, Prepared, prepare
 from console.widgets.status_line import StatusLine
 
@@ -61,8 +62,8 @@ class ListScreen(Screen[None]):
             yield Label(self.TITLE_TEXT, id="screen-title")
             yield from self.compose_top()
             yield LiveTable(self.COLUMNS, id="main-table")
-            yield Label("", id="window")
-            yield Label(self.EMPTY_TEXT, id="empty")
+            yield LiveLabel("", id="window")
+            yield LiveLabel(self.EMPTY_TEXT, id="empty")
             yield from self.compose_bottom()
         yield Input(placeholder="filter: type to narrow the list, enter to keep, escape to clear", id="filter")
         yield StatusLine(id="status")
@@ -80,7 +81,7 @@ class ListScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.query_one("#empty", Label).display = False
+        self.query_one("#empty", LiveLabel).display = False
         self.query_one("#window", Label).display = False
         self.fpapp.update_status(self.query_one(StatusLine))
         self.show_breadcrumbs()
@@ -198,14 +199,14 @@ class ListScreen(Screen[None]):
 
     def show_matches(self) -> None:
         """The filter says how many rows it lets through; none is said in words, not a blank."""
-        table, empty = self.table, self.query_one("#empty", Label)
+        table, empty = self.table, self.query_one("#empty", LiveLabel)
         total, matching = len(table.shown), table.matching
         box = self.query_one("#filter", Input)
         box.border_subtitle = f"{matching} of {total}" if table.filter_text else ""
         if table.filter_text and total and not matching:
-            empty.update(Text(f"No rows match “{table.filter_text}” (escape clears the filter)"))
+            empty.show(Text(f"No rows match “{table.filter_text}” (escape clears the filter)"))
         else:
-            empty.update(self.EMPTY_TEXT)
+            empty.show(self.EMPTY_TEXT)
         empty.display = not matching
 
     def after_show(self) -> None:
@@ -214,10 +215,10 @@ class ListScreen(Screen[None]):
     @on(LiveTable.WindowMoved, "#main-table")
     def show_window(self) -> None:
         """Which slice of a long list is in the table, and how to reach the rest."""
-        label, text = self.query_one("#window", Label), self.table.window_text
+        label, text = self.query_one("#window", LiveLabel), self.table.window_text
         label.display = bool(text)
         if text:
-            label.update(Text(f"{text} · moving past either end brings the next ones in · / narrows the list"))
+            label.show(Text(f"{text} · moving past either end brings the next ones in · / narrows the list"))
 
     def on_site_changed(self, message: SiteChanged) -> None:
         if not self.fpapp.paused and self.is_current:

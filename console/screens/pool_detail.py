@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_label import LiveLabel
 from console.widgets.live_table import Cells, Column, LiveTable
 from console.widgets.timeline import RecoveryTimeline
 from engine.views import PairView, VersionView
@@ -57,7 +58,7 @@ class PoolDetailScreen(ListScreen):
     _clock = 0.0  # before the first status reading: the timeline is drawn again with the next
 
     def compose_top(self) -> ComposeResult:
-        yield Label("", id="pool-info")
+        yield LiveLabel("", id="pool-info")
         yield RecoveryTimeline(id="timeline")
 
     def compose_bottom(self) -> ComposeResult:
@@ -107,7 +108,7 @@ class PoolDetailScreen(ListScreen):
         self.query_one(RecoveryTimeline).show(list(self.versions.values()), st.clock if st else self._clock)
         s = getattr(self, "_summary", None)
         if s is not None:
-            self.query_one("#pool-info", Label).update(
+            self.query_one("#pool-info", LiveLabel).show(
                 f"groups {' '.join(s.storage_groups)} · {s.volumes} volumes · VERSIONS={s.versions_kept} · "
                 f"FRR {'allowed' if s.frr_allowed else 'not allowed'} · dump classes {' '.join(s.dump_classes) or 'none'}"
                 + (f" · {s.description}" if s.description else "")

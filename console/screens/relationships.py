@@ -7,11 +7,12 @@ import time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Label, Sparkline, Tree
+from textual.widgets import Sparkline, Tree
 from textual.widgets.tree import TreeNode
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_label import LiveLabel
 from console.widgets.live_table import Cells, Column
 from engine.flashcopy import RelationshipInfo
 
@@ -47,7 +48,7 @@ class RelationshipsScreen(ListScreen):
 
     def compose_top(self) -> ComposeResult:
         with Horizontal(id="throughput"):
-            yield Label("", id="throughput-text")
+            yield LiveLabel("", id="throughput-text")
             yield Sparkline([], id="throughput-spark")
 
     def compose_bottom(self) -> ComposeResult:
@@ -67,7 +68,7 @@ class RelationshipsScreen(ListScreen):
             if copying
             else "background copy: nothing running"
         )
-        self.query_one("#throughput-text", Label).update(text)
+        self.query_one("#throughput-text", LiveLabel).show(text)
 
     def on_mount(self) -> None:
         self.query_one("#cascades", Tree).display = False

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.widgets.live_label import LiveLabel
 from console.widgets.live_table import Cells, Column
 from console.widgets.track_map import TrackMap
 
@@ -35,7 +35,7 @@ class VolumeScreen(ListScreen):
         self.volser = volser
 
     def compose_top(self) -> ComposeResult:
-        yield Label("", id="volume-info")
+        yield LiveLabel("", id="volume-info")
         yield TrackMap(rows=6, id="trackmap")
 
     def crumb(self) -> str:
@@ -78,7 +78,7 @@ class VolumeScreen(ListScreen):
             )
             if not v.available:
                 text += f" · ✘ {v.why_unavailable}"
-            self.query_one("#volume-info", Label).update(text)
+            self.query_one("#volume-info", LiveLabel).show(text)
         self.query_one(TrackMap).bands = self._bands
 
     def action_copy_name(self) -> None:

@@ -14,11 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets._data_table import CellKey, ColumnKey, RowKey
@@ -295,8 +297,31 @@ class LiveTable(DataTable[Any]):
         for row_key in [key for key in row_cache.keys() if key[0] in rows]:  # noqa: SIM118
             row_cache.discard(row_key)
         self._row_renderable_cache.clear()  # keyed by position: cheap to make again
-        self._line_cache.clear()  # drawn from the row renders, kept where they still hold
-        self.refresh()
+        # every row is one line (see _update_dimensions): the changed rows' lines, and only
+        # those, are drawn again; the rest of the table (blank lines too) is kept as it is
+        top = self.header_height if self.show_header else 0
+        lines = {top + at for row in rows if (at := self._row_locations.get(row)) is not None}
+        line_cache = self._line_cache
+        for line_key in [key for key in line_cache.keys() if key[0] in lines]:  # noqa: SIM118
+            line_cache.discard(line_key)
+        width = max(self.size.width, self.virtual_size.width)
+        for y in lines:
+            self._refresh_region(Region(0, y, width, 1))
+
+    _frame_style: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """DataTable works out its base style (a walk up every ancestor's styles) again for each
+        line it draws; here once a frame, as nothing restyles the table while it is drawn."""
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    @property
+    def rich_style(self) -> Style:
+        return self._frame_style or super().rich_style
 
     def _remove_rows(self, keys: set[str]) -> None:
         """DataTable.remove_row renumbers every row for each row it removes (a filter that

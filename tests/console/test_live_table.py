@@ -119,6 +119,11 @@ async def test_a_selection_far_down_stays_in_view_through_a_reload(table):
     await pilot.pause()
     assert t.selected_key == "VOL099"
     assert t.get_row("VOL099")[1].plain == "changed"
+    t.reconcile([(k, (k, "again" if k == "VOL098" else "changed")) for k, _ in rows()])  # scrolled: one row
+    await pilot.pause()
+    screen = ["".join(seg.text for seg in strip) for strip in t.app.screen._compositor.render_strips()]
+    assert any("VOL098" in line and "again" in line for line in screen)
+    assert any("VOL099" in line and "changed" in line for line in screen)
 
 
 async def test_a_filter_sees_a_rows_new_text_after_a_reload(table):
@@ -130,8 +135,16 @@ async def test_a_filter_sees_a_rows_new_text_after_a_reload(table):
     assert t.matching == 1 and t.selected_key == "VOL042"
 
 
-async def test_a_reload_draws_again_only_the_cells_that_changed(table):
+async def test_a_reload_draws_again_only_the_cells_that_changed(table, monkeypatch):
     t, pilot = table
+    lines_drawn: list[int] = []
+    draw_line = LiveTable._render_line
+
+    def spy(self, y, *args):
+        lines_drawn.append(y)
+        return draw_line(self, y, *args)
+
+    monkeypatch.setattr(LiveTable, "_render_line", spy)
 
     def renders() -> dict[object, object]:
         """Each cell's cached render (a cell is drawn once and kept until it changes)."""
@@ -144,9 +157,11 @@ async def test_a_reload_draws_again_only_the_cells_that_changed(table):
     t.refresh()
     await pilot.pause()  # drawn as the table is now
     before = renders()
+    lines_drawn.clear()
     t.reconcile([(k, (k, "changed" if k in ("VOL003", "VOL005") else cells[1])) for k, cells in rows()])
     await pilot.pause()
     assert drawn_since(before) == {("VOL003", "size"), ("VOL005", "size")}  # every other cell kept its render
+    assert sorted(set(lines_drawn)) == [4, 6]  # and the other lines theirs (the header is line 0)
     lines = ["".join(seg.text for seg in t.render_line(y)) for y in range(1, 8)]
     assert "changed" in lines[3] and "changed" in lines[5] and "998" in lines[2]  # what the screen shows
     before = renders()

@@ -169,6 +169,7 @@ class FlashpoolApp(App[None]):
             self.warmer.start()
 
     async def on_event(self, event: events.Event) -> None:
+        """Notes when the operator last acted: warming waits while they do."""
         if isinstance(event, events.InputEvent) and not event.is_forwarded:
             self.last_input = time.monotonic()
         await super().on_event(event)

@@ -38,7 +38,7 @@ async def test_a_label_lays_out_only_when_its_width_changes(monkeypatch):
 
         label.show("3 running · 12.5 tracks/s")
         await pilot.pause()
-        assert True in layouts and shown().startswith("3 running · 12.5 tracks/s")
+        assert any(layouts) and shown().startswith("3 running · 12.5 tracks/s")
         layouts.clear()
         label.show("3 running · 12.5 tracks/s")  # a reload with nothing new
         await pilot.pause()

@@ -90,6 +90,8 @@ def scene_app(path: Path, **kw: object) -> FlashpoolApp:
 
 #: workers that run as long as something lives (the engine's events, a copy's progress bar)
 LONG_RUNNING = {"engine-pump", "walkthrough-progress"}
+#: workers that wait for the operator while a modal (a confirmation) is up
+ASKING = {"commands", "walkthrough", "quit"}
 
 
 async def settle(pilot, rounds: int = 3) -> None:
@@ -102,9 +104,7 @@ async def settle(pilot, rounds: int = 3) -> None:
             busy = [
                 w
                 for w in app.workers
-                if not w.is_finished
-                and w.group not in LONG_RUNNING
-                and not (w.group == "commands" and waiting_on_operator)
+                if not w.is_finished and w.group not in LONG_RUNNING and not (w.group in ASKING and waiting_on_operator)
             ]
             paced = getattr(app.screen, "_waiting", None) is not None  # a reload due soon (ListScreen.PACE)
             if not busy and not paced:

@@ -320,8 +320,10 @@ async def test_command_line_output_scrolls_from_the_keyboard(demo_path):
         await settle(pilot)
         await pilot.press("colon")
         await settle(pilot)
-        for _ in range(6):
-            await pilot.press(*"LIST COPYPOOL(DSN$DB0A$DB) ALLVOLS(ALLVERS)", "enter")
+        await pilot.press(*"LIST COPYPOOL(DSN$DB0A$DB) ALLVOLS(ALLVERS)", "enter")
+        await settle(pilot, 4)
+        for _ in range(5):  # the same command again, from the history
+            await pilot.press("up", "enter")
             await settle(pilot, 4)
         log = app.screen.query_one("#cmd-output")
         assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y

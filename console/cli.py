@@ -253,17 +253,21 @@ def _who_args(p: argparse.ArgumentParser) -> None:
 def _site_api(args: argparse.Namespace) -> SiteAPI:
     """The site's server when one runs (FLASHPOOL_SERVER names one on TCP, with FLASHPOOL_TOKEN
     and FLASHPOOL_CAFILE), else the site in this process."""
-    from engine.api import LocalSite
-    from engine.site import Site
     from server import sockets
-    from server.client import RemoteSite
 
     url = os.environ.get("FLASHPOOL_SERVER")
-    if url:
-        return RemoteSite(url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE"))
     path = Path(args.site)
-    if sockets.listening(path):
+    if url or sockets.listening(path):
+        from server.client import RemoteSite  # the HTTP client's imports only when there is a server
+
+        if url:
+            return RemoteSite(
+                url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE")
+            )
         return RemoteSite(path)
+    from engine.api import LocalSite
+    from engine.site import Site
+
     return LocalSite(Site.open(path))
 
 
@@ -539,12 +543,13 @@ async def _status(args: argparse.Namespace) -> int:
     import time
 
     from server import sockets
-    from server.client import RemoteSite
 
     path = Path(args.site)
     if not sockets.listening(path):
         _say(args, f"flashpool: no server runs for {path}", running=False, site=str(path))
         return 3
+    from server.client import RemoteSite
+
     api = RemoteSite(path)
     try:
         st = await asyncio.to_thread(api.status)
@@ -583,12 +588,13 @@ async def _stop(args: argparse.Namespace) -> int:
     import time
 
     from server import sockets
-    from server.client import RemoteSite
 
     path = Path(args.site)
     if not sockets.listening(path):
         _say(args, f"flashpool: no server runs for {path}", stopped=False)
         return 0
+    from server.client import RemoteSite
+
     api = RemoteSite(path)
     try:
         res = await api.stop_server()

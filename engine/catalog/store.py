@@ -32,11 +32,11 @@ class CatalogError(FlashpoolError):
 
 def schema_problem(url: str, revision: str | None) -> CatalogError | None:
     """A catalog this flashpool cannot use as it is: older (say how to upgrade it) or newer."""
-    if revision == schema.head():
+    if revision == schema.HEAD:
         return None
     if schema.upgradable(revision):
         return CatalogVersionMismatch(
-            f"the catalog at {url} is at schema revision {revision}; this flashpool needs {schema.head()}: "
+            f"the catalog at {url} is at schema revision {revision}; this flashpool needs {schema.HEAD}: "
             "copy the catalog, then run `flashpool catalog upgrade --site SITE`"
         )
     return _too_new(url, revision)
@@ -45,7 +45,7 @@ def schema_problem(url: str, revision: str | None) -> CatalogError | None:
 def _too_new(url: str, revision: str | None) -> CatalogVersionMismatch:
     return CatalogVersionMismatch(
         f"the catalog at {url} has schema revision {revision}, which this flashpool does not know "
-        f"(it knows up to {schema.head()}); it was made by a newer flashpool"
+        f"(it knows up to {schema.HEAD}); it was made by a newer flashpool"
     )
 
 
@@ -187,7 +187,7 @@ class Catalog:
         """(the catalog's schema revision, the newest this flashpool knows)."""
         eng = _make_engine(url)
         try:
-            return schema.current(eng), schema.head()
+            return schema.current(eng), schema.HEAD
         finally:
             eng.dispose()
 

@@ -28,7 +28,13 @@ def test_the_migrations_build_the_models_schema(tmp_path):
     with eng.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
-    assert schema.current(eng) == schema.head()
+    assert schema.current(eng) == schema.HEAD
+
+
+def test_head_names_the_newest_migration():
+    """Opening a catalog compares it with HEAD without loading Alembic: HEAD must be Alembic's head."""
+    assert schema._scripts().get_current_head() == schema.HEAD
+    assert schema.upgradable(schema.HEAD) and not schema.upgradable("9999")
 
 
 #: tables that revisions after 0002 add (a downgrade to 0002 drops them with their rows)

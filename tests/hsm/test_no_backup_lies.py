@@ -357,7 +357,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.close()
     with pytest.raises(CatalogVersionMismatch, match=r"legacy-1.*flashpool catalog upgrade"):
         Site.open(path)
-    assert Site.upgrade_catalog(path) == ("legacy-1", schema.head())
+    assert Site.upgrade_catalog(path) == ("legacy-1", schema.HEAD)
 
     async def check():
         s = Site.open(path, clock=clock())

@@ -8,8 +8,12 @@ and full garbage-collector passes that grew to 0.7 s on the demo site.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 #: what one shown key looks like: key, its display, description, action, enabled, tooltip, group
 KeyShape = tuple[str, str, str, str, bool, str, str]
@@ -17,6 +21,15 @@ KeyShape = tuple[str, str, str, str, bool, str, str]
 
 class KeysFooter(Footer):
     _shown: tuple[KeyShape, ...] | None = None
+
+    def compose(self) -> Iterator[Widget]:
+        """Textual's keys, born with the footer's `compact` (a key starts compact and its binding
+        then makes it wide: two restyles a key, a tenth of a first visit's time on a screen). The
+        command palette's key is not bound to the footer and stays compact, as in Textual."""
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     def shape(self) -> tuple[KeyShape, ...]:
         """Everything the footer's compose reads from the screen's bindings."""

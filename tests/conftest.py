@@ -18,31 +18,6 @@ from engine.storage import Volume
 
 SMALL_TRACK = 64
 
-#: the files whose tests run longest (tens of seconds each), collected first: `make test`'s two
-#: workers start them early and end together, instead of one waiting on a straggler at the end
-LONGEST_FIRST = (
-    "tests/test_wheel.py",
-    "tests/hsm/test_agreement.py",
-    "tests/catalog/test_crash.py",
-    "tests/hsm/test_races.py",
-    "tests/engine/test_flashcopy_model.py",
-    "tests/hsm/test_versions_model.py",
-    "tests/server/test_robustness.py",
-    "tests/hsm/test_full_disk.py",
-    "tests/hsm/test_crash_points.py",
-    "tests/cli/test_bad_input.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest files first (a stable sort: every other test keeps its place and order)."""
-    root = config.rootpath
-    missing = [name for name in LONGEST_FIRST if not (root / name).is_file()]
-    if missing:
-        raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names files that do not exist: {missing}")
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
-
 
 class VolumeFactory:
     def __init__(self, root: Path) -> None:

@@ -58,3 +58,4 @@ screenshots: $(STAMP_TEST)
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html
+	find engine console server tests bench -name __pycache__ -prune -exec rm -rf {} +

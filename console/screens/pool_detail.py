@@ -117,7 +117,8 @@ class PoolDetailScreen(ListScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "main-table":
-            self._selected = event.row_key.value
+            if event.row_key is not None:  # a filter that hides every version highlights no row
+                self._selected = event.row_key.value
             self.show_pairs()
 
     def show_pairs(self) -> None:

@@ -108,6 +108,7 @@ class LiveTable(DataTable[Any]):
         self._view: list[str] = []  # the keys that pass the filter, in the order shown
         self._start = 0  # where the window begins in _view
         self._announced = ""  # the window_text last told (WindowMoved)
+        self._held: str | None = None  # the row the cursor was last on, while no row is shown
         self._hay: dict[str, str] = {}  # key -> the row's text in lower case, for the filter
         self.filter_text = ""
         self.sort_column: str | None = None
@@ -174,7 +175,7 @@ class LiveTable(DataTable[Any]):
         self.layout_columns = layout
         position = {c.key: i for i, c in enumerate(self.all_columns)}
         self._shown_index = [position[c.key] for c, _ in layout]  # once per layout, not per row
-        selected = self.selected_key
+        selected = self._to_keep()
         with self.app.batch_update():
             self.clear(columns=True)
             for c, w in layout:
@@ -222,7 +223,7 @@ class LiveTable(DataTable[Any]):
         self._order = [k for k, _ in ready.rows]
         if self._hay:
             self._hay = {k: h for k, h in self._hay.items() if k in self._rows and k not in ready.changed}
-        self._refresh_view(ready.changed, keep=self.selected_key)
+        self._refresh_view(ready.changed, keep=self._to_keep())
 
     def _refresh_view(self, changed: set[str], keep: str | None) -> None:
         """Filter and order every row, then show the window that holds `keep` (the selection)."""
@@ -380,7 +381,16 @@ class LiveTable(DataTable[Any]):
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
-        self._refresh_view(set(), keep=self.selected_key)
+        self._refresh_view(set(), keep=self._to_keep())
+
+    def _to_keep(self) -> str | None:
+        """The row to keep the cursor on: the selected one, or, while a filter hides every row,
+        the one selected before, so that clearing the filter brings the cursor back to it."""
+        key = self.selected_key
+        if key is None:
+            return self._held
+        self._held = key
+        return key
 
     # -- moving past the window's ends -----------------------------------------------------------
     def _slide_to(self, index: int) -> None:

@@ -101,6 +101,23 @@ async def test_a_filter_searches_every_row(table):
     assert t.matching == 0 and t.row_count == 0
 
 
+async def test_a_filter_that_hides_every_row_gives_the_cursor_back_when_cleared(table):
+    t, pilot = table
+    for _ in range(45):  # past the first window
+        await pilot.press("down")
+    assert t.selected_key == "VOL045"
+    t.set_filter("VOL0")  # VOL045 still matches
+    t.set_filter("VOL0Z")  # nothing does
+    assert t.row_count == 0 and t.selected_key is None
+    await pilot.press("down", "end", "pageup")  # keys in an empty table move nothing
+    t.reconcile(rows())  # a reload while nothing is shown
+    t.set_filter("")
+    await pilot.pause()
+    assert t.selected_key == "VOL045"
+    await pilot.press("down")
+    assert t.selected_key == "VOL046"
+
+
 async def test_rows_inserted_above_keep_the_cursor_on_its_row(table):
     t, pilot = table
     for _ in range(5):

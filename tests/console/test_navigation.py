@@ -16,6 +16,15 @@ def versions(site, cp):
         return [(v.version, v.dasd_state) for v in pools.backups(s, cp)]
 
 
+async def first_pool_detail(pilot):
+    """Enter on the first copy pool: its detail screen, loaded."""
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert type(pilot.app.screen).__name__ == "PoolDetailScreen"
+    return pilot.app.screen
+
+
 async def test_modes_drill_in_and_back(demo_path):
     app = make_app(demo_path)
     async with app.run_test(size=(130, 40)) as pilot:
@@ -340,10 +349,7 @@ async def test_command_line_output_scrolls_from_the_keyboard(demo_path):
 async def test_drill_in_screens_are_kept_for_the_next_visit_and_let_go_beyond_eight(demo_path):
     app = make_app(demo_path)
     async with app.run_test(size=(130, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        first = app.screen
+        first = await first_pool_detail(pilot)
         loads = first.loads
         await pilot.press("escape", "enter")
         await settle(pilot)
@@ -357,4 +363,25 @@ async def test_drill_in_screens_are_kept_for_the_next_visit_and_let_go_beyond_ei
             await settle(pilot)
         assert len(app._kept) == app.KEPT_SCREENS
         assert "pool:DSN$DB0A$DB" not in app._kept and not app.is_screen_installed("pool:DSN$DB0A$DB")
+    await app.site.close()
+
+
+async def test_a_filter_that_hides_every_version_keeps_pool_detail_up(demo_path):
+    """Found by random keys: with every version filtered out, moving in the empty table made the
+    table highlight "no row", and the pool detail crashed the console reading its key."""
+    app = make_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await first_pool_detail(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        chosen = screen.table.selected_key
+        assert chosen is not None and screen.query_one("#pairs").row_count > 0
+        await pilot.press("slash", *"ZZZ", "tab", "pageup", "k", "end")
+        await settle(pilot)
+        assert app.is_running and app.screen is screen
+        assert screen.table.row_count == 0 and screen.query_one("#pairs").row_count == 0  # no version, no pairs
+        await pilot.press("escape", "escape")  # back to the table, then the filter cleared
+        await settle(pilot)
+        assert screen.table.selected_key == chosen  # the version chosen before the filter
+        assert screen.query_one("#pairs").row_count > 0
     await app.site.close()

@@ -1,0 +1,77 @@
+"""Random keys never take the console down. A seeded sequence of the keys an operator uses (every
+screen's bindings, filters, the command line, walkthroughs, confirmations, the palette), pressed
+on the demo site at 80 x 24 and 130 x 40: after every key the app still runs, and at the end it
+still answers (escape back out, `1`: the copy pools again). `make soak` runs many more seeds.
+
+A failure prints its seed, size and last keys: `run(seed, size)` replays them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from tests.console.conftest import make_app, settle
+
+#: the bindings of every screen and modal (console/**: Binding(...)) and what is typed into boxes;
+#: not q / ctrl+q: quitting is a way out, not a crash, and has tests of its own
+KEYS: tuple[str, ...] = (
+    *"12345",
+    *"jkjkjkgG",
+    *("enter",) * 4,
+    *("escape",) * 4,
+    *"sSbrwdtAecp",
+    "slash",
+    "colon",
+    "question_mark",
+    "space",
+    "tab",
+    "shift+tab",
+    "up",
+    "down",
+    "pageup",
+    "pagedown",
+    "home",
+    "end",
+    "backspace",
+    "ctrl+p",
+    *"ynZP09$(",
+)
+PRESSES = 160
+SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
+CASES = [(seed, size) for seed in range(1, 13) for size in ((80, 24), (130, 40))] if SOAK else [(0, (80, 24))]
+
+
+async def run(demo_path, seed: int, size: tuple[int, int]) -> None:
+    rnd = random.Random(seed)
+    app = make_app(demo_path)
+    pressed: list[str] = []
+    try:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            for n in range(PRESSES * (2 if SOAK else 1)):
+                key = rnd.choice(KEYS)
+                pressed.append(key)
+                await pilot.press(key)
+                if n % 20 == 19:
+                    await settle(pilot, rounds=1)
+                assert app.is_running and app.return_code is None, (seed, size, pressed[-25:])
+            await settle(pilot)
+            for _ in range(8):  # out of whatever is open: modals, walkthroughs, filters, drill-ins
+                if type(app.screen).__name__ == "PoolsScreen" and not app.screen.query_one("#filter").display:
+                    break
+                await pilot.press("escape")
+                await settle(pilot, rounds=1)
+            await pilot.press("1")
+            await settle(pilot)
+            assert type(app.screen).__name__ == "PoolsScreen", (seed, size, pressed[-25:])
+            assert app.screen.table.row_count == 3
+    finally:
+        await app.site.close()
+
+
+@pytest.mark.parametrize(("seed", "size"), CASES, ids=[f"seed{s}-{w}x{h}" for s, (w, h) in CASES])
+async def test_random_keys_never_take_the_console_down(demo_path, seed: int, size: tuple[int, int]) -> None:
+    await run(demo_path, seed, size)

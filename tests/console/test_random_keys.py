@@ -59,13 +59,17 @@ async def run(demo_path, seed: int, size: tuple[int, int]) -> None:
                     await settle(pilot, rounds=1)
                 assert app.is_running and app.return_code is None, (seed, size, pressed[-25:])
             await settle(pilot)
-            for _ in range(8):  # out of whatever is open: modals, walkthroughs, filters, drill-ins
-                if type(app.screen).__name__ == "PoolsScreen" and not app.screen.query_one("#filter").display:
+            for _ in range(16):  # out of whatever is open (modals, walkthroughs, filters, drill-ins) in
+                # each mode visited: a mode keeps its screens, a walkthrough left open included
+                screen = app.screen
+                filtering = bool(screen.query("#filter")) and screen.query_one("#filter").display
+                if len(app.screen_stack) > 1 or filtering:
+                    await pilot.press("escape")
+                elif type(screen).__name__ == "PoolsScreen":
                     break
-                await pilot.press("escape")
+                else:
+                    await pilot.press("1")
                 await settle(pilot, rounds=1)
-            await pilot.press("1")
-            await settle(pilot)
             assert type(app.screen).__name__ == "PoolsScreen", (seed, size, pressed[-25:])
             assert app.screen.table.row_count == 3
     finally:

@@ -43,8 +43,11 @@ KEYS: tuple[str, ...] = (
 PRESSES = 160
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 SIZES = ((80, 24), (130, 40))
-CASES = [(seed, size, live) for seed in range(1, 9) for size in SIZES for live in (False, True)] if SOAK else []
-CASES = CASES or [(0, (80, 24), False)]
+CASES = (
+    [(seed, size, live) for seed in range(1, 9) for size in SIZES for live in (False, True)]
+    if SOAK
+    else [(0, (80, 24), False)]
+)
 LIVE = {"live": True, "start_engine": True, "warm": True}
 
 

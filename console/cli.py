@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, TypeVar
 from engine import logs
 from engine.errors import FlashpoolError
 from engine.logs import LEVELS
-from engine.paths import Sharing, is_site
+from engine.paths import is_site, private_file
 
 if TYPE_CHECKING:
     from engine.api import SiteAPI, SiteStatus
@@ -77,12 +77,15 @@ def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
 
     site = Path(args.site if args.cmd != "init" else (args.path or args.site))
     where = ""
-    if is_site(site):
+    if is_site(site) and os.stat(site).st_uid == os.geteuid():  # another user's site: nothing written there
         log = site / "flashpool-errors.log"
-        with open(Sharing.of(site).create(log, os.O_WRONLY | os.O_APPEND), "a") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} flashpool {' '.join(sys.argv[1:])}\n")
-            f.write("".join(traceback.format_exception(exc)))
-        where = f"; the details are in {log}"
+        try:
+            with open(private_file(log, os.O_WRONLY | os.O_APPEND), "a") as f:
+                f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} flashpool {' '.join(sys.argv[1:])}\n")
+                f.write("".join(traceback.format_exception(exc)))
+            where = f"; the details are in {log}"
+        except OSError as why:
+            where = f"; its details could not be written to {log} ({why.strerror or why})"
     print(f"flashpool: internal error ({type(exc).__name__}: {exc}){where}", file=sys.stderr)
     return 16
 
@@ -142,7 +145,6 @@ def _parser() -> argparse.ArgumentParser:
 
     srv = command(sub, "serve", "run the site's server (foreground; --detach to start it in the background)", _serve)
     srv.add_argument("--detach", action="store_true", help="start in the background, return once it listens")
-    srv.add_argument("--group", help="the group of the socket (default: the site directory's group)")
     srv.add_argument("--listen", metavar="HOST:PORT", help="also serve HTTPS on TCP (needs --tls-cert, --tls-key)")
     srv.add_argument("--tls-cert", type=Path, help="PEM certificate (chain) for --listen")
     srv.add_argument("--tls-key", type=Path, help="PEM private key for --listen")
@@ -509,7 +511,7 @@ async def _serve(args: argparse.Namespace) -> int:
         if sockets.listening(path):
             raise FlashpoolError(f"a server already runs for {path}")
         argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
-        for flag in ("group", "listen", "tls_cert", "tls_key", "linger", "copy_rate"):
+        for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate"):
             if getattr(args, flag) is not None:
                 argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         if args.no_auto_dump:
@@ -526,7 +528,6 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         options = process.ServeOptions(
             site=path,
-            group=args.group,
             listen=listen,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,

@@ -5,14 +5,16 @@ the engine itself never configures logging."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import logging.handlers
 import os
 import queue
+import sys
 from pathlib import Path
 
-from engine.paths import Sharing, is_site
+from engine.paths import is_site, private_file
 
 LOG_FILE = "flashpool.log"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -65,21 +67,49 @@ def queued(handler: logging.Handler) -> logging.Handler:
 
 
 class _SiteLog(logging.handlers.RotatingFileHandler):
-    """Opened at the first record logged once `root` is a site (a command that logs nothing
-    leaves no file), with the site's permissions whatever the umask."""
+    """Opened at the first record logged once `root` is a site of this user's (a command that
+    logs nothing leaves no file; a client of another user's site writes nothing there), the
+    owner's alone whatever the umask. A record that cannot be written (a full disk) costs one
+    line on standard error, never logging's traceback, and the next ones are dropped quietly
+    until a write succeeds again."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
+        self._failing = False  # the last record could not be written
+        self._failed_now = False
         super().__init__(root / LOG_FILE, maxBytes=5 << 20, backupCount=3, encoding="utf-8", delay=True)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.stream is None and not is_site(self._root):
+        if self.stream is None and not _owned_site(self._root):
             return
+        self._failed_now = False
         super().emit(record)
+        if not self._failed_now:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        exc = sys.exc_info()[1]
+        self._failed_now = True
+        if not self._failing:
+            self._failing = True
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"flashpool: the site's log {self.baseFilename} cannot be written ({why})\n")
+        if self.stream is not None:  # reopened at the next record: a rotation half done is not kept
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.close()
+            self.stream = None  # type: ignore[assignment]
 
     def _open(self) -> io.TextIOWrapper:
-        fd = Sharing.of(self._root).create(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        fd = private_file(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
         return open(fd, "a", encoding=self.encoding)
+
+
+def _owned_site(root: Path) -> bool:
+    try:
+        return is_site(root) and os.stat(root).st_uid == os.geteuid()
+    except OSError:
+        return False
 
 
 def attach(handler: logging.Handler, level: str | int = "INFO") -> None:

@@ -1,11 +1,10 @@
 """Where the catalog may point: every file it names lies inside the site's own folders. A crafted
 or copied catalog (an absolute path, `../`) must never make flashpool read or write elsewhere.
-And who may read what flashpool creates there (Sharing)."""
+And how flashpool creates a file or folder there: its owner's alone (engine.sitefiles)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import FlashpoolError
@@ -15,8 +14,12 @@ CATALOG_URL_FILE = "catalog.url"  # present when the catalog lives in another da
 
 
 def is_site(root: Path) -> bool:
-    """A folder holds a site when it holds its catalog (or the pointer to it)."""
-    return (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists()
+    """A folder holds a site when it holds its catalog (or the pointer to it). A folder this user
+    may not look into is not a site *to this process* (its server's socket is the way in)."""
+    try:
+        return (root / CATALOG_FILE).exists() or (root / CATALOG_URL_FILE).exists()
+    except PermissionError:
+        return False
 
 
 class OutsideSite(FlashpoolError):
@@ -32,48 +35,19 @@ def inside(root: Path, relative: str, folder: str) -> Path:
     return path
 
 
-@dataclass(frozen=True, slots=True)
-class Sharing:
-    """Who may open a site's files: its owner only (0700 folders, 0600 files), or also one group
-    (`[site] group = "..."` in the definition: 2770 folders, whose files inherit the group, and
-    0660 files). Derived from the site folder's own mode, so it is never recorded twice."""
-
-    gid: int | None = None
-
-    @classmethod
-    def of(cls, root: Path) -> Sharing:
-        st = os.stat(root)
-        return cls(st.st_gid if st.st_mode & 0o070 else None)
-
-    @property
-    def dir_mode(self) -> int:
-        return 0o2770 if self.gid is not None else 0o700
-
-    @property
-    def file_mode(self) -> int:
-        return 0o660 if self.gid is not None else 0o600
-
-    def make_dir(self, path: Path) -> None:
-        path.mkdir(mode=0o700)
-        self.own(path, self.dir_mode)
-
-    def create(self, path: Path, flags: int) -> int:
-        """os.open with O_CREAT, the file's mode set whatever the umask."""
-        fd = os.open(path, flags | os.O_CREAT, 0o600)
-        try:
-            if os.fstat(fd).st_uid == os.geteuid():  # another member's file keeps its owner's setting
-                if self.gid is not None:
-                    os.fchown(fd, -1, self.gid)
-                os.fchmod(fd, self.file_mode)
-        except OSError:
-            os.close(fd)
-            raise
-        return fd
-
-    def own(self, path: Path, mode: int) -> None:
-        if self.gid is not None:
-            os.chown(path, -1, self.gid)
-        os.chmod(path, mode)
+def private_dir(path: Path) -> None:
+    """A folder of the site: its owner's alone (0700), whatever the umask."""
+    path.mkdir(mode=0o700)
+    os.chmod(path, 0o700)
 
 
-OWNER_ONLY = Sharing()
+def private_file(path: Path, flags: int) -> int:
+    """os.open with O_CREAT: a file of the site is its owner's alone (0600), whatever the umask."""
+    fd = os.open(path, flags | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o7777 != 0o600:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd

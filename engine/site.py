@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import grp
 import logging
 import os
 import shutil
@@ -17,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import DatabaseError
 
-from engine.catalog import Catalog, CatalogError, CatalogMissing, sqlite_url
+from engine import sitefiles
+from engine.catalog import Catalog, CatalogError, CatalogMissing, settings, sqlite_url
 from engine.catalog import constructs as repo
 from engine.catalog.models import (
     CopyPoolDumpClassRow,
@@ -48,8 +48,9 @@ from engine.hsm.context import Context
 from engine.hsm.definition import Definition
 from engine.hsm.messages import CommandResult
 from engine.hsm.service import FastReplication
-from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OWNER_ONLY, OutsideSite, Sharing, inside, is_site
+from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OutsideSite, inside, is_site, private_dir, private_file
 from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
+from engine.security.audit import AuditMark
 from engine.storage import Volume
 from engine.views import Views
 
@@ -68,6 +69,7 @@ def _lock_site(root: Path) -> int:
     """One process drives a site at a time (its FlashCopy state lives in that process). The lock
     is on the site directory itself, which cannot be deleted from under it; `site.lock` only
     names the holder for the message."""
+    sitefiles.check_owner(root)
     if not is_site(root):
         raise CatalogMissing(f"{root} is not a flashpool site (no catalog); create it with `flashpool init`")
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
@@ -80,7 +82,7 @@ def _lock_site(root: Path) -> int:
         except OSError:
             holder = "another process"
         raise SiteError(f"the site {root} is in use by {holder}; close it there first") from None
-    holder_fd = Sharing.of(root).create(root / LOCK_FILE, os.O_WRONLY | os.O_TRUNC)
+    holder_fd = private_file(root / LOCK_FILE, os.O_WRONLY | os.O_TRUNC)
     try:
         os.write(holder_fd, f"process {os.getpid()}".encode())
     finally:
@@ -145,6 +147,9 @@ class Site:
         self.views = Views(self.context)
         self._lock = -1
         self.recovered: list[str] = []  # what opening finished or undid after a crash
+        self.repaired: list[sitefiles.Repair] = []  # files opening made the owner's alone again
+        self.audit_notes: list[str] = []  # what opening the audit trail found (sealed, head moved, forged)
+        self._checkpointed: AuditMark | None = None
         self.demo = False  # a demo site (flashpool init --demo, or the console's first start)
         self._scheduler: asyncio.Task[None] | None = None
         self.alerts = AlertWatch(self.context)
@@ -178,9 +183,9 @@ class Site:
         try:
             root.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(work, ignore_errors=True)
-            sharing = Sharing(grp.getgrnam(defn.share_group).gr_gid) if defn.share_group else OWNER_ONLY
-            sharing.make_dir(work)  # owner-only unless shared: images, tapes and catalog are the shop's data
-            cls._build(work, defn, catalog_url, sharing)
+            private_dir(work)  # images, tapes and catalog are the shop's data: the owner's alone
+            cls._build(work, defn, catalog_url)
+            sitefiles.secure(work, sitefiles.share_gid(defn.share_group))  # shared: the folder's group
             if root.exists():
                 root.rmdir()
             os.rename(work, root)
@@ -193,15 +198,15 @@ class Site:
         return cls.open(root, **options)  # type: ignore[arg-type]
 
     @staticmethod
-    def _build(root: Path, defn: Definition, catalog_url: str | None, sharing: Sharing) -> None:
-        sharing.make_dir(root / VOLUME_DIR)
-        sharing.make_dir(root / TAPE_DIR)
+    def _build(root: Path, defn: Definition, catalog_url: str | None) -> None:
+        private_dir(root / VOLUME_DIR)
+        private_dir(root / TAPE_DIR)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
         if catalog_url:
-            os.close(sharing.create(root / CATALOG_URL_FILE, os.O_WRONLY))
+            os.close(private_file(root / CATALOG_URL_FILE, os.O_WRONLY))
             (root / CATALOG_URL_FILE).write_text(catalog_url + "\n")
         else:
-            os.close(sharing.create(root / CATALOG_FILE, os.O_WRONLY))  # SQLite's journal files follow its mode
+            os.close(private_file(root / CATALOG_FILE, os.O_WRONLY))  # SQLite's journal files follow its mode
         catalog = Catalog.create(url)
         rows: list[object] = []
         for dc in defn.dump_classes:
@@ -220,7 +225,7 @@ class Site:
             (None, v) for v in defn.extra_volumes
         ]:
             image = f"{VOLUME_DIR}/{vol.volser}.img"
-            Volume.create(root / image, vol.volser, vol.geometry, sharing).close()
+            Volume.create(root / image, vol.volser, vol.geometry).close()
             geo = vol.geometry
             rows.append(
                 VolumeRow(
@@ -256,6 +261,8 @@ class Site:
         rows += links
         rows += _security_rows(defn, Identity.current().user, time.time())
         catalog.add_rows(rows)
+        with catalog.transaction() as c:
+            settings.write(c, settings.Settings(share_group=defn.share_group))
         catalog.close()
 
     @classmethod
@@ -289,6 +296,13 @@ class Site:
         clock: Callable[[], float],
     ) -> Site:
         catalog = Catalog.open(cls.catalog_url(root))
+        try:
+            with catalog.transaction() as c:
+                found = settings.read(c)
+            repaired = sitefiles.secure(root, sitefiles.share_gid(found.share_group))
+        except BaseException:
+            catalog.close()
+            raise
         volumes: dict[str, Volume] = {}
         unavailable: dict[str, str] = {}
         for row in catalog.volumes():
@@ -318,9 +332,12 @@ class Site:
         ctl = FlashCopyController(volumes, core=core, copier=copier, clock=clock)
         site = cls(root, catalog, volumes, unavailable, suspended, ctl)
         site._lock = lock
+        site.repaired = repaired
         with catalog.session() as s:
             site.demo = repo.is_demo(s)
+        site.audit_notes = site.context.audit.open(Identity.current(), clock())
         site.recovered = site._finish_interrupted(clock())
+        site.checkpoint_audit()
         return site
 
     @staticmethod
@@ -359,6 +376,41 @@ class Site:
                         now, "OPEN", "VERIFY TAPES", None, 4, [{"id": "FPL141I", "severity": "W", "text": text}]
                     ),
                 )
+            if self.repaired:
+                shown = "; ".join(r.describe() for r in self.repaired[:20])
+                more = f" and {len(self.repaired) - 20} more" if len(self.repaired) > 20 else ""
+                repo.log_activity(
+                    s.connection(),
+                    repo.ActivityEntry(
+                        now,
+                        "OPEN",
+                        "SECURE SITE FILES",
+                        None,
+                        4,
+                        [
+                            {
+                                "id": "FPL710W",
+                                "severity": "W",
+                                "text": f"{len(self.repaired)} FILE(S) OF THE SITE WERE OPEN TO OTHER USERS AND ARE "
+                                f"NOW THE OWNER'S ALONE: {shown}{more}",
+                            }
+                        ],
+                    ),
+                )
+            for note in self.audit_notes:
+                code, _, text = note.partition(" ")
+                severity = code[-1]
+                repo.log_activity(
+                    s.connection(),
+                    repo.ActivityEntry(
+                        now,
+                        "OPEN",
+                        "OPEN AUDIT TRAIL",
+                        None,
+                        {"I": 0, "W": 4}.get(severity, 8),
+                        [{"id": code, "severity": severity, "text": text}],
+                    ),
+                )
             for text in self.suspended.values():
                 repo.log_activity(
                     s.connection(),
@@ -371,6 +423,10 @@ class Site:
             log.warning("open: %s: %s", pool, text)
         for text in tapes:
             log.warning("open: %s", text)
+        for note in self.audit_notes:
+            log.log(logging.INFO if note[7] == "I" else logging.WARNING if note[7] == "W" else logging.ERROR, note)
+        for r in self.repaired:
+            log.warning("open: FPL710W %s was open to other users; repaired: %s", r.path, r.describe())
         for text in self.suspended.values():
             log.error("open: %s", text)
         for volser, why in self.unavailable.items():
@@ -404,11 +460,16 @@ class Site:
         await self.hsm.settle()
         await self.alerts.settle()
         await self.flashcopy.stop()
+        with contextlib.suppress(DatabaseError, OSError):
+            await asyncio.to_thread(self.checkpoint_audit)
         self.close_files()
 
     def close_files(self) -> None:
         """Release volumes, catalog and lock without a running loop (after the loop that ran the
         site's background tasks has ended, e.g. when the console exits)."""
+        if self.catalog.on_loop_thread() is False:  # not from the loop (async close did it)
+            with contextlib.suppress(DatabaseError, OSError):
+                self.checkpoint_audit()
         self.flashcopy.core.close()
         for v in self.volumes.values():
             v.close()
@@ -420,6 +481,28 @@ class Site:
 
     def volume(self, volser: str) -> Volume:
         return self.context.volume(volser)
+
+    def checkpoint_audit(self) -> None:
+        """The audit trail's newest entry into the log (FPL720I) if it moved since the last
+        checkpoint: a copy of the head outside the catalog, for `audit verify` (blocking)."""
+        mark = self.context.audit.mark()
+        if mark != self._checkpointed:
+            log.info(mark.checkpoint())
+            self._checkpointed = mark
+
+    def settings(self) -> settings.Settings:
+        """The site's security settings (blocking)."""
+        with self.catalog.transaction() as c:
+            return settings.read(c)
+
+    def share_gid(self) -> int | None:
+        """The group whose members may connect to the server's socket (blocking)."""
+        return sitefiles.share_gid(self.settings().share_group)
+
+    def secure_files(self) -> list[sitefiles.Repair]:
+        """Every file the owner's alone again, the socket's folder for the share group as it is
+        set now (blocking; after `security set share-group`)."""
+        return sitefiles.secure(self.path, self.share_gid())
 
 
 __all__ = ["CatalogError", "Site", "SiteError"]

@@ -32,7 +32,7 @@ from engine.errors import (
     VolumeSpaceExhausted,
 )
 from engine.geometry import Geometry, validate_volser
-from engine.paths import OWNER_ONLY, Sharing
+from engine.paths import private_file
 
 #: copy_file_range hands the kernel at most this many bytes per call (keeps calls short).
 COPY_CHUNK = 64 * 1024 * 1024
@@ -164,13 +164,13 @@ class Volume:
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], volser: str, geometry: Geometry, sharing: Sharing = OWNER_ONLY
+        cls, path: str | os.PathLike[str], volser: str, geometry: Geometry
     ) -> Volume:
         """Create a new, empty (all-zero, sparse) image; refuses to overwrite an existing one."""
         volser = validate_volser(volser)
         p = Path(path)
         try:
-            fd = sharing.create(p, os.O_RDWR | os.O_EXCL)
+            fd = private_file(p, os.O_RDWR | os.O_EXCL)
         except FileExistsError:
             raise VolumeError(f"{volser}: image {p} already exists") from None
         try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import grp
 import logging
 import os
 import signal
@@ -29,6 +28,7 @@ from aiohttp import web
 from engine.api import LocalSite
 from engine.errors import FlashpoolError
 from engine.hsm.demo import pace_demo
+from engine.paths import private_file
 from engine.security import Identity
 from server import sockets
 from server.app import SiteServer, http_log
@@ -42,7 +42,6 @@ DETACHED_OUTPUT = "flashpool-server.out"
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
     site: Path
-    group: str | None = None  # the socket's group (default: the site directory's)
     listen: tuple[str, int] | None = None  # TCP, with TLS and tokens only
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -74,20 +73,10 @@ def _tls(options: ServeOptions) -> ssl.SSLContext | None:
     return ctx
 
 
-def _group(name: str | None) -> int | None:
-    if name is None:
-        return None
-    try:
-        return int(name) if name.isdigit() else grp.getgrnam(name).gr_gid
-    except KeyError:
-        raise FlashpoolError(f"--group {name}: there is no such group") from None
-
-
 async def serve(options: ServeOptions) -> int:
     from engine.site import Site
 
     tls = _tls(options)
-    gid = _group(options.group)
     site = Site.open(options.site)  # the site's lock: one server per site, and no embedded user
     pace_demo(site)
     if options.copy_rate is not None:
@@ -116,6 +105,7 @@ async def serve(options: ServeOptions) -> int:
     try:
         await site.start(options.auto_dump_interval)
         await runner.setup()
+        gid = await asyncio.to_thread(site.share_gid)
         await web.SockSite(runner, sockets.bind(options.site, gid)).start()
         where = [str(sock_path)]
         if options.listen is not None:
@@ -162,7 +152,7 @@ def detach(argv: list[str], site: Path, timeout: float = 60.0) -> int:
     """Start `flashpool serve` (the same arguments, without --detach) in its own session; return
     its pid once it listens. Its standard error goes to the site's flashpool-server.out."""
     out = site / DETACHED_OUTPUT
-    with open(out, "ab") as f:
+    with open(private_file(out, os.O_WRONLY | os.O_APPEND), "ab") as f:
         proc = subprocess.Popen(
             [sys.executable, "-m", "console.cli", *argv],
             stdin=subprocess.DEVNULL,

@@ -1,4 +1,6 @@
-"""Where a site's server listens: `flashpool.sock` inside the site directory.
+"""Where a site's server listens: `run/flashpool.sock` inside the site directory, the one folder
+of a site that other users may enter (engine.sitefiles: 0750 and the socket 0660 for the site's
+share group; the owner's alone when the site is not shared).
 
 A Unix socket's path is limited to 107 bytes; a site deep in a file system (a test's temporary
 directory) is reached through `/proc/self/fd/N`, a handle on the directory that both the server
@@ -14,12 +16,13 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-SOCKET_NAME = "flashpool.sock"
+from engine.sitefiles import RUN_DIR, SOCKET_NAME, run_mode, socket_mode
+
 _MAX_PATH = 100
 
 
 def socket_path(site: Path) -> Path:
-    return site / SOCKET_NAME
+    return site / RUN_DIR / SOCKET_NAME
 
 
 @contextlib.contextmanager
@@ -39,7 +42,10 @@ def short_path(path: Path) -> Iterator[str]:
 def listening(site: Path) -> bool:
     """Whether a server answers on the site's socket (a stale socket file does not count)."""
     path = socket_path(site)
-    if not path.exists():
+    try:
+        if not path.exists():
+            return False
+    except PermissionError:  # not this user's to reach: no server of its
         return False
     with short_path(path) as name, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(2.0)
@@ -53,9 +59,16 @@ def listening(site: Path) -> bool:
 
 
 def bind(site: Path, group: int | None) -> socket.socket:
-    """The server's listening socket, 0660, owned by `group` (default: the site's group). A
-    socket file left by a server that died is replaced; the caller holds the site's lock, so no
-    live server can own it."""
+    """The server's listening socket in `run/`: for the owner alone, or 0660 for `group` (the
+    site's share group) in a 0750 folder of that group, so its members connect but cannot
+    remove or replace it. A socket file left by a server that died is replaced; the caller
+    holds the site's lock, so no live server can own it."""
+    run = socket_path(site).parent
+    with contextlib.suppress(FileExistsError):
+        run.mkdir(mode=0o700)
+    os.chmod(run, run_mode(group))
+    if group is not None:
+        os.chown(run, -1, group)
     path = socket_path(site)
     with contextlib.suppress(FileNotFoundError):
         if path.is_socket():
@@ -64,10 +77,9 @@ def bind(site: Path, group: int | None) -> socket.socket:
     try:
         with short_path(path) as name:
             sock.bind(name)
-        os.chmod(path, 0o660)
-        gid = group if group is not None else site.stat().st_gid
-        if gid != path.stat().st_gid:
-            os.chown(path, -1, gid)
+        os.chmod(path, socket_mode(group))
+        if group is not None:
+            os.chown(path, -1, group)
         sock.listen(128)
         sock.setblocking(False)
     except BaseException:

@@ -284,6 +284,15 @@ class TokenRow(Keyed, SQLModel, table=True):
     created_at: float = 0.0
     created_by: str = ""
     revoked_at: float | None = None
+    expires_at: float | None = None  # None: made before tokens expired (revision 0006); never expires
+
+
+class SiteSettingRow(SQLModel, table=True):
+    """One setting of the site's security (engine.catalog.settings names them and their types)."""
+
+    __tablename__ = "site_setting"
+    key: str = Field(primary_key=True)
+    value: str
 
 
 class AuditRow(SQLModel, table=True):

@@ -138,6 +138,10 @@ class Catalog:
         asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
 
+    def on_loop_thread(self) -> bool:
+        """Whether this thread is the live site's event loop thread (no catalog work here)."""
+        return self._loop_thread == threading.get_ident()
+
     def _check_thread(self) -> None:
         if STRICT_LOOP and self._loop_thread == threading.get_ident() and not _asked_by_a_test():
             raise CatalogOnEventLoop("catalog query on the event loop thread; run it in a worker thread")

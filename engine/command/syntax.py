@@ -217,8 +217,12 @@ class _Parser:
 
 def printable(text: str) -> str:
     """Text as it may be shown and logged: bytes that were not UTF-8 (decoded by Python as lone
-    surrogates, e.g. from argv) become \\xNN escapes."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    surrogates, e.g. from argv) become \\xNN escapes; any other lone surrogate (from JSON's
+    \\udNNN escapes) becomes \\udNNN."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def parse(text: str) -> Command:
@@ -228,4 +232,6 @@ def parse(text: str) -> Command:
             raise CommandSyntaxError(
                 f"byte X'{ord(c) - 0xDC00:02X}' is not text: a command is UTF-8", i + 1, "IKJ56702I"
             )
+        if "\ud800" <= c <= "\udfff":
+            raise CommandSyntaxError(f"U+{ord(c):04X} is not text: a command is UTF-8", i + 1, "IKJ56702I")
     return _Parser(join_lines(text)).command()

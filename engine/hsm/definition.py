@@ -131,7 +131,7 @@ class Definition:
     copy_pools: tuple[CopyPoolDef, ...] = ()
     dump_classes: tuple[DumpClassDef, ...] = ()
     extra_volumes: tuple[VolumeDef, ...] = field(default=())  # volumes in no storage group
-    share_group: str | None = None  # [site] group: who besides the owner may use the site's files
+    share_group: str | None = None  # [site] group: whose members may connect to the server's socket
     roles: tuple[RoleDef, ...] = ()
     profiles: tuple[ProfileDef, ...] = ()
 

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from engine.errors import FlashpoolError
-from engine.paths import Sharing
+from engine.paths import private_file
 
 TAPE_MAGIC = b"FPTAPE01"
 FILE_MAGIC = b"FPFILE01"
@@ -77,7 +77,7 @@ class TapeWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         new = not path.exists()
-        self._f = open(Sharing.of(path.parent).create(path, os.O_WRONLY | os.O_APPEND), "ab")  # noqa: SIM115 - kept open for the life of the writer
+        self._f = open(private_file(path, os.O_WRONLY | os.O_APPEND), "ab")  # noqa: SIM115 - kept open for the life of the writer
         if new:
             self._f.write(TAPE_MAGIC)
         self._count = len(list_files(path)) if not new else 0

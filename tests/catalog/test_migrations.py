@@ -38,7 +38,7 @@ def test_head_names_the_newest_migration():
 
 
 #: tables that revisions after 0002 add (a downgrade to 0002 drops them with their rows)
-LATER_TABLES = {"profile", "permit", "role_grant", "api_token", "audit"}
+LATER_TABLES = {"profile", "permit", "role_grant", "api_token", "audit", "site_setting"}
 
 
 LATER_COLUMNS = {("activity", "user"), ("relationship", "feed")}  # revisions 0003 and 0005
@@ -74,12 +74,12 @@ def test_an_older_catalog_is_refused_then_upgraded_with_every_row_and_bitmap_int
         command.downgrade(schema._config(conn), "0002")  # the catalog as the previous release left it
     eng.dispose()
     with pytest.raises(
-        CatalogVersionMismatch, match=r"revision 0002; this flashpool needs 0005.*flashpool catalog upgrade"
+        CatalogVersionMismatch, match=r"revision 0002; this flashpool needs 0006.*flashpool catalog upgrade"
     ):
         Site.open(path)
     assert main(["catalog", "check", "--site", str(path)]) == 4
     assert main(["catalog", "upgrade", "--site", str(path)]) == 0
-    assert "was at schema revision 0002; it is now at 0005" in capsys.readouterr().out
+    assert "was at schema revision 0002; it is now at 0006" in capsys.readouterr().out
     assert main(["catalog", "check", "--site", str(path)]) == 0
 
     assert rows(path / "catalog.db") == before  # every row, every bitmap (stored as bytes), as it was
@@ -103,7 +103,7 @@ def test_a_catalog_from_before_alembic_is_the_baseline(tmp_path):
     eng.dispose()
     with pytest.raises(CatalogVersionMismatch, match="0002"):
         Site.open(path)
-    assert Site.upgrade_catalog(path) == ("0002", "0005")
+    assert Site.upgrade_catalog(path) == ("0002", "0006")
     Site.open(path).close_files()
 
 

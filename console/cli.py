@@ -179,12 +179,27 @@ def _parser() -> argparse.ArgumentParser:
     tc = command(tsub, "create", "a new token for USER (shown once)", _sec_change)
     tc.add_argument("user")
     tc.add_argument("--label", default="")
+    tc.add_argument("--days", type=int, help="how long it lives (default: the site's token-days setting)")
     command(tsub, "revoke", "revoke token ID", _sec_change).add_argument("token_id", type=int)
-    command(tsub, "list", "the tokens (never their secrets)", _tokens)
+    command(tsub, "list", "the tokens (never their secrets), with their expiry", _tokens)
+    st = command(ssub, "set", "change a security setting (see `security settings`)", _sec_change)
+    st.add_argument("setting", help="share-group, token-days, token-max-days or audit-reads")
+    st.add_argument("value")
+    command(ssub, "settings", "the site's security settings", _settings)
 
     aud = sub.add_parser("audit", help="the audit trail")
     asub = aud.add_subparsers(dest="acmd", required=True)
-    command(asub, "verify", "check the hash chain: a changed, removed or reordered entry is found", _audit_verify)
+    av = command(
+        asub, "verify", "check the sealed chain, its head and checkpoints (exit 8 naming what is wrong)", _audit_verify
+    )
+    av.add_argument(
+        "--against",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="earlier exports or logs whose entries and checkpoints the trail must still hold",
+    )
     ex = command(asub, "export", "the entries as JSON lines", _audit_export)
     ex.add_argument("--since", type=_when, help="a date, date and time (ISO 8601) or a Unix time")
 
@@ -661,10 +676,12 @@ async def _sec_change(args: argparse.Namespace) -> int:
     name = getattr(args, "group", None) or getattr(args, "user", None) or ""
     if args.scmd == "token":
         change = (
-            SecurityChange(Change.TOKEN, name=args.user, label=args.label)
+            SecurityChange(Change.TOKEN, name=args.user, label=args.label, days=args.days)
             if args.tcmd == "create"
             else SecurityChange(Change.UNTOKEN, token_id=args.token_id)
         )
+    elif args.scmd == "set":
+        change = SecurityChange(Change.SET, name=args.setting, value=args.value)
     elif args.scmd in ("define", "alter"):
         if args.scmd == "alter" and args.uacc is None:
             raise FlashpoolError("alter takes --uacc")
@@ -693,6 +710,7 @@ async def _sec_change(args: argparse.Namespace) -> int:
 
 async def _tokens(args: argparse.Namespace) -> int:
     import datetime as dt
+    import time
 
     from engine import wire
 
@@ -700,32 +718,75 @@ async def _tokens(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"tokens": wire.encode(tokens)}))
         return 0
+    now = time.time()
+
+    def day(at: float | None) -> str:
+        return dt.datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M") if at is not None else "never"
+
+    print(f"{'ID':>5} {'USER':<16} {'STATE':<8} {'CREATED':<16} {'EXPIRES':<16} BY / LABEL")
     for t in tokens:
-        when = dt.datetime.fromtimestamp(t.created_at).strftime("%Y-%m-%d %H:%M")
-        state = "revoked" if t.revoked_at is not None else "live"
-        print(f"{t.id:>5} {t.user:<16} {state:<8} {when} by {t.created_by}  {t.label}")
+        print(
+            f"{t.id:>5} {t.user:<16} {t.state(now):<8} {day(t.created_at):<16} {day(t.expires_at):<16} "
+            f"{t.created_by}  {t.label}"
+        )
+    return 0
+
+
+async def _settings(args: argparse.Namespace) -> int:
+    found = await _ask(args, lambda api: api.settings())
+    if args.json:
+        print(json.dumps({"settings": {s.name: s.value for s in found}}))
+        return 0
+    for s in found:
+        print(f"{s.name:<16} {s.value:<12} {s.meaning}")
     return 0
 
 
 async def _audit_verify(args: argparse.Namespace) -> int:
-    report = await _ask(args, lambda api: api.audit_verify())
+    from engine.security.audit import marks_in
+
+    against = []
+    for path in args.against:
+        try:
+            against += marks_in(path.read_text(errors="replace"), str(path))
+        except OSError as exc:
+            raise FlashpoolError(f"--against {path}: {exc.strerror or exc}") from None
+    report = await _ask(args, lambda api: api.audit_verify(against))
     if args.json:
-        print(json.dumps({"entries": report.entries, "problems": list(report.problems), "ok": not report.problems}))
+        print(
+            json.dumps(
+                {
+                    "entries": report.entries,
+                    "problems": list(report.problems),
+                    "ok": not report.problems,
+                    "head": {"seq": report.head.seq, "digest": report.head.digest, "key": report.head.key},
+                    "checkpoints": len(against),
+                }
+            )
+        )
     elif report.problems:
         for p in report.problems:
             print(f"flashpool: audit trail: {p}", file=sys.stderr)
         print(f"flashpool: the audit trail of {report.entries} entries FAILS verification", file=sys.stderr)
     else:
-        _say(args, f"flashpool: the audit trail verifies: {report.entries} entries, the chain unbroken")
+        kept = f", {len(against)} checkpoint(s) from {len(args.against)} file(s) matched" if against else ""
+        _say(
+            args,
+            f"flashpool: the audit trail verifies: {report.entries} entries, every seal and link valid, "
+            f"the head at entry {report.head.seq} (key {report.head.key}){kept}",
+        )
     return 8 if report.problems else 0
 
 
 async def _audit_export(args: argparse.Namespace) -> int:
+    """The entries as JSON lines, then the head of the trail when they were read: kept apart
+    from the site, it lets a later `audit verify --against` prove no entry was rewritten."""
     from engine import wire
 
-    entries = await _ask(args, lambda api: api.audit_export(args.since))
-    for e in entries:
+    export = await _ask(args, lambda api: api.audit_export(args.since))
+    for e in export.entries:
         print(json.dumps(wire.encode(e)), flush=False)
+    print(json.dumps({"head": wire.encode(export.head)}))
     sys.stdout.flush()
     return 0
 

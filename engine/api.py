@@ -4,52 +4,53 @@ server; and the server itself, once per request, for the identity that asked), a
 `server.client.RemoteSite` sends it to the site's server over HTTP.
 
 Reads are blocking (call them from a worker thread: they read the catalog, or the network);
-actions are coroutines. Every function is authorized for the client's identity; a refusal is
-`NotAuthorized` (reads) or a result with RC 36 (actions), and is in the audit trail.
+actions are coroutines. Every function is authorized for the client's identity by its rule in
+engine.security.needs (the same table the server's routes are declared in); a refusal is
+`NotAuthorized` (reads) or a result with RC 36 (actions), and is in the audit trail. Answers leave
+out what the identity may not LIST (engine.visibility).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
-import enum
+import dataclasses
 import functools
 import hashlib
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
-
-from engine.catalog.models import RoleGrantRow
+from engine import transcripts
+from engine.catalog.settings import AuditReads
+from engine.command.syntax import printable
 from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import Event
 from engine.flashcopy import RelationshipInfo
 from engine.hsm import verify
 from engine.hsm.impact import Impact, impact
-from engine.hsm.messages import CommandResult, Rc
+from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
-from engine.security import Access, AuditEntry, Check, Decision, Function, Identity, Kind, Role
+from engine.security import AuditEntry, Check, Decision, Identity, Kind
 from engine.security import store as security
-from engine.security.access import valid_profile_name
+from engine.security.admin import Change, SecurityChange, apply_change
+from engine.security.audit import REJECTED, AuditMark
+from engine.security.needs import Needs, rule_of
 from engine.security.store import ProfileListing
 from engine.views import ActivityView, GroupView, PairView, PoolSummary, VersionView, VolumeView
+from engine.visibility import EVERYTHING, Visibility, visibility
 
 if TYPE_CHECKING:
     from engine.site import Site
 
 API_VERSION = "v1"
-
-
-#: reads whose every allowed use is audited too (who looked at the security setup and the trail);
-#: the views a console refreshes every second are audited when refused
-AUDITED_READS = frozenset({Function.SECURITY, Function.AUDIT})
 
 
 class NotAuthorized(FlashpoolError):
@@ -112,6 +113,35 @@ class BandMap:
 class AuditReport:
     entries: int
     problems: tuple[str, ...]
+    head: AuditMark  # the newest entry, as a checkpoint records it
+
+
+@dataclass(frozen=True, slots=True)
+class AuditExport:
+    """Entries, and the head of the trail when they were read: kept elsewhere, a later
+    `audit verify --against` proves the trail was not rewritten since."""
+
+    entries: tuple[AuditEntry, ...]
+    head: AuditMark
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who the site takes the caller to be."""
+
+    user: str
+    groups: tuple[str, ...]
+    via: str  # process | unix | token
+    site: str  # the site directory's name
+    pid: int  # the process that holds the site
+    mode: str  # embedded | server
+
+
+@dataclass(frozen=True, slots=True)
+class SettingView:
+    name: str
+    value: str
+    meaning: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,50 +161,14 @@ class TokenInfo:
     created_at: float
     created_by: str
     revoked_at: float | None
+    expires_at: float | None  # None: made before tokens expired (it never does)
 
-
-class Change(enum.Enum):
-    """The security administration functions (STGADMIN.FPL.SECURITY, UPDATE)."""
-
-    DEFINE = "define"  # a profile, with its UACC
-    ALTER = "alter"  # a profile's UACC
-    DELETE = "delete"  # a profile and its access list
-    PERMIT = "permit"  # a user or group into a profile's access list
-    REMOVE = "remove"  # ... out of it
-    GRANT = "grant"  # a role bundle to a user or group
-    REVOKE = "revoke"
-    TOKEN = "token"  # a new API token for a user (its secret is shown once)
-    UNTOKEN = "untoken"  # revoke a token
-
-
-@dataclass(frozen=True, slots=True)
-class SecurityChange:
-    change: Change
-    profile: str = ""
-    uacc: Access = Access.NONE
-    kind: Kind = Kind.USER
-    name: str = ""  # user or group
-    access: Access = Access.READ
-    role: str = ""
-    label: str = ""
-    token_id: int = 0
-
-    def describe(self) -> str:
-        c = self.change
-        who = f"{self.kind.value} {self.name}"
-        return {
-            Change.DEFINE: f"RDEFINE FACILITY {self.profile} UACC({self.uacc.name})",
-            Change.ALTER: f"RALTER FACILITY {self.profile} UACC({self.uacc.name})",
-            Change.DELETE: f"RDELETE FACILITY {self.profile}",
-            Change.PERMIT: f"PERMIT {self.profile} CLASS(FACILITY) ID({self.name}) ACCESS({self.access.name})"
-            + (" GROUP" if self.kind is Kind.GROUP else ""),
-            Change.REMOVE: f"PERMIT {self.profile} CLASS(FACILITY) ID({self.name}) DELETE"
-            + (" GROUP" if self.kind is Kind.GROUP else ""),
-            Change.GRANT: f"GRANT ROLE({self.role.upper()}) TO {who}",
-            Change.REVOKE: f"REVOKE ROLE({self.role.upper()}) FROM {who}",
-            Change.TOKEN: f"TOKEN CREATE USER({self.name})" + (f" LABEL({self.label})" if self.label else ""),
-            Change.UNTOKEN: f"TOKEN REVOKE ID({self.token_id})",
-        }[c]
+    def state(self, now: float) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +187,18 @@ class SiteAPI(abc.ABC):
     mode: str  # embedded | server
     name: str  # the site directory's name
     path: Path  # where the site lies (as the client names it)
-    demo: bool
     who: Identity
 
+    @property
+    @abc.abstractmethod
+    def demo(self) -> bool:
+        """Whether the site is a demo site (the console says so)."""
+
     # -- reads (blocking) -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def whoami(self) -> Caller:
+        """Who the site takes the caller to be (open to any connected user)."""
+
     @abc.abstractmethod
     def status(self) -> SiteStatus: ...
 
@@ -269,10 +271,15 @@ class SiteAPI(abc.ABC):
     def tokens(self) -> list[TokenInfo]: ...
 
     @abc.abstractmethod
-    def audit_verify(self) -> AuditReport: ...
+    def settings(self) -> list[SettingView]:
+        """The site's security settings (engine.catalog.settings)."""
 
     @abc.abstractmethod
-    def audit_export(self, since: float | None = None) -> list[AuditEntry]: ...
+    def audit_verify(self, against: list[AuditMark] | None = None) -> AuditReport:
+        """Check the trail; `against`: checkpoints kept elsewhere (an earlier export, a log)."""
+
+    @abc.abstractmethod
+    def audit_export(self, since: float | None = None) -> AuditExport: ...
 
     # -- actions ----------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -280,7 +287,8 @@ class SiteAPI(abc.ABC):
 
     @abc.abstractmethod
     async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        """A transcript (a walkthrough's) into the activity log."""
+        """A walkthrough's transcript on copy pool `pool` (None: it chose none) into the activity
+        log."""
 
     @abc.abstractmethod
     async def damage(self, volser: str, first: int, last: int) -> CommandResult:
@@ -301,8 +309,9 @@ class SiteAPI(abc.ABC):
         persists and exits; copies resume at its next start."""
 
     @abc.abstractmethod
-    async def save_transcript(self, name: str, text: str) -> str:
-        """Into the site's transcripts/ folder; returns the file's path."""
+    async def save_transcript(self, pool: str | None, name: str, text: str) -> str:
+        """A walkthrough's transcript on copy pool `pool` into the site's transcripts/ folder, as
+        a new file; returns its path."""
 
     @abc.abstractmethod
     def events(self) -> AsyncIterator[Event]:
@@ -345,7 +354,8 @@ def _version() -> str:
 
 
 class LocalSite(SiteAPI):
-    """The API over a Site in this process, for one identity."""
+    """The API over a Site in this process, for one identity. Every function is let through by
+    its rule in engine.security.needs and no other way (`_enter`, `_judge`)."""
 
     def __init__(
         self,
@@ -356,54 +366,122 @@ class LocalSite(SiteAPI):
         clients: Callable[[], int] = lambda: 0,
         backlog: Callable[[], int] = lambda: 0,
         started_at: float | None = None,
+        origin: str | None = None,
     ) -> None:
         self.engine = site
         self.who = who or Identity.current()
         self.mode = mode
         self.name = site.path.name
         self.path = site.path
-        self.demo = site.demo
+        self.origin = origin or ("API" if mode == "server" else "CLI")  # how the audit trail names the route
         self._clients = clients
         self._backlog = backlog
         self._started_at = started_at if started_at is not None else time.time()
 
-    def as_user(self, who: Identity) -> LocalSite:
+    @property
+    def demo(self) -> bool:
+        return self.engine.demo
+
+    def as_user(self, who: Identity, origin: str | None = None) -> LocalSite:
         """The same site for another identity (the server: one per request)."""
         return LocalSite(
-            self.engine, who, mode=self.mode, clients=self._clients, backlog=self._backlog, started_at=self._started_at
+            self.engine,
+            who,
+            mode=self.mode,
+            clients=self._clients,
+            backlog=self._backlog,
+            started_at=self._started_at,
+            origin=origin,
         )
 
     # -- authorization ------------------------------------------------------------------------------
     def _decide(self, check: Check) -> Decision:
         return self.engine.context.guard.decide(self.who, check)
 
-    def _allow(self, check: Check, action: str, audit: bool = True) -> Decision:
-        """A read: allowed, or refused (audited) with NotAuthorized. An allowed read of the
-        security setup or the trail is audited too (`audit=False`: the caller does it after)."""
-        d = self._decide(check)
-        if not d.allowed:
-            ich, _ = refusal_lines(d, self.who)
-            self._audit(action, d, Rc.NOT_AUTHORIZED, ("ICH408I",))
-            raise NotAuthorized(f"ICH408I {ich}")
-        if check.function in AUDITED_READS and audit:
-            self._audit(action, d, 0, ())
-        return d
-
-    def _audit(self, action: str, decision: Decision | None, rc: int, ids: tuple[str, ...]) -> None:
+    def _visibility(self) -> Visibility:
         ctx = self.engine.context
-        ctx.audit.record(self.who, "API" if self.mode == "server" else "CLI", action, ctx.clock(), decision, rc, ids)
+        return visibility(ctx.catalog, ctx.guard, self.who)
 
-    def check_read(self, pool: str | None = None) -> None:
-        """May this identity see the site (or the copy pool)? NotAuthorized, audited, if not."""
-        self._allow(Check(Function.LIST, pool), "READ " + (f"COPYPOOL({pool})" if pool else "SITE"))
+    def _judge(self, call: str, args: dict[str, object]) -> tuple[Decision, str, Visibility]:
+        """What `call`'s rule decides for these arguments (blocking): the decision (for a thing
+        named that holds data of a copy pool the caller may not list, that pool's LIST
+        decision), the refusal's text ("" when allowed) and what the caller may see."""
+        rule = rule_of(call)
+        if not isinstance(rule, Needs):
+            raise TypeError(f"{call} is not decided by profiles here ({rule.describe()})")
+        pool = _text_arg(args.get(rule.pool)) if rule.pool else None
+        decisions = [self._decide(Check(f, pool, rule.access)) for f in rule.functions]
+        decision = next((d for d in decisions if d.allowed), decisions[0])
+        if not decision.allowed:
+            return decision, "ICH408I " + refusal_lines(decision, self.who)[0], EVERYTHING
+        named = _named(rule, args)
+        if not (rule.filtered or named):
+            return decision, "", EVERYTHING
+        seen = self._visibility()
+        for what, text in named:
+            if not seen.text(text):
+                mentioned = set(re.findall(r"[A-Z0-9@#$.\-]+", text.upper()))
+                hidden = next((p for p in sorted(seen.pools) if p in mentioned), min(seen.pools))
+                return (
+                    seen.why(hidden) or decision,
+                    f"ICH408I USER({self.who.user}) {what} INSUFFICIENT ACCESS AUTHORITY: IT HOLDS OR NAMES DATA "
+                    "OF A COPY POOL YOU MAY NOT LIST",
+                    seen,
+                )
+        return decision, "", seen
+
+    def _enter(self, call: str, **args: object) -> Visibility:
+        """A read let through by its rule: NotAuthorized (audited) if refused; what the caller
+        may see if allowed (audited too when the rule or the site's audit-reads say so)."""
+        decision, refused, seen = self._judge(call, args)
+        action = _action_text(call, args)
+        if refused:
+            self._audit(action, decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(refused)
+        rule = rule_of(call)
+        if isinstance(rule, Needs) and (
+            rule.audited or self.engine.context.guard.settings().audit_reads is AuditReads.ALL
+        ):
+            self._audit(action, decision, 0, ())
+        return seen
+
+    def _audit(self, action: str, decision: Decision | None, rc: int, ids: tuple[str, ...], verdict: str = "") -> None:
+        ctx = self.engine.context
+        ctx.audit.record(self.who, self.origin, action, ctx.clock(), decision, rc, ids, verdict=verdict)
+
+    def check_read(self) -> Visibility:
+        """May this identity follow the site's events? NotAuthorized (audited) if not; what it
+        may be told if so."""
+        return self._enter("events")
+
+    def still_sees(self) -> Visibility:
+        """What a stream already let through may be told now (asked again every second, not
+        audited again); NotAuthorized, audited, once the identity may not follow it any more."""
+        decision, refused, seen = self._judge("events", {})
+        if refused:
+            self._audit("EVENTS", decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(refused)
+        return seen
+
+    def reject(self, action: str, why: str) -> None:
+        """A request refused before any profile was asked (it does not fit the API): audited."""
+        self._audit(f"{action}: {printable(why)[:300]}", None, 12, ("FPL590E",), verdict=REJECTED)
 
     def may(self, checks: list[Check]) -> list[Decision]:
         return [self._decide(c) for c in checks]
 
+    def whoami(self) -> Caller:
+        return Caller(self.who.user, self.who.groups, self.who.via, self.name, os.getpid(), self.mode)
+
     # -- reads --------------------------------------------------------------------------------------
     def status(self) -> SiteStatus:
+        seen = self._enter("status")
         fc = self.engine.flashcopy
-        copying = fc.core.copy_candidates()
+        copying = [r for r in fc.core.copy_candidates() if seen.pair(r.source, r.target)]
+        parked = dict(fc.failed)
+        if not seen.everything:
+            shown = {r.id for r in fc.core.relationships() if seen.pair(r.source, r.target)}
+            parked = {rid: why for rid, why in parked.items() if rid in shown}
         return SiteStatus(
             site=self.name,
             demo=self.engine.demo,
@@ -413,8 +491,8 @@ class LocalSite(SiteAPI):
             copies=len(copying),
             out_of_sync=sum(r.out_of_sync for r in copying),
             tracks=sum(r.length for r in copying),
-            parked=dict(fc.failed),
-            background=len(self.engine.hsm.background),
+            parked=parked,
+            background=sum(1 for pool in self.engine.hsm.background_pools() if seen.pool(pool)),
             holds=tuple(sorted(self.engine.context.holds())),
             pid=os.getpid(),
             started_at=self._started_at,
@@ -424,128 +502,153 @@ class LocalSite(SiteAPI):
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:
-        self.check_read(only)
-        return self.engine.views.pools(only)
+        seen = self._enter("pools", only=only)
+        return [p for p in self.engine.views.pools(only) if seen.pool(p.name)]
 
     def versions(self, pool: str) -> list[VersionView]:
-        self.check_read(pool)
+        self._enter("versions", pool=pool)
         return self.engine.views.versions(pool)
 
     def pairs(self, pool: str, version: int) -> list[PairView]:
-        self.check_read(pool)
+        self._enter("pairs", pool=pool)
         return self.engine.views.pairs(pool, version)
 
     def volumes(self) -> list[VolumeView]:
-        self.check_read()
-        return self.engine.views.volumes()
+        seen = self._enter("volumes")
+        return [v for v in self.engine.views.volumes() if seen.volume(v.volser)]
 
     def storage(self) -> StorageView:
-        self.check_read()
-        volumes = self.engine.views.volumes()
-        groups = self.engine.views.groups(volumes)
+        seen = self._enter("storage")
+        volumes = [v for v in self.engine.views.volumes() if seen.volume(v.volser)]
+        groups = [
+            dataclasses.replace(g, copy_pools=tuple(p for p in g.copy_pools if seen.pool(p)))
+            for g in self.engine.views.groups(volumes)
+            if seen.group(g.name)
+        ]
         grouped = {v.volser for g in groups for v in g.volumes}
         return StorageView(tuple(groups), tuple(v for v in volumes if v.volser not in grouped))
 
     def relationships(self, volser: str | None = None) -> list[RelationshipInfo]:
-        self.check_read()
+        seen = self._enter("relationships", volser=volser)
         fc = self.engine.flashcopy
-        return fc.relationships() if volser is None else fc.relationships_of(volser)
+        found = fc.relationships() if volser is None else fc.relationships_of(volser)
+        return [r for r in found if seen.pair(r.source, r.target)]
 
     def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
-        self.check_read(pool)
-        return self.engine.views.activity(limit, pool)
+        seen = self._enter("activity", pool=pool)
+        if seen.everything:
+            return self.engine.views.activity(limit, pool)
+        return self.engine.views.activity(limit, pool, keep=lambda a: _activity_visible(seen, a))
 
     def band_map(self, volser: str, cells: int) -> BandMap:
-        self.check_read()
+        self._enter("band_map", volser=volser)
         if volser not in self.engine.volumes:
             raise FlashpoolError(f"volume {volser} is not available")
         n, bands = self.engine.views.band_map(volser, cells)
         return BandMap(n, tuple(bands))
 
     def datasets(self, pattern: str | None = None) -> list[DataSetInfo]:
-        self.check_read()
-        return self.engine.datasets.cataloged(pattern)
+        seen = self._enter("datasets")
+        return [d for d in self.engine.datasets.cataloged(pattern) if seen.dataset(d.name)]
 
     def dataset(self, name: str) -> DataSetInfo | None:
-        self.check_read()
+        self._enter("dataset", name=name)
         return self.engine.datasets.get(name)
 
     def datasets_on(self, volsers: list[str]) -> list[DataSetInfo]:
-        self.check_read()
+        self._enter("datasets_on", volsers=volsers)
         return self.engine.datasets.on_volumes(volsers)
 
     def precheck(self, command: str) -> list[RuleCheck]:
-        self.check_read()
+        self._enter("precheck", command=command)
         return precheck(self.engine.context, command)
 
     def impact(self, command: str) -> Impact:
-        self.check_read()
+        self._enter("impact", command=command)
         return impact(self.engine.context, command)
 
     def expect(self, command: str) -> list[Expectation]:
-        self.check_read()
+        self._enter("expect", command=command)
         return verify.expect_for(self.engine.context, command)
 
     def verify(self, expected: list[Expectation]) -> list[Outcome]:
-        self.check_read()
+        self._enter("verify", expected=expected)
         return verify.check(self.engine.context, expected)
 
     def verify_backup(self, pool: str) -> list[Outcome]:
-        self.check_read(pool)
+        self._enter("verify_backup", pool=pool)
         return verify.check_backup(self.engine.context, pool)
 
     def volume_digest(self, volser: str) -> str:
-        self.check_read()
+        self._enter("volume_digest", volser=volser)
         self.engine.volume(volser)  # an unknown volser is a clear error before anything is read
         return verify.volume_digest(self.engine.context, volser)
 
     def dataset_digest(self, name: str) -> str:
-        self.check_read()
+        self._enter("dataset_digest", name=name)
         return hashlib.sha256(self.engine.context.datasets.read(name)).hexdigest()
 
     def profiles(self, pattern: str | None = None) -> list[ProfileListing]:
-        self._allow(Check(Function.SECURITY), "LIST PROFILES")
+        self._enter("profiles", pattern=pattern)
         with self.engine.catalog.session() as s:
             return security.listing(s, pattern.upper() if pattern else None)
 
     def role_grants(self) -> list[RoleGrant]:
-        self._allow(Check(Function.SECURITY), "LIST ROLES")
+        self._enter("role_grants")
         with self.engine.catalog.session() as s:
             return [RoleGrant(g.role, Kind(g.kind), g.name, g.granted_by, g.at) for g in security.grants(s)]
 
     def tokens(self) -> list[TokenInfo]:
-        self._allow(Check(Function.SECURITY), "LIST TOKENS")
+        self._enter("tokens")
         with self.engine.catalog.session() as s:
             return [
-                TokenInfo(t.key, t.user, t.label, t.created_at, t.created_by, t.revoked_at) for t in security.tokens(s)
+                TokenInfo(t.key, t.user, t.label, t.created_at, t.created_by, t.revoked_at, t.expires_at)
+                for t in security.tokens(s)
             ]
 
-    def audit_verify(self) -> AuditReport:
-        d = self._allow(Check(Function.AUDIT), "AUDIT VERIFY", audit=False)
-        n, problems = self.engine.context.audit.verify()  # before this look is itself recorded
-        self._audit("AUDIT VERIFY", d, 8 if problems else 0, ())
-        return AuditReport(n, tuple(problems))
+    def settings(self) -> list[SettingView]:
+        self._enter("settings")
+        return [SettingView(n, v, m) for n, v, m in self.engine.settings().describe()]
 
-    def audit_export(self, since: float | None = None) -> list[AuditEntry]:
-        self._allow(Check(Function.AUDIT), "AUDIT EXPORT")
-        return list(self.engine.context.audit.entries(since))
+    def audit_verify(self, against: list[AuditMark] | None = None) -> AuditReport:
+        decision, refused, _ = self._judge("audit_verify", {})
+        if refused:
+            self._audit("AUDIT VERIFY", decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(refused)
+        trail = self.engine.context.audit
+        n, problems = trail.verify(against or ())  # before this look is itself recorded
+        self._audit("AUDIT VERIFY", decision, 8 if problems else 0, ())
+        return AuditReport(n, tuple(problems), trail.mark())
+
+    def audit_export(self, since: float | None = None) -> AuditExport:
+        self._enter("audit_export", since=since)
+        trail = self.engine.context.audit
+        head = trail.mark()  # read first: every entry up to it is in the export
+        return AuditExport(tuple(e for e in trail.entries(since) if e.seq <= head.seq), head)
 
     # -- actions ------------------------------------------------------------------------------------
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         return await self.engine.hsm.execute(text, origin, self.who)
 
     async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
+        """Authorized and audited as the copy pool's operator; written as the caller's entry."""
+        decision, refused, _ = await asyncio.to_thread(self._judge, "record", {"pool": pool})
+        action = f"RECORD {origin} {printable(command)}"
+        if refused:
+            await asyncio.to_thread(self._audit, action, decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(refused)
         await self.engine.hsm.record(origin, command, pool, rc, lines, self.who)
+        await asyncio.to_thread(self._audit, action, decision, 0, ())
 
     async def _action(
-        self, check: Check, text: str, run: Callable[[CommandResult], object], pool: str | None = None
+        self, call: str, args: dict[str, object], text: str, run: Callable[[CommandResult], object]
     ) -> CommandResult:
-        """A function that is not an HSM command: authorized, run, logged and audited as one."""
+        """A function that is not an HSM command: let through by its rule, run, logged and
+        audited as one."""
         res = CommandResult(text)
-        d = await asyncio.to_thread(self._decide, check)
-        if not d.allowed:
-            ich, _ = refusal_lines(d, self.who)
-            res.add("ICH408I", ich)
+        d, refused, _ = await asyncio.to_thread(self._judge, call, args)
+        if refused:
+            res.add("ICH408I", refused.removeprefix("ICH408I "))
             res.fail(Rc.NOT_AUTHORIZED)
         else:
             try:
@@ -556,10 +659,10 @@ class LocalSite(SiteAPI):
                 res.add("FPL590E", f"{text} FAILED - {exc}")
                 res.fail(12)
             except (OSError, ValueError) as exc:
-                res.add("FPL590E", f"{text} FAILED - {exc}")
+                res.add("FPL590E", f"{text} FAILED - {resource_problem(exc) if isinstance(exc, OSError) else exc}")
                 res.fail(12)
-        ctx = self.engine.context.asked_by("API" if self.mode == "server" else "CLI", self.who)
-
+        ctx = self.engine.context.asked_by(self.origin, self.who)
+        pool = _text_arg(args.get("copy_pool"))
         await self.engine.hsm.log_and_audit(ctx, res, pool, d, text)
         return res
 
@@ -571,7 +674,7 @@ class LocalSite(SiteAPI):
             await self.engine.flashcopy.write_run(volser, first, garbage)
             res.add("FPL600I", f"{volser} TRACKS {first}-{last} OVERWRITTEN WITH GARBAGE")
 
-        return await self._action(Check(Function.DAMAGE), f"VOLUME DAMAGE {volser} TRACKS({first}-{last})", run)
+        return await self._action("damage", {"volser": volser}, f"VOLUME DAMAGE {volser} TRACKS({first}-{last})", run)
 
     async def damage_dataset(self, name: str) -> CommandResult:
         async def run(res: CommandResult) -> None:
@@ -584,7 +687,7 @@ class LocalSite(SiteAPI):
             res.add("FPL601I", f"{name}: {info.tracks} TRACK(S) OVERWRITTEN WITH GARBAGE")
             res.data = {"tracks": info.tracks}
 
-        return await self._action(Check(Function.DAMAGE), f"DATASET DAMAGE {name}", run)
+        return await self._action("damage_dataset", {"name": name}, f"DATASET DAMAGE {name}", run)
 
     async def workload(self, copy_pool: str, rate: float, seconds: float, seed: int | None) -> WorkloadResult:
         from engine.datasets.workload import run_workload
@@ -601,7 +704,7 @@ class LocalSite(SiteAPI):
             res.add("FPL602I", f"WORKLOAD ON {copy_pool}: {stats.allocated} ALLOCATED, {stats.updated} UPDATED")
 
         res = await self._action(
-            Check(Function.WORKLOAD), f"WORKLOAD COPYPOOL({copy_pool}) SECONDS({seconds:g})", run, copy_pool
+            "workload", {"copy_pool": copy_pool}, f"WORKLOAD COPYPOOL({copy_pool}) SECONDS({seconds:g})", run
         )
         if res.rc:
             raise NotAuthorized(res.lines()[0]) if res.rc == Rc.NOT_AUTHORIZED else FlashpoolError(res.lines()[-1])
@@ -609,12 +712,14 @@ class LocalSite(SiteAPI):
 
     async def change_security(self, change: SecurityChange) -> CommandResult:
         def run(res: CommandResult) -> None:
-            apply_change(self.engine, self.who, change, res)
-
-        res = await self._action(Check(Function.SECURITY, needed=Access.UPDATE), change.describe(), run_in_thread(run))
-        if res.rc == 0:
+            with self.engine.catalog.session() as s:
+                apply_change(s, self.who, change, res, self.engine.context.clock())
             self.engine.context.guard.changed()
-        return res
+            if change.change is Change.SET and change.name.strip().lower() == "share-group":
+                for r in self.engine.secure_files():
+                    res.add("FPL503I", f"{r.describe()}")
+
+        return await self._action("change_security", {}, printable(change.describe()), run_in_thread(run))
 
     async def stop_server(self) -> CommandResult:
         def run(res: CommandResult) -> None:
@@ -622,27 +727,35 @@ class LocalSite(SiteAPI):
                 raise FlashpoolError("no server runs for this site")
             res.add("FPL610I", f"THE SERVER (PID {os.getpid()}) IS STOPPING AT THE REQUEST OF {self.who.user}")
 
-        return await self._action(Check(Function.SERVER), "SERVER STOP", run)
+        return await self._action("stop_server", {}, "SERVER STOP", run)
 
-    async def save_transcript(self, name: str, text: str) -> str:
-        from engine.paths import Sharing
+    async def save_transcript(self, pool: str | None, name: str, text: str) -> str:
+        decision, refused, _ = await asyncio.to_thread(self._judge, "save_transcript", {"pool": pool})
+        action = f"SAVE TRANSCRIPT {transcripts.safe_name(name)}" + (f" COPYPOOL({pool})" if pool else "")
+        if refused:
+            await asyncio.to_thread(self._audit, action, decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(refused)
+        try:
+            path = await asyncio.to_thread(transcripts.save, self.engine.path, name, text)
+        except (transcripts.TranscriptRefused, OSError) as exc:
+            why = resource_problem(exc) if isinstance(exc, OSError) else str(exc)
+            await asyncio.to_thread(self._audit, action, decision, 12, ("FPL604E",))
+            raise FlashpoolError(f"the transcript was not saved: {why}") from None
+        await asyncio.to_thread(self._audit, f"{action} AS {path.name}", decision, 0, ("FPL603I",))
+        return str(path)
 
-        safe = "".join(c for c in name if c.isalnum() or c in "-_.")[:80] or "transcript"
-
-        def write() -> str:
-            folder = self.engine.path / "transcripts"
-            Sharing.of(self.engine.path).make_dir(folder)
-            path = folder / f"{safe}.txt"
-            fd = Sharing.of(self.engine.path).create(path, os.O_WRONLY | os.O_TRUNC)
-            with open(fd, "w") as f:
-                f.write(text)
-            return str(path)
-
-        self.check_read()
-        return await asyncio.to_thread(write)
-
-    def events(self) -> AsyncIterator[Event]:
-        return self.engine.events.subscribe()
+    async def events(self) -> AsyncIterator[Event]:
+        """Only what the caller may see: an event about a copy pool it may not list, or about a
+        volume or relationship holding such a pool's data, is left out (its profiles asked
+        again at most every second)."""
+        seen = await asyncio.to_thread(self.check_read)
+        asked = time.monotonic()
+        async for e in self.engine.events.subscribe():
+            if time.monotonic() - asked >= 1.0:
+                seen = await asyncio.to_thread(self.still_sees)
+                asked = time.monotonic()
+            if seen.event(e):
+                yield e
 
     async def start(self, background: bool = True) -> None:
         if background:
@@ -670,72 +783,58 @@ def run_in_thread(fn: Callable[[CommandResult], None]) -> Callable[[CommandResul
     return lambda res: asyncio.to_thread(fn, res)
 
 
-def apply_change(site: Site, who: Identity, change: SecurityChange, res: CommandResult) -> None:
-    """One security administration function (blocking): its messages into `res`."""
-    c, at = change.change, site.context.clock()
-    name = change.profile.strip().upper()
-    if c in (Change.DEFINE, Change.ALTER, Change.DELETE, Change.PERMIT, Change.REMOVE):
-        if why := valid_profile_name(name):
-            raise FlashpoolError(why)
-    if c in (Change.GRANT, Change.REVOKE, Change.PERMIT, Change.REMOVE, Change.TOKEN) and not change.name.strip():
-        raise FlashpoolError("name a user or a group")
-    with site.catalog.session() as s:
-        if c is Change.DEFINE:
-            if not security.define(s, name, change.uacc, who.user, at):
-                raise FlashpoolError(f"profile {name} is already defined (alter its UACC instead)")
-            res.add("FPL500I", f"PROFILE {name} DEFINED, UACC({change.uacc.name})")
-        elif c is Change.ALTER:
-            if not security.alter(s, name, change.uacc):
-                raise FlashpoolError(f"profile {name} is not defined")
-            res.add("FPL500I", f"PROFILE {name} UACC({change.uacc.name})")
-        elif c is Change.DELETE:
-            if not security.delete(s, name):
-                raise FlashpoolError(f"profile {name} is not defined")
-            res.add("FPL500I", f"PROFILE {name} DELETED WITH ITS ACCESS LIST")
-        elif c is Change.PERMIT:
-            if not security.permit(s, name, change.kind, change.name, change.access):
-                raise FlashpoolError(f"profile {name} is not defined (define it first)")
-            res.add("FPL500I", f"{change.kind.value} {change.name} HAS {change.access.name} ON {name}")
-        elif c is Change.REMOVE:
-            if not security.remove(s, name, change.kind, change.name):
-                raise FlashpoolError(f"{change.kind.value.lower()} {change.name} is not in the access list of {name}")
-            res.add("FPL500I", f"{change.kind.value} {change.name} REMOVED FROM {name}")
-        elif c in (Change.GRANT, Change.REVOKE):
-            role = Role.named(change.role)
-            if c is Change.GRANT:
-                if not security.grant(s, role, change.kind, change.name, who.user, at):
-                    raise FlashpoolError(f"{change.kind.value.lower()} {change.name} has role {role.value} already")
-                res.add("FPL500I", f"ROLE {role.value} GRANTED TO {change.kind.value} {change.name}: {role.title}")
-            else:
-                if not security.revoke(s, role, change.kind, change.name):
-                    raise FlashpoolError(f"{change.kind.value.lower()} {change.name} does not have role {role.value}")
-                if role is Role.SECURITY and not _security_left(s):
-                    raise FlashpoolError("that would leave the site without a security administrator")
-                res.add("FPL500I", f"ROLE {role.value} REVOKED FROM {change.kind.value} {change.name}")
-        elif c is Change.TOKEN:
-            token_id, secret = security.create_token(s, change.name, change.label, who.user, at)
-            res.add("FPL501I", f"TOKEN {token_id} CREATED FOR USER {change.name}; IT IS SHOWN ONCE, KEEP IT SAFE")
-            res.data = {"token_id": token_id, "token": secret, "user": change.name}
-        elif c is Change.UNTOKEN:
-            if not security.revoke_token(s, change.token_id, at):
-                raise FlashpoolError(f"there is no live token {change.token_id}")
-            res.add("FPL500I", f"TOKEN {change.token_id} REVOKED")
-        s.commit()
+def _text_arg(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
-def _security_left(s: Session) -> bool:
-    return s.exec(select(RoleGrantRow).where(RoleGrantRow.role == Role.SECURITY.value)).first() is not None
+def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
+    """(what, its text) for every volume, data set, command or expectation the arguments name."""
+    out: list[tuple[str, str]] = []
+    if rule.volumes:
+        value = args.get(rule.volumes)
+        for v in value if isinstance(value, list) else [value] if isinstance(value, str) else []:
+            out.append((f"VOLUME {v}", str(v)))
+    if rule.dataset and isinstance(args.get(rule.dataset), str):
+        out.append((f"DATA SET {args[rule.dataset]}", str(args[rule.dataset])))
+    if rule.command and isinstance(args.get(rule.command), str):
+        out.append(("THE COMMAND", printable(str(args[rule.command]))))
+    if rule.expectations:
+        for e in args.get(rule.expectations) or []:  # type: ignore[attr-defined]
+            out.append((f"{e.kind.upper()} {e.name}", e.name))
+    return out
+
+
+def _activity_visible(seen: Visibility, a: ActivityView) -> bool:
+    return seen.pool(a.copy_pool) and seen.text(a.command, *(text for _, text in a.messages))
+
+
+def _action_text(call: str, args: dict[str, object]) -> str:
+    """How the audit trail names a read: the function and what it named."""
+    parts = [call.upper()]
+    for key, value in args.items():
+        if value is None or value == [] or value == "" or key == "expected":
+            continue
+        if key == "command":
+            parts.append(printable(str(value)))
+        elif isinstance(value, list):
+            parts.append(f"{key.upper()}({','.join(str(v) for v in value)[:200]})")
+        else:
+            parts.append(f"{key.upper()}({printable(str(value))[:200]})")
+    return " ".join(parts)
 
 
 __all__ = [
     "API_VERSION",
+    "AuditExport",
     "AuditReport",
     "BandMap",
+    "Caller",
     "Change",
     "LocalSite",
     "NotAuthorized",
     "RoleGrant",
     "SecurityChange",
+    "SettingView",
     "SiteAPI",
     "SiteStatus",
     "StorageView",

@@ -87,7 +87,7 @@ class _SiteLog(logging.handlers.RotatingFileHandler):
         if not self._failed_now:
             self._failing = False
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+    def handleError(self, record: logging.LogRecord) -> None:
         exc = sys.exc_info()[1]
         self._failed_now = True
         if not self._failing:
@@ -98,7 +98,7 @@ class _SiteLog(logging.handlers.RotatingFileHandler):
         if self.stream is not None:  # reopened at the next record: a rotation half done is not kept
             with contextlib.suppress(OSError, ValueError):
                 self.stream.close()
-            self.stream = None  # type: ignore[assignment]
+            self.stream = None
 
     def _open(self) -> io.TextIOWrapper:
         fd = private_file(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)

@@ -337,7 +337,7 @@ class Site:
             site.demo = repo.is_demo(s)
         site.audit_notes = site.context.audit.open(Identity.current(), clock())
         site.recovered = site._finish_interrupted(clock())
-        site.checkpoint_audit()
+        site._checkpointed = site.context.audit.mark()  # the head file has it; a checkpoint when it moves
         return site
 
     @staticmethod
@@ -424,7 +424,8 @@ class Site:
         for text in tapes:
             log.warning("open: %s", text)
         for note in self.audit_notes:
-            log.log(logging.INFO if note[7] == "I" else logging.WARNING if note[7] == "W" else logging.ERROR, note)
+            level = {"I": logging.INFO, "W": logging.WARNING}.get(note.split()[0][-1], logging.ERROR)
+            log.log(level, note)
         for r in self.repaired:
             log.warning("open: FPL710W %s was open to other users; repaired: %s", r.path, r.describe())
         for text in self.suspended.values():
@@ -482,11 +483,12 @@ class Site:
     def volume(self, volser: str) -> Volume:
         return self.context.volume(volser)
 
-    def checkpoint_audit(self) -> None:
+    def checkpoint_audit(self, force: bool = False) -> None:
         """The audit trail's newest entry into the log (FPL720I) if it moved since the last
-        checkpoint: a copy of the head outside the catalog, for `audit verify` (blocking)."""
+        checkpoint (or `force`): a copy of the head outside the catalog, for `audit verify`
+        (blocking)."""
         mark = self.context.audit.mark()
-        if mark != self._checkpointed:
+        if force or mark != self._checkpointed:
             log.info(mark.checkpoint())
             self._checkpointed = mark
 

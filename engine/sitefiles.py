@@ -62,6 +62,8 @@ def check_owner(root: Path) -> None:
     """Only the site's owner opens it in a process of its own; anyone else goes through its server."""
     try:
         owner = os.stat(root).st_uid
+    except (FileNotFoundError, NotADirectoryError):
+        return  # no site there: the caller says so
     except PermissionError:
         raise SiteFilesError(
             f"the site {root} is not yours to open: you may not look into it. Its server's socket is the "
@@ -116,13 +118,13 @@ def secure(root: Path, share_gid: int | None) -> list[Repair]:
             return  # its target is checked where the catalog names it (engine.paths.inside)
         have = stat.S_IMODE(st.st_mode)
         regroup = gid is not None and st.st_gid != gid
-        if regroup:
+        if gid is not None and regroup:
             try:
                 os.chown(path, -1, gid, follow_symlinks=False)
             except PermissionError:
                 raise SiteFilesError(
-                    f"the site's owner {user_name(me)} cannot give {rel} to group {group_name(gid)} (the "  # type: ignore[arg-type]
-                    f"share-group): make {user_name(me)} a member of it (usermod -aG {group_name(gid)} "  # type: ignore[arg-type]
+                    f"the site's owner {user_name(me)} cannot give {rel} to group {group_name(gid)} (the "
+                    f"share-group): make {user_name(me)} a member of it (usermod -aG {group_name(gid)} "
                     f"{user_name(me)}), or `flashpool security set share-group NONE`"
                 ) from None
         if have != want:

@@ -163,9 +163,7 @@ class Volume:
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
-    def create(
-        cls, path: str | os.PathLike[str], volser: str, geometry: Geometry
-    ) -> Volume:
+    def create(cls, path: str | os.PathLike[str], volser: str, geometry: Geometry) -> Volume:
         """Create a new, empty (all-zero, sparse) image; refuses to overwrite an existing one."""
         volser = validate_volser(volser)
         p = Path(path)

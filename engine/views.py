@@ -7,6 +7,7 @@ Blocking (catalog reads): call from a worker thread. Nothing here knows about an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -275,21 +276,34 @@ class Views:
     def relationships(self) -> list[RelationshipInfo]:
         return self.ctx.flashcopy.relationships()
 
-    def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
-        with self.ctx.catalog.session() as s:
-            rows = repo.activity(s, limit, pool)
-        return [
-            ActivityView(
-                r.id or 0,
-                r.at,
-                r.origin,
-                r.command,
-                r.copy_pool,
-                r.return_code,
-                tuple((m["id"], m["text"]) for m in json.loads(r.messages)),
-            )
-            for r in rows
-        ]
+    def activity(
+        self, limit: int = 500, pool: str | None = None, keep: Callable[[ActivityView], bool] | None = None
+    ) -> list[ActivityView]:
+        """The newest `limit` entries (of `pool`), newest first; with `keep`, the newest `limit`
+        that it keeps, read a page at a time."""
+        out: list[ActivityView] = []
+        before: int | None = None
+        while len(out) < limit:
+            page = limit if keep is None else max(limit, 200)
+            with self.ctx.catalog.session() as s:
+                rows = repo.activity(s, page, pool, before)
+            views = [
+                ActivityView(
+                    r.id or 0,
+                    r.at,
+                    r.origin,
+                    r.command,
+                    r.copy_pool,
+                    r.return_code,
+                    tuple((m["id"], m["text"]) for m in json.loads(r.messages)),
+                )
+                for r in rows
+            ]
+            out += views if keep is None else [v for v in views if keep(v)]
+            if keep is None or len(rows) < page:
+                break
+            before = rows[-1].id
+        return out[:limit]
 
     def band_map(self, volser: str, cells: int) -> tuple[int, list[tuple[float, float]]]:
         """The volume cut into `cells` bands of tracks; per band the share of tracks still to be

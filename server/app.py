@@ -23,10 +23,14 @@ from aiohttp import web
 from engine import wire
 from engine.api import LocalSite, NotAuthorized
 from engine.errors import FlashpoolError
+from engine.hsm.messages import Rc
 from engine.security import Identity
 from engine.security import store as security
+from engine.security.audit import UNAUTHENTICATED
+from engine.security.needs import rule_of
 from server import jsonbytes
 from server.fanout import FanOut, TooSlow
+from server.logins import Throttle
 from server.routes import EVENTS_PATH, ROUTES, Route, from_query
 
 log = logging.getLogger("flashpool.server")
@@ -57,7 +61,15 @@ http_log.addFilter(_OneLine())
 
 
 class Unauthenticated(Exception):
-    """No identity: a TCP request without a live token."""
+    """No identity: a TCP request without a live token (or from an address locked out)."""
+
+    def __init__(self, text: str, status: int = 401) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+#: how long the groups the kernel's user database gives a Unix user are believed (README)
+GROUPS_TTL = 5.0
 
 
 def _json_error(status: int, code: str, text: str) -> web.Response:
@@ -76,10 +88,13 @@ class SiteServer:
         self.in_flight: set[asyncio.Task[Any]] = set()
         self.stopping = False
         self.requests = 0
-        self._identities: dict[tuple[int, int], Identity] = {}
+        self._identities: dict[tuple[int, int], tuple[Identity, float]] = {}
+        self.throttle = Throttle()
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
         for route in ROUTES:
+            route.rule  # noqa: B018 - a route without a declared access stops the server here (KeyError)
             self.app.router.add_route(route.method, route.path, self._handler(route))
+        rule_of("events")
         self.app.router.add_get(EVENTS_PATH, self._events)
 
     def clients(self) -> int:
@@ -88,30 +103,64 @@ class SiteServer:
 
     # -- identity -----------------------------------------------------------------------------------
     async def identity(self, request: web.Request) -> Identity:
+        """Who asks: the kernel's word on the Unix socket (its groups read again after
+        GROUPS_TTL seconds, so a user removed from a group loses what the group gave it), a
+        live token's user over TCP. A failed authentication is audited and counted against
+        the client's address (server.logins)."""
         sock = request.transport.get_extra_info("socket") if request.transport else None
         if sock is not None and sock.family == socket.AF_UNIX:
             pid, uid, gid = _PEERCRED.unpack(
                 sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
             )
-            base = self._identities.get((uid, gid))
-            if base is None:
-                base = self._identities[(uid, gid)] = await asyncio.to_thread(
-                    Identity.of_uid, uid, gid, via="unix", client=""
-                )
+            now = time.monotonic()
+            known = self._identities.get((uid, gid))
+            if known is None or known[1] <= now:
+                base = await asyncio.to_thread(Identity.of_uid, uid, gid, via="unix", client="")
+                if len(self._identities) > 4096:
+                    self._identities.clear()
+                self._identities[(uid, gid)] = (base, now + GROUPS_TTL)
+            else:
+                base = known[0]
             return Identity(base.user, base.groups, "unix", f"pid {pid}")
+        peer = request.remote or "?"
+        now = time.time()
+        left = self.throttle.locked(peer, now)
+        if left:
+            raise Unauthenticated(
+                f"too many failed authentications from {peer}: refused for {left:.0f} more seconds", 429
+            )
         header = request.headers.get("Authorization", "")
         secret = header[7:].strip() if header.startswith("Bearer ") else ""
-        peer = request.remote or "?"
         if not secret:
+            await self._refused_login(peer, "", "FPL730E", "NO API TOKEN")
             raise Unauthenticated("this port needs an API token: Authorization: Bearer fpl_...")
-        user = await asyncio.to_thread(self._token_user, secret)
-        if user is None:
-            raise Unauthenticated("the API token is not valid (unknown or revoked)")
-        return await asyncio.to_thread(Identity.of_user, user, via="token", client=peer)
+        found = await asyncio.to_thread(self._token_user, secret, now)
+        if found.user is None:
+            code, text = {
+                "revoked": ("FPL732E", "A REVOKED API TOKEN"),
+                "expired": ("FPL733E", "AN EXPIRED API TOKEN"),
+            }.get(found.why, ("FPL731E", "AN UNKNOWN API TOKEN"))
+            await self._refused_login(peer, found.owner, code, text)
+            raise Unauthenticated(f"the API token is not valid ({found.why})")
+        return await asyncio.to_thread(Identity.of_user, found.user, via="token", client=peer)
 
-    def _token_user(self, secret: str) -> str | None:
+    def _token_user(self, secret: str, now: float) -> security.TokenCheck:
         with self.site.catalog.session() as s:
-            return security.token_user(s, secret)
+            return security.token_user(s, secret, now)
+
+    async def _refused_login(self, peer: str, owner: str, code: str, what: str) -> None:
+        """Audited with the address (and the user an expired or revoked token was made for);
+        the failure that locks the address out is audited as such, the refusals after it are
+        answered without a look at the catalog."""
+        locked = self.throttle.failed(peer, time.time())
+        who = Identity(owner or "?", (), "token", peer)
+        text = f"AUTHENTICATE WITH {what}" + (" - THE ADDRESS IS NOW LOCKED OUT" if locked else "")
+        log.warning("%s %s from %s%s", code, text, peer, f" (user {owner})" if owner else "")
+        ctx = self.site.context
+        ids = (code, "FPL734E") if locked else (code,)
+        await asyncio.to_thread(
+            ctx.audit.record, who, "API", text, ctx.clock(), None, Rc.NOT_AUTHORIZED, ids, None, UNAUTHENTICATED
+        )
 
     # -- middleware ---------------------------------------------------------------------------------
     @web.middleware
@@ -131,7 +180,7 @@ class SiteServer:
             }.get(exc.status, exc.reason)
             return _json_error(exc.status, exc.reason.lower().replace(" ", "-"), reason)
         except Unauthenticated as exc:
-            return _json_error(401, "unauthenticated", str(exc))
+            return _json_error(exc.status, "unauthenticated" if exc.status == 401 else "locked-out", str(exc))
         except wire.WireError as exc:
             return _json_error(400, "bad-request", f"the request does not fit the API: {exc}")
         except NotAuthorized as exc:
@@ -150,11 +199,15 @@ class SiteServer:
             if self.stopping and route.action:
                 return _json_error(503, "stopping", "the server is stopping and takes no more commands")
             who = await self.identity(request)
-            args = await self._arguments(route, request)
             api = self.api.as_user(who)
+            try:
+                args = await self._arguments(route, request)
+                if route.call in ("command", "record"):
+                    args["origin"] = _origin(args.get("origin"))
+            except wire.WireError as exc:  # refused before any profile was asked: audited as such
+                await asyncio.to_thread(api.reject, f"{route.method} {route.path}", str(exc))
+                raise
             fn = getattr(api, route.call)
-            if route.call == "command":
-                args["origin"] = _origin(args.get("origin"))
             if route.action:
                 task = asyncio.ensure_future(fn(**args))
                 self.in_flight.add(task)
@@ -175,8 +228,8 @@ class SiteServer:
         if route.method == "POST":
             raw = await request.read()
             try:
-                data = jsonbytes.loads(raw) if raw else {}
-            except (ValueError, UnicodeDecodeError):
+                data = jsonbytes.loads_lenient(raw) if raw else {}
+            except ValueError:
                 raise wire.WireError("the body is not JSON") from None
             if not isinstance(data, dict):
                 raise wire.WireError("the body must be a JSON object of the function's arguments")
@@ -199,19 +252,31 @@ class SiteServer:
 
     # -- events ---------------------------------------------------------------------------------------
     async def _events(self, request: web.Request) -> web.StreamResponse:
+        """The engine's events this caller may be told of: its LIST profiles are asked again at
+        most every second, so a copy pool it may not list (or a right it lost) stays out."""
         who = await self.identity(request)
-        await asyncio.to_thread(self.api.as_user(who).check_read)
+        api = self.api.as_user(who)
+        seen = await asyncio.to_thread(api.check_read)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await resp.prepare(request)
         box = self.fanout.open()
         log.info("event stream opened for %s (%s)", who.user, who.client or request.remote)
+        asked = time.monotonic()
         try:
             await resp.write(b": flashpool events\n\n")
             async for batch in box.batches():
-                chunk = b"".join(b"data: " + jsonbytes.dumps(wire.encode(e)) + b"\n\n" for e in batch)
+                if time.monotonic() - asked >= 1.0:
+                    seen = await asyncio.to_thread(api.still_sees)
+                    asked = time.monotonic()
+                shown = [e for e in batch if seen.event(e)]
+                if not shown:
+                    continue
+                chunk = b"".join(b"data: " + jsonbytes.dumps(wire.encode(e)) + b"\n\n" for e in shown)
                 await asyncio.wait_for(resp.write(chunk), timeout=30)
         except TooSlow as exc:
             log.warning("event stream of %s dropped: %s", who.user, exc)
+        except NotAuthorized as exc:
+            log.warning("event stream of %s ended: %s", who.user, exc)
         except (ConnectionError, TimeoutError, asyncio.CancelledError):
             pass
         finally:

@@ -21,11 +21,14 @@ import aiohttp
 
 from engine import wire
 from engine.api import (
+    AuditExport,
     AuditReport,
     BandMap,
+    Caller,
     NotAuthorized,
     RoleGrant,
     SecurityChange,
+    SettingView,
     SiteAPI,
     SiteStatus,
     StorageView,
@@ -40,7 +43,8 @@ from engine.hsm.impact import Impact
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
-from engine.security import AuditEntry, Check, Decision, Identity
+from engine.security import Check, Decision, Identity
+from engine.security.audit import AuditMark
 from engine.security.store import ProfileListing
 from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
 from server import jsonbytes, sockets
@@ -80,14 +84,21 @@ class RemoteSite(SiteAPI):
         self._session: aiohttp.ClientSession | None = None
         try:
             self._run(self._open())
-            st = self.status()
+            caller = self.whoami()  # open to every connected user: nothing of the site yet
         except BaseException:
             self._shutdown()
             raise
-        self.name = st.site
-        self.demo = st.demo
-        self.pid = st.pid
-        self.who = Identity(st.user, (), "unix" if url is None else "token", f"server pid {st.pid}")
+        self.name = caller.site
+        self.pid = caller.pid
+        self.who = Identity(caller.user, caller.groups, caller.via, f"server pid {caller.pid}")
+        self._demo: bool | None = None
+
+    @property
+    def demo(self) -> bool:
+        """Whether the site is a demo (read from its status, which needs LIST, when first asked)."""
+        if self._demo is None:
+            self._demo = self.status().demo
+        return self._demo
 
     # -- plumbing -------------------------------------------------------------------------------------
     async def _open(self) -> None:
@@ -138,6 +149,10 @@ class RemoteSite(SiteAPI):
         return await self._await(self._request(call, args))
 
     # -- reads ----------------------------------------------------------------------------------------
+    def whoami(self) -> Caller:
+        result: Caller = self._get("whoami")
+        return result
+
     def status(self) -> SiteStatus:
         result: SiteStatus = self._get("status")
         return result
@@ -212,12 +227,16 @@ class RemoteSite(SiteAPI):
     def tokens(self) -> list[TokenInfo]:
         return list(self._get("tokens"))
 
-    def audit_verify(self) -> AuditReport:
-        result: AuditReport = self._get("audit_verify")
+    def settings(self) -> list[SettingView]:
+        return list(self._get("settings"))
+
+    def audit_verify(self, against: list[AuditMark] | None = None) -> AuditReport:
+        result: AuditReport = self._get("audit_verify", against=against or [])
         return result
 
-    def audit_export(self, since: float | None = None) -> list[AuditEntry]:
-        return list(self._get("audit_export", since=since))
+    def audit_export(self, since: float | None = None) -> AuditExport:
+        result: AuditExport = self._get("audit_export", since=since)
+        return result
 
     # -- actions --------------------------------------------------------------------------------------
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
@@ -247,8 +266,8 @@ class RemoteSite(SiteAPI):
         result: CommandResult = await self._do("stop_server")
         return result
 
-    async def save_transcript(self, name: str, text: str) -> str:
-        return str(await self._do("save_transcript", name=name, text=text))
+    async def save_transcript(self, pool: str | None, name: str, text: str) -> str:
+        return str(await self._do("save_transcript", pool=pool, name=name, text=text))
 
     # -- events ---------------------------------------------------------------------------------------
     async def events(self) -> AsyncIterator[Event]:

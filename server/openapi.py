@@ -9,6 +9,7 @@ from typing import Any
 
 from engine import wire
 from engine.api import API_VERSION
+from engine.security.needs import rule_of
 from server.routes import EVENTS_PATH, ROUTES, Route
 
 ERROR = {
@@ -19,10 +20,11 @@ ERROR = {
 
 ERRORS = {
     "400": "The request does not fit the API (a missing or malformed argument, a body that is not JSON)",
-    "401": "TCP only: no API token, or one that is unknown or revoked",
+    "401": "TCP only: no API token, or one that is unknown, expired or revoked (audited, counted per address)",
     "403": "The caller may not do this (ICH408I: the user, the profile, the access needed)",
     "404": "No such path",
     "413": "The body is over 1 MiB",
+    "429": "TCP only: too many failed authentications from this address; refused for a while",
     "422": "The site refuses (an unknown volume, a data set that is not cataloged, ...)",
     "503": "The server is stopping and takes no more commands",
 }
@@ -43,6 +45,7 @@ def document() -> dict[str, Any]:
         op: dict[str, Any] = {
             "operationId": route.call,
             "summary": route.summary,
+            "x-flashpool-access": route.rule.describe(),
             "responses": {
                 "200": {
                     "description": "The function's result",
@@ -90,6 +93,7 @@ def document() -> dict[str, Any]:
     paths[EVENTS_PATH] = {
         "get": {
             "operationId": "events",
+            "x-flashpool-access": rule_of("events").describe(),
             "summary": "The site's events as server-sent events: each `data:` line one event (copy progress "
             "coalesced per relationship, at most four a second; a client that falls 2,000 events behind is dropped)",
             "responses": {
@@ -110,9 +114,10 @@ def document() -> dict[str, Any]:
             "title": "flashpool site API",
             "version": API_VERSION,
             "description": "A flashpool site's server: DFSMShsm-style fast replication. Served on the Unix socket "
-            "flashpool.sock in the site directory (the caller is who the kernel says: SO_PEERCRED), and with "
-            "`flashpool serve --listen` over HTTPS, where a bearer token names the user. Every function is "
-            "authorized against the site's FACILITY profiles and audited.",
+            "run/flashpool.sock in the site directory (the caller is who the kernel says: SO_PEERCRED), and "
+            "with `flashpool serve --listen` over HTTPS, where a bearer token names the user. Every operation "
+            "names the access it needs (x-flashpool-access, from engine/security/needs.py); every refusal is "
+            "audited, and answers leave out the copy pools the caller may not LIST.",
         },
         "servers": [{"url": "http://flashpool", "description": "the site's Unix socket"}],
         "components": {

@@ -24,16 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.exc import DatabaseError
 
 from engine.api import LocalSite
 from engine.errors import FlashpoolError
 from engine.hsm.demo import pace_demo
 from engine.paths import private_file
 from engine.security import Identity
+from engine.site import Site
 from server import sockets
 from server.app import SiteServer, http_log
 
 log = logging.getLogger("flashpool.server")
+
+CHECKPOINT_SECONDS = 60.0
 
 #: where a detached server's standard error goes (inside the site, like every file flashpool writes)
 DETACHED_OUTPUT = "flashpool-server.out"
@@ -74,7 +78,6 @@ def _tls(options: ServeOptions) -> ssl.SSLContext | None:
 
 
 async def serve(options: ServeOptions) -> int:
-    from engine.site import Site
 
     tls = _tls(options)
     site = Site.open(options.site)  # the site's lock: one server per site, and no embedded user
@@ -116,8 +119,11 @@ async def serve(options: ServeOptions) -> int:
             "FPL700I SERVER STARTED: PID %d, SITE %s, LISTENING ON %s", os.getpid(), options.site, ", ".join(where)
         )
         watcher = asyncio.create_task(_linger(server, api, options.linger, stop)) if options.linger else None
+        await asyncio.to_thread(site.checkpoint_audit, True)
+        checkpoints = asyncio.create_task(_checkpoints(site))
         await stop.wait()
         log.info("FPL701I SERVER STOPPING: NO NEW COMMANDS; %d IN FLIGHT", len(server.in_flight))
+        checkpoints.cancel()
         if watcher is not None:
             watcher.cancel()
         await server.drain()
@@ -130,6 +136,17 @@ async def serve(options: ServeOptions) -> int:
         await site.close()
     log.info("FPL702I SERVER STOPPED: PID %d, UP %.0f S", os.getpid(), time.time() - started)
     return 0
+
+
+async def _checkpoints(site: Site, every: float = CHECKPOINT_SECONDS) -> None:
+    """The audit trail's head into the log (and so the system journal) once a minute while it
+    moves: copies of it outside the catalog for `audit verify` (see engine.security.audit)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(site.checkpoint_audit)
+        except (FlashpoolError, OSError, DatabaseError) as exc:  # the next one tries again
+            log.warning("the audit checkpoint could not be read: %s", exc)
 
 
 async def _linger(server: SiteServer, api: LocalSite, linger: float, stop: asyncio.Event) -> None:

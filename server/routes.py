@@ -18,6 +18,7 @@ from typing import Any
 
 from engine import wire
 from engine.api import API_VERSION, SiteAPI
+from engine.security.needs import Rule, rule_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,11 @@ class Route:
     @property
     def function(self) -> Any:
         return getattr(SiteAPI, self.call)
+
+    @property
+    def rule(self) -> Rule:
+        """What the route needs (engine.security.needs); KeyError for a route nobody declared."""
+        return rule_of(self.call)
 
     @property
     def action(self) -> bool:
@@ -109,6 +115,7 @@ _UnionType = type(int | None)
 V = f"/{API_VERSION}"
 
 ROUTES: tuple[Route, ...] = (
+    Route("GET", f"{V}/whoami", "whoami", "Who the site takes the caller to be"),
     Route("GET", f"{V}/status", "status", "The server: site, user, clock, copies, holds, pid, clients"),
     Route("GET", f"{V}/pools", "pools", "The copy pools, with their newest versions (LIST COPYPOOL as data)"),
     Route("GET", f"{V}/pools/{{pool}}/versions", "versions", "A copy pool's backup versions"),
@@ -132,10 +139,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{V}/security/profiles", "profiles", "FACILITY profiles and their access lists"),
     Route("GET", f"{V}/security/roles", "role_grants", "Role bundles granted"),
     Route("GET", f"{V}/security/tokens", "tokens", "API tokens (never their secrets)"),
-    Route("GET", f"{V}/audit/verify", "audit_verify", "Check the audit trail's hash chain"),
+    Route("GET", f"{V}/security/settings", "settings", "The site's security settings"),
+    Route("POST", f"{V}/audit/verify", "audit_verify", "Check the audit trail (and checkpoints kept elsewhere)"),
     Route("GET", f"{V}/audit", "audit_export", "Audit entries (since a time)"),
     Route("POST", f"{V}/commands", "command", "Run an HSM command; its result"),
-    Route("POST", f"{V}/activity", "record", "A transcript into the activity log"),
+    Route("POST", f"{V}/activity", "record", "A walkthrough's transcript into the activity log"),
     Route("POST", f"{V}/volumes/{{volser}}/damage", "damage", "Overwrite tracks with garbage (drills)"),
     Route("POST", f"{V}/datasets/{{name}}/damage", "damage_dataset", "Overwrite a data set's tracks (drills)"),
     Route("POST", f"{V}/workloads", "workload", "Run a batch-like workload on a copy pool's volumes"),

@@ -29,6 +29,7 @@ from console.modals.confirm import ConfirmScreen
 from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
 from console.widgets.footer import KeysFooter
 from console.widgets.status_line import StatusLine
+from engine.errors import FlashpoolError
 from engine.hsm import verify
 from engine.hsm.impact import Impact
 from engine.hsm.messages import CommandResult
@@ -681,6 +682,10 @@ class WalkthroughScreen(Screen[None]):
         if self.stage != "summary":
             return
         name = f"{self.wt.id}-{time.strftime('%Y%m%d-%H%M%S')}"
-        path = Path(await self.fpapp.site.save_transcript(name, "\n".join(self.transcript) + "\n"))
+        try:
+            path = Path(await self.fpapp.site.save_transcript(self.wt.pool(), name, "\n".join(self.transcript) + "\n"))
+        except FlashpoolError as exc:  # refused (not this pool's operator) or not written (a full disk)
+            self.notify(str(exc), severity="error", timeout=8)
+            return
         self.exported = path
         self.notify(f"transcript written to {path}", timeout=5)

@@ -254,8 +254,11 @@ def log_activities(c: Connection, entries: Sequence[ActivityEntry]) -> None:
         c.execute(insert(ActivityRow), [e.values() for e in entries])
 
 
-def activity(s: Session, limit: int = 200, pool: str | None = None) -> list[ActivityRow]:
+def activity(s: Session, limit: int = 200, pool: str | None = None, before: int | None = None) -> list[ActivityRow]:
+    """The newest entries (of `pool`), newest first; `before`: older than that entry's id."""
     q = select(ActivityRow)
     if pool:
         q = q.where(ActivityRow.copy_pool == pool)
+    if before is not None:
+        q = q.where(col(ActivityRow.id) < before)
     return list(s.exec(q.order_by(col(ActivityRow.id).desc()).limit(limit)).all())

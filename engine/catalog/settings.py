@@ -55,15 +55,14 @@ _FIELDS = {f.name for f in fields(Settings)}
 
 def read(c: Connection) -> Settings:
     """Every setting at once (blocking); a value this flashpool cannot read is its default."""
-    values = dict(c.execute(select(SiteSettingRow.key, SiteSettingRow.value)).tuples().all())  # type: ignore[call-overload]
-    out = Settings()
-    for key, text in values.items():
+    values: dict[str, object] = {}
+    for key, text in c.execute(select(SiteSettingRow.key, SiteSettingRow.value)).all():  # type: ignore[call-overload]
         if key in _FIELDS:
             try:
-                out = replace(out, **{key: _typed(key, text)})
+                values[key] = _typed(key, text)
             except ValueError:
                 continue
-    return out
+    return replace(Settings(), **values)  # type: ignore[arg-type]
 
 
 def write(c: Connection, settings: Settings) -> None:
@@ -108,7 +107,8 @@ def parse(settings: Settings, name: str, text: str) -> Settings:
             raise ValueError("audit-reads is failures or all") from None
     if not text.isdigit() or not 1 <= int(text) <= 3650:
         raise ValueError(f"{name} is a number of days from 1 to 3650, not {text!r}")
-    changed = replace(settings, **{key: int(text)})
+    days = int(text)
+    changed = replace(settings, token_days=days) if key == "token_days" else replace(settings, token_max_days=days)
     if changed.token_days > changed.token_max_days:
         raise ValueError(
             f"token-days ({changed.token_days}) cannot be more than token-max-days ({changed.token_max_days})"

@@ -43,6 +43,7 @@ class Outcome:
     decision: Decision | None
     action: str
     log_line: bool = False  # its one line in the site's log is written with its entries (off the loop)
+    verdict: str = ""  # the decision when no profile took it (engine.security.audit: REJECTED, ERROR)
 
 
 def log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
@@ -55,7 +56,14 @@ def log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
     audit.record_all(
         [
             Auditable(
-                o.ctx.who, o.ctx.origin, o.action, e.at, o.decision, o.res.rc, tuple(m.id for m in o.res.messages)
+                o.ctx.who,
+                o.ctx.origin,
+                o.action,
+                e.at,
+                o.decision,
+                o.res.rc,
+                tuple(m.id for m in o.res.messages),
+                o.verdict,
             )
             for o, e in zip(outcomes, entries, strict=True)
         ],

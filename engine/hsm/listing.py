@@ -17,7 +17,8 @@ from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
 from engine.hsm import rules
-from engine.hsm.messages import CommandResult
+from engine.hsm.messages import CommandResult, Rc
+from engine.visibility import EVERYTHING, Visibility
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -39,11 +40,23 @@ def _header(ctx: Context) -> str:
     return f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%Y/%m/%d} FOR SYSTEM=FLASHPOOL"
 
 
-def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
+def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visibility = EVERYTHING) -> None:
+    """The listing, leaving out every copy pool `seen` hides and what holds its data (a volume or
+    backup storage group named that only holds such data is refused, RC 36)."""
     from engine.hsm.dump import expire
 
     expire(ctx, tidy=False)
     out = res.listing
+    named = req.pvol or req.backup_group
+    if named and not (seen.volume(named) if req.pvol else seen.group(named)):
+        what = "VOLUME" if req.pvol else "STORAGE GROUP"
+        res.add(
+            "ARC1806E",
+            f"LIST FAILED, RC={Rc.NOT_AUTHORIZED:04d} - USER {ctx.who.user} IS NOT AUTHORIZED: {what} {named} "
+            "HOLDS DATA OF A COPY POOL YOU MAY NOT LIST",
+        )
+        res.fail(Rc.NOT_AUTHORIZED)
+        return
     with ctx.catalog.session() as s:
         if req.pvol:
             row = repo.volume(s, req.pvol)
@@ -64,6 +77,8 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             out.append("TARGET  STATUS   COPYPOOL                VERSION")
             targets: list[dict[str, Any]] = []
             for vol in repo.group_volumes(s, req.backup_group):
+                if not seen.volume(vol.volser):
+                    continue
                 if vol.volser in in_use:
                     cp, vid = in_use[vol.volser]
                     ver = s.get(BackupVersionRow, vid)
@@ -85,7 +100,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult) -> None:
             res.data = {"kind": "backup-group", "name": req.backup_group, "targets": targets}
             return
         c = s.connection()  # the listing's reads: prebuilt, no ORM objects (nothing is pending)
-        names = [req.copypool] if req.copypool else [p.name for p in repo.copy_pools(s)]
+        names = [req.copypool] if req.copypool else [p.name for p in repo.copy_pools(s) if seen.pool(p.name)]
         if req.copypool and reads.copy_pool(c, req.copypool) is None:
             res.add("ARC1806E", f"LIST FAILED, RC=0022 - copy pool {req.copypool} is not defined")
             res.fail(22)

@@ -35,9 +35,12 @@ from engine.hsm.coalesce import Coalescer
 from engine.hsm.context import Context, Outcome, log_and_audit_all
 from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.messages import CommandResult, Rc, resource_problem
-from engine.security import Decision, Identity, command_check
+from engine.security import Check, Decision, Identity, command_check
+from engine.security.audit import ERROR, REJECTED
+from engine.visibility import EVERYTHING, Visibility, visibility
 
 log = logging.getLogger("flashpool.hsm")
+_BACKGROUND = "flashpool-background-"  # a background task's name, before its copy pool
 
 
 class FastReplication:
@@ -60,15 +63,22 @@ class FastReplication:
         action: str | None = None,
         *,
         log_line: bool = False,
+        verdict: str = "",
     ) -> None:
         """A result's activity and audit entries, committed with those asked for at the same time
         (and, with `log_line`, its line in the site's log written from the same thread)."""
-        await self.journal.write(Outcome(ctx, res, pool, decision, res.command if action is None else action, log_line))
+        await self.journal.write(
+            Outcome(ctx, res, pool, decision, res.command if action is None else action, log_line, verdict)
+        )
 
     async def settle(self) -> None:
         """Wait for background work started by commands (dumps returned early with FREND)."""
         while self.background:
             await asyncio.gather(*list(self.background), return_exceptions=True)
+
+    def background_pools(self) -> list[str]:
+        """The copy pool of each piece of background work running now (one entry each)."""
+        return [t.get_name().removeprefix(_BACKGROUND) for t in self.background]
 
     def lock(self, pool: str) -> asyncio.Lock:
         return self._locks.setdefault(pool, asyncio.Lock())
@@ -86,26 +96,29 @@ class FastReplication:
         except CommandSyntaxError as exc:
             res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
             res.fail(msg.Rc.SYNTAX)
-            await self.log_and_audit(ctx, res, None, None)
+            await self.log_and_audit(ctx, res, None, None, verdict=REJECTED)  # no profile was asked
             return res
         try:
             now = authorize_now(ctx, req)
-            decision = now if now is not None else await asyncio.to_thread(authorize, ctx, req)
+            check, decision = now if now is not None else await asyncio.to_thread(authorize, ctx, req)
         except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the profiles cannot be read
             res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc)}")
             res.fail(12)
-            await self.log_and_audit(ctx, res, _pool_of(req), None)
+            await self.log_and_audit(ctx, res, _pool_of(req), None, verdict=ERROR)
             return res
+        named = check.copy_pool  # the copy pool the command is about, for the activity log
         if not decision.allowed:
             res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {decision.refusal(ctx.who)}")
             res.fail(Rc.NOT_AUTHORIZED)
             log.warning("%s refused for %s: %s", res.command, ctx.who.user, decision.refusal(ctx.who))
-            await self.log_and_audit(ctx, res, _pool_of(req), decision)
+            await self.log_and_audit(ctx, res, named, decision)
             return res
         pool = _pool_of(req)
         if isinstance(req, (ListCopyPool, Query)):  # reads: each asker authorized, logged and audited
-            _copy_answer(await self.reads.run(req, lambda: self._read(ctx, req, pool)), res)
-            await self.log_and_audit(ctx, res, pool, decision, log_line=True)
+            seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
+            answer = await self.reads.run((req, seen), lambda: self._read(ctx, req, pool, seen))
+            _copy_answer(answer, res)
+            await self.log_and_audit(ctx, res, named, decision, log_line=True)
             return res
         if pool is not None:
             await self.lock(pool).acquire()
@@ -119,13 +132,14 @@ class FastReplication:
                     self.lock(pool).release()
         return res
 
-    async def _read(self, ctx: Context, req: ListCopyPool | Query, pool: str | None) -> CommandResult:
-        """One run of a LIST or QUERY, holding its copy pool's serialisation like any command."""
+    async def _read(self, ctx: Context, req: ListCopyPool | Query, pool: str | None, seen: Visibility) -> CommandResult:
+        """One run of a LIST or QUERY, holding its copy pool's serialisation like any command;
+        what the askers may not see (`seen`, part of the run's key) is left out."""
         answer = CommandResult(repr(req))
         if pool is not None:
             await self.lock(pool).acquire()
         try:
-            await asyncio.to_thread(_perform, ctx, req, answer, pool)
+            await asyncio.to_thread(_perform, ctx, req, answer, pool, seen)
         finally:
             if pool is not None:
                 self.lock(pool).release()
@@ -144,7 +158,7 @@ class FastReplication:
             finally:
                 self.lock(pool).release()
 
-        task = asyncio.create_task(owned(), name=f"flashpool-background-{pool}")
+        task = asyncio.create_task(owned(), name=f"{_BACKGROUND}{pool}")
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
@@ -185,7 +199,7 @@ class FastReplication:
         await asyncio.to_thread(self.ctx.asked_by(origin, who).log, res, pool)
 
 
-def authorize(ctx: Context, req: Request) -> Decision:
+def authorize(ctx: Context, req: Request) -> tuple[Check, Decision]:
     """Blocking: the command's function and copy pool, decided for who asked."""
 
     def pool_of_volume(volser: str) -> str | None:
@@ -193,14 +207,15 @@ def authorize(ctx: Context, req: Request) -> Decision:
             found = pools.of_volume(s, volser, None)
         return found if isinstance(found, str) else None
 
-    return ctx.guard.decide(ctx.who, command_check(req, pool_of_volume))
+    check = command_check(req, pool_of_volume)
+    return check, ctx.guard.decide(ctx.who, check)
 
 
 class _NeedsCatalog(Exception):
     """The check names a volume whose copy pool only the catalog knows."""
 
 
-def authorize_now(ctx: Context, req: Request) -> Decision | None:
+def authorize_now(ctx: Context, req: Request) -> tuple[Check, Decision] | None:
     """On the event loop when nothing needs the catalog (the profiles are read and no volume's
     copy pool must be looked up); else None, and `authorize` decides in a worker thread."""
 
@@ -208,9 +223,11 @@ def authorize_now(ctx: Context, req: Request) -> Decision | None:
         raise _NeedsCatalog(volser)
 
     try:
-        return ctx.guard.decide_now(ctx.who, command_check(req, pool_of_volume))
+        check = command_check(req, pool_of_volume)
     except _NeedsCatalog:
         return None
+    decision = ctx.guard.decide_now(ctx.who, check)
+    return None if decision is None else (check, decision)
 
 
 def _log_and_audit(ctx: Context, res: CommandResult, pool: str | None, decision: Decision | None) -> None:
@@ -246,8 +263,8 @@ def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None, decis
     _log_and_audit(ctx, res, pool, decision)
 
 
-def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None) -> None:
-    """What the command does, and what it says."""
+def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, seen: Visibility = EVERYTHING) -> None:
+    """What the command does, and what it says (LIST and QUERY: leaving out what `seen` hides)."""
     try:
         if pool is not None and isinstance(req, (FrBackup, FrRecov, FrDelete)):
             for _, text in interrupted.finish(ctx, pool):  # what a failed command on the pool left
@@ -259,7 +276,7 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None) -
         elif isinstance(req, FrDelete):
             delete.frdelete(ctx, req, res)
         elif isinstance(req, ListCopyPool):
-            listing.list_command(ctx, req, res)
+            listing.list_command(ctx, req, res, seen)
         elif isinstance(req, Query):
             listing.query_command(ctx, req, res)
         elif isinstance(req, Hold):

@@ -304,9 +304,7 @@ class AuditTrail:
         floor = head[0] if head is not None and head[0] >= 0 else 0
         tail = [
             AuditRow(**dict(r._mapping))
-            for r in c.execute(
-                select(AuditRow).where(col(AuditRow.seq) >= floor).order_by(col(AuditRow.seq).desc())  # type: ignore[arg-type]
-            )
+            for r in c.execute(select(AuditRow).where(col(AuditRow.seq) >= floor).order_by(col(AuditRow.seq).desc()))
         ]
         authentic = next((r for r in tail if self.key.seal(_body(r.prev, _fields(r))) == r.digest), None)
         if authentic is None:

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.catalog import Catalog
+from engine.catalog import settings as site_settings
+from engine.catalog.settings import Settings
 from engine.command import FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request
 from engine.security import store
 from engine.security.access import Access, Decision, Profile, decide
@@ -20,7 +22,7 @@ def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> 
     """The function and copy pool an HSM command is checked for. A recovery of one volume
     without FROMCOPYPOOL is checked for the volume's copy pool (so a restricted profile cannot
     be passed by leaving the pool out); a data set recovery without one needs the unrestricted
-    STGADMIN.ARC.DSRECOV."""
+    STGADMIN.ARC.DSRECOV. LIST PVOL(v) is checked for the volume's copy pool likewise."""
     if isinstance(req, FrBackup):
         return Check(Function.FRBACKUP, req.copypool)
     if isinstance(req, FrDelete):
@@ -31,7 +33,7 @@ def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> 
         pool = req.copypool or req.from_copypool or (pool_of_volume(req.volume) if req.volume else None)
         return Check(Function.FRRECOV, pool)
     if isinstance(req, ListCopyPool):
-        return Check(Function.LIST, req.copypool)
+        return Check(Function.LIST, req.copypool or (pool_of_volume(req.pvol) if req.pvol else None))
     if isinstance(req, Query):
         return Check(Function.QUERY, req.copypool)
     if isinstance(req, Hold):
@@ -40,8 +42,8 @@ def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> 
 
 
 class Guard:
-    """Profiles are read from the catalog once and kept until a security function changes
-    them (only this process writes the catalog: it holds the site). So are the decisions made
+    """Profiles (and the security settings) are read from the catalog once and kept until a
+    security function changes them (only this process writes the catalog: it holds the site). So are the decisions made
     on them: a decision is a pure function of the profiles, the user, the user's groups, the
     names checked and the access needed, and every request of a polling client asks again."""
 
@@ -51,6 +53,8 @@ class Guard:
         self.catalog = catalog
         self.owner = site_owner(root)
         self._profiles: list[Profile] | None = None
+        self._settings: Settings | None = None
+        self._generation = 0
         self._decided: dict[_Asked, Decision] = {}
         self._lock = threading.Lock()
 
@@ -62,9 +66,23 @@ class Guard:
                 self._decided = {}
             return self._profiles
 
+    def settings(self) -> Settings:
+        """The site's security settings (blocking the first time after a change)."""
+        with self._lock:
+            known, generation = self._settings, self._generation
+        if known is None:
+            with self.catalog.transaction() as c:
+                known = site_settings.read(c)
+            with self._lock:
+                if self._generation == generation:  # kept only if no change came in between
+                    self._settings = known
+        return known
+
     def changed(self) -> None:
         with self._lock:
             self._profiles = None
+            self._settings = None
+            self._generation += 1
             self._decided = {}
 
     def decide(self, who: Identity, check: Check) -> Decision:

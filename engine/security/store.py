@@ -1,6 +1,7 @@
 """Profiles, access lists, role grants and API tokens in the catalog (blocking: call from a
 worker thread). Only the security administration functions (engine.security.admin) and the site's
-creation write here."""
+creation write here. A token made before tokens expired (revision 0006) never expires: `security
+token list` shows it, and the administrator revokes it."""
 
 from __future__ import annotations
 
@@ -128,10 +129,10 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(s: Session, user: str, label: str, by: str, at: float) -> tuple[int, str]:
+def create_token(s: Session, user: str, label: str, by: str, at: float, expires_at: float) -> tuple[int, str]:
     """A new token for `user`: its id and its secret (shown once; only its digest is kept)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = TokenRow(user=user, label=label, digest=_digest(secret), created_at=at, created_by=by)
+    row = TokenRow(user=user, label=label, digest=_digest(secret), created_at=at, created_by=by, expires_at=expires_at)
     s.add(row)
     s.flush()
     return row.key, secret
@@ -146,15 +147,32 @@ def revoke_token(s: Session, token_id: int, at: float) -> bool:
     return True
 
 
-def token_user(s: Session, secret: str) -> str | None:
-    """The user a live token names, or None (compared in constant time)."""
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What a token presented says: its user when it is live, else why not (and whose it was)."""
+
+    user: str | None
+    why: str = ""  # "" | unknown | revoked | expired
+    owner: str = ""  # the user an expired or revoked token was made for
+
+    @property
+    def live(self) -> bool:
+        return self.user is not None
+
+
+def token_user(s: Session, secret: str, now: float) -> TokenCheck:
+    """The user a live token names (compared in constant time), or why it is not live."""
     if not secret.startswith(TOKEN_PREFIX):
-        return None
+        return TokenCheck(None, "unknown")
     digest = _digest(secret)
     row = s.exec(select(TokenRow).where(TokenRow.digest == digest)).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.digest, digest):
-        return None
-    return row.user
+    if row is None or not hmac.compare_digest(row.digest, digest):
+        return TokenCheck(None, "unknown")
+    if row.revoked_at is not None:
+        return TokenCheck(None, "revoked", row.user)
+    if row.expires_at is not None and row.expires_at <= now:
+        return TokenCheck(None, "expired", row.user)
+    return TokenCheck(row.user)
 
 
 def tokens(s: Session) -> list[TokenRow]:
@@ -163,6 +181,7 @@ def tokens(s: Session) -> list[TokenRow]:
 
 __all__ = [
     "ProfileListing",
+    "TokenCheck",
     "alter",
     "create_token",
     "define",

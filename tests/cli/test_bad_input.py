@@ -184,7 +184,9 @@ async def test_a_new_site_is_owner_only(tmp_path):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
 
 
-async def test_a_site_shared_with_a_group_gives_it_every_file_whatever_the_umask(tmp_path):
+async def test_a_site_shared_with_a_group_lets_it_pass_through_and_keeps_every_file_the_owners(tmp_path):
+    """Sharing is a setting (the server's socket, in run/, is for the group); the files stay the
+    owner's alone, whatever the umask; the site folder lets the group through, not list it."""
     import grp
     import stat
 
@@ -214,10 +216,22 @@ async def test_a_site_shared_with_a_group_gives_it_every_file_whatever_the_umask
     root = tmp_path / "site"
     tapes = list((root / "tapes").iterdir())
     assert tapes  # the dump wrote a tape after the site was created
-    for d in (root, root / "volumes", root / "tapes"):
-        assert stat.S_IMODE(d.stat().st_mode) == 0o2770 and d.stat().st_gid == os.getegid(), d
-    for f in (root / "catalog.db", root / "volumes" / "S1.img", root / "site.lock", *tapes):
-        assert stat.S_IMODE(f.stat().st_mode) == 0o660 and f.stat().st_gid == os.getegid(), f
+    assert stat.S_IMODE(root.stat().st_mode) == 0o710 and root.stat().st_gid == os.getegid()
+    for d in (root / "volumes", root / "tapes", root / "keys"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
+    for f in (
+        root / "catalog.db",
+        root / "volumes" / "S1.img",
+        root / "site.lock",
+        root / "keys" / "audit.key",
+        *tapes,
+    ):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    reopened = Site.open(root)
+    try:
+        assert reopened.settings().share_group == group and reopened.repaired == []
+    finally:
+        reopened.close_files()
 
 
 def test_a_group_that_does_not_exist_is_a_definition_problem():

@@ -62,11 +62,11 @@ async def test_concurrent_lists_run_once_each_logged_and_audited_for_its_own_use
     runs: list[str] = []
     original = listing.list_command
 
-    def slow_list(ctx, req, res):  # the first LIST holds its run open until the others have asked
+    def slow_list(ctx, req, res, seen):  # the first LIST holds its run open until the others have asked
         runs.append(req.copypool)
         if len(runs) == 1:
             gate.wait(5)
-        original(ctx, req, res)
+        original(ctx, req, res, seen)
 
     monkeypatch.setattr(listing, "list_command", slow_list)
     users = [Identity(f"user{i}", ("sysprog",)) for i in range(6)]

@@ -165,13 +165,13 @@ async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one
                 assert time.monotonic() - done < 1.0, (valid(a), valid(b), a.alerts.items)
                 await asyncio.sleep(0.02)
             # the read-only console offers nothing that changes the site, and nothing changes
-            audit_before = len(one.audit_export())
+            audit_before = len(one.audit_export().entries)
             await pb.press("b")
             await settle(pb)
             res = await b.run_command("FRBACKUP COPYPOOL(PAY)")
             assert res.rc == 8 and "READ-ONLY" in res.lines()[0]
             assert [v.version for v in two.versions("PAY")] == [*before, 1]
-            audited = one.audit_export()[audit_before:]
+            audited = one.audit_export().entries[audit_before:]
             assert [e.action for e in audited if "FRBACKUP" in e.action] == []
             # the pool's detail through the server: its versions and the newest one's pairs
             table = a.screen.query_one(DataTable)

@@ -1,0 +1,149 @@
+"""The security administration functions (STGADMIN.FPL.SECURITY, UPDATE): profiles, access
+lists, role bundles, API tokens and the site's security settings, each as RACF or a storage
+controller's console would name it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+
+from sqlmodel import Session, select
+
+from engine.catalog import settings as site_settings
+from engine.catalog.models import RoleGrantRow
+from engine.errors import FlashpoolError
+from engine.hsm.messages import CommandResult
+from engine.security import store
+from engine.security.access import Access, Kind, valid_profile_name
+from engine.security.functions import Role
+from engine.security.identity import Identity
+
+DAY = 86_400.0
+
+
+class Change(enum.Enum):
+    DEFINE = "define"  # a profile, with its UACC
+    ALTER = "alter"  # a profile's UACC
+    DELETE = "delete"  # a profile and its access list
+    PERMIT = "permit"  # a user or group into a profile's access list
+    REMOVE = "remove"  # ... out of it
+    GRANT = "grant"  # a role bundle to a user or group
+    REVOKE = "revoke"
+    TOKEN = "token"  # a new API token for a user (its secret is shown once)
+    UNTOKEN = "untoken"  # revoke a token
+    SET = "set"  # one of the site's security settings (engine.catalog.settings)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityChange:
+    change: Change
+    profile: str = ""
+    uacc: Access = Access.NONE
+    kind: Kind = Kind.USER
+    name: str = ""  # user or group; for SET the setting's name
+    access: Access = Access.READ
+    role: str = ""
+    label: str = ""
+    token_id: int = 0
+    days: int | None = None  # TOKEN: its lifetime (None: the site's token-days)
+    value: str = ""  # SET: the setting's new value
+
+    def describe(self) -> str:
+        c = self.change
+        who = f"{self.kind.value} {self.name}"
+        return {
+            Change.DEFINE: f"RDEFINE FACILITY {self.profile} UACC({self.uacc.name})",
+            Change.ALTER: f"RALTER FACILITY {self.profile} UACC({self.uacc.name})",
+            Change.DELETE: f"RDELETE FACILITY {self.profile}",
+            Change.PERMIT: f"PERMIT {self.profile} CLASS(FACILITY) ID({self.name}) ACCESS({self.access.name})"
+            + (" GROUP" if self.kind is Kind.GROUP else ""),
+            Change.REMOVE: f"PERMIT {self.profile} CLASS(FACILITY) ID({self.name}) DELETE"
+            + (" GROUP" if self.kind is Kind.GROUP else ""),
+            Change.GRANT: f"GRANT ROLE({self.role.upper()}) TO {who}",
+            Change.REVOKE: f"REVOKE ROLE({self.role.upper()}) FROM {who}",
+            Change.TOKEN: f"TOKEN CREATE USER({self.name})"
+            + (f" LABEL({self.label})" if self.label else "")
+            + (f" DAYS({self.days})" if self.days is not None else ""),
+            Change.UNTOKEN: f"TOKEN REVOKE ID({self.token_id})",
+            Change.SET: f"SETROPTS {self.name.upper()}({self.value})",
+        }[c]
+
+
+def apply_change(s: Session, who: Identity, change: SecurityChange, res: CommandResult, at: float) -> None:
+    """One security administration function (blocking), committed: its messages into `res`;
+    FlashpoolError says why it was refused (nothing changed)."""
+    c = change.change
+    name = change.profile.strip().upper()
+    if c in (Change.DEFINE, Change.ALTER, Change.DELETE, Change.PERMIT, Change.REMOVE):
+        if why := valid_profile_name(name):
+            raise FlashpoolError(why)
+    if c in (Change.GRANT, Change.REVOKE, Change.PERMIT, Change.REMOVE, Change.TOKEN) and not change.name.strip():
+        raise FlashpoolError("name a user or a group")
+    if c is Change.DEFINE:
+        if not store.define(s, name, change.uacc, who.user, at):
+            raise FlashpoolError(f"profile {name} is already defined (alter its UACC instead)")
+        res.add("FPL500I", f"PROFILE {name} DEFINED, UACC({change.uacc.name})")
+    elif c is Change.ALTER:
+        if not store.alter(s, name, change.uacc):
+            raise FlashpoolError(f"profile {name} is not defined")
+        res.add("FPL500I", f"PROFILE {name} UACC({change.uacc.name})")
+    elif c is Change.DELETE:
+        if not store.delete(s, name):
+            raise FlashpoolError(f"profile {name} is not defined")
+        res.add("FPL500I", f"PROFILE {name} DELETED WITH ITS ACCESS LIST")
+    elif c is Change.PERMIT:
+        if not store.permit(s, name, change.kind, change.name, change.access):
+            raise FlashpoolError(f"profile {name} is not defined (define it first)")
+        res.add("FPL500I", f"{change.kind.value} {change.name} HAS {change.access.name} ON {name}")
+    elif c is Change.REMOVE:
+        if not store.remove(s, name, change.kind, change.name):
+            raise FlashpoolError(f"{change.kind.value.lower()} {change.name} is not in the access list of {name}")
+        res.add("FPL500I", f"{change.kind.value} {change.name} REMOVED FROM {name}")
+    elif c in (Change.GRANT, Change.REVOKE):
+        role = Role.named(change.role)
+        if c is Change.GRANT:
+            if not store.grant(s, role, change.kind, change.name, who.user, at):
+                raise FlashpoolError(f"{change.kind.value.lower()} {change.name} has role {role.value} already")
+            res.add("FPL500I", f"ROLE {role.value} GRANTED TO {change.kind.value} {change.name}: {role.title}")
+        else:
+            if not store.revoke(s, role, change.kind, change.name):
+                raise FlashpoolError(f"{change.kind.value.lower()} {change.name} does not have role {role.value}")
+            if role is Role.SECURITY and not _security_left(s):
+                raise FlashpoolError("that would leave the site without a security administrator")
+            res.add("FPL500I", f"ROLE {role.value} REVOKED FROM {change.kind.value} {change.name}")
+    elif c is Change.TOKEN:
+        limits = site_settings.read(s.connection())
+        days = limits.token_days if change.days is None else change.days
+        if not 1 <= days <= limits.token_max_days:
+            raise FlashpoolError(
+                f"a token lives 1 to {limits.token_max_days} days on this site (token-max-days), not {days}"
+            )
+        token_id, secret = store.create_token(s, change.name, change.label, who.user, at, at + days * DAY)
+        res.add(
+            "FPL501I",
+            f"TOKEN {token_id} CREATED FOR USER {change.name}, VALID {days} DAYS; IT IS SHOWN ONCE, KEEP IT SAFE",
+        )
+        res.data = {"token_id": token_id, "token": secret, "user": change.name, "expires_at": at + days * DAY}
+    elif c is Change.UNTOKEN:
+        if not store.revoke_token(s, change.token_id, at):
+            raise FlashpoolError(f"there is no live token {change.token_id}")
+        res.add("FPL500I", f"TOKEN {change.token_id} REVOKED")
+    elif c is Change.SET:
+        conn = s.connection()
+        before = site_settings.read(conn)
+        try:
+            after = site_settings.parse(before, change.name, change.value)
+        except ValueError as exc:
+            raise FlashpoolError(str(exc)) from None
+        site_settings.write(conn, replace(after, audit_key_id=before.audit_key_id))
+        shown = dict((n, v) for n, v, _ in after.describe())
+        key = change.name.strip().lower()
+        res.add("FPL502I", f"SETTING {key.upper()} IS NOW {shown[key]}")
+    s.commit()
+
+
+def _security_left(s: Session) -> bool:
+    return s.exec(select(RoleGrantRow).where(RoleGrantRow.role == Role.SECURITY.value)).first() is not None
+
+
+__all__ = ["DAY", "Change", "SecurityChange", "apply_change"]

@@ -617,8 +617,9 @@ class LocalSite(SiteAPI):
             raise NotAuthorized(refused)
         trail = self.engine.context.audit
         n, problems = trail.verify(against or ())  # before this look is itself recorded
+        head = trail.mark()
         self._audit("AUDIT VERIFY", decision, 8 if problems else 0, ())
-        return AuditReport(n, tuple(problems), trail.mark())
+        return AuditReport(n, tuple(problems), head)
 
     def audit_export(self, since: float | None = None) -> AuditExport:
         self._enter("audit_export", since=since)

@@ -263,6 +263,9 @@ class Site:
         catalog.add_rows(rows)
         with catalog.transaction() as c:
             settings.write(c, settings.Settings(share_group=defn.share_group))
+        trail = AuditTrail(catalog, root)
+        trail.open(Identity.current(), time.time)  # the trail begins sealed with the site's key
+        trail.close()
         catalog.close()
 
     @classmethod
@@ -335,7 +338,7 @@ class Site:
         site.repaired = repaired
         with catalog.session() as s:
             site.demo = repo.is_demo(s)
-        site.audit_notes = site.context.audit.open(Identity.current(), clock())
+        site.audit_notes = site.context.audit.open(Identity.current(), clock)
         site.recovered = site._finish_interrupted(clock())
         site._checkpointed = site.context.audit.mark()  # the head file has it; a checkpoint when it moves
         return site
@@ -398,6 +401,8 @@ class Site:
                     ),
                 )
             for note in self.audit_notes:
+                if "THE TRAIL BEGINS" in note:
+                    continue  # a new site's first entry: in the trail and the log, not news for operators
                 code, _, text = note.partition(" ")
                 severity = code[-1]
                 repo.log_activity(

@@ -222,7 +222,7 @@ class AuditTrail:
         return self._key
 
     # -- opening --------------------------------------------------------------------------------------
-    def open(self, who: Identity, at: float) -> list[str]:
+    def open(self, who: Identity, clock: Callable[[], float]) -> list[str]:
         """At the site's open, before any entry (blocking): the key, the trail sealed if it was
         kept without one, the head brought level with entries the server wrote before it could
         update it. Returns what an operator should hear (for the log and the activity log)."""
@@ -242,7 +242,7 @@ class AuditTrail:
                 key = pending
             else:
                 auditkey.drop_pending(self.root)  # a seal that never committed
-                self._key, note = self._seal(who, at)
+                self._key, note = self._seal(who, clock())
                 return [note]
         elif stored.audit_key_id != key.id:
             notes.append(

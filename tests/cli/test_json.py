@@ -166,10 +166,9 @@ def test_the_engine_logs_to_a_rotating_file_inside_the_site(tmp_path, capsys):
 
     site = tmp_path / "s"
     assert main(["init", "--quiet", "--definition", str(_definition(tmp_path)), str(site)]) == 0
-    created = (site / "flashpool.log").read_text()  # the audit trail begins, sealed (FPL721I)
-    assert "FPL721I AUDIT SEAL: THE TRAIL BEGINS" in created and "flashpool.hsm" not in created
+    assert not (site / "flashpool.log").exists()
     assert main(["--site", str(site), "--log-level", "WARNING", "hsm", "QUERY SETSYS"]) == 0
-    assert (site / "flashpool.log").read_text() == created  # nothing at WARNING or above
+    assert not (site / "flashpool.log").exists()  # nothing at WARNING or above: no file
     assert main(["--site", str(site), "hsm", "QUERY SETSYS"]) == 0
     assert main(["hsm", "LIST COPYPOOL(NOSUCH)", "--site", str(site), "--log-level", "WARNING"]) == 22
     log = (site / "flashpool.log").read_text()

@@ -41,7 +41,7 @@ from engine.hsm.verify import Expectation, Outcome
 from engine.security import AuditEntry, Check, Decision, Identity, Kind
 from engine.security import store as security
 from engine.security.admin import Change, SecurityChange, apply_change
-from engine.security.audit import REJECTED, AuditMark
+from engine.security.audit import OPEN, REJECTED, AuditMark
 from engine.security.needs import Needs, rule_of
 from engine.security.store import ProfileListing
 from engine.views import ActivityView, GroupView, PairView, PoolSummary, VersionView, VolumeView
@@ -467,10 +467,17 @@ class LocalSite(SiteAPI):
         """A request refused before any profile was asked (it does not fit the API): audited."""
         self._audit(f"{action}: {printable(why)[:300]}", None, 12, ("FPL590E",), verdict=REJECTED)
 
+    def _open(self, call: str) -> None:
+        """An open function: nothing to decide; audited only when the site audits every read."""
+        if self.engine.context.guard.settings().audit_reads is AuditReads.ALL:
+            self._audit(call.upper(), None, 0, (), verdict=OPEN)
+
     def may(self, checks: list[Check]) -> list[Decision]:
+        self._open("may")
         return [self._decide(c) for c in checks]
 
     def whoami(self) -> Caller:
+        self._open("whoami")
         return Caller(self.who.user, self.who.groups, self.who.via, self.name, os.getpid(), self.mode)
 
     # -- reads --------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ REJECTED = "REJECTED"  # refused before any profile was asked: malformed, not te
 UNAUTHENTICATED = "UNAUTHENTICATED"  # no identity: no token, a wrong, expired or revoked one
 ERROR = "ERROR"  # the profiles could not be read: nothing was decided, nothing done
 SYSTEM = "SYSTEM"  # the site's own work (opening, sealing): nobody asked
+OPEN = "OPEN"  # a function open to every connected user (who am I, what may I do): nothing to decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class AuditEntry:
     origin: str
     client: str
     action: str
-    decision: str  # ALLOWED | DENIED | REJECTED | UNAUTHENTICATED | ERROR | SYSTEM
+    decision: str  # ALLOWED | DENIED | REJECTED | UNAUTHENTICATED | ERROR | SYSTEM | OPEN
     profile: str
     access: str
     return_code: int
@@ -535,6 +536,7 @@ __all__ = [
     "ALLOWED",
     "DENIED",
     "ERROR",
+    "OPEN",
     "REJECTED",
     "SYSTEM",
     "UNAUTHENTICATED",

@@ -122,9 +122,9 @@ def _write_head(site: Path, seq: int, digest: str, key_id: str) -> None:
 
 
 @pytest.fixture
-def trail(tmp_path, capsys) -> tuple[Path, Path, Path]:
+def trail(tmp_path, capsys) -> tuple[Path, Path]:
     """A site with a trail of commands (run as the CLI runs them, so its log has checkpoints),
-    an export kept elsewhere, and a pristine copy of every file a forger would touch."""
+    and an export kept elsewhere."""
     site = make_site(tmp_path / "site")
     for cmd in ("FRBACKUP COPYPOOL(PAY)", "LIST COPYPOOL(PAY)", "QUERY COPYPOOL(PAY)", "HOLD FRBACKUP"):
         assert _run(capsys, "hsm", cmd, "--site", str(site))[0] == 0
@@ -135,16 +135,7 @@ def trail(tmp_path, capsys) -> tuple[Path, Path, Path]:
     _run(capsys, "hsm", "RELEASE FRBACKUP", "--site", str(site))
     assert _verify(capsys, site)[0] == 0
     assert "FPL720I AUDIT CHECKPOINT" in (site / "flashpool.log").read_text()
-    with contextlib.closing(sqlite3.connect(site / "catalog.db")) as c, c:
-        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file: a copy is the catalog
-    pristine = tmp_path / "pristine"
-    shutil.copytree(site, pristine)
-    return site, pristine, export
-
-
-def _restore(site: Path, pristine: Path) -> None:
-    shutil.rmtree(site)
-    shutil.copytree(pristine, site)
+    return site, export
 
 
 def _key(site: Path) -> bytes:
@@ -163,7 +154,7 @@ SIMPLE = {
 
 @pytest.mark.parametrize("what", list(SIMPLE))
 def test_a_changed_or_removed_entry_is_found(trail, capsys, what):
-    site, _, _ = trail
+    site, _ = trail
     sql, expected = SIMPLE[what]
     _sql(site / "catalog.db", sql)
     rc, said = _verify(capsys, site)
@@ -171,7 +162,7 @@ def test_a_changed_or_removed_entry_is_found(trail, capsys, what):
 
 
 def test_reordered_entries_are_found(trail, capsys):
-    site, _, _ = trail
+    site, _ = trail
     db = site / "catalog.db"
     _sql(
         db,
@@ -184,7 +175,7 @@ def test_reordered_entries_are_found(trail, capsys):
 
 
 def test_an_empty_trail_and_no_head_on_a_site_with_activity_is_found(trail, capsys):
-    site, _, _ = trail
+    site, _ = trail
     _sql(site / "catalog.db", "DELETE FROM audit")
     (site / "audit.head").unlink()
     (site / "flashpool.log").unlink()  # and the checkpoints in the log
@@ -194,7 +185,7 @@ def test_an_empty_trail_and_no_head_on_a_site_with_activity_is_found(trail, caps
 
 @pytest.mark.parametrize("seal", ["sha256", "wrong key"])
 def test_a_correctly_chained_forgery_is_found_and_the_server_never_chains_onto_it(trail, capsys, seal):
-    site, _, _ = trail
+    site, _ = trail
     db = site / "catalog.db"
     sealer = _sha if seal == "sha256" else _hmac(b"k" * 32)
     _append(db, sealer, "FRBACKUP COPYPOOL(PAY) EXECUTE")
@@ -221,7 +212,7 @@ def test_a_trail_rewritten_with_the_key_is_found_by_the_logs_checkpoints_and_by_
     """The forger holds the server's user: it re-chains the trail with the real key and writes
     a new head. The checkpoints in the site's log still name the old digests; once the forger
     rewrites the log too, only a copy kept elsewhere (an export) proves the rewrite."""
-    site, pristine, export = trail
+    site, export = trail
     db = site / "catalog.db"
     key = _key(site)
     key_id = hashlib.sha256(key).hexdigest()[:16]
@@ -243,7 +234,7 @@ def test_a_trail_rewritten_with_the_key_is_found_by_the_logs_checkpoints_and_by_
 
 
 def test_a_replaced_key_is_found_and_named(trail, capsys):
-    site, _, export = trail
+    site, export = trail
     db = site / "catalog.db"
     new = b"n" * 32
     new_id = hashlib.sha256(new).hexdigest()[:16]
@@ -263,7 +254,7 @@ def test_a_replaced_key_is_found_and_named(trail, capsys):
 
 
 def test_a_missing_key_stops_the_site_from_opening_and_a_stop_while_sealing_is_finished(trail, capsys):
-    site, pristine, _ = trail
+    site, _ = trail
     from engine.security.audit import AuditKeyMissing
 
     (site / "keys" / "audit.key").rename(site / "keys" / "elsewhere")
@@ -276,7 +267,7 @@ def test_a_missing_key_stops_the_site_from_opening_and_a_stop_while_sealing_is_f
 
 
 def test_the_verify_of_a_pristine_trail_passes_with_its_export(trail, capsys):
-    site, _, export = trail
+    site, export = trail
     rc, said = _verify(capsys, site, export)
     assert rc == 0 and "checkpoint(s) from 1 file(s) matched" in said, said
 

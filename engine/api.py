@@ -649,10 +649,16 @@ class LocalSite(SiteAPI):
         await asyncio.to_thread(self._audit, action, decision, 0, ())
 
     async def _action(
-        self, call: str, args: dict[str, object], text: str, run: Callable[[CommandResult], object]
+        self,
+        call: str,
+        args: dict[str, object],
+        text: str,
+        run: Callable[[CommandResult], object],
+        activity: bool = True,
     ) -> CommandResult:
         """A function that is not an HSM command: let through by its rule, run, logged and
-        audited as one."""
+        audited as one (`activity=False`: audited only, as RACF's changes go to SMF, not to
+        DFSMShsm's log)."""
         res = CommandResult(text)
         d, refused, _ = await asyncio.to_thread(self._judge, call, args)
         if refused:
@@ -669,6 +675,9 @@ class LocalSite(SiteAPI):
             except (OSError, ValueError) as exc:
                 res.add("FPL590E", f"{text} FAILED - {resource_problem(exc) if isinstance(exc, OSError) else exc}")
                 res.fail(12)
+        if not activity:
+            await asyncio.to_thread(self._audit, text, d, res.rc, tuple(m.id for m in res.messages))
+            return res
         ctx = self.engine.context.asked_by(self.origin, self.who)
         pool = _text_arg(args.get("copy_pool"))
         await self.engine.hsm.log_and_audit(ctx, res, pool, d, text)
@@ -727,7 +736,11 @@ class LocalSite(SiteAPI):
                 for r in self.engine.secure_files():
                     res.add("FPL503I", f"{r.describe()}")
 
-        return await self._action("change_security", {}, printable(change.describe()), run_in_thread(run))
+        # the security setup's changes are the audit trail's alone: the activity log, which every
+        # monitor reads, does not show who was given what
+        return await self._action(
+            "change_security", {}, printable(change.describe()), run_in_thread(run), activity=False
+        )
 
     async def stop_server(self) -> CommandResult:
         def run(res: CommandResult) -> None:

@@ -19,23 +19,14 @@ query and a memoized decision per copy pool.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DataSetExtentRow, VersionPairRow, VolumeRow
-from engine.events import (
-    ActivityLogged,
-    CopyFailed,
-    CopyProgress,
-    Event,
-    RelationshipChanged,
-    RelationshipEnded,
-    RelationshipEstablished,
-    TracksWritten,
-)
+from engine.events import Event
 from engine.security import Check, Decision, Function, Guard, Identity
 
 if TYPE_CHECKING:
@@ -72,28 +63,29 @@ class Visibility:
         return name not in self.datasets
 
     def text(self, *texts: str) -> bool:
-        """Whether none of these texts names a hidden copy pool, volume or data set."""
+        """Whether none of these texts names a hidden copy pool, volume or data set (as a word,
+        or as a qualifier of a dotted name: STGADMIN.ARC.LIST.HR names HR)."""
         if self.everything:
             return True
         names = self.pools | self.volumes | self.datasets
-        return not any(token in names for t in texts for token in _NAME.findall(t.upper()))
+        for t in texts:
+            for token in _NAME.findall(t.upper()):
+                if token in names or any(part in names for part in token.split(".")):
+                    return False
+        return True
 
     def pair(self, source: str, target: str) -> bool:
         return source not in self.volumes and target not in self.volumes
 
     def event(self, e: Event) -> bool:
-        """Whether a user may be told of this event."""
+        """Whether a user may be told of this event: none of its text fields (copy pool, volumes,
+        command, alert text, ...) names anything hidden, nor does its relationship."""
         if self.everything:
             return True
-        if isinstance(e, RelationshipEstablished | RelationshipChanged):
-            return self.pair(e.relationship.source, e.relationship.target)
-        if isinstance(e, RelationshipEnded | CopyProgress | CopyFailed):
-            return self.pair(e.source, e.target)
-        if isinstance(e, TracksWritten):
-            return self.volume(e.volser)
-        if isinstance(e, ActivityLogged):
-            return self.pool(e.copy_pool) and self.text(e.command)
-        return True
+        rel = getattr(e, "relationship", None)
+        if rel is not None and not self.pair(rel.source, rel.target):
+            return False
+        return all(self.text(v) for f in fields(e) if isinstance(v := getattr(e, f.name), str))
 
     def why(self, pool: str) -> Decision | None:
         return self.decisions.get(pool)

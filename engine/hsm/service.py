@@ -116,6 +116,12 @@ class FastReplication:
         pool = _pool_of(req)
         if isinstance(req, (ListCopyPool, Query)):  # reads: each asker authorized, logged and audited
             seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
+            hidden = seen.why(req.copypool) if isinstance(req, Query) and req.copypool else None
+            if hidden is not None:  # QUERY shows the relationships of a copy pool it may not LIST
+                res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {hidden.refusal(ctx.who)}")
+                res.fail(Rc.NOT_AUTHORIZED)
+                await self.log_and_audit(ctx, res, named, hidden)
+                return res
             answer = await self.reads.run((req, seen), lambda: self._read(ctx, req, pool, seen))
             _copy_answer(answer, res)
             await self.log_and_audit(ctx, res, named, decision, log_line=True)

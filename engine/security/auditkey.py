@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import FlashpoolError
 from engine.paths import private_dir, private_file
 
 KEY_DIR = "keys"
@@ -45,13 +46,21 @@ def _pending_path(root: Path) -> Path:
     return root / KEY_DIR / (KEY_NAME + ".new")
 
 
+class AuditKeyUnusable(FlashpoolError):
+    """The key file is there but cannot be the site's key (damaged, unreadable)."""
+
+
 def _read(path: Path) -> AuditKey | None:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise AuditKeyUnusable(f"the audit key {path} cannot be read ({exc.strerror or exc})") from None
     if len(raw) != KEY_SIZE:
-        raise ValueError(f"{path} is not an audit key ({len(raw)} bytes, not {KEY_SIZE})")
+        raise AuditKeyUnusable(
+            f"the audit key {path} is damaged ({len(raw)} bytes, not {KEY_SIZE}): restore it from the site's backup"
+        )
     return AuditKey(raw)
 
 
@@ -94,4 +103,14 @@ def drop_pending(root: Path) -> None:
     _pending_path(root).unlink(missing_ok=True)
 
 
-__all__ = ["KEY_DIR", "AuditKey", "drop_pending", "install_pending", "key_path", "load", "new_pending", "pending"]
+__all__ = [
+    "KEY_DIR",
+    "AuditKey",
+    "AuditKeyUnusable",
+    "drop_pending",
+    "install_pending",
+    "key_path",
+    "load",
+    "new_pending",
+    "pending",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import threading
 
@@ -353,8 +354,11 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     for table in ("permit", "profile", "role_grant", "api_token", "audit"):  # revision 0004's
         con.execute(f"DROP TABLE {table}")
     con.execute("ALTER TABLE relationship DROP COLUMN feed")  # revision 0005's
+    con.execute("DROP TABLE site_setting")  # revision 0006's
     con.commit()
     con.close()
+    shutil.rmtree(path / "keys")  # no audit trail, so no key or head yet
+    (path / "audit.head").unlink()
     with pytest.raises(CatalogVersionMismatch, match=r"legacy-1.*flashpool catalog upgrade"):
         Site.open(path)
     assert Site.upgrade_catalog(path) == ("legacy-1", schema.HEAD)

@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import ssl
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
 
 from engine import wire
 from engine.api import Change, SecurityChange
@@ -30,6 +28,7 @@ from engine.security.needs import RULES, Needs, Open, rule_of
 from engine.site import Site
 from server.client import RemoteSite
 from server.routes import BY_CALL, EVENTS_PATH, ROUTES
+from tests.security.conftest import free_port
 from tests.security.matrix import NEEDS, OPEN, ROLES, Sample, expected, samples, unique_change
 from tests.server.harness import Server, make_site
 
@@ -102,32 +101,13 @@ async def _populate(site_path: Path) -> dict[str, int]:
 
 
 @pytest.fixture
-def tls(tmp_path):
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    paths = {k: tmp_path / f"{k}.pem" for k in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    cert.private_key_pem.write_to_path(paths["key"])
-    with open(paths["cert"], "wb") as f:
-        for pem in cert.cert_chain_pems:
-            f.write(pem.bytes())
-    return paths
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
 def served(tls) -> Iterator[tuple[Path, int, dict[str, int]]]:
     base = Path(tempfile.mkdtemp(prefix="fpl-matrix-", dir="/tmp"))
     os.chmod(base, 0o755)  # other users may pass through to the site's socket
     try:
         site = make_site(base / "site")
         versions = asyncio.run(_populate(site))
-        port = _free_port()
+        port = free_port()
         args = ("--listen", f"127.0.0.1:{port}", "--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"]))
         with Server(site, *args):
             yield site, port, versions

@@ -168,7 +168,8 @@ def expected(sample: Sample, role: str, restricted: str | None = None) -> bool:
     if sample.call == "command":
         text = sample.args["text"]
         function = COMMAND_FUNCTION[text]
-        return function in have and not (function == restricted and names_hr(text))
+        hidden = restricted == "LIST" and function == "QUERY"  # QUERY shows what LIST would
+        return function in have and not ((function == restricted or hidden) and names_hr(text))
     functions, pool_arg = NEEDS[sample.call]
     usable = functions & have
     if restricted is not None and pool_arg is not None and names_hr(sample.args.get(pool_arg)):

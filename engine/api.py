@@ -673,7 +673,7 @@ class LocalSite(SiteAPI):
                 res.add("FPL590E", f"{text} FAILED - {exc}")
                 res.fail(12)
             except (OSError, ValueError) as exc:
-                res.add("FPL590E", f"{text} FAILED - {resource_problem(exc) if isinstance(exc, OSError) else exc}")
+                res.add("FPL590E", f"{text} FAILED - {resource_problem(exc, self.path) if isinstance(exc, OSError) else exc}")
                 res.fail(12)
         if not activity:
             await asyncio.to_thread(self._audit, text, d, res.rc, tuple(m.id for m in res.messages))
@@ -759,7 +759,7 @@ class LocalSite(SiteAPI):
         try:
             path = await asyncio.to_thread(transcripts.save, self.engine.path, name, text)
         except (transcripts.TranscriptRefused, OSError) as exc:
-            why = resource_problem(exc) if isinstance(exc, OSError) else str(exc)
+            why = resource_problem(exc, self.path) if isinstance(exc, OSError) else str(exc)
             await asyncio.to_thread(self._audit, action, decision, 12, ("FPL604E",))
             raise FlashpoolError(f"the transcript was not saved: {why}") from None
         await asyncio.to_thread(self._audit, f"{action} AS {path.name}", decision, 0, ("FPL603I",))

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlmodel import Session, col, create_engine, select
 
+from engine import diskspace
 from engine.catalog import schema
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
 from engine.errors import FlashpoolError
@@ -53,10 +54,16 @@ def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) 
     """The catalog's database said no while a site was opened: a full file system is not damage
     (nothing to restore), anything else is."""
     why = getattr(exc, "orig", None) or exc
-    if "full" in str(why).lower():
+    where = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if diskspace.full(where, exc):
         return CatalogError(
-            f"the catalog at {url} cannot be opened: the file system is full ({why}); "
+            f"the catalog at {url} cannot be opened: the file system that holds it is full (ENOSPC: {why}); "
             "it is intact - free space and try again"
+        )
+    if "i/o error" in str(why).lower():
+        return CatalogError(
+            f"the catalog at {url} cannot be used: the file system reports an I/O error ({why}); nothing was "
+            "changed and it is not known to be damaged - check the device, then try again"
         )
     return CatalogCorrupt(
         f"the catalog at {url} cannot be read ({why}); it is damaged or not a "

@@ -140,7 +140,7 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
         try:
             dump.remove_unused_tapes(ctx)
         except (DatabaseError, OSError) as exc:  # the versions are deleted all the same
-            unscratched = resource_problem(exc)
+            unscratched = resource_problem(exc, ctx.root)
     scope = {"DASDONLY": "DASD COPIES", "DUMPONLY": "DUMP COPIES", "BOTH": "DASD AND DUMP COPIES"}[req.scope]
     res.add("ARC0100I", "FRDELETE COMMAND COMPLETED")
     res.add(

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import errno
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from engine import diskspace
 
 
 class Rc(enum.IntEnum):
@@ -163,15 +165,18 @@ def dss(text: str) -> Message:
     return Message("ARC0640I", f"ARCFRTM - {text}")
 
 
-def resource_problem(exc: BaseException) -> str:
-    """What a database or file-system error means for the operator: a full disk is not damage."""
+def resource_problem(exc: BaseException, where: Path | None = None) -> str:
+    """What a database or file-system error means for the operator: a full disk is not damage.
+    `where`: the site, whose file system is asked when SQLite says only "disk I/O error"."""
     text = str(getattr(exc, "orig", None) or exc)
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "full" in text.lower():
+    if diskspace.full(where, exc):
         return (
-            "no space left on the file system that holds the site; what was committed is intact and what "
-            "was interrupted is finished or undone by the next command on the copy pool - free space and "
+            "no space left on the file system that holds the site (ENOSPC); what was committed is intact and "
+            "what was interrupted is finished or undone by the next command on the copy pool - free space and "
             "issue the command again"
         )
+    if "i/o error" in text.lower():
+        return f"the file system reports an I/O error ({text}); what was committed is intact - check the device"
     if "malformed" in text or "not a database" in text or isinstance(exc, UnicodeDecodeError):
         return f"the catalog is damaged ({text}); restore it from a copy"
     return f"the catalog or a file could not be used ({text}); what was committed is intact"

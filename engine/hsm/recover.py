@@ -312,7 +312,7 @@ def _recatalog(ctx: Context, volumes: list[str], res: CommandResult) -> None:
         res.add(
             "FPL116W",
             f"{' '.join(volumes)} ARE RECOVERED, BUT THE CATALOG COULD NOT FOLLOW THEIR VTOCS "
-            f"({resource_problem(exc)}); THEIR DATA SETS' CATALOG ENTRIES ARE AS BEFORE THE RECOVERY",
+            f"({resource_problem(exc, ctx.root)}); THEIR DATA SETS' CATALOG ENTRIES ARE AS BEFORE THE RECOVERY",
         )
         res.fail(4)
         return

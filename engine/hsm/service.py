@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DatabaseError
 
+from engine import diskspace
 from engine.catalog import constructs as repo
 from engine.command import (
     CommandSyntaxError,
@@ -102,7 +103,7 @@ class FastReplication:
             now = authorize_now(ctx, req)
             check, decision = now if now is not None else await asyncio.to_thread(authorize, ctx, req)
         except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the profiles cannot be read
-            res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc)}")
+            res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc, ctx.root)}")
             res.fail(12)
             await self.log_and_audit(ctx, res, _pool_of(req), None, verdict=ERROR)
             return res
@@ -187,7 +188,7 @@ class FastReplication:
                         done.append(job.pool)
         except (FlashpoolError, DatabaseError, OSError) as exc:  # the schedule goes on; the log says why
             res = CommandResult("AUTODUMP")
-            why = exc if isinstance(exc, FlashpoolError) else resource_problem(exc)
+            why = exc if isinstance(exc, FlashpoolError) else resource_problem(exc, ctx.root)
             log.error("automatic dump failed: %s", why, exc_info=not isinstance(exc, FlashpoolError))
             res.add("ARC1806E", f"AUTOMATIC DUMP FAILED, RC=0012 - {why}")
             res.fail(12)
@@ -247,7 +248,7 @@ def _log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
     try:
         log_and_audit_all(outcomes)
     except (DatabaseError, OSError) as exc:  # the results still reach whoever asked
-        why = resource_problem(exc)
+        why = resource_problem(exc, outcomes[0].ctx.root)
         for o in outcomes:
             log.error("the activity log and the audit trail could not be written for %s: %s", o.res.command, exc)
             o.res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {why}")
@@ -292,10 +293,10 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, s
         res.fail(12)
         log.warning("%s failed: %s", res.command, exc)
     except (DatabaseError, OSError, UnicodeDecodeError) as exc:
-        log.error(
-            "%s: the catalog or a file said no", res.command, exc_info=True
-        )  # the catalog's database or the file system said no
-        res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {resource_problem(exc)}")
+        why = resource_problem(exc, ctx.root)
+        full = diskspace.full(ctx.root, exc)  # a full disk is one line; anything else has its traceback
+        log.error("%s: the catalog or a file said no: %s", res.command, why if full else exc, exc_info=not full)
+        res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {why}")
         res.fail(12)
     for note in no_effect(req):
         res.add("FPL150I", note)

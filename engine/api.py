@@ -673,7 +673,10 @@ class LocalSite(SiteAPI):
                 res.add("FPL590E", f"{text} FAILED - {exc}")
                 res.fail(12)
             except (OSError, ValueError) as exc:
-                res.add("FPL590E", f"{text} FAILED - {resource_problem(exc, self.path) if isinstance(exc, OSError) else exc}")
+                res.add(
+                    "FPL590E",
+                    f"{text} FAILED - {resource_problem(exc, self.path) if isinstance(exc, OSError) else exc}",
+                )
                 res.fail(12)
         if not activity:
             await asyncio.to_thread(self._audit, text, d, res.rc, tuple(m.id for m in res.messages))

@@ -298,11 +298,12 @@ class Site:
         copier: CopierSettings | None,
         clock: Callable[[], float],
     ) -> Site:
+        repaired = sitefiles.secure(root, None, shared_parts=False)  # the catalog's file first
         catalog = Catalog.open(cls.catalog_url(root))
         try:
             with catalog.transaction() as c:
                 found = settings.read(c)
-            repaired = sitefiles.secure(root, sitefiles.share_gid(found.share_group))
+            repaired += sitefiles.secure(root, sitefiles.share_gid(found.share_group))
         except BaseException:
             catalog.close()
             raise

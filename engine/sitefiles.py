@@ -101,9 +101,12 @@ def share_gid(name: str | None) -> int | None:
         ) from None
 
 
-def secure(root: Path, share_gid: int | None) -> list[Repair]:
+def secure(root: Path, share_gid: int | None, *, shared_parts: bool = True) -> list[Repair]:
     """Check every file and folder of the site (blocking); repair what its owner can, refuse the
-    rest (SiteFilesError naming each). Returns what was repaired."""
+    rest (SiteFilesError naming each). Returns what was repaired. `shared_parts=False`: leave the
+    site folder, run/ and the socket (whose modes depend on the share group) for later: the
+    first pass, before the catalog that names the group is opened (so SQLite's journal files
+    are created from a catalog file that is the owner's alone)."""
     me = os.geteuid()
     repairs: list[Repair] = []
     foreign: list[str] = []
@@ -132,19 +135,22 @@ def secure(root: Path, share_gid: int | None) -> list[Repair]:
         if have != want or regroup:
             repairs.append(Repair(rel, have, want, group_name(gid) if regroup and gid is not None else None))
 
-    mode_of(root, root_mode(share_gid), share_gid)
+    if shared_parts:
+        mode_of(root, root_mode(share_gid), share_gid)
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         for d in dirnames:
             path = here / d
             if here == root and d == RUN_DIR:
-                mode_of(path, run_mode(share_gid), share_gid)
+                if shared_parts:
+                    mode_of(path, run_mode(share_gid), share_gid)
             else:
                 mode_of(path, 0o700, None)
         for f in filenames:
             path = here / f
             if here == root / RUN_DIR and f == SOCKET_NAME:
-                mode_of(path, socket_mode(share_gid), share_gid)
+                if shared_parts:
+                    mode_of(path, socket_mode(share_gid), share_gid)
             else:
                 mode_of(path, 0o600, None)
         dirnames[:] = [d for d in dirnames if not os.path.islink(here / d)]

@@ -103,7 +103,10 @@ class FastReplication:
             now = authorize_now(ctx, req)
             check, decision = now if now is not None else await asyncio.to_thread(authorize, ctx, req)
         except (DatabaseError, OSError, UnicodeDecodeError) as exc:  # the profiles cannot be read
-            res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc, ctx.root)}")
+            res.add(
+                "ARC1806E",
+                f"{req.verb} FAILED, RC=0012 - THE PROFILES COULD NOT BE READ: {resource_problem(exc, ctx.root)}",
+            )
             res.fail(12)
             await self.log_and_audit(ctx, res, _pool_of(req), None, verdict=ERROR)
             return res

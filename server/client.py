@@ -138,7 +138,7 @@ class RemoteSite(SiteAPI):
         if r.status == 200:
             return wire.decode(route.returns, data)
         message = data.get("message", str(data)) if isinstance(data, dict) else str(data)
-        if r.status in (401, 403):
+        if r.status in (401, 403, 429):
             raise NotAuthorized(message)
         raise FlashpoolError(message)
 

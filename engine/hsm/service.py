@@ -97,7 +97,8 @@ class FastReplication:
         except CommandSyntaxError as exc:
             res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
             res.fail(msg.Rc.SYNTAX)
-            await self.log_and_audit(ctx, res, None, None, verdict=REJECTED)  # no profile was asked
+            # no profile was asked; its line in the site's log too (a script's garbage is found there)
+            await self.log_and_audit(ctx, res, None, None, log_line=True, verdict=REJECTED)
             return res
         try:
             now = authorize_now(ctx, req)
@@ -312,7 +313,12 @@ def _log_outcome(res: CommandResult, origin: str) -> None:
         origin,
         res.command,
         res.rc,
-        "; ".join(str(m) for m in res.messages if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I")) or "-",
+        "; ".join(
+            str(m)
+            for m in res.messages
+            if m.id[-1] in "EW" or m.id in ("ARC1802I", "FPL140I") or m.id.startswith("IKJ")
+        )
+        or "-",
     )
 
 

@@ -9,8 +9,8 @@
     flashpool workload --copypool CP [--rate N] [--seconds S]  changing data for demos
     flashpool serve [--detach] [--listen HOST:PORT --tls-cert F --tls-key F]   the site's server
     flashpool status | stop                                  the server: how it is, stop it
-    flashpool security whoami | list | define | permit | grant | token ...     profiles, roles
-    flashpool audit verify | export [--since WHEN]           the audit trail
+    flashpool security whoami | list | define | permit | grant | token | set | settings ...
+    flashpool audit verify [--against FILE...] | export [--since WHEN]    the audit trail
 
 Commands go through the site's server when one runs, and run in this process when none does.
 

@@ -28,6 +28,7 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DataSetExtentRow, VersionPairRow, VolumeRow
 from engine.events import Event
 from engine.security import Check, Decision, Function, Guard, Identity
+from engine.security.access import matches
 
 if TYPE_CHECKING:
     from engine.catalog import Catalog
@@ -89,6 +90,12 @@ class Visibility:
 
     def why(self, pool: str) -> Decision | None:
         return self.decisions.get(pool)
+
+    def restricted(self, pool: str) -> Decision | None:
+        """The decision of a profile that names this copy pool (STGADMIN.ARC.LIST.HR) and hides it
+        on purpose; None when it is visible or hidden only because LIST itself is not granted."""
+        d = self.decisions.get(pool)
+        return d if d is not None and d.profile and not matches(d.profile, Function.LIST.value) else None
 
 
 EVERYTHING = Visibility()

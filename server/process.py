@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -118,11 +119,13 @@ async def serve(options: ServeOptions) -> int:
         log.info(
             "FPL700I SERVER STARTED: PID %d, SITE %s, LISTENING ON %s", os.getpid(), options.site, ", ".join(where)
         )
+        sd_notify(f"READY=1\nSTATUS=listening on {', '.join(where)}\nMAINPID={os.getpid()}")
         watcher = asyncio.create_task(_linger(server, api, options.linger, stop)) if options.linger else None
         await asyncio.to_thread(site.checkpoint_audit, True)
         checkpoints = asyncio.create_task(_checkpoints(site))
         await stop.wait()
         log.info("FPL701I SERVER STOPPING: NO NEW COMMANDS; %d IN FLIGHT", len(server.in_flight))
+        sd_notify(f"STOPPING=1\nSTATUS=finishing {len(server.in_flight)} command(s)")
         checkpoints.cancel()
         if watcher is not None:
             watcher.cancel()
@@ -136,6 +139,22 @@ async def serve(options: ServeOptions) -> int:
         await site.close()
     log.info("FPL702I SERVER STOPPED: PID %d, UP %.0f S", os.getpid(), time.time() - started)
     return 0
+
+
+def sd_notify(state: str) -> bool:
+    """Tell systemd (Type=notify) how the service stands; False when no service manager asked."""
+    where = os.environ.get("NOTIFY_SOCKET", "")
+    if not where:
+        return False
+    address = "\0" + where[1:] if where.startswith("@") else where  # an abstract socket's name
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.connect(address)
+            s.sendall(state.encode())
+    except OSError as exc:
+        log.warning("the service manager could not be told %r: %s", state.split("\n")[0], exc)
+        return False
+    return True
 
 
 async def _checkpoints(site: Site, every: float = CHECKPOINT_SECONDS) -> None:
@@ -189,4 +208,4 @@ def detach(argv: list[str], site: Path, timeout: float = 60.0) -> int:
     raise FlashpoolError(f"the server (pid {proc.pid}) did not listen within {timeout:.0f} s; see {out}")
 
 
-__all__ = ["ServeOptions", "detach", "parse_listen", "serve"]
+__all__ = ["ServeOptions", "detach", "parse_listen", "sd_notify", "serve"]

@@ -155,6 +155,18 @@ ROUTES: tuple[Route, ...] = (
 #: the event stream (server-sent events; each `data:` line one event in wire form)
 EVENTS_PATH = f"{V}/events"
 
+
+def access_table() -> str:
+    """Every route with the access it needs, as docs/SECURITY.md shows it (a test keeps it so):
+    `python -c 'from server.routes import access_table; print(access_table())'`."""
+    rows = [(r.method, r.path, r.rule.describe()) for r in ROUTES] + [
+        ("GET", EVENTS_PATH, rule_of("events").describe())
+    ]
+    lines = ["| route | needs |", "|---|---|"]
+    lines += [f"| `{method} {path}` | {needs} |" for method, path, needs in rows]
+    return "\n".join(lines) + "\n"
+
+
 BY_CALL = {r.call: r for r in ROUTES}
 
-__all__ = ["BY_CALL", "EVENTS_PATH", "ROUTES", "Param", "Route", "from_query"]
+__all__ = ["BY_CALL", "EVENTS_PATH", "ROUTES", "Param", "Route", "access_table", "from_query"]

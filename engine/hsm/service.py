@@ -121,8 +121,8 @@ class FastReplication:
         pool = _pool_of(req)
         if isinstance(req, (ListCopyPool, Query)):  # reads: each asker authorized, logged and audited
             seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
-            hidden = seen.why(req.copypool) if isinstance(req, Query) and req.copypool else None
-            if hidden is not None:  # QUERY shows the relationships of a copy pool it may not LIST
+            hidden = seen.restricted(req.copypool) if isinstance(req, Query) and req.copypool else None
+            if hidden is not None:  # QUERY would show what a profile restricting LIST of the pool hides
                 res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {hidden.refusal(ctx.who)}")
                 res.fail(Rc.NOT_AUTHORIZED)
                 await self.log_and_audit(ctx, res, named, hidden)

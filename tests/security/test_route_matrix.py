@@ -314,3 +314,10 @@ def test_the_rules_name_real_arguments():
             assert arg is None or arg in params, (call, arg)
         assert rule_of(call) is rule
     assert wire  # the samples are sent in the wire form the client uses
+
+
+def test_the_security_page_lists_every_route_with_its_access():
+    from server.routes import access_table
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "SECURITY.md").read_text()
+    assert access_table() in page, "regenerate the table in docs/SECURITY.md from server.routes.access_table()"

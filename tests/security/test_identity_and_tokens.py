@@ -112,6 +112,18 @@ def _get(port: int, tls: dict, token: str | None, path: str = "/v1/status") -> t
         conn.close()
 
 
+def _post(port: int, tls: dict, token: str, path: str, body: object) -> tuple[int, dict]:
+    ctx = ssl.create_default_context(cafile=str(tls["ca"]))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        conn.request("POST", path, body=json.dumps(body), headers=headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
 def test_tokens_expire_and_every_failed_authentication_is_audited_with_its_address(tls_server):
     site, port, tls = tls_server
     made = asyncio.run(
@@ -185,3 +197,9 @@ def test_a_syntax_error_from_a_user_without_access_is_audited_as_rejected(tls_se
     assert status == 400 and "limit" in answer["message"], answer
     last = _audit(site, "user = 'eve'")[-1]
     assert last["decision"] == "REJECTED" and "GET /v1/activity" in last["action"]
+    # an activity entry may not pose as the site's own work
+    forged = {"origin": "AUTO", "command": "FRBACKUP COPYPOOL(PAY)", "pool": "PAY", "rc": 0, "lines": ["RC=0000"]}
+    status, answer = _post(port, tls, str(made.data["token"]), "/v1/activity", forged)
+    assert status == 400 and "origin: must be one of" in answer["message"], answer
+    last = _audit(site, "user = 'eve'")[-1]
+    assert last["decision"] == "REJECTED" and "POST /v1/activity" in last["action"]

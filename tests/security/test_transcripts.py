@@ -1,0 +1,64 @@
+"""Transcripts and activity writes need a copy operator's function on the copy pool they name, are
+audited, accept only the client origins, never overwrite a file, and are bounded in size and
+number."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from engine import transcripts
+from engine.api import Change, LocalSite, NotAuthorized, SecurityChange
+from engine.errors import FlashpoolError
+from engine.security import Identity
+from engine.site import Site
+from tests.server.harness import make_site
+
+
+@pytest.fixture
+def site(tmp_path):
+    opened = Site.open(make_site(tmp_path / "site"))
+    owner = LocalSite(opened)
+    for name, role in (("olga", "operator"), ("mona", "monitor")):
+        res = asyncio.run(owner.change_security(SecurityChange(Change.GRANT, name=name, role=role)))
+        assert res.rc == 0
+    yield opened
+    opened.close_files()
+
+
+def _audit(site: Site, user: str) -> list:
+    return [e for e in site.context.audit.entries() if e.user == user]
+
+
+async def test_every_transcript_is_a_new_file_and_the_bounds_hold(site, monkeypatch):
+    olga = LocalSite(site, Identity("olga", ()))
+    first = await olga.save_transcript("PAY", "W1-20261206", "one\n")
+    second = await olga.save_transcript("PAY", "W1-20261206", "two\n")  # the same name again
+    assert first != second and open(first).read() == "one\n" and open(second).read() == "two\n"
+    assert second.endswith("W1-20261206-2.txt")
+    hostile = await olga.save_transcript("PAY", "../../catalog.db", "x")
+    assert hostile.startswith(str(site.path / "transcripts")) and "/.." not in hostile
+    with pytest.raises(FlashpoolError, match="at most 262,144 bytes"):
+        await olga.save_transcript("PAY", "big", "x" * (transcripts.MAX_BYTES + 1))
+    monkeypatch.setattr(transcripts, "MAX_FILES", 3)
+    with pytest.raises(FlashpoolError, match="holds 3 transcripts, the most a site keeps"):
+        await olga.save_transcript("PAY", "fourth", "x")
+    actions = [e.action for e in _audit(site, "olga") if e.action.startswith("SAVE TRANSCRIPT")]
+    assert len(actions) == 5 and actions[0].endswith("AS W1-20261206.txt")
+
+
+async def test_a_monitor_may_neither_save_a_transcript_nor_write_the_activity_log(site):
+    mona = LocalSite(site, Identity("mona", ()))
+    with pytest.raises(NotAuthorized, match="ICH408I"):
+        await mona.save_transcript("PAY", "W1", "x")
+    with pytest.raises(NotAuthorized, match="ICH408I"):
+        await mona.record("WALKTHROUGH", "FRBACKUP COPYPOOL(PAY) EXECUTE", "PAY", 0, ["forged"])
+    assert not (site.path / "transcripts").exists()
+    assert [e.decision for e in _audit(site, "mona")] == ["DENIED", "DENIED"]
+    assert not any(a.command.startswith("FRBACKUP") for a in site.views.activity(50))
+    olga = LocalSite(site, Identity("olga", ()))
+    await olga.record("WALKTHROUGH", "WALKTHROUGH 7 FRBACKUP COPYPOOL(PAY)", "PAY", 0, ["a line"])
+    entry = site.views.activity(1)[0]
+    assert (entry.origin, entry.copy_pool, entry.messages) == ("WALKTHROUGH", "PAY", (("FPL300I", "a line"),))
+    assert _audit(site, "olga")[-1].decision == "ALLOWED"

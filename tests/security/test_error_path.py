@@ -19,7 +19,7 @@ import pytest
 from engine import logs
 from engine.catalog.store import CatalogCorrupt, unusable
 from engine.hsm.messages import resource_problem
-from tests.server.harness import ROOT, Server, env, make_site
+from tests.server.harness import ROOT, Server, cli, env, make_site
 
 NOT_TEXT = b"LIST COPYPOOL(PAY\xff)\n"
 
@@ -77,38 +77,16 @@ def test_a_real_full_disk_through_the_server_and_in_process():
                 while True:
                     f.write(b"\0" * (1 << 16))
             for text in ("FRBACKUP COPYPOOL(PAY)", "HOLD FRBACKUP"):
-                out = subprocess.run(
-                    [sys.executable, "-m", "console.cli", "hsm", text, "--site", str(site)],
-                    capture_output=True,
-                    env=env(),
-                    cwd=ROOT,
-                    timeout=120,
-                    text=True,
-                )
+                out = cli(site, "hsm", text)
                 said = out.stdout + out.stderr
                 assert out.returncode == 12 and "no space left" in said and "(ENOSPC)" in said, said
                 assert "damaged" not in said and "restore it" not in said and "Traceback" not in said, said
-        out = subprocess.run(
-            [sys.executable, "-m", "console.cli", "hsm", "LIST COPYPOOL(PAY)", "--site", str(site)],
-            capture_output=True,
-            env=env(),
-            cwd=ROOT,
-            timeout=120,
-            text=True,
-        )
+        out = cli(site, "hsm", "LIST COPYPOOL(PAY)")
         said = out.stdout + out.stderr  # in-process: a LIST still answers, and says what it could not log
         assert "full" in said or "no space left" in said, said
         assert "damaged" not in said and "restore it" not in said and "Traceback" not in said, said
         (mount / "filler").unlink()
-        out = subprocess.run(
-            [sys.executable, "-m", "console.cli", "audit", "verify", "--site", str(site)],
-            capture_output=True,
-            env=env(),
-            cwd=ROOT,
-            timeout=120,
-            text=True,
-        )
-        assert out.returncode == 0, out  # intact, as it said
+        assert cli(site, "audit", "verify").returncode == 0  # intact, as it said
     finally:
         subprocess.run(["umount", str(mount)], check=False)
         shutil.rmtree(mount, ignore_errors=True)

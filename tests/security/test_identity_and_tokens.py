@@ -21,28 +21,14 @@ from engine.api import Change, NotAuthorized, SecurityChange
 from server.app import GROUPS_TTL
 from server.client import RemoteSite
 from server.logins import LIMIT
-from tests.security.conftest import free_port
 from tests.security.users import needs_users, open_folder, users
-from tests.server.harness import Server, cli, make_site
+from tests.server.harness import Server, as_owner, cli, free_port, make_site
 
 
 def _audit(site: Path, where: str = "1", *params: object) -> list[sqlite3.Row]:
     with contextlib.closing(sqlite3.connect(f"file:{site / 'catalog.db'}?mode=ro", uri=True)) as c:
         c.row_factory = sqlite3.Row
         return c.execute(f"SELECT * FROM audit WHERE {where} ORDER BY seq", params).fetchall()
-
-
-async def _owner(site: Path, *changes: SecurityChange) -> list:
-    owner = RemoteSite(site)
-    try:
-        out = []
-        for c in changes:
-            res = await owner.change_security(c)
-            assert res.rc == 0, res.lines()
-            out.append(res)
-        return out
-    finally:
-        await owner.close()
 
 
 @needs_users
@@ -53,7 +39,7 @@ def test_a_user_removed_from_a_group_loses_its_role_without_a_restart():
         site = make_site(base / "site")
         with Server(site):
             asyncio.run(
-                _owner(
+                as_owner(
                     site,
                     SecurityChange(Change.SET, name="share-group", value=share),
                     SecurityChange(Change.GRANT, name=ops, role="monitor", kind=_group()),
@@ -127,7 +113,7 @@ def _post(port: int, tls: dict, token: str, path: str, body: object) -> tuple[in
 def test_tokens_expire_and_every_failed_authentication_is_audited_with_its_address(tls_server):
     site, port, tls = tls_server
     made = asyncio.run(
-        _owner(
+        as_owner(
             site,
             SecurityChange(Change.GRANT, name="carol", role="monitor"),
             SecurityChange(Change.TOKEN, name="carol", label="ci"),
@@ -164,7 +150,7 @@ def test_tokens_expire_and_every_failed_authentication_is_audited_with_its_addre
 
 def test_an_address_that_keeps_failing_is_locked_out_and_that_is_audited(tls_server):
     site, port, tls = tls_server
-    (made,) = asyncio.run(_owner(site, SecurityChange(Change.TOKEN, name="dave")))
+    (made,) = asyncio.run(as_owner(site, SecurityChange(Change.TOKEN, name="dave")))
     good = str(made.data["token"])
     for _ in range(LIMIT):
         assert _get(port, tls, "fpl_" + "x" * 43)[0] == 401
@@ -180,7 +166,7 @@ def test_an_address_that_keeps_failing_is_locked_out_and_that_is_audited(tls_ser
 
 def test_a_syntax_error_from_a_user_without_access_is_audited_as_rejected(tls_server):
     site, port, tls = tls_server
-    (made,) = asyncio.run(_owner(site, SecurityChange(Change.TOKEN, name="eve")))
+    (made,) = asyncio.run(as_owner(site, SecurityChange(Change.TOKEN, name="eve")))
     eve = RemoteSite(url=f"https://127.0.0.1:{port}", token=str(made.data["token"]), cafile=str(tls["ca"]))
     try:
         res = asyncio.run(eve.command("FRBACKUP COPYPOOL(PAY) BOGUS"))

@@ -16,11 +16,10 @@ from engine import wire
 from engine.api import Change, NotAuthorized, SecurityChange
 from engine.events import Event
 from engine.hsm.verify import Expectation
-from engine.security import Check, Function
+from engine.security import Access, Check, Function
 from server.client import RemoteSite
-from tests.security.conftest import free_port
 from tests.security.test_route_matrix import _populate, _tokens
-from tests.server.harness import Server, make_site
+from tests.server.harness import Server, as_owner, free_port, make_site
 
 #: what of HR could show: its name, volumes, data set, storage group, a version's token (as text
 #: and as hex)
@@ -115,16 +114,15 @@ async def test_a_monitor_that_may_not_list_hr_finds_nothing_of_it_anywhere(site,
         def client(user: str) -> RemoteSite:
             return RemoteSite(url=f"https://127.0.0.1:{port}", token=tokens[user], cafile=str(tls["ca"]))
 
+        await as_owner(
+            site,
+            SecurityChange(Change.DEFINE, profile="STGADMIN.ARC.LIST.HR"),  # UACC(NONE)
+            SecurityChange(Change.PERMIT, profile="STGADMIN.ARC.LIST.HR", name="*", access=Access.READ),
+            SecurityChange(Change.PERMIT, profile="STGADMIN.ARC.LIST.HR", name="restricted", access=Access.NONE),
+            SecurityChange(Change.SET, name="audit-reads", value="failures"),
+        )
         owner = RemoteSite(site)
-        try:
-            for change in (
-                SecurityChange(Change.DEFINE, profile="STGADMIN.ARC.LIST.HR"),  # UACC(NONE)
-                SecurityChange(Change.PERMIT, profile="STGADMIN.ARC.LIST.HR", name="*", access=_read()),
-                SecurityChange(Change.PERMIT, profile="STGADMIN.ARC.LIST.HR", name="restricted", access=_none()),
-                SecurityChange(Change.SET, name="audit-reads", value="failures"),
-            ):
-                assert (await owner.change_security(change)).rc == 0
-            # HR's activity: a backup with a token, a LIST, a damaged volume
+        try:  # HR's activity: a backup with a token, a LIST, a damaged volume
             assert (await owner.command("FRBACKUP COPYPOOL(HR) TOKEN(HRNIGHT)")).rc == 0
             assert (await owner.command("LIST COPYPOOL(HR)")).rc == 0
             assert (await owner.damage("HR0001", 5, 6)).rc == 0
@@ -176,15 +174,3 @@ async def test_a_monitor_that_may_not_list_hr_finds_nothing_of_it_anywhere(site,
             for api in (restricted, everyone):
                 with contextlib.suppress(Exception):
                     await api.close()
-
-
-def _read():
-    from engine.security import Access
-
-    return Access.READ
-
-
-def _none():
-    from engine.security import Access
-
-    return Access.NONE

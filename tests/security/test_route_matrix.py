@@ -26,11 +26,9 @@ from engine import wire
 from engine.api import Change, SecurityChange
 from engine.security.needs import RULES, Needs, Open, rule_of
 from engine.site import Site
-from server.client import RemoteSite
 from server.routes import BY_CALL, EVENTS_PATH, ROUTES
-from tests.security.conftest import free_port
 from tests.security.matrix import NEEDS, OPEN, ROLES, Sample, expected, samples, unique_change
-from tests.server.harness import Server, make_site
+from tests.server.harness import Server, as_owner, free_port, make_site
 
 RESTRICTABLE = {  # the functions a profile may restrict to one copy pool, with its resource name
     "LIST": "STGADMIN.ARC.LIST.HR",
@@ -115,24 +113,11 @@ def served(tls) -> Iterator[tuple[Path, int, dict[str, int]]]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-async def _as_owner(site: Path, *changes: SecurityChange) -> list[Any]:
-    owner = RemoteSite(site)
-    try:
-        out = []
-        for c in changes:
-            res = await owner.change_security(c)
-            assert res.rc == 0, res.lines()
-            out.append(res)
-        return out
-    finally:
-        await owner.close()
-
-
 def _tokens(site: Path, users: dict[str, str]) -> dict[str, str]:
     """users: name -> role ("none": no role). Every read audited from here on."""
     grants = [SecurityChange(Change.GRANT, name=u, role=r) for u, r in users.items() if r != "none"]
     made = asyncio.run(
-        _as_owner(
+        as_owner(
             site,
             SecurityChange(Change.SET, name="audit-reads", value="all"),
             *grants,
@@ -258,7 +243,7 @@ def test_every_restricted_profile_kind_refuses_exactly_what_names_its_copy_pool(
     site, port, versions = served
     tokens = _tokens(site, {"tls-admin": "administrator"})
     asyncio.run(
-        _as_owner(
+        as_owner(
             site,
             SecurityChange(Change.DEFINE, profile=RESTRICTABLE[function]),  # UACC(NONE), no access list
         )
@@ -286,7 +271,7 @@ def test_every_route_for_every_role_as_real_unix_users_over_the_socket(served):
             made.insert(0, ["userdel", user])
         grants = [SecurityChange(Change.GRANT, name=u, role=r) for u, r in users.items() if r != "none"]
         asyncio.run(
-            _as_owner(
+            as_owner(
                 site,
                 SecurityChange(Change.SET, name="share-group", value=group),
                 SecurityChange(Change.SET, name="audit-reads", value="all"),

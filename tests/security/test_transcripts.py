@@ -5,6 +5,7 @@ number."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,7 @@ async def test_every_transcript_is_a_new_file_and_the_bounds_hold(site, monkeypa
     olga = LocalSite(site, Identity("olga", ()))
     first = await olga.save_transcript("PAY", "W1-20261206", "one\n")
     second = await olga.save_transcript("PAY", "W1-20261206", "two\n")  # the same name again
-    assert first != second and open(first).read() == "one\n" and open(second).read() == "two\n"
+    assert first != second and Path(first).read_text() == "one\n" and Path(second).read_text() == "two\n"
     assert second.endswith("W1-20261206-2.txt")
     hostile = await olga.save_transcript("PAY", "../../catalog.db", "x")
     assert hostile.startswith(str(site.path / "transcripts")) and "/.." not in hostile

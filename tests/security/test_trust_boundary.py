@@ -19,7 +19,7 @@ from engine.site import Site
 from engine.sitefiles import SiteFilesError, check_owner
 from server.client import RemoteSite
 from tests.security.users import needs_users, open_folder, users
-from tests.server.harness import Server, make_site
+from tests.server.harness import Server, as_owner, make_site
 
 
 def _modes(root: Path) -> dict[str, int]:
@@ -89,16 +89,6 @@ def test_a_file_of_another_user_in_the_site_is_refused():
             Site.open(site)
 
 
-async def _owner(site: Path, *changes: SecurityChange) -> None:
-    owner = RemoteSite(site)
-    try:
-        for c in changes:
-            res = await owner.change_security(c)
-            assert res.rc == 0, res.lines()
-    finally:
-        await owner.close()
-
-
 @needs_users
 def test_the_share_group_setting_decides_who_reaches_the_socket_and_nothing_else():
     import grp
@@ -112,7 +102,7 @@ def test_the_share_group_setting_decides_who_reaches_the_socket_and_nothing_else
             sock = site / "run" / "flashpool.sock"
             assert stat.S_IMODE(sock.stat().st_mode) == 0o600 and stat.S_IMODE(site.stat().st_mode) == 0o700
             assert u.run(member, "curl", "-s", "--unix-socket", str(sock), "http://x/v1/whoami").returncode == 7
-            asyncio.run(_owner(site, SecurityChange(Change.SET, name="share-group", value=group)))
+            asyncio.run(as_owner(site, SecurityChange(Change.SET, name="share-group", value=group)))
             assert (stat.S_IMODE(site.stat().st_mode), site.stat().st_gid) == (0o710, gid)
             assert (stat.S_IMODE(sock.parent.stat().st_mode), sock.parent.stat().st_gid) == (0o750, gid)
             assert (stat.S_IMODE(sock.stat().st_mode), sock.stat().st_gid) == (0o660, gid)
@@ -122,7 +112,7 @@ def test_the_share_group_setting_decides_who_reaches_the_socket_and_nothing_else
             out = u.run(member, "curl", "-s", "--unix-socket", str(sock), "http://x/v1/whoami")
             assert out.returncode == 0 and json.loads(out.stdout)["user"] == member
             assert u.run(outsider, "curl", "-s", "--unix-socket", str(sock), "http://x/v1/whoami").returncode == 7
-            asyncio.run(_owner(site, SecurityChange(Change.SET, name="share-group", value="NONE")))
+            asyncio.run(as_owner(site, SecurityChange(Change.SET, name="share-group", value="NONE")))
             assert stat.S_IMODE(site.stat().st_mode) == 0o700 and stat.S_IMODE(sock.stat().st_mode) == 0o600
             assert u.run(member, "curl", "-s", "--unix-socket", str(sock), "http://x/v1/whoami").returncode == 7
 
@@ -185,7 +175,7 @@ def test_a_hostile_member_of_the_share_group_can_change_nothing_but_through_the_
         scratch.mkdir(mode=0o777)
         os.chmod(scratch, 0o777)
         with Server(site):
-            asyncio.run(_owner(site, SecurityChange(Change.SET, name="share-group", value=group)))
+            asyncio.run(as_owner(site, SecurityChange(Change.SET, name="share-group", value=group)))
             assert subprocess.run(
                 [*_cli(site), "hsm", "FRBACKUP COPYPOOL(PAY) DUMP"], capture_output=True, env=_env()
             ).returncode in (0, 4)

@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
+from engine.api import SecurityChange
 from engine.hsm.definition import parse_definition
+from engine.hsm.messages import CommandResult
 from engine.site import Site
 from server import sockets
 
@@ -126,3 +128,42 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
             self.stop()
+
+
+def tls_files(folder: Path) -> dict[str, Path]:
+    """A CA, and a certificate and key for 127.0.0.1 it signed, as PEM files in `folder`."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    paths = {k: folder / f"{k}.pem" for k in ("ca", "cert", "key")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    cert.private_key_pem.write_to_path(paths["key"])
+    with open(paths["cert"], "wb") as f:
+        for pem in cert.cert_chain_pems:
+            f.write(pem.bytes())
+    return paths
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def as_owner(site: Path, *changes: SecurityChange) -> list[CommandResult]:
+    """Security changes by the site's owner (its first security administrator) through its server."""
+    from server.client import RemoteSite
+
+    owner = RemoteSite(site)
+    try:
+        out = []
+        for c in changes:
+            res = await owner.change_security(c)
+            assert res.rc == 0, res.lines()
+            out.append(res)
+        return out
+    finally:
+        await owner.close()

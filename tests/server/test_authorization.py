@@ -8,19 +8,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
-import trustme
 
 from engine.api import Change, NotAuthorized, SecurityChange
 from engine.security import Access, Kind
 from server.client import RemoteSite
-from tests.server.harness import Server, cli, make_site
+from tests.server.harness import Server, cli, free_port, make_site, tls_files
 
 #: the function each command is checked under, and the copy pool its restricted profile names
 COMMANDS = {
@@ -43,23 +41,9 @@ MAY = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def tls(tmp_path):
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    paths = {k: tmp_path / f"{k}.pem" for k in ("ca", "cert", "key")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    cert.private_key_pem.write_to_path(paths["key"])
-    with open(paths["cert"], "wb") as f:
-        for pem in cert.cert_chain_pems:
-            f.write(pem.bytes())
-    return paths
+    return tls_files(tmp_path)
 
 
 async def _setup(owner: RemoteSite) -> dict[str, str]:
@@ -87,7 +71,7 @@ async def test_the_authorization_matrix_with_tokens_over_tls(tmp_path, tls):
     import asyncio
 
     site = await asyncio.to_thread(make_site, tmp_path / "site")
-    port = _free_port()
+    port = free_port()
     args = ("--listen", f"127.0.0.1:{port}", "--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"]))
     with Server(site, *args):
         owner = RemoteSite(site)

@@ -102,7 +102,10 @@ EVERYTHING = Visibility()
 
 
 def visibility(catalog: Catalog, guard: Guard, who: Identity) -> Visibility:
-    """What `who` may not see of the site now (blocking)."""
+    """What `who` may not see of the site now (blocking). Without a profile that restricts LIST
+    to some copy pools, a user who may LIST sees everything: no catalog read at all."""
+    if not guard.restricts(Function.LIST) and guard.decide(who, Check(Function.LIST)).allowed:
+        return EVERYTHING
     with catalog.session() as s:
         names = [n for n in s.exec(select(CopyPoolRow.name)).all()]
         decisions = {n: guard.decide(who, Check(Function.LIST, n)) for n in names}
@@ -110,6 +113,16 @@ def visibility(catalog: Catalog, guard: Guard, who: Identity) -> Visibility:
         if not hidden:
             return EVERYTHING
         return _footprint(s, hidden, {n: decisions[n] for n in hidden})
+
+
+def visibility_now(guard: Guard, who: Identity) -> Visibility | None:
+    """EVERYTHING when that is known without blocking (the profiles are read, none restricts
+    LIST to some copy pools, and `who` may LIST); else None: ask `visibility` in a worker thread."""
+    if guard.restricts_now(Function.LIST) is False:
+        d = guard.decide_now(who, Check(Function.LIST))
+        if d is not None and d.allowed:
+            return EVERYTHING
+    return None
 
 
 def _footprint(s: Session, hidden: frozenset[str], decisions: dict[str, Decision]) -> Visibility:
@@ -143,4 +156,4 @@ def _footprint(s: Session, hidden: frozenset[str], decisions: dict[str, Decision
     return Visibility(hidden, frozenset(volumes), groups, datasets, decisions)
 
 
-__all__ = ["EVERYTHING", "Visibility", "visibility"]
+__all__ = ["EVERYTHING", "Visibility", "visibility", "visibility_now"]

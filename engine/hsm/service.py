@@ -38,7 +38,7 @@ from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
-from engine.visibility import EVERYTHING, Visibility, visibility
+from engine.visibility import EVERYTHING, Visibility, visibility, visibility_now
 
 log = logging.getLogger("flashpool.hsm")
 _BACKGROUND = "flashpool-background-"  # a background task's name, before its copy pool
@@ -120,7 +120,9 @@ class FastReplication:
             return res
         pool = _pool_of(req)
         if isinstance(req, (ListCopyPool, Query)):  # reads: each asker authorized, logged and audited
-            seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
+            seen = visibility_now(ctx.guard, ctx.who)
+            if seen is None:
+                seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
             hidden = seen.restricted(req.copypool) if isinstance(req, Query) and req.copypool else None
             if hidden is not None:  # QUERY would show what a profile restricting LIST of the pool hides
                 res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {hidden.refusal(ctx.who)}")

@@ -139,6 +139,23 @@ def matches(profile: str, resource: str) -> bool:
     return _pattern(profile).match(resource) is not None
 
 
+def may_restrict(profile: str, base: str) -> bool:
+    """Whether `profile` could decide for a restricted name `base.<something>` (and so differ
+    from `base`'s own decision): it does not cover `base` itself, and its qualifiers before the
+    restricted one can match `base`'s. Conservative: True when unsure."""
+    if matches(profile, base):
+        return False  # it covers the function's own name: decide() never lets it restrict
+    quals, wanted = profile.split("."), base.split(".")
+    for i, q in enumerate(quals):
+        if q == "**":
+            return True
+        if i == len(wanted):
+            return True  # a qualifier after the function's name: the copy pool's
+        if not matches(q, wanted[i]):
+            return False
+    return False  # as many qualifiers as the function's name or fewer: not a restricted name
+
+
 def decide(
     profiles: Sequence[Profile],
     who: Identity,
@@ -176,4 +193,4 @@ def decide(
     return Decision(held >= needed, resource, needed, best.name, held, why)
 
 
-__all__ = ["Access", "Decision", "Kind", "Permit", "Profile", "decide", "matches", "valid_profile_name"]
+__all__ = ["Access", "Decision", "Kind", "Permit", "Profile", "decide", "matches", "may_restrict", "valid_profile_name"]

@@ -13,7 +13,7 @@ from engine.catalog import settings as site_settings
 from engine.catalog.settings import Settings
 from engine.command import FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request
 from engine.security import store
-from engine.security.access import Access, Decision, Profile, decide
+from engine.security.access import Access, Decision, Profile, decide, may_restrict
 from engine.security.functions import Check, Function
 from engine.security.identity import Identity, site_owner
 
@@ -54,6 +54,7 @@ class Guard:
         self.owner = site_owner(root)
         self._profiles: list[Profile] | None = None
         self._settings: Settings | None = None
+        self._restricts: dict[Function, bool] = {}
         self._generation = 0
         self._decided: dict[_Asked, Decision] = {}
         self._lock = threading.Lock()
@@ -65,6 +66,34 @@ class Guard:
                     self._profiles = store.profiles(s)
                 self._decided = {}
             return self._profiles
+
+    def restricts(self, function: Function) -> bool:
+        """Whether any profile could decide `function` differently for one copy pool than for
+        the others (STGADMIN.ARC.LIST.HR): when none can, what a user may do with every copy pool
+        is what it may do with the function (blocking the first time after a change)."""
+        profiles = self.profiles()
+        with self._lock:
+            known = self._restricts.get(function)
+        if known is None:
+            known = any(may_restrict(p.name, function.value) for p in profiles)
+            with self._lock:
+                if self._profiles is profiles:
+                    self._restricts[function] = known
+        return known
+
+    def restricts_now(self, function: Function) -> bool | None:
+        """`restricts` without blocking: None when the profiles are not read yet."""
+        with self._lock:
+            if self._profiles is None:
+                return None
+            known = self._restricts.get(function)
+            profiles = self._profiles
+        if known is None:
+            known = any(may_restrict(p.name, function.value) for p in profiles)
+            with self._lock:
+                if self._profiles is profiles:
+                    self._restricts[function] = known
+        return known
 
     def settings(self) -> Settings:
         """The site's security settings (blocking the first time after a change)."""
@@ -81,6 +110,7 @@ class Guard:
     def changed(self) -> None:
         with self._lock:
             self._profiles = None
+            self._restricts = {}
             self._settings = None
             self._generation += 1
             self._decided = {}

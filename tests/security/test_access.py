@@ -111,3 +111,17 @@ def test_a_name_matches_itself_and_double_star_matches_everything(quals):
     assert matches(f"{quals[0]}.**", name)
     assert matches(".".join("*" for _ in quals), name)
     assert not matches(".".join("*" for _ in quals) + ".*", name)
+
+
+def test_a_profile_may_restrict_a_function_to_a_copy_pool_only_by_a_qualifier_after_its_name():
+    """The guard skips every per-pool check (and the catalog) when no profile could restrict
+    LIST to some copy pools; this is the rule it asks, conservative where unsure."""
+    from engine.security.access import may_restrict
+
+    base = "STGADMIN.ARC.LIST"
+    restricting = ["STGADMIN.ARC.LIST.HR", "STGADMIN.ARC.LIST.*", "STGADMIN.ARC.*.HR", "STGADMIN.**.HR"]
+    restricting += ["STGADMIN.ARC.L%ST.PAY", "*.ARC.LIST.HR"]
+    not_restricting = ["STGADMIN.ARC.LIST", "STGADMIN.**", "STGADMIN.ARC.LIST.**", "STGADMIN.ARC.*"]
+    not_restricting += ["STGADMIN.ARC.FRRECOV.HR", "STGADMIN.FPL.SECURITY", "STGADMIN.ARC.QUERY.*"]
+    assert [p for p in restricting if not may_restrict(p, base)] == []
+    assert [p for p in not_restricting if may_restrict(p, base)] == []

@@ -298,7 +298,8 @@ class Site:
         copier: CopierSettings | None,
         clock: Callable[[], float],
     ) -> Site:
-        repaired = sitefiles.secure(root, None, shared_parts=False)  # the catalog's file first
+        catalog_files = (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm", CATALOG_URL_FILE)
+        repaired = sitefiles.secure(root, None, only=catalog_files)  # the catalog's files first
         catalog = Catalog.open(cls.catalog_url(root))
         try:
             with catalog.transaction() as c:

@@ -101,12 +101,11 @@ def share_gid(name: str | None) -> int | None:
         ) from None
 
 
-def secure(root: Path, share_gid: int | None, *, shared_parts: bool = True) -> list[Repair]:
+def secure(root: Path, share_gid: int | None, *, only: tuple[str, ...] = ()) -> list[Repair]:
     """Check every file and folder of the site (blocking); repair what its owner can, refuse the
-    rest (SiteFilesError naming each). Returns what was repaired. `shared_parts=False`: leave the
-    site folder, run/ and the socket (whose modes depend on the share group) for later: the
-    first pass, before the catalog that names the group is opened (so SQLite's journal files
-    are created from a catalog file that is the owner's alone)."""
+    rest (SiteFilesError naming each). Returns what was repaired. `only`: just these files of
+    the site folder (the catalog's, before SQLite opens it and creates its journal files from
+    its mode; the share group that decides the rest is in the catalog)."""
     me = os.geteuid()
     repairs: list[Repair] = []
     foreign: list[str] = []
@@ -135,22 +134,24 @@ def secure(root: Path, share_gid: int | None, *, shared_parts: bool = True) -> l
         if have != want or regroup:
             repairs.append(Repair(rel, have, want, group_name(gid) if regroup and gid is not None else None))
 
-    if shared_parts:
+    if only:
+        for name in only:
+            if os.path.lexists(root / name):
+                mode_of(root / name, 0o600, None)
+    else:
         mode_of(root, root_mode(share_gid), share_gid)
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in () if only else os.walk(root):
         here = Path(dirpath)
         for d in dirnames:
             path = here / d
             if here == root and d == RUN_DIR:
-                if shared_parts:
-                    mode_of(path, run_mode(share_gid), share_gid)
+                mode_of(path, run_mode(share_gid), share_gid)
             else:
                 mode_of(path, 0o700, None)
         for f in filenames:
             path = here / f
             if here == root / RUN_DIR and f == SOCKET_NAME:
-                if shared_parts:
-                    mode_of(path, socket_mode(share_gid), share_gid)
+                mode_of(path, socket_mode(share_gid), share_gid)
             else:
                 mode_of(path, 0o600, None)
         dirnames[:] = [d for d in dirnames if not os.path.islink(here / d)]

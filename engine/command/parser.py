@@ -60,6 +60,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "COPYPOOL": ("CP",),
         "TOVOLUME": ("TOV",),
         "DSNAME": ("DSN",),
+        "NEWNAME": (),
         "FROMCOPYPOOL": ("FCP",),
         "VERIFY": (),
         "FROMDASD": (),
@@ -390,6 +391,10 @@ def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
 
 
 def _dsnames(p: Param) -> tuple[str, ...]:
+    """Data set names or filters, with IBM's restrictions on wildcards: `**` stands for whole
+    qualifiers only, never as the high-level qualifier or the only one, and a wildcard in the
+    high-level qualifier is never its first character ("to prevent an unmanageable number of
+    data sets from being processed"). Refused before anything is read."""
     vals = p.plain_values() if p.values is not None else []
     if not vals:
         raise CommandSyntaxError("DSNAME needs one or more data set names or filters", p.position, "IKJ56701I", p.name)
@@ -404,8 +409,45 @@ def _dsnames(p: Param) -> tuple[str, ...]:
                 "IKJ56702I",
                 p.name,
             )
+        why = _wildcard_problem(quals)
+        if why:
+            raise CommandSyntaxError(f"{v.text!r}: {why}", v.position, "IKJ56702I", p.name)
         names.append(name)
     return tuple(names)
+
+
+def _wildcard_problem(quals: list[str]) -> str | None:
+    if any("**" in q and q != "**" for q in quals):
+        return "a double wildcard (**) stands for whole qualifiers only"
+    if quals[0] == "**":
+        return (
+            "a double wildcard cannot be the high-level qualifier or the only qualifier (IBM's restriction, "
+            "against an unmanageable number of data sets)"
+        )
+    if quals[0][0] in "*%":
+        return "a wildcard in the high-level qualifier cannot be its first character (e.g. PAY*.**, not *.**)"
+    return None
+
+
+def _newname(p: Param, dsnames: tuple[str, ...]) -> str:
+    """NEWNAME(newdsn): one fully qualified name, for one fully qualified DSNAME."""
+    (name,) = _dsnames(p) if p.values else ("",)
+    if not name:
+        raise CommandSyntaxError("NEWNAME needs a fully qualified data set name", p.position, "IKJ56701I", p.name)
+    if any(c in name for c in "*%"):
+        raise CommandSyntaxError(f"NEWNAME({name}) must be fully qualified", p.position, "IKJ56702I", p.name)
+    if len(dsnames) != 1 or any(c in dsnames[0] for c in "*%"):
+        raise CommandSyntaxError(
+            "with NEWNAME, DSNAME must be one fully qualified data set name", p.position, "IKJ56702I", p.name
+        )
+    if name == dsnames[0]:
+        raise CommandSyntaxError(
+            f"NEWNAME({name}) names the data set itself: leave NEWNAME out (REPLACE overwrites it)",
+            p.position,
+            "IKJ56702I",
+            p.name,
+        )
+    return name
 
 
 def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
@@ -421,7 +463,7 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
     _only_with(kw, ("VERIFY", "ALLOWPPRCP"), level == "COPYPOOL", where)
     _only_with(kw, ("FROMCOPYPOOL",), level != "COPYPOOL", where)
     _only_with(kw, ("APPLYINCREMENTAL",), level == "TOVOLUME", where)
-    _only_with(kw, ("REPLACE", "FASTREPLICATION", "NOCOPYPOOLBACKUP"), level == "DSNAME", where)
+    _only_with(kw, ("REPLACE", "FASTREPLICATION", "NOCOPYPOOLBACKUP", "NEWNAME"), level == "DSNAME", where)
     source = _exclusive(kw, "FROMDASD", "FROMDUMP")
     from_dump = None
     if source == "FROMDASD":
@@ -469,7 +511,8 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
     return FrRecov(
         copypool=_copypool(kw["COPYPOOL"]) if level == "COPYPOOL" else None,
         volume=_volser(kw["TOVOLUME"]) if level == "TOVOLUME" else None,
-        dsnames=_dsnames(kw["DSNAME"]) if level == "DSNAME" else (),
+        dsnames=(dsnames := _dsnames(kw["DSNAME"]) if level == "DSNAME" else ()),
+        newname=_newname(kw["NEWNAME"], dsnames) if "NEWNAME" in kw else None,
         from_copypool=_copypool(kw["FROMCOPYPOOL"]) if "FROMCOPYPOOL" in kw else None,
         verify=verify,
         from_dasd=source == "FROMDASD",

@@ -86,6 +86,7 @@ class FrRecov:
     copypool: str | None = None  # COPYPOOL(...) level
     volume: str | None = None  # TOVOLUME(...) level
     dsnames: tuple[str, ...] = ()  # DSNAME(...) level
+    newname: str | None = None  # DSNAME(one name) NEWNAME(new): recovered beside the original
     from_copypool: str | None = None
     verify: bool = True
     from_dasd: bool = False

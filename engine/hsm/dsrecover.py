@@ -11,7 +11,8 @@ others go on.
 ARC1866I return codes: DFSMShsm's 14 (migrated) and 18 (version does not exist), and flashpool's
 own 20 (not in the version's captured catalog information), 22 (exists and REPLACE not given),
 24 (its backup-time extents now belong to another data set), 26 (FlashCopy required but refused),
-28 (the dump tape is damaged), 30 (volume unavailable).
+28 (the dump tape is damaged), 30 (volume unavailable), 32 (NEWNAME: no room for the new data set
+in the storage groups of its volumes). NEWNAME is engine.hsm.dsnewname.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ class DataSetRecovery:
 
 
 def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
+    if req.newname is not None:
+        from engine.hsm.dsnewname import plan_newname
+
+        return plan_newname(ctx, req, checks).recovery
     ds = ctx.datasets
     names: list[str] = []
     plan = DataSetRecovery({}, {}, [], [])
@@ -129,7 +134,7 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
                 rules.dataset_volumes(name, found.info.volumes, ctx.volumes),
             )
         if refusal is None and found is not None and req.from_dump:
-            label, refusal = f"{name}'s volumes have dump copies", _dump_refusal(ctx, req, found)
+            label, refusal = f"{name}'s volumes have dump copies", dump_refusal(ctx, req, found)
         if refusal is None and found is not None:
             label = f"{name} can be recovered from {found.pool} version {found.version.version:03d}"
         if checks.record(label, refusal):
@@ -142,37 +147,40 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
 
 
 def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
+    if req.newname is not None:
+        from engine.hsm.dsnewname import frrecov_newname
+
+        frrecov_newname(ctx, req, res)
+        return
     ds = ctx.datasets
     plan = plan_datasets(ctx, req, Checks())
     for pattern, rc in plan.unmatched:
         res.add("ARC1866I", f"NO CATALOGED DATA SET MATCHES {pattern} (FILTERS NEVER REACH DELETED DATA SETS), RC={rc}")
         res.fail(rc)
     for name, r in plan.refused:
-        _failed(res, name, r.rc, r.text)
+        failed(res, name, r.rc, r.text)
     recovered = []
     for name, found in plan.found.items():
         current = plan.current[name]
         started: list[int] = []
 
-        def start(
-            source: dict[str, dict[str, object]], found: Found = found, current: DataSetInfo | None = current
-        ) -> None:
+        def start(source: dict[str, object], found: Found = found, current: DataSetInfo | None = current) -> None:
             """Just before the first track moves: the intent that lets Site.open finish it."""
-            started.append(_begin(ctx, found, current, source))
+            started.append(begin_intent(ctx, found, current, source))
 
         try:
             how = _from_dump(ctx, req, found, start) if req.from_dump else _from_dasd(ctx, req, found, start)
-        except _Refused as exc:
-            _failed(res, name, exc.rc, exc.why)
+        except Refused as exc:
+            failed(res, name, exc.rc, exc.why)
             for iid in started:
-                _end(ctx, iid)
+                end_intent(ctx, iid)
             continue
         if current is not None and current.extents != found.info.extents:
             ds.delete(name)  # moved since: the current allocation goes
         ds.recatalog(found.info)
         ds.write_vtocs(set(found.info.volumes) | set(current.volumes if current else ()))
         for iid in started:
-            _end(ctx, iid)
+            end_intent(ctx, iid)
         recovered.append(name)
         res.add(
             "FPL130I",
@@ -183,8 +191,10 @@ def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
         res.add("FPL131I", f"{len(recovered)} OF {len(recovered) + len(plan.refused)} DATA SET(S) RECOVERED")
 
 
-def _begin(ctx: Context, found: Found, current: DataSetInfo | None, source: dict[str, dict[str, object]]) -> int:
-    info = found.info
+def begin_intent(
+    ctx: Context, found: Found, current: DataSetInfo | None, source: dict[str, object], info: DataSetInfo | None = None
+) -> int:
+    info = info or found.info
     with ctx.catalog.session() as s:
         iid = intent.begin(
             s,
@@ -203,7 +213,7 @@ def _begin(ctx: Context, found: Found, current: DataSetInfo | None, source: dict
     return iid
 
 
-def _end(ctx: Context, iid: int) -> None:
+def end_intent(ctx: Context, iid: int) -> None:
     with ctx.catalog.session() as s:
         intent.end(s, iid)
         s.commit()
@@ -213,6 +223,10 @@ def finish_interrupted(ctx: Context, payload: dict[str, Any]) -> str:
     """Site.open: a data set recovery a crash interrupted is done again from its source (the
     version's targets or its tape; both still hold the backup) and recataloged, so the data set
     holds its backup whole, never a mix of the two. Blocking; nothing else runs yet."""
+    if "moves" in payload:
+        from engine.hsm.dsnewname import finish_moves
+
+        return finish_moves(ctx, payload)
     core = ctx.flashcopy.core
     name = payload["name"]
     extents = [Extent(v, first, n) for v, first, n in payload["extents"]]
@@ -243,7 +257,7 @@ def finish_interrupted(ctx: Context, payload: dict[str, Any]) -> str:
     return f"DATA SET RECOVERY OF {name} WAS INTERRUPTED AND HAS BEEN FINISHED: IT HOLDS ITS BACKUP, RECATALOGED"
 
 
-def _dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
+def dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
     fd = req.from_dump
     assert fd is not None
     with ctx.catalog.session() as s:
@@ -255,15 +269,15 @@ def _dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
     return None
 
 
-def _failed(res: CommandResult, name: str, rc: int, why: str) -> None:
+def failed(res: CommandResult, name: str, rc: int, why: str) -> None:
     res.add("ARC1866I", f"FAST REPLICATION DATA SET RECOVERY FAILED FOR DATA SET {name}, RC={rc} - {why}")
     res.fail(8)
 
 
-Start = Callable[[dict[str, dict[str, object]]], None]  # records the intent before tracks move
+Start = Callable[[dict[str, object]], None]  # records the intent before tracks move
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """A refusal met while copying one data set (FlashCopy required but refused, a damaged tape)."""
 
     def __init__(self, rc: int, why: str) -> None:
@@ -299,7 +313,7 @@ def _from_dasd(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
                 continue
             except FlashCopyError as exc:
                 if mode == "REQUIRED":
-                    raise _Refused(26, f"FlashCopy was required but refused: {exc}") from None
+                    raise Refused(26, f"FlashCopy was required but refused: {exc}") from None
         data = ctx.flashcopy.read_run_blocking(tgt, e.first, e.tracks)
         ctx.flashcopy.write_run_blocking(e.volser, e.first, data)
         used.add("traditional copy")
@@ -315,16 +329,16 @@ def _from_dump(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
         for v in found.info.volumes:
             c = dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume)
             if c.copy is None:
-                raise _Refused(c.rc if c.rc != 42 else 18, c.why)
+                raise Refused(c.rc if c.rc != 42 else 18, c.why)
             copies[v] = c.copy
     tracks_by_vol = {}
     for v, copy in copies.items():  # verify every tape first: nothing is written from a damaged one
         try:
             header, tracks = dump.read_copy(ctx.root, copy)
         except TapeError as exc:
-            raise _Refused(28, str(exc)) from None
+            raise Refused(28, str(exc)) from None
         if header.source != v:
-            raise _Refused(28, f"tape {copy.tape} holds {header.source}, not {v}")
+            raise Refused(28, f"tape {copy.tape} holds {header.source}, not {v}")
         tracks_by_vol[v] = tracks
     start({"copies": {v: copy.key for v, copy in copies.items()}})
     for e in found.info.extents:
@@ -337,4 +351,16 @@ def _from_dump(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
     return "from tape " + " ".join(sorted({copy.tape for copy in copies.values()}))
 
 
-__all__ = ["find_backup", "finish_interrupted", "frrecov_datasets", "plan_datasets"]
+__all__ = [
+    "DataSetRecovery",
+    "Found",
+    "Refused",
+    "begin_intent",
+    "dump_refusal",
+    "end_intent",
+    "failed",
+    "find_backup",
+    "finish_interrupted",
+    "frrecov_datasets",
+    "plan_datasets",
+]

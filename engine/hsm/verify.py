@@ -237,6 +237,13 @@ def expect_for(ctx: Context, command: str | Request) -> list[Expectation]:
     req = parse_command(command) if isinstance(command, str) else command
     if isinstance(req, FrRecov):
         sel = req.selection
+        if req.level == "DATASET" and req.newname is not None:
+            (name,) = req.dsnames
+            backup = expect_datasets(ctx, [name], req.from_copypool, sel, from_dump=req.from_dump is not None)
+            out = [Expectation("dataset", req.newname, e.digest, e.origin) for e in backup]
+            if ctx.datasets.get(name) is not None:  # the original is left as it is
+                out.append(Expectation("dataset", name, dataset_digest(ctx, name), "the original, unchanged"))
+            return out
         if req.level == "DATASET":
             names: list[str] = []
             for pattern in req.dsnames:

@@ -107,6 +107,18 @@ async def dataset_tape(site: Site, m: Model) -> None:
     await with_dataset(site, m, dump=True)
 
 
+async def dataset_newname(site: Site, m: Model) -> None:
+    """As dataset_dasd; the recovery goes beside it (NEWNAME): the new data set is absent or
+    holds the backup whole, and every other track, the original's included, is as it was."""
+    await with_dataset(site, m, dump=False)
+    m.datasets["APP.COPY"] = [None, m.datasets["APP.DATA"][1]]
+
+
+async def dataset_newname_tape(site: Site, m: Model) -> None:
+    await with_dataset(site, m, dump=True)
+    m.datasets["APP.COPY"] = [None, m.datasets["APP.DATA"][1]]
+
+
 SCENARIOS = [
     Scenario("backup", "FRBACKUP COPYPOOL(TWO)", fresh),
     Scenario("rolloff-force", "FRBACKUP COPYPOOL(TWO) FORCE", two),
@@ -134,6 +146,18 @@ SCENARIOS = [
         "FRRECOV DSNAME(APP.DATA) REPLACE FROMCOPYPOOL(TWO) FROMDUMP",
         dataset_tape,
         dataset="APP.DATA",
+    ),
+    Scenario(
+        "recover-dataset-newname",
+        "FRRECOV DSNAME(APP.DATA) NEWNAME(APP.COPY) FROMCOPYPOOL(TWO)",
+        dataset_newname,
+        dataset="APP.COPY",
+    ),
+    Scenario(
+        "recover-dataset-newname-dump",
+        "FRRECOV DSNAME(APP.DATA) NEWNAME(APP.COPY) FROMCOPYPOOL(TWO) FROMDUMP",
+        dataset_newname_tape,
+        dataset="APP.COPY",
     ),
     Scenario("delete-dasd", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DASDONLY", two_dumped),
     Scenario("delete-newest", "FRDELETE COPYPOOL(TWO) VERSIONS(2) DASDONLY", two_cascade),

@@ -7,11 +7,11 @@ CommandSyntaxError naming the keyword and its column, never a traceback.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Callable
 
+from engine.command import values as val
 from engine.command.requests import (
     Action,
     FrBackup,
@@ -27,12 +27,7 @@ from engine.command.requests import (
     Selection,
 )
 from engine.command.syntax import Command, CommandSyntaxError, Param, Value, parse
-from engine.errors import InvalidVolser
-from engine.geometry import validate_volser
-from engine.names import COPY_POOL, STORAGE_GROUP
 
-_COPYPOOL = COPY_POOL.pattern
-_SGNAME = STORAGE_GROUP.pattern
 _DSN_PATTERN = re.compile(r"[A-Z0-9$#@*%-]{1,8}")
 
 # verb -> (abbreviations, {canonical keyword: abbreviations})
@@ -174,205 +169,52 @@ def _resolve(word: str, table: dict[str, tuple[str, ...]], position: int, what: 
     )
 
 
-# -- value helpers ----------------------------------------------------------------------------
-
-
-def _flag(p: Param) -> None:
-    if p.values is not None:
-        raise CommandSyntaxError(f"{p.name} takes no value", p.position, "IKJ56702I", p.name)
-
-
-def _one(p: Param, what: str) -> Value:
-    vals = p.plain_values() if p.values is not None else None
-    if not vals:
-        raise CommandSyntaxError(f"{p.name} needs {what} in parentheses", p.position, "IKJ56701I", p.name)
-    if len(vals) > 1:
-        raise CommandSyntaxError(f"{p.name} takes one {what}, got {len(vals)}", vals[1].position, "IKJ56702I", p.name)
-    return vals[0]
-
-
-def _name(p: Param, pattern: re.Pattern[str], what: str, maxlen: int) -> str:
-    v = _one(p, what)
-    if not pattern.fullmatch(v.text):
-        raise CommandSyntaxError(
-            f"{v.text!r} is not a valid {what} (1-{maxlen} characters A-Z 0-9 $ # @, not starting with a digit)",
-            v.position,
-            "IKJ56702I",
-            p.name,
-        )
-    return v.text
-
-
-def _copypool(p: Param) -> str:
-    return _name(p, _COPYPOOL, "copy pool name", 23)
-
-
-def _volser(p: Param) -> str:
-    v = _one(p, "volume serial")
-    try:
-        return validate_volser(v.text)
-    except InvalidVolser as exc:
-        raise CommandSyntaxError(str(exc), v.position, "IKJ56702I", p.name) from None
-
-
-def _int(p: Param, lo: int, hi: int, v: Value | None = None) -> int:
-    v = v or _one(p, "a number")
-    if not v.text.isdigit() or not lo <= int(v.text) <= hi:
-        raise CommandSyntaxError(
-            f"{p.name}({v.text}) must be a number from {lo} to {hi}", v.position, "IKJ56702I", p.name
-        )
-    return int(v.text)
-
-
-def _token(p: Param, v: Value | None = None) -> bytes:
-    v = v or _one(p, "a token")
-    raw = v.as_bytes()
-    if not raw or len(raw) > 40:
-        raise CommandSyntaxError(
-            f"a token has 1 to 40 bytes, {v.text!r} has {len(raw)}", v.position, "IKJ56702I", p.name
-        )
-    return raw
-
-
-def _date(p: Param, v: Value | None = None) -> dt.date:
-    v = v or _one(p, "a date")
-    m = re.fullmatch(r"(\d{4})/(\d{1,2})/(\d{1,2})", v.text)
-    try:
-        if not m:
-            raise ValueError
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        raise CommandSyntaxError(
-            f"DATE({v.text}) is not a date in the form yyyy/mm/dd", v.position, "IKJ56702I", p.name
-        ) from None
-
-
-def _classes(p: Param) -> tuple[str, ...]:
-    vals = p.plain_values() if p.values is not None else []
-    if not 1 <= len(vals) <= 5:
-        raise CommandSyntaxError(f"{p.name} takes 1 to 5 dump class names", p.position, "IKJ56702I", p.name)
-    for v in vals:
-        if not _SGNAME.fullmatch(v.text):
-            raise CommandSyntaxError(f"{v.text!r} is not a valid dump class name", v.position, "IKJ56702I", p.name)
-    return tuple(v.text for v in vals)
-
-
-def _choice(p: Param, choices: tuple[str, ...], v: Value | None = None) -> str:
-    v = v or _one(p, "a value")
-    for c in choices:
-        if v.text == c or (len(v.text) >= 2 and c.startswith(v.text)):
-            return c
-    raise CommandSyntaxError(f"{p.name}({v.text}) must be one of {', '.join(choices)}", v.position, "IKJ56702I", p.name)
-
-
-def _selection(kw: dict[str, Param]) -> Selection:
-    given = sorted((k for k in ("VERSION", "GENERATION", "DATE", "TOKEN") if k in kw), key=lambda k: kw[k].position)
-    if len(given) > 1:
-        second = kw[given[1]]
-        raise CommandSyntaxError(
-            f"{given[0]} and {given[1]} are mutually exclusive", second.position, "IKJ56702I", given[1]
-        )
-    sel = Selection()
-    if "VERSION" in kw:
-        sel = Selection(version=_int(kw["VERSION"], 1, 999))
-    elif "GENERATION" in kw:
-        sel = Selection(generation=_int(kw["GENERATION"], 0, 84))
-    elif "DATE" in kw:
-        sel = Selection(date=_date(kw["DATE"]))
-    elif "TOKEN" in kw:
-        sel = Selection(token=_token(kw["TOKEN"]))
-    return sel
-
-
-def _sub_selection(p: Param, v: Param) -> Selection:
-    """GENERATION(g) / TOKEN(t) / VERSION(n) nested inside another keyword's parentheses."""
-    name = {
-        "GENERATION": "GENERATION",
-        "GEN": "GENERATION",
-        "TOKEN": "TOKEN",
-        "VERSION": "VERSION",
-        "VER": "VERSION",
-    }.get(v.keyword)
-    if name is None:
-        raise CommandSyntaxError(f"{v.keyword} is not valid inside {p.name}", v.position, "IKJ56712I", p.name)
-    v.name = name
-    return _selection({name: v})
-
-
-def _exclusive(kw: dict[str, Param], *names: str) -> str | None:
-    given = sorted((n for n in names if n in kw), key=lambda n: kw[n].position)
-    if len(given) > 1:
-        raise CommandSyntaxError(
-            f"{given[0]} and {given[1]} are mutually exclusive", kw[given[1]].position, "IKJ56702I", given[1]
-        )
-    return given[0] if given else None
-
-
-def _only_with(kw: dict[str, Param], names: tuple[str, ...], allowed: bool, context: str) -> None:
-    for n in names:
-        if n in kw and not allowed:
-            raise CommandSyntaxError(f"{n} is not valid {context}", kw[n].position, "IKJ56702I", n)
-
-
-def _require(cmd: Command, kw: dict[str, Param], name: str) -> Param:
-    if name not in kw:
-        raise CommandSyntaxError(f"{cmd.verb} needs {name}(...)", len(cmd.source.rstrip()) + 1, "IKJ56701I", name)
-    return kw[name]
-
-
-def _wait(kw: dict[str, Param]) -> bool | None:
-    which = _exclusive(kw, "WAIT", "NOWAIT")
-    if which:
-        _flag(kw[which])
-    return None if which is None else which == "WAIT"
-
-
 # -- builders -----------------------------------------------------------------------------------
 
 
 def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
-    cp = _copypool(_require(cmd, kw, "COPYPOOL"))
-    which = _exclusive(kw, "EXECUTE", "PREPARE", "WITHDRAW", "DUMPONLY")
+    cp = val.copypool(val.require(cmd, kw, "COPYPOOL"))
+    which = val.exclusive(kw, "EXECUTE", "PREPARE", "WITHDRAW", "DUMPONLY")
     action = Action(which) if which else Action.EXECUTE
     if which and which != "DUMPONLY":
-        _flag(kw[which])
+        val.flag(kw[which])
     execute = action is Action.EXECUTE
-    _only_with(
+    val.only_with(
         kw, ("DUMP", "FCINCREMENTAL", "FCINCREMENTALLAST", "NOVTOCENQ", "FORCE"), execute, f"with {action.value}"
     )
-    _only_with(kw, ("BACKUPSTORAGEGROUP",), action in (Action.EXECUTE, Action.PREPARE), f"with {action.value}")
-    _only_with(kw, ("TOKEN",), action in (Action.EXECUTE, Action.DUMPONLY), f"with {action.value}")
-    _only_with(kw, ("VERSION", "GENERATION", "DATE"), action is Action.DUMPONLY, "without DUMPONLY")
-    _only_with(kw, ("RETURNCONTROL",), "DUMP" in kw, "without DUMP")
-    _only_with(kw, ("DUMPCLASS",), "DUMP" in kw or action is Action.DUMPONLY, "without DUMP or DUMPONLY")
+    val.only_with(kw, ("BACKUPSTORAGEGROUP",), action in (Action.EXECUTE, Action.PREPARE), f"with {action.value}")
+    val.only_with(kw, ("TOKEN",), action in (Action.EXECUTE, Action.DUMPONLY), f"with {action.value}")
+    val.only_with(kw, ("VERSION", "GENERATION", "DATE"), action is Action.DUMPONLY, "without DUMPONLY")
+    val.only_with(kw, ("RETURNCONTROL",), "DUMP" in kw, "without DUMP")
+    val.only_with(kw, ("DUMPCLASS",), "DUMP" in kw or action is Action.DUMPONLY, "without DUMP or DUMPONLY")
     if "DUMP" in kw:
-        _flag(kw["DUMP"])
+        val.flag(kw["DUMP"])
     for f in ("NOVTOCENQ", "FORCE"):
         if f in kw:
-            _flag(kw[f])
+            val.flag(kw[f])
     rc = ReturnControl.DUMPEND
     if "RETURNCONTROL" in kw:
-        word = _choice(kw["RETURNCONTROL"], ("DUMPEND", "FASTREPLICATIONEND", "FREND"))
+        word = val.choice(kw["RETURNCONTROL"], ("DUMPEND", "FASTREPLICATIONEND", "FREND"))
         rc = ReturnControl.DUMPEND if word == "DUMPEND" else ReturnControl.FASTREPLICATIONEND
-    inc_kw = _exclusive(kw, "FCINCREMENTAL", "FCINCREMENTALLAST")
+    inc_kw = val.exclusive(kw, "FCINCREMENTAL", "FCINCREMENTALLAST")
     inc_all = False
     if inc_kw and kw[inc_kw].values is not None:
-        _choice(kw[inc_kw], ("ALL",))
+        val.choice(kw[inc_kw], ("ALL",))
         inc_all = True
     bsg: str | None = None
     if "BACKUPSTORAGEGROUP" in kw:
         p = kw["BACKUPSTORAGEGROUP"]
-        bsg = "" if not p.values else _name(p, _SGNAME, "storage group name", 8)
+        bsg = "" if not p.values else val.named(p, val.SG_NAME, "storage group name", 8)
     sel = Selection()
     token = None
     if action is Action.DUMPONLY:
-        sel = _selection(kw)
+        sel = val.selection(kw)
         if kw["DUMPONLY"].values:
             raise CommandSyntaxError(
                 "DUMPONLY takes no value on FRBACKUP", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY"
             )
     elif "TOKEN" in kw:
-        token = _token(kw["TOKEN"])
+        token = val.token(kw["TOKEN"])
     return FrBackup(
         copypool=cp,
         action=action,
@@ -384,9 +226,9 @@ def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
         token=token,
         novtocenq="NOVTOCENQ" in kw,
         force="FORCE" in kw,
-        dump_classes=_classes(kw["DUMPCLASS"]) if "DUMPCLASS" in kw else (),
+        dump_classes=val.classes(kw["DUMPCLASS"]) if "DUMPCLASS" in kw else (),
         selection=sel,
-        wait=_wait(kw),
+        wait=val.wait(kw),
     )
 
 
@@ -451,7 +293,7 @@ def _newname(p: Param, dsnames: tuple[str, ...]) -> str:
 
 
 def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
-    level = _exclusive(kw, "COPYPOOL", "TOVOLUME", "DSNAME")
+    level = val.exclusive(kw, "COPYPOOL", "TOVOLUME", "DSNAME")
     if level is None:
         raise CommandSyntaxError(
             "FRRECOV needs COPYPOOL(...), TOVOLUME(...) or DSNAME(...)",
@@ -460,14 +302,14 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
             "COPYPOOL",
         )
     where = {"COPYPOOL": "for a copy pool", "TOVOLUME": "for a volume", "DSNAME": "for data sets"}[level]
-    _only_with(kw, ("VERIFY", "ALLOWPPRCP"), level == "COPYPOOL", where)
-    _only_with(kw, ("FROMCOPYPOOL",), level != "COPYPOOL", where)
-    _only_with(kw, ("APPLYINCREMENTAL",), level == "TOVOLUME", where)
-    _only_with(kw, ("REPLACE", "FASTREPLICATION", "NOCOPYPOOLBACKUP", "NEWNAME"), level == "DSNAME", where)
-    source = _exclusive(kw, "FROMDASD", "FROMDUMP")
+    val.only_with(kw, ("VERIFY", "ALLOWPPRCP"), level == "COPYPOOL", where)
+    val.only_with(kw, ("FROMCOPYPOOL",), level != "COPYPOOL", where)
+    val.only_with(kw, ("APPLYINCREMENTAL",), level == "TOVOLUME", where)
+    val.only_with(kw, ("REPLACE", "FASTREPLICATION", "NOCOPYPOOLBACKUP", "NEWNAME"), level == "DSNAME", where)
+    source = val.exclusive(kw, "FROMDASD", "FROMDUMP")
     from_dump = None
     if source == "FROMDASD":
-        _flag(kw["FROMDASD"])
+        val.flag(kw["FROMDASD"])
     elif source == "FROMDUMP":
         p = kw["FROMDUMP"]
         from_dump = FromDump()
@@ -483,9 +325,9 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
                 )
             v.name = "DUMPCLASS" if v.keyword in ("DUMPCLASS", "DCLASS") else "DUMPVOLUME"
             if v.name == "DUMPCLASS":
-                from_dump = FromDump(dump_class=_name(v, _SGNAME, "dump class name", 8))
+                from_dump = FromDump(dump_class=val.named(v, val.SG_NAME, "dump class name", 8))
             else:
-                from_dump = FromDump(dump_volume=_volser(v))
+                from_dump = FromDump(dump_volume=val.volser(v))
     # IBM's examples also write the dump class / volume beside FROMDUMP: FROMDUMP DUMPCLASS(DCL1)
     beside = [k for k in ("DUMPCLASS", "DUMPVOLUME") if k in kw]
     if beside:
@@ -499,47 +341,49 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
             )
         v = kw[beside[0]]
         if beside[0] == "DUMPCLASS":
-            from_dump = FromDump(dump_class=_name(v, _SGNAME, "dump class name", 8))
+            from_dump = FromDump(dump_class=val.named(v, val.SG_NAME, "dump class name", 8))
         else:
-            from_dump = FromDump(dump_volume=_volser(v))
+            from_dump = FromDump(dump_volume=val.volser(v))
     for f in ("REPLACE", "APPLYINCREMENTAL"):
         if f in kw:
-            _flag(kw[f])
+            val.flag(kw[f])
     verify = True
     if "VERIFY" in kw:
-        verify = _choice(kw["VERIFY"], ("YES", "NO", "Y", "N")) in ("YES", "Y")
+        verify = val.choice(kw["VERIFY"], ("YES", "NO", "Y", "N")) in ("YES", "Y")
     return FrRecov(
-        copypool=_copypool(kw["COPYPOOL"]) if level == "COPYPOOL" else None,
-        volume=_volser(kw["TOVOLUME"]) if level == "TOVOLUME" else None,
+        copypool=val.copypool(kw["COPYPOOL"]) if level == "COPYPOOL" else None,
+        volume=val.volser(kw["TOVOLUME"]) if level == "TOVOLUME" else None,
         dsnames=(dsnames := _dsnames(kw["DSNAME"]) if level == "DSNAME" else ()),
         newname=_newname(kw["NEWNAME"], dsnames) if "NEWNAME" in kw else None,
-        from_copypool=_copypool(kw["FROMCOPYPOOL"]) if "FROMCOPYPOOL" in kw else None,
+        from_copypool=val.copypool(kw["FROMCOPYPOOL"]) if "FROMCOPYPOOL" in kw else None,
         verify=verify,
         from_dasd=source == "FROMDASD",
         from_dump=from_dump,
-        selection=_selection(kw),
+        selection=val.selection(kw),
         replace="REPLACE" in kw,
-        fast_replication=_choice(kw["FASTREPLICATION"], ("PREFERRED", "REQUIRED", "NONE"))
+        fast_replication=val.choice(kw["FASTREPLICATION"], ("PREFERRED", "REQUIRED", "NONE"))
         if "FASTREPLICATION" in kw
         else None,
-        nocopypoolbackup=_choice(kw["NOCOPYPOOLBACKUP"], ("RC4", "RC8")) if "NOCOPYPOOLBACKUP" in kw else "RC8",
-        allow_pprcp=_choice(kw["ALLOWPPRCP"], ("NO", "YES", "PMNO", "PMPREF", "PMREQ")) if "ALLOWPPRCP" in kw else None,
+        nocopypoolbackup=val.choice(kw["NOCOPYPOOLBACKUP"], ("RC4", "RC8")) if "NOCOPYPOOLBACKUP" in kw else "RC8",
+        allow_pprcp=val.choice(kw["ALLOWPPRCP"], ("NO", "YES", "PMNO", "PMPREF", "PMREQ"))
+        if "ALLOWPPRCP" in kw
+        else None,
         apply_incremental="APPLYINCREMENTAL" in kw,
-        wait=_wait(kw),
+        wait=val.wait(kw),
     )
 
 
 def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
-    cp = _copypool(_require(cmd, kw, "COPYPOOL"))
-    which = _exclusive(kw, "ALL", "VERSIONS", "TOKEN")
+    cp = val.copypool(val.require(cmd, kw, "COPYPOOL"))
+    which = val.exclusive(kw, "ALL", "VERSIONS", "TOKEN")
     if which is None:
         raise CommandSyntaxError(
             "FRDELETE needs ALL, VERSIONS(n,...) or TOKEN(t)", len(cmd.source.rstrip()) + 1, "IKJ56701I", "VERSIONS"
         )
-    scope = _exclusive(kw, "DASDONLY", "DUMPONLY", "BOTH") or "DASDONLY"
+    scope = val.exclusive(kw, "DASDONLY", "DUMPONLY", "BOTH") or "DASDONLY"
     classes: tuple[str, ...] = ()
     if scope in kw and scope != "DUMPONLY":
-        _flag(kw[scope])
+        val.flag(kw[scope])
     if scope == "DUMPONLY" and kw["DUMPONLY"].values:
         sub = kw["DUMPONLY"].values
         if len(sub) != 1 or not isinstance(sub[0], Param) or sub[0].keyword not in ("DUMPCLASS", "DCLASS"):
@@ -547,16 +391,16 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
                 "DUMPONLY takes DUMPCLASS(dc1,...)", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY"
             )
         sub[0].name = "DUMPCLASS"
-        classes = _classes(sub[0])
+        classes = val.classes(sub[0])
     versions: tuple[int, ...] = ()
     if which == "ALL":
-        _flag(kw["ALL"])
+        val.flag(kw["ALL"])
     elif which == "VERSIONS":
         p = kw["VERSIONS"]
         vals = p.plain_values() if p.values else []
         if not vals:
             raise CommandSyntaxError("VERSIONS needs one or more version numbers", p.position, "IKJ56701I", "VERSIONS")
-        versions = tuple(_int(p, 1, 999, v) for v in vals)
+        versions = tuple(val.number(p, 1, 999, v) for v in vals)
         twice = sorted({n for n in versions if versions.count(n) > 1})
         if twice:
             raise CommandSyntaxError(
@@ -569,14 +413,14 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
         copypool=cp,
         all=which == "ALL",
         versions=versions,
-        token=_token(kw["TOKEN"]) if which == "TOKEN" else None,
+        token=val.token(kw["TOKEN"]) if which == "TOKEN" else None,
         scope=scope,
         dump_classes=classes,
     )
 
 
 def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
-    what = _exclusive(kw, "COPYPOOL", "PVOL", "COPYPOOLBACKUPSTORAGEGROUP")
+    what = val.exclusive(kw, "COPYPOOL", "PVOL", "COPYPOOLBACKUPSTORAGEGROUP")
     if what is None:
         raise CommandSyntaxError(
             "LIST needs COPYPOOL, PVOL(volser) or COPYPOOLBACKUPSTORAGEGROUP(sg)",
@@ -585,14 +429,14 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
             "COPYPOOL",
         )
     if "TERMINAL" in kw:
-        _flag(kw["TERMINAL"])
+        val.flag(kw["TERMINAL"])
     if what == "PVOL":
-        return ListCopyPool(pvol=_volser(kw["PVOL"]))
+        return ListCopyPool(pvol=val.volser(kw["PVOL"]))
     if what == "COPYPOOLBACKUPSTORAGEGROUP":
-        return ListCopyPool(backup_group=_name(kw[what], _SGNAME, "storage group name", 8))
+        return ListCopyPool(backup_group=val.named(kw[what], val.SG_NAME, "storage group name", 8))
     p = kw["COPYPOOL"]
-    cp = _copypool(p) if p.values else None
-    vols = _exclusive(kw, "ALLVOLS", "FASTREPLICATIONVOLS", "DUMPVOLS", "NOVOLS", "DATASETS") or "ALLVOLS"
+    cp = val.copypool(p) if p.values else None
+    vols = val.exclusive(kw, "ALLVOLS", "FASTREPLICATIONVOLS", "DUMPVOLS", "NOVOLS", "DATASETS") or "ALLVOLS"
     if (vols != "ALLVOLS" or "SELECT" in kw) and cp is None and vols in kw:
         raise CommandSyntaxError(f"{vols} needs COPYPOOL(name)", kw[vols].position, "IKJ56702I", vols)
     all_versions, sel = False, Selection()
@@ -606,11 +450,11 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
         if isinstance(item, Value) and item.text == "ALLVERS" and vols == "ALLVOLS":
             all_versions = True
         elif isinstance(item, Param):
-            sel = _sub_selection(kw[vols], item)
+            sel = val.sub_selection(kw[vols], item)
         else:
             raise CommandSyntaxError(f"{item.text} is not valid inside {vols}", item.position, "IKJ56702I", vols)
     elif vols in kw and vols not in ("ALLVOLS", "DATASETS"):
-        _flag(kw[vols])
+        val.flag(kw[vols])
     select = None
     if "SELECT" in kw:
         p = kw["SELECT"]
@@ -624,7 +468,7 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
         }
         if isinstance(item, Param) and item.keyword in states:
             item.name = "FASTREPLICATIONSTATE" if item.keyword == "FRSTATE" else item.keyword
-            select = (item.name, _choice(item, states[item.keyword]))
+            select = (item.name, val.choice(item, states[item.keyword]))
         elif isinstance(item, Value) and item.text in ("INCOMPLETERECOVERY", "NONPREFERREDFRVOLS"):
             select = (item.text, "")
         else:
@@ -638,15 +482,15 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
 
 
 def _query(cmd: Command, kw: dict[str, Param]) -> Query:
-    which = _exclusive(kw, "COPYPOOL", "SETSYS")
+    which = val.exclusive(kw, "COPYPOOL", "SETSYS")
     if which is None:
         raise CommandSyntaxError(
             "QUERY needs COPYPOOL(name) or SETSYS", len(cmd.source.rstrip()) + 1, "IKJ56701I", "COPYPOOL"
         )
     if which == "SETSYS":
-        _flag(kw["SETSYS"])
+        val.flag(kw["SETSYS"])
         return Query(setsys=True)
-    return Query(copypool=_copypool(kw["COPYPOOL"]))
+    return Query(copypool=val.copypool(kw["COPYPOOL"]))
 
 
 def _hold(cmd: Command, kw: dict[str, Param], release: bool = False) -> Hold:
@@ -658,9 +502,9 @@ def _hold(cmd: Command, kw: dict[str, Param], release: bool = False) -> Hold:
     for name, p in kw.items():
         qual = None
         if name == "FRRECOV" and p.values is not None:
-            qual = _choice(p, ("TAPE", "DATASET"))
+            qual = val.choice(p, ("TAPE", "DATASET"))
         elif p.values is not None:
-            _flag(p)
+            val.flag(p)
         funcs.append((name, qual))
     return Hold(tuple(funcs), release=release)
 

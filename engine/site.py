@@ -343,6 +343,7 @@ class Site:
         site.audit_notes = site.context.audit.open(Identity.current(), clock)
         site.recovered = site._finish_interrupted(clock())
         site._checkpointed = site.context.audit.mark()  # the head file has it; a checkpoint when it moves
+        site.hsm.apply_setsys(site.context.setsys())
         return site
 
     @staticmethod

@@ -12,6 +12,7 @@ import grp
 from dataclasses import dataclass, fields, replace
 
 from sqlalchemy import Connection, delete, insert, select
+from sqlmodel import col
 
 from engine.catalog.models import SiteSettingRow
 
@@ -66,8 +67,9 @@ def read(c: Connection) -> Settings:
 
 
 def write(c: Connection, settings: Settings) -> None:
-    """Every setting that differs from its default, in the caller's transaction."""
-    c.execute(delete(SiteSettingRow))
+    """Every setting that differs from its default, in the caller's transaction (the rows of
+    other settings, SETSYS's, are left alone)."""
+    c.execute(delete(SiteSettingRow).where(col(SiteSettingRow.key).in_(list(_FIELDS))))
     rows = []
     default = Settings()
     for f in fields(Settings):

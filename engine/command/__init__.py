@@ -14,6 +14,7 @@ from engine.command.requests import (
     Request,
     ReturnControl,
     Selection,
+    Setsys,
     format_token,
 )
 from engine.command.syntax import CommandSyntaxError
@@ -32,6 +33,7 @@ __all__ = [
     "Request",
     "ReturnControl",
     "Selection",
+    "Setsys",
     "command_verbs",
     "format_token",
     "keywords_of",

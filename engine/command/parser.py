@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from engine.command import values as val
+from engine.command.admin import SETSYS_KEYWORDS, setsys
 from engine.command.requests import (
     Action,
     FrBackup,
@@ -93,6 +94,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "TERMINAL": ("TERM",),
     },
     "QUERY": {"COPYPOOL": ("CP",), "SETSYS": ()},
+    "SETSYS": SETSYS_KEYWORDS,
     "HOLD": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",)},
     "RELEASE": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",)},
 }
@@ -104,6 +106,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "QUERY": ("Q",),
     "HOLD": (),
     "RELEASE": ("REL",),
+    "SETSYS": (),
 }
 _PREFIXES = ("HSEND", "HSENDCMD")  # TSO users type the HSEND prefix; accepted and dropped
 
@@ -128,19 +131,19 @@ def parse_command(text: str) -> Request:
         if first.values is not None:
             raise CommandSyntaxError(f"{first.keyword} is not a command", first.position, "IKJ56712I")
         cmd.verb, cmd.position = first.keyword, first.position
-    verb = _resolve(cmd.verb, VERBS, cmd.position, what="command")
+    verb = resolve(cmd.verb, VERBS, cmd.position, what="command")
     cmd.verb = verb
     table = KEYWORDS[verb]
     seen: dict[str, Param] = {}
     for p in cmd.params:
-        p.name = _resolve(p.keyword, table, p.position, what=f"{verb} keyword", verb=verb)
+        p.name = resolve(p.keyword, table, p.position, what=f"{verb} keyword", verb=verb)
         if p.name in seen:
             raise CommandSyntaxError(f"{p.name} is given twice", p.position, "IKJ56702I", p.name)
         seen[p.name] = p
     return _BUILDERS[verb](cmd, seen)
 
 
-def _resolve(word: str, table: dict[str, tuple[str, ...]], position: int, what: str, verb: str = "") -> str:
+def resolve(word: str, table: dict[str, tuple[str, ...]], position: int, what: str, verb: str = "") -> str:
     if word in table:
         return word
     for canonical, abbrevs in table.items():
@@ -517,4 +520,5 @@ _BUILDERS: dict[str, Callable[[Command, dict[str, Param]], Request]] = {
     "QUERY": _query,
     "HOLD": _hold,
     "RELEASE": lambda c, k: _hold(c, k, release=True),
+    "SETSYS": setsys,
 }

@@ -154,4 +154,19 @@ class Hold:
         return " ".join(f + (f"({q})" if q else "") for f, q in self.functions)
 
 
-Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold
+@dataclass(frozen=True, slots=True)
+class Setsys:
+    """SETSYS for fast replication (engine.hsm.setsys): None leaves a setting as it is."""
+
+    dataset_recovery: str | None = None  # PREFERRED | REQUIRED | NONE
+    fc_relation: str | None = None  # EXTENT | FULL
+    volume_pair_messages: bool | None = None
+    frbackup_tasks: int | None = None
+    frrecov_tasks: int | None = None
+    dss_tasks: int | None = None
+    autodump_start: tuple[int, int, int] | None = None  # hhmm1 hhmm2 hhmm3
+
+    verb = "SETSYS"
+
+
+Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys

@@ -64,6 +64,8 @@ class FlashCopyController:
         self.core = core or FlashCopyCore(volumes, options, journal=journal, clock=clock)
         self.events = events or EventBus()
         self.settings = copier or CopierSettings()
+        #: at most this many relationships copied at once (None: the copiers' own count)
+        self.limit: int | None = None
         self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
         self._wake: asyncio.Event | None = None
@@ -301,6 +303,9 @@ class FlashCopyController:
         assert self._wake is not None
         while True:
             await self._wake.wait()
+            if self.limit is not None and n >= self.limit:  # SETSYS MAXCOPYPOOLTASKS(DSS(n)): idle
+                await asyncio.sleep(0.25)
+                continue
             if self._paused:
                 self._wake.clear()
                 continue

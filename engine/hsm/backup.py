@@ -272,6 +272,10 @@ def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, no
             "ARC1847I",
             f"THE COPY POOL BACKUP STORAGE GROUP DEFINED FOR THE POOL STORAGE GROUPS OF {pool.name} IS OVERRIDDEN BY {pool.backup_group_override}",
         )
+    if ctx.setsys().volume_pair_messages:  # SETSYS FASTREPLICATION(VOLUMEPAIRMESSAGES(YES))
+        for src, tgt in plan.pairs.items():
+            how = "ITS PREPARED TARGET" if plan.prepared else "THE OLDEST VERSION'S TARGET" if plan.reuse else "A FREE"
+            res.add("ARC1809I", f"SOURCE VOLUME {src} PAIRED WITH TARGET VOLUME {tgt} ({how} TARGET OF THE SAME SIZE)")
     captured, capture_rc = _capture(ctx, pool, list(plan.pairs), res)
     refusal = rules.catalog_captured(pool, capture_rc)
     if refusal is not None:

@@ -19,6 +19,8 @@ from engine.events import ActivityLogged
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult
+from engine.hsm.setsys import SetsysValues
+from engine.hsm.setsys import read as read_setsys
 from engine.security import Auditable, AuditTrail, Decision, Guard, Identity
 from engine.storage import Volume
 
@@ -106,6 +108,11 @@ class Context:
     def batch(self, fn: Callable[[FlashCopyCore], T]) -> T:
         """Core operations as one unit under the FlashCopy lock (one point in time)."""
         return self.flashcopy.batch_blocking(fn)
+
+    def setsys(self) -> SetsysValues:
+        """SETSYS in force (blocking)."""
+        with self.catalog.transaction() as c:
+            return read_setsys(c)
 
     def holds(self) -> set[str]:
         with self.catalog.session() as s:

@@ -252,7 +252,7 @@ def _copy(ctx: Context, req: FrRecov, runs: list[Move], source: dict[str, Any], 
             data = [tapes[m.source].get(k, zero) for k in range(m.first, m.first + m.tracks)]
             ctx.flashcopy.write_run_blocking(m.volser, m.to, data)
         return "from tape"
-    mode = req.fast_replication or "PREFERRED"
+    mode = req.fast_replication or ctx.setsys().dataset_recovery  # SETSYS decides when FRRECOV does not
     used: set[str] = set()
     for m in runs:
         target = source[m.source]

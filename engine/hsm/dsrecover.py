@@ -4,7 +4,8 @@ Where a data set lived comes from the version's captured catalog information (CA
 without it, only a data set still cataloged to the same place can be recovered. Fully qualified
 names reach existing, moved and deleted data sets; filters match only cataloged ones. The copy
 is a data-set-level FlashCopy from the version's target extents (FASTREPLICATION PREFERRED falls
-back to a traditional copy when FlashCopy refuses; REQUIRED fails; NONE copies traditionally), or
+back to a traditional copy when FlashCopy refuses; REQUIRED fails; NONE copies traditionally;
+without it, SETSYS FASTREPLICATION(DATASETRECOVERY) decides: IBM's default NONE), or
 the tracks from the dump tape with FROMDUMP. Each failing data set gets its own ARC1866I and the
 others go on.
 
@@ -300,7 +301,7 @@ def extent_owner(ctx: Context, info: DataSetInfo) -> str | None:
 def _from_dasd(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
     with ctx.catalog.session() as s:
         pairs = {p.source: p.target for p in repo.pairs(s, found.version.key)}
-    mode = req.fast_replication or "PREFERRED"
+    mode = req.fast_replication or ctx.setsys().dataset_recovery  # SETSYS decides when FRRECOV does not
     used: set[str] = set()
     start({"targets": {e.volser: pairs[e.volser] for e in found.info.extents}})
     for e in found.info.extents:

@@ -268,16 +268,29 @@ def _selected(v: reads.Version, select: tuple[str, str]) -> bool:
 def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
     if req.setsys:
         opts = ctx.flashcopy.core.options
+        values = ctx.setsys()
         res.data = {
             "kind": "setsys",
             "cascading": opts.cascading,
             "max_relationships": opts.max_relationships_per_track,
+            "fast_replication": {
+                "dataset_recovery": values.dataset_recovery,
+                "fc_relation": values.fc_relation,
+                "volume_pair_messages": values.volume_pair_messages,
+            },
+            "max_copy_pool_tasks": {
+                "frbackup": values.frbackup_tasks,
+                "frrecov": values.frrecov_tasks,
+                "dss": values.dss_tasks,
+            },
+            "autodump_start": [f"{t:04d}" for t in values.autodump_start],
         }
+        res.add("ARC1823I", values.arc1823i())
+        res.add("ARC0638I", values.arc0638i())
         res.add(
-            "ARC1823I",
-            "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), "
-            "FASTREPLICATION(DATASETRECOVERY=PREFERRED, FCRELATION=FULL, VOLUMEPAIRMESSAGES=NO), "
-            f"CASCADING={'ON' if opts.cascading else 'OFF'}, MAXRELATIONSHIPS={opts.max_relationships_per_track}",
+            "FPL161I",
+            f"FLASHCOPY CASCADING={'ON' if opts.cascading else 'OFF'}, "
+            f"MAXRELATIONSHIPS={opts.max_relationships_per_track} PER SOURCE TRACK",
         )
         return
     core = ctx.flashcopy.core

@@ -24,17 +24,19 @@ from engine.command import (
     ListCopyPool,
     Query,
     Request,
+    Setsys,
     keywords_of,
     parse_command,
 )
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
-from engine.hsm import backup, delete, dump, interrupted, listing, recover
+from engine.hsm import backup, delete, dump, interrupted, listing, recover, setsys
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
 from engine.hsm.context import Context, Outcome, log_and_audit_all
 from engine.hsm.groupcommit import GroupCommit
+from engine.hsm.limiter import Limiter
 from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
@@ -53,6 +55,9 @@ class FastReplication:
         self._locks: dict[str, asyncio.Lock] = {}
         self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
         self.reads: Coalescer[CommandResult] = Coalescer()  # LIST and QUERY asked at once run once
+        defaults = setsys.SetsysValues()
+        #: SETSYS MAXCOPYPOOLTASKS: FRBACKUP and FRRECOV commands running at once, the rest wait
+        self.tasks = {"FRBACKUP": Limiter(defaults.frbackup_tasks), "FRRECOV": Limiter(defaults.frrecov_tasks)}
         self.journal: GroupCommit[Outcome] = GroupCommit(_log_and_audit_all)  # their entries: one commit
 
     async def log_and_audit(
@@ -76,6 +81,12 @@ class FastReplication:
         """Wait for background work started by commands (dumps returned early with FREND)."""
         while self.background:
             await asyncio.gather(*list(self.background), return_exceptions=True)
+
+    def apply_setsys(self, values: setsys.SetsysValues) -> None:
+        """SETSYS in force: the command limits here, the background copiers' in the controller."""
+        self.tasks["FRBACKUP"].limit = values.frbackup_tasks
+        self.tasks["FRRECOV"].limit = values.frrecov_tasks
+        self.ctx.flashcopy.limit = values.dss_tasks
 
     def background_pools(self) -> list[str]:
         """The copy pool of each piece of background work running now (one entry each)."""
@@ -133,16 +144,25 @@ class FastReplication:
             _copy_answer(answer, res)
             await self.log_and_audit(ctx, res, named, decision, log_line=True)
             return res
-        if pool is not None:
-            await self.lock(pool).acquire()
+        slots = self.tasks.get(req.verb) if isinstance(req, FrBackup | FrRecov) else None
+        if slots is not None:
+            await slots.acquire()  # SETSYS MAXCOPYPOOLTASKS: its turn among the others
         try:
-            await asyncio.to_thread(_run, ctx, req, res, pool, decision)
-        finally:
             if pool is not None:
-                if ctx.background:
-                    self._hand_off(pool, ctx.background)
-                else:
-                    self.lock(pool).release()
+                await self.lock(pool).acquire()
+            try:
+                await asyncio.to_thread(_run, ctx, req, res, pool, decision)
+            finally:
+                if pool is not None:
+                    if ctx.background:
+                        self._hand_off(pool, ctx.background)
+                    else:
+                        self.lock(pool).release()
+        finally:
+            if slots is not None:
+                slots.release()
+        if isinstance(req, Setsys) and res.rc < 8:
+            self.apply_setsys(await asyncio.to_thread(ctx.setsys))
         return res
 
     async def _read(self, ctx: Context, req: ListCopyPool | Query, pool: str | None, seen: Visibility) -> CommandResult:
@@ -294,6 +314,8 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, s
             listing.query_command(ctx, req, res)
         elif isinstance(req, Hold):
             _hold(ctx, req, res)
+        elif isinstance(req, Setsys):
+            _setsys(ctx, req, res)
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
         res.fail(12)
@@ -341,6 +363,19 @@ def _hold(ctx: Context, req: Hold, res: CommandResult) -> None:
         repo.set_holds(s, held)
         s.commit()
     res.add("ARC0100I", f"{req.verb} COMMAND COMPLETED; HELD: {', '.join(sorted(held)) or 'NONE'}")
+
+
+def _setsys(ctx: Context, req: Setsys, res: CommandResult) -> None:
+    with ctx.catalog.transaction() as c:
+        values, notes = setsys.changed(setsys.read(c), req)
+        setsys.write(c, values)
+    for mid, text in notes:
+        res.add(mid, text)
+        res.fail(4)
+    res.add("ARC0100I", "SETSYS COMMAND COMPLETED")
+    res.add("ARC1823I", values.arc1823i())
+    if req.autodump_start is not None:
+        res.add("ARC0638I", values.arc0638i())
 
 
 def no_effect(req: Request) -> list[str]:

@@ -1,0 +1,80 @@
+"""The administrator's commands: SETSYS (fast replication's settings). Built from the generic
+command as the parser builds every command (engine.command.parser registers them)."""
+
+from __future__ import annotations
+
+from engine.command import values as val
+from engine.command.requests import Setsys
+from engine.command.syntax import Command, CommandSyntaxError, Param
+
+SETSYS_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "FASTREPLICATION": ("FR",),
+    "MAXCOPYPOOLTASKS": (),
+    "AUTODUMPSTART": (),
+}
+_FR_PARTS = {"DATASETRECOVERY": ("DSR",), "FCRELATION": (), "VOLUMEPAIRMESSAGES": ("VPM",)}
+_TASKS = {"FRBACKUP": ("FRB",), "FRRECOV": ("FRR",), "DSS": ()}
+_TASK_RANGE = {"FRBACKUP": (1, 64), "FRRECOV": (1, 64), "DSS": (1, 254)}
+
+
+def sub_keywords(p: Param, table: dict[str, tuple[str, ...]]) -> dict[str, Param]:
+    """The keywords inside a keyword's parentheses (FASTREPLICATION(DATASETRECOVERY(...)))."""
+    from engine.command.parser import resolve
+
+    out: dict[str, Param] = {}
+    for item in p.values or []:
+        if not isinstance(item, Param):
+            raise CommandSyntaxError(
+                f"{p.name} takes {', '.join(f'{k}(...)' for k in table)}", item.position, "IKJ56702I", p.name
+            )
+        item.name = resolve(item.keyword, table, item.position, f"{p.name} keyword", p.name)
+        if item.name in out:
+            raise CommandSyntaxError(f"{item.name} is given twice", item.position, "IKJ56702I", item.name)
+        out[item.name] = item
+    if not out:
+        raise CommandSyntaxError(f"{p.name} needs its settings in parentheses", p.position, "IKJ56701I", p.name)
+    return out
+
+
+def _hhmm(p: Param) -> tuple[int, int, int]:
+    vals = p.plain_values() if p.values else []
+    if not 1 <= len(vals) <= 3:
+        raise CommandSyntaxError("AUTODUMPSTART takes one to three times hhmm", p.position, "IKJ56702I", p.name)
+    times = []
+    for v in vals:
+        t = v.text
+        if not (t.isdigit() and len(t) == 4 and int(t[:2]) <= 24 and int(t[2:]) <= 59 and int(t) <= 2400):
+            raise CommandSyntaxError(f"{t!r} is not a time hhmm (0000 to 2400)", v.position, "IKJ56702I", p.name)
+        times.append(int(t))
+    while len(times) < 3:
+        times.append(0)
+    return times[0], times[1], times[2]
+
+
+def setsys(cmd: Command, kw: dict[str, Param]) -> Setsys:
+    if not kw:
+        raise CommandSyntaxError(
+            "SETSYS needs FASTREPLICATION(...), MAXCOPYPOOLTASKS(...) or AUTODUMPSTART(...)",
+            len(cmd.source.rstrip()) + 1,
+            "IKJ56701I",
+            "FASTREPLICATION",
+        )
+    found: dict[str, object] = {}
+    if "FASTREPLICATION" in kw:
+        fr = sub_keywords(kw["FASTREPLICATION"], _FR_PARTS)
+        if "DATASETRECOVERY" in fr:
+            found["dataset_recovery"] = val.choice(fr["DATASETRECOVERY"], ("PREFERRED", "REQUIRED", "NONE"))
+        if "FCRELATION" in fr:
+            found["fc_relation"] = val.choice(fr["FCRELATION"], ("EXTENT", "FULL"))
+        if "VOLUMEPAIRMESSAGES" in fr:
+            found["volume_pair_messages"] = val.choice(fr["VOLUMEPAIRMESSAGES"], ("YES", "NO")) == "YES"
+    if "MAXCOPYPOOLTASKS" in kw:
+        for name, p in sub_keywords(kw["MAXCOPYPOOLTASKS"], _TASKS).items():
+            lo, hi = _TASK_RANGE[name]
+            found[f"{name.lower()}_tasks"] = val.number(p, lo, hi)
+    if "AUTODUMPSTART" in kw:
+        found["autodump_start"] = _hhmm(kw["AUTODUMPSTART"])
+    return Setsys(**found)  # type: ignore[arg-type]
+
+
+__all__ = ["SETSYS_KEYWORDS", "setsys", "sub_keywords"]

@@ -547,7 +547,7 @@ async def _serve(args: argparse.Namespace) -> int:
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
             linger=args.linger,
-            auto_dump_interval=None if args.no_auto_dump else 300.0,
+            auto_dump_interval=None if args.no_auto_dump else 60.0,
             copy_rate=args.copy_rate,
         )
         return await process.serve(options)

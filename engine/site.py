@@ -217,6 +217,8 @@ class Site:
                     fast_replication_dump=dc.fast_replication_dump,
                     available_for_mount=dc.available_for_mount,
                     stack=dc.stack,
+                    frequency=dc.frequency,
+                    day=dc.day,
                 )
             )
         for g in defn.storage_groups:

@@ -51,7 +51,7 @@ class ServeOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     linger: float | None = None  # stop after this long with no client and nothing running
-    auto_dump_interval: float | None = 300.0
+    auto_dump_interval: float | None = 60.0  # how often the dump schedule is looked at (site clock decides)
     copy_rate: float | None = None  # tracks a second per copier (None: as fast as the disk goes)
 
 

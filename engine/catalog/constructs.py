@@ -114,6 +114,10 @@ def dump_class(s: Session, name: str) -> DumpClassRow | None:
     return s.get(DumpClassRow, name)
 
 
+def dump_classes(s: Session) -> list[DumpClassRow]:
+    return list(s.exec(select(DumpClassRow).order_by(DumpClassRow.name)).all())
+
+
 def pool_dump_classes(s: Session, pool: str) -> list[CopyPoolDumpClassRow]:
     return list(s.exec(select(CopyPoolDumpClassRow).where(CopyPoolDumpClassRow.copy_pool == pool)).all())
 

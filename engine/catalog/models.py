@@ -82,6 +82,8 @@ class DumpClassRow(SQLModel, table=True):
     fast_replication_dump: str = "OPTIONAL"  # REQUIRED | OPTIONAL
     available_for_mount: bool = True
     stack: int = 1  # source volumes stacked per tape
+    frequency: int = Field(default=7, sa_column_kwargs={"server_default": "7"})  # days between automatic dumps
+    day: int | None = None  # automatic dump to this class only on this day of the dump cycle
 
 
 class CopyPoolDumpClassRow(SQLModel, table=True):

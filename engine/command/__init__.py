@@ -3,6 +3,8 @@
 from engine.command.parser import command_verbs, keywords_of, parse_command
 from engine.command.requests import (
     Action,
+    Define,
+    DumpClassChange,
     FrBackup,
     FrDelete,
     FromDump,
@@ -22,6 +24,8 @@ from engine.command.syntax import CommandSyntaxError
 __all__ = [
     "Action",
     "CommandSyntaxError",
+    "Define",
+    "DumpClassChange",
     "FrBackup",
     "FrDelete",
     "FrRecov",

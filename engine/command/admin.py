@@ -1,11 +1,12 @@
-"""The administrator's commands: SETSYS (fast replication's settings). Built from the generic
-command as the parser builds every command (engine.command.parser registers them)."""
+"""The administrator's commands: SETSYS (fast replication's settings) and DEFINE (the dump cycle
+and dump classes). Built from the generic command as the parser builds every command
+(engine.command.parser registers them)."""
 
 from __future__ import annotations
 
 from engine.command import values as val
-from engine.command.requests import Setsys
-from engine.command.syntax import Command, CommandSyntaxError, Param
+from engine.command.requests import Define, DumpClassChange, Setsys
+from engine.command.syntax import Command, CommandSyntaxError, Param, Value
 
 SETSYS_KEYWORDS: dict[str, tuple[str, ...]] = {
     "FASTREPLICATION": ("FR",),
@@ -77,4 +78,74 @@ def setsys(cmd: Command, kw: dict[str, Param]) -> Setsys:
     return Setsys(**found)  # type: ignore[arg-type]
 
 
-__all__ = ["SETSYS_KEYWORDS", "setsys", "sub_keywords"]
+DEFINE_KEYWORDS: dict[str, tuple[str, ...]] = {"DUMPCYCLE": (), "DUMPCLASS": ()}
+_CLASS_PARTS = {
+    "FREQUENCY": ("FREQ",),
+    "DAY": (),
+    "RETENTIONPERIOD": ("RETPD",),
+    "STACK": (),
+    "FASTREPLICATIONDUMP": ("FRDUMP",),
+    "FASTREPLICATIONRECOVER": ("FRRECOV",),
+}
+
+
+def define(cmd: Command, kw: dict[str, Param]) -> Define:
+    if not kw:
+        raise CommandSyntaxError(
+            "DEFINE needs DUMPCYCLE(...) or DUMPCLASS(...)", len(cmd.source.rstrip()) + 1, "IKJ56701I", "DUMPCYCLE"
+        )
+    out = Define()
+    if "DUMPCYCLE" in kw:
+        p = kw["DUMPCYCLE"]
+        plain = [v for v in p.values or [] if isinstance(v, Value)]
+        nested = [v for v in p.values or [] if isinstance(v, Param)]
+        if len(plain) != 1 or not set(plain[0].text) <= {"Y", "N"} or not 1 <= len(plain[0].text) <= 31:
+            raise CommandSyntaxError(
+                "DUMPCYCLE takes a cycle of 1 to 31 days, each Y or N (e.g. DUMPCYCLE(NNNNNNY))",
+                p.position,
+                "IKJ56702I",
+                p.name,
+            )
+        start = None
+        for item in nested:
+            if item.keyword not in ("CYCLESTARTDATE", "CYCLEST"):
+                raise CommandSyntaxError(
+                    f"{item.keyword} is not valid inside DUMPCYCLE", item.position, "IKJ56712I", p.name
+                )
+            item.name = "CYCLESTARTDATE"
+            start = val.date(item)
+        out = Define(dump_cycle=plain[0].text, cycle_start=start)
+    if "DUMPCLASS" in kw:
+        p = kw["DUMPCLASS"]
+        items = p.values or []
+        if not items or not isinstance(items[0], Value) or not val.SG_NAME.fullmatch(items[0].text):
+            raise CommandSyntaxError(
+                "DUMPCLASS takes a class name (1-8 characters) first, then its attributes",
+                p.position,
+                "IKJ56702I",
+                p.name,
+            )
+        attrs = Param(p.keyword, p.position, list(items[1:])) if len(items) > 1 else None
+        found: dict[str, object] = {}
+        if attrs is not None:
+            attrs.name = "DUMPCLASS"
+            for name, sub in sub_keywords(attrs, _CLASS_PARTS).items():
+                if name == "FREQUENCY":
+                    found["frequency"] = val.number(sub, 0, 999)
+                elif name == "DAY":
+                    found["day"] = val.number(sub, 0, 31)
+                elif name == "STACK":
+                    found["stack"] = val.number(sub, 1, 255)
+                elif name == "RETENTIONPERIOD":
+                    v = val.one(sub, "a number of days or NOLIMIT")
+                    found["retention_days"] = 0 if v.text == "NOLIMIT" else val.number(sub, 1, 9999, v)
+                elif name == "FASTREPLICATIONDUMP":
+                    found["fast_replication_dump"] = val.choice(sub, ("REQUIRED", "OPTIONAL"))
+                else:  # FASTREPLICATIONRECOVER(AVAILABLEFORMOUNT(YES | NO))
+                    mount = sub_keywords(sub, {"AVAILABLEFORMOUNT": ("AFM",)})["AVAILABLEFORMOUNT"]
+                    found["available_for_mount"] = val.choice(mount, ("YES", "NO")) == "YES"
+        out = Define(out.dump_cycle, out.cycle_start, DumpClassChange(items[0].text, **found))  # type: ignore[arg-type]
+    return out
+
+
+__all__ = ["DEFINE_KEYWORDS", "SETSYS_KEYWORDS", "define", "setsys", "sub_keywords"]

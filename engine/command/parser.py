@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from engine.command import values as val
-from engine.command.admin import SETSYS_KEYWORDS, setsys
+from engine.command.admin import DEFINE_KEYWORDS, SETSYS_KEYWORDS, define, setsys
 from engine.command.requests import (
     Action,
     FrBackup,
@@ -95,8 +95,9 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "QUERY": {"COPYPOOL": ("CP",), "SETSYS": ()},
     "SETSYS": SETSYS_KEYWORDS,
-    "HOLD": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",)},
-    "RELEASE": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",)},
+    "DEFINE": DEFINE_KEYWORDS,
+    "HOLD": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",), "DUMP": ()},
+    "RELEASE": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",), "DUMP": ()},
 }
 VERBS: dict[str, tuple[str, ...]] = {
     "FRBACKUP": ("FRB",),
@@ -107,6 +108,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "HOLD": (),
     "RELEASE": ("REL",),
     "SETSYS": (),
+    "DEFINE": ("DEF",),
 }
 _PREFIXES = ("HSEND", "HSENDCMD")  # TSO users type the HSEND prefix; accepted and dropped
 
@@ -499,13 +501,15 @@ def _query(cmd: Command, kw: dict[str, Param]) -> Query:
 def _hold(cmd: Command, kw: dict[str, Param], release: bool = False) -> Hold:
     if not kw:
         raise CommandSyntaxError(
-            f"{cmd.verb} needs ALL, FRBACKUP or FRRECOV", len(cmd.source.rstrip()) + 1, "IKJ56701I", "ALL"
+            f"{cmd.verb} needs ALL, FRBACKUP, FRRECOV or DUMP", len(cmd.source.rstrip()) + 1, "IKJ56701I", "ALL"
         )
     funcs: list[tuple[str, str | None]] = []
     for name, p in kw.items():
         qual = None
         if name == "FRRECOV" and p.values is not None:
             qual = val.choice(p, ("TAPE", "DATASET"))
+        elif name == "DUMP" and p.values is not None:
+            qual = val.choice(p, ("AUTO", "FRBACKUP"))
         elif p.values is not None:
             val.flag(p)
         funcs.append((name, qual))
@@ -521,4 +525,5 @@ _BUILDERS: dict[str, Callable[[Command, dict[str, Param]], Request]] = {
     "HOLD": _hold,
     "RELEASE": lambda c, k: _hold(c, k, release=True),
     "SETSYS": setsys,
+    "DEFINE": define,
 }

@@ -169,4 +169,28 @@ class Setsys:
     verb = "SETSYS"
 
 
-Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys
+@dataclass(frozen=True, slots=True)
+class DumpClassChange:
+    """DEFINE DUMPCLASS(name ...): the attributes given (None: as they are, or the default)."""
+
+    name: str
+    frequency: int | None = None
+    day: int | None = None  # 0: no day (IBM: removes the association)
+    retention_days: int | None = None  # 0: NOLIMIT
+    stack: int | None = None
+    fast_replication_dump: str | None = None  # REQUIRED | OPTIONAL
+    available_for_mount: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Define:
+    """DEFINE DUMPCYCLE(...) and/or DEFINE DUMPCLASS(...)."""
+
+    dump_cycle: str | None = None  # Y and N
+    cycle_start: dt.date | None = None
+    dump_class: DumpClassChange | None = None
+
+    verb = "DEFINE"
+
+
+Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys | Define

@@ -51,6 +51,8 @@ class Common:
 
 def plan_common(ctx: Context, req: FrBackup, checks: Checks) -> Common:
     checks.require("FRBACKUP is not held", rules.held(ctx.holds(), "FRBACKUP"))
+    if req.dump or req.action is Action.DUMPONLY:  # HOLD DUMP(FRBACKUP) stops its dumps, not backups
+        checks.require("its dumps are not held", rules.held(ctx.holds(), "DUMP", ("FRBACKUP",)))
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, req.copypool)
         checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(pool, req.copypool))

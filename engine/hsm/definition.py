@@ -7,6 +7,8 @@ at once, before anything is created.
     name = "ONSITE"
     fast_replication_dump = "REQUIRED"   # or OPTIONAL
     retention_days = 14                  # omit for NOLIMIT
+    frequency = 7                        # days between automatic dumps to it (0-999)
+    day = 1                              # optional: only on this day of the dump cycle
 
     [[storage_group]]
     name = "DB0ADATA"
@@ -97,6 +99,24 @@ class DumpClassDef:
     retention_days: int | None = None
     available_for_mount: bool = True
     stack: int = 1
+    frequency: int = 7  # days between automatic dumps of a copy pool to this class (IBM's default 7)
+    day: int | None = None  # automatic dump to this class only on this day of the dump cycle
+
+    def problems(self) -> list[str]:
+        """What is wrong with this dump class's attributes (the definition's and DEFINE's rule)."""
+        out = []
+        if self.fast_replication_dump not in ("REQUIRED", "OPTIONAL"):
+            out.append(f"fast_replication_dump is REQUIRED or OPTIONAL, not {self.fast_replication_dump}")
+        ret = self.retention_days
+        if ret is not None and not (isinstance(ret, int) and 1 <= ret <= 9999):
+            out.append(f"retention_days is 1-9999 (omit it for NOLIMIT), not {ret!r}")
+        if not (isinstance(self.stack, int) and 1 <= self.stack <= 255):
+            out.append(f"stack is 1-255, not {self.stack!r}")
+        if not (isinstance(self.frequency, int) and 0 <= self.frequency <= 999):
+            out.append(f"frequency is 0-999 days, not {self.frequency!r}")
+        if self.day is not None and not (isinstance(self.day, int) and 1 <= self.day <= 31):
+            out.append(f"day is a day of the dump cycle, 1-31, not {self.day!r}")
+        return [f"dump class {self.name}: {p}" for p in out]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +181,8 @@ _SHAPES: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
         "retention_days": (_INT, None),
         "available_for_mount": (_BOOL, None),
         "stack": (_INT, None),
+        "frequency": (_INT, None),
+        "day": (_INT, None),
     },
     "storage_group": {
         "name": (_STR, None),
@@ -283,18 +305,19 @@ def parse_definition(data: dict[str, Any]) -> Definition:
     for i, raw in enumerate(data.get("dump_class", [])):
         where = f"dump_class #{i + 1}"
         name = _name(raw, where, DUMP_CLASS, problems)
-        frd = str(raw.get("fast_replication_dump", "OPTIONAL")).upper()
-        if frd not in ("REQUIRED", "OPTIONAL"):
-            problems.append(f"dump class {name}: fast_replication_dump is REQUIRED or OPTIONAL, not {frd}")
-        ret = raw.get("retention_days")
-        if ret is not None and not (isinstance(ret, int) and 1 <= ret <= 9999):
-            problems.append(f"dump class {name}: retention_days is 1-9999 (omit it for NOLIMIT), not {ret!r}")
-        stack = raw.get("stack", 1)
-        if not (isinstance(stack, int) and 1 <= stack <= 255):
-            problems.append(f"dump class {name}: stack is 1-255, not {stack!r}")
+        dc = DumpClassDef(
+            name,
+            str(raw.get("fast_replication_dump", "OPTIONAL")).upper(),
+            raw.get("retention_days"),
+            bool(raw.get("available_for_mount", True)),
+            raw.get("stack", 1),
+            raw.get("frequency", 7),
+            raw.get("day"),
+        )
+        problems += dc.problems()
         if any(c.name == name for c in classes):
             problems.append(f"dump class {name} is defined more than once")
-        classes.append(DumpClassDef(name, frd, ret, bool(raw.get("available_for_mount", True)), stack))
+        classes.append(dc)
 
     groups: list[StorageGroupDef] = []
     seen_vols: dict[str, str] = {}

@@ -7,6 +7,7 @@ dump class; dump copies carry the DASD copy's time stamp, not the time of the du
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from engine.catalog.models import (
     VersionPairRow,
 )
 from engine.catalog.reads import DumpCopyLike
+from engine.hsm import dumpcycle
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
@@ -340,9 +342,35 @@ class AutoDump:
     classes: tuple[str, ...]
 
 
+def scheduled_jobs(ctx: Context) -> list[AutoDump]:
+    """What automatic dump does now, by the dump cycle and AUTODUMPSTART on the site's clock
+    (engine.hsm.dumpcycle); marks the day's run started when its window opens."""
+    if ctx.held("DUMP", "AUTO"):  # HOLD DUMP(AUTO), HOLD DUMP and HOLD ALL stop it
+        return []
+    now = ctx.clock()
+    values = ctx.setsys()
+    w = dumpcycle.window(values, dt.datetime.fromtimestamp(now))
+    if w is None:
+        return []
+    with ctx.catalog.session() as s:
+        c = s.connection()
+        cycle = dumpcycle.read(c)
+        if cycle is None or not cycle.dumps_on(w.opened):
+            return []
+        if dumpcycle.started_on(c) != w.opened:
+            if not w.may_start:
+                return []  # past the latest start time: no automatic dump in this window
+            dumpcycle.mark_started(c, w.opened)
+            s.commit()
+        if not w.may_continue:
+            return []  # past the quiesce time: no new copy pool is started
+        return [AutoDump(d.pool, d.version_id, d.classes) for d in dumpcycle.due(s, cycle.day_of(w.opened), now)]
+
+
 def auto_dump_jobs(ctx: Context) -> list[AutoDump]:
-    """Automatic dump: the newest DASD version of each AUTODUMP copy pool gets its missing dumps."""
-    if ctx.held("FRBACKUP"):  # HOLD FRBACKUP (and HOLD ALL) stop automatic dump too
+    """Automatic dump now: the newest DASD version of each AUTODUMP copy pool gets its missing
+    dumps (HOLD DUMP(AUTO), HOLD DUMP and HOLD ALL stop it)."""
+    if ctx.held("DUMP", "AUTO"):
         return []
     jobs: list[AutoDump] = []
     with ctx.catalog.session() as s:

@@ -17,6 +17,7 @@ from engine import diskspace
 from engine.catalog import constructs as repo
 from engine.command import (
     CommandSyntaxError,
+    Define,
     FrBackup,
     FrDelete,
     FrRecov,
@@ -30,7 +31,7 @@ from engine.command import (
 )
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
-from engine.hsm import backup, delete, dump, interrupted, listing, recover, setsys
+from engine.hsm import backup, define, delete, dump, interrupted, listing, recover, setsys
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
@@ -196,19 +197,23 @@ class FastReplication:
         task.add_done_callback(self.background.discard)
 
     async def schedule(self, interval: float) -> None:
-        """Automatic dump of AUTODUMP copy pools' newest versions, and expiry, every interval."""
+        """Every interval: expiry, and automatic dump when the dump cycle and AUTODUMPSTART say
+        so on the site's clock (engine.hsm.dumpcycle)."""
         while True:
             await asyncio.sleep(interval)
-            await self.auto_dump()
+            await self.auto_dump(scheduled=True)
 
-    async def auto_dump(self) -> list[str]:
+    async def auto_dump(self, scheduled: bool = False) -> list[str]:
         """Expiry, then automatic dump, each pool's job holding the pool's serialisation; returns
-        the pools dumped. Failures go to the activity log, never kill the schedule."""
+        the pools dumped. `scheduled`: only what the schedule makes due now; else every AUTODUMP
+        pool's newest version to every class it lacks. Failures go to the activity log, never
+        kill the schedule."""
         ctx = self.ctx.asked_by("AUTO")
         done: list[str] = []
         try:
             await asyncio.to_thread(dump.expire, ctx)
-            for job in await asyncio.to_thread(dump.auto_dump_jobs, ctx):
+            jobs = dump.scheduled_jobs if scheduled else dump.auto_dump_jobs
+            for job in await asyncio.to_thread(jobs, ctx):
                 async with self.lock(job.pool):
                     if await asyncio.to_thread(dump.auto_dump_one, ctx, job, backup.finish_nocopy_version):
                         done.append(job.pool)
@@ -316,6 +321,8 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, s
             _hold(ctx, req, res)
         elif isinstance(req, Setsys):
             _setsys(ctx, req, res)
+        elif isinstance(req, Define):
+            define.define(ctx, req, res)
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
         res.fail(12)

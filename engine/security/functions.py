@@ -25,6 +25,7 @@ class Function(enum.Enum):
     HOLD = "STGADMIN.ARC.HOLD"
     RELEASE = "STGADMIN.ARC.RELEASE"
     SETSYS = "STGADMIN.ARC.SETSYS"  # SETSYS: fast replication's settings
+    DEFINE = "STGADMIN.ARC.DEFINE"  # DEFINE DUMPCYCLE / DUMPCLASS
     DAMAGE = "STGADMIN.FPL.DAMAGE"  # volume/dataset damage: overwrites data, for recovery drills
     WORKLOAD = "STGADMIN.FPL.WORKLOAD"  # writes data sets
     SERVER = "STGADMIN.FPL.SERVER"  # stop the server
@@ -85,6 +86,7 @@ class Role(enum.Enum):
             (Function.HOLD, Access.READ),
             (Function.RELEASE, Access.READ),
             (Function.SETSYS, Access.READ),
+            (Function.DEFINE, Access.READ),
             (Function.DAMAGE, Access.READ),
             (Function.WORKLOAD, Access.READ),
             (Function.SERVER, Access.READ),
@@ -101,7 +103,7 @@ class Role(enum.Enum):
         return {
             Role.MONITOR: "monitor (LIST, QUERY and every view)",
             Role.OPERATOR: "copy operator (monitor + FRBACKUP, FRRECOV, data set recovery)",
-            Role.ADMINISTRATOR: "administrator (operator + FRDELETE, HOLD, RELEASE, SETSYS, drills, workloads, stopping the server)",
+            Role.ADMINISTRATOR: "administrator (operator + FRDELETE, HOLD, RELEASE, SETSYS, DEFINE, drills, workloads, stopping the server)",
             Role.SECURITY: "security administrator (administrator + profiles, access lists, tokens, the audit trail)",
         }[self]
 

@@ -212,6 +212,8 @@ async def test_expiry_auto_dump_and_frdelete_dumponly(site):
 async def test_automatic_dump_runs_on_its_schedule(site):
     await fill(site, "ARC001", "s")
     await site.command("FRB CP(ARCHIVE)")
+    for cmd in ("DEFINE DUMPCYCLE(Y)", "SETSYS AUTODUMPSTART(0001)"):  # due all day, every day
+        assert (await site.command(cmd)).rc == 0
     await site.start(auto_dump_interval=0.05)
     import asyncio
 

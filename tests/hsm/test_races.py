@@ -152,8 +152,25 @@ async def run(path: Path, sequence: list[tuple]) -> None:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
+    """Automatic dump due all day every day, every new version dumped (FREQUENCY(0)), so its
+    dumps race the commands."""
     path = tmp_path_factory.mktemp("races") / "base"
     Site.create(path, definition()).close_files()
+
+    async def schedule() -> None:
+        site = Site.open(path)
+        try:
+            for cmd in (
+                "DEFINE DUMPCYCLE(Y)",
+                "DEFINE DUMPCLASS(ONSITE FREQUENCY(0))",
+                "DEFINE DUMPCLASS(OFFSITE FREQUENCY(0))",
+                "SETSYS AUTODUMPSTART(0001)",
+            ):
+                assert (await site.command(cmd)).rc == 0
+        finally:
+            await site.close()
+
+    asyncio.run(schedule())
     return path
 
 

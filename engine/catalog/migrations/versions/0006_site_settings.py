@@ -1,5 +1,6 @@
-"""A site's security settings (its share group, token lifetimes, which reads are audited, the key
-its audit trail is sealed with) and API token expiry.
+"""A site's settings (its share group, token lifetimes, which reads are audited, the key its audit
+trail is sealed with, SETSYS, the dump cycle), API token expiry, and a dump class's FREQUENCY and
+DAY for automatic dump.
 
 Revision ID: 0006
 Revises: 0005
@@ -25,9 +26,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.Float(), nullable=True))
+    with op.batch_alter_table("dump_class", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("frequency", sa.Integer(), nullable=False, server_default="7"))
+        batch_op.add_column(sa.Column("day", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("dump_class", schema=None) as batch_op:
+        batch_op.drop_column("day")
+        batch_op.drop_column("frequency")
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
     op.drop_table("site_setting")

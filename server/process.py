@@ -83,6 +83,7 @@ async def serve(options: ServeOptions) -> int:
     tls = _tls(options)
     site = Site.open(options.site)  # the site's lock: one server per site, and no embedded user
     pace_demo(site)
+    site.hsm.queueing = True  # held NOWAIT requests wait for their RELEASE here
     if options.copy_rate is not None:
         # chunks of a quarter second's worth, so the rate holds on small volumes too
         chunk = max(1, min(site.flashcopy.settings.chunk_tracks, int(options.copy_rate / 4)))

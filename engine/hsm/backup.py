@@ -50,9 +50,7 @@ class Common:
 
 
 def plan_common(ctx: Context, req: FrBackup, checks: Checks) -> Common:
-    checks.require("FRBACKUP is not held", rules.held(ctx.holds(), "FRBACKUP"))
-    if req.dump or req.action is Action.DUMPONLY:  # HOLD DUMP(FRBACKUP) stops its dumps, not backups
-        checks.require("its dumps are not held", rules.held(ctx.holds(), "DUMP", ("FRBACKUP",)))
+    checks.require("FRBACKUP (and its dumps) is not held", rules.request_hold(ctx.holds(), req))
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, req.copypool)
         checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(pool, req.copypool))

@@ -55,7 +55,7 @@ def plan_hold(ctx: Context, req: FrRecov, checks: Checks) -> None:
     quals = rules.frrecov_qualifiers(req.from_dump is not None, bool(req.dsnames))
     checks.require(
         "FRRECOV is not held" + (f" (nor FRRECOV({'/'.join(quals)}))" if quals else ""),
-        rules.held(ctx.holds(), "FRRECOV", quals),
+        rules.request_hold(ctx.holds(), req),
     )
 
 

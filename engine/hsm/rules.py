@@ -20,7 +20,7 @@ from sqlmodel import Session
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.catalog.reads import VersionLike
-from engine.command import Selection, format_token
+from engine.command import Action, FrBackup, FrRecov, Selection, format_token
 from engine.errors import FlashpoolError
 from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import messages as msg
@@ -156,6 +156,15 @@ def held(holds: set[str], function: str, qualifiers: Iterable[str] = ()) -> Refu
         "held",
         alternatives=(Alternative(f"RELEASE {h}", command=f"RELEASE {h}"),),
     )
+
+
+def request_hold(holds: set[str], req: FrBackup | FrRecov) -> Refusal | None:
+    """The hold that stops this request: HOLD FRBACKUP (and HOLD DUMP or DUMP(FRBACKUP) for its
+    dumps) or HOLD FRRECOV with the qualifiers that fit (TAPE, DATASET); HOLD ALL stops both."""
+    if isinstance(req, FrBackup):
+        dumps = req.dump or req.action is Action.DUMPONLY
+        return held(holds, "FRBACKUP") or (held(holds, "DUMP", ("FRBACKUP",)) if dumps else None)
+    return held(holds, "FRRECOV", frrecov_qualifiers(req.from_dump is not None, bool(req.dsnames)))
 
 
 # -- copy pools and versions -----------------------------------------------------------------------

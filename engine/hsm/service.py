@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.exc import DatabaseError
 
@@ -31,7 +32,7 @@ from engine.command import (
 )
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
-from engine.hsm import backup, define, delete, dump, interrupted, listing, recover, setsys
+from engine.hsm import backup, define, delete, dump, interrupted, listing, recover, rules, setsys
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
@@ -56,6 +57,9 @@ class FastReplication:
         self._locks: dict[str, asyncio.Lock] = {}
         self.background: set[asyncio.Task[None]] = set()  # dumps started with RETURNCONTROL(FREND)
         self.reads: Coalescer[CommandResult] = Coalescer()  # LIST and QUERY asked at once run once
+        #: held NOWAIT requests, in the order they came (kept by a server only: see `queueing`)
+        self.queued: list[Queued] = []
+        self.queueing = False  # a site's server queues held NOWAIT requests; one command alone cannot
         defaults = setsys.SetsysValues()
         #: SETSYS MAXCOPYPOOLTASKS: FRBACKUP and FRRECOV commands running at once, the rest wait
         self.tasks = {"FRBACKUP": Limiter(defaults.frbackup_tasks), "FRRECOV": Limiter(defaults.frrecov_tasks)}
@@ -145,6 +149,12 @@ class FastReplication:
             _copy_answer(answer, res)
             await self.log_and_audit(ctx, res, named, decision, log_line=True)
             return res
+        if isinstance(req, FrBackup | FrRecov) and req.wait is False:
+            hold = rules.request_hold(await asyncio.to_thread(ctx.holds), req)
+            if hold is not None:
+                self._hold_back(ctx, res, hold)
+                await self.log_and_audit(ctx, res, named, decision, log_line=True)
+                return res
         slots = self.tasks.get(req.verb) if isinstance(req, FrBackup | FrRecov) else None
         if slots is not None:
             await slots.acquire()  # SETSYS MAXCOPYPOOLTASKS: its turn among the others
@@ -164,7 +174,44 @@ class FastReplication:
                 slots.release()
         if isinstance(req, Setsys) and res.rc < 8:
             self.apply_setsys(await asyncio.to_thread(ctx.setsys))
+        if isinstance(req, Hold) and req.release and res.rc == 0 and self.queued:
+            task = asyncio.create_task(self._run_released(), name="flashpool-released")
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
         return res
+
+    def _hold_back(self, ctx: Context, res: CommandResult, hold: rules.Refusal) -> None:
+        """A held NOWAIT request: queued until its hold is released (IBM keeps its MWE), by a
+        server; a command that runs alone cannot keep it and says so (RC 50)."""
+        release = hold.alternatives[0].command if hold.alternatives else None
+        name = release.removeprefix("RELEASE ") if release else "the hold"
+        if not self.queueing:
+            res.add(
+                "ARC1806E",
+                f"{res.command.split()[0]} FAILED, RC={Rc.HELD:04d} - {hold.text}; A HELD NOWAIT REQUEST IS QUEUED "
+                "ONLY BY THE SITE'S SERVER, AND NONE RUNS",
+            )
+            res.fail(Rc.HELD)
+            return
+        self.queued.append(Queued(res.command, ctx.origin, ctx.who))
+        res.add(
+            "FPL180I",
+            f"THE REQUEST IS HELD ({name}) AND QUEUED, {len(self.queued)} IN THE QUEUE: IT RUNS WHEN {name} IS "
+            "RELEASED, ITS RESULT GOES TO THE ACTIVITY LOG (QUEUED REQUESTS ARE KEPT WHILE THE SERVER RUNS)",
+        )
+
+    async def _run_released(self) -> None:
+        """After a RELEASE: every queued request no hold stops any more, in the order they came,
+        each as its issuer (authorized again, logged and audited as any command)."""
+        holds = await asyncio.to_thread(self.ctx.holds)
+        ready = []
+        for q in list(self.queued):
+            req = parse_command(q.text)
+            if isinstance(req, FrBackup | FrRecov) and rules.request_hold(holds, req) is None:
+                ready.append(q)
+                self.queued.remove(q)
+        for q in ready:
+            await self.execute(q.text, q.origin, q.who)  # held again meanwhile: queued again
 
     async def _read(self, ctx: Context, req: ListCopyPool | Query, pool: str | None, seen: Visibility) -> CommandResult:
         """One run of a LIST or QUERY, holding its copy pool's serialisation like any command;
@@ -235,6 +282,13 @@ class FastReplication:
             res.add("FPL300I", line)
         res.fail(rc)
         await asyncio.to_thread(self.ctx.asked_by(origin, who).log, res, pool)
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    text: str
+    origin: str
+    who: Identity
 
 
 def authorize(ctx: Context, req: Request) -> tuple[Check, Decision]:
@@ -390,10 +444,14 @@ def no_effect(req: Request) -> list[str]:
     each is answered, never silently ignored."""
     out = []
     wait = getattr(req, "wait", None)
-    if wait is not None:
+    if wait is True:
         out.append(
-            f"{'WAIT' if wait else 'NOWAIT'} HAS NO EFFECT HERE: A COMMAND ALWAYS RETURNS WHEN IT HAS ENDED "
-            "(BACKGROUND WORK CONTINUES IN THE PROCESS THAT HOLDS THE SITE)"
+            "WAIT IS HOW EVERY COMMAND RUNS HERE: IT RETURNS WHEN IT HAS ENDED (A HELD WAIT REQUEST IS NOT KEPT)"
+        )
+    elif wait is False:
+        out.append(
+            "NOWAIT: NOTHING HELD THIS REQUEST, SO IT RAN AT ONCE AND RETURNED WHEN IT HAD ENDED (A HELD NOWAIT "
+            "REQUEST IS QUEUED BY THE SITE'S SERVER UNTIL ITS RELEASE)"
         )
     if isinstance(req, FrRecov) and req.allow_pprcp is not None:
         out.append(f"ALLOWPPRCP({req.allow_pprcp}) HAS NO EFFECT HERE: THE SITE HAS NO PEER-TO-PEER REMOTE COPY")

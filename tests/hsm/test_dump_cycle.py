@@ -129,3 +129,22 @@ async def test_define_refuses_what_ibm_refuses(site):
         assert res.rc == 8 and why in res.messages[0].text, res.lines()
     res = await site.command("DEFINE DUMPCLASS(NEWONE RETENTIONPERIOD(30) STACK(3))")
     assert res.rc == 0 and "NEWONE FREQUENCY(7) DAY(0) RETENTIONPERIOD(30) STACK(3)" in res.messages[0].text
+
+
+async def test_a_held_nowait_request_is_queued_by_a_server_and_runs_at_release(site):
+    assert (await site.command("HOLD FRBACKUP")).rc == 0
+    alone = await site.command("FRBACKUP COPYPOOL(ARCHIVE) NOWAIT")
+    assert alone.rc == 50 and "QUEUED ONLY BY THE SITE'S SERVER" in alone.messages[-1].text, alone.lines()
+    site.hsm.queueing = True  # as `flashpool serve` does
+    queued = await site.command("FRBACKUP COPYPOOL(ARCHIVE) NOWAIT")
+    waited = await site.command("FRBACKUP COPYPOOL(ARCHIVE) WAIT")
+    assert queued.rc == 0 and queued.messages[0].id == "FPL180I", queued.lines()
+    assert waited.rc == 50  # a held WAIT request is not kept
+    with site.catalog.session() as s:
+        assert repo.versions(s, "ARCHIVE") == []
+    assert (await site.command("RELEASE FRBACKUP")).rc == 0
+    await site.hsm.settle()
+    with site.catalog.session() as s:
+        assert [v.dasd_state for v in repo.versions(s, "ARCHIVE")] == ["RECOVERABLE"]
+    runs = [a for a in site.views.activity(10) if a.command == "FRBACKUP COPYPOOL(ARCHIVE) NOWAIT"]
+    assert [a.return_code for a in runs][:2] == [0, 0] and "FPL180I" in [m for m, _ in runs[1].messages]

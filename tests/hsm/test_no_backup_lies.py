@@ -355,6 +355,8 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
         con.execute(f"DROP TABLE {table}")
     con.execute("ALTER TABLE relationship DROP COLUMN feed")  # revision 0005's
     con.execute("DROP TABLE site_setting")  # revision 0006's
+    con.execute("ALTER TABLE dump_class DROP COLUMN frequency")
+    con.execute("ALTER TABLE dump_class DROP COLUMN day")
     con.commit()
     con.close()
     shutil.rmtree(path / "keys")  # no audit trail, so no key or head yet

@@ -3,6 +3,7 @@
 from engine.command.parser import command_verbs, keywords_of, parse_command
 from engine.command.requests import (
     Action,
+    AuditCopyPools,
     Define,
     DumpClassChange,
     FrBackup,
@@ -23,6 +24,7 @@ from engine.command.syntax import CommandSyntaxError
 
 __all__ = [
     "Action",
+    "AuditCopyPools",
     "CommandSyntaxError",
     "Define",
     "DumpClassChange",

@@ -15,6 +15,7 @@ from engine.command import values as val
 from engine.command.admin import DEFINE_KEYWORDS, SETSYS_KEYWORDS, define, setsys
 from engine.command.requests import (
     Action,
+    AuditCopyPools,
     FrBackup,
     FrDelete,
     FromDump,
@@ -92,10 +93,23 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "DATASETS": (),
         "SELECT": ("SEL",),
         "TERMINAL": ("TERM",),
+        "DUMPVOLUME": ("DVOL",),
+        "DUMPCLASS": ("DCLASS",),
+        "PRIMARYVOLUME": ("PVOLUME",),
+        "OUTDATASET": ("ODS",),
+        "SYSOUT": (),
     },
     "QUERY": {"COPYPOOL": ("CP",), "SETSYS": ()},
     "SETSYS": SETSYS_KEYWORDS,
     "DEFINE": DEFINE_KEYWORDS,
+    "AUDIT": {
+        "COPYPOOLCONTROLS": ("CPCTL",),
+        "FIX": (),
+        "NOFIX": (),
+        "OUTDATASET": ("ODS",),
+        "SYSOUT": (),
+        "TERMINAL": ("TERM",),
+    },
     "HOLD": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",), "DUMP": ()},
     "RELEASE": {"ALL": (), "FRBACKUP": ("FRB",), "FRRECOV": ("FRR",), "DUMP": ()},
 }
@@ -109,6 +123,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "RELEASE": ("REL",),
     "SETSYS": (),
     "DEFINE": ("DEF",),
+    "AUDIT": (),
 }
 _PREFIXES = ("HSEND", "HSENDCMD")  # TSO users type the HSEND prefix; accepted and dropped
 
@@ -425,20 +440,32 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
 
 
 def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
-    what = val.exclusive(kw, "COPYPOOL", "PVOL", "COPYPOOLBACKUPSTORAGEGROUP")
+    what = val.exclusive(
+        kw, "COPYPOOL", "PVOL", "COPYPOOLBACKUPSTORAGEGROUP", "DUMPVOLUME", "DUMPCLASS", "PRIMARYVOLUME"
+    )
     if what is None:
         raise CommandSyntaxError(
-            "LIST needs COPYPOOL, PVOL(volser) or COPYPOOLBACKUPSTORAGEGROUP(sg)",
+            "LIST needs COPYPOOL, PVOL(volser), COPYPOOLBACKUPSTORAGEGROUP(sg), DUMPVOLUME(tape), DUMPCLASS(class) "
+            "or PRIMARYVOLUME(volser)",
             len(cmd.source.rstrip()) + 1,
             "IKJ56701I",
             "COPYPOOL",
         )
-    if "TERMINAL" in kw:
-        val.flag(kw["TERMINAL"])
+    ods, sysout = output(kw)
     if what == "PVOL":
-        return ListCopyPool(pvol=val.volser(kw["PVOL"]))
+        return ListCopyPool(pvol=val.volser(kw["PVOL"]), out_dataset=ods, sysout=sysout)
     if what == "COPYPOOLBACKUPSTORAGEGROUP":
-        return ListCopyPool(backup_group=val.named(kw[what], val.SG_NAME, "storage group name", 8))
+        return ListCopyPool(
+            backup_group=val.named(kw[what], val.SG_NAME, "storage group name", 8), out_dataset=ods, sysout=sysout
+        )
+    if what == "DUMPVOLUME":
+        return ListCopyPool(dump_volume=val.volser(kw[what]), out_dataset=ods, sysout=sysout)
+    if what == "DUMPCLASS":
+        return ListCopyPool(
+            dump_class=val.named(kw[what], val.SG_NAME, "dump class name", 8), out_dataset=ods, sysout=sysout
+        )
+    if what == "PRIMARYVOLUME":
+        return ListCopyPool(primary_volume=val.volser(kw[what]), out_dataset=ods, sysout=sysout)
     p = kw["COPYPOOL"]
     cp = val.copypool(p) if p.values else None
     vols = val.exclusive(kw, "ALLVOLS", "FASTREPLICATIONVOLS", "DUMPVOLS", "NOVOLS", "DATASETS") or "ALLVOLS"
@@ -483,7 +510,51 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
                 "IKJ56702I",
                 "SELECT",
             )
-    return ListCopyPool(copypool=cp, volumes=vols, all_versions=all_versions, selection=sel, select=select)
+    return ListCopyPool(
+        copypool=cp,
+        volumes=vols,
+        all_versions=all_versions,
+        selection=sel,
+        select=select,
+        out_dataset=ods,
+        sysout=sysout,
+    )
+
+
+def _audit(cmd: Command, kw: dict[str, Param]) -> AuditCopyPools:
+    """AUDIT COPYPOOLCONTROLS[(cp)] [FIX | NOFIX]: the one AUDIT function of fast replication."""
+    p = val.require(cmd, kw, "COPYPOOLCONTROLS")
+    fix = val.exclusive(kw, "FIX", "NOFIX")
+    if fix:
+        val.flag(kw[fix])
+    ods, sysout = output(kw)
+    cp = val.copypool(p) if p.values else None
+    return AuditCopyPools(copypool=cp, fix=fix == "FIX", out_dataset=ods, sysout=sysout)
+
+
+def output(kw: dict[str, Param]) -> tuple[str | None, str | None]:
+    """LIST's and AUDIT's destination: OUTDATASET(dsn) (a file in the site's output area),
+    SYSOUT(class) or TERMINAL (the command's own output)."""
+    which = val.exclusive(kw, "OUTDATASET", "SYSOUT", "TERMINAL")
+    if which == "TERMINAL":
+        val.flag(kw["TERMINAL"])
+        return None, None
+    if which == "SYSOUT":
+        p = kw["SYSOUT"]
+        c = val.one(p, "an output class") if p.values else None
+        if c is not None and not re.fullmatch(r"[A-Z0-9]", c.text):
+            raise CommandSyntaxError(f"SYSOUT({c.text}) is one letter or digit", c.position, "IKJ56702I", p.name)
+        return None, c.text if c else "A"
+    if which == "OUTDATASET":
+        p = kw["OUTDATASET"]
+        names = _dsnames(p) if p.values else ()
+        dsn = names[0] if len(names) == 1 else ""
+        if not dsn or any(ch in dsn for ch in "*%"):
+            raise CommandSyntaxError(
+                "OUTDATASET needs one fully qualified data set name", p.position, "IKJ56702I", p.name
+            )
+        return dsn, None
+    return None, None
 
 
 def _query(cmd: Command, kw: dict[str, Param]) -> Query:
@@ -526,4 +597,5 @@ _BUILDERS: dict[str, Callable[[Command, dict[str, Param]], Request]] = {
     "RELEASE": lambda c, k: _hold(c, k, release=True),
     "SETSYS": setsys,
     "DEFINE": define,
+    "AUDIT": _audit,
 }

@@ -127,6 +127,11 @@ class ListCopyPool:
     select: tuple[str, str] | None = None  # ("DUMPSTATE", "PARTIAL"), ("INCOMPLETERECOVERY", "")
     pvol: str | None = None  # LIST PVOL(volser)
     backup_group: str | None = None  # LIST COPYPOOLBACKUPSTORAGEGROUP(sg)
+    dump_volume: str | None = None  # LIST DUMPVOLUME(tape)
+    dump_class: str | None = None  # LIST DUMPCLASS(class)
+    primary_volume: str | None = None  # LIST PRIMARYVOLUME(volser): its dump copies
+    out_dataset: str | None = None  # OUTDATASET(dsn) / ODS(dsn): the listing into the site's output area
+    sysout: str | None = None  # SYSOUT(class): the listing to the command's output, as TERMINAL
 
     verb = "LIST"
 
@@ -193,4 +198,16 @@ class Define:
     verb = "DEFINE"
 
 
-Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys | Define
+@dataclass(frozen=True, slots=True)
+class AuditCopyPools:
+    """AUDIT COPYPOOLCONTROLS[(cp)] [FIX | NOFIX]."""
+
+    copypool: str | None = None
+    fix: bool = False
+    out_dataset: str | None = None
+    sysout: str | None = None
+
+    verb = "AUDIT"
+
+
+Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys | Define | AuditCopyPools

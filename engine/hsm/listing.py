@@ -46,6 +46,11 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
     from engine.hsm.dump import expire
 
     expire(ctx, tidy=False)
+    if req.dump_volume or req.dump_class or req.primary_volume:
+        from engine.hsm.listing_dumps import list_dumps
+
+        list_dumps(ctx, req, res, seen)
+        return
     out = res.listing
     named = req.pvol or req.backup_group
     if named and not (seen.volume(named) if req.pvol else seen.group(named)):

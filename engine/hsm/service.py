@@ -17,6 +17,7 @@ from sqlalchemy.exc import DatabaseError
 from engine import diskspace
 from engine.catalog import constructs as repo
 from engine.command import (
+    AuditCopyPools,
     CommandSyntaxError,
     Define,
     FrBackup,
@@ -32,7 +33,7 @@ from engine.command import (
 )
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
-from engine.hsm import backup, define, delete, dump, interrupted, listing, recover, rules, setsys
+from engine.hsm import auditcp, backup, define, delete, dump, interrupted, listing, outputs, recover, rules, setsys
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
@@ -159,16 +160,20 @@ class FastReplication:
         if slots is not None:
             await slots.acquire()  # SETSYS MAXCOPYPOOLTASKS: its turn among the others
         try:
-            if pool is not None:
-                await self.lock(pool).acquire()
+            # a command on one copy pool holds its serialisation; AUDIT of every copy pool holds all
+            # of them (in name order), so that no command is half done while it looks
+            every = sorted(await asyncio.to_thread(auditcp.pool_names, ctx)) if isinstance(req, AuditCopyPools) else []
+            held = [pool] if pool is not None else every
+            for name in held:
+                await self.lock(name).acquire()
             try:
                 await asyncio.to_thread(_run, ctx, req, res, pool, decision)
             finally:
-                if pool is not None:
-                    if ctx.background:
-                        self._hand_off(pool, ctx.background)
+                for name in held:
+                    if name == pool and ctx.background:
+                        self._hand_off(name, ctx.background)
                     else:
-                        self.lock(pool).release()
+                        self.lock(name).release()
         finally:
             if slots is not None:
                 slots.release()
@@ -377,6 +382,10 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, s
             _setsys(ctx, req, res)
         elif isinstance(req, Define):
             define.define(ctx, req, res)
+        elif isinstance(req, AuditCopyPools):
+            auditcp.audit(ctx, req.copypool, req.fix, res)
+        if isinstance(req, ListCopyPool | AuditCopyPools) and req.out_dataset and res.listing:
+            outputs.write_listing(ctx.root, req.out_dataset, res)
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {exc}")
         res.fail(12)
@@ -468,7 +477,7 @@ def no_effect(req: Request) -> list[str]:
 
 
 def _pool_of(req: Request) -> str | None:
-    if isinstance(req, (FrBackup, FrDelete)):
+    if isinstance(req, (FrBackup, FrDelete, AuditCopyPools)):
         return req.copypool
     if isinstance(req, FrRecov):
         return req.copypool or req.from_copypool

@@ -26,6 +26,7 @@ class Function(enum.Enum):
     RELEASE = "STGADMIN.ARC.RELEASE"
     SETSYS = "STGADMIN.ARC.SETSYS"  # SETSYS: fast replication's settings
     DEFINE = "STGADMIN.ARC.DEFINE"  # DEFINE DUMPCYCLE / DUMPCLASS
+    HSMAUDIT = "STGADMIN.ARC.AUDIT"  # AUDIT COPYPOOLCONTROLS (the command; the audit trail is FPL.AUDIT)
     DAMAGE = "STGADMIN.FPL.DAMAGE"  # volume/dataset damage: overwrites data, for recovery drills
     WORKLOAD = "STGADMIN.FPL.WORKLOAD"  # writes data sets
     SERVER = "STGADMIN.FPL.SERVER"  # stop the server
@@ -87,6 +88,7 @@ class Role(enum.Enum):
             (Function.RELEASE, Access.READ),
             (Function.SETSYS, Access.READ),
             (Function.DEFINE, Access.READ),
+            (Function.HSMAUDIT, Access.READ),
             (Function.DAMAGE, Access.READ),
             (Function.WORKLOAD, Access.READ),
             (Function.SERVER, Access.READ),
@@ -103,7 +105,7 @@ class Role(enum.Enum):
         return {
             Role.MONITOR: "monitor (LIST, QUERY and every view)",
             Role.OPERATOR: "copy operator (monitor + FRBACKUP, FRRECOV, data set recovery)",
-            Role.ADMINISTRATOR: "administrator (operator + FRDELETE, HOLD, RELEASE, SETSYS, DEFINE, drills, workloads, stopping the server)",
+            Role.ADMINISTRATOR: "administrator (operator + FRDELETE, HOLD, RELEASE, SETSYS, DEFINE, AUDIT, drills, workloads, stopping the server)",
             Role.SECURITY: "security administrator (administrator + profiles, access lists, tokens, the audit trail)",
         }[self]
 

@@ -11,7 +11,18 @@ from pathlib import Path
 from engine.catalog import Catalog
 from engine.catalog import settings as site_settings
 from engine.catalog.settings import Settings
-from engine.command import Define, FrBackup, FrDelete, FrRecov, Hold, ListCopyPool, Query, Request, Setsys
+from engine.command import (
+    AuditCopyPools,
+    Define,
+    FrBackup,
+    FrDelete,
+    FrRecov,
+    Hold,
+    ListCopyPool,
+    Query,
+    Request,
+    Setsys,
+)
 from engine.security import store
 from engine.security.access import Access, Decision, Profile, decide, may_restrict
 from engine.security.functions import Check, Function
@@ -42,6 +53,8 @@ def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> 
         return Check(Function.SETSYS)
     if isinstance(req, Define):
         return Check(Function.DEFINE)
+    if isinstance(req, AuditCopyPools):
+        return Check(Function.HSMAUDIT, req.copypool)
     raise TypeError(f"no authorization rule for {type(req).__name__}")
 
 

@@ -1,0 +1,147 @@
+"""LIST DUMPVOLUME(tape), LIST DUMPCLASS(class) and LIST PRIMARYVOLUME(volser): the dump side of
+the control data sets, as DFSMShsm lists it for copy pools (every copy pool, version, source and
+dump class a tape or a volume's dump copies belong to, and a dump class's attributes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import select
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import BackupVersionRow, DumpCopyRow, TapeRow
+from engine.command import ListCopyPool
+from engine.hsm.definition import DumpClassDef
+from engine.hsm.messages import CommandResult, Rc
+from engine.visibility import Visibility
+
+if TYPE_CHECKING:
+    from engine.hsm.context import Context
+
+
+def _day(at: float | None) -> str:
+    return dt.datetime.fromtimestamp(at).strftime("%Y/%m/%d") if at else "NOLIMIT"
+
+
+def list_dumps(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visibility) -> None:
+    if req.dump_volume:
+        _dump_volume(ctx, req.dump_volume, res, seen)
+    elif req.dump_class:
+        _dump_class(ctx, req.dump_class, res, seen)
+    elif req.primary_volume:
+        _primary_volume(ctx, req.primary_volume, res, seen)
+
+
+def _copies(ctx: Context, **where: str) -> list[tuple[DumpCopyRow, BackupVersionRow]]:
+    with ctx.catalog.session() as s:
+        q = select(DumpCopyRow, BackupVersionRow).join(
+            BackupVersionRow,
+            BackupVersionRow.id == DumpCopyRow.version_id,  # type: ignore[arg-type]
+        )
+        for column, value in where.items():
+            q = q.where(getattr(DumpCopyRow, column) == value)
+        return list(s.exec(q).all())
+
+
+def _line(c: DumpCopyRow, v: BackupVersionRow) -> dict[str, Any]:
+    return {
+        "copy_pool": v.copy_pool,
+        "version": v.version,
+        "source": c.source,
+        "dump_class": c.dump_class,
+        "tape": c.tape,
+        "file": c.file_index + 1,
+        "state": c.state,
+        "point_in_time": dt.datetime.fromtimestamp(v.created_at).isoformat(timespec="seconds"),
+        "expires": _day(c.expires_at),
+    }
+
+
+def _print(out: list[str], rows: list[dict[str, Any]]) -> None:
+    out.append("COPYPOOL                VERSION SOURCE DCLASS   DUMPVOL FILE STATE    DATE       EXPIRES")
+    for r in rows:
+        out.append(
+            f"{r['copy_pool']:<23} {r['version']:03d}     {r['source']:<6} {r['dump_class']:<8} {r['tape']:<7} "
+            f"{r['file']:>4} {r['state']:<8} {r['point_in_time'][:10].replace('-', '/')} {r['expires']}"
+        )
+
+
+def _refuse(res: CommandResult, what: str, rc: int, why: str) -> None:
+    res.add("ARC1806E", f"LIST FAILED, RC={rc:04d} - {what} {why}")
+    res.fail(rc)
+
+
+def _dump_volume(ctx: Context, tape: str, res: CommandResult, seen: Visibility) -> None:
+    with ctx.catalog.session() as s:
+        row = s.get(TapeRow, tape)
+    rows = _copies(ctx, tape=tape)
+    if row is None:
+        _refuse(res, f"DUMPVOLUME {tape}", 44, "is not a copy pool dump volume")
+        return
+    if any(not seen.pool(v.copy_pool) for _, v in rows):
+        _refuse(res, f"DUMPVOLUME {tape}", Rc.NOT_AUTHORIZED, "holds data of a copy pool you may not list")
+        return
+    out = res.listing
+    out.append(f"DUMPVOLUME={tape} STATE={row.state} FILES={len(rows)}")
+    found = [_line(c, v) for c, v in sorted(rows, key=lambda cv: cv[0].file_index)]
+    _print(out, found)
+    res.data = {"kind": "dump-volume", "tape": tape, "state": row.state, "copies": found}
+
+
+def _dump_class(ctx: Context, name: str, res: CommandResult, seen: Visibility) -> None:
+    with ctx.catalog.session() as s:
+        row = repo.dump_class(s, name)
+        pools = sorted(p.name for p in repo.copy_pools(s) if name in repo.dump_classes_by_pool(s).get(p.name, ()))
+    if row is None:
+        _refuse(res, f"DUMPCLASS {name}", 48, "is not defined")
+        return
+    from engine.hsm.define import describe
+
+    dc = DumpClassDef(
+        row.name,
+        row.fast_replication_dump,
+        row.retention_days,
+        row.available_for_mount,
+        row.stack,
+        row.frequency,
+        row.day,
+    )
+    out = res.listing
+    out.append(f"DUMPCLASS={describe(dc)}")
+    shown = [p for p in pools if seen.pool(p)]
+    out.append(f"COPYPOOLS={' '.join(shown) or 'NONE'}")
+    found = [_line(c, v) for c, v in _copies(ctx, dump_class=name) if seen.pool(v.copy_pool)]
+    _print(out, found)
+    res.data = {
+        "kind": "dump-class",
+        "name": name,
+        "frequency": dc.frequency,
+        "day": dc.day,
+        "retention_days": dc.retention_days,
+        "stack": dc.stack,
+        "fast_replication_dump": dc.fast_replication_dump,
+        "available_for_mount": dc.available_for_mount,
+        "copy_pools": shown,
+        "copies": found,
+    }
+
+
+def _primary_volume(ctx: Context, volser: str, res: CommandResult, seen: Visibility) -> None:
+    with ctx.catalog.session() as s:
+        row = repo.volume(s, volser)
+        pools = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
+    if row is None:
+        _refuse(res, f"PRIMARYVOLUME {volser}", 22, "is not defined")
+        return
+    if not seen.volume(volser):
+        _refuse(res, f"PRIMARYVOLUME {volser}", Rc.NOT_AUTHORIZED, "holds data of a copy pool you may not list")
+        return
+    out = res.listing
+    out.append(f"PRIMARYVOLUME={volser} STORAGEGROUP={row.storage_group or '-'} COPYPOOLS={' '.join(pools) or 'NONE'}")
+    found = [_line(c, v) for c, v in _copies(ctx, source=volser)]
+    _print(out, found)
+    res.data = {"kind": "primary-volume", "volume": volser, "copy_pools": pools, "copies": found}
+
+
+__all__ = ["list_dumps"]

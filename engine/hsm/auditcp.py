@@ -31,6 +31,7 @@ from engine.hsm import dump
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import TapeError
 from engine.paths import OutsideSite, inside
+from engine.visibility import EVERYTHING, Visibility
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -45,8 +46,9 @@ class Finding:
     fix: Callable[[], str] | None  # repairs it; returns what was done
 
 
-def audit(ctx: Context, pool: str | None, fix: bool, res: CommandResult) -> None:
-    pools = [pool] if pool else pool_names(ctx)
+def audit(ctx: Context, pool: str | None, fix: bool, res: CommandResult, seen: Visibility = EVERYTHING) -> None:
+    """`seen`: an unnamed audit leaves out the copy pools the caller may not list."""
+    pools = [pool] if pool else [p for p in pool_names(ctx) if seen.pool(p)]
     if pool is not None and pool not in pool_names(ctx):
         res.add("ARC1806E", f"AUDIT FAILED, RC=0022 - copy pool {pool} is not defined")
         res.fail(22)
@@ -54,7 +56,7 @@ def audit(ctx: Context, pool: str | None, fix: bool, res: CommandResult) -> None
     findings: list[Finding] = []
     for p in pools:
         findings += copy_pool_findings(ctx, p)
-    if pool is None:
+    if pool is None and seen.everything:
         findings += tape_findings(ctx)
     out = res.listing
     out.append(f"-- AUDIT COPYPOOLCONTROLS{f'({pool})' if pool else ''} {'FIX' if fix else 'NOFIX'} --")

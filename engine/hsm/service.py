@@ -167,7 +167,10 @@ class FastReplication:
             for name in held:
                 await self.lock(name).acquire()
             try:
-                await asyncio.to_thread(_run, ctx, req, res, pool, decision)
+                seen = EVERYTHING
+                if isinstance(req, AuditCopyPools) and req.copypool is None:  # leaves out what may not be listed
+                    seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
+                await asyncio.to_thread(_run, ctx, req, res, pool, decision, seen)
             finally:
                 for name in held:
                     if name == pool and ctx.background:
@@ -353,9 +356,11 @@ def _copy_answer(answer: CommandResult, res: CommandResult) -> None:
     res.fail(answer.rc)
 
 
-def _run(ctx: Context, req: Request, res: CommandResult, pool: str | None, decision: Decision) -> None:
+def _run(
+    ctx: Context, req: Request, res: CommandResult, pool: str | None, decision: Decision, seen: Visibility = EVERYTHING
+) -> None:
     """One command, start to end, in a worker thread; its outcome goes to the activity log."""
-    _perform(ctx, req, res, pool)
+    _perform(ctx, req, res, pool, seen)
     _log_outcome(res, ctx.origin)
     _log_and_audit(ctx, res, pool, decision)
 
@@ -383,7 +388,7 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, s
         elif isinstance(req, Define):
             define.define(ctx, req, res)
         elif isinstance(req, AuditCopyPools):
-            auditcp.audit(ctx, req.copypool, req.fix, res)
+            auditcp.audit(ctx, req.copypool, req.fix, res, seen)
         if isinstance(req, ListCopyPool | AuditCopyPools) and req.out_dataset and res.listing:
             outputs.write_listing(ctx.root, req.out_dataset, res)
     except FlashpoolError as exc:  # anything the engine refused that a handler did not expect

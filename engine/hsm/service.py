@@ -167,10 +167,10 @@ class FastReplication:
             for name in held:
                 await self.lock(name).acquire()
             try:
-                seen = EVERYTHING
+                audited = EVERYTHING
                 if isinstance(req, AuditCopyPools) and req.copypool is None:  # leaves out what may not be listed
-                    seen = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
-                await asyncio.to_thread(_run, ctx, req, res, pool, decision, seen)
+                    audited = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
+                await asyncio.to_thread(_run, ctx, req, res, pool, decision, audited)
             finally:
                 for name in held:
                     if name == pool and ctx.background:

@@ -101,6 +101,10 @@ class CopyInProgress(FlashCopyError):
     pass
 
 
+class VolumeInUse(FlashCopyError):
+    """A volume the configuration would take away is in a relationship."""
+
+
 class TargetChanged(FlashCopyError):
     pass
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -42,7 +43,7 @@ from engine.flashcopy import (
     Relationship,
 )
 from engine.geometry import Geometry
-from engine.hsm import dump, interrupted
+from engine.hsm import dump, dumpcycle, interrupted, setsys
 from engine.hsm.alerts import AlertWatch
 from engine.hsm.context import Context
 from engine.hsm.definition import Definition
@@ -265,6 +266,10 @@ class Site:
         catalog.add_rows(rows)
         with catalog.transaction() as c:
             settings.write(c, settings.Settings(share_group=defn.share_group))
+            setsys.write(c, defn.parmlib.setsys)
+            if defn.parmlib.dump_cycle is not None:
+                days, start = defn.parmlib.dump_cycle
+                dumpcycle.write(c, days, start, dt.date.today())
         trail = AuditTrail(catalog, root)
         trail.open(Identity.current(), time.time)  # the trail begins sealed with the site's key
         trail.close()

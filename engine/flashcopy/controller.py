@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -52,7 +52,7 @@ class FlashCopyController:
 
     def __init__(
         self,
-        volumes: Mapping[str, Volume],
+        volumes: MutableMapping[str, Volume],
         options: FlashCopyOptions | None = None,
         *,
         copier: CopierSettings | None = None,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,6 +53,7 @@ from engine.errors import (
     TooManyRelationships,
     UnknownRelationship,
     UnknownVolume,
+    VolumeInUse,
 )
 from engine.flashcopy.relationship import (
     CopyMode,
@@ -98,7 +99,7 @@ class FlashCopyCore:
 
     def __init__(
         self,
-        volumes: Mapping[str, Volume],
+        volumes: MutableMapping[str, Volume],
         options: FlashCopyOptions | None = None,
         *,
         journal: Journal | None = None,
@@ -173,6 +174,16 @@ class FlashCopyCore:
     @property
     def next_id(self) -> int:
         return self._next_id
+
+    def attach(self, volume: Volume) -> None:
+        """A volume the site's configuration added while it runs."""
+        self.volumes[volume.volser] = volume
+
+    def detach(self, volser: str) -> Volume | None:
+        """A volume the site's configuration deleted; it must be in no relationship."""
+        if self.incoming(volser) or self.outgoing(volser) or any(r.feed == volser for r in self._rels.values()):
+            raise VolumeInUse(f"volume {volser} is in a FlashCopy relationship and cannot be deleted")
+        return self.volumes.pop(volser, None)
 
     def volume(self, volser: str) -> Volume:
         try:

@@ -132,11 +132,11 @@ def facts(ctx: Context) -> Facts:
                 out.versions[(pool.name, v.key)] = VersionFacts(
                     v.version, v.dasd_state, v.dump_state, copying, eligible, ids, v.fcfrr
                 )
-            victim, rolls_off = backup.next_replaced(vers, pool)  # PREPARE entries never roll off
-            if victim is not None and rolls_off:
+            for victim in backup.rolled_off_next(vers, pool.versions):  # PREPARE entries never roll off
                 blocking = rules.required_dump_incomplete(s, pool, victim)
                 if blocking:
                     out.at_risk[pool.name] = (victim.version, blocking)
+                    break
     return out
 
 

@@ -106,6 +106,8 @@ class Plan:
     incremental: bool = False  # the new version is incremental
     owned: dict[str, int | None] = field(default_factory=dict)  # source -> the reused pair's relationship
     moves: dict[str, int] = field(default_factory=dict)  # source -> tracks its background copy moves
+    excess: list[BackupVersionRow] = field(default_factory=list)  # valid versions past a lowered VERSIONS
+    excess_relationships: list[int] = field(default_factory=list)  # theirs, withdrawn once the flash is made
 
     @property
     def rolled_off(self) -> BackupVersionRow | None:
@@ -129,10 +131,20 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
         prepared = [v for v in vers if v.dasd_state == "PREPARE"]
-        inc = next((v for v in dasd if v.incremental), None)
-        plan.reuse, rolls_off = next_replaced(vers, pool)
-        if plan.reuse is not None and rolls_off:
-            checks.require(f"{version_name(plan.reuse)} may roll off", rules.roll_off(s, pool, plan.reuse, req.force))
+        plan.reuse, rolls_off = next_replaced(vers, pool.versions)
+        plan.excess = excess(vers, pool.versions, plan.reuse)
+        for victim in ([plan.reuse] if plan.reuse is not None and rolls_off else []) + plan.excess:
+            checks.require(f"{version_name(victim)} may roll off", rules.roll_off(s, pool, victim, req.force))
+        for victim in plan.excess:
+            checks.require(
+                f"no recovery from {version_name(victim)} is still copying",
+                rules.recovery_copying(core, victim, repo.pairs(s, victim.key)),
+            )
+        plan.excess_relationships = [
+            p.relationship_id for v in plan.excess for p in repo.pairs(s, v.key) if p.relationship_id is not None
+        ]
+        # a version that rolls off with the one replaced is no incremental version to refresh
+        inc = next((v for v in dasd if v.incremental and v not in plan.excess), None)
         if req.incremental is not None:
             checks.require("an incremental version may be NOCOPY", rules.nocopy_is_not_incremental(pool))
             checks.require(
@@ -189,17 +201,35 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
     return plan
 
 
-def next_replaced(vers: list[BackupVersionRow], pool: CopyPoolRow) -> tuple[BackupVersionRow | None, bool]:
+def _valid_oldest_first(vers: list[BackupVersionRow]) -> list[BackupVersionRow]:
+    dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES and v.dasd_state != "FAILED"]
+    return sorted(dasd, key=lambda v: v.created_at)
+
+
+def next_replaced(vers: list[BackupVersionRow], versions: int) -> tuple[BackupVersionRow | None, bool]:
     """The version whose targets the next FRBACKUP takes over: the oldest FAILED one, else, when
     all of the pool's VERSIONS are in use, the oldest valid one, which then rolls off (True)."""
-    dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
-    failed = sorted((v for v in dasd if v.dasd_state == "FAILED"), key=lambda v: v.created_at)
+    failed = sorted((v for v in vers if v.dasd_state == "FAILED"), key=lambda v: v.created_at)
     if failed:
         return failed[0], False
-    valid = sorted((v for v in dasd if v.dasd_state != "FAILED"), key=lambda v: v.created_at)
-    if len(valid) >= max(pool.versions, 1):
+    valid = _valid_oldest_first(vers)
+    if len(valid) >= max(versions, 1):
         return valid[0], True
     return None, False
+
+
+def excess(vers: list[BackupVersionRow], versions: int, reused: BackupVersionRow | None) -> list[BackupVersionRow]:
+    """The valid versions, oldest first, that roll off at the next FRBACKUP beside the one whose
+    targets it takes over, so that VERSIONS valid versions remain: none unless VERSIONS was
+    lowered (IBM: the excess versions roll off at the next FRBACKUP)."""
+    valid = [v for v in _valid_oldest_first(vers) if reused is None or v.id != reused.id]
+    return valid[: max(len(valid) - (max(versions, 1) - 1), 0)]
+
+
+def rolled_off_next(vers: list[BackupVersionRow], versions: int) -> list[BackupVersionRow]:
+    """Every valid version the next FRBACKUP rolls off with VERSIONS at `versions`, oldest first."""
+    reused, rolls = next_replaced(vers, versions)
+    return ([reused] if reused is not None and rolls else []) + excess(vers, versions, reused)
 
 
 def _next_number(s: Session, pool: CopyPoolRow) -> int | None:
@@ -314,7 +344,7 @@ def _flash(
     pool, number = plan.pool, plan.number
     nocopy = pool.versions == 0
     retire = req.incremental is Incremental.FCINCREMENTALLAST
-    victims = [plan.reuse.key] if plan.reuse is not None else []
+    victims = ([plan.reuse.key] if plan.reuse is not None else []) + [v.key for v in plan.excess]
     catalog = ctx.catalog
     old_pairs = plan.owned
 
@@ -370,6 +400,9 @@ def _flash(
                 intent.end(s, iid)  # the replaced version stays FAILED: its targets were touched
                 s.commit()
             raise
+        for rid in plan.excess_relationships:  # the versions past a lowered VERSIONS: their targets are free
+            if core.find(rid) is not None:
+                core.withdraw(rid)
         with catalog.session() as s:
             cp = repo.copy_pool(s, pool.name)
             assert cp is not None
@@ -385,7 +418,7 @@ def _flash(
                 catinfo="N" if cp.catalog_capture == "N" else ("P" if capture_rc else "Y"),
                 backup_group=cp.backup_group_override,
             )
-            for old in (plan.reuse, plan.prepared):
+            for old in (plan.reuse, plan.prepared, *plan.excess):
                 if old is not None:
                     old = repo.held_version(s, old.key)
                     if repo.dump_copies(s, old.key):
@@ -446,6 +479,12 @@ def _flash(
         f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
         + (f", TOKEN={format_token(req.token)})" if req.token else ")"),
     )
+    if plan.excess:
+        res.add(
+            "FPL107I",
+            f"VERSION(S) {', '.join(f'{v.version:03d}' for v in plan.excess)} OF COPY POOL {pool.name} ROLLED OFF "
+            f"WITH THE OLDEST: VERSIONS IS {pool.versions} NOW",
+        )
     return vid
 
 

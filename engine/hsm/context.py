@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -81,7 +81,7 @@ class Context:
     catalog: Catalog
     flashcopy: FlashCopyController
     volumes: Mapping[str, Volume]
-    unavailable: Mapping[str, str]  # volser -> why its image cannot be used
+    unavailable: MutableMapping[str, str]  # volser -> why its image cannot be used (a deleted volume leaves)
     datasets: DataSetStore
     clock: Callable[[], float]
     guard: Guard

@@ -38,11 +38,9 @@ def define(ctx: Context, req: Define, res: CommandResult) -> None:
             row = s.get(DumpClassRow, req.dump_class.name)
             wanted = changed(_as_def(row) if row else DumpClassDef(req.dump_class.name), req.dump_class)
             problems = wanted.problems()
-            if wanted.day is not None and cycle is not None:
-                if wanted.day > len(cycle.days):
-                    problems.append(f"DAY({wanted.day}) is past the {len(cycle.days)}-day dump cycle")
-                elif cycle.days[wanted.day - 1] != "Y":
-                    problems.append(f"DAY({wanted.day}) is an N day of the dump cycle {cycle.days}")
+            day = dumpcycle.day_problem(cycle, wanted.day)
+            if day:
+                problems.append(day)
             if problems:
                 _refused(res, "; ".join(problems))
                 return

@@ -33,6 +33,10 @@ at once, before anything is created.
     [site]
     group = "stgadmin"                   # optional: share the site with this group (else owner only)
 
+    [parmlib]                            # ARCCMDxx: the SETSYS and DEFINE DUMPCYCLE commands it starts with
+    arccmd = ["SETSYS FASTREPLICATION(DATASETRECOVERY(PREFERRED))", "SETSYS AUTODUMPSTART(0100 0300 0500)",
+              "DEFINE DUMPCYCLE(NNNNNNY CYCLESTARTDATE(2026/11/29))"]
+
     [[role]]                             # who may do what (engine/security): role bundles ...
     name = "operator"                    # monitor | operator | administrator | security
     users = ["alice"]
@@ -48,6 +52,7 @@ The user who creates the site is its first security administrator.
 
 from __future__ import annotations
 
+import datetime as dt
 import grp
 import os
 import tomllib
@@ -55,8 +60,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.command import CommandSyntaxError, Define, Setsys, parse_command
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
 from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
+from engine.hsm import setsys
 from engine.names import COPY_POOL, DUMP_CLASS, STORAGE_GROUP, NameRule
 from engine.security.access import Access, Kind, Permit, valid_profile_name
 from engine.security.functions import Role
@@ -146,6 +153,16 @@ class ProfileDef:
 
 
 @dataclass(frozen=True, slots=True)
+class Parmlib:
+    """What ARCCMDxx's commands set: SETSYS in force and the dump cycle (days, start or None:
+    the day the site is created)."""
+
+    commands: tuple[str, ...] = ()
+    setsys: setsys.SetsysValues = field(default_factory=setsys.SetsysValues)
+    dump_cycle: tuple[str, dt.date | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Definition:
     storage_groups: tuple[StorageGroupDef, ...] = ()
     copy_pools: tuple[CopyPoolDef, ...] = ()
@@ -154,6 +171,7 @@ class Definition:
     share_group: str | None = None  # [site] group: whose members may connect to the server's socket
     roles: tuple[RoleDef, ...] = ()
     profiles: tuple[ProfileDef, ...] = ()
+    parmlib: Parmlib = field(default_factory=Parmlib)
 
     def group(self, name: str) -> StorageGroupDef:
         return next(g for g in self.storage_groups if g.name == name)
@@ -169,6 +187,7 @@ _NAMES = "a list of names"
 _VOLS = "a list of volsers or volume tables"
 _CLASSES = "a list of dump class names or { name, versions } tables"
 _PERMITS = "a list of { user | group, access } tables"
+_COMMANDS = "a list of HSM commands"
 
 #: 3390 and DFSMShsm limits: cylinders of the largest EAV, tracks of such a volume, a track
 MAX_TRACKS = 1_182_006 * 15
@@ -221,7 +240,11 @@ _PERMIT_ENTRY: dict[str, tuple[str, tuple[int, int] | None]] = {
     "access": (_STR, None),
 }
 _DUMP_CLASS_ENTRY = {"name": (_STR, None), "versions": (_INT, (1, 100))}
-_SITE: dict[str, tuple[str, tuple[int, int] | None]] = {"group": (_STR, None)}  # the one single-table section: [site]
+#: the single-table sections: [site] and [parmlib]
+_SINGLE: dict[str, dict[str, tuple[str, tuple[int, int] | None]]] = {
+    "site": {"group": (_STR, None)},
+    "parmlib": {"arccmd": (_COMMANDS, None)},
+}
 
 
 def _is(value: object, kind: str) -> bool:
@@ -249,7 +272,7 @@ def _check_table(
             problems.append(f"{where}.{key}: must be {kind}, not {value!r}")
         elif bounds is not None and not bounds[0] <= value <= bounds[1]:
             problems.append(f"{where}.{key}: must be {bounds[0]:,} to {bounds[1]:,}, not {value:,}")
-        elif kind == _NAMES and not all(isinstance(v, str) for v in value):
+        elif kind in (_NAMES, _COMMANDS) and not all(isinstance(v, str) for v in value):
             problems.append(f"{where}.{key}: must be {kind}, not {value!r}")
         elif kind == _VOLS:
             for i, v in enumerate(value):
@@ -269,14 +292,14 @@ def shape_problems(data: object) -> list[str]:
     if not isinstance(data, dict):
         return [
             "a site definition is a TOML document of [[storage_group]], [[copy_pool]], [[dump_class]], [[volume]], "
-            "[[role]] and [[profile]] tables"
+            "[[role]] and [[profile]] tables, and [site] and [parmlib]"
         ]
     problems: list[str] = []
     for section, value in data.items():
-        if section == "site":
-            _check_table(value, _SITE, "[site]", problems)
+        if section in _SINGLE:
+            _check_table(value, _SINGLE[section], f"[{section}]", problems)
         elif section not in _SHAPES:
-            problems.append(f"unknown section [{section}] (known: {', '.join(sorted([*_SHAPES, 'site']))})")
+            problems.append(f"unknown section [{section}] (known: {', '.join(sorted([*_SHAPES, *_SINGLE]))})")
         elif not isinstance(value, list):
             problems.append(f"{section}: must be written [[{section}]] (a list of tables), not {type(value).__name__}")
         else:
@@ -408,12 +431,43 @@ def parse_definition(data: dict[str, Any]) -> Definition:
         problems += _group_problems(share)
     roles = _roles(data.get("role", []), problems)
     profiles = _profiles(data.get("profile", []), problems)
-    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra, share, roles, profiles)
+    parmlib = parse_parmlib(data.get("parmlib", {}).get("arccmd", []), problems)
+    defn = Definition(tuple(groups), tuple(pools), tuple(classes), extra, share, roles, profiles, parmlib)
     if not problems:
         problems += capacity_problems(defn)
     if problems:
         raise DefinitionError(problems)
     return defn
+
+
+def parse_parmlib(commands: list[str], problems: list[str], today: dt.date | None = None) -> Parmlib:
+    """ARCCMDxx: each command through the shared parser; SETSYS and DEFINE DUMPCYCLE only (a dump
+    class is a [[dump_class]] table), each with the rules the command has online."""
+    from engine.hsm import dumpcycle  # its catalog side imports the repository, which needs nothing of this
+
+    values = setsys.SetsysValues()
+    cycle: tuple[str, dt.date | None] | None = None
+    for i, text in enumerate(commands):
+        where = f"[parmlib].arccmd[{i}]"
+        try:
+            req = parse_command(text)
+        except CommandSyntaxError as exc:
+            problems.append(f"{where}: {exc.message_id} {exc}")
+            continue
+        if isinstance(req, Setsys):
+            values, notes = setsys.changed(values, req)
+            problems += [f"{where}: {code} {note}" for code, note in notes]
+        elif isinstance(req, Define) and req.dump_class is None and req.dump_cycle is not None:
+            why = dumpcycle.problem(req.dump_cycle, req.cycle_start, today or dt.date.today())
+            if why:
+                problems.append(f"{where}: {why}")
+            cycle = (req.dump_cycle, req.cycle_start)
+        else:
+            problems.append(
+                f"{where}: ARCCMD holds SETSYS and DEFINE DUMPCYCLE commands (a dump class is a [[dump_class]] "
+                f"table), not {text.split()[0].upper() if text.split() else 'an empty line'}"
+            )
+    return Parmlib(tuple(commands), values, cycle)
 
 
 def _roles(raw: list[dict[str, Any]], problems: list[str]) -> tuple[RoleDef, ...]:

@@ -53,6 +53,17 @@ def problem(days: str, start: dt.date | None, today: dt.date) -> str | None:
     return None
 
 
+def day_problem(cycle: DumpCycle | None, day: int | None) -> str | None:
+    """Why a dump class cannot dump on this DAY of the dump cycle (a Y day of it), or None."""
+    if day is None or cycle is None:
+        return None
+    if day > len(cycle.days):
+        return f"DAY({day}) is past the {len(cycle.days)}-day dump cycle"
+    if cycle.days[day - 1] != "Y":
+        return f"DAY({day}) is an N day of the dump cycle {cycle.days}"
+    return None
+
+
 def _get(c: Connection, key: str) -> str | None:
     value = c.execute(select(SiteSettingRow.value).where(col(SiteSettingRow.key) == key)).scalar()  # type: ignore[call-overload]
     return None if value is None else str(value)

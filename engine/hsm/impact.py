@@ -182,6 +182,10 @@ def impact(ctx: Context, command: str | Request) -> Impact:
             im.destructive = True
             im.versions_invalidated.append(rolled.version)
             im.lines.append(f"{version_name(rolled)} rolls off: its DASD copy is replaced")
+        for extra in p.excess:
+            im.destructive = True
+            im.versions_invalidated.append(extra.version)
+            im.lines.append(f"{version_name(extra)} rolls off too: VERSIONS is {p.pool.versions}")
         im.work = Work.COPY
         im.moves = dict(p.moves)
         im.lines.append(

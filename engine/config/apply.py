@@ -1,0 +1,189 @@
+"""Carrying out an online change of the constructs: new volume images first, then every catalog
+change in one transaction, then the engine's volumes and the images the change deleted.
+
+A crash before the commit leaves at most new images no volume uses (the next change that adds
+such a volume says so, and deletes nothing it did not make); a crash after it leaves at most the
+images of deleted volumes (likewise named, never reused). The change is made only as it was
+previewed: `expect` is the preview's digest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, delete
+
+from engine.catalog import constructs as repo
+from engine.catalog.models import (
+    CopyPoolDumpClassRow,
+    CopyPoolGroupRow,
+    CopyPoolRow,
+    DumpClassRow,
+    StorageGroupRow,
+    VolumeRow,
+)
+from engine.config.change import ConfigChange
+from engine.config.plan import VOLUME_DIR, ConfigPlan, Work, prepare
+from engine.hsm import dump
+from engine.hsm.messages import CommandResult
+from engine.storage import Volume
+
+if TYPE_CHECKING:
+    from engine.hsm.context import Context
+
+REFUSED = 8
+
+
+def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandResult) -> ConfigPlan:
+    """Make the change (blocking; the caller holds every copy pool's serialisation)."""
+    plan, work = prepare(ctx, change)
+    if expect is not None and expect != plan.digest:
+        res.add(
+            "FPL804E",
+            "THE CONFIGURATION OR THE CHANGE IS NOT WHAT WAS PREVIEWED (ANOTHER CHANGE OR COMMAND CAME FIRST): "
+            "NOTHING WAS CHANGED; PREVIEW IT AGAIN",
+        )
+        res.fail(REFUSED)
+        return plan
+    if not plan.allowed or work is None:
+        for p in plan.problems:
+            res.add("FPL802E", f"CONFIGURATION CHANGE REFUSED: {p}")
+        res.fail(REFUSED)
+        return plan
+    if not plan.steps:
+        res.add("FPL801I", "THE CONFIGURATION SAYS THIS ALREADY: NOTHING CHANGED")
+        return plan
+    made = _create_images(ctx, work)
+    try:
+        with ctx.catalog.session() as s:
+            _write(s, work)
+            s.commit()
+    except BaseException:
+        for vol in made:
+            vol.close()
+            Path(vol.path).unlink(missing_ok=True)
+        raise
+    gone = ctx.batch(lambda core: _into_engine(ctx, made, work.volumes_gone))
+    for volser, image in gone:
+        try:
+            Path(image).unlink(missing_ok=True)
+        except OSError as exc:
+            res.add("FPL805W", f"THE IMAGE OF DELETED VOLUME {volser} WAS NOT REMOVED ({exc.strerror}): {image}")
+            res.fail(4)
+    res.add("FPL800I", f"CONFIGURATION CHANGED: {len(plan.steps)} STEP(S)")
+    for step in plan.steps:
+        res.add("FPL801I", step)
+    for effect in plan.effects:
+        res.add("FPL803I", effect)
+    return plan
+
+
+def _create_images(ctx: Context, work: Work) -> list[Volume]:
+    made: list[Volume] = []
+    try:
+        for vdef, _ in work.volumes_new:
+            made.append(Volume.create(Path(ctx.root) / VOLUME_DIR / f"{vdef.volser}.img", vdef.volser, vdef.geometry))
+    except BaseException:
+        for vol in made:
+            vol.close()
+            Path(vol.path).unlink(missing_ok=True)
+        raise
+    return made
+
+
+def _write(s: Session, work: Work) -> None:
+    """Every row the change touches, in the order the foreign keys need."""
+    for dc in work.classes:
+        row = s.get(DumpClassRow, dc.name) or DumpClassRow(name=dc.name)
+        row.fast_replication_dump = dc.fast_replication_dump
+        row.retention_days = dc.retention_days
+        row.available_for_mount = dc.available_for_mount
+        row.stack = dc.stack
+        row.frequency = dc.frequency
+        row.day = dc.day
+        s.add(row)
+    for g in work.groups:
+        group = s.get(StorageGroupRow, g.name) or StorageGroupRow(name=g.name, type=g.type)
+        group.backup_group = g.backup_group
+        s.add(group)
+    s.flush()
+    for vdef, group_name in work.volumes_new:
+        geo = vdef.geometry
+        s.add(
+            VolumeRow(
+                volser=vdef.volser,
+                model=geo.model,
+                cylinders=geo.cylinders,
+                tracks_per_cylinder=geo.tracks_per_cylinder,
+                track_size=geo.track_size,
+                image=f"{VOLUME_DIR}/{vdef.volser}.img",
+                storage_group=group_name,
+                online=vdef.online,
+            )
+        )
+    for volser, group_name in work.volumes_moved:
+        vol = s.get(VolumeRow, volser)
+        assert vol is not None  # the plan read it under the same serialisation
+        vol.storage_group = group_name
+        s.add(vol)
+    for volser, online in work.volumes_online:
+        vol = s.get(VolumeRow, volser)
+        assert vol is not None
+        vol.online = online
+        s.add(vol)
+    s.flush()
+    for p in work.pools:
+        pool = s.get(CopyPoolRow, p.name) or CopyPoolRow(name=p.name)
+        pool.versions = p.versions
+        pool.fast_reverse_restore = p.fast_reverse_restore
+        pool.catalog_capture = p.catalog_capture
+        pool.auto_dump = p.auto_dump
+        pool.description = p.description
+        s.add(pool)
+        s.flush()
+        _links(s, p.name)
+        s.add_all(
+            CopyPoolGroupRow(copy_pool=p.name, storage_group=g, position=i) for i, g in enumerate(p.storage_groups)
+        )
+        s.add_all(CopyPoolDumpClassRow(copy_pool=p.name, dump_class=c, dump_versions=n) for c, n in p.dump_classes)
+    for name in work.pools_gone:
+        _links(s, name)
+        s.exec(delete(CopyPoolRow).where(col(CopyPoolRow.name) == name))
+    s.flush()
+    for volser in work.volumes_gone:
+        s.exec(delete(VolumeRow).where(col(VolumeRow.volser) == volser))
+    for name in work.groups_gone:
+        s.exec(delete(StorageGroupRow).where(col(StorageGroupRow.name) == name))
+    for name in work.classes_gone:
+        s.exec(delete(DumpClassRow).where(col(DumpClassRow.name) == name))
+    s.flush()
+    for name in sorted(work.dump_states):
+        for v in repo.versions(s, name):
+            dump.refresh_dump_state(s, v.key)
+
+
+def _links(s: Session, pool: str) -> None:
+    s.exec(delete(CopyPoolGroupRow).where(col(CopyPoolGroupRow.copy_pool) == pool))
+    s.exec(delete(CopyPoolDumpClassRow).where(col(CopyPoolDumpClassRow.copy_pool) == pool))
+
+
+def _into_engine(ctx: Context, made: list[Volume], gone: list[str]) -> list[tuple[str, str]]:
+    """The new volumes in the engine's table, the deleted ones out of it (under the FlashCopy
+    lock: no copy reads the table half changed); returns the deleted images to remove."""
+    core = ctx.flashcopy.core
+    for vol in made:
+        core.attach(vol)
+    out = []
+    for volser in gone:
+        ctx.unavailable.pop(volser, None)
+        found = core.detach(volser)
+        if found is not None:
+            with contextlib.suppress(OSError):
+                found.close()
+            out.append((volser, str(found.path)))
+    return out
+
+
+__all__ = ["apply"]

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine import transcripts
+from engine import config, transcripts
 from engine.catalog.settings import AuditReads
 from engine.command.syntax import printable
+from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import Event
@@ -281,6 +282,14 @@ class SiteAPI(abc.ABC):
     @abc.abstractmethod
     def audit_export(self, since: float | None = None) -> AuditExport: ...
 
+    @abc.abstractmethod
+    def configuration(self) -> SiteConfiguration:
+        """The storage groups, volumes, copy pools and dump classes, and the site definition."""
+
+    @abc.abstractmethod
+    def config_preview(self, change: ConfigChange) -> ConfigPlan:
+        """What a configuration change would do, and why it may not (nothing is changed)."""
+
     # -- actions ----------------------------------------------------------------------------------
     @abc.abstractmethod
     async def command(self, text: str, origin: str = "CLI") -> CommandResult: ...
@@ -302,6 +311,11 @@ class SiteAPI(abc.ABC):
 
     @abc.abstractmethod
     async def change_security(self, change: SecurityChange) -> CommandResult: ...
+
+    @abc.abstractmethod
+    async def change_config(self, change: ConfigChange, expect: str | None = None) -> CommandResult:
+        """Make a configuration change, serialised with every command; `expect`: the digest of
+        the preview it must still match (else nothing is changed)."""
 
     @abc.abstractmethod
     async def stop_server(self) -> CommandResult:
@@ -634,6 +648,14 @@ class LocalSite(SiteAPI):
         head = trail.mark()  # read first: every entry up to it is in the export
         return AuditExport(tuple(e for e in trail.entries(since) if e.seq <= head.seq), head)
 
+    def configuration(self) -> SiteConfiguration:
+        self._enter("configuration")
+        return config.configuration(self.engine.context, str(self.path))
+
+    def config_preview(self, change: ConfigChange) -> ConfigPlan:
+        self._enter("config_preview", change=change)
+        return config.prepare(self.engine.context, change)[0]
+
     # -- actions ------------------------------------------------------------------------------------
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         return await self.engine.hsm.execute(text, origin, self.who)
@@ -744,6 +766,13 @@ class LocalSite(SiteAPI):
         return await self._action(
             "change_security", {}, printable(change.describe()), run_in_thread(run), activity=False
         )
+
+    async def change_config(self, change: ConfigChange, expect: str | None = None) -> CommandResult:
+        async def run(res: CommandResult) -> None:
+            async with self.engine.hsm.every_pool():  # no command is half done while it changes
+                await asyncio.to_thread(config.apply, self.engine.context, change, expect, res)
+
+        return await self._action("change_config", {}, printable(change.describe()), run)
 
     async def stop_server(self) -> CommandResult:
         def run(res: CommandResult) -> None:

@@ -35,6 +35,7 @@ from engine.api import (
     TokenInfo,
     WorkloadResult,
 )
+from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import Event, FlashCopyChanged
@@ -238,6 +239,14 @@ class RemoteSite(SiteAPI):
         result: AuditExport = self._get("audit_export", since=since)
         return result
 
+    def configuration(self) -> SiteConfiguration:
+        result: SiteConfiguration = self._get("configuration")
+        return result
+
+    def config_preview(self, change: ConfigChange) -> ConfigPlan:
+        result: ConfigPlan = self._get("config_preview", change=change)
+        return result
+
     # -- actions --------------------------------------------------------------------------------------
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         result: CommandResult = await self._do("command", text=text, origin=origin)
@@ -260,6 +269,10 @@ class RemoteSite(SiteAPI):
 
     async def change_security(self, change: SecurityChange) -> CommandResult:
         result: CommandResult = await self._do("change_security", change=change)
+        return result
+
+    async def change_config(self, change: ConfigChange, expect: str | None = None) -> CommandResult:
+        result: CommandResult = await self._do("change_config", change=change, expect=expect)
         return result
 
     async def stop_server(self) -> CommandResult:

@@ -148,6 +148,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{V}/datasets/{{name}}/damage", "damage_dataset", "Overwrite a data set's tracks (drills)"),
     Route("POST", f"{V}/workloads", "workload", "Run a batch-like workload on a copy pool's volumes"),
     Route("POST", f"{V}/security", "change_security", "A security administration function"),
+    Route("GET", f"{V}/config", "configuration", "The constructs and the live site definition"),
+    Route("POST", f"{V}/config/preview", "config_preview", "What a configuration change would do (nothing is changed)"),
+    Route("POST", f"{V}/config", "change_config", "A configuration change, as previewed"),
     Route("POST", f"{V}/transcripts", "save_transcript", "Save a walkthrough's transcript in the site"),
     Route("POST", f"{V}/server/stop", "stop_server", "Stop the server (it finishes what it accepted)"),
 )

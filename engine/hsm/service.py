@@ -8,8 +8,9 @@ Commands on one copy pool are serialised; commands on different pools run concur
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DatabaseError
@@ -101,6 +102,21 @@ class FastReplication:
     def lock(self, pool: str) -> asyncio.Lock:
         return self._locks.setdefault(pool, asyncio.Lock())
 
+    @contextlib.asynccontextmanager
+    async def every_pool(self) -> AsyncIterator[None]:
+        """Every copy pool's serialisation, taken in name order, so that no command is half done
+        meanwhile (AUDIT of every copy pool, a configuration change)."""
+        held: list[asyncio.Lock] = []
+        try:
+            for name in sorted(await asyncio.to_thread(auditcp.pool_names, self.ctx)):
+                lock = self.lock(name)
+                await lock.acquire()
+                held.append(lock)
+            yield
+        finally:
+            for lock in held:
+                lock.release()
+
     async def execute(self, command: str | Request, origin: str = "CLI", who: Identity | None = None) -> CommandResult:
         """Parse, authorize (a refused command changes nothing: ARC1806E RC=36), run; every
         command goes to the activity log and the audit trail with who asked."""
@@ -162,21 +178,22 @@ class FastReplication:
         try:
             # a command on one copy pool holds its serialisation; AUDIT of every copy pool holds all
             # of them (in name order), so that no command is half done while it looks
-            every = sorted(await asyncio.to_thread(auditcp.pool_names, ctx)) if isinstance(req, AuditCopyPools) else []
-            held = [pool] if pool is not None else every
-            for name in held:
-                await self.lock(name).acquire()
-            try:
-                audited = EVERYTHING
-                if isinstance(req, AuditCopyPools) and req.copypool is None:  # leaves out what may not be listed
+            if pool is None and isinstance(req, AuditCopyPools):
+                async with self.every_pool():
+                    # leaves out what may not be listed
                     audited = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
-                await asyncio.to_thread(_run, ctx, req, res, pool, decision, audited)
-            finally:
-                for name in held:
-                    if name == pool and ctx.background:
-                        self._hand_off(name, ctx.background)
+                    await asyncio.to_thread(_run, ctx, req, res, pool, decision, audited)
+            elif pool is None:
+                await asyncio.to_thread(_run, ctx, req, res, pool, decision)
+            else:
+                await self.lock(pool).acquire()
+                try:
+                    await asyncio.to_thread(_run, ctx, req, res, pool, decision)
+                finally:
+                    if ctx.background:
+                        self._hand_off(pool, ctx.background)
                     else:
-                        self.lock(name).release()
+                        self.lock(pool).release()
         finally:
             if slots is not None:
                 slots.release()

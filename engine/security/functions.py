@@ -3,8 +3,9 @@
 DFSMShsm's own command profiles (`STGADMIN.ARC.<command>`), with the copy pool as an optional
 last qualifier; flashpool's functions that are not HSM commands under `STGADMIN.FPL.`.
 FRRECOV DSNAME is its own function (`STGADMIN.ARC.DSRECOV`): recovering one data set is not
-recovering a copy pool. Every function needs READ except changing the security setup, which
-needs UPDATE on STGADMIN.FPL.SECURITY (reading it needs READ).
+recovering a copy pool. Every function needs READ except changing the security setup and the
+configuration, which need UPDATE on STGADMIN.FPL.SECURITY and STGADMIN.FPL.CONFIG (reading them
+needs READ).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Function(enum.Enum):
     DAMAGE = "STGADMIN.FPL.DAMAGE"  # volume/dataset damage: overwrites data, for recovery drills
     WORKLOAD = "STGADMIN.FPL.WORKLOAD"  # writes data sets
     SERVER = "STGADMIN.FPL.SERVER"  # stop the server
+    CONFIG = "STGADMIN.FPL.CONFIG"  # the constructs: READ shows them, UPDATE changes them (ISMF's part)
     SECURITY = "STGADMIN.FPL.SECURITY"  # profiles, access lists, roles, tokens
     AUDIT = "STGADMIN.FPL.AUDIT"  # read, verify and export the audit trail
 
@@ -92,6 +94,7 @@ class Role(enum.Enum):
             (Function.DAMAGE, Access.READ),
             (Function.WORKLOAD, Access.READ),
             (Function.SERVER, Access.READ),
+            (Function.CONFIG, Access.UPDATE),
         )
         return {
             Role.MONITOR: monitor,
@@ -105,7 +108,7 @@ class Role(enum.Enum):
         return {
             Role.MONITOR: "monitor (LIST, QUERY and every view)",
             Role.OPERATOR: "copy operator (monitor + FRBACKUP, FRRECOV, data set recovery)",
-            Role.ADMINISTRATOR: "administrator (operator + FRDELETE, HOLD, RELEASE, SETSYS, DEFINE, AUDIT, drills, workloads, stopping the server)",
+            Role.ADMINISTRATOR: "administrator (operator + FRDELETE, HOLD, RELEASE, SETSYS, DEFINE, AUDIT, the configuration, drills, workloads, stopping the server)",
             Role.SECURITY: "security administrator (administrator + profiles, access lists, tokens, the audit trail)",
         }[self]
 

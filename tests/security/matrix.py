@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.api import Change, SecurityChange
+from engine.config import ConfigChange, ConfigOp
 from engine.hsm.verify import Expectation
 from engine.security import Check, Function
 
 MONITOR = {"LIST", "QUERY"}
 OPERATOR = MONITOR | {"FRBACKUP", "FRRECOV", "DSRECOV"}
-ADMINISTRATOR = OPERATOR | {"FRDELETE", "HOLD", "RELEASE", "DAMAGE", "WORKLOAD", "SERVER"}
+ADMINISTRATOR = OPERATOR | {"FRDELETE", "HOLD", "RELEASE", "DAMAGE", "WORKLOAD", "SERVER", "CONFIG"}
 SECURITY = ADMINISTRATOR | {"SECURITY", "AUDIT"}
 ROLES: dict[str, set[str]] = {
     "none": set(),
@@ -83,6 +84,13 @@ def samples(versions: dict[str, int]) -> list[Sample]:
         Sample("audit_export", {"since": time.time() + 3600}),
         Sample("activity", {"limit": 20}),
         Sample("change_security", {"change": None}, mutating=True),
+        Sample("configuration", {}),
+        Sample("config_preview", {"change": ConfigChange(ConfigOp.ALTER_POOL, "PAY", versions=1)}),
+        Sample(
+            "change_config",
+            {"change": ConfigChange(ConfigOp.ALTER_POOL, "PAY", description="set by the route matrix"), "expect": None},
+            mutating=True,
+        ),
     ]
     for pool, vol, dsn in (("PAY", "PAY002", "PAY.DATA"), ("HR", "HR0001", "HR.DATA")):
         out += [
@@ -154,6 +162,7 @@ NEEDS: dict[str, tuple[set[str], str | None]] = {
     "damage_dataset": ({"DAMAGE"}, None),
     "workload": ({"WORKLOAD"}, "copy_pool"),
     "stop_server": ({"SERVER"}, None),
+    **{call: ({"CONFIG"}, None) for call in ("configuration", "config_preview", "change_config")},
 }
 OPEN = {"whoami", "may"}
 #: calls that act under their own function: naming HR does not need LIST of HR

@@ -11,6 +11,7 @@
     flashpool status | stop                                  the server: how it is, stop it
     flashpool security whoami | list | define | permit | grant | token | set | settings ...
     flashpool audit verify [--against FILE...] | export [--since WHEN]    the audit trail
+    flashpool config show | export | apply FILE | add-volume | alter-pool ... [--dry-run]  the constructs
 
 Commands go through the site's server when one runs, and run in this process when none does.
 
@@ -27,10 +28,12 @@ import math
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from console import cli_config
+from console.clisite import act, ask, site_api
 from engine import logs
 from engine.errors import FlashpoolError
 from engine.logs import LEVELS
@@ -208,6 +211,8 @@ def _parser() -> argparse.ArgumentParser:
     command(csub, "check", "the catalog's schema revision (exit 4: it needs an upgrade)", _catalog_check)
     command(csub, "upgrade", "apply the schema migrations (copy the catalog first)", _catalog_upgrade)
 
+    cli_config.add_parsers(sub, command)
+
     ds = sub.add_parser("dataset", help="data set tools (check a data set recovery from outside)")
     dsub = ds.add_subparsers(dest="dcmd", required=True)
     command(dsub, "list", "the cataloged data sets (FILTER: a DFSMS pattern such as PAY.**)", _ds_list).add_argument(
@@ -267,45 +272,6 @@ def _who_args(p: argparse.ArgumentParser) -> None:
     who.add_argument("--group")
 
 
-def _site_api(args: argparse.Namespace) -> SiteAPI:
-    """The site's server when one runs (FLASHPOOL_SERVER names one on TCP, with FLASHPOOL_TOKEN
-    and FLASHPOOL_CAFILE), else the site in this process."""
-    from server import sockets
-
-    url = os.environ.get("FLASHPOOL_SERVER")
-    path = Path(args.site)
-    if url or sockets.listening(path):
-        from server.client import RemoteSite  # the HTTP client's imports only when there is a server
-
-        if url:
-            return RemoteSite(
-                url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE")
-            )
-        return RemoteSite(path)
-    from engine.api import LocalSite
-    from engine.site import Site
-
-    return LocalSite(Site.open(path))
-
-
-async def _ask(args: argparse.Namespace, read: Callable[[SiteAPI], T]) -> T:
-    """One read of the site (through its server, or in this process), the site let go after."""
-    api = _site_api(args)
-    try:
-        return await asyncio.to_thread(read, api)
-    finally:
-        await api.close()
-
-
-async def _act(args: argparse.Namespace, act: Callable[[SiteAPI], Awaitable[T]]) -> T:
-    """One action on the site, the site let go after."""
-    api = _site_api(args)
-    try:
-        return await act(api)
-    finally:
-        await api.close()
-
-
 def _say(args: argparse.Namespace, text: str, **data: object) -> None:
     """A command's result: a line of text, or with --json one JSON object."""
     if args.json:
@@ -350,7 +316,7 @@ async def _init(args: argparse.Namespace) -> int:
 async def _hsm(args: argparse.Namespace) -> int:
     from engine.command.syntax import printable
 
-    api = _site_api(args)
+    api = site_api(args)
     rc = 0
     try:
         # bytes that are not UTF-8 reach the parser (which names them) instead of failing the read
@@ -417,7 +383,7 @@ async def _wait(api: SiteAPI, quiet: bool) -> int:
 
 
 async def _workload(args: argparse.Namespace) -> int:
-    api = _site_api(args)
+    api = site_api(args)
     try:
         await api.start()  # in-process, background copies go on while the workload runs
         stats = await api.workload(args.copypool.upper(), rate=args.rate, seconds=args.seconds, seed=args.seed)
@@ -441,7 +407,7 @@ async def _checksum(args: argparse.Namespace) -> int:
     from engine.geometry import validate_volser
 
     volser = validate_volser(args.volser)
-    digest = await _ask(args, lambda api: api.volume_digest(volser))
+    digest = await ask(args, lambda api: api.volume_digest(volser))
     _say(args, f"{digest}  {volser}", volser=volser, sha256=digest)
     return 0
 
@@ -466,13 +432,13 @@ async def _damage(args: argparse.Namespace) -> int:
     first, last = int(found[1]), int(found[2] or found[1])
     if last < first:
         raise FlashpoolError(f"--tracks {args.tracks}: the last track comes before the first")
-    res = await _act(args, lambda api: api.damage(volser, first, last))
+    res = await act(args, lambda api: api.damage(volser, first, last))
     text = f"flashpool: {volser} tracks {first}-{last} overwritten with garbage"
     return _said(args, res, text, volser=volser, first_track=first, last_track=last)
 
 
 async def _ds_list(args: argparse.Namespace) -> int:
-    found = await _ask(args, lambda api: api.datasets(args.filter.upper() if args.filter else None))
+    found = await ask(args, lambda api: api.datasets(args.filter.upper() if args.filter else None))
     if args.json:
         print(
             json.dumps(
@@ -503,7 +469,7 @@ async def _ds_list(args: argparse.Namespace) -> int:
 
 async def _ds_checksum(args: argparse.Namespace) -> int:
     name = args.dsname.upper()
-    info, digest = await _ask(args, lambda api: (api.dataset(name), api.dataset_digest(name)))
+    info, digest = await ask(args, lambda api: (api.dataset(name), api.dataset_digest(name)))
     size = info.bytes_used if info is not None else 0
     _say(args, f"{digest}  {name}", dsname=name, sha256=digest, bytes=size)
     return 0
@@ -511,7 +477,7 @@ async def _ds_checksum(args: argparse.Namespace) -> int:
 
 async def _ds_damage(args: argparse.Namespace) -> int:
     name = args.dsname.upper()
-    res = await _act(args, lambda api: api.damage_dataset(name))
+    res = await act(args, lambda api: api.damage_dataset(name))
     tracks = res.data.get("tracks", 0) if res.data else 0
     text = f"flashpool: {name}: {tracks} track(s) overwritten with garbage"
     return _said(args, res, text, dsname=name, tracks=tracks)
@@ -631,7 +597,7 @@ async def _whoami(args: argparse.Namespace) -> int:
     from engine.security import Check, Function
 
     functions = list(Function)
-    api, decisions = await _ask(args, lambda api: (api, api.may([Check(f) for f in functions])))
+    api, decisions = await ask(args, lambda api: (api, api.may([Check(f) for f in functions])))
     if args.json:
         print(
             json.dumps(
@@ -653,7 +619,7 @@ async def _whoami(args: argparse.Namespace) -> int:
 async def _sec_list(args: argparse.Namespace) -> int:
     from engine import wire
 
-    profiles, grants = await _ask(args, lambda api: (api.profiles(args.pattern), api.role_grants()))
+    profiles, grants = await ask(args, lambda api: (api.profiles(args.pattern), api.role_grants()))
     if args.json:
         print(json.dumps({"profiles": wire.encode(profiles), "roles": wire.encode(grants)}))
         return 0
@@ -697,7 +663,7 @@ async def _sec_change(args: argparse.Namespace) -> int:
     else:
         c = Change.GRANT if args.scmd == "grant" else Change.REVOKE
         change = SecurityChange(c, kind=kind, name=name, role=args.role)
-    res = await _act(args, lambda api: api.change_security(change))
+    res = await act(args, lambda api: api.change_security(change))
     if args.json:
         print(res.to_json())  # a new token's secret is in its data
         return res.rc
@@ -714,7 +680,7 @@ async def _tokens(args: argparse.Namespace) -> int:
 
     from engine import wire
 
-    tokens = await _ask(args, lambda api: api.tokens())
+    tokens = await ask(args, lambda api: api.tokens())
     if args.json:
         print(json.dumps({"tokens": wire.encode(tokens)}))
         return 0
@@ -733,7 +699,7 @@ async def _tokens(args: argparse.Namespace) -> int:
 
 
 async def _settings(args: argparse.Namespace) -> int:
-    found = await _ask(args, lambda api: api.settings())
+    found = await ask(args, lambda api: api.settings())
     if args.json:
         print(json.dumps({"settings": {s.name: s.value for s in found}}))
         return 0
@@ -751,7 +717,7 @@ async def _audit_verify(args: argparse.Namespace) -> int:
             against += marks_in(path.read_text(errors="replace"), str(path))
         except OSError as exc:
             raise FlashpoolError(f"--against {path}: {exc.strerror or exc}") from None
-    report = await _ask(args, lambda api: api.audit_verify(against))
+    report = await ask(args, lambda api: api.audit_verify(against))
     if args.json:
         print(
             json.dumps(
@@ -783,7 +749,7 @@ async def _audit_export(args: argparse.Namespace) -> int:
     from the site, it lets a later `audit verify --against` prove no entry was rewritten."""
     from engine import wire
 
-    export = await _ask(args, lambda api: api.audit_export(args.since))
+    export = await ask(args, lambda api: api.audit_export(args.since))
     for e in export.entries:
         print(json.dumps(wire.encode(e)), flush=False)
     print(json.dumps({"head": wire.encode(export.head)}))

@@ -1,0 +1,58 @@
+"""How a `flashpool` command reaches the site: through its server when one runs (FLASHPOOL_SERVER
+names one on TCP, with FLASHPOOL_TOKEN and FLASHPOOL_CAFILE), else in this process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from engine.api import SiteAPI
+
+T = TypeVar("T")
+
+
+def site_api(args: argparse.Namespace) -> SiteAPI:
+    """The site's server when one runs (FLASHPOOL_SERVER names one on TCP, with FLASHPOOL_TOKEN
+    and FLASHPOOL_CAFILE), else the site in this process."""
+    from server import sockets
+
+    url = os.environ.get("FLASHPOOL_SERVER")
+    path = Path(args.site)
+    if url or sockets.listening(path):
+        from server.client import RemoteSite  # the HTTP client's imports only when there is a server
+
+        if url:
+            return RemoteSite(
+                url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE")
+            )
+        return RemoteSite(path)
+    from engine.api import LocalSite
+    from engine.site import Site
+
+    return LocalSite(Site.open(path))
+
+
+async def ask(args: argparse.Namespace, read: Callable[[SiteAPI], T]) -> T:
+    """One read of the site (through its server, or in this process), the site let go after."""
+    api = site_api(args)
+    try:
+        return await asyncio.to_thread(read, api)
+    finally:
+        await api.close()
+
+
+async def act(args: argparse.Namespace, act: Callable[[SiteAPI], Awaitable[T]]) -> T:
+    """One action on the site, the site let go after."""
+    api = site_api(args)
+    try:
+        return await act(api)
+    finally:
+        await api.close()
+
+
+__all__ = ["act", "ask", "site_api"]

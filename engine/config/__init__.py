@@ -2,8 +2,8 @@
 administrator changes SMS constructs and activates them, previewed first, applied in one
 transaction, exported as a site definition."""
 
-from engine.config.apply import apply
 from engine.config.change import ChangeError, ConfigChange, ConfigOp, Shape
+from engine.config.commit import apply
 from engine.config.plan import ConfigPlan, RollOff, prepare
 from engine.config.view import SiteConfiguration, configuration
 

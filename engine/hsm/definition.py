@@ -578,7 +578,9 @@ def _volumes(
             )
             continue
         seen[volser] = here
-        merged = {**{k: raw[k] for k in ("model", "cylinders", "tracks", "track_size") if k in raw}, **spec}
+        sizes = ("model", "cylinders", "tracks", "track_size")
+        # a volume table that gives a size gives all of it; else the group's size is the volume's
+        merged = spec if any(k in spec for k in sizes) else {**{k: raw[k] for k in sizes if k in raw}, **spec}
         try:
             if "tracks" in merged:
                 g = custom_geometry(int(merged["tracks"]), int(merged.get("track_size", TRACK_SIZE)))

@@ -4,12 +4,16 @@ command's outcome exactly (same return code and message id), and the impact's fi
 what the command did (versions that stopped being valid or went, tapes scratched, volumes
 overwritten). Sequences mix FRBACKUP (EXECUTE, incremental, DUMP, PREPARE, WITHDRAW, DUMPONLY),
 FRRECOV (copy pool, volume, data sets, from dump, every selector), FRDELETE, HOLD / RELEASE with
-every qualifier, host writes, data set allocation and deletion, and background copy steps."""
+every qualifier, host writes, data set allocation and deletion, background copy steps, and
+configuration changes (VERSIONS up and down, target volumes added and removed, a copy pool
+deleted): a change's preview must say whether it is made, and the versions a changed VERSIONS
+rolls off at the next FRBACKUP must be the ones that FRBACKUP rolls off."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from sqlmodel import select
 
 from engine.catalog.models import BackupVersionRow, TapeRow
 from engine.command import parse_command
+from engine.config import ConfigChange, ConfigOp, commit, prepare
 from engine.hsm.definition import parse_definition
 from engine.hsm.impact import impact
 from engine.hsm.messages import CommandResult
@@ -69,8 +74,17 @@ COMMANDS = [
     "RELEASE ALL",
 ]
 
+CONFIG = [
+    *(ConfigChange(ConfigOp.ALTER_POOL, p, versions=n) for p in ("TWO", "FRR", "INC", "CAT") for n in range(4)),
+    *(ConfigChange(ConfigOp.ADD_VOLUMES, "BK", (f"TGT{n}",)) for n in range(100, 103)),
+    *(ConfigChange(ConfigOp.REMOVE_VOLUMES, "BK", (t,)) for t in (TARGETS[0], TARGETS[1], TARGETS[15], "TGT100")),
+    ConfigChange(ConfigOp.DELETE_POOL, "CAT"),
+]
+
 ops = st.lists(
     st.one_of(
+        st.tuples(st.just("config"), st.sampled_from(CONFIG)),
+        st.tuples(st.just("shrink"), st.sampled_from(["TWO", "FRR", "CAT"]), st.integers(0, 1)),
         st.tuples(st.just("command"), st.sampled_from(COMMANDS), st.sampled_from(POOLS), st.sampled_from(SEL)),
         st.tuples(
             st.just("command"), st.sampled_from(COMMANDS[:7] + COMMANDS[10:12]), st.sampled_from(POOLS), st.just("")
@@ -188,6 +202,14 @@ async def step(site: Site, op: tuple, counts: dict[str, int]) -> None:
         elif ds.get("APP.DATA") is not None and not op[1]:
             await ds.delete("APP.DATA")
         return
+    if kind == "config":
+        await configure(site, op[1], counts)
+        return
+    if kind == "shrink":  # VERSIONS lowered, and the FRBACKUP that rolls off what it said
+        _, pool, versions = op
+        await configure(site, ConfigChange(ConfigOp.ALTER_POOL, pool, versions=versions), counts)
+        await step(site, ("command", "FRBACKUP COPYPOOL({p}) FORCE", pool, ""), counts)
+        return
     _, template, pool, sel = op
     text = template.format(p=pool, s=sel)
     req = parse_command(text)
@@ -212,11 +234,34 @@ async def step(site: Site, op: tuple, counts: dict[str, int]) -> None:
         and st_ in ("RECOVERABLE", "FCFRRINCOMPLETE")
         and after_states.get((p, v)) not in ("RECOVERABLE", "FCFRRINCOMPLETE")
     )
+    predicted_by_config = ROLL_OFF.pop(predicted.copy_pool, None) if predicted.copy_pool else None
+    if predicted_by_config is not None and re.fullmatch(r"FRBACKUP COPYPOOL\(\w+\)( FORCE| TOKEN\('T1'\))?", text):
+        assert lost == sorted(predicted_by_config), (text, "the configuration change said", predicted_by_config, lost)
+        counts["foretold"] += bool(lost)
     if text.startswith(("FRBACKUP", "FRDELETE")) or " FROMDUMP" not in text:
         assert sorted(predicted.versions_invalidated) == lost or (
             text.startswith("FRDELETE") and set(lost) <= set(predicted.versions_invalidated)
         ), (text, predicted.lines, lost)
     assert sorted(before_tapes - after_tapes) == sorted(predicted.tapes_deleted), (text, predicted.lines)
+
+
+#: copy pool -> the versions its next FRBACKUP rolls off, as the last VERSIONS change previewed it
+ROLL_OFF: dict[str, tuple[int, ...]] = {}
+
+
+async def configure(site: Site, change: ConfigChange, counts: dict[str, int]) -> None:
+    """The preview says whether the change is made, and what follows; then it is made as previewed."""
+    plan, _ = await asyncio.to_thread(prepare, site.context, change)
+    res = CommandResult(change.describe())
+    async with site.hsm.every_pool():
+        await asyncio.to_thread(commit.apply, site.context, change, plan.digest, res)
+    counts["configured"] += 1
+    assert plan.allowed == (res.rc == 0), (change.describe(), plan.problems, res.lines())
+    if not plan.allowed:
+        assert [m.text for m in res.messages] == [f"CONFIGURATION CHANGE REFUSED: {p}" for p in plan.problems]
+        return
+    for r in plan.roll_offs:
+        ROLL_OFF[r.copy_pool] = r.versions
 
 
 async def run(path: Path, sequence: list[tuple], counts: dict[str, int]) -> None:
@@ -229,7 +274,7 @@ async def run(path: Path, sequence: list[tuple], counts: dict[str, int]) -> None
         await site.close()
 
 
-TOTALS = {"sequences": 0, "commands": 0, "refused": 0}
+TOTALS = {"sequences": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
 
 
 @pytest.fixture(scope="module")
@@ -244,16 +289,23 @@ def base(tmp_path_factory) -> Path:
 )  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_checks_and_impact_agree_with_the_command(base, sequence):
-    counts = {"g": 0, "commands": 0, "refused": 0}
+    counts = {"g": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
+    ROLL_OFF.clear()
     with copy_of(base) as path:
         asyncio.run(run(path, sequence, counts))
     TOTALS["sequences"] += 1
     TOTALS["commands"] += counts["commands"]
     TOTALS["refused"] += counts["refused"]
+    TOTALS["configured"] += counts["configured"]
+    TOTALS["foretold"] += counts["foretold"]
 
 
 def test_agreement_totals():
     """Runs after the property test (file order): the sequences really exercised refusals."""
     if TOTALS["sequences"]:
-        print(f"agreement: {TOTALS['sequences']} sequences, {TOTALS['commands']} commands, {TOTALS['refused']} refused")
+        print(
+            f"agreement: {TOTALS['sequences']} sequences, {TOTALS['commands']} commands, {TOTALS['refused']} refused, "
+            f"{TOTALS['configured']} configuration changes, {TOTALS['foretold']} roll-offs foretold by one"
+        )
         assert TOTALS["refused"] > TOTALS["sequences"] // 4 and TOTALS["commands"] > TOTALS["refused"]
+        assert TOTALS["configured"] and TOTALS["foretold"], "configuration changes and their roll-offs were exercised"

@@ -27,11 +27,13 @@ from console.commands import palette_commands
 from console.config import load_keymap, load_settings, save_settings
 from console.messages import SiteChanged
 from console.modals.command_line import CommandLine
+from console.modals.config_change import ConfigChangeScreen, ConfigForm
 from console.modals.confirm import ConfirmScreen
 from console.modals.help import HelpScreen, bindings_of
 from console.modals.quit import QuitScreen
 from console.screens.activity import ActivityScreen
 from console.screens.alerts import AlertsScreen
+from console.screens.config import ConfigScreen
 from console.screens.groups import GroupsScreen
 from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
@@ -45,11 +47,12 @@ from engine.events import ActivityLogged, CopyProgress, Event
 from engine.hsm.alerts import Severity
 from engine.hsm.messages import CommandResult
 from engine.security import Check, Decision, Function
+from engine.security.needs import Needs, rule_of
 from engine.site import Site
 from themes import ALL_THEMES, DEFAULT_THEME, TRACK_DEFAULTS
 
-#: the mode keys share one footer entry ("12345 Screens"): a footer of 80 columns keeps room for the rest
-SCREENS = Binding.Group("Screens", compact=True)
+#: the mode keys share one footer entry ("123456 Views"): a footer of 80 columns keeps room for the rest
+SCREENS = Binding.Group("Views", compact=True)
 
 #: actions that change something: refused (greyed out) in read-only mode, and for a user the
 #: site's profiles do not allow them (each with the function it is checked for)
@@ -58,7 +61,18 @@ MUTATING = {
     "recover": Function.FRRECOV,
     "withdraw": Function.FRBACKUP,
     "delete": Function.FRDELETE,
+    "config": Function.CONFIG,
 }
+
+
+def mutating_check(function: Function, pool: str | None) -> Check:
+    """What a changing action is greyed by: a configuration change needs what the API's rule for
+    it says (of no copy pool); the commands READ of their function for the screen's copy pool."""
+    if function is Function.CONFIG:
+        rule = rule_of("change_config")
+        assert isinstance(rule, Needs)
+        return Check(function, None, rule.access)
+    return Check(function, pool)
 
 
 class FlashpoolApp(App[None]):
@@ -70,6 +84,7 @@ class FlashpoolApp(App[None]):
         "relationships": RelationshipsScreen,
         "activity": ActivityScreen,
         "alerts": AlertsScreen,
+        "config": ConfigScreen,
     }
     DEFAULT_MODE = "pools"
     BINDINGS = [
@@ -78,6 +93,7 @@ class FlashpoolApp(App[None]):
         Binding("3", "switch_mode('relationships')", "Relationships", id="app.relationships", group=SCREENS),
         Binding("4", "switch_mode('activity')", "Activity", id="app.activity", group=SCREENS),
         Binding("5", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
+        Binding("6", "switch_mode('config')", "Configuration", id="app.config", group=SCREENS),
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
@@ -307,7 +323,7 @@ class FlashpoolApp(App[None]):
         """The site's status (copies, holds, clock) and what this user may do here, read in a
         thread: never a catalog query, nor a request to a server, on the loop."""
         pool = getattr(self.screen, "current_pool", None) if self.screen_stack else None
-        checks = [Check(f, pool) for f in dict.fromkeys(MUTATING.values())]
+        checks = [mutating_check(f, pool) for f in dict.fromkeys(MUTATING.values())]
         try:
             st = self.site.status()
             decisions = {c.resource: d for c, d in zip(checks, self.site.may(checks), strict=True)}
@@ -342,7 +358,7 @@ class FlashpoolApp(App[None]):
         if function is None:
             return None
         pool = getattr(self.screen, "current_pool", None)
-        return self.decisions.get(Check(function, pool).resource)
+        return self.decisions.get(mutating_check(function, pool).resource)
 
     def denied_here(self) -> list[str]:
         """The changing functions this user may not use on what the screen shows."""
@@ -516,6 +532,23 @@ class FlashpoolApp(App[None]):
         self.post_message(SiteChanged())
         self.refresh_status()  # HOLD / RELEASE change what may be offered
         return res
+
+    @work(exclusive=False, group="config", exit_on_error=False)
+    async def change_configuration(self, form: ConfigForm) -> None:
+        """A configuration change: its fields, the engine's preview, the name typed, then made as
+        previewed (console/modals/config_change.py)."""
+        if self.read_only:
+            self.notify("read-only console: nothing can be changed", severity="warning")
+            return
+        res = await self.push_screen_wait(ConfigChangeScreen(self.site, form))
+        if res is None:
+            self.notify("cancelled: nothing was changed", timeout=3)
+            return
+        self.last_rc = res.rc
+        self.post_message(SiteChanged())
+        severity: SeverityLevel = "information" if res.rc == 0 else "warning" if res.rc <= 4 else "error"
+        last = next((str(m) for m in res.messages if m.id.endswith("E")), str(res.messages[0]) if res.messages else "")
+        self.notify(f"RC={res.rc}  {last}", severity=severity, timeout=8)
 
     def confirm_and_run(self, text: str) -> None:
         self._confirm_and_run(text)

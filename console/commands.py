@@ -29,6 +29,11 @@ def palette_commands(app: FlashpoolApp) -> Iterable[SystemCommand]:
         "Copies and dumps that completed, parked copies, closing windows",
         lambda: app.switch_mode("alerts"),
     )
+    yield SystemCommand(
+        "Configuration  [6]",
+        "Storage groups, volumes, copy pools, dump classes: previewed changes",
+        lambda: app.switch_mode("config"),
+    )
     yield SystemCommand("Command line  [:]", "Enter an HSM command", app.action_command_line)
     yield SystemCommand(
         "Pause / resume live updates  [p]", "Freeze the screens while you read", app.action_toggle_pause

@@ -50,7 +50,11 @@ class Common:
 
 
 def plan_common(ctx: Context, req: FrBackup, checks: Checks) -> Common:
-    checks.require("FRBACKUP (and its dumps) is not held", rules.request_hold(ctx.holds(), req))
+    dumps = req.dump or req.action is Action.DUMPONLY
+    checks.require(
+        "FRBACKUP and its dumps are not held" if dumps else "FRBACKUP is not held",
+        rules.request_hold(ctx.holds(), req),
+    )
     with ctx.catalog.session() as s:
         pool = repo.copy_pool(s, req.copypool)
         checks.require(f"copy pool {req.copypool} is defined", rules.pool_defined(pool, req.copypool))

@@ -91,7 +91,7 @@ def scene_app(path: Path, **kw: object) -> FlashpoolApp:
 #: workers that run as long as something lives (the engine's events, a copy's progress bar)
 LONG_RUNNING = {"engine-pump", "walkthrough-progress"}
 #: workers that wait for the operator while a modal (a confirmation) is up
-ASKING = {"commands", "walkthrough", "quit"}
+ASKING = {"commands", "walkthrough", "quit", "config"}
 
 
 async def settle(pilot, rounds: int = 3) -> None:
@@ -162,6 +162,12 @@ SCENES: list[Scene] = [
     Scene("confirm-withdraw", ("enter", "w"), "A destructive action: its impact, and the copy pool name to type"),
     Scene("walkthroughs", ("r",), "The walkthroughs: r on a copy pool, or the palette"),
     Scene("help", ("question_mark",), "Help: the keys of the current screen, searchable"),
+    Scene("config", ("6",), "The configuration: copy pools, storage groups, volumes, dump classes, what holds each"),
+    Scene(
+        "config-versions",
+        ("6", "slash", *_typed("DSN$DB0A$DB"), "enter", "g", "v", "backspace", "1", "enter"),
+        "A configuration change previewed: VERSIONS lowered, the versions the next FRBACKUP rolls off",
+    ),
     Scene("read-only", (), "Read-only mode: changing actions greyed out", {"read_only": True}),
     Scene(
         "alerts",
@@ -214,6 +220,7 @@ SIZED = (
     "activity",
     "alerts",
     "confirm-withdraw",
+    "config",
     "w1-checks",
 )
 

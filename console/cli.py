@@ -315,24 +315,36 @@ async def _init(args: argparse.Namespace) -> int:
 
 async def _hsm(args: argparse.Namespace) -> int:
     from engine.command.syntax import printable
+    from engine.hsm.service import not_serialised
+    from engine.site import SiteInUse
 
-    api = site_api(args)
+    # bytes that are not UTF-8 reach the parser (which names them) instead of failing the read
+    raw = getattr(sys.stdin, "buffer", None)  # a test may hand in a text stream
+    stdin = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape") if raw else sys.stdin
+    commands = _read_commands(stdin) if args.command == "-" else [args.command]
+
+    def show(text: str, res: CommandResult) -> None:
+        if args.json:
+            print(res.to_json(), flush=True)
+            return
+        if len(commands) > 1:
+            print(f"> {printable(text.rstrip())}")
+        for line in res.lines():
+            print(line, flush=True)
+
+    try:
+        api = site_api(args)
+    except SiteInUse as exc:  # DFSMShsm's enqueue failing: each command says so (RC 30)
+        results = [not_serialised(text, str(exc)) for text in commands]
+        for text, res in zip(commands, results, strict=True):
+            show(text, res)
+        return max(res.rc for res in results)
     rc = 0
     try:
-        # bytes that are not UTF-8 reach the parser (which names them) instead of failing the read
-        raw = getattr(sys.stdin, "buffer", None)  # a test may hand in a text stream
-        stdin = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape") if raw else sys.stdin
-        commands = _read_commands(stdin) if args.command == "-" else [args.command]
         for text in commands:
             res = await api.command(text, origin="CLI")
             rc = max(rc, res.rc)
-            if args.json:
-                print(res.to_json(), flush=True)
-            else:
-                if len(commands) > 1:
-                    print(f"> {printable(text.rstrip())}")
-                for line in res.lines():
-                    print(line, flush=True)
+            show(text, res)
         if args.wait:
             rc = max(rc, await _wait(api, quiet=args.json or args.quiet))
     finally:

@@ -66,6 +66,10 @@ class SiteError(FlashpoolError):
     pass
 
 
+class SiteInUse(SiteError):
+    """Another process holds the site (its lock): DFSMShsm's enqueue failing."""
+
+
 def _lock_site(root: Path) -> int:
     """One process drives a site at a time (its FlashCopy state lives in that process). The lock
     is on the site directory itself, which cannot be deleted from under it; `site.lock` only
@@ -82,7 +86,7 @@ def _lock_site(root: Path) -> int:
             holder = (root / LOCK_FILE).read_text(errors="replace").strip() or "another process"
         except OSError:
             holder = "another process"
-        raise SiteError(f"the site {root} is in use by {holder}; close it there first") from None
+        raise SiteInUse(f"the site {root} is in use by {holder}; close it there first") from None
     holder_fd = private_file(root / LOCK_FILE, os.O_WRONLY | os.O_TRUNC)
     try:
         os.write(holder_fd, f"process {os.getpid()}".encode())
@@ -522,4 +526,4 @@ class Site:
         return sitefiles.secure(self.path, self.share_gid())
 
 
-__all__ = ["CatalogError", "Site", "SiteError"]
+__all__ = ["CatalogError", "Site", "SiteError", "SiteInUse"]

@@ -206,8 +206,12 @@ class ListScreen(Screen[None]):
         if table.filter_text and total and not matching:
             empty.show(Text(f"No rows match “{table.filter_text}” (escape clears the filter)"))
         else:
-            empty.show(self.EMPTY_TEXT)
+            empty.show(self.empty_text())
         empty.display = not matching
+
+    def empty_text(self) -> str:
+        """What an empty list says (a screen may say why it is empty for this user)."""
+        return self.EMPTY_TEXT
 
     def after_show(self) -> None:
         pass

@@ -42,13 +42,18 @@ class ConfigScreen(ListScreen):
     ]
 
     current: SiteConfiguration | None = None
+    refused: str = ""  # why this user may not see it
+
+    def empty_text(self) -> str:
+        return self.refused or self.EMPTY_TEXT
 
     def load(self) -> list[tuple[str, Cells]]:
         try:
             conf = self.fpapp.site.configuration()
         except NotAuthorized as exc:  # said where the list would be, not as a failed load
-            self.EMPTY_TEXT = f"You may not see the configuration: {exc}"
+            self.refused = f"You may not see the configuration: {exc}"
             return []
+        self.refused = ""
         self.current = conf
         rows: list[tuple[str, Cells]] = []
         for p in conf.pools:

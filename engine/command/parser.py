@@ -66,7 +66,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "FASTREPLICATION": ("FR",),
         "NOCOPYPOOLBACKUP": (),
         "ALLOWPPRCP": (),
-        "APPLYINCREMENTAL": (),
+        "APPLYINCREMENTAL": ("AINC",),
         "WAIT": (),
         "NOWAIT": (),
         "DUMPCLASS": ("DCLASS",),
@@ -229,10 +229,24 @@ def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
     token = None
     if action is Action.DUMPONLY:
         sel = val.selection(kw)
-        if kw["DUMPONLY"].values:
-            raise CommandSyntaxError(
-                "DUMPONLY takes no value on FRBACKUP", kw["DUMPONLY"].position, "IKJ56702I", "DUMPONLY"
-            )
+        inner = kw["DUMPONLY"].values
+        if inner:  # IBM's nested form: DUMPONLY(VERSION(n) | GENERATION(g) | DATE(d) | TOKEN(t))
+            item = inner[0]
+            if len(inner) != 1 or not isinstance(item, Param):
+                raise CommandSyntaxError(
+                    "DUMPONLY takes one of VERSION(n), GENERATION(g), DATE(d), TOKEN(t)",
+                    kw["DUMPONLY"].position,
+                    "IKJ56702I",
+                    "DUMPONLY",
+                )
+            if sel != Selection():
+                raise CommandSyntaxError(
+                    "a version is selected both inside DUMPONLY(...) and beside it",
+                    item.position,
+                    "IKJ56702I",
+                    "DUMPONLY",
+                )
+            sel = val.sub_selection(kw["DUMPONLY"], item)
     elif "TOKEN" in kw:
         token = val.token(kw["TOKEN"])
     return FrBackup(
@@ -250,6 +264,20 @@ def _frbackup(cmd: Command, kw: dict[str, Param]) -> FrBackup:
         selection=sel,
         wait=val.wait(kw),
     )
+
+
+_PRESERVE_MIRROR = {
+    "PRESERVEMIRRORNO": "PMNO",
+    "PRESERVEMIRRORPREFERRED": "PMPREF",
+    "PRESERVEMIRRORREQUIRED": "PMREQ",
+}
+
+
+def _pprcp(p: Param) -> str:
+    """ALLOWPPRCP(NO | YES | PRESERVEMIRRORNO | PRESERVEMIRRORPREFERRED | PRESERVEMIRRORREQUIRED),
+    the last three also as PMNO, PMPREF, PMREQ: kept by their short names."""
+    word = val.choice(p, ("NO", "YES", "PMNO", "PMPREF", "PMREQ", *_PRESERVE_MIRROR))
+    return _PRESERVE_MIRROR.get(word, word)
 
 
 def _dsnames(p: Param) -> tuple[str, ...]:
@@ -385,9 +413,7 @@ def _frrecov(cmd: Command, kw: dict[str, Param]) -> FrRecov:
         if "FASTREPLICATION" in kw
         else None,
         nocopypoolbackup=val.choice(kw["NOCOPYPOOLBACKUP"], ("RC4", "RC8")) if "NOCOPYPOOLBACKUP" in kw else "RC8",
-        allow_pprcp=val.choice(kw["ALLOWPPRCP"], ("NO", "YES", "PMNO", "PMPREF", "PMREQ"))
-        if "ALLOWPPRCP" in kw
-        else None,
+        allow_pprcp=_pprcp(kw["ALLOWPPRCP"]) if "ALLOWPPRCP" in kw else None,
         apply_incremental="APPLYINCREMENTAL" in kw,
         wait=val.wait(kw),
     )
@@ -458,14 +484,16 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
         return ListCopyPool(
             backup_group=val.named(kw[what], val.SG_NAME, "storage group name", 8), out_dataset=ods, sysout=sysout
         )
+    # DUMPVOLUME, DUMPCLASS and PRIMARYVOLUME without a name list every one ("")
     if what == "DUMPVOLUME":
-        return ListCopyPool(dump_volume=val.volser(kw[what]), out_dataset=ods, sysout=sysout)
+        tape = val.volser(kw[what]) if kw[what].values else ""
+        return ListCopyPool(dump_volume=tape, out_dataset=ods, sysout=sysout)
     if what == "DUMPCLASS":
-        return ListCopyPool(
-            dump_class=val.named(kw[what], val.SG_NAME, "dump class name", 8), out_dataset=ods, sysout=sysout
-        )
+        name = val.named(kw[what], val.SG_NAME, "dump class name", 8) if kw[what].values else ""
+        return ListCopyPool(dump_class=name, out_dataset=ods, sysout=sysout)
     if what == "PRIMARYVOLUME":
-        return ListCopyPool(primary_volume=val.volser(kw[what]), out_dataset=ods, sysout=sysout)
+        volser = val.volser(kw[what]) if kw[what].values else ""
+        return ListCopyPool(primary_volume=volser, out_dataset=ods, sysout=sysout)
     p = kw["COPYPOOL"]
     cp = val.copypool(p) if p.values else None
     vols = val.exclusive(kw, "ALLVOLS", "FASTREPLICATIONVOLS", "DUMPVOLS", "NOVOLS", "DATASETS") or "ALLVOLS"

@@ -127,9 +127,9 @@ class ListCopyPool:
     select: tuple[str, str] | None = None  # ("DUMPSTATE", "PARTIAL"), ("INCOMPLETERECOVERY", "")
     pvol: str | None = None  # LIST PVOL(volser)
     backup_group: str | None = None  # LIST COPYPOOLBACKUPSTORAGEGROUP(sg)
-    dump_volume: str | None = None  # LIST DUMPVOLUME(tape)
-    dump_class: str | None = None  # LIST DUMPCLASS(class)
-    primary_volume: str | None = None  # LIST PRIMARYVOLUME(volser): its dump copies
+    dump_volume: str | None = None  # LIST DUMPVOLUME(tape) ("": every dump volume)
+    dump_class: str | None = None  # LIST DUMPCLASS(class) ("": every dump class)
+    primary_volume: str | None = None  # LIST PRIMARYVOLUME(volser): its dump copies ("": every volume's)
     out_dataset: str | None = None  # OUTDATASET(dsn) / ODS(dsn): the listing into the site's output area
     sysout: str | None = None  # SYSOUT(class): the listing to the command's output, as TERMINAL
 

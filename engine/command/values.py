@@ -129,9 +129,13 @@ def sub_selection(p: Param, v: Param) -> Selection:
     name = {
         "GENERATION": "GENERATION",
         "GEN": "GENERATION",
+        "G": "GENERATION",
         "TOKEN": "TOKEN",
+        "TK": "TOKEN",
         "VERSION": "VERSION",
         "VER": "VERSION",
+        "V": "VERSION",
+        "DATE": "DATE",
     }.get(v.keyword)
     if name is None:
         raise CommandSyntaxError(f"{v.keyword} is not valid inside {p.name}", v.position, "IKJ56712I", p.name)

@@ -49,7 +49,7 @@ def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandRe
         return plan
     if not plan.allowed or work is None:
         for p in plan.problems:
-            res.add("FPL802E", f"CONFIGURATION CHANGE REFUSED: {p}")
+            res.add("FPL802E", f"CONFIGURATION CHANGE REFUSED: {p.upper()}")
         res.fail(REFUSED)
         return plan
     if not plan.steps:
@@ -74,9 +74,9 @@ def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandRe
             res.fail(4)
     res.add("FPL800I", f"CONFIGURATION CHANGED: {len(plan.steps)} STEP(S)")
     for step in plan.steps:
-        res.add("FPL801I", step)
+        res.add("FPL801I", step.upper())
     for effect in plan.effects:
-        res.add("FPL803I", effect)
+        res.add("FPL803I", effect.upper())
     return plan
 
 

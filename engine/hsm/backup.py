@@ -485,7 +485,7 @@ def _flash(
     )
     if plan.excess:
         res.add(
-            "FPL107I",
+            "FPL109I",
             f"VERSION(S) {', '.join(f'{v.version:03d}' for v in plan.excess)} OF COPY POOL {pool.name} ROLLED OFF "
             f"WITH THE OLDEST: VERSIONS IS {pool.versions} NOW",
         )

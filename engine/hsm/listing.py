@@ -37,7 +37,7 @@ def _when(v: reads.Version) -> tuple[str, str]:
 
 def _header(ctx: Context) -> str:
     t = dt.datetime.fromtimestamp(ctx.clock())
-    return f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%Y/%m/%d} FOR SYSTEM=FLASHPOOL"
+    return f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%y/%m/%d} FOR SYSTEM=FLASHPOOL"
 
 
 def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visibility = EVERYTHING) -> None:
@@ -46,7 +46,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
     from engine.hsm.dump import expire
 
     expire(ctx, tidy=False)
-    if req.dump_volume or req.dump_class or req.primary_volume:
+    if req.dump_volume is not None or req.dump_class is not None or req.primary_volume is not None:
         from engine.hsm.listing_dumps import list_dumps
 
         list_dumps(ctx, req, res, seen)
@@ -161,7 +161,8 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
                 versions.append(entry)
                 if v.token.rstrip(b"\0"):
                     text = v.token.rstrip(b"\0")
-                    out.append(f"TOKEN(C)={format_token(text)} TOKEN(H)=X'{text.hex().upper()}'")
+                    typed = "".join(chr(b) if 32 <= b < 127 else "." for b in text)  # IBM: the characters
+                    out.append(f"TOKEN(C)=C'{typed}' TOKEN(H)=X'{text.hex().upper()}'")
                     entry["token"] = {"text": format_token(text), "hex": text.hex().upper()}
                 if not detail:
                     continue

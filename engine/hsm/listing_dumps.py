@@ -5,6 +5,7 @@ dump class a tape or a volume's dump copies belong to, and a dump class's attrib
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import select
@@ -25,12 +26,48 @@ def _day(at: float | None) -> str:
 
 
 def list_dumps(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visibility) -> None:
-    if req.dump_volume:
-        _dump_volume(ctx, req.dump_volume, res, seen)
-    elif req.dump_class:
-        _dump_class(ctx, req.dump_class, res, seen)
-    elif req.primary_volume:
-        _primary_volume(ctx, req.primary_volume, res, seen)
+    """One tape, class or volume by name; without a name every one the caller may list (the
+    refusals of one named are no refusal of the whole list)."""
+    one: Callable[[Context, str, CommandResult, Visibility], None]
+    if req.dump_volume is not None:
+        names, one = ([req.dump_volume] if req.dump_volume else _tapes(ctx, seen)), _dump_volume
+    elif req.dump_class is not None:
+        names, one = ([req.dump_class] if req.dump_class else _classes(ctx)), _dump_class
+    else:
+        assert req.primary_volume is not None
+        names = [req.primary_volume] if req.primary_volume else _sources(ctx, seen)
+        one = _primary_volume
+    if len(names) == 1 and (req.dump_volume or req.dump_class or req.primary_volume):
+        one(ctx, names[0], res, seen)
+        return
+    parts = []
+    for name in names:
+        part = CommandResult(res.command)
+        one(ctx, name, part, seen)
+        if part.rc == 0:
+            res.listing += part.listing
+            parts.append(part.data)
+    if not names:
+        res.listing.append("NO ENTRIES")
+    res.data = {"kind": "list", "entries": parts}
+
+
+def _tapes(ctx: Context, seen: Visibility) -> list[str]:
+    with ctx.catalog.session() as s:
+        tapes = [t.volser for t in s.exec(select(TapeRow).order_by(TapeRow.volser)).all()]
+    return [t for t in tapes if all(seen.pool(v.copy_pool) for _, v in _copies(ctx, tape=t))]
+
+
+def _classes(ctx: Context) -> list[str]:
+    with ctx.catalog.session() as s:
+        return [d.name for d in repo.dump_classes(s)]
+
+
+def _sources(ctx: Context, seen: Visibility) -> list[str]:
+    """The volumes that have dump copies."""
+    with ctx.catalog.session() as s:
+        found = sorted(set(s.exec(select(DumpCopyRow.source)).all()))
+    return [v for v in found if seen.volume(v)]
 
 
 def _copies(ctx: Context, **where: str) -> list[tuple[DumpCopyRow, BackupVersionRow]]:

@@ -34,6 +34,8 @@ class Rc(enum.IntEnum):
     NOT_IN_VERSION = 16
     NO_VOLUMES = 24
     UNKNOWN_POOL = 22
+    POOL_BUSY = 28
+    ENQUEUE = 30
     NOT_AUTHORIZED = 36
     NO_BACKUP = 38
     NO_DUMP_COPY = 42
@@ -46,6 +48,7 @@ class Rc(enum.IntEnum):
     VOLUME_UNAVAILABLE = 56
     INCREMENTAL = 58
     TAPE_DAMAGED = 60
+    BSG_HAS_VERSIONS = 62
 
 
 #: What each return code means, as the README's table shows it (a test keeps them equal).
@@ -57,7 +60,9 @@ RC_MEANING = {
     Rc.SYNTAX: "the command is malformed (IKJ567xxI), or a control data set error",
     Rc.NO_TOKEN: "no version carries that token",
     Rc.NOT_IN_VERSION: "the volume is not part of the version",
-    Rc.UNKNOWN_POOL: "the copy pool (or backup storage group) is not defined",
+    Rc.UNKNOWN_POOL: "the copy pool, or the storage group it names (BACKUPSTORAGEGROUP), is not defined as such",
+    Rc.POOL_BUSY: "another DFSMShsm function is processing the copy pool (a NOWAIT request does not wait its turn)",
+    Rc.ENQUEUE: "enqueue error: another process holds the site (flashpool hsm while a console runs it without a server)",
     Rc.NO_VOLUMES: "the copy pool has no volumes, or all 999 version numbers are in use",
     Rc.NOT_AUTHORIZED: "not authorized (RACF failure in DFSMShsm): the user lacks the access a FACILITY profile requires",
     Rc.NO_BACKUP: "the volume has no fast replication backup",
@@ -71,6 +76,7 @@ RC_MEANING = {
     Rc.VOLUME_UNAVAILABLE: "a volume is unavailable (its image is missing or short)",
     Rc.INCREMENTAL: "FCINCREMENTAL cannot refresh or create the incremental version",
     Rc.TAPE_DAMAGED: "the dump tape is damaged; nothing was changed",
+    Rc.BSG_HAS_VERSIONS: "BACKUPSTORAGEGROUP cannot change while the copy pool has DASD versions",
 }
 
 

@@ -170,6 +170,16 @@ def request_hold(holds: set[str], req: FrBackup | FrRecov) -> Refusal | None:
 # -- copy pools and versions -----------------------------------------------------------------------
 
 
+def pool_busy(name: str) -> Refusal:
+    """IBM's one function at a time per copy pool, for a NOWAIT request that finds it taken."""
+    return Refusal(
+        Rc.POOL_BUSY,
+        f"another DFSMShsm function is processing copy pool {name}; reissue the command when it completes "
+        "(or without NOWAIT, to wait its turn)",
+        "busy",
+    )
+
+
 def pool_defined(pool: CopyPoolRow | None, name: str | None) -> Refusal | None:
     if pool is None:
         return Refusal(Rc.UNKNOWN_POOL, f"copy pool {name} is not defined", "no-pool")
@@ -473,13 +483,13 @@ def targets_free(
 
 def backup_group_override(s: Session, pool: CopyPoolRow, bsg: str) -> Refusal | None:
     """FRBACKUP BACKUPSTORAGEGROUP(bsg): only while no DASD version exists, and only a CPBSG."""
-    if any(v.dasd_state in repo.DASD_STATES for v in repo.versions(s, pool.name)):
-        return Refusal(
-            Rc.UNKNOWN_POOL, "BACKUPSTORAGEGROUP can change only while the copy pool has no DASD versions", "bsg"
-        )
     group = repo.storage_group(s, bsg) if bsg else None
     if bsg and (group is None or group.type != "COPYPOOLBACKUP"):
         return Refusal(Rc.UNKNOWN_POOL, f"{bsg} is not a copy pool backup storage group", "bsg")
+    if any(v.dasd_state in repo.DASD_STATES for v in repo.versions(s, pool.name)):
+        return Refusal(
+            Rc.BSG_HAS_VERSIONS, "BACKUPSTORAGEGROUP can change only while the copy pool has no DASD versions", "bsg"
+        )
     return None
 
 

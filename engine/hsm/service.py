@@ -172,6 +172,10 @@ class FastReplication:
                 self._hold_back(ctx, res, hold)
                 await self.log_and_audit(ctx, res, named, decision, log_line=True)
                 return res
+            if pool is not None and self.lock(pool).locked():  # IBM: one function at a time, else RC 28
+                rules.report(res, *function_of(req), rules.pool_busy(pool))
+                await self.log_and_audit(ctx, res, named, decision, log_line=True)
+                return res
         slots = self.tasks.get(req.verb) if isinstance(req, FrBackup | FrRecov) else None
         if slots is not None:
             await slots.acquire()  # SETSYS MAXCOPYPOOLTASKS: its turn among the others
@@ -371,6 +375,35 @@ def _copy_answer(answer: CommandResult, res: CommandResult) -> None:
     res.listing.extend(answer.listing)
     res.data = answer.data
     res.fail(answer.rc)
+
+
+def function_of(req: Request) -> tuple[str, str]:
+    """(function, what) as ARC1806E names them for a fast replication command."""
+    if isinstance(req, FrBackup):
+        return backup.function_of(req)
+    if isinstance(req, FrRecov):
+        return recover.function_of(req)
+    if isinstance(req, FrDelete):
+        return "DELETE", f"COPY POOL {req.copypool}"
+    return req.verb, "THE REQUEST"
+
+
+def not_serialised(text: str, why: str) -> CommandResult:
+    """A command that cannot have the site because another process holds it (DFSMShsm's enqueue
+    failing): ARC1806E RC=30 for a fast replication command, the reason for any other."""
+    res = CommandResult(printable(text.strip()))
+    try:
+        req = parse_command(text)
+    except CommandSyntaxError as exc:
+        res.add(exc.message_id, f"{exc.text} (COLUMN {exc.position}); COMMAND NOT PROCESSED")
+        res.fail(msg.Rc.SYNTAX)
+        return res
+    if isinstance(req, FrBackup | FrRecov | FrDelete):
+        res.messages.append(msg.failed(*function_of(req), msg.Rc.ENQUEUE, f"ENQUEUE ERROR: {why.upper()}"))
+    else:
+        res.add("FPL591E", f"{req.verb} NOT PROCESSED: {why.upper()}")
+    res.fail(msg.Rc.ENQUEUE)
+    return res
 
 
 def _run(

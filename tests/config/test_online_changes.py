@@ -93,7 +93,7 @@ async def test_lowered_versions_roll_off_at_the_next_frbackup_as_the_dry_run_sai
     assert sorted(impact.versions_invalidated) == [1, 2, 3]
     backed = await site.command(f"FRBACKUP COPYPOOL({DB2})")
     assert backed.rc == 0, backed.lines()
-    assert "FPL107I" in [m.id for m in backed.messages]
+    assert "FPL109I" in [m.id for m in backed.messages]
     assert valid_versions(api, DB2) == [4]
     listing = await site.command(f"LIST COPYPOOL({DB2})")
     assert sum(1 for line in listing.lines() if line.startswith("004 ")) == 1
@@ -153,7 +153,7 @@ async def test_sizes_and_types_never_change_and_an_unknown_image_is_never_taken(
     stray = api.engine.path / "volumes" / "NEW001.img"
     stray.write_bytes(b"someone's data")
     res = await change(api, ConfigChange(ConfigOp.ADD_VOLUMES, "PAYBK", ("NEW001",)))
-    assert res.rc == 8 and "no volume of the catalog uses it" in " ".join(res.lines())
+    assert res.rc == 8 and "NO VOLUME OF THE CATALOG USES IT" in " ".join(res.lines())
     assert stray.read_bytes() == b"someone's data"
 
 
@@ -270,7 +270,7 @@ async def test_export_is_a_definition_init_accepts_and_it_round_trips(api, tmp_p
     assert same.rc == 0 and [m.id for m in same.messages] == ["FPL801I"], same.lines()
     other = text.replace("DATASETRECOVERY(PREFERRED)", "DATASETRECOVERY(REQUIRED)")
     refused = await change(api, ConfigChange(ConfigOp.APPLY, definition=other))
-    assert refused.rc == 8 and "[parmlib] differs from the site's" in " ".join(refused.lines())
+    assert refused.rc == 8 and "[PARMLIB] DIFFERS FROM THE SITE'S" in " ".join(refused.lines())
 
 
 def test_the_cli_previews_changes_exports_and_creates_a_site_from_the_export(tmp_path, capsys):

@@ -211,7 +211,7 @@ async def test_list_and_query(site):
     res = await site.command("LIST COPYPOOL(DSN$DB0A$DB)")
     text = "\n".join(res.listing)
     assert "COPYPOOL=DSN$DB0A$DB" in text and "001     Y" in text and "RECOVERABLE" in text
-    assert "TOKEN(C)='NIGHTLY' TOKEN(H)=X'4E49474854" in text
+    assert "TOKEN(C)=C'NIGHTLY' TOKEN(H)=X'4E49474854" in text
     assert "DB0ADATA DB0A01 - BK" in text and "FCFRR=Y" in text
     res = await site.command("QUERY COPYPOOL(DSN$DB0A$DB)")
     assert res.messages[0].id == "ARC1820I" and "PCT-COMP=000" in res.messages[0].text

@@ -56,9 +56,9 @@ async def test_backup_storage_group_override_only_without_versions(site):
     assert res.rc == 0 and "ARC1847I" in [m.id for m in res.messages]
     assert all(tgt.startswith("BK") for tgt in targets(site, "PAYROLL").values())
     res = await site.command("FRB CP(PAYROLL) BSG(PAYBK)")
-    assert res.rc == 22 and "no DASD versions" in res.messages[1].text
+    assert res.rc == 62 and "no DASD versions" in res.messages[1].text
     res = await site.command("FRB CP(PAYROLL) BSG(PAYDATA)")
-    assert res.rc == 22
+    assert res.rc == 22 and "is not a copy pool backup storage group" in res.messages[1].text
 
 
 async def test_failed_version_targets_are_reused_and_numbers_do_not_advance(site):
@@ -91,7 +91,7 @@ async def test_selection_by_date_token_version(site):
     assert (await site.command(f"FRRECOV CP(PAYROLL) DATE({today:%Y/%m/%d}) VERIFY(N)")).rc == 0
     assert (await site.command("FRRECOV CP(PAYROLL) DATE(1999/1/1)")).rc == 2
     listing = "\n".join((await site.command("LIST COPYPOOL(PAYROLL)")).listing)
-    assert "TOKEN(C)=X'00C1' TOKEN(H)=X'00C1'" in listing
+    assert "TOKEN(C)=C'..' TOKEN(H)=X'00C1'" in listing
 
 
 async def test_novtocenq_and_fcincrementallast(site):

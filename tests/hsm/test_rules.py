@@ -133,3 +133,23 @@ def test_the_readme_return_code_table_is_the_enum():
     rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", table, re.M))
     assert {int(k): v for k, v in rows.items()} == {int(rc): text for rc, text in RC_MEANING.items()}
     assert set(RC_MEANING) == set(Rc)
+
+
+def test_the_readme_names_every_fpl_message_the_code_issues():
+    """Every FPLnnnx id in engine/, server/ and console/ has its row in the README's table, and
+    the table names no id the code does not issue."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    used = {
+        m
+        for package in ("engine", "server", "console")
+        for f in (root / package).rglob("*.py")
+        for m in re.findall(r"FPL\d{3}[IWEA]", f.read_text())
+    }
+    readme = (root / "README.md").read_text()
+    table = readme.split("## Messages and codes flashpool adds", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| (FPL\d{3}[IWEA]) \| .+ \|$", table, re.M))
+    assert used - listed == set(), "issued but not in the README's table"
+    assert listed - used == set(), "in the README's table but never issued"

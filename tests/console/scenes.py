@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from console.app import FlashpoolApp
 from engine.api import LocalSite
 from engine.hsm.demo import demo_definition, seed_demo
 from engine.site import Site
+from tests.sitecopy import copy_site  # noqa: F401 - the scenes' sites are copies of one template
 
 #: a fixed clock: every timestamp on screen is the same on every run
 T0 = 1_795_000_000
@@ -45,36 +45,6 @@ async def build_demo_site(path: Path) -> Path:
     await seed_demo(site)
     await site.close()
     return path
-
-
-def _sparse_copy(src: str, dst: str) -> None:
-    """Copy only the data regions: a demo site is mostly holes, and copying 260 MB of zeros per
-    test would dominate the console suite."""
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        size = os.fstat(fi.fileno()).st_size
-        pos = 0
-        while pos < size:
-            try:
-                start = os.lseek(fi.fileno(), pos, os.SEEK_DATA)
-            except OSError:  # no data after pos
-                break
-            end = os.lseek(fi.fileno(), start, os.SEEK_HOLE)
-            fi.seek(start)
-            fo.seek(start)
-            left = end - start
-            while left:
-                data = fi.read(min(left, 1 << 20))
-                fo.write(data)
-                left -= len(data)
-            pos = end
-        fo.truncate(size)
-    shutil.copystat(src, dst)
-
-
-def copy_site(template: Path, dst: Path) -> Path:
-    shutil.copytree(template, dst, copy_function=_sparse_copy)
-    (dst / "site.lock").unlink(missing_ok=True)
-    return dst
 
 
 def scene_app(path: Path, **kw: object) -> FlashpoolApp:

@@ -21,15 +21,10 @@ from engine import sitefiles
 from engine.catalog import Catalog, CatalogError, CatalogMissing, settings, sqlite_url
 from engine.catalog import constructs as repo
 from engine.catalog.models import (
-    CopyPoolDumpClassRow,
-    CopyPoolGroupRow,
-    CopyPoolRow,
-    DumpClassRow,
     PermitRow,
     ProfileRow,
     RoleGrantRow,
     StorageGroupRow,
-    VolumeRow,
 )
 from engine.catalog.store import unusable
 from engine.datasets.manager import DataSets, DataSetStore
@@ -213,59 +208,16 @@ class Site:
         else:
             os.close(private_file(root / CATALOG_FILE, os.O_WRONLY))  # SQLite's journal files follow its mode
         catalog = Catalog.create(url)
-        rows: list[object] = []
-        for dc in defn.dump_classes:
-            rows.append(
-                DumpClassRow(
-                    name=dc.name,
-                    retention_days=dc.retention_days,
-                    fast_replication_dump=dc.fast_replication_dump,
-                    available_for_mount=dc.available_for_mount,
-                    stack=dc.stack,
-                    frequency=dc.frequency,
-                    day=dc.day,
-                )
-            )
-        for g in defn.storage_groups:
-            rows.append(StorageGroupRow(name=g.name, type=g.type, backup_group=g.backup_group))
+        rows: list[object] = [dc.onto(None) for dc in defn.dump_classes]
+        rows += [StorageGroupRow(name=g.name, type=g.type, backup_group=g.backup_group) for g in defn.storage_groups]
         for group, vol in [(g.name, v) for g in defn.storage_groups for v in g.volumes] + [
             (None, v) for v in defn.extra_volumes
         ]:
             image = f"{VOLUME_DIR}/{vol.volser}.img"
             Volume.create(root / image, vol.volser, vol.geometry).close()
-            geo = vol.geometry
-            rows.append(
-                VolumeRow(
-                    volser=vol.volser,
-                    model=geo.model,
-                    cylinders=geo.cylinders,
-                    tracks_per_cylinder=geo.tracks_per_cylinder,
-                    track_size=geo.track_size,
-                    image=image,
-                    storage_group=group,
-                    online=vol.online,
-                )
-            )
-        links: list[object] = []
-        for pool in defn.copy_pools:
-            rows.append(
-                CopyPoolRow(
-                    name=pool.name,
-                    versions=pool.versions,
-                    fast_reverse_restore=pool.fast_reverse_restore,
-                    catalog_capture=pool.catalog_capture,
-                    auto_dump=pool.auto_dump,
-                    description=pool.description,
-                )
-            )
-            links += [
-                CopyPoolGroupRow(copy_pool=pool.name, storage_group=sg, position=i)
-                for i, sg in enumerate(pool.storage_groups)
-            ]
-            links += [
-                CopyPoolDumpClassRow(copy_pool=pool.name, dump_class=dc, dump_versions=n) for dc, n in pool.dump_classes
-            ]
-        rows += links
+            rows.append(vol.row(group, image))
+        rows += [pool.onto(None) for pool in defn.copy_pools]
+        rows += [link for pool in defn.copy_pools for link in pool.links()]
         rows += _security_rows(defn, Identity.current().user, time.time())
         catalog.add_rows(rows)
         with catalog.transaction() as c:

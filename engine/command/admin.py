@@ -20,15 +20,13 @@ _TASK_RANGE = {"FRBACKUP": (1, 64), "FRRECOV": (1, 64), "DSS": (1, 254)}
 
 def sub_keywords(p: Param, table: dict[str, tuple[str, ...]]) -> dict[str, Param]:
     """The keywords inside a keyword's parentheses (FASTREPLICATION(DATASETRECOVERY(...)))."""
-    from engine.command.parser import resolve
-
     out: dict[str, Param] = {}
     for item in p.values or []:
         if not isinstance(item, Param):
             raise CommandSyntaxError(
                 f"{p.name} takes {', '.join(f'{k}(...)' for k in table)}", item.position, "IKJ56702I", p.name
             )
-        item.name = resolve(item.keyword, table, item.position, f"{p.name} keyword", p.name)
+        item.name = val.resolve(item.keyword, table, item.position, f"{p.name} keyword", p.name)
         if item.name in out:
             raise CommandSyntaxError(f"{item.name} is given twice", item.position, "IKJ56702I", item.name)
         out[item.name] = item

@@ -148,45 +148,16 @@ def parse_command(text: str) -> Request:
         if first.values is not None:
             raise CommandSyntaxError(f"{first.keyword} is not a command", first.position, "IKJ56712I")
         cmd.verb, cmd.position = first.keyword, first.position
-    verb = resolve(cmd.verb, VERBS, cmd.position, what="command")
+    verb = val.resolve(cmd.verb, VERBS, cmd.position, what="command")
     cmd.verb = verb
     table = KEYWORDS[verb]
     seen: dict[str, Param] = {}
     for p in cmd.params:
-        p.name = resolve(p.keyword, table, p.position, what=f"{verb} keyword", verb=verb)
+        p.name = val.resolve(p.keyword, table, p.position, what=f"{verb} keyword", verb=verb)
         if p.name in seen:
             raise CommandSyntaxError(f"{p.name} is given twice", p.position, "IKJ56702I", p.name)
         seen[p.name] = p
     return _BUILDERS[verb](cmd, seen)
-
-
-def resolve(word: str, table: dict[str, tuple[str, ...]], position: int, what: str, verb: str = "") -> str:
-    if word in table:
-        return word
-    for canonical, abbrevs in table.items():
-        if word in abbrevs:
-            return canonical
-    if len(word) >= 3:
-        matches = [c for c in table if c.startswith(word)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise CommandSyntaxError(
-                f"{word} is ambiguous: it could be {' or '.join(sorted(matches))}",
-                position,
-                "IKJ56712I",
-                word,
-            )
-    if what == "command":
-        raise CommandSyntaxError(
-            f"{word} is not an HSM command this site knows ({', '.join(VERBS)})",
-            position,
-            "IKJ56712I",
-            word,
-        )
-    raise CommandSyntaxError(
-        f"INVALID KEYWORD, {word}: {verb} takes {', '.join(sorted(table))}", position, "IKJ56712I", word
-    )
 
 
 # -- builders -----------------------------------------------------------------------------------

@@ -169,3 +169,34 @@ def wait(kw: dict[str, Param]) -> bool | None:
     if which:
         flag(kw[which])
     return None if which is None else which == "WAIT"
+
+
+def resolve(word: str, table: dict[str, tuple[str, ...]], position: int, what: str, verb: str = "") -> str:
+    """A verb or keyword as written (in full, a documented abbreviation, or a unique prefix of 3+
+    letters) as its canonical name; IKJ56712I if it is none of them."""
+    if word in table:
+        return word
+    for canonical, abbrevs in table.items():
+        if word in abbrevs:
+            return canonical
+    if len(word) >= 3:
+        matches = [c for c in table if c.startswith(word)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise CommandSyntaxError(
+                f"{word} is ambiguous: it could be {' or '.join(sorted(matches))}",
+                position,
+                "IKJ56712I",
+                word,
+            )
+    if what == "command":
+        raise CommandSyntaxError(
+            f"{word} is not an HSM command this site knows ({', '.join(table)})",
+            position,
+            "IKJ56712I",
+            word,
+        )
+    raise CommandSyntaxError(
+        f"INVALID KEYWORD, {word}: {verb} takes {', '.join(sorted(table))}", position, "IKJ56712I", word
+    )

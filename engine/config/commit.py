@@ -96,33 +96,13 @@ def _create_images(ctx: Context, work: Work) -> list[Volume]:
 def _write(s: Session, work: Work) -> None:
     """Every row the change touches, in the order the foreign keys need."""
     for dc in work.classes:
-        row = s.get(DumpClassRow, dc.name) or DumpClassRow(name=dc.name)
-        row.fast_replication_dump = dc.fast_replication_dump
-        row.retention_days = dc.retention_days
-        row.available_for_mount = dc.available_for_mount
-        row.stack = dc.stack
-        row.frequency = dc.frequency
-        row.day = dc.day
-        s.add(row)
+        s.add(dc.onto(s.get(DumpClassRow, dc.name)))
     for g in work.groups:
         group = s.get(StorageGroupRow, g.name) or StorageGroupRow(name=g.name, type=g.type)
         group.backup_group = g.backup_group
         s.add(group)
     s.flush()
-    for vdef, group_name in work.volumes_new:
-        geo = vdef.geometry
-        s.add(
-            VolumeRow(
-                volser=vdef.volser,
-                model=geo.model,
-                cylinders=geo.cylinders,
-                tracks_per_cylinder=geo.tracks_per_cylinder,
-                track_size=geo.track_size,
-                image=f"{VOLUME_DIR}/{vdef.volser}.img",
-                storage_group=group_name,
-                online=vdef.online,
-            )
-        )
+    s.add_all(vdef.row(group_name, f"{VOLUME_DIR}/{vdef.volser}.img") for vdef, group_name in work.volumes_new)
     for volser, group_name in work.volumes_moved:
         vol = s.get(VolumeRow, volser)
         assert vol is not None  # the plan read it under the same serialisation
@@ -135,19 +115,10 @@ def _write(s: Session, work: Work) -> None:
         s.add(vol)
     s.flush()
     for p in work.pools:
-        pool = s.get(CopyPoolRow, p.name) or CopyPoolRow(name=p.name)
-        pool.versions = p.versions
-        pool.fast_reverse_restore = p.fast_reverse_restore
-        pool.catalog_capture = p.catalog_capture
-        pool.auto_dump = p.auto_dump
-        pool.description = p.description
-        s.add(pool)
+        s.add(p.onto(s.get(CopyPoolRow, p.name)))
         s.flush()
         _links(s, p.name)
-        s.add_all(
-            CopyPoolGroupRow(copy_pool=p.name, storage_group=g, position=i) for i, g in enumerate(p.storage_groups)
-        )
-        s.add_all(CopyPoolDumpClassRow(copy_pool=p.name, dump_class=c, dump_versions=n) for c, n in p.dump_classes)
+        s.add_all(p.links())
     for name in work.pools_gone:
         _links(s, name)
         s.exec(delete(CopyPoolRow).where(col(CopyPoolRow.name) == name))

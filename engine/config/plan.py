@@ -217,15 +217,7 @@ def _dump_classes(ctx: Context, s: Session, defn: Definition, work: Work, draft:
             work.classes.append(dc)
             draft.steps.append(f"dump class {describe_class(dc)} is defined")
             continue
-        was = DumpClassDef(
-            row.name,
-            row.fast_replication_dump,
-            row.retention_days,
-            row.available_for_mount,
-            row.stack,
-            row.frequency,
-            row.day,
-        )
+        was = DumpClassDef.of_row(row)
         if was == dc:
             continue
         work.classes.append(dc)

@@ -15,7 +15,8 @@ from engine.config import export
 from engine.config.plan import _held
 from engine.geometry import Geometry
 from engine.hsm import backup
-from engine.hsm.define import _as_def, describe
+from engine.hsm.define import describe
+from engine.hsm.definition import DumpClassDef
 from engine.hsm.pool import backups
 
 if TYPE_CHECKING:
@@ -129,7 +130,10 @@ def configuration(ctx: Context, site: str) -> SiteConfiguration:
                 users.setdefault(c, []).append(pool)
         classes = tuple(
             DumpClassConfig(
-                dc.name, describe(_as_def(dc)), copies.get(dc.name, 0), tuple(sorted(users.get(dc.name, [])))
+                dc.name,
+                describe(DumpClassDef.of_row(dc)),
+                copies.get(dc.name, 0),
+                tuple(sorted(users.get(dc.name, []))),
             )
             for dc in repo.dump_classes(s)
         )

@@ -36,7 +36,7 @@ def define(ctx: Context, req: Define, res: CommandResult) -> None:
             )
         if req.dump_class is not None:
             row = s.get(DumpClassRow, req.dump_class.name)
-            wanted = changed(_as_def(row) if row else DumpClassDef(req.dump_class.name), req.dump_class)
+            wanted = changed(DumpClassDef.of_row(row) if row else DumpClassDef(req.dump_class.name), req.dump_class)
             problems = wanted.problems()
             day = dumpcycle.day_problem(cycle, wanted.day)
             if day:
@@ -44,13 +44,7 @@ def define(ctx: Context, req: Define, res: CommandResult) -> None:
             if problems:
                 _refused(res, "; ".join(problems))
                 return
-            row = row or DumpClassRow(name=wanted.name)
-            row.fast_replication_dump = wanted.fast_replication_dump
-            row.retention_days = wanted.retention_days
-            row.available_for_mount = wanted.available_for_mount
-            row.stack = wanted.stack
-            row.frequency = wanted.frequency
-            row.day = wanted.day
+            row = wanted.onto(row)
             s.add(row)
             res.add("FPL171I", f"DUMP CLASS {describe(wanted)}")
         s.commit()
@@ -60,18 +54,6 @@ def define(ctx: Context, req: Define, res: CommandResult) -> None:
 def _refused(res: CommandResult, why: str) -> None:
     res.add("ARC0101I", f"DEFINE COMMAND FAILED: {why.upper()}")
     res.fail(8)
-
-
-def _as_def(row: DumpClassRow) -> DumpClassDef:
-    return DumpClassDef(
-        row.name,
-        row.fast_replication_dump,
-        row.retention_days,
-        row.available_for_mount,
-        row.stack,
-        row.frequency,
-        row.day,
-    )
 
 
 def changed(dc: DumpClassDef, change: DumpClassChange) -> DumpClassDef:

@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.catalog.models import CopyPoolDumpClassRow, CopyPoolGroupRow, CopyPoolRow, DumpClassRow, VolumeRow
 from engine.command import CommandSyntaxError, Define, Setsys, parse_command
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
 from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
@@ -90,6 +91,20 @@ class VolumeDef:
     geometry: Geometry
     online: bool = True
 
+    def row(self, group: str | None, image: str) -> VolumeRow:
+        """The catalog row of this volume, in `group`, its image at `image` (relative to the site)."""
+        geo = self.geometry
+        return VolumeRow(
+            volser=self.volser,
+            model=geo.model,
+            cylinders=geo.cylinders,
+            tracks_per_cylinder=geo.tracks_per_cylinder,
+            track_size=geo.track_size,
+            image=image,
+            storage_group=group,
+            online=self.online,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StorageGroupDef:
@@ -108,6 +123,29 @@ class DumpClassDef:
     stack: int = 1
     frequency: int = 7  # days between automatic dumps of a copy pool to this class (IBM's default 7)
     day: int | None = None  # automatic dump to this class only on this day of the dump cycle
+
+    @classmethod
+    def of_row(cls, row: DumpClassRow) -> DumpClassDef:
+        return cls(
+            row.name,
+            row.fast_replication_dump,
+            row.retention_days,
+            row.available_for_mount,
+            row.stack,
+            row.frequency,
+            row.day,
+        )
+
+    def onto(self, row: DumpClassRow | None) -> DumpClassRow:
+        """The catalog row (a new one when None) with these attributes."""
+        row = row or DumpClassRow(name=self.name)
+        row.fast_replication_dump = self.fast_replication_dump
+        row.retention_days = self.retention_days
+        row.available_for_mount = self.available_for_mount
+        row.stack = self.stack
+        row.frequency = self.frequency
+        row.day = self.day
+        return row
 
     def problems(self) -> list[str]:
         """What is wrong with this dump class's attributes (the definition's and DEFINE's rule)."""
@@ -136,6 +174,28 @@ class CopyPoolDef:
     auto_dump: bool = False
     dump_classes: tuple[tuple[str, int], ...] = ()  # (class, dump versions)
     description: str = ""
+
+    def onto(self, row: CopyPoolRow | None) -> CopyPoolRow:
+        """The catalog row (a new one when None) with these attributes (not its state: the next
+        version number, a BACKUPSTORAGEGROUP override)."""
+        row = row or CopyPoolRow(name=self.name)
+        row.versions = self.versions
+        row.fast_reverse_restore = self.fast_reverse_restore
+        row.catalog_capture = self.catalog_capture
+        row.auto_dump = self.auto_dump
+        row.description = self.description
+        return row
+
+    def links(self) -> list[CopyPoolGroupRow | CopyPoolDumpClassRow]:
+        """Its storage groups, in order, and its dump classes, as catalog rows."""
+        groups = [
+            CopyPoolGroupRow(copy_pool=self.name, storage_group=g, position=i)
+            for i, g in enumerate(self.storage_groups)
+        ]
+        classes = [
+            CopyPoolDumpClassRow(copy_pool=self.name, dump_class=c, dump_versions=n) for c, n in self.dump_classes
+        ]
+        return [*groups, *classes]
 
 
 @dataclass(frozen=True, slots=True)

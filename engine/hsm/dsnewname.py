@@ -36,10 +36,10 @@ from engine.hsm.dsrecover import (
     end_intent,
     failed,
     find_backup,
+    verified_dumps,
 )
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal
-from engine.hsm.tape import TapeError
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -217,23 +217,7 @@ def _dasd_source(ctx: Context, found: Found) -> dict[str, Any]:
 
 
 def _tape_source(ctx: Context, req: FrRecov, found: Found) -> tuple[dict[str, Any], str]:
-    fd = req.from_dump
-    assert fd is not None
-    copies: dict[str, DumpCopyRow] = {}
-    with ctx.catalog.session() as s:
-        pool = repo.held_copy_pool(s, found.pool)
-        for v in found.info.volumes:
-            c = dump.choose_dump(s, pool, found.version, v, fd.dump_class, fd.dump_volume)
-            if c.copy is None:
-                raise Refused(c.rc if c.rc != 42 else 18, c.why)
-            copies[v] = c.copy
-    for v, copy in copies.items():  # every tape verified before anything is written
-        try:
-            header, _ = dump.read_copy(ctx.root, copy)
-        except TapeError as exc:
-            raise Refused(28, str(exc)) from None
-        if header.source != v:
-            raise Refused(28, f"tape {copy.tape} holds {header.source}, not {v}")
+    copies = {v: copy for v, (copy, _) in verified_dumps(ctx, req, found).items()}
     return {v: c.key for v, c in copies.items()}, "from tape " + " ".join(sorted({c.tape for c in copies.values()}))
 
 

@@ -13,7 +13,8 @@ ARC1866I return codes: DFSMShsm's 14 (migrated) and 18 (version does not exist),
 own 20 (not in the version's captured catalog information), 22 (exists and REPLACE not given),
 24 (its backup-time extents now belong to another data set), 26 (FlashCopy required but refused),
 28 (the dump tape is damaged), 30 (volume unavailable), 32 (NEWNAME: no room for the new data set
-in the storage groups of its volumes). NEWNAME is engine.hsm.dsnewname.
+in the storage groups of its volumes). NEWNAME is engine.hsm.dsnewname; engine.hsm.dsrecovery
+chooses between the two.
 """
 
 from __future__ import annotations
@@ -85,10 +86,6 @@ class DataSetRecovery:
 
 
 def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
-    if req.newname is not None:
-        from engine.hsm.dsnewname import plan_newname
-
-        return plan_newname(ctx, req, checks).recovery
     ds = ctx.datasets
     names: list[str] = []
     plan = DataSetRecovery({}, {}, [], [])
@@ -148,11 +145,6 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
 
 
 def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
-    if req.newname is not None:
-        from engine.hsm.dsnewname import frrecov_newname
-
-        frrecov_newname(ctx, req, res)
-        return
     ds = ctx.datasets
     plan = plan_datasets(ctx, req, Checks())
     for pattern, rc in plan.unmatched:
@@ -224,10 +216,6 @@ def finish_interrupted(ctx: Context, payload: dict[str, Any]) -> str:
     """Site.open: a data set recovery a crash interrupted is done again from its source (the
     version's targets or its tape; both still hold the backup) and recataloged, so the data set
     holds its backup whole, never a mix of the two. Blocking; nothing else runs yet."""
-    if "moves" in payload:
-        from engine.hsm.dsnewname import finish_moves
-
-        return finish_moves(ctx, payload)
     core = ctx.flashcopy.core
     name = payload["name"]
     extents = [Extent(v, first, n) for v, first, n in payload["extents"]]
@@ -321,7 +309,9 @@ def _from_dasd(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
     return " and ".join(sorted(used))
 
 
-def _from_dump(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
+def verified_dumps(ctx: Context, req: FrRecov, found: Found) -> dict[str, tuple[DumpCopyRow, dict[int, bytes]]]:
+    """The dump copy of each of the data set's volumes (FROMDUMP's choice) with its tracks, every
+    tape verified before anything is written: none is used from a damaged one (RC 28)."""
     fd = req.from_dump
     assert fd is not None
     copies: dict[str, DumpCopyRow] = {}
@@ -332,15 +322,22 @@ def _from_dump(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
             if c.copy is None:
                 raise Refused(c.rc if c.rc != 42 else 18, c.why)
             copies[v] = c.copy
-    tracks_by_vol = {}
-    for v, copy in copies.items():  # verify every tape first: nothing is written from a damaged one
+    out = {}
+    for v, copy in copies.items():
         try:
             header, tracks = dump.read_copy(ctx.root, copy)
         except TapeError as exc:
             raise Refused(28, str(exc)) from None
         if header.source != v:
             raise Refused(28, f"tape {copy.tape} holds {header.source}, not {v}")
-        tracks_by_vol[v] = tracks
+        out[v] = (copy, tracks)
+    return out
+
+
+def _from_dump(ctx: Context, req: FrRecov, found: Found, start: Start) -> str:
+    verified = verified_dumps(ctx, req, found)
+    copies = {v: copy for v, (copy, _) in verified.items()}
+    tracks_by_vol = {v: tracks for v, (_, tracks) in verified.items()}
     start({"copies": {v: copy.key for v, copy in copies.items()}})
     for e in found.info.extents:
         ts = ctx.volume(e.volser).geometry.track_size

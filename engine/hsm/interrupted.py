@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from engine.catalog.models import IntentRow
 from engine.flashcopy import FlashCopyCore
-from engine.hsm import dsrecover, intent
+from engine.hsm import dsrecovery, intent
 from engine.hsm.context import Context
 from engine.hsm.intent import IntentKind
 
@@ -40,7 +40,7 @@ def finish(ctx: Context, pool: str | None) -> list[tuple[str, str]]:
         rows = list(s.exec(q if pool is None else q.where(IntentRow.copy_pool == pool)).all())
     for row in rows:
         assert row.id is not None
-        done.append((row.copy_pool, dsrecover.finish_interrupted(ctx, json.loads(row.payload))))
+        done.append((row.copy_pool, dsrecovery.finish_interrupted(ctx, json.loads(row.payload))))
         with ctx.catalog.session() as s:
             intent.end(s, row.id)
             s.commit()

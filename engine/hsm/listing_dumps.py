@@ -135,15 +135,7 @@ def _dump_class(ctx: Context, name: str, res: CommandResult, seen: Visibility) -
         return
     from engine.hsm.define import describe
 
-    dc = DumpClassDef(
-        row.name,
-        row.fast_replication_dump,
-        row.retention_days,
-        row.available_for_mount,
-        row.stack,
-        row.frequency,
-        row.day,
-    )
+    dc = DumpClassDef.of_row(row)
     out = res.listing
     out.append(f"DUMPCLASS={describe(dc)}")
     shown = [p for p in pools if seen.pool(p)]

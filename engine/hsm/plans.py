@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from engine.catalog.models import BackupVersionRow
 from engine.command import Action, FrBackup, FrDelete, FrRecov
-from engine.hsm import backup, delete, dsrecover, recover
+from engine.hsm import backup, delete, dsrecover, dsrecovery, recover
 from engine.hsm.rules import Checks
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def plan(ctx: Context, req: FrRecov | FrBackup | FrDelete, checks: Checks) -> Pl
     if isinstance(req, FrRecov):
         recover.plan_hold(ctx, req, checks)
         if req.dsnames:
-            return dsrecover.plan_datasets(ctx, req, checks)
+            return dsrecovery.plan(ctx, req, checks)
         if req.from_dump:
             return recover.plan_from_dump(ctx, req, checks)
         if req.copypool:

@@ -70,9 +70,9 @@ def frrecov(ctx: Context, req: FrRecov, res: CommandResult) -> None:
     res.messages.append(msg.starting(function, what, ctx.clock()))
     try:
         if req.dsnames:
-            from engine.hsm.dsrecover import frrecov_datasets
+            from engine.hsm import dsrecovery
 
-            frrecov_datasets(ctx, req, res)
+            dsrecovery.run(ctx, req, res)
         elif req.from_dump:
             _from_dump(ctx, req, res, what)
         elif req.copypool:

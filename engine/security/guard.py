@@ -91,12 +91,7 @@ class Guard:
         profiles = self.profiles()
         with self._lock:
             known = self._restricts.get(function)
-        if known is None:
-            known = any(may_restrict(p.name, function.value) for p in profiles)
-            with self._lock:
-                if self._profiles is profiles:
-                    self._restricts[function] = known
-        return known
+        return self._restricting(function, profiles) if known is None else known
 
     def restricts_now(self, function: Function) -> bool | None:
         """`restricts` without blocking: None when the profiles are not read yet."""
@@ -105,11 +100,14 @@ class Guard:
                 return None
             known = self._restricts.get(function)
             profiles = self._profiles
-        if known is None:
-            known = any(may_restrict(p.name, function.value) for p in profiles)
-            with self._lock:
-                if self._profiles is profiles:
-                    self._restricts[function] = known
+        return self._restricting(function, profiles) if known is None else known
+
+    def _restricting(self, function: Function, profiles: list[Profile]) -> bool:
+        """Whether these profiles restrict `function`, remembered while they are the site's."""
+        known = any(may_restrict(p.name, function.value) for p in profiles)
+        with self._lock:
+            if self._profiles is profiles:
+                self._restricts[function] = known
         return known
 
     def settings(self) -> Settings:

@@ -1,0 +1,39 @@
+"""FRRECOV DSNAME: in place (engine.hsm.dsrecover) or beside the original under NEWNAME
+(engine.hsm.dsnewname) - the one place that chooses, for the command, its plan and the finishing
+of an interrupted one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.command import FrRecov
+from engine.hsm import dsnewname, dsrecover
+from engine.hsm.dsrecover import DataSetRecovery
+from engine.hsm.messages import CommandResult
+from engine.hsm.rules import Checks
+
+if TYPE_CHECKING:
+    from engine.hsm.context import Context
+
+
+def plan(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
+    if req.newname is not None:
+        return dsnewname.plan_newname(ctx, req, checks).recovery
+    return dsrecover.plan_datasets(ctx, req, checks)
+
+
+def run(ctx: Context, req: FrRecov, res: CommandResult) -> None:
+    if req.newname is not None:
+        dsnewname.frrecov_newname(ctx, req, res)
+    else:
+        dsrecover.frrecov_datasets(ctx, req, res)
+
+
+def finish_interrupted(ctx: Context, payload: dict[str, Any]) -> str:
+    """Site.open: a data set recovery a crash interrupted, done again from its source."""
+    if "moves" in payload:
+        return dsnewname.finish_moves(ctx, payload)
+    return dsrecover.finish_interrupted(ctx, payload)
+
+
+__all__ = ["finish_interrupted", "plan", "run"]

@@ -132,7 +132,12 @@ def test_thousands_of_hostile_requests_change_nothing_and_the_server_stays_up(tm
     with Server(site) as srv:
         api = RemoteSite(site)
         try:
-            asyncio.run(api.command("FRBACKUP COPYPOOL(PAY)"))
+
+            async def backed_up() -> None:
+                await api.command("FRBACKUP COPYPOOL(PAY)")
+                await api.wait_copies()  # the catalog then changes only if a request changes it
+
+            asyncio.run(backed_up())
         finally:
             api.close_now()
         before = _constructs(site / "catalog.db")

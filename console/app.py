@@ -128,6 +128,7 @@ class FlashpoolApp(App[None]):
         self.user = user or site.who.user or getpass.getuser()
         self.status_now: SiteStatus | None = None  # the site's last status reading (one a tick)
         self.unreachable: str | None = None  # why the last status reading failed (the server is gone)
+        self.gone_at: float | None = None  # when this console found its server gone (time.time())
         self.decisions: dict[str, Decision] = {}  # resource name -> may this user (the greying)
         self.alerts = AlertList()
         self.bell_on_alert = bool(load_settings().get("bell", False))
@@ -144,7 +145,8 @@ class FlashpoolApp(App[None]):
         names = {t.name for t in ALL_THEMES} | set(self.available_themes)
         self.theme = self._theme_choice if self._theme_choice in names else DEFAULT_THEME
         self._theme_known = self._theme_choice in names
-        self.sub_title = site.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
+        self._subtitle = site.name + ("  DEMO" if site.demo else "") + ("  READ-ONLY" if read_only else "")
+        self.sub_title = self._subtitle
 
     # -- start --------------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -287,13 +289,8 @@ class FlashpoolApp(App[None]):
         st = self.status_now
         line.site_text = f"site {self.site.name}"
         line.demo = self.site.demo
-        line.attachment = (
-            "embedded"
-            if self.site.mode == "embedded"
-            else "⚠ server unreachable"
-            if self.unreachable
-            else f"server pid {st.pid if st else '?'}"
-        )
+        line.attachment = "embedded" if self.site.mode == "embedded" else f"server pid {st.pid if st else '?'}"
+        line.gone = self.gone_text()
         line.user = self.user + (f" ⊘ {' '.join(self.denied_here())}" if self.denied_here() else "")
         line.read_only = self.read_only
         line.paused = self.paused
@@ -332,17 +329,43 @@ class FlashpoolApp(App[None]):
             return
         self.call_from_thread(self._status_read, st, decisions)
 
+    def gone_text(self) -> str:
+        """ "server gone 21:04:07 — reconnecting" while the server cannot be reached, else ""."""
+        if self.unreachable is None or self.gone_at is None:
+            return ""
+        return f"server gone {time.strftime('%H:%M:%S', time.localtime(self.gone_at))} — reconnecting"
+
     def _status_lost(self, why: str) -> None:
+        """The server stopped or died: said at once, every changing action greyed, nothing shown
+        as live until it is back (the status reading is tried again every tick: it reconnects)."""
         if self.unreachable is None:
-            self.notify(why, title="server unreachable", severity="error", timeout=10)
+            self.gone_at = time.time()
+            self.notify(
+                f"FPL620E {why}; the console reconnects when a server runs again (flashpool serve)",
+                title="server gone",
+                severity="error",
+                timeout=10,
+            )
         self.unreachable = why
+        self._show_attachment()
+        if self.screen_stack:
+            self.screen.refresh_bindings()
         self.update_status()
+
+    def _show_attachment(self) -> None:
+        self.sub_title = self._subtitle + (f"  ⚠ {self.gone_text().upper()}" if self.unreachable else "")
 
     def _status_read(self, st: SiteStatus, decisions: dict[str, Decision]) -> None:
         if not self.screen_stack:
             return
+        back = self.unreachable is not None
         self.status_now = st
-        self.unreachable = None
+        self.unreachable = self.gone_at = None
+        if back:  # a server runs again: every screen reads afresh
+            self._show_attachment()
+            self.notify(f"FPL621I reconnected to the site's server (pid {st.pid})", timeout=5)
+            self.post_message(SiteChanged())
+            self.screen.refresh_bindings()
         held = set(st.holds)
         changed = held != self.holds or {k: d.allowed for k, d in decisions.items()} != {
             k: d.allowed for k, d in self.decisions.items()
@@ -402,7 +425,12 @@ class FlashpoolApp(App[None]):
         st = self.status_now
         copies = st.copies if st else 0
         some = f"{copies} background cop{'y' if copies == 1 else 'ies'}"
-        if copies and self.site.mode == "server":
+        if self.unreachable is not None:
+            out.append(
+                "the site's server is gone: its copies resume where they are when a server starts again "
+                "(flashpool serve); nothing copied is lost"
+            )
+        elif copies and self.site.mode == "server":
             out.append(
                 f"{some} go on in the site's server (pid {st.pid if st else '?'}): they finish after you quit; "
                 "`flashpool status` shows them"
@@ -442,8 +470,8 @@ class FlashpoolApp(App[None]):
 
     # -- global actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING and self.read_only:
-            return None  # shown, greyed out
+        if action in MUTATING and (self.read_only or self.unreachable is not None):
+            return None  # shown, greyed out (read-only, or no server to run it)
         d = self.decision(action)
         if d is not None and not d.allowed:
             return None  # greyed; the status line says which functions, ? says why

@@ -155,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--no-auto-dump", action="store_true", help="do not run automatic dumps on their schedule")
     srv.add_argument("--copy-rate", type=_positive, help="background copy rate: tracks a second per copier")
     command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none runs)", _status)
-    command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", _stop)
+    stop = command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", _stop)
+    stop.add_argument("--force", action="store_true", help="stop it even while background copies run")
 
     sec = sub.add_parser("security", help="profiles, access lists, roles and API tokens")
     ssub = sec.add_subparsers(dest="scmd", required=True)
@@ -587,10 +588,27 @@ async def _stop(args: argparse.Namespace) -> int:
     if not sockets.listening(path):
         _say(args, f"flashpool: no server runs for {path}", stopped=False)
         return 0
+    from engine.api import NotAuthorized
     from server.client import RemoteSite
 
     api = RemoteSite(path)
     try:
+        try:
+            st: SiteStatus | None = await asyncio.to_thread(api.status)
+        except NotAuthorized:  # may stop it without LIST: then it is not told what runs
+            st = None
+        copies, consoles = (st.copies, st.clients) if st else (0, 0)
+        if copies and not args.force:
+            _say(
+                args,
+                f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in the server of {path}; "
+                f"stopped, they resume where they are at its next start (nothing copied is lost); "
+                f"{consoles} console(s) attached. Stop it anyway with --force",
+                stopped=False,
+                copies=copies,
+                consoles=consoles,
+            )
+            return 8
         res = await api.stop_server()
     finally:
         await api.close()
@@ -601,7 +619,22 @@ async def _stop(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + 120
     while sockets.listening(path) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    _say(args, f"flashpool: the server of {path} (process {api.pid}) has stopped", stopped=True, pid=api.pid)
+    resume = (
+        f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"
+        if copies
+        else ""
+    )
+    seen = (
+        f"; {consoles} attached console(s) say the server is gone and reconnect when it runs again" if consoles else ""
+    )
+    _say(
+        args,
+        f"flashpool: the server of {path} (process {api.pid}) has stopped{resume}{seen}",
+        stopped=True,
+        pid=api.pid,
+        copies=copies,
+        consoles=consoles,
+    )
     return 0
 
 

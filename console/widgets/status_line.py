@@ -29,6 +29,7 @@ class StatusLine(Static):
     site_text: reactive[str] = reactive("")
     demo: reactive[bool] = reactive(False)
     attachment: reactive[str] = reactive("embedded")  # embedded | server
+    gone: reactive[str] = reactive("")  # "server gone 21:04:07 — reconnecting": nothing is live
     user: reactive[str] = reactive("")
     clock: reactive[str] = reactive("")
     held: reactive[str] = reactive("")
@@ -47,6 +48,9 @@ class StatusLine(Static):
             site.append(" DEMO", style="reverse")
         if self.read_only:
             site.append(" READ-ONLY", style="reverse")
+        if self.gone:  # what the server said last is not so any more: only that it is gone
+            gone = Text(f"⚠ {self.gone}", style=fmt.style("bad", bold=True))
+            return [Part(site, 9), Part(gone, 11), Part(Text("✘ NOT LIVE", style="bold"), 10)]
         out = [Part(site, 9), Part(Text(self.attachment), 2)]
         if self.user:
             out.append(Part(Text(f"user {self.user}"), 3))

@@ -459,9 +459,11 @@ class FlashpoolApp(App[None]):
 
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_leave(self) -> None:
-        """q: quit, asking first when copies, a dump or a walkthrough are in progress."""
-        lines = self.in_progress()
-        if lines and not await self.push_screen_wait(QuitScreen(lines)):
+        """q: quit, asking first when copies, a dump or a walkthrough are in progress (q again, in
+        that dialog, is the answer: quit)."""
+        if isinstance(self.screen, QuitScreen):
+            self.pop_screen()  # the dialog's own worker was this one's predecessor (exclusive)
+        elif (lines := self.in_progress()) and not await self.push_screen_wait(QuitScreen(lines)):
             return
         if self.site.mode == "embedded" and self.status_now and self.status_now.background:
             self.notify("waiting for the background dump to finish …", timeout=30)
@@ -482,11 +484,14 @@ class FlashpoolApp(App[None]):
         """The names it completes are read in a thread before it opens."""
 
         def names() -> dict[str, list[str]]:
-            return {
-                "pools": [p.name for p in self.site.pools()],
-                "volumes": [v.volser for v in self.site.volumes()],
-                "datasets": [d.name for d in self.site.datasets()],
-            }
+            try:
+                return {
+                    "pools": [p.name for p in self.site.pools()],
+                    "volumes": [v.volser for v in self.site.volumes()],
+                    "datasets": [d.name for d in self.site.datasets()],
+                }
+            except FlashpoolError:  # the server is gone, or names may not be listed: it opens all the same
+                return {"pools": [], "volumes": [], "datasets": []}
 
         self.push_screen(CommandLine(self.history, await asyncio.to_thread(names)))
 

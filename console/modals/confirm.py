@@ -55,7 +55,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static("\n".join(f"• {line}" for line in self.impact.lines), id="confirm-impact")
             yield Static("\n".join(lost_lines(self.impact)), id="confirm-lost")
             yield Label(f"Type {self.expected} to confirm:")
-            yield Input(placeholder=self.expected, id="confirm-name")
+            yield Input(id="confirm-name")  # empty: a placeholder of the name looked typed already
             yield Label("", id="confirm-match")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")

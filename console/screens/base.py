@@ -166,7 +166,7 @@ class ListScreen(Screen[None]):
             ready = prepare(rows, self.table.shown)
             self.app.call_from_thread(self._show, ready)
         except Exception as exc:  # the operator is told; the screen keeps what it shows
-            self.app.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
+            self.app.call_from_thread(self._load_failed, str(exc) or type(exc).__name__)
             raise
         finally:
             self.app.call_from_thread(self._reload_done)
@@ -178,7 +178,7 @@ class ListScreen(Screen[None]):
         seconds), never a screen that silently stays empty or stale."""
         if why != self._failure:
             self._failure = why
-            self.app.notify(f"{self.crumb()}: the rows could not be read ({why})", severity="error", timeout=12)
+            self.app.notify(f"FPL630E {self.crumb()}: THE ROWS COULD NOT BE READ - {why}", severity="error", timeout=12)
 
     def _reload_done(self) -> None:
         self._loading = False

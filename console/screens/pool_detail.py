@@ -138,7 +138,7 @@ class PoolDetailScreen(ListScreen):
         try:
             pairs = self.fpapp.site.pairs(self.pool, int(key))
         except Exception as exc:  # said, as a list's rows are
-            self.app.call_from_thread(self._pairs_failed, f"{type(exc).__name__}: {exc}")
+            self.app.call_from_thread(self._pairs_failed, str(exc) or type(exc).__name__)
             raise
         self.app.call_from_thread(self._pairs_loaded, key, pairs)
 

@@ -72,7 +72,8 @@ class StatusLine(Static):
             out.append(Part(Text(f"last RC {self.last_rc}", style=fmt.rc_style(self.last_rc)), 5))
         if self.walkthrough:
             out.append(Part(Text(f"open: {self.walkthrough}", style="bold"), 6))
-        out.append(Part(Text("⏸ PAUSED (p)", style="bold") if self.paused else Text("⟳ live"), 1))
+        # paused is news (kept before the return code); live is the normal case (dropped first)
+        out.append(Part(Text("⏸ PAUSED (p)", style="bold"), 8) if self.paused else Part(Text("⟳ live"), 1))
         return out
 
     def render(self) -> Text:

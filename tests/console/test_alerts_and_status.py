@@ -240,9 +240,9 @@ async def test_rows_that_cannot_be_read_are_said_so_once_not_left_blank(demo_pat
         await settle(pilot)
         app.screen.request_reload()  # the next reload fails the same way: no second toast
         await settle(pilot)
-        told = [t for t in app._notifications if "could not be read" in t.message]
+        told = [t for t in app._notifications if "COULD NOT BE READ" in t.message]
         assert len(told) == 1 and told[0].severity == "error"
-        assert told[0].message.startswith("Groups: ") and "cannot be reached" in told[0].message
+        assert told[0].message.startswith("FPL630E Groups: ") and "cannot be reached" in told[0].message
     await app.site.close()
 
 
@@ -264,7 +264,7 @@ async def test_pairs_that_cannot_be_read_are_said_so(demo_path, monkeypatch):
         monkeypatch.setattr(app.site, "pairs", gone)
         await pilot.press("j")  # an older version: its pairs are read now
         await settle(pilot)
-        told = [t for t in app._notifications if "could not be read" in t.message]
+        told = [t for t in app._notifications if "COULD NOT BE READ" in t.message]
         assert len(told) == 1 and told[0].severity == "error" and "cannot be reached" in told[0].message
         assert type(app.screen).__name__ == "PoolDetailScreen"
         assert app.screen.query_one("#pairs").row_count == 0  # not the other version's pairs

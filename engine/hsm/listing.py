@@ -1,6 +1,6 @@
 """LIST COPYPOOL / PVOL / COPYPOOLBACKUPSTORAGEGROUP and QUERY COPYPOOL / SETSYS.
 
-LIST output follows the DFSMShsm control data set listing layout (DOMAIN.md 9.1); tokens are
+LIST output follows the DFSMShsm control data set listing layout (docs/DOMAIN.md 9.1); tokens are
 shown as text and as ASCII hex (the emulator's volumes are ASCII, not EBCDIC).
 """
 

@@ -1,7 +1,7 @@
 """ARC messages: the ID, a severity and the text with real values, and a command's result.
 
 Dates use a four-digit year everywhere (as captured DFSMShsm logs print them).
-Emulator-specific ARC1806E return codes (50 and up, as DOMAIN.md allows):
+Emulator-specific ARC1806E return codes (50 and up, as docs/DOMAIN.md allows):
   50 the function is held (HOLD), 52 a REQUIRED dump class of the version is incomplete,
   54 fast reverse restore refused (not allowed, no longer eligible, or VERIFY(N) refused),
   56 a volume is unavailable (its image is missing or damaged).
@@ -23,7 +23,7 @@ from engine import diskspace
 
 
 class Rc(enum.IntEnum):
-    """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; DOMAIN.md 9)."""
+    """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; docs/DOMAIN.md 9)."""
 
     NO_VERSION = 2
     IN_THE_WAY = 4

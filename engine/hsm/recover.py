@@ -1,6 +1,6 @@
 """FRRECOV COPYPOOL, FRRECOV TOVOLUME and recovery from dump tapes.
 
-How a copy pool version comes back (DOMAIN.md 4, 5, 6):
+How a copy pool version comes back (docs/DOMAIN.md 4, 5, 6):
   * fast reverse restore while the version was made FRR-allowed and a relationship still runs:
     each running S->T is reversed, only tracks changed on S since the flash move back (volumes
     whose copy completed come back by regular FlashCopy), and the version becomes invalid (the

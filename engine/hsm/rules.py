@@ -251,7 +251,7 @@ def frr_methods(
     """Per source volume, how a fast reverse restore of `version` would recover it now, derived
     from the live relationships; None when the version cannot be recovered that way (not made
     FRR-allowed, or no volume's relationship still runs and none was already restored). One
-    volume whose copy completed takes nothing from the others (DOMAIN.md 5)."""
+    volume whose copy completed takes nothing from the others (docs/DOMAIN.md 5)."""
     if not version.fcfrr or version.dasd_state not in FRR_STATES:
         return None
     out: dict[str, Method] = {}
@@ -355,7 +355,7 @@ def incremental_ready(core: FlashCopyCore, pairs: Sequence[repo.PairLike]) -> Re
 def verify_relationships(
     core: FlashCopyCore, pool_frr: bool, frr: bool, incremental: bool, pairs: Sequence[repo.PairLike], dumping: set[str]
 ) -> Refusal | None:
-    """DFSMShsm's VERIFY(Y) checks, before anything is touched (DOMAIN.md 4.1)."""
+    """DFSMShsm's VERIFY(Y) checks, before anything is touched (docs/DOMAIN.md 4.1)."""
     version_rels = {p.relationship_id for p in pairs}
 
     def refused(text: str) -> Refusal:

@@ -1,4 +1,4 @@
-"""The HSM command parser: every form DOMAIN.md lists, abbreviations, and clear errors."""
+"""The HSM command parser: every form docs/DOMAIN.md lists, abbreviations, and clear errors."""
 
 from __future__ import annotations
 

@@ -274,9 +274,6 @@ async def run(path: Path, sequence: list[tuple], counts: dict[str, int]) -> None
         await site.close()
 
 
-TOTALS = {"sequences": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("agreement") / "base"
@@ -284,28 +281,36 @@ def base(tmp_path_factory) -> Path:
     return path
 
 
-@settings(
-    max_examples=5000 if SOAK else 200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not SOAK
-)  # make test: the same sequences every run (CI never flakes); soak explores
-@given(sequence=ops)
-def test_checks_and_impact_agree_with_the_command(base, sequence):
-    counts = {"g": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
-    ROLL_OFF.clear()
-    with copy_of(base) as path:
-        asyncio.run(run(path, sequence, counts))
-    TOTALS["sequences"] += 1
-    TOTALS["commands"] += counts["commands"]
-    TOTALS["refused"] += counts["refused"]
-    TOTALS["configured"] += counts["configured"]
-    TOTALS["foretold"] += counts["foretold"]
+def test_checks_and_impact_agree_with_the_command(base):
+    """Every sequence agrees; then, in the same test (so in the same process, however pytest -n
+    shares tests out), the sequences are shown to have exercised refusals, configuration changes
+    and roll-offs foretold by one."""
+    totals = {"sequences": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
 
+    @settings(
+        max_examples=5000 if SOAK else 200,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=not SOAK,
+    )  # make test: the same sequences every run (CI never flakes); soak explores
+    @given(sequence=ops)
+    def agree(sequence):
+        counts = {"g": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
+        ROLL_OFF.clear()
+        with copy_of(base) as path:
+            asyncio.run(run(path, sequence, counts))
+        totals["sequences"] += 1
+        for k in ("commands", "refused", "configured", "foretold"):
+            totals[k] += counts[k]
 
-def test_agreement_totals():
-    """Runs after the property test (file order): the sequences really exercised refusals."""
-    if TOTALS["sequences"]:
-        print(
-            f"agreement: {TOTALS['sequences']} sequences, {TOTALS['commands']} commands, {TOTALS['refused']} refused, "
-            f"{TOTALS['configured']} configuration changes, {TOTALS['foretold']} roll-offs foretold by one"
-        )
-        assert TOTALS["refused"] > TOTALS["sequences"] // 4 and TOTALS["commands"] > TOTALS["refused"]
-        assert TOTALS["configured"] and TOTALS["foretold"], "configuration changes and their roll-offs were exercised"
+    agree()
+    print(
+        f"agreement: {totals['sequences']} sequences, {totals['commands']} commands, {totals['refused']} refused, "
+        f"{totals['configured']} configuration changes, {totals['foretold']} roll-offs foretold by one"
+    )
+    assert totals["sequences"], "the property ran no sequence"
+    assert totals["refused"] > totals["sequences"] // 4 and totals["commands"] > totals["refused"], totals
+    assert totals["configured"] and totals["foretold"], (
+        "configuration changes and their roll-offs were exercised",
+        totals,
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 from server import sockets
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVE = (sys.executable, "-m", "console.cli", "serve")
+SERVE = (sys.executable, "-m", "cli", "serve")
 
 
 @contextmanager

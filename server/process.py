@@ -191,7 +191,7 @@ def detach(argv: list[str], site: Path, timeout: float = 60.0) -> int:
     out = site / DETACHED_OUTPUT
     with open(private_file(out, os.O_WRONLY | os.O_APPEND), "ab") as f:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", *argv],
+            [sys.executable, "-m", "cli", *argv],
             stdin=subprocess.DEVNULL,
             stdout=f,
             stderr=f,

@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from console.cli import main
+from cli.main import main
 from engine.catalog import CatalogVersionMismatch, schema
 from engine.hsm.demo import demo_definition, seed_demo
 from engine.site import Site

@@ -14,7 +14,7 @@ from engine.command import CommandSyntaxError, parse_command
 from engine.hsm.definition import parse_definition
 from engine.site import Site
 
-FLASHPOOL = [sys.executable, "-m", "console.cli"]
+FLASHPOOL = [sys.executable, "-m", "cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -291,7 +291,7 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from console.cli import _read_commands
+    from cli.hsm import read_commands as _read_commands
     from engine.command.syntax import printable
     from engine.hsm.messages import CommandResult
 
@@ -390,7 +390,7 @@ def test_a_demo_site_says_so(demo):
 
 
 async def test_wait_reports_a_parked_copy_and_returns(tmp_path, monkeypatch, capsys):
-    from console.cli import _wait
+    from cli.wait import wait_copies as _wait
     from engine.api import LocalSite
     from engine.errors import VolumeSpaceExhausted
 

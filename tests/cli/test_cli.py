@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from console.cli import main
+from cli.main import main
 from engine.hsm.definition import DefinitionError
 
 

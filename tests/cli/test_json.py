@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from console.cli import main
+from cli.main import main
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -274,7 +274,7 @@ async def test_export_is_a_definition_init_accepts_and_it_round_trips(api, tmp_p
 
 
 def test_the_cli_previews_changes_exports_and_creates_a_site_from_the_export(tmp_path, capsys):
-    from console.cli import main
+    from cli.main import main
 
     site = tmp_path / "site"
     assert main(["init", str(site), "--demo", "--quiet"]) == 0

@@ -84,7 +84,7 @@ async def test_versions_0_frend_dump_keeps_the_pool_until_the_version_is_final(s
 def test_versions_0_frend_through_the_cli_batch(tmp_path, capsys, monkeypatch):
     import io
 
-    from console.cli import main
+    from cli.main import main
 
     path = tmp_path / "s"
     Site.create(path, definition()).close_files()

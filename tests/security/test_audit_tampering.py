@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from console.cli import main
+from cli.main import main
 from engine.site import Site
 from tests.server.harness import make_site
 

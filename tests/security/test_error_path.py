@@ -26,7 +26,7 @@ NOT_TEXT = b"LIST COPYPOOL(PAY\xff)\n"
 
 def _hsm_stdin(site: Path, data: bytes) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "console.cli", "hsm", "-", "--site", str(site)],
+        [sys.executable, "-m", "cli", "hsm", "-", "--site", str(site)],
         input=data,
         capture_output=True,
         env=env(),

@@ -207,7 +207,7 @@ def _env() -> dict[str, str]:
 def _cli(site: Path) -> list[str]:
     import sys
 
-    return [sys.executable, "-m", "console.cli", "--site", str(site)]
+    return [sys.executable, "-m", "cli", "--site", str(site)]
 
 
 def _view(site: Path) -> tuple[object, ...]:

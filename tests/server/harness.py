@@ -63,7 +63,7 @@ def env() -> dict[str, str]:
 
 
 def cli(site: Path, *args: str, check: bool = False, user: str | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "console.cli", *args, "--site", str(site)]
+    cmd = [sys.executable, "-m", "cli", *args, "--site", str(site)]
     if user is not None:
         cmd = ["runuser", "-u", user, "--", *cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
@@ -87,7 +87,7 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         f = open(self.log, "a")  # noqa: SIM115 - the child writes it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "console.cli", "serve", "--site", str(self.site), "--no-auto-dump", *self.args],
+            [sys.executable, "-m", "cli", "serve", "--site", str(self.site), "--no-auto-dump", *self.args],
             stdout=f,
             stderr=f,
             env=env(),

@@ -126,7 +126,7 @@ def _env():
 def _cli_args(site, *args):
     import sys
 
-    return [sys.executable, "-m", "console.cli", *args, "--site", str(site)]
+    return [sys.executable, "-m", "cli", *args, "--site", str(site)]
 
 
 async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one_changes_nothing(site):

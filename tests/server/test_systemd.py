@@ -8,7 +8,7 @@ import shlex
 import socket
 from pathlib import Path
 
-from console.cli import _parser
+from cli.parser import make_parser as _parser
 from tests.server.harness import ROOT, Server, make_site
 
 UNIT = ROOT / "deploy" / "flashpool.service"

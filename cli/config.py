@@ -23,7 +23,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.clisite import act, ask
+from cli.connect import act, ask
 from engine.errors import FlashpoolError
 
 if TYPE_CHECKING:

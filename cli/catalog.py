@@ -1,0 +1,43 @@
+"""`flashpool catalog`: the catalog's schema revision, and its upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from cli.output import say
+from engine.errors import FlashpoolError
+
+
+async def check(args: argparse.Namespace) -> int:
+    from engine.catalog import Catalog
+    from engine.site import Site
+
+    if not Path(args.site).is_dir():
+        raise FlashpoolError(f"{args.site} is not a flashpool site")
+    revision, head = Catalog.revision(Site.catalog_url(Path(args.site)))
+    current = revision == head
+    text = (
+        f"flashpool: the catalog is at schema revision {revision}, the newest"
+        if current
+        else f"flashpool: the catalog is at schema revision {revision}; this flashpool needs {head}: "
+        f"copy the catalog, then run `flashpool catalog upgrade --site {args.site}`"
+    )
+    say(args, text, revision=revision, head=head, current=current)
+    return 0 if current else 4
+
+
+async def upgrade(args: argparse.Namespace) -> int:
+    from engine.site import Site
+
+    before, after = await asyncio.to_thread(Site.upgrade_catalog, args.site)
+    say(
+        args,
+        f"flashpool: the catalog was at schema revision {before}; it is now at {after}"
+        if before != after
+        else f"flashpool: the catalog is already at schema revision {after}",
+        before=before,
+        after=after,
+    )
+    return 0

@@ -1,0 +1,33 @@
+"""`flashpool init`: create a site from a definition, empty, or the demo with its data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cli.output import say
+
+
+async def init(args: argparse.Namespace) -> int:
+    from engine.hsm.definition import load_definition
+    from engine.hsm.demo import demo_definition, seed_demo
+    from engine.site import Site
+
+    path = args.path or args.site
+    if args.definition:
+        site = Site.create(path, load_definition(args.definition))
+    else:
+        site = Site.create(path, demo_definition() if args.demo else None)
+    try:
+        if args.demo:
+            await seed_demo(site)
+        say(
+            args,
+            f"flashpool: site created at {Path(path).resolve()} ({len(site.volumes)} volumes)",
+            site=str(Path(path).resolve()),
+            volumes=len(site.volumes),
+            demo=bool(args.demo),
+        )
+    finally:
+        await site.close()
+    return 0

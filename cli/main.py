@@ -1,0 +1,74 @@
+"""The `flashpool` command's entry point: parse, run the command, turn every error into a
+message and an exit code; with no command, open the console."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+
+from cli.parser import DEFAULT_SITE, make_parser
+from engine import logs
+from engine.errors import FlashpoolError
+from engine.paths import is_site, private_file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    site = (args.path or args.site) if args.cmd == "init" else args.site
+    handler = logs.to_site(Path(site), args.log_level)
+    try:
+        if args.cmd is None:
+            return open_console(args)
+        run: Callable[[argparse.Namespace], Coroutine[None, None, int]] = args.run
+        return asyncio.run(run(args))
+    except FlashpoolError as exc:
+        print(f"flashpool: {exc}", file=sys.stderr)
+        return 12
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `flashpool hsm ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, the traceback in the site's log
+        return internal_error(args, exc)
+    finally:
+        logs.detach(handler)
+
+
+def open_console(args: argparse.Namespace) -> int:
+    """The Textual console: imported here, so that no other command loads Textual."""
+    from console.app import open_console
+
+    return open_console(
+        args.site, theme=args.theme, read_only=args.read_only, demo_if_missing=args.site == DEFAULT_SITE
+    )
+
+
+def internal_error(args: argparse.Namespace, exc: Exception) -> int:
+    """An error nobody foresaw: one line, and the traceback in the site's error log (only inside
+    an existing site: nothing is written elsewhere)."""
+    import time
+    import traceback
+
+    site = Path(args.site if args.cmd != "init" else (args.path or args.site))
+    where = ""
+    if is_site(site) and os.stat(site).st_uid == os.geteuid():  # another user's site: nothing written there
+        log = site / "flashpool-errors.log"
+        try:
+            with open(private_file(log, os.O_WRONLY | os.O_APPEND), "a") as f:
+                f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} flashpool {' '.join(sys.argv[1:])}\n")
+                f.write("".join(traceback.format_exception(exc)))
+            where = f"; the details are in {log}"
+        except OSError as why:
+            where = f"; its details could not be written to {log} ({why.strerror or why})"
+    print(f"flashpool: internal error ({type(exc).__name__}: {exc}){where}", file=sys.stderr)
+    return 16
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The site's server from the command line: `flashpool serve` (in the foreground, or --detach),
+`flashpool status` (how it is) and `flashpool stop`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cli.output import say
+from engine import logs
+from engine.errors import FlashpoolError
+
+if TYPE_CHECKING:
+    from engine.api import SiteStatus
+
+
+async def serve(args: argparse.Namespace) -> int:
+    from server import process, sockets
+
+    listen = process.parse_listen(args.listen) if args.listen else None
+    path = Path(args.site)
+    if args.detach:
+        if sockets.listening(path):
+            raise FlashpoolError(f"a server already runs for {path}")
+        argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
+        for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate"):
+            if getattr(args, flag) is not None:
+                argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+        if args.no_auto_dump:
+            argv.append("--no-auto-dump")
+        pid = await asyncio.to_thread(process.detach, argv, path)
+        say(args, f"flashpool: the server of {path} runs as process {pid}", pid=pid, site=str(path.resolve()))
+        return 0
+    import logging
+
+    plain = logging.StreamHandler(sys.stderr)
+    plain.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    stderr = logs.queued(plain)
+    logs.attach(stderr, logging.getLogger("flashpool").level or logging.INFO)
+    try:
+        options = process.ServeOptions(
+            site=path,
+            listen=listen,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            linger=args.linger,
+            auto_dump_interval=None if args.no_auto_dump else 60.0,
+            copy_rate=args.copy_rate,
+        )
+        return await process.serve(options)
+    finally:
+        logs.detach(stderr)
+
+
+async def status(args: argparse.Namespace) -> int:
+    import time
+
+    from server import sockets
+
+    path = Path(args.site)
+    if not sockets.listening(path):
+        say(args, f"flashpool: no server runs for {path}", running=False, site=str(path))
+        return 3
+    from server.client import RemoteSite
+
+    api = RemoteSite(path)
+    try:
+        st = await asyncio.to_thread(api.status)
+    finally:
+        await api.close()
+    pct = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else 100.0
+    up = time.time() - st.started_at
+    say(
+        args,
+        f"flashpool: the server of {st.site}{' (demo)' if st.demo else ''} runs as process {st.pid}, "
+        f"up {_duration(up)}; copies running {st.copies}"
+        + (f" ({pct:.0f}% copied, {st.out_of_sync:,} tracks left)" if st.copies else "")
+        + (f", {len(st.parked)} parked" if st.parked else "")
+        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}",
+        running=True,
+        pid=st.pid,
+        uptime=round(up, 1),
+        copies=st.copies,
+        percent=round(pct, 1),
+        out_of_sync=st.out_of_sync,
+        parked=len(st.parked),
+        background=st.background,
+        holds=list(st.holds),
+        clients=st.clients,
+        version=st.version,
+    )
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+async def stop(args: argparse.Namespace) -> int:
+    import time
+
+    from server import sockets
+
+    path = Path(args.site)
+    if not sockets.listening(path):
+        say(args, f"flashpool: no server runs for {path}", stopped=False)
+        return 0
+    from engine.api import NotAuthorized
+    from server.client import RemoteSite
+
+    api = RemoteSite(path)
+    try:
+        try:
+            st: SiteStatus | None = await asyncio.to_thread(api.status)
+        except NotAuthorized:  # may stop it without LIST: then it is not told what runs
+            st = None
+        copies, consoles = (st.copies, st.clients) if st else (0, 0)
+        if copies and not args.force:
+            say(
+                args,
+                f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in the server of {path}; "
+                f"stopped, they resume where they are at its next start (nothing copied is lost); "
+                f"{consoles} console(s) attached. Stop it anyway with --force",
+                stopped=False,
+                copies=copies,
+                consoles=consoles,
+            )
+            return 8
+        res = await api.stop_server()
+    finally:
+        await api.close()
+    if res.rc:
+        for line in res.lines():
+            print(f"flashpool: {line}", file=sys.stderr)
+        return res.rc
+    deadline = time.monotonic() + 120
+    while sockets.listening(path) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    resume = (
+        f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"
+        if copies
+        else ""
+    )
+    seen = (
+        f"; {consoles} attached console(s) say the server is gone and reconnect when it runs again" if consoles else ""
+    )
+    say(
+        args,
+        f"flashpool: the server of {path} (process {api.pid}) has stopped{resume}{seen}",
+        stopped=True,
+        pid=api.pid,
+        copies=copies,
+        consoles=consoles,
+    )
+    return 0

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console import format as fmt
+from console import textual_internals as internals
 from console.alerts import Alert, AlertList
 from console.commands import palette_commands
 from console.config import load_keymap, load_settings, save_settings
@@ -309,7 +310,7 @@ class FlashpoolApp(App[None]):
         """A walkthrough left open on any screen stack ("W4 at Checks"), or ""."""
         from console.walkthroughs.screen import WalkthroughScreen
 
-        for stack in self._screen_stacks.values():  # every mode's stack (textual 8.2.8, pinned)
+        for stack in internals.screen_stacks(self).values():  # every mode's stack
             for screen in stack:
                 if isinstance(screen, WalkthroughScreen):
                     return screen.where
@@ -409,7 +410,7 @@ class FlashpoolApp(App[None]):
         else:
             self.install_screen(make(), name=name)
         self._kept.append(name)
-        on_stacks = {id(screen) for stack in self._screen_stacks.values() for screen in stack}
+        on_stacks = {id(screen) for stack in internals.screen_stacks(self).values() for screen in stack}
         for old in list(self._kept[: -self.KEPT_SCREENS]):
             if id(self.get_screen(old)) not in on_stacks:
                 self.uninstall_screen(old)
@@ -446,7 +447,7 @@ class FlashpoolApp(App[None]):
                 if self.site.mode == "server"
                 else "a background dump (RETURNCONTROL(FREND)) is finished first; then the console closes"
             )
-        for stack in self._screen_stacks.values():
+        for stack in internals.screen_stacks(self).values():
             for screen in stack:
                 if isinstance(screen, WalkthroughScreen):
                     what = (

@@ -8,8 +8,8 @@ each mode's screen, then the screen enter would open from each mode's selected r
 pool's detail, the first volume), kept as if visited. When all are up and loaded, what start-up
 made is moved out of the collector's reach (gc.freeze).
 
-Relies on Textual 8.2.8 (pinned) internals: `_screen_stacks`, `_init_mode`, `_get_screen` and a
-screen's `_css_update_count`.
+Textual has no public API for a screen composed and styled off screen: the warmer reaches its
+internals through console/textual_internals.py (screen_stacks, init_mode, mount_screen, mark_styled).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.screen import Screen
 
+from console import textual_internals as internals
 from console.screens.base import ListScreen, lists_loading
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Warmer:
 
     def cold_modes(self) -> list[str]:
         """The modes whose screen is not composed yet."""
-        return [m for m in self.app.MODES if m not in self.app._screen_stacks]
+        return [m for m in self.app.MODES if m not in internals.screen_stacks(self.app)]
 
     def busy(self) -> bool:
         app = self.app
@@ -77,12 +78,11 @@ class Warmer:
         app.set_timer(self.STEP, self.step)
 
     def warm_mode(self, mode: str) -> None:
-        app = self.app
-        app._init_mode(mode)  # a mode other than the current one: composed, not shown
-        self._styled_today(app._screen_stacks[mode][-1])
+        screen = internals.init_mode(self.app, mode)  # a mode other than the current one: composed, not shown
+        self._styled_today(screen)
 
     def _next_drill_in(self) -> tuple[str, ListScreen] | None:
-        for mode, stack in self.app._screen_stacks.items():
+        for mode, stack in internals.screen_stacks(self.app).items():
             root = stack[0]
             if mode not in self._drilled and isinstance(root, ListScreen) and root.loads:
                 return mode, root
@@ -94,7 +94,7 @@ class Warmer:
         if target is None or self.app.is_screen_installed(target[0]):
             return
         screen = self.app.keep_screen(*target)
-        self.app._get_screen(screen)  # composed and mounted off every stack
+        internals.mount_screen(self.app, screen)  # composed and mounted off every stack
         self._styled_today(screen)
         screen.post_message(events.ScreenResume())  # loads its rows, rendered before it is shown
 
@@ -102,7 +102,7 @@ class Warmer:
         """Textual styles a screen as it is mounted but records the stylesheet generation only
         for the screens of the current mode: the first visit would parse and apply the whole
         stylesheet again (120 ms here). A theme changed later still restyles it when shown."""
-        screen._css_update_count = self.app._css_update_count
+        internals.mark_styled(self.app, screen)
 
     def finish(self) -> None:
         # what start-up made lives as long as the console: out of the collector's full passes

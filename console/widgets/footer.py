@@ -1,6 +1,6 @@
 """Textual's footer, recomposed only when what it shows changes.
 
-Textual 8.2.8 (pinned) recomposes the footer on every bindings signal — each screen switch, each
+Textual 8.2 recomposes the footer on every bindings signal — each screen switch, each
 focus move, each refresh of the held functions — and keeps every removed key alive through the
 watcher its `compact` binding leaves on the footer: 250 dead widgets a round of screen switches,
 and full garbage-collector passes that grew to 0.7 s on the demo site.
@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from console import textual_internals as internals
+from console.textual_internals import FooterKey
 
 #: what one shown key looks like: key, its display, description, action, enabled, tooltip, group
 KeyShape = tuple[str, str, str, str, bool, str, str]
@@ -48,7 +50,7 @@ class KeysFooter(Footer):
         )
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        self._bindings_ready = True
+        internals.mark_bindings_ready(self)
         if screen.app.app_focus and self.is_attached and screen is self.screen:
             self.call_after_refresh(self._recompose_if_changed)
 
@@ -65,6 +67,6 @@ class KeysFooter(Footer):
     def forget_removed_keys(self) -> None:
         """Drop the watchers of keys that were removed (Textual prunes them only when the
         watched value changes, which `compact` never does here)."""
-        watchers: dict[str, list[tuple[object, object]]] = getattr(self, "__watchers", {})
+        watchers = internals.watchers(self)
         for name, entries in watchers.items():
-            watchers[name] = [(node, cb) for node, cb in entries if not (node._closing or node._closed)]  # type: ignore[attr-defined]
+            watchers[name] = [(node, cb) for node, cb in entries if not internals.is_gone(node)]

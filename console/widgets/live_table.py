@@ -10,20 +10,21 @@ window slides it; `window_text` says which rows are shown when not all are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
-from textual.widgets._data_table import CellKey, ColumnKey, RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
+
+from console import textual_internals as internals
 
 Cells = tuple[Any, ...]  # one row's cells: str, Text or numbers
 PADDING = 2  # a cell's padding, one column each side
@@ -74,7 +75,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
         return (1, text.lower())
 
 
-class LiveTable(DataTable[Any]):
+class LiveTable(internals.FixedWidthRows, DataTable[Any]):
     #: the most rows the DataTable holds at once (the rest are slid in as the cursor moves)
     WINDOW: ClassVar[int] = 1000
 
@@ -279,35 +280,21 @@ class LiveTable(DataTable[Any]):
             self.post_message(self.WindowMoved(self))
 
     def _write_cells(self, edits: list[tuple[str, str, Any]]) -> None:
-        """New values for cells, and only those cells drawn again. DataTable.update_cell counts
-        each update as a change of the whole table (its `_update_count` is in the key of every
-        render cache): a reload that moved the progress of 64 copies drew every visible cell
-        again, 100-300 ms on the loop that a key pressed meanwhile waited for. Here the changed
-        cells' and rows' cached renders go and the rest are kept (textual 8.2.8, pinned)."""
+        """New values for cells, and only those cells drawn again: DataTable.update_cell has every
+        visible cell drawn again (see textual_internals.write_cells). Every row is one line (see
+        textual_internals.FixedWidthRows): the changed rows' lines, and only those, are drawn
+        again; the rest of the table (blank lines too) is kept as it is."""
         if not edits:
             return
-        cells: set[tuple[RowKey, ColumnKey]] = set()
-        for k, ck, value in edits:
-            row, column = RowKey(k), ColumnKey(ck)
-            self._data[row][column] = value
-            cells.add((row, column))
-        rows = {row for row, _ in cells}
-        cell_cache, row_cache = self._cell_render_cache, self._row_render_cache  # LRUCaches: no __iter__
-        for cell_key in [key for key in cell_cache.keys() if (key[0], key[1]) in cells]:  # noqa: SIM118
-            cell_cache.discard(cell_key)
-        for row_key in [key for key in row_cache.keys() if key[0] in rows]:  # noqa: SIM118
-            row_cache.discard(row_key)
-        self._row_renderable_cache.clear()  # keyed by position: cheap to make again
-        # every row is one line (see _update_dimensions): the changed rows' lines, and only
-        # those, are drawn again; the rest of the table (blank lines too) is kept as it is
+        cells = {(RowKey(k), ColumnKey(ck)): value for k, ck, value in edits}
+        internals.write_cells(self, ((row, column, value) for (row, column), value in cells.items()))
         top = self.header_height if self.show_header else 0
-        lines = {top + at for row in rows if (at := self._row_locations.get(row)) is not None}
-        line_cache = self._line_cache
-        for line_key in [key for key in line_cache.keys() if key[0] in lines]:  # noqa: SIM118
-            line_cache.discard(line_key)
+        lines = {top + self.get_row_index(row) for row in {row for row, _ in cells}}
+        internals.clear_render_caches(self, cells.keys(), lines)
         width = max(self.size.width, self.virtual_size.width)
         for y in lines:
-            self._refresh_region(Region(0, y, width, 1))
+            if self.window_region.overlaps(Region(0, y, width, 1)):  # lines out of view are drawn when scrolled to
+                self.refresh_line(y)
 
     _frame_style: Style | None = None
 
@@ -325,47 +312,18 @@ class LiveTable(DataTable[Any]):
         return self._frame_style or super().rich_style
 
     def _remove_rows(self, keys: set[str]) -> None:
-        """DataTable.remove_row renumbers every row for each row it removes (a filter that
-        replaces a 1,000-row window: a second on the loop); here all go, then one renumbering
-        (textual 8.2.8, pinned)."""
-        if not keys:
-            return
-        gone = {RowKey(k) for k in keys}
-        for rk in gone:
-            for ck in self._data.pop(rk, {}):
-                self._updated_cells.discard(CellKey(rk, ck))
-            del self.rows[rk]
-        at = self._row_locations
-        kept = sorted((rk for rk in at if rk not in gone), key=lambda rk: at.get(rk) or 0)
-        self._row_locations = TwoWayDict({rk: i for i, rk in enumerate(kept)})
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        self.hover_coordinate = self.hover_coordinate
-        self._update_count += 1
-        self.refresh(layout=True)
+        """All these rows go, then one renumbering (see textual_internals.remove_rows)."""
+        internals.remove_rows(self, {RowKey(k) for k in keys})
 
     def _project(self, cells: Cells) -> Cells:
         return tuple(_as_text(cells[i]) if i < len(cells) else "" for i in self._shown_index)
 
     def _arrange(self, order: list[str]) -> None:
-        if [self._row_locations.get_key(i) for i in range(len(order))] != [RowKey(k) for k in order]:
-            self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(order)})  # textual 8.2.8
-            self._update_count += 1
-            self.refresh()
+        internals.set_row_order(self, [RowKey(k) for k in order])
 
     def _cursor_to(self, row: int) -> None:
         if row != self.cursor_row and 0 <= row < self.row_count:
             self.move_cursor(row=row)
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Every column here has a fixed width and every row one line: DataTable would measure
-        each new cell (about 35 us each: 0.7 s on the loop for 2,000 rows) only to find the width
-        already set, so only the scrollable size is worked out (textual 8.2.8, pinned)."""
-        if any(c.auto_width for c in self.columns.values()) or self._labelled_row_exists:
-            super()._update_dimensions(new_rows)
-            return
-        width = sum(c.get_render_width(self) for c in self.columns.values()) + self._row_label_column_width
-        self.virtual_size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
 
     def _matching(self) -> list[str]:
         """The keys, in the order given, of the rows the filter lets through: a row matches when
@@ -478,5 +436,5 @@ class LiveTable(DataTable[Any]):
             column = self.columns.get(ColumnKey(c.key))
             if column is not None:
                 column.label = self._header(c)
-        self._require_update_dimensions = True
+        internals.remeasure(self)
         self.refresh()

@@ -8,8 +8,8 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
-from textual.widgets._footer import FooterKey
 
+from console.textual_internals import FooterKey
 from console.widgets.footer import KeysFooter
 
 

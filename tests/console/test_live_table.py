@@ -8,6 +8,7 @@ from typing import ClassVar
 import pytest
 from textual.app import App, ComposeResult
 
+from console import textual_internals as internals
 from console.widgets.live_table import Column, LiveTable
 
 ROWS = 100
@@ -138,7 +139,7 @@ async def test_a_selection_far_down_stays_in_view_through_a_reload(table):
     assert t.get_row("VOL099")[1].plain == "changed"
     t.reconcile([(k, (k, "again" if k == "VOL098" else "changed")) for k, _ in rows()])  # scrolled: one row
     await pilot.pause()
-    screen = ["".join(seg.text for seg in strip) for strip in t.app.screen._compositor.render_strips()]
+    screen = internals.screen_lines(t.app.screen)
     assert any("VOL098" in line and "again" in line for line in screen)
     assert any("VOL099" in line and "changed" in line for line in screen)
 
@@ -155,17 +156,17 @@ async def test_a_filter_sees_a_rows_new_text_after_a_reload(table):
 async def test_a_reload_draws_again_only_the_cells_that_changed(table, monkeypatch):
     t, pilot = table
     lines_drawn: list[int] = []
-    draw_line = LiveTable._render_line
+    draw_line = LiveTable.render_line
 
-    def spy(self, y, *args):
+    def spy(self, y):
         lines_drawn.append(y)
-        return draw_line(self, y, *args)
+        return draw_line(self, y)
 
-    monkeypatch.setattr(LiveTable, "_render_line", spy)
+    monkeypatch.setattr(LiveTable, "render_line", spy)
 
     def renders() -> dict[object, object]:
         """Each cell's cached render (a cell is drawn once and kept until it changes)."""
-        cache = t._cell_render_cache
+        cache = internals.cell_render_cache(t)
         return {key: cache.get(key) for key in list(cache.keys())}
 
     def drawn_since(before: dict[object, object]) -> set[tuple[str | None, str | None]]:

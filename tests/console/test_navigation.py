@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from textual.widgets._data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey
 
+from console import textual_internals as internals
 from console.modals.command_line import complete
 from console.modals.confirm import ConfirmScreen
 from engine.catalog import constructs as repo
@@ -291,7 +292,7 @@ async def test_w_on_an_older_version_says_withdraw_acts_on_the_newest_and_change
         await pilot.press("enter", "j", "w")  # pool detail, version 002, withdraw
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmScreen)
-        said = [n.message for n in app._notifications]
+        said = [n.message for n in internals.notifications(app)]
         assert any("newest valid version (003), not on 002" in m for m in said), said
         assert versions(app.site.engine, "DSN$DB0A$DB") == before
     await app.site.close()
@@ -314,7 +315,7 @@ async def test_an_unknown_keymap_id_and_theme_are_reported_at_start(demo_path, t
     app = make_app(demo_path, theme="nope")
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
-        said = " | ".join(n.message for n in app._notifications)
+        said = " | ".join(n.message for n in internals.notifications(app))
         assert "theme 'nope' is unknown" in said and "no key has the id pools.nosuch" in said
         assert app.theme == "flashpool-dark"
         await pilot.press("o")  # the known id still took effect

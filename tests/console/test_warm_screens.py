@@ -7,8 +7,9 @@ from __future__ import annotations
 import gc
 
 from textual.widgets import DataTable
-from textual.widgets._footer import FooterKey
 
+from console import textual_internals as internals
+from console.textual_internals import FooterKey
 from tests.console.conftest import make_app, settle
 
 
@@ -103,8 +104,8 @@ async def test_screen_switches_do_not_pile_up_footer_keys(demo_path):
         gc.collect()
         assert live_footer_keys() <= after_one  # every mode's footer is built once, not once a visit
         for footer in app.query("KeysFooter"):
-            watchers = getattr(footer, "__watchers", {})
-            assert all(not (node._closing or node._closed) for entries in watchers.values() for node, _ in entries)
+            watchers = internals.watchers(footer)
+            assert all(not internals.is_gone(node) for entries in watchers.values() for node, _ in entries)
     await app.site.close()
 
 

@@ -19,7 +19,7 @@ Every error is a message and an exit code, never a traceback.
 
 The modules, by job: main (the entry point, errors, opening the console), parser (the command
 line), connect (how a command reaches the site), output (what a command prints), hsm (HSM
-commands and batches), wait (`--wait`: until the background copies complete),
-create (`init`), data (volume and data set tools, the demo workload), serve (the site's server:
-serve, status, stop), security, audit, catalog, config.
+commands and batches), wait (`--wait`: until the background copies complete) and progress (its
+line on a terminal), create (`init`), data (volume and data set tools, the demo workload), serve
+(the site's server: serve, status, stop), security, audit, catalog, config.
 """

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from cli.connect import site_api
+from cli.wait import wait_copies
 
 if TYPE_CHECKING:
     from engine.hsm.messages import CommandResult
@@ -48,8 +49,6 @@ async def run(args: argparse.Namespace) -> int:
             rc = max(rc, res.rc)
             show(text, res)
         if args.wait:
-            from cli.wait import wait_copies
-
             rc = max(rc, await wait_copies(api, quiet=args.json or args.quiet))
     finally:
         await api.close()

@@ -1,30 +1,24 @@
-"""`flashpool hsm ... --wait`: until every background copy has completed or is parked."""
+"""`flashpool hsm ... --wait`: until every background copy has completed or is parked; on a
+terminal (and without --json or --quiet) with a progress line that moves."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.api import SiteAPI, SiteStatus
+    from engine.api import SiteAPI
 
 
 async def wait_copies(api: SiteAPI, quiet: bool) -> int:
     """Until every background copy has completed, or is parked (e.g. the disk filled up): a parked
-    copy is reported and the wait returns RC 12, never hangs."""
-    tty = sys.stderr.isatty() and not quiet
-
-    def progress(st: SiteStatus) -> None:
-        if tty and st.copies:
-            print(
-                f"\rcopying: {st.copies} relationship(s), {st.out_of_sync:,} of {st.tracks:,} tracks left   ",
-                end="",
-                file=sys.stderr,
-            )
-
-    parked = await api.wait_copies(progress)
-    if tty:
-        print("\rcopying: complete" + " " * 40 if not parked else "", file=sys.stderr)
+    copy is reported and the wait returns RC 12, never hangs. Standard error shows the progress
+    only when it is a terminal and not `quiet`; otherwise the wait prints nothing but parked copies."""
+    if sys.stderr.isatty() and not quiet:
+        parked = await _shown(api)
+    else:
+        parked = await api.wait_copies()
     for rel_id, why in sorted(parked.items()):
         print(
             f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
@@ -32,3 +26,22 @@ async def wait_copies(api: SiteAPI, quiet: bool) -> int:
             file=sys.stderr,
         )
     return 12 if parked else 0
+
+
+async def _shown(api: SiteAPI) -> dict[int, str]:
+    """The wait with its progress line, drawn from each status read and from a timer between
+    them: a status may be slow to come (a busy server), the line still moves."""
+    from cli.progress import ProgressDisplay
+
+    display = ProgressDisplay(sys.stderr)
+    redraw = asyncio.create_task(display.redraw(), name="flashpool-wait-progress")
+    try:
+        parked = await api.wait_copies(display.see)
+    except BaseException:  # interrupted: the prompt comes on a line of its own
+        redraw.cancel()
+        display.end(complete=False)
+        raise
+    redraw.cancel()
+    await asyncio.wait([redraw])
+    display.end(complete=not parked)
+    return parked

@@ -23,7 +23,7 @@ from textual.theme import Theme
 
 from console import format as fmt
 from console import textual_internals as internals
-from console.alerts import Alert, AlertList
+from console.alerts import Alert, AlertList, notice_of
 from console.commands import palette_commands
 from console.config import load_keymap, load_settings, save_settings
 from console.messages import SiteChanged
@@ -45,7 +45,7 @@ from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
 from engine.events import ActivityLogged, CopyProgress, Event
-from engine.hsm.alerts import Severity
+from engine.hsm.alerts import AlertAcknowledged, AlertView, Severity
 from engine.hsm.messages import CommandResult
 from engine.security import Check, Decision, Function
 from engine.security.needs import Needs, rule_of
@@ -182,6 +182,7 @@ class FlashpoolApp(App[None]):
         self.run_worker(self.site.start(self.start_engine), exclusive=True, group="engine-start")
         self.refresh_status()
         self.pump_engine_events()
+        self.load_alerts()
         if self.live:
             self.set_timer(self.refresh_interval, self._tick)
         if self.warm:
@@ -218,9 +219,14 @@ class FlashpoolApp(App[None]):
                 if not event.out_of_sync:
                     self._rates.pop(event.rel_id, None)
                 continue
-            alert = self.alerts.add(event, mine=self._is_mine(event), elsewhere=self._elsewhere(event))
+            alert = self.alerts.apply(event)
+            notice = notice_of(event, mine=self._is_mine(event), elsewhere=self._elsewhere(event))
             if alert is not None:
                 self.announce(alert)
+            elif isinstance(event, AlertAcknowledged):
+                self.alerts_changed()
+            elif notice is not None:
+                self.notify(notice.text, title=notice.title, severity=notice.severity.value, timeout=8)
             self.post_message(SiteChanged(event))
 
     def _is_mine(self, event: Event) -> bool:
@@ -241,6 +247,17 @@ class FlashpoolApp(App[None]):
 
         shown = self.screen.pool if self.screen_stack and isinstance(self.screen, PoolDetailScreen) else None
         return isinstance(event, ActivityLogged) and None not in (shown, event.copy_pool) and event.copy_pool != shown
+
+    @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
+    def load_alerts(self) -> None:
+        """The site's alert list (at start, and again after a reconnect): the same count as
+        every other console's."""
+        views = self.site.alerts()
+        self.call_from_thread(self.alerts_loaded, views)
+
+    def alerts_loaded(self, views: list[AlertView]) -> None:
+        self.alerts.load(views)
+        self.alerts_changed()
 
     def announce(self, alert: Alert) -> None:
         """A toast with the alert's severity, the bell if the operator asked for it, the count."""
@@ -367,6 +384,7 @@ class FlashpoolApp(App[None]):
             self.notify(f"FPL621I reconnected to the site's server (pid {st.pid})", timeout=5)
             self.post_message(SiteChanged())
             self.screen.refresh_bindings()
+            self.load_alerts()
         held = set(st.holds)
         changed = held != self.holds or {k: d.allowed for k, d in decisions.items()} != {
             k: d.allowed for k, d in self.decisions.items()

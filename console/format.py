@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from engine.command import format_token
+from engine.flashcopy.relationship import RelState
+from engine.states import ClassState, DasdState, DumpState
 
 #: role -> colour, from the active theme (`use_theme`); the defaults are the dark theme's
 PALETTE: dict[str, str] = {"ok": "#7fb87f", "bad": "#e67070", "busy": "#4f9fdf", "warn": "#e0c04f", "muted": "dim"}
@@ -41,22 +43,28 @@ def bar(percent: float | None, width: int = 10) -> Text:
     )
 
 
-def state(word: str) -> Text:
-    glyph, role = {
-        "RECOVERABLE": ("✔", "ok"),
-        "FAILED": ("✘", "bad"),
-        "FCFRRINCOMPLETE": ("▲", "warn"),
-        "NONE": ("·", "muted"),
-        "PREPARE": ("…", "busy"),
-        "ALLCOMPLETE": ("✔", "ok"),
-        "REQUIREDCOMPLETE": ("✔", "warn"),
-        "PARTIAL": ("▲", "warn"),
-        "COPYING": ("⟳", "busy"),
-        "NOCOPY": ("◌", "busy"),
-        "COPY COMPLETE": ("✔", "ok"),
-        "COMPLETE": ("✔", "ok"),
-    }.get(word, ("", ""))
-    return Text(f"{glyph} {word}".strip(), style=style(role) if role else "")
+_GLYPHS: dict[object, tuple[str, str]] = {
+    DasdState.RECOVERABLE: ("✔", "ok"),
+    DasdState.FAILED: ("✘", "bad"),
+    DasdState.FCFRRINCOMPLETE: ("▲", "warn"),
+    DasdState.NONE: ("·", "muted"),
+    DasdState.PREPARE: ("…", "busy"),
+    DumpState.ALLCOMPLETE: ("✔", "ok"),
+    DumpState.REQUIREDCOMPLETE: ("✔", "warn"),
+    DumpState.PARTIAL: ("▲", "warn"),
+    ClassState.COMPLETE: ("✔", "ok"),
+    ClassState.FAILED: ("✘", "bad"),
+    RelState.COPYING: ("⟳", "busy"),
+    RelState.NOCOPY: ("◌", "busy"),
+    RelState.COPY_COMPLETE: ("✔", "ok"),
+}
+
+
+def state(word: DasdState | DumpState | ClassState | RelState) -> Text:
+    """A state word the engine answered, with its glyph and colour (it is shown, never judged)."""
+    glyph, role = _GLYPHS.get(word, ("", ""))
+    text = word.value if isinstance(word, RelState) else str(word)
+    return Text(f"{glyph} {text}".strip(), style=style(role) if role else "")
 
 
 def yes(flag: bool) -> str:

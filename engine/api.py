@@ -33,7 +33,8 @@ from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import Event
 from engine.flashcopy import RelationshipInfo
-from engine.hsm import verify
+from engine.hsm import alerts, verify
+from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact, impact
 from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.hsm.precheck import precheck
@@ -290,9 +291,19 @@ class SiteAPI(abc.ABC):
     def config_preview(self, change: ConfigChange) -> ConfigPlan:
         """What a configuration change would do, and why it may not (nothing is changed)."""
 
+    @abc.abstractmethod
+    def alerts(self, limit: int = 500) -> list[AlertView]:
+        """The site's alerts, newest first: one list, one count and one acknowledgement for
+        every console, kept across restarts."""
+
     # -- actions ----------------------------------------------------------------------------------
     @abc.abstractmethod
     async def command(self, text: str, origin: str = "CLI") -> CommandResult: ...
+
+    @abc.abstractmethod
+    async def acknowledge_alerts(self, numbers: list[int] | None = None) -> int:
+        """Acknowledge these alerts (None: every one not yet acknowledged) for every console,
+        as the caller; how many changed."""
 
     @abc.abstractmethod
     async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
@@ -561,6 +572,10 @@ class LocalSite(SiteAPI):
             return self.engine.views.activity(limit, pool)
         return self.engine.views.activity(limit, pool, keep=lambda a: _activity_visible(seen, a))
 
+    def alerts(self, limit: int = 500) -> list[AlertView]:
+        seen = self._enter("alerts")
+        return [a for a in alerts.listed(self.engine.context, limit) if _alert_visible(seen, a.copy_pool, a.text)]
+
     def band_map(self, volser: str, cells: int) -> BandMap:
         self._enter("band_map", volser=volser)
         if volser not in self.engine.volumes:
@@ -659,6 +674,25 @@ class LocalSite(SiteAPI):
     # -- actions ------------------------------------------------------------------------------------
     async def command(self, text: str, origin: str = "CLI") -> CommandResult:
         return await self.engine.hsm.execute(text, origin, self.who)
+
+    async def acknowledge_alerts(self, numbers: list[int] | None = None) -> int:
+        """Only alerts the caller may see; each told to every client, the whole audited once."""
+        decision, refused, seen = await asyncio.to_thread(self._judge, "acknowledge_alerts", {})
+        action = "ACKNOWLEDGE ALERTS " + ("ALL" if numbers is None else " ".join(map(str, numbers)))
+        if refused:
+            await asyncio.to_thread(self._audit, action, decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(refused)
+        done = await asyncio.to_thread(
+            alerts.acknowledge,
+            self.engine.context,
+            numbers,
+            self.who.user,
+            functools.partial(_alert_visible, seen),
+        )
+        for event in done:
+            self.engine.flashcopy.events.publish(event)
+        await asyncio.to_thread(self._audit, f"{action}: {len(done)} ACKNOWLEDGED", decision, 0, ())
+        return len(done)
 
     async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
         """Authorized and audited as the copy pool's operator; written as the caller's entry."""
@@ -855,6 +889,10 @@ def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
         for e in args.get(rule.expectations) or []:  # type: ignore[attr-defined]
             out.append((f"{e.kind.upper()} {e.name}", e.name))
     return out
+
+
+def _alert_visible(seen: Visibility, pool: str | None, text: str) -> bool:
+    return (pool is None or seen.pool(pool)) and seen.text(text)
 
 
 def _activity_visible(seen: Visibility, a: ActivityView) -> bool:

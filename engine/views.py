@@ -19,7 +19,8 @@ from engine.catalog import reads
 from engine.catalog.models import BackupVersionRow, VersionPairRow, VolumeRow
 from engine.flashcopy import RelationshipInfo
 from engine.hsm import pool as pools
-from engine.hsm import rules
+from engine.hsm import rules, standing
+from engine.states import ClassState, DasdState, DumpState, FailedReason
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -63,15 +64,20 @@ class VersionView:
     generation: int | None
     token: bytes
     created_at: float
-    dasd_state: str
-    dump_state: str
+    dasd_state: DasdState
+    dump_state: DumpState
     incremental: bool
     fcfrr: bool
-    frr_eligible: bool
+    frr_eligible: bool  # FRRECOV would use fast reverse restore now (rules.frr_methods)
     catinfo: str
     recovery_incomplete: bool
-    dump_copies: tuple[tuple[str, str], ...]  # (class, state)
+    dump_copies: tuple[tuple[str, ClassState], ...]  # (class, state)
     volumes: int  # how many source/target pairs it has (`pairs` lists them)
+    recoverable: bool  # FRRECOV from DASD restores its point in time
+    on_tape: bool  # a dump class holds every volume
+    only_recovery_point: bool  # no other version of the pool can be recovered from, DASD or tape
+    why_failed: str  # "" unless FAILED (standing.why_failed)
+    failed_at: float  # when it FAILED (0: not failed, or before reasons were recorded)
 
 
 @dataclass(slots=True)  # not frozen: 20,000 frozen inits cost 45 ms, plain ones 8
@@ -140,11 +146,13 @@ class Views:
             sizes = repo.group_sizes(s)
             classes = repo.dump_classes_by_pool(s)
             backups = {p.name: pools.backups(s, p.name) for p in names} if only else pools.backups_by_pool(s)
-            newest = {n: next((v for v in vers if v.dasd_state == "RECOVERABLE"), None) for n, vers in backups.items()}
+            newest = {
+                n: next((v for v in vers if v.dasd_state == DasdState.RECOVERABLE), None) for n, vers in backups.items()
+            }
             frr_pairs = repo.pairs_of_versions(s, [v.key for v in newest.values() if v is not None and v.fcfrr])
         for p in names:
             vers = backups.get(p.name, [])
-            valid = [v for v in vers if v.dasd_state == "RECOVERABLE"]
+            valid = [v for v in vers if v.dasd_state == DasdState.RECOVERABLE]
             copying = oos = total = 0
             for v in vers:
                 for rid in live.get(v.key, ()):
@@ -184,16 +192,30 @@ class Views:
         out = []
         with self.ctx.catalog.session() as s:
             vers = repo.versions(s, pool)
-            backups = [v for v in vers if v.dasd_state != "PREPARE"]
+            backups = [v for v in vers if v.dasd_state != DasdState.PREPARE]
             counts = reads.pair_counts(s.connection(), [v.key for v in vers])
             frr_pairs = repo.pairs_of_versions(s, [v.key for v in vers if v.fcfrr and v.dasd_state in rules.FRR_STATES])
             from engine.hsm.dump import class_state
 
+            classes_of = {
+                v.key: tuple(
+                    (c, class_state(s, v.key, c)) for c in sorted({d.dump_class for d in repo.dump_copies(s, v.key)})
+                )
+                for v in vers
+            }
+            points = dict(
+                zip(
+                    [v.key for v in backups],
+                    standing.standings([(DasdState(v.dasd_state), [c for _, c in classes_of[v.key]]) for v in backups]),
+                    strict=True,
+                )
+            )
             for v in vers:
                 gen = backups.index(v) if v in backups else None
-                copies = repo.dump_copies(s, v.key)
-                classes = tuple((c, class_state(s, v.key, c)) for c in sorted({d.dump_class for d in copies}))
+                classes = classes_of[v.key]
+                point = points.get(v.key, standing.Standing(False, False, False))
                 frr = v.key in frr_pairs and bool(rules.frr_methods(self.ctx.flashcopy.core, v, frr_pairs[v.key]))
+                state = DasdState(v.dasd_state)
                 out.append(
                     VersionView(
                         v.key,
@@ -202,8 +224,8 @@ class Views:
                         gen,
                         v.token.rstrip(b"\0"),
                         v.created_at,
-                        v.dasd_state,
-                        v.dump_state,
+                        state,
+                        DumpState(v.dump_state),
                         v.incremental,
                         v.fcfrr,
                         frr,
@@ -211,6 +233,11 @@ class Views:
                         v.recovery_incomplete,
                         classes,
                         counts.get(v.key, 0),
+                        point.on_dasd,
+                        point.on_tape,
+                        point.only_recovery_point,
+                        standing.why_failed(state, FailedReason(v.failed_reason), v.failed_by),
+                        v.failed_at,
                     )
                 )
         return out

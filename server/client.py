@@ -40,6 +40,7 @@ from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import Event, FlashCopyChanged
 from engine.flashcopy import RelationshipInfo
+from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Check as RuleCheck
@@ -177,6 +178,9 @@ class RemoteSite(SiteAPI):
     def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]:
         return list(self._get("activity", limit=limit, pool=pool))
 
+    def alerts(self, limit: int = 500) -> list[AlertView]:
+        return list(self._get("alerts", limit=limit))
+
     def pairs(self, pool: str, version: int) -> list[PairView]:
         return list(self._get("pairs", pool=pool, version=version))
 
@@ -278,6 +282,9 @@ class RemoteSite(SiteAPI):
     async def stop_server(self) -> CommandResult:
         result: CommandResult = await self._do("stop_server")
         return result
+
+    async def acknowledge_alerts(self, numbers: list[int] | None = None) -> int:
+        return int(await self._do("acknowledge_alerts", numbers=numbers))
 
     async def save_transcript(self, pool: str | None, name: str, text: str) -> str:
         return str(await self._do("save_transcript", pool=pool, name=name, text=text))

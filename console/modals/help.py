@@ -12,6 +12,8 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input, Label, Static
 
+from console import textual_internals as internals
+
 
 def bindings_of(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]]:
     """(key, description, id) of every binding active on the screen: the screen's own first, then
@@ -25,7 +27,7 @@ def bindings_of(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]
         node = node.parent
     nodes += [(screen, 0), (app, 1)]  # the nearest binding of an action wins, as when a key is pressed
     for n, rank in nodes:
-        for b in n._bindings.key_to_bindings.values() if hasattr(n, "_bindings") else []:
+        for b in internals.bindings(n).values():
             for binding in b:
                 if binding.description and (binding.id or binding.action) not in seen:
                     seen.add(binding.id or binding.action)

@@ -27,9 +27,9 @@ class PoolDetailScreen(ListScreen):
         Column("Version", "version", 7),
         Column("Gen", "gen", 4, drop=3),
         Column("Token", "token", 12, drop=2),
-        Column("Time", "time", 19, drop=1),
+        Column("Time", "time", 19),  # the point in time is what a version is: never dropped
         Column("DASD state", "dasd", 18),
-        Column("Inc", "inc", 3),
+        Column("Inc", "inc", 3, drop=1),  # the timeline marks incremental versions too (↻)
         Column("FRR", "frr", 10),
         Column("Dumps", "dumps", 22, grow=True, min_width=12),
     ]
@@ -80,17 +80,13 @@ class PoolDetailScreen(ListScreen):
         self._pairs = (key, site.pairs(self.pool, int(key))) if key is not None else None
         rows = []
         for v in vers:
-            frr = (
-                "—"
-                if not v.fcfrr
-                else ("eligible" if v.frr_eligible and v.dasd_state == "RECOVERABLE" else "no longer")
-            )
+            frr = "—" if not v.fcfrr else ("eligible" if v.frr_eligible else "no longer")
             dumps = " ".join(f"{c}:{s[:4]}" for c, s in v.dump_copies) or "—"
             rows.append(
                 (
                     str(v.id),
                     (
-                        "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}",
+                        "PREP" if v.generation is None else f"{v.version:03d}",
                         "" if v.generation is None else str(v.generation),
                         fmt.token(v.token),
                         fmt.when(v.created_at),
@@ -153,6 +149,7 @@ class PoolDetailScreen(ListScreen):
             self._show_pairs(self.versions.get(key), pairs)
 
     def _show_pairs(self, v: VersionView | None, pairs: list[PairView]) -> None:
+        self.query_one("#pairs-title", Label).update(self._pairs_title(v))
         rows = []
         for p in pairs:
             rel = p.relationship
@@ -161,13 +158,27 @@ class PoolDetailScreen(ListScreen):
                 state, oos, pct = (
                     "no relationship",
                     "—",
-                    fmt.bar(100.0 if v and v.dasd_state == "RECOVERABLE" else None, 8),
+                    fmt.bar(100.0 if v and v.recoverable else None, 8),
                 )
             else:
-                state = "⟲ restoring" if rel.source != p.source else fmt.state(rel.state.value)
+                state = "⟲ restoring" if rel.source != p.source else fmt.state(rel.state)
                 oos, pct = f"{rel.out_of_sync:,}", fmt.bar(rel.percent_complete, 8)
             rows.append((p.source, (p.source, p.target, p.storage_group, state, oos, pct)))
         self.query_one("#pairs", LiveTable).reconcile(rows)
+
+    @staticmethod
+    def _pairs_title(v: VersionView | None) -> Text:
+        """Whose pairs these are, and why the version failed (the engine's reason) when it did."""
+        if v is None:
+            return Text("Volume pairs of the selected version")
+        title = Text("Volume pairs of " + ("the PREPARE entry" if v.generation is None else f"version {v.version:03d}"))
+        if v.why_failed:
+            title.append(" — ")
+            title.append_text(fmt.state(v.dasd_state))
+            title.append(f": {v.why_failed}" + (f" ({fmt.when(v.failed_at)})" if v.failed_at else ""))
+        if v.only_recovery_point:
+            title.append(" — the pool's only recovery point", style=fmt.style("warn", bold=True))
+        return title
 
     @property
     def current_pool(self) -> str | None:
@@ -186,7 +197,7 @@ class PoolDetailScreen(ListScreen):
         v = self.selected_version
         if v is None or v.generation is None:
             self.fpapp.action_walkthroughs(pool=self.pool)
-        elif v.generation == 0 and v.fcfrr and v.frr_eligible and v.dasd_state == "RECOVERABLE":
+        elif v.generation == 0 and v.frr_eligible:
             self.fpapp.action_walkthroughs(self.pool, "W1", why=f"fits v{v.version:03d}")
         else:
             self.fpapp.action_walkthroughs(self.pool, "W2", str(v.version), why=f"fits v{v.version:03d}")
@@ -195,7 +206,7 @@ class PoolDetailScreen(ListScreen):
         """WITHDRAW acts on the newest valid version only (DFSMShsm's rule): with the cursor on
         another one, say so instead of withdrawing a version the operator did not point at."""
         v = self.selected_version
-        newest = next((x for x in self.versions.values() if x.dasd_state == "RECOVERABLE"), None)
+        newest = next((x for x in self.versions.values() if x.recoverable), None)
         if v is not None and newest is not None and v.version != newest.version:
             self.app.notify(
                 f"WITHDRAW acts on the newest valid version ({newest.version:03d}), not on {v.version:03d}; "
@@ -208,7 +219,7 @@ class PoolDetailScreen(ListScreen):
 
     def action_delete(self) -> None:
         v = self.selected_version
-        if v and v.dasd_state != "PREPARE":
+        if v and v.generation is not None:
             self.fpapp.confirm_and_run(f"FRDELETE COPYPOOL({self.pool}) VERSIONS({v.version}) BOTH")
 
     def action_copy_name(self) -> None:

@@ -93,7 +93,7 @@ class RelationshipsScreen(ListScreen):
                         f"{r.source_start}-{r.source_start + r.length - 1}",
                         r.mode.value,
                         flags or "—",
-                        fmt.state(r.state.value),
+                        fmt.state(r.state),
                         f"{r.out_of_sync:,}",
                         fmt.bar(r.percent_complete, 8),
                         f"{rate:,.0f}/s" if rate > 0 else "—",

@@ -60,7 +60,7 @@ class VolumeScreen(ListScreen):
                         f"{r.source} → {r.target}",
                         ext,
                         r.mode.value,
-                        fmt.state(r.state.value),
+                        fmt.state(r.state),
                         f"{r.out_of_sync:,}",
                         fmt.bar(r.percent_complete, 8),
                     ),

@@ -46,7 +46,8 @@ def _version_option(v: VersionView) -> Option:
         f"{v.version:03d}  gen {v.generation}  {fmt.token(v.token)}",
         f"{fmt.when(v.created_at)} · DASD {v.dasd_state} · {dumps}"
         + (" · incremental" if v.incremental else "")
-        + (" · FRR eligible" if v.fcfrr and v.frr_eligible and v.dasd_state == "RECOVERABLE" else ""),
+        + (" · FRR eligible" if v.frr_eligible else "")
+        + (f" · {v.why_failed}" if v.why_failed else ""),
     )
 
 
@@ -61,15 +62,13 @@ def dumped_versions(site: SiteAPI, sel: Selections) -> list[Option]:
 
 def newest_valid(site: SiteAPI, sel: Selections) -> str | None:
     for v in site.versions(sel.get("pool", "")):
-        if v.generation is not None and v.dasd_state == "RECOVERABLE":
+        if v.generation is not None and v.recoverable:
             return str(v.version)
     return None
 
 
 def older_valid(site: SiteAPI, sel: Selections) -> str | None:
-    valid = [
-        v for v in site.versions(sel.get("pool", "")) if v.generation is not None and v.dasd_state == "RECOVERABLE"
-    ]
+    valid = [v for v in site.versions(sel.get("pool", "")) if v.generation is not None and v.recoverable]
     return str(valid[1].version) if len(valid) > 1 else (str(valid[0].version) if valid else None)
 
 

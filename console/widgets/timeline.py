@@ -36,9 +36,8 @@ class Point:
 
 
 def point(v: VersionView) -> Point:
-    dasd = v.dasd_state == "RECOVERABLE"
-    tape = any(state == "COMPLETE" for _, state in v.dump_copies)
-    if dasd and v.fcfrr and v.frr_eligible:
+    dasd, tape = v.recoverable, v.on_tape
+    if dasd and v.frr_eligible:
         glyph, role = MARKS[0][:2]
     elif dasd:
         glyph, role = MARKS[1][:2]

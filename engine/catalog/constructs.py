@@ -30,8 +30,9 @@ from engine.catalog.models import (
 )
 from engine.catalog.reads import Pair, newest_first
 from engine.catalog.store import CatalogCorrupt
+from engine.states import DasdState
 
-DASD_STATES = ("RECOVERABLE", "FAILED", "FCFRRINCOMPLETE")
+DASD_STATES = tuple(s for s in DasdState if s.holds_targets)
 
 
 def copy_pool(s: Session, name: str) -> CopyPoolRow | None:
@@ -170,7 +171,7 @@ def targets_in_use(s: Session, groups: Iterable[str]) -> dict[str, tuple[str, in
         select(VersionPairRow.target, BackupVersionRow.copy_pool, BackupVersionRow.id)
         .join(BackupVersionRow, col(BackupVersionRow.id) == col(VersionPairRow.version_id))
         .join(VolumeRow, col(VolumeRow.volser) == col(VersionPairRow.target))
-        .where(col(BackupVersionRow.dasd_state).in_([*DASD_STATES, "PREPARE"]))
+        .where(col(BackupVersionRow.dasd_state).in_([*DASD_STATES, DasdState.PREPARE]))
         .where(col(VolumeRow.storage_group).in_(list(groups)))
     )
     return {t: (cp, vid) for t, cp, vid in s.exec(q).all() if vid is not None}  # a stored row has its id

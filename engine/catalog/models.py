@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Field, SQLModel
 
+from engine.states import DasdState, DumpCopyState, DumpState, FailedReason, Origin, PairState, TapeState
+
 SCHEMA_VERSION = 2  # 2: intents, ended relationships, tapes, dump copy file offsets
 
 
@@ -100,14 +102,17 @@ class BackupVersionRow(Keyed, SQLModel, table=True):
     version: int  # 1-999; 0 for a PREPARE entry
     token: bytes = b""
     created_at: float = 0.0  # the FlashCopy point in time (0 for PREPARE)
-    dasd_state: str = "RECOVERABLE"  # RECOVERABLE | FAILED | FCFRRINCOMPLETE | NONE | PREPARE
-    dump_state: str = "NONE"  # ALLCOMPLETE | REQUIREDCOMPLETE | PARTIAL | NONE
+    dasd_state: str = DasdState.RECOVERABLE  # RECOVERABLE | FAILED | FCFRRINCOMPLETE | NONE | PREPARE
+    dump_state: str = DumpState.NONE  # ALLCOMPLETE | REQUIREDCOMPLETE | PARTIAL | NONE
     incremental: bool = False
     catinfo: str = "N"
     fcfrr: bool = False
     vtocenq: bool = True
     recovery_incomplete: bool = False
     backup_group: str | None = None
+    failed_reason: str = FailedReason.NONE  # why its DASD copy stopped being recoverable
+    failed_at: float = 0.0
+    failed_by: int = 0  # the version whose FRBACKUP replaced or refreshed it
 
 
 class VersionPairRow(SQLModel, table=True):
@@ -117,7 +122,7 @@ class VersionPairRow(SQLModel, table=True):
     target: str = Field(index=True)
     storage_group: str = ""
     relationship_id: int | None = None
-    state: str = "OK"  # OK | FAILED | RECOVERED
+    state: str = PairState.OK  # OK | FAILED | RECOVERED
 
 
 class RelationshipRow(SQLModel, table=True):
@@ -189,7 +194,7 @@ class DumpCopyRow(Keyed, SQLModel, table=True):
     file_index: int = 0  # position of this volume's file on the (stacked) tape
     file_offset: int = 0  # byte offset of that file on the tape: each file is verified alone
     bytes_stored: int = 0
-    state: str = "COMPLETE"  # COMPLETE | FAILED (its tape file failed verification)
+    state: str = DumpCopyState.COMPLETE  # COMPLETE | FAILED (its tape file failed verification)
     created_at: float = 0.0
     expires_at: float | None = None
 
@@ -201,7 +206,7 @@ class TapeRow(SQLModel, table=True):
     __tablename__ = "tape"
     volser: str = Field(primary_key=True, max_length=6)
     file: str  # path relative to the site directory
-    state: str = "WRITING"  # WRITING | FULL
+    state: str = TapeState.WRITING  # WRITING | FULL
 
 
 class IntentRow(Keyed, SQLModel, table=True):
@@ -233,12 +238,25 @@ class ActivityRow(Keyed, SQLModel, table=True):
     __tablename__ = "activity"
     id: int | None = Field(default=None, primary_key=True)
     at: float = Field(index=True)
-    origin: str = "CLI"  # CLI | CONSOLE | WALKTHROUGH | AUTO
+    origin: str = Origin.CLI  # an Origin
     command: str
     copy_pool: str | None = Field(default=None, index=True)
     return_code: int = 0
     messages: str = "[]"  # JSON list of {"id", "severity", "text"}
     user: str | None = None  # who ran it (None: logged before users existed)
+
+
+class AlertRow(Keyed, SQLModel, table=True):
+    """An alert the site raised: one list for every console, acknowledged once for all."""
+
+    __tablename__ = "alert"
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(index=True)
+    message_id: str  # FPL400I...
+    copy_pool: str | None = None
+    text: str
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
 
 
 class ProfileRow(SQLModel, table=True):

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Connection, Row, bindparam, func, select
 
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpClassRow, DumpCopyRow, VersionPairRow
+from engine.states import DasdState
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ DumpCopyLike = DumpCopy | DumpCopyRow
 
 def newest_first(v: VersionLike) -> tuple[bool, float, int]:
     """The order versions are listed in: newest point in time first, PREPARE entries last."""
-    return (v.dasd_state == "PREPARE", -v.created_at, -(v.id or 0))
+    return (v.dasd_state == DasdState.PREPARE, -v.created_at, -(v.id or 0))
 
 
 def _columns(table: Any, of: type) -> list[Any]:

@@ -46,6 +46,7 @@ from engine.hsm.definition import (
     parse_definition,
 )
 from engine.hsm.rules import version_name
+from engine.states import DasdState, DumpState
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -385,7 +386,7 @@ def _held(ctx: Context, s: Session, volsers: Iterable[str]) -> dict[str, str]:
         v = rows.get(p.version_id)
         if v is None:
             continue
-        holds_target = v.dasd_state in (*repo.DASD_STATES, "PREPARE")  # a dump-only version's target is free
+        holds_target = v.dasd_state in (*repo.DASD_STATES, DasdState.PREPARE)  # a dump-only version's target is free
         for volser, role in ((p.source, "source"), (p.target, "target")):
             if volser in wanted and volser not in out and (role == "source" or holds_target):
                 out[volser] = f"is the {role} of {version_name(v)} of copy pool {v.copy_pool}"
@@ -528,7 +529,7 @@ def _roll_offs(s: Session, pool: str, old: int, new: int, draft: _Draft) -> None
         listed = ", ".join(version_name(v) for v in gone)
         draft.effects.append(
             f"VERSIONS {old} -> {new}: the next FRBACKUP of {pool} rolls off {listed}"
-            + (" (their dump copies stay)" if any(v.dump_state != "NONE" for v in gone) else "")
+            + (" (their dump copies stay)" if any(v.dump_state != DumpState.NONE for v in gone) else "")
             + (f"; it is refused without FORCE while REQUIRED dump class {blocked} is incomplete" if blocked else "")
         )
     elif new < old:

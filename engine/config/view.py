@@ -18,6 +18,7 @@ from engine.hsm import backup
 from engine.hsm.define import describe
 from engine.hsm.definition import DumpClassDef
 from engine.hsm.pool import backups
+from engine.states import DasdState
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -104,7 +105,9 @@ def configuration(ctx: Context, site: str) -> SiteConfiguration:
         members = repo.groups_by_pool(s)
         for p in repo.copy_pools(s):
             vers = repo.versions(s, p.name)
-            valid = [v for v in backups(s, p.name) if v.dasd_state in repo.DASD_STATES and v.dasd_state != "FAILED"]
+            valid = [
+                v for v in backups(s, p.name) if v.dasd_state in repo.DASD_STATES and v.dasd_state != DasdState.FAILED
+            ]
             links = sorted(repo.pool_dump_classes(s, p.name), key=lambda link: link.dump_class)
             pools.append(
                 PoolConfig(

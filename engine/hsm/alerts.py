@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import enum
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import col, select
 
 from engine.catalog import constructs as repo
-from engine.catalog.models import BackupVersionRow, VersionPairRow
+from engine.catalog.models import AlertRow, BackupVersionRow, VersionPairRow
 from engine.events import (
     ActivityLogged,
     CopyFailed,
@@ -36,6 +36,7 @@ from engine.events import (
 )
 from engine.hsm import backup, rules
 from engine.hsm.messages import CommandResult
+from engine.states import DasdState, DumpState, Origin
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -81,10 +82,75 @@ class AlertRaised(Event):
     kind: AlertKind
     copy_pool: str | None
     text: str
+    number: int = 0  # the site's number for it (its row in the catalog's alert list)
 
     @property
     def severity(self) -> Severity:
         return self.kind.severity
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAcknowledged(Event):
+    """One alert acknowledged, for every console at once."""
+
+    number: int
+    copy_pool: str | None
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """An alert as the site keeps it: every console shows the same list and the same count."""
+
+    number: int
+    at: float
+    kind: AlertKind
+    copy_pool: str | None
+    text: str
+    acknowledged_by: str | None
+    acknowledged_at: float | None
+
+    @property
+    def severity(self) -> Severity:
+        return self.kind.severity
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_by is not None
+
+
+_KINDS = {k.message_id: k for k in AlertKind}
+
+
+def listed(ctx: Context, limit: int = 500) -> list[AlertView]:
+    """The newest `limit` alerts, newest first (blocking)."""
+    with ctx.catalog.session() as s:
+        rows = s.exec(select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)).all()
+        return [
+            AlertView(r.key, r.at, _KINDS[r.message_id], r.copy_pool, r.text, r.acknowledged_by, r.acknowledged_at)
+            for r in rows
+            if r.message_id in _KINDS
+        ]
+
+
+def acknowledge(
+    ctx: Context, numbers: list[int] | None, user: str, may_see: Callable[[str | None, str], bool]
+) -> list[AlertAcknowledged]:
+    """Acknowledge these alerts (None: every one not yet acknowledged) that `may_see` lets the
+    user see, once for all consoles, with who and when; returns what changed (blocking)."""
+    now = ctx.clock()
+    out = []
+    with ctx.catalog.session() as s:
+        query = select(AlertRow).where(col(AlertRow.acknowledged_by).is_(None))
+        if numbers is not None:
+            query = query.where(col(AlertRow.id).in_(numbers))
+        for row in s.exec(query).all():
+            if may_see(row.copy_pool, row.text):
+                row.acknowledged_by, row.acknowledged_at = user, now
+                s.add(row)
+                out.append(AlertAcknowledged(now, row.key, row.copy_pool, user))
+        s.commit()
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +183,7 @@ def facts(ctx: Context) -> Facts:
             if rid is not None:
                 rels.setdefault(vid, set()).add(rid)
         by_pool: dict[str, list[BackupVersionRow]] = {}
-        for v in s.exec(select(BackupVersionRow).where(col(BackupVersionRow.dasd_state) != "PREPARE")):
+        for v in s.exec(select(BackupVersionRow).where(col(BackupVersionRow.dasd_state) != DasdState.PREPARE)):
             by_pool.setdefault(v.copy_pool, []).append(v)
         for pool in repo.copy_pools(s):
             vers = by_pool.get(pool.name, [])
@@ -159,7 +225,7 @@ def baseline(first: Facts, first_unseen: int) -> Facts:
 #: commands that change what alerts are about (a background dump logs its FRBACKUP)
 CHANGING_VERBS = ("FRBACKUP", "FRRECOV", "FRDELETE", "HOLD", "RELEASE")
 
-_DUMPED = ("ALLCOMPLETE", "REQUIREDCOMPLETE")
+_DUMPED = tuple(s for s in DumpState if s.dumped)
 
 
 def changes(
@@ -176,7 +242,7 @@ def changes(
                 continue
             old = dataclasses.replace(new, copying=True, frr_eligible=new.fcfrr)  # as it was made
         pool, name = key[0], f"VERSION {new.number:03d} OF COPY POOL {key[0]}"
-        if old.copying and not new.copying and new.dasd_state == "RECOVERABLE":
+        if old.copying and not new.copying and new.dasd_state == DasdState.RECOVERABLE:
             out.append(
                 AlertRaised(
                     now,
@@ -187,7 +253,7 @@ def changes(
             )
         if new.dump_state in _DUMPED and old.dump_state != new.dump_state and old.dump_state not in _DUMPED:
             out.append(AlertRaised(now, AlertKind.DUMP_COMPLETE, pool, f"DUMP OF {name} IS {new.dump_state}"))
-        if old.frr_eligible and not new.frr_eligible and new.dasd_state == "RECOVERABLE":
+        if old.frr_eligible and not new.frr_eligible and new.dasd_state == DasdState.RECOVERABLE:
             out.append(
                 AlertRaised(
                     now,
@@ -212,12 +278,18 @@ def changes(
     return out
 
 
+def changed_the_site(event: ActivityLogged) -> bool:
+    """A command that changed copy pools, versions or holds (an alert's own entry, LIST and
+    QUERY change nothing): the one answer for the alerts and for every client's notices."""
+    return event.origin != Origin.ALERT and event.command.lstrip().upper().startswith(CHANGING_VERBS)
+
+
 #: events after which the facts may have changed (progress only when a copy reaches its end)
 def _relevant(event: Event) -> bool:
     if isinstance(event, CopyProgress):
         return event.out_of_sync == 0
-    if isinstance(event, ActivityLogged):  # its own entries, LIST and QUERY change nothing
-        return event.origin != "ALERT" and event.command.lstrip().upper().startswith(CHANGING_VERBS)
+    if isinstance(event, ActivityLogged):
+        return changed_the_site(event)
     return isinstance(event, (FlashCopyChanged, RelationshipChanged, RelationshipEnded, CopyFailed))
 
 
@@ -233,7 +305,8 @@ class AlertWatch:
         self._completed: set[int] = set()  # relationships whose copy completed since the last reading
         self._facts: Facts | None = None
         self._dirty = asyncio.Event()
-        self._writes: set[asyncio.Task[None]] = set()
+        self._pending: list[AlertRaised] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen(self.ctx.flashcopy.events.subscribe()))
@@ -303,24 +376,42 @@ class AlertWatch:
             return None
 
     def _raise(self, alerts: list[AlertRaised]) -> None:
-        for alert in alerts:
+        """In the order raised, each is numbered in the site's alert list, logged, then told to
+        every client (one writer: numbers follow the order)."""
+        self._pending.extend(alerts)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._pending:
+            alert = self._pending.pop(0)
+            number = await asyncio.to_thread(self._record, alert)
+            alert = dataclasses.replace(alert, number=number)
             self.raised.append(alert)
             log.log(logging.INFO if alert.severity is Severity.INFORMATION else logging.WARNING, alert.text)
             self.ctx.flashcopy.events.publish(alert)
-            write = asyncio.create_task(asyncio.to_thread(self._record, alert))
-            self._writes.add(write)
-            write.add_done_callback(self._writes.discard)
 
     async def settle(self) -> None:
-        """Wait until every alert raised so far is in the activity log."""
-        while self._writes:
-            await asyncio.gather(*list(self._writes))
+        """Wait until every alert raised so far is in the alert list and the activity log."""
+        while self._writer is not None and not self._writer.done():
+            await self._writer
 
-    def _record(self, alert: AlertRaised) -> None:
+    def _record(self, alert: AlertRaised) -> int:
+        """Its number in the site's alert list (0: the catalog could not be written; it is still
+        told, never lost silently)."""
         res = CommandResult(f"ALERT {alert.kind.title.upper()}")
         res.add(alert.kind.message_id, alert.text)
         res.fail(alert.severity.rc)
         try:
-            self.ctx.log(res, alert.copy_pool, origin="ALERT")
+            with self.ctx.catalog.session() as s:
+                row = AlertRow(
+                    at=alert.at, message_id=alert.kind.message_id, copy_pool=alert.copy_pool, text=alert.text
+                )
+                s.add(row)
+                s.commit()
+                number = row.key
+            self.ctx.log(res, alert.copy_pool, origin=Origin.ALERT)
         except (DatabaseError, OSError) as exc:
-            log.warning("alerts: the activity log could not be written: %s", exc)
+            log.warning("alerts: the alert list or the activity log could not be written: %s", exc)
+            return 0
+        return number

@@ -27,16 +27,17 @@ from sqlmodel import select
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow, EndedRelationshipRow, TapeRow
 from engine.flashcopy.relationship import EndReason
-from engine.hsm import dump
+from engine.hsm import dump, standing
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import TapeError
 from engine.paths import OutsideSite, inside
+from engine.states import DasdState, DumpCopyState, FailedReason, TapeState
 from engine.visibility import EVERYTHING, Visibility
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
 
-DASD = ("RECOVERABLE", "FCFRRINCOMPLETE")
+DASD = tuple(s for s in DasdState if s.frr_possible)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def copy_pool_findings(ctx: Context, pool: str) -> list[Finding]:
         for p in pairs[v.key]:
             if v.dasd_state in DASD:
                 holders.setdefault(p.target, []).append(f"{v.version:03d}")
-            if v.dasd_state != "RECOVERABLE":
+            if v.dasd_state != DasdState.RECOVERABLE:
                 continue
             if p.target not in ctx.volumes or p.target in ctx.unavailable:
                 why = ctx.unavailable.get(p.target, "not in the catalog")
@@ -122,7 +123,7 @@ def copy_pool_findings(ctx: Context, pool: str) -> list[Finding]:
                         )
                     )
         for c in copies[v.key]:
-            if c.state != "COMPLETE":
+            if c.state != DumpCopyState.COMPLETE:
                 continue
             try:
                 dump.read_copy(ctx.root, c)
@@ -176,7 +177,7 @@ def tape_findings(ctx: Context) -> list[Finding]:
             named.add(inside(ctx.root, t.file, "tapes").name)
         except OutsideSite:
             continue
-        if t.state == "FULL" and t.volser not in used:
+        if t.state == TapeState.FULL and t.volser not in used:
             out.append(Finding(408, f"TAPE {t.volser} IS FULL AND HOLDS NO DUMP COPY", _scratch(ctx)))
     folder = ctx.root / "tapes"
     for f in sorted(folder.iterdir()) if folder.exists() else []:
@@ -189,8 +190,8 @@ def _failed(ctx: Context, v: BackupVersionRow) -> Callable[[], str]:
     def run() -> str:
         with ctx.catalog.session() as s:
             row = s.get(BackupVersionRow, v.key)
-            if row is not None and row.dasd_state == "RECOVERABLE":
-                row.dasd_state = "FAILED"
+            if row is not None and row.dasd_state == DasdState.RECOVERABLE:
+                standing.mark_failed(row, FailedReason.AUDITED, ctx.clock())
                 s.add(row)
                 s.commit()
         return f"VERSION {v.version:03d} OF {v.copy_pool} IS FAILED: ITS DASD COPY IS NO LONGER RECOVERABLE"
@@ -203,7 +204,7 @@ def _copy_failed(ctx: Context, c: DumpCopyRow) -> Callable[[], str]:
         with ctx.catalog.session() as s:
             row = s.get(DumpCopyRow, c.key)
             if row is not None:
-                row.state = "FAILED"
+                row.state = DumpCopyState.FAILED
                 s.add(row)
                 s.flush()
                 dump.refresh_dump_state(s, row.version_id)

@@ -20,12 +20,13 @@ from engine.catalog.models import BackupVersionRow, CapturedExtentRow, CopyPoolR
 from engine.command import Action, FrBackup, Incremental, ReturnControl, format_token
 from engine.errors import FlashCopyError, FlashpoolError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
-from engine.hsm import dump, intent, rules
+from engine.hsm import dump, intent, rules, standing
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, Refused, version_name
+from engine.states import DasdState, DumpCopyState, FailedReason
 
 if TYPE_CHECKING:
     from engine.datasets.manager import DataSetInfo
@@ -115,7 +116,7 @@ class Plan:
 
     @property
     def rolled_off(self) -> BackupVersionRow | None:
-        return self.reuse if self.reuse is not None and self.reuse.dasd_state != "FAILED" else None
+        return self.reuse if self.reuse is not None and self.reuse.dasd_state != DasdState.FAILED else None
 
 
 def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> Plan:
@@ -134,7 +135,7 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         plan = Plan(pool)
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
-        prepared = [v for v in vers if v.dasd_state == "PREPARE"]
+        prepared = [v for v in vers if v.dasd_state == DasdState.PREPARE]
         plan.reuse, rolls_off = next_replaced(vers, pool.versions)
         plan.excess = excess(vers, pool.versions, plan.reuse)
         for victim in ([plan.reuse] if plan.reuse is not None and rolls_off else []) + plan.excess:
@@ -206,14 +207,14 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
 
 
 def _valid_oldest_first(vers: list[BackupVersionRow]) -> list[BackupVersionRow]:
-    dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES and v.dasd_state != "FAILED"]
+    dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES and v.dasd_state != DasdState.FAILED]
     return sorted(dasd, key=lambda v: v.created_at)
 
 
 def next_replaced(vers: list[BackupVersionRow], versions: int) -> tuple[BackupVersionRow | None, bool]:
     """The version whose targets the next FRBACKUP takes over: the oldest FAILED one, else, when
     all of the pool's VERSIONS are in use, the oldest valid one, which then rolls off (True)."""
-    failed = sorted((v for v in vers if v.dasd_state == "FAILED"), key=lambda v: v.created_at)
+    failed = sorted((v for v in vers if v.dasd_state == DasdState.FAILED), key=lambda v: v.created_at)
     if failed:
         return failed[0], False
     valid = _valid_oldest_first(vers)
@@ -361,9 +362,11 @@ def _flash(
             raise Refused(refusal)
         with catalog.session() as s:
             iid = intent.begin(s, IntentKind.BACKUP, pool.name, now, number=number, victims=victims)
-            for vid in victims:
+            for vid in victims:  # their targets are about to change
+                refreshed = plan.refresh and plan.reuse is not None and vid == plan.reuse.key
+                why = FailedReason.REFRESHED if refreshed else FailedReason.REPLACED
                 row = repo.held_version(s, vid)
-                row.dasd_state = "FAILED"  # its targets are about to change
+                standing.mark_failed(row, why, now, number)
                 s.add(row)
             s.commit()
         label = intent.tagged(f"HSM {pool.name} V{number:03d}", iid)
@@ -426,7 +429,7 @@ def _flash(
                 if old is not None:
                     old = repo.held_version(s, old.key)
                     if repo.dump_copies(s, old.key):
-                        old.dasd_state = "NONE"  # lives on as dump copies
+                        old.dasd_state = DasdState.NONE  # lives on as dump copies
                         s.add(old)
                     else:
                         repo.delete_version(s, old)
@@ -545,7 +548,7 @@ def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: 
         if cp is None or cp.versions != 0 or v is None or v.dasd_state not in repo.DASD_STATES:
             return
         pairs = repo.pairs(s, vid)
-        dumped = {d.source for d in repo.dump_copies(s, vid) if d.state == "COMPLETE"}
+        dumped = {d.source for d in repo.dump_copies(s, vid) if d.state == DumpCopyState.COMPLETE}
     missing = sorted({p.source for p in pairs} - dumped)
     if missing:
         res.add(
@@ -558,7 +561,7 @@ def _withdraw_nocopy_version(ctx: Context, core: FlashCopyCore, pool: str, vid: 
 
     def none(s: Session) -> None:
         row = repo.held_version(s, vid)
-        row.dasd_state = "NONE"
+        row.dasd_state = DasdState.NONE
         s.add(row)
 
     intent.withdraw_atomically(ctx.catalog, core, pool, "VERSIONS=0 WITHDRAWAL", rels, none, ctx.clock())
@@ -619,7 +622,7 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
         sets = max(pool.versions - len(dasd), 0) if pool.versions else 0
-        prepared = {p.id for p in vers if p.dasd_state == "PREPARE"}
+        prepared = {p.id for p in vers if p.dasd_state == DasdState.PREPARE}
         srcs = pools.sources(s, pool)
         in_use = {
             t: v for t, v in repo.targets_in_use(s, {src.backup_group for src in srcs}).items() if v[1] not in prepared
@@ -654,11 +657,13 @@ def _prepare(ctx: Context, req: FrBackup, common: Common, res: CommandResult) ->
             cp = repo.held_copy_pool(s, plan.pool.name)
             cp.backup_group_override = plan.pool.backup_group_override
             s.add(cp)
-            for old in [v for v in repo.versions(s, plan.pool.name) if v.dasd_state == "PREPARE"]:
+            for old in [v for v in repo.versions(s, plan.pool.name) if v.dasd_state == DasdState.PREPARE]:
                 repo.delete_version(s, old)
             s.flush()
             for pairs in plan.assignments:
-                row = BackupVersionRow(copy_pool=plan.pool.name, version=0, created_at=0.0, dasd_state="PREPARE")
+                row = BackupVersionRow(
+                    copy_pool=plan.pool.name, version=0, created_at=0.0, dasd_state=DasdState.PREPARE
+                )
                 s.add(row)
                 s.flush()
                 for src, tgt in pairs.items():
@@ -689,14 +694,14 @@ def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks, common: Common | 
         plan_common(ctx, req, checks)
     with ctx.catalog.session() as s:
         vers = pools.backups(s, req.copypool)
-        target = next((v for v in vers if v.dasd_state == "RECOVERABLE"), None)
+        target = next((v for v in vers if v.dasd_state == DasdState.RECOVERABLE), None)
         checks.require("the copy pool has a valid DASD version", rules.valid_dasd_copy(target, "withdraw"))
         assert target is not None
         plan = Withdraw(target, repo.pairs(s, target.key), vers.index(target), bool(repo.dump_copies(s, target.key)))
     checks.advise(
         "another valid version remains after the withdraw",
         None
-        if sum(v.dasd_state == "RECOVERABLE" for v in vers) > 1
+        if sum(v.dasd_state == DasdState.RECOVERABLE for v in vers) > 1
         else "this is the only valid version: withdrawing it leaves nothing to recover from; take a new backup first",
         "only-version",
     )
@@ -729,7 +734,10 @@ def _withdraw(ctx: Context, req: FrBackup, common: Common, res: CommandResult) -
             elif delete:
                 repo.delete_version(s, v)
             else:
-                v.dasd_state = "NONE" if plan.has_dumps else "FAILED"
+                if plan.has_dumps:
+                    v.dasd_state = DasdState.NONE
+                else:
+                    standing.mark_failed(v, FailedReason.WITHDRAWN, ctx.clock())
                 s.add(v)
 
         intent.withdraw_atomically(ctx.catalog, core, req.copypool, "FRBACKUP WITHDRAW", rels, change, ctx.clock())

@@ -22,6 +22,7 @@ from engine.hsm import dump, intent, rules
 from engine.hsm import pool as pools
 from engine.hsm.messages import CommandResult, resource_problem
 from engine.hsm.rules import Checks, Refusal, Refused
+from engine.states import DasdState
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -45,7 +46,7 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
         )
         vers = pools.backups(s, req.copypool)
         if req.all:
-            chosen = vers + [v for v in repo.versions(s, req.copypool) if v.dasd_state == "PREPARE"]
+            chosen = vers + [v for v in repo.versions(s, req.copypool) if v.dasd_state == DasdState.PREPARE]
         elif req.token is not None:
             tok = next((v for v in vers if v.token == req.token), None)
             checks.require(f"a version carries TOKEN({format_token(req.token)})", rules.token_found(tok, req.token))
@@ -69,7 +70,7 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
             goes = [d for d in copies if plan.dumps and (not req.dump_classes or d.dump_class in req.dump_classes)]
             gone_files |= {d.file for d in goes}
             left = [d for d in copies if d not in goes]
-            dasd_left = v.dasd_state != "NONE" and not plan.dasd and v.dasd_state != "PREPARE"
+            dasd_left = v.dasd_state != DasdState.NONE and not plan.dasd and v.dasd_state != DasdState.PREPARE
             (plan.kept if left or dasd_left else plan.deleted).append(v.version)
         chosen_ids = {v.id for v in chosen}
         for d in repo.all_dump_copies(s):
@@ -109,9 +110,9 @@ def frdelete(ctx: Context, req: FrDelete, res: CommandResult) -> None:
                     if not req.dump_classes or d.dump_class in req.dump_classes:
                         s.delete(d)
                 copies = [d for d in copies if req.dump_classes and d.dump_class not in req.dump_classes]
-            if plan.dasd and row.dasd_state != "NONE":
-                row.dasd_state = "NONE"
-            if row.dasd_state in ("NONE", "PREPARE") and not copies:
+            if plan.dasd and row.dasd_state != DasdState.NONE:
+                row.dasd_state = DasdState.NONE
+            if row.dasd_state in (DasdState.NONE, DasdState.PREPARE) and not copies:
                 repo.delete_version(s, row)
             else:
                 s.add(row)

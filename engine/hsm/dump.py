@@ -32,6 +32,7 @@ from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
 from engine.paths import OutsideSite, inside
+from engine.states import ClassState, DasdState, DumpCopyState, DumpState, TapeState
 
 if TYPE_CHECKING:
     from engine.flashcopy import FlashCopyCore
@@ -75,12 +76,16 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
             return (
                 s.get(BackupVersionRow, version_id),
                 repo.pairs(s, version_id),
-                {(d.dump_class, d.source) for d in repo.dump_copies(s, version_id) if d.state == "COMPLETE"},
+                {
+                    (d.dump_class, d.source)
+                    for d in repo.dump_copies(s, version_id)
+                    if d.state == DumpCopyState.COMPLETE
+                },
                 [dc for c in classes if (dc := repo.dump_class(s, c)) is not None],
             )
 
     version, pairs, done, dcs = load()
-    if version is None or version.dasd_state not in ("RECOVERABLE",) or len(dcs) != len(classes):
+    if version is None or version.dasd_state not in (DasdState.RECOVERABLE,) or len(dcs) != len(classes):
         res.add(
             "ARC1806E",
             "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
@@ -146,7 +151,7 @@ def _tape_full(ctx: Context, tape: str) -> None:
     with ctx.catalog.session() as s:
         row = s.get(TapeRow, tape)
         if row is not None:
-            row.state = "FULL"
+            row.state = TapeState.FULL
             s.add(row)
             s.commit()
 
@@ -182,9 +187,9 @@ def _dump_one(
         index, _count, stored = dump_volume(writer, header, lambda first, n: core.read_run(p.target, first, n))
     except OSError as exc:
         res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED FOR VOLUME {p.source}, RC=0012 - {exc}")
-        state, index, stored = "FAILED", 0, 0
+        state, index, stored = DumpCopyState.FAILED, 0, 0
     else:
-        state = "COMPLETE"  # recorded only now: the file is on the tape and flushed
+        state = DumpCopyState.COMPLETE  # recorded only now: the file is on the tape and flushed
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
     row = DumpCopyRow(
         version_id=version.key,
@@ -206,7 +211,7 @@ def _dump_one(
             s.commit()
 
     record()
-    return state == "COMPLETE"
+    return state == DumpCopyState.COMPLETE
 
 
 def refresh_dump_state(s: Session, version_id: int) -> None:
@@ -222,33 +227,33 @@ def refresh_dump_state(s: Session, version_id: int) -> None:
     complete = {
         c
         for c in classes
-        if sources and sources <= {d.source for d in copies if d.dump_class == c and d.state == "COMPLETE"}
+        if sources and sources <= {d.source for d in copies if d.dump_class == c and d.state == DumpCopyState.COMPLETE}
     }
     required = {c for c in classes if (dc := repo.dump_class(s, c)) and dc.fast_replication_dump == "REQUIRED"}
     if not copies:
-        version.dump_state = "NONE"
+        version.dump_state = DumpState.NONE
     elif classes and complete == classes:
-        version.dump_state = "ALLCOMPLETE"
+        version.dump_state = DumpState.ALLCOMPLETE
     elif required and required <= complete:
-        version.dump_state = "REQUIREDCOMPLETE"
+        version.dump_state = DumpState.REQUIREDCOMPLETE
     else:
-        version.dump_state = "PARTIAL"
+        version.dump_state = DumpState.PARTIAL
     s.add(version)
 
 
-def class_state(s: Session, version_id: int, dump_class: str) -> str:
+def class_state(s: Session, version_id: int, dump_class: str) -> ClassState:
     return state_of_class(repo.dump_copies(s, version_id), {p.source for p in repo.pairs(s, version_id)}, dump_class)
 
 
-def state_of_class(every: Iterable[DumpCopyLike], sources: set[str], dump_class: str) -> str:
+def state_of_class(every: Iterable[DumpCopyLike], sources: set[str], dump_class: str) -> ClassState:
     """A dump class's state for a version, from its dump copies and the version's source
     volumes: COMPLETE when every source has a complete copy, FAILED when a copy failed."""
     copies = [d for d in every if d.dump_class == dump_class]
     sources = sources or {c.source for c in copies}
-    good = {d.source for d in copies if d.state == "COMPLETE"}
+    good = {d.source for d in copies if d.state == DumpCopyState.COMPLETE}
     if sources and sources <= good:
-        return "COMPLETE"
-    return "FAILED" if any(d.state == "FAILED" for d in copies) else "PARTIAL"
+        return ClassState.COMPLETE
+    return ClassState.FAILED if any(d.state == DumpCopyState.FAILED for d in copies) else ClassState.PARTIAL
 
 
 def expire(ctx: Context, tidy: bool = True) -> list[str]:
@@ -274,7 +279,7 @@ def expire(ctx: Context, tidy: bool = True) -> list[str]:
         s.flush()
         for vid in touched:
             v = s.get(BackupVersionRow, vid)
-            if v is not None and v.dasd_state == "NONE" and not repo.dump_copies(s, vid):
+            if v is not None and v.dasd_state == DasdState.NONE and not repo.dump_copies(s, vid):
                 repo.delete_version(s, v)
             else:
                 refresh_dump_state(s, vid)
@@ -292,7 +297,7 @@ def remove_unused_tapes(ctx: Context) -> None:
     with ctx.catalog.session() as s:
         # tapes first: a tape FULL now has all its copies committed, so the read after sees them
         # (the two reads are not one snapshot)
-        full = list(s.exec(select(TapeRow).where(TapeRow.state == "FULL")).all())
+        full = list(s.exec(select(TapeRow).where(TapeRow.state == TapeState.FULL)).all())
         used = {d.file for d in s.exec(select(DumpCopyRow)).all()}
         scratch = [t for t in full if t.file not in used]
         if scratch:
@@ -312,17 +317,17 @@ def check_unfinished_tapes(s: Session, root: Path) -> list[str]:
     out: list[str] = []
     for tape in s.exec(select(TapeRow).where(TapeRow.state == "WRITING")).all():
         for c in s.exec(select(DumpCopyRow).where(DumpCopyRow.tape == tape.volser)).all():
-            if c.state != "COMPLETE":
+            if c.state != DumpCopyState.COMPLETE:
                 continue
             try:
                 read_copy(root, c)
             except TapeError as exc:
-                c.state = "FAILED"
+                c.state = DumpCopyState.FAILED
                 s.add(c)
                 out.append(f"DUMP COPY OF {c.source} ON TAPE {c.tape} ({c.dump_class}) IS FAILED: {exc}")
         for vid in {c.version_id for c in s.exec(select(DumpCopyRow).where(DumpCopyRow.tape == tape.volser)).all()}:
             refresh_dump_state(s, vid)
-        tape.state = "FULL"
+        tape.state = TapeState.FULL
         s.add(tape)
         out.append(f"TAPE {tape.volser} WAS BEING WRITTEN WHEN FLASHPOOL STOPPED; ITS DUMP COPIES WERE VERIFIED")
     named = {t.file for t in s.exec(select(TapeRow)).all()}
@@ -378,8 +383,8 @@ def auto_dump_jobs(ctx: Context) -> list[AutoDump]:
             if not pool.auto_dump:
                 continue
             classes = tuple(link.dump_class for link in repo.pool_dump_classes(s, pool.name))
-            newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
-            if classes and newest and newest.dump_state != "ALLCOMPLETE":
+            newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == DasdState.RECOVERABLE), None)
+            if classes and newest and newest.dump_state != DumpState.ALLCOMPLETE:
                 jobs.append(AutoDump(pool.name, newest.key, classes))
     return jobs
 
@@ -389,7 +394,7 @@ def auto_dump_one(ctx: Context, job: AutoDump, then: Callable[[Context, str, int
     False when the version was replaced or recovered while the job waited."""
     with ctx.catalog.session() as s:
         v = s.get(BackupVersionRow, job.version_id)
-        if v is None or v.dasd_state != "RECOVERABLE":
+        if v is None or v.dasd_state != DasdState.RECOVERABLE:
             return False
     res = CommandResult(f"AUTODUMP COPYPOOL({job.pool})")
     if not dump_version(ctx, job.version_id, job.classes, res):
@@ -432,7 +437,7 @@ def choose_dump(
         c = mine[0]
         return DumpChoice(c, s.get(BackupVersionRow, c.version_id))
     assert version is not None
-    copies = [c for c in repo.dump_copies(s, version.key) if c.source == source and c.state == "COMPLETE"]
+    copies = [c for c in repo.dump_copies(s, version.key) if c.source == source and c.state == DumpCopyState.COMPLETE]
     if not copies:
         return DumpChoice(None, rc=42, why=f"version {version.version:03d} has no dump copy of {source}")
     if dump_class:

@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow, SiteSettingRow
 from engine.hsm.setsys import SetsysValues
+from engine.states import DasdState, DumpCopyState
 
 CYCLE_KEY, START_KEY, RAN_KEY = "dumpcycle", "dumpcycle.start", "autodump.started"
 DAY = 86_400.0
@@ -143,10 +144,10 @@ def due(s: Session, cycle_day: int, now: float) -> list[Due]:
     for pool in repo.copy_pools(s):
         if not pool.auto_dump:
             continue
-        newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == "RECOVERABLE"), None)
+        newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == DasdState.RECOVERABLE), None)
         if newest is None:
             continue
-        done = {c.dump_class for c in repo.dump_copies(s, newest.key) if c.state == "COMPLETE"}
+        done = {c.dump_class for c in repo.dump_copies(s, newest.key) if c.state == DumpCopyState.COMPLETE}
         wanted = []
         for link in repo.pool_dump_classes(s, pool.name):
             dc = classes.get(link.dump_class)

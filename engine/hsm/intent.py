@@ -33,6 +33,8 @@ from engine.catalog.models import (
     VersionPairRow,
 )
 from engine.flashcopy import FlashCopyCore, Relationship
+from engine.hsm import standing
+from engine.states import DasdState, FailedReason, PairState
 
 if TYPE_CHECKING:
     from engine.catalog import Catalog
@@ -43,11 +45,6 @@ class IntentKind(enum.Enum):
     WITHDRAW = "WITHDRAW"  # finished: the relationships it names are withdrawn
     FAST_REVERSE = "FAST_REVERSE"  # finished: each pair's outcome is read from the relationships
     DATASET = "DATASET"  # finished: the data set's tracks copied again and recataloged (dsrecover)
-
-
-class PairState(enum.Enum):
-    OK = "OK"
-    RECOVERED = "RECOVERED"  # restored by a fast reverse restore: its target no longer holds the PIT
 
 
 def tag(intent_id: int) -> str:
@@ -137,15 +134,18 @@ def reversed_pairs(s: Session, core: FlashCopyCore, pairs: list[VersionPairRow],
     return done
 
 
-def settle_fast_reverse(s: Session, version: BackupVersionRow, recovered: set[str]) -> None:
-    """The version's state after a fast reverse restore recovered `recovered` (cumulative)."""
+def settle_fast_reverse(s: Session, version: BackupVersionRow, recovered: set[str], at: float) -> None:
+    """The version's state after a fast reverse restore recovered `recovered` (cumulative) at `at`."""
     pairs = list(s.exec(select(VersionPairRow).where(VersionPairRow.version_id == version.id)).all())
     for p in pairs:
-        if p.source in recovered and p.state != PairState.RECOVERED.value:
-            p.state = PairState.RECOVERED.value
+        if p.source in recovered and p.state != PairState.RECOVERED:
+            p.state = PairState.RECOVERED
             s.add(p)
-    left = [p for p in pairs if p.state != PairState.RECOVERED.value]
-    version.dasd_state = "FCFRRINCOMPLETE" if left else "FAILED"
+    left = [p for p in pairs if p.state != PairState.RECOVERED]
+    if left:
+        version.dasd_state = DasdState.FCFRRINCOMPLETE
+    else:
+        standing.mark_failed(version, FailedReason.FAST_REVERSED, at)
     version.recovery_incomplete = bool(left)
     s.add(version)
 
@@ -183,13 +183,13 @@ def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Re
             else:
                 pairs = list(s.exec(select(VersionPairRow).where(VersionPairRow.version_id == version.id)).all())
                 done = reversed_pairs(s, core, [p for p in pairs if p.source in payload["sources"]], row.id)
-                settle_fast_reverse(s, version, done)
+                settle_fast_reverse(s, version, done, row.created_at)
                 text = (
                     f"FAST REVERSE RESTORE OF VERSION {version.version:03d} OF COPY POOL {row.copy_pool} WAS INTERRUPTED: "
                     f"{len(done)} OF {len(payload['sources'])} VOLUME(S) RECOVERED; THE VERSION IS {version.dasd_state}"
                     + (
                         "; RE-ISSUE FRRECOV COPYPOOL TO RECOVER THE OTHERS"
-                        if version.dasd_state == "FCFRRINCOMPLETE"
+                        if version.dasd_state == DasdState.FCFRRINCOMPLETE
                         else ""
                     )
                 )

@@ -18,6 +18,7 @@ from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
 from engine.hsm import rules
 from engine.hsm.messages import CommandResult, Rc
+from engine.states import DasdState
 from engine.visibility import EVERYTHING, Visibility
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
                     cp, vid = in_use[vol.volser]
                     ver = s.get(BackupVersionRow, vid)
                     assert ver is not None
-                    label = "PREPARE" if ver.dasd_state == "PREPARE" else f"{ver.version:03d}"
+                    label = DasdState.PREPARE if ver.dasd_state == DasdState.PREPARE else f"{ver.version:03d}"
                     out.append(f"{vol.volser:<7} {'IN USE':<8} {cp:<23} {label}")
                     targets.append(
                         {
@@ -143,15 +144,15 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
             out.append("VERSION VTOCENQ DATE       TIME     FASTREPLICATIONSTATE DUMPSTATE")
             chosen = _versions_to_detail(req, every, vers) if detail else set()
             counts = reads.pair_counts(c, [v.key for v in vers]) if detail else {}
-            shown = [v.id for v in vers if v.id in chosen and v.dasd_state != "NONE"]
+            shown = [v.id for v in vers if v.id in chosen and v.dasd_state != DasdState.NONE]
             pairs = reads.pair_tuples(c, shown) if req.volumes in ("ALLVOLS", "FASTREPLICATIONVOLS") else {}
             for v in vers:
                 date, time_ = _when(v)
-                state = "PREPARE" if v.dasd_state == "PREPARE" else v.dasd_state
-                number = "PREP" if v.dasd_state == "PREPARE" else f"{v.version:03d}"
+                state = DasdState.PREPARE if v.dasd_state == DasdState.PREPARE else v.dasd_state
+                number = "PREP" if v.dasd_state == DasdState.PREPARE else f"{v.version:03d}"
                 out.append(f"{number:<7} {'Y' if v.vtocenq else 'N':<7} {date} {time_} {state:<20} {v.dump_state}")
                 entry: dict[str, Any] = {
-                    "version": None if v.dasd_state == "PREPARE" else v.version,
+                    "version": None if v.dasd_state == DasdState.PREPARE else v.version,
                     "state": state,
                     "dump_state": v.dump_state,
                     "vtocenq": v.vtocenq,

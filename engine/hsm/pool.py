@@ -13,6 +13,7 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow
 from engine.catalog.reads import VersionLike
 from engine.hsm import rules
+from engine.states import DasdState
 
 V = TypeVar("V", bound=VersionLike)
 
@@ -46,7 +47,7 @@ def backups(s: Session, pool: str) -> list[BackupVersionRow]:
 
 def backups_among(vers: Iterable[V]) -> list[V]:
     """Of versions listed newest first, those that are backups (not PREPARE entries)."""
-    return [v for v in vers if v.dasd_state != "PREPARE"]
+    return [v for v in vers if v.dasd_state != DasdState.PREPARE]
 
 
 def backups_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:

@@ -30,9 +30,10 @@ from engine.flashcopy import EstablishRequest, FlashCopyCore
 from engine.hsm import dump, intent, rules
 from engine.hsm import messages as msg
 from engine.hsm import pool as pools
-from engine.hsm.intent import IntentKind, PairState
+from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult, resource_problem
 from engine.hsm.rules import Checks, Method, Rc, Refusal, Refused, version_name
+from engine.states import DasdState, PairState
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -114,7 +115,7 @@ def plan_copy_pool(ctx: Context, req: FrRecov, checks: Checks) -> PoolRecovery:
         assert pool is not None
         version = _select(s, cp, req, checks, need_dasd=True)
         pairs = repo.pairs(s, version.key)
-    todo = [p for p in pairs if p.state != PairState.RECOVERED.value]
+    todo = [p for p in pairs if p.state != PairState.RECOVERED]
     checks.require(
         "every source and target volume is available",
         rules.volumes_available([v for p in todo for v in (p.source, p.target)], ctx.unavailable, ctx.volumes),
@@ -194,7 +195,7 @@ def _select(s: Session, cp: str, req: FrRecov, checks: Checks, need_dasd: bool) 
 def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> None:
     plan = _plan(plan_copy_pool, ctx, req)
     cp, version, todo = plan.pool.name, plan.version, plan.todo
-    if version.fcfrr and version.dasd_state == "RECOVERABLE" and not plan.frr:
+    if version.fcfrr and version.dasd_state == DasdState.RECOVERABLE and not plan.frr:
         res.add(
             "FPL110I",
             f"{version_name(version).upper()} IS NO LONGER ELIGIBLE FOR FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); REGULAR RECOVERY IS USED",
@@ -233,7 +234,7 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
             iid = intent.begin(
                 s, IntentKind.FAST_REVERSE, cp, ctx.clock(), version_id=version.key, sources=[p.source for p in work]
             )
-            v.dasd_state = "FCFRRINCOMPLETE"  # in progress: its targets stop holding the PIT
+            v.dasd_state = DasdState.FCFRRINCOMPLETE  # in progress: its targets stop holding the PIT
             s.add(v)
             s.commit()
         failures: list[tuple[str, str]] = []
@@ -248,7 +249,7 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
             except FlashCopyError as exc:
                 failures.append((p.source, str(exc)))
         with catalog.session() as s:
-            intent.settle_fast_reverse(s, repo.held_version(s, version.key), set(done))
+            intent.settle_fast_reverse(s, repo.held_version(s, version.key), set(done), ctx.clock())
             intent.end(s, iid)
             s.commit()
         return failures, done

@@ -25,6 +25,7 @@ from engine.errors import FlashpoolError
 from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult, Rc
+from engine.states import DasdState, DumpCopyState, PairState
 
 V = TypeVar("V", bound=VersionLike)  # a version row, or a version as read
 
@@ -207,8 +208,8 @@ def select_version(vers: Sequence[V], sel: Selection, need_dasd: bool) -> V | Re
         found = vers[g] if g < len(vers) else None
     if found is None:
         return Refusal(Rc.NO_VERSION, f"the requested backup copy ({sel.describe()}) does not exist", "version")
-    if need_dasd and found.dasd_state not in ("RECOVERABLE", "FCFRRINCOMPLETE"):
-        state = "has no DASD copy" if found.dasd_state == "NONE" else f"is {found.dasd_state}"
+    if need_dasd and found.dasd_state not in (DasdState.RECOVERABLE, DasdState.FCFRRINCOMPLETE):
+        state = "has no DASD copy" if found.dasd_state == DasdState.NONE else f"is {found.dasd_state}"
         return Refusal(
             Rc.NO_VERSION,
             f"{version_name(found)} {state}; it cannot be recovered from DASD",
@@ -242,7 +243,7 @@ class Method(enum.Enum):
 
 
 #: the states in which a version can still be recovered by fast reverse restore
-FRR_STATES = ("RECOVERABLE", "FCFRRINCOMPLETE")
+FRR_STATES = tuple(s for s in DasdState if s.frr_possible)
 
 
 def frr_methods(
@@ -256,7 +257,7 @@ def frr_methods(
         return None
     out: dict[str, Method] = {}
     for p in pairs:
-        if p.state == "RECOVERED":
+        if p.state == PairState.RECOVERED:
             out[p.source] = Method.DONE
             continue
         rel = core.find(p.relationship_id) if p.relationship_id else None
@@ -266,7 +267,7 @@ def frr_methods(
             out[p.source] = Method.FAST
         else:
             return None
-    if version.dasd_state == "RECOVERABLE" and Method.FAST not in out.values():
+    if version.dasd_state == DasdState.RECOVERABLE and Method.FAST not in out.values():
         return None
     return out
 
@@ -283,7 +284,7 @@ def frr_possible(pool: CopyPoolRow, version: BackupVersionRow, methods: dict[str
 
 
 def partial_frr_blocked(version: BackupVersionRow, methods: dict[str, Method] | None) -> Refusal | None:
-    if version.dasd_state == "FCFRRINCOMPLETE" and methods is None:
+    if version.dasd_state == DasdState.FCFRRINCOMPLETE and methods is None:
         return Refusal(
             Rc.IN_THE_WAY,
             f"{version_name(version)} was partly restored by fast reverse restore and its other "
@@ -405,7 +406,7 @@ def verify_relationships(
 
 
 def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal | None:
-    if pair.state == "RECOVERED":
+    if pair.state == PairState.RECOVERED:
         return Refusal(
             Rc.IN_THE_WAY,
             f"{pair.source} was already restored by a fast reverse restore of {version_name(version)}; "
@@ -419,7 +420,7 @@ def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal
 
 
 def required_dump_incomplete(s: Session, pool: CopyPoolRow, version: BackupVersionRow) -> str | None:
-    have = {d.dump_class for d in repo.dump_copies(s, version.key) if d.state == "COMPLETE"}
+    have = {d.dump_class for d in repo.dump_copies(s, version.key) if d.state == DumpCopyState.COMPLETE}
     for link in repo.pool_dump_classes(s, pool.name):
         dc = repo.dump_class(s, link.dump_class)
         if dc and dc.fast_replication_dump == "REQUIRED" and dc.name not in have:
@@ -603,7 +604,7 @@ def valid_dasd_copy(version: BackupVersionRow | None, what: str) -> Refusal | No
     """DUMPONLY and WITHDRAW work on a valid DASD copy."""
     if version is None:
         return Refusal(Rc.NO_VERSION, f"the copy pool has no valid DASD version to {what}", "version")
-    if version.dasd_state != "RECOVERABLE":
+    if version.dasd_state != DasdState.RECOVERABLE:
         done = {"dump": "dumped", "withdraw": "withdrawn"}[what]
         return Refusal(
             Rc.NO_VERSION,

@@ -19,6 +19,7 @@ from engine.catalog.models import BackupVersionRow, VersionPairRow
 from engine.command import Action, FrBackup, FrDelete, FromDump, FrRecov, Request, Selection, parse_command
 from engine.hsm import dump, rules
 from engine.hsm import pool as pools
+from engine.states import DasdState, DumpCopyState
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -139,7 +140,7 @@ def expect_datasets(
         left = found.info.bytes_used
         with ctx.catalog.session() as s:
             targets = {p.source: p.target for p in repo.pairs(s, found.version.key)}
-            copies = {c.source: c for c in repo.dump_copies(s, found.version.key) if c.state == "COMPLETE"}
+            copies = {c.source: c for c in repo.dump_copies(s, found.version.key) if c.state == DumpCopyState.COMPLETE}
         for e in found.info.extents:
             if from_dump:
                 c = copies[e.volser]
@@ -159,7 +160,7 @@ def expect_datasets(
 def _backup_pairs(ctx: Context, pool: str) -> list[tuple[str, str, int | None]]:
     with ctx.catalog.session() as s:
         vers = pools.backups(s, pool)
-        if not vers or vers[0].dasd_state != "RECOVERABLE":
+        if not vers or vers[0].dasd_state != DasdState.RECOVERABLE:
             return []
         return [(p.source, p.target, p.relationship_id) for p in repo.pairs(s, vers[0].key)]
 
@@ -203,7 +204,7 @@ def version_state(ctx: Context, pool: str, version: int) -> str:
     """ "valid", "invalid" (no usable DASD copy) or "gone" (no longer in the catalog)."""
     with ctx.catalog.session() as s:
         v = next((v for v in pools.backups(s, pool) if v.version == version), None)
-    return "gone" if v is None else "valid" if v.dasd_state == "RECOVERABLE" else "invalid"
+    return "gone" if v is None else "valid" if v.dasd_state == DasdState.RECOVERABLE else "invalid"
 
 
 def dump_state(ctx: Context, pool: str, version: int, dump_class: str) -> str:
@@ -215,7 +216,7 @@ def dump_state(ctx: Context, pool: str, version: int, dump_class: str) -> str:
 
 def prepared_pairs(ctx: Context, pool: str) -> str:
     with ctx.catalog.session() as s:
-        prep = [v for v in repo.versions(s, pool) if v.dasd_state == "PREPARE"]
+        prep = [v for v in repo.versions(s, pool) if v.dasd_state == DasdState.PREPARE]
         return f"{sum(len(repo.pairs(s, v.key)) for v in prep)} target(s) assigned"
 
 
@@ -264,7 +265,7 @@ def expect_for(ctx: Context, command: str | Request) -> list[Expectation]:
         return expect_from_dasd(ctx, pool or "", sel, volumes)
     if isinstance(req, FrBackup) and req.action is Action.WITHDRAW:
         with ctx.catalog.session() as s:
-            valid = [v for v in pools.backups(s, req.copypool) if v.dasd_state == "RECOVERABLE"]
+            valid = [v for v in pools.backups(s, req.copypool) if v.dasd_state == DasdState.RECOVERABLE]
         return [Expectation("version", f"{req.copypool} {valid[0].version}", "invalid", "withdrawn")] if valid else []
     if isinstance(req, FrBackup) and req.action is Action.PREPARE:
         return [expect_prepared(ctx, req.copypool)]

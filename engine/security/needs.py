@@ -81,6 +81,8 @@ RULES: dict[str, Rule] = {
     "storage": Needs(LIST, filtered=True),
     "relationships": Needs(LIST, volumes="volser", filtered=True),
     "activity": Needs(LIST, pool="pool", filtered=True),
+    "alerts": Needs(LIST, filtered=True),
+    "acknowledge_alerts": Needs(LIST, filtered=True),
     "band_map": Needs(LIST, volumes="volser"),
     "volume_digest": Needs(LIST, volumes="volser"),
     "datasets": Needs(LIST, filtered=True),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,12 +94,12 @@ class Scene:
     keys: tuple[str, ...]
     caption: str
     app_options: dict = field(default_factory=dict)
-    before: Callable[[FlashpoolApp], None] | None = None  # what happens on the site first (alerts)
+    before: Callable[[FlashpoolApp], Awaitable[None]] | None = None  # what happens on the site first (alerts)
 
     async def drive(self, pilot) -> None:
         await settle(pilot)
         if self.before is not None:
-            self.before(pilot.app)
+            await self.before(pilot.app)
             await settle(pilot)
             pilot.app.clear_notifications()  # the list is the picture, not the toasts over it
         for key in self.keys:
@@ -148,35 +148,43 @@ SCENES: list[Scene] = [
 ]
 
 
-def raise_demo_alerts(app: FlashpoolApp) -> None:
-    """What an evening on the demo site raises, on the site's fixed clock."""
-    from engine.events import ActivityLogged
+async def raise_demo_alerts(app: FlashpoolApp) -> None:
+    """What an evening on the demo site raises, on the site's fixed clock: in the site's alert
+    list, as its alert watch records them."""
     from engine.hsm.alerts import AlertKind, AlertRaised
 
     now = app.site.engine.flashcopy.clock()
     db2 = "DSN$DB0A$DB"
-    for event in (
-        AlertRaised(
-            now - 900,
-            AlertKind.COPY_COMPLETE,
-            "HRNIGHT",
-            "BACKGROUND COPY OF VERSION 002 OF COPY POOL HRNIGHT IS COMPLETE: ITS TARGETS HOLD THE WHOLE POINT IN TIME",
-        ),
-        AlertRaised(
-            now - 600,
-            AlertKind.FRR_WINDOW_CLOSED,
-            db2,
-            f"VERSION 002 OF COPY POOL {db2} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); FRRECOV NOW COPIES EVERY TRACK BACK",
-        ),
-        ActivityLogged(now - 300, "AUTO", "FRBACKUP COPYPOOL(PAYROLL) DUMP", "PAYROLL", 0),
-        AlertRaised(
-            now - 120,
-            AlertKind.COPY_PARKED,
-            None,
-            "BACKGROUND COPY DB0A01 -> BK0A09 STOPPED: no space left on device; IT IS RETRIED EVERY FEW SECONDS AND NOTHING COPIED IS LOST",
-        ),
-    ):
-        app.site.engine.events.publish(event)
+    watch = app.site.engine.alerts
+    watch._raise(
+        [
+            AlertRaised(
+                now - 900,
+                AlertKind.COPY_COMPLETE,
+                "HRNIGHT",
+                "BACKGROUND COPY OF VERSION 002 OF COPY POOL HRNIGHT IS COMPLETE: ITS TARGETS HOLD THE WHOLE POINT IN TIME",
+            ),
+            AlertRaised(
+                now - 600,
+                AlertKind.FRR_WINDOW_CLOSED,
+                db2,
+                f"VERSION 002 OF COPY POOL {db2} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE (ITS RELATIONSHIPS ENDED); FRRECOV NOW COPIES EVERY TRACK BACK",
+            ),
+            AlertRaised(
+                now - 300,
+                AlertKind.DUMP_COMPLETE,
+                "PAYROLL",
+                "DUMP OF VERSION 004 OF COPY POOL PAYROLL IS ALLCOMPLETE",
+            ),
+            AlertRaised(
+                now - 120,
+                AlertKind.COPY_PARKED,
+                None,
+                "BACKGROUND COPY DB0A01 -> BK0A09 STOPPED: no space left on device; IT IS RETRIED EVERY FEW SECONDS AND NOTHING COPIED IS LOST",
+            ),
+        ]
+    )
+    await watch.settle()
 
 
 #: every list screen, the alerts and a walkthrough again at the smallest and a large terminal

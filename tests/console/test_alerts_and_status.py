@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-from console.config import save_settings
+from console import textual_internals as internals
+from console.app import FlashpoolApp
 from console.widgets.status_line import StatusLine
 from engine.events import ActivityLogged
 from engine.hsm.alerts import AlertKind, AlertRaised
 from tests.console.conftest import make_app, settle
+
+QUIET = {"live": False, "start_engine": False, "warm": False}
 
 POOL = "DSN$DB0A$DB"
 
@@ -25,14 +28,12 @@ async def test_an_alert_is_a_toast_a_count_a_row_and_can_be_acknowledged(demo_pa
         await settle(pilot)
         assert "alerts 0" in status(app)
         text = f"VERSION 003 OF COPY POOL {POOL} CAN NO LONGER BE RECOVERED BY FAST REVERSE RESTORE"
-        app.site.engine.events.publish(
-            AlertRaised(app.site.engine.flashcopy.clock(), AlertKind.FRR_WINDOW_CLOSED, POOL, text)
-        )
-        app.site.engine.events.publish(
-            AlertRaised(app.site.engine.flashcopy.clock(), AlertKind.COPY_PARKED, None, "BACKGROUND COPY STOPPED: full")
-        )
+        watch, now = app.site.engine.alerts, app.site.engine.flashcopy.clock()
+        watch._raise([AlertRaised(now, AlertKind.FRR_WINDOW_CLOSED, POOL, text)])
+        watch._raise([AlertRaised(now, AlertKind.COPY_PARKED, None, "BACKGROUND COPY STOPPED: full")])
+        await watch.settle()
         await settle(pilot)
-        toasts = list(app._notifications)
+        toasts = internals.notifications(app)
         assert [t.severity for t in toasts] == ["warning", "error"]
         assert toasts[0].message == text and POOL in toasts[0].title
         assert "▲ alerts 2" in status(app)
@@ -40,40 +41,74 @@ async def test_an_alert_is_a_toast_a_count_a_row_and_can_be_acknowledged(demo_pa
         await settle(pilot)
         table = app.screen.table
         assert type(app.screen).__name__ == "AlertsScreen" and table.row_count == 2
-        first = [str(c) for c in table.get_row_at(0)]
-        assert "✘ ERROR" in first[2] and "· no" in first[5]  # newest first, words not only colour
+        first = " ".join(str(c) for c in table.get_row_at(0))
+        assert "✘ ERROR" in first and "· no" in first  # newest first, words not only colour
         await pilot.press("space")
         await settle(pilot)
         assert "▲ alerts 1" in status(app)
-        assert "✔ yes" in str(table.get_row_at(0)[5])
+        assert "✔ yes" in " ".join(str(c) for c in table.get_row_at(0))
+        assert app.alerts.items[-1].acknowledged_by == app.site.who.user  # who acknowledged it, for everyone
         await pilot.press("A")
         await settle(pilot)
         assert "alerts 0" in status(app) and "▲" not in status(app)
     await app.site.close()
 
 
-async def test_commands_of_others_alert_and_this_consoles_own_do_not(demo_path, monkeypatch):
-    save_settings(bell=True)
+async def test_alerts_belong_to_the_site_one_count_one_acknowledgement_kept_across_restarts(demo_path):
+    """Two consoles on one site count the same alerts; one acknowledges, both see it, with who;
+    a console started afterwards starts from the site's list, not from zero."""
+    site = make_app(demo_path).site
+    one, two = FlashpoolApp(site, **QUIET), FlashpoolApp(site, **QUIET, user="bob")
+    async with one.run_test(size=(130, 40)) as p1, two.run_test(size=(130, 40)) as p2:
+        await settle(p1)
+        await settle(p2)
+        watch, now = site.engine.alerts, site.engine.flashcopy.clock()
+        watch._raise([AlertRaised(now, AlertKind.COPY_COMPLETE, POOL, f"BACKGROUND COPY OF {POOL} IS COMPLETE")])
+        watch._raise([AlertRaised(now, AlertKind.DUMP_COMPLETE, POOL, f"DUMP OF {POOL} IS ALLCOMPLETE")])
+        await watch.settle()
+        await settle(p1)
+        await settle(p2)
+        assert "alerts 2" in status(one) and "alerts 2" in status(two)
+        await p1.press("5")
+        await settle(p1)
+        await p1.press("space")  # the newest, acknowledged in the site
+        await settle(p1)
+        await settle(p2)
+        assert "alerts 1" in status(one) and "alerts 1" in status(two)
+        assert [a.acknowledged_by for a in two.alerts.items] == [None, site.who.user]
+    await site.close()
+    again = make_app(demo_path)
+    async with again.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        assert "alerts 1" in status(again)
+        assert [(a.message_id, a.acknowledged_by) for a in again.alerts.items] == [
+            ("FPL400I", None),
+            ("FPL401I", again.site.who.user),
+        ]
+    await again.site.close()
+
+
+async def test_commands_of_others_are_a_toast_and_this_consoles_own_are_not(demo_path):
     app = make_app(demo_path)
-    bells: list[int] = []
-    monkeypatch.setattr(app, "bell", lambda: bells.append(1))
     async with app.run_test(size=(130, 40)) as pilot:
         await settle(pilot)
         res = await app.run_command(f"FRBACKUP COPYPOOL({POOL})")  # this console's own: no news to it
         assert res.rc == 0
         await settle(pilot)
+        before = len(internals.notifications(app))
         now = app.site.engine.flashcopy.clock()
         # the same command from another console's user is news: it changed what this one shows
         app.site.engine.events.publish(ActivityLogged(now, "CONSOLE", f"FRBACKUP COPYPOOL({POOL})", POOL, 0, "bob"))
         app.site.engine.events.publish(ActivityLogged(now, "AUTO", "QUERY SETSYS", None, 0))  # changes nothing
         app.site.engine.events.publish(ActivityLogged(now, "AUTO", f"FRBACKUP COPYPOOL({POOL}) DUMP", POOL, 0))
         await settle(pilot)
-        assert [a.text for a in app.alerts.items] == [
+        told = internals.notifications(app)[before:]
+        assert [t.message for t in told] == [
             f"BOB (CONSOLE) RAN FRBACKUP COPYPOOL({POOL}): RC=0",
             f"AUTO RAN FRBACKUP COPYPOOL({POOL}) DUMP: RC=0",
         ]
-        assert app.alerts.items[0].title == "command from bob (CONSOLE)"
-        assert bells == [1, 1]
+        assert told[0].title == "command from bob (CONSOLE)"
+        assert app.alerts.items == [] and "alerts 0" in status(app)  # a toast, no alert: every console counts alike
     await app.site.close()
 
 
@@ -218,7 +253,7 @@ async def test_a_command_of_another_pool_is_no_alert_on_a_pool_s_own_screen(demo
         bus.publish(ActivityLogged(now, "CLI", "FRDELETE COPYPOOL(HRNIGHT) VERSIONS(1)", "HRNIGHT", 0, "bob"))
         bus.publish(ActivityLogged(now, "CLI", "HOLD FRBACKUP", None, 0, "bob"))  # the whole site
         await settle(pilot)
-        assert [a.text for a in app.alerts.items] == [
+        assert [t.message for t in internals.notifications(app) if "RAN" in t.message] == [
             "BOB (CLI) RAN FRDELETE COPYPOOL(HRNIGHT) VERSIONS(1): RC=0",
             "BOB (CLI) RAN HOLD FRBACKUP: RC=0",
         ]
@@ -240,7 +275,7 @@ async def test_rows_that_cannot_be_read_are_said_so_once_not_left_blank(demo_pat
         await settle(pilot)
         app.screen.request_reload()  # the next reload fails the same way: no second toast
         await settle(pilot)
-        told = [t for t in app._notifications if "COULD NOT BE READ" in t.message]
+        told = [t for t in internals.notifications(app) if "COULD NOT BE READ" in t.message]
         assert len(told) == 1 and told[0].severity == "error"
         assert told[0].message.startswith("FPL630E Groups: ") and "cannot be reached" in told[0].message
     await app.site.close()
@@ -264,7 +299,7 @@ async def test_pairs_that_cannot_be_read_are_said_so(demo_path, monkeypatch):
         monkeypatch.setattr(app.site, "pairs", gone)
         await pilot.press("j")  # an older version: its pairs are read now
         await settle(pilot)
-        told = [t for t in app._notifications if "COULD NOT BE READ" in t.message]
+        told = [t for t in internals.notifications(app) if "COULD NOT BE READ" in t.message]
         assert len(told) == 1 and told[0].severity == "error" and "cannot be reached" in told[0].message
         assert type(app.screen).__name__ == "PoolDetailScreen"
         assert app.screen.query_one("#pairs").row_count == 0  # not the other version's pairs

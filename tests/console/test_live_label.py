@@ -8,6 +8,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline
 
+from console import textual_internals as internals
 from console.widgets.live_label import LiveLabel
 
 
@@ -34,7 +35,7 @@ async def test_a_label_lays_out_only_when_its_width_changes(monkeypatch):
         monkeypatch.setattr(LiveLabel, "refresh", spy)
 
         def shown() -> str:
-            return "".join(seg.text for seg in app.screen._compositor.render_strips()[0]).rstrip()
+            return internals.screen_lines(app.screen)[0].rstrip()
 
         label.show("3 running · 12.5 tracks/s")
         await pilot.pause()

@@ -75,12 +75,7 @@ PRIVATE_MODULES: dict[str, str] = {
 
 #: uses not moved to the adapter yet: these files were outside the change that made it. Each
 #: entry goes when its file calls the adapter instead (bindings, notifications, screen_lines).
-NOT_MOVED_YET: set[tuple[str, str]] = {
-    ("console/modals/help.py", "_bindings"),
-    ("tests/console/test_alerts_and_status.py", "_notifications"),
-    ("tests/console/test_live_label.py", "_compositor"),
-    ("tests/walkthroughs/test_recovery.py", "_notifications"),
-}
+NOT_MOVED_YET: set[tuple[str, str]] = set()
 
 
 def moved(what: str, how: str) -> str:

@@ -7,6 +7,8 @@ import pytest
 from textual.color import Color
 
 from console import format as fmt
+from engine.flashcopy.relationship import RelState
+from engine.states import DasdState, DumpState
 from themes import ALL_THEMES, TEXT_COLOURS
 
 BACKGROUNDS = ("background", "surface", "panel")
@@ -64,13 +66,20 @@ def test_text_colours_meet_aa(theme):
 
 
 def test_state_words_carry_their_meaning_and_the_theme_colours_them():
-    for word, glyph in (("RECOVERABLE", "✔"), ("FAILED", "✘"), ("PARTIAL", "▲"), ("COPYING", "⟳")):
-        assert fmt.state(word).plain == f"{glyph} {word}"  # a glyph and the word, whatever the colour
+    for word, glyph in (
+        (DasdState.RECOVERABLE, "✔"),
+        (DasdState.FAILED, "✘"),
+        (DumpState.PARTIAL, "▲"),
+        (RelState.COPYING, "⟳"),
+        (RelState.COPY_COMPLETE, "✔"),
+    ):
+        text = word.value if isinstance(word, RelState) else str(word)
+        assert fmt.state(word).plain == f"{glyph} {text}"  # a glyph and the word, whatever the colour
     light = next(t for t in ALL_THEMES if t.name == "flashpool-light")
     saved = dict(fmt.PALETTE)
     try:
         fmt.use_theme(variables(light))
-        assert str(fmt.state("FAILED").style) == light.variables["state-bad"]
-        assert str(fmt.state("RECOVERABLE").style) == light.variables["state-ok"]
+        assert str(fmt.state(DasdState.FAILED).style) == light.variables["state-bad"]
+        assert str(fmt.state(DasdState.RECOVERABLE).style) == light.variables["state-ok"]
     finally:
         fmt.PALETTE.update(saved)

@@ -357,6 +357,9 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.execute("DROP TABLE site_setting")  # revision 0006's
     con.execute("ALTER TABLE dump_class DROP COLUMN frequency")
     con.execute("ALTER TABLE dump_class DROP COLUMN day")
+    con.execute("DROP TABLE alert")  # revision 0007's
+    for column in ("failed_reason", "failed_at", "failed_by"):
+        con.execute(f"ALTER TABLE backup_version DROP COLUMN {column}")
     con.commit()
     con.close()
     shutil.rmtree(path / "keys")  # no audit trail, so no key or head yet

@@ -83,6 +83,8 @@ def samples(versions: dict[str, int]) -> list[Sample]:
         Sample("audit_verify", {"against": []}),
         Sample("audit_export", {"since": time.time() + 3600}),
         Sample("activity", {"limit": 20}),
+        Sample("alerts", {"limit": 20}),
+        Sample("acknowledge_alerts", {"numbers": None}, mutating=True),
         Sample("change_security", {"change": None}, mutating=True),
         Sample("configuration", {}),
         Sample("config_preview", {"change": ConfigChange(ConfigOp.ALTER_POOL, "PAY", versions=1)}),
@@ -150,6 +152,8 @@ NEEDS: dict[str, tuple[set[str], str | None]] = {
             "expect",
             "verify",
             "events",
+            "alerts",
+            "acknowledge_alerts",
         ]
     },
     **{call: ({"LIST"}, "pool") for call in ("versions", "pairs", "verify_backup", "activity")},

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from console import textual_internals as internals
 from engine.api import SiteAPI
 from engine.events import ActivityLogged
 from server import openapi, sockets
@@ -159,10 +160,10 @@ async def test_two_consoles_see_a_cli_backup_within_a_second_and_a_read_only_one
             done = time.monotonic()
 
             def told(app) -> bool:  # a command by someone else changed what it shows
-                return any("RAN FRBACKUP COPYPOOL(PAY)" in x.text for x in app.alerts.items)
+                return any("RAN FRBACKUP COPYPOOL(PAY)" in str(x.message) for x in internals.notifications(app))
 
             while not ("1/2" in valid(a) and "1/2" in valid(b) and told(a) and told(b)):
-                assert time.monotonic() - done < 1.0, (valid(a), valid(b), a.alerts.items)
+                assert time.monotonic() - done < 1.0, (valid(a), valid(b), internals.notifications(a))
                 await asyncio.sleep(0.02)
             # the read-only console offers nothing that changes the site, and nothing changes
             audit_before = len(one.audit_export().entries)

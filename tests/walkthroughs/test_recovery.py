@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from console import textual_internals as internals
 from console.modals.confirm import ConfirmScreen
 from engine.catalog import constructs as repo
 from engine.hsm import pool as pools
@@ -179,7 +180,7 @@ async def test_w2_held_recovery_is_refused_and_released(demo_path):
         assert app.site.engine.context.held("FRRECOV") is None
         await pilot.press("escape")  # cancelled now: it must not claim that nothing changed
         await settle(pilot)
-        said = [n.message for n in app._notifications]
+        said = [n.message for n in internals.notifications(app)]
         assert any("its command did not run, but RELEASE FRRECOV did" in m for m in said), said
         assert not any("nothing was changed" in m for m in said)
 

@@ -1,0 +1,84 @@
+"""What a version is worth as a recovery point, answered once by the engine (engine.hsm.standing)
+and served in the views: recoverable on DASD or tape, the pool's only recovery point, and why a
+version FAILED, recorded when it happened."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.hsm import standing
+from engine.states import ClassState, DasdState, FailedReason
+from tests.hsm.conftest import fill, t
+
+DB = ["DB0A01", "DB0A02", "DB0L01"]
+
+
+def by_number(site, pool):
+    return {v.version: v for v in site.views.versions(pool) if v.generation is not None}
+
+
+async def test_a_fast_reverse_restore_says_why_its_version_failed_and_what_is_left(site):
+    for v in DB:
+        await fill(site, v, f"{v}-old")
+    assert (await site.command("FRB CP(DSN$DB0A$DB)")).rc == 0
+    await site.flashcopy.drain()
+    assert (await site.command("FRB CP(DSN$DB0A$DB) TOKEN(V2)")).rc == 0
+    vers = by_number(site, "DSN$DB0A$DB")
+    assert [vers[n].recoverable for n in (1, 2)] == [True, True]
+    assert not vers[1].only_recovery_point and not vers[2].only_recovery_point
+    assert vers[2].frr_eligible and not vers[2].why_failed
+    for v in DB:
+        await site.flashcopy.write(v, 5, t("BAD BATCH"))
+    before = site.context.clock()
+    assert (await site.command("FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)")).rc == 0
+    vers = by_number(site, "DSN$DB0A$DB")
+    gone = vers[2]
+    assert gone.dasd_state is DasdState.FAILED and not gone.recoverable and not gone.frr_eligible
+    assert "fast reverse restore" in gone.why_failed and gone.failed_at > before
+    assert vers[1].recoverable and vers[1].only_recovery_point  # what the operator has left
+    with site.catalog.session() as s:
+        from engine.catalog.models import BackupVersionRow
+
+        row = s.get(BackupVersionRow, gone.id)
+        assert row.failed_reason == FailedReason.FAST_REVERSED
+
+
+async def test_a_withdrawn_version_says_so_and_its_predecessor_is_the_only_point_left(site):
+    await fill(site, "PAY001", "w")
+    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
+    await site.flashcopy.drain()
+    assert (await site.command("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
+    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0
+    vers = by_number(site, "PAYROLL")
+    assert "WITHDRAW" in vers[2].why_failed and vers[2].failed_at > 0
+    assert vers[1].only_recovery_point and not vers[2].only_recovery_point
+
+
+async def test_a_recoverable_version_has_no_reason_and_a_lone_one_is_the_only_point(site):
+    await fill(site, "PAY001", "x")
+    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
+    (only,) = by_number(site, "PAYROLL").values()
+    assert only.recoverable and only.only_recovery_point and only.why_failed == "" and only.failed_at == 0
+
+
+def test_every_reason_has_words_and_a_recoverable_version_has_none():
+    for reason in FailedReason:
+        assert standing.why_failed(DasdState.FAILED, reason, 4)
+        assert standing.why_failed(DasdState.RECOVERABLE, reason, 4) == ""
+    assert "004" in standing.why_failed(DasdState.FAILED, FailedReason.REPLACED, 4)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list(DasdState)), st.lists(st.sampled_from(list(ClassState)), max_size=3)),
+        max_size=6,
+    )
+)
+def test_the_only_recovery_point_is_the_one_version_recoverable_from_dasd_or_tape(versions):
+    points = standing.standings(versions)
+    usable = [
+        state is DasdState.RECOVERABLE or ClassState.COMPLETE in classes for state, classes in versions
+    ]  # the model: DASD recoverable, or a dump class complete on every volume
+    assert [p.recoverable for p in points] == usable
+    assert [p.only_recovery_point for p in points] == [u and sum(usable) == 1 for u in usable]

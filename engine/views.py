@@ -36,12 +36,14 @@ class PoolSummary:
     newest_backup: float | None
     frr_allowed: bool
     frr_eligible: bool  # the newest valid version could be recovered by fast reverse restore now
-    incremental: bool
+    incremental: bool  # a valid version is the pool's persistent incremental one
     dump_classes: tuple[str, ...]
     copying: int  # relationships of this pool's versions still copying
     out_of_sync: int
     tracks: int  # total tracks of those relationships
     description: str
+    recovery: standing.Recovery  # how FRRECOV of the pool would run now (its newest recovery point)
+    recovery_version: int | None  # ... from this version
 
     @property
     def percent(self) -> float | None:
@@ -78,6 +80,7 @@ class VersionView:
     only_recovery_point: bool  # no other version of the pool can be recovered from, DASD or tape
     why_failed: str  # "" unless FAILED (standing.why_failed)
     failed_at: float  # when it FAILED (0: not failed, or before reasons were recorded)
+    recovery: standing.Recovery  # how FRRECOV of this version would run now
 
 
 @dataclass(slots=True)  # not frozen: 20,000 frozen inits cost 45 ms, plain ones 8
@@ -164,6 +167,13 @@ class Views:
             first = newest.get(p.name)
             # derived, never stored: what FRRECOV would do now (rules.frr_methods)
             eligible = bool(first and first.fcfrr and rules.frr_methods(core, first, frr_pairs[first.key]))
+            dumped = next((v for v in vers if DumpState(v.dump_state).dumped), None)
+            point = first or dumped
+            recovery = (
+                standing.Recovery.NONE
+                if point is None
+                else standing.recovery_of(eligible, point.incremental, point is first, point is dumped)
+            )
             pool_groups = tuple(groups.get(p.name, ()))
             out.append(
                 PoolSummary(
@@ -181,6 +191,8 @@ class Views:
                     oos,
                     total,
                     p.description,
+                    recovery,
+                    point.version if point is not None else None,
                 )
             )
         return out
@@ -238,6 +250,7 @@ class Views:
                         point.only_recovery_point,
                         standing.why_failed(state, FailedReason(v.failed_reason), v.failed_by),
                         v.failed_at,
+                        standing.recovery_of(frr, v.incremental, point.on_dasd, point.on_tape),
                     )
                 )
         return out

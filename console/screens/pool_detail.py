@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Label
 
 from console import format as fmt
 from console.screens.base import ListScreen
+from console.walkthroughs import FOR_RECOVERY
 from console.widgets.live_label import LiveLabel
 from console.widgets.live_table import Cells, Column, LiveTable
 from console.widgets.timeline import RecoveryTimeline
@@ -195,12 +196,14 @@ class PoolDetailScreen(ListScreen):
         """The chooser, with the walkthrough that fits the selected version highlighted: fast
         reverse restore for the newest one while it is eligible, regular recovery otherwise."""
         v = self.selected_version
-        if v is None or v.generation is None:
+        wid = FOR_RECOVERY.get(v.recovery, "") if v is not None and v.generation is not None else ""
+        if v is None or not wid or (wid in ("W1", "W3") and v.generation != 0):
+            wid = "W2" if v is not None and v.recoverable else ""  # W1 and W3 recover the newest only
+        if v is None or not wid:
             self.fpapp.action_walkthroughs(pool=self.pool)
-        elif v.generation == 0 and v.frr_eligible:
-            self.fpapp.action_walkthroughs(self.pool, "W1", why=f"fits v{v.version:03d}")
         else:
-            self.fpapp.action_walkthroughs(self.pool, "W2", str(v.version), why=f"fits v{v.version:03d}")
+            version = "" if wid in ("W1", "W3") else str(v.version)
+            self.fpapp.action_walkthroughs(self.pool, wid, version, why=f"fits v{v.version:03d}")
 
     def action_withdraw(self) -> None:
         """WITHDRAW acts on the newest valid version only (DFSMShsm's rule): with the cursor on

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.binding import Binding
 
 from console import format as fmt
 from console.screens.base import DrillIn, ListScreen
+from console.walkthroughs import FOR_RECOVERY
 from console.widgets.live_table import Cells, Column
+from engine.views import PoolSummary
 
 
 class PoolsScreen(ListScreen):
@@ -73,5 +76,21 @@ class PoolsScreen(ListScreen):
         self.fpapp.start_walkthrough("W7", pool=self.table.selected_key or "")
 
     def action_recover(self) -> None:
-        """The walkthroughs, for the selected pool."""
-        self.fpapp.action_walkthroughs(pool=self.table.selected_key or "")
+        """The walkthroughs for the selected pool, with the one highlighted that runs the way
+        the engine says FRRECOV would recover it now (read afresh: a copy may have ended since
+        the rows were read)."""
+        self.suggest(self.table.selected_key or "")
+
+    @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
+    def suggest(self, pool: str) -> None:
+        try:
+            p = next(iter(self.fpapp.site.pools(only=pool)), None) if pool else None
+        except Exception:  # noqa: BLE001 - unreadable now: the chooser without a suggestion
+            p = None
+        self.app.call_from_thread(self._choose, pool, p)
+
+    def _choose(self, pool: str, p: PoolSummary | None) -> None:
+        wid = FOR_RECOVERY.get(p.recovery, "") if p is not None else ""
+        version = str(p.recovery_version) if p is not None and p.recovery_version and wid not in ("W1", "W3") else ""
+        why = f"fits v{p.recovery_version:03d}" if wid and p is not None and p.recovery_version else ""
+        self.fpapp.action_walkthroughs(pool, wid, version, why=why)

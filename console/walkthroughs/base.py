@@ -68,8 +68,6 @@ class Walkthrough:
     title: ClassVar[str] = ""
     context: ClassVar[str] = ""
     picks: ClassVar[list[Pick]] = []
-    #: check codes that inform (shown with ℹ) rather than block, for this walkthrough
-    informational: ClassVar[frozenset[str]] = frozenset()
     #: choices made before the walkthrough opens (e.g. "allow every volume" for walkthrough 5)
     defaults: ClassVar[dict[str, str]] = {}
     selections: Selections = field(default_factory=dict)

@@ -107,13 +107,6 @@ class WithdrawDelete(Walkthrough):
         return f"FRDELETE COPYPOOL({pool}) VERSIONS({n}) DUMPONLY(DUMPCLASS({self.selections['dumpclass']}))"
 
     def alternatives(self, check: Check) -> list[Alternative]:
-        if check.code == "only-version":
-            return [
-                Alternative("Take a new backup first (walkthrough 7)", walkthrough="W7"),
-                Alternative(
-                    "Delete it instead, knowing nothing remains", changes=(("action", "DELETE"),), back_to="version"
-                ),
-            ]
         if check.code == "version":
             return [Alternative("Choose another version", back_to="version")]
         return []

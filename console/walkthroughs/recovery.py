@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from engine.api import SiteAPI
 
 POOL = Pick("pool", "Which copy pool?", opt.pools)
-FRR_CODES = frozenset({"frr-not-eligible", "frr-not-allowed"})
 
 
 def _recovery_alternatives(check: Check, volume_level: bool = False, version_pick: bool = True) -> list[Alternative]:
@@ -43,16 +42,6 @@ class FastReverseRestore(Walkthrough):
         return f"FRRECOV COPYPOOL({self.chosen_pool()}) VERIFY(Y)"
 
     def alternatives(self, check: Check) -> list[Alternative]:
-        if check.code in FRR_CODES:  # the same version, by regular FlashCopy (the engine says which)
-            return [
-                Alternative(
-                    f"Recover with regular FlashCopy instead (walkthrough 2, version {a.version:03d})",
-                    walkthrough=a.walkthrough,
-                    changes=(("version", str(a.version)),),
-                )
-                for a in check.alternatives
-                if a.walkthrough and a.version is not None
-            ]
         return _recovery_alternatives(check, version_pick=False)
 
 
@@ -64,7 +53,6 @@ class OlderVersion(Walkthrough):
         "FlashCopy. The version stays valid and the newer versions are kept."
     )
     picks: ClassVar[list[Pick]] = [POOL, Pick("version", "Which version?", opt.versions, opt.older_valid)]
-    informational = FRR_CODES
 
     def command(self) -> str:
         return f"FRRECOV COPYPOOL({self.chosen_pool()}){self.selection_text()} VERIFY(Y)"
@@ -81,7 +69,6 @@ class Incremental(Walkthrough):
         "since the last refresh flow back. It is refused while the last refresh is still copying."
     )
     picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool (incremental ones first)?", opt.incremental_pools)]
-    informational = FRR_CODES
 
     def command(self) -> str:
         return f"FRRECOV COPYPOOL({self.chosen_pool()}) VERIFY(Y)"

@@ -449,7 +449,8 @@ class WalkthroughScreen(Screen[None]):
             checks = await asyncio.to_thread(self.fpapp.site.precheck, self.wt.command())
         finally:
             self.busy = False
-        self.judged = [Judged(c, not c.ok and c.code not in self.wt.informational) for c in checks]
+        # the engine's severity: a refusal stops the command, an advisory check only informs
+        self.judged = [Judged(c, not c.ok and not c.advisory) for c in checks]
         lines, self.alternatives = [], []
         for j in self.judged:
             # a line states the fact that holds, in words; colour only repeats it

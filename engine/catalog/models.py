@@ -194,6 +194,7 @@ class DumpCopyRow(Keyed, SQLModel, table=True):
     file_index: int = 0  # position of this volume's file on the (stacked) tape
     file_offset: int = 0  # byte offset of that file on the tape: each file is verified alone
     bytes_stored: int = 0
+    tracks: int = -1  # track records on the tape (-1: dumped before flashpool counted them)
     state: str = DumpCopyState.COMPLETE  # COMPLETE | FAILED (its tape file failed verification)
     created_at: float = 0.0
     expires_at: float | None = None

@@ -4,6 +4,7 @@ copies run as tasks, and what happened is published as events."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -47,6 +48,27 @@ class CopierSettings:
     retry_seconds: float = 15.0  # a copy parked by an error (a full disk) is tried again after this
 
 
+PACE_WINDOW = 30.0  # seconds of copying the measured pace is taken over
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Tracks a second the site's background copy moves (None: not known)."""
+
+    measured: float | None
+    configured: float | None  # tracks_per_second x concurrency, when an administrator set a rate
+
+    def expected(self, planning: float) -> tuple[float, str]:
+        """The pace to plan with and where it comes from: what was measured, never above the
+        configured ceiling; else the ceiling; else `planning` (the disk's planning rate)."""
+        if self.measured is not None:
+            pace = min(self.measured, self.configured) if self.configured else self.measured
+            return max(pace, 1e-3), "measured over the last copies"
+        if self.configured:
+            return self.configured, "the site's configured copy rate"
+        return planning, "the planning rate of this machine's disks"
+
+
 class FlashCopyController:
     """Async API over FlashCopyCore. Create it inside a running loop's lifetime."""
 
@@ -72,6 +94,7 @@ class FlashCopyController:
         self._claimed: set[int] = set()
         self._paused = False
         self._last_progress: dict[int, tuple[float, int]] = {}
+        self._copied: collections.deque[tuple[float, int]] = collections.deque(maxlen=4096)  # (when, tracks)
         self.failed: dict[int, str] = {}  # relationships whose background copy hit an error
         self._retry: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # where events go (see bind)
@@ -349,8 +372,21 @@ class FlashCopyController:
         self._claimed.add(rel.id)
         return rel
 
+    def pace(self) -> Pace:
+        """How fast this site's background copy goes: the measured throughput of the last
+        `PACE_WINDOW` seconds (every relationship together), and the configured ceiling."""
+        now = time.monotonic()
+        while self._copied and now - self._copied[0][0] > PACE_WINDOW:
+            self._copied.popleft()
+        span = now - self._copied[0][0] if self._copied else 0.0
+        measured = sum(n for _, n in self._copied) / span if span >= 1.0 else None
+        rate = self.settings.tracks_per_second
+        return Pace(measured, rate * self.settings.concurrency if rate else None)
+
     def _progress(self, rel_id: int, copied: int, force: bool = False) -> None:
         now = time.monotonic()
+        if copied:
+            self._copied.append((now, copied))
         last_t, since = self._last_progress.get(rel_id, (now, 0))
         since += copied
         rel = self.core.find(rel_id)

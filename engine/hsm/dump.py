@@ -184,10 +184,10 @@ def _dump_one(
         track_size=g.track_size,
     )
     try:
-        index, _count, stored = dump_volume(writer, header, lambda first, n: core.read_run(p.target, first, n))
+        index, count, stored = dump_volume(writer, header, lambda first, n: core.read_run(p.target, first, n))
     except OSError as exc:
         res.add("ARC1806E", f"FAST REPLICATION BACKUP DUMP HAS FAILED FOR VOLUME {p.source}, RC=0012 - {exc}")
-        state, index, stored = DumpCopyState.FAILED, 0, 0
+        state, index, count, stored = DumpCopyState.FAILED, 0, 0, 0
     else:
         state = DumpCopyState.COMPLETE  # recorded only now: the file is on the tape and flushed
     expires = version.created_at + dc.retention_days * DAY if dc.retention_days else None
@@ -203,6 +203,7 @@ def _dump_one(
         created_at=version.created_at,
         expires_at=expires,
         bytes_stored=stored,
+        tracks=count,
     )
 
     def record() -> None:

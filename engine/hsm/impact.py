@@ -7,12 +7,16 @@ Nothing is changed. Blocking (reads the catalog): call it from a worker thread."
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
+from engine.catalog.constructs import PairLike
+from engine.catalog.models import BackupVersionRow
 from engine.command import FrBackup, FrDelete, FrRecov, Request, parse_command
-from engine.hsm import backup, delete, dsrecover, recover
+from engine.flashcopy import FlashCopyCore
+from engine.hsm import backup, delete, dsrecover, recover, standing
 from engine.hsm import pool as pools
 from engine.hsm.plans import plan
 from engine.hsm.rules import Checks, Method, Refused, version_name
@@ -45,6 +49,10 @@ class Impact:
     bytes_per_track: int = 0
     work: Work = Work.BITMAPS
     tape_bytes: int = 0
+    pace: float = 0.0  # tracks a second the site's background copy moves (Pace.expected)
+    pace_from: str = ""  # where that figure comes from
+    queued: int = 0  # tracks other copies still have to move first (they share the pace)
+    unknown_tracks: list[str] = field(default_factory=list)  # tape copies dumped before tracks were counted
 
     @property
     def tracks_to_move(self) -> int:
@@ -56,20 +64,27 @@ class Impact:
 
     @property
     def seconds(self) -> float:
-        return self.bytes_to_move / (TAPE_RATE if self.work is Work.TAPE else COPY_RATE)
+        if self.work is Work.TAPE:
+            return self.tape_bytes / TAPE_RATE
+        return (self.queued + self.tracks_to_move) / self.pace if self.pace else 0.0
 
     def estimate(self) -> str:
-        if self.work is Work.BITMAPS or not self.bytes_to_move:
+        if self.work is Work.BITMAPS or not (self.bytes_to_move or self.unknown_tracks):
             return "instant (bitmaps and catalog only; no data moves)"
         s = self.seconds
-        what = "reading the dump tape" if self.work is Work.TAPE else "background copy"
-        return (
-            f"under a second of {what}"
+        took = (
+            "under a second"
             if s < 1
-            else f"about {s:.0f} s of {what}"
+            else f"about {s:.0f} s"
             if s < 120
-            else f"about {s / 60:.0f} min of {what}"
+            else f"about {s / 60:.0f} min"
+            if s < 7200
+            else f"about {s / 3600:.1f} h"
         )
+        if self.work is Work.TAPE:
+            return f"{took} reading the dump tape"
+        after = f", after {self.queued:,} tracks other copies still move" if self.queued else ""
+        return f"{took} of background copy at {self.pace:,.1f} tracks/s ({self.pace_from}){after}"
 
 
 def impact(ctx: Context, command: str | Request) -> Impact:
@@ -125,7 +140,14 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         for src, c in p.copies.items():
             im.volumes_overwritten.append(src)
             im.tape_bytes += c.bytes_stored
-            im.lines.append(f"overwrites {src} from tape {c.tape} file {c.file_index + 1} ({c.dump_class})")
+            if c.tracks >= 0:
+                im.moves[src] = c.tracks
+            else:
+                im.unknown_tracks.append(src)
+            im.lines.append(
+                f"overwrites {src} from tape {c.tape} file {c.file_index + 1} ({c.dump_class}): "
+                + (f"{c.tracks:,} written tracks" if c.tracks >= 0 else "its track count was not recorded")
+            )
         for src, r in p.refused:
             im.lines.append(f"{src} is not recovered: {r.text}")
     elif isinstance(p, dsrecover.DataSetRecovery):
@@ -155,6 +177,9 @@ def impact(ctx: Context, command: str | Request) -> Impact:
             )
         if p.tapes:
             im.lines.append(f"tapes scratched: {' '.join(p.tapes)}")
+        if p.dasd:
+            _persistent_withdrawn(im, core, [x for v in p.chosen for x in p.pairs.get(v.key, [])])
+        _only_points(ctx, im, pool, p.chosen)
     elif isinstance(p, backup.Withdraw):
         im.destructive = True
         keep = p.version.incremental and all(
@@ -174,10 +199,18 @@ def impact(ctx: Context, command: str | Request) -> Impact:
                 else "it is deleted"
             )
         )
+        _persistent_withdrawn(im, core, p.pairs)
+        if not keep:
+            _only_points(ctx, im, pool, [p.version])
     elif isinstance(p, backup.Prepare):
         im.lines.append(f"assigns {p.sets} target set(s) for {p.sources} source volume(s); no data moves")
     elif isinstance(p, backup.Plan):
         rolled = p.rolled_off
+        if p.reuse is not None and rolled is None:  # a FAILED version's targets are taken first
+            im.lines.append(
+                f"reuses the targets of {version_name(p.reuse)}, which is FAILED: its entry goes"
+                + (" (its dump copies stay)" if _has_dumps(ctx, p.reuse.key) else "")
+            )
         if rolled is not None:
             im.destructive = True
             im.versions_invalidated.append(rolled.version)
@@ -205,8 +238,52 @@ def impact(ctx: Context, command: str | Request) -> Impact:
             im.lines.append(f"dumps {version_name(version)} to tape; nothing on DASD changes")
     vols = [v for v in im.volumes_overwritten if v in core.volumes]
     im.bytes_per_track = core.volumes[vols[0]].geometry.track_size if vols else _track_size(ctx, pool)
-    im.lines.append(f"tracks to move: {im.tracks_to_move:,} ({im.bytes_to_move / 1e6:,.1f} MB); time: {im.estimate()}")
+    im.pace, im.pace_from = ctx.flashcopy.pace().expected(COPY_RATE / max(im.bytes_per_track, 1))
+    im.queued = sum(r.out_of_sync for r in core.copy_candidates()) if im.work is Work.COPY else 0
+    if im.versions_invalidated:
+        im.lines.append(
+            "versions lost as recovery points: " + ", ".join(f"{n:03d}" for n in sorted(set(im.versions_invalidated)))
+        )
+    unknown = f" (and an unrecorded number on {' '.join(im.unknown_tracks)})" if im.unknown_tracks else ""
+    im.lines.append(
+        f"tracks to move: {im.tracks_to_move:,}{unknown} ({im.bytes_to_move / 1e6:,.1f} MB); time: {im.estimate()}"
+    )
     return im
+
+
+def _has_dumps(ctx: Context, version_id: int) -> bool:
+    with ctx.catalog.session() as s:
+        return bool(repo.dump_copies(s, version_id))
+
+
+def _only_points(ctx: Context, im: Impact, pool: str | None, versions: list[BackupVersionRow]) -> None:
+    """Say so when a version that goes is the pool's only recovery point (DASD or tape)."""
+    if pool is None:
+        return
+    with ctx.catalog.session() as s:
+        points = standing.points_of(s, pool)
+    for v in versions:
+        point = points.get(v.key)
+        if point is not None and point.only_recovery_point:
+            im.lines.append(
+                f"{version_name(v)} is the ONLY RECOVERY POINT of {pool}: afterwards nothing of it can be recovered "
+                "until the next backup"
+            )
+
+
+def _persistent_withdrawn(im: Impact, core: FlashCopyCore, pairs: Sequence[PairLike]) -> None:
+    """The persistent incremental relationships that go with a version: the next FCINCREMENTAL
+    backup copies every track again."""
+    gone = [
+        rel
+        for x in pairs
+        if x.relationship_id and (rel := core.find(x.relationship_id)) is not None and rel.incremental
+    ]
+    if gone:
+        im.lines.append(
+            f"its {len(gone)} persistent incremental relationship(s) are withdrawn "
+            f"({', '.join(f'{r.source} -> {r.target}' for r in gone)}): the next FCINCREMENTAL backup copies every track"
+        )
 
 
 def _track_size(ctx: Context, pool: str | None) -> int:

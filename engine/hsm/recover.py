@@ -135,7 +135,8 @@ def plan_copy_pool(ctx: Context, req: FrRecov, checks: Checks) -> PoolRecovery:
     checks.require(
         "the version is not a VERSIONS=0 NOCOPY copy", rules.nocopy_recovery(pool, version, methods is not None)
     )
-    checks.require("VERIFY(N) is acceptable", rules.verify_n_with_frr(req.verify, methods is not None))
+    if not req.verify:  # a VERIFY(Y) command has nothing to check here: no line that says otherwise
+        checks.require("VERIFY(N) is acceptable", rules.verify_n_with_frr(req.verify, methods is not None))
     incremental = version.incremental and methods is None
     if incremental:
         checks.require("the incremental pairs can be reversed", rules.incremental_ready(core, pairs))

@@ -9,9 +9,13 @@ Why a version failed is the one fact that cannot be read back from the bitmaps l
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
+from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow
 from engine.states import ClassState, DasdState, FailedReason
 
@@ -49,6 +53,43 @@ class Standing:
     @property
     def recoverable(self) -> bool:
         return self.on_dasd or self.on_tape
+
+
+class Recovery(enum.StrEnum):
+    """How FRRECOV would bring a version back now (the walkthrough that fits it)."""
+
+    FAST_REVERSE = "FAST_REVERSE"  # its relationships reversed: only changed tracks move
+    INCREMENTAL = "INCREMENTAL"  # its persistent incremental pairs reversed
+    DASD = "DASD"  # every track copied back from its targets by a regular FlashCopy
+    TAPE = "TAPE"  # read back from a complete dump copy
+    NONE = "NONE"  # nothing to recover from
+
+
+def recovery_of(frr_eligible: bool, incremental: bool, on_dasd: bool, tape: bool) -> Recovery:
+    """The method FRRECOV uses for a version, in DFSMShsm's order of preference."""
+    if frr_eligible:
+        return Recovery.FAST_REVERSE
+    if on_dasd:
+        return Recovery.INCREMENTAL if incremental else Recovery.DASD
+    return Recovery.TAPE if tape else Recovery.NONE
+
+
+def points_of(s: Session, pool: str) -> dict[int, Standing]:
+    """Each backup version of `pool` (by version key) as a recovery point, read now."""
+    from engine.hsm.dump import class_state  # dump is below the commands that ask here
+
+    vers = [v for v in repo.versions(s, pool) if v.dasd_state != DasdState.PREPARE]
+    classes = {
+        v.key: [class_state(s, v.key, c) for c in sorted({d.dump_class for d in repo.dump_copies(s, v.key)})]
+        for v in vers
+    }
+    return dict(
+        zip(
+            [v.key for v in vers],
+            standings([(DasdState(v.dasd_state), classes[v.key]) for v in vers]),
+            strict=True,
+        )
+    )
 
 
 def on_tape(classes: Iterable[ClassState]) -> bool:

@@ -235,9 +235,9 @@ WALKTHROUGH_SCENES: list[Scene] = [
     Scene("w6-pattern", ("r", "6", "enter", *_typed("PAY.**")), "Walkthrough 6: data sets by pattern"),
     Scene("w7-checks", ("j", "j", "b", "enter", "enter", "enter"), "Walkthrough 7: backup now"),
     Scene(
-        "w8-refused",
-        ("j", "j", "r", "8", "enter", "enter", "enter"),
-        "Walkthrough 8: withdrawing the only valid version is refused, with alternatives",
+        "w8-only-version",
+        ("j", "j", "r", "8", "enter", "enter", "enter", "enter"),
+        "Walkthrough 8: withdrawing the only valid version: the impact says nothing is left to recover from",
     ),
     Scene("w9-checks", ("j", "j", "r", "9", "enter", "enter"), "Walkthrough 9: PREPARE, checked"),
 ]

@@ -347,6 +347,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     for table in ("intent", "ended_relationship", "tape"):
         con.execute(f"DROP TABLE {table}")
     con.execute("ALTER TABLE dump_copy DROP COLUMN file_offset")
+    con.execute("ALTER TABLE dump_copy DROP COLUMN tracks")  # revision 0007's
     con.execute("ALTER TABLE backup_version ADD COLUMN frr_eligible BOOLEAN NOT NULL DEFAULT 0")
     con.execute("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
     con.execute("DROP TABLE alembic_version")  # from before Alembic owned the schema

@@ -97,13 +97,17 @@ async def test_w8_delete_one_dump_class(demo_path):
         assert cls not in left and left and v.dasd_state == "RECOVERABLE"
 
 
-async def test_w8_withdrawing_the_only_valid_version_is_refused(demo_path):
+async def test_w8_withdrawing_the_only_valid_version_says_so_as_the_engine_does(demo_path):
+    """FRBACKUP WITHDRAW of the only valid version runs (RC 0): the walkthrough informs, as the
+    command's own check does, and its impact says the pool is left with no recovery point."""
     async with console(demo_path) as (app, keys):
         await keys.press("j", "j", "r", "8", "enter", "enter", "enter")  # PAYROLL: one valid version
-        assert "✘ NOT MET: another valid version remains" in text(app) and "only valid version" in text(app)
-        assert app.screen.alternatives[0].walkthrough == "W7"
-        await keys.press("enter")
-        assert walkthrough(app).id == "W7" and walkthrough(app).pool() == "PAYROLL"
+        assert "ℹ NOT MET, ALLOWED: another valid version remains" in text(app) and "only valid version" in text(app)
+        assert "✘" not in text(app)
+        await keys.press("enter")  # the impact
+        assert "is the ONLY RECOVERY POINT of PAYROLL" in text(app), text(app)
+        assert "versions lost as recovery points: 001" in text(app)
+        await keys.press("escape")
         assert states(app.site.engine, "PAYROLL") == {1: "RECOVERABLE"}
 
 

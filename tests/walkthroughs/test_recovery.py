@@ -99,41 +99,49 @@ async def test_w1_escape_before_running_changes_nothing(demo_path):
         assert states(site, DB2) == {3: "RECOVERABLE", 2: "RECOVERABLE", 1: "RECOVERABLE"}
 
 
-async def test_w1_refused_without_fast_reverse_restore_offers_regular_recovery(demo_path):
+async def test_w1_and_w3_judge_hrnight_alike_and_r_suggests_what_frrecov_would_do(demo_path):
+    """Issue "never shows what is not so": on HRNIGHT (incremental, no fast reverse restore) W1
+    refused what W3 allowed with the very same command. Both now judge as the engine does (an
+    advisory check informs), and `r` highlights the incremental walkthrough the engine names."""
     async with console(demo_path) as (app, keys):
-        await keys.press("j", "r", "1", "enter", "enter")  # HRNIGHT: no fast reverse restore
+        await keys.press("j", "r")  # HRNIGHT
+        chooser = app.screen.query_one("#chooser-list")
+        assert chooser.highlighted == 2 and "fits v002" in str(chooser.get_option_at_index(2).prompt)
+        await keys.press("escape", "r", "1", "enter", "enter")
         assert app.screen.stage == "checks"
-        assert "✘ NOT MET: version 002 (TOKEN='NIGHTLY') can be recovered by fast reverse restore" in text(app), text(
-            app
-        )
-        assert "was not defined with fast reverse restore" in text(app)
-        labels = [a.label for a in app.screen.alternatives]
-        assert labels[0].startswith("Recover with regular FlashCopy instead")
-        await keys.press("enter")  # take it
-        assert walkthrough(app).id == "W2" and walkthrough(app).pool() == "HRNIGHT"
-        assert walkthrough(app).selections["version"] == "2"  # the version W1 was recovering
+        seen = {}
+        line = "ℹ NOT MET, ALLOWED: version 002 (TOKEN='NIGHTLY') can be recovered by fast reverse restore"
+        seen["W1"] = text(app)
+        await keys.press("escape", "r", "3", "enter", "enter")
+        assert walkthrough(app).id == "W3" and app.screen.stage == "checks"
+        seen["W3"] = text(app)
+        for wid, shown in seen.items():
+            assert line in shown and "✘" not in shown and "was not defined with fast reverse restore" in shown, wid
+            assert "VERIFY(N)" not in shown  # a VERIFY(Y) command has no VERIFY(N) line
+        assert walkthrough(app).command() == "FRRECOV COPYPOOL(HRNIGHT) VERIFY(Y)"
 
 
-async def test_w1_alternative_recovers_the_version_it_was_offered_for(demo_path):
-    """Issue "One truth": the regular-recovery alternative used to preselect the older version
-    (002) and silently drop DAY3; it must recover version 003, the one W1 checked."""
+async def test_w1_once_the_copy_completed_recovers_the_newest_version_by_regular_flashcopy(demo_path):
+    """With every copy complete fast reverse restore is no longer possible: FRRECOV recovers the
+    newest version (003) by regular FlashCopy, RC 0 - and W1 says so instead of refusing."""
     async with console(demo_path) as (app, keys):
         site = app.site.engine
         await site.flashcopy.drain()  # every copy completed: fast reverse restore is no longer possible
         targets = pair_targets(site, DB2, 3)
         pit = {src: await digest(site, tgt) for src, tgt in targets.items()}
         await damage(site, "DB0A01", 0, 20)
-        await keys.press("r", "1", "enter", "enter")  # W1 on DSN$DB0A$DB
-        assert "✘ NOT MET: version 003 (TOKEN='DAY3') can be recovered by fast reverse restore" in text(app), text(app)
-        assert app.screen.alternatives[0].label.endswith("version 003)")
+        await keys.press("r")  # the engine: a regular recovery of version 003
+        chooser = app.screen.query_one("#chooser-list")
+        assert chooser.highlighted == 1 and "fits v003" in str(chooser.get_option_at_index(1).prompt)
+        await keys.press("1", "enter", "enter")  # W1 on DSN$DB0A$DB all the same
+        assert "ℹ NOT MET, ALLOWED: version 003 (TOKEN='DAY3') can be recovered by fast reverse restore" in text(app), (
+            text(app)
+        )
+        assert "✘" not in text(app)
+        await keys.press("enter")  # the impact
+        assert "regular FlashCopy: every track of every volume is copied back" in text(app), text(app)
         await keys.press("enter")
-        wt = walkthrough(app)
-        assert wt.id == "W2" and wt.selections["version"] == "3" and "VERSION(3)" in wt.command()
-        await keys.press("enter", "enter", "enter")  # context, pool, version (preselected: 003)
-        assert app.screen.stage == "checks" and "✘" not in text(app), text(app)
-        await keys.press("enter", "enter")  # impact, confirm
         await finish(keys, app, DB2)
-        assert app.screen.verified, text(app)
         assert {v: await digest(site, v) for v in targets} == pit  # DAY3, not DAY2
 
 

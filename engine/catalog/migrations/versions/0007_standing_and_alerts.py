@@ -1,5 +1,6 @@
-"""Why a version failed (reason, time, the version that replaced it), and the site's alerts with
-their acknowledgements: one list for every console, kept across restarts.
+"""Why a version failed (reason, time, the version that replaced it), how many track records a
+dump copy holds (an impact says what a tape restore moves), and the site's alerts with their
+acknowledgements: one list for every console, kept across restarts.
 
 Revision ID: 0007
 Revises: 0006
@@ -21,6 +22,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("failed_reason", sa.String(), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("failed_at", sa.Float(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("failed_by", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("dump_copy", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("tracks", sa.Integer(), nullable=False, server_default="-1"))
     op.create_table(
         "alert",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -38,6 +41,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_alert_at"), table_name="alert")
     op.drop_table("alert")
+    with op.batch_alter_table("dump_copy", schema=None) as batch_op:
+        batch_op.drop_column("tracks")
     with op.batch_alter_table("backup_version", schema=None) as batch_op:
         batch_op.drop_column("failed_by")
         batch_op.drop_column("failed_at")

@@ -79,6 +79,36 @@ def newest_dumped(site: SiteAPI, sel: Selections) -> str | None:
     return None
 
 
+def _serves(site: SiteAPI, sel: Selections, version: int, source: str) -> bool:
+    """Whether the engine's own checks pass for the data sets from this version and source
+    (REPLACE asked, so that only where the data sets are, not whether they exist, decides)."""
+    probe = (
+        f"FRRECOV DSNAME({sel.get('pattern', '').upper()}) FROMCOPYPOOL({sel.get('pool', '')}) VERSION({version})"
+        + (" FROMDASD" if source == "DASD" else " FROMDUMP")
+        + " REPLACE"
+    )
+    try:
+        return all(c.ok or c.advisory for c in site.precheck(probe))
+    except Exception:  # noqa: BLE001 - a pattern the parser refuses serves from no version
+        return False
+
+
+def dataset_versions(site: SiteAPI, sel: Selections) -> list[Option]:
+    return versions(site, sel)
+
+
+def dataset_version(site: SiteAPI, sel: Selections) -> str | None:
+    """The newest version that holds the data sets and can be recovered from, DASD or tape."""
+    for v in site.versions(sel.get("pool", "")):
+        if v.generation is None:
+            continue
+        if (v.recoverable and _serves(site, sel, v.version, "DASD")) or (
+            v.on_tape and _serves(site, sel, v.version, "TAPE")
+        ):
+            return str(v.version)
+    return None
+
+
 def volumes(site: SiteAPI, sel: Selections) -> list[Option]:
     pool = next((p for p in site.pools() if p.name == sel.get("pool")), None)
     groups = set(pool.storage_groups) if pool else set()

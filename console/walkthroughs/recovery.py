@@ -136,11 +136,23 @@ class FromTape(Walkthrough):
 
 
 def _sources(site: SiteAPI, sel: Selections) -> list[Option]:
+    """The chosen version's targets and its dump classes."""
     out = [Option("DASD", "DASD: the version's target volumes", "data-set-level FlashCopy")]
-    return out + [
-        Option(o.value, f"tape: dump class {o.value}", o.detail)
-        for o in opt.dump_classes(site, {**sel, "version": opt.newest_dumped(site, sel) or ""})
-    ]
+    return out + [Option(o.value, f"tape: dump class {o.value}", o.detail) for o in opt.dump_classes(site, sel)]
+
+
+def _replace(site: SiteAPI, sel: Selections) -> str | None:
+    """Yes when the data sets still exist: a damaged data set is what is recovered at 3 a.m.
+    (a deleted one needs no REPLACE); the confirmation still asks for the pool's name."""
+    return "Y" if opt.datasets_matching(site, sel) else "N"
+
+
+def _source(site: SiteAPI, sel: Selections) -> str | None:
+    """DASD while the version's targets hold it, else its first dump class."""
+    v = next((x for x in site.versions(sel.get("pool", "")) if str(x.version) == sel.get("version")), None)
+    if v is None or v.recoverable:
+        return "DASD"
+    return next((c for c, _ in v.dump_copies), "DASD")
 
 
 class DataSets(Walkthrough):
@@ -160,11 +172,19 @@ class DataSets(Walkthrough):
             short="Data sets",
         ),
         POOL,
-        Pick("source", "From DASD or tape?", _sources, short="Source"),
+        Pick(
+            "version",
+            "Which version? (the newest that holds them and can be recovered from is preselected)",
+            opt.dataset_versions,
+            opt.dataset_version,
+            short="Version",
+        ),
+        Pick("source", "From DASD or tape?", _sources, _source, short="Source"),
         Pick(
             "replace",
             "Overwrite data sets that still exist (REPLACE)?",
             opt.yes_no("Yes: REPLACE", "No"),
+            _replace,
             short="Replace",
         ),
     ]
@@ -173,6 +193,7 @@ class DataSets(Walkthrough):
         src = self.selections.get("source", "DASD")
         return (
             f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.chosen_pool()})"
+            + self.selection_text()
             + (" FROMDASD" if src == "DASD" else f" FROMDUMP(DUMPCLASS({src}))")
             + (" REPLACE" if self.selections.get("replace") == "Y" else "")
         )
@@ -181,7 +202,16 @@ class DataSets(Walkthrough):
         if check.code == "exists":
             return [Alternative("Overwrite them: add REPLACE", changes=(("replace", "Y"),))]
         if check.code in ("no-match", "not-in-version"):
-            return [Alternative("Type another name or pattern", back_to="pattern")]
+            other = [
+                Alternative(f"Use version {a.version:03d} ({a.text})", changes=(("version", str(a.version)),))
+                for a in check.alternatives
+                if a.version is not None and str(a.version) != self.selections.get("version")
+            ]
+            return [
+                *other[:1],
+                Alternative("Choose another version", back_to="version"),
+                Alternative("Type another name or pattern", back_to="pattern"),
+            ]
         if check.code == "held":
             return [release("FRRECOV")]
         return []

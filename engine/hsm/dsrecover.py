@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlmodel import Session
+
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow
 from engine.command import FrRecov
@@ -34,7 +36,7 @@ from engine.hsm import dump, intent, rules
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult
-from engine.hsm.rules import Checks, Refusal
+from engine.hsm.rules import Checks, Refusal, version_name
 from engine.hsm.tape import TapeError
 
 if TYPE_CHECKING:
@@ -49,32 +51,63 @@ class Found:
 
 
 def find_backup(ctx: Context, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | Refusal:
-    """The version (and the extents at backup time) a data set comes back from, or why none."""
+    """The version (and the extents at backup time) a data set comes back from, or why none;
+    a refusal names the newest other version of the copy pool that would serve."""
     with ctx.catalog.session() as s:
         names = [req.from_copypool] if req.from_copypool else [p.name for p in repo.copy_pools(s)]
         last = rules.dataset_refusal(18, "no copy pool version holds it", "not-in-version")
         for cp in names:
-            found = rules.select_version(pools.backups(s, cp), req.selection, need_dasd=not req.from_dump)
+            vers = pools.backups(s, cp)
+            found = rules.select_version(vers, req.selection, need_dasd=not req.from_dump)
             if isinstance(found, Refusal):
                 if req.from_copypool:
-                    return rules.dataset_refusal(found.rc if found.rc == 14 else 18, found.text, "not-in-version")
+                    return rules.dataset_refusal(
+                        found.rc if found.rc == 14 else 18,
+                        found.text,
+                        "not-in-version",
+                        _instead(s, vers, name, current, not req.from_dump),
+                    )
                 continue
-            v = found
-            rows = repo.captured(s, v.key, name)
-            if rows:
-                exts = tuple(Extent(r.volser, r.first_track, r.tracks) for r in rows)
-                return Found(cp, v, DataSetInfo(name, rows[0].dsorg, exts, rows[0].bytes_used, v.created_at))
-            sources = {p.source for p in repo.pairs(s, v.key)} or {c.source for c in repo.dump_copies(s, v.key)}
-            if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
-                return Found(cp, v, current)  # still cataloged where it was: usable without capture
-            if set(current.volumes if current else ()) & sources or v.catinfo != "N":
+            hit = _held(s, cp, found, name, current)
+            if isinstance(hit, Found):
+                return hit
+            if hit is not None:
                 last = rules.dataset_refusal(
-                    20,
-                    f"it is not in the captured catalog information of {cp} version {v.version:03d}"
-                    + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
-                    "not-in-version",
+                    hit.rc, hit.text, hit.code, _instead(s, vers, name, current, not req.from_dump)
                 )
         return last
+
+
+def _held(s: Session, cp: str, v: BackupVersionRow, name: str, current: DataSetInfo | None) -> Found | Refusal | None:
+    """Whether version `v` holds the data set: where it was then, why not, or None when it
+    plainly has nothing to do with it (another copy pool's volumes)."""
+    rows = repo.captured(s, v.key, name)
+    if rows:
+        exts = tuple(Extent(r.volser, r.first_track, r.tracks) for r in rows)
+        return Found(cp, v, DataSetInfo(name, rows[0].dsorg, exts, rows[0].bytes_used, v.created_at))
+    sources = {p.source for p in repo.pairs(s, v.key)} or {c.source for c in repo.dump_copies(s, v.key)}
+    if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
+        return Found(cp, v, current)  # still cataloged where it was: usable without capture
+    if set(current.volumes if current else ()) & sources or v.catinfo != "N":
+        return rules.dataset_refusal(
+            20,
+            f"it is not in the captured catalog information of {cp} version {v.version:03d}"
+            + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
+            "not-in-version",
+        )
+    return None
+
+
+def _instead(
+    s: Session, vers: list[BackupVersionRow], name: str, current: DataSetInfo | None, need_dasd: bool
+) -> tuple[rules.Alternative, ...]:
+    """The newest version that holds the data set and can be recovered from as asked (DASD,
+    or a dump copy): the alternative a refusal offers."""
+    for v in vers:
+        usable = v.dasd_state in rules.FRR_STATES if need_dasd else bool(repo.dump_copies(s, v.key))
+        if usable and isinstance(_held(s, v.copy_pool, v, name, current), Found):
+            return (rules.Alternative(f"recover {name} from {version_name(v)}", version=v.version, datasets=(name,)),)
+    return ()
 
 
 @dataclass

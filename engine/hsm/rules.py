@@ -530,8 +530,8 @@ def nocopy_is_not_incremental(pool: CopyPoolRow) -> Refusal | None:
 # -- data sets (ARC1866I per data set; the others go on) -----------------------------------------------
 
 
-def dataset_refusal(rc: int, text: str, code: str) -> Refusal:
-    return Refusal(rc, text, code, message_id="ARC1866I")
+def dataset_refusal(rc: int, text: str, code: str, alternatives: tuple[Alternative, ...] = ()) -> Refusal:
+    return Refusal(rc, text, code, message_id="ARC1866I", alternatives=alternatives)
 
 
 def dataset_migrated(name: str, migrated: bool) -> Refusal | None:

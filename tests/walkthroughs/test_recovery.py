@@ -3,6 +3,7 @@ recovered bytes are checked against the point-in-time content read here, not onl
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from console import textual_internals as internals
@@ -292,17 +293,70 @@ async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
         await keys.press("r", "6", "enter")
         await keys.type(name)
         await keys.press("enter")
-        await keys.press("enter", "enter", "enter")  # DSN$DB0A$DB, DASD, REPLACE: no
+        await keys.press("enter", "enter", "enter", "up", "enter")  # DSN$DB0A$DB, version 003, DASD, REPLACE: no
         assert f"✘ NOT MET: {name} may be overwritten" in text(app) and "REPLACE" in text(app)
         assert app.screen.alternatives[0].label == "Overwrite them: add REPLACE"
         await keys.press("enter")  # take it: checks again
         assert "✘" not in text(app), text(app)
-        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) FROMDASD REPLACE"
+        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) VERSION(3) FROMDASD REPLACE"
         await keys.press("enter", "enter")
         await finish(keys, app, DB2)
         report("W6", keys)
         assert app.screen.verified, text(app)
         assert await site.datasets.read(name) == pit
+
+
+async def test_w6_after_w1_recovers_the_data_set_from_version_002_in_at_most_15_keys(demo_path):
+    """The 3 a.m. case: a fast reverse restore consumed version 003, then a data set is damaged.
+    Walkthrough 6 preselects the newest version that holds it and can serve (002), and the
+    command it runs is the one the command line would: checksum exact."""
+    async with console(demo_path) as (app, keys):
+        site = app.site.engine
+        name = "DB0A.DSNDBC.PAYROLL.TS02.I0001.A001"
+        await damage(site, "DB0A01", 100, 20)
+        await keys.press("r", "1", "enter", "enter", "enter", "enter")  # W1: context, pool, checks, impact
+        await finish(keys, app, DB2)
+        assert states(site, DB2)[3] == "FAILED"
+        await keys.press("enter")  # leave the summary
+        assert walkthrough(app) is None
+        targets = pair_targets(site, DB2, 2)
+        with site.catalog.session() as s:
+            v2 = next(v for v in pools.backups(s, DB2) if v.version == 2)
+            rows = repo.captured(s, v2.id, name)
+        pit = b""
+        for r in rows:  # version 002's bytes, read from its targets here (not through the engine's verify)
+            pit += b"".join(await site.flashcopy.read_run(targets[r.volser], r.first_track, r.tracks))
+        await site.datasets.write(name, b"garbage from a bad batch run " * 100)
+        keys.count = 0
+        await keys.press("r", "6", "enter")
+        await keys.type(name)
+        await keys.press("enter", "enter")  # the pattern, the copy pool
+        assert walkthrough(app).selections["version"] == "2"  # 003 is FAILED: 002 holds it and can serve
+        await keys.press("enter", "enter", "enter")  # version 002, DASD, REPLACE (preselected: it exists)
+        assert "✘" not in text(app), text(app)
+        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) VERSION(2) FROMDASD REPLACE"
+        await keys.press("enter")  # the impact
+        assert app.screen.stage == "impact", (app.screen.stage, text(app))
+        await keys.press("enter")
+        await finish(keys, app, DB2)
+        assert app.screen.verified, text(app)
+        assert keys.count <= 15, keys.count
+        got = await site.datasets.read(name)
+        assert hashlib.sha256(got).hexdigest() == hashlib.sha256(pit[: len(got)]).hexdigest() and got
+
+
+async def test_w6_offers_the_version_that_serves_when_the_chosen_one_cannot(demo_path):
+    async with console(demo_path) as (app, keys):
+        name = "DB0A.DSNDBC.PAYROLL.TS02.I0001.A001"
+        assert (await app.site.command(f"FRRECOV COPYPOOL({DB2})")).rc == 0  # 003 is consumed
+        await keys.press("r", "6", "enter")
+        await keys.type(name)
+        await keys.press("enter", "enter", "up", "enter", "enter", "enter")  # 003 chosen by hand, DASD, REPLACE
+        assert walkthrough(app).selections["version"] == "3"
+        assert "✘ NOT MET" in text(app), text(app)
+        assert app.screen.alternatives[0].label.startswith("Use version 002")
+        await keys.press("enter")  # take it: checks again
+        assert walkthrough(app).selections["version"] == "2" and "✘" not in text(app), text(app)
 
 
 async def test_w6_data_sets_by_pattern_from_tape(demo_path):
@@ -316,7 +370,7 @@ async def test_w6_data_sets_by_pattern_from_tape(demo_path):
         await keys.type("PAY.**")
         await keys.press("enter")
         await keys.type("PAYROLL")
-        await keys.press("enter", "down", "enter", "down", "enter")  # tape (first class), REPLACE yes
+        await keys.press("enter", "enter", "down", "enter", "enter")  # newest version, tape, REPLACE (preselected)
         assert "FROMDUMP(DUMPCLASS(" in walkthrough(app).command() and "REPLACE" in walkthrough(app).command()
         assert "✘" not in text(app), text(app)
         await keys.press("enter", "enter")

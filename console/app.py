@@ -476,6 +476,20 @@ class FlashpoolApp(App[None]):
                     out.append(f"the walkthrough {screen.where} is abandoned ({what})")
         return out
 
+    async def action_switch_mode(self, mode: str) -> None:
+        """`1`-`6` always land on the mode's list: what was opened over it (a pool's detail, a
+        volume, a walkthrough, whose transcript is recorded if it ran anything) is closed, so
+        that the next key acts on the list the operator sees."""
+        from console.walkthroughs.screen import WalkthroughScreen
+
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not getattr(self.screen, "IS_MODE_ROOT", False):
+            if isinstance(self.screen, WalkthroughScreen) and (self.screen.started or self.screen.commands):
+                self.screen.record()
+            await self.pop_screen()
+        self.update_status()
+
     @work(exclusive=True, group="quit", exit_on_error=False)
     async def action_leave(self) -> None:
         """q: quit, asking first when copies, a dump or a walkthrough are in progress (q again, in

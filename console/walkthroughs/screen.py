@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option as ListOption
 
+from console import format as fmt
 from console.modals.confirm import ConfirmScreen
 from console.walkthroughs.base import Alternative, Option, Pick, Walkthrough
 from console.widgets.footer import KeysFooter
@@ -141,6 +142,7 @@ class WalkthroughScreen(Screen[None]):
             yield Static("", id="wt-text")
             yield StepInput(id="wt-input")
             yield OptionList(id="wt-options")
+            yield Label("", id="wt-progress-label")
             yield ProgressBar(total=100, id="wt-progress", show_eta=False)
             yield Static("", id="wt-error")
         yield Label("", id="wt-hint")
@@ -203,7 +205,7 @@ class WalkthroughScreen(Screen[None]):
             self.query_one("#wt-options", OptionList),
             self.query_one("#wt-progress", ProgressBar),
         )
-        inp.display = opts.display = prog.display = False
+        inp.display = opts.display = prog.display = self.query_one("#wt-progress-label").display = False
         self.set_focus(None)
         self.query_one("#wt-error", Static).update(escape(self.error))
         hint = "enter next · backspace back · escape cancel"
@@ -532,8 +534,9 @@ class WalkthroughScreen(Screen[None]):
                 self.commands.append(alt.run)
                 self.transcript += [f"ran {alt.run}: RC={res.rc}", *res.lines()]
             if alt.wait_for_copy:
-                text.update("Waiting for the background copy to complete …")
-                await self.fpapp.site.wait_copies()
+                text.update("Waiting for the background copy the checks need to complete …")
+                volumes = await asyncio.to_thread(self._pool_volumes)
+                await self.follow_copies(volumes, "waiting for the background copy")
                 self.transcript.append("waited for the background copy to complete")
         finally:
             self.busy = False
@@ -584,7 +587,6 @@ class WalkthroughScreen(Screen[None]):
         self.query_one("#wt-text", Static).update(
             f"[b]{escape(self.wt.command())}[/]  RC={res.rc}\n\n{body}\n\n[dim]enter: verify the result[/]"
         )
-        self.query_one("#wt-progress", ProgressBar).display = True
         self.query_one("#wt-hint", Label).update("enter verify · the background copy goes on while you do")
 
     @work(exclusive=False, group="walkthrough-progress", exit_on_error=False)
@@ -595,13 +597,37 @@ class WalkthroughScreen(Screen[None]):
             versions = await asyncio.to_thread(self.fpapp.site.versions, pool)
             pairs = await asyncio.to_thread(self.fpapp.site.pairs, pool, versions[0].id) if versions else []
             names = {p.target for p in pairs}
-        bar = self.query_one("#wt-progress", ProgressBar)
+        await self.follow_copies(names, "background copy")
+
+    def _pool_volumes(self) -> set[str]:
+        """The chosen copy pool's volumes: the relationships a check waits for are on them."""
+        site, pool = self.fpapp.site, self.wt.pool()
+        groups = {g for p in site.pools(only=pool) for g in p.storage_groups} if pool else set()
+        return {v.volser for v in site.volumes() if v.storage_group in groups}
+
+    async def follow_copies(self, names: set[str], what: str) -> None:
+        """Until the relationships on these volumes have nothing left to copy: a labelled bar
+        over what was left when following began (a fast reverse restore moves only changed
+        tracks: never a bar that starts at 85 %), the tracks left, and an ETA from the pace seen."""
+        bar, label = self.query_one("#wt-progress", ProgressBar), self.query_one("#wt-progress-label", Label)
+        bar.display = label.display = True
+        first: int | None = None
+        seen: list[tuple[float, int]] = []  # (when, tracks left), the last 10 s
         while self.is_attached:
             every = await asyncio.to_thread(self.fpapp.site.relationships)
-            rels = [r for r in every if r.source in names or r.target in names]
-            total = sum(r.length for r in rels)
+            rels = [r for r in every if (r.source in names or r.target in names) and r.out_of_sync]
             left = sum(r.out_of_sync for r in rels)
-            bar.update(total=max(total, 1), progress=(total - left) if total else 1)
+            first = left if first is None else max(first, left)
+            now = time.monotonic()
+            seen = [(t, n) for t, n in seen if now - t <= 10.0] + [(now, left)]
+            span = now - seen[0][0]
+            rate = (seen[0][1] - left) / span if span >= 1.0 else 0.0
+            bar.update(total=max(first, 1), progress=first - left if first else 1)
+            label.update(
+                f"{what}: {left:,} of {first:,} tracks left on {len(rels)} relationship(s) · ETA {fmt.eta(left, rate)}"
+                if left
+                else f"{what}: complete"
+            )
             if not left:
                 return
             await asyncio.sleep(0.25)

@@ -38,10 +38,17 @@ def test_head_names_the_newest_migration():
 
 
 #: tables that revisions after 0002 add (a downgrade to 0002 drops them with their rows)
-LATER_TABLES = {"profile", "permit", "role_grant", "api_token", "audit", "site_setting"}
+LATER_TABLES = {"profile", "permit", "role_grant", "api_token", "audit", "site_setting", "alert"}
 
 
-LATER_COLUMNS = {("activity", "user"), ("relationship", "feed")}  # revisions 0003 and 0005
+LATER_COLUMNS = {  # revisions 0003, 0005 and 0007
+    ("activity", "user"),
+    ("relationship", "feed"),
+    ("backup_version", "failed_reason"),
+    ("backup_version", "failed_at"),
+    ("backup_version", "failed_by"),
+    ("dump_copy", "tracks"),
+}
 
 
 def rows(db: Path) -> dict[str, list[tuple]]:

@@ -67,3 +67,37 @@ async def test_the_confirmation_name_box_starts_empty(demo_path):
         box = app.screen.query_one("#confirm-name", Input)
         assert box.value == "" and box.placeholder == ""
     app.site.engine.close_files()
+
+
+async def test_toasts_stand_above_the_status_line(demo_path):
+    """Toasts used to cover the status line's holds and alerts count."""
+    app = scene_app(demo_path)
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await settle(pilot)
+        for n in range(3):
+            app.notify(f"toast {n} with a long text that wraps onto a second line of the toast", timeout=30)
+        await settle(pilot)
+        line = app.screen.query_one(StatusLine).region
+        toasts = [w.region for w in app.query("Toast")]
+        assert toasts and all(not t.overlaps(line) for t in toasts), (line, toasts)
+    app.site.engine.close_files()
+
+
+async def test_a_screen_key_lands_on_its_modes_list(demo_path):
+    """`1 j r` started a walkthrough on the wrong pool when 1 went back to pool detail."""
+    from console.screens.pools import PoolsScreen
+
+    app = scene_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # a pool's detail, in the pools mode
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert isinstance(app.screen, PoolsScreen), app.screen
+        await pilot.press("1")  # on the list already: stays
+        await settle(pilot)
+        assert isinstance(app.screen, PoolsScreen)
+    app.site.engine.close_files()

@@ -389,3 +389,19 @@ async def test_w1_choose_another_version_goes_where_a_version_can_be_chosen(demo
         assert app.screen.alternatives[0].walkthrough == "W2"
         await keys.press("enter")
         assert walkthrough(app).id == "W2" and walkthrough(app).pool() == DB2
+
+
+async def test_the_run_steps_progress_bar_is_labelled_and_starts_from_what_is_left(demo_path):
+    """The bar had no label and started at 83-87 % (the whole volumes counted, not the tracks a
+    fast reverse restore moves): it now says what it measures, from 0 %."""
+    async with console(demo_path) as (app, keys):
+        await damage(app.site.engine, "DB0A01", 100, 20)
+        await keys.press("r", "1", "enter", "enter", "enter", "enter")
+        await keys.type(DB2)
+        await keys.press("enter")
+        await settle(keys.pilot, 6)
+        assert app.screen.stage == "run"
+        label = str(app.screen.query_one("#wt-progress-label").render())
+        bar = app.screen.query_one("#wt-progress")
+        assert label.startswith("background copy: ") and "tracks left on" in label and "ETA" in label, label
+        assert bar.percentage == 0.0, bar.percentage  # the demo's copy is held still in tests

@@ -55,7 +55,17 @@ def prepare(rows: Rows, shown: dict[str, Cells] | None = None) -> Prepared:
     """Rows compared with `shown`; blocking on 20,000 rows, so a worker thread does it."""
     out = list(rows)
     shown = shown or {}
-    return Prepared(out, {k for k, cells in out if shown.get(k) != cells})
+    return Prepared(out, {k for k, cells in out if _differs(shown.get(k), cells)})
+
+
+def _differs(old: Cells | None, new: Cells) -> bool:
+    return old is None or len(old) != len(new) or any(_cell_differs(a, b) for a, b in zip(old, new, strict=True))
+
+
+def _cell_differs(old: Any, new: Any) -> bool:
+    """Rich's Text equality ignores a cell's own style: a cell drawn in another theme's colours
+    (the RC column after a theme change) must count as changed too."""
+    return bool(old != new or (isinstance(old, Text) and isinstance(new, Text) and old.style != new.style))
 
 
 def _as_text(cell: Any) -> Any:
@@ -271,7 +281,7 @@ class LiveTable(internals.FixedWidthRows, DataTable[Any]):
                     self.add_row(*self._project(self._rows[k]), key=k)
                 elif k in changed:
                     for ck, new, was in zip(col_keys, self._project(self._rows[k]), self.get_row(k), strict=False):
-                        if new != was:
+                        if _cell_differs(was, new):
                             edits.append((k, ck, new))
             self._write_cells(edits)
             self._arrange(wanted)

@@ -101,3 +101,20 @@ async def test_a_screen_key_lands_on_its_modes_list(demo_path):
         await settle(pilot)
         assert isinstance(app.screen, PoolsScreen)
     app.site.engine.close_files()
+
+
+async def test_the_rc_column_takes_the_new_themes_colour(demo_path):
+    app = scene_app(demo_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.table
+        rc_col = next(i for i, (c, _) in enumerate(table.layout_columns) if c.key == "rc")
+        before = table.get_row_at(0)[rc_col].style
+        app.theme = "flashpool-light"
+        await settle(pilot)
+        after = table.get_row_at(0)[rc_col].style
+        light = app.get_css_variables()["state-ok"]
+        assert str(after).split()[-1].lower() == light.lower() and after != before, (before, after, light)
+    app.site.engine.close_files()

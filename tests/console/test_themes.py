@@ -83,3 +83,22 @@ def test_state_words_carry_their_meaning_and_the_theme_colours_them():
         assert str(fmt.state(DasdState.RECOVERABLE).style) == light.variables["state-ok"]
     finally:
         fmt.PALETTE.update(saved)
+
+
+@pytest.mark.parametrize("theme", ALL_THEMES, ids=[t.name for t in ALL_THEMES])
+def test_return_codes_take_the_themes_colours_and_meet_aa(theme):
+    """The RC column kept the dark theme's colours in every theme (about 2.1:1 on the light one)."""
+    v = variables(theme)
+    saved = dict(fmt.PALETTE)
+    try:
+        fmt.use_theme(v)
+        for code, role in ((0, "state-ok"), (4, "warning"), (8, "state-bad")):
+            style = fmt.rc(code).style
+            colour = Color.parse(str(style).split()[-1])
+            assert colour == Color.parse(v[role]), (code, style)
+            for ground in BACKGROUNDS:
+                ratio = contrast(colour, Color.parse(v[ground]))
+                assert ratio >= AA_TEXT, (theme.name, code, ground, round(ratio, 2))
+    finally:
+        fmt.PALETTE.clear()
+        fmt.PALETTE.update(saved)

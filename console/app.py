@@ -45,7 +45,7 @@ from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
 from engine.events import ActivityLogged, CopyProgress, Event
-from engine.hsm.alerts import AlertAcknowledged, AlertView, Severity
+from engine.hsm.alerts import AlertAcknowledged, AlertView, Severity, changed_the_site
 from engine.hsm.messages import CommandResult
 from engine.security import Check, Decision, Function
 from engine.security.needs import Needs, rule_of
@@ -227,6 +227,8 @@ class FlashpoolApp(App[None]):
                 self.alerts_changed()
             elif notice is not None:
                 self.notify(notice.text, title=notice.title, severity=notice.severity.value, timeout=8)
+            if isinstance(event, ActivityLogged) and changed_the_site(event):
+                self.refresh_status()  # a HOLD from the CLI: the status line says so now, not at the next tick
             self.post_message(SiteChanged(event))
 
     def _is_mine(self, event: Event) -> bool:

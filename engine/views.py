@@ -38,7 +38,7 @@ class PoolSummary:
     frr_eligible: bool  # the newest valid version could be recovered by fast reverse restore now
     incremental: bool  # a valid version is the pool's persistent incremental one
     dump_classes: tuple[str, ...]
-    copying: int  # relationships of this pool's versions still copying
+    copying: int  # relationships of this pool's versions, and recoveries onto its volumes, still copying
     out_of_sync: int
     tracks: int  # total tracks of those relationships
     description: str
@@ -147,6 +147,10 @@ class Views:
             names = [p for p in repo.copy_pools(s) if only is None or p.name == only]
             groups = repo.groups_by_pool(s)
             sizes = repo.group_sizes(s)
+            vols_of: dict[str, list[str]] = {}
+            for volser, group in s.exec(select(VolumeRow.volser, VolumeRow.storage_group)):
+                if group is not None:
+                    vols_of.setdefault(group, []).append(volser)
             classes = repo.dump_classes_by_pool(s)
             backups = {p.name: pools.backups(s, p.name) for p in names} if only else pools.backups_by_pool(s)
             newest = {
@@ -157,13 +161,18 @@ class Views:
             vers = backups.get(p.name, [])
             valid = [v for v in vers if v.dasd_state == DasdState.RECOVERABLE]
             copying = oos = total = 0
-            for v in vers:
-                for rid in live.get(v.key, ()):
-                    rel = core.find(rid)
-                    if rel is not None and rel.uncopied.any():
-                        copying += 1
-                        oos += rel.out_of_sync
-                        total += rel.length
+            mine = [rid for v in vers for rid in live.get(v.key, ())]
+            for rid in mine:
+                rel = core.find(rid)
+                if rel is not None and rel.uncopied.any():
+                    copying += 1
+                    oos += rel.out_of_sync
+                    total += rel.length
+            volumes = [v for g in groups.get(p.name, ()) for v in vols_of.get(g, ())]
+            for rel in standing.recovering(core, volumes, mine):  # a recovery copying back: busy too
+                copying += 1
+                oos += rel.out_of_sync
+                total += rel.length
             first = newest.get(p.name)
             # derived, never stored: what FRRECOV would do now (rules.frr_methods)
             eligible = bool(first and first.fcfrr and rules.frr_methods(core, first, frr_pairs[first.key]))

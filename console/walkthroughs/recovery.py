@@ -95,6 +95,10 @@ class OneVolume(Walkthrough):
             f"FRRECOV TOVOLUME({self.selections['volume']}) FROMCOPYPOOL({self.chosen_pool()}){self.selection_text()}"
         )
 
+    def destructive_name(self) -> str | None:
+        """One volume is overwritten: its volser is what the operator types."""
+        return self.selections.get("volume") or self.pool()
+
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check, volume_level=True)
 
@@ -113,6 +117,11 @@ class FromTape(Walkthrough):
         Pick("version", "Which version?", opt.dumped_versions, opt.newest_dumped),
         Pick("dumpclass", "From which dump class?", opt.dump_classes),
     ]
+
+    def destructive_name(self) -> str | None:
+        """The volser when one volume is overwritten, the pool's name when all of them are."""
+        vol = self.selections.get("volume", "*")
+        return self.pool() if vol == "*" else vol
 
     def _from(self) -> str:
         c = self.selections.get("dumpclass")

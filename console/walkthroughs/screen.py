@@ -536,7 +536,11 @@ class WalkthroughScreen(Screen[None]):
             if alt.wait_for_copy:
                 text.update("Waiting for the background copy the checks need to complete …")
                 volumes = await asyncio.to_thread(self._pool_volumes)
-                await self.follow_copies(volumes, "waiting for the background copy")
+                copiers = asyncio.create_task(self.fpapp.site.wait_copies())  # in-process: starts the copiers
+                try:
+                    await self.follow_copies(volumes, "waiting for the background copy")
+                finally:
+                    copiers.cancel()  # only the relationships the checks need are waited for
                 self.transcript.append("waited for the background copy to complete")
         finally:
             self.busy = False
@@ -615,7 +619,7 @@ class WalkthroughScreen(Screen[None]):
         seen: list[tuple[float, int]] = []  # (when, tracks left), the last 10 s
         while self.is_attached:
             every = await asyncio.to_thread(self.fpapp.site.relationships)
-            rels = [r for r in every if (r.source in names or r.target in names) and r.out_of_sync]
+            rels = [r for r in every if (r.source in names or r.target in names) and r.copying]
             left = sum(r.out_of_sync for r in rels)
             first = left if first is None else max(first, left)
             now = time.monotonic()

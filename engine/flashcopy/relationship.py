@@ -197,6 +197,11 @@ class RelationshipInfo:
     def percent_complete(self) -> float:
         return 100.0 * (1 - self.out_of_sync / self.length) if self.length else 100.0
 
+    @property
+    def copying(self) -> bool:
+        """A background copy still moves its tracks (a NOCOPY relationship's never do)."""
+        return self.state is RelState.COPYING
+
 
 @dataclass(frozen=True, slots=True)
 class EstablishRequest:

@@ -16,7 +16,7 @@ from engine.catalog import reads
 from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
-from engine.hsm import rules
+from engine.hsm import rules, standing
 from engine.hsm.messages import CommandResult, Rc
 from engine.states import DasdState
 from engine.visibility import EVERYTHING, Visibility
@@ -309,6 +309,9 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
             return
         vers = pools.backups_among(reads.versions(c, req.copypool))
         pairs = reads.pairs(c, [v.key for v in vers])
+    with ctx.catalog.session() as s:
+        row = repo.copy_pool(s, req.copypool)
+        volumes = [v.volser for v in pools.sources(s, row)] if row is not None else []
     any_listed = False
     active: list[dict[str, Any]] = []
     res.data = {"kind": "query", "copy_pool": req.copypool, "versions": active}
@@ -343,5 +346,21 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
                 f"THE FOLLOWING VOLUMES IN COPY POOL {req.copypool}, VERSION {v.version:03d}, "
                 f"ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP: " + "; ".join(lines),
             )
+    owned = [p.relationship_id for ps in pairs.values() for p in ps if p.relationship_id]
+    back = standing.recovering(core, volumes, owned)
+    if back:  # a recovery copying back onto the pool's volumes: they are busy as much as a backup's
+        any_listed = True
+        lines = [
+            f"{r.source} - {r.target} PCT-COMP={int(100 * (1 - r.out_of_sync / r.length)) if r.length else 100:03d}"
+            for r in back
+        ]
+        res.add(
+            "ARC1820I",
+            f"THE FOLLOWING VOLUMES IN COPY POOL {req.copypool} ARE THE TARGETS OF A RECOVERY IN AN ACTIVE "
+            f"FLASHCOPY RELATIONSHIP: " + "; ".join(lines),
+        )
+        res.data["recovering"] = [
+            {"source": r.source, "target": r.target, "tracks": r.length, "tracks_to_copy": r.out_of_sync} for r in back
+        ]
     if not any_listed:
         res.add("ARC1821I", f"NONE OF THE VOLUMES IN COPY POOL {req.copypool} ARE IN AN ACTIVE FLASHCOPY RELATIONSHIP")

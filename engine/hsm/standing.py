@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow
+from engine.flashcopy import FlashCopyCore, Relationship
 from engine.states import ClassState, DasdState, FailedReason
 
 
@@ -72,6 +73,19 @@ def recovery_of(frr_eligible: bool, incremental: bool, on_dasd: bool, tape: bool
     if on_dasd:
         return Recovery.INCREMENTAL if incremental else Recovery.DASD
     return Recovery.TAPE if tape else Recovery.NONE
+
+
+def recovering(core: FlashCopyCore, volumes: Iterable[str], versions: Iterable[int] = ()) -> list[Relationship]:
+    """The copies still flowing *onto* a copy pool's own volumes (a recovery's copy back), not
+    those of its versions (`versions`: their relationship ids): the one answer to "is something
+    being restored here" for the Pools screen, QUERY COPYPOOL and the rules that refuse on it."""
+    skip = set(versions)
+    out: dict[int, Relationship] = {}
+    for volser in volumes:
+        for rel in core.incoming(volser):
+            if rel.id not in skip and rel.uncopied.any():
+                out[rel.id] = rel
+    return sorted(out.values(), key=lambda r: r.id)
 
 
 def points_of(s: Session, pool: str) -> dict[int, Standing]:

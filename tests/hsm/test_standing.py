@@ -82,3 +82,25 @@ def test_the_only_recovery_point_is_the_one_version_recoverable_from_dasd_or_tap
     ]  # the model: DASD recoverable, or a dump class complete on every volume
     assert [p.recoverable for p in points] == usable
     assert [p.only_recovery_point for p in points] == [u and sum(usable) == 1 for u in usable]
+
+
+async def test_a_recovery_copying_back_is_busy_on_every_screen_and_in_query(site):
+    """Pools showed no background copy and QUERY COPYPOOL ARC1821I while a recovery still copied
+    onto DB0A02 and a volume recovery was refused because of it: one answer now."""
+    from engine.flashcopy.controller import CopierSettings
+
+    for v in DB:
+        await fill(site, v, f"{v}-a")
+    assert (await site.command("FRB CP(DSN$DB0A$DB)")).rc == 0
+    await site.flashcopy.drain()
+    site.flashcopy.settings = CopierSettings(concurrency=1, chunk_tracks=1, tracks_per_second=0.001)  # held still
+    await site.flashcopy.write_run("DB0A02", 0, [t("DAMAGE")] * 30)
+    assert (await site.command("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")).rc == 0
+    (pool,) = site.views.pools(only="DSN$DB0A$DB")
+    assert pool.copying == 1 and pool.out_of_sync > 0  # the Pools screen's "Background copy"
+    query = await site.command("QUERY COPYPOOL(DSN$DB0A$DB)")
+    said = " ".join(m.text for m in query.messages)
+    assert "ARC1821I" not in [m.id for m in query.messages]
+    assert "TARGETS OF A RECOVERY" in said and "- DB0A02 PCT-COMP=" in said, said
+    again = await site.command("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")
+    assert again.rc != 0  # the rule refuses on the very relationship the screens show

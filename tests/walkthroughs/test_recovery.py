@@ -240,7 +240,7 @@ async def test_w4_one_volume_from_dasd_leaves_the_others(demo_path):
         assert walkthrough(app).command() == f"FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL({DB2}) VERSION(2)"
         assert "✘" not in text(app), text(app)
         await keys.press("enter", "enter")
-        await finish(keys, app, DB2)
+        await finish(keys, app, "DB0A02")  # the volume overwritten is the name typed
         report("W4", keys)
         assert app.screen.verified
         assert await digest(site, "DB0A02") == pit
@@ -274,6 +274,31 @@ async def test_w5_whole_copy_pool_from_tape(demo_path):
         report("W5", keys)
         assert app.screen.verified, text(app)
         assert {v: await digest(site, v) for v in targets} == pit
+
+
+async def test_w5_one_volume_is_confirmed_with_its_volser_and_its_tracks_are_in_the_impact(demo_path):
+    """The confirmation asked for the pool's name where one volume is overwritten; the impact
+    said "tracks to move: 0" and then restored the written tracks from tape."""
+    async with console(demo_path) as (app, keys):
+        site = app.site.engine
+        pit = await digest(site, pair_targets(site, "PAYROLL", 1)["PAY001"])
+        await damage(site, "PAY001", 0, 40)
+        await keys.press("j", "j", "r", "5", "enter", "enter")  # PAYROLL; context, pool
+        await keys.press("down", "enter", "enter", "enter")  # PAY001, version, dump class
+        assert walkthrough(app).command().startswith("FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYROLL) FROMDUMP(")
+        await keys.press("enter")  # the impact
+        assert "tracks to move: 0 " not in text(app) and "written tracks" in text(app), text(app)
+        await keys.press("enter")
+        assert app.screen.stage == "confirm"
+        await keys.type("PAYROLL")  # the pool's name is not the one overwritten
+        await keys.press("enter")
+        assert app.screen.stage == "confirm" and "exactly" in str(app.screen.query_one("#wt-error").render())
+        await keys.press("escape")
+        assert walkthrough(app) is None  # the cursor is still on PAYROLL
+        await keys.press("r", "5", "enter", "enter", "down", "enter", "enter", "enter", "enter", "enter")
+        await finish(keys, app, "PAY001")
+        assert app.screen.verified, text(app)
+        assert await digest(site, "PAY001") == pit
 
 
 async def test_w5_held_tape_recovery_is_refused(demo_path):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cli.connect import site_api
 from cli.wait import wait_copies
+from engine.states import Origin
 
 if TYPE_CHECKING:
     from engine.hsm.messages import CommandResult
@@ -45,7 +46,7 @@ async def run(args: argparse.Namespace) -> int:
     rc = 0
     try:
         for text in commands:
-            res = await api.command(text, origin="CLI")
+            res = await api.command(text, origin=Origin.CLI)
             rc = max(rc, res.rc)
             show(text, res)
         if args.wait:

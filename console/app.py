@@ -45,11 +45,12 @@ from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
 from engine.events import ActivityLogged, CopyProgress, Event
-from engine.hsm.alerts import AlertAcknowledged, AlertView, Severity, changed_the_site
+from engine.hsm.alerts import CHANGING_VERBS, AlertAcknowledged, AlertView, Severity, changed_the_site
 from engine.hsm.messages import CommandResult
 from engine.security import Check, Decision, Function
 from engine.security.needs import Needs, rule_of
 from engine.site import Site
+from engine.states import Origin
 from themes import ALL_THEMES, DEFAULT_THEME, TRACK_DEFAULTS
 
 #: the mode keys share one footer entry ("123456 Views"): a footer of 80 columns keeps room for the rest
@@ -575,17 +576,17 @@ class FlashpoolApp(App[None]):
 
     def record_walkthrough(self, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
         self._mine[_key(command)] += 1
-        self.run_worker(self.site.record("WALKTHROUGH", command, pool, rc, lines), group="record")
+        self.run_worker(self.site.record(Origin.WALKTHROUGH, command, pool, rc, lines), group="record")
 
     # -- running commands -----------------------------------------------------------------------
-    async def run_command(self, text: str, origin: str = "CONSOLE") -> CommandResult:
+    async def run_command(self, text: str, origin: str = Origin.CONSOLE) -> CommandResult:
         """Every action ends here: the same parser, messages and activity log as the CLI."""
         if self.read_only:
             try:
                 req = parse_command(text)
             except CommandSyntaxError:
                 req = None
-            if req is not None and req.verb in ("FRBACKUP", "FRRECOV", "FRDELETE", "HOLD", "RELEASE"):
+            if req is not None and req.verb in CHANGING_VERBS:
                 res = CommandResult(text)
                 res.add("FPL200I", "THE CONSOLE IS READ-ONLY: COMMANDS THAT CHANGE THE SITE ARE NOT ACCEPTED")
                 res.fail(8)

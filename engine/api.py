@@ -46,6 +46,7 @@ from engine.security.admin import Change, SecurityChange, apply_change
 from engine.security.audit import OPEN, REJECTED, AuditMark
 from engine.security.needs import Needs, rule_of
 from engine.security.store import ProfileListing
+from engine.states import Origin
 from engine.views import ActivityView, GroupView, PairView, PoolSummary, VersionView, VolumeView
 from engine.visibility import EVERYTHING, Visibility, visibility
 
@@ -298,7 +299,7 @@ class SiteAPI(abc.ABC):
 
     # -- actions ----------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def command(self, text: str, origin: str = "CLI") -> CommandResult: ...
+    async def command(self, text: str, origin: str = Origin.CLI) -> CommandResult: ...
 
     @abc.abstractmethod
     async def acknowledge_alerts(self, numbers: list[int] | None = None) -> int:
@@ -672,7 +673,7 @@ class LocalSite(SiteAPI):
         return config.prepare(self.engine.context, change)[0]
 
     # -- actions ------------------------------------------------------------------------------------
-    async def command(self, text: str, origin: str = "CLI") -> CommandResult:
+    async def command(self, text: str, origin: str = Origin.CLI) -> CommandResult:
         return await self.engine.hsm.execute(text, origin, self.who)
 
     async def acknowledge_alerts(self, numbers: list[int] | None = None) -> int:

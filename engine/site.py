@@ -47,6 +47,7 @@ from engine.hsm.service import FastReplication
 from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OutsideSite, inside, is_site, private_dir, private_file
 from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
 from engine.security.audit import AuditMark
+from engine.states import Origin
 from engine.storage import Volume
 from engine.views import Views
 
@@ -155,7 +156,7 @@ class Site:
         self.alerts = AlertWatch(self.context)
         self._alerting: asyncio.Task[None] | None = None
 
-    async def command(self, text: str, origin: str = "CLI", who: Identity | None = None) -> CommandResult:
+    async def command(self, text: str, origin: str = Origin.CLI, who: Identity | None = None) -> CommandResult:
         """Run one HSM command (parsed by the shared parser) for `who` (the process's user unless
         a server says whom it serves); returns its messages and RC."""
         return await self.hsm.execute(text, origin, who)

@@ -90,6 +90,8 @@ class Origin(enum.StrEnum):
     AUTO = "AUTO"  # the site's own automatic functions (dump cycle, expiry)
     ALERT = "ALERT"  # an alert, logged once by the site that raised it
     DEMO = "DEMO"  # the demo site's seeding
+    OPEN = "OPEN"  # opening the site (audit)
+    SERVER = "SERVER"  # the server itself: start, stop, checkpoints (audit)
 
     @classmethod
     def of_clients(cls) -> frozenset[Origin]:

@@ -28,6 +28,7 @@ from engine.security import Identity
 from engine.security import store as security
 from engine.security.audit import UNAUTHENTICATED
 from engine.security.needs import rule_of
+from engine.states import Origin
 from server import jsonbytes
 from server.fanout import FanOut, TooSlow
 from server.logins import Throttle
@@ -37,8 +38,6 @@ log = logging.getLogger("flashpool.server")
 
 MAX_BODY = 1 << 20  # a command, a transcript: far below a megabyte
 #: what a client may name as a command's origin (AUTO, OPEN, SERVER are the site's own)
-CLIENT_ORIGINS = frozenset({"API", "CLI", "CONSOLE", "WALKTHROUGH"})
-SCRIPT_ORIGIN = "API"
 _PEERCRED = struct.Struct("3i")
 
 
@@ -294,9 +293,12 @@ class SiteServer:
 
 
 def _origin(value: object) -> str:
-    origin = str(value or SCRIPT_ORIGIN).upper()
-    if origin not in CLIENT_ORIGINS:
-        raise wire.WireError(f"origin: must be one of {', '.join(sorted(CLIENT_ORIGINS))}")
+    """What a client says it is (a script that says nothing is API); the site's own origins
+    (AUTO, ALERT, DEMO) are never a client's to claim."""
+    clients = Origin.of_clients()
+    origin = str(value or Origin.API).upper()
+    if origin not in clients:
+        raise wire.WireError(f"origin: must be one of {', '.join(sorted(clients))}")
     return origin
 
 

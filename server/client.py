@@ -48,6 +48,7 @@ from engine.hsm.verify import Expectation, Outcome
 from engine.security import Check, Decision, Identity
 from engine.security.audit import AuditMark
 from engine.security.store import ProfileListing
+from engine.states import Origin
 from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
 from server import jsonbytes, sockets
 from server.routes import BY_CALL, EVENTS_PATH
@@ -252,7 +253,7 @@ class RemoteSite(SiteAPI):
         return result
 
     # -- actions --------------------------------------------------------------------------------------
-    async def command(self, text: str, origin: str = "CLI") -> CommandResult:
+    async def command(self, text: str, origin: str = Origin.CLI) -> CommandResult:
         result: CommandResult = await self._do("command", text=text, origin=origin)
         return result
 

@@ -14,13 +14,33 @@ if TYPE_CHECKING:
 POOL = Pick("pool", "Which copy pool?", opt.pools)
 
 
+def engine_alternatives(check: Check) -> list[Alternative]:
+    """The engine's own alternatives to a refusal (another walkthrough, with the version it
+    names preselected): what the rule that refused says can be done instead."""
+    return [
+        Alternative(
+            f"{a.text[0].upper()}{a.text[1:]} (walkthrough {a.walkthrough[1:]})",
+            walkthrough=a.walkthrough,
+            changes=(("version", str(a.version)),) if a.version is not None else (),
+        )
+        for a in check.alternatives
+        if a.walkthrough
+    ]
+
+
 def _recovery_alternatives(check: Check, volume_level: bool = False, version_pick: bool = True) -> list[Alternative]:
     if check.code == "held":
         return [release("FRRECOV")]
-    if check.code == "version" and not version_pick:  # this walkthrough has no version step
-        return [Alternative("Recover another version (walkthrough 2: choose the version)", walkthrough="W2")]
-    if check.code == "version":
-        return [Alternative("Choose another version", back_to="version")]
+    if check.code == "version":  # the engine names what can be used instead; a version step lets one choose
+        if not version_pick:
+            return engine_alternatives(check)
+        here = [  # another DASD version: the same walkthrough with that version, not a switch to W2
+            Alternative(f"Use version {a.version:03d} instead", changes=(("version", str(a.version)),))
+            for a in check.alternatives
+            if a.walkthrough == "W2" and a.version is not None
+        ]
+        others = [a for a in engine_alternatives(check) if a.walkthrough != "W2"]
+        return [*here, *others, Alternative("Choose another version", back_to="version")]
     if check.code in ("relationships", "incremental-copying"):
         return [Alternative("Wait for the background copy to complete, then check again", wait_for_copy=True)]
     if check.code == "not-in-version":

@@ -35,6 +35,7 @@ from engine.hsm import verify
 from engine.hsm.impact import Impact
 from engine.hsm.messages import CommandResult
 from engine.hsm.precheck import Check
+from engine.states import Origin
 
 if TYPE_CHECKING:
     from console.app import FlashpoolApp
@@ -530,7 +531,7 @@ class WalkthroughScreen(Screen[None]):
                 if not await self.app.push_screen_wait(ConfirmScreen(ask, title=f"Run {alt.run}?")):
                     self.transcript.append(f"declined: {alt.run}")
                     return
-                res = await self.fpapp.run_command(alt.run, origin="WALKTHROUGH")
+                res = await self.fpapp.run_command(alt.run, origin=Origin.WALKTHROUGH)
                 self.commands.append(alt.run)
                 self.transcript += [f"ran {alt.run}: RC={res.rc}", *res.lines()]
             if alt.wait_for_copy:
@@ -575,7 +576,7 @@ class WalkthroughScreen(Screen[None]):
                 self.expected = []
                 self.transcript.append(f"no verification possible: {exc}")
             text.update(f"Running [b]{escape(self.wt.command())}[/] …")
-            self.result = await self.fpapp.run_command(self.wt.command(), origin="WALKTHROUGH")
+            self.result = await self.fpapp.run_command(self.wt.command(), origin=Origin.WALKTHROUGH)
             self.commands.append(self.wt.command())
             self.transcript += [f"ran {self.wt.command()}: RC={self.result.rc}", *self.result.lines()]
         finally:

@@ -26,7 +26,7 @@ from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
 from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, Refused, version_name
-from engine.states import DasdState, DumpCopyState, FailedReason
+from engine.states import DasdState, DumpCopyState, FailedReason, Origin
 
 if TYPE_CHECKING:
     from engine.datasets.manager import DataSetInfo
@@ -469,7 +469,7 @@ def _flash(
     try:
         vid = ctx.batch(unit)
     except FlashCopyError as exc:
-        raise Refused(rules.engine_refused(exc, "flashcopy")) from None
+        raise Refused(rules.engine_refused(exc)) from None
     for src, tgt in plan.pairs.items():
         res.messages.append(
             msg.dss(
@@ -522,7 +522,7 @@ def _background_dump(ctx: Context, pool: CopyPoolRow, vid: int, classes: tuple[s
     res = CommandResult(command)
     _dump_then(ctx, pool, vid, classes, res)
     res.add("FPL106I", f"BACKGROUND DUMP OF COPY POOL {pool.name} TO {', '.join(classes)} ENDED, RC={res.rc}")
-    ctx.log(res, pool.name, origin="AUTO")
+    ctx.log(res, pool.name, origin=Origin.AUTO)
 
 
 def _dump_then(ctx: Context, pool: CopyPoolRow, vid: int, classes: tuple[str, ...], res: CommandResult) -> None:

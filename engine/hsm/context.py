@@ -22,6 +22,7 @@ from engine.hsm.messages import CommandResult
 from engine.hsm.setsys import SetsysValues
 from engine.hsm.setsys import read as read_setsys
 from engine.security import Auditable, AuditTrail, Decision, Guard, Identity
+from engine.states import Origin
 from engine.storage import Volume
 
 T = TypeVar("T")
@@ -87,7 +88,7 @@ class Context:
     guard: Guard
     audit: AuditTrail
     shared: Shared = field(default_factory=Shared)
-    origin: str = "CLI"  # how it was asked: CLI, CONSOLE, WALKTHROUGH, API, AUTO, OPEN
+    origin: str = Origin.CLI  # how it was asked (an Origin)
     who: Identity = field(default_factory=Identity.current)  # who asked (the server's own work: its user)
     #: work the command hands on to run after it, in the background, holding its copy pool
     background: list[Callable[[], None]] = field(default_factory=list)

@@ -14,6 +14,7 @@ from engine.catalog import constructs as repo
 from engine.flashcopy.controller import CopierSettings
 from engine.hsm.definition import Definition, parse_definition
 from engine.site import Site
+from engine.states import Origin
 
 CYL = 10
 TRACKS = CYL * 15
@@ -106,17 +107,17 @@ async def seed_demo(site: Site) -> None:
         "FRBACKUP COPYPOOL(PAYROLL) DUMP TOKEN(MONTHEND)",
         "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)",
     ):
-        await site.command(cmd, origin="DEMO")
+        await site.command(cmd, origin=Origin.DEMO)
     await fc.drain()
     for vol in sources:
         await write_some(vol, 30, "day 2")
-    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY2)", origin="DEMO")
-    await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)", origin="DEMO")
+    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY2)", origin=Origin.DEMO)
+    await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)", origin=Origin.DEMO)
     await fc.drain()
     for vol in ("DB0A01", "DB0A02", "DB0A03", "DB0L01"):
         await write_some(vol, 20, "day 3")
     # the newest DB2 version is left copying: the console shows it live
-    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY3)", origin="DEMO")
+    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY3)", origin=Origin.DEMO)
 
 
 #: a demo site copies at a watchable pace: its 150-track volumes would otherwise finish before the

@@ -32,7 +32,7 @@ from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
 from engine.paths import OutsideSite, inside
-from engine.states import ClassState, DasdState, DumpCopyState, DumpState, TapeState
+from engine.states import ClassState, DasdState, DumpCopyState, DumpState, Origin, TapeState
 
 if TYPE_CHECKING:
     from engine.flashcopy import FlashCopyCore
@@ -401,7 +401,7 @@ def auto_dump_one(ctx: Context, job: AutoDump, then: Callable[[Context, str, int
     if not dump_version(ctx, job.version_id, job.classes, res):
         res.fail(8)
     then(ctx, job.pool, job.version_id, res)
-    ctx.log(res, job.pool, origin="AUTO")
+    ctx.log(res, job.pool, origin=Origin.AUTO)
     return True
 
 

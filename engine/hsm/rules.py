@@ -21,11 +21,11 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.catalog.reads import VersionLike
 from engine.command import Action, FrBackup, FrRecov, Selection, format_token
-from engine.errors import FlashpoolError
+from engine.errors import CopyInProgress, FlashpoolError, TargetInRelationship
 from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import messages as msg
 from engine.hsm.messages import CommandResult, Rc
-from engine.states import DasdState, DumpCopyState, PairState
+from engine.states import DasdState, DumpCopyState, DumpState, PairState
 
 V = TypeVar("V", bound=VersionLike)  # a version row, or a version as read
 
@@ -207,16 +207,36 @@ def select_version(vers: Sequence[V], sel: Selection, need_dasd: bool) -> V | Re
         g = sel.generation or 0
         found = vers[g] if g < len(vers) else None
     if found is None:
-        return Refusal(Rc.NO_VERSION, f"the requested backup copy ({sel.describe()}) does not exist", "version")
+        return Refusal(
+            Rc.NO_VERSION,
+            f"the requested backup copy ({sel.describe()}) does not exist",
+            "version",
+            alternatives=_instead_of(vers, None),
+        )
     if need_dasd and found.dasd_state not in (DasdState.RECOVERABLE, DasdState.FCFRRINCOMPLETE):
         state = "has no DASD copy" if found.dasd_state == DasdState.NONE else f"is {found.dasd_state}"
         return Refusal(
             Rc.NO_VERSION,
             f"{version_name(found)} {state}; it cannot be recovered from DASD",
             "version",
-            alternatives=(Alternative("recover it from its dump copies", walkthrough="W5", version=found.version),),
+            alternatives=_instead_of(vers, found),
         )
     return found
+
+
+def _instead_of(vers: Sequence[V], unusable: V | None) -> tuple[Alternative, ...]:
+    """What a recovery can use instead of a version that does not exist or has no DASD copy:
+    that version's own dump copies, the newest other version on DASD, the newest dumped one,
+    or (nothing to recover from) a backup first."""
+    if unusable is not None and DumpState(unusable.dump_state).dumped:
+        return (Alternative("recover it from its dump copies", walkthrough="W5", version=unusable.version),)
+    dasd = next((v for v in vers if v is not unusable and v.dasd_state == DasdState.RECOVERABLE), None)
+    if dasd is not None:
+        return (Alternative(f"recover {version_name(dasd)} instead", walkthrough="W2", version=dasd.version),)
+    dumped = next((v for v in vers if v is not unusable and DumpState(v.dump_state).dumped), None)
+    if dumped is not None:
+        return (Alternative(f"recover {version_name(dumped)} from tape", walkthrough="W5", version=dumped.version),)
+    return (Alternative("take a backup first: there is nothing to recover from", walkthrough="W7"),)
 
 
 def volumes_available(volsers: Iterable[str], unavailable: Mapping[str, str], known: Iterable[str]) -> Refusal | None:
@@ -628,9 +648,12 @@ def recovery_copying(core: FlashCopyCore, version: BackupVersionRow, pairs: Sequ
     return None
 
 
-def engine_refused(exc: Exception, code: str = "relationships") -> Refusal:
-    """FlashCopy itself refused (its own rules, asked by a dry run or met while running)."""
-    return Refusal(Rc.IN_THE_WAY, str(exc), code)
+def engine_refused(exc: Exception) -> Refusal:
+    """FlashCopy itself refused (its own rules, asked by a dry run or met while running):
+    "relationships" when another relationship's copy is in the way (waiting for it helps),
+    "flashcopy-refused" when no wait would (a loop, too many relationships, no cascading)."""
+    waits = isinstance(exc, TargetInRelationship | CopyInProgress)
+    return Refusal(Rc.IN_THE_WAY, str(exc), "relationships" if waits else "flashcopy-refused")
 
 
 def volume_refused(source: str, exc: Exception) -> Refusal:

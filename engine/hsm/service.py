@@ -44,6 +44,7 @@ from engine.hsm.limiter import Limiter
 from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
+from engine.states import Origin
 from engine.visibility import EVERYTHING, Visibility, visibility, visibility_now
 
 log = logging.getLogger("flashpool.hsm")
@@ -117,7 +118,9 @@ class FastReplication:
             for lock in held:
                 lock.release()
 
-    async def execute(self, command: str | Request, origin: str = "CLI", who: Identity | None = None) -> CommandResult:
+    async def execute(
+        self, command: str | Request, origin: str = Origin.CLI, who: Identity | None = None
+    ) -> CommandResult:
         """Parse, authorize (a refused command changes nothing: ARC1806E RC=36), run; every
         command goes to the activity log and the audit trail with who asked."""
         self.ctx.catalog.off_loop()

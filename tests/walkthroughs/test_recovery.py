@@ -254,9 +254,11 @@ async def test_w4_invalid_version_is_refused_with_another_version_offered(demo_p
         await keys.press("up", "enter")  # version 003 (the newest, now invalid)
         assert walkthrough(app).selections["version"] == "3"
         assert "✘" in text(app) and "cannot be recovered from DASD" in text(app)
-        assert app.screen.alternatives[0].label == "Choose another version"
-        await keys.press("enter")
-        assert app.screen.stage == "version"
+        labels = [a.label for a in app.screen.alternatives]
+        assert labels[0] == "Use version 002 instead" and "Choose another version" in labels  # the engine's
+        await keys.press("enter")  # take it: the same walkthrough, version 002, checked again
+        assert walkthrough(app).id == "W4" and walkthrough(app).selections["version"] == "2"
+        assert app.screen.stage == "checks" and "✘" not in text(app), text(app)
 
 
 async def test_w5_whole_copy_pool_from_tape(demo_path):

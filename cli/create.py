@@ -9,8 +9,8 @@ from cli.output import say
 
 
 async def init(args: argparse.Namespace) -> int:
+    from engine.demo import demo_definition, seed_demo
     from engine.hsm.definition import load_definition
-    from engine.hsm.demo import demo_definition, seed_demo
     from engine.site import Site
 
     path = args.path or args.site

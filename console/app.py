@@ -675,8 +675,8 @@ def open_console(
     from textual.logging import TextualHandler
 
     from engine import logs
+    from engine.demo import demo_definition, seed_demo
     from engine.errors import FlashpoolError
-    from engine.hsm.demo import demo_definition, seed_demo
     from engine.paths import is_site
     from server import process, sockets
     from server.client import RemoteSite

@@ -28,8 +28,8 @@ from aiohttp import web
 from sqlalchemy.exc import DatabaseError
 
 from engine.api import LocalSite
+from engine.demo import pace_demo
 from engine.errors import FlashpoolError
-from engine.hsm.demo import pace_demo
 from engine.paths import private_file
 from engine.security import Identity
 from engine.site import Site

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 
 from cli.main import main
 from engine.catalog import CatalogVersionMismatch, schema
-from engine.hsm.demo import demo_definition, seed_demo
+from engine.demo import demo_definition, seed_demo
 from engine.site import Site
 
 

@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from engine.hsm.demo import demo_definition, seed_demo
+from engine.demo import demo_definition, seed_demo
 from engine.site import Site
 from tests.sitecopy import copy_site
 

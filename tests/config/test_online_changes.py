@@ -20,7 +20,7 @@ from engine import config
 from engine.api import LocalSite
 from engine.catalog.models import ActivityRow, AuditRow, VolumeRow
 from engine.config import ConfigChange, ConfigOp, Shape
-from engine.hsm.demo import demo_definition, seed_demo
+from engine.demo import demo_definition, seed_demo
 from engine.site import Site
 
 DB2 = "DSN$DB0A$DB"

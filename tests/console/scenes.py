@@ -17,7 +17,7 @@ from textual.widgets import Input
 
 from console.app import FlashpoolApp
 from engine.api import LocalSite
-from engine.hsm.demo import demo_definition, seed_demo
+from engine.demo import demo_definition, seed_demo
 from engine.site import Site
 from tests.sitecopy import copy_site  # noqa: F401 - the scenes' sites are copies of one template
 

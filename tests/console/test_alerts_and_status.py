@@ -209,7 +209,7 @@ async def test_q_asks_when_a_walkthrough_is_open_and_quits_at_once_otherwise(dem
 async def test_the_demo_console_keeps_a_copy_visibly_running(demo_path):
     """make run's headline walkthrough needs a copy in progress: paced, the demo's copy runs for
     minutes instead of finishing before the first screen."""
-    from engine.hsm.demo import DEMO_COPIER, pace_demo
+    from engine.demo import DEMO_COPIER, pace_demo
     from engine.site import Site
 
     site = Site.open(demo_path)
@@ -229,7 +229,7 @@ async def test_the_demo_console_keeps_a_copy_visibly_running(demo_path):
 async def test_the_first_start_demo_is_a_demo_at_once(tmp_path):
     """make run's first start creates and seeds the demo, then opens the console on that same
     site object: it must already say DEMO and be paced (it said neither before)."""
-    from engine.hsm.demo import DEMO_COPIER, demo_definition, pace_demo, seed_demo
+    from engine.demo import DEMO_COPIER, demo_definition, pace_demo, seed_demo
     from engine.site import Site
 
     site = Site.create(tmp_path / "flashpool-data", demo_definition())

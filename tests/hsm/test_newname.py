@@ -10,7 +10,7 @@ import hashlib
 import pytest
 
 from engine.command import CommandSyntaxError, parse_command
-from engine.hsm.demo import demo_definition, seed_demo
+from engine.demo import demo_definition, seed_demo
 from engine.hsm.verify import expect_for
 from engine.site import Site
 

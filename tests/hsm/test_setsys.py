@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
+from engine.demo import demo_definition, seed_demo
 from engine.hsm import backup
-from engine.hsm.demo import demo_definition, seed_demo
 from engine.security import Identity
 from engine.site import Site
 

@@ -1,18 +1,7 @@
-"""The site as its clients see it: everything the console, the CLI and scripts may ask of a
-site, and nothing else. Two implementations: `LocalSite` runs it in this process (one user, no
-server; and the server itself, once per request, for the identity that asked), and
-`server.client.RemoteSite` sends it to the site's server over HTTP.
-
-Reads are blocking (call them from a worker thread: they read the catalog, or the network);
-actions are coroutines. Every function is authorized for the client's identity by its rule in
-engine.security.needs (the same table the server's routes are declared in); a refusal is
-`NotAuthorized` (reads) or a result with RC 36 (actions), and is in the audit trail. Answers leave
-out what the identity may not LIST (engine.visibility).
-"""
+"""`LocalSite`: the API over a `Site` in this process, for one identity."""
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import dataclasses
 import functools
@@ -21,8 +10,6 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine import config, transcripts
@@ -40,331 +27,35 @@ from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
-from engine.security import AuditEntry, Check, Decision, Identity, Kind
+from engine.security import Check, Decision, Identity, Kind
 from engine.security import store as security
 from engine.security.admin import Change, SecurityChange, apply_change
 from engine.security.audit import OPEN, REJECTED, AuditMark
 from engine.security.needs import Needs, rule_of
 from engine.security.store import ProfileListing
 from engine.states import Origin
-from engine.views import ActivityView, GroupView, PairView, PoolSummary, VersionView, VolumeView
+from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
 from engine.visibility import EVERYTHING, Visibility, visibility
 
 if TYPE_CHECKING:
     from engine.site import Site
 
-API_VERSION = "v1"
-
-
-class NotAuthorized(FlashpoolError):
-    """A read the identity may not make (the server answers 403 with the same text)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
-def refusal_lines(decision: Decision, who: Identity) -> tuple[str, str]:
-    """RACF's ICH408I for a denial, in its order of fields, and its short form."""
-    group = who.groups[0] if who.groups else "-"
-    generic = " (G)" if any(c in decision.profile for c in "*%") else ""
-    source = f"FROM {decision.profile}{generic}" if decision.profile else "(NO PROFILE PROTECTS IT)"
-    return (
-        f"USER({who.user}) GROUP({group}) {decision.resource} CL(FACILITY) INSUFFICIENT ACCESS AUTHORITY "
-        f"{source} ACCESS INTENT({decision.needed.name}) ACCESS ALLOWED({decision.held.name})",
-        decision.refusal(who),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class SiteStatus:
-    """What the status line and `flashpool status` show: cheap to read, read often."""
-
-    site: str  # the site directory's name
-    demo: bool
-    mode: str  # embedded | server
-    user: str  # who is asking
-    clock: float  # the site's clock
-    copies: int  # relationships with tracks still to copy in the background
-    out_of_sync: int
-    tracks: int
-    parked: dict[int, str]  # relationship id -> why its copy is parked
-    background: int  # background dumps (RETURNCONTROL(FREND)) still running
-    holds: tuple[str, ...]
-    pid: int  # the process that holds the site
-    started_at: float
-    clients: int  # clients connected to the server (0 embedded)
-    backlog: int  # the largest number of events a client's stream has not yet been sent
-    version: str
-
-
-@dataclass(frozen=True, slots=True)
-class StorageView:
-    """The storage groups with their volumes, and the volumes in no group."""
-
-    groups: tuple[GroupView, ...]
-    ungrouped: tuple[VolumeView, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BandMap:
-    tracks: int
-    bands: tuple[tuple[float, float], ...]  # per band: share still to copy onto / off the volume
-
-
-@dataclass(frozen=True, slots=True)
-class AuditReport:
-    entries: int
-    problems: tuple[str, ...]
-    head: AuditMark  # the newest entry, as a checkpoint records it
-
-
-@dataclass(frozen=True, slots=True)
-class AuditExport:
-    """Entries, and the head of the trail when they were read: kept elsewhere, a later
-    `audit verify --against` proves the trail was not rewritten since."""
-
-    entries: tuple[AuditEntry, ...]
-    head: AuditMark
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who the site takes the caller to be."""
-
-    user: str
-    groups: tuple[str, ...]
-    via: str  # process | unix | token
-    site: str  # the site directory's name
-    pid: int  # the process that holds the site
-    mode: str  # embedded | server
-
-
-@dataclass(frozen=True, slots=True)
-class SettingView:
-    name: str
-    value: str
-    meaning: str
-
-
-@dataclass(frozen=True, slots=True)
-class RoleGrant:
-    role: str
-    kind: Kind
-    name: str
-    granted_by: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
-    id: int
-    user: str
-    label: str
-    created_at: float
-    created_by: str
-    revoked_at: float | None
-    expires_at: float | None  # None: made before tokens expired (it never does)
-
-    def state(self, now: float) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "live"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkloadResult:
-    copy_pool: str
-    allocated: int
-    updated: int
-    deleted: int
-    skipped: int
-    bytes_written: int
-
-
-class SiteAPI(abc.ABC):
-    """What a client can ask of a site (see the module's docstring)."""
-
-    mode: str  # embedded | server
-    name: str  # the site directory's name
-    path: Path  # where the site lies (as the client names it)
-    who: Identity
-
-    @property
-    @abc.abstractmethod
-    def demo(self) -> bool:
-        """Whether the site is a demo site (the console says so)."""
-
-    # -- reads (blocking) -------------------------------------------------------------------------
-    @abc.abstractmethod
-    def whoami(self) -> Caller:
-        """Who the site takes the caller to be (open to any connected user)."""
-
-    @abc.abstractmethod
-    def status(self) -> SiteStatus: ...
-
-    @abc.abstractmethod
-    def pools(self, only: str | None = None) -> list[PoolSummary]: ...
-
-    @abc.abstractmethod
-    def versions(self, pool: str) -> list[VersionView]: ...
-
-    @abc.abstractmethod
-    def pairs(self, pool: str, version: int) -> list[PairView]:
-        """The volume pairs of one version of a pool (`version` is its VersionView.id)."""
-
-    @abc.abstractmethod
-    def volumes(self) -> list[VolumeView]: ...
-
-    @abc.abstractmethod
-    def storage(self) -> StorageView: ...
-
-    @abc.abstractmethod
-    def relationships(self, volser: str | None = None) -> list[RelationshipInfo]: ...
-
-    @abc.abstractmethod
-    def activity(self, limit: int = 500, pool: str | None = None) -> list[ActivityView]: ...
-
-    @abc.abstractmethod
-    def band_map(self, volser: str, cells: int) -> BandMap: ...
-
-    @abc.abstractmethod
-    def datasets(self, pattern: str | None = None) -> list[DataSetInfo]: ...
-
-    @abc.abstractmethod
-    def dataset(self, name: str) -> DataSetInfo | None: ...
-
-    @abc.abstractmethod
-    def datasets_on(self, volsers: list[str]) -> list[DataSetInfo]: ...
-
-    @abc.abstractmethod
-    def precheck(self, command: str) -> list[RuleCheck]: ...
-
-    @abc.abstractmethod
-    def impact(self, command: str) -> Impact: ...
-
-    @abc.abstractmethod
-    def expect(self, command: str) -> list[Expectation]: ...
-
-    @abc.abstractmethod
-    def verify(self, expected: list[Expectation]) -> list[Outcome]: ...
-
-    @abc.abstractmethod
-    def verify_backup(self, pool: str) -> list[Outcome]: ...
-
-    @abc.abstractmethod
-    def volume_digest(self, volser: str) -> str: ...
-
-    @abc.abstractmethod
-    def dataset_digest(self, name: str) -> str: ...
-
-    @abc.abstractmethod
-    def may(self, checks: list[Check]) -> list[Decision]:
-        """What this identity may do (the console greys the rest and says why)."""
-
-    @abc.abstractmethod
-    def profiles(self, pattern: str | None = None) -> list[ProfileListing]: ...
-
-    @abc.abstractmethod
-    def role_grants(self) -> list[RoleGrant]: ...
-
-    @abc.abstractmethod
-    def tokens(self) -> list[TokenInfo]: ...
-
-    @abc.abstractmethod
-    def settings(self) -> list[SettingView]:
-        """The site's security settings (engine.catalog.settings)."""
-
-    @abc.abstractmethod
-    def audit_verify(self, against: list[AuditMark] | None = None) -> AuditReport:
-        """Check the trail; `against`: checkpoints kept elsewhere (an earlier export, a log)."""
-
-    @abc.abstractmethod
-    def audit_export(self, since: float | None = None) -> AuditExport: ...
-
-    @abc.abstractmethod
-    def configuration(self) -> SiteConfiguration:
-        """The storage groups, volumes, copy pools and dump classes, and the site definition."""
-
-    @abc.abstractmethod
-    def config_preview(self, change: ConfigChange) -> ConfigPlan:
-        """What a configuration change would do, and why it may not (nothing is changed)."""
-
-    @abc.abstractmethod
-    def alerts(self, limit: int = 500) -> list[AlertView]:
-        """The site's alerts, newest first: one list, one count and one acknowledgement for
-        every console, kept across restarts."""
-
-    # -- actions ----------------------------------------------------------------------------------
-    @abc.abstractmethod
-    async def command(self, text: str, origin: str = Origin.CLI) -> CommandResult: ...
-
-    @abc.abstractmethod
-    async def acknowledge_alerts(self, numbers: list[int] | None = None) -> int:
-        """Acknowledge these alerts (None: every one not yet acknowledged) for every console,
-        as the caller; how many changed."""
-
-    @abc.abstractmethod
-    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        """A walkthrough's transcript on copy pool `pool` (None: it chose none) into the activity
-        log."""
-
-    @abc.abstractmethod
-    async def damage(self, volser: str, first: int, last: int) -> CommandResult:
-        """Overwrite tracks with garbage through the write path (recovery drills)."""
-
-    @abc.abstractmethod
-    async def damage_dataset(self, name: str) -> CommandResult: ...
-
-    @abc.abstractmethod
-    async def workload(self, copy_pool: str, rate: float, seconds: float, seed: int | None) -> WorkloadResult: ...
-
-    @abc.abstractmethod
-    async def change_security(self, change: SecurityChange) -> CommandResult: ...
-
-    @abc.abstractmethod
-    async def change_config(self, change: ConfigChange, expect: str | None = None) -> CommandResult:
-        """Make a configuration change, serialised with every command; `expect`: the digest of
-        the preview it must still match (else nothing is changed)."""
-
-    @abc.abstractmethod
-    async def stop_server(self) -> CommandResult:
-        """Stop the site's server (STGADMIN.FPL.SERVER): it finishes the commands it accepted,
-        persists and exits; copies resume at its next start."""
-
-    @abc.abstractmethod
-    async def save_transcript(self, pool: str | None, name: str, text: str) -> str:
-        """A walkthrough's transcript on copy pool `pool` into the site's transcripts/ folder, as
-        a new file; returns its path."""
-
-    @abc.abstractmethod
-    def events(self) -> AsyncIterator[Event]:
-        """Every engine event of the site, as it happens (progress coalesced by a server)."""
-
-    @abc.abstractmethod
-    async def start(self, background: bool = True) -> None:
-        """Begin: in-process, the site now lives on this event loop and, with `background`, its
-        copies, dumps and alerts run here; a server's client has nothing to start."""
-
-    @abc.abstractmethod
-    async def settle(self) -> None:
-        """Before leaving: in-process, background dumps started here finish first; a server
-        finishes them itself."""
-
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    async def wait_copies(self, progress: Callable[[SiteStatus], None] | None = None) -> dict[int, str]:
-        """Until every background copy has completed or is parked; returns the parked ones."""
-        while True:
-            st = await asyncio.to_thread(self.status)
-            if progress is not None:
-                progress(st)
-            if st.copies <= len(st.parked):
-                return st.parked
-            await asyncio.sleep(0.2)
+from engine.api.interface import SiteAPI
+from engine.api.values import (
+    API_VERSION,
+    AuditExport,
+    AuditReport,
+    BandMap,
+    Caller,
+    NotAuthorized,
+    RoleGrant,
+    SettingView,
+    SiteStatus,
+    StorageView,
+    TokenInfo,
+    WorkloadResult,
+    refusal_lines,
+)
 
 
 @functools.cache
@@ -767,7 +458,7 @@ class LocalSite(SiteAPI):
         return await self._action("damage_dataset", {"name": name}, f"DATASET DAMAGE {name}", run)
 
     async def workload(self, copy_pool: str, rate: float, seconds: float, seed: int | None) -> WorkloadResult:
-        from engine.datasets.workload import run_workload
+        from engine.workload import run_workload
 
         out: list[WorkloadResult] = []
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from engine.command import values as val
 from engine.command.admin import DEFINE_KEYWORDS, SETSYS_KEYWORDS, define, setsys
 from engine.command.requests import (
+    HOLD_QUALIFIERS,
     Action,
     AuditCopyPools,
     FrBackup,
@@ -576,10 +577,8 @@ def _hold(cmd: Command, kw: dict[str, Param], release: bool = False) -> Hold:
     funcs: list[tuple[str, str | None]] = []
     for name, p in kw.items():
         qual = None
-        if name == "FRRECOV" and p.values is not None:
-            qual = val.choice(p, ("TAPE", "DATASET"))
-        elif name == "DUMP" and p.values is not None:
-            qual = val.choice(p, ("AUTO", "FRBACKUP"))
+        if HOLD_QUALIFIERS.get(name) and p.values is not None:
+            qual = val.choice(p, HOLD_QUALIFIERS[name])
         elif p.values is not None:
             val.flag(p)
         funcs.append((name, qual))

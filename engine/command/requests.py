@@ -144,9 +144,19 @@ class Query:
     verb = "QUERY"
 
 
+#: HOLD's grammar, written once: each function HOLD and RELEASE name, with the qualifiers it may
+#: carry (the parser accepts these; engine.hsm.rules.hold_in_effect decides with them)
+HOLD_QUALIFIERS: dict[str, tuple[str, ...]] = {
+    "ALL": (),
+    "FRBACKUP": (),
+    "FRRECOV": ("TAPE", "DATASET"),  # a recovery from dump | of data sets
+    "DUMP": ("AUTO", "FRBACKUP"),  # the automatic dump | FRBACKUP's own DUMP
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """HOLD or RELEASE of functions: ("ALL"|"FRBACKUP"|"FRRECOV", None|"TAPE"|"DATASET")."""
+    """HOLD or RELEASE of functions: (a HOLD_QUALIFIERS function, None or one of its qualifiers)."""
 
     functions: tuple[tuple[str, str | None], ...]
     release: bool = False

@@ -21,6 +21,7 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.catalog.reads import VersionLike
 from engine.command import Action, FrBackup, FrRecov, Selection, format_token
+from engine.command.requests import HOLD_QUALIFIERS
 from engine.errors import CopyInProgress, FlashpoolError, TargetInRelationship
 from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import messages as msg
@@ -139,7 +140,8 @@ def report(res: CommandResult, function: str, what: str, r: Refusal) -> None:
 def frrecov_qualifiers(from_dump: bool, datasets: bool) -> tuple[str, ...]:
     """The HOLD FRRECOV qualifiers that stop a recovery: TAPE for a recovery from dump,
     DATASET for data sets (both for data sets from tape)."""
-    return tuple(q for q, on in (("TAPE", from_dump), ("DATASET", datasets)) if on)
+    tape, dataset = HOLD_QUALIFIERS["FRRECOV"]
+    return tuple(q for q, on in ((tape, from_dump), (dataset, datasets)) if on)
 
 
 def hold_in_effect(holds: set[str], function: str, qualifiers: Iterable[str] = ()) -> str | None:

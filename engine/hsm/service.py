@@ -287,7 +287,7 @@ class FastReplication:
         the pools dumped. `scheduled`: only what the schedule makes due now; else every AUTODUMP
         pool's newest version to every class it lacks. Failures go to the activity log, never
         kill the schedule."""
-        ctx = self.ctx.asked_by("AUTO")
+        ctx = self.ctx.asked_by(Origin.AUTO)
         done: list[str] = []
         try:
             await asyncio.to_thread(dump.expire, ctx)

@@ -119,19 +119,26 @@ class Plan:
         return self.reuse if self.reuse is not None and self.reuse.dasd_state != DasdState.FAILED else None
 
 
+def _planned_pool(s: Session, common: Common, req: FrBackup, checks: Checks) -> CopyPoolRow:
+    """The FRBACKUP prelude EXECUTE and PREPARE plan from: the copy pool as this command sees it,
+    its BACKUPSTORAGEGROUP override checked and applied (in the plan only; a backup commits it)."""
+    pool = repo.copy_pool(s, common.pool.name)
+    assert pool is not None
+    if req.backup_group is not None:
+        checks.require(
+            f"{req.backup_group or 'no override'} can be the backup storage group",
+            rules.backup_group_override(s, pool, req.backup_group),
+        )
+        pool.backup_group_override = req.backup_group or None
+    return pool
+
+
 def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | None = None) -> Plan:
     """`common`: the checks every FRBACKUP form makes, when the command made them already."""
     common = common or plan_common(ctx, req, checks)
     core: FlashCopyCore = ctx.flashcopy.core
     with ctx.catalog.session() as s:
-        pool = repo.copy_pool(s, common.pool.name)
-        assert pool is not None
-        if req.backup_group is not None:
-            checks.require(
-                f"{req.backup_group or 'no override'} can be the backup storage group",
-                rules.backup_group_override(s, pool, req.backup_group),
-            )
-            pool.backup_group_override = req.backup_group or None  # in this plan only; committed by the backup
+        pool = _planned_pool(s, common, req, checks)
         plan = Plan(pool)
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
@@ -611,14 +618,7 @@ def plan_prepare(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
     common = common or plan_common(ctx, req, checks)
     core = ctx.flashcopy.core
     with ctx.catalog.session() as s:
-        pool = repo.copy_pool(s, common.pool.name)
-        assert pool is not None
-        if req.backup_group is not None:
-            checks.require(
-                f"{req.backup_group or 'no override'} can be the backup storage group",
-                rules.backup_group_override(s, pool, req.backup_group),
-            )
-            pool.backup_group_override = req.backup_group or None
+        pool = _planned_pool(s, common, req, checks)
         vers = repo.versions(s, pool.name)
         dasd = [v for v in vers if v.dasd_state in repo.DASD_STATES]
         sets = max(pool.versions - len(dasd), 0) if pool.versions else 0

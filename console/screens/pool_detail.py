@@ -14,6 +14,7 @@ from console.walkthroughs import FOR_RECOVERY
 from console.widgets.live_label import LiveLabel
 from console.widgets.live_table import Cells, Column, LiveTable
 from console.widgets.timeline import RecoveryTimeline
+from engine.command import Action, FrBackup, FrDelete, command_text
 from engine.views import PairView, VersionView
 
 
@@ -193,17 +194,14 @@ class PoolDetailScreen(ListScreen):
         self.fpapp.start_walkthrough("W7", pool=self.pool)
 
     def action_recover(self) -> None:
-        """The chooser, with the walkthrough that fits the selected version highlighted: fast
-        reverse restore for the newest one while it is eligible, regular recovery otherwise."""
+        """The chooser, with the walkthrough for how FRRECOV would recover the selected version
+        (the engine's answer) highlighted, that version preselected."""
         v = self.selected_version
-        wid = FOR_RECOVERY.get(v.recovery, "") if v is not None and v.generation is not None else ""
-        if v is None or not wid or (wid in ("W1", "W3") and v.generation != 0):
-            wid = "W2" if v is not None and v.recoverable else ""  # W1 and W3 recover the newest only
+        wid = FOR_RECOVERY.get(v.recovery, "") if v is not None else ""
         if v is None or not wid:
             self.fpapp.action_walkthroughs(pool=self.pool)
         else:
-            version = "" if wid in ("W1", "W3") else str(v.version)
-            self.fpapp.action_walkthroughs(self.pool, wid, version, why=f"fits v{v.version:03d}")
+            self.fpapp.action_walkthroughs(self.pool, wid, str(v.version), why=f"fits v{v.version:03d}")
 
     def action_withdraw(self) -> None:
         """WITHDRAW acts on the newest valid version only (DFSMShsm's rule): with the cursor on
@@ -218,12 +216,12 @@ class PoolDetailScreen(ListScreen):
                 timeout=6,
             )
             return
-        self.fpapp.confirm_and_run(f"FRBACKUP COPYPOOL({self.pool}) WITHDRAW")
+        self.fpapp.confirm_and_run(command_text(FrBackup(copypool=self.pool, action=Action.WITHDRAW)))
 
     def action_delete(self) -> None:
         v = self.selected_version
         if v and v.generation is not None:
-            self.fpapp.confirm_and_run(f"FRDELETE COPYPOOL({self.pool}) VERSIONS({v.version}) BOTH")
+            self.fpapp.confirm_and_run(command_text(FrDelete(copypool=self.pool, versions=(v.version,), scope="BOTH")))
 
     def action_copy_name(self) -> None:
         self.app.copy_to_clipboard(self.pool)

@@ -91,6 +91,6 @@ class PoolsScreen(ListScreen):
 
     def _choose(self, pool: str, p: PoolSummary | None) -> None:
         wid = FOR_RECOVERY.get(p.recovery, "") if p is not None else ""
-        version = str(p.recovery_version) if p is not None and p.recovery_version and wid not in ("W1", "W3") else ""
+        version = str(p.recovery_version) if p is not None and p.recovery_version else ""
         why = f"fits v{p.recovery_version:03d}" if wid and p is not None and p.recovery_version else ""
         self.fpapp.action_walkthroughs(pool, wid, version, why=why)

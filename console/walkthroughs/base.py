@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from engine.command import Selection
+from engine.command import Hold, Request, Selection, command_text
 from engine.hsm.precheck import Check
 from engine.hsm.verify import Expectation
 
@@ -57,12 +57,13 @@ class Alternative:
 
 
 def release(function: str) -> Alternative:
-    return Alternative(f"Release the hold: run RELEASE {function}, then check again", run=f"RELEASE {function}")
+    run = command_text(Hold(((function, None),), release=True))
+    return Alternative(f"Release the hold: run {run}, then check again", run=run)
 
 
 @dataclass
 class Walkthrough:
-    """Subclasses set the class attributes and implement command() and expect()."""
+    """Subclasses set the class attributes and implement request()."""
 
     id: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -83,8 +84,13 @@ class Walkthrough:
         """The name the operator types to confirm (None: enter confirms)."""
         return self.pool()
 
-    def command(self) -> str:
+    def request(self) -> Request:
+        """The typed request the choices make (KeyError until the copy pool is chosen)."""
         raise NotImplementedError
+
+    def command(self) -> str:
+        """The request's canonical text: what the operator reads, confirms and the site runs."""
+        return command_text(self.request())
 
     def pool(self) -> str | None:
         return self.selections.get("pool")
@@ -109,7 +115,3 @@ class Walkthrough:
     def selection(self) -> Selection:
         v = self.selections.get("version", "")
         return Selection(version=int(v)) if v.isdigit() else Selection()
-
-    def selection_text(self) -> str:
-        v = self.selections.get("version", "")
-        return f" VERSION({int(v)})" if v.isdigit() else ""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from console.walkthroughs import options as opt
 from console.walkthroughs.base import Alternative, Option, Pick, Selections, Walkthrough, release
+from engine.command import Action, FrBackup, FrDelete, Incremental, Request
 from engine.hsm.precheck import Check
 
 if TYPE_CHECKING:
@@ -45,11 +46,13 @@ class Backup(Walkthrough):
     )
     picks: ClassVar[list[Pick]] = [POOL, Pick("mode", "What kind of backup?", _modes, _mode_default, short="Kind")]
 
-    def command(self) -> str:
+    def request(self) -> FrBackup:
         mode = self.selections.get("mode", "EXECUTE")
-        extra = {"EXECUTE": "", "DUMP": " DUMP", "FCINCREMENTAL": " FCINCREMENTAL"}[mode]
-        return f"FRBACKUP COPYPOOL({self.chosen_pool()}) EXECUTE{extra}" + (
-            " FORCE" if self.selections.get("force") else ""
+        return FrBackup(
+            copypool=self.chosen_pool(),
+            dump=mode == "DUMP",
+            incremental=Incremental.FCINCREMENTAL if mode == "FCINCREMENTAL" else None,
+            force=bool(self.selections.get("force")),
         )
 
     def alternatives(self, check: Check) -> list[Alternative]:
@@ -97,14 +100,16 @@ class WithdrawDelete(Walkthrough):
         Pick("dumpclass", "Which dump class?", opt.dump_classes, when=lambda sel: sel.get("action") == "DUMPS"),
     ]
 
-    def command(self) -> str:
-        action, pool = self.selections.get("action", "WITHDRAW"), self.pool()
+    def request(self) -> Request:
+        action, pool = self.selections.get("action", "WITHDRAW"), self.chosen_pool()
         if action == "WITHDRAW":
-            return f"FRBACKUP COPYPOOL({pool}) WITHDRAW"
-        n = int(self.selections["version"])
+            return FrBackup(copypool=pool, action=Action.WITHDRAW)
+        versions = (int(self.selections["version"]),)
         if action == "DELETE":
-            return f"FRDELETE COPYPOOL({pool}) VERSIONS({n}) BOTH"
-        return f"FRDELETE COPYPOOL({pool}) VERSIONS({n}) DUMPONLY(DUMPCLASS({self.selections['dumpclass']}))"
+            return FrDelete(copypool=pool, versions=versions, scope="BOTH")
+        return FrDelete(
+            copypool=pool, versions=versions, scope="DUMPONLY", dump_classes=(self.selections["dumpclass"],)
+        )
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "version":
@@ -121,8 +126,8 @@ class Prepare(Walkthrough):
     )
     picks: ClassVar[list[Pick]] = [POOL]
 
-    def command(self) -> str:
-        return f"FRBACKUP COPYPOOL({self.chosen_pool()}) PREPARE"
+    def request(self) -> FrBackup:
+        return FrBackup(copypool=self.chosen_pool(), action=Action.PREPARE)
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "held":

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from console import format as fmt
 from console.walkthroughs.base import Option, Selections
+from engine.command import FromDump, FrRecov, Selection, command_text
 
 if TYPE_CHECKING:
     from engine.api import SiteAPI
@@ -82,13 +83,16 @@ def newest_dumped(site: SiteAPI, sel: Selections) -> str | None:
 def _serves(site: SiteAPI, sel: Selections, version: int, source: str) -> bool:
     """Whether the engine's own checks pass for the data sets from this version and source
     (REPLACE asked, so that only where the data sets are, not whether they exist, decides)."""
-    probe = (
-        f"FRRECOV DSNAME({sel.get('pattern', '').upper()}) FROMCOPYPOOL({sel.get('pool', '')}) VERSION({version})"
-        + (" FROMDASD" if source == "DASD" else " FROMDUMP")
-        + " REPLACE"
+    probe = FrRecov(
+        dsnames=(sel.get("pattern", "").upper(),),
+        from_copypool=sel.get("pool", ""),
+        selection=Selection(version=version),
+        from_dasd=source == "DASD",
+        from_dump=None if source == "DASD" else FromDump(),
+        replace=True,
     )
     try:
-        return all(c.ok or c.advisory for c in site.precheck(probe))
+        return all(c.ok or c.advisory for c in site.precheck(command_text(probe)))
     except Exception:  # noqa: BLE001 - a pattern the parser refuses serves from no version
         return False
 

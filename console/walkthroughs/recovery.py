@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from console.walkthroughs import options as opt
 from console.walkthroughs.base import Alternative, Option, Pick, Selections, Walkthrough, release
+from engine.command import FromDump, FrRecov
 from engine.hsm.precheck import Check
 
 if TYPE_CHECKING:
@@ -50,16 +51,17 @@ def _recovery_alternatives(check: Check, volume_level: bool = False, version_pic
 
 class FastReverseRestore(Walkthrough):
     id = "W1"
-    title = "Fast reverse restore of a copy pool from its newest version"
+    title = "Fast reverse restore of a copy pool from a backup version"
     context = (
-        "Puts every volume of the copy pool back to the newest backup by reversing its FlashCopy "
+        "Puts every volume of the copy pool back to the newest backup (or the version chosen on pool "
+        "detail) by reversing its FlashCopy "
         "relationships: only tracks changed since the backup move back, so it is done in seconds. "
         "The version used becomes invalid; thanks to cascading, the older versions stay valid."
     )
     picks: ClassVar[list[Pick]] = [POOL]
 
-    def command(self) -> str:
-        return f"FRRECOV COPYPOOL({self.chosen_pool()}) VERIFY(Y)"
+    def request(self) -> FrRecov:
+        return FrRecov(copypool=self.chosen_pool(), selection=self.selection(), verify=True)
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check, version_pick=False)
@@ -74,8 +76,8 @@ class OlderVersion(Walkthrough):
     )
     picks: ClassVar[list[Pick]] = [POOL, Pick("version", "Which version?", opt.versions, opt.older_valid)]
 
-    def command(self) -> str:
-        return f"FRRECOV COPYPOOL({self.chosen_pool()}){self.selection_text()} VERIFY(Y)"
+    def request(self) -> FrRecov:
+        return FrRecov(copypool=self.chosen_pool(), selection=self.selection(), verify=True)
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
@@ -90,8 +92,8 @@ class Incremental(Walkthrough):
     )
     picks: ClassVar[list[Pick]] = [Pick("pool", "Which copy pool (incremental ones first)?", opt.incremental_pools)]
 
-    def command(self) -> str:
-        return f"FRRECOV COPYPOOL({self.chosen_pool()}) VERIFY(Y)"
+    def request(self) -> FrRecov:
+        return FrRecov(copypool=self.chosen_pool(), selection=self.selection(), verify=True)
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return _recovery_alternatives(check)
@@ -110,10 +112,8 @@ class OneVolume(Walkthrough):
         Pick("version", "Which version?", opt.versions, opt.newest_valid),
     ]
 
-    def command(self) -> str:
-        return (
-            f"FRRECOV TOVOLUME({self.selections['volume']}) FROMCOPYPOOL({self.chosen_pool()}){self.selection_text()}"
-        )
+    def request(self) -> FrRecov:
+        return FrRecov(volume=self.selections["volume"], from_copypool=self.chosen_pool(), selection=self.selection())
 
     def destructive_name(self) -> str | None:
         """One volume is overwritten: its volser is what the operator types."""
@@ -143,15 +143,12 @@ class FromTape(Walkthrough):
         vol = self.selections.get("volume", "*")
         return self.pool() if vol == "*" else vol
 
-    def _from(self) -> str:
-        c = self.selections.get("dumpclass")
-        return f" FROMDUMP(DUMPCLASS({c}))" if c else " FROMDUMP"
-
-    def command(self) -> str:
+    def request(self) -> FrRecov:
         vol = self.selections.get("volume", "*")
+        tape = FromDump(dump_class=self.selections.get("dumpclass") or None)
         if vol == "*":
-            return f"FRRECOV COPYPOOL({self.chosen_pool()}){self._from()}{self.selection_text()}"
-        return f"FRRECOV TOVOLUME({vol}) FROMCOPYPOOL({self.chosen_pool()}){self._from()}{self.selection_text()}"
+            return FrRecov(copypool=self.chosen_pool(), from_dump=tape, selection=self.selection())
+        return FrRecov(volume=vol, from_copypool=self.chosen_pool(), from_dump=tape, selection=self.selection())
 
     def alternatives(self, check: Check) -> list[Alternative]:
         if check.code == "no-dump":
@@ -218,13 +215,15 @@ class DataSets(Walkthrough):
         ),
     ]
 
-    def command(self) -> str:
+    def request(self) -> FrRecov:
         src = self.selections.get("source", "DASD")
-        return (
-            f"FRRECOV DSNAME({self.selections['pattern'].upper()}) FROMCOPYPOOL({self.chosen_pool()})"
-            + self.selection_text()
-            + (" FROMDASD" if src == "DASD" else f" FROMDUMP(DUMPCLASS({src}))")
-            + (" REPLACE" if self.selections.get("replace") == "Y" else "")
+        return FrRecov(
+            dsnames=(self.selections["pattern"].upper(),),
+            from_copypool=self.chosen_pool(),
+            selection=self.selection(),
+            from_dasd=src == "DASD",
+            from_dump=None if src == "DASD" else FromDump(dump_class=src),
+            replace=self.selections.get("replace") == "Y",
         )
 
     def alternatives(self, check: Check) -> list[Alternative]:

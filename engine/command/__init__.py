@@ -21,6 +21,7 @@ from engine.command.requests import (
     format_token,
 )
 from engine.command.syntax import CommandSyntaxError
+from engine.command.text import command_text
 
 __all__ = [
     "Action",
@@ -40,6 +41,7 @@ __all__ = [
     "ReturnControl",
     "Selection",
     "Setsys",
+    "command_text",
     "command_verbs",
     "format_token",
     "keywords_of",

@@ -38,22 +38,32 @@ class Selection:
         return any(v is not None for v in (self.version, self.generation, self.date, self.token))
 
     def describe(self) -> str:
-        if self.version is not None:
-            return f"VERSION({self.version})"
-        if self.generation is not None:
-            return f"GENERATION({self.generation})"
-        if self.date is not None:
-            return f"DATE({self.date:%Y/%m/%d})"
-        if self.token is not None:
-            return f"TOKEN({format_token(self.token)})"
-        return "GENERATION(0)"
+        return selection_text(self) or "GENERATION(0)"
+
+
+def token_text(token: bytes) -> str:
+    """A token as a command value: quoted when it is printable text, else X'hex'."""
+    if token and all(32 <= b < 127 for b in token):
+        return "'" + token.decode("ascii").replace("'", "''") + "'"
+    return f"X'{token.hex().upper()}'"
 
 
 def format_token(token: bytes) -> str:
-    text = token.rstrip(b"\0")
-    if text and all(32 <= b < 127 for b in text):
-        return f"'{text.decode()}'"
-    return f"X'{text.hex().upper()}'"
+    """A catalog token (padded with NULs to 40 bytes) as it was given."""
+    return token_text(token.rstrip(b"\0") or token)
+
+
+def selection_text(sel: Selection) -> str:
+    """VERSION(n) | GENERATION(g) | DATE(yyyy/mm/dd) | TOKEN(t); "" when none is given."""
+    if sel.version is not None:
+        return f"VERSION({sel.version})"
+    if sel.generation is not None:
+        return f"GENERATION({sel.generation})"
+    if sel.date is not None:
+        return f"DATE({sel.date:%Y/%m/%d})"
+    if sel.token is not None:
+        return f"TOKEN({token_text(sel.token)})"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

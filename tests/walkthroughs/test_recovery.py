@@ -65,7 +65,7 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
         await keys.press("enter")  # confirm
         await finish(keys, app, DB2)
         assert app.screen.verified and "Done and verified" in text(app)
-        assert f"FRRECOV COPYPOOL({DB2}) VERIFY(Y)" in text(app)
+        assert f"FRRECOV COPYPOOL({DB2}) VERSION(3) VERIFY(Y)" in text(app)
         report("W1", keys)
         assert keys.count <= 15
         assert {v: await digest(site, v) for v in DB2_VOLS} == before
@@ -73,7 +73,7 @@ async def test_w1_fast_reverse_restore_in_at_most_15_keys(demo_path):
         await keys.pilot.press("e")  # export the transcript (not counted: after the summary)
         exported = app.screen.exported
         assert exported is not None and exported.parent == site.path / "transcripts"
-        assert "confirmed: FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)" in exported.read_text()
+        assert "confirmed: FRRECOV COPYPOOL(DSN$DB0A$DB) VERSION(3) VERIFY(Y)" in exported.read_text()
         await keys.press("enter")  # close: the transcript goes to the activity log
         await settle(pilot, 4)
         with site.catalog.session() as s:
@@ -119,7 +119,7 @@ async def test_w1_and_w3_judge_hrnight_alike_and_r_suggests_what_frrecov_would_d
         for wid, shown in seen.items():
             assert line in shown and "✘" not in shown and "was not defined with fast reverse restore" in shown, wid
             assert "VERIFY(N)" not in shown  # a VERIFY(Y) command has no VERIFY(N) line
-        assert walkthrough(app).command() == "FRRECOV COPYPOOL(HRNIGHT) VERIFY(Y)"
+        assert walkthrough(app).command() == "FRRECOV COPYPOOL(HRNIGHT) VERSION(2) VERIFY(Y)"
 
 
 async def test_w1_once_the_copy_completed_recovers_the_newest_version_by_regular_flashcopy(demo_path):
@@ -325,7 +325,7 @@ async def test_w6_data_set_needs_replace_then_comes_back_from_dasd(demo_path):
         assert app.screen.alternatives[0].label == "Overwrite them: add REPLACE"
         await keys.press("enter")  # take it: checks again
         assert "✘" not in text(app), text(app)
-        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) VERSION(3) FROMDASD REPLACE"
+        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) FROMDASD VERSION(3) REPLACE"
         await keys.press("enter", "enter")
         await finish(keys, app, DB2)
         report("W6", keys)
@@ -361,7 +361,7 @@ async def test_w6_after_w1_recovers_the_data_set_from_version_002_in_at_most_15_
         assert walkthrough(app).selections["version"] == "2"  # 003 is FAILED: 002 holds it and can serve
         await keys.press("enter", "enter", "enter")  # version 002, DASD, REPLACE (preselected: it exists)
         assert "✘" not in text(app), text(app)
-        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) VERSION(2) FROMDASD REPLACE"
+        assert walkthrough(app).command() == f"FRRECOV DSNAME({name}) FROMCOPYPOOL({DB2}) FROMDASD VERSION(2) REPLACE"
         await keys.press("enter")  # the impact
         assert app.screen.stage == "impact", (app.screen.stage, text(app))
         await keys.press("enter")

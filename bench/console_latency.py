@@ -20,8 +20,8 @@ from bench._console import FrameClock, cursor_moved, key_to_frame, p95, reloads_
 from bench._server import serving
 from console.app import FlashpoolApp
 from engine.api import LocalSite
+from engine.definition import parse_definition
 from engine.flashcopy.controller import CopierSettings
-from engine.hsm.definition import parse_definition
 from engine.site import Site
 from server.client import RemoteSite
 

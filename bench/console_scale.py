@@ -20,7 +20,7 @@ from bench._console import FrameClock, key_to_frame, rows_shown
 from console.app import FlashpoolApp
 from engine.api import LocalSite
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 from tests.console.scenes import build_demo_site
 

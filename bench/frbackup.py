@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from bench._common import Timer, result, scratch
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 
 N = 64

@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from bench._common import Timer, result, scratch
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 
 SIZES = (64, 256, 1024)

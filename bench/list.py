@@ -12,7 +12,7 @@ import sqlite3
 
 from bench._common import Timer, result, scratch
 from engine.catalog.models import BackupVersionRow, VersionPairRow
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 
 SOURCES, VERSIONS = 256, 85

@@ -12,9 +12,9 @@ import asyncio
 import os
 
 from bench._common import Timer, filled_volume, result, scratch
+from engine.definition import parse_definition
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyController
 from engine.geometry import geometry_for
-from engine.hsm.definition import parse_definition
 from engine.site import Site
 from engine.storage import Volume
 

@@ -20,7 +20,7 @@ from bench._common import result, scratch
 from bench._console import FrameClock, cursor_moved, key_to_frame, p95, reloads_idle, up_and_down
 from bench._server import serving
 from engine.api import LocalSite
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 from server import sockets
 from server.client import RemoteSite

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from engine.catalog.models import ActivityRow, BackupVersionRow, CopyPoolRow, VersionPairRow
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 
 MODEL = "3390-9"

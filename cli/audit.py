@@ -50,7 +50,7 @@ async def verify(args: argparse.Namespace) -> int:
 async def export(args: argparse.Namespace) -> int:
     """The entries as JSON lines, then the head of the trail when they were read: kept apart
     from the site, it lets a later `audit verify --against` prove no entry was rewritten."""
-    from engine import wire
+    from server import wire
 
     export = await ask(args, lambda api: api.audit_export(args.since))
     for e in export.entries:

@@ -145,7 +145,7 @@ def plan_lines(plan: ConfigPlan) -> list[str]:
 
 
 async def _change(args: argparse.Namespace) -> int:
-    from engine import wire
+    from server import wire
 
     change = change_of(args)
     if args.dry_run:
@@ -183,7 +183,7 @@ async def _export(args: argparse.Namespace) -> int:
 
 
 async def _show(args: argparse.Namespace) -> int:
-    from engine import wire
+    from server import wire
 
     conf = await ask(args, lambda api: api.configuration())
     if args.json:

@@ -9,8 +9,8 @@ from cli.output import say
 
 
 async def init(args: argparse.Namespace) -> int:
+    from engine.definition import load_definition
     from engine.demo import demo_definition, seed_demo
-    from engine.hsm.definition import load_definition
     from engine.site import Site
 
     path = args.path or args.site

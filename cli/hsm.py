@@ -14,7 +14,7 @@ from cli.wait import wait_copies
 from engine.states import Origin
 
 if TYPE_CHECKING:
-    from engine.hsm.messages import CommandResult
+    from engine.messages import CommandResult
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.hsm.messages import CommandResult
+    from engine.messages import CommandResult
 
 
 def say(args: argparse.Namespace, text: str, **data: object) -> None:

@@ -35,7 +35,7 @@ async def whoami(args: argparse.Namespace) -> int:
 
 
 async def list_profiles(args: argparse.Namespace) -> int:
-    from engine import wire
+    from server import wire
 
     profiles, grants = await ask(args, lambda api: (api.profiles(args.pattern), api.role_grants()))
     if args.json:
@@ -96,7 +96,7 @@ async def list_tokens(args: argparse.Namespace) -> int:
     import datetime as dt
     import time
 
-    from engine import wire
+    from server import wire
 
     tokens = await ask(args, lambda api: api.tokens())
     if args.json:

@@ -46,7 +46,7 @@ from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
 from engine.events import ActivityLogged, CopyProgress, Event
 from engine.hsm.alerts import CHANGING_VERBS, AlertAcknowledged, AlertView, Severity, changed_the_site
-from engine.hsm.messages import CommandResult
+from engine.messages import CommandResult
 from engine.security import Check, Decision, Function
 from engine.security.needs import Needs, rule_of
 from engine.site import Site

@@ -11,8 +11,8 @@ import random
 from typing import Any
 
 from engine.catalog import constructs as repo
+from engine.definition import Definition, parse_definition
 from engine.flashcopy.controller import CopierSettings
-from engine.hsm.definition import Definition, parse_definition
 from engine.site import Site
 from engine.states import Origin
 

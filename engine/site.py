@@ -28,6 +28,7 @@ from engine.catalog.models import (
 )
 from engine.catalog.store import unusable
 from engine.datasets.manager import DataSets, DataSetStore
+from engine.definition import Definition
 from engine.errors import FlashpoolError, VolumeError
 from engine.events import EventBus
 from engine.flashcopy import (
@@ -41,9 +42,8 @@ from engine.geometry import Geometry
 from engine.hsm import dump, dumpcycle, interrupted, setsys
 from engine.hsm.alerts import AlertWatch
 from engine.hsm.context import Context
-from engine.hsm.definition import Definition
-from engine.hsm.messages import CommandResult
 from engine.hsm.service import FastReplication
+from engine.messages import CommandResult
 from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OutsideSite, inside, is_site, private_dir, private_file
 from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
 from engine.security.audit import AuditMark

@@ -20,16 +20,15 @@ from typing import Any
 
 from aiohttp import web
 
-from engine import wire
 from engine.api import LocalSite, NotAuthorized
 from engine.errors import FlashpoolError
-from engine.hsm.messages import Rc
+from engine.messages import Rc
 from engine.security import Identity
 from engine.security import store as security
 from engine.security.audit import UNAUTHENTICATED
 from engine.security.needs import rule_of
 from engine.states import Origin
-from server import jsonbytes
+from server import jsonbytes, wire
 from server.fanout import FanOut, TooSlow
 from server.logins import Throttle
 from server.routes import EVENTS_PATH, ROUTES, Route, from_query

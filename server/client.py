@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from engine import wire
 from engine.api import (
     AuditExport,
     AuditReport,
@@ -42,15 +41,15 @@ from engine.events import Event, FlashCopyChanged
 from engine.flashcopy import RelationshipInfo
 from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact
-from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
+from engine.messages import CommandResult
 from engine.security import Check, Decision, Identity
 from engine.security.audit import AuditMark
 from engine.security.store import ProfileListing
 from engine.states import Origin
 from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
-from server import jsonbytes, sockets
+from server import jsonbytes, sockets, wire
 from server.routes import BY_CALL, EVENTS_PATH
 
 T = TypeVar("T")

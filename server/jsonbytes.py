@@ -13,7 +13,7 @@ JSONDecodeError = orjson.JSONDecodeError
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON of a value made by `engine.wire.encode` (plain types only)."""
+    """Compact UTF-8 JSON of a value made by `server.wire.encode` (plain types only)."""
     return orjson.dumps(value)
 
 

@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from engine import wire
 from engine.api import API_VERSION
 from engine.security.needs import rule_of
+from server import wire
 from server.routes import EVENTS_PATH, ROUTES, Route
 
 ERROR = {

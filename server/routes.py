@@ -4,7 +4,7 @@ cannot disagree.
 
 Path parameters are the function's arguments of the same name; a GET takes the others from its
 query string (a list as comma-separated values), a POST from its JSON body (an object of them).
-Every answer is the function's return value in `engine.wire`'s JSON form.
+Every answer is the function's return value in `server.wire`'s JSON form.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from engine import wire
 from engine.api import API_VERSION, SiteAPI
 from engine.security.needs import Rule, rule_of
+from server import wire
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from textual.widgets import Button, Input, Label, Static
 from engine.api import SiteAPI
 from engine.config import ConfigChange, ConfigOp, ConfigPlan, Shape, SiteConfiguration
 from engine.errors import FlashpoolError
-from engine.hsm.messages import CommandResult
+from engine.messages import CommandResult
 
 
 @dataclass(frozen=True, slots=True)

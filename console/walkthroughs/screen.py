@@ -33,8 +33,8 @@ from console.widgets.status_line import StatusLine
 from engine.errors import FlashpoolError
 from engine.hsm import verify
 from engine.hsm.impact import Impact
-from engine.hsm.messages import CommandResult
 from engine.hsm.precheck import Check
+from engine.messages import CommandResult
 from engine.states import Origin
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from engine.events import Event
 from engine.flashcopy import RelationshipInfo
 from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact
-from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
+from engine.messages import CommandResult
 from engine.security import Check, Decision, Identity
 from engine.security.admin import SecurityChange
 from engine.security.audit import AuditMark

@@ -23,10 +23,10 @@ from engine.flashcopy import RelationshipInfo
 from engine.hsm import alerts, verify
 from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact, impact
-from engine.hsm.messages import CommandResult, Rc, resource_problem
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
+from engine.messages import CommandResult, Rc, resource_problem
 from engine.security import Check, Decision, Identity, Kind
 from engine.security import store as security
 from engine.security.admin import Change, SecurityChange, apply_change

@@ -27,7 +27,7 @@ from engine.catalog.models import (
 from engine.config.change import ConfigChange
 from engine.config.plan import VOLUME_DIR, ConfigPlan, Work, prepare
 from engine.hsm import dump
-from engine.hsm.messages import CommandResult
+from engine.messages import CommandResult
 from engine.storage import Volume
 
 if TYPE_CHECKING:

@@ -33,18 +33,18 @@ from engine.catalog.models import (
 )
 from engine.config import export
 from engine.config.change import ChangeError, ConfigChange, ConfigOp, edited
-from engine.geometry import Geometry
-from engine.hsm import backup, dumpcycle, rules
-from engine.hsm.define import describe as describe_class
-from engine.hsm.definition import (
+from engine.definition import (
     CopyPoolDef,
     Definition,
     DefinitionError,
-    DumpClassDef,
     StorageGroupDef,
     VolumeDef,
     parse_definition,
 )
+from engine.geometry import Geometry
+from engine.hsm import backup, dumpcycle, rules
+from engine.hsm.define import describe as describe_class
+from engine.hsm.dumpclass import DumpClassDef
 from engine.hsm.rules import version_name
 from engine.states import DasdState, DumpState
 

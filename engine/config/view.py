@@ -16,7 +16,7 @@ from engine.config.plan import _held
 from engine.geometry import Geometry
 from engine.hsm import backup
 from engine.hsm.define import describe
-from engine.hsm.definition import DumpClassDef
+from engine.hsm.dumpclass import DumpClassDef
 from engine.hsm.pool import backups
 from engine.states import DasdState
 

@@ -35,7 +35,7 @@ from engine.events import (
     RelationshipEnded,
 )
 from engine.hsm import backup, rules
-from engine.hsm.messages import CommandResult
+from engine.messages import CommandResult
 from engine.states import DasdState, DumpState, Origin
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow, EndedRelationshipRow, TapeRow
 from engine.flashcopy.relationship import EndReason
 from engine.hsm import dump, standing
-from engine.hsm.messages import CommandResult
 from engine.hsm.tape import TapeError
+from engine.messages import CommandResult
 from engine.paths import OutsideSite, inside
 from engine.states import DasdState, DumpCopyState, FailedReason, TapeState
 from engine.visibility import EVERYTHING, Visibility

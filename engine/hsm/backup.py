@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from engine import messages as msg
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CapturedExtentRow, CopyPoolRow, VersionPairRow, VolumeRow
 from engine.command import Action, FrBackup, Incremental, ReturnControl, format_token
 from engine.errors import FlashCopyError, FlashpoolError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
 from engine.hsm import dump, intent, rules, standing
-from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
-from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, Refused, version_name
+from engine.messages import CommandResult
 from engine.states import DasdState, DumpCopyState, FailedReason, Origin
 
 if TYPE_CHECKING:

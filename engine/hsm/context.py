@@ -18,9 +18,9 @@ from engine.errors import VolumeError
 from engine.events import ActivityLogged
 from engine.flashcopy import FlashCopyController, FlashCopyCore
 from engine.hsm import rules
-from engine.hsm.messages import CommandResult
 from engine.hsm.setsys import SetsysValues
 from engine.hsm.setsys import read as read_setsys
+from engine.messages import CommandResult
 from engine.security import Auditable, AuditTrail, Decision, Guard, Identity
 from engine.states import Origin
 from engine.storage import Volume

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from engine.catalog.models import DumpClassRow
 from engine.command import Define, DumpClassChange
 from engine.hsm import dumpcycle
-from engine.hsm.definition import DumpClassDef
-from engine.hsm.messages import CommandResult
+from engine.hsm.dumpclass import DumpClassDef
+from engine.messages import CommandResult
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context

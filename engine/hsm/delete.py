@@ -20,8 +20,8 @@ from engine.command import FrDelete, format_token
 from engine.flashcopy import FlashCopyCore
 from engine.hsm import dump, intent, rules
 from engine.hsm import pool as pools
-from engine.hsm.messages import CommandResult, resource_problem
 from engine.hsm.rules import Checks, Refusal, Refused
+from engine.messages import CommandResult, resource_problem
 from engine.states import DasdState
 
 if TYPE_CHECKING:

@@ -38,8 +38,8 @@ from engine.hsm.dsrecover import (
     find_backup,
     verified_dumps,
 )
-from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal
+from engine.messages import CommandResult
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context

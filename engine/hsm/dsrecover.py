@@ -35,9 +35,9 @@ from engine.flashcopy import EstablishRequest
 from engine.hsm import dump, intent, rules
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
-from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks, Refusal, version_name
 from engine.hsm.tape import TapeError
+from engine.messages import CommandResult
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from engine.command import FrRecov
 from engine.hsm import dsnewname, dsrecover
 from engine.hsm.dsrecover import DataSetRecovery
-from engine.hsm.messages import CommandResult
 from engine.hsm.rules import Checks
+from engine.messages import CommandResult
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, delete, select
 
+from engine import messages as msg
 from engine.catalog import constructs as repo
 from engine.catalog import reads
 from engine.catalog.models import (
@@ -28,9 +29,8 @@ from engine.catalog.models import (
 )
 from engine.catalog.reads import DumpCopyLike
 from engine.hsm import dumpcycle
-from engine.hsm import messages as msg
-from engine.hsm.messages import CommandResult
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, dump_volume, read_file
+from engine.messages import CommandResult
 from engine.paths import OutsideSite, inside
 from engine.states import ClassState, DasdState, DumpCopyState, DumpState, Origin, TapeState
 

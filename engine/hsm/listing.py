@@ -17,7 +17,7 @@ from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
 from engine.hsm import rules, standing
-from engine.hsm.messages import CommandResult, Rc
+from engine.messages import CommandResult, Rc
 from engine.states import DasdState
 from engine.visibility import EVERYTHING, Visibility
 

@@ -13,8 +13,8 @@ from sqlmodel import select
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow, TapeRow
 from engine.command import ListCopyPool
-from engine.hsm.definition import DumpClassDef
-from engine.hsm.messages import CommandResult, Rc
+from engine.hsm.dumpclass import DumpClassDef
+from engine.messages import CommandResult, Rc
 from engine.visibility import Visibility
 
 if TYPE_CHECKING:

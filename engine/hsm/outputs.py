@@ -8,7 +8,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from engine.hsm.messages import CommandResult
+from engine.messages import CommandResult
 from engine.paths import private_dir, private_file
 
 FOLDER = "output"

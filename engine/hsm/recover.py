@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
+from engine import messages as msg
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpCopyRow, VersionPairRow
 from engine.command import FrRecov
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest, FlashCopyCore
 from engine.hsm import dump, intent, rules
-from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
-from engine.hsm.messages import CommandResult, resource_problem
 from engine.hsm.rules import Checks, Method, Rc, Refusal, Refused, version_name
+from engine.messages import CommandResult, resource_problem
 from engine.states import DasdState, PairState
 
 if TYPE_CHECKING:

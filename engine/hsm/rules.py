@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from engine import messages as msg
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, VersionPairRow
 from engine.catalog.reads import VersionLike
@@ -24,8 +25,7 @@ from engine.command import Action, FrBackup, FrRecov, Selection, format_token
 from engine.command.requests import HOLD_QUALIFIERS
 from engine.errors import CopyInProgress, FlashpoolError, TargetInRelationship
 from engine.flashcopy import FlashCopyCore, Relationship
-from engine.hsm import messages as msg
-from engine.hsm.messages import CommandResult, Rc
+from engine.messages import CommandResult, Rc
 from engine.states import DasdState, DumpCopyState, DumpState, PairState
 
 V = TypeVar("V", bound=VersionLike)  # a version row, or a version as read

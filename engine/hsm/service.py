@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DatabaseError
 
 from engine import diskspace
+from engine import messages as msg
 from engine.catalog import constructs as repo
 from engine.command import (
     AuditCopyPools,
@@ -35,13 +36,12 @@ from engine.command import (
 from engine.command.syntax import printable
 from engine.errors import FlashpoolError
 from engine.hsm import auditcp, backup, define, delete, dump, interrupted, listing, outputs, recover, rules, setsys
-from engine.hsm import messages as msg
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
 from engine.hsm.context import Context, Outcome, log_and_audit_all
 from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.limiter import Limiter
-from engine.hsm.messages import CommandResult, Rc, resource_problem
+from engine.messages import CommandResult, Rc, resource_problem
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
 from engine.states import Origin

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from engine.catalog import settings as site_settings
 from engine.catalog.models import RoleGrantRow
 from engine.errors import FlashpoolError
-from engine.hsm.messages import CommandResult
+from engine.messages import CommandResult
 from engine.security import store
 from engine.security.access import Access, Kind, valid_profile_name
 from engine.security.functions import Role

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 from tests.catalog.crash_child import TRACK_SIZE, TRACKS, VOLS, data
 from tests.engine.model import FlashCopyModel

@@ -8,9 +8,9 @@ import sqlite3
 import pytest
 
 from engine.catalog import CatalogCorrupt, CatalogMissing, CatalogVersionMismatch
+from engine.definition import Definition, DefinitionError, parse_definition
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest
-from engine.hsm.definition import Definition, DefinitionError, parse_definition
 from engine.site import Site, SiteError
 
 TS = 64

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.command import CommandSyntaxError, parse_command
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 
 FLASHPOOL = [sys.executable, "-m", "cli"]
@@ -235,7 +235,7 @@ async def test_a_site_shared_with_a_group_lets_it_pass_through_and_keeps_every_f
 
 
 def test_a_group_that_does_not_exist_is_a_definition_problem():
-    from engine.hsm.definition import DefinitionError
+    from engine.definition import DefinitionError
 
     with pytest.raises(DefinitionError, match=r"\[site\].group: there is no group 'no-such-group-x'"):
         parse_definition({"site": {"group": "no-such-group-x"}, "volume": [{"volser": "V1", "tracks": 4}]})
@@ -293,7 +293,7 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
 
     from cli.hsm import read_commands as _read_commands
     from engine.command.syntax import printable
-    from engine.hsm.messages import CommandResult
+    from engine.messages import CommandResult
 
     site_dir = tmp_path / "site"
     Site.create(site_dir, parse_definition({"volume": [{"volser": "V1", "tracks": 4}]})).close_files()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cli.main import main
-from engine.hsm.definition import DefinitionError
+from engine.definition import DefinitionError
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_damage_and_checksum_refusals(demo, capsys):
 
 
 def test_definition_errors_list_every_problem():
-    from engine.hsm.definition import parse_definition
+    from engine.definition import parse_definition
 
     with pytest.raises(DefinitionError) as info:
         parse_definition(
@@ -92,7 +92,7 @@ def test_definition_errors_list_every_problem():
 
 
 def test_backup_group_too_small():
-    from engine.hsm.definition import parse_definition
+    from engine.definition import parse_definition
 
     with pytest.raises(DefinitionError, match="too small: it needs 4 volumes of 15 tracks"):
         parse_definition(

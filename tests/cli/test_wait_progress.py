@@ -16,8 +16,8 @@ import pytest
 from cli.progress import Pace, progress_line
 from cli.wait import wait_copies
 from engine.api import LocalSite, SiteStatus
+from engine.definition import parse_definition
 from engine.flashcopy.controller import CopierSettings
-from engine.hsm.definition import parse_definition
 from engine.site import Site
 
 # -- the line -----------------------------------------------------------------------------------

@@ -252,7 +252,7 @@ async def test_export_is_a_definition_init_accepts_and_it_round_trips(api, tmp_p
     text = api.configuration().definition
     path = tmp_path / "site.toml"
     path.write_text(text)
-    from engine.hsm.definition import load_definition
+    from engine.definition import load_definition
 
     twin = Site.create(tmp_path / "twin", load_definition(path))
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 
 TRACKS, TS = 30, 512

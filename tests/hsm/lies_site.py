@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.hsm.definition import Definition, parse_definition
+from engine.definition import Definition, parse_definition
 
 TRACKS, TS = 30, 512
 SOURCES = ["SRC001", "SRC002"]

@@ -24,11 +24,11 @@ from sqlmodel import select
 from engine.catalog.models import BackupVersionRow, TapeRow
 from engine.command import parse_command
 from engine.config import ConfigChange, ConfigOp, commit, prepare
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.hsm.impact import impact
-from engine.hsm.messages import CommandResult
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check
+from engine.messages import CommandResult
 from engine.site import Site
 from tests.hsm.lies_site import SOURCES, TARGETS, TRACKS, TS, copy_of, track
 

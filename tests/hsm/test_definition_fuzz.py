@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.definition import DefinitionError, parse_definition
 from engine.errors import FlashpoolError
-from engine.hsm.definition import DefinitionError, parse_definition
 from engine.site import Site
 
 SOAK = os.environ.get("FLASHPOOL_SOAK") == "1"

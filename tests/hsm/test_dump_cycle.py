@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from engine.catalog import constructs as repo
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 from tests.hsm.conftest import DEFINITION, fill
 

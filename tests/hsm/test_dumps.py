@@ -9,8 +9,8 @@ import pytest
 from engine.catalog import constructs as repo
 from engine.hsm import dump
 from engine.hsm import pool as pools
-from engine.hsm.messages import Rc
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, list_files, read_file
+from engine.messages import Rc
 from tests.hsm.conftest import TRACKS, content, fill, t
 
 ARC = ["ARC001", "ARC002"]

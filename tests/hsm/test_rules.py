@@ -126,7 +126,7 @@ def test_the_readme_return_code_table_is_the_enum():
     import re
     from pathlib import Path
 
-    from engine.hsm.messages import RC_MEANING, Rc
+    from engine.messages import RC_MEANING, Rc
 
     readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
     table = readme.split("| RC | meaning |", 1)[1].split("\n\n", 1)[0]

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from engine.catalog import constructs as repo
+from engine.definition import parse_definition
 from engine.hsm import pool as pools
-from engine.hsm.definition import parse_definition
 from engine.site import Site
 
 TRACKS, TS = 12, 32

@@ -18,7 +18,7 @@ import pytest
 
 from engine import logs
 from engine.catalog.store import CatalogCorrupt, unusable
-from engine.hsm.messages import resource_problem
+from engine.messages import resource_problem
 from tests.server.harness import ROOT, Server, cli, env, make_site
 
 NOT_TEXT = b"LIST COPYPOOL(PAY\xff)\n"

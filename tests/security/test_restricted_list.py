@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import wire
 from engine.api import Change, NotAuthorized, SecurityChange
 from engine.events import Event
 from engine.hsm.verify import Expectation
 from engine.security import Access, Check, Function
+from server import wire
 from server.client import RemoteSite
 from tests.security.test_route_matrix import _populate, _tokens
 from tests.server.harness import Server, as_owner, free_port, make_site

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from engine import wire
 from engine.api import Change, SecurityChange
 from engine.security.needs import RULES, Needs, Open, rule_of
 from engine.site import Site
+from server import wire
 from server.routes import BY_CALL, EVENTS_PATH, ROUTES
 from tests.security.matrix import NEEDS, OPEN, ROLES, Sample, expected, samples, unique_change
 from tests.server.harness import Server, as_owner, free_port, make_site

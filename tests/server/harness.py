@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from engine.api import SecurityChange
-from engine.hsm.definition import parse_definition
-from engine.hsm.messages import CommandResult
+from engine.definition import parse_definition
+from engine.messages import CommandResult
 from engine.site import Site
 from server import sockets
 

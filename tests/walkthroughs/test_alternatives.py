@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from console.walkthroughs import ALL, by_id
 from console.walkthroughs.base import Walkthrough
 from engine.api import LocalSite
-from engine.hsm.definition import parse_definition
+from engine.definition import parse_definition
 from engine.site import Site
 from tests.hsm.conftest import DEFINITION, fill
 

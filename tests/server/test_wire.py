@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import wire
 from engine.events import ActivityLogged, CopyProgress, Event
 from engine.flashcopy.relationship import CopyMode
 from engine.views import VolumeView
+from server import wire
 
 GOOD_VOLUME = {
     "volser": "A",

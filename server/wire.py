@@ -36,10 +36,10 @@ _EXTRA: dict[str, object] = {}
 
 def _names() -> dict[str, object]:
     if not _EXTRA:
-        from engine import events
+        from engine import events, messages
         from engine.datasets import manager
         from engine.flashcopy import relationship
-        from engine.hsm import alerts, impact, messages, rules, verify
+        from engine.hsm import alerts, impact, rules, verify
 
         for mod in (events, relationship, manager, impact, rules, verify, messages, alerts):
             _EXTRA.update({k: v for k, v in vars(mod).items() if isinstance(v, type)})

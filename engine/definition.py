@@ -60,11 +60,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.catalog.models import CopyPoolDumpClassRow, CopyPoolGroupRow, CopyPoolRow, DumpClassRow, VolumeRow
+from engine.catalog.models import CopyPoolDumpClassRow, CopyPoolGroupRow, CopyPoolRow, VolumeRow
 from engine.command import CommandSyntaxError, Define, Setsys, parse_command
 from engine.errors import FlashpoolError, InvalidGeometry, InvalidVolser
 from engine.geometry import TRACK_SIZE, Geometry, custom_geometry, geometry_for, validate_volser
 from engine.hsm import setsys
+from engine.hsm.dumpclass import DumpClassDef
 from engine.names import COPY_POOL, DUMP_CLASS, STORAGE_GROUP, NameRule
 from engine.security.access import Access, Kind, Permit, valid_profile_name
 from engine.security.functions import Role
@@ -112,56 +113,6 @@ class StorageGroupDef:
     type: str  # POOL | COPYPOOLBACKUP
     volumes: tuple[VolumeDef, ...]
     backup_group: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DumpClassDef:
-    name: str
-    fast_replication_dump: str = "OPTIONAL"
-    retention_days: int | None = None
-    available_for_mount: bool = True
-    stack: int = 1
-    frequency: int = 7  # days between automatic dumps of a copy pool to this class (IBM's default 7)
-    day: int | None = None  # automatic dump to this class only on this day of the dump cycle
-
-    @classmethod
-    def of_row(cls, row: DumpClassRow) -> DumpClassDef:
-        return cls(
-            row.name,
-            row.fast_replication_dump,
-            row.retention_days,
-            row.available_for_mount,
-            row.stack,
-            row.frequency,
-            row.day,
-        )
-
-    def onto(self, row: DumpClassRow | None) -> DumpClassRow:
-        """The catalog row (a new one when None) with these attributes."""
-        row = row or DumpClassRow(name=self.name)
-        row.fast_replication_dump = self.fast_replication_dump
-        row.retention_days = self.retention_days
-        row.available_for_mount = self.available_for_mount
-        row.stack = self.stack
-        row.frequency = self.frequency
-        row.day = self.day
-        return row
-
-    def problems(self) -> list[str]:
-        """What is wrong with this dump class's attributes (the definition's and DEFINE's rule)."""
-        out = []
-        if self.fast_replication_dump not in ("REQUIRED", "OPTIONAL"):
-            out.append(f"fast_replication_dump is REQUIRED or OPTIONAL, not {self.fast_replication_dump}")
-        ret = self.retention_days
-        if ret is not None and not (isinstance(ret, int) and 1 <= ret <= 9999):
-            out.append(f"retention_days is 1-9999 (omit it for NOLIMIT), not {ret!r}")
-        if not (isinstance(self.stack, int) and 1 <= self.stack <= 255):
-            out.append(f"stack is 1-255, not {self.stack!r}")
-        if not (isinstance(self.frequency, int) and 0 <= self.frequency <= 999):
-            out.append(f"frequency is 0-999 days, not {self.frequency!r}")
-        if self.day is not None and not (isinstance(self.day, int) and 1 <= self.day <= 31):
-            out.append(f"day is a day of the dump cycle, 1-31, not {self.day!r}")
-        return [f"dump class {self.name}: {p}" for p in out]
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ bench: $(STAMP_TEST)
 
 soak: $(STAMP_TEST)
 	$(BYTECODE)
-	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py tests/console/test_random_keys.py tests/console/test_console_truth.py tests/walkthroughs/test_alternatives.py -p no:cacheprovider
+	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py tests/console/test_random_keys.py tests/console/test_console_truth.py tests/server/test_console_truth_served.py tests/walkthroughs/test_alternatives.py -p no:cacheprovider
 
 screenshots: $(STAMP_TEST)
 	$(PY) -m tests.console.screenshots

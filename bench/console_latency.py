@@ -52,11 +52,11 @@ def definition() -> dict:
 
 async def build(root) -> None:
     site = Site.create(root / "site", parse_definition(definition()))
-    size = site.volume("LD0000").geometry.track_size
+    size = site.context.volume("LD0000").geometry.track_size
     for i in range(VOLUMES):
         vol = f"LD{i:04d}"
         await site.flashcopy.write_run(vol, 0, [f"{vol} {k}".encode().ljust(size, b"x") for k in range(WRITTEN)])
-    res = await site.command("FRBACKUP COPYPOOL(LOAD) EXECUTE")  # 64 relationships, none copied yet
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(LOAD) EXECUTE")  # 64 relationships, none copied yet
     assert res.rc == 0, res.lines()
     await site.close()
 
@@ -98,7 +98,7 @@ async def backed_up_anew(root) -> None:
     copied part of the first, and on a slow machine the server finished the rest before the
     presses did, so the list emptied and a key had nothing to move."""
     site = Site.open(root / "site")
-    res = await site.command("FRBACKUP COPYPOOL(LOAD) EXECUTE")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(LOAD) EXECUTE")
     assert res.rc == 0, res.lines()
     await site.close()
 

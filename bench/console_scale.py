@@ -57,7 +57,7 @@ def definition() -> dict:
 async def build_big(path) -> None:
     site = Site.create(path, parse_definition(definition()))
     for p in range(POOLS):
-        res = await site.command(f"FRBACKUP COPYPOOL(POOL{p:02d}) TOKEN(NOW)")
+        res = await site.hsm.execute(f"FRBACKUP COPYPOOL(POOL{p:02d}) TOKEN(NOW)")
         assert res.rc == 0, res.lines()
     msgs = json.dumps([{"id": "ARC1802I", "severity": "I", "text": "FAST REPLICATION BACKUP HAS COMPLETED"}])
     with site.catalog.session() as s:

@@ -49,21 +49,21 @@ def definition() -> dict:
 async def run(root) -> tuple[float, float, int]:
     site = Site.create(root / "site", parse_definition(definition()))
     try:
-        g = site.volume("W00000").geometry
+        g = site.context.volume("W00000").geometry
         data = bytes(g.track_size)
         written = 0
         for i in range(N):  # 500 written tracks on each "written" source
             for k in range(0, g.tracks, g.tracks // 500):
-                site.volume(f"W{i:05d}").write_track_sync(k, data)
+                site.context.volume(f"W{i:05d}").write_track_sync(k, data)
                 written += 1
         best = {"EMPTY": float("inf"), "WRITTEN": float("inf")}
         for _ in range(3):
             for pool in best:
                 with Timer() as t:
-                    res = await site.command(f"FRBACKUP COPYPOOL({pool})")
+                    res = await site.hsm.execute(f"FRBACKUP COPYPOOL({pool})")
                 assert res.rc == 0, res.lines()
                 best[pool] = min(best[pool], t.seconds)
-                assert (await site.command(f"FRDELETE COPYPOOL({pool}) ALL")).rc == 0
+                assert (await site.hsm.execute(f"FRDELETE COPYPOOL({pool}) ALL")).rc == 0
         return best["EMPTY"], best["WRITTEN"], written
     finally:
         await site.close()

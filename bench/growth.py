@@ -56,32 +56,32 @@ async def measure(root: Path, n: int) -> dict[str, float]:
     site = Site.create(root, parse_definition(definition(n)))
     best = {"frbackup": float("inf"), "list": float("inf"), "frrecov": float("inf"), "version_bytes": 0.0}
     try:
-        size = site.volume("S00000").geometry.track_size
+        size = site.context.volume("S00000").geometry.track_size
         for i in range(n):
             await site.flashcopy.write(f"S{i:05d}", SENTINEL, f"S{i:05d} at the backup".encode().ljust(size, b"."))
         after = b"changed after the backup".ljust(size, b"!")
         for _ in range(ROUNDS):
             empty = _catalog_bytes(root)
             with Timer() as t:
-                res = await site.command("FRBACKUP COPYPOOL(CP)")
+                res = await site.hsm.execute("FRBACKUP COPYPOOL(CP)")
             assert res.rc == 0, res.lines()
             best["frbackup"] = min(best["frbackup"], t.seconds)
             best["version_bytes"] = max(best["version_bytes"], _catalog_bytes(root) - empty)
             with Timer() as t:
-                res = await site.command("LIST COPYPOOL(CP) ALLVOLS")
+                res = await site.hsm.execute("LIST COPYPOOL(CP) ALLVOLS")
             assert res.rc == 0 and sum(line.count(" - ") for line in res.listing) >= n, res.lines()
             best["list"] = min(best["list"], t.seconds)
             for i in range(n):  # host writes: copy-on-write preserves the backup's tracks
                 await site.flashcopy.write(f"S{i:05d}", SENTINEL, after)
             with Timer() as t:
-                res = await site.command("FRRECOV COPYPOOL(CP)")
+                res = await site.hsm.execute("FRRECOV COPYPOOL(CP)")
                 assert res.rc == 0, res.lines()
                 back = [await site.flashcopy.read(f"S{i:05d}", SENTINEL) for i in range(n)]
             want = [f"S{i:05d} at the backup".encode().ljust(size, b".") for i in range(n)]
             assert back == want, "a host read after FRRECOV does not see the backup's data"
             best["frrecov"] = min(best["frrecov"], t.seconds)
             await site.flashcopy.drain()  # the reversed relationships' changed tracks, then they end
-            res = await site.command("FRDELETE COPYPOOL(CP) ALL")
+            res = await site.hsm.execute("FRDELETE COPYPOOL(CP) ALL")
             assert res.rc == 0, res.lines()
     finally:
         await site.close()

@@ -49,7 +49,7 @@ def main() -> None:
         )
         bare = {v: Volume.create(root / f"{v}.img", v, g) for v in ("BT1", "BT2", "BT3")}
         # the same source image serves both: fill it through the site's volume
-        src = site.volume("PSRC")
+        src = site.context.volume("PSRC")
         filled = filled_volume(root, "FILL", g)
         filled.copy_tracks_to_sync(0, src, 0, g.tracks)
         bare["PSRC"] = src

@@ -63,7 +63,7 @@ async def build_and_list_in_process(root: Path) -> float:
             for v in range(PER_POOL):
                 vol = f"P{p}V{v:03d}"
                 await site.flashcopy.write_run(vol, 0, [f"{vol} {k}".encode().ljust(TS, b"x") for k in range(TRACKS)])
-            assert (await site.command(f"FRBACKUP COPYPOOL(POOL{p})")).rc == 0
+            assert (await site.hsm.execute(f"FRBACKUP COPYPOOL(POOL{p})")).rc == 0
         api = LocalSite(site)
         return await _list_median(api)
     finally:

@@ -63,7 +63,7 @@ async def build(path: Path) -> None:
     site = Site.create(path, parse_definition(definition()))
     try:
         for p in range(POOLS):
-            res = await site.command(f"FRBACKUP COPYPOOL({pool_name(p)})")
+            res = await site.hsm.execute(f"FRBACKUP COPYPOOL({pool_name(p)})")
             assert res.rc == 0, res.lines()
         _older_versions(site)
     finally:

@@ -79,7 +79,7 @@ async def seed_demo(site: Site) -> None:
     site.demo = True  # this open of the site is a demo now, not only the next one (the console paces it)
     rng = random.Random(1)
     fc = site.flashcopy
-    size = site.volume("DB0A01").geometry.track_size
+    size = site.context.volume("DB0A01").geometry.track_size
 
     async def write_some(vol: str, n: int, tag: str) -> None:
         """Raw tracks outside any data set, as a database's own space would hold."""
@@ -107,17 +107,17 @@ async def seed_demo(site: Site) -> None:
         "FRBACKUP COPYPOOL(PAYROLL) DUMP TOKEN(MONTHEND)",
         "FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)",
     ):
-        await site.command(cmd, origin=Origin.DEMO)
+        await site.hsm.execute(cmd, origin=Origin.DEMO)
     await fc.drain()
     for vol in sources:
         await write_some(vol, 30, "day 2")
-    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY2)", origin=Origin.DEMO)
-    await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)", origin=Origin.DEMO)
+    await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY2)", origin=Origin.DEMO)
+    await site.hsm.execute("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(NIGHTLY)", origin=Origin.DEMO)
     await fc.drain()
     for vol in ("DB0A01", "DB0A02", "DB0A03", "DB0L01"):
         await write_some(vol, 20, "day 3")
     # the newest DB2 version is left copying: the console shows it live
-    await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY3)", origin=Origin.DEMO)
+    await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB) TOKEN(DAY3)", origin=Origin.DEMO)
 
 
 #: a demo site copies at a watchable pace: its 150-track volumes would otherwise finish before the

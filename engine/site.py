@@ -43,11 +43,9 @@ from engine.hsm import dump, dumpcycle, interrupted, setsys
 from engine.hsm.alerts import AlertWatch
 from engine.hsm.context import Context
 from engine.hsm.service import FastReplication
-from engine.messages import CommandResult
 from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OutsideSite, inside, is_site, private_dir, private_file
 from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
 from engine.security.audit import AuditMark
-from engine.states import Origin
 from engine.storage import Volume
 from engine.views import Views
 
@@ -155,11 +153,6 @@ class Site:
         self._scheduler: asyncio.Task[None] | None = None
         self.alerts = AlertWatch(self.context)
         self._alerting: asyncio.Task[None] | None = None
-
-    async def command(self, text: str, origin: str = Origin.CLI, who: Identity | None = None) -> CommandResult:
-        """Run one HSM command (parsed by the shared parser) for `who` (the process's user unless
-        a server says whom it serves); returns its messages and RC."""
-        return await self.hsm.execute(text, origin, who)
 
     # -- create / open ------------------------------------------------------------------------
     @classmethod
@@ -451,9 +444,6 @@ class Site:
         if self._lock >= 0:
             os.close(self._lock)
             self._lock = -1
-
-    def volume(self, volser: str) -> Volume:
-        return self.context.volume(volser)
 
     def checkpoint_audit(self, force: bool = False) -> None:
         """The audit trail's newest entry into the log (FPL720I) if it moved since the last

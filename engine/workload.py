@@ -73,7 +73,7 @@ async def run_workload(
                 if info is None:
                     stats.names.discard(target)
                     continue
-                ts = site.volume(info.extents[0].volser).geometry.track_size
+                ts = site.context.volume(info.extents[0].volser).geometry.track_size
                 size = rng.randint(1, info.tracks * ts)
                 line = f"{target} record {rng.randrange(10**8):08d} amount {rng.random() * 1e4:10.2f}\n".encode()
                 await ds.write(target, (line * (size // len(line) + 1))[:size])

@@ -309,7 +309,7 @@ class LocalSite(SiteAPI):
 
     def volume_digest(self, volser: str) -> str:
         self._enter("volume_digest", volser=volser)
-        self.engine.volume(volser)  # an unknown volser is a clear error before anything is read
+        self.engine.context.volume(volser)  # an unknown volser is a clear error before anything is read
         return verify.volume_digest(self.engine.context, volser)
 
     def dataset_digest(self, name: str) -> str:
@@ -436,7 +436,7 @@ class LocalSite(SiteAPI):
 
     async def damage(self, volser: str, first: int, last: int) -> CommandResult:
         async def run(res: CommandResult) -> None:
-            vol = self.engine.volume(volser)
+            vol = self.engine.context.volume(volser)
             vol.geometry.check_extent(first, last - first + 1)
             garbage = [os.urandom(vol.geometry.track_size) for _ in range(last - first + 1)]
             await self.engine.flashcopy.write_run(volser, first, garbage)
@@ -450,7 +450,7 @@ class LocalSite(SiteAPI):
             if info is None:
                 raise FlashpoolError(f"data set {name} is not cataloged")
             for e in info.extents:
-                size = self.engine.volume(e.volser).geometry.track_size
+                size = self.engine.context.volume(e.volser).geometry.track_size
                 await self.engine.flashcopy.write_run(e.volser, e.first, [os.urandom(size) for _ in range(e.tracks)])
             res.add("FPL601I", f"{name}: {info.tracks} TRACK(S) OVERWRITTEN WITH GARBAGE")
             res.data = {"tracks": info.tracks}

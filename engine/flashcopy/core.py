@@ -410,7 +410,13 @@ class FlashCopyCore:
             moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
             handover: list[Relationship] = []
             if fast:
-                self._settle(rel, moving)
+                # The target gives its point in time back on `moving`: it must hold it there
+                # physically. A track it still reads through the source (after a cascade's
+                # handover the source read as the PIT again, though it changed meanwhile) is
+                # copied first, as is one the source's physical track holds (_settle's case).
+                give = rel.uncopied.bits & moving.bits
+                if give.any():
+                    self._materialize(rel, 0, rel.length, give, may_end=False)
                 # tracks the old target never received: it no longer holds the PIT there
                 garbage = rel.uncopied.copy()
                 handover = self._hand_over(rel)

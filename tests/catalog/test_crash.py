@@ -70,7 +70,7 @@ async def check_site(path: Path, model: FlashCopyModel, inflight: tuple[dict, in
         after = {v: await fc.read_run(v, 0, TRACKS) for v in VOLS}
         bad = mismatches(model, after)
         assert not bad, f"diverged after the resumed copies finished on {bad[:8]}"
-        physical = {v: site.volume(v).read_tracks_sync(0, TRACKS) for v in VOLS}
+        physical = {v: site.context.volume(v).read_tracks_sync(0, TRACKS) for v in VOLS}
         assert not any(r.mode.value == "COPY" and r.out_of_sync for r in fc.relationships())
         for rel in fc.relationships():  # finished targets physically hold their data
             if rel.mode.value == "COPY":

@@ -43,7 +43,7 @@ async def test_relationships_and_progress_survive_reopen(tmp_path):
     assert await fc.read_run("VOL001", 0, 16) == data
     await site.start()  # resumes the background copy from the persisted map
     await fc.wait_idle(timeout=10)
-    assert site.volume("VOL001").read_tracks_sync(0, 16) == data
+    assert site.context.volume("VOL001").read_tracks_sync(0, 16) == data
     assert fc.core.next_id == nocopy.id + 1  # ids are never reused after a reopen
     await site.close()
 

@@ -65,12 +65,12 @@ async def test_release_one_function_after_hold_all(tmp_path):
     site = Site.create(tmp_path / "s", parse_definition({"volume": [{"volser": "V1", "tracks": 4}]}))
     try:
         assert not site.demo  # only a demo site is marked as one
-        await site.command("HOLD ALL")
-        res = await site.command("RELEASE FRBACKUP")
+        await site.hsm.execute("HOLD ALL")
+        res = await site.hsm.execute("RELEASE FRBACKUP")
         assert res.rc == 0
         assert site.context.held("FRBACKUP") is None
         assert site.context.held("FRRECOV") == "FRRECOV"
-        await site.command("RELEASE ALL")
+        await site.hsm.execute("RELEASE ALL")
         assert site.context.holds() == set()
     finally:
         await site.close()
@@ -142,7 +142,7 @@ async def test_a_crafted_catalog_cannot_make_flashpool_touch_files_outside_the_s
     site = Site.open(site_dir)
     try:
         assert "outside volumes/" in site.unavailable["V1"] and "outside volumes/" in site.unavailable["V2"]
-        res = await site.command("QUERY COPYPOOL(X)")
+        res = await site.hsm.execute("QUERY COPYPOOL(X)")
         assert res.rc > 0
     finally:
         await site.close()
@@ -206,7 +206,7 @@ async def test_a_site_shared_with_a_group_lets_it_pass_through_and_keeps_every_f
     try:
         site = Site.create(tmp_path / "site", defn)
         try:
-            res = await site.command("FRBACKUP COPYPOOL(P) EXECUTE DUMP")
+            res = await site.hsm.execute("FRBACKUP COPYPOOL(P) EXECUTE DUMP")
             assert res.rc == 0, res.messages
             await site.hsm.settle()
         finally:
@@ -266,7 +266,7 @@ async def test_a_damaged_bitmap_names_its_relationship_and_the_rest_works(tmp_pa
         [why] = site.suspended.values()
         assert "(A -> B): catalog damage" in why
         assert [(r.source, r.target) for r in site.flashcopy.relationships()] == [("C", "D")]
-        assert (await site.command("QUERY COPYPOOL(X)")).rc > 0  # commands still answer
+        assert (await site.hsm.execute("QUERY COPYPOOL(X)")).rc > 0  # commands still answer
         assert any("FPL142E" in str(m) for e in site.views.activity() for m in e.messages)
     finally:
         await site.close()
@@ -332,7 +332,7 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
             for text in commands:
                 if text.lstrip().upper().startswith(("FRB", "FRR", "FRDEL")):
                     text = "LIST " + text  # nothing that could change the site: this is about the parser
-                res = await site.command(text, origin="FUZZ")
+                res = await site.hsm.execute(text, origin="FUZZ")
                 assert isinstance(res, CommandResult) and res.messages and res.rc >= 0
                 printable(text).encode("utf-8")  # what the CLI prints can be printed
                 res.to_json().encode("utf-8")
@@ -363,12 +363,12 @@ async def test_a_full_disk_under_the_catalog_is_a_message_not_a_traceback(tmp_pa
             raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
 
         monkeypatch.setattr(Session, "commit", full)
-        res = await site.command("HOLD FRBACKUP")
+        res = await site.hsm.execute("HOLD FRBACKUP")
         assert res.rc == 12
         text = " ".join(str(m) for m in res.messages)
         assert "no space left" in text and "intact" in text and "restore" not in text
         monkeypatch.undo()
-        assert (await site.command("HOLD FRBACKUP")).rc == 0  # space is back: it works
+        assert (await site.hsm.execute("HOLD FRBACKUP")).rc == 0  # space is back: it works
     finally:
         await site.close()
 

@@ -226,7 +226,7 @@ def template(tmp_path_factory):
 async def _run(path, text: str):
     site = Site.open(path, clock=_clock(T0 + 3600))
     try:
-        return await site.command(text)
+        return await site.hsm.execute(text)
     finally:
         await site.close()
         shutil.rmtree(path)  # 170 copies of the demo would fill a disk

@@ -58,10 +58,10 @@ async def test_volumes_added_to_a_source_group_and_its_backup_group_are_backed_u
     res = await change(api, ConfigChange(ConfigOp.ADD_VOLUMES, "HRDATA", ("HR0003",)))
     assert res.rc == 0 and "FPL800I" in [m.id for m in res.messages], res.lines()
     assert (site.path / "volumes" / "HR0003.img").exists() and "HR0003" in site.volumes
-    size = site.volume("HR0003").geometry.track_size
+    size = site.context.volume("HR0003").geometry.track_size
     for k in range(0, 150, 7):
         await site.flashcopy.write("HR0003", k, f"HR0003 track {k} new volume ".encode().ljust(size, b"+"))
-    backed = await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(AFTER)")
+    backed = await site.hsm.execute("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL TOKEN(AFTER)")
     assert backed.rc == 0, backed.lines()
     assert "HR0003" in next(m.text for m in backed.messages if m.id == "ARC1805I")
     await site.flashcopy.drain()
@@ -71,7 +71,7 @@ async def test_volumes_added_to_a_source_group_and_its_backup_group_are_backed_u
         await api.damage(v, 0, 149)
     damaged = {v: await asyncio.to_thread(api.volume_digest, v) for v in sources}
     assert all(damaged[v] != before[v] for v in sources)
-    rec = await site.command("FRRECOV COPYPOOL(HRNIGHT) TOKEN(AFTER)")
+    rec = await site.hsm.execute("FRRECOV COPYPOOL(HRNIGHT) TOKEN(AFTER)")
     assert rec.rc == 0, rec.lines()
     await site.flashcopy.drain()
     assert {v: await asyncio.to_thread(api.volume_digest, v) for v in sources} == before
@@ -91,18 +91,18 @@ async def test_lowered_versions_roll_off_at_the_next_frbackup_as_the_dry_run_sai
     await site.flashcopy.drain()
     impact = await asyncio.to_thread(api.impact, f"FRBACKUP COPYPOOL({DB2})")
     assert sorted(impact.versions_invalidated) == [1, 2, 3]
-    backed = await site.command(f"FRBACKUP COPYPOOL({DB2})")
+    backed = await site.hsm.execute(f"FRBACKUP COPYPOOL({DB2})")
     assert backed.rc == 0, backed.lines()
     assert "FPL109I" in [m.id for m in backed.messages]
     assert valid_versions(api, DB2) == [4]
-    listing = await site.command(f"LIST COPYPOOL({DB2})")
+    listing = await site.hsm.execute(f"LIST COPYPOOL({DB2})")
     assert sum(1 for line in listing.lines() if line.startswith("004 ")) == 1
     assert not any(line.startswith(("001 ", "002 ", "003 ")) for line in listing.lines())
     # the freed targets serve again: VERSIONS up to 3 and three more backups need no new volume
     assert (await change(api, ConfigChange(ConfigOp.ALTER_POOL, DB2, versions=3))).rc == 0
     for _ in range(3):
         await site.flashcopy.drain()
-        assert (await site.command(f"FRBACKUP COPYPOOL({DB2})")).rc == 0
+        assert (await site.hsm.execute(f"FRBACKUP COPYPOOL({DB2})")).rc == 0
     assert valid_versions(api, DB2) == [5, 6, 7]
 
 
@@ -194,12 +194,12 @@ async def test_copy_pools_and_groups_are_defined_and_deleted_and_work_at_once(ap
     )
     res = await change(api, pool)
     assert res.rc == 0, res.lines()
-    backed = await site.command("FRBACKUP COPYPOOL(TESTPOOL) DUMP")
+    backed = await site.hsm.execute("FRBACKUP COPYPOOL(TESTPOOL) DUMP")
     assert backed.rc == 0, backed.lines()
     plan = await asyncio.to_thread(api.config_preview, ConfigChange(ConfigOp.DELETE_POOL, "TESTPOOL"))
     assert not plan.allowed
     await site.flashcopy.drain()
-    assert (await site.command("FRDELETE COPYPOOL(TESTPOOL) ALL BOTH")).rc == 0
+    assert (await site.hsm.execute("FRDELETE COPYPOOL(TESTPOOL) ALL BOTH")).rc == 0
     for ch in (
         ConfigChange(ConfigOp.DELETE_POOL, "TESTPOOL"),
         ConfigChange(ConfigOp.DELETE_GROUP, "TESTSRC"),
@@ -242,9 +242,9 @@ async def test_a_failed_transaction_leaves_no_image_and_no_row(api, monkeypatch)
 async def test_export_is_a_definition_init_accepts_and_it_round_trips(api, tmp_path):
     site = api.engine
     assert (
-        await site.command("SETSYS FASTREPLICATION(DATASETRECOVERY(PREFERRED)) AUTODUMPSTART(0100 0300 0500)")
+        await site.hsm.execute("SETSYS FASTREPLICATION(DATASETRECOVERY(PREFERRED)) AUTODUMPSTART(0100 0300 0500)")
     ).rc == 0
-    assert (await site.command("DEFINE DUMPCYCLE(NNNNNNY CYCLESTARTDATE(2026/11/29))")).rc == 0
+    assert (await site.hsm.execute("DEFINE DUMPCYCLE(NNNNNNY CYCLESTARTDATE(2026/11/29))")).rc == 0
     assert (await change(api, ConfigChange(ConfigOp.REMOVE_VOLUMES, "PAYBK", ("PBK006",)))).rc == 0
     assert (
         await change(api, ConfigChange(ConfigOp.ALTER_POOL, "HRNIGHT", auto_dump=True, dump_classes=("OFFSITE:3",)))
@@ -258,7 +258,7 @@ async def test_export_is_a_definition_init_accepts_and_it_round_trips(api, tmp_p
     try:
         twin_api = LocalSite(twin)
         assert catalog_rows(twin_api) == catalog_rows(api)
-        shown = await twin.command("QUERY SETSYS")
+        shown = await twin.hsm.execute("QUERY SETSYS")
         assert "DATASETRECOVERY=PREFERRED" in " ".join(shown.lines()) and "ADSTART=(01:00 03:00 05:00)" in " ".join(
             shown.lines()
         )

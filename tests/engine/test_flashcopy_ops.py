@@ -195,6 +195,22 @@ def test_fast_reverse_while_copying_keeps_other_versions(core):
     assert {r.id for r in core.relationships()} == {v1.id, v2.id}
 
 
+def test_fast_reverse_after_a_newer_versions_restore_gives_back_the_older_point_in_time(core):
+    """Found by the versions model: B and C are versions of A (B chained behind C), A is written,
+    C is fast-reverse restored and its copy back completes, then B is fast-reverse restored. B's
+    changed track had only ever been read through C and then through A; the restore must copy it
+    onto B before giving it back, not hand A B's never-written physical track."""
+    a = fill(core, "A", "a")
+    older = core.establish(EstablishRequest("A", "B"))
+    newer = core.establish(EstablishRequest("A", "C"))
+    core.write("A", 4, track("after both"))
+    restore = core.reverse(newer.id, fast=True)
+    core.copy_step(restore.id, 16)
+    assert core.read_run("A", 0, 16) == a and core.read_run("B", 0, 16) == a
+    core.reverse(older.id, fast=True)
+    assert core.read_run("A", 0, 16) == a
+
+
 def test_fast_reverse_refuses_a_changed_target(core):
     fill(core, "A", "a")
     rel = core.establish(EstablishRequest("A", "B"))

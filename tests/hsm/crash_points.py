@@ -46,7 +46,7 @@ class Model:
             self.sources[v][:tracks] = data
 
     async def backup(self, site: Site, pool: str, options: str = "") -> None:
-        res = await site.command(f"FRBACKUP COPYPOOL({pool}) {options}")
+        res = await site.hsm.execute(f"FRBACKUP COPYPOOL({pool}) {options}")
         assert res.rc == 0, res.lines()
         with site.catalog.session() as s:
             newest = pools.backups(s, pool)[0]
@@ -135,7 +135,7 @@ def run_child(path: Path, command: str, k: int, copiers: bool = False) -> bool:
                 if copiers:
                     await site.start(auto_dump_interval=None)
                 try:
-                    res = await site.command(command)
+                    res = await site.hsm.execute(command)
                     if res.rc > 4:  # a refused command would prove nothing about its crash points
                         raise AssertionError(f"{command} ended with RC {res.rc}: {res.lines()}")
                 finally:
@@ -209,7 +209,7 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
                     problems.append(f"relationship {r.id} ({r.label}) belongs to no version")
             with site.catalog.session() as s:  # the site still works: the same pool lists
                 assert s.exec(select(VersionPairRow)).all() is not None
-            res = await site.command(f"LIST COPYPOOL({scenario.pool})")
+            res = await site.hsm.execute(f"LIST COPYPOOL({scenario.pool})")
             if res.rc not in (0, 4):
                 problems.append(f"LIST answered RC {res.rc} after the crash: {res.lines()}")
         finally:
@@ -230,7 +230,7 @@ async def _dataset_problems(site: Site, model: Model, name: str) -> list[str]:
     if content not in model.datasets[name]:
         out.append(f"data set {name} holds neither its old content nor its backup's")
     for src in SOURCES:
-        g = site.volume(src).geometry
+        g = site.context.volume(src).geometry
         mine = {
             t for e in (info.extents if info else ()) if e.volser == src for t in range(e.first, e.first + e.tracks)
         }

@@ -138,7 +138,7 @@ async def run_full(path: Path, scenario: Scenario, k: int) -> tuple[bool, list[s
     try:
         with disk.installed():
             site.flashcopy.pause()  # the command's own writes first, deterministically
-            res = await site.command(scenario.command)
+            res = await site.hsm.execute(scenario.command)
             await site.hsm.settle()
             text = " ".join(res.lines())
             if disk.hits and res.rc != 0 and "no space left" not in text:
@@ -156,9 +156,9 @@ async def run_full(path: Path, scenario: Scenario, k: int) -> tuple[bool, list[s
         if site.flashcopy.failed:
             problems.append(f"copies still parked after space came back: {site.flashcopy.failed}")
         if filled and res.rc >= 8:  # failed (a warning means done, with something left to tidy)
-            again = await site.command(scenario.command)
+            again = await site.hsm.execute(scenario.command)
             if again.rc >= 8 and "(FRBACKUP DUMPONLY)" in " ".join(again.lines()):  # do as it says
-                again = await site.command(f"FRBACKUP COPYPOOL({scenario.pool}) DUMPONLY")
+                again = await site.hsm.execute(f"FRBACKUP COPYPOOL({scenario.pool}) DUMPONLY")
             finished = any(line.startswith("FPL140I") for line in again.lines())  # what the failure left, done now
             if again.rc not in (0, 4) and not finished:
                 problems.append(f"issued again once space was back: RC {again.rc}: {again.lines()}")

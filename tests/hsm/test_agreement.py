@@ -216,7 +216,7 @@ async def step(site: Site, op: tuple, counts: dict[str, int]) -> None:
     checks = await asyncio.to_thread(precheck, site.context, req)
     predicted = await asyncio.to_thread(impact, site.context, req)
     before_states, before_tapes = dasd_valid(site), tapes(site)
-    res = await site.command(text)
+    res = await site.hsm.execute(text)
     got = outcome(res)
     if text.startswith(("HOLD", "RELEASE")):
         assert got == (0, ""), res.lines()

@@ -68,17 +68,17 @@ async def test_a_running_site_raises_each_alert_once_and_logs_it(site):
     got: list[AlertRaised] = []
     site.events.listen(lambda e: got.append(e) if isinstance(e, AlertRaised) else None)
     await site.start(auto_dump_interval=None)
-    assert (await site.command(f"FRBACKUP COPYPOOL({POOL}) EXECUTE")).rc == 0
+    assert (await site.hsm.execute(f"FRBACKUP COPYPOOL({POOL}) EXECUTE")).rc == 0
     await _until(lambda: {AlertKind.COPY_COMPLETE, AlertKind.FRR_WINDOW_CLOSED} <= set(kinds(got)))
     for cmd in ("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE", "FRBACKUP COPYPOOL(ARCHIVE) EXECUTE"):
-        assert (await site.command(cmd)).rc == 0
+        assert (await site.hsm.execute(cmd)).rc == 0
     await _until(lambda: AlertKind.REQUIRED_DUMP_AT_RISK in kinds(got))
     risk = next(a for a in got if a.kind is AlertKind.REQUIRED_DUMP_AT_RISK)
     assert risk.copy_pool == "ARCHIVE" and "VERSION 001" in risk.text and "ONSITE" in risk.text
     # what it warns of is true: the next FRBACKUP is refused for that reason
-    refused = await site.command("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE")
+    refused = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE")
     assert refused.rc != 0 and "ONSITE" in " ".join(refused.lines())
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMPONLY VERSION(1)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMPONLY VERSION(1)")).rc == 0
     await _until(lambda: AlertKind.DUMP_COMPLETE in kinds(got))
     await asyncio.sleep(1.0)
     assert sorted(k.name for k in kinds(got)).count("FRR_WINDOW_CLOSED") == 1
@@ -115,7 +115,7 @@ async def test_a_copy_that_completes_while_the_first_reading_is_taken_is_still_n
     got: list[AlertRaised] = []
     site.events.listen(lambda e: got.append(e) if isinstance(e, AlertRaised) else None)
     await site.start(auto_dump_interval=None)
-    assert (await site.command(f"FRBACKUP COPYPOOL({POOL}) EXECUTE")).rc == 0
+    assert (await site.hsm.execute(f"FRBACKUP COPYPOOL({POOL}) EXECUTE")).rc == 0
     await _until(lambda: not any(r.uncopied.any() for r in site.flashcopy.core.relationships()))
     gate.set()
     await _until(lambda: {AlertKind.COPY_COMPLETE, AlertKind.FRR_WINDOW_CLOSED} <= set(kinds(got)))
@@ -138,7 +138,7 @@ async def test_a_parked_copy_is_one_alert_until_it_moves_again(site, monkeypatch
     got: list[AlertRaised] = []
     site.events.listen(lambda e: got.append(e) if isinstance(e, AlertRaised) else None)
     await site.start(auto_dump_interval=None)
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL) EXECUTE")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) EXECUTE")).rc == 0
     await _until(lambda: AlertKind.COPY_PARKED in kinds(got))
     await asyncio.sleep(1.0)  # several retries fail meanwhile
     parked = [a for a in got if a.kind is AlertKind.COPY_PARKED]

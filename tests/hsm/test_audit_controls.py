@@ -17,7 +17,7 @@ from tests.hsm.conftest import fill
 
 
 async def _errors(site, text: str) -> list[int]:
-    res = await site.command(text)
+    res = await site.hsm.execute(text)
     assert res.rc in (0, 4), res.lines()
     return [f["code"] for f in res.data["findings"]]
 
@@ -29,16 +29,16 @@ def _state(site, pool: str) -> list[tuple[int, str, str]]:
 
 async def test_a_clean_site_audits_clean(site):
     await fill(site, "ARC001", "a")
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
-    res = await site.command("AUDIT COPYPOOLCONTROLS")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
+    res = await site.hsm.execute("AUDIT COPYPOOLCONTROLS")
     assert res.rc == 0 and res.data["findings"] == [] and "0 ERROR(S)" in res.messages[0].text
 
 
 async def test_each_planted_inconsistency_is_found_and_fixed(site):
     await fill(site, "ARC001", "a")
     await fill(site, "PAY001", "p")
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
     with site.catalog.session() as s:
         pay = repo.versions(s, "PAYROLL")[0]
         pairs = repo.pairs(s, pay.key)
@@ -64,7 +64,7 @@ async def test_each_planted_inconsistency_is_found_and_fixed(site):
     assert _state(site, "PAYROLL")[0][1] == "RECOVERABLE"  # NOFIX changed nothing
     named = await _errors(site, "AUDIT COPYPOOLCONTROLS(PAYROLL)")
     assert named == [402]  # one copy pool: only its records
-    fixed = await site.command("AUDIT COPYPOOLCONTROLS FIX")
+    fixed = await site.hsm.execute("AUDIT COPYPOOLCONTROLS FIX")
     assert fixed.rc == 4 and f"{len(found)} FIXED" in fixed.messages[0].text, fixed.lines()
     assert _state(site, "PAYROLL")[0][1] == "FAILED"
     assert not any(r.label == "HSM ARCHIVE V099" for r in site.flashcopy.relationships())
@@ -76,32 +76,32 @@ async def test_each_planted_inconsistency_is_found_and_fixed(site):
 
 async def test_an_unavailable_target_is_found(site):
     await fill(site, "PAY001", "p")
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
     with site.catalog.session() as s:
         target = repo.pairs(s, repo.versions(s, "PAYROLL")[0].key)[0].target
     site.unavailable[target] = "its image is missing"
     assert await _errors(site, "AUDIT COPYPOOLCONTROLS(PAYROLL)") == [401]
-    assert (await site.command("AUDIT CPCTL(PAYROLL) FIX")).rc == 4
+    assert (await site.hsm.execute("AUDIT CPCTL(PAYROLL) FIX")).rc == 4
     assert _state(site, "PAYROLL")[0][1] == "FAILED"
 
 
 async def test_list_the_dump_side_and_write_a_listing_to_the_output_area(site):
     await fill(site, "ARC001", "a")
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
     with site.catalog.session() as s:
         tape = s.exec(select(DumpCopyRow).where(DumpCopyRow.dump_class == "ONSITE")).first().tape
-    vol = await site.command(f"LIST DUMPVOLUME({tape})")
+    vol = await site.hsm.execute(f"LIST DUMPVOLUME({tape})")
     assert vol.rc == 0 and vol.data["kind"] == "dump-volume" and {c["source"] for c in vol.data["copies"]} == {"ARC001"}
-    cls = await site.command("LIST DUMPCLASS(ONSITE)")
+    cls = await site.hsm.execute("LIST DUMPCLASS(ONSITE)")
     assert cls.rc == 0 and cls.data["copy_pools"] == ["ARCHIVE", "ARCZERO"] and len(cls.data["copies"]) == 2
     assert "DUMPCLASS=ONSITE FREQUENCY(7)" in cls.listing[0]
-    pvol = await site.command("LIST PRIMARYVOLUME(ARC002)")
+    pvol = await site.hsm.execute("LIST PRIMARYVOLUME(ARC002)")
     assert pvol.rc == 0 and {c["dump_class"] for c in pvol.data["copies"]} == {"ONSITE", "OFFSITE"}
-    assert (await site.command("LIST DUMPVOLUME(T99999)")).rc == 44
-    assert (await site.command("LIST DUMPCLASS(NOSUCH)")).rc == 48
-    written = await site.command("LIST COPYPOOL(ARCHIVE) ODS(ADMIN.ARCHIVE.LIST)")
+    assert (await site.hsm.execute("LIST DUMPVOLUME(T99999)")).rc == 44
+    assert (await site.hsm.execute("LIST DUMPCLASS(NOSUCH)")).rc == 48
+    written = await site.hsm.execute("LIST COPYPOOL(ARCHIVE) ODS(ADMIN.ARCHIVE.LIST)")
     path = site.path / "output" / "ADMIN.ARCHIVE.LIST.txt"
     assert written.rc == 0 and written.listing == [] and written.messages[-1].id == "FPL190I"
     assert "COPYPOOL=ARCHIVE" in path.read_text() and stat.S_IMODE(path.stat().st_mode) == 0o600
-    shown = await site.command("LIST COPYPOOL(ARCHIVE) SYSOUT(A)")
+    shown = await site.hsm.execute("LIST COPYPOOL(ARCHIVE) SYSOUT(A)")
     assert any("COPYPOOL=ARCHIVE" in line for line in shown.listing)

@@ -52,7 +52,7 @@ async def test_a_failed_run_fails_each_of_its_askers_and_the_next_run_is_fresh()
 
 
 async def test_concurrent_lists_run_once_each_logged_and_audited_for_its_own_user(site, monkeypatch):
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
     with site.catalog.session() as s:  # every user may LIST
         if not store.define(s, "STGADMIN.ARC.LIST", Access.READ, "root", 0.0):
             store.alter(s, "STGADMIN.ARC.LIST", Access.READ)

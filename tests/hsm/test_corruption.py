@@ -49,7 +49,7 @@ def base(tmp_path_factory) -> Path:
             await site.datasets.allocate("APP.DATA", 3, ["SRC001"])
             await site.datasets.write("APP.DATA", b"payroll records " * 64)
             for cmd in ("FRBACKUP COPYPOOL(TWO) DUMP", "FRBACKUP COPYPOOL(FRR)", "FRBACKUP COPYPOOL(TWO) DUMP"):
-                assert (await site.command(cmd)).rc == 0
+                assert (await site.hsm.execute(cmd)).rc == 0
             await site.flashcopy.write_run("SRC002", 0, generation("SRC002", 9))
         finally:
             await site.close()
@@ -100,7 +100,7 @@ async def exercise(path: Path) -> list[str]:
     try:
         await site.start(auto_dump_interval=None)
         for cmd in COMMANDS:
-            res = await site.command(cmd)
+            res = await site.hsm.execute(cmd)
             if not res.lines():
                 problems.append(f"{cmd}: RC {res.rc} without a message")
         await site.hsm.settle()

@@ -66,24 +66,24 @@ async def seed(site) -> dict[str, bytes]:
 async def test_capture_and_recover_deleted_moved_and_existing_data_sets(dsite):
     ds = dsite.datasets
     pit = await seed(dsite)
-    res = await dsite.command("FRBACKUP COPYPOOL(DSN$DB0A$DB)")
+    res = await dsite.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")
     assert res.rc == 0 and "ARC1812I" in [m.id for m in res.messages]
-    listing = "\n".join((await dsite.command("LIST COPYPOOL(DSN$DB0A$DB)")).listing)
+    listing = "\n".join((await dsite.hsm.execute("LIST COPYPOOL(DSN$DB0A$DB)")).listing)
     assert "CATINFO=Y" in listing
     await ds.delete("PAY.MASTER")  # dropped
     await ds.write("PAY.HISTORY", b"corrupted by a bad batch run")
     # a filter never reaches a deleted data set
-    res = await dsite.command("FRRECOV DSNAME(PAY.*) REPLACE")
+    res = await dsite.hsm.execute("FRRECOV DSNAME(PAY.*) REPLACE")
     assert "PAY.MASTER" not in " ".join(m.text for m in res.messages if m.id == "FPL130I")
     assert await ds.read("PAY.HISTORY") == pit["PAY.HISTORY"]
     # fully qualified: back to its original volume and extents, recataloged
-    res = await dsite.command("FRRECOV DSNAME(PAY.MASTER)")
+    res = await dsite.hsm.execute("FRRECOV DSNAME(PAY.MASTER)")
     assert res.rc == 0, res.lines()
     assert await ds.read("PAY.MASTER") == pit["PAY.MASTER"]
     assert ds.get("PAY.MASTER").volumes == ("DB0A01",)
     # exists without REPLACE: refused, the others go on
     await ds.write("HR.STAFF", b"new")
-    res = await dsite.command("FRRECOV DSNAME(HR.STAFF, PAY.MASTER)")
+    res = await dsite.hsm.execute("FRRECOV DSNAME(HR.STAFF, PAY.MASTER)")
     assert res.rc == 8 and sum(m.id == "ARC1866I" for m in res.messages) == 2
     assert "RC=22" in res.messages[1].text and await ds.read("HR.STAFF") == b"new"
 
@@ -91,37 +91,37 @@ async def test_capture_and_recover_deleted_moved_and_existing_data_sets(dsite):
 async def test_data_set_refusals(dsite):
     ds = dsite.datasets
     await seed(dsite)
-    await dsite.command("FRB CP(DSN$DB0A$DB)")
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
     await dsite.flashcopy.drain()
     await ds.allocate("LATE.ARRIVAL", 1, ["DB0L01"])
-    res = await dsite.command("FRRECOV DSN(LATE.ARRIVAL) REPLACE")
+    res = await dsite.hsm.execute("FRRECOV DSN(LATE.ARRIVAL) REPLACE")
     assert res.rc == 8 and "RC=20" in res.messages[1].text  # not in the captured information
     await ds.delete("PAY.MASTER")
     await ds.allocate("SQUATTER", 3, ["DB0A01"])  # takes PAY.MASTER's old tracks
-    res = await dsite.command("FRRECOV DSN(PAY.MASTER)")
+    res = await dsite.hsm.execute("FRRECOV DSN(PAY.MASTER)")
     assert "RC=24" in res.messages[1].text and "SQUATTER" in res.messages[1].text
-    res = await dsite.command("FRRECOV DSN(NOPE.*)")
+    res = await dsite.hsm.execute("FRRECOV DSN(NOPE.*)")
     assert res.rc == 8 and "NO CATALOGED DATA SET MATCHES NOPE.*" in res.messages[1].text
-    assert (await dsite.command("FRRECOV DSN(NOPE.*) NOCOPYPOOLBACKUP(RC4)")).rc == 4
-    res = await dsite.command("FRRECOV DSN(HR.STAFF) REPLACE FASTREPLICATION(REQUIRED) GEN(5)")
+    assert (await dsite.hsm.execute("FRRECOV DSN(NOPE.*) NOCOPYPOOLBACKUP(RC4)")).rc == 4
+    res = await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE FASTREPLICATION(REQUIRED) GEN(5)")
     assert "RC=18" in res.messages[1].text
-    await dsite.command("HOLD FRRECOV(DATASET)")
-    assert (await dsite.command("FRRECOV DSN(HR.STAFF) REPLACE")).rc == 50
+    await dsite.hsm.execute("HOLD FRRECOV(DATASET)")
+    assert (await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE")).rc == 50
 
 
 async def test_fast_replication_required_preferred_none(dsite):
     ds = dsite.datasets
     pit = await seed(dsite)
-    await dsite.command("FRB CP(DSN$DB0A$DB)")  # still copying: FlashCopy T->S would loop
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")  # still copying: FlashCopy T->S would loop
     await ds.write("HR.STAFF", b"bad")
-    res = await dsite.command("FRRECOV DSN(HR.STAFF) REPLACE FASTREPLICATION(REQUIRED)")
+    res = await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE FASTREPLICATION(REQUIRED)")
     assert "RC=26" in res.messages[1].text and await ds.read("HR.STAFF") == b"bad"
-    res = await dsite.command("FRRECOV DSN(HR.STAFF) REPLACE")  # PREFERRED: traditional copy
+    res = await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE")  # PREFERRED: traditional copy
     assert res.rc == 0 and "traditional copy" in res.messages[1].text
     assert await ds.read("HR.STAFF") == pit["HR.STAFF"]
     await dsite.flashcopy.drain()
     await ds.write("HR.STAFF", b"bad again")
-    res = await dsite.command("FRRECOV DSN(HR.STAFF) REPLACE FASTREPLICATION(REQUIRED)")
+    res = await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE FASTREPLICATION(REQUIRED)")
     assert res.rc == 0 and "data set FlashCopy" in res.messages[1].text
     assert await ds.read("HR.STAFF") == pit["HR.STAFF"]
 
@@ -131,9 +131,9 @@ async def test_data_set_recovery_from_tape_and_multi_volume(dsite):
     await ds.allocate("ARC.LEDGER", 40, ["ARC001", "ARC002"])
     ledger = b"ledger line\n" * 200
     await ds.write("ARC.LEDGER", ledger)
-    await dsite.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP DUMPCLASS(ONSITE)")
+    await dsite.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMP DUMPCLASS(ONSITE)")
     await ds.delete("ARC.LEDGER")
-    res = await dsite.command("FRRECOV DSNAME(ARC.LEDGER) FROMDUMP(DUMPCLASS(ONSITE)) FROMCOPYPOOL(ARCHIVE)")
+    res = await dsite.hsm.execute("FRRECOV DSNAME(ARC.LEDGER) FROMDUMP(DUMPCLASS(ONSITE)) FROMCOPYPOOL(ARCHIVE)")
     assert res.rc == 0, res.lines()
     assert "from tape" in res.messages[1].text
     assert await ds.read("ARC.LEDGER") == ledger and ds.get("ARC.LEDGER").volumes == ("ARC001", "ARC002")
@@ -142,11 +142,11 @@ async def test_data_set_recovery_from_tape_and_multi_volume(dsite):
 async def test_volume_recovery_recatalogs_from_the_vtoc(dsite):
     ds = dsite.datasets
     pit = await seed(dsite)
-    await dsite.command("FRB CP(DSN$DB0A$DB)")
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
     await dsite.flashcopy.drain()
     await ds.delete("HR.STAFF")
     await ds.allocate("NEW.AFTER", 2, ["DB0A02"])
-    res = await dsite.command("FRRECOV COPYPOOL(DSN$DB0A$DB)")
+    res = await dsite.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB)")
     assert res.rc == 0 and "FPL113I" in [m.id for m in res.messages]
     assert ds.get("NEW.AFTER") is None  # not on the volume at backup time
     assert await ds.read("HR.STAFF") == pit["HR.STAFF"]
@@ -156,11 +156,11 @@ async def test_migrated_data_set_is_refused(dsite):
     from engine.catalog.models import DataSetRow
 
     await seed(dsite)
-    await dsite.command("FRB CP(DSN$DB0A$DB)")
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
     with dsite.catalog.session() as s:
         row = s.get(DataSetRow, "HR.STAFF")
         row.migrated = True
         s.add(row)
         s.commit()
-    res = await dsite.command("FRRECOV DSNAME(HR.STAFF) REPLACE")
+    res = await dsite.hsm.execute("FRRECOV DSNAME(HR.STAFF) REPLACE")
     assert res.rc == 8 and "RC=14" in res.messages[1].text

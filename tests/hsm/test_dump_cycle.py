@@ -42,7 +42,7 @@ async def site(tmp_path):
         "DEFINE DUMPCLASS(OFFSITE FREQUENCY(0) DAY(7))",  # Sundays only
         "SETSYS AUTODUMPSTART(0200 0300 0400)",
     ):
-        res = await s.command(cmd)
+        res = await s.hsm.execute(cmd)
         assert res.rc == 0, res.lines()
     yield s
     await s.close()
@@ -63,7 +63,7 @@ async def _night(site: Site, day: int, ticks: tuple[int, ...] = (130, 210, 330))
     clock = site.clock  # type: ignore[attr-defined]
     clock.at(day, 100)
     await fill(site, "ARC001", f"d{day}")
-    res = await site.command("FRBACKUP COPYPOOL(ARCHIVE) FORCE")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) FORCE")
     assert res.rc == 0, res.lines()
     for hhmm in ticks:
         clock.at(day, hhmm)
@@ -89,13 +89,13 @@ async def test_the_window_latest_start_and_frequency(site):
     assert _dumped(site) == [(6, "OFFSITE"), (6, "ONSITE")]
     clock.at(6, 215)  # a second backup in the same window: ONSITE's frequency (1 day) has not passed
     await fill(site, "ARC001", "again")
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) FORCE")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) FORCE")).rc == 0
     clock.at(6, 230)
     await site.hsm.auto_dump(scheduled=True)
     assert [c for d, c in _dumped(site) if d == 6] == ["OFFSITE", "OFFSITE", "ONSITE"]  # OFFSITE: FREQUENCY(0)
     clock.at(6, 430)  # after the quiesce time nothing new starts
     await fill(site, "ARC001", "late")
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) FORCE")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) FORCE")).rc == 0
     clock.at(6, 435)
     await site.hsm.auto_dump(scheduled=True)
     assert len(_dumped(site)) == 3
@@ -103,18 +103,18 @@ async def test_the_window_latest_start_and_frequency(site):
 
 async def test_hold_dump_auto_stops_automatic_dumps_and_not_backups(site):
     clock = site.clock  # type: ignore[attr-defined]
-    assert (await site.command("HOLD DUMP(AUTO)")).rc == 0
+    assert (await site.hsm.execute("HOLD DUMP(AUTO)")).rc == 0
     await _night(site, 0, ticks=(210,))  # the backup runs; its automatic dump does not
     assert _dumped(site) == []
-    held = await site.command("QUERY SETSYS")
+    held = await site.hsm.execute("QUERY SETSYS")
     assert held.rc == 0
-    assert (await site.command("RELEASE DUMP(AUTO)")).rc == 0
+    assert (await site.hsm.execute("RELEASE DUMP(AUTO)")).rc == 0
     clock.at(0, 220)  # released within the window: automatic dump starts
     await site.hsm.auto_dump(scheduled=True)
     assert _dumped(site) == [(0, "ONSITE")]
-    assert (await site.command("HOLD DUMP(FRBACKUP)")).rc == 0
-    backup_only = await site.command("FRBACKUP COPYPOOL(ARCHIVE) FORCE")
-    dumping = await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP FORCE")
+    assert (await site.hsm.execute("HOLD DUMP(FRBACKUP)")).rc == 0
+    backup_only = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) FORCE")
+    dumping = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMP FORCE")
     assert backup_only.rc == 0 and dumping.rc == 50, dumping.lines()
     assert any("RELEASE DUMP(FRBACKUP)" in m.text for m in dumping.messages)
 
@@ -125,24 +125,24 @@ async def test_define_refuses_what_ibm_refuses(site):
         ("DEFINE DUMPCLASS(ONSITE DAY(3))", "IS AN N DAY"),
         ("DEFINE DUMPCLASS(ONSITE DAY(9))", "PAST THE 7-DAY"),
     ):
-        res = await site.command(text)
+        res = await site.hsm.execute(text)
         assert res.rc == 8 and why in res.messages[0].text, res.lines()
-    res = await site.command("DEFINE DUMPCLASS(NEWONE RETENTIONPERIOD(30) STACK(3))")
+    res = await site.hsm.execute("DEFINE DUMPCLASS(NEWONE RETENTIONPERIOD(30) STACK(3))")
     assert res.rc == 0 and "NEWONE FREQUENCY(7) DAY(0) RETENTIONPERIOD(30) STACK(3)" in res.messages[0].text
 
 
 async def test_a_held_nowait_request_is_queued_by_a_server_and_runs_at_release(site):
-    assert (await site.command("HOLD FRBACKUP")).rc == 0
-    alone = await site.command("FRBACKUP COPYPOOL(ARCHIVE) NOWAIT")
+    assert (await site.hsm.execute("HOLD FRBACKUP")).rc == 0
+    alone = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) NOWAIT")
     assert alone.rc == 50 and "QUEUED ONLY BY THE SITE'S SERVER" in alone.messages[-1].text, alone.lines()
     site.hsm.queueing = True  # as `flashpool serve` does
-    queued = await site.command("FRBACKUP COPYPOOL(ARCHIVE) NOWAIT")
-    waited = await site.command("FRBACKUP COPYPOOL(ARCHIVE) WAIT")
+    queued = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) NOWAIT")
+    waited = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) WAIT")
     assert queued.rc == 0 and queued.messages[0].id == "FPL180I", queued.lines()
     assert waited.rc == 50  # a held WAIT request is not kept
     with site.catalog.session() as s:
         assert repo.versions(s, "ARCHIVE") == []
-    assert (await site.command("RELEASE FRBACKUP")).rc == 0
+    assert (await site.hsm.execute("RELEASE FRBACKUP")).rc == 0
     await site.hsm.settle()
     with site.catalog.session() as s:
         assert [v.dasd_state for v in repo.versions(s, "ARCHIVE")] == ["RECOVERABLE"]

@@ -76,7 +76,7 @@ def test_tape_format_round_trip_stacking_and_damage(tmp_path):
 
 async def test_dump_and_recover_a_volume_from_each_class(site):
     pit = {v: await fill(site, v, v) for v in ARC}
-    res = await site.command("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE DUMP")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE DUMP")
     assert res.rc == 0, res.lines()
     assert versions(site, "ARCHIVE") == [(1, "RECOVERABLE", "ALLCOMPLETE")]
     cs = copies(site, "ARCHIVE")
@@ -87,20 +87,20 @@ async def test_dump_and_recover_a_volume_from_each_class(site):
     assert sorted(c[3] for c in offsite) == [0, 1]
     del tapes
     await site.flashcopy.write_run("ARC001", 0, [t("DAMAGED")] * TRACKS)
-    res = await site.command("FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
+    res = await site.hsm.execute("FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
     assert res.rc == 0, res.lines()
     assert await content(site, "ARC001") == pit["ARC001"]
     await site.flashcopy.write("ARC002", 3, t("bad"))
     tape = next(c[2] for c in onsite if c[1] == "ARC002")
-    res = await site.command(f"FRRECOV TOV(ARC002) FCP(ARCHIVE) FROMDUMP(DUMPVOLUME({tape}))")
+    res = await site.hsm.execute(f"FRRECOV TOV(ARC002) FCP(ARCHIVE) FROMDUMP(DUMPVOLUME({tape}))")
     assert res.rc == 0 and await content(site, "ARC002") == pit["ARC002"]
-    listing = "\n".join((await site.command("LIST COPYPOOL(ARCHIVE) DUMPVOLS")).listing)
+    listing = "\n".join((await site.hsm.execute("LIST COPYPOOL(ARCHIVE) DUMPVOLS")).listing)
     assert "DUMPCLASS=ONSITE   REQUIRED=Y DUMPSTATE=COMPLETE" in listing and f"ARC002 - {tape}" in listing
 
 
 async def test_fromdump_refusals(site):
     await fill(site, "ARC001", "x")
-    await site.command("FRB CP(ARCHIVE) DUMP DUMPCLASS(ONSITE)")
+    await site.hsm.execute("FRB CP(ARCHIVE) DUMP DUMPCLASS(ONSITE)")
     cs = copies(site, "ARCHIVE")
     t1 = next(c[2] for c in cs if c[1] == "ARC001")
     checks = [
@@ -111,20 +111,20 @@ async def test_fromdump_refusals(site):
         ("FRRECOV TOV(PAY001) FCP(PAYROLL) FROMDUMP", 2),  # no version at all
     ]
     for cmd, rc in checks:
-        res = await site.command(cmd)
+        res = await site.hsm.execute(cmd)
         assert res.rc == rc, (cmd, res.lines())
-    await site.command("FRB CP(PAYROLL)")
-    assert (await site.command("FRRECOV TOV(PAY001) FCP(PAYROLL) FROMDUMP")).rc == 42  # DASD only
-    await site.command("HOLD FRRECOV(TAPE)")
-    assert (await site.command("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP")).rc == 50
-    assert (await site.command("FRRECOV TOV(PAY001) FCP(PAYROLL)")).rc in (0, 4)  # DASD not held
+    await site.hsm.execute("FRB CP(PAYROLL)")
+    assert (await site.hsm.execute("FRRECOV TOV(PAY001) FCP(PAYROLL) FROMDUMP")).rc == 42  # DASD only
+    await site.hsm.execute("HOLD FRRECOV(TAPE)")
+    assert (await site.hsm.execute("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP")).rc == 50
+    assert (await site.hsm.execute("FRRECOV TOV(PAY001) FCP(PAYROLL)")).rc in (0, 4)  # DASD not held
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "swap"])
 async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
     await fill(site, "ARC001", "good")
     await fill(site, "ARC002", "other")
-    await site.command("FRB CP(ARCHIVE) DUMP DUMPCLASS(OFFSITE)")  # both volumes on one tape
+    await site.hsm.execute("FRB CP(ARCHIVE) DUMP DUMPCLASS(OFFSITE)")  # both volumes on one tape
     cs = copies(site, "ARCHIVE")
     path = site.path / "tapes" / f"{cs[0][2]}.tape"
     blob = path.read_bytes()
@@ -146,7 +146,7 @@ async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
                 d.file_index, d.file_offset = index, offset
                 s.add(d)
             s.commit()
-    res = await site.command("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
+    res = await site.hsm.execute("FRRECOV TOV(ARC001) FCP(ARCHIVE) FROMDUMP(DUMPCLASS(OFFSITE))")
     assert res.rc == (46 if damage == "swap" else Rc.TAPE_DAMAGED), res.lines()
     assert "nothing" in res.messages[1].text
     assert await content(site, "ARC001") == before
@@ -154,54 +154,54 @@ async def test_a_damaged_tape_changes_nothing_on_dasd(site, damage):
 
 async def test_dumponly_required_rolloff_and_force(site):
     await fill(site, "ARC001", "r")
-    await site.command("FRB CP(ARCHIVE)")
-    await site.command("FRB CP(ARCHIVE)")
-    res = await site.command("FRB CP(ARCHIVE)")  # v1 would roll off, ONSITE (REQUIRED) missing
+    await site.hsm.execute("FRB CP(ARCHIVE)")
+    await site.hsm.execute("FRB CP(ARCHIVE)")
+    res = await site.hsm.execute("FRB CP(ARCHIVE)")  # v1 would roll off, ONSITE (REQUIRED) missing
     assert res.rc == 52 and "ONSITE" in res.messages[1].text
-    res = await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMPONLY VERSION(1) DUMPCLASS(ONSITE)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMPONLY VERSION(1) DUMPCLASS(ONSITE)")
     assert res.rc == 0, res.lines()
     assert versions(site, "ARCHIVE")[1] == (1, "RECOVERABLE", "REQUIREDCOMPLETE")
-    res = await site.command("FRB CP(ARCHIVE)")  # v1's DASD copy is replaced, its dump lives on
+    res = await site.hsm.execute("FRB CP(ARCHIVE)")  # v1's DASD copy is replaced, its dump lives on
     assert res.rc == 0, res.lines()
     assert versions(site, "ARCHIVE") == [
         (3, "RECOVERABLE", "NONE"),
         (2, "RECOVERABLE", "NONE"),
         (1, "NONE", "REQUIREDCOMPLETE"),
     ]
-    assert (await site.command("FRB CP(ARCHIVE)")).rc == 52  # v2 now blocks
-    assert (await site.command("FRB CP(ARCHIVE) FORCE")).rc == 0
-    assert (await site.command("FRBACKUP CP(ARCHIVE) DUMPONLY VERSION(1)")).rc == 2  # no DASD copy
+    assert (await site.hsm.execute("FRB CP(ARCHIVE)")).rc == 52  # v2 now blocks
+    assert (await site.hsm.execute("FRB CP(ARCHIVE) FORCE")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP CP(ARCHIVE) DUMPONLY VERSION(1)")).rc == 2  # no DASD copy
 
 
 async def test_returncontrol_frend_versions_zero_and_frr_from_nocopy(site):
     pit = await fill(site, "ARC001", "z")
-    res = await site.command("FRBACKUP COPYPOOL(ARCZERO) DUMP RETURNCONTROL(FREND)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCZERO) DUMP RETURNCONTROL(FREND)")
     assert res.rc == 0 and "FPL103I" in [m.id for m in res.messages]
     await site.hsm.settle()
     assert versions(site, "ARCZERO") == [(1, "NONE", "ALLCOMPLETE")]
     assert site.flashcopy.relationships() == []  # NOCOPY withdrawn after the dump
     await site.flashcopy.write("ARC001", 0, t("oops"))
-    res = await site.command("FRRECOV COPYPOOL(ARCZERO) FROMDUMP")  # whole pool from tape
+    res = await site.hsm.execute("FRRECOV COPYPOOL(ARCZERO) FROMDUMP")  # whole pool from tape
     assert res.rc == 0, res.lines()
     assert await content(site, "ARC001") == pit
     # VERSIONS=0 without DUMP: a NOCOPY copy, recoverable by fast reverse restore while it exists
-    await site.command("FRB CP(ARCZERO)")
+    await site.hsm.execute("FRB CP(ARCZERO)")
     await site.flashcopy.write("ARC001", 1, t("later"))
-    res = await site.command("FRRECOV CP(ARCZERO)")
+    res = await site.hsm.execute("FRRECOV CP(ARCZERO)")
     assert res.rc == 0 and "FPL111I" in [m.id for m in res.messages]
     assert await content(site, "ARC001") == pit
 
 
 async def test_expiry_auto_dump_and_frdelete_dumponly(site):
     await fill(site, "ARC001", "e")
-    await site.command("FRB CP(ARCHIVE)")
+    await site.hsm.execute("FRB CP(ARCHIVE)")
     assert await site.hsm.auto_dump() == ["ARCHIVE"]
     assert versions(site, "ARCHIVE")[0][2] == "ALLCOMPLETE"
     assert await site.hsm.auto_dump() == []  # nothing left to dump
-    res = await site.command("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DUMPONLY(DUMPCLASS(OFFSITE))")
+    res = await site.hsm.execute("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1) DUMPONLY(DUMPCLASS(OFFSITE))")
     assert res.rc == 0 and copies(site, "ARCHIVE")[0][0] == "ONSITE"
     assert len(list((site.path / "tapes").glob("*.tape"))) == 2  # the OFFSITE tape is gone
-    await site.command("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1)")  # DASD copy gone, ONSITE remains
+    await site.hsm.execute("FRDELETE COPYPOOL(ARCHIVE) VERSIONS(1)")  # DASD copy gone, ONSITE remains
     assert versions(site, "ARCHIVE") == [(1, "NONE", "REQUIREDCOMPLETE")]
     site.context.clock = lambda: 1_800_000_000 + 8 * 86_400.0  # ONSITE keeps copies 7 days
     assert len(dump.expire(site.context)) == 2
@@ -211,9 +211,9 @@ async def test_expiry_auto_dump_and_frdelete_dumponly(site):
 
 async def test_automatic_dump_runs_on_its_schedule(site):
     await fill(site, "ARC001", "s")
-    await site.command("FRB CP(ARCHIVE)")
+    await site.hsm.execute("FRB CP(ARCHIVE)")
     for cmd in ("DEFINE DUMPCYCLE(Y)", "SETSYS AUTODUMPSTART(0001)"):  # due all day, every day
-        assert (await site.command(cmd)).rc == 0
+        assert (await site.hsm.execute(cmd)).rc == 0
     await site.start(auto_dump_interval=0.05)
     import asyncio
 

@@ -17,7 +17,7 @@ def versions(site, cp):
 async def test_frbackup_flashes_every_volume_at_one_point_in_time(site):
     for v in DB:
         await fill(site, v, f"{v}-a")
-    res = await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB) EXECUTE TOKEN(NIGHTLY)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB) EXECUTE TOKEN(NIGHTLY)")
     assert res.rc == 0, res.lines()
     ids = [m.id for m in res.messages]
     assert ids[0] == "ARC1801I" and ids[-1] == "ARC1802I" and "ARC1805I" in ids and ids.count("ARC0640I") == 3
@@ -37,12 +37,12 @@ async def test_versions_roll_off_and_wrap_and_recovery_restores_bytes(site):
         for v in DB:
             await fill(site, v, f"{v}-{n}")
         pits.append({v: await content(site, v) for v in DB})
-        assert (await site.command("FRB CP(DSN$DB0A$DB)")).rc == 0
+        assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB)")).rc == 0
         await site.flashcopy.drain()
     assert versions(site, "DSN$DB0A$DB") == [(4, "RECOVERABLE"), (3, "RECOVERABLE"), (2, "RECOVERABLE")]
     for v in DB:
         await site.flashcopy.write_run(v, 0, [t("DAMAGE")] * 30)
-    res = await site.command("FRRECOV COPYPOOL(DSN$DB0A$DB) GENERATION(1)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB) GENERATION(1)")
     assert res.rc == 0, res.lines()
     for v in DB:
         assert await content(site, v) == pits[2][v]
@@ -52,17 +52,17 @@ async def test_versions_roll_off_and_wrap_and_recovery_restores_bytes(site):
 async def test_fast_reverse_restore_invalidates_only_its_version(site):
     for v in DB:
         await fill(site, v, f"{v}-old")
-    await site.command("FRB CP(DSN$DB0A$DB)")
+    await site.hsm.execute("FRB CP(DSN$DB0A$DB)")
     await site.flashcopy.drain()  # version 1 complete
     old = {v: await content(site, v) for v in DB}
     for v in DB:
         await fill(site, v, f"{v}-new")
     new = {v: await content(site, v) for v in DB}
-    await site.command("FRB CP(DSN$DB0A$DB) TOKEN(V2)")  # version 2 still copying
+    await site.hsm.execute("FRB CP(DSN$DB0A$DB) TOKEN(V2)")  # version 2 still copying
     for v in DB:
         await site.flashcopy.write(v, 5, t("BAD BATCH"))
     moved = site.flashcopy.core.tracks_moved
-    res = await site.command("FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)")
     assert res.rc == 0, res.lines()
     assert "FPL111I" in [m.id for m in res.messages]
     for v in DB:
@@ -73,7 +73,7 @@ async def test_fast_reverse_restore_invalidates_only_its_version(site):
     assert site.flashcopy.core.tracks_moved - moved <= 3 * 30
     for v in DB:
         await site.flashcopy.write(v, 0, t("again"))
-    assert (await site.command("FRRECOV CP(DSN$DB0A$DB) VERSION(1)")).rc == 0  # by regular copy
+    assert (await site.hsm.execute("FRRECOV CP(DSN$DB0A$DB) VERSION(1)")).rc == 0  # by regular copy
     for v in DB:
         assert await content(site, v) == old[v]
 
@@ -82,11 +82,11 @@ async def test_frr_not_eligible_once_copied_then_regular_recovery(site):
     for v in DB:
         await fill(site, v, v)
     pit = {v: await content(site, v) for v in DB}
-    await site.command("FRB CP(DSN$DB0A$DB)")
+    await site.hsm.execute("FRB CP(DSN$DB0A$DB)")
     await site.flashcopy.drain()
     for v in DB:
         await site.flashcopy.write(v, 1, t("x"))
-    res = await site.command("FRRECOV CP(DSN$DB0A$DB)")
+    res = await site.hsm.execute("FRRECOV CP(DSN$DB0A$DB)")
     assert res.rc == 0 and "FPL110I" in [m.id for m in res.messages]
     assert versions(site, "DSN$DB0A$DB") == [(1, "RECOVERABLE")]
     for v in DB:
@@ -95,38 +95,38 @@ async def test_frr_not_eligible_once_copied_then_regular_recovery(site):
 
 async def test_regular_recovery_waits_for_copy_and_verify_catches_relationships(site):
     await fill(site, "PAY001", "p")
-    await site.command("FRB CP(PAYROLL)")
-    res = await site.command("FRRECOV CP(PAYROLL)")  # still copying: RC=4
+    await site.hsm.execute("FRB CP(PAYROLL)")
+    res = await site.hsm.execute("FRRECOV CP(PAYROLL)")  # still copying: RC=4
     assert res.rc == 4 and "still copying" in res.messages[1].text
     await site.flashcopy.drain()
-    await site.command("FRB CP(PAYROLL)")  # version 2 copying: a source is in a relationship
-    res = await site.command("FRRECOV CP(PAYROLL) GEN(1)")
+    await site.hsm.execute("FRB CP(PAYROLL)")  # version 2 copying: a source is in a relationship
+    res = await site.hsm.execute("FRRECOV CP(PAYROLL) GEN(1)")
     assert res.rc == 4 and "ARC1821I" in [m.id for m in res.messages]
-    res = await site.command("FRRECOV CP(PAYROLL) GEN(1) VERIFY(N)")  # operator vouches: cascade
+    res = await site.hsm.execute("FRRECOV CP(PAYROLL) GEN(1) VERIFY(N)")  # operator vouches: cascade
     assert res.rc == 0, res.lines()
 
 
 async def test_incremental_versions_refresh_and_reverse(site):
     data = await fill(site, "PAY001", "i")
     await fill(site, "PAY002", "j")
-    assert (await site.command("FRBACKUP COPYPOOL(PAYINC) EXECUTE FCINCREMENTAL TOKEN(NIGHTLY)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) EXECUTE FCINCREMENTAL TOKEN(NIGHTLY)")).rc == 0
     await site.flashcopy.drain()
     await site.flashcopy.write("PAY001", 3, t("day2"))
     moved = site.flashcopy.core.tracks_moved
-    res = await site.command("FRBACKUP COPYPOOL(PAYINC) EXECUTE FCINCREMENTAL")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) EXECUTE FCINCREMENTAL")
     assert res.rc == 0 and "an incremental refresh" in res.messages[-2].text
     await site.flashcopy.drain()
     assert site.flashcopy.core.tracks_moved - moved == 1  # only the changed track
     day2 = await content(site, "PAY001")
     await site.flashcopy.write("PAY001", 4, t("oops"))
     moved = site.flashcopy.core.tracks_moved
-    assert (await site.command("FRRECOV COPYPOOL(PAYINC)")).rc == 0
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(PAYINC)")).rc == 0
     assert await content(site, "PAY001") == day2
     await site.flashcopy.drain()
     assert site.flashcopy.core.tracks_moved - moved == 1
     assert versions(site, "PAYINC") == [(2, "RECOVERABLE")]
     await site.flashcopy.write("PAY001", 5, t("day3"))
-    assert (await site.command("FRB CP(PAYINC) FCINCREMENTAL")).rc == 0  # re-reverses
+    assert (await site.hsm.execute("FRB CP(PAYINC) FCINCREMENTAL")).rc == 0  # re-reverses
     await site.flashcopy.drain()
     rel = site.flashcopy.relationships()[0]
     assert rel.source in ("PAY001", "PAY002") and rel.incremental
@@ -135,36 +135,36 @@ async def test_incremental_versions_refresh_and_reverse(site):
 
 async def test_tovolume_recovery_and_its_refusals(site):
     pit = await fill(site, "PAY001", "v")
-    await site.command("FRB CP(PAYROLL)")
+    await site.hsm.execute("FRB CP(PAYROLL)")
     await site.flashcopy.drain()
     await site.flashcopy.write("PAY001", 2, t("bad"))
-    res = await site.command("FRRECOV TOVOLUME(PAY001)")
+    res = await site.hsm.execute("FRRECOV TOVOLUME(PAY001)")
     assert res.rc == 6 and "PAYINC, PAYROLL" in res.messages[1].text  # in two copy pools
-    res = await site.command("FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYROLL)")
+    res = await site.hsm.execute("FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYROLL)")
     assert res.rc == 0, res.lines()
     assert await content(site, "PAY001") == pit
-    assert (await site.command("FRRECOV TOV(BK0001)")).rc == 38
-    assert (await site.command("FRRECOV TOV(PAY001) FCP(PAYROLL) VERSION(7)")).rc == 2
+    assert (await site.hsm.execute("FRRECOV TOV(BK0001)")).rc == 38
+    assert (await site.hsm.execute("FRRECOV TOV(PAY001) FCP(PAYROLL) VERSION(7)")).rc == 2
 
 
 async def test_withdraw_delete_hold_and_bad_input(site):
     await fill(site, "PAY001", "w")
-    await site.command("FRB CP(PAYROLL)")
-    await site.command("FRB CP(PAYROLL) TOKEN(T2)")
-    res = await site.command("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")
+    await site.hsm.execute("FRB CP(PAYROLL)")
+    await site.hsm.execute("FRB CP(PAYROLL) TOKEN(T2)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")
     assert res.rc == 0 and versions(site, "PAYROLL") == [(2, "FAILED"), (1, "RECOVERABLE")]
-    assert (await site.command("FRDELETE COPYPOOL(PAYROLL) VERSIONS(2)")).rc == 0
+    assert (await site.hsm.execute("FRDELETE COPYPOOL(PAYROLL) VERSIONS(2)")).rc == 0
     assert versions(site, "PAYROLL") == [(1, "RECOVERABLE")]
-    assert (await site.command("FRDELETE CP(PAYROLL) TOKEN(NOPE)")).rc == 14
-    assert (await site.command("HOLD FRBACKUP")).rc == 0
-    res = await site.command("FRB CP(PAYROLL)")
+    assert (await site.hsm.execute("FRDELETE CP(PAYROLL) TOKEN(NOPE)")).rc == 14
+    assert (await site.hsm.execute("HOLD FRBACKUP")).rc == 0
+    res = await site.hsm.execute("FRB CP(PAYROLL)")
     assert res.rc == 50 and "held" in res.messages[0].text
-    await site.command("RELEASE FRBACKUP")
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
-    assert (await site.command("FRB CP(NOSUCH)")).rc == 22
-    res = await site.command("FRBACKUP COPYPOOL(PAYROLL) EXECUTE PREPARE")
+    await site.hsm.execute("RELEASE FRBACKUP")
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(NOSUCH)")).rc == 22
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) EXECUTE PREPARE")
     assert res.rc == 12 and res.messages[0].id.startswith("IKJ")
-    assert (await site.command("FRDELETE CP(PAYROLL) ALL")).rc == 0
+    assert (await site.hsm.execute("FRDELETE CP(PAYROLL) ALL")).rc == 0
     assert versions(site, "PAYROLL") == []
     assert site.flashcopy.relationships() == []
     with site.catalog.session() as s:
@@ -175,14 +175,14 @@ async def test_withdraw_delete_hold_and_bad_input(site):
 async def test_no_target_available_fails_the_whole_backup(site):
     from engine.catalog.models import VolumeRow
 
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0  # 4 of the 6 PAYBK volumes in use
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0  # 4 of the 6 PAYBK volumes in use
     with site.catalog.session() as s:  # vary one of the two free ones offline
         row = s.get(VolumeRow, "PB0005")
         row.online = False
         s.add(row)
         s.commit()
-    res = await site.command("FRB CP(PAYINC)")
+    res = await site.hsm.execute("FRB CP(PAYINC)")
     assert res.rc == 10
     assert [m.id for m in res.messages].count("ARC1807I") == 1
     assert "1 offline" in next(m.text for m in res.messages if m.id == "ARC1807I")
@@ -192,31 +192,31 @@ async def test_no_target_available_fails_the_whole_backup(site):
 
 async def test_fcincremental_with_two_versions_alternates_and_refuses(site):
     await fill(site, "PAY001", "a")
-    assert (await site.command("FRB CP(PAYROLL) FCINCREMENTAL")).rc == 0  # v1 incremental
+    assert (await site.hsm.execute("FRB CP(PAYROLL) FCINCREMENTAL")).rc == 0  # v1 incremental
     await site.flashcopy.drain()
-    assert (await site.command("FRB CP(PAYROLL) FCINCREMENTAL")).rc == 0  # v2 full (a new target set)
+    assert (await site.hsm.execute("FRB CP(PAYROLL) FCINCREMENTAL")).rc == 0  # v2 full (a new target set)
     await site.flashcopy.drain()
-    res = await site.command("FRB CP(PAYROLL) FCINCREMENTAL")  # v3 refreshes v1's targets
+    res = await site.hsm.execute("FRB CP(PAYROLL) FCINCREMENTAL")  # v3 refreshes v1's targets
     assert res.rc == 0 and "incremental refresh" in res.messages[-2].text
     await site.flashcopy.drain()
-    res = await site.command("FRB CP(PAYROLL) FCINCREMENTAL")  # would replace v2: not incremental
+    res = await site.hsm.execute("FRB CP(PAYROLL) FCINCREMENTAL")  # would replace v2: not incremental
     assert res.rc == 58 and "is not the incremental one" in res.messages[1].text
-    res = await site.command("FRB CP(PAYROLL) FCINCREMENTALLAST")
+    res = await site.hsm.execute("FRB CP(PAYROLL) FCINCREMENTALLAST")
     assert res.rc == 58
 
 
 async def test_list_and_query(site):
     await fill(site, "DB0A01", "l")
-    await site.command("FRB CP(DSN$DB0A$DB) TOKEN(NIGHTLY)")
-    res = await site.command("LIST COPYPOOL(DSN$DB0A$DB)")
+    await site.hsm.execute("FRB CP(DSN$DB0A$DB) TOKEN(NIGHTLY)")
+    res = await site.hsm.execute("LIST COPYPOOL(DSN$DB0A$DB)")
     text = "\n".join(res.listing)
     assert "COPYPOOL=DSN$DB0A$DB" in text and "001     Y" in text and "RECOVERABLE" in text
     assert "TOKEN(C)=C'NIGHTLY' TOKEN(H)=X'4E49474854" in text
     assert "DB0ADATA DB0A01 - BK" in text and "FCFRR=Y" in text
-    res = await site.command("QUERY COPYPOOL(DSN$DB0A$DB)")
+    res = await site.hsm.execute("QUERY COPYPOOL(DSN$DB0A$DB)")
     assert res.messages[0].id == "ARC1820I" and "PCT-COMP=000" in res.messages[0].text
     await site.flashcopy.drain()
-    assert (await site.command("Q CP(DSN$DB0A$DB)")).messages[0].id == "ARC1821I"
-    assert "PAYROLL" not in "\n".join((await site.command("LIST COPYPOOL")).listing)
-    assert "COPYPOOLS=PAYINC PAYROLL" in (await site.command("LIST PVOL(PAY001)")).listing[0]
-    assert (await site.command("Q SETSYS")).messages[0].id == "ARC1823I"
+    assert (await site.hsm.execute("Q CP(DSN$DB0A$DB)")).messages[0].id == "ARC1821I"
+    assert "PAYROLL" not in "\n".join((await site.hsm.execute("LIST COPYPOOL")).listing)
+    assert "COPYPOOLS=PAYINC PAYROLL" in (await site.hsm.execute("LIST PVOL(PAY001)")).listing[0]
+    assert (await site.hsm.execute("Q SETSYS")).messages[0].id == "ARC1823I"

@@ -29,7 +29,7 @@ def test_the_pace_plans_with_what_was_measured_under_the_ceiling():
 async def test_a_tape_restore_says_how_many_tracks_it_writes(site):
     await fill(site, "ARC001", "a")
     await site.flashcopy.write(ARC002 := "ARC002", 3, t("only"))
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE DUMP")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE DUMP")).rc == 0
     im = impact(site.context, "FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP(DUMPCLASS(ONSITE))")
     assert im.work is Work.TAPE and im.moves == {"ARC001": TRACKS}
     assert f"{TRACKS:,} written tracks" in "\n".join(im.lines)
@@ -39,17 +39,17 @@ async def test_a_tape_restore_says_how_many_tracks_it_writes(site):
 
 async def test_deleting_the_only_version_says_it_is_the_only_recovery_point(site):
     await fill(site, "PAY001", "x")
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
     text = "\n".join(impact(site.context, "FRDELETE COPYPOOL(PAYROLL) VERSIONS(1) BOTH").lines)
     assert "ONLY RECOVERY POINT of PAYROLL" in text and "versions lost as recovery points: 001" in text
-    assert (await site.command("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
     text = "\n".join(impact(site.context, "FRDELETE COPYPOOL(PAYROLL) VERSIONS(1) BOTH").lines)
     assert "ONLY RECOVERY POINT" not in text  # version 002 is left
 
 
 async def test_withdrawing_an_incremental_version_says_its_persistent_relationships_go(site):
     await fill(site, "PAY001", "i")
-    assert (await site.command("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
     text = "\n".join(impact(site.context, "FRBACKUP COPYPOOL(PAYINC) WITHDRAW").lines)
     assert "persistent incremental relationship(s) are withdrawn" in text
     assert "ONLY RECOVERY POINT of PAYINC" in text
@@ -57,9 +57,9 @@ async def test_withdrawing_an_incremental_version_says_its_persistent_relationsh
 
 async def test_an_frbackup_says_which_failed_version_it_replaces(site):
     await fill(site, "PAY001", "f")
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
     await site.flashcopy.drain()
-    assert (await site.command("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0  # version 002 FAILED
+    assert (await site.hsm.execute("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0  # version 002 FAILED
     text = "\n".join(impact(site.context, "FRBACKUP COPYPOOL(PAYROLL)").lines)
     assert "reuses the targets of version 002 (TOKEN='T2'), which is FAILED: its entry goes" in text, text

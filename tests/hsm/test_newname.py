@@ -39,7 +39,7 @@ async def test_a_data_set_comes_back_beside_the_original(site, source):
     command = f"FRRECOV DSNAME({NAME}) NEWNAME(PAY.MASTER.RESTORED) FROMCOPYPOOL(PAYROLL) {source}"
     expected = {e.name: e.digest for e in expect_for(site.context, command)}
     assert expected == {"PAY.MASTER.RESTORED": backup, NAME: changed}
-    res = await site.command(command)
+    res = await site.hsm.execute(command)
     assert res.rc == 0, res.lines()
     assert any(m.id == "FPL132I" and "RECOVERED AS PAY.MASTER.RESTORED" in m.text for m in res.messages)
     assert await _digest(site, "PAY.MASTER.RESTORED") == backup
@@ -49,11 +49,11 @@ async def test_a_data_set_comes_back_beside_the_original(site, source):
     taken = {(e.volser, k) for e in old.extents for k in range(e.first, e.last + 1)}
     assert not taken & {(e.volser, k) for e in new.extents for k in range(e.first, e.last + 1)}
     # the new name exists now: refused without REPLACE, recovered again with it
-    again = await site.command(command)
+    again = await site.hsm.execute(command)
     refusal = next(m for m in again.messages if m.id == "ARC1866I")
     assert again.rc == 8 and "RC=22" in refusal.text and "PAY.MASTER.RESTORED exists" in refusal.text, again.lines()
     await site.datasets.write("PAY.MASTER.RESTORED", b"scribbled over")
-    replaced = await site.command(command + " REPLACE")
+    replaced = await site.hsm.execute(command + " REPLACE")
     assert replaced.rc == 0, replaced.lines()
     assert await _digest(site, "PAY.MASTER.RESTORED") == backup
 
@@ -77,12 +77,12 @@ async def test_ibms_data_set_name_restrictions_are_refused_before_anything_is_re
     with pytest.raises(CommandSyntaxError):
         parse_command(text)
     before = await _digest(site, NAME)
-    res = await site.command(text)
+    res = await site.hsm.execute(text)
     assert res.rc == 12 and res.messages[0].id.startswith("IKJ567"), res.lines()
     assert await _digest(site, NAME) == before
 
 
 @pytest.mark.parametrize("text", ["FRRECOV DSNAME(PAY*.**) REPLACE", "FRRECOV DSNAME(PAY.**) REPLACE"])
 async def test_a_wildcard_after_the_first_character_of_the_high_level_qualifier_is_accepted(site, text):
-    res = await site.command(text)
+    res = await site.hsm.execute(text)
     assert res.rc == 0 and sum(m.id == "FPL130I" for m in res.messages) == 2, res.lines()

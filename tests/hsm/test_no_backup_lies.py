@@ -62,17 +62,17 @@ def pairs(site: Site, vid: int):
 # 1 -------------------------------------------------------------------------------------------------
 async def test_versions_0_frend_dump_keeps_the_pool_until_the_version_is_final(site):
     pit = await write(site, 1)
-    res = await site.command("FRBACKUP COPYPOOL(ZERO) DUMP RETURNCONTROL(FREND)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ZERO) DUMP RETURNCONTROL(FREND)")
     assert res.rc == 0, res.lines()
     await write(site, 2)
-    res = await site.command("FRRECOV COPYPOOL(ZERO)")  # waits for the background dump to finish
+    res = await site.hsm.execute("FRRECOV COPYPOOL(ZERO)")  # waits for the background dump to finish
     assert res.rc != 0 and "no DASD copy" in res.lines()[-2], res.lines()
     for v in SOURCES:
         assert await read(site, v) == generation(v, 2)  # nothing was "recovered" from withdrawn targets
     [ver] = versions(site, "ZERO")
     assert (ver.dasd_state, ver.dump_state) == ("NONE", "ALLCOMPLETE")
     assert not site.flashcopy.core.relationships()
-    res = await site.command("FRRECOV COPYPOOL(ZERO) FROMDUMP")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(ZERO) FROMDUMP")
     assert res.rc == 0, res.lines()
     for v in SOURCES:
         assert await read(site, v) == pit[v]
@@ -100,21 +100,21 @@ def test_versions_0_frend_through_the_cli_batch(tmp_path, capsys, monkeypatch):
 # 2 -------------------------------------------------------------------------------------------------
 async def test_reissued_partial_fast_reverse_restore_leaves_recovered_volumes_alone(site):
     pit = await write(site, 1)
-    assert (await site.command("FRBACKUP COPYPOOL(FRR)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(FRR)")).rc == 0
     [ver] = versions(site, "FRR")
     tgt2 = next(p.target for p in pairs(site, ver.id) if p.source == "SRC002")
     await write(site, 2, tracks=10)
     await site.flashcopy.write_run(tgt2, 0, [b"x" * TS])  # SRC002's target was written: no FRR for it
-    res = await site.command("FRRECOV COPYPOOL(FRR)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(FRR)")
     assert res.rc == 8, res.lines()
     [ver] = versions(site, "FRR")
     assert ver.dasd_state == "FCFRRINCOMPLETE"
     assert await read(site, "SRC001") == pit["SRC001"]
     later = (await write(site, 3, ["SRC001"], tracks=5))["SRC001"]  # work goes on on the recovered volume
-    res = await site.command("FRRECOV COPYPOOL(FRR)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(FRR)")
     assert "SRC001 WERE ALREADY RECOVERED" in " ".join(res.lines()), res.lines()
     assert await read(site, "SRC001") == later  # not recovered again from its now invalid target
-    res = await site.command("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(FRR)")
+    res = await site.hsm.execute("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(FRR)")
     assert res.rc == 4 and "already restored" in " ".join(res.lines())
     assert await read(site, "SRC001") == later
 
@@ -131,17 +131,17 @@ async def test_a_tape_being_written_is_never_scratched(site, monkeypatch):
         return real(*a, **kw)
 
     monkeypatch.setattr(dump, "dump_volume", slow)
-    assert (await site.command("FRBACKUP COPYPOOL(ZERO) DUMP DUMPCLASS(ONSITE) RETURNCONTROL(FREND)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ZERO) DUMP DUMPCLASS(ONSITE) RETURNCONTROL(FREND)")).rc == 0
     await asyncio.to_thread(started.wait, 10)
     with site.catalog.session() as s:
         writing = s.exec(select(TapeRow)).all()
     assert [t.state for t in writing] == ["WRITING"]
-    assert (await site.command("FRBACKUP COPYPOOL(TWO)")).rc == 0  # expires and scratches tapes
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(TWO)")).rc == 0  # expires and scratches tapes
     assert (site.path / writing[0].file).exists()
     gate.set()
     await site.hsm.settle()
     await write(site, 2)
-    assert (await site.command("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(ZERO) FROMDUMP")).rc == 0
+    assert (await site.hsm.execute("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(ZERO) FROMDUMP")).rc == 0
     assert await read(site, "SRC001") == pit["SRC001"]
 
 
@@ -153,7 +153,7 @@ def test_a_stacked_tape_killed_mid_dump_keeps_its_complete_copy(tmp_path):
     async def prepare():
         s = Site.open(path, clock=clock())
         await write(s, 1)
-        assert (await s.command("FRBACKUP COPYPOOL(TWO)")).rc == 0
+        assert (await s.hsm.execute("FRBACKUP COPYPOOL(TWO)")).rc == 0
         await s.close()
 
     asyncio.run(prepare())
@@ -175,7 +175,7 @@ def test_a_stacked_tape_killed_mid_dump_keeps_its_complete_copy(tmp_path):
 
             async def child():
                 s = Site.open(path, clock=clock())
-                await s.command("FRBACKUP COPYPOOL(TWO) DUMPONLY DUMPCLASS(OFFSITE)")
+                await s.hsm.execute("FRBACKUP COPYPOOL(TWO) DUMPONLY DUMPCLASS(OFFSITE)")
 
             asyncio.run(child())
         finally:
@@ -192,10 +192,10 @@ def test_a_stacked_tape_killed_mid_dump_keeps_its_complete_copy(tmp_path):
                 assert [(c.source, c.state) for c in copies] == [("SRC001", "COMPLETE")]
                 assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL"]  # the one OFFSITE tape (stack = 2)
             await write(s, 2)
-            res = await s.command("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO) FROMDUMP(DUMPCLASS(OFFSITE))")
+            res = await s.hsm.execute("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(TWO) FROMDUMP(DUMPCLASS(OFFSITE))")
             assert res.rc == 0, res.lines()
             assert await read(s, "SRC001") == generation("SRC001", 1)
-            res = await s.command("FRBACKUP COPYPOOL(TWO) DUMPONLY DUMPCLASS(OFFSITE)")  # completes the class
+            res = await s.hsm.execute("FRBACKUP COPYPOOL(TWO) DUMPONLY DUMPCLASS(OFFSITE)")  # completes the class
             assert res.rc == 0, res.lines()
             with s.catalog.session() as cs:
                 v = pools.backups(cs, "TWO")[0]
@@ -212,7 +212,7 @@ async def test_missing_or_short_image_fails_loudly_in_every_command(tmp_path, da
     path = tmp_path / "site"
     s = Site.create(path, definition(), clock=clock())
     await write(s, 1)
-    assert (await s.command("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0
+    assert (await s.hsm.execute("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0
     await s.close()
     image = path / "volumes" / "SRC001.img"
     if damage == "missing":
@@ -228,7 +228,7 @@ async def test_missing_or_short_image_fails_loudly_in_every_command(tmp_path, da
             "FRRECOV COPYPOOL(TWO) FROMDUMP",
             "FRBACKUP COPYPOOL(TWO)",
         ]:
-            res = await s.command(command)
+            res = await s.hsm.execute(command)
             assert res.rc == 56 and "SRC001" in " ".join(res.lines()), (command, res.lines())
     finally:
         await s.close()
@@ -237,13 +237,13 @@ async def test_missing_or_short_image_fails_loudly_in_every_command(tmp_path, da
 # 7 -------------------------------------------------------------------------------------------------
 async def test_incremental_reversal_refused_when_the_target_was_written(site):
     await write(site, 1)
-    assert (await site.command("FRBACKUP COPYPOOL(INC) FCINCREMENTAL")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(INC) FCINCREMENTAL")).rc == 0
     await site.flashcopy.drain()
     [ver] = versions(site, "INC")
     tgt = pairs(site, ver.id)[0].target
     await site.flashcopy.write_run(tgt, 3, [b"foreign".ljust(TS, b"!")])
     now = await write(site, 2)
-    res = await site.command("FRRECOV COPYPOOL(INC)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(INC)")
     assert res.rc == 4 and "written since the last increment" in " ".join(res.lines()), res.lines()
     for v in SOURCES:
         assert await read(site, v) == now[v]
@@ -252,75 +252,75 @@ async def test_incremental_reversal_refused_when_the_target_was_written(site):
 # 8 -------------------------------------------------------------------------------------------------
 async def test_tokens_are_compared_exactly(site):
     await write(site, 1)
-    assert (await site.command("FRBACKUP COPYPOOL(TWO)")).rc == 0  # no token
-    assert (await site.command("FRRECOV COPYPOOL(TWO) TOKEN(X'00')")).rc == 14
-    assert (await site.command("FRDELETE COPYPOOL(TWO) TOKEN(X'00')")).rc == 14
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(TWO)")).rc == 0  # no token
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(TWO) TOKEN(X'00')")).rc == 14
+    assert (await site.hsm.execute("FRDELETE COPYPOOL(TWO) TOKEN(X'00')")).rc == 14
     assert len(versions(site, "TWO")) == 1
-    assert (await site.command("FRBACKUP COPYPOOL(TWO) TOKEN('A')")).rc == 0
-    res = await site.command("FRDELETE COPYPOOL(TWO) TOKEN('A')")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(TWO) TOKEN('A')")).rc == 0
+    res = await site.hsm.execute("FRDELETE COPYPOOL(TWO) TOKEN('A')")
     assert res.rc == 0 and [v.token for v in versions(site, "TWO")] == [b""]
 
 
 # 9 -------------------------------------------------------------------------------------------------
 async def test_version_numbers_skip_those_still_in_use_when_they_wrap(site):
     await write(site, 1)
-    assert (await site.command("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0  # 001, kept on tape
-    assert (await site.command("FRBACKUP COPYPOOL(TWO)")).rc == 0  # 002
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0  # 001, kept on tape
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(TWO)")).rc == 0  # 002
     with site.catalog.session() as s:
         cp = s.get(CopyPoolRow, "TWO")
         cp.next_version = 999
         s.add(cp)
         s.commit()
     for _ in range(2):  # 999 (001 rolls off to tape only), then 001 and 002 are taken: 003
-        res = await site.command("FRBACKUP COPYPOOL(TWO) FORCE")
+        res = await site.hsm.execute("FRBACKUP COPYPOOL(TWO) FORCE")
         assert res.rc == 0, res.lines()
     numbers = [v.version for v in versions(site, "TWO")]
     assert numbers == [3, 999, 1], numbers
-    res = await site.command("FRRECOV COPYPOOL(TWO) VERSION(1) FROMDUMP")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(TWO) VERSION(1) FROMDUMP")
     assert res.rc == 0 and "VERSION 001" in " ".join(res.lines()), res.lines()
 
 
 # 10 ------------------------------------------------------------------------------------------------
 async def test_versions_0_without_frr_is_refused_and_dumponly_withdraws(site):
     await write(site, 1)
-    res = await site.command("FRBACKUP COPYPOOL(ZERO)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ZERO)")
     assert res.rc == 0 and "CANNOT BE USED FOR RECOVERY" in " ".join(res.lines())
     await write(site, 2, tracks=10)
-    res = await site.command("FRRECOV COPYPOOL(ZERO)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(ZERO)")
     assert res.rc == 54 and "NOCOPY" in " ".join(res.lines()) and "still copying" not in " ".join(res.lines())
-    res = await site.command("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(ZERO)")
+    res = await site.hsm.execute("FRRECOV TOVOLUME(SRC001) FROMCOPYPOOL(ZERO)")
     assert res.rc == 54
     assert site.flashcopy.core.relationships()
-    res = await site.command("FRBACKUP COPYPOOL(ZERO) DUMPONLY")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ZERO) DUMPONLY")
     assert res.rc == 0, res.lines()
     assert not site.flashcopy.core.relationships()
     [ver] = versions(site, "ZERO")
     assert ver.dasd_state == "NONE"
-    assert (await site.command("FRRECOV COPYPOOL(ZERO) FROMDUMP")).rc == 0
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(ZERO) FROMDUMP")).rc == 0
     assert await read(site, "SRC002") == generation("SRC002", 1)
 
 
 async def test_after_an_incremental_reversal_frbackup_names_the_way_out(site):
     await write(site, 1)
-    assert (await site.command("FRBACKUP COPYPOOL(INC) FCINCREMENTAL")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(INC) FCINCREMENTAL")).rc == 0
     await site.flashcopy.drain()
     await write(site, 2)
-    assert (await site.command("FRRECOV COPYPOOL(INC)")).rc == 0
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(INC)")).rc == 0
     await site.flashcopy.drain()
-    res = await site.command("FRBACKUP COPYPOOL(INC)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(INC)")
     assert res.rc == 4 and "FCINCREMENTAL" in " ".join(res.lines()) and "FRDELETE" in " ".join(res.lines())
-    assert (await site.command("FRBACKUP COPYPOOL(INC) FCINCREMENTAL")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(INC) FCINCREMENTAL")).rc == 0
 
 
 async def test_one_volume_finishing_its_copy_keeps_frr_for_the_others(site):
     pit = await write(site, 1)
-    assert (await site.command("FRBACKUP COPYPOOL(FRR)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(FRR)")).rc == 0
     [ver] = versions(site, "FRR")
     first = next(p for p in pairs(site, ver.id) if p.source == "SRC001")
     while site.flashcopy.core.find(first.relationship_id):  # SRC001's copy completes, SRC002's does not
         await site.flashcopy.copy_step(first.relationship_id)
     await write(site, 2, tracks=10)
-    res = await site.command("FRRECOV COPYPOOL(FRR)")
+    res = await site.hsm.execute("FRRECOV COPYPOOL(FRR)")
     assert res.rc == 0 and "FAST REVERSE RESTORE" in " ".join(res.lines()), res.lines()
     for v in SOURCES:
         assert await read(site, v) == pit[v]
@@ -338,7 +338,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     async def make():
         s = Site.create(path, definition(), clock=clock())
         pit = await write(s, 1)
-        assert (await s.command("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0
+        assert (await s.hsm.execute("FRBACKUP COPYPOOL(TWO) DUMP DUMPCLASS(ONSITE)")).rc == 0
         await s.close()
         return pit
 
@@ -376,10 +376,10 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
                 assert [t.state for t in cs.exec(select(TapeRow)).all()] == ["FULL", "FULL"]  # stack = 1
                 assert {c.file_offset for c in cs.exec(select(DumpCopyRow)).all()} == {-1}
             await write(s, 2)
-            res = await s.command("FRRECOV COPYPOOL(TWO) FROMDUMP")
+            res = await s.hsm.execute("FRRECOV COPYPOOL(TWO) FROMDUMP")
             assert res.rc == 0, res.lines()
             assert await read(s, "SRC001") == pit["SRC001"]
-            assert (await s.command("FRBACKUP COPYPOOL(TWO)")).rc == 0  # version rows without the old column
+            assert (await s.hsm.execute("FRBACKUP COPYPOOL(TWO)")).rc == 0  # version rows without the old column
         finally:
             await s.close()
 
@@ -389,7 +389,9 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
 async def test_dumps_of_two_pools_at_once_get_their_own_tapes(site):
     """Found by the race test in soak: two dumps running together read the same tape counter."""
     await write(site, 1)
-    results = await asyncio.gather(*(site.command(f"FRBACKUP COPYPOOL({p}) DUMP") for p in ("TWO", "ZEROFRR", "FRR")))
+    results = await asyncio.gather(
+        *(site.hsm.execute(f"FRBACKUP COPYPOOL({p}) DUMP") for p in ("TWO", "ZEROFRR", "FRR"))
+    )
     assert [r.rc for r in results] == [0, 0, 0], [r.lines() for r in results]
     with site.catalog.session() as s:
         copies = s.exec(select(DumpCopyRow)).all()

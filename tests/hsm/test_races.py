@@ -92,7 +92,7 @@ async def step(site: Site, model: Model, op: tuple) -> None:
     before = newest(site, pool)
     text = template.format(p=pool, n=before.version if before else 1)
     done_before = recovered_before(site, before)
-    res = await site.command(text)
+    res = await site.hsm.execute(text)
     assert "RC=0012" not in " ".join(res.lines()), res.lines()  # no unexpected engine error
     if text.startswith("FRBACKUP") and "WITHDRAW" not in text and "DUMPONLY" not in text and res.rc in (0, 8):
         v = newest(site, pool)
@@ -166,7 +166,7 @@ def base(tmp_path_factory) -> Path:
                 "DEFINE DUMPCLASS(OFFSITE FREQUENCY(0))",
                 "SETSYS AUTODUMPSTART(0001)",
             ):
-                assert (await site.command(cmd)).rc == 0
+                assert (await site.hsm.execute(cmd)).rc == 0
         finally:
             await site.close()
 

@@ -28,19 +28,19 @@ def refusal(site, command: str) -> tuple[int, str] | None:
 async def test_undefined_copy_pool_check_and_command_say_rc_22(site):
     for command in ("FRBACKUP COPYPOOL(NOSUCH)", "FRRECOV COPYPOOL(NOSUCH)", "FRDELETE COPYPOOL(NOSUCH) ALL"):
         assert refusal(site, command) == (22, "ARC1806E")
-        assert (await site.command(command)).rc == 22
+        assert (await site.hsm.execute(command)).rc == 22
 
 
 async def test_hold_frrecov_dataset_stops_data_set_recovery_in_the_check_too(site):
     await fill(site, "DB0A01", "d")
     await site.datasets.allocate("PAY.MASTER", 3, ["DB0A01"])
-    assert (await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
-    await site.command("HOLD FRRECOV(DATASET)")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    await site.hsm.execute("HOLD FRRECOV(DATASET)")
     assert refusal(site, "FRRECOV DSNAME(PAY.MASTER) REPLACE") == (50, "ARC1806E")
-    assert (await site.command("FRRECOV DSNAME(PAY.MASTER) REPLACE")).rc == 50
+    assert (await site.hsm.execute("FRRECOV DSNAME(PAY.MASTER) REPLACE")).rc == 50
     assert refusal(site, "FRRECOV COPYPOOL(DSN$DB0A$DB)") is None  # the DATASET hold leaves volumes alone
-    await site.command("RELEASE FRRECOV(DATASET)")
-    await site.command("HOLD FRRECOV(TAPE)")
+    await site.hsm.execute("RELEASE FRRECOV(DATASET)")
+    await site.hsm.execute("HOLD FRRECOV(TAPE)")
     assert refusal(site, "FRRECOV COPYPOOL(DSN$DB0A$DB) FROMDUMP") == (50, "ARC1806E")
     assert refusal(site, "FRRECOV DSNAME(PAY.MASTER) REPLACE") is None
 
@@ -55,7 +55,7 @@ async def test_impact_figures_are_honest(site):
         s.commit()
     await fill(site, "ARC001", "a")
     await site.datasets.allocate("ARC.DATA", 15, ["ARC001"])
-    assert (await site.command("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) DUMP")).rc == 0
     im = impact(site.context, "FRRECOV DSNAME(ARC.DATA) REPLACE")
     assert im.tracks_to_move == 15 and im.work is Work.COPY and "15 tracks" in " ".join(im.lines)
     im = impact(site.context, "FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCHIVE) FROMDUMP")
@@ -73,11 +73,11 @@ async def test_impact_figures_are_honest(site):
 
 async def test_the_refusal_names_the_one_cause_that_applies(site):
     await fill(site, "PAY001", "p")
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
     [frr] = [c for c in precheck(site.context, "FRRECOV COPYPOOL(PAYROLL)") if c.code.startswith("frr")]
     assert frr.reason == "copy pool PAYROLL was not defined with fast reverse restore: regular FlashCopy is used"
     await fill(site, "DB0A01", "d")
-    assert (await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
     await site.flashcopy.drain()
     [frr] = [c for c in precheck(site.context, "FRRECOV COPYPOOL(DSN$DB0A$DB)") if c.code.startswith("frr")]
     assert "has completed on every volume" in frr.reason and not frr.ok
@@ -86,7 +86,7 @@ async def test_the_refusal_names_the_one_cause_that_applies(site):
 
 async def test_frr_eligibility_and_newest_backup_are_derived(site):
     await fill(site, "DB0A01", "d")
-    assert (await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
     [pool] = site.views.pools("DSN$DB0A$DB")
     assert pool.frr_eligible
     taken = pool.newest_backup
@@ -94,7 +94,7 @@ async def test_frr_eligibility_and_newest_backup_are_derived(site):
     [pool] = site.views.pools("DSN$DB0A$DB")
     assert not pool.frr_eligible and not site.views.versions("DSN$DB0A$DB")[0].frr_eligible
     offline(site, "DB0ABK")  # the next backup fails: no target is eligible
-    res = await site.command("FRBACKUP COPYPOOL(DSN$DB0A$DB)")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")
     assert res.rc == 10
     [pool] = site.views.pools("DSN$DB0A$DB")
     assert pool.newest_backup == taken  # not a failed attempt's time
@@ -102,19 +102,19 @@ async def test_frr_eligibility_and_newest_backup_are_derived(site):
 
 async def test_withdraw_after_an_incremental_reversal_withdraws_what_it_says(site):
     await fill(site, "PAY001", "p")
-    assert (await site.command("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
     await site.flashcopy.drain()
-    assert (await site.command("FRRECOV COPYPOOL(PAYINC)")).rc == 0  # reverses the persistent pairs
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(PAYINC)")).rc == 0  # reverses the persistent pairs
     await site.flashcopy.drain()
-    res = await site.command("FRBACKUP COPYPOOL(PAYINC) WITHDRAW")
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) WITHDRAW")
     assert res.rc == 0 and "WITHDRAWN (2)" in " ".join(res.lines()), res.lines()
-    assert "ARC1821I" in " ".join((await site.command("QUERY COPYPOOL(PAYINC)")).lines())  # none left
+    assert "ARC1821I" in " ".join((await site.hsm.execute("QUERY COPYPOOL(PAYINC)")).lines())  # none left
 
 
 async def test_prepare_check_refuses_when_the_command_would(site):
     offline(site, "PAYBK", keep=2)  # 2 targets left; PAYROLL needs 2 versions x 2 sources
     assert refusal(site, "FRBACKUP COPYPOOL(PAYROLL) PREPARE") == (10, "ARC1806E")
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL) PREPARE")).rc == 10
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) PREPARE")).rc == 10
 
 
 def test_refusals_are_data():

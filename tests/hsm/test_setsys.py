@@ -29,7 +29,7 @@ def _text(res, mid: str) -> str:
 
 
 async def test_query_setsys_shows_ibms_defaults(site):
-    res = await site.command("QUERY SETSYS")
+    res = await site.hsm.execute("QUERY SETSYS")
     assert res.rc == 0
     assert _text(res, "ARC1823I") == (
         "MAXCOPYPOOL(FRBACKUP TASKS=15, FRRECOV TASKS=15, DSS TASKS=24), FASTREPLICATION(DATASETRECOVERY=NONE, "
@@ -39,25 +39,25 @@ async def test_query_setsys_shows_ibms_defaults(site):
 
 
 async def test_setsys_is_kept_shown_and_in_force(site, tmp_path):
-    res = await site.command(
+    res = await site.hsm.execute(
         "SETSYS FASTREPLICATION(DATASETRECOVERY(PREFERRED) VOLUMEPAIRMESSAGES(YES)) AUTODUMPSTART(2330 0100 0500)"
     )
     assert res.rc == 0 and "DATASETRECOVERY=PREFERRED" in _text(res, "ARC1823I"), res.lines()
-    recovered = await site.command("FRRECOV DSNAME(PAY.MASTER.FILE) REPLACE FROMCOPYPOOL(PAYROLL)")
+    recovered = await site.hsm.execute("FRRECOV DSNAME(PAY.MASTER.FILE) REPLACE FROMCOPYPOOL(PAYROLL)")
     assert recovered.rc == 0 and "data set FlashCopy" in _text(recovered, "FPL130I"), recovered.lines()
-    backed = await site.command("FRBACKUP COPYPOOL(PAYROLL) FORCE")
+    backed = await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) FORCE")
     pairs = [m.text for m in backed.messages if m.id == "ARC1809I"]
     assert backed.rc == 0 and len(pairs) == 2 and "SOURCE VOLUME PAY001 PAIRED WITH TARGET VOLUME" in pairs[0]
     await site.close()
     again = Site.open(site.path)
     try:
-        shown = await again.command("QUERY SETSYS")
+        shown = await again.hsm.execute("QUERY SETSYS")
         assert "DATASETRECOVERY=PREFERRED" in _text(shown, "ARC1823I") and "VOLUMEPAIRMESSAGES=YES" in _text(
             shown, "ARC1823I"
         )
         assert _text(shown, "ARC0638I") == "ADSTART=(23:30 01:00 05:00)"
-        assert (await again.command("SETSYS FR(DSR(NONE))")).rc == 0
-        plain = await again.command("FRRECOV DSNAME(PAY.MASTER.FILE) REPLACE FROMCOPYPOOL(PAYROLL)")
+        assert (await again.hsm.execute("SETSYS FR(DSR(NONE))")).rc == 0
+        plain = await again.hsm.execute("FRRECOV DSNAME(PAY.MASTER.FILE) REPLACE FROMCOPYPOOL(PAYROLL)")
         assert plain.rc == 0 and "traditional copy" in _text(plain, "FPL130I"), plain.lines()
     finally:
         await again.close()
@@ -65,7 +65,7 @@ async def test_setsys_is_kept_shown_and_in_force(site, tmp_path):
 
 
 async def test_fcrelation_extent_is_answered_not_applied(site):
-    res = await site.command("SETSYS FASTREPLICATION(FCRELATION(EXTENT) VOLUMEPAIRMESSAGES(YES))")
+    res = await site.hsm.execute("SETSYS FASTREPLICATION(FCRELATION(EXTENT) VOLUMEPAIRMESSAGES(YES))")
     assert res.rc == 4 and res.messages[0].id == "FPL160W", res.lines()
     assert "FCRELATION=FULL" in _text(res, "ARC1823I") and "VOLUMEPAIRMESSAGES=YES" in _text(res, "ARC1823I")
 
@@ -76,9 +76,9 @@ async def test_setsys_needs_its_profile_and_is_audited(site):
     owner = LocalSite(site)
     for name, role in (("mona", "monitor"), ("adam", "administrator")):
         assert (await owner.change_security(SecurityChange(Change.GRANT, name=name, role=role))).rc == 0
-    refused = await site.command("SETSYS MAXCOPYPOOLTASKS(DSS(1))", "CLI", Identity("mona"))
+    refused = await site.hsm.execute("SETSYS MAXCOPYPOOLTASKS(DSS(1))", "CLI", Identity("mona"))
     assert refused.rc == 36 and "STGADMIN.ARC.SETSYS" in refused.messages[0].text
-    assert (await site.command("SETSYS MAXCOPYPOOLTASKS(DSS(2))", "CLI", Identity("adam"))).rc == 0
+    assert (await site.hsm.execute("SETSYS MAXCOPYPOOLTASKS(DSS(2))", "CLI", Identity("adam"))).rc == 0
     entries = [e for e in site.context.audit.entries() if e.action.startswith("SETSYS")]
     assert [(e.user, e.decision, e.profile) for e in entries] == [
         ("mona", "DENIED", "STGADMIN.ARC.SETSYS"),
@@ -107,11 +107,11 @@ async def test_maxcopypooltasks_frbackup_runs_one_backup_at_a_time(site, monkeyp
     pools = ("PAYROLL", "HRNIGHT", "DSN$DB0A$DB")
 
     async def all_at_once() -> list[int]:
-        results = await asyncio.gather(*(site.command(f"FRBACKUP COPYPOOL({p}) FORCE") for p in pools))
+        results = await asyncio.gather(*(site.hsm.execute(f"FRBACKUP COPYPOOL({p}) FORCE") for p in pools))
         return [r.rc for r in results]
 
     assert max(await all_at_once()) < 8 and most >= 2  # IBM's default 15: they overlap
-    assert (await site.command("SETSYS MAXCOPYPOOLTASKS(FRBACKUP(1))")).rc == 0
+    assert (await site.hsm.execute("SETSYS MAXCOPYPOOLTASKS(FRBACKUP(1))")).rc == 0
     most = 0
     assert max(await all_at_once()) < 8 and most == 1
 
@@ -140,13 +140,13 @@ async def test_maxcopypooltasks_dss_bounds_the_background_copies(site):
     async def copy_a_while() -> int:
         nonlocal most
         most = 0
-        assert (await site.command("FRBACKUP COPYPOOL(PAYROLL) FORCE")).rc == 0
+        assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) FORCE")).rc == 0
         fc.start()
         await asyncio.sleep(1.0)
         await fc.stop()
         return most
 
     assert await copy_a_while() == 2  # the engine's two copiers, within IBM's DSS(24)
-    assert (await site.command("SETSYS MAXCOPYPOOLTASKS(DSS(1))")).rc == 0
+    assert (await site.hsm.execute("SETSYS MAXCOPYPOOLTASKS(DSS(1))")).rc == 0
     assert fc.limit == 1
     assert await copy_a_while() == 1

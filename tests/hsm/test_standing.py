@@ -21,9 +21,9 @@ def by_number(site, pool):
 async def test_a_fast_reverse_restore_says_why_its_version_failed_and_what_is_left(site):
     for v in DB:
         await fill(site, v, f"{v}-old")
-    assert (await site.command("FRB CP(DSN$DB0A$DB)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB)")).rc == 0
     await site.flashcopy.drain()
-    assert (await site.command("FRB CP(DSN$DB0A$DB) TOKEN(V2)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB) TOKEN(V2)")).rc == 0
     vers = by_number(site, "DSN$DB0A$DB")
     assert [vers[n].recoverable for n in (1, 2)] == [True, True]
     assert not vers[1].only_recovery_point and not vers[2].only_recovery_point
@@ -31,7 +31,7 @@ async def test_a_fast_reverse_restore_says_why_its_version_failed_and_what_is_le
     for v in DB:
         await site.flashcopy.write(v, 5, t("BAD BATCH"))
     before = site.context.clock()
-    assert (await site.command("FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)")).rc == 0
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)")).rc == 0
     vers = by_number(site, "DSN$DB0A$DB")
     gone = vers[2]
     assert gone.dasd_state is DasdState.FAILED and not gone.recoverable and not gone.frr_eligible
@@ -46,10 +46,10 @@ async def test_a_fast_reverse_restore_says_why_its_version_failed_and_what_is_le
 
 async def test_a_withdrawn_version_says_so_and_its_predecessor_is_the_only_point_left(site):
     await fill(site, "PAY001", "w")
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
     await site.flashcopy.drain()
-    assert (await site.command("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
-    assert (await site.command("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL) TOKEN(T2)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0
     vers = by_number(site, "PAYROLL")
     assert "WITHDRAW" in vers[2].why_failed and vers[2].failed_at > 0
     assert vers[1].only_recovery_point and not vers[2].only_recovery_point
@@ -57,7 +57,7 @@ async def test_a_withdrawn_version_says_so_and_its_predecessor_is_the_only_point
 
 async def test_a_recoverable_version_has_no_reason_and_a_lone_one_is_the_only_point(site):
     await fill(site, "PAY001", "x")
-    assert (await site.command("FRB CP(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
     (only,) = by_number(site, "PAYROLL").values()
     assert only.recoverable and only.only_recovery_point and only.why_failed == "" and only.failed_at == 0
 
@@ -91,16 +91,16 @@ async def test_a_recovery_copying_back_is_busy_on_every_screen_and_in_query(site
 
     for v in DB:
         await fill(site, v, f"{v}-a")
-    assert (await site.command("FRB CP(DSN$DB0A$DB)")).rc == 0
+    assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB)")).rc == 0
     await site.flashcopy.drain()
     site.flashcopy.settings = CopierSettings(concurrency=1, chunk_tracks=1, tracks_per_second=0.001)  # held still
     await site.flashcopy.write_run("DB0A02", 0, [t("DAMAGE")] * 30)
-    assert (await site.command("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")).rc == 0
+    assert (await site.hsm.execute("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")).rc == 0
     (pool,) = site.views.pools(only="DSN$DB0A$DB")
     assert pool.copying == 1 and pool.out_of_sync > 0  # the Pools screen's "Background copy"
-    query = await site.command("QUERY COPYPOOL(DSN$DB0A$DB)")
+    query = await site.hsm.execute("QUERY COPYPOOL(DSN$DB0A$DB)")
     said = " ".join(m.text for m in query.messages)
     assert "ARC1821I" not in [m.id for m in query.messages]
     assert "TARGETS OF A RECOVERY" in said and "- DB0A02 PCT-COMP=" in said, said
-    again = await site.command("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")
+    again = await site.hsm.execute("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")
     assert again.rc != 0  # the rule refuses on the very relationship the screens show

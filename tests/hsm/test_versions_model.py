@@ -84,7 +84,7 @@ class VersionMachine(RuleBasedStateMachine):
 
     @rule()
     def backup(self) -> None:
-        res = self.run(self.site.command("FRBACKUP COPYPOOL(CP)"))
+        res = self.run(self.site.hsm.execute("FRBACKUP COPYPOOL(CP)"))
         if res.rc == 0:
             number = next(int(m.text.split()[1]) for m in res.messages if m.id == "FPL100I")
             if len(self.order) >= 3:
@@ -99,7 +99,9 @@ class VersionMachine(RuleBasedStateMachine):
     def recover(self, gen: int, verify: bool, settle: bool) -> None:
         if settle:  # let the background copies finish first (the regular-recovery path)
             self.run(self.site.flashcopy.drain())
-        res = self.run(self.site.command(f"FRRECOV COPYPOOL(CP) GENERATION({gen})" + ("" if verify else " VERIFY(N)")))
+        res = self.run(
+            self.site.hsm.execute(f"FRRECOV COPYPOOL(CP) GENERATION({gen})" + ("" if verify else " VERIFY(N)"))
+        )
         with self.site.catalog.session() as s:
             vers = pools.backups(s, "CP")
         target = vers[gen] if gen < len(vers) else None
@@ -124,7 +126,7 @@ class VersionMachine(RuleBasedStateMachine):
         if not self.order:
             return
         number = self.order[idx % len(self.order)]
-        res = self.run(self.site.command(f"FRDELETE COPYPOOL(CP) VERSIONS({number})"))
+        res = self.run(self.site.hsm.execute(f"FRDELETE COPYPOOL(CP) VERSIONS({number})"))
         if res.rc == 0:
             self.versions.pop(number)
             self.order.remove(number)

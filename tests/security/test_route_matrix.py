@@ -88,7 +88,7 @@ async def _populate(site_path: Path) -> dict[str, int]:
             await site.datasets.write(dsn, dsn.encode() * 100)
         ids = {}
         for pool in ("PAY", "HR"):
-            res = await site.command(f"FRBACKUP COPYPOOL({pool})")
+            res = await site.hsm.execute(f"FRBACKUP COPYPOOL({pool})")
             assert res.rc == 0, res.lines()
             ids[pool] = (await asyncio.to_thread(site.views.versions, pool))[0].id
         await site.close()

@@ -35,14 +35,14 @@ class Keys:
 async def digest(site, volser: str) -> str:
     """What a host reads from the volume, hashed here (not through engine.hsm.verify)."""
     h = hashlib.sha256()
-    vol = site.volume(volser)
+    vol = site.context.volume(volser)
     for data in await site.flashcopy.read_run(volser, 0, vol.tracks):
         h.update(data)
     return h.hexdigest()
 
 
 async def damage(site, volser: str, first: int, count: int) -> None:
-    size = site.volume(volser).geometry.track_size
+    size = site.context.volume(volser).geometry.track_size
     for k in range(first, first + count):
         await site.flashcopy.write(volser, k, bytes([0xDE, 0xAD]) * (size // 2))
 

@@ -103,7 +103,7 @@ async def run(path: Path, steps: list[tuple[str, str]], seen: dict[str, int]) ->
             if command == "DRAIN":
                 await site.flashcopy.drain()
             else:
-                await site.command(command.format(p=pool))
+                await site.hsm.execute(command.format(p=pool))
         await check_alternatives(site, api, seen)
     finally:
         await site.close()

@@ -208,7 +208,7 @@ async def test_w3_incremental_recovery_and_refusal_while_copying(demo_path):
         pilot = keys.pilot
         site = app.site.engine
         await damage(site, "HR0001", 120, 4)  # changes after the refresh ...
-        assert (await site.command("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL")).rc == 0  # ... refreshed, copying
+        assert (await site.hsm.execute("FRBACKUP COPYPOOL(HRNIGHT) FCINCREMENTAL")).rc == 0  # ... refreshed, copying
         pit = {v: await digest(site, v) for v in ("HR0001", "HR0002")}
         await damage(site, "HR0002", 0, 10)  # the bad batch run
         await keys.press("j", "r", "3", "enter", "enter")

@@ -28,13 +28,13 @@ import contextlib
 import gc
 import time
 
-from bench._common import result, scratch
-from bench._console import FrameClock, key_to_frame, reloads_idle
-from bench.console_scale import POOLS, build_big
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from bench._common import result, scratch
+from bench._console import FrameClock, key_to_frame, reloads_idle
+from bench.console_scale import POOLS, build_big
 from console.app import FlashpoolApp
 from engine.api import LocalSite
 from engine.site import Site
@@ -178,7 +178,9 @@ def main() -> None:
     # LIST / QUERY: the catalog work runs in a worker thread; what is left on the loop is ours
     result("event_loop_max_delay_list_query_ms", commands * 1000, "<", 20, ".1f")
     # a screen switch: Textual composes and renders the new screen's table on the loop
-    print(f"screen switch: {screens * 1000:.1f} ms; start-up (warming, idle operator): {worst['start-up (warming)'] * 1000:.1f} ms")
+    print(
+        f"screen switch: {screens * 1000:.1f} ms; start-up (warming, idle operator): {worst['start-up (warming)'] * 1000:.1f} ms"
+    )
     result("event_loop_max_delay_screen_switch_vs_bare_textual", screens / max(bare, 1e-4), "<=", 1.5, ".2f")
     steady = max(v for k, v in worst.items() if not k.startswith("start-up"))
     result("event_loop_max_delay_vs_idle", steady / max(idle, 1e-4), "<", 20, ".1f")

@@ -41,6 +41,16 @@ def private_dir(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries durable: a file created, renamed or removed in it survives a power
+    cut only once its folder is flushed."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def private_file(path: Path, flags: int) -> int:
     """os.open with O_CREAT: a file of the site is its owner's alone (0600), whatever the umask."""
     fd = os.open(path, flags | os.O_CREAT, 0o600)

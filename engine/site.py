@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import logging
@@ -43,7 +44,16 @@ from engine.hsm import dump, dumpcycle, interrupted, setsys
 from engine.hsm.alerts import AlertWatch
 from engine.hsm.context import Context
 from engine.hsm.service import FastReplication
-from engine.paths import CATALOG_FILE, CATALOG_URL_FILE, OutsideSite, inside, is_site, private_dir, private_file
+from engine.paths import (
+    CATALOG_FILE,
+    CATALOG_URL_FILE,
+    OutsideSite,
+    fsync_dir,
+    inside,
+    is_site,
+    private_dir,
+    private_file,
+)
 from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
 from engine.security.audit import AuditMark
 from engine.storage import Volume
@@ -180,9 +190,12 @@ class Site:
             private_dir(work)  # images, tapes and catalog are the shop's data: the owner's alone
             cls._build(work, defn, catalog_url)
             sitefiles.secure(work, sitefiles.share_gid(defn.share_group))  # shared: the folder's group
+            for folder in (work / VOLUME_DIR, work / TAPE_DIR, work):
+                fsync_dir(folder)
             if root.exists():
                 root.rmdir()
             os.rename(work, root)
+            fsync_dir(root.parent)
         except OSError as exc:
             shutil.rmtree(work, ignore_errors=True)
             raise SiteError(f"the site cannot be created at {root}: {exc.strerror or exc}") from None
@@ -233,9 +246,14 @@ class Site:
         options: FlashCopyOptions | None = None,
         copier: CopierSettings | None = None,
         clock: Callable[[], float] = time.time,
+        durable: bool = True,
     ) -> Site:
+        """Open a site. `durable` (the default) keeps every promise through a power cut
+        (docs/ATOMICITY.md): the catalog flushes each commit, FlashCopy flushes a target before
+        the bits that vouch for its tracks. Without it, only through a process crash."""
         root = Path(path)
         lock = _lock_site(root)
+        options = dataclasses.replace(options or FlashCopyOptions(), durable=durable)
         try:
             return cls._open(root, lock, options=options, copier=copier, clock=clock)
         except (DatabaseError, sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage found after the first read
@@ -251,13 +269,13 @@ class Site:
         root: Path,
         lock: int,
         *,
-        options: FlashCopyOptions | None,
+        options: FlashCopyOptions,
         copier: CopierSettings | None,
         clock: Callable[[], float],
     ) -> Site:
         catalog_files = (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm", CATALOG_URL_FILE)
         repaired = sitefiles.secure(root, None, only=catalog_files)  # the catalog's files first
-        catalog = Catalog.open(cls.catalog_url(root))
+        catalog = Catalog.open(cls.catalog_url(root), durable=options.durable)
         try:
             with catalog.transaction() as c:
                 found = settings.read(c)

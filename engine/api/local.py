@@ -223,6 +223,7 @@ class LocalSite(SiteAPI):
             clients=self._clients(),
             backlog=self._backlog(),
             version=_version(),
+            durable=self.engine.catalog.durable,
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:

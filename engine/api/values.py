@@ -56,6 +56,7 @@ class SiteStatus:
     clients: int  # clients connected to the server (0 embedded)
     backlog: int  # the largest number of events a client's stream has not yet been sent
     version: str
+    durable: bool  # every promise kept through a power cut (False: opened --no-durable)
 
 
 @dataclass(frozen=True, slots=True)

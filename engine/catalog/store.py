@@ -111,7 +111,7 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, durable: bool = True) -> Engine:
     try:
         eng = create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # a malformed URL, an unknown driver
@@ -122,21 +122,28 @@ def _make_engine(url: str) -> Engine:
         def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a committed transaction survives a process crash (SIGKILL); FULL would
-            # add power-loss durability at ~10x the commit cost. See README / docs/DESIGN.md.
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: every commit's WAL frames are flushed before the commit returns, so what a
+            # command answered survives a power cut (docs/ATOMICITY.md). NORMAL (a site opened
+            # without durability) keeps it through a process crash only.
+            cur.execute(f"PRAGMA synchronous={synchronous(durable)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
     return eng
 
 
+def synchronous(durable: bool) -> str:
+    """SQLite's flush setting for a site with or without power-loss durability."""
+    return "FULL" if durable else "NORMAL"
+
+
 class Catalog:
     """One catalog database (SQLite in the site directory by default, any SQLAlchemy URL)."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, durable: bool = True) -> None:
         self.engine = engine
         self.url = url
+        self.durable = durable
         self._journals: list[CatalogJournal] = []
         self._loop_thread: int | None = None  # the live site's event loop thread (see off_loop)
 
@@ -155,8 +162,8 @@ class Catalog:
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
-    def create(cls, url: str) -> Catalog:
-        eng = _make_engine(url)
+    def create(cls, url: str, durable: bool = True) -> Catalog:
+        eng = _make_engine(url, durable)
         try:
             if schema.current(eng) is not None:
                 raise CatalogError(f"a catalog already exists at {url}")
@@ -167,17 +174,17 @@ class Catalog:
                 s.commit()
         except DatabaseError as exc:
             raise CatalogCorrupt(f"cannot create the catalog at {url}: {exc.orig}") from None
-        return cls(eng, url)
+        return cls(eng, url, durable)
 
     @classmethod
-    def open(cls, url: str) -> Catalog:
+    def open(cls, url: str, durable: bool = True) -> Catalog:
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
             if not path.exists():
                 raise CatalogMissing(f"the catalog {path} does not exist (create the site first)")
             if path.stat().st_size == 0:
                 raise CatalogCorrupt(f"the catalog {path} is empty (truncated)")
-        eng = _make_engine(url)
+        eng = _make_engine(url, durable)
         try:
             with Session(eng) as s:
                 row = s.get(SchemaInfo, "schema_version")
@@ -191,7 +198,7 @@ class Catalog:
         if problem is not None:
             eng.dispose()
             raise problem
-        return cls(eng, url)
+        return cls(eng, url, durable)
 
     @staticmethod
     def revision(url: str) -> tuple[str | None, str]:
@@ -314,7 +321,7 @@ class CatalogJournal:
                 catalog.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
             )
             self._raw.execute("PRAGMA journal_mode=WAL")
-            self._raw.execute("PRAGMA synchronous=NORMAL")
+            self._raw.execute(f"PRAGMA synchronous={synchronous(catalog.durable)}")
             cols = ", ".join(self._COLUMNS)
             marks = ", ".join("?" * len(self._COLUMNS))
             self._upsert = f"INSERT OR REPLACE INTO relationship ({cols}) VALUES ({marks})"

@@ -74,7 +74,7 @@ class FlashCopyOptions:
     max_relationships_per_track: int = 12
     cascading: bool = True
     multiple_incremental: bool = False  # DS8000 -multinc / DFSMShsm FCINCREMENTAL(ALL)
-    durable: bool = False  # fdatasync targets before committing bits (power-loss safety)
+    durable: bool = True  # fdatasync targets before committing the bits that vouch for them (power loss)
 
 
 @dataclass(slots=True)

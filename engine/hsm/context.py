@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -99,6 +99,14 @@ class Context:
     @property
     def core(self) -> FlashCopyCore:
         return self.flashcopy.core
+
+    def make_durable(self, volsers: Iterable[str]) -> None:
+        """What the command wrote to these volumes reaches the disk before the catalog vouches
+        for it (a power cut, docs/ATOMICITY.md); nothing to do on a site opened without
+        durability. Blocking."""
+        if self.flashcopy.core.options.durable:
+            for volser in sorted(set(volsers)):
+                self.volume(volser).flush_sync()
 
     def volume(self, volser: str) -> Volume:
         """The open volume, or why it cannot be used (missing or short image, outside the site)."""

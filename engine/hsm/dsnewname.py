@@ -192,15 +192,16 @@ def frrecov_newname(ctx: Context, req: FrRecov, res: CommandResult) -> None:
     if plan.existing is not None:
         ctx.datasets.delete(new)  # REPLACE: the data set that had the new name goes
     ctx.datasets.recatalog(info)
-    ctx.datasets.write_vtocs({e.volser for e in info.extents} | set(plan.existing.volumes if plan.existing else ()))
+    written = {e.volser for e in info.extents} | set(plan.existing.volumes if plan.existing else ())
+    ctx.datasets.write_vtocs(written)
     try:
         copied = _copy(ctx, req, runs, source, str(payload["source_kind"]))
     except Refused as exc:  # FlashCopy required but refused: nothing of the new data set is kept
         ctx.datasets.delete(new)
-        end_intent(ctx, iid)
+        end_intent(ctx, iid, written)
         failed(res, name, exc.rc, exc.why)
         return
-    end_intent(ctx, iid)
+    end_intent(ctx, iid, written)
     how = how or copied
     res.add(
         "FPL132I",

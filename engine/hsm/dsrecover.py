@@ -19,7 +19,7 @@ chooses between the two.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -199,14 +199,14 @@ def frrecov_datasets(ctx: Context, req: FrRecov, res: CommandResult) -> None:
         except Refused as exc:
             failed(res, name, exc.rc, exc.why)
             for iid in started:
-                end_intent(ctx, iid)
+                end_intent(ctx, iid, found.info.volumes)
             continue
         if current is not None and current.extents != found.info.extents:
             ds.delete(name)  # moved since: the current allocation goes
         ds.recatalog(found.info)
         ds.write_vtocs(set(found.info.volumes) | set(current.volumes if current else ()))
         for iid in started:
-            end_intent(ctx, iid)
+            end_intent(ctx, iid, set(found.info.volumes) | set(current.volumes if current else ()))
         recovered.append(name)
         res.add(
             "FPL130I",
@@ -239,7 +239,10 @@ def begin_intent(
     return iid
 
 
-def end_intent(ctx: Context, iid: int) -> None:
+def end_intent(ctx: Context, iid: int, written: Iterable[str]) -> None:
+    """The recovery is done: the volumes it wrote are made durable first, then the intent that
+    would redo it at the next open goes."""
+    ctx.make_durable(written)
     with ctx.catalog.session() as s:
         intent.end(s, iid)
         s.commit()

@@ -36,4 +36,9 @@ def finish_interrupted(ctx: Context, payload: dict[str, Any]) -> str:
     return dsrecover.finish_interrupted(ctx, payload)
 
 
-__all__ = ["finish_interrupted", "plan", "run"]
+def written_by(payload: dict[str, Any]) -> set[str]:
+    """The volumes an interrupted data set recovery writes when it is finished."""
+    return {str(e[0]) for e in payload["extents"]} | {str(v) for v in payload["old_volumes"]}
+
+
+__all__ = ["finish_interrupted", "plan", "run", "written_by"]

@@ -40,7 +40,9 @@ def finish(ctx: Context, pool: str | None) -> list[tuple[str, str]]:
         rows = list(s.exec(q if pool is None else q.where(IntentRow.copy_pool == pool)).all())
     for row in rows:
         assert row.id is not None
-        done.append((row.copy_pool, dsrecovery.finish_interrupted(ctx, json.loads(row.payload))))
+        payload = json.loads(row.payload)
+        done.append((row.copy_pool, dsrecovery.finish_interrupted(ctx, payload)))
+        ctx.make_durable(v for v in dsrecovery.written_by(payload) if v in ctx.volumes)
         with ctx.catalog.session() as s:
             intent.end(s, row.id)
             s.commit()

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from engine.messages import CommandResult
-from engine.paths import private_dir, private_file
+from engine.paths import fsync_dir, private_dir, private_file
 
 FOLDER = "output"
 MAX_FILES = 1_000
@@ -29,6 +29,7 @@ def write_listing(root: Path, dsn: str, res: CommandResult) -> None:
     with open(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(res.listing) + "\n")
     os.replace(work, path)
+    fsync_dir(folder)
     lines = len(res.listing)
     res.listing.clear()
     res.add("FPL190I", f"THE LISTING ({lines} LINES) WAS WRITTEN TO {dsn}: {path}")

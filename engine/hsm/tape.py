@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from engine.errors import FlashpoolError
-from engine.paths import private_file
+from engine.paths import fsync_dir, private_file
 
 TAPE_MAGIC = b"FPTAPE01"
 FILE_MAGIC = b"FPFILE01"
@@ -80,6 +80,7 @@ class TapeWriter:
         self._f = open(private_file(path, os.O_WRONLY | os.O_APPEND), "ab")  # noqa: SIM115 - kept open for the life of the writer
         if new:
             self._f.write(TAPE_MAGIC)
+            fsync_dir(path.parent)  # the tape's name survives a power cut with its first file
         self._count = len(list_files(path)) if not new else 0
         self.offset = 0  # where the last file written starts
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import FlashpoolError
-from engine.paths import private_dir, private_file
+from engine.paths import fsync_dir, private_dir, private_file
 
 KEY_DIR = "keys"
 KEY_NAME = "audit.key"
@@ -92,11 +92,7 @@ def new_pending(root: Path) -> AuditKey:
 def install_pending(root: Path) -> None:
     """`audit.key.new` becomes `audit.key` (once the catalog names it)."""
     os.replace(_pending_path(root), key_path(root))
-    fd = os.open(root / KEY_DIR, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(root / KEY_DIR)
 
 
 def drop_pending(root: Path) -> None:

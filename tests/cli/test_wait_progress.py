@@ -159,6 +159,7 @@ async def test_the_line_is_redrawn_every_half_second_while_no_status_comes(monke
         clients=0,
         backlog=0,
         version="0",
+        durable=True,
     )
 
     class SlowServer:

@@ -1,0 +1,229 @@
+"""The disks a power cut could leave, built from what the recording file system saw.
+
+A run (`record`) serves a copy of the scenario's base site through tests/power/recordfs.py and
+runs the scenario's command on it in a child process; the child marks the moment it was answered
+(RC) by creating `ACK` beside the site. The log then holds every change and flush in order.
+
+A state (`build`) is the base site plus the log up to a cut:
+* names (create, mkdir, rename, unlink, rmdir) and truncations up to the cut persist, in order —
+  the file system's metadata journal commits them in the order they were made (ext4
+  data=ordered, XFS);
+* a write persists when a flush of its file (fsync or fdatasync) follows it before the cut;
+* every other write before the cut — written but not flushed — may or may not have reached the
+  disk: `keep` decides for each (none, all, or a random subset from a seed), and the ones kept
+  land in the order they were made;
+* SQLite's shared-memory index (`-shm`) is not kept: a power cut leaves nothing of it that
+  SQLite trusts, and it rebuilds it from the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+
+from engine.catalog.models import BackupVersionRow
+from engine.flashcopy import CopierSettings
+from engine.site import Site
+from tests.hsm.crash_points import Model, Scenario, check, clock
+from tests.hsm.crash_points import build as build_base
+from tests.power.recordfs import Op, load
+
+ROOT = Path(__file__).resolve().parents[2]
+FLUSHES = ("fsync", "fdatasync")
+NAMES = ("create", "mkdir", "rename", "unlink", "rmdir", "truncate")
+
+
+@dataclass
+class Run:
+    base: Path  # the site before the command (the disk the log starts from)
+    ops: list[Op]
+    ack: int  # the index of the ACK marker's creation: everything before it was done when RC came
+    answered: list[tuple[str, int, str]]  # (pool, version, DASD state) when the RC was answered
+    model: Model
+    scenario: Scenario
+
+    def cuts(self) -> list[int]:
+        """Where a power cut is worth trying: after every flush, at the answer, at the end."""
+        points = {i + 1 for i, op in enumerate(self.ops) if op.kind in (*FLUSHES, "fsyncdir")}
+        return sorted(points | {self.ack, self.ack + 1, len(self.ops)})
+
+
+def versions(path: Path) -> list[tuple[str, int, str]]:
+    """(pool, version, DASD state) of every version the catalog lists, read as Site.open leaves it."""
+    site = Site.open(path, clock=clock())
+    try:
+        with site.catalog.session() as s:
+            rows = s.exec(select(BackupVersionRow)).all()
+            return sorted((v.copy_pool, v.version, v.dasd_state) for v in rows)
+    finally:
+        site.close_files()
+
+
+def _mounted(path: Path, timeout: float = 10.0) -> None:
+    start = time.monotonic()
+    while not os.path.ismount(path):
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"the recording file system did not mount on {path}")
+        time.sleep(0.02)
+
+
+def record(root: Path, scenario: Scenario, copiers: bool = False, durable: bool = True) -> Run:
+    """Run the scenario's command on a recorded copy of its base site (opened with or without
+    durability)."""
+    base, model = build_base(root, scenario)
+    backing, mount, log = root / "backing", root / "mnt", root / "ops.log"
+    backing.mkdir()
+    mount.mkdir()
+    shutil.copytree(base, backing / "site")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.power.recordfs", str(backing), str(mount), str(log)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    answered_file = root / "answered.json"
+    try:
+        _mounted(mount)
+        _run_child(mount, scenario.command, answered_file, copiers, durable)
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mount)], check=False)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.send_signal(signal.SIGKILL)
+            raise
+    ops = load(log)
+    ack = next(i for i, op in enumerate(ops) if op.kind == "create" and op.path == "/ACK")
+    answered = [tuple(v) for v in json.loads(answered_file.read_text())]
+    return Run(base, ops, ack, answered, model, scenario)  # type: ignore[arg-type]
+
+
+def _run_child(mount: Path, command: str, answered: Path, copiers: bool, durable: bool) -> None:
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+
+            async def main() -> None:
+                site = Site.open(mount / "site", clock=clock(), copier=CopierSettings(chunk_tracks=3), durable=durable)
+                if copiers:
+                    await site.start(auto_dump_interval=None)
+                try:
+                    res = await site.hsm.execute(command)
+                    if res.rc > 4:
+                        raise AssertionError(f"{command} ended with RC {res.rc}: {res.lines()}")
+                    with site.catalog.session() as s:
+                        rows = s.exec(select(BackupVersionRow)).all()
+                        now = sorted((v.copy_pool, v.version, v.dasd_state) for v in rows)
+                    answered.write_text(json.dumps(now))
+                    (mount / "ACK").touch()  # the answer's place among the writes
+                finally:
+                    await site.close()
+
+            asyncio.run(main())
+        except BaseException:  # noqa: BLE001 - the parent sees it as exit code 1
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"the recorded command failed ({status})"
+
+
+def durable_writes(ops: list[Op], cut: int) -> set[int]:
+    """The writes before `cut` that a flush of their file made durable before `cut`."""
+    ident: dict[str, int] = {}
+    next_id = 0
+
+    def file_of(path: str) -> int:
+        nonlocal next_id
+        if path not in ident:
+            ident[path] = next_id
+            next_id += 1
+        return ident[path]
+
+    writes: dict[int, list[int]] = {}
+    durable: set[int] = set()
+    for i, op in enumerate(ops[:cut]):
+        if op.kind == "create":
+            ident.pop(op.path, None)
+            file_of(op.path)
+        elif op.kind == "rename":
+            ident[op.to] = file_of(op.path)
+            ident.pop(op.path, None)
+        elif op.kind == "unlink":
+            ident.pop(op.path, None)
+        elif op.kind == "write":
+            writes.setdefault(file_of(op.path), []).append(i)
+        elif op.kind in FLUSHES:
+            durable.update(writes.pop(file_of(op.path), []))
+    return durable
+
+
+def build(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> Path:
+    """The disk at a power cut after ops[:cut], with the unflushed writes `keep` says reached it."""
+    shutil.copytree(run.base, out / "site")
+    durable = durable_writes(run.ops, cut)
+    for i, op in enumerate(run.ops[:cut]):
+        target = out / op.path.lstrip("/")
+        if op.kind == "write":
+            if i in durable or keep(i):
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
+                try:
+                    os.pwrite(fd, op.data, op.offset)
+                finally:
+                    os.close(fd)
+        elif op.kind == "create":
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.close(fd)
+        elif op.kind == "mkdir":
+            target.mkdir(mode=0o700, exist_ok=True)
+        elif op.kind == "truncate":
+            os.truncate(target, op.size)
+        elif op.kind == "unlink":
+            target.unlink(missing_ok=True)
+        elif op.kind == "rmdir":
+            shutil.rmtree(target, ignore_errors=True)
+        elif op.kind == "rename":
+            os.replace(target, out / op.to.lstrip("/"))
+    for shm in (out / "site").rglob("*-shm"):
+        shm.unlink()
+    return out / "site"
+
+
+def choices(seed: int) -> list[tuple[str, Callable[[int], bool]]]:
+    """Which unflushed writes reach the disk: none, all, and two random subsets."""
+    rng = random.Random(seed)
+    subsets = [{i for i in range(100_000) if rng.random() < 0.5} for _ in range(2)]
+    return [
+        ("none", lambda i: False),
+        ("all", lambda i: True),
+        *((f"subset{n}", lambda i, s=s: i in s) for n, s in enumerate(subsets)),
+    ]
+
+
+def problems_at(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> list[str]:
+    """Build the state and check the promise on it: the site opens, settles, and every promise
+    the catalog makes holds (tests/hsm/crash_points.check); an answered command is not lost."""
+    path = build(run, cut, keep, out)
+    try:
+        found = check(path, run.model, run.scenario)
+    except Exception as exc:  # noqa: BLE001 - a site that does not open is a broken promise
+        return [f"the site does not open or check: {type(exc).__name__}: {exc}"]
+    if cut > run.ack:
+        now = versions(path)
+        if now != run.answered:
+            found.append(f"the answered command is lost: versions {now} after the cut, {run.answered} when answered")
+    return found

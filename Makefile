@@ -33,11 +33,20 @@ lock: | $(VENV)/bin/python
 # console, the server and the tests start would otherwise compile the sources again (~0.2 s each)
 BYTECODE := $(PY) -m compileall -q -j 0 engine console server tests bench
 
+# the power-loss harness (tests/power) mounts a recording FUSE file system: Debian's fuse3 gives
+# fusermount3 and libfuse 3; installed here when missing (root and apt-get), else tests/power says so
+FUSE := /usr/bin/fusermount3
+$(FUSE):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q fuse3 >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fuse3 >/dev/null 2>&1; } || true; \
+	fi
+	@command -v fusermount3 >/dev/null || echo "fuse3 could not be installed: the power-loss tests will fail and say why"
+
 run: $(STAMP_RUN)
 	$(BYTECODE)
 	$(VENV)/bin/flashpool
 
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) $(FUSE)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -51,9 +60,9 @@ bench: $(STAMP_TEST)
 	$(BYTECODE)
 	$(PY) -m bench
 
-soak: $(STAMP_TEST)
+soak: $(STAMP_TEST) $(FUSE)
 	$(BYTECODE)
-	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py tests/console/test_random_keys.py tests/console/test_console_truth.py tests/server/test_console_truth_served.py tests/walkthroughs/test_alternatives.py -p no:cacheprovider
+	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py tests/console/test_random_keys.py tests/console/test_console_truth.py tests/server/test_console_truth_served.py tests/walkthroughs/test_alternatives.py tests/power -p no:cacheprovider
 
 screenshots: $(STAMP_TEST)
 	$(PY) -m tests.console.screenshots

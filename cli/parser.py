@@ -81,6 +81,11 @@ def make_parser() -> argparse.ArgumentParser:
     srv.add_argument("--linger", type=_positive, help="stop after this many seconds with no client and no work")
     srv.add_argument("--no-auto-dump", action="store_true", help="do not run automatic dumps on their schedule")
     srv.add_argument("--copy-rate", type=_positive, help="background copy rate: tracks a second per copier")
+    srv.add_argument(
+        "--no-durable",
+        action="store_true",
+        help="trade the power-loss promise for speed: commits and copies are not flushed (a process crash is still safe)",
+    )
     command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none runs)", serve.status)
     stop = command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", serve.stop)
     stop.add_argument("--force", action="store_true", help="stop it even while background copies run")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from cli.output import say
 from engine import logs
 from engine.errors import FlashpoolError
+from engine.messages import NOT_DURABLE
 
 if TYPE_CHECKING:
     from engine.api import SiteStatus
@@ -49,6 +50,7 @@ async def serve(args: argparse.Namespace) -> int:
             linger=args.linger,
             auto_dump_interval=None if args.no_auto_dump else 60.0,
             copy_rate=args.copy_rate,
+            durable=not args.no_durable,
         )
         return await process.serve(options)
     finally:
@@ -79,8 +81,10 @@ async def status(args: argparse.Namespace) -> int:
         f"up {_duration(up)}; copies running {st.copies}"
         + (f" ({pct:.0f}% copied, {st.out_of_sync:,} tracks left)" if st.copies else "")
         + (f", {len(st.parked)} parked" if st.parked else "")
-        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}",
+        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}"
+        + ("" if st.durable else f"\nFPL760W {NOT_DURABLE}"),
         running=True,
+        durable=st.durable,
         pid=st.pid,
         uptime=round(up, 1),
         copies=st.copies,

@@ -316,6 +316,7 @@ class FlashpoolApp(App[None]):
         line.read_only = self.read_only
         line.paused = self.paused
         if st is not None:
+            line.not_durable = not st.durable
             line.clock = time.strftime("%H:%M", time.localtime(st.clock))
             line.copies = st.copies
             line.percent = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else None

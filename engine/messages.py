@@ -21,6 +21,12 @@ from typing import Any
 
 from engine import diskspace
 
+#: FPL760W: said by LIST, `flashpool status`, the console and the server's log of a site opened
+#: without durability (docs/ATOMICITY.md)
+NOT_DURABLE = (
+    "THE SITE RUNS WITHOUT POWER-LOSS DURABILITY (--no-durable): WHAT A COMMAND ANSWERED MAY BE LOST IN A POWER CUT"
+)
+
 
 class Rc(enum.IntEnum):
     """ARC1806E return codes (DFSMShsm's below 50, flashpool's own from 50; docs/DOMAIN.md 9)."""

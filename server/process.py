@@ -30,6 +30,7 @@ from sqlalchemy.exc import DatabaseError
 from engine.api import LocalSite
 from engine.demo import pace_demo
 from engine.errors import FlashpoolError
+from engine.messages import NOT_DURABLE
 from engine.paths import private_file
 from engine.security import Identity
 from engine.site import Site
@@ -53,6 +54,7 @@ class ServeOptions:
     linger: float | None = None  # stop after this long with no client and nothing running
     auto_dump_interval: float | None = 60.0  # how often the dump schedule is looked at (site clock decides)
     copy_rate: float | None = None  # tracks a second per copier (None: as fast as the disk goes)
+    durable: bool = True  # False (--no-durable): promises kept through a process crash only, not a power cut
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -81,7 +83,9 @@ def _tls(options: ServeOptions) -> ssl.SSLContext | None:
 async def serve(options: ServeOptions) -> int:
 
     tls = _tls(options)
-    site = Site.open(options.site)  # the site's lock: one server per site, and no embedded user
+    site = Site.open(options.site, durable=options.durable)  # the site's lock: one server per site
+    if not options.durable:
+        log.warning("serve: FPL760W %s", NOT_DURABLE)
     pace_demo(site)
     site.hsm.queueing = True  # held NOWAIT requests wait for their RELEASE here
     if options.copy_rate is not None:

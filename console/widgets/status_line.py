@@ -41,6 +41,7 @@ class StatusLine(Static):
     walkthrough: reactive[str] = reactive("")
     paused: reactive[bool] = reactive(False)
     read_only: reactive[bool] = reactive(False)
+    not_durable: reactive[bool] = reactive(False)  # the site was opened --no-durable
 
     def parts(self) -> list[Part]:
         site = Text(self.site_text, style="bold")
@@ -48,6 +49,8 @@ class StatusLine(Static):
             site.append(" DEMO", style="reverse")
         if self.read_only:
             site.append(" READ-ONLY", style="reverse")
+        if self.not_durable:
+            site.append(" NOT DURABLE", style=fmt.style("warn", bold=True))
         if self.gone:  # what the server said last is not so any more: only that it is gone
             gone = Text(f"⚠ {self.gone}", style=fmt.style("bad", bold=True))
             return [Part(site, 9), Part(gone, 11), Part(Text("✘ NOT LIVE", style="bold"), 10)]

@@ -17,7 +17,7 @@ from engine.catalog.models import BackupVersionRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
 from engine.hsm import rules, standing
-from engine.messages import CommandResult, Rc
+from engine.messages import NOT_DURABLE, CommandResult, Rc
 from engine.states import DasdState
 from engine.visibility import EVERYTHING, Visibility
 
@@ -46,6 +46,8 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
     backup storage group named that only holds such data is refused, RC 36)."""
     from engine.hsm.dump import expire
 
+    if not ctx.flashcopy.core.options.durable:
+        res.add("FPL760W", NOT_DURABLE)
     expire(ctx, tidy=False)
     if req.dump_volume is not None or req.dump_class is not None or req.primary_volume is not None:
         from engine.hsm.listing_dumps import list_dumps

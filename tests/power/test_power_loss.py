@@ -62,3 +62,23 @@ def test_the_harness_finds_the_lies_of_a_site_without_durability(tmp_path, name:
     flushing targets before the bits), a power cut right after the answer loses what RC 0 said."""
     _, problems = explore(tmp_path, name, durable=False)
     assert any("the answered command is lost" in p for p in problems), problems
+
+
+async def test_a_site_without_durability_says_so_in_list_and_status(tmp_path) -> None:
+    """Only an administrator's --no-durable trades the promise, and the site then says it runs
+    without it: LIST (FPL760W) and the status every client reads."""
+    from engine.api import LocalSite
+    from engine.site import Site
+    from tests.hsm.lies_site import definition
+
+    Site.create(tmp_path / "site", definition()).close_files()
+    for durable in (True, False):
+        site = Site.open(tmp_path / "site", durable=durable)
+        try:
+            listing = await site.hsm.execute("LIST COPYPOOL(TWO)")
+            said = [m.id for m in listing.messages]
+            assert ("FPL760W" in said) is not durable, said
+            assert LocalSite(site).status().durable is durable
+            assert site.flashcopy.core.options.durable is durable and site.catalog.durable is durable
+        finally:
+            await site.close()

@@ -12,6 +12,7 @@ BENCHMARKS = [
     "incremental",
     "latency",
     "persist",
+    "durable",
     "frbackup",
     "growth",
     "big_site",

@@ -8,7 +8,6 @@ import ast
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,12 +68,12 @@ def test_the_corpus_covers_every_verb() -> None:
     }
 
 
-@pytest.mark.parametrize("text", CORPUS)
-def test_every_accepted_form_reads_back_from_its_canonical_text(text: str) -> None:
-    request = parse_command(text)
-    canonical = command_text(request)
-    assert parse_command(canonical) == request, canonical
-    assert command_text(parse_command(canonical)) == canonical  # canonical is a fixed point
+def test_every_accepted_form_reads_back_from_its_canonical_text() -> None:
+    for text in CORPUS:
+        request = parse_command(text)
+        canonical = command_text(request)
+        assert parse_command(canonical) == request, (text, canonical)
+        assert command_text(parse_command(canonical)) == canonical, text  # canonical is a fixed point
 
 
 # -- generated requests ---------------------------------------------------------------------------

@@ -36,6 +36,11 @@ WHERE = (
     "section",
     "backup group",
     "definition",
+    # the sections added with the site's security and parmlib: "role: must be written [[role]] ..."
+    "role",
+    "profile",
+    "parmlib",
+    "site",
 )
 
 scalars = st.one_of(

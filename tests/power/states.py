@@ -203,10 +203,11 @@ def build(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> Path:
     return out / "site"
 
 
-def choices(seed: int) -> list[tuple[str, Callable[[int], bool]]]:
-    """Which unflushed writes reach the disk: none, all, and two random subsets."""
+def choices(seed: int, ops: int) -> list[tuple[str, Callable[[int], bool]]]:
+    """Which of the `ops` recorded changes, if unflushed, reach the disk: none, all, and two
+    random subsets (reproduced by the seed)."""
     rng = random.Random(seed)
-    subsets = [{i for i in range(100_000) if rng.random() < 0.5} for _ in range(2)]
+    subsets = [{i for i in range(ops) if rng.random() < 0.5} for _ in range(2)]
     return [
         ("none", lambda i: False),
         ("all", lambda i: True),

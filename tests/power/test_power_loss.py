@@ -20,7 +20,7 @@ from tests.power.states import choices, problems_at, record
 
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 SEED = int(os.environ.get("FLASHPOOL_POWER_SEED", "39"))
-STATES = 10**6 if SOAK else 12
+STATES = 10**6 if SOAK else 6
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,7 +33,7 @@ def fuse_available() -> None:
 def explore(tmp_path: Path, name: str, copiers: bool = False, durable: bool = True) -> tuple[int, list[str]]:
     scenario = next(s for s in SCENARIOS if s.name == name)
     run = record(tmp_path / "run", scenario, copiers=copiers, durable=durable)
-    states = [(cut, label, keep) for cut in run.cuts() for label, keep in choices(SEED + cut)]
+    states = [(cut, label, keep) for cut in run.cuts() for label, keep in choices(SEED + cut, len(run.ops))]
     must = [s for s in states if s[0] == run.ack + 1 and s[1] == "none"]  # answered, nothing more flushed
     rest = [s for s in states if s not in must]
     random.Random(SEED).shuffle(rest)

@@ -381,11 +381,13 @@ def verify_relationships(
     """DFSMShsm's VERIFY(Y) checks, before anything is touched (docs/DOMAIN.md 4.1)."""
     version_rels = {p.relationship_id for p in pairs}
 
-    def refused(text: str) -> Refusal:
+    def refused(text: str, waits: bool = True) -> Refusal:
+        """`waits`: the relationship ends once its copy completes, so waiting helps
+        ("relationships"); a persistent one stays ("relationship-kept": withdraw it, or VERIFY(N))."""
         return Refusal(
             Rc.IN_THE_WAY,
             text,
-            "relationships",
+            "relationships" if waits else "relationship-kept",
             follow=(
                 (
                     "ARC1821I",
@@ -401,15 +403,16 @@ def verify_relationships(
         rels: list[Relationship] = core.outgoing(p.source) + core.incoming(p.source)
         others = [r for r in rels if r.id not in version_rels]
         if not pool_frr and others:
-            r = others[0]
+            r = next((r for r in others if r.persistent), others[0])
             return refused(
                 f"source volume {p.source} is in a FlashCopy relationship ({r.source} -> {r.target}, "
-                f"{r.out_of_sync:,} tracks to copy)"
+                f"{r.out_of_sync:,} tracks to copy" + (", persistent" if r.persistent else "") + ")",
+                waits=not r.persistent,
             )
         if pool_frr and [r for r in others if not r.label.startswith("HSM ") and r.source == p.source]:
             return refused(f"source volume {p.source} has FlashCopy targets DFSMShsm does not manage")
         if sum(1 for r in core.outgoing(p.source) if r.incremental) > 1:
-            return refused(f"source volume {p.source} has several incremental FlashCopy targets")
+            return refused(f"source volume {p.source} has several incremental FlashCopy targets", waits=False)
         if not frr and not incremental:
             mine = core.find(p.relationship_id) if p.relationship_id else None
             if mine is not None and mine.uncopied.any():

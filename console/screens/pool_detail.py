@@ -88,7 +88,7 @@ class PoolDetailScreen(ListScreen):
                 (
                     str(v.id),
                     (
-                        "PREP" if v.generation is None else f"{v.version:03d}",
+                        f"{v.version:03d}" if v.is_backup else "PREP",
                         "" if v.generation is None else str(v.generation),
                         fmt.token(v.token),
                         fmt.when(v.created_at),
@@ -173,7 +173,7 @@ class PoolDetailScreen(ListScreen):
         """Whose pairs these are, and why the version failed (the engine's reason) when it did."""
         if v is None:
             return Text("Volume pairs of the selected version")
-        title = Text("Volume pairs of " + ("the PREPARE entry" if v.generation is None else f"version {v.version:03d}"))
+        title = Text("Volume pairs of " + (f"version {v.version:03d}" if v.is_backup else "the PREPARE entry"))
         if v.why_failed:
             title.append(" — ")
             title.append_text(fmt.state(v.dasd_state))
@@ -220,7 +220,7 @@ class PoolDetailScreen(ListScreen):
 
     def action_delete(self) -> None:
         v = self.selected_version
-        if v and v.generation is not None:
+        if v and v.is_backup:
             self.fpapp.confirm_and_run(command_text(FrDelete(copypool=self.pool, versions=(v.version,), scope="BOTH")))
 
     def action_copy_name(self) -> None:

@@ -53,29 +53,29 @@ def _version_option(v: VersionView) -> Option:
 
 
 def versions(site: SiteAPI, sel: Selections) -> list[Option]:
-    return [_version_option(v) for v in site.versions(sel.get("pool", "")) if v.generation is not None]
+    return [_version_option(v) for v in site.versions(sel.get("pool", "")) if v.is_backup]
 
 
 def dumped_versions(site: SiteAPI, sel: Selections) -> list[Option]:
-    vs = [v for v in site.versions(sel.get("pool", "")) if v.generation is not None]
+    vs = [v for v in site.versions(sel.get("pool", "")) if v.is_backup]
     return [_version_option(v) for v in vs if v.dump_copies] or [_version_option(v) for v in vs]
 
 
 def newest_valid(site: SiteAPI, sel: Selections) -> str | None:
     for v in site.versions(sel.get("pool", "")):
-        if v.generation is not None and v.recoverable:
+        if v.recoverable:
             return str(v.version)
     return None
 
 
 def older_valid(site: SiteAPI, sel: Selections) -> str | None:
-    valid = [v for v in site.versions(sel.get("pool", "")) if v.generation is not None and v.recoverable]
+    valid = [v for v in site.versions(sel.get("pool", "")) if v.recoverable]
     return str(valid[1].version) if len(valid) > 1 else (str(valid[0].version) if valid else None)
 
 
 def newest_dumped(site: SiteAPI, sel: Selections) -> str | None:
     for v in site.versions(sel.get("pool", "")):
-        if v.generation is not None and v.dump_copies:
+        if v.is_backup and v.dump_copies:
             return str(v.version)
     return None
 
@@ -104,7 +104,7 @@ def dataset_versions(site: SiteAPI, sel: Selections) -> list[Option]:
 def dataset_version(site: SiteAPI, sel: Selections) -> str | None:
     """The newest version that holds the data sets and can be recovered from, DASD or tape."""
     for v in site.versions(sel.get("pool", "")):
-        if v.generation is None:
+        if not v.is_backup:
             continue
         if (v.recoverable and _serves(site, sel, v.version, "DASD")) or (
             v.on_tape and _serves(site, sel, v.version, "TAPE")

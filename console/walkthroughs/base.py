@@ -9,7 +9,7 @@ context → choices → checks → impact → confirm → run → verify → sum
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
 from engine.command import Hold, Request, Selection, command_text
@@ -102,6 +102,26 @@ class Walkthrough:
 
     def alternatives(self, check: Check) -> list[Alternative]:
         return []
+
+    def followed_through(self, check: Check, precheck: Callable[[str], list[Check]]) -> list[Alternative]:
+        """The alternatives to a refusal, each followed through with the engine's checks (blocking):
+        one that changes a choice and would then meet another refusal this walkthrough can change
+        its way out of takes that change too, and says so. Taking an alternative never walks the
+        operator into a refusal the screen did not name (FCINCREMENTAL refused for a REQUIRED dump
+        is refused again, with FORCE, because the oldest version is not the incremental one)."""
+        return [self._follow(alt, precheck, depth=3) for alt in self.alternatives(check)]
+
+    def _follow(self, alt: Alternative, precheck: Callable[[str], list[Check]], depth: int) -> Alternative:
+        if depth == 0 or not alt.changes or alt.walkthrough or alt.run or alt.wait_for_copy or alt.back_to:
+            return alt
+        after = type(self)(selections={**self.selections, **dict(alt.changes)})
+        for refusal in (c for c in precheck(after.command()) if not c.ok and not c.advisory):
+            for then in after.alternatives(refusal):
+                if then.changes and not (then.walkthrough or then.run or then.wait_for_copy or then.back_to):
+                    merged = Alternative(f"{alt.label}, and {then.label[:1].lower()}{then.label[1:]}")
+                    merged = replace(merged, changes=alt.changes + then.changes)
+                    return self._follow(merged, precheck, depth - 1)
+        return alt
 
     def expect(self, site: SiteAPI) -> list[Expectation]:
         """What the command must leave behind, read before it runs (blocking: called in a

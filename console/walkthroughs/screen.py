@@ -449,12 +449,12 @@ class WalkthroughScreen(Screen[None]):
     async def run_checks(self) -> None:
         self.busy = True
         try:
-            checks = await asyncio.to_thread(self.fpapp.site.precheck, self.wt.command())
+            checks, offered = await asyncio.to_thread(self._checks_and_alternatives)
         finally:
             self.busy = False
         # the engine's severity: a refusal stops the command, an advisory check only informs
         self.judged = [Judged(c, not c.ok and not c.advisory) for c in checks]
-        lines, self.alternatives = [], []
+        lines, self.alternatives = [], offered
         for j in self.judged:
             # a line states the fact that holds, in words; colour only repeats it
             mark, words, colour = (
@@ -471,8 +471,6 @@ class WalkthroughScreen(Screen[None]):
             self.transcript.append(
                 f"check {mark} {words}{j.check.label}" + (f": {j.check.reason}" if j.check.reason else "")
             )
-            if j.blocking:
-                self.alternatives += self.wt.alternatives(j.check)
         text = self.query_one("#wt-text", Static)
         if any(j.blocking for j in self.judged):
             self.alternatives.append(Alternative("Go back and change my choices", back_to="__back__"))
@@ -491,6 +489,14 @@ class WalkthroughScreen(Screen[None]):
                 "Everything DFSMShsm checks is in order:\n\n" + "\n".join(lines) + "\n\n[dim]enter: see the impact[/]"
             )
             self.focus_next_none()
+
+    def _checks_and_alternatives(self) -> tuple[list[Check], list[Alternative]]:
+        """Blocking (a worker thread): the engine's checks, and for each refusal the alternatives
+        followed through the same checks."""
+        site = self.fpapp.site
+        checks = site.precheck(self.wt.command())
+        refused = [c for c in checks if not c.ok and not c.advisory]
+        return checks, [a for c in refused for a in self.wt.followed_through(c, site.precheck)]
 
     def focus_next_none(self) -> None:
         self.set_focus(None)

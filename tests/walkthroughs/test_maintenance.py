@@ -57,6 +57,28 @@ async def test_w7_roll_off_asks_for_the_name_and_held_backup_is_released(demo_pa
         assert 1 not in states(app.site.engine, DB2) and 4 in states(app.site.engine, DB2)
 
 
+async def test_w7_an_alternative_is_followed_through_the_checks(demo_path):
+    """FCINCREMENTAL on PAYROLL: the oldest version's REQUIRED dump is incomplete, and FORCE alone
+    would meet the next refusal (the oldest version is not the incremental one). The alternative
+    offered says and takes both changes, and its checks then pass."""
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        for extra in ("", " FCINCREMENTAL"):  # 002 without its ONSITE dump, then 003 incremental
+            assert (await app.site.command(f"FRBACKUP COPYPOOL(PAYROLL) EXECUTE{extra}")).rc == 0
+        await keys.press("j", "j", "b", "enter", "enter")  # PAYROLL
+        await keys.press("enter")  # FCINCREMENTAL, preselected: the pool has an incremental version
+        await settle(pilot, 5)
+        assert walkthrough(app).command() == "FRBACKUP COPYPOOL(PAYROLL) EXECUTE FCINCREMENTAL", text(app)
+        assert "✘ NOT MET" in text(app) and "REQUIRED dump class ONSITE" in text(app), text(app)
+        labels = [a.label for a in app.screen.alternatives]
+        assert "Roll it off anyway: add FORCE, and take a full backup instead" in labels, labels
+        await keys.press(*["down"] * labels.index("Roll it off anyway: add FORCE, and take a full backup instead"))
+        await keys.press("enter")
+        await settle(pilot, 5)
+        assert walkthrough(app).command() == "FRBACKUP COPYPOOL(PAYROLL) EXECUTE FORCE"
+        assert "✘" not in text(app), text(app)
+
+
 async def test_w8_withdraw_the_newest_version_keeps_the_others(demo_path):
     async with console(demo_path) as (app, keys):
         pilot = keys.pilot

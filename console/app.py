@@ -44,7 +44,7 @@ from engine.api import SiteAPI, SiteStatus
 from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
-from engine.events import ActivityLogged, CopyProgress, Event
+from engine.events import ActivityLogged, CopyProgress, Event, FlashCopyChanged
 from engine.hsm.alerts import CHANGING_VERBS, AlertAcknowledged, AlertView, Severity, changed_the_site
 from engine.messages import CommandResult
 from engine.security import Check, Decision, Function
@@ -228,8 +228,9 @@ class FlashpoolApp(App[None]):
                 self.alerts_changed()
             elif notice is not None:
                 self.notify(notice.text, title=notice.title, severity=notice.severity.value, timeout=8)
-            if isinstance(event, ActivityLogged) and changed_the_site(event):
-                self.refresh_status()  # a HOLD from the CLI: the status line says so now, not at the next tick
+            if (isinstance(event, ActivityLogged) and changed_the_site(event)) or isinstance(event, FlashCopyChanged):
+                # a HOLD from the CLI, or the server's stream broke (stopped? restarted?): said now, not at the next tick
+                self.refresh_status()
             self.post_message(SiteChanged(event))
 
     def _is_mine(self, event: Event) -> bool:

@@ -194,7 +194,8 @@ class SiteServer:
     # -- the route table ----------------------------------------------------------------------------
     def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            if self.stopping and route.action:
+            # the status too: a console told "live" by a server that is stopping would show it so
+            if self.stopping and (route.action or route.call == "status"):
                 return _json_error(503, "stopping", "the server is stopping and takes no more commands")
             who = await self.identity(request)
             api = self.api.as_user(who)

@@ -142,6 +142,8 @@ class RemoteSite(SiteAPI):
         message = data.get("message", str(data)) if isinstance(data, dict) else str(data)
         if r.status in (401, 403, 429):
             raise NotAuthorized(message)
+        if r.status == 503:  # stopping: gone for this client's purposes, back when a server runs
+            raise ServerGone(message)
         raise FlashpoolError(message)
 
     def _get(self, call: str, **args: object) -> Any:
@@ -292,7 +294,8 @@ class RemoteSite(SiteAPI):
     # -- events ---------------------------------------------------------------------------------------
     async def events(self) -> AsyncIterator[Event]:
         """The server's events; when the stream breaks (the server restarted, or this client fell
-        behind) it is opened again, and a FlashCopyChanged says everything may have changed."""
+        behind) it is opened again; a FlashCopyChanged, when it breaks and when it is back, says
+        everything may have changed."""
         here = asyncio.get_running_loop()
         inbox: asyncio.Queue[Event] = asyncio.Queue()
         reader = asyncio.run_coroutine_threadsafe(self._read_events(here, inbox), self._loop)
@@ -306,6 +309,7 @@ class RemoteSite(SiteAPI):
         assert self._session is not None
         first = True
         while True:
+            streaming = False
             try:
                 async with self._session.get(
                     self._base + EVENTS_PATH, timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -314,7 +318,7 @@ class RemoteSite(SiteAPI):
                         raise ServerGone(f"event stream refused ({r.status})")
                     if not first:
                         here.call_soon_threadsafe(inbox.put_nowait, FlashCopyChanged(time.time()))
-                    first = False
+                    first, streaming = False, True
                     async for line in r.content:
                         if line.startswith(b"data: "):
                             try:
@@ -325,6 +329,8 @@ class RemoteSite(SiteAPI):
                             here.call_soon_threadsafe(inbox.put_nowait, event)
             except (aiohttp.ClientError, ConnectionError, FileNotFoundError, ServerGone, ValueError):
                 pass
+            if streaming:  # the server stopped or restarted: a reader finds out at once, not at its next poll
+                here.call_soon_threadsafe(inbox.put_nowait, FlashCopyChanged(time.time()))
             await asyncio.sleep(1.0)
 
     # -- life -----------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ async def test_through_server_stops_and_restarts_every_screen_shows_the_api_or_s
                 if srv is None:
                     start = time.monotonic()
                     while "server gone" not in str(line.render()):
-                        assert time.monotonic() - start < 2.5, f"after {trail[-12:]}: still {line.render()}"
+                        assert time.monotonic() - start < 2.0, f"after {trail[-12:]}: still {line.render()}"
                         await asyncio.sleep(0.05)
                     assert "live" not in str(line.render()).replace("NOT LIVE", ""), trail[-12:]
                     assert app.check_action("backup", ()) is None and app.check_action("recover", ()) is None

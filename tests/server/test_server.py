@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
 import signal
 import time
 
@@ -17,7 +18,7 @@ from console import textual_internals as internals
 from engine.api import SiteAPI
 from engine.events import ActivityLogged
 from server import openapi, sockets
-from server.client import RemoteSite
+from server.client import RemoteSite, ServerGone
 from server.routes import BY_CALL, ROUTES
 from tests.server.harness import PAY, ROOT, Server, cli, make_site
 
@@ -260,6 +261,35 @@ def test_a_command_whose_client_goes_away_runs_to_its_end(site):
         finally:
             api.close_now()
         assert srv.stop() == 0
+
+
+async def test_a_stopping_server_answers_reads_but_neither_commands_nor_status(site):
+    """While the commands in flight finish, a status would tell a console it is live: it is
+    refused as the commands are (503, said by the client as the server gone); reads still answer."""
+    with Server(site) as srv:
+        api = RemoteSite(site)
+        try:
+            flight = asyncio.ensure_future(api.workload("PAY", 20, 3, 1))  # in flight for 3 s
+            await asyncio.sleep(0.5)  # accepted: it runs
+            os.kill(srv.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 2
+            while True:
+                try:
+                    await asyncio.to_thread(api.status)
+                except ServerGone as exc:
+                    assert "stopping" in str(exc)
+                    break
+                assert time.monotonic() < deadline, "a stopping server still answered its status"
+                await asyncio.sleep(0.05)
+            assert not flight.done()  # still in flight: the server is draining, not gone
+            with pytest.raises(ServerGone, match="takes no more commands"):
+                await api.command("QUERY COPYPOOL(PAY)")
+            assert [p.name for p in await asyncio.to_thread(api.pools)]  # reads go on
+            assert (await flight).copy_pool == "PAY"  # the accepted command ran to its end
+        finally:
+            await api.close()
+        assert srv.proc is not None and await asyncio.to_thread(srv.proc.wait, 30) == 0  # one SIGTERM only
+        srv.stop()
 
 
 def test_listen_needs_tls(site):

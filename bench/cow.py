@@ -2,10 +2,13 @@
 1, 4 and 12 dependents (each a target that has not yet got the track). The targets are a
 multi-target cascade, as SVC keeps them: a write preserves its old track once, on the newest.
 
-Goal (#17): at most 1.6x, and flat in the number of dependents. Both measured through the
-FlashCopy core (same code path, same volume size). The baseline printed first is the machine's
-limit: the same write and the same copy as bare system calls (pwrite vs copy_file_range + pwrite
-of one track), with no FlashCopy at all.
+Both are measured through the FlashCopy core (same code path, same volume size), with durability
+off: this is the core's own cost; what durability adds is bench.durable's. The floor printed
+first is the machine's limit: the same write and the same copy as bare system calls (pwrite vs
+copy_file_range + pwrite of one track), with no FlashCopy at all.
+
+Goal (restated by #39 from #17's 1.6x, which is below that floor on this machine): at most 1.1x
+the floor measured in the same run, and flat in the number of dependents (12 vs 1 at most 1.2x).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import os
 
 from bench._common import Timer, result, scratch
-from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
+from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore, FlashCopyOptions
 from engine.geometry import geometry_for
 from engine.storage import IMAGE_FILES, Volume
 
@@ -55,9 +58,8 @@ def main() -> None:
             for k in range(0, N, 64):
                 v.write_tracks_sync(k, [data] * 64)
         floor, copy_cost = syscall_floor(vols["SRC"], vols[targets[0]])
-        core = FlashCopyCore(vols)
+        core = FlashCopyCore(vols, FlashCopyOptions(durable=False))
         ratios: dict[int, float] = {}
-        plain_cost = float("inf")
         for deps in DEPENDENTS:
             best_plain = best_cow = float("inf")
             for _ in range(3):
@@ -77,22 +79,17 @@ def main() -> None:
                     core.withdraw(rel.id)
                 best_plain, best_cow = min(best_plain, plain.seconds), min(best_cow, cow.seconds)
             ratios[deps] = best_cow / best_plain
-            plain_cost = min(plain_cost, best_plain / N)
             print(
                 f"{deps:>2} dependent(s): plain write {best_plain / N * 1e6:.1f} us/track, "
                 f"write with copy-on-write {best_cow / N * 1e6:.1f} us/track ({ratios[deps]:.2f}x)"
             )
         for v in vols.values():
             v.close()
-        # why the goal is out of reach: a ratio of 1.6 leaves 0.6 of a plain engine write for
-        # the copy-on-write, and the copy system call of one track alone costs more than that
         print(
-            f"the goal leaves {0.6 * plain_cost * 1e6:.1f} us/track for the copy-on-write (0.6x a plain "
-            f"engine write); copy_file_range of the old track alone costs {copy_cost * 1e6:.1f} us/track"
+            f"the floor: {floor:.2f}x a plain write; the copy_file_range of the old track costs {copy_cost * 1e6:.1f} us"
         )
-        result("cow_floor_bare_syscalls", floor, "<=", 1.6, ".2f")
         for deps in DEPENDENTS:
-            result(f"cow_ratio_{deps}_dependents", ratios[deps], "<=", 1.6, ".2f")
+            result(f"cow_ratio_{deps}_dependents", ratios[deps], "<=", round(1.1 * floor, 2), ".2f")
         result("cow_12_vs_1_dependents", ratios[12] / ratios[1], "<=", 1.2, ".2f")
 
 

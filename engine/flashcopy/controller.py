@@ -313,8 +313,15 @@ class FlashCopyController:
         async def poll() -> None:
             while any(r.id not in self.failed for r in self.core.copy_candidates()):
                 await asyncio.sleep(0.01)
+            # the last chunk's bits are clear before its step has ended its relationship and
+            # committed: wait for the step, so a caller never sees a copy done but not recorded
+            await asyncio.to_thread(self._quiesce)
 
         await asyncio.wait_for(poll(), timeout)
+
+    def _quiesce(self) -> None:
+        with self.core.lock:
+            pass
 
     async def drain(self) -> None:
         """Copy everything that is still to copy, without the copier tasks (tests, tools)."""

@@ -25,6 +25,7 @@ from engine.catalog.models import BackupVersionRow, DumpCopyRow, IntentRow, Vers
 from engine.flashcopy import CopierSettings
 from engine.hsm import dump
 from engine.hsm import pool as pools
+from engine.messages import CommandResult
 from engine.site import Site
 from tests.hsm.lies_site import SOURCES, TRACKS, definition, track
 
@@ -60,10 +61,17 @@ class Scenario:
     setup: Callable[[Site, Model], Awaitable[None]]
     recovers: tuple[str, int] | None = None  # the version whose content sources may take
     dataset: str | None = None  # a data set recovery: only its tracks (and the VTOC) may change
+    #: what runs instead of the command text (a security change, which is no HSM command)
+    action: Callable[[Site], Awaitable[CommandResult]] | None = None
 
     @property
     def pool(self) -> str:
-        return re.search(r"COPYPOOL\((\w+)\)", self.command).group(1)  # type: ignore[union-attr]
+        """The copy pool the command names (LIST after the crash shows it); TWO for the others."""
+        named = re.search(r"COPYPOOL\((\w+)\)", self.command)
+        return named.group(1) if named else "TWO"
+
+    async def run(self, site: Site) -> CommandResult:
+        return await (self.action(site) if self.action else site.hsm.execute(self.command))
 
 
 class Counter:

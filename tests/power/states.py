@@ -33,7 +33,16 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from engine.catalog.models import BackupVersionRow
+from engine.catalog.models import (
+    AuditRow,
+    BackupVersionRow,
+    CopyPoolRow,
+    DumpClassRow,
+    PermitRow,
+    ProfileRow,
+    RoleGrantRow,
+    SiteSettingRow,
+)
 from engine.flashcopy import CopierSettings
 from engine.site import Site
 from tests.hsm.crash_points import Model, Scenario, check, clock
@@ -50,7 +59,7 @@ class Run:
     base: Path  # the site before the command (the disk the log starts from)
     ops: list[Op]
     ack: int  # the index of the ACK marker's creation: everything before it was done when RC came
-    answered: list[tuple[str, int, str]]  # (pool, version, DASD state) when the RC was answered
+    answered: Promised  # what the catalog said when the RC was answered
     model: Model
     scenario: Scenario
 
@@ -60,15 +69,54 @@ class Run:
         return sorted(points | {self.ack, self.ack + 1, len(self.ops)})
 
 
-def versions(path: Path) -> list[tuple[str, int, str]]:
-    """(pool, version, DASD state) of every version the catalog lists, read as Site.open leaves it."""
+#: What an answered command may have changed and a power cut must not take back: its versions,
+#: the configuration (copy pools, dump classes, settings and holds), the security setup, and the
+#: audit trail (whose entries up to the answer must all still be there, in order).
+Promised = dict[str, list[str]]
+TABLES = {
+    "versions": BackupVersionRow,
+    "copy pools": CopyPoolRow,
+    "dump classes": DumpClassRow,
+    "settings": SiteSettingRow,
+    "profiles": ProfileRow,
+    "permits": PermitRow,
+    "grants": RoleGrantRow,
+}
+
+
+def promised(site: Site) -> Promised:
+    def rows(model: type) -> list[str]:
+        found = s.exec(select(model)).all()
+        if model is BackupVersionRow:  # its state, not its copy progress
+            return sorted(json.dumps([v.copy_pool, v.version, v.dasd_state]) for v in found)
+        return sorted(json.dumps(r.model_dump(), sort_keys=True, default=str) for r in found)
+
+    with site.catalog.session() as s:
+        out = {name: rows(model) for name, model in TABLES.items()}
+        audit = s.exec(select(AuditRow).order_by(AuditRow.seq)).all()  # type: ignore[arg-type]
+        out["audit"] = [json.dumps(r.model_dump(), sort_keys=True, default=str) for r in audit]
+    return out
+
+
+def promised_at(path: Path) -> Promised:
+    """The promised state as Site.open leaves the site at `path`."""
     site = Site.open(path, clock=clock())
     try:
-        with site.catalog.session() as s:
-            rows = s.exec(select(BackupVersionRow)).all()
-            return sorted((v.copy_pool, v.version, v.dasd_state) for v in rows)
+        return promised(site)
     finally:
         site.close_files()
+
+
+def lost(answered: Promised, now: Promised) -> list[str]:
+    """What the answer said that the state after the cut no longer says."""
+    out = [
+        f"{name}: {now[name]} after the cut, {answered[name]} when answered"
+        for name in TABLES
+        if now[name] != answered[name]
+    ]
+    if now["audit"][: len(answered["audit"])] != answered["audit"]:
+        out.append(f"audit: {len(answered['audit'])} entries when answered, not all of them after the cut")
+    return out
 
 
 def _mounted(path: Path, timeout: float = 10.0) -> None:
@@ -95,7 +143,7 @@ def record(root: Path, scenario: Scenario, copiers: bool = False, durable: bool 
     answered_file = root / "answered.json"
     try:
         _mounted(mount)
-        _run_child(mount, scenario.command, answered_file, copiers, durable)
+        _run_child(mount, scenario, answered_file, copiers, durable)
     finally:
         subprocess.run(["fusermount3", "-u", str(mount)], check=False)
         try:
@@ -105,11 +153,10 @@ def record(root: Path, scenario: Scenario, copiers: bool = False, durable: bool 
             raise
     ops = load(log)
     ack = next(i for i, op in enumerate(ops) if op.kind == "create" and op.path == "/ACK")
-    answered = [tuple(v) for v in json.loads(answered_file.read_text())]
-    return Run(base, ops, ack, answered, model, scenario)  # type: ignore[arg-type]
+    return Run(base, ops, ack, json.loads(answered_file.read_text()), model, scenario)
 
 
-def _run_child(mount: Path, command: str, answered: Path, copiers: bool, durable: bool) -> None:
+def _run_child(mount: Path, scenario: Scenario, answered: Path, copiers: bool, durable: bool) -> None:
     pid = os.fork()
     if pid == 0:
         code = 0
@@ -120,13 +167,10 @@ def _run_child(mount: Path, command: str, answered: Path, copiers: bool, durable
                 if copiers:
                     await site.start(auto_dump_interval=None)
                 try:
-                    res = await site.hsm.execute(command)
+                    res = await scenario.run(site)
                     if res.rc > 4:
-                        raise AssertionError(f"{command} ended with RC {res.rc}: {res.lines()}")
-                    with site.catalog.session() as s:
-                        rows = s.exec(select(BackupVersionRow)).all()
-                        now = sorted((v.copy_pool, v.version, v.dasd_state) for v in rows)
-                    answered.write_text(json.dumps(now))
+                        raise AssertionError(f"{scenario.name} ended with RC {res.rc}: {res.lines()}")
+                    answered.write_text(json.dumps(promised(site)))
                     (mount / "ACK").touch()  # the answer's place among the writes
                 finally:
                     await site.close()
@@ -224,7 +268,5 @@ def problems_at(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> l
     except Exception as exc:  # noqa: BLE001 - a site that does not open is a broken promise
         return [f"the site does not open or check: {type(exc).__name__}: {exc}"]
     if cut > run.ack:
-        now = versions(path)
-        if now != run.answered:
-            found.append(f"the answered command is lost: versions {now} after the cut, {run.answered} when answered")
+        found += [f"the answered command is lost: {what}" for what in lost(run.answered, promised_at(path))]
     return found

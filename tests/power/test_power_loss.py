@@ -15,12 +15,40 @@ from pathlib import Path
 
 import pytest
 
-from tests.hsm.test_crash_points import SCENARIOS
+from engine.api import LocalSite
+from engine.messages import CommandResult
+from engine.security.access import Access
+from engine.security.admin import Change, Kind, SecurityChange
+from engine.site import Site
+from tests.hsm.crash_points import Scenario
+from tests.hsm.test_crash_points import SCENARIOS, fresh, two
 from tests.power.states import choices, problems_at, record
 
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
 SEED = int(os.environ.get("FLASHPOOL_POWER_SEED", "39"))
 STATES = 10**6 if SOAK else 6
+
+
+async def grant_and_permit(site: Site) -> CommandResult:
+    """Two security changes by the site's owner; the second one's answer is the one recorded."""
+    api = LocalSite(site)
+    first = await api.change_security(SecurityChange(Change.GRANT, kind=Kind.USER, name="alice", role="monitor"))
+    assert first.rc == 0, first.lines()
+    await api.change_security(SecurityChange(Change.DEFINE, profile="STGADMIN.ARC.FRRECOV.TWO", uacc=Access.NONE))
+    return await api.change_security(
+        SecurityChange(Change.PERMIT, profile="STGADMIN.ARC.FRRECOV.TWO", kind=Kind.USER, name="alice")
+    )
+
+
+#: Beyond the fast replication commands of the crash points: configuration, holds and the
+#: security setup, each with its audit entry (issue #39's coverage).
+CONFIGURATION = [
+    Scenario("setsys", "SETSYS FASTREPLICATION(DATASETRECOVERY(PREFERRED)) AUTODUMPSTART(0100 0300 0500)", fresh),
+    Scenario("define-dumpcycle", "DEFINE DUMPCYCLE(NNNNNNY CYCLESTARTDATE(2026/11/29))", two),
+    Scenario("hold", "HOLD FRBACKUP", two),
+    Scenario("security", "(security changes)", fresh, action=grant_and_permit),
+]
+ALL = [*SCENARIOS, *CONFIGURATION]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -31,7 +59,7 @@ def fuse_available() -> None:
 
 
 def explore(tmp_path: Path, name: str, copiers: bool = False, durable: bool = True) -> tuple[int, list[str]]:
-    scenario = next(s for s in SCENARIOS if s.name == name)
+    scenario = next(s for s in ALL if s.name == name)
     run = record(tmp_path / "run", scenario, copiers=copiers, durable=durable)
     states = [(cut, label, keep) for cut in run.cuts() for label, keep in choices(SEED + cut, len(run.ops))]
     must = [s for s in states if s[0] == run.ack + 1 and s[1] == "none"]  # answered, nothing more flushed
@@ -49,14 +77,14 @@ def explore(tmp_path: Path, name: str, copiers: bool = False, durable: bool = Tr
     return tried, problems
 
 
-@pytest.mark.parametrize("name", [s.name for s in SCENARIOS])
+@pytest.mark.parametrize("name", [s.name for s in ALL])
 def test_every_power_cut_state_keeps_the_promise(tmp_path, name: str) -> None:
     tried, problems = explore(tmp_path, name, copiers=SOAK)
     assert tried >= min(STATES, 4)
     assert not problems, "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("name", ["backup", "rolloff-force"])
+@pytest.mark.parametrize("name", ["backup", "rolloff-force", "setsys", "define-dumpcycle", "hold", "security"])
 def test_the_harness_finds_the_lies_of_a_site_without_durability(tmp_path, name: str) -> None:
     """The proof can fail: opened without durability (SQLite synchronous=NORMAL, FlashCopy not
     flushing targets before the bits), a power cut right after the answer loses what RC 0 said."""

@@ -484,6 +484,7 @@ def restore_volume(ctx: Context, copy: DumpCopyRow, volser: str) -> tuple[int, s
     for first in range(0, g.tracks, step):
         n = min(step, g.tracks - first)
         ctx.flashcopy.write_run_blocking(volser, first, [tracks.get(first + i, zero) for i in range(n)])
+    ctx.make_durable((volser,))  # RC 0 says the volume holds the dump: so it does after a power cut
     return 0, f"{volser} restored from tape {copy.tape} ({len(tracks):,} written tracks)"
 
 

@@ -11,7 +11,8 @@ A state (`build`) is the base site plus the log up to a cut:
 * a write persists when a flush of its file (fsync or fdatasync) follows it before the cut;
 * every other write before the cut — written but not flushed — may or may not have reached the
   disk: `keep` decides for each (none, all, or a random subset from a seed), and the ones kept
-  land in the order they were made;
+  land in the order they were made; in a torn state each kept write lands only in some of its
+  4 KB sectors (a disk writes a sector atomically, not a track);
 * SQLite's shared-memory index (`-shm`) is not kept: a power cut leaves nothing of it that
   SQLite trusts, and it rebuilds it from the WAL.
 """
@@ -22,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +49,7 @@ from engine.flashcopy import CopierSettings
 from engine.site import Site
 from tests.hsm.crash_points import Model, Scenario, check, clock
 from tests.hsm.crash_points import build as build_base
+from tests.hsm.lies_site import TRACKS
 from tests.power.recordfs import Op, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +120,26 @@ def lost(answered: Promised, now: Promised) -> list[str]:
     if now["audit"][: len(answered["audit"])] != answered["audit"]:
         out.append(f"audit: {len(answered['audit'])} entries when answered, not all of them after the cut")
     return out
+
+
+def unrecovered(path: Path, run: Run) -> list[str]:
+    """After a volume or copy pool recovery answered RC 0, every volume it recovered reads the
+    recovered point in time (not its old content, nor a mix of both)."""
+    scenario = run.scenario
+    if scenario.recovers is None or scenario.dataset:
+        return []
+    want = run.model.versions[scenario.recovers]
+    one = re.search(r"TOVOLUME\((\w+)\)", scenario.command)
+    site = Site.open(path, clock=clock())
+    try:
+        core = site.flashcopy.core
+        return [
+            f"{v} does not hold the recovered point in time"
+            for v in ([one.group(1)] if one else sorted(want))
+            if core.read_run(v, 0, TRACKS) != want[v]
+        ]
+    finally:
+        site.close_files()
 
 
 def _mounted(path: Path, timeout: float = 10.0) -> None:
@@ -216,17 +239,32 @@ def durable_writes(ops: list[Op], cut: int) -> set[int]:
     return durable
 
 
-def build(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> Path:
+SECTOR = 4096  # what a disk writes atomically; a longer write can land in part (torn)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Which of the writes not yet flushed reach the disk at the cut, and how much of each: with
+    `torn`, each kept write lands only in the 4 KB sectors it says (a write the power cut tore)."""
+
+    writes: Callable[[int], bool]
+    torn: Callable[[int, int], bool] | None = None  # (write, sector) -> that sector landed
+
+
+def build(run: Run, cut: int, keep: Keep, out: Path) -> Path:
     """The disk at a power cut after ops[:cut], with the unflushed writes `keep` says reached it."""
     shutil.copytree(run.base, out / "site")
     durable = durable_writes(run.ops, cut)
     for i, op in enumerate(run.ops[:cut]):
         target = out / op.path.lstrip("/")
         if op.kind == "write":
-            if i in durable or keep(i):
+            if i in durable or keep.writes(i):
+                whole = i in durable or keep.torn is None
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
                 try:
-                    os.pwrite(fd, op.data, op.offset)
+                    for at in range(0, len(op.data), len(op.data) if whole else SECTOR):
+                        if whole or keep.torn(i, at // SECTOR):  # type: ignore[misc]
+                            os.pwrite(fd, op.data[at : at + (len(op.data) if whole else SECTOR)], op.offset + at)
                 finally:
                     os.close(fd)
         elif op.kind == "create":
@@ -247,19 +285,21 @@ def build(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> Path:
     return out / "site"
 
 
-def choices(seed: int, ops: int) -> list[tuple[str, Callable[[int], bool]]]:
-    """Which of the `ops` recorded changes, if unflushed, reach the disk: none, all, and two
-    random subsets (reproduced by the seed)."""
+def choices(seed: int, ops: int) -> list[tuple[str, Keep]]:
+    """Which of the `ops` recorded changes, if unflushed, reach the disk: none, all, two random
+    subsets, and a random subset of them torn at 4 KB sectors (all reproduced by the seed)."""
     rng = random.Random(seed)
-    subsets = [{i for i in range(ops) if rng.random() < 0.5} for _ in range(2)]
+    subsets = [{i for i in range(ops) if rng.random() < 0.5} for _ in range(3)]
+    tear = rng.randrange(1 << 30)
     return [
-        ("none", lambda i: False),
-        ("all", lambda i: True),
-        *((f"subset{n}", lambda i, s=s: i in s) for n, s in enumerate(subsets)),
+        ("none", Keep(lambda i: False)),
+        ("all", Keep(lambda i: True)),
+        *((f"subset{n}", Keep(lambda i, s=s: i in s)) for n, s in enumerate(subsets[:2])),
+        ("torn", Keep(lambda i: i in subsets[2], lambda i, k: random.Random(tear ^ (i << 20) ^ k).random() < 0.5)),
     ]
 
 
-def problems_at(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> list[str]:
+def problems_at(run: Run, cut: int, keep: Keep, out: Path) -> list[str]:
     """Build the state and check the promise on it: the site opens, settles, and every promise
     the catalog makes holds (tests/hsm/crash_points.check); an answered command is not lost."""
     path = build(run, cut, keep, out)
@@ -269,4 +309,5 @@ def problems_at(run: Run, cut: int, keep: Callable[[int], bool], out: Path) -> l
         return [f"the site does not open or check: {type(exc).__name__}: {exc}"]
     if cut > run.ack:
         found += [f"the answered command is lost: {what}" for what in lost(run.answered, promised_at(path))]
+        found += [f"the answered recovery is lost: {what}" for what in unrecovered(path, run)]
     return found

@@ -1,7 +1,7 @@
 """Power loss keeps every promise: every write and flush the site makes is recorded below it (a
 FUSE file system, tests/power/recordfs.py), and the disks a power cut could leave are built from
 the record (tests/power/states.py): at every flush, at the answer and at the end, with none, all
-or random subsets of the writes not yet flushed. On each, the site opens, settles its intents,
+or random subsets of the writes not yet flushed, whole or torn at 4 KB sectors. On each, the site opens, settles its intents,
 and the independent model of tests/hsm/crash_points.py checks every promise; a command that was
 answered is not lost. `make soak` tries every state of every scenario; FLASHPOOL_POWER_SEED
 reproduces a run's random subsets (printed on failure)."""
@@ -62,7 +62,8 @@ def explore(tmp_path: Path, name: str, copiers: bool = False, durable: bool = Tr
     scenario = next(s for s in ALL if s.name == name)
     run = record(tmp_path / "run", scenario, copiers=copiers, durable=durable)
     states = [(cut, label, keep) for cut in run.cuts() for label, keep in choices(SEED + cut, len(run.ops))]
-    must = [s for s in states if s[0] == run.ack + 1 and s[1] == "none"]  # answered, nothing more flushed
+    # answered, nothing more flushed; and the same instant with the unflushed writes torn
+    must = [s for s in states if s[0] == run.ack + 1 and s[1] in ("none", "torn")]
     rest = [s for s in states if s not in must]
     random.Random(SEED).shuffle(rest)
     tried, problems = 0, []

@@ -58,6 +58,7 @@ test: $(STAMP_TEST) $(FUSE)
 
 bench: $(STAMP_TEST)
 	$(BYTECODE)
+	@command -v qemu-io >/dev/null || apt-get install -y -q qemu-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q qemu-utils >/dev/null 2>&1; } || echo "qemu-utils could not be installed: bench.durable skips its qcow2 baseline and says so"
 	$(PY) -m bench
 
 soak: $(STAMP_TEST) $(FUSE)

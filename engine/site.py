@@ -39,6 +39,7 @@ from engine.flashcopy import (
     FlashCopyOptions,
     Relationship,
 )
+from engine.flashcopy.heldlog import HeldLog
 from engine.geometry import Geometry
 from engine.hsm import dump, dumpcycle, interrupted, setsys
 from engine.hsm.alerts import AlertWatch
@@ -61,6 +62,7 @@ from engine.views import Views
 
 LOCK_FILE = "site.lock"
 VOLUME_DIR = "volumes"
+HELD_LOG = "held-writes.log"  # host writes held for the FlashCopy core's group commit (heldlog.py)
 TAPE_DIR = "tapes"
 
 log = logging.getLogger("flashpool.site")
@@ -157,6 +159,7 @@ class Site:
         self._lock = -1
         self.recovered: list[str] = []  # what opening finished or undid after a crash
         self.repaired: list[sitefiles.Repair] = []  # files opening made the owner's alone again
+        self.replayed: tuple[int, list[str]] = (0, [])  # held host writes replayed at open, volumes gone
         self.audit_notes: list[str] = []  # what opening the audit trail found (sealed, head moved, forged)
         self._checkpointed: AuditMark | None = None
         self.demo = False  # a demo site (flashpool init --demo, or the console's first start)
@@ -308,11 +311,14 @@ class Site:
             clock=clock,
             relationships=usable,
             next_id=next_id,
+            held_log=HeldLog(root / HELD_LOG),
         )
+        held = core.replay_held()
         ctl = FlashCopyController(volumes, core=core, copier=copier, clock=clock)
         site = cls(root, catalog, volumes, unavailable, suspended, ctl)
         site._lock = lock
         site.repaired = repaired
+        site.replayed = held
         with catalog.session() as s:
             site.demo = repo.is_demo(s)
         site.audit_notes = site.context.audit.open(Identity.current(), clock)
@@ -348,6 +354,18 @@ class Site:
                     s.connection(),
                     repo.ActivityEntry(
                         now, "OPEN", "RESOLVE INTENT", pool, 4, [{"id": "FPL140I", "severity": "W", "text": text}]
+                    ),
+                )
+            replayed, gone = self.replayed
+            if replayed or gone:
+                text = f"{replayed} host write(s) held for a group commit when the site stopped were written again" + (
+                    f"; those to {', '.join(gone)} are lost (the volume is gone)" if gone else ""
+                )
+                log.warning("FPL145I %s", text.upper())
+                repo.log_activity(
+                    s.connection(),
+                    repo.ActivityEntry(
+                        now, "OPEN", "REPLAY HELD WRITES", None, 4, [{"id": "FPL145I", "severity": "W", "text": text}]
                     ),
                 )
             for text in tapes:
@@ -444,6 +462,8 @@ class Site:
         await self.hsm.settle()
         await self.alerts.settle()
         await self.flashcopy.stop()
+        with contextlib.suppress(DatabaseError, OSError, FlashpoolError):
+            await asyncio.to_thread(self.flashcopy.core.destage)  # held host writes, off the loop
         with contextlib.suppress(DatabaseError, OSError):
             await asyncio.to_thread(self.checkpoint_audit)
         self.close_files()

@@ -160,6 +160,10 @@ class Volume:
         self._slot = geometry.slot_size
         self._track_size = geometry.track_size
         self._pad = _padding(self._slot - self._track_size)
+        # host writes the FlashCopy core holds back until its next group commit (its write
+        # cache, FlashCopyCore._destage): track -> data. Every read and copy from this volume
+        # sees them; only destage_sync writes them to the image.
+        self._held: dict[int, bytes] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
@@ -216,6 +220,8 @@ class Volume:
 
     def close(self) -> None:
         if not self._closed:
+            if self._held:  # the core destages before it closes: this is only the last resort
+                self.destage_sync()
             self._closed = True
             self._files.forget(self)
 
@@ -233,8 +239,46 @@ class Volume:
     def _offset(self, track: int) -> int:
         return track * self._slot
 
+    # -- held host writes (the core's write cache) -----------------------------------------
+    def hold_tracks(self, first: int, tracks: list[bytes]) -> None:
+        """Keep a host write back from the image: it reaches it at destage_sync."""
+        self.geometry.check_extent(first, len(tracks))
+        for i, data in enumerate(tracks):
+            if len(data) != self._track_size:
+                self._check_data(data)
+            self._held[first + i] = data
+
+    @property
+    def holding(self) -> int:
+        """How many tracks are held."""
+        return len(self._held)
+
+    def _holds_any(self, first: int, count: int) -> bool:
+        held = self._held
+        if count <= len(held):
+            return any(k in held for k in range(first, first + count))
+        return any(first <= k < first + count for k in held)
+
+    def destage_sync(self) -> int:
+        """Write the held tracks to the image, in runs; the caller has first made durable what
+        they must follow. Returns how many were written; on an error all stay held."""
+        held, self._held = self._held, {}
+        try:
+            keys = sorted(held)
+            start = 0
+            for i in range(1, len(keys) + 1):
+                if i == len(keys) or keys[i] != keys[i - 1] + 1:
+                    self.write_tracks_sync(keys[start], [held[k] for k in keys[start:i]])
+                    start = i
+        except BaseException:
+            self._held = {**held, **self._held}
+            raise
+        return len(held)
+
     def read_track_sync(self, track: int) -> bytes:
         self.geometry.check_track(track)
+        if self._held and (data := self._held.get(track)) is not None:
+            return data
         with self._fd() as fd:
             data = os.pread(fd, self.geometry.track_size, self._offset(track))
         if len(data) < self.geometry.track_size:  # image shorter than expected: zeros
@@ -249,11 +293,19 @@ class Volume:
             raw = os.pread(fd, slot * count, self._offset(first))
         if len(raw) < slot * count:
             raw = raw + bytes(slot * count - len(raw))
-        return [raw[i * slot : i * slot + size] for i in range(count)]
+        out = [raw[i * slot : i * slot + size] for i in range(count)]
+        if self._held:
+            for k, data in self._held.items():
+                if first <= k < first + count:
+                    out[k - first] = data
+        return out
 
     def write_track_sync(self, track: int, data: bytes) -> None:
         self.geometry.check_track(track)
         self._check_data(data)
+        if self._held and track in self._held:  # behind a held write: held too, never before it
+            self._held[track] = data
+            return
         self._pwrite(data, self._offset(track), f"writing track {track}")
 
     def write_tracks_sync(self, first: int, tracks: list[bytes]) -> None:
@@ -264,6 +316,9 @@ class Volume:
         for data in tracks:
             if len(data) != size:
                 self._check_data(data)
+        if self._held and self._holds_any(first, len(tracks)):  # never ahead of a held write
+            self.hold_tracks(first, tracks)
+            return
         offset = first * self._slot
         files = self._files
         fd = files.pin(self)  # pinned directly (no context object): this runs on every host write
@@ -301,6 +356,9 @@ class Volume:
         slot = self._slot
         if target._slot != slot:
             raise TrackDataError(f"{self.volser} and {target.volser} are not like devices")
+        if self._held and self._holds_any(first, count):  # the newest data is held, not in the image
+            target.write_tracks_sync(target_first, self.read_tracks_sync(first, count))
+            return
         src, dst = first * slot, target_first * slot
         remaining = count * slot
         # both descriptors pinned directly (no context objects): this runs on every host

@@ -43,6 +43,7 @@ log = logging.getLogger("flashpool.flashcopy")
 class CopierSettings:
     concurrency: int = 2  # relationships copied at the same time
     chunk_tracks: int = 1024  # tracks per hand-off to a worker thread (~58 MB of 3390)
+    destage_seconds: float = 0.1  # how long a held host write waits at most for its group commit
     tracks_per_second: float | None = None  # None = as fast as the disk goes
     progress_interval: float = 0.25  # seconds between progress events per relationship
     retry_seconds: float = 15.0  # a copy parked by an error (a full disk) is tried again after this
@@ -279,6 +280,18 @@ class FlashCopyController:
             asyncio.create_task(self._copier(n), name=f"flashcopy-copier-{n}")
             for n in range(max(1, self.settings.concurrency))
         ]
+        self._tasks.append(asyncio.create_task(self._destager(), name="flashcopy-destager"))
+
+    async def _destager(self) -> None:
+        """Held host writes reach their images within destage_seconds (a group commit for all
+        the writes held meanwhile), as a disk's write cache destages on its own."""
+        while True:
+            await asyncio.sleep(self.settings.destage_seconds)
+            if self.core.held and not self.core.closed:
+                try:
+                    await asyncio.to_thread(self.core.destage)
+                except FlashpoolError as exc:  # a full disk: kept held, said, tried again
+                    log.warning("held host writes could not reach their volumes yet: %s", exc)
 
     async def stop(self) -> None:
         if self._retry is not None:
@@ -290,6 +303,8 @@ class FlashCopyController:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if tasks:  # a cancelled copier's chunk goes on in its thread: stopped means it ended too
+            await asyncio.to_thread(self._quiesce)
 
     @property
     def running(self) -> bool:

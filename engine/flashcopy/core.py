@@ -55,6 +55,7 @@ from engine.errors import (
     UnknownVolume,
     VolumeInUse,
 )
+from engine.flashcopy.heldlog import HeldLog
 from engine.flashcopy.relationship import (
     CopyMode,
     EndReason,
@@ -75,6 +76,7 @@ class FlashCopyOptions:
     cascading: bool = True
     multiple_incremental: bool = False  # DS8000 -multinc / DFSMShsm FCINCREMENTAL(ALL)
     durable: bool = True  # fdatasync targets before committing the bits that vouch for them (power loss)
+    held_tracks: int = 1024  # durable: host writes held for one group commit, at most
 
 
 @dataclass(slots=True)
@@ -106,8 +108,11 @@ class FlashCopyCore:
         clock: Callable[[], float] = time.time,
         relationships: Iterable[Relationship] = (),
         next_id: int = 1,
+        held_log: HeldLog | None = None,
     ) -> None:
         self.volumes = volumes
+        self.held_log = held_log  # held host writes survive a process crash in it (replay_held)
+        self._replaying = False
         self.options = options or FlashCopyOptions()
         self.journal: Journal = journal or NullJournal()
         self.clock = clock
@@ -120,6 +125,8 @@ class FlashCopyCore:
         self._dirty: dict[int, Relationship] = {}
         self._removed: dict[int, Ended] = {}
         self._unflushed: set[Volume] = set()
+        self._holding: set[Volume] = set()  # volumes with host writes held for the group commit
+        self._host_written: set[Volume] = set()  # host writes since the volume's last flush
         self.ended: deque[Ended] = deque()  # drained by the async layer to publish events
         self.tracks_moved = 0  # every track copied between volumes, for benchmarks and tests
         self.closed = False
@@ -127,12 +134,40 @@ class FlashCopyCore:
             self._index(rel)
             self._next_id = max(self._next_id, rel.id + 1)
 
+    def replay_held(self) -> tuple[int, list[str]]:
+        """At open: the host writes a crashed process held, written again in order through the
+        ordinary write path (a copy-on-write the crash undid is made again), then committed.
+        Returns (tracks replayed, volumes that are gone: their held writes are lost)."""
+        if self.held_log is None:
+            return 0, []
+        with self.lock:
+            replayed, gone = 0, set()
+            self._replaying = True  # the log stays as it is until the commit below
+            try:
+                for volser, track, data in self.held_log.entries():
+                    vol = self.volumes.get(volser)
+                    if vol is None or track >= vol.tracks or len(data) != vol.geometry.track_size:
+                        gone.add(volser)
+                        continue
+                    self.write_run(volser, track, [data])
+                    replayed += 1
+            finally:
+                self._replaying = False
+            self._commit()
+            self.held_log.reset()
+            return replayed, sorted(gone)
+
     def close(self) -> None:
         """Wait for the operation in progress, then refuse every later one: a copy chunk still
         queued in a worker thread must never touch a volume or the journal once they are closed
-        (their file descriptors may already belong to something else)."""
+        (their file descriptors may already belong to something else). Held host writes reach
+        their images first, in the order a power cut needs."""
         with self.lock:
+            if not self.closed and self._holding:
+                self._commit()
             self.closed = True
+            if self.held_log is not None:
+                self.held_log.close()
 
     def _open(self) -> None:
         if self.closed:
@@ -238,17 +273,28 @@ class FlashCopyCore:
             for rel, i, n in incoming:
                 rel.changed_tgt.set_range(i, n)
                 self._touch(rel)
-            self._commit()
-            # 2. the write itself
-            vol.write_tracks_sync(first, tracks)
-            self._unflushed.add(vol)
+            # 2. the write itself. Durable: when it must follow flushes and a commit (an old
+            # track preserved, a change recorded), it is held, as a disk's write cache holds it,
+            # until the next group commit; else it goes to the image now.
+            hold = self.options.durable and bool(self._dirty or self._removed or self._holding)
+            if not hold:
+                self._commit()
+            self._host_written.add(vol)
+            if hold:
+                if self.held_log is not None and not self._replaying:
+                    self.held_log.append(volser, first, tracks)
+                vol.hold_tracks(first, tracks)
+                self._holding.add(vol)
+            else:
+                vol.write_tracks_sync(first, tracks)
             # 3. user data wins on a target: those tracks leave their relationship
             for rel, i, n in incoming:
                 if rel.uncopied.any(i, i + n):
                     rel.uncopied.clear_range(i, n)
                     self._touch(rel)
                     self._maybe_end(rel)
-            self._commit()
+            if not hold or sum(v.holding for v in self._holding) >= self.options.held_tracks:
+                self._commit()
 
     def _record_source_writes(self, volser: str, first: int, count: int) -> None:
         """Change recording of every relationship sourced on the written tracks (the loop every
@@ -308,6 +354,7 @@ class FlashCopyCore:
     def establish(self, req: EstablishRequest) -> Relationship:
         with self.lock:
             length = self.check_establish(req)
+            self._sources_durable((req.source,))
             src, tgt = self.volume(req.source), self.volume(req.target)
             full = req.tracks is None
             # The target's logical content changes now: its own dependents keep theirs physically.
@@ -343,6 +390,7 @@ class FlashCopyCore:
                     f"relationship {rel.id} ({rel.source} -> {rel.target}) has no change "
                     f"recording; only an incremental relationship can be refreshed"
                 )
+            self._sources_durable((rel.source,))
             self._unchain(rel)  # its new point in time is the source's
             changed = rel.changed_src | rel.changed_tgt
             self._settle(rel, changed)
@@ -406,6 +454,7 @@ class FlashCopyCore:
         """
         with self.lock:
             rel = self.check_reverse(rel_id, fast=fast)
+            self._sources_durable((rel.target,))  # the backup, the new point in time's source
             self._unchain(rel)
             moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
             handover: list[Relationship] = []
@@ -833,17 +882,62 @@ class FlashCopyCore:
         with self.lock:
             self._commit()
 
-    def _commit(self) -> None:
-        if not self._dirty and not self._removed:
-            return
-        if self.options.durable:
-            for vol in self._unflushed:
+    @property
+    def held(self) -> int:
+        """Host-write tracks held for the next group commit (read without the lock: a hint)."""
+        return sum(v.holding for v in list(self._holding))
+
+    def destage(self) -> int:
+        """The group commit of held host writes (a timer, a flush, or the next operation calls
+        it): returns how many tracks reached their images."""
+        with self.lock:
+            held = sum(v.holding for v in self._holding)
+            self._commit()
+            return held
+
+    def flush(self, volsers: Iterable[str]) -> None:
+        """A host's flush: every write to these volumes acknowledged so far is durable."""
+        with self.lock:
+            self._commit()
+            for volser in sorted(set(volsers)):
+                vol = self.volume(volser)
                 vol.flush_sync()
-        self._unflushed.clear()
-        changed, removed = list(self._dirty.values()), [self._removed[i] for i in sorted(self._removed)]
-        self.journal.commit(changed, removed, self._next_id)
-        self._dirty.clear()
-        self._removed.clear()
+                self._host_written.discard(vol)
+                self._unflushed.discard(vol)
+
+    def _commit(self) -> None:
+        """Targets flushed, then the journal, then the held host writes those two let through."""
+        if self._dirty or self._removed:
+            if self.options.durable:
+                for vol in self._unflushed:
+                    vol.flush_sync()
+            self._unflushed.clear()
+            changed, removed = list(self._dirty.values()), [self._removed[i] for i in sorted(self._removed)]
+            self.journal.commit(changed, removed, self._next_id)
+            self._dirty.clear()
+            self._removed.clear()
+        if self._holding:
+            if self.options.durable:  # the old tracks the held writes replace on other volumes
+                for vol in self._unflushed:
+                    vol.flush_sync()
+                self._unflushed.clear()
+            for vol in sorted(self._holding, key=lambda v: v.volser):
+                vol.destage_sync()  # on an error it keeps what it held, and so does this set
+            self._holding.clear()
+        if self.held_log is not None and not self._replaying:
+            self.held_log.reset()
+
+    def _sources_durable(self, volsers: Iterable[str]) -> None:
+        """A new point in time includes every host write acknowledged before it, so those
+        writes are made durable first (a disk's snapshot includes its cache)."""
+        if not self.options.durable:
+            return
+        self._commit()
+        for volser in volsers:
+            vol = self.volumes.get(volser)
+            if vol is not None and vol in self._host_written:
+                vol.flush_sync()
+                self._host_written.discard(vol)
 
 
 def _overlapping(

@@ -105,8 +105,7 @@ class Context:
         for it (a power cut, docs/ATOMICITY.md); nothing to do on a site opened without
         durability. Blocking."""
         if self.flashcopy.core.options.durable:
-            for volser in sorted(set(volsers)):
-                self.volume(volser).flush_sync()
+            self.flashcopy.core.flush(volsers)
 
     def volume(self, volser: str) -> Volume:
         """The open volume, or why it cannot be used (missing or short image, outside the site)."""

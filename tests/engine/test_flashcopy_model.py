@@ -21,6 +21,7 @@ from engine.catalog.store import _from_row, _to_row
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore, FlashCopyOptions
 from engine.flashcopy.core import Ended
+from engine.flashcopy.heldlog import HeldLog
 from engine.flashcopy.relationship import Relationship
 from engine.geometry import custom_geometry
 from engine.storage import Volume
@@ -74,13 +75,16 @@ class FlashCopyMachine(RuleBasedStateMachine):
 
     # -- helpers ------------------------------------------------------------------------------
     def _core(self) -> FlashCopyCore:
-        return FlashCopyCore(
+        core = FlashCopyCore(
             self.vols,
             FlashCopyOptions(max_relationships_per_track=MAX_PER_TRACK, cascading=self.cascading),
             journal=self.journal,
             relationships=self.journal.relationships(),
             next_id=self.journal.next_id,
+            held_log=HeldLog(self.dir / "held.log"),
         )
+        core.replay_held()  # the host writes a crashed process held (reopen)
+        return core
 
     def _data(self) -> bytes:
         self.counter += 1
@@ -227,7 +231,10 @@ class FlashCopyMachine(RuleBasedStateMachine):
 
     @rule()
     def reopen(self) -> None:
-        """The site opened again: the core starts from its committed rows and the volumes."""
+        """The site opened again after its process died: the core starts from its committed
+        rows, the images as the kernel has them and its log of held host writes; what the dead
+        process held in memory is gone (new Volume objects)."""
+        self.vols = {v: Volume.open(vol.path, v, vol.geometry) for v, vol in self.vols.items()}
         self.core = self._core()
 
     # -- invariants ---------------------------------------------------------------------------

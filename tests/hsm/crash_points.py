@@ -54,6 +54,9 @@ class Model:
         self.versions[(pool, newest.version)] = {v: list(self.sources[v]) for v in SOURCES}
 
 
+HOST_WRITES = 4  # the generation host writes put on the sources (Scenario.host_writes)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -63,6 +66,9 @@ class Scenario:
     dataset: str | None = None  # a data set recovery: only its tracks (and the VTOC) may change
     #: what runs instead of the command text (a security change, which is no HSM command)
     action: Callable[[Site], Awaitable[CommandResult]] | None = None
+    #: host writes: the action writes generation HOST_WRITES to this many first tracks of every
+    #: source, a track at a time, then flushes them; each track reads old or new until the flush
+    host_writes: int = 0
 
     @property
     def pool(self) -> str:
@@ -209,7 +215,11 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
                 problems.extend(await _dataset_problems(site, model, scenario.dataset))
             for src in SOURCES if not scenario.dataset else ():
                 now = core.read_run(src, 0, TRACKS)
-                if now != model.sources[src] and (recovered is None or now != recovered[src]):
+                if scenario.host_writes:
+                    new = [track(src, HOST_WRITES, i) for i in range(scenario.host_writes)]
+                    if any(now[i] not in (model.sources[src][i], *new[i : i + 1]) for i in range(TRACKS)):
+                        problems.append(f"source {src} reads a track that is neither its old nor its new content")
+                elif now != model.sources[src] and (recovered is None or now != recovered[src]):
                     problems.append(f"source {src} reads neither its old content nor the recovered point in time")
             for r in core.relationships():
                 mine = r.label.startswith("HSM DSN ")  # a data set FlashCopy: the data set's, no version's

@@ -47,9 +47,9 @@ from engine.catalog.models import (
 )
 from engine.flashcopy import CopierSettings
 from engine.site import Site
-from tests.hsm.crash_points import Model, Scenario, check, clock
+from tests.hsm.crash_points import HOST_WRITES, Model, Scenario, check, clock
 from tests.hsm.crash_points import build as build_base
-from tests.hsm.lies_site import TRACKS
+from tests.hsm.lies_site import SOURCES, TRACKS, track
 from tests.power.recordfs import Op, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +120,23 @@ def lost(answered: Promised, now: Promised) -> list[str]:
     if now["audit"][: len(answered["audit"])] != answered["audit"]:
         out.append(f"audit: {len(answered['audit'])} entries when answered, not all of them after the cut")
     return out
+
+
+def unwritten(path: Path, run: Run) -> list[str]:
+    """After the host's flush answered, every host write it covered reads back."""
+    n = run.scenario.host_writes
+    if not n:
+        return []
+    site = Site.open(path, clock=clock())
+    try:
+        core = site.flashcopy.core
+        return [
+            f"{v} lost a host write its flush made durable"
+            for v in SOURCES
+            if core.read_run(v, 0, n) != [track(v, HOST_WRITES, i) for i in range(n)]
+        ]
+    finally:
+        site.close_files()
 
 
 def unrecovered(path: Path, run: Run) -> list[str]:
@@ -310,4 +327,5 @@ def problems_at(run: Run, cut: int, keep: Keep, out: Path) -> list[str]:
     if cut > run.ack:
         found += [f"the answered command is lost: {what}" for what in lost(run.answered, promised_at(path))]
         found += [f"the answered recovery is lost: {what}" for what in unrecovered(path, run)]
+        found += unwritten(path, run)
     return found

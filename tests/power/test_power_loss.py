@@ -8,6 +8,7 @@ reproduces a run's random subsets (printed on failure)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import shutil
@@ -20,7 +21,8 @@ from engine.messages import CommandResult
 from engine.security.access import Access
 from engine.security.admin import Change, Kind, SecurityChange
 from engine.site import Site
-from tests.hsm.crash_points import Scenario
+from tests.hsm.crash_points import HOST_WRITES, Scenario
+from tests.hsm.lies_site import SOURCES, track
 from tests.hsm.test_crash_points import SCENARIOS, fresh, two
 from tests.power.states import choices, problems_at, record
 
@@ -40,6 +42,23 @@ async def grant_and_permit(site: Site) -> CommandResult:
     )
 
 
+async def host_writes(site: Site) -> CommandResult:
+    """A host writes tracks that two versions still read through (each a copy-on-write, held
+    for the group commit), then flushes: its flush is the answer."""
+    core, n = site.flashcopy.core, HOST_WRITE_TRACKS
+
+    def write() -> None:
+        for i in range(n):
+            for v in SOURCES:
+                core.write(v, i, track(v, HOST_WRITES, i))
+        core.flush(SOURCES)
+
+    await asyncio.to_thread(write)
+    return CommandResult(f"host writes to {n} tracks of {', '.join(SOURCES)}, then a flush")
+
+
+HOST_WRITE_TRACKS = 6
+
 #: Beyond the fast replication commands of the crash points: configuration, holds and the
 #: security setup, each with its audit entry (issue #39's coverage).
 CONFIGURATION = [
@@ -47,6 +66,7 @@ CONFIGURATION = [
     Scenario("define-dumpcycle", "DEFINE DUMPCYCLE(NNNNNNY CYCLESTARTDATE(2026/11/29))", two),
     Scenario("hold", "HOLD FRBACKUP", two),
     Scenario("security", "(security changes)", fresh, action=grant_and_permit),
+    Scenario("host-writes", "(host writes)", two, action=host_writes, host_writes=HOST_WRITE_TRACKS),
 ]
 ALL = [*SCENARIOS, *CONFIGURATION]
 
@@ -111,3 +131,10 @@ async def test_a_site_without_durability_says_so_in_list_and_status(tmp_path) ->
             assert site.flashcopy.core.options.durable is durable and site.catalog.durable is durable
         finally:
             await site.close()
+
+
+def test_the_harness_finds_a_version_lying_after_host_writes_without_durability(tmp_path) -> None:
+    """Without durability a copy-on-write does not wait for the old track to be durable before
+    the host's new one is written: a power cut leaves a RECOVERABLE version that lies."""
+    _, problems = explore(tmp_path, "host-writes", durable=False)
+    assert any("is RECOVERABLE but" in p for p in problems), problems

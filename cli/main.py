@@ -4,19 +4,29 @@ message and an exit code; with no command, open the console."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-
-from cli.parser import DEFAULT_SITE, make_parser
-from engine import logs
-from engine.errors import FlashpoolError
-from engine.paths import is_site, private_file
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`flashpool hsm` through a running server takes the thin path (cli.thin: none of the
+    engine imported); every other command line the full one."""
+    from cli import thin
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    rc = thin.main(argv)
+    return full(argv) if rc is None else rc
+
+
+def full(argv: list[str]) -> int:
+    import asyncio
+    from collections.abc import Callable, Coroutine
+
+    from cli.parser import make_parser
+    from engine import logs
+    from engine.errors import FlashpoolError
+
     parser = make_parser()
     args = parser.parse_args(argv)
     site = (args.path or args.site) if args.cmd == "init" else args.site
@@ -42,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def open_console(args: argparse.Namespace) -> int:
     """The Textual console: imported here, so that no other command loads Textual."""
+    from cli.parser import DEFAULT_SITE
     from console.app import open_console
 
     return open_console(
@@ -54,6 +65,8 @@ def internal_error(args: argparse.Namespace, exc: Exception) -> int:
     an existing site: nothing is written elsewhere)."""
     import time
     import traceback
+
+    from engine.paths import is_site, private_file
 
     site = Path(args.site if args.cmd != "init" else (args.path or args.site))
     where = ""

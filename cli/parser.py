@@ -57,6 +57,12 @@ def make_parser() -> argparse.ArgumentParser:
     hs = command(sub, "hsm", "run HSM commands", hsm.run)
     hs.add_argument("command", help="the command, or - to read commands from standard input")
     hs.add_argument("--wait", action="store_true", help="then wait until every background copy completes")
+    hs.add_argument(
+        "--stop-on",
+        type=int,
+        metavar="RC",
+        help="end a batch at the first command whose return code is RC or more (the rest are not run)",
+    )
 
     wl = command(sub, "workload", "run a batch-like workload on a copy pool's volumes", data.workload)
     wl.add_argument("--copypool", required=True)

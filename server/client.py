@@ -134,17 +134,13 @@ class RemoteSite(SiteAPI):
         except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
             raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
         try:
-            data = jsonbytes.loads(raw)
-        except ValueError:
-            raise FlashpoolError(f"the server answered {r.status} with no JSON") from None
-        if r.status == 200:
-            return wire.decode(route.returns, data)
-        message = data.get("message", str(data)) if isinstance(data, dict) else str(data)
-        if r.status in (401, 403, 429):
-            raise NotAuthorized(message)
-        if r.status == 503:  # stopping: gone for this client's purposes, back when a server runs
-            raise ServerGone(message)
-        raise FlashpoolError(message)
+            return wire.decode(route.returns, wire.answer(r.status, raw, jsonbytes.loads))
+        except wire.Refused as exc:
+            if exc.status in (401, 403, 429):
+                raise NotAuthorized(str(exc)) from None
+            if exc.status == 503:  # stopping: gone for this client's purposes, back when a server runs
+                raise ServerGone(str(exc)) from None
+            raise FlashpoolError(str(exc)) from None
 
     def _get(self, call: str, **args: object) -> Any:
         return self._run(self._request(call, args))

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
+import json
 import sys
 import types
 import typing
@@ -53,10 +54,40 @@ def _namespace(obj: object) -> dict[str, object]:
     return {**_names(), **(vars(module) if module else {})}
 
 
+class Refused(Exception):
+    """The server answered with an error: its HTTP status and its message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def answer(status: int, raw: bytes, loads: Callable[[bytes], Any] = json.loads) -> Any:
+    """A server's answer as JSON data (status 200), else Refused with the message it gave: how
+    every client reads an answer (server.client, the CLI's thin path)."""
+    try:
+        data = loads(raw)
+    except ValueError:
+        raise Refused(status, f"the server answered {status} with no JSON") from None
+    if status == 200:
+        return data
+    raise Refused(status, data.get("message", str(data)) if isinstance(data, dict) else str(data))
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    """`obj`'s resolved hints: from its own module's names when they suffice (the CLI's thin
+    path decodes a CommandResult without importing the engine types of _names), else with them."""
+    module = sys.modules.get(getattr(obj, "__module__", ""), None)
+    try:
+        return typing.get_type_hints(obj, localns=dict(vars(module)) if module else None)
+    except NameError:
+        return typing.get_type_hints(obj, localns=_namespace(obj))
+
+
 @functools.cache
 def fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     """The dataclass's init fields with their resolved types."""
-    hints = typing.get_type_hints(cls, localns=_namespace(cls))
+    hints = _hints(cls)
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
 
 
@@ -548,7 +579,9 @@ def hints_of(fn: Callable[..., object]) -> dict[str, Any]:
 
 __all__ = [
     "JSON",
+    "Refused",
     "WireError",
+    "answer",
     "decode",
     "encode",
     "enum_key",

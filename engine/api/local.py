@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from engine import config, transcripts
 from engine.catalog.settings import AuditReads
-from engine.command.syntax import printable
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
@@ -27,6 +26,7 @@ from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
 from engine.messages import CommandResult, Rc, resource_problem
+from engine.printable import printable
 from engine.security import Check, Decision, Identity, Kind
 from engine.security import store as security
 from engine.security.admin import Change, SecurityChange, apply_change

@@ -215,16 +215,6 @@ class _Parser:
         return Value(digits.upper(), start + 1, hex=True)
 
 
-def printable(text: str) -> str:
-    """Text as it may be shown and logged: bytes that were not UTF-8 (decoded by Python as lone
-    surrogates, e.g. from argv) become \\xNN escapes; any other lone surrogate (from JSON's
-    \\udNNN escapes) becomes \\udNNN."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def parse(text: str) -> Command:
     """Parse one command (continuation lines joined) into its generic form."""
     for i, c in enumerate(text):

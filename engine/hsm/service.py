@@ -33,7 +33,6 @@ from engine.command import (
     keywords_of,
     parse_command,
 )
-from engine.command.syntax import printable
 from engine.errors import FlashpoolError
 from engine.hsm import auditcp, backup, define, delete, dump, interrupted, listing, outputs, recover, rules, setsys
 from engine.hsm import pool as pools
@@ -42,6 +41,7 @@ from engine.hsm.context import Context, Outcome, log_and_audit_all
 from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.limiter import Limiter
 from engine.messages import CommandResult, Rc, resource_problem
+from engine.printable import printable
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
 from engine.states import Origin

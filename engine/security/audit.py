@@ -41,9 +41,9 @@ from sqlmodel import col, select
 from engine.catalog import Catalog
 from engine.catalog import settings as site_settings
 from engine.catalog.models import ActivityRow, AuditRow
-from engine.command.syntax import printable
 from engine.errors import FlashpoolError
 from engine.paths import private_file
+from engine.printable import printable
 from engine.security import auditkey
 from engine.security.access import Decision
 from engine.security.auditkey import AuditKey

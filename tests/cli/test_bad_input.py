@@ -291,9 +291,9 @@ def test_arbitrary_bytes_through_argv_and_batch_stdin_never_crash(tmp_path):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from cli.hsm import read_commands as _read_commands
-    from engine.command.syntax import printable
+    from cli.batch import read_commands as _read_commands
     from engine.messages import CommandResult
+    from engine.printable import printable
 
     site_dir = tmp_path / "site"
     Site.create(site_dir, parse_definition({"volume": [{"volser": "V1", "tracks": 4}]})).close_files()

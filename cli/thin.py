@@ -1,0 +1,141 @@
+"""`flashpool hsm` through a running server at the speed of a small script: the standard
+library's HTTP client over the site's Unix socket, one connection for a whole batch, and none of
+the engine, the ORM, aiohttp or the console imported (tests/cli/test_thin.py keeps it so).
+
+It takes the command lines it fully understands — `[--site PATH] hsm TEXT|- [--json] [--quiet]
+[--stop-on RC] [--log-level L]`, with a server listening on the site's socket and no
+FLASHPOOL_SERVER — and leaves every other one (and `--wait`, which follows the event stream) to
+the full CLI. The route comes from server/route_paths.py, generated from the server's table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+from cli.batch import Options, batch_steps, read_commands
+from engine.messages import CommandResult
+from server import sockets, wire
+from server.route_paths import PATHS
+
+DEFAULT_SITE = "./flashpool-data"  # cli.parser's default (a test keeps the two the same)
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ThinError(Exception):
+    """The server could not be asked, or refused the request itself (not a command's RC)."""
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, name: str, timeout: float) -> None:
+        super().__init__("flashpool", timeout=timeout)
+        self._name = name
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._name)
+        self.sock = sock
+
+
+class ThinSite:
+    """HSM commands to the site's server over one keep-alive connection."""
+
+    def __init__(self, site: Path, timeout: float = 600.0) -> None:
+        self._names = contextlib.ExitStack()
+        name = self._names.enter_context(sockets.short_path(sockets.socket_path(site)))
+        self._conn = _UnixConnection(name, timeout)
+
+    def command(self, text: str, origin: str = "CLI") -> CommandResult:
+        method, path = PATHS["command"]
+        body = json.dumps({"text": text, "origin": origin}).encode()
+        try:
+            self._conn.request(method, path, body, {"Content-Type": "application/json"})
+            answer = self._conn.getresponse()
+            raw = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise ThinError(f"the site's server cannot be reached ({exc})") from None
+        try:
+            result: CommandResult = wire.decode(CommandResult, wire.answer(answer.status, raw))
+        except wire.Refused as exc:
+            raise ThinError(str(exc)) from None
+        return result
+
+    def close(self) -> None:
+        self._conn.close()
+        self._names.close()
+
+
+def request_of(argv: list[str]) -> tuple[Path, str, Options] | None:
+    """(site, command or '-', options) for a command line the thin path takes whole, else None."""
+    site, command, options = DEFAULT_SITE, None, Options()
+    args = iter(argv)
+    seen_hsm = False
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in ("--site", "--stop-on", "--log-level") and not eq:
+            value = next(args, "")
+        if name == "--site" and value:
+            site = value
+        elif name == "--stop-on" and value.lstrip("-").isdigit():
+            options.stop_on = int(value)
+        elif name == "--log-level" and value in LEVELS:
+            pass  # the server logs what it runs
+        elif arg == "--json":
+            options.json = True
+        elif arg == "--quiet":
+            options.quiet = True
+        elif arg == "hsm" and not seen_hsm:
+            seen_hsm = True
+        elif seen_hsm and command is None and (arg == "-" or not arg.startswith("-")):
+            command = arg
+        else:
+            return None  # --wait, --help, another command, anything else: the full CLI
+    if not seen_hsm or command is None:
+        return None
+    return Path(site), command, options
+
+
+def main(argv: list[str]) -> int | None:
+    """Run the command line through the thin path, or None when it is not one for it."""
+    request = request_of(argv)
+    if request is None or os.environ.get("FLASHPOOL_SERVER"):
+        return None
+    site, command, options = request
+    if not sockets.listening(site):
+        return None  # no server: the command runs in this process, through the full CLI
+    if command == "-":  # bytes that are not UTF-8 reach the parser, which names them
+        with open(sys.stdin.fileno(), encoding="utf-8", errors="surrogateescape", closefd=False) as stdin:
+            commands = read_commands(stdin)
+    else:
+        commands = [command]
+    api = ThinSite(site)
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        steps = batch_steps(commands, options, out)
+        text = next(steps)
+        while True:
+            text = steps.send(api.command(text))
+    except StopIteration as done:
+        return int(done.value)
+    except ThinError as exc:
+        print(f"flashpool: {exc}", file=sys.stderr)
+        return 12
+    except BrokenPipeError:  # `flashpool hsm ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback (the server logged its side)
+        print(f"flashpool: internal error ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 16
+    finally:
+        api.close()

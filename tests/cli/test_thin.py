@@ -1,0 +1,120 @@
+"""`flashpool hsm` through a running server takes the thin path: none of the engine, the ORM,
+aiohttp or the console imported; the same output and return codes as the full CLI in process;
+a batch is a TSO batch step (continuations, comments, --stop-on, --quiet summaries)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from cli import thin
+from cli.batch import one_line, read_commands
+from cli.parser import DEFAULT_SITE
+from server.routes import route_paths
+from tests.server.harness import ROOT, Server, env, make_site
+
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "aiohttp",
+    "textual",
+    "bitarray",
+    "engine.site",
+    "engine.hsm",
+    "engine.catalog",
+    "console",
+)
+
+BATCH = """\
+* nightly checks: a comment
+/* another one */
+
+QUERY COPYPOOL(PAY)
+LIST COPYPOOL(PAY) -
+  ALLVOLS
+FRBACKUP COPYPOOL(NOSUCH)
+QUERY COPYPOOL(HR)
+"""
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "site")
+
+
+def run(site, *args: str, stdin: str | None = None, importtime: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "cli", "--site", str(site), *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
+
+
+def same(text: str) -> str:
+    """Output as two runs compare it: a LIST's time of day left out."""
+    return re.sub(r"AT \d\d:\d\d:\d\d ON", "AT hh:mm:ss ON", text)
+
+
+def imported(stderr: str) -> set[str]:
+    return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_the_thin_path_imports_none_of_the_engine_and_answers_as_the_full_cli(site):
+    alone = run(site, "hsm", "QUERY COPYPOOL(PAY)")  # no server: the full CLI, in this process
+    with Server(site):
+        through = run(site, "hsm", "QUERY COPYPOOL(PAY)", importtime=True)
+        assert through.returncode == alone.returncode == 0, (through, alone)
+        assert through.stdout == alone.stdout
+        modules = imported(through.stderr)
+        assert "cli.thin" in modules
+        assert not [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)], modules
+        refused = run(site, "hsm", "FRBACKUP COPYPOOL(NOSUCH)")
+        assert refused.returncode == run(site, "--json", "hsm", "FRBACKUP COPYPOOL(NOSUCH)").returncode > 4
+        waited = run(site, "hsm", "QUERY COPYPOOL(PAY)", "--wait", importtime=True)  # the full CLI: events
+        assert waited.returncode == 0 and "engine.hsm" in imported(waited.stderr)
+
+
+def test_a_batch_is_a_tso_batch_step_through_the_server_and_in_process(site):
+    alone = run(site, "hsm", "-", stdin=BATCH)
+    with Server(site):
+        through = run(site, "hsm", "-", stdin=BATCH)
+        assert (through.returncode, same(through.stdout)) == (alone.returncode, same(alone.stdout))
+        assert through.returncode > 4  # the highest RC of the step: the FRBACKUP of a pool that is not there
+        headers = [line for line in through.stdout.splitlines() if line.startswith("> ")]
+        assert headers == [
+            "> QUERY COPYPOOL(PAY)",
+            "> LIST COPYPOOL(PAY) ALLVOLS",
+            "> FRBACKUP COPYPOOL(NOSUCH)",
+            "> QUERY COPYPOOL(HR)",
+        ]
+        stopped = run(site, "hsm", "-", "--stop-on", "8", "--quiet", stdin=BATCH)
+        lines = stopped.stdout.splitlines()
+        assert [line.split(None, 1)[1] for line in lines[:3]] == [
+            "QUERY COPYPOOL(PAY)",
+            "LIST COPYPOOL(PAY) ALLVOLS",
+            "FRBACKUP COPYPOOL(NOSUCH)",
+        ]
+        assert lines[0].startswith("RC=0") and "1 command(s) not run" in lines[3] and len(lines) == 4
+        assert stopped.returncode == through.returncode
+    assert run(site, "hsm", "-", "--stop-on", "8", "--quiet", stdin=BATCH).stdout == stopped.stdout
+
+
+def test_which_command_lines_the_thin_path_takes():
+    assert thin.request_of(["hsm", "QUERY COPYPOOL(A)"]) is not None
+    site, command, options = thin.request_of(["--site", "/x", "hsm", "-", "--stop-on=4", "--quiet"])  # type: ignore[misc]
+    assert (str(site), command, options.stop_on, options.quiet) == ("/x", "-", 4, True)
+    for other in (["hsm", "Q", "--wait"], ["status"], ["hsm"], ["hsm", "--help"], ["volume", "checksum", "A"], []):
+        assert thin.request_of(other) is None, other
+    assert thin.DEFAULT_SITE == DEFAULT_SITE
+
+
+def test_the_route_paths_module_is_the_generated_one():
+    assert (ROOT / "server" / "route_paths.py").read_text() == route_paths()
+
+
+def test_continuations_and_comments():
+    assert read_commands(["* c\n", "LIST -\n", "  COPYPOOL(A)\n", "\n", "/* x */\n", "QUERY +\n", "COPYPOOL(B)\n"]) == [
+        "LIST -\n  COPYPOOL(A)\n",
+        "QUERY +\nCOPYPOOL(B)\n",
+    ]
+    assert one_line("LIST -\n  COPYPOOL(A)\n") == "LIST COPYPOOL(A)"

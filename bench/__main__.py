@@ -24,6 +24,7 @@ BENCHMARKS = [
     "console_big",
     "event_loop",
     "server",
+    "cli",
 ]
 
 

@@ -109,9 +109,9 @@ def _event_classes() -> dict[str, type]:
 
 
 def _is_event(cls: type) -> bool:
-    from engine.events import Event
-
-    return issubclass(cls, Event)
+    """Without importing engine.events (the CLI's thin path): an Event's module imported it."""
+    events = sys.modules.get("engine.events")
+    return events is not None and isinstance(cls, type) and issubclass(cls, events.Event)
 
 
 def enum_key(member: enum.Enum) -> JSON:

@@ -118,3 +118,24 @@ def test_continuations_and_comments():
         "QUERY +\nCOPYPOOL(B)\n",
     ]
     assert one_line("LIST -\n  COPYPOOL(A)\n") == "LIST COPYPOOL(A)"
+
+
+def test_the_thin_http_reader_takes_every_framing_the_server_may_use():
+    import socket
+
+    from cli.thin import _Reader
+
+    for answer, body in (
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", b"hello"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2;x=y\r\nlo\r\n0\r\n\r\n", b"hello"),
+        (b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\nbye", b"bye"),
+    ):
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            theirs.sendall(answer)
+            if b"close" in answer:
+                theirs.shutdown(socket.SHUT_WR)
+            reader = _Reader(ours)
+            status, fields = reader.head()
+            got = reader.body(fields)
+            assert (status.split()[1], got) == (answer.split()[1].decode(), body)

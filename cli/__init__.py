@@ -3,7 +3,7 @@
     flashpool [--site PATH] [--theme NAME] [--read-only]     the console
     flashpool init PATH [--definition FILE | --demo]         create a site
     flashpool hsm 'FRBACKUP COPYPOOL(DB2PROD)' [--json] [--wait]
-    flashpool hsm -                                          commands from standard input
+    flashpool hsm - [--stop-on RC] [--quiet]                 a batch step from standard input
     flashpool volume checksum VOLSER                         SHA-256 of what a host reads
     flashpool volume damage VOLSER --tracks A-B              overwrite tracks (recovery drills)
     flashpool workload --copypool CP [--rate N] [--seconds S]  changing data for demos
@@ -19,7 +19,8 @@ Every error is a message and an exit code, never a traceback.
 
 The modules, by job: main (the entry point, errors, opening the console), parser (the command
 line), connect (how a command reaches the site), output (what a command prints), hsm (HSM
-commands and batches), wait (`--wait`: until the background copies complete) and progress (its
+commands), batch (a batch step's logic), thin (`hsm` through a running server without the
+engine), wait (`--wait`: until the background copies complete) and progress (its
 line on a terminal), create (`init`), data (volume and data set tools, the demo workload), serve
 (the site's server: serve, status, stop), security, audit, catalog, config.
 """

@@ -9,6 +9,7 @@
     flashpool workload --copypool CP [--rate N] [--seconds S]  changing data for demos
     flashpool serve [--detach] [--listen HOST:PORT --tls-cert F --tls-key F]   the site's server
     flashpool status | stop                                  the server: how it is, stop it
+    flashpool events [--json] [--count N]                    the server's event stream for scripts
     flashpool security whoami | list | define | permit | grant | token | set | settings ...
     flashpool audit verify [--against FILE...] | export [--since WHEN]    the audit trail
     flashpool config show | export | apply FILE | add-volume | alter-pool ... [--dry-run]  the constructs
@@ -22,5 +23,5 @@ line), connect (how a command reaches the site), output (what a command prints),
 commands), batch (a batch step's logic), thin (`hsm` through a running server without the
 engine), wait (`--wait`: until the background copies complete) and progress (its
 line on a terminal), create (`init`), data (volume and data set tools, the demo workload), serve
-(the site's server: serve, status, stop), security, audit, catalog, config.
+(the site's server: serve, status, stop), events (its event stream), security, audit, catalog, config.
 """

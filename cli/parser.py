@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli import audit, catalog, config, create, data, hsm, security, serve
+from cli import audit, catalog, config, create, data, events, hsm, security, serve
 from engine.logs import LEVELS
 
 if TYPE_CHECKING:
@@ -93,6 +93,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="trade the power-loss promise for speed: commits and copies are not flushed (a process crash is still safe)",
     )
     command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none runs)", serve.status)
+    ev = command(sub, "events", "the server's event stream, a line (or --json object) an event", events.run)
+    ev.add_argument("--count", type=int, metavar="N", help="stop after N events (default: until interrupted)")
     stop = command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", serve.stop)
     stop.add_argument("--force", action="store_true", help="stop it even while background copies run")
 

@@ -1,0 +1,55 @@
+"""`flashpool events`: the server's event stream for scripts, one JSON object (or line) an event,
+copy progress coalesced; exit 3 with no server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.server.harness import ROOT, Server, cli, env, make_site
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "site")
+
+
+def follow(site, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "events", "--site", str(site), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        cwd=ROOT,
+    )
+
+
+def test_events_follow_a_backup_and_its_copies_as_json_and_as_lines(site):
+    assert cli(site, "events").returncode == 3  # no server: nothing to follow
+    with Server(site, "--copy-rate", "20"):
+        as_json, as_lines = follow(site, "--json", "--count", "12"), follow(site, "--count", "3")
+        time.sleep(1.5)  # both are listening
+        assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0
+        out, err = as_json.communicate(timeout=60)
+        assert as_json.returncode == 0, err
+        events = [json.loads(line) for line in out.splitlines()]
+        assert len(events) == 12 and all("type" in e and "at" in e for e in events)
+        kinds = [e["type"] for e in events]
+        assert any(
+            e["type"] == "ActivityLogged" and e["command"].startswith("FRBACKUP COPYPOOL(PAY)") for e in events
+        ), [e for e in events if e["type"] == "ActivityLogged"]
+        progress: dict[int, list[float]] = {}
+        for e in events:
+            if e["type"] == "CopyProgress" and e["out_of_sync"]:
+                progress.setdefault(e["rel_id"], []).append(e["at"])
+        # coalesced: one line a second per relationship at most (the copy makes 4 a second)
+        assert all(b - a >= 0.9 for ats in progress.values() for a, b in itertools.pairwise(ats)), kinds
+        lines, err = as_lines.communicate(timeout=60)
+        assert as_lines.returncode == 0, err
+        assert len(lines.splitlines()) == 3 and all(line[:8].count(":") == 2 for line in lines.splitlines())

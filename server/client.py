@@ -13,7 +13,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ from engine.api import (
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.manager import DataSetInfo
 from engine.errors import FlashpoolError
-from engine.events import Event, FlashCopyChanged
+from engine.events import CopyFailed, CopyProgress, Event, FlashCopyChanged, RelationshipEnded
 from engine.flashcopy import RelationshipInfo
 from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact
@@ -54,6 +54,14 @@ from server.routes import BY_CALL, EVENTS_PATH
 
 T = TypeVar("T")
 log = logging.getLogger("flashpool.client")
+
+
+def _ends_a_copy(event: Event) -> bool:
+    """An event after which the copies running may be fewer: one ended, stopped on an error, or
+    the stream broke (the server stopped or restarted)."""
+    if isinstance(event, CopyProgress):
+        return event.out_of_sync == 0
+    return isinstance(event, RelationshipEnded | CopyFailed | FlashCopyChanged)
 
 
 class ServerGone(FlashpoolError):
@@ -328,6 +336,35 @@ class RemoteSite(SiteAPI):
             if streaming:  # the server stopped or restarted: a reader finds out at once, not at its next poll
                 here.call_soon_threadsafe(inbox.put_nowait, FlashCopyChanged(time.time()))
             await asyncio.sleep(1.0)
+
+    async def wait_copies(self, progress: Callable[[SiteStatus], None] | None = None) -> dict[int, str]:
+        """Until every background copy has completed or is parked, following the event stream: the
+        status is read again as soon as a copy ends or stops (and at least every 2 s, or every
+        0.25 s while a progress line is drawn), never polled in a loop."""
+        loop = asyncio.get_running_loop()
+        stream = self.events().__aiter__()  # subscribed before the first read: no end is missed
+        pending: asyncio.Future[Event] = asyncio.ensure_future(stream.__anext__())
+        try:
+            while True:
+                st = await asyncio.to_thread(self.status)
+                if progress is not None:
+                    progress(st)
+                if st.copies <= len(st.parked):
+                    return st.parked
+                deadline = loop.time() + (0.25 if progress is not None else 2.0)
+                while (left := deadline - loop.time()) > 0:
+                    done, _ = await asyncio.wait({pending}, timeout=left)
+                    if not done:
+                        break
+                    event = pending.result()
+                    pending = asyncio.ensure_future(stream.__anext__())
+                    if _ends_a_copy(event):
+                        break
+        finally:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending  # the generator is done running before it is closed
+            await stream.aclose()  # type: ignore[attr-defined]
 
     # -- life -----------------------------------------------------------------------------------------
     async def start(self, background: bool = True) -> None:

@@ -30,11 +30,25 @@ def follow(site, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def listening(site, n: int) -> None:
+    """Until the server has n event-stream clients."""
+    from server.client import RemoteSite
+
+    api = RemoteSite(site)
+    try:
+        deadline = time.monotonic() + 60
+        while api.status().clients < n:
+            assert time.monotonic() < deadline, "the followers did not connect"
+            time.sleep(0.1)
+    finally:
+        api.close_now()
+
+
 def test_events_follow_a_backup_and_its_copies_as_json_and_as_lines(site):
     assert cli(site, "events").returncode == 3  # no server: nothing to follow
     with Server(site, "--copy-rate", "20"):
         as_json, as_lines = follow(site, "--json", "--count", "12"), follow(site, "--count", "3")
-        time.sleep(1.5)  # both are listening
+        listening(site, 2)
         assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0
         out, err = as_json.communicate(timeout=60)
         assert as_json.returncode == 0, err
@@ -53,3 +67,22 @@ def test_events_follow_a_backup_and_its_copies_as_json_and_as_lines(site):
         lines, err = as_lines.communicate(timeout=60)
         assert as_lines.returncode == 0, err
         assert len(lines.splitlines()) == 3 and all(line[:8].count(":") == 2 for line in lines.splitlines())
+
+
+def test_wait_follows_the_event_stream_to_the_last_copy(site):
+    """--wait through the server returns once the last copy ends (the stream says so), and what
+    it returned on is true: no copy runs any more."""
+    from server.client import RemoteSite
+
+    with Server(site, "--copy-rate", "100"):
+        start = time.monotonic()
+        waited = cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)", "--wait")
+        took = time.monotonic() - start
+        assert waited.returncode == 0, waited
+        api = RemoteSite(site)
+        try:
+            st = api.status()
+            assert st.copies == 0 and st.out_of_sync == 0
+        finally:
+            api.close_now()
+        assert took < 30

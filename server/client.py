@@ -345,12 +345,7 @@ class RemoteSite(SiteAPI):
         stream = self.events().__aiter__()  # subscribed before the first read: no end is missed
         pending: asyncio.Future[Event] = asyncio.ensure_future(stream.__anext__())
         try:
-            while True:
-                st = await asyncio.to_thread(self.status)
-                if progress is not None:
-                    progress(st)
-                if st.copies <= len(st.parked):
-                    return st.parked
+            while (parked := await self._copies_settled(progress)) is None:
                 deadline = loop.time() + (0.25 if progress is not None else 2.0)
                 while (left := deadline - loop.time()) > 0:
                     done, _ = await asyncio.wait({pending}, timeout=left)
@@ -360,6 +355,7 @@ class RemoteSite(SiteAPI):
                     pending = asyncio.ensure_future(stream.__anext__())
                     if _ends_a_copy(event):
                         break
+            return parked
         finally:
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):

@@ -216,10 +216,14 @@ class SiteAPI(abc.ABC):
 
     async def wait_copies(self, progress: Callable[[SiteStatus], None] | None = None) -> dict[int, str]:
         """Until every background copy has completed or is parked; returns the parked ones."""
-        while True:
-            st = await asyncio.to_thread(self.status)
-            if progress is not None:
-                progress(st)
-            if st.copies <= len(st.parked):
-                return st.parked
+        while (parked := await self._copies_settled(progress)) is None:
             await asyncio.sleep(0.2)
+        return parked
+
+    async def _copies_settled(self, progress: Callable[[SiteStatus], None] | None) -> dict[int, str] | None:
+        """One status read (shown to `progress`): the parked copies once every copy has completed
+        or is parked, else None."""
+        st = await asyncio.to_thread(self.status)
+        if progress is not None:
+            progress(st)
+        return st.parked if st.copies <= len(st.parked) else None

@@ -28,10 +28,10 @@ from engine.security import store as security
 from engine.security.audit import UNAUTHENTICATED
 from engine.security.needs import rule_of
 from engine.states import Origin
-from server import jsonbytes, wire
+from server import jsonbytes, metrics, wire
 from server.fanout import FanOut, TooSlow
 from server.logins import Throttle
-from server.routes import EVENTS_PATH, ROUTES, Route, from_query
+from server.routes import EVENTS_PATH, METRICS_PATH, ROUTES, Route, from_query
 
 log = logging.getLogger("flashpool.server")
 
@@ -94,6 +94,9 @@ class SiteServer:
             self.app.router.add_route(route.method, route.path, self._handler(route))
         rule_of("events")
         self.app.router.add_get(EVENTS_PATH, self._events)
+        rule_of("metrics")
+        self.counts = metrics.ServerCounts()
+        self.app.router.add_get(METRICS_PATH, self._metrics)
 
     def clients(self) -> int:
         """Clients attached: one per event stream (a console); a CLI call is not one."""
@@ -166,6 +169,7 @@ class SiteServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         self.requests += 1
+        started = time.perf_counter()
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -190,6 +194,12 @@ class SiteServer:
         except Exception as exc:
             log.error("%s %s failed", request.method, request.path, exc_info=True)
             return _json_error(500, "internal", f"the server could not do this ({type(exc).__name__}: {exc})")
+        finally:
+            if request.path != EVENTS_PATH:  # a stream lasts as long as its client: no latency
+                route = request.match_info.route.resource
+                self.counts.requests.labels(
+                    method=request.method, route=route.canonical if route is not None else "unknown"
+                ).observe(time.perf_counter() - started)
 
     # -- the route table ----------------------------------------------------------------------------
     def _handler(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -212,6 +222,8 @@ class SiteServer:
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
                 result = await asyncio.shield(task)  # the client may go: the task goes on
+                if route.call == "command":
+                    self.counts.command(str(args["text"]), result.rc)
                 if route.call == "stop_server" and result.rc == 0:
                     asyncio.get_running_loop().call_soon(self.on_stop)
             else:  # read, encoded and written in the thread: 20,000 rows are not the loop's work
@@ -281,6 +293,15 @@ class SiteServer:
         finally:
             self.fanout.close(box)
         return resp
+
+    # -- metrics --------------------------------------------------------------------------------------
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        """The site for Prometheus, as this caller may see it (server/metrics.py)."""
+        who = await self.identity(request)
+        api = self.api.as_user(who)
+        await asyncio.to_thread(api.check_metrics)
+        body = await asyncio.to_thread(metrics.render, api, self.counts)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
     async def drain(self, timeout: float = 60.0) -> None:
         """Stop taking commands; let the accepted ones finish."""

@@ -10,7 +10,7 @@ from typing import Any
 from engine.api import API_VERSION
 from engine.security.needs import rule_of
 from server import wire
-from server.routes import EVENTS_PATH, ROUTES, Route
+from server.routes import EVENTS_PATH, METRICS_PATH, ROUTES, Route
 
 ERROR = {
     "type": "object",
@@ -100,6 +100,25 @@ def document() -> dict[str, Any]:
                 "200": {
                     "description": "text/event-stream; each data line is an Event",
                     "content": {"text/event-stream": {"schema": wire.event_schema(components)}},
+                },
+                "403": {
+                    "description": ERRORS["403"],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            },
+        }
+    }
+    paths[METRICS_PATH] = {
+        "get": {
+            "operationId": "metrics",
+            "x-flashpool-access": rule_of("metrics").describe(),
+            "summary": "The site for Prometheus (its text exposition format): copies and tracks left per pool, "
+            "versions per pool and state, the age of each pool's newest recoverable version and of each dump "
+            "class's newest COMPLETE dump, unacknowledged alerts, request latencies, commands by function and RC",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format 0.0.4",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
                 },
                 "403": {
                     "description": ERRORS["403"],

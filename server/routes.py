@@ -159,13 +159,16 @@ ROUTES: tuple[Route, ...] = (
 
 #: the event stream (server-sent events; each `data:` line one event in wire form)
 EVENTS_PATH = f"{V}/events"
+#: the site for Prometheus, in its exposition format (server/metrics.py)
+METRICS_PATH = "/metrics"
 
 
 def access_table() -> str:
     """Every route with the access it needs, as docs/SECURITY.md shows it (a test keeps it so):
     `python -c 'from server.routes import access_table; print(access_table())'`."""
     rows = [(r.method, r.path, r.rule.describe()) for r in ROUTES] + [
-        ("GET", EVENTS_PATH, rule_of("events").describe())
+        ("GET", EVENTS_PATH, rule_of("events").describe()),
+        ("GET", METRICS_PATH, rule_of("metrics").describe()),
     ]
     lines = ["| route | needs |", "|---|---|"]
     lines += [f"| `{method} {path}` | {needs} |" for method, path, needs in rows]
@@ -192,4 +195,14 @@ def route_paths() -> str:
 if __name__ == "__main__":
     print(route_paths(), end="")
 
-__all__ = ["BY_CALL", "EVENTS_PATH", "ROUTES", "Param", "Route", "access_table", "from_query", "route_paths"]
+__all__ = [
+    "BY_CALL",
+    "EVENTS_PATH",
+    "METRICS_PATH",
+    "ROUTES",
+    "Param",
+    "Route",
+    "access_table",
+    "from_query",
+    "route_paths",
+]

@@ -171,6 +171,11 @@ class LocalSite(SiteAPI):
         may be told if so."""
         return self._enter("events")
 
+    def check_metrics(self) -> Visibility:
+        """May this identity scrape the site's metrics (GET /metrics)? NotAuthorized (audited) if
+        not; the reads of the scrape then show only what it may list."""
+        return self._enter("metrics")
+
     def still_sees(self) -> Visibility:
         """What a stream already let through may be told now (asked again every second, not
         audited again); NotAuthorized, audited, once the identity may not follow it any more."""

@@ -111,6 +111,7 @@ RULES: dict[str, Rule] = {
     "change_config": Needs((Function.CONFIG,), Access.UPDATE),
     "stop_server": Needs((Function.SERVER,)),
     "events": Needs(LIST, filtered=True),
+    "metrics": Needs(LIST, filtered=True),  # GET /metrics (server/metrics.py): what the scraper may list
 }
 
 

@@ -152,6 +152,7 @@ NEEDS: dict[str, tuple[set[str], str | None]] = {
             "expect",
             "verify",
             "events",
+            "metrics",
             "alerts",
             "acknowledge_alerts",
         ]

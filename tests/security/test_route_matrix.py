@@ -26,7 +26,7 @@ from engine.api import Change, SecurityChange
 from engine.security.needs import RULES, Needs, Open, rule_of
 from engine.site import Site
 from server import wire
-from server.routes import BY_CALL, EVENTS_PATH, ROUTES
+from server.routes import BY_CALL, EVENTS_PATH, METRICS_PATH, ROUTES
 from tests.security.matrix import NEEDS, OPEN, ROLES, Sample, expected, samples, unique_change
 from tests.server.harness import Server, as_owner, free_port, make_site
 
@@ -42,8 +42,8 @@ RESTRICTABLE = {  # the functions a profile may restrict to one copy pool, with 
 
 
 def test_every_route_declares_its_access_and_has_samples():
-    called = {s.call for s in samples({"PAY": 1, "HR": 2})} | {"events", "stop_server"}
-    routes = {r.call for r in ROUTES} | {"events"}
+    called = {s.call for s in samples({"PAY": 1, "HR": 2})} | {"events", "metrics", "stop_server"}
+    routes = {r.call for r in ROUTES} | {"events", "metrics"}
     assert routes == set(RULES), "every route, and nothing else, is in the rule table"
     assert routes <= called, f"routes without a sample in tests/security/matrix.py: {routes - called}"
     for route in ROUTES:
@@ -145,7 +145,7 @@ class Caller:
             try:
                 conn.request(method, url, body=data, headers=headers)
                 resp = conn.getresponse()
-                if path == EVENTS_PATH:
+                if path in (EVENTS_PATH, METRICS_PATH):
                     first = resp.read(20) if resp.status == 200 else resp.read()
                     return resp.status, first
                 return resp.status, json.loads(resp.read() or b"null")
@@ -160,7 +160,7 @@ class Caller:
             cmd += ["-N", "--max-time", "2"]
         out = subprocess.run([*cmd, f"http://flashpool{url}"], input=data, capture_output=True, timeout=60)
         text, _, code = out.stdout.decode().rpartition("\n")
-        if path == EVENTS_PATH:
+        if path in (EVENTS_PATH, METRICS_PATH):
             return int(code or 0), text.encode()
         return int(code), json.loads(text or "null")
 
@@ -220,7 +220,13 @@ def _walk(site: Path, callers: dict[str, Caller], roles: dict[str, str], version
             first,
         )
         assert _audit_count(site, user)[0] > before
-        checked += 1
+        # the metrics, as Prometheus scrapes them
+        before, _ = _audit_count(site, user)
+        status, first = caller.call("GET", METRICS_PATH, {}, None)
+        want = expected(Sample("metrics", {}), role, restricted)
+        assert (status == 200) == want and (first.startswith(b"# HELP") if want else True), (user, status, first)
+        assert _audit_count(site, user)[0] > before
+        checked += 2
     return checked
 
 
@@ -292,7 +298,7 @@ def test_the_rules_name_real_arguments():
     from engine.api import SiteAPI
 
     for call, rule in RULES.items():
-        if call == "events" or not isinstance(rule, Needs):
+        if call in ("events", "metrics") or not isinstance(rule, Needs):
             continue
         params = set(inspect.signature(getattr(SiteAPI, call)).parameters)
         for arg in (rule.pool, rule.volumes, rule.dataset, rule.command, rule.expectations):

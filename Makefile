@@ -42,11 +42,20 @@ $(FUSE):
 	fi
 	@command -v fusermount3 >/dev/null || echo "fuse3 could not be installed: the power-loss tests will fail and say why"
 
+# the example alert rules (deploy/prometheus) are checked and unit-tested with promtool, from
+# Debian's prometheus package; installed here when missing, else tests/server/test_monitoring.py says so
+PROMTOOL := /usr/bin/promtool
+$(PROMTOOL):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1; } || true; \
+	fi
+	@command -v promtool >/dev/null || echo "prometheus (promtool) could not be installed: the alert-rule tests will fail and say why"
+
 run: $(STAMP_RUN)
 	$(BYTECODE)
 	$(VENV)/bin/flashpool
 
-test: $(STAMP_TEST) $(FUSE)
+test: $(STAMP_TEST) $(FUSE) $(PROMTOOL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -13,7 +13,7 @@ from server import sockets
 from tests.server.harness import Server, cli, make_site
 
 
-def scrape(site) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape_text(site) -> str:
     class Unix(http.client.HTTPConnection):
         def connect(self) -> None:
             self.sock = socket.socket(socket.AF_UNIX)
@@ -24,6 +24,11 @@ def scrape(site) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     answer = conn.getresponse()
     text = answer.read().decode()
     assert answer.status == 200 and answer.getheader("Content-Type", "").startswith("text/plain"), text
+    return text
+
+
+def scrape(site) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = scrape_text(site)
     out = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -33,8 +33,8 @@ from server.client import RemoteSite, ServerGone
 T = TypeVar("T")
 
 
-class Client:
-    """Blocking calls, for a script without an event loop (one thread at a time)."""
+class _Connected:
+    """A client's connection: `site` is the API itself."""
 
     def __init__(
         self,
@@ -46,7 +46,12 @@ class Client:
     ) -> None:
         """The server of `site` (its Unix socket), or the one at `url` (HTTPS, with a token)."""
         self.site = RemoteSite(Path(site) if site is not None else None, url=url, token=token, cafile=cafile)
-        self._loop = asyncio.new_event_loop()
+
+
+class Client(_Connected):
+    """Blocking calls, for a script without an event loop (one thread at a time)."""
+
+    _loop: asyncio.AbstractEventLoop | None = None  # the client's own, made on first use
 
     def run(self, action: Awaitable[T]) -> T:
         """Any action of the API, to its end: `fp.run(fp.site.acknowledge_alerts())`."""
@@ -54,6 +59,8 @@ class Client:
         async def wrapped() -> T:
             return await action
 
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(wrapped())
 
     def command(self, text: str, origin: str = Origin.API) -> CommandResult:
@@ -76,7 +83,8 @@ class Client:
 
     def close(self) -> None:
         self.run(self.site.close())
-        self._loop.close()
+        if self._loop is not None:
+            self._loop.close()
 
     def __enter__(self) -> Client:
         return self
@@ -85,18 +93,8 @@ class Client:
         self.close()
 
 
-class AsyncClient:
+class AsyncClient(_Connected):
     """The same for a script with its own event loop: `async with AsyncClient(site) as fp`."""
-
-    def __init__(
-        self,
-        site: str | Path | None = None,
-        *,
-        url: str | None = None,
-        token: str | None = None,
-        cafile: str | None = None,
-    ) -> None:
-        self.site = RemoteSite(Path(site) if site is not None else None, url=url, token=token, cafile=cafile)
 
     async def read(self, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A read of the API off the event loop: `await fp.read(fp.site.pools)`."""

@@ -1,6 +1,7 @@
 """The site server under load (a real `flashpool serve` process, its Unix socket):
 
-- a LIST's round trip through the server vs the same command in this process (goal <= 1.5x);
+- what the server adds to a LIST over the same command in this process: <= 1 ms at p50 and
+  <= 3 ms at p99 (#40; it was a ratio, <= 1.5x, when a LIST took 3-5 ms in-process);
 - 50 clients at once issuing LIST/QUERY while 64 relationships copy (p95 < 100 ms);
 - 20 consoles attached while 64 relationships copy: keypress-to-frame p95 of each (< 50 ms), and
   the server's event fan-out keeps up (its largest client backlog stays small, not growing).
@@ -27,6 +28,7 @@ from server.client import RemoteSite
 
 POOLS, PER_POOL, TRACKS, TS = 8, 8, 1500, 1024
 CONSOLES, PRESSES, CLIENTS, REQUESTS = 20, 12, 50, 10
+LISTS = 200  # timed LISTs each way (after 10 to warm)
 
 
 def definition() -> dict:
@@ -55,7 +57,7 @@ def definition() -> dict:
     return {"storage_group": groups, "copy_pool": pools}
 
 
-async def build_and_list_in_process(root: Path) -> float:
+async def build_and_list_in_process(root: Path) -> list[float]:
     """The site, every pool backed up (64 relationships left to copy), and the in-process LIST."""
     site = Site.create(root / "site", parse_definition(definition()))
     try:
@@ -65,20 +67,20 @@ async def build_and_list_in_process(root: Path) -> float:
                 await site.flashcopy.write_run(vol, 0, [f"{vol} {k}".encode().ljust(TS, b"x") for k in range(TRACKS)])
             assert (await site.hsm.execute(f"FRBACKUP COPYPOOL(POOL{p})")).rc == 0
         api = LocalSite(site)
-        return await _list_median(api)
+        return await _list_times(api)
     finally:
         site.close_files()
 
 
-async def _list_median(api) -> float:
+async def _list_times(api) -> list[float]:
     times = []
-    for n in range(60):
+    for n in range(LISTS + 10):
         started = time.perf_counter()
         res = await api.command("LIST COPYPOOL(POOL0) ALLVOLS")
         if n >= 10:  # warmed
             times.append(time.perf_counter() - started)
         assert res.rc == 0, res.lines()
-    return statistics.median(times)
+    return times
 
 
 async def many_clients(site: Path) -> list[float]:
@@ -128,23 +130,35 @@ async def consoles(site: Path) -> tuple[list[float], list[int], int]:
     return latencies, backlog, copying
 
 
+def quantile(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def main() -> None:
     with scratch("server") as root:
         inproc = asyncio.run(build_and_list_in_process(root))
         site = root / "site"
         with serving(site, copy_rate=40):
             api = RemoteSite(site)
-            remote = asyncio.run(_list_median(api))
+            remote = asyncio.run(_list_times(api))
             api.close_now()
             clients = asyncio.run(many_clients(site))
             lat, backlog, copying = asyncio.run(consoles(site))
+    added_p50 = statistics.median(remote) - statistics.median(inproc)
+    added_p99 = quantile(remote, 0.99) - quantile(inproc, 0.99)
     print(
-        f"LIST COPYPOOL ALLVOLS of 8 volumes: in-process median {inproc * 1000:.2f} ms, through the server "
-        f"{remote * 1000:.2f} ms; {CLIENTS} clients x {REQUESTS} LIST/QUERY at once: p95 {p95(clients) * 1000:.1f} ms "
-        f"(max {max(clients) * 1000:.1f}); {CONSOLES} consoles x {PRESSES} presses with {copying} relationships "
-        f"copying: p95 {p95(lat) * 1000:.1f} ms (max {max(lat) * 1000:.1f}); event backlog samples {backlog}"
+        f"LIST COPYPOOL ALLVOLS of 8 volumes, {LISTS} each: in-process p50 {statistics.median(inproc) * 1000:.2f} ms "
+        f"p99 {quantile(inproc, 0.99) * 1000:.2f} ms, through the server p50 {statistics.median(remote) * 1000:.2f} ms "
+        f"p99 {quantile(remote, 0.99) * 1000:.2f} ms; {CLIENTS} clients x {REQUESTS} LIST/QUERY at once: "
+        f"p95 {p95(clients) * 1000:.1f} ms (max {max(clients) * 1000:.1f}); {CONSOLES} consoles x {PRESSES} presses "
+        f"with {copying} relationships copying: p95 {p95(lat) * 1000:.1f} ms (max {max(lat) * 1000:.1f}); "
+        f"event backlog samples {backlog}"
     )
-    result("server_list_round_trip_ratio_vs_in_process", remote / inproc, "<=", 1.5, ".2f")
+    # what the server adds to a request, in absolute terms (#40 restated the 1.5x ratio, set when
+    # a LIST took 3-5 ms in-process and not 0.9)
+    result("server_adds_to_a_list_p50_ms", added_p50 * 1000, "<=", 1, ".2f")
+    result("server_adds_to_a_list_p99_ms", added_p99 * 1000, "<=", 3, ".2f")
     result("server_50_clients_list_query_p95_ms", p95(clients) * 1000, "<", 100, ".1f")
     result("server_20_consoles_key_p95_ms", p95(lat) * 1000, "<", 50, ".1f")
     result("server_event_backlog_max", max(backlog), "<", 200, "d")

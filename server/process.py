@@ -136,12 +136,14 @@ async def serve(options: ServeOptions) -> int:
             watcher.cancel()
         await server.drain()
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
-        await runner.cleanup()
-        await site.close()
+        try:
+            await runner.cleanup()
+            await site.close()
+        finally:  # a second SIGTERM or ^C while it stops changes nothing: it is stopping already
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
     log.info("FPL702I SERVER STOPPED: PID %d, UP %.0f S", os.getpid(), time.time() - started)
     return 0
 

@@ -105,23 +105,42 @@ class Walkthrough:
 
     def followed_through(self, check: Check, precheck: Callable[[str], list[Check]]) -> list[Alternative]:
         """The alternatives to a refusal, each followed through with the engine's checks (blocking):
-        one that changes a choice and would then meet another refusal this walkthrough can change
-        its way out of takes that change too, and says so. Taking an alternative never walks the
-        operator into a refusal the screen did not name (FCINCREMENTAL refused for a REQUIRED dump
-        is refused again, with FORCE, because the oldest version is not the incremental one)."""
-        return [self._follow(alt, precheck, depth=3) for alt in self.alternatives(check)]
+        one that changes a choice (or opens another walkthrough) and would then meet another refusal
+        a change of choice answers takes that change too, and says so; one that would meet a
+        refusal no change of choice answers is not offered (a hold is the site's: its walkthrough
+        offers RELEASE).
+        Taking an alternative never walks the operator into a refusal the screen did not name
+        (FCINCREMENTAL refused for a REQUIRED dump is refused again, with FORCE, because the
+        oldest version is not the incremental one)."""
+        followed = (self._follow(alt, precheck, depth=3) for alt in self.alternatives(check))
+        return [alt for alt in followed if alt is not None]
 
-    def _follow(self, alt: Alternative, precheck: Callable[[str], list[Check]], depth: int) -> Alternative:
-        if depth == 0 or not alt.changes or alt.walkthrough or alt.run or alt.wait_for_copy or alt.back_to:
+    def _follow(self, alt: Alternative, precheck: Callable[[str], list[Check]], depth: int) -> Alternative | None:
+        if not (alt.changes or alt.walkthrough) or alt.run or alt.wait_for_copy or alt.back_to:
             return alt
-        after = type(self)(selections={**self.selections, **dict(alt.changes)})
-        for refusal in (c for c in precheck(after.command()) if not c.ok and not c.advisory):
+        from console.walkthroughs import by_id  # the catalogue imports this module
+
+        cls = by_id(alt.walkthrough) if alt.walkthrough else type(self)
+        after = cls(selections={k: v for k, v in {**self.selections, **dict(alt.changes)}.items() if v})
+        try:
+            command = after.command()
+        except KeyError:  # a choice the other walkthrough asks for first: the operator makes it
+            return alt
+        refused = [c for c in precheck(command) if not c.ok and not c.advisory and c.code != "held"]
+        if not refused:
+            return alt
+        if depth == 0:
+            return None
+        for refusal in refused:
             for then in after.alternatives(refusal):
                 if then.changes and not (then.walkthrough or then.run or then.wait_for_copy or then.back_to):
-                    merged = Alternative(f"{alt.label}, and {then.label[:1].lower()}{then.label[1:]}")
-                    merged = replace(merged, changes=alt.changes + then.changes)
+                    merged = replace(
+                        alt,
+                        label=f"{alt.label}, and {then.label[:1].lower()}{then.label[1:]}",
+                        changes=alt.changes + then.changes,
+                    )
                     return self._follow(merged, precheck, depth - 1)
-        return alt
+        return None
 
     def expect(self, site: SiteAPI) -> list[Expectation]:
         """What the command must leave behind, read before it runs (blocking: called in a

@@ -63,6 +63,7 @@ class Run:
     ops: list[Op]
     ack: int  # the index of the ACK marker's creation: everything before it was done when RC came
     answered: Promised  # what the catalog said when the RC was answered
+    settled: Promised  # ... and once what the command left running had ended (a FREND dump)
     model: Model
     scenario: Scenario
 
@@ -110,12 +111,13 @@ def promised_at(path: Path) -> Promised:
         site.close_files()
 
 
-def lost(answered: Promised, now: Promised) -> list[str]:
-    """What the answer said that the state after the cut no longer says."""
+def lost(answered: Promised, settled: Promised, now: Promised) -> list[str]:
+    """What the answer said that the state after the cut no longer says: each table as it was
+    answered, or as the work the command left running (RETURNCONTROL(FREND)) then made it."""
     out = [
         f"{name}: {now[name]} after the cut, {answered[name]} when answered"
         for name in TABLES
-        if now[name] != answered[name]
+        if now[name] not in (answered[name], settled[name])
     ]
     if now["audit"][: len(answered["audit"])] != answered["audit"]:
         out.append(f"audit: {len(answered['audit'])} entries when answered, not all of them after the cut")
@@ -193,7 +195,8 @@ def record(root: Path, scenario: Scenario, copiers: bool = False, durable: bool 
             raise
     ops = load(log)
     ack = next(i for i, op in enumerate(ops) if op.kind == "create" and op.path == "/ACK")
-    return Run(base, ops, ack, json.loads(answered_file.read_text()), model, scenario)
+    said = json.loads(answered_file.read_text())
+    return Run(base, ops, ack, said["answered"], said["settled"], model, scenario)
 
 
 def _run_child(mount: Path, scenario: Scenario, answered: Path, copiers: bool, durable: bool) -> None:
@@ -210,8 +213,10 @@ def _run_child(mount: Path, scenario: Scenario, answered: Path, copiers: bool, d
                     res = await scenario.run(site)
                     if res.rc > 4:
                         raise AssertionError(f"{scenario.name} ended with RC {res.rc}: {res.lines()}")
-                    answered.write_text(json.dumps(promised(site)))
+                    at_answer = promised(site)
                     (mount / "ACK").touch()  # the answer's place among the writes
+                    await site.hsm.settle()  # what the command left running (a FREND dump) ends
+                    answered.write_text(json.dumps({"answered": at_answer, "settled": promised(site)}))
                 finally:
                     await site.close()
 
@@ -325,7 +330,9 @@ def problems_at(run: Run, cut: int, keep: Keep, out: Path) -> list[str]:
     except Exception as exc:  # noqa: BLE001 - a site that does not open is a broken promise
         return [f"the site does not open or check: {type(exc).__name__}: {exc}"]
     if cut > run.ack:
-        found += [f"the answered command is lost: {what}" for what in lost(run.answered, promised_at(path))]
+        found += [
+            f"the answered command is lost: {what}" for what in lost(run.answered, run.settled, promised_at(path))
+        ]
         found += [f"the answered recovery is lost: {what}" for what in unrecovered(path, run)]
         found += unwritten(path, run)
     return found

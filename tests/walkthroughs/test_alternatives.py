@@ -125,6 +125,14 @@ def test_every_alternative_offered_passes_its_own_checks(tmp_path):
     # the soak's find: FORCE for ARCHIVE's REQUIRED dump, then FCINCREMENTAL refused (the oldest
     # version is not the incremental one), so the alternative takes a full backup too
     @example(steps=[("FRBACKUP COPYPOOL({p})", "ARCHIVE"), ("FRBACKUP COPYPOOL({p}) FCINCREMENTAL", "ARCHIVE")])
+    # and another: W1's "recover version 001 instead (walkthrough 2)" while 001 still copies
+    @example(
+        steps=[
+            ("FRBACKUP COPYPOOL({p})", "ARCHIVE"),
+            ("FRBACKUP COPYPOOL({p})", "ARCHIVE"),
+            ("FRBACKUP COPYPOOL({p}) WITHDRAW", "ARCHIVE"),
+        ]
+    )
     def offered(steps):
         work = Path(tempfile.mkdtemp(dir=tmp_path))
         try:

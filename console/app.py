@@ -231,6 +231,9 @@ class FlashpoolApp(App[None]):
             if (isinstance(event, ActivityLogged) and changed_the_site(event)) or isinstance(event, FlashCopyChanged):
                 # a HOLD from the CLI, or the server's stream broke (stopped? restarted?): said now, not at the next tick
                 self.refresh_status()
+            if isinstance(event, FlashCopyChanged) and self.site.mode == "server":
+                # the stream broke or came back: an alert raised meanwhile reached no stream
+                self.load_alerts()
             self.post_message(SiteChanged(event))
 
     def _is_mine(self, event: Event) -> bool:
@@ -254,8 +257,8 @@ class FlashpoolApp(App[None]):
 
     @work(thread=True, exclusive=True, group="alerts", exit_on_error=False)
     def load_alerts(self) -> None:
-        """The site's alert list (at start, and again after a reconnect): the same count as
-        every other console's."""
+        """The site's alert list (at start, again after a reconnect, and when the event stream
+        breaks or comes back): the same count as every other console's."""
         views = self.site.alerts()
         self.call_from_thread(self.alerts_loaded, views)
 

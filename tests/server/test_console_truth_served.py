@@ -113,7 +113,11 @@ async def test_through_server_stops_and_restarts_every_screen_shows_the_api_or_s
         app = FlashpoolApp(RemoteSite(site), refresh_interval=0.5, warm=False)
         async with app.run_test(size=(160, 45)) as pilot:
             await settle(pilot)
-            line = app.screen.query_one(StatusLine)
+
+            def line() -> str:
+                """The status line of the screen shown now (a screen left behind keeps its own)."""
+                return str(app.screen.query_one(StatusLine).render())
+
             for _ in range(STEPS):
                 roll = rng.random()
                 if srv is not None and roll < 0.06:
@@ -133,10 +137,10 @@ async def test_through_server_stops_and_restarts_every_screen_shows_the_api_or_s
                 await settle(pilot)
                 if srv is None:
                     start = time.monotonic()
-                    while "server gone" not in str(line.render()):
-                        assert time.monotonic() - start < 2.0, f"after {trail[-12:]}: still {line.render()}"
+                    while "server gone" not in line():
+                        assert time.monotonic() - start < 2.0, f"after {trail[-12:]}: still {line()}"
                         await asyncio.sleep(0.05)
-                    assert "live" not in str(line.render()).replace("NOT LIVE", ""), trail[-12:]
+                    assert "live" not in line().replace("NOT LIVE", ""), trail[-12:]
                     assert app.check_action("backup", ()) is None and app.check_action("recover", ()) is None
                     gone_seen += 1
                     continue

@@ -91,6 +91,7 @@ class FlashCopyController:
         self.limit: int | None = None
         self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
+        self._steps: set[asyncio.Future[int]] = set()  # copy chunks running in worker threads
         self._wake: asyncio.Event | None = None
         self._claimed: set[int] = set()
         self._paused = False
@@ -303,8 +304,11 @@ class FlashCopyController:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
-        if tasks:  # a cancelled copier's chunk goes on in its thread: stopped means it ended too
-            await asyncio.to_thread(self._quiesce)
+        if self._steps:  # a cancelled copier's chunk goes on in its thread: stopped means it ended too
+            done, _ = await asyncio.wait(set(self._steps))
+            for step in done:  # an error of a chunk nobody waits for any more: it parks at the next start
+                if not step.cancelled() and step.exception() is not None:
+                    log.warning("the last copy chunk before the copiers stopped failed: %s", step.exception())
 
     @property
     def running(self) -> bool:
@@ -359,8 +363,12 @@ class FlashCopyController:
                 self._wake.clear()
                 continue
             started = time.monotonic()
+            # shielded and kept: a copier cancelled by stop() lets its chunk end, and stop() waits for it
+            step = asyncio.ensure_future(asyncio.to_thread(self.core.copy_step, rel.id, self.settings.chunk_tracks))
+            self._steps.add(step)
+            step.add_done_callback(self._steps.discard)
             try:
-                copied = await asyncio.to_thread(self.core.copy_step, rel.id, self.settings.chunk_tracks)
+                copied = await asyncio.shield(step)
             except FlashpoolError as exc:
                 # e.g. the disk filled up: this relationship waits for retry_failed(); the
                 # others go on, and nothing already copied is lost

@@ -25,6 +25,7 @@ BENCHMARKS = [
     "event_loop",
     "server",
     "cli",
+    "wait",
 ]
 
 

@@ -16,12 +16,14 @@ SERVE = (sys.executable, "-m", "cli", "serve")
 
 
 @contextmanager
-def serving(site: Path, copy_rate: float) -> Iterator[subprocess.Popen[bytes]]:
-    """The site's server, copying at `copy_rate` tracks a second per copier; its log beside the site."""
+def serving(site: Path, copy_rate: float | None) -> Iterator[subprocess.Popen[bytes]]:
+    """The site's server, copying at `copy_rate` tracks a second per copier (None: as fast as the
+    disk goes); its log beside the site."""
     log_path = site.parent / "server.log"
+    rate = ["--copy-rate", str(copy_rate)] if copy_rate is not None else []
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [*SERVE, "--site", str(site), "--no-auto-dump", "--copy-rate", str(copy_rate)],
+            [*SERVE, "--site", str(site), "--no-auto-dump", *rate],
             stdout=log,
             stderr=log,
             cwd=ROOT,

@@ -10,6 +10,7 @@ prints one summary line per command instead of its messages. Shared by the in-pr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,11 +54,23 @@ def one_line(text: str) -> str:
     return printable(" ".join(p[:-1].rstrip() if p.endswith(("-", "+")) else p for p in parts).strip())
 
 
+def report_parked(parked: dict[int, str]) -> int:
+    """A `--wait` that ended with copies parked says which and why: RC 12, never a hang."""
+    for rel_id, why in sorted(parked.items()):
+        print(
+            f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
+            "and it resumes when the site is next opened with space free",
+            file=sys.stderr,
+        )
+    return 12 if parked else 0
+
+
 @dataclass
 class Options:
     json: bool = False
     quiet: bool = False
     stop_on: int | None = None  # end the step at the first RC at or above this
+    wait: bool = False  # then wait until every background copy completes
 
 
 def batch_steps(commands: list[str], options: Options, out: Callable[[str], None]) -> Generator[str, Result, int]:

@@ -3,9 +3,9 @@ Unix socket, one connection for a whole batch, and none of the engine, the ORM, 
 console imported (tests/cli/test_thin.py keeps it so).
 
 It takes the command lines it fully understands — `[--site PATH] hsm TEXT|- [--json] [--quiet]
-[--stop-on RC] [--log-level L]`, with a server listening on the site's socket and no
-FLASHPOOL_SERVER — and leaves every other one (and `--wait`, which follows the event stream) to
-the full CLI. The route comes from server/route_paths.py, generated from the server's table.
+[--stop-on RC] [--wait] [--log-level L]`, with a server listening on the site's socket and no
+FLASHPOOL_SERVER — and leaves every other one to the full CLI, as it does a `--wait` on a
+terminal (the full CLI draws its progress line). Its `--wait` follows the event stream. The route comes from server/route_paths.py, generated from the server's table.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
-from cli.batch import Options, batch_steps, read_commands
+from cli.batch import Options, batch_steps, read_commands, report_parked
 from engine.messages import CommandResult
 from server import sockets, wire
-from server.route_paths import PATHS
+from server.route_paths import EVENTS_PATH, PATHS
 
 DEFAULT_SITE = "./flashpool-data"  # cli.parser's default (a test keeps the two the same)
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -54,6 +55,49 @@ class ThinSite:
             raise ThinError(str(exc)) from None
         return result
 
+    def status(self) -> dict[str, Any]:
+        """The site's status as JSON (the thin path reads two of its fields; no engine types)."""
+        method, path = PATHS["status"]
+        try:
+            status, raw = self._exchange(method, path, b"")
+            data: dict[str, Any] = wire.answer(status, raw)
+        except OSError as exc:
+            raise ThinError(f"the site's server cannot be reached ({exc})") from None
+        except wire.Refused as exc:
+            raise ThinError(str(exc)) from None
+        return data
+
+    def wait_copies(self) -> dict[int, str]:
+        """Until every background copy has completed or is parked, following the event stream on
+        a connection of its own: the status is read again when a copy ends or stops, or the
+        stream goes quiet for 2 s (as server.client.RemoteSite.wait_copies does)."""
+        stream: socket.socket | None = None
+        try:
+            while True:
+                st = self.status()
+                parked = {int(k): str(v) for k, v in st["parked"].items()}
+                if st["copies"] <= len(parked):
+                    return parked
+                if stream is None:
+                    stream, reader = self._events()
+                if not _until_a_copy_ends(reader):  # quiet for 2 s (or cut mid-chunk): a new stream
+                    stream.close()
+                    stream = None
+        finally:
+            if stream is not None:
+                stream.close()
+
+    def _events(self) -> tuple[socket.socket, _Reader]:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(2.0)
+        sock.connect(self._name)
+        sock.sendall(f"GET {EVENTS_PATH} HTTP/1.1\r\nHost: flashpool\r\n\r\n".encode())
+        reader = _Reader(sock)
+        status_line, _ = reader.head()
+        if " 200 " not in status_line + " ":
+            raise ThinError(f"the event stream was refused ({status_line})")
+        return sock, reader
+
     def _exchange(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if self._sock is None:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -84,6 +128,30 @@ class ThinSite:
     def close(self) -> None:
         self.close_connection()
         self._names.close()
+
+
+ENDS = {"RelationshipEnded", "CopyFailed", "FlashCopyChanged"}
+
+
+def _until_a_copy_ends(reader: _Reader) -> bool:
+    """Read the event stream (chunked server-sent events) until an event after which fewer
+    copies may run (True), or 2 s of quiet, the stream's end or a line that does not read
+    (False: the caller opens a new stream after its next status read)."""
+    try:
+        while True:
+            size = int(reader.line().split(b";")[0], 16)
+            if not size:
+                return False  # the stream ended: the server stops; the next status read says so
+            data = reader.exactly(size)
+            reader.line()
+            for line in data.split(b"\n"):
+                if line.startswith(b"data: "):
+                    event = json.loads(line[6:])
+                    kind = event.get("type")
+                    if kind in ENDS or (kind == "CopyProgress" and event.get("out_of_sync") == 0):
+                        return True
+    except (TimeoutError, OSError, ValueError):
+        return False
 
 
 class _Reader:
@@ -160,6 +228,8 @@ def request_of(argv: list[str]) -> tuple[Path, str, Options] | None:
             pass  # the server logs what it runs
         elif arg == "--json":
             options.json = True
+        elif arg == "--wait":
+            options.wait = True
         elif arg == "--quiet":
             options.quiet = True
         elif arg == "hsm" and not seen_hsm:
@@ -170,6 +240,8 @@ def request_of(argv: list[str]) -> tuple[Path, str, Options] | None:
             return None  # --wait, --help, another command, anything else: the full CLI
     if not seen_hsm or command is None:
         return None
+    if options.wait and sys.stderr.isatty() and not (options.json or options.quiet):
+        return None  # a progress line on a terminal: the full CLI draws it
     return Path(site), command, options
 
 
@@ -193,11 +265,13 @@ def main(argv: list[str]) -> int | None:
 
     try:
         steps = batch_steps(commands, options, out)
-        text = next(steps)
-        while True:
-            text = steps.send(api.command(text))
-    except StopIteration as done:
-        return int(done.value)
+        try:
+            text = next(steps)
+            while True:
+                text = steps.send(api.command(text))
+        except StopIteration as done:
+            rc = int(done.value)
+        return max(rc, report_parked(api.wait_copies())) if options.wait else rc
     except ThinError as exc:
         print(f"flashpool: {exc}", file=sys.stderr)
         return 12

@@ -7,6 +7,8 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
+from cli.batch import report_parked
+
 if TYPE_CHECKING:
     from engine.api import SiteAPI
 
@@ -19,13 +21,7 @@ async def wait_copies(api: SiteAPI, quiet: bool) -> int:
         parked = await _shown(api)
     else:
         parked = await api.wait_copies()
-    for rel_id, why in sorted(parked.items()):
-        print(
-            f"flashpool: the background copy of relationship {rel_id} is parked: {why}; what it copied is kept "
-            "and it resumes when the site is next opened with space free",
-            file=sys.stderr,
-        )
-    return 12 if parked else 0
+    return report_parked(parked)
 
 
 async def _shown(api: SiteAPI) -> dict[int, str]:

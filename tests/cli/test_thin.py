@@ -4,6 +4,7 @@ a batch is a TSO batch step (continuations, comments, --stop-on, --quiet summari
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -70,8 +71,10 @@ def test_the_thin_path_imports_none_of_the_engine_and_answers_as_the_full_cli(si
         assert not [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)], modules
         refused = run(site, "hsm", "FRBACKUP COPYPOOL(NOSUCH)")
         assert refused.returncode == run(site, "--json", "hsm", "FRBACKUP COPYPOOL(NOSUCH)").returncode > 4
-        waited = run(site, "hsm", "QUERY COPYPOOL(PAY)", "--wait", importtime=True)  # the full CLI: events
-        assert waited.returncode == 0 and "engine.hsm" in imported(waited.stderr)
+        backed = run(site, "hsm", "FRBACKUP COPYPOOL(PAY)", "--wait", importtime=True)  # a script's wait
+        assert backed.returncode == 0 and "cli.thin" in imported(backed.stderr), backed
+        assert not {m for m in imported(backed.stderr) if any(m == h or m.startswith(h + ".") for h in HEAVY)}
+        assert json.loads(run(site, "status", "--json").stdout)["copies"] == 0  # it waited for the copy
 
 
 def test_a_batch_is_a_tso_batch_step_through_the_server_and_in_process(site):
@@ -103,7 +106,8 @@ def test_which_command_lines_the_thin_path_takes():
     assert thin.request_of(["hsm", "QUERY COPYPOOL(A)"]) is not None
     site, command, options = thin.request_of(["--site", "/x", "hsm", "-", "--stop-on=4", "--quiet"])  # type: ignore[misc]
     assert (str(site), command, options.stop_on, options.quiet) == ("/x", "-", 4, True)
-    for other in (["hsm", "Q", "--wait"], ["status"], ["hsm"], ["hsm", "--help"], ["volume", "checksum", "A"], []):
+    assert thin.request_of(["hsm", "Q", "--wait"])[2].wait  # type: ignore[index]  (stderr is no terminal here)
+    for other in (["status"], ["hsm"], ["hsm", "--help"], ["volume", "checksum", "A"], []):
         assert thin.request_of(other) is None, other
     assert thin.DEFAULT_SITE == DEFAULT_SITE
 

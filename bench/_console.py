@@ -85,9 +85,13 @@ def cursor_moved(table: LiveTable) -> Callable[[], bool]:
     return lambda: table.selected_key != before
 
 
-def p95(values: list[float]) -> float:
+def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def p95(values: list[float]) -> float:
+    return quantile(values, 0.95)
 
 
 def reloads_idle(app: App) -> bool:

@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 from bench._common import Timer, filled_volume, paired_ratio, result, scratch
+from bench.copy import baseline
 from engine.definition import parse_definition
 from engine.flashcopy import CopyMode, EstablishRequest
 from engine.geometry import geometry_for
@@ -29,15 +30,6 @@ from engine.storage import Volume
 
 N_COW = 2000
 ROUNDS = 4
-
-
-def baseline(src: Volume, dst: Volume) -> float:
-    size, off = src.geometry.image_size, 0
-    with open(src.path, "rb") as fs, open(dst.path, "r+b") as fd, Timer() as t:
-        while off < size:
-            off += os.copy_file_range(fs.fileno(), fd.fileno(), min(64 << 20, size - off), off, off)
-        os.fdatasync(fd.fileno())
-    return t.seconds
 
 
 async def site_copy(site: Site, src: str, tgt: str) -> float:
@@ -112,11 +104,11 @@ def copy_ratio(root: Path) -> float:
     gb = g.tracks * g.track_size / 1e9
     # both images allocated before the timed rounds (a first write into a sparse image also
     # allocates its blocks, and this machine's disk bursts: whoever allocated first won by 4x)
-    baseline(src, b)
+    baseline(src, b, flush=True)
     asyncio.run(_copy_once(root))
 
     def base(r: int) -> float:
-        return baseline(src, b)
+        return baseline(src, b, flush=True)
 
     def ours(r: int) -> float:
         return asyncio.run(_copy_once(root))

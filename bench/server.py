@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 
 from bench._common import result, scratch
-from bench._console import FrameClock, cursor_moved, key_to_frame, p95, reloads_idle, up_and_down
+from bench._console import FrameClock, cursor_moved, key_to_frame, p95, quantile, reloads_idle, up_and_down
 from bench._server import serving
 from engine.api import LocalSite
 from engine.definition import parse_definition
@@ -128,11 +128,6 @@ async def consoles(site: Path) -> tuple[list[float], list[int], int]:
     for api in apis:
         await api.close()
     return latencies, backlog, copying
-
-
-def quantile(times: list[float], q: float) -> float:
-    ordered = sorted(times)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

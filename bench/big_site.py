@@ -5,11 +5,15 @@ copies run.
 
 Goals (#17): LIST COPYPOOL < 50 ms; the server's RSS with the site open and >= 256 copies
 running < 1 GB. Baseline, same run: LIST of a one-version pool on the same site.
+Goal (#40): a Prometheus scrape of `/metrics` < 100 ms, with its ratio to a `/v1/status` read of
+the same server in the same run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import socket
 import statistics
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from bench._common import Timer, result, scratch
 from bench._server import serving
 from engine.api import LocalSite, SiteAPI
 from engine.site import Site
+from server import sockets
 from server.client import RemoteSite
 
 RUNS = 20
@@ -49,6 +54,36 @@ async def in_process(path: Path) -> tuple[float, float, float]:
         site.close_files()
 
 
+class _UnixHTTP(http.client.HTTPConnection):
+    """A plain HTTP client on the site's socket: what a Prometheus scraper (through a local
+    exporter or socket proxy) sends, without this process's API client in the way."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("flashpool")
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def scrape_ms(site: Path, route: str) -> float:
+    """The median time to GET `route` (whole body read) over one kept-alive connection."""
+    with sockets.short_path(sockets.socket_path(site)) as name:
+        conn = _UnixHTTP(name)
+        times = []
+        for n in range(RUNS + 3):
+            with Timer() as t:
+                conn.request("GET", route)
+                answer = conn.getresponse()
+                body = answer.read()
+            assert answer.status == 200 and body, (answer.status, body[:200])
+            if n >= 3:
+                times.append(t.seconds)
+        conn.close()
+    return statistics.median(times) * 1000
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -71,6 +106,7 @@ def main() -> None:
                 load = asyncio.run(api.workload(sites.LARGEST, rate=200, seconds=10, seed=17))
                 status = api.status()
                 rss = rss_mb(server.pid)
+                metrics, baseline = scrape_ms(path, "/metrics"), scrape_ms(path, "/v1/status")
             finally:
                 api.close_now()
     print(
@@ -84,6 +120,11 @@ def main() -> None:
     result("big_site_list_largest_through_server_ms", remote * 1000, "<", 50, ".1f")
     result("big_site_server_rss_mb", rss, "<", 1024, ".0f")
     result("big_site_copies_running", status.copies, ">=", 256, "d")
+    print(
+        f"GET /metrics (500 pools, their versions, the alerts) {metrics:.1f} ms, GET /v1/status {baseline:.1f} ms "
+        f"(ratio {metrics / baseline:.1f}), copies running"
+    )
+    result("big_site_metrics_scrape_ms", metrics, "<", 100, ".1f")
 
 
 if __name__ == "__main__":

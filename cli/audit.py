@@ -6,13 +6,13 @@ import argparse
 import json
 import sys
 
-from cli.connect import ask
 from cli.output import say
+from cli.tools import tool_site
 from engine.errors import FlashpoolError
 
 
-async def verify(args: argparse.Namespace) -> int:
-    from engine.security.audit import marks_in
+def verify(args: argparse.Namespace) -> int:
+    from engine.security.marks import marks_in
 
     against = []
     for path in args.against:
@@ -20,7 +20,8 @@ async def verify(args: argparse.Namespace) -> int:
             against += marks_in(path.read_text(errors="replace"), str(path))
         except OSError as exc:
             raise FlashpoolError(f"--against {path}: {exc.strerror or exc}") from None
-    report = await ask(args, lambda api: api.audit_verify(against))
+    with tool_site(args) as site:
+        report = site.audit_verify(against)
     if args.json:
         print(
             json.dumps(
@@ -47,12 +48,13 @@ async def verify(args: argparse.Namespace) -> int:
     return 8 if report.problems else 0
 
 
-async def export(args: argparse.Namespace) -> int:
+def export(args: argparse.Namespace) -> int:
     """The entries as JSON lines, then the head of the trail when they were read: kept apart
     from the site, it lets a later `audit verify --against` prove no entry was rewritten."""
     from server import wire
 
-    export = await ask(args, lambda api: api.audit_export(args.since))
+    with tool_site(args) as site:
+        export = site.audit_export(args.since)
     for e in export.entries:
         print(json.dumps(wire.encode(e)), flush=False)
     print(json.dumps({"head": wire.encode(export.head)}))

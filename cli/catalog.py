@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 from cli.output import say
@@ -29,6 +28,8 @@ async def check(args: argparse.Namespace) -> int:
 
 
 async def upgrade(args: argparse.Namespace) -> int:
+    import asyncio
+
     from engine.site import Site
 
     before, after = await asyncio.to_thread(Site.upgrade_catalog, args.site)

@@ -4,7 +4,6 @@ names one on TCP, with FLASHPOOL_TOKEN and FLASHPOOL_CAFILE), else in this proce
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -39,6 +38,8 @@ def site_api(args: argparse.Namespace) -> SiteAPI:
 
 async def ask(args: argparse.Namespace, read: Callable[[SiteAPI], T]) -> T:
     """One read of the site (through its server, or in this process), the site let go after."""
+    import asyncio
+
     api = site_api(args)
     try:
         return await asyncio.to_thread(read, api)

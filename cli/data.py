@@ -7,8 +7,9 @@ import argparse
 import json
 import re
 
-from cli.connect import act, ask, site_api
+from cli.connect import site_api
 from cli.output import said, say
+from cli.tools import tool_site
 from engine.errors import FlashpoolError
 
 
@@ -33,16 +34,17 @@ async def workload(args: argparse.Namespace) -> int:
     return 0
 
 
-async def volume_checksum(args: argparse.Namespace) -> int:
+def volume_checksum(args: argparse.Namespace) -> int:
     from engine.geometry import validate_volser
 
     volser = validate_volser(args.volser)
-    digest = await ask(args, lambda api: api.volume_digest(volser))
+    with tool_site(args) as site:
+        digest = site.volume_digest(volser)
     say(args, f"{digest}  {volser}", volser=volser, sha256=digest)
     return 0
 
 
-async def volume_damage(args: argparse.Namespace) -> int:
+def volume_damage(args: argparse.Namespace) -> int:
     from engine.geometry import validate_volser
 
     volser = validate_volser(args.volser)
@@ -52,13 +54,15 @@ async def volume_damage(args: argparse.Namespace) -> int:
     first, last = int(found[1]), int(found[2] or found[1])
     if last < first:
         raise FlashpoolError(f"--tracks {args.tracks}: the last track comes before the first")
-    res = await act(args, lambda api: api.damage(volser, first, last))
+    with tool_site(args) as site:
+        res = site.damage(volser, first, last)
     text = f"flashpool: {volser} tracks {first}-{last} overwritten with garbage"
     return said(args, res, text, volser=volser, first_track=first, last_track=last)
 
 
-async def dataset_list(args: argparse.Namespace) -> int:
-    found = await ask(args, lambda api: api.datasets(args.filter.upper() if args.filter else None))
+def dataset_list(args: argparse.Namespace) -> int:
+    with tool_site(args) as site:
+        found = site.datasets(args.filter.upper() if args.filter else None)
     if args.json:
         print(
             json.dumps(
@@ -87,17 +91,19 @@ async def dataset_list(args: argparse.Namespace) -> int:
     return 0
 
 
-async def dataset_checksum(args: argparse.Namespace) -> int:
+def dataset_checksum(args: argparse.Namespace) -> int:
     name = args.dsname.upper()
-    info, digest = await ask(args, lambda api: (api.dataset(name), api.dataset_digest(name)))
+    with tool_site(args) as site:
+        info, digest = site.dataset(name), site.dataset_digest(name)
     size = info.bytes_used if info is not None else 0
     say(args, f"{digest}  {name}", dsname=name, sha256=digest, bytes=size)
     return 0
 
 
-async def dataset_damage(args: argparse.Namespace) -> int:
+def dataset_damage(args: argparse.Namespace) -> int:
     name = args.dsname.upper()
-    res = await act(args, lambda api: api.damage_dataset(name))
+    with tool_site(args) as site:
+        res = site.damage_dataset(name)
     tracks = res.data.get("tracks", 0) if res.data else 0
     text = f"flashpool: {name}: {tracks} track(s) overwritten with garbage"
     return said(args, res, text, dsname=name, tracks=tracks)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from cli.batch import Options, read_commands, run_batch
 from cli.connect import site_api
-from cli.wait import wait_copies
 from engine.states import Origin
 
 if TYPE_CHECKING:
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from cli.wait import wait_copies
     from engine.hsm.service import not_serialised
     from engine.site import SiteInUse
 

@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def full(argv: list[str]) -> int:
-    import asyncio
-    from collections.abc import Callable, Coroutine
+    """Every other command line: parsed, then run (a coroutine on an event loop of its own; a
+    blocking command, cli.tools's, as it is: through a server it needs no event loop)."""
+    import inspect
 
     from cli.parser import make_parser
     from engine import logs
@@ -34,8 +35,11 @@ def full(argv: list[str]) -> int:
     try:
         if args.cmd is None:
             return open_console(args)
-        run: Callable[[argparse.Namespace], Coroutine[None, None, int]] = args.run
-        return asyncio.run(run(args))
+        if not inspect.iscoroutinefunction(args.run):
+            return int(args.run(args))
+        import asyncio
+
+        return int(asyncio.run(args.run(args)))
     except FlashpoolError as exc:
         print(f"flashpool: {exc}", file=sys.stderr)
         return 12

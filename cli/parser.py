@@ -15,12 +15,12 @@ if TYPE_CHECKING:
     from engine.security import Access
 
 DEFAULT_SITE = "./flashpool-data"
-Run = Callable[[argparse.Namespace], Coroutine[None, None, int]]
+Run = Callable[[argparse.Namespace], Coroutine[None, None, int]] | Callable[[argparse.Namespace], int]
 
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flashpool", description="DFSMShsm-style fast replication on volume images.")
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     p.add_argument("--site", default=DEFAULT_SITE, help=f"site directory (default {DEFAULT_SITE})")
     p.add_argument("--theme", help="console theme")
     p.add_argument("--read-only", action="store_true", help="console accepts no command that changes anything")
@@ -171,13 +171,19 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """--version, the installed package's read only when asked (importlib.metadata's lookup costs
+    a command that does not ask 20 ms)."""
 
-    try:
-        return version("flashpool")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "(not installed)"
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("flashpool")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            found = "(not installed)"
+        print(f"{parser.prog} {found}")
+        parser.exit()
 
 
 def _positive(text: str) -> float:

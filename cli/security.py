@@ -7,37 +7,40 @@ import argparse
 import json
 import sys
 
-from cli.connect import act, ask
+from cli.tools import tool_site
 from engine.errors import FlashpoolError
 
 
-async def whoami(args: argparse.Namespace) -> int:
-    from engine.security import Check, Function
+def whoami(args: argparse.Namespace) -> int:
+    from engine.security.functions import Check, Function
+    from engine.security.identity import Identity
 
     functions = list(Function)
-    api, decisions = await ask(args, lambda api: (api, api.may([Check(f) for f in functions])))
+    with tool_site(args) as site:
+        caller, decisions = site.whoami(), site.may([Check(f) for f in functions])
     if args.json:
         print(
             json.dumps(
                 {
-                    "user": api.who.user,
-                    "groups": list(api.who.groups),
-                    "mode": api.mode,
+                    "user": caller.user,
+                    "groups": list(caller.groups),
+                    "mode": caller.mode,
                     "may": {f.value: d.allowed for f, d in zip(functions, decisions, strict=True)},
                 }
             )
         )
         return 0
-    print(f"flashpool: you are {api.who.describe()} to {api.name} ({api.mode})")
+    print(f"flashpool: you are {Identity(caller.user, caller.groups).describe()} to {caller.site} ({caller.mode})")
     for f, d in zip(functions, decisions, strict=True):
         print(f"  {'✔ may    ' if d.allowed else '✘ may not'} {f.value:<24} {d.why}")
     return 0
 
 
-async def list_profiles(args: argparse.Namespace) -> int:
+def list_profiles(args: argparse.Namespace) -> int:
     from server import wire
 
-    profiles, grants = await ask(args, lambda api: (api.profiles(args.pattern), api.role_grants()))
+    with tool_site(args) as site:
+        profiles, grants = site.profiles(args.pattern), site.role_grants()
     if args.json:
         print(json.dumps({"profiles": wire.encode(profiles), "roles": wire.encode(grants)}))
         return 0
@@ -52,9 +55,9 @@ async def list_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
-async def change(args: argparse.Namespace) -> int:
-    from engine.api import Change, SecurityChange
-    from engine.security import Access, Kind
+def change(args: argparse.Namespace) -> int:
+    from engine.security.access import Access, Kind
+    from engine.security.changes import Change, SecurityChange
 
     kind = Kind.GROUP if getattr(args, "group", None) else Kind.USER
     name = getattr(args, "group", None) or getattr(args, "user", None) or ""
@@ -81,7 +84,8 @@ async def change(args: argparse.Namespace) -> int:
     else:
         c = Change.GRANT if args.scmd == "grant" else Change.REVOKE
         change = SecurityChange(c, kind=kind, name=name, role=args.role)
-    res = await act(args, lambda api: api.change_security(change))
+    with tool_site(args) as site:
+        res = site.change_security(change)
     if args.json:
         print(res.to_json())  # a new token's secret is in its data
         return res.rc
@@ -92,13 +96,14 @@ async def change(args: argparse.Namespace) -> int:
     return res.rc
 
 
-async def list_tokens(args: argparse.Namespace) -> int:
+def list_tokens(args: argparse.Namespace) -> int:
     import datetime as dt
     import time
 
     from server import wire
 
-    tokens = await ask(args, lambda api: api.tokens())
+    with tool_site(args) as site:
+        tokens = site.tokens()
     if args.json:
         print(json.dumps({"tokens": wire.encode(tokens)}))
         return 0
@@ -116,8 +121,9 @@ async def list_tokens(args: argparse.Namespace) -> int:
     return 0
 
 
-async def settings(args: argparse.Namespace) -> int:
-    found = await ask(args, lambda api: api.settings())
+def settings(args: argparse.Namespace) -> int:
+    with tool_site(args) as site:
+        found = site.settings()
     if args.json:
         print(json.dumps({"settings": {s.name: s.value for s in found}}))
         return 0

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli.output import say
-from engine import logs
 from engine.errors import FlashpoolError
 from engine.messages import NOT_DURABLE
 
@@ -19,6 +17,8 @@ if TYPE_CHECKING:
 
 
 async def serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from server import process, sockets
 
     listen = process.parse_listen(args.listen) if args.listen else None
@@ -36,6 +36,8 @@ async def serve(args: argparse.Namespace) -> int:
         say(args, f"flashpool: the server of {path} runs as process {pid}", pid=pid, site=str(path.resolve()))
         return 0
     import logging
+
+    from engine import logs
 
     plain = logging.StreamHandler(sys.stderr)
     plain.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -57,22 +59,21 @@ async def serve(args: argparse.Namespace) -> int:
         logs.detach(stderr)
 
 
-async def status(args: argparse.Namespace) -> int:
+def status(args: argparse.Namespace) -> int:
     import time
 
+    from cli.thin import ThinSite
     from server import sockets
 
     path = Path(args.site)
     if not sockets.listening(path):
         say(args, f"flashpool: no server runs for {path}", running=False, site=str(path))
         return 3
-    from server.client import RemoteSite
-
-    api = RemoteSite(path)
+    thin = ThinSite(path)
     try:
-        st = await asyncio.to_thread(api.status)
+        st = thin.status()
     finally:
-        await api.close()
+        thin.close()
     pct = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else 100.0
     up = time.time() - st.started_at
     say(
@@ -105,6 +106,7 @@ def _duration(seconds: float) -> str:
 
 
 async def stop(args: argparse.Namespace) -> int:
+    import asyncio
     import time
 
     from server import sockets

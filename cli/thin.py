@@ -16,10 +16,20 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from cli.batch import Options, batch_steps, read_commands, report_parked
+from engine.errors import FlashpoolError
 from engine.messages import CommandResult
+
+if TYPE_CHECKING:
+    from engine.api.values import AuditExport, AuditReport, Caller, RoleGrant, SettingView, SiteStatus, TokenInfo
+    from engine.datasets.info import DataSetInfo
+    from engine.security.access import Decision, ProfileListing
+    from engine.security.changes import SecurityChange
+    from engine.security.functions import Check
+    from engine.security.marks import AuditMark
 from server import sockets, wire
 from server.route_paths import EVENTS_PATH, PATHS
 
@@ -27,7 +37,7 @@ DEFAULT_SITE = "./flashpool-data"  # cli.parser's default (a test keeps the two 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class ThinError(Exception):
+class ThinError(FlashpoolError):
     """The server could not be asked, or refused the request itself (not a command's RC)."""
 
 
@@ -42,30 +52,104 @@ class ThinSite:
         self._timeout = timeout
         self._sock: socket.socket | None = None
 
-    def command(self, text: str, origin: str = "CLI") -> CommandResult:
-        method, path = PATHS["command"]
-        body = json.dumps({"text": text, "origin": origin}).encode()
+    def _call(self, call: str, returns: Any, **args: object) -> Any:
+        """One call of the site's API, its answer as `returns` (the route from route_paths)."""
+        method, template = PATHS[call]
+        path, query, body = wire.request_parts(method, template, args)
+        if query:
+            path += "?" + urlencode(query)
         try:
-            status, raw = self._exchange(method, path, body)
+            status, raw = self._exchange(method, path, b"" if body is None else json.dumps(body).encode())
         except OSError as exc:
             raise ThinError(f"the site's server cannot be reached ({exc})") from None
         try:
-            result: CommandResult = wire.decode(CommandResult, wire.answer(status, raw))
+            return wire.decode(returns, wire.answer(status, raw))
         except wire.Refused as exc:
             raise ThinError(str(exc)) from None
+
+    def command(self, text: str, origin: str = "CLI") -> CommandResult:
+        result: CommandResult = self._call("command", CommandResult, text=text, origin=origin)
         return result
 
-    def status(self) -> dict[str, Any]:
-        """The site's status as JSON (the thin path reads two of its fields; no engine types)."""
-        method, path = PATHS["status"]
-        try:
-            status, raw = self._exchange(method, path, b"")
-            data: dict[str, Any] = wire.answer(status, raw)
-        except OSError as exc:
-            raise ThinError(f"the site's server cannot be reached ({exc})") from None
-        except wire.Refused as exc:
-            raise ThinError(str(exc)) from None
-        return data
+    # -- the calls of cli.tools.Tools, as engine.api.SiteAPI defines them (each imports the types it
+    # -- answers with when called: `flashpool hsm` needs none of them) -----------------------------------
+    def whoami(self) -> Caller:
+        from engine.api.values import Caller
+
+        result: Caller = self._call("whoami", Caller)
+        return result
+
+    def status(self) -> SiteStatus:
+        from engine.api.values import SiteStatus
+
+        result: SiteStatus = self._call("status", SiteStatus)
+        return result
+
+    def may(self, checks: list[Check]) -> list[Decision]:
+        from engine.security.access import Decision
+
+        return list(self._call("may", list[Decision], checks=checks))
+
+    def volume_digest(self, volser: str) -> str:
+        return str(self._call("volume_digest", str, volser=volser))
+
+    def datasets(self, pattern: str | None = None) -> list[DataSetInfo]:
+        from engine.datasets.info import DataSetInfo
+
+        return list(self._call("datasets", list[DataSetInfo], pattern=pattern))
+
+    def dataset(self, name: str) -> DataSetInfo | None:
+        from engine.datasets.info import DataSetInfo
+
+        result: DataSetInfo | None = self._call("dataset", DataSetInfo | None, name=name)
+        return result
+
+    def dataset_digest(self, name: str) -> str:
+        return str(self._call("dataset_digest", str, name=name))
+
+    def profiles(self, pattern: str | None = None) -> list[ProfileListing]:
+        from engine.security.access import ProfileListing
+
+        return list(self._call("profiles", list[ProfileListing], pattern=pattern))
+
+    def role_grants(self) -> list[RoleGrant]:
+        from engine.api.values import RoleGrant
+
+        return list(self._call("role_grants", list[RoleGrant]))
+
+    def tokens(self) -> list[TokenInfo]:
+        from engine.api.values import TokenInfo
+
+        return list(self._call("tokens", list[TokenInfo]))
+
+    def settings(self) -> list[SettingView]:
+        from engine.api.values import SettingView
+
+        return list(self._call("settings", list[SettingView]))
+
+    def audit_verify(self, against: list[AuditMark] | None = None) -> AuditReport:
+        from engine.api.values import AuditReport
+
+        result: AuditReport = self._call("audit_verify", AuditReport, against=against or [])
+        return result
+
+    def audit_export(self, since: float | None = None) -> AuditExport:
+        from engine.api.values import AuditExport
+
+        result: AuditExport = self._call("audit_export", AuditExport, since=since)
+        return result
+
+    def damage(self, volser: str, first: int, last: int) -> CommandResult:
+        result: CommandResult = self._call("damage", CommandResult, volser=volser, first=first, last=last)
+        return result
+
+    def damage_dataset(self, name: str) -> CommandResult:
+        result: CommandResult = self._call("damage_dataset", CommandResult, name=name)
+        return result
+
+    def change_security(self, change: SecurityChange) -> CommandResult:
+        result: CommandResult = self._call("change_security", CommandResult, change=change)
+        return result
 
     def wait_copies(self) -> dict[int, str]:
         """Until every background copy has completed or is parked, following the event stream on
@@ -75,9 +159,8 @@ class ThinSite:
         try:
             while True:
                 st = self.status()
-                parked = {int(k): str(v) for k, v in st["parked"].items()}
-                if st["copies"] <= len(parked):
-                    return parked
+                if st.copies <= len(st.parked):
+                    return dict(st.parked)
                 if stream is None:
                     stream, reader = self._events()
                 if not _until_a_copy_ends(reader):  # quiet for 2 s (or cut mid-chunk): a new stream

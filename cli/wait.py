@@ -3,7 +3,6 @@ terminal (and without --json or --quiet) with a progress line that moves."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,8 @@ async def wait_copies(api: SiteAPI, quiet: bool) -> int:
 async def _shown(api: SiteAPI) -> dict[int, str]:
     """The wait with its progress line, drawn from each status read and from a timer between
     them: a status may be slow to come (a busy server), the line still moves."""
+    import asyncio
+
     from cli.progress import ProgressDisplay
 
     display = ProgressDisplay(sys.stderr)

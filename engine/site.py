@@ -56,7 +56,7 @@ from engine.paths import (
     private_file,
 )
 from engine.security import AuditTrail, Function, Guard, Identity, Kind, Role
-from engine.security.audit import AuditMark
+from engine.security.marks import AuditMark
 from engine.storage import Volume
 from engine.views import Views
 

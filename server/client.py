@@ -35,7 +35,7 @@ from engine.api import (
     WorkloadResult,
 )
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
-from engine.datasets.manager import DataSetInfo
+from engine.datasets.info import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import CopyFailed, CopyProgress, Event, FlashCopyChanged, RelationshipEnded
 from engine.flashcopy import RelationshipInfo
@@ -45,10 +45,11 @@ from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
 from engine.messages import CommandResult
 from engine.security import Check, Decision, Identity
-from engine.security.audit import AuditMark
-from engine.security.store import ProfileListing
+from engine.security.access import ProfileListing
+from engine.security.marks import AuditMark
 from engine.states import Origin
-from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
+from engine.storageviews import VolumeView
+from engine.views import ActivityView, PairView, PoolSummary, VersionView
 from server import jsonbytes, sockets, wire
 from server.routes import BY_CALL, EVENTS_PATH
 
@@ -186,6 +187,9 @@ class RemoteSite(SiteAPI):
 
     def alerts(self, limit: int = 500) -> list[AlertView]:
         return list(self._get("alerts", limit=limit))
+
+    def every_version(self) -> list[VersionView]:
+        return list(self._get("every_version"))
 
     def pairs(self, pool: str, version: int) -> list[PairView]:
         return list(self._get("pairs", pool=pool, version=version))

@@ -1,8 +1,8 @@
 """`GET /metrics`: the site for Prometheus, in its own exposition format (prometheus-client).
 
 What a scrape reads is asked of the API as the scraper (so it sees only the copy pools its
-profiles let it LIST, as every route does): the status, each pool's summary and versions, and
-the alerts. What only the server knows — request latencies, commands by function and return
+profiles let it LIST, as every route does): the status, the pools' summaries, every version (in one
+read), and the alerts. What only the server knows — request latencies, commands by function and return
 code — it counts itself. The recovery point objective is a gauge: the age of the newest
 recoverable version of each pool, and of the newest COMPLETE dump copy of each dump class.
 """
@@ -84,17 +84,16 @@ class SiteCollector(Collector):
         by_state: dict[tuple[str, str], int] = {}
         newest: dict[str, float] = {}
         dumped: dict[str, float] = {}
-        for p in pools:
-            for v in api.versions(p.name):
-                if not v.is_backup:
-                    continue
-                key = (p.name, v.dasd_state.value)
-                by_state[key] = by_state.get(key, 0) + 1
-                if v.recoverable:
-                    newest[p.name] = max(newest.get(p.name, 0.0), v.created_at)
-                for dump_class, state in v.dump_copies:
-                    if state is ClassState.COMPLETE:
-                        dumped[dump_class] = max(dumped.get(dump_class, 0.0), v.created_at)
+        for v in api.every_version():
+            if not v.is_backup:
+                continue
+            key = (v.copy_pool, v.dasd_state.value)
+            by_state[key] = by_state.get(key, 0) + 1
+            if v.recoverable:
+                newest[v.copy_pool] = max(newest.get(v.copy_pool, 0.0), v.created_at)
+            for dump_class, state in v.dump_copies:
+                if state is ClassState.COMPLETE:
+                    dumped[dump_class] = max(dumped.get(dump_class, 0.0), v.created_at)
         yield _gauge(
             "flashpool_pool_versions",
             "Versions of the pool by DASD state",

@@ -7,6 +7,7 @@ PATHS: dict[str, tuple[str, str]] = {
     "status": ("GET", "/v1/status"),
     "pools": ("GET", "/v1/pools"),
     "versions": ("GET", "/v1/pools/{pool}/versions"),
+    "every_version": ("GET", "/v1/versions"),
     "pairs": ("GET", "/v1/pools/{pool}/versions/{version}/pairs"),
     "verify_backup": ("GET", "/v1/pools/{pool}/verify"),
     "volumes": ("GET", "/v1/volumes"),

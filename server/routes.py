@@ -72,22 +72,7 @@ class Route:
 
     def url(self, args: dict[str, object]) -> tuple[str, dict[str, str], dict[str, object] | None]:
         """The path, query and body of a call with these arguments (the client's side)."""
-        from urllib.parse import quote
-
-        path = self.path
-        for name in self.in_path:
-            path = path.replace("{" + name + "}", quote(str(args[name]), safe=""))
-        rest = {p.name: args[p.name] for p in self.params if p.name not in self.in_path and p.name in args}
-        if self.method == "GET":
-            query = {k: query_text(v) for k, v in rest.items() if v is not None}
-            return path, query, None
-        return path, {}, {k: wire.encode(v) for k, v in rest.items()}
-
-
-def query_text(value: object) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return str(wire.encode(value))
+        return wire.request_parts(self.method, self.path, {p.name: args[p.name] for p in self.params if p.name in args})
 
 
 def from_query(tp: Any, text: str, where: str) -> object:
@@ -119,6 +104,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{V}/status", "status", "The server: site, user, clock, copies, holds, pid, clients"),
     Route("GET", f"{V}/pools", "pools", "The copy pools, with their newest versions (LIST COPYPOOL as data)"),
     Route("GET", f"{V}/pools/{{pool}}/versions", "versions", "A copy pool's backup versions"),
+    Route("GET", f"{V}/versions", "every_version", "Every copy pool's backup versions, in one read"),
     Route("GET", f"{V}/pools/{{pool}}/versions/{{version}}/pairs", "pairs", "One version's volume pairs"),
     Route("GET", f"{V}/pools/{{pool}}/verify", "verify_backup", "Checks of a copy pool's newest backup"),
     Route("GET", f"{V}/volumes", "volumes", "Every volume"),

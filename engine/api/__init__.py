@@ -11,8 +11,8 @@ engine.security.needs (the same table the server's routes are declared in); a re
 out what the identity may not LIST (engine.visibility).
 """
 
-from engine.api.interface import SiteAPI
-from engine.api.local import LocalSite
+from typing import TYPE_CHECKING
+
 from engine.api.values import (
     API_VERSION,
     AuditExport,
@@ -28,7 +28,26 @@ from engine.api.values import (
     WorkloadResult,
     refusal_lines,
 )
-from engine.security.admin import Change, SecurityChange  # the security functions' arguments
+from engine.security.changes import Change, SecurityChange  # the security functions' arguments
+
+if TYPE_CHECKING:
+    from engine.api.interface import SiteAPI
+    from engine.api.local import LocalSite
+
+
+def __getattr__(name: str) -> object:
+    """`SiteAPI` and `LocalSite` when first asked for: the values alone import without the
+    catalog and the engine, as the thin CLI (cli.thin) needs."""
+    if name == "SiteAPI":
+        from engine.api.interface import SiteAPI
+
+        return SiteAPI
+    if name == "LocalSite":
+        from engine.api.local import LocalSite
+
+        return LocalSite
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "API_VERSION",

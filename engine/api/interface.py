@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
-from engine.datasets.manager import DataSetInfo
+from engine.datasets.info import DataSetInfo
 from engine.events import Event
 from engine.flashcopy import RelationshipInfo
 from engine.hsm.alerts import AlertView
@@ -19,11 +19,12 @@ from engine.hsm.rules import Check as RuleCheck
 from engine.hsm.verify import Expectation, Outcome
 from engine.messages import CommandResult
 from engine.security import Check, Decision, Identity
-from engine.security.admin import SecurityChange
-from engine.security.audit import AuditMark
-from engine.security.store import ProfileListing
+from engine.security.access import ProfileListing
+from engine.security.changes import SecurityChange
+from engine.security.marks import AuditMark
 from engine.states import Origin
-from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
+from engine.storageviews import VolumeView
+from engine.views import ActivityView, PairView, PoolSummary, VersionView
 
 if TYPE_CHECKING:
     pass
@@ -68,6 +69,10 @@ class SiteAPI(abc.ABC):
 
     @abc.abstractmethod
     def versions(self, pool: str) -> list[VersionView]: ...
+
+    @abc.abstractmethod
+    def every_version(self) -> list[VersionView]:
+        """Every version of every copy pool the caller may list, in one read (a monitor's scrape)."""
 
     @abc.abstractmethod
     def pairs(self, pool: str, version: int) -> list[PairView]:

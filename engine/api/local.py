@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from engine import config, transcripts
 from engine.catalog.settings import AuditReads
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
-from engine.datasets.manager import DataSetInfo
+from engine.datasets.info import DataSetInfo
 from engine.errors import FlashpoolError
 from engine.events import Event
 from engine.flashcopy import RelationshipInfo
@@ -29,12 +29,15 @@ from engine.messages import CommandResult, Rc, resource_problem
 from engine.printable import printable
 from engine.security import Check, Decision, Identity, Kind
 from engine.security import store as security
-from engine.security.admin import Change, SecurityChange, apply_change
-from engine.security.audit import OPEN, REJECTED, AuditMark
+from engine.security.access import ProfileListing
+from engine.security.admin import apply_change
+from engine.security.audit import OPEN, REJECTED
+from engine.security.changes import Change, SecurityChange
+from engine.security.marks import AuditMark
 from engine.security.needs import Needs, rule_of
-from engine.security.store import ProfileListing
 from engine.states import Origin
-from engine.views import ActivityView, PairView, PoolSummary, VersionView, VolumeView
+from engine.storageviews import VolumeView
+from engine.views import ActivityView, PairView, PoolSummary, VersionView
 from engine.visibility import EVERYTHING, Visibility, visibility
 
 if TYPE_CHECKING:
@@ -238,6 +241,10 @@ class LocalSite(SiteAPI):
     def versions(self, pool: str) -> list[VersionView]:
         self._enter("versions", pool=pool)
         return self.engine.views.versions(pool)
+
+    def every_version(self) -> list[VersionView]:
+        seen = self._enter("every_version")
+        return [v for v in self.engine.views.every_version() if seen.pool(v.copy_pool)]
 
     def pairs(self, pool: str, version: int) -> list[PairView]:
         self._enter("pairs", pool=pool)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from engine.errors import FlashpoolError
 from engine.security import AuditEntry, Decision, Identity, Kind
-from engine.security.audit import AuditMark
-from engine.views import GroupView, VolumeView
+from engine.security.marks import AuditMark
+from engine.storageviews import GroupView, VolumeView
 
 if TYPE_CHECKING:
     pass

@@ -129,14 +129,6 @@ def versions(s: Session, pool: str) -> list[BackupVersionRow]:
     return sorted(rows, key=newest_first)
 
 
-def versions_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:
-    """`versions` of every copy pool, in one read."""
-    out: dict[str, list[BackupVersionRow]] = {}
-    for v in sorted(s.exec(select(BackupVersionRow)).all(), key=newest_first):
-        out.setdefault(v.copy_pool, []).append(v)
-    return out
-
-
 def held_version(s: Session, version_id: int) -> BackupVersionRow:
     """A version of a copy pool the command has serialised (see `held_copy_pool`)."""
     row = s.get(BackupVersionRow, version_id)
@@ -197,6 +189,15 @@ def all_dump_copies(s: Session) -> list[DumpCopyRow]:
 
 def dump_copies(s: Session, version_id: int) -> list[DumpCopyRow]:
     return list(s.exec(select(DumpCopyRow).where(DumpCopyRow.version_id == version_id)).all())
+
+
+def dump_copies_of(s: Session, version_ids: list[int]) -> dict[int, list[DumpCopyRow]]:
+    """The dump copies of these versions, by version, in one read (versions with none left out)."""
+    out: dict[int, list[DumpCopyRow]] = {}
+    if version_ids:
+        for d in s.exec(select(DumpCopyRow).where(col(DumpCopyRow.version_id).in_(version_ids))):
+            out.setdefault(d.version_id, []).append(d)
+    return out
 
 
 # -- holds and the activity log ------------------------------------------------------------------

@@ -37,6 +37,9 @@ class Version:
     vtocenq: bool
     recovery_incomplete: bool
     backup_group: str | None
+    failed_reason: str
+    failed_at: float
+    failed_by: int
 
     @property
     def key(self) -> int:
@@ -90,7 +93,8 @@ _POOL = CopyPoolRow.__table__  # type: ignore[attr-defined]
 _CLASS = DumpClassRow.__table__  # type: ignore[attr-defined]
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
-_VERSIONS = select(*_columns(_V, Version)).where(_V.c.copy_pool == bindparam("pool"))
+_EVERY_VERSION = select(*_columns(_V, Version))
+_VERSIONS = _EVERY_VERSION.where(_V.c.copy_pool == bindparam("pool"))
 _COPY_POOL = select(_POOL).where(_POOL.c.name == bindparam("name"))
 _PAIR_COUNTS = select(_P.c.version_id, func.count()).where(_P.c.version_id.in_(_IDS)).group_by(_P.c.version_id)
 _PAIR_TUPLES = (
@@ -100,6 +104,7 @@ _PAIR_TUPLES = (
 )
 _PAIRS = select(*_columns(_P, Pair)).where(_P.c.version_id.in_(_IDS)).order_by(_P.c.source)
 _PAIR_SOURCES = select(_P.c.source).where(_P.c.version_id == bindparam("vid"))
+_SOURCES_OF = select(_P.c.version_id, _P.c.source).where(_P.c.version_id.in_(_IDS))
 _DUMP_COPIES = select(*_columns(_D, DumpCopy)).where(_D.c.version_id == bindparam("vid"))
 _REQUIRED = select(_CLASS.c.name).where(_CLASS.c.fast_replication_dump == "REQUIRED")
 _EXPIRED = select(_D.c.id).where(_D.c.expires_at.is_not(None), _D.c.expires_at < bindparam("now")).limit(1)
@@ -110,6 +115,14 @@ def versions(c: Connection, pool: str) -> list[Version]:
     return sorted((Version(*r) for r in c.execute(_VERSIONS, {"pool": pool})), key=newest_first)
 
 
+def versions_by_pool(c: Connection) -> dict[str, list[Version]]:
+    """`versions` of every copy pool, in one read."""
+    out: dict[str, list[Version]] = {}
+    for v in sorted((Version(*r) for r in c.execute(_EVERY_VERSION)), key=newest_first):
+        out.setdefault(v.copy_pool, []).append(v)
+    return out
+
+
 def copy_pool(c: Connection, name: str) -> Row[Any] | None:
     """A copy pool's definition row (its columns as attributes), None when it is not defined."""
     return c.execute(_COPY_POOL, {"name": name}).first()
@@ -118,6 +131,16 @@ def copy_pool(c: Connection, name: str) -> Row[Any] | None:
 def pair_counts(c: Connection, version_ids: Iterable[int]) -> dict[int, int]:
     ids = list(version_ids)
     return {vid: n for vid, n in c.execute(_PAIR_COUNTS, {"ids": ids})} if ids else {}
+
+
+def sources_of_versions(c: Connection, version_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The source volumes of these versions, by version."""
+    ids = list(version_ids)
+    out: dict[int, set[str]] = {i: set() for i in ids}
+    if ids:
+        for vid, src in c.execute(_SOURCES_OF, {"ids": ids}):
+            out[vid].add(src)
+    return out
 
 
 def pair_tuples(c: Connection, version_ids: Iterable[int]) -> dict[int, list[tuple[str, str, str]]]:

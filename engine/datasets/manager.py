@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, delete, select
 
 from engine.catalog.models import DataSetExtentRow, DataSetRow
+from engine.datasets.info import DataSetInfo, Extent
 from engine.datasets.names import is_filter, matches, validate_dsname
 from engine.errors import FlashpoolError
 
@@ -28,35 +28,6 @@ if TYPE_CHECKING:
 
 class DataSetError(FlashpoolError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class Extent:
-    volser: str
-    first: int
-    tracks: int
-
-    @property
-    def last(self) -> int:
-        return self.first + self.tracks - 1
-
-
-@dataclass(frozen=True, slots=True)
-class DataSetInfo:
-    name: str
-    dsorg: str
-    extents: tuple[Extent, ...]
-    bytes_used: int
-    created_at: float
-    migrated: bool = False
-
-    @property
-    def tracks(self) -> int:
-        return sum(e.tracks for e in self.extents)
-
-    @property
-    def volumes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.volser for e in self.extents))
 
 
 def vtoc_tracks(total_tracks: int, track_size: int) -> int:

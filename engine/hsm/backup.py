@@ -29,7 +29,7 @@ from engine.messages import CommandResult
 from engine.states import DasdState, DumpCopyState, FailedReason, Origin
 
 if TYPE_CHECKING:
-    from engine.datasets.manager import DataSetInfo
+    from engine.datasets.info import DataSetInfo
     from engine.hsm.context import Context
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from engine.catalog import constructs as repo
 from engine.catalog.models import DumpCopyRow
 from engine.command import FrRecov
-from engine.datasets.manager import DataSetInfo, Extent
+from engine.datasets.info import DataSetInfo, Extent
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest, FlashCopyCore
 from engine.hsm import dump, rules

@@ -28,7 +28,7 @@ from sqlmodel import Session
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, DumpCopyRow
 from engine.command import FrRecov
-from engine.datasets.manager import DataSetInfo, Extent
+from engine.datasets.info import DataSetInfo, Extent
 from engine.datasets.names import is_filter
 from engine.errors import FlashCopyError
 from engine.flashcopy import EstablishRequest

@@ -50,11 +50,6 @@ def backups_among(vers: Iterable[V]) -> list[V]:
     return [v for v in vers if v.dasd_state != DasdState.PREPARE]
 
 
-def backups_by_pool(s: Session) -> dict[str, list[BackupVersionRow]]:
-    """`backups` of every copy pool, in one read."""
-    return {p: backups_among(vers) for p, vers in repo.versions_by_pool(s).items()}
-
-
 def of_volume(s: Session, vol: str, from_cp: str | None) -> str | rules.Refusal:
     """The copy pool a volume is recovered from (rules.pool_of_volume over its group's pools)."""
     row = repo.volume(s, vol)

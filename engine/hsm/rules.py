@@ -268,9 +268,7 @@ class Method(enum.Enum):
 FRR_STATES = tuple(s for s in DasdState if s.frr_possible)
 
 
-def frr_methods(
-    core: FlashCopyCore, version: BackupVersionRow, pairs: Sequence[repo.PairLike]
-) -> dict[str, Method] | None:
+def frr_methods(core: FlashCopyCore, version: VersionLike, pairs: Sequence[repo.PairLike]) -> dict[str, Method] | None:
     """Per source volume, how a fast reverse restore of `version` would recover it now, derived
     from the live relationships; None when the version cannot be recovered that way (not made
     FRR-allowed, or no volume's relationship still runs and none was already restored). One

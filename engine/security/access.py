@@ -193,4 +193,24 @@ def decide(
     return Decision(held >= needed, resource, needed, best.name, held, why)
 
 
-__all__ = ["Access", "Decision", "Kind", "Permit", "Profile", "decide", "matches", "may_restrict", "valid_profile_name"]
+@dataclass(frozen=True, slots=True)
+class ProfileListing:
+    name: str
+    uacc: Access
+    owner: str
+    defined: bool  # False: it exists because a role names it
+    permits: tuple[Permit, ...]
+
+
+__all__ = [
+    "Access",
+    "Decision",
+    "Kind",
+    "Permit",
+    "Profile",
+    "ProfileListing",
+    "decide",
+    "matches",
+    "may_restrict",
+    "valid_profile_name",
+]

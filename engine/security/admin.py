@@ -4,8 +4,7 @@ controller's console would name it."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlmodel import Session, select
 
@@ -14,59 +13,12 @@ from engine.catalog.models import RoleGrantRow
 from engine.errors import FlashpoolError
 from engine.messages import CommandResult
 from engine.security import store
-from engine.security.access import Access, Kind, valid_profile_name
+from engine.security.access import valid_profile_name
+from engine.security.changes import Change, SecurityChange
 from engine.security.functions import Role
 from engine.security.identity import Identity
 
 DAY = 86_400.0
-
-
-class Change(enum.Enum):
-    DEFINE = "define"  # a profile, with its UACC
-    ALTER = "alter"  # a profile's UACC
-    DELETE = "delete"  # a profile and its access list
-    PERMIT = "permit"  # a user or group into a profile's access list
-    REMOVE = "remove"  # ... out of it
-    GRANT = "grant"  # a role bundle to a user or group
-    REVOKE = "revoke"
-    TOKEN = "token"  # a new API token for a user (its secret is shown once)
-    UNTOKEN = "untoken"  # revoke a token
-    SET = "set"  # one of the site's security settings (engine.catalog.settings)
-
-
-@dataclass(frozen=True, slots=True)
-class SecurityChange:
-    change: Change
-    profile: str = ""
-    uacc: Access = Access.NONE
-    kind: Kind = Kind.USER
-    name: str = ""  # user or group; for SET the setting's name
-    access: Access = Access.READ
-    role: str = ""
-    label: str = ""
-    token_id: int = 0
-    days: int | None = None  # TOKEN: its lifetime (None: the site's token-days)
-    value: str = ""  # SET: the setting's new value
-
-    def describe(self) -> str:
-        c = self.change
-        who = f"{self.kind.value} {self.name}"
-        return {
-            Change.DEFINE: f"RDEFINE FACILITY {self.profile} UACC({self.uacc.name})",
-            Change.ALTER: f"RALTER FACILITY {self.profile} UACC({self.uacc.name})",
-            Change.DELETE: f"RDELETE FACILITY {self.profile}",
-            Change.PERMIT: f"PERMIT {self.profile} CLASS(FACILITY) ID({self.name}) ACCESS({self.access.name})"
-            + (" GROUP" if self.kind is Kind.GROUP else ""),
-            Change.REMOVE: f"PERMIT {self.profile} CLASS(FACILITY) ID({self.name}) DELETE"
-            + (" GROUP" if self.kind is Kind.GROUP else ""),
-            Change.GRANT: f"GRANT ROLE({self.role.upper()}) TO {who}",
-            Change.REVOKE: f"REVOKE ROLE({self.role.upper()}) FROM {who}",
-            Change.TOKEN: f"TOKEN CREATE USER({self.name})"
-            + (f" LABEL({self.label})" if self.label else "")
-            + (f" DAYS({self.days})" if self.days is not None else ""),
-            Change.UNTOKEN: f"TOKEN REVOKE ID({self.token_id})",
-            Change.SET: f"SETROPTS {self.name.upper()}({self.value})",
-        }[c]
 
 
 def apply_change(s: Session, who: Identity, change: SecurityChange, res: CommandResult, at: float) -> None:

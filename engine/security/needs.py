@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = {
     "status": Needs(LIST, filtered=True),
     "pools": Needs(LIST, pool="only", filtered=True),
     "versions": Needs(LIST, pool="pool"),
+    "every_version": Needs(LIST, filtered=True),
     "pairs": Needs(LIST, pool="pool"),
     "verify_backup": Needs(LIST, pool="pool"),
     "volumes": Needs(LIST, filtered=True),

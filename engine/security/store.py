@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from engine.catalog.models import PermitRow, ProfileRow, RoleGrantRow, TokenRow
-from engine.security.access import Access, Kind, Permit, Profile
+from engine.security.access import Access, Kind, Permit, Profile, ProfileListing
 from engine.security.functions import Role
 
 TOKEN_PREFIX = "fpl_"
@@ -33,15 +33,6 @@ def profiles(s: Session) -> list[Profile]:
     return [
         Profile(n, Access[rows[n].uacc] if n in rows else Access.NONE, tuple(permits.get(n, ()))) for n in sorted(names)
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileListing:
-    name: str
-    uacc: Access
-    owner: str
-    defined: bool  # False: it exists because a role names it
-    permits: tuple[Permit, ...]
 
 
 def listing(s: Session, pattern: str | None = None) -> list[ProfileListing]:

@@ -56,6 +56,11 @@ def same(text: str) -> str:
     return re.sub(r"AT \d\d:\d\d:\d\d ON", "AT hh:mm:ss ON", text)
 
 
+def said(stderr: str) -> list[str]:
+    """Standard error without -X importtime's lines."""
+    return [line for line in stderr.splitlines() if not line.startswith("import time:")]
+
+
 def imported(stderr: str) -> set[str]:
     return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
@@ -143,3 +148,60 @@ def test_the_thin_http_reader_takes_every_framing_the_server_may_use():
             status, fields = reader.head()
             got = reader.body(fields)
             assert (status.split()[1], got) == (answer.split()[1].decode(), body)
+
+
+TOOLS = [
+    ("volume", "checksum", "PAY001"),
+    ("dataset", "list"),
+    ("dataset", "list", "DB0A.DSNDBC.PAYROLL.**", "--json"),
+    ("dataset", "checksum", "DB0A.DSNDBC.HR.TS01.I0001.A001"),
+    ("dataset", "checksum", "NOT.CATALOGED"),
+    ("security", "list"),
+    ("security", "list", "STGADMIN.ARC.FR*", "--json"),
+    ("security", "settings"),
+    ("security", "token", "list"),
+    ("security", "alter", "STGADMIN.ARC.NOSUCH", "--uacc", "READ"),
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("thin") / "demo"
+    subprocess.run(
+        [sys.executable, "-m", "cli", "init", "--demo", "--site", str(path)], check=True, env=env(), cwd=ROOT, timeout=120
+    )
+    return path
+
+
+def test_the_site_tools_take_the_thin_path_and_answer_as_in_process(demo):
+    """`volume`, `dataset`, `security`, `audit` and `status` through a server: the same answers and
+    return codes as in this process, and none of the engine imported."""
+    alone = {args: run(demo, *args) for args in TOOLS}
+    assert alone[TOOLS[0]].returncode == 0 and alone[TOOLS[4]].returncode == 12, alone
+    whoami_alone = json.loads(run(demo, "security", "whoami", "--json").stdout)
+    with Server(demo):
+        for args in TOOLS:
+            through = run(demo, *args, importtime=True)
+            assert (through.returncode, through.stdout) == (alone[args].returncode, alone[args].stdout), args
+            assert said(through.stderr) == said(alone[args].stderr), args  # a refusal's words too
+            heavy = {m for m in imported(through.stderr) if any(m == h or m.startswith(h + ".") for h in HEAVY)}
+            assert "cli.thin" in imported(through.stderr) and not heavy, (args, heavy)
+        whoami = json.loads(run(demo, "security", "whoami", "--json").stdout)
+        assert whoami == {**whoami_alone, "mode": "server"} and whoami_alone["mode"] == "embedded"
+        before = run(demo, "volume", "checksum", "PAY002").stdout
+        damaged = run(demo, "volume", "damage", "PAY002", "--tracks", "3-4")
+        assert damaged.returncode == 0 and "PAY002 tracks 3-4 overwritten" in damaged.stdout
+        assert run(demo, "volume", "checksum", "PAY002").stdout != before
+        defined = run(demo, "security", "define", "STGADMIN.ARC.THIN", "--uacc", "READ")
+        assert defined.returncode == 0, defined
+        assert "STGADMIN.ARC.THIN" in run(demo, "security", "list", "STGADMIN.ARC.THIN").stdout
+        token = run(demo, "security", "token", "create", "root", "--label", "thin", "--json")
+        assert json.loads(token.stdout)["data"]["token"]
+        verified = run(demo, "audit", "verify", "--json", importtime=True)
+        assert verified.returncode == 0 and json.loads(verified.stdout.splitlines()[-1])["ok"]
+        exported = run(demo, "audit", "export").stdout.splitlines()
+        actions = [json.loads(line).get("action", "") for line in exported[:-1]]
+        assert any("STGADMIN.ARC.THIN" in a for a in actions) and "head" in json.loads(exported[-1])
+        status = json.loads(run(demo, "status", "--json", importtime=True).stdout.splitlines()[-1])
+        assert status["running"] and status["pid"] > 0
+    assert run(demo, "security", "list", "STGADMIN.ARC.THIN").stdout.startswith("STGADMIN.ARC.THIN")

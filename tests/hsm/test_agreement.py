@@ -270,6 +270,9 @@ async def run(path: Path, sequence: list[tuple], counts: dict[str, int]) -> None
     try:
         for op in sequence:
             await step(site, op, counts)
+        # a monitor's one read of every version says what each pool's own read says
+        each = [v for p in site.views.pools() for v in site.views.versions(p.name)]
+        assert sorted(site.views.every_version(), key=lambda v: v.id) == sorted(each, key=lambda v: v.id)
     finally:
         await site.close()
 

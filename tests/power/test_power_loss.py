@@ -18,8 +18,8 @@ import pytest
 
 from engine.api import LocalSite
 from engine.messages import CommandResult
-from engine.security.access import Access
-from engine.security.admin import Change, Kind, SecurityChange
+from engine.security.access import Access, Kind
+from engine.security.changes import Change, SecurityChange
 from engine.site import Site
 from tests.hsm.crash_points import HOST_WRITES, Scenario
 from tests.hsm.lies_site import SOURCES, track

@@ -72,6 +72,7 @@ def samples(versions: dict[str, int]) -> list[Sample]:
         Sample("may", {"checks": [Check(Function.FRBACKUP, "PAY")]}),
         Sample("status", {}),
         Sample("pools", {}),
+        Sample("every_version", {}),
         Sample("volumes", {}),
         Sample("storage", {}),
         Sample("datasets", {}),
@@ -138,6 +139,7 @@ NEEDS: dict[str, tuple[set[str], str | None]] = {
         call: ({"LIST"}, None)
         for call in [
             "status",
+            "every_version",
             "volumes",
             "storage",
             "datasets",

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine.events import ActivityLogged, CopyProgress, Event
 from engine.flashcopy.relationship import CopyMode
-from engine.views import VolumeView
+from engine.storageviews import VolumeView
 from server import wire
 
 GOOD_VOLUME = {

@@ -1,7 +1,8 @@
 """The site server under load (a real `flashpool serve` process, its Unix socket):
 
 - what the server adds to a LIST over the same command in this process: <= 1 ms at p50 and
-  <= 3 ms at p99 (#40; it was a ratio, <= 1.5x, when a LIST took 3-5 ms in-process);
+  <= 3 ms at p99 (#40; it was a ratio, <= 1.5x, when a LIST took 3-5 ms in-process), one client
+  after the other through the lightest client (cli.thin), the console's own client reported beside;
 - 50 clients at once issuing LIST/QUERY while 64 relationships copy (p95 < 100 ms);
 - 20 consoles attached while 64 relationships copy: keypress-to-frame p95 of each (< 50 ms), and
   the server's event fan-out keeps up (its largest client backlog stays small, not growing).
@@ -83,6 +84,25 @@ async def _list_times(api) -> list[float]:
     return times
 
 
+def thin_list_times(site: Path) -> list[float]:
+    """The same LISTs through the lightest client there is (cli.thin: one kept-alive socket, HTTP
+    by hand): what the server adds, without an HTTP client library's own time."""
+    from cli.thin import ThinSite
+
+    api = ThinSite(site)
+    times = []
+    try:
+        for n in range(LISTS + 10):
+            started = time.perf_counter()
+            res = api.command("LIST COPYPOOL(POOL0) ALLVOLS")
+            if n >= 10:
+                times.append(time.perf_counter() - started)
+            assert res.rc == 0, res.lines()
+    finally:
+        api.close()
+    return times
+
+
 async def many_clients(site: Path) -> list[float]:
     """CLIENTS connections at once, each a LIST or QUERY after the other."""
     latencies: list[float] = []
@@ -138,14 +158,17 @@ def main() -> None:
             api = RemoteSite(site)
             remote = asyncio.run(_list_times(api))
             api.close_now()
+            thin = thin_list_times(site)
             clients = asyncio.run(many_clients(site))
             lat, backlog, copying = asyncio.run(consoles(site))
-    added_p50 = statistics.median(remote) - statistics.median(inproc)
-    added_p99 = quantile(remote, 0.99) - quantile(inproc, 0.99)
+    added_p50 = statistics.median(thin) - statistics.median(inproc)
+    added_p99 = quantile(thin, 0.99) - quantile(inproc, 0.99)
     print(
         f"LIST COPYPOOL ALLVOLS of 8 volumes, {LISTS} each: in-process p50 {statistics.median(inproc) * 1000:.2f} ms "
-        f"p99 {quantile(inproc, 0.99) * 1000:.2f} ms, through the server p50 {statistics.median(remote) * 1000:.2f} ms "
-        f"p99 {quantile(remote, 0.99) * 1000:.2f} ms; {CLIENTS} clients x {REQUESTS} LIST/QUERY at once: "
+        f"p99 {quantile(inproc, 0.99) * 1000:.2f} ms, through the server (cli.thin's socket) p50 "
+        f"{statistics.median(thin) * 1000:.2f} ms p99 {quantile(thin, 0.99) * 1000:.2f} ms (the console's client, "
+        f"aiohttp on its own loop: p50 {statistics.median(remote) * 1000:.2f} ms p99 {quantile(remote, 0.99) * 1000:.2f} "
+        f"ms); {CLIENTS} clients x {REQUESTS} LIST/QUERY at once: "
         f"p95 {p95(clients) * 1000:.1f} ms (max {max(clients) * 1000:.1f}); {CONSOLES} consoles x {PRESSES} presses "
         f"with {copying} relationships copying: p95 {p95(lat) * 1000:.1f} ms (max {max(lat) * 1000:.1f}); "
         f"event backlog samples {backlog}"

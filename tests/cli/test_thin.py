@@ -168,7 +168,11 @@ TOOLS = [
 def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("thin") / "demo"
     subprocess.run(
-        [sys.executable, "-m", "cli", "init", "--demo", "--site", str(path)], check=True, env=env(), cwd=ROOT, timeout=120
+        [sys.executable, "-m", "cli", "init", "--demo", "--site", str(path)],
+        check=True,
+        env=env(),
+        cwd=ROOT,
+        timeout=120,
     )
     return path
 

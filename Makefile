@@ -51,11 +51,21 @@ $(PROMTOOL):
 	fi
 	@command -v promtool >/dev/null || echo "prometheus (promtool) could not be installed: the alert-rule tests will fail and say why"
 
+# the PostgreSQL catalog tests start a throw-away cluster (initdb + pg_ctl, as the postgres user):
+# Debian's postgresql package puts them under /usr/lib/postgresql/*/bin; installed here when
+# initdb is found neither there nor on the PATH, else tests/pg.py fails and says why
+POSTGRES := $(or $(shell command -v initdb),$(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb)),/usr/lib/postgresql/initdb)
+$(POSTGRES):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q --no-install-recommends postgresql >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends postgresql >/dev/null 2>&1; } || true; \
+	fi
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || echo "postgresql (initdb) could not be installed: the PostgreSQL catalog tests will fail and say why"
+
 run: $(STAMP_RUN)
 	$(BYTECODE)
 	$(VENV)/bin/flashpool
 
-test: $(STAMP_TEST) $(FUSE) $(PROMTOOL)
+test: $(STAMP_TEST) $(FUSE) $(PROMTOOL) $(POSTGRES)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -70,7 +80,7 @@ bench: $(STAMP_TEST)
 	@command -v qemu-io >/dev/null || apt-get install -y -q qemu-utils >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q qemu-utils >/dev/null 2>&1; } || echo "qemu-utils could not be installed: bench.durable skips its qcow2 baseline and says so"
 	$(PY) -m bench
 
-soak: $(STAMP_TEST) $(FUSE)
+soak: $(STAMP_TEST) $(FUSE) $(POSTGRES)
 	$(BYTECODE)
 	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py tests/console/test_random_keys.py tests/console/test_console_truth.py tests/server/test_console_truth_served.py tests/walkthroughs/test_alternatives.py tests/power -p no:cacheprovider
 

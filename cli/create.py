@@ -14,10 +14,8 @@ async def init(args: argparse.Namespace) -> int:
     from engine.site import Site
 
     path = args.path or args.site
-    if args.definition:
-        site = Site.create(path, load_definition(args.definition))
-    else:
-        site = Site.create(path, demo_definition() if args.demo else None)
+    definition = load_definition(args.definition) if args.definition else demo_definition() if args.demo else None
+    site = Site.create(path, definition, catalog_url=args.catalog)
     try:
         if args.demo:
             await seed_demo(site)

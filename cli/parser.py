@@ -53,6 +53,9 @@ def make_parser() -> argparse.ArgumentParser:
     group = init.add_mutually_exclusive_group()
     group.add_argument("--definition", help="site definition file (TOML)")
     group.add_argument("--demo", action="store_true", help="the demo site, with data and versions")
+    init.add_argument(
+        "--catalog", metavar="URL", help="keep the catalog in this database (postgresql://...), not SQLite in the site"
+    )
 
     hs = command(sub, "hsm", "run HSM commands", hsm.run)
     hs.add_argument("command", help="the command, or - to read commands from standard input")
@@ -149,10 +152,12 @@ def make_parser() -> argparse.ArgumentParser:
     ex = command(asub, "export", "the entries as JSON lines", audit.export)
     ex.add_argument("--since", type=_when, help="a date, date and time (ISO 8601) or a Unix time")
 
-    cat = sub.add_parser("catalog", help="the catalog's schema revision and its upgrade")
+    cat = sub.add_parser("catalog", help="the catalog's schema revision, its upgrade, its move to PostgreSQL")
     csub = cat.add_subparsers(dest="ccmd", required=True)
     command(csub, "check", "the catalog's schema revision (exit 4: it needs an upgrade)", catalog.check)
     command(csub, "upgrade", "apply the schema migrations (copy the catalog first)", catalog.upgrade)
+    move = command(csub, "migrate", "copy the SQLite catalog into an empty database and use it", catalog.migrate)
+    move.add_argument("--to", required=True, metavar="URL", help="the empty database, e.g. postgresql://host/db")
 
     config.add_parsers(sub, command)
 

@@ -28,6 +28,8 @@ from engine.catalog.models import (
     StorageGroupRow,
 )
 from engine.catalog.store import unusable
+from engine.catalog.transfer import copy_catalog
+from engine.catalog.urls import shown
 from engine.datasets.manager import DataSets, DataSetStore
 from engine.definition import Definition
 from engine.errors import FlashpoolError, VolumeError
@@ -61,6 +63,7 @@ from engine.storage import Volume
 from engine.views import Views
 
 LOCK_FILE = "site.lock"
+MIGRATED_CATALOG = "catalog.db.migrated"  # the SQLite catalog `flashpool catalog migrate` moved away from
 VOLUME_DIR = "volumes"
 HELD_LOG = "held-writes.log"  # host writes held for the FlashCopy core's group commit (heldlog.py)
 TAPE_DIR = "tapes"
@@ -99,6 +102,20 @@ def _lock_site(root: Path) -> int:
     finally:
         os.close(holder_fd)
     return fd
+
+
+def _point_at(root: Path, url: str) -> None:
+    """The site's catalog is the database at `url` from now on: catalog.url (the owner's alone: it
+    may hold a password) written beside and renamed into place, so it is whole or absent."""
+    work = root / f".{CATALOG_URL_FILE}.new"
+    fd = private_file(work, os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, f"{url}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(work, root / CATALOG_URL_FILE)
+    fsync_dir(root)
 
 
 def _security_rows(defn: Definition, creator: str, at: float) -> list[object]:
@@ -213,8 +230,7 @@ class Site:
         private_dir(root / TAPE_DIR)
         url = catalog_url or sqlite_url(root / CATALOG_FILE)
         if catalog_url:
-            os.close(private_file(root / CATALOG_URL_FILE, os.O_WRONLY))
-            (root / CATALOG_URL_FILE).write_text(catalog_url + "\n")
+            _point_at(root, catalog_url)
         else:
             os.close(private_file(root / CATALOG_FILE, os.O_WRONLY))  # SQLite's journal files follow its mode
         catalog = Catalog.create(url)
@@ -339,6 +355,31 @@ class Site:
         lock = _lock_site(root)
         try:
             return Catalog.upgrade(cls.catalog_url(root))
+        finally:
+            os.close(lock)
+
+    @classmethod
+    def migrate_catalog(cls, path: str | os.PathLike[str], url: str) -> dict[str, int]:
+        """`flashpool catalog migrate`: the site's own SQLite catalog copied into the empty
+        database at `url` and verified, then the site switched to it (locked meanwhile, so nobody
+        writes either). The SQLite file stays beside, renamed, as the copy to go back to."""
+        root = Path(path)
+        lock = _lock_site(root)
+        try:
+            if (root / CATALOG_URL_FILE).exists():
+                raise SiteError(
+                    f"the site's catalog is already in another database ({shown(cls.catalog_url(root))}); "
+                    "only a site's own SQLite catalog is migrated"
+                )
+            source = Catalog.open(cls.catalog_url(root))
+            try:
+                counts = copy_catalog(source, url)
+            finally:
+                source.close()
+            _point_at(root, url)
+            os.replace(root / CATALOG_FILE, root / MIGRATED_CATALOG)
+            fsync_dir(root)
+            return counts
         finally:
             os.close(lock)
 

@@ -15,6 +15,9 @@ import pytest
 from engine.flashcopy import FlashCopyCore, FlashCopyOptions
 from engine.geometry import custom_geometry
 from engine.storage import Volume
+from tests import catalogs
+from tests.catalogs import SQLITE
+from tests.pg import Cluster, ClusterUnavailable
 
 SMALL_TRACK = 64
 
@@ -48,6 +51,42 @@ def core(make_volume: VolumeFactory) -> FlashCopyCore:
         make_volume(v)
     make_volume("BIG", 32)
     return FlashCopyCore(make_volume.volumes, FlashCopyOptions())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    catalogs.register(config)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    catalogs.parametrize(metafunc)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throw-away PostgreSQL cluster per test process, started when a test first needs it."""
+    cluster: Cluster | None = None
+    try:
+        cluster = Cluster()
+        cluster.start()
+    except (ClusterUnavailable, OSError) as exc:
+        if cluster is not None:
+            cluster.stop()
+        pytest.fail(f"no PostgreSQL cluster for the catalog tests: {exc}", pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def catalog_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The catalog a test's site is created on: None (the embedded SQLite catalog, unless the test
+    is parametrized with tests.catalogs.both_catalogs) or the URL of a new PostgreSQL database."""
+    if getattr(request, "param", SQLITE) == SQLITE:
+        yield None
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    yield cluster.url(name)
+    cluster.drop_database(name)
 
 
 def track(text: str, size: int = SMALL_TRACK) -> bytes:

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import BigInteger, Integer, Sequence
 from sqlmodel import Field, SQLModel
 
 from engine.states import DasdState, DumpCopyState, DumpState, FailedReason, Origin, PairState, TapeState
 
 SCHEMA_VERSION = 2  # 2: intents, ended relationships, tapes, dump copy file offsets
+
+#: a byte count or offset: 64-bit (SQLite's INTEGER always is; PostgreSQL's would stop at 2 GiB)
+BYTES = BigInteger().with_variant(Integer(), "sqlite")
+#: where the database has sequences (PostgreSQL), tape numbers come from one (engine.catalog.counters)
+TAPE_NUMBERS = Sequence("tape_number", metadata=SQLModel.metadata)
 
 
 class Keyed:
@@ -157,7 +163,7 @@ class DataSetRow(SQLModel, table=True):
     dsorg: str = "PS"
     created_at: float = 0.0
     migrated: bool = False
-    bytes_used: int = 0
+    bytes_used: int = Field(default=0, sa_type=BYTES)
 
 
 class DataSetExtentRow(SQLModel, table=True):
@@ -179,7 +185,7 @@ class CapturedExtentRow(SQLModel, table=True):
     volser: str
     first_track: int
     tracks: int
-    bytes_used: int = 0
+    bytes_used: int = Field(default=0, sa_type=BYTES)
     dsorg: str = "PS"
 
 
@@ -192,8 +198,9 @@ class DumpCopyRow(Keyed, SQLModel, table=True):
     tape: str  # tape volser
     file: str  # the tape's path relative to the site directory
     file_index: int = 0  # position of this volume's file on the (stacked) tape
-    file_offset: int = 0  # byte offset of that file on the tape: each file is verified alone
-    bytes_stored: int = 0
+    # byte offset of that file on the tape: each file is verified alone
+    file_offset: int = Field(default=0, sa_type=BYTES)
+    bytes_stored: int = Field(default=0, sa_type=BYTES)
     tracks: int = -1  # track records on the tape (-1: dumped before flashpool counted them)
     state: str = DumpCopyState.COMPLETE  # COMPLETE | FAILED (its tape file failed verification)
     created_at: float = 0.0

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, create_engine, select
 from engine import diskspace
 from engine.catalog import schema
 from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
+from engine.catalog.urls import CONNECT_TIMEOUT, driver_url, is_postgresql, refusal, shown
 from engine.errors import FlashpoolError
 from engine.flashcopy.core import Ended
 from engine.flashcopy.relationship import CopyMode, Relationship
@@ -37,7 +38,7 @@ def schema_problem(url: str, revision: str | None) -> CatalogError | None:
         return None
     if schema.upgradable(revision):
         return CatalogVersionMismatch(
-            f"the catalog at {url} is at schema revision {revision}; this flashpool needs {schema.HEAD}: "
+            f"the catalog at {shown(url)} is at schema revision {revision}; this flashpool needs {schema.HEAD}: "
             "copy the catalog, then run `flashpool catalog upgrade --site SITE`"
         )
     return _too_new(url, revision)
@@ -45,16 +46,23 @@ def schema_problem(url: str, revision: str | None) -> CatalogError | None:
 
 def _too_new(url: str, revision: str | None) -> CatalogVersionMismatch:
     return CatalogVersionMismatch(
-        f"the catalog at {url} has schema revision {revision}, which this flashpool does not know "
+        f"the catalog at {shown(url)} has schema revision {revision}, which this flashpool does not know "
         f"(it knows up to {schema.HEAD}); it was made by a newer flashpool"
     )
 
 
 def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) -> CatalogError:
-    """The catalog's database said no while a site was opened: a full file system is not damage
-    (nothing to restore), anything else is."""
+    """The catalog's database said no while a site was opened: a database server that cannot be
+    reached and a full file system are not damage (nothing to restore), anything else is."""
+    refused = refusal(url, exc)
+    if refused is not None:
+        return CatalogError(
+            f"the catalog at {shown(url)} cannot be reached: {refused}; nothing was changed - "
+            "check the URL in the site's catalog.url, the server and the login, then try again"
+        )
     why = getattr(exc, "orig", None) or exc
     where = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    url = shown(url)
     if diskspace.full(where, exc):
         return CatalogError(
             f"the catalog at {url} cannot be opened: the file system that holds it is full (ENOSPC: {why}); "
@@ -111,11 +119,14 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _make_engine(url: str, durable: bool = True) -> Engine:
+def make_engine(url: str, durable: bool = True) -> Engine:
+    """The SQLAlchemy engine for a catalog URL: SQLite with its pragmas, PostgreSQL through
+    psycopg 3 with a connect timeout; a URL that cannot be used is a CatalogError."""
+    connect: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT} if is_postgresql(url) else {}
     try:
-        eng = create_engine(url)
+        eng = create_engine(driver_url(url), connect_args=connect)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # a malformed URL, an unknown driver
-        raise CatalogError(f"the catalog URL {url!r} cannot be used: {exc}") from None
+        raise CatalogError(f"the catalog URL {shown(url)!r} cannot be used: {exc}") from None
     if url.startswith("sqlite"):
 
         @event.listens_for(eng, "connect")
@@ -163,17 +174,24 @@ class Catalog:
     # -- open / create ------------------------------------------------------------------------
     @classmethod
     def create(cls, url: str, durable: bool = True) -> Catalog:
-        eng = _make_engine(url, durable)
+        eng = make_engine(url, durable)
         try:
             if schema.current(eng) is not None:
-                raise CatalogError(f"a catalog already exists at {url}")
-            schema.create(eng)
+                raise CatalogError(f"a catalog already exists at {shown(url)}")
+            with eng.begin() as conn:
+                schema.create(conn)
             with Session(eng) as s:
                 s.add(SchemaInfo(key="schema_version", value=str(SCHEMA_VERSION)))
                 s.add(SchemaInfo(key="next_relationship_id", value="1"))
                 s.commit()
         except DatabaseError as exc:
-            raise CatalogCorrupt(f"cannot create the catalog at {url}: {exc.orig}") from None
+            eng.dispose()
+            if refusal(url, exc) is not None:
+                raise unusable(url, exc) from None
+            raise CatalogCorrupt(f"cannot create the catalog at {shown(url)}: {exc.orig}") from None
+        except CatalogError:
+            eng.dispose()
+            raise
         return cls(eng, url, durable)
 
     @classmethod
@@ -184,7 +202,7 @@ class Catalog:
                 raise CatalogMissing(f"the catalog {path} does not exist (create the site first)")
             if path.stat().st_size == 0:
                 raise CatalogCorrupt(f"the catalog {path} is empty (truncated)")
-        eng = _make_engine(url, durable)
+        eng = make_engine(url, durable)
         try:
             with Session(eng) as s:
                 row = s.get(SchemaInfo, "schema_version")
@@ -193,7 +211,7 @@ class Catalog:
             raise unusable(url, exc) from None
         if row is None:
             eng.dispose()
-            raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
+            raise CatalogCorrupt(f"the catalog at {shown(url)} has no schema version; not a flashpool catalog")
         problem = schema_problem(url, schema.current(eng))
         if problem is not None:
             eng.dispose()
@@ -203,23 +221,27 @@ class Catalog:
     @staticmethod
     def revision(url: str) -> tuple[str | None, str]:
         """(the catalog's schema revision, the newest this flashpool knows)."""
-        eng = _make_engine(url)
+        eng = make_engine(url)
         try:
             return schema.current(eng), schema.HEAD
+        except DatabaseError as exc:
+            raise unusable(url, exc) from None
         finally:
             eng.dispose()
 
     @staticmethod
     def upgrade(url: str) -> tuple[str | None, str]:
         """Apply the migrations (the caller holds the site); returns (before, after)."""
-        eng = _make_engine(url)
+        eng = make_engine(url)
         try:
             before = schema.current(eng)
             if before is None:
-                raise CatalogCorrupt(f"the catalog at {url} has no schema version; not a flashpool catalog")
+                raise CatalogCorrupt(f"the catalog at {shown(url)} has no schema version; not a flashpool catalog")
             if not schema.upgradable(before):
                 raise _too_new(url, before)
             return schema.upgrade(eng)
+        except DatabaseError as exc:
+            raise unusable(url, exc) from None
         finally:
             eng.dispose()
 

@@ -17,13 +17,12 @@ from sqlmodel import Session, col, delete, select
 
 from engine import messages as msg
 from engine.catalog import constructs as repo
-from engine.catalog import reads
+from engine.catalog import counters, reads
 from engine.catalog.models import (
     BackupVersionRow,
     CopyPoolRow,
     DumpClassRow,
     DumpCopyRow,
-    SchemaInfo,
     TapeRow,
     VersionPairRow,
 )
@@ -53,15 +52,10 @@ def read_copy(root: Path, copy: DumpCopyRow) -> tuple[FileHeader, dict[int, byte
 def _next_tape(s: Session) -> str:
     """A new tape volser, recorded WRITING in the caller's transaction: cleanup never touches it
     until the dump that writes it has finished."""
-    row = s.get(SchemaInfo, "next_tape") or SchemaInfo(key="next_tape", value="1")
-    n = int(row.value)
     while True:
-        volser = f"T{n:05d}"
-        n += 1
+        volser = f"T{counters.next_tape(s):05d}"
         if repo.volume(s, volser) is None:
             break
-    row.value = str(n)
-    s.add(row)
     s.add(TapeRow(volser=volser, file=f"tapes/{volser}.tape"))
     return volser
 

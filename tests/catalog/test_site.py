@@ -6,12 +6,15 @@ import os
 import sqlite3
 
 import pytest
+from sqlmodel import select
 
 from engine.catalog import CatalogCorrupt, CatalogMissing, CatalogVersionMismatch
+from engine.catalog.models import RelationshipRow
 from engine.definition import Definition, DefinitionError, parse_definition
 from engine.errors import FlashCopyError
 from engine.flashcopy import CopyMode, EstablishRequest
 from engine.site import Site, SiteError
+from tests.catalogs import both_catalogs
 
 TS = 64
 
@@ -24,8 +27,9 @@ def t(text: str) -> bytes:
     return text.encode().ljust(TS, b".")
 
 
-async def test_relationships_and_progress_survive_reopen(tmp_path):
-    site = Site.create(tmp_path / "s", definition())
+@both_catalogs
+async def test_relationships_and_progress_survive_reopen(tmp_path, catalog_url):
+    site = Site.create(tmp_path / "s", definition(), catalog_url=catalog_url)
     fc = site.flashcopy
     data = [t(f"d{i}") for i in range(16)]
     await fc.write_run("VOL000", 0, data)
@@ -48,8 +52,9 @@ async def test_relationships_and_progress_survive_reopen(tmp_path):
     await site.close()
 
 
-async def test_missing_volume_image_suspends_only_its_relationships(tmp_path):
-    site = Site.create(tmp_path / "s", definition(4))
+@both_catalogs
+async def test_missing_volume_image_suspends_only_its_relationships(tmp_path, catalog_url):
+    site = Site.create(tmp_path / "s", definition(4), catalog_url=catalog_url)
     await site.flashcopy.establish(EstablishRequest("VOL000", "VOL001"))
     keep = await site.flashcopy.establish(EstablishRequest("VOL002", "VOL003"))
     await site.close()
@@ -61,10 +66,10 @@ async def test_missing_volume_image_suspends_only_its_relationships(tmp_path):
     assert [r.id for r in site.flashcopy.relationships()] == [keep.id]
     with pytest.raises(FlashCopyError):
         await site.flashcopy.establish(EstablishRequest("VOL002", "VOL003"))
-    await site.close()
     # the suspended relationship is still in the catalog: nothing was forgotten
-    rows = sqlite3.connect(tmp_path / "s" / "catalog.db").execute("select id from relationship").fetchall()
-    assert sorted(r[0] for r in rows) == [1, 2]
+    with site.catalog.reading() as c:
+        assert sorted(c.execute(select(RelationshipRow.id)).scalars()) == [1, 2]
+    await site.close()
 
 
 def test_catalog_errors_are_specific(tmp_path):
@@ -103,8 +108,9 @@ def test_duplicate_and_invalid_volumes_in_a_definition(tmp_path):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made
 
 
-async def test_catalog_in_another_database_and_the_portable_journal(tmp_path):
-    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+@both_catalogs
+async def test_catalog_in_another_database_and_the_portable_journal(tmp_path, catalog_url):
+    url = catalog_url or f"sqlite:///{tmp_path / 'elsewhere.db'}"
     site = Site.create(tmp_path / "s", definition(2), catalog_url=url)
     assert not (tmp_path / "s" / "catalog.db").exists()
     site.flashcopy.core.journal._raw = None  # take the SQLAlchemy Core path used for PostgreSQL
@@ -118,10 +124,11 @@ async def test_catalog_in_another_database_and_the_portable_journal(tmp_path):
     await site.close()
 
 
-async def test_full_disk_during_copy_on_write_refuses_the_write_and_loses_nothing(tmp_path, monkeypatch):
+@both_catalogs
+async def test_full_disk_during_copy_on_write_refuses_the_write_and_loses_nothing(tmp_path, monkeypatch, catalog_url):
     import errno
 
-    site = Site.create(tmp_path / "s", definition(2))
+    site = Site.create(tmp_path / "s", definition(2), catalog_url=catalog_url)
     fc = site.flashcopy
     await fc.write("VOL000", 0, t("before"))
     await fc.establish(EstablishRequest("VOL000", "VOL001", mode=CopyMode.NOCOPY))
@@ -147,8 +154,9 @@ async def test_full_disk_during_copy_on_write_refuses_the_write_and_loses_nothin
     await site.close()
 
 
-async def test_one_process_at_a_time(tmp_path):
-    site = Site.create(tmp_path / "s", definition(1))
+@both_catalogs
+async def test_one_process_at_a_time(tmp_path, catalog_url):
+    site = Site.create(tmp_path / "s", definition(1), catalog_url=catalog_url)
     with pytest.raises(SiteError, match="in use by process"):
         Site.open(tmp_path / "s")
     (tmp_path / "s" / "site.lock").unlink()  # deleting the holder's name does not unlock the site

@@ -96,9 +96,10 @@ def t(text: str) -> bytes:
 
 
 @pytest.fixture
-async def site(tmp_path):
+async def site(tmp_path, catalog_url):
+    """The site on SQLite, or on both catalogs in modules marked with tests.catalogs.both_catalogs."""
     clock = iter(range(1_800_000_000, 1_900_000_000, 60))
-    s = Site.create(tmp_path / "site", parse_definition(DEFINITION))
+    s = Site.create(tmp_path / "site", parse_definition(DEFINITION), catalog_url=catalog_url)
     await s.close()
     s = Site.open(tmp_path / "site", clock=lambda: next(clock))
     yield s

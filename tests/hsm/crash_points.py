@@ -28,6 +28,7 @@ from engine.hsm import pool as pools
 from engine.messages import CommandResult
 from engine.site import Site
 from tests.hsm.lies_site import SOURCES, TRACKS, definition, track
+from tests.pg import Cluster
 
 DASD = ("RECOVERABLE", "FCFRRINCOMPLETE", "FAILED")
 
@@ -118,10 +119,12 @@ def clock() -> Callable[[], float]:
     return lambda: float(next(it))
 
 
-def build(root: Path, scenario: Scenario) -> tuple[Path, Model]:
-    """The site as the scenario's setup leaves it (in the parent), and the model of its bytes."""
+def build(root: Path, scenario: Scenario, cluster: Cluster | None = None) -> tuple[Path, Model]:
+    """The site as the scenario's setup leaves it (in the parent), and the model of its bytes;
+    its catalog in a database of `cluster` when one is given (else SQLite in the site)."""
     path = root / f"{scenario.name}-base"
-    Site.create(path, definition()).close_files()
+    url = cluster.url(cluster.create_database()) if cluster else None
+    Site.create(path, definition(), catalog_url=url).close_files()
     model = Model(sources={v: [bytes(len(track(v, 0, 0)))] * TRACKS for v in SOURCES})
 
     async def run() -> None:
@@ -264,24 +267,38 @@ async def _dataset_problems(site: Site, model: Model, name: str) -> list[str]:
 
 
 def crash_every_point(
-    root: Path, scenario: Scenario, ks: list[int] | None = None, limit: int = 400, copiers: bool = False
+    root: Path,
+    scenario: Scenario,
+    ks: list[int] | None = None,
+    limit: int = 400,
+    copiers: bool = False,
+    cluster: Cluster | None = None,
 ) -> tuple[int, list[str]]:
     """Kill the scenario's command after every durable write (or only after those in `ks`);
     returns (points tried, problems with the k that showed them). With `copiers` the background
-    copy runs in the child too (its writes count as crash points)."""
-    base, model = build(root, scenario)
+    copy runs in the child too (its writes count as crash points); with `cluster` the catalog is
+    a PostgreSQL database, copied with the site for every k."""
+    base, model = build(root, scenario, cluster)
     problems: list[str] = []
     tried = 0
     for k in ks or range(1, limit + 1):
         work = root / f"{scenario.name}-k{k}"
-        shutil.copytree(base, work)
+        if cluster is not None:
+            cluster.copy_site(base, work)
+        else:
+            shutil.copytree(base, work)
         killed = run_child(work, scenario.command, k, copiers)
         tried += killed
         problems += [f"k={k}{'' if killed else ' (finished)'}: {p}" for p in check(work, model, scenario)]
-        shutil.rmtree(work)
+        if cluster is not None:
+            cluster.remove_site(work)
+        else:
+            shutil.rmtree(work)
         if not killed:
             break
     else:
         if ks is None:
             problems.append(f"the command made more than {limit} durable writes")
+    if cluster is not None:
+        cluster.remove_site(base)
     return tried, problems

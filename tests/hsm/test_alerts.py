@@ -12,6 +12,9 @@ from engine.catalog import constructs as repo
 from engine.errors import FlashpoolError
 from engine.hsm import alerts
 from engine.hsm.alerts import AlertKind, AlertRaised, Facts, VersionFacts, baseline, changes
+from tests.catalogs import both_catalogs
+
+pytestmark = both_catalogs  # alerts are numbered and kept in the catalog
 
 POOL = "DSN$DB0A$DB"
 

@@ -177,3 +177,19 @@ def test_every_crash_point(tmp_path, scenario: Scenario) -> None:
     print(f"{scenario.name}: {tried} crash points")
     assert tried > 2
     assert not problems, "\n".join(problems)
+
+
+#: on PostgreSQL in `make test`: a roll-off with dumps, a fast reverse restore through a cascade and a
+#: data set recovered from tape; every scenario under `make soak`
+ON_POSTGRESQL = [
+    s for s in SCENARIOS if SOAK or s.name in ("rolloff-dumped", "recover-frr-older", "recover-dataset-dump")
+]
+
+
+@pytest.mark.parametrize("scenario", ON_POSTGRESQL, ids=[s.name for s in ON_POSTGRESQL])
+def test_every_crash_point_on_postgresql(tmp_path, scenario: Scenario, pg_cluster) -> None:
+    """The same crash points with the catalog on PostgreSQL (each k a copy of the database)."""
+    tried, problems = crash_every_point(tmp_path, scenario, copiers=SOAK, cluster=pg_cluster)
+    print(f"{scenario.name} on PostgreSQL: {tried} crash points")
+    assert tried > 2
+    assert not problems, "\n".join(problems)

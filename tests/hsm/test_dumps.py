@@ -11,7 +11,10 @@ from engine.hsm import dump
 from engine.hsm import pool as pools
 from engine.hsm.tape import FileHeader, TapeError, TapeWriter, list_files, read_file
 from engine.messages import Rc
+from tests.catalogs import both_catalogs
 from tests.hsm.conftest import TRACKS, content, fill, t
+
+pytestmark = both_catalogs  # the dumps' catalog rows (tapes, copies, offsets) on PostgreSQL too
 
 ARC = ["ARC001", "ARC002"]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from engine.catalog import constructs as repo
 from engine.hsm import pool as pools
+from tests.catalogs import both_catalogs
 from tests.hsm.conftest import content, fill, t
+
+pytestmark = both_catalogs
 
 DB = ["DB0A01", "DB0A02", "DB0L01"]
 

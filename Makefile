@@ -61,11 +61,20 @@ $(POSTGRES):
 	fi
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || echo "postgresql (initdb) could not be installed: the PostgreSQL catalog tests will fail and say why"
 
+# the `flashpool web` tests (tests/web) drive a real browser headless: Debian's chromium, through
+# Playwright's Python package; installed here when missing, else tests/web fails and says why
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; } || true; \
+	fi
+	@command -v chromium >/dev/null || echo "chromium could not be installed: the web console's browser tests will fail and say why"
+
 run: $(STAMP_RUN)
 	$(BYTECODE)
 	$(VENV)/bin/flashpool
 
-test: $(STAMP_TEST) $(FUSE) $(PROMTOOL) $(POSTGRES)
+test: $(STAMP_TEST) $(FUSE) $(PROMTOOL) $(POSTGRES) $(CHROMIUM)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -84,8 +93,9 @@ soak: $(STAMP_TEST) $(FUSE) $(POSTGRES)
 	$(BYTECODE)
 	FLASHPOOL_SOAK=1 $(PY) -m pytest tests/engine/test_flashcopy_model.py tests/catalog/test_crash.py tests/hsm/test_versions_model.py tests/hsm/test_crash_points.py tests/hsm/test_races.py tests/hsm/test_agreement.py tests/hsm/test_definition_fuzz.py tests/cli/test_bad_input.py tests/hsm/test_full_disk.py tests/hsm/test_corruption.py tests/console/test_random_keys.py tests/console/test_console_truth.py tests/server/test_console_truth_served.py tests/walkthroughs/test_alternatives.py tests/power -p no:cacheprovider
 
-screenshots: $(STAMP_TEST)
+screenshots: $(STAMP_TEST) $(CHROMIUM)
 	$(PY) -m tests.console.screenshots
+	$(PY) -m tests.web.screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html

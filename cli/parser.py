@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli import audit, catalog, config, create, data, events, hsm, security, serve
+from cli import audit, catalog, config, create, data, events, hsm, security, serve, web
 from engine.logs import LEVELS
 
 if TYPE_CHECKING:
@@ -89,6 +89,12 @@ def make_parser() -> argparse.ArgumentParser:
     srv.add_argument("--tls-key", type=Path, help="PEM private key for --listen")
     srv.add_argument("--linger", type=_positive, help="stop after this many seconds with no client and no work")
     srv.add_argument("--no-auto-dump", action="store_true", help="do not run automatic dumps on their schedule")
+    srv.add_argument(
+        "--system",
+        type=_system,
+        help="serve as this host of the site's HSMplex (1-8 characters, as an SMF system ID): a lease in "
+        "the catalog, and automatic dumps only while it is the primary",
+    )
     srv.add_argument("--copy-rate", type=_positive, help="background copy rate: tracks a second per copier")
     srv.add_argument(
         "--no-durable",
@@ -100,6 +106,18 @@ def make_parser() -> argparse.ArgumentParser:
     ev.add_argument("--count", type=int, metavar="N", help="stop after N events (default: until interrupted)")
     stop = command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", serve.stop)
     stop.add_argument("--force", action="store_true", help="stop it even while background copies run")
+
+    wb = command(sub, "web", "serve the console to browsers, behind a login", web.run)
+    wb.add_argument("--listen", default=web.DEFAULT_LISTEN, metavar="HOST:PORT", help=f"default {web.DEFAULT_LISTEN}")
+    wb.add_argument("--tls-cert", help="certificate (PEM): needed on any address but loopback")
+    wb.add_argument("--tls-key", help="its private key (PEM)")
+    wb.add_argument(
+        "--idle",
+        type=_positive,
+        default=900.0,
+        metavar="SECONDS",
+        help="a session ends when idle this long (default 900)",
+    )
 
     sec = sub.add_parser("security", help="profiles, access lists, roles and API tokens")
     ssub = sec.add_subparsers(dest="scmd", required=True)
@@ -135,6 +153,11 @@ def make_parser() -> argparse.ArgumentParser:
     st.add_argument("setting", help="share-group, token-days, token-max-days or audit-reads")
     st.add_argument("value")
     command(ssub, "settings", "the site's security settings", security.settings)
+    pw = command(
+        ssub, "password", "set USER's password for `flashpool web` (read from the terminal or stdin)", security.password
+    )
+    pw.add_argument("user")
+    pw.add_argument("--expire", action="store_true", help="the user must choose a new one at its next login")
 
     aud = sub.add_parser("audit", help="the audit trail")
     asub = aud.add_subparsers(dest="acmd", required=True)
@@ -189,6 +212,18 @@ class _Version(argparse.Action):
             found = "(not installed)"
         print(f"{parser.prog} {found}")
         parser.exit()
+
+
+def _system(text: str) -> str:
+    """A system name as DFSMShsm's hosts have them: 1-8 letters, digits, @ # $, not a digit first."""
+    import re
+
+    name = text.strip().upper()
+    if not re.fullmatch(r"[A-Z@#$][A-Z0-9@#$]{0,7}", name):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a system name (1-8 letters, digits, @ # $; not a digit first)"
+        )
+    return name
 
 
 def _positive(text: str) -> float:

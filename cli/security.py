@@ -6,9 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from cli.tools import tool_site
 from engine.errors import FlashpoolError
+
+if TYPE_CHECKING:
+    from engine.security.changes import SecurityChange
 
 
 def whoami(args: argparse.Namespace) -> int:
@@ -84,6 +88,10 @@ def change(args: argparse.Namespace) -> int:
     else:
         c = Change.GRANT if args.scmd == "grant" else Change.REVOKE
         change = SecurityChange(c, kind=kind, name=name, role=args.role)
+    return _apply(args, change)
+
+
+def _apply(args: argparse.Namespace, change: SecurityChange) -> int:
     with tool_site(args) as site:
         res = site.change_security(change)
     if args.json:
@@ -94,6 +102,22 @@ def change(args: argparse.Namespace) -> int:
     if res.rc == 0 and res.data and "token" in res.data:
         print(res.data["token"])
     return res.rc
+
+
+def password(args: argparse.Namespace) -> int:
+    """`security password USER [--expire]`: the password USER logs in to `flashpool web` with,
+    read from the terminal (twice) or the first line of standard input, never the command line."""
+    from engine.security.changes import Change, SecurityChange
+
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass(f"new password for {args.user}: ")
+        if getpass.getpass("again: ") != secret:
+            raise FlashpoolError("the two passwords differ: nothing was changed")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    return _apply(args, SecurityChange(Change.PASSWORD, name=args.user, value=secret, expired=args.expire))
 
 
 def list_tokens(args: argparse.Namespace) -> int:

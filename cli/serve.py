@@ -27,7 +27,7 @@ async def serve(args: argparse.Namespace) -> int:
         if sockets.listening(path):
             raise FlashpoolError(f"a server already runs for {path}")
         argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
-        for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate"):
+        for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate", "system"):
             if getattr(args, flag) is not None:
                 argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         if args.no_auto_dump:
@@ -53,6 +53,7 @@ async def serve(args: argparse.Namespace) -> int:
             auto_dump_interval=None if args.no_auto_dump else 60.0,
             copy_rate=args.copy_rate,
             durable=not args.no_durable,
+            system=args.system,
         )
         return await process.serve(options)
     finally:
@@ -83,6 +84,7 @@ def status(args: argparse.Namespace) -> int:
         + (f" ({pct:.0f}% copied, {st.out_of_sync:,} tracks left)" if st.copies else "")
         + (f", {len(st.parked)} parked" if st.parked else "")
         + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}"
+        + (f"\nhosts of the plex: {'; '.join(h.describe() for h in st.hosts)}" if st.hosts else "")
         + ("" if st.durable else f"\nFPL760W {NOT_DURABLE}"),
         running=True,
         durable=st.durable,
@@ -96,6 +98,11 @@ def status(args: argparse.Namespace) -> int:
         holds=list(st.holds),
         clients=st.clients,
         version=st.version,
+        hosts=[
+            {"system": h.system, "live": h.live, "primary": h.primary, "renewed_ago": round(h.renewed_ago, 1)}
+            | {"lease_left": round(h.lease_left, 1), "pid": h.pid, "epoch": h.epoch, "address": h.address}
+            for h in st.hosts
+        ],
     )
     return 0
 

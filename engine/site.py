@@ -477,15 +477,18 @@ class Site:
         return [text for _, text in done] + tapes + list(self.suspended.values())
 
     # -- running ------------------------------------------------------------------------------
-    async def start(self, auto_dump_interval: float | None = 300.0) -> None:
+    async def start(self, auto_dump_interval: float | None = 300.0, primary: Callable[[], bool] = lambda: True) -> None:
         """Resume every background copy and run automatic dump on its schedule (needs a running
-        event loop). `auto_dump_interval=None` leaves automatic dump off."""
+        event loop), while `primary()` says this host is the plex's primary (always, alone).
+        `auto_dump_interval=None` leaves automatic dump off."""
         self.off_loop()
         self.flashcopy.start()
         if self._alerting is None:
             self._alerting = asyncio.create_task(self.alerts.run(), name="flashpool-alerts")
         if auto_dump_interval and self._scheduler is None:
-            self._scheduler = asyncio.create_task(self.hsm.schedule(auto_dump_interval), name="flashpool-autodump")
+            self._scheduler = asyncio.create_task(
+                self.hsm.schedule(auto_dump_interval, primary), name="flashpool-autodump"
+            )
 
     def off_loop(self) -> None:
         """The site now lives on the running event loop: its catalog is read and written only from

@@ -87,6 +87,7 @@ class Origin(enum.StrEnum):
     WALKTHROUGH = "WALKTHROUGH"
     CLI = "CLI"
     API = "API"
+    WEB = "WEB"  # the console in a browser (flashpool web): the server names it, from the session
     AUTO = "AUTO"  # the site's own automatic functions (dump cycle, expiry)
     ALERT = "ALERT"  # an alert, logged once by the site that raised it
     DEMO = "DEMO"  # the demo site's seeding

@@ -27,11 +27,13 @@ from engine.security import Identity
 from engine.security import store as security
 from engine.security.audit import UNAUTHENTICATED
 from engine.security.needs import rule_of
+from engine.security.sessions import SESSION_PREFIX
 from engine.states import Origin
 from server import jsonbytes, metrics, wire
 from server.fanout import FanOut, TooSlow
-from server.logins import Throttle
+from server.logins import Throttle, Unauthenticated
 from server.routes import EVENTS_PATH, METRICS_PATH, ROUTES, Route, from_query
+from server.sessions import WebLogins
 
 log = logging.getLogger("flashpool.server")
 
@@ -56,14 +58,6 @@ class _OneLine(logging.Filter):
 #: the HTTP layer's own log (requests that never reached a handler)
 http_log = logging.getLogger("flashpool.server.http")
 http_log.addFilter(_OneLine())
-
-
-class Unauthenticated(Exception):
-    """No identity: a TCP request without a live token (or from an address locked out)."""
-
-    def __init__(self, text: str, status: int = 401) -> None:
-        super().__init__(text)
-        self.status = status
 
 
 #: how long the groups the kernel's user database gives a Unix user are believed (README)
@@ -97,6 +91,8 @@ class SiteServer:
         rule_of("metrics")
         self.counts = metrics.ServerCounts()
         self.app.router.add_get(METRICS_PATH, self._metrics)
+        self.logins = WebLogins(api, self.throttle)
+        self.logins.add_routes(self.app)
 
     def clients(self) -> int:
         """Clients attached: one per event stream (a console); a CLI call is not one."""
@@ -105,11 +101,15 @@ class SiteServer:
     # -- identity -----------------------------------------------------------------------------------
     async def identity(self, request: web.Request) -> Identity:
         """Who asks: the kernel's word on the Unix socket (its groups read again after
-        GROUPS_TTL seconds, so a user removed from a group loses what the group gave it), a
-        live token's user over TCP. A failed authentication is audited and counted against
-        the client's address (server.logins)."""
+        GROUPS_TTL seconds, so a user removed from a group loses what the group gave it) unless
+        a web console names its session there (server.sessions), a live token's user over TCP.
+        A failed authentication is audited and counted against the client's address
+        (server.logins)."""
         sock = request.transport.get_extra_info("socket") if request.transport else None
         if sock is not None and sock.family == socket.AF_UNIX:
+            header = request.headers.get("Authorization", "")
+            if header.startswith(f"Bearer {SESSION_PREFIX}"):
+                return await self.logins.identity(header[7:].strip())
             pid, uid, gid = _PEERCRED.unpack(
                 sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
             )
@@ -144,6 +144,10 @@ class SiteServer:
             await self._refused_login(peer, found.owner, code, text)
             raise Unauthenticated(f"the API token is not valid ({found.why})")
         return await asyncio.to_thread(Identity.of_user, found.user, via="token", client=peer)
+
+    def _api(self, who: Identity) -> LocalSite:
+        """The site as `who` asks it: a web console's reads and commands are audited as WEB."""
+        return self.api.as_user(who, Origin.WEB if who.via == "web" else None)
 
     def _token_user(self, secret: str, now: float) -> security.TokenCheck:
         with self.site.catalog.session() as s:
@@ -208,11 +212,12 @@ class SiteServer:
             if self.stopping and (route.action or route.call == "status"):
                 return _json_error(503, "stopping", "the server is stopping and takes no more commands")
             who = await self.identity(request)
-            api = self.api.as_user(who)
+            web_console = who.via == "web"  # the session says where it comes from, not the client
+            api = self._api(who)
             try:
                 args = await self._arguments(route, request)
                 if route.call in ("command", "record"):
-                    args["origin"] = _origin(args.get("origin"))
+                    args["origin"] = Origin.WEB if web_console else _origin(args.get("origin"))
             except wire.WireError as exc:  # refused before any profile was asked: audited as such
                 await asyncio.to_thread(api.reject, f"{route.method} {route.path}", str(exc))
                 raise
@@ -266,7 +271,7 @@ class SiteServer:
         """The engine's events this caller may be told of: its LIST profiles are asked again at
         most every second, so a copy pool it may not list (or a right it lost) stays out."""
         who = await self.identity(request)
-        api = self.api.as_user(who)
+        api = self._api(who)
         seen = await asyncio.to_thread(api.check_read)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await resp.prepare(request)
@@ -298,7 +303,7 @@ class SiteServer:
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
         """The site for Prometheus, as this caller may see it (server/metrics.py)."""
         who = await self.identity(request)
-        api = self.api.as_user(who)
+        api = self._api(who)
         await asyncio.to_thread(api.check_metrics)
         body = await asyncio.to_thread(metrics.render, api, self.counts)
         return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})

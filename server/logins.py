@@ -14,6 +14,15 @@ LOCKOUT = 60.0
 MAX_ADDRESSES = 10_000  # addresses remembered at most (the oldest forgotten first)
 
 
+class Unauthenticated(Exception):
+    """No identity: a TCP request without a live token, a web console's wrong login or dead
+    session, or an address locked out (429)."""
+
+    def __init__(self, text: str, status: int = 401) -> None:
+        super().__init__(text)
+        self.status = status
+
+
 @dataclass
 class _Record:
     failures: collections.deque[float] = field(default_factory=collections.deque)
@@ -48,4 +57,4 @@ class Throttle:
         return False
 
 
-__all__ = ["LIMIT", "LOCKOUT", "WINDOW", "Throttle"]
+__all__ = ["LIMIT", "LOCKOUT", "WINDOW", "Throttle", "Unauthenticated"]

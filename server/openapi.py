@@ -10,7 +10,7 @@ from typing import Any
 from engine.api import API_VERSION
 from engine.security.needs import rule_of
 from server import wire
-from server.routes import EVENTS_PATH, METRICS_PATH, ROUTES, Route
+from server.routes import EVENTS_PATH, LOGIN_PATH, METRICS_PATH, ROUTES, WEB_SESSION_PATHS, Route
 
 ERROR = {
     "type": "object",
@@ -127,6 +127,7 @@ def document() -> dict[str, Any]:
             },
         }
     }
+    paths.update(_web_sessions())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -145,6 +146,60 @@ def document() -> dict[str, Any]:
         },
         "paths": dict(sorted(paths.items())),
     }
+
+
+#: what the web console's session routes are for (server/sessions.py)
+WEB_SESSION_SUMMARIES = {
+    "login": "A web console's login (`flashpool web`, on the Unix socket only): a user name and password, or an "
+    "API token, with the browser's address; answers a session for the console started for that browser",
+    "logout": "End the web session given as the bearer",
+    "session": "The browser was used: the web session given as the bearer lives another idle period",
+}
+LOGIN_BODY = {
+    "type": "object",
+    "properties": {
+        "client": {"type": "string", "description": "the browser's address, for the audit trail and the lockout"},
+        "idle": {"type": "number", "description": "seconds the session lives past its last use"},
+        "user": {"type": "string"},
+        "password": {"type": "string"},
+        "token": {"type": "string", "description": "an API token, instead of user and password"},
+        "new_password": {"type": "string", "description": "replaces an expired password in the same login"},
+    },
+    "required": ["client", "idle"],
+    "additionalProperties": False,
+}
+
+
+def _web_sessions() -> dict[str, dict[str, Any]]:
+    def error(code: str) -> dict[str, Any]:
+        return {
+            "description": ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+
+    out: dict[str, dict[str, Any]] = {}
+    for call, path in WEB_SESSION_PATHS.items():
+        op: dict[str, Any] = {
+            "operationId": call,
+            "summary": WEB_SESSION_SUMMARIES[call],
+            "x-flashpool-access": rule_of(call).describe(),
+            "responses": {
+                "200": {
+                    "description": "The session (login), or what became of it",
+                    "content": {"application/json": {}},
+                },
+                "401": {
+                    "description": "A wrong user name or password, an unknown token, an ended or expired session "
+                    "(audited with the browser's address, counted per address)"
+                },
+                "403": error("403"),
+                "429": error("429"),
+            },
+        }
+        if path == LOGIN_PATH:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": LOGIN_BODY}}}
+        out[path] = {"post": op}
+    return out
 
 
 def text() -> str:

@@ -25,16 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, DBAPIError
 
 from engine.api import LocalSite
 from engine.demo import pace_demo
 from engine.errors import FlashpoolError
 from engine.messages import NOT_DURABLE
 from engine.paths import private_file
+from engine.plex import Membership, SystemInUse
 from engine.security import Identity
 from engine.site import Site
-from server import sockets
+from server import plexhost, sockets
 from server.app import SiteServer, http_log
 
 log = logging.getLogger("flashpool.server")
@@ -55,6 +56,7 @@ class ServeOptions:
     auto_dump_interval: float | None = 60.0  # how often the dump schedule is looked at (site clock decides)
     copy_rate: float | None = None  # tracks a second per copier (None: as fast as the disk goes)
     durable: bool = True  # False (--no-durable): promises kept through a process crash only, not a power cut
+    system: str | None = None  # --system: this server is that host of the site's HSMplex (engine.plex)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -71,10 +73,16 @@ def _tls(options: ServeOptions) -> ssl.SSLContext | None:
         return None
     if not (options.tls_cert and options.tls_key):
         raise FlashpoolError("--listen needs --tls-cert and --tls-key: the API is never served in clear text")
+    return tls_context(options.tls_cert, options.tls_key)
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server's TLS (1.2 at least) with this certificate chain and key: `serve --listen` and
+    `flashpool web` alike."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        ctx.load_cert_chain(options.tls_cert, options.tls_key)
+        ctx.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
         raise FlashpoolError(f"the TLS certificate or key cannot be used: {exc}") from None
     return ctx
@@ -111,8 +119,14 @@ async def serve(options: ServeOptions) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     sock_path = sockets.socket_path(options.site)
+    membership = await _joined(site, options, sock_path)
+    plex: asyncio.Task[None] | None = None
     try:
-        await site.start(options.auto_dump_interval)
+        if membership is not None:
+            plex = asyncio.create_task(plexhost.keep(membership, stop), name="flashpool-plex")
+            await site.start(options.auto_dump_interval, lambda: membership.primary and membership.trusted())
+        else:
+            await site.start(options.auto_dump_interval)
         await runner.setup()
         gid = await asyncio.to_thread(site.share_gid)
         await web.SockSite(runner, sockets.bind(options.site, gid)).start()
@@ -136,6 +150,11 @@ async def serve(options: ServeOptions) -> int:
             watcher.cancel()
         await server.drain()
     finally:
+        if plex is not None:
+            plex.cancel()
+        if membership is not None and membership.trusted():  # the primary and the name free at once
+            with contextlib.suppress(FlashpoolError, DBAPIError, OSError):
+                await asyncio.to_thread(membership.leave)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
         try:
@@ -146,6 +165,31 @@ async def serve(options: ServeOptions) -> int:
                 loop.remove_signal_handler(sig)
     log.info("FPL702I SERVER STOPPED: PID %d, UP %.0f S", os.getpid(), time.time() - started)
     return 0
+
+
+async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> Membership | None:
+    """With --system, this server joins the site's HSMplex under that name (refused while another
+    live process holds it); None without."""
+    if options.system is None:
+        return None
+    address = f"https://{options.listen[0]}:{options.listen[1]}" if options.listen else str(sock_path)
+    membership = Membership(site.catalog, options.system, address=address)
+    deadline = time.monotonic() + 2 * membership.lease_seconds
+    try:
+        while True:
+            try:
+                lease = await asyncio.to_thread(membership.join)
+                break
+            except SystemInUse as exc:  # an earlier instance that died still holds it: its lease runs out
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("serve: %s; waiting", exc)
+                await asyncio.sleep(membership.lease_seconds / 10)
+    except BaseException:
+        await site.close()
+        raise
+    log.info("FPL770I SYSTEM %s JOINED THE HSMPLEX (EPOCH %d) AT %s", options.system, lease.epoch, address)
+    return membership
 
 
 def sd_notify(state: str) -> bool:

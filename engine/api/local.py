@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from engine import config, transcripts
+from engine import config, plex, transcripts
 from engine.catalog.settings import AuditReads
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.info import DataSetInfo
@@ -232,6 +232,7 @@ class LocalSite(SiteAPI):
             backlog=self._backlog(),
             version=_version(),
             durable=self.engine.catalog.durable,
+            hosts=tuple(plex.hosts(self.engine.catalog)),
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.errors import FlashpoolError
+from engine.hostviews import HostView
 from engine.security import AuditEntry, Decision, Identity, Kind
 from engine.security.marks import AuditMark
 from engine.storageviews import GroupView, VolumeView
@@ -57,6 +58,7 @@ class SiteStatus:
     backlog: int  # the largest number of events a client's stream has not yet been sent
     version: str
     durable: bool  # every promise kept through a power cut (False: opened --no-durable)
+    hosts: tuple[HostView, ...] = ()  # the site's HSMplex (engine.plex): none for one unnamed server
 
 
 @dataclass(frozen=True, slots=True)

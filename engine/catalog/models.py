@@ -343,3 +343,58 @@ class AuditRow(SQLModel, table=True):
     message_ids: str = "[]"  # JSON list
     prev: str = ""
     digest: str = ""
+
+
+class PlexHostRow(SQLModel, table=True):
+    """A host of the HSMplex (engine.plex): its lease, renewed while it runs, and its epoch, a new
+    one each time it joins, which fences off whatever an earlier instance under its name still
+    tries to do."""
+
+    __tablename__ = "plex_host"
+    system: str = Field(primary_key=True)
+    epoch: int = 0
+    pid: int = 0
+    address: str = ""  # where the other hosts reach its server (its socket, or https://host:port)
+    joined_at: float = 0.0
+    renewed_at: float = 0.0
+    lease_until: float = 0.0
+    left_at: float | None = None  # it left in good order (stopped): nobody needs to take over
+
+
+class PlexPrimaryRow(SQLModel, table=True):
+    """Which host is the primary (automatic dumps, expiry, scheduled work): one row, taken over
+    when the holder's lease on it has run out; `term` counts the changes of holder."""
+
+    __tablename__ = "plex_primary"
+    id: int = Field(default=1, primary_key=True)
+    system: str | None = None
+    term: int = 0
+    lease_until: float = 0.0
+
+
+class PasswordRow(SQLModel, table=True):
+    """A user's password for the web console's login (engine.security.passwords): only its
+    scrypt hash, with its salt and parameters, is kept."""
+
+    __tablename__ = "user_password"
+    user: str = Field(primary_key=True)
+    hash: str
+    set_at: float = 0.0
+    set_by: str = ""
+    expired: bool = False  # set by an administrator: the user must choose a new one at its next login
+
+
+class WebSessionRow(Keyed, SQLModel, table=True):
+    """A web console's login (engine.security.sessions): only the SHA-256 of its secret is kept;
+    it lives `idle` seconds past its last use, until it is ended (logout)."""
+
+    __tablename__ = "web_session"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(index=True)
+    digest: str = Field(index=True, unique=True)
+    client: str = ""  # the browser's address
+    created_at: float = 0.0
+    idle: float = 900.0
+    expires_at: float = 0.0
+    ended_at: float | None = None

@@ -275,12 +275,14 @@ class FastReplication:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    async def schedule(self, interval: float) -> None:
+    async def schedule(self, interval: float, primary: Callable[[], bool] = lambda: True) -> None:
         """Every interval: expiry, and automatic dump when the dump cycle and AUTODUMPSTART say
-        so on the site's clock (engine.hsm.dumpcycle)."""
+        so on the site's clock (engine.hsm.dumpcycle); in an HSMplex only while this host is the
+        primary (`primary`, engine.plex), as DFSMShsm runs automatic functions on its primary host."""
         while True:
             await asyncio.sleep(interval)
-            await self.auto_dump(scheduled=True)
+            if primary():
+                await self.auto_dump(scheduled=True)
 
     async def auto_dump(self, scheduled: bool = False) -> list[str]:
         """Expiry, then automatic dump, each pool's job holding the pool's serialisation; returns

@@ -12,7 +12,7 @@ from engine.catalog import settings as site_settings
 from engine.catalog.models import RoleGrantRow
 from engine.errors import FlashpoolError
 from engine.messages import CommandResult
-from engine.security import store
+from engine.security import passwords, store
 from engine.security.access import valid_profile_name
 from engine.security.changes import Change, SecurityChange
 from engine.security.functions import Role
@@ -29,7 +29,9 @@ def apply_change(s: Session, who: Identity, change: SecurityChange, res: Command
     if c in (Change.DEFINE, Change.ALTER, Change.DELETE, Change.PERMIT, Change.REMOVE):
         if why := valid_profile_name(name):
             raise FlashpoolError(why)
-    if c in (Change.GRANT, Change.REVOKE, Change.PERMIT, Change.REMOVE, Change.TOKEN) and not change.name.strip():
+    if c in (Change.GRANT, Change.REVOKE, Change.PERMIT, Change.REMOVE, Change.TOKEN, Change.PASSWORD) and not (
+        change.name.strip()
+    ):
         raise FlashpoolError("name a user or a group")
     if c is Change.DEFINE:
         if not store.define(s, name, change.uacc, who.user, at):
@@ -80,6 +82,10 @@ def apply_change(s: Session, who: Identity, change: SecurityChange, res: Command
         if not store.revoke_token(s, change.token_id, at):
             raise FlashpoolError(f"there is no live token {change.token_id}")
         res.add("FPL500I", f"TOKEN {change.token_id} REVOKED")
+    elif c is Change.PASSWORD:
+        passwords.set_password(s, change.name, change.value, who.user, at, expired=change.expired)
+        then = "; IT MUST BE CHANGED AT THE NEXT LOGIN" if change.expired else ""
+        res.add("FPL504I", f"PASSWORD OF USER {change.name} SET{then}")
     elif c is Change.SET:
         conn = s.connection()
         before = site_settings.read(conn)

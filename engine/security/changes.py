@@ -20,6 +20,7 @@ class Change(enum.Enum):
     TOKEN = "token"  # a new API token for a user (its secret is shown once)
     UNTOKEN = "untoken"  # revoke a token
     SET = "set"  # one of the site's security settings (engine.catalog.settings)
+    PASSWORD = "password"  # a user's password for the web console (only its hash is kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ class SecurityChange:
     label: str = ""
     token_id: int = 0
     days: int | None = None  # TOKEN: its lifetime (None: the site's token-days)
-    value: str = ""  # SET: the setting's new value
+    value: str = ""  # SET: the setting's new value; PASSWORD: the password (never shown)
+    expired: bool = False  # PASSWORD: the user must choose a new one at its next login
 
     def describe(self) -> str:
         c = self.change
@@ -54,4 +56,5 @@ class SecurityChange:
             + (f" DAYS({self.days})" if self.days is not None else ""),
             Change.UNTOKEN: f"TOKEN REVOKE ID({self.token_id})",
             Change.SET: f"SETROPTS {self.name.upper()}({self.value})",
+            Change.PASSWORD: f"ALTUSER {self.name} PASSWORD(********) {'EXPIRED' if self.expired else 'NOEXPIRED'}",
         }[c]

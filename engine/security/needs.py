@@ -113,6 +113,13 @@ RULES: dict[str, Rule] = {
     "stop_server": Needs((Function.SERVER,)),
     "events": Needs(LIST, filtered=True),
     "metrics": Needs(LIST, filtered=True),  # GET /metrics (server/metrics.py): what the scraper may list
+    # the web console's sessions (server/sessions.py), on the Unix socket only: a login is its own proof
+    "login": Open(
+        "a web console's login: the password or API token it carries is the proof, and a session is given "
+        "only to a user who may LIST (every refusal audited with the browser's address, failures counted per address)"
+    ),
+    "logout": Open("it ends the session it carries, and only that one"),
+    "session": Open("it keeps alive the session it carries (the browser was used), and only that one"),
 }
 
 

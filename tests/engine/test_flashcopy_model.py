@@ -69,6 +69,8 @@ class FlashCopyMachine(RuleBasedStateMachine):
         self.established = 0
 
     def teardown(self) -> None:
+        assert self.core.held_log is not None
+        self.core.held_log.close()
         for v in self.vols.values():
             v.close()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -234,6 +236,8 @@ class FlashCopyMachine(RuleBasedStateMachine):
         """The site opened again after its process died: the core starts from its committed
         rows, the images as the kernel has them and its log of held host writes; what the dead
         process held in memory is gone (new Volume objects)."""
+        assert self.core.held_log is not None
+        self.core.held_log.close()  # the dead process's descriptor went with it (20,000 runs leaked 20,000)
         self.vols = {v: Volume.open(vol.path, v, vol.geometry) for v, vol in self.vols.items()}
         self.core = self._core()
 

@@ -171,7 +171,10 @@ NEEDS: dict[str, tuple[set[str], str | None]] = {
     "stop_server": ({"SERVER"}, None),
     **{call: ({"CONFIG"}, None) for call in ("configuration", "config_preview", "change_config")},
 }
-OPEN = {"whoami", "may"}
+#: the web console's session routes (server/sessions.py): each carries its own proof (a password,
+#: a token, the session), and is exercised by tests/web in a real browser
+WEB_SESSIONS = {"login", "logout", "session"}
+OPEN = {"whoami", "may"} | WEB_SESSIONS
 #: calls that act under their own function: naming HR does not need LIST of HR
 ACTS = {"command", "record", "save_transcript", "workload"} | OPEN
 
@@ -196,4 +199,15 @@ def expected(sample: Sample, role: str, restricted: str | None = None) -> bool:
     return not (restricted == "LIST" and sample.call not in ACTS and names_hr(list(sample.args.values())))
 
 
-__all__ = ["COMMAND_FUNCTION", "NEEDS", "OPEN", "ROLES", "Sample", "expected", "names_hr", "samples", "unique_change"]
+__all__ = [
+    "COMMAND_FUNCTION",
+    "NEEDS",
+    "OPEN",
+    "ROLES",
+    "WEB_SESSIONS",
+    "Sample",
+    "expected",
+    "names_hr",
+    "samples",
+    "unique_change",
+]

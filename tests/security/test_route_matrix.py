@@ -27,7 +27,7 @@ from engine.security.needs import RULES, Needs, Open, rule_of
 from engine.site import Site
 from server import wire
 from server.routes import BY_CALL, EVENTS_PATH, METRICS_PATH, ROUTES
-from tests.security.matrix import NEEDS, OPEN, ROLES, Sample, expected, samples, unique_change
+from tests.security.matrix import NEEDS, OPEN, ROLES, WEB_SESSIONS, Sample, expected, samples, unique_change
 from tests.server.harness import Server, as_owner, free_port, make_site
 
 RESTRICTABLE = {  # the functions a profile may restrict to one copy pool, with its resource name
@@ -42,8 +42,8 @@ RESTRICTABLE = {  # the functions a profile may restrict to one copy pool, with 
 
 
 def test_every_route_declares_its_access_and_has_samples():
-    called = {s.call for s in samples({"PAY": 1, "HR": 2})} | {"events", "metrics", "stop_server"}
-    routes = {r.call for r in ROUTES} | {"events", "metrics"}
+    called = {s.call for s in samples({"PAY": 1, "HR": 2})} | {"events", "metrics", "stop_server"} | WEB_SESSIONS
+    routes = {r.call for r in ROUTES} | {"events", "metrics"} | WEB_SESSIONS
     assert routes == set(RULES), "every route, and nothing else, is in the rule table"
     assert routes <= called, f"routes without a sample in tests/security/matrix.py: {routes - called}"
     for route in ROUTES:

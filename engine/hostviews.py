@@ -1,0 +1,28 @@
+"""A host of the site's HSMplex as `flashpool status` and the console show it: a value without
+the catalog's code (engine.plex reads it), so thin clients can read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    system: str
+    epoch: int  # rises at each join: what fences off an earlier instance of the name
+    pid: int
+    address: str  # where the other hosts reach its server
+    joined_at: float
+    renewed_ago: float  # seconds since it last renewed its lease, when read (the database's clock)
+    lease_left: float  # seconds its lease still runs, when read (0 or less: lapsed)
+    live: bool  # its lease runs and it has not left
+    primary: bool
+    left: bool  # it stopped in good order
+
+    def describe(self) -> str:
+        if self.left:
+            return f"{self.system} (stopped)"
+        if not self.live:
+            return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid})"
+        role = "primary, " if self.primary else ""
+        return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago)"

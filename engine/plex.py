@@ -1,0 +1,230 @@
+"""The HSMplex's membership: hosts that serve one site through a shared catalog, each under a
+lease it renews, and one of them the primary (automatic dumps, expiry, scheduled work), as
+DFSMShsm's hosts share their control data sets and one is promoted when the primary fails.
+
+Everything is decided by conditional updates of two tables in the catalog (a row changes only
+if what the host saw is still so), which PostgreSQL and SQLite both make atomic: no lock is held
+between two statements, and no consensus is written here. Time is the database's clock where
+the database has one (PostgreSQL's `clock_timestamp()`), so hosts whose clocks drift still agree
+on when a lease ends; on SQLite, one machine's clock.
+
+A host's epoch rises each time it joins: a lease renewed or a primary claimed under an older epoch
+is refused (`Fenced`), so a process that lost its lease and comes back finds it can no longer
+act. It stops trusting its lease `MARGIN` before the catalog's end of it, so it has stopped
+before any other host may take over.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, case, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.catalog import Catalog
+from engine.catalog.models import PlexHostRow, PlexPrimaryRow
+from engine.errors import FlashpoolError
+from engine.hostviews import HostView
+
+LEASE_SECONDS = 10.0
+MARGIN = 0.25  # of a lease: a host stops acting this long before the catalog's end of it
+
+_H = PlexHostRow.__table__  # type: ignore[attr-defined]
+_P = PlexPrimaryRow.__table__  # type: ignore[attr-defined]
+
+
+class PlexError(FlashpoolError):
+    pass
+
+
+class SystemInUse(PlexError):
+    """Another live host already serves the site under this system name."""
+
+
+class Fenced(PlexError):
+    """This host's lease ran out, or another instance joined under its name: it must stop."""
+
+
+def database_now(c: Connection) -> float:
+    """The database's clock (PostgreSQL), else this machine's (SQLite: one machine)."""
+    if c.dialect.name == "postgresql":
+        return float(c.execute(text("SELECT EXTRACT(EPOCH FROM clock_timestamp())")).scalar_one())
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    system: str
+    epoch: int
+    until: float  # the catalog's end of it, on the database's clock
+
+
+class Membership:
+    """One host's place in the plex: `join` once, `renew` (and `claim_primary`) every third of a
+    lease, `leave` when it stops. Blocking (catalog writes): call from a worker thread."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        system: str,
+        address: str = "",
+        lease: float = LEASE_SECONDS,
+        now: Callable[[Connection], float] = database_now,
+    ) -> None:
+        self.catalog = catalog
+        self.system = system
+        self.address = address
+        self.lease_seconds = lease
+        self._now = now
+        self.lease: Lease | None = None
+        self._trusted_until = 0.0  # on this process's monotonic clock
+        self.primary = False
+
+    # -- the host's own lease --------------------------------------------------------------------
+    def join(self) -> Lease:
+        """Take the system name with a new epoch; refused while another instance's lease runs."""
+        started = time.monotonic()
+        try:
+            with self.catalog.transaction() as c:
+                now = self._now(c)
+                until = now + self.lease_seconds
+                fields = {"pid": os.getpid(), "address": self.address, "joined_at": now, "renewed_at": now}
+                taken = c.execute(
+                    update(_H)
+                    .where(_H.c.system == self.system, (_H.c.lease_until <= now) | _H.c.left_at.is_not(None))
+                    .values(epoch=_H.c.epoch + 1, lease_until=until, left_at=None, **fields)
+                ).rowcount
+                if not taken:
+                    if c.execute(select(_H.c.system).where(_H.c.system == self.system)).first() is not None:
+                        raise self._in_use(c, now)
+                    c.execute(insert(_H).values(system=self.system, epoch=1, lease_until=until, **fields))
+                epoch = int(c.execute(select(_H.c.epoch).where(_H.c.system == self.system)).scalar_one())
+        except IntegrityError:  # another instance inserted the name between the two statements
+            raise SystemInUse(f"system {self.system} joined the plex from another process just now") from None
+        self.lease = Lease(self.system, epoch, until)
+        self._trusted_until = started + self.lease_seconds * (1 - MARGIN)
+        return self.lease
+
+    def _in_use(self, c: Connection, now: float) -> SystemInUse:
+        row = c.execute(select(_H).where(_H.c.system == self.system)).one()
+        return SystemInUse(
+            f"system {self.system} is already in the plex: process {row.pid} at {row.address or 'no address'} "
+            f"holds its lease for {max(0.0, row.lease_until - now):.1f} s more; it takes over only when that runs out"
+        )
+
+    def renew(self) -> Lease:
+        """Extend the lease; `Fenced` when it had already run out or a newer epoch holds the name."""
+        lease = self._held()
+        started = time.monotonic()
+        with self.catalog.transaction() as c:
+            now = self._now(c)
+            until = now + self.lease_seconds
+            renewed = c.execute(
+                update(_H)
+                .where(
+                    _H.c.system == self.system,
+                    _H.c.epoch == lease.epoch,
+                    _H.c.lease_until > now,
+                    _H.c.left_at.is_(None),
+                )
+                .values(renewed_at=now, lease_until=until)
+            ).rowcount
+        if not renewed:
+            self._fence()
+            raise Fenced(
+                f"system {self.system} (epoch {lease.epoch}) lost its lease: it ran out, or the system joined again "
+                "elsewhere; this host stops acting for the plex"
+            )
+        self.lease = Lease(self.system, lease.epoch, until)
+        self._trusted_until = started + self.lease_seconds * (1 - MARGIN)
+        return self.lease
+
+    def trusted(self) -> bool:
+        """Whether this host may still act on its lease now (before the margin of its end)."""
+        return self.lease is not None and time.monotonic() < self._trusted_until
+
+    def leave(self) -> None:
+        """Stop in good order: the lease ends now, and the primary's with it if this host held it."""
+        lease = self._held()
+        with self.catalog.transaction() as c:
+            now = self._now(c)
+            c.execute(
+                update(_H)
+                .where(_H.c.system == self.system, _H.c.epoch == lease.epoch)
+                .values(left_at=now, lease_until=now)
+            )
+            c.execute(update(_P).where(_P.c.id == 1, _P.c.system == self.system).values(lease_until=now))
+        self._fence()
+
+    # -- the primary -----------------------------------------------------------------------------
+    def claim_primary(self) -> bool:
+        """Hold the primary (renew it, or take it when its holder's lease on it ran out); whether
+        this host is the primary now. Only a host whose own lease is current may hold it."""
+        lease = self._held()
+        try:
+            won = self._claim(lease)
+        except IntegrityError:  # two hosts made the plex's first claim at once: the other won
+            won = False
+        self.primary = won and self.trusted()
+        return self.primary
+
+    def _claim(self, lease: Lease) -> bool:
+        with self.catalog.transaction() as c:
+            now = self._now(c)
+            current = (
+                select(_H.c.system)
+                .where(_H.c.system == self.system, _H.c.epoch == lease.epoch, _H.c.lease_until > now)
+                .exists()
+            )
+            if c.execute(select(_P.c.id).where(_P.c.id == 1)).first() is None:
+                c.execute(insert(_P).values(id=1, term=0, lease_until=0.0))  # the plex's first claim
+            won = c.execute(
+                update(_P)
+                .where(_P.c.id == 1, (_P.c.system == self.system) | (_P.c.lease_until <= now), current)
+                .values(
+                    term=case((_P.c.system == self.system, _P.c.term), else_=_P.c.term + 1),
+                    system=self.system,
+                    lease_until=now + self.lease_seconds,
+                )
+            ).rowcount
+        return bool(won)
+
+    def _held(self) -> Lease:
+        if self.lease is None:
+            raise PlexError(f"system {self.system} has not joined the plex")
+        return self.lease
+
+    def _fence(self) -> None:
+        self._trusted_until = 0.0
+        self.primary = False
+
+
+def hosts(catalog: Catalog, now: Callable[[Connection], float] = database_now) -> list[HostView]:
+    """Every host the plex has known, by name, with whether its lease runs and which is primary
+    (none for a site served by one unnamed server)."""
+    with catalog.reading() as c:
+        at = now(c)
+        primary = c.execute(select(_P.c.system, _P.c.lease_until).where(_P.c.id == 1)).first()
+        holder = primary.system if primary is not None and primary.lease_until > at else None
+        rows = c.execute(select(_H).order_by(_H.c.system)).all()
+    return [
+        HostView(
+            system=r.system,
+            epoch=r.epoch,
+            pid=r.pid,
+            address=r.address,
+            joined_at=r.joined_at,
+            renewed_ago=at - r.renewed_at,
+            lease_left=r.lease_until - at,
+            live=r.left_at is None and r.lease_until > at,
+            primary=r.system == holder,
+            left=r.left_at is not None,
+        )
+        for r in rows
+    ]
+
+
+__all__ = ["LEASE_SECONDS", "Fenced", "Lease", "Membership", "PlexError", "SystemInUse", "hosts"]

@@ -1,0 +1,80 @@
+"""Web console sessions: what the server gives a browser's login (engine.security.passwords or
+an API token), for the console process the web front end starts for it. Only the SHA-256 of a
+session's secret is kept, as for API tokens; a session lives `idle` seconds past the last time
+its front end said the browser was used, and ends at logout. It is accepted on the server's Unix
+socket only (server.app), where the front end runs. Blocking: call from a worker thread."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlmodel import Session, select
+
+from engine.catalog.models import WebSessionRow
+from engine.security.store import TokenCheck
+
+SESSION_PREFIX = "fps_"
+MIN_IDLE, MAX_IDLE = 1.0, 12 * 3600.0  # seconds a session may be idle: what a login may ask for
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(s: Session, user: str, client: str, idle: float, at: float) -> str:
+    """A new session for `user` (committed): its secret, which only its console is given."""
+    idle = min(max(idle, MIN_IDLE), MAX_IDLE)
+    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+    s.add(
+        WebSessionRow(user=user, digest=_digest(secret), client=client, created_at=at, idle=idle, expires_at=at + idle)
+    )
+    s.commit()
+    return secret
+
+
+def _found(s: Session, secret: str, now: float) -> tuple[TokenCheck, str, WebSessionRow | None]:
+    row = None
+    if secret.startswith(SESSION_PREFIX):
+        digest = _digest(secret)
+        row = s.exec(select(WebSessionRow).where(WebSessionRow.digest == digest)).first()
+        if row is not None and not hmac.compare_digest(row.digest, digest):
+            row = None
+    if row is None:
+        return TokenCheck(None, "unknown"), "", None
+    if row.ended_at is not None:
+        return TokenCheck(None, "ended", row.user), row.client, None
+    if row.expires_at <= now:
+        return TokenCheck(None, "expired", row.user), row.client, None
+    return TokenCheck(row.user), row.client, row
+
+
+def check(s: Session, secret: str, now: float) -> tuple[TokenCheck, str]:
+    """The user a live session names, or why it is not live (unknown, ended, expired); and the
+    browser's address it was opened from."""
+    found, client, _ = _found(s, secret, now)
+    return found, client
+
+
+def touch(s: Session, secret: str, now: float) -> tuple[TokenCheck, str]:
+    """The browser was used: a live session lives another idle period (committed)."""
+    found, client, row = _found(s, secret, now)
+    if row is not None:
+        row.expires_at = now + row.idle
+        s.add(row)
+        s.commit()
+    return found, client
+
+
+def end(s: Session, secret: str, now: float) -> tuple[TokenCheck, str]:
+    """Logout: a live session ends now (committed)."""
+    found, client, row = _found(s, secret, now)
+    if row is not None:
+        row.ended_at = now
+        s.add(row)
+        s.commit()
+    return found, client
+
+
+__all__ = ["MAX_IDLE", "MIN_IDLE", "SESSION_PREFIX", "check", "create", "end", "touch"]

@@ -1,0 +1,74 @@
+"""`flashpool serve --system NAME`: the server joins the site's HSMplex under that name, holds the
+primary while it runs, gives both up when it stops, and a restart after a SIGKILL waits for the
+dead instance's lease to run out instead of taking the name from under it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.catalog import Catalog
+from engine.plex import LEASE_SECONDS, hosts
+from engine.site import Site
+from tests.server.harness import Server, cli, make_site
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "site")
+
+
+def plex(site) -> list[tuple[str, int, bool, bool, bool]]:
+    catalog = Catalog.open(Site.catalog_url(site))
+    try:
+        seen = hosts(catalog)
+    finally:
+        catalog.close()
+    return [(h.system, h.epoch, h.live, h.primary, h.left) for h in seen]
+
+
+def until(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_server_joins_the_plex_holds_the_primary_and_leaves_it_when_it_stops(site):
+    with Server(site, "--system", "sys1") as server:
+        until(lambda: "FPL771I SYSTEM SYS1 IS THE PRIMARY HOST OF THE PLEX" in server.output())
+        assert "FPL770I SYSTEM SYS1 JOINED THE HSMPLEX (EPOCH 1)" in server.output()
+        assert plex(site) == [("SYS1", 1, True, True, False)]
+        shown = cli(site, "status")
+        assert f"hosts of the plex: SYS1 (primary, pid {server.pid}, renewed" in shown.stdout, shown
+        (host,) = json.loads(cli(site, "status", "--json").stdout)["hosts"]
+        assert (host["system"], host["live"], host["primary"], host["epoch"]) == ("SYS1", True, True, 1)
+        assert 0 <= host["renewed_ago"] < LEASE_SECONDS and 0 < host["lease_left"] <= LEASE_SECONDS
+    assert plex(site) == [("SYS1", 1, False, False, True)]  # left in good order: nobody waits for it
+    with Server(site, "--system", "SYS1"):  # the name again, at once, with a new epoch
+        until(lambda: plex(site) == [("SYS1", 2, True, True, False)])
+
+
+def test_a_restart_after_sigkill_waits_for_the_dead_instances_lease(site):
+    server = Server(site, "--system", "SYS1").start()
+    until(lambda: "FPL771I" in server.output())
+    server.stop(signal.SIGKILL)
+    killed = time.monotonic()
+    assert plex(site)[0][:3] == ("SYS1", 1, True)  # its lease still runs: nobody can tell it is dead
+    again = Server(site, "--system", "SYS1").start(timeout=3 * LEASE_SECONDS)
+    try:
+        waited = time.monotonic() - killed
+        assert "is already in the plex" in again.output() and "waiting" in again.output()
+        assert waited > LEASE_SECONDS * 0.5, waited  # it did not take the name while the lease ran
+        until(lambda: plex(site)[0][:4] == ("SYS1", 2, True, True))
+    finally:
+        again.stop()
+
+
+def test_a_system_name_is_checked():
+    out = cli(Path("/nonexistent"), "serve", "--system", "1SYS")
+    assert out.returncode == 2 and "is not a system name" in out.stderr

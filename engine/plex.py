@@ -82,6 +82,8 @@ class Membership:
         self.lease: Lease | None = None
         self._trusted_until = 0.0  # on this process's monotonic clock
         self.primary = False
+        self.term = 0  # the primary's term this host last took it in
+        self.took_over_from: str | None = None  # the host that held the primary before it
 
     # -- the host's own lease --------------------------------------------------------------------
     def join(self) -> Lease:
@@ -179,7 +181,8 @@ class Membership:
                 .where(_H.c.system == self.system, _H.c.epoch == lease.epoch, _H.c.lease_until > now)
                 .exists()
             )
-            if c.execute(select(_P.c.id).where(_P.c.id == 1)).first() is None:
+            before = c.execute(select(_P.c.system, _P.c.term).where(_P.c.id == 1)).first()
+            if before is None:
                 c.execute(insert(_P).values(id=1, term=0, lease_until=0.0))  # the plex's first claim
             won = c.execute(
                 update(_P)
@@ -190,6 +193,9 @@ class Membership:
                     lease_until=now + self.lease_seconds,
                 )
             ).rowcount
+        if won and (before is None or before.system != self.system):
+            self.term = (before.term if before is not None else 0) + 1
+            self.took_over_from = before.system if before is not None else None
         return bool(won)
 
     def _held(self) -> Lease:

@@ -123,7 +123,7 @@ async def serve(options: ServeOptions) -> int:
     plex: asyncio.Task[None] | None = None
     try:
         if membership is not None:
-            plex = asyncio.create_task(plexhost.keep(membership, stop), name="flashpool-plex")
+            plex = asyncio.create_task(plexhost.keep(site, membership, stop), name="flashpool-plex")
             await site.start(options.auto_dump_interval, lambda: membership.primary and membership.trusted())
         else:
             await site.start(options.auto_dump_interval)
@@ -185,10 +185,11 @@ async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> Members
                     raise
                 log.warning("serve: %s; waiting", exc)
                 await asyncio.sleep(membership.lease_seconds / 10)
+        text = f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}"
+        await asyncio.to_thread(plexhost.record, site, "FPL770I", text)
     except BaseException:
         await site.close()
         raise
-    log.info("FPL770I SYSTEM %s JOINED THE HSMPLEX (EPOCH %d) AT %s", options.system, lease.epoch, address)
     return membership
 
 

@@ -80,6 +80,7 @@ def test_one_primary_taken_over_when_its_lease_runs_out_and_handed_on_when_it_le
         b.renew()
         c.renew()
     assert b.claim_primary() and not c.claim_primary()
+    assert (b.term, b.took_over_from) == (2, "SYS1")  # what its activity entry says (server.plexhost)
     with pytest.raises(Fenced):
         a.renew()
     assert not a.claim_primary()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -31,6 +32,11 @@ def plex(site) -> list[tuple[str, int, bool, bool, bool]]:
     return [(h.system, h.epoch, h.live, h.primary, h.left) for h in seen]
 
 
+def audit_entries(site) -> list[dict]:
+    out = cli(site, "audit", "export", check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"seq"')]
+
+
 def until(check, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -49,6 +55,12 @@ def test_a_server_joins_the_plex_holds_the_primary_and_leaves_it_when_it_stops(s
         assert (host["system"], host["live"], host["primary"], host["epoch"]) == ("SYS1", True, True, 1)
         assert 0 <= host["renewed_ago"] < LEASE_SECONDS and 0 < host["lease_left"] <= LEASE_SECONDS
     assert plex(site) == [("SYS1", 1, False, False, True)]  # left in good order: nobody waits for it
+    trail = [e for e in audit_entries(site) if e["origin"] == "PLEX"]
+    assert [(e["message_ids"], e["decision"]) for e in trail] == [(["FPL770I"], "SYSTEM"), (["FPL771I"], "SYSTEM")]
+    assert trail[1]["action"] == "SYSTEM SYS1 IS THE PRIMARY HOST OF THE PLEX (TERM 1)"
+    with sqlite3.connect(Site.catalog_url(site).removeprefix("sqlite:///")) as db:
+        logged = [r[0] for r in db.execute("SELECT command FROM activity WHERE origin = 'PLEX' ORDER BY id")]
+    assert logged == [e["action"] for e in trail]  # the activity log says the same, entry for entry
     with Server(site, "--system", "SYS1"):  # the name again, at once, with a new epoch
         until(lambda: plex(site) == [("SYS1", 2, True, True, False)])
 

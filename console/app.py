@@ -45,6 +45,7 @@ from engine.command import parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
 from engine.events import ActivityLogged, CopyProgress, Event, FlashCopyChanged
+from engine.hostviews import summary
 from engine.hsm.alerts import CHANGING_VERBS, AlertAcknowledged, AlertView, Severity, changed_the_site
 from engine.messages import CommandResult
 from engine.security import Check, Decision, Function
@@ -321,6 +322,7 @@ class FlashpoolApp(App[None]):
         line.paused = self.paused
         if st is not None:
             line.not_durable = not st.durable
+            line.plex = summary(st.hosts)
             line.clock = time.strftime("%H:%M", time.localtime(st.clock))
             line.copies = st.copies
             line.percent = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else None

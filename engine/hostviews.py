@@ -3,6 +3,7 @@ the catalog's code (engine.plex reads it), so thin clients can read it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -26,3 +27,13 @@ class HostView:
             return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid})"
         role = "primary, " if self.primary else ""
         return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago)"
+
+
+def summary(hosts: Sequence[HostView]) -> str:
+    """The plex in a few words for a status line ("plex SYS1 primary, SYS2, SYS3 LAPSED"): the
+    hosts that have not stopped; "" for a site served by one unnamed server."""
+    shown = [h for h in hosts if not h.left]
+    if not shown:
+        return ""
+    words = [h.system + (" primary" if h.primary else "" if h.live else " LAPSED") for h in shown]
+    return "plex " + ", ".join(words)

@@ -42,6 +42,7 @@ class StatusLine(Static):
     paused: reactive[bool] = reactive(False)
     read_only: reactive[bool] = reactive(False)
     not_durable: reactive[bool] = reactive(False)  # the site was opened --no-durable
+    plex: reactive[str] = reactive("")  # "plex SYS1 primary, SYS2" (engine.hostviews.summary), or ""
 
     def parts(self) -> list[Part]:
         site = Text(self.site_text, style="bold")
@@ -55,6 +56,9 @@ class StatusLine(Static):
             gone = Text(f"⚠ {self.gone}", style=fmt.style("bad", bold=True))
             return [Part(site, 9), Part(gone, 11), Part(Text("✘ NOT LIVE", style="bold"), 10)]
         out = [Part(site, 9), Part(Text(self.attachment), 2)]
+        if self.plex:
+            style = fmt.style("warn", bold=True) if "LAPSED" in self.plex else ""
+            out.append(Part(Text(self.plex, style=style), 2))
         if self.user:
             out.append(Part(Text(f"user {self.user}"), 3))
         if self.clock:

@@ -84,3 +84,21 @@ def test_a_restart_after_sigkill_waits_for_the_dead_instances_lease(site):
 def test_a_system_name_is_checked():
     out = cli(Path("/nonexistent"), "serve", "--system", "1SYS")
     assert out.returncode == 2 and "is not a system name" in out.stderr
+
+
+async def test_the_console_shows_the_plex_and_its_primary(site):
+    from console.app import FlashpoolApp
+    from server.client import RemoteSite
+
+    with Server(site, "--system", "SYS1") as server:
+        until(lambda: "FPL771I" in server.output())
+        api = RemoteSite(site)
+        app = FlashpoolApp(api)
+        try:
+            async with app.run_test(size=(160, 40)) as pilot:
+                deadline = time.monotonic() + 10
+                while "plex SYS1 primary" not in str(app.screen.query_one("StatusLine").render()):
+                    assert time.monotonic() < deadline, str(app.screen.query_one("StatusLine").render())
+                    await pilot.pause(0.1)
+        finally:
+            api.close_now()

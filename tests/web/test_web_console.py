@@ -52,7 +52,8 @@ def test_refusals_are_shown_and_audited(site, page):
     try:
         log_in(page, short.url, "alice")
         assert page.inner_text("#user") == "alice"  # the console page
-        time.sleep(4.5)  # idle past the session
+        wait_for(page, DB2)  # the console is up: its terminal's answers to the console's start-up are in
+        time.sleep(5.0)  # idle past the session (3 s), nothing typed
         page.goto(short.url)
         assert "Your session has ended" in page.inner_text("body")
     finally:

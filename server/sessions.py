@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,7 +69,15 @@ class Login:
         for name in ("client", "idle"):
             if name not in body:
                 raise wire.WireError(f"{name}: missing")
-        return cls(**{name: wire.decode(tp, body[name], name) for name, tp in fields.items() if name in body})
+        form = cls(**{name: wire.decode(tp, body[name], name) for name, tp in fields.items() if name in body})
+        if not math.isfinite(form.idle):
+            raise wire.WireError("idle: must be a number of seconds")
+        if not form.user.isprintable() or len(form.user) > MAX_NAME:
+            raise wire.WireError(f"user: at most {MAX_NAME} printable characters")
+        return form
+
+
+MAX_NAME = 64  # characters of a user name a login may name
 
 
 class Refused(Exception):
@@ -83,6 +93,7 @@ class WebLogins:
         self.api = api
         self.site = api.engine
         self.throttle = throttle
+        self._turns: dict[str, asyncio.Lock] = {}
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(LOGIN_PATH, self.login)
@@ -117,25 +128,35 @@ class WebLogins:
             raise wire.WireError("the body must be a JSON object")
         form = Login.of(body)
         peer = form.client or "?"
-        left = self.throttle.locked(peer, time.time())
-        if left:
-            raise Unauthenticated(
-                f"too many failed logins from {peer}: refused for {left:.0f} more seconds", status=429
-            )
-        try:
-            who, decision = await asyncio.to_thread(self._authenticate, form, peer)
-        except Refused as exc:
-            return web.json_response({"error": exc.code, "message": str(exc)}, status=exc.status)
+        keys = (f"{_caller(request)} {peer}", f"user {form.user}" if form.user else "")
+        async with self._turn(keys[0]):  # one login at a time per address: a burst cannot outrun the count
+            left = max(self.throttle.locked(k, time.time()) for k in keys if k)
+            if left:
+                raise Unauthenticated(
+                    f"too many failed logins from {peer} or for {form.user or 'this token'}: refused for "
+                    f"{left:.0f} more seconds",
+                    status=429,
+                )
+            try:
+                who, decision = await asyncio.to_thread(self._authenticate, form, peer, keys)
+            except Refused as exc:
+                return web.json_response({"error": exc.code, "message": str(exc)}, status=exc.status)
         if not decision.allowed:
             text = f"ICH408I {decision.refusal(who)}"
             await asyncio.to_thread(self._record, who, "LOGON WEB CONSOLE", ("ICH408I",), "", decision)
             return web.json_response({"error": "not-authorized", "message": text}, status=403)
         secret = await asyncio.to_thread(self._open, who.user, peer, form.idle)
         await asyncio.to_thread(self._record, who, "LOGON WEB CONSOLE", ("FPL737I",), "", decision)
-        log.info("FPL737I web console login of %s from %s", who.user, peer)
+        log.info("FPL737I web console login of %s from %r", who.user, peer)
         return web.json_response({"session": secret, "user": who.user})
 
-    def _authenticate(self, form: Login, peer: str) -> tuple[Identity, Decision]:
+    def _turn(self, key: str) -> asyncio.Lock:
+        """The lock that makes one address's logins wait for each other (forgotten when free)."""
+        for k in [k for k, lock in self._turns.items() if not lock.locked() and k != key]:
+            del self._turns[k]
+        return self._turns.setdefault(key, asyncio.Lock())
+
+    def _authenticate(self, form: Login, peer: str, keys: tuple[str, str]) -> tuple[Identity, Decision]:
         """Who the form proves to be (blocking), and whether it may LIST; a failed
         authentication is audited and counted (Unauthenticated)."""
         now = time.time()
@@ -144,13 +165,13 @@ class WebLogins:
                 found = security.token_user(s, form.token, now)
                 if found.user is None:
                     code, what = TOKEN_REFUSALS.get(found.why, TOKEN_REFUSALS["unknown"])
-                    self._failed(peer, found.owner, code, f"LOGON WEB CONSOLE WITH {what}")
+                    self._failed(keys, peer, found.owner, code, f"LOGON WEB CONSOLE WITH {what}")
                 user = str(found.user)
             else:
                 user = form.user.strip()
                 check = passwords.check_password(s, user, form.password)
                 if not check.ok:
-                    self._failed(peer, user, "FPL735E", "LOGON WEB CONSOLE WITH A WRONG USER NAME OR PASSWORD")
+                    self._failed(keys, peer, user, "FPL735E", "LOGON WEB CONSOLE WITH A WRONG USER NAME OR PASSWORD")
                 if check.expired and not form.new_password:
                     self._record(Identity(user, (), "web", peer), "LOGON WEB CONSOLE", ("FPL739E",))
                     raise Refused(403, "password-expired", "FPL739E your password has expired: choose a new one")
@@ -165,15 +186,19 @@ class WebLogins:
         if form.new_password == form.password:
             raise Refused(422, "refused", "FPL739E the new password must not be the one it replaces")
         passwords.set_password(s, user, form.new_password, user, now, expired=False)
+        sessions.end_all(s, user, now)  # any session of the old password ends
         s.commit()
         self._record(Identity(user, (), "web", peer), "ALTUSER PASSWORD(********) NOEXPIRED", ("FPL504I",), OPEN)
 
-    def _failed(self, peer: str, owner: str, code: str, text: str) -> None:
-        """Audited with the browser's address (and the user named); the failure that locks the
-        address out is audited as such."""
-        locked = self.throttle.failed(peer, time.time())
-        text += " - THE ADDRESS IS NOW LOCKED OUT" if locked else ""
-        log.warning("%s %s from %s%s", code, text, peer, f" (user {owner})" if owner else "")
+    def _failed(self, keys: tuple[str, str], peer: str, owner: str, code: str, text: str) -> None:
+        """Audited with the browser's address (and the user named); counted against the address
+        as the caller on the socket gave it, and against the user named, so that neither many
+        addresses for one user nor many users from one address guess on; the failure that locks
+        either out is audited as such."""
+        now = time.time()
+        locked = [self.throttle.failed(k, now) for k in keys if k]
+        text += " - NOW LOCKED OUT" if any(locked) else ""
+        log.warning("%s %s from %r%s", code, text, peer, f" (user {owner!r})" if owner else "")
         ids = (code, "FPL734E") if locked else (code,)
         self._record(Identity(owner or "?", (), "web", peer), text, ids)
         raise Unauthenticated("wrong user name or password" if code == "FPL735E" else f"{code} {text}")
@@ -229,6 +254,17 @@ def _verdict(found: security.TokenCheck) -> str:
 
 def _gone(found: security.TokenCheck) -> tuple[str, ...]:
     return ("FPL736E",) if found.why in ("ended", "expired") else ("FPL731E",)
+
+
+def _caller(request: web.Request) -> str:
+    """Who is on the other end of the socket, as the kernel says (the front end's user, or
+    anyone of the share group): the half of a login's throttle key no body can choose."""
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is None:
+        return "uid?"
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))  # type: ignore[attr-defined,unused-ignore]
+    _, uid, _ = struct.unpack("3i", creds)
+    return f"uid{uid}"
 
 
 def _socket_only(request: web.Request) -> None:

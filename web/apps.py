@@ -17,7 +17,10 @@ from textual_serve.download_manager import DownloadManager
 
 from web.console import SESSION_ENV, SITE_ENV
 
-COMMAND = f"{shlex.quote(sys.executable)} -m web.console"
+#: textual-serve runs it through a shell: `exec`, so that the process it kills is the console
+COMMAND = f"exec {shlex.quote(sys.executable)} -m web.console"
+#: a terminal's size in cells, as a browser may ask for it (a resize beyond it is clamped)
+CELLS = (10, 1000)
 #: how long a console that was told to quit gets before it is killed
 QUIT_GRACE = 10.0
 
@@ -44,13 +47,16 @@ class ConsoleProcess(AppService):
         return env
 
     async def end(self) -> None:
-        """Quit the console (as `q` without its question); killed if it does not go in time."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop(), QUIT_GRACE)
-        process = self._process
-        if process is not None and process.returncode is None:
-            process.kill()
-            await process.wait()
+        """Quit the console (as `q` without its question); killed if it does not go in time, or
+        if telling it failed (its tab is already gone)."""
+        try:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.stop(), QUIT_GRACE)
+        finally:
+            process = self._process
+            if process is not None and process.returncode is None:
+                process.kill()
+                await process.wait()
 
 
 async def pump(socket: web.WebSocketResponse, console: ConsoleProcess, used: Callable[[], Awaitable[None]]) -> None:
@@ -59,7 +65,10 @@ async def pump(socket: web.WebSocketResponse, console: ConsoleProcess, used: Cal
     async for message in socket:
         if message.type != WSMsgType.TEXT:
             continue
-        envelope = message.json()
+        try:
+            envelope = message.json()
+        except ValueError:  # not JSON: nothing a terminal page sends
+            continue
         if not isinstance(envelope, list) or not envelope:
             continue
         kind, data = envelope[0], envelope[1] if len(envelope) > 1 else None
@@ -68,7 +77,7 @@ async def pump(socket: web.WebSocketResponse, console: ConsoleProcess, used: Cal
             await console.send_bytes(data.encode())
         elif kind == "resize" and isinstance(data, dict):
             await used()
-            await console.set_terminal_size(int(data.get("width", 80)), int(data.get("height", 24)))
+            await console.set_terminal_size(*(cells(data.get(k), d) for k, d in (("width", 80), ("height", 24))))
         elif kind == "ping":
             await socket.send_json(["pong", data])
         elif kind == "blur":
@@ -77,4 +86,13 @@ async def pump(socket: web.WebSocketResponse, console: ConsoleProcess, used: Cal
             await console.focus()
 
 
-__all__ = ["COMMAND", "ConsoleProcess", "pump"]
+def cells(value: object, default: int) -> int:
+    """A width or height a browser sent, as a number of cells within CELLS."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return default
+    return min(max(value, CELLS[0]), CELLS[1])
+
+
+__all__ = ["CELLS", "COMMAND", "ConsoleProcess", "cells", "pump"]

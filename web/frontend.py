@@ -19,19 +19,20 @@ from aiohttp import web
 from textual_serve.download_manager import DownloadManager
 
 from web import pages
-from web.apps import ConsoleProcess, pump
+from web.apps import ConsoleProcess, cells, pump
 from web.browsers import Browser, Browsers
 from web.serverlink import Answer, ServerLink
 
 log = logging.getLogger("flashpool.web")
 
 COOKIE = "flashpool_web"
+MAX_CONSOLES = 8  # console processes a logged-in browser may have at once (each is a Python process)
 STATIC = Path(textual_serve.__file__).parent / "static"
 #: security headers of every page: no framing, no sniffing, nothing fetched from elsewhere
 HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # not no-referrer: its POSTs would carry `Origin: null`
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
     "style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
@@ -63,9 +64,20 @@ class FrontEnd:
     async def _headers(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        resp = await handler(request)
+        """Only this page's own origin may post a form or open a console (a page of another port
+        or subdomain is "same site" to a cookie, not the same origin); every answer, raised ones
+        too, carries the security headers."""
+        headers = HEADERS | ({"Strict-Transport-Security": "max-age=31536000"} if self.secure else {})
+        try:
+            origin = request.headers.get("Origin")
+            if (request.method == "POST" or request.path == "/ws") and origin not in (None, _own_origin(request)):
+                raise web.HTTPForbidden(text="a request from another origin")
+            resp = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers.update(headers)
+            raise
         if not resp.prepared:
-            resp.headers.update(HEADERS)
+            resp.headers.update(headers)
         return resp
 
     # -- pages ----------------------------------------------------------------------------------------
@@ -76,6 +88,8 @@ class FrontEnd:
         if browser is None:
             return _html(pages.login())
         answer = await self.server.keep(browser.session)
+        if answer.status == 503:  # the server is gone for now: nothing shown as live, no logout
+            return _html(pages.unreachable(), 503)
         if not answer.ok:
             self.browsers.forget(request.cookies.get(COOKIE))
             await self._close(browser)
@@ -86,7 +100,10 @@ class FrontEnd:
         return _html(pages.console(browser.user))
 
     async def login(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # a form that does not parse
+            return _html(pages.login("The login form did not arrive whole: try again."), 400)
         user, password, token = (str(form.get(k, "")) for k in ("user", "password", "token"))
         new, again = str(form.get("new_password", "")), str(form.get("again", ""))
         if new and new != again:
@@ -119,6 +136,8 @@ class FrontEnd:
         browser = self.browsers.get(request.cookies.get(COOKIE))
         if browser is None or browser.deadline <= time.monotonic():
             raise web.HTTPUnauthorized(text="log in first")
+        if len(browser.consoles) >= MAX_CONSOLES:
+            raise web.HTTPTooManyRequests(text=f"at most {MAX_CONSOLES} consoles a browser: close a tab")
         sock = web.WebSocketResponse(heartbeat=15)
         await sock.prepare(request)
         console = ConsoleProcess(sock, self.site, browser.session, self.downloads)
@@ -164,6 +183,10 @@ class FrontEnd:
         await self.server.close()
 
 
+def _own_origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
 def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", status=status)
 
@@ -175,13 +198,13 @@ def _refused(answer: Answer, user: str, *, expired_form: bool) -> web.Response:
     text = {
         401: "Wrong user name, password or token.",
         429: "Too many failed logins from your address: try again in a minute.",
+        503: "The site's server cannot be reached: try again in a moment.",  # not where its socket is
     }.get(answer.status, answer.message)
     return _html(pages.login(text, user), answer.status)
 
 
 def _size(request: web.Request, name: str, default: int) -> int:
-    text = request.query.get(name, "")
-    return min(max(int(text), 10), 1000) if text.isdigit() else default
+    return cells(request.query.get(name), default)
 
 
 async def serve(site: Path, host: str, port: int, *, idle: float, tls: ssl.SSLContext | None) -> None:

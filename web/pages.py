@@ -53,6 +53,17 @@ def login(message: str = "", user: str = "") -> str:
     )
 
 
+def unreachable() -> str:
+    """The site's server cannot be reached: the browser stays logged in (its session is in the
+    catalog) and tries again by itself, as a terminal console reconnects."""
+    return _page(
+        "flashpool console: reconnecting",
+        '<main class="login"><h1>flashpool console</h1>'
+        '<p class="error" role="alert">The site\'s server cannot be reached: reconnecting.</p></main>',
+        '<meta http-equiv="refresh" content="3">',
+    )
+
+
 def new_password(user: str, message: str = "") -> str:
     """An administrator expired the password: the old one and a new one, twice."""
     error = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""

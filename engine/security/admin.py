@@ -12,7 +12,7 @@ from engine.catalog import settings as site_settings
 from engine.catalog.models import RoleGrantRow
 from engine.errors import FlashpoolError
 from engine.messages import CommandResult
-from engine.security import passwords, store
+from engine.security import passwords, sessions, store
 from engine.security.access import valid_profile_name
 from engine.security.changes import Change, SecurityChange
 from engine.security.functions import Role
@@ -79,13 +79,16 @@ def apply_change(s: Session, who: Identity, change: SecurityChange, res: Command
         )
         res.data = {"token_id": token_id, "token": secret, "user": change.name, "expires_at": at + days * DAY}
     elif c is Change.UNTOKEN:
-        if not store.revoke_token(s, change.token_id, at):
+        owner = store.token_owner(s, change.token_id)
+        if owner is None or not store.revoke_token(s, change.token_id, at):
             raise FlashpoolError(f"there is no live token {change.token_id}")
-        res.add("FPL500I", f"TOKEN {change.token_id} REVOKED")
+        ended = sessions.end_all(s, owner, at)  # a web login may have come from it
+        res.add("FPL500I", f"TOKEN {change.token_id} REVOKED{_ended(ended, owner)}")
     elif c is Change.PASSWORD:
         passwords.set_password(s, change.name, change.value, who.user, at, expired=change.expired)
+        ended = sessions.end_all(s, change.name, at)  # whoever knew the old one is logged out
         then = "; IT MUST BE CHANGED AT THE NEXT LOGIN" if change.expired else ""
-        res.add("FPL504I", f"PASSWORD OF USER {change.name} SET{then}")
+        res.add("FPL504I", f"PASSWORD OF USER {change.name} SET{then}{_ended(ended, change.name)}")
     elif c is Change.SET:
         conn = s.connection()
         before = site_settings.read(conn)
@@ -102,6 +105,10 @@ def apply_change(s: Session, who: Identity, change: SecurityChange, res: Command
 
 def _security_left(s: Session) -> bool:
     return s.exec(select(RoleGrantRow).where(RoleGrantRow.role == Role.SECURITY.value)).first() is not None
+
+
+def _ended(sessions_ended: int, user: str) -> str:
+    return f"; {sessions_ended} WEB SESSION(S) OF {user} ENDED" if sessions_ended else ""
 
 
 __all__ = ["DAY", "Change", "SecurityChange", "apply_change"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 
 from sqlmodel import Session, select
@@ -17,6 +18,7 @@ from engine.security.store import TokenCheck
 
 SESSION_PREFIX = "fps_"
 MIN_IDLE, MAX_IDLE = 1.0, 12 * 3600.0  # seconds a session may be idle: what a login may ask for
+MAX_AGE = 24 * 3600.0  # a session ends a day after its login, however busy: then a new login
 
 
 def _digest(secret: str) -> str:
@@ -25,6 +27,8 @@ def _digest(secret: str) -> str:
 
 def create(s: Session, user: str, client: str, idle: float, at: float) -> str:
     """A new session for `user` (committed): its secret, which only its console is given."""
+    if not math.isfinite(idle):
+        raise ValueError(f"a session's idle time must be a number of seconds, not {idle!r}")
     idle = min(max(idle, MIN_IDLE), MAX_IDLE)
     secret = SESSION_PREFIX + secrets.token_urlsafe(32)
     s.add(
@@ -45,7 +49,7 @@ def _found(s: Session, secret: str, now: float) -> tuple[TokenCheck, str, WebSes
         return TokenCheck(None, "unknown"), "", None
     if row.ended_at is not None:
         return TokenCheck(None, "ended", row.user), row.client, None
-    if row.expires_at <= now:
+    if row.expires_at <= now or row.created_at + MAX_AGE <= now:
         return TokenCheck(None, "expired", row.user), row.client, None
     return TokenCheck(row.user), row.client, row
 
@@ -77,4 +81,14 @@ def end(s: Session, secret: str, now: float) -> tuple[TokenCheck, str]:
     return found, client
 
 
-__all__ = ["MAX_IDLE", "MIN_IDLE", "SESSION_PREFIX", "check", "create", "end", "touch"]
+def end_all(s: Session, user: str, now: float) -> int:
+    """Every live session of `user` ends now, in the caller's transaction: its password changed,
+    or an API token of it was revoked; a new login is asked for. How many ended."""
+    rows = s.exec(select(WebSessionRow).where(WebSessionRow.user == user, WebSessionRow.ended_at == None)).all()  # noqa: E711 - SQL's IS NULL
+    for row in rows:
+        row.ended_at = now
+        s.add(row)
+    return len(rows)
+
+
+__all__ = ["MAX_AGE", "MAX_IDLE", "MIN_IDLE", "SESSION_PREFIX", "check", "create", "end", "end_all", "touch"]

@@ -129,6 +129,12 @@ def create_token(s: Session, user: str, label: str, by: str, at: float, expires_
     return row.key, secret
 
 
+def token_owner(s: Session, token_id: int) -> str | None:
+    """The user token `token_id` was made for (None: there is no such token)."""
+    row = s.get(TokenRow, token_id)
+    return row.user if row is not None else None
+
+
 def revoke_token(s: Session, token_id: int, at: float) -> bool:
     row = s.get(TokenRow, token_id)
     if row is None or row.revoked_at is not None:

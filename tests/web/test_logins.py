@@ -53,7 +53,15 @@ def audit(site: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     site = make_site(tmp_path_factory.mktemp("weblogin") / "site")
-    for user, role in (("alice", "operator"), ("mona", "monitor"), ("nora", None)):
+    users = (
+        ("alice", "operator"),
+        ("bob", "operator"),
+        ("carl", "monitor"),
+        ("dave", "monitor"),
+        ("mona", "monitor"),
+        ("nora", None),
+    )
+    for user, role in users:
         set_password(site, user)
         if role:
             cli(site, "security", "grant", role, "--user", user, check=True)
@@ -81,18 +89,39 @@ def test_a_password_login_gives_a_session_that_runs_as_its_user_with_origin_web(
     assert all(PASSWORD not in h and h.startswith("scrypt") for h in hashes), hashes
 
 
-def test_wrong_passwords_are_audited_and_lock_the_address_out(served):
+def test_wrong_passwords_are_audited_and_lock_the_address_and_the_user_out(served):
     for _ in range(4):
-        status, answer = login(served, "198.51.100.9", user="alice", password="guess")
+        status, answer = login(served, "198.51.100.9", user="bob", password="guess")
         assert status == 401, answer
-    status, _ = login(served, "198.51.100.9", user="alice", password="guess")  # the fifth locks it
+    status, _ = login(served, "198.51.100.9", user="bob", password="guess")  # the fifth locks both out
     assert status == 401
-    status, answer = login(served, "198.51.100.9", user="alice", password=PASSWORD)  # even the right one
+    status, answer = login(served, "198.51.100.9", user="bob", password=PASSWORD)  # even the right one
     assert status == 429 and "too many failed logins" in answer["message"]
-    assert login(served, "198.51.100.10", user="alice", password=PASSWORD)[0] == 200  # another address
+    assert login(served, "198.51.100.9", user="alice", password=PASSWORD)[0] == 429  # the address is locked
+    assert login(served, "198.51.100.10", user="bob", password=PASSWORD)[0] == 429  # so is the user
+    assert login(served, "198.51.100.10", user="alice", password=PASSWORD)[0] == 200  # another user, elsewhere
     failed = [e for e in audit(served) if e["client"] == "198.51.100.9" and "FPL735E" in e["message_ids"]]
     assert len(failed) == 5 and "FPL734E" in failed[-1]["message_ids"]
     assert all(e["origin"] == "WEB" and e["decision"] == "UNAUTHENTICATED" for e in failed)
+
+
+def test_a_burst_of_guesses_cannot_outrun_the_count_nor_many_addresses_spread_it(served):
+    """Forty guesses at once from one address: at most the limit are checked, the rest refused
+    unchecked; then guesses for one user spread over twenty addresses stop at the same limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(lambda _: login(served, "203.0.113.5", user="carl", password="guess")[0], range(40)))
+    assert answers.count(401) <= 5 and answers.count(429) >= 35, answers
+    spread = [login(served, f"203.0.113.{n}", user="dave", password="guess")[0] for n in range(10, 30)]
+    assert spread.count(401) == 5 and set(spread[5:]) == {429}, spread
+
+
+def test_a_session_ends_when_the_password_changes(served):
+    session = login(served, "192.0.2.60", user="alice", password=PASSWORD)[1]["session"]
+    assert call(served, "GET", "/v1/whoami", bearer=session)[0] == 200
+    set_password(served, "alice")  # an administrator sets it (here: the same words)
+    assert call(served, "GET", "/v1/whoami", bearer=session)[0] == 401
 
 
 def test_a_user_without_access_gets_no_session(served):

@@ -203,6 +203,26 @@ def _login_cookie(conn) -> str:
     return str(answer.getheader("Set-Cookie"))
 
 
+def _console_from(port: int, cookie: str, origin: str) -> int:
+    """The status a console's web socket is opened with, for a logged-in cookie, from `origin`."""
+    import aiohttp
+
+    async def attempt() -> int:
+        async with aiohttp.ClientSession() as s:
+            try:
+                headers = {"Cookie": cookie, "Origin": origin}
+                async with s.ws_connect(f"ws://127.0.0.1:{port}/ws", headers=headers) as ws:
+                    await ws.close()
+                    return 101
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own: Playwright's may run in this thread
+        return thread.submit(asyncio.run, attempt()).result()
+
+
 def test_cookies_are_httponly_samesite_and_secure_under_tls_and_other_addresses_need_tls(site, tmp_path):
     import http.client
     import ssl
@@ -212,6 +232,7 @@ def test_cookies_are_httponly_samesite_and_secure_under_tls_and_other_addresses_
     path, _, web = site
     plain = _login_cookie(http.client.HTTPConnection("127.0.0.1", web.port, timeout=30))
     assert "HttpOnly" in plain and "SameSite=Strict" in plain and "Secure" not in plain
+    assert _console_from(web.port, plain.split(";")[0], "http://127.0.0.1:1") == 403  # another origin's page
     files = tls_files(tmp_path)
     secure = WebProcess(path, "--tls-cert", str(files["cert"]), "--tls-key", str(files["key"]))
     try:
@@ -220,6 +241,10 @@ def test_cookies_are_httponly_samesite_and_secure_under_tls_and_other_addresses_
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
     finally:
         secure.stop()
+    conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)  # a page of another origin posts
+    conn.request("POST", "/login", "user=mona", {"Origin": "http://127.0.0.1:1", "Content-Type": "text/plain"})
+    answer = conn.getresponse()
+    assert answer.status == 403 and answer.getheader("Set-Cookie") is None and answer.getheader("X-Frame-Options")
     refused = cli(path, "web", "--listen", f"0.0.0.0:{free_port()}")
     assert refused.returncode == 12 and "needs --tls-cert and --tls-key" in refused.stderr
 

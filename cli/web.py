@@ -23,6 +23,10 @@ async def run(args: argparse.Namespace) -> int:
     from server import process, sockets
     from web.frontend import serve
 
+    from engine.security.sessions import MAX_IDLE, MIN_IDLE
+
+    if not MIN_IDLE <= args.idle <= MAX_IDLE:  # what the server would grant: the two must agree
+        raise FlashpoolError(f"--idle takes {MIN_IDLE:g} to {MAX_IDLE:g} seconds, not {args.idle:g}")
     host, port = process.parse_listen(args.listen)
     tls = None
     if args.tls_cert or args.tls_key:

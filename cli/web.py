@@ -20,10 +20,9 @@ async def run(args: argparse.Namespace) -> int:
     from console.app import SERVER_LINGER
     from engine import logs
     from engine.paths import is_site
+    from engine.security.sessions import MAX_IDLE, MIN_IDLE
     from server import process, sockets
     from web.frontend import serve
-
-    from engine.security.sessions import MAX_IDLE, MIN_IDLE
 
     if not MIN_IDLE <= args.idle <= MAX_IDLE:  # what the server would grant: the two must agree
         raise FlashpoolError(f"--idle takes {MIN_IDLE:g} to {MAX_IDLE:g} seconds, not {args.idle:g}")

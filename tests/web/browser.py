@@ -44,11 +44,34 @@ def chromium() -> str:
 def make_site(path: Path) -> Path:
     """The demo site, with alice (operator), mona (monitor) and nora (nothing) and their passwords."""
     cli(path, "init", "--demo", str(path), check=True)
-    for user, role in USERS.items():
-        set_password(path, user)
-        if role:
-            cli(path, "security", "grant", role, "--user", user, check=True)
+    add_users(path, USERS)
     return path
+
+
+def add_users(site: Path, users: dict[str, str | None]) -> None:
+    """Each user with the test password and its role (None: none), through the site's own API in
+    this process: one opening of the site, not two CLI processes a user."""
+    import asyncio
+
+    from engine.api import LocalSite
+    from engine.security.access import Kind
+    from engine.security.changes import Change, SecurityChange
+    from engine.site import Site
+
+    async def add() -> None:
+        site_ = Site.open(site)
+        try:
+            api = LocalSite(site_)
+            for user, role in users.items():
+                changes = [SecurityChange(Change.PASSWORD, name=user, value=PASSWORD)]
+                changes += [SecurityChange(Change.GRANT, kind=Kind.USER, name=user, role=role)] if role else []
+                for change in changes:
+                    res = await api.change_security(change)
+                    assert res.rc == 0, res.lines()
+        finally:
+            await site_.close()
+
+    asyncio.run(add())
 
 
 def set_password(site: Path, user: str, password: str = PASSWORD, *extra: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from engine.site import Site
 from server import sockets
 from tests.server.harness import Server, cli, make_site
-from tests.web.browser import PASSWORD, set_password
+from tests.web.browser import PASSWORD, USERS, add_users, set_password
 
 
 class _UnixHTTP(http.client.HTTPConnection):
@@ -53,18 +53,7 @@ def audit(site: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     site = make_site(tmp_path_factory.mktemp("weblogin") / "site")
-    users = (
-        ("alice", "operator"),
-        ("bob", "operator"),
-        ("carl", "monitor"),
-        ("dave", "monitor"),
-        ("mona", "monitor"),
-        ("nora", None),
-    )
-    for user, role in users:
-        set_password(site, user)
-        if role:
-            cli(site, "security", "grant", role, "--user", user, check=True)
+    add_users(site, {"alice": "operator", "bob": "operator", "carl": "monitor", "dave": "monitor"} | USERS)
     with Server(site):
         yield site
 

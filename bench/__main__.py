@@ -26,6 +26,7 @@ BENCHMARKS = [
     "server",
     "cli",
     "wait",
+    "plex_catalog",
 ]
 
 

@@ -37,3 +37,17 @@ def summary(hosts: Sequence[HostView]) -> str:
         return ""
     words = [h.system + (" primary" if h.primary else "" if h.live else " LAPSED") for h in shown]
     return "plex " + ", ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueHolder:
+    """Who holds a copy pool's serialisation on another host of the plex, as DFSMShsm names the
+    holder of an ENQ a request found taken."""
+
+    system: str
+    user: str
+    command: str
+    since: float  # the database's clock
+
+    def describe(self) -> str:
+        return f"SYSTEM {self.system} HOLDS IT FOR USER {self.user} ({self.command})"

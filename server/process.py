@@ -32,7 +32,7 @@ from engine.demo import pace_demo
 from engine.errors import FlashpoolError
 from engine.messages import NOT_DURABLE
 from engine.paths import private_file
-from engine.plex import Membership, SystemInUse
+from engine.plex import Membership, PoolEnqueues, SystemInUse
 from engine.security import Identity
 from engine.site import Site
 from server import plexhost, sockets
@@ -123,6 +123,7 @@ async def serve(options: ServeOptions) -> int:
     plex: asyncio.Task[None] | None = None
     try:
         if membership is not None:
+            site.hsm.enqueues = PoolEnqueues(membership)  # copy pool commands serialise across the hosts
             plex = asyncio.create_task(plexhost.keep(site, membership, stop), name="flashpool-plex")
             await site.start(options.auto_dump_interval, lambda: membership.primary and membership.trusted())
         else:

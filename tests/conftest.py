@@ -57,6 +57,29 @@ def pytest_configure(config: pytest.Config) -> None:
     catalogs.register(config)
 
 
+#: the tests that take 15 s and more (pytest --durations): run first, so that the three workers
+#: of `make test` never start one of them near the end while the others sit idle
+LONG_FIRST = (
+    "tests/hsm/test_agreement.py::test_checks_and_impact_agree_with_the_command",
+    "tests/hsm/test_races.py::",
+    "tests/hsm/test_versions_model.py::",
+    "tests/catalog/test_crash.py::test_sigkill_at_random_moments",
+    "tests/console/test_console_truth.py::",
+    "tests/test_wheel.py::",
+    "tests/server/test_console_truth_served.py::",
+    "tests/engine/test_flashcopy_model.py::",
+    "tests/cli/test_thin.py::test_the_site_tools_take_the_thin_path",
+    "tests/security/test_route_matrix.py::",
+    "tests/hsm/test_full_disk.py::",
+    "tests/console/test_random_keys.py::",
+    "tests/walkthroughs/test_recovery.py::test_w6_after_w1",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: otherwise as collected
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     catalogs.parametrize(metafunc)
 

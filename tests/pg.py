@@ -47,7 +47,8 @@ def binaries() -> Path:
 class Cluster:
     """One running cluster in its own temporary directory (data, socket and log)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: tuple[str, ...] = SETTINGS) -> None:
+        self.settings = settings  # the tests' default gives up durability for speed; bench/ keeps it
         self.bin = binaries()
         self.user = _runner()
         self.root = Path(tempfile.mkdtemp(prefix="flashpool-pg-"))
@@ -66,7 +67,7 @@ class Cluster:
         self._run(
             "initdb", "-D", str(self.data), "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"
         )
-        options = " ".join([f"-k {self.socket_dir}", "-c listen_addresses=''"] + [f"-c {s}" for s in SETTINGS])
+        options = " ".join([f"-k {self.socket_dir}", "-c listen_addresses=''"] + [f"-c {s}" for s in self.settings])
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
         self._admin = psycopg.connect(self.dsn("postgres"), autocommit=True)
 

@@ -509,7 +509,7 @@ class LocalSite(SiteAPI):
 
     async def change_config(self, change: ConfigChange, expect: str | None = None) -> CommandResult:
         async def run(res: CommandResult) -> None:
-            async with self.engine.hsm.every_pool():  # no command is half done while it changes
+            async with self.engine.hsm.every_pool(command="CONFIGURATION CHANGE"):  # no command is half done meanwhile
                 await asyncio.to_thread(config.apply, self.engine.context, change, expect, res)
 
         return await self._action("change_config", {}, printable(change.describe()), run)

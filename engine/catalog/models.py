@@ -19,6 +19,8 @@ SCHEMA_VERSION = 2  # 2: intents, ended relationships, tapes, dump copy file off
 BYTES = BigInteger().with_variant(Integer(), "sqlite")
 #: where the database has sequences (PostgreSQL), tape numbers come from one (engine.catalog.counters)
 TAPE_NUMBERS = Sequence("tape_number", metadata=SQLModel.metadata)
+#: ... and so do relationship ids: hosts of an HSMplex each establish relationships (engine.flashcopy)
+RELATIONSHIP_IDS = Sequence("relationship_id", metadata=SQLModel.metadata)
 
 
 class Keyed:
@@ -370,6 +372,20 @@ class PlexPrimaryRow(SQLModel, table=True):
     system: str | None = None
     term: int = 0
     lease_until: float = 0.0
+
+
+class PlexEnqueueRow(SQLModel, table=True):
+    """A copy pool's serialisation across the hosts of the plex (DFSMShsm's global ENQ): which
+    host holds it, under which epoch of its lease, for whom and for what command. A holder whose
+    lease ran out, or that joined again since, holds nothing (engine.plexenq)."""
+
+    __tablename__ = "plex_enqueue"
+    pool: str = Field(primary_key=True)
+    system: str
+    epoch: int
+    user: str
+    command: str
+    since: float
 
 
 class PasswordRow(SQLModel, table=True):

@@ -13,14 +13,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, event, insert, update
+from sqlalchemy import delete, event, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlmodel import Session, col, create_engine, select
 
 from engine import diskspace
 from engine.catalog import schema
-from engine.catalog.models import SCHEMA_VERSION, EndedRelationshipRow, RelationshipRow, SchemaInfo, VolumeRow
+from engine.catalog.models import (
+    RELATIONSHIP_IDS,
+    SCHEMA_VERSION,
+    EndedRelationshipRow,
+    RelationshipRow,
+    SchemaInfo,
+    VolumeRow,
+)
 from engine.catalog.urls import CONNECT_TIMEOUT, driver_url, is_postgresql, refusal, shown
 from engine.errors import FlashpoolError
 from engine.flashcopy.core import Ended
@@ -297,6 +304,8 @@ class Catalog:
         with self.session() as s:
             rows = list(s.exec(select(RelationshipRow).order_by(col(RelationshipRow.id))).all())
             next_id = int(s.get(SchemaInfo, "next_relationship_id").value)  # type: ignore[union-attr]
+            if s.get_bind().dialect.supports_sequences:  # the sequence counts: past every id loaded
+                next_id = max([next_id] + [r.id + 1 for r in rows])
         rels: list[Relationship] = []
         damaged: dict[int, str] = {}
         for row in rows:
@@ -348,6 +357,20 @@ class CatalogJournal:
             marks = ", ".join("?" * len(self._COLUMNS))
             self._upsert = f"INSERT OR REPLACE INTO relationship ({cols}) VALUES ({marks})"
 
+    def reserve_ids(self, n: int) -> list[int] | None:
+        """`n` relationship ids no one else is given, ascending, from the database's sequence
+        (several hosts establish at once); None on SQLite, where the core's own counter is the
+        site's (one process drives it) and each commit records it."""
+        if not self.catalog.engine.dialect.supports_sequences:
+            return None
+        self.catalog._check_thread()
+        try:
+            with self.catalog.engine.begin() as conn:
+                taken = conn.execute(select(RELATIONSHIP_IDS.next_value()).select_from(func.generate_series(1, n)))
+                return sorted(int(i) for i in taken.scalars())
+        except DatabaseError as exc:
+            raise CatalogError(f"the catalog could not give relationship ids: {exc}") from exc
+
     def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
         self.catalog._check_thread()
         try:
@@ -390,9 +413,10 @@ class CatalogJournal:
                 conn.execute(insert(EndedRelationshipRow), [_ended_row(e) for e in removed])
             if changed:
                 conn.execute(insert(RelationshipRow), [_to_row(r) for r in changed])
-            conn.execute(
-                update(SchemaInfo).where(col(SchemaInfo.key) == "next_relationship_id").values(value=str(next_id))
-            )
+            if not conn.dialect.supports_sequences:  # else the sequence is the counter (reserve_ids)
+                conn.execute(
+                    update(SchemaInfo).where(col(SchemaInfo.key) == "next_relationship_id").values(value=str(next_id))
+                )
 
     def close(self) -> None:
         if self._raw is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import SQLModel, col
 
 from engine.catalog import schema
-from engine.catalog.models import TAPE_NUMBERS, SchemaInfo
+from engine.catalog.models import RELATIONSHIP_IDS, TAPE_NUMBERS, SchemaInfo
 from engine.catalog.store import Catalog, CatalogError, make_engine, unusable
 from engine.catalog.urls import shown
 
@@ -57,7 +57,7 @@ def _copy_table(src: Connection, dst: Connection, table: Table) -> int:
 def _set_counters(src: Connection, dst: Connection) -> None:
     """The database's sequences past every number the copied catalog ever gave: generated keys
     past the highest copied (and past SQLite's AUTOINCREMENT record, which remembers deleted
-    ones), tape numbers where schema_info's counter stood."""
+    ones), tape numbers and relationship ids where schema_info's counters stood."""
     if not dst.dialect.supports_sequences:
         return
     ever = _sqlite_sequences(src)
@@ -71,9 +71,10 @@ def _set_counters(src: Connection, dst: Connection) -> None:
                 text("SELECT setval(pg_get_serial_sequence(:t, :c), :n)"),
                 {"t": table.name, "c": key.name, "n": highest},
             )
-    tape = src.execute(select(col(SchemaInfo.value)).where(col(SchemaInfo.key) == "next_tape")).scalar()
-    if tape is not None:
-        dst.execute(text("SELECT setval(:s, :n, false)"), {"s": TAPE_NUMBERS.name, "n": int(tape)})
+    for sequence, counter in ((TAPE_NUMBERS, "next_tape"), (RELATIONSHIP_IDS, "next_relationship_id")):
+        counted = src.execute(select(col(SchemaInfo.value)).where(col(SchemaInfo.key) == counter)).scalar()
+        if counted is not None:
+            dst.execute(text("SELECT setval(:s, :n, false)"), {"s": sequence.name, "n": int(counted)})
 
 
 def _sqlite_sequences(src: Connection) -> dict[str, int]:

@@ -69,6 +69,8 @@ from engine.trackmap import TrackMap
 #: A run of tracks somewhere physical: (volume, first track, count).
 Segment = tuple[Volume, int, int]
 
+ID_BLOCK = 64  # relationship ids reserved at a time where the catalog hands them out (PostgreSQL)
+
 
 @dataclass(frozen=True, slots=True)
 class FlashCopyOptions:
@@ -90,9 +92,17 @@ class Journal(Protocol):
 
     def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None: ...
 
+    def reserve_ids(self, n: int) -> list[int] | None:
+        """`n` ids for new relationships that nobody else is given (hosts sharing the catalog), or
+        None when the core's own counter is the only one (it is handed to each commit)."""
+        ...
+
 
 class NullJournal:
     def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
+        return None
+
+    def reserve_ids(self, n: int) -> list[int] | None:
         return None
 
 
@@ -121,7 +131,8 @@ class FlashCopyCore:
         self._out: dict[str, list[Relationship]] = {}
         self._in: dict[str, list[Relationship]] = {}
         self._fed: dict[str, list[Relationship]] = {}  # by feed: whose data each volume holds
-        self._next_id = next_id
+        self._next_id = next_id  # above every id this core has seen or handed out
+        self._reserved: deque[int] = deque()  # ids the journal reserved for this core, ascending
         self._dirty: dict[int, Relationship] = {}
         self._removed: dict[int, Ended] = {}
         self._unflushed: set[Volume] = set()
@@ -208,7 +219,19 @@ class FlashCopyCore:
 
     @property
     def next_id(self) -> int:
-        return self._next_id
+        """No relationship established from now on has a lower id."""
+        return self._reserved[0] if self._reserved else self._next_id
+
+    def _new_id(self) -> int:
+        if not self._reserved:
+            block = self.journal.reserve_ids(ID_BLOCK)
+            if block is None:
+                self._next_id += 1
+                return self._next_id - 1
+            self._reserved.extend(block)
+        n = self._reserved.popleft()
+        self._next_id = max(self._next_id, n + 1)
+        return n
 
     def attach(self, volume: Volume) -> None:
         """A volume the site's configuration added while it runs."""
@@ -360,7 +383,7 @@ class FlashCopyCore:
             # The target's logical content changes now: its own dependents keep theirs physically.
             self._detach_dependents(tgt.volser, req.target_start, TrackMap.ones(length))
             rel = Relationship.new(
-                self._next_id,
+                self._new_id(),
                 src.volser,
                 req.source_start,
                 tgt.volser,
@@ -374,7 +397,6 @@ class FlashCopyCore:
                 full_volume=full and req.source_start == 0 and req.target_start == 0,
                 label=req.label,
             )
-            self._next_id += 1
             self._index(rel)
             self._touch(rel)
             self._chain_behind(rel)

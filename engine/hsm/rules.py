@@ -25,6 +25,7 @@ from engine.command import Action, FrBackup, FrRecov, Selection, format_token
 from engine.command.requests import HOLD_QUALIFIERS
 from engine.errors import CopyInProgress, FlashpoolError, TargetInRelationship
 from engine.flashcopy import FlashCopyCore, Relationship
+from engine.hostviews import EnqueueHolder
 from engine.messages import CommandResult, Rc
 from engine.states import DasdState, DumpCopyState, DumpState, PairState
 
@@ -173,11 +174,13 @@ def request_hold(holds: set[str], req: FrBackup | FrRecov) -> Refusal | None:
 # -- copy pools and versions -----------------------------------------------------------------------
 
 
-def pool_busy(name: str) -> Refusal:
-    """IBM's one function at a time per copy pool, for a NOWAIT request that finds it taken."""
+def pool_busy(name: str, holder: EnqueueHolder | None = None) -> Refusal:
+    """IBM's one function at a time per copy pool, for a NOWAIT request that finds it taken (on
+    another host of the plex: named, as DFSMShsm names an ENQ's holder)."""
+    where = f" ({holder.describe()})" if holder is not None else ""
     return Refusal(
         Rc.POOL_BUSY,
-        f"another DFSMShsm function is processing copy pool {name}; reissue the command when it completes "
+        f"another DFSMShsm function is processing copy pool {name}{where}; reissue the command when it completes "
         "(or without NOWAIT, to wait its turn)",
         "busy",
     )

@@ -34,6 +34,7 @@ from engine.command import (
     parse_command,
 )
 from engine.errors import FlashpoolError
+from engine.hostviews import EnqueueHolder
 from engine.hsm import auditcp, backup, define, delete, dump, interrupted, listing, outputs, recover, rules, setsys
 from engine.hsm import pool as pools
 from engine.hsm.coalesce import Coalescer
@@ -41,6 +42,7 @@ from engine.hsm.context import Context, Outcome, log_and_audit_all
 from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.limiter import Limiter
 from engine.messages import CommandResult, Rc, resource_problem
+from engine.plex import PoolEnqueues
 from engine.printable import printable
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
@@ -49,6 +51,8 @@ from engine.visibility import EVERYTHING, Visibility, visibility, visibility_now
 
 log = logging.getLogger("flashpool.hsm")
 _BACKGROUND = "flashpool-background-"  # a background task's name, before its copy pool
+ENQUEUE_RETRY = 0.2  # seconds between asks for a copy pool another host of the plex holds
+LOCAL = EnqueueHolder("", "", "", 0.0)  # `serialise` without waiting: a command of this host holds the pool
 
 
 class FastReplication:
@@ -67,6 +71,8 @@ class FastReplication:
         #: SETSYS MAXCOPYPOOLTASKS: FRBACKUP and FRRECOV commands running at once, the rest wait
         self.tasks = {"FRBACKUP": Limiter(defaults.frbackup_tasks), "FRRECOV": Limiter(defaults.frrecov_tasks)}
         self.journal: GroupCommit[Outcome] = GroupCommit(_log_and_audit_all)  # their entries: one commit
+        #: in an HSMplex, the copy pools' serialisation across the hosts (set by the server that joins it)
+        self.enqueues: PoolEnqueues | None = None
 
     async def log_and_audit(
         self,
@@ -103,20 +109,60 @@ class FastReplication:
     def lock(self, pool: str) -> asyncio.Lock:
         return self._locks.setdefault(pool, asyncio.Lock())
 
-    @contextlib.asynccontextmanager
-    async def every_pool(self) -> AsyncIterator[None]:
-        """Every copy pool's serialisation, taken in name order, so that no command is half done
-        meanwhile (AUDIT of every copy pool, a configuration change)."""
-        held: list[asyncio.Lock] = []
+    async def serialise(self, pool: str, user: str, command: str, wait: bool = True) -> EnqueueHolder | None:
+        """Take copy pool `pool`'s serialisation: this host's lock on it, then, in an HSMplex, the
+        plex's ENQ on it (engine.plex.enqueue), waiting for another host's holder to finish.
+        Without `wait`, a pool held here or elsewhere is not waited for: the holder elsewhere is
+        returned (LOCAL for this host) and nothing is held."""
+        lock = self.lock(pool)
+        if not wait and lock.locked():
+            return LOCAL
+        await lock.acquire()
         try:
-            for name in sorted(await asyncio.to_thread(auditcp.pool_names, self.ctx)):
-                lock = self.lock(name)
-                await lock.acquire()
-                held.append(lock)
+            while self.enqueues is not None:
+                holder = await asyncio.to_thread(self.enqueues.take, pool, user, printable(command)[:120])
+                if holder is None:
+                    break
+                if not wait:
+                    lock.release()
+                    return holder
+                await asyncio.sleep(ENQUEUE_RETRY)
+        except BaseException:
+            lock.release()
+            raise
+        return None
+
+    async def unserialise(self, pool: str) -> None:
+        """Give copy pool `pool`'s serialisation up: the plex's ENQ (a release that cannot be
+        written is taken back by this host's next take, or lapses with its lease), then the lock."""
+        try:
+            if self.enqueues is not None:
+                with contextlib.suppress(DatabaseError, OSError):
+                    await asyncio.to_thread(self.enqueues.release, pool)
+        finally:
+            self.lock(pool).release()
+
+    @contextlib.asynccontextmanager
+    async def serialised(self, pool: str, user: str, command: str) -> AsyncIterator[None]:
+        await self.serialise(pool, user, command)
+        try:
             yield
         finally:
-            for lock in held:
-                lock.release()
+            await self.unserialise(pool)
+
+    @contextlib.asynccontextmanager
+    async def every_pool(self, user: str = "", command: str = "") -> AsyncIterator[None]:
+        """Every copy pool's serialisation, taken in name order, so that no command is half done
+        meanwhile (AUDIT of every copy pool, a configuration change)."""
+        held: list[str] = []
+        try:
+            for name in sorted(await asyncio.to_thread(auditcp.pool_names, self.ctx)):
+                await self.serialise(name, user or self.ctx.who.user, command or "EVERY COPY POOL")
+                held.append(name)
+            yield
+        finally:
+            for name in reversed(held):
+                await self.unserialise(name)
 
     async def execute(
         self, command: str | Request, origin: str = Origin.CLI, who: Identity | None = None
@@ -175,10 +221,11 @@ class FastReplication:
                 self._hold_back(ctx, res, hold)
                 await self.log_and_audit(ctx, res, named, decision, log_line=True)
                 return res
-            if pool is not None and self.lock(pool).locked():  # IBM: one function at a time, else RC 28
-                rules.report(res, *function_of(req), rules.pool_busy(pool))
-                await self.log_and_audit(ctx, res, named, decision, log_line=True)
-                return res
+        nowait = isinstance(req, FrBackup | FrRecov) and req.wait is False
+        if nowait and pool is not None and self.lock(pool).locked():  # IBM: one function at a time, else RC 28
+            rules.report(res, *function_of(req), rules.pool_busy(pool))
+            await self.log_and_audit(ctx, res, named, decision, log_line=True)
+            return res
         slots = self.tasks.get(req.verb) if isinstance(req, FrBackup | FrRecov) else None
         if slots is not None:
             await slots.acquire()  # SETSYS MAXCOPYPOOLTASKS: its turn among the others
@@ -186,21 +233,25 @@ class FastReplication:
             # a command on one copy pool holds its serialisation; AUDIT of every copy pool holds all
             # of them (in name order), so that no command is half done while it looks
             if pool is None and isinstance(req, AuditCopyPools):
-                async with self.every_pool():
+                async with self.every_pool(ctx.who.user, res.command):
                     # leaves out what may not be listed
                     audited = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
                     await asyncio.to_thread(_run, ctx, req, res, pool, decision, audited)
             elif pool is None:
                 await asyncio.to_thread(_run, ctx, req, res, pool, decision)
             else:
-                await self.lock(pool).acquire()
+                holder = await self.serialise(pool, ctx.who.user, res.command, wait=not nowait)
+                if holder is not None:  # NOWAIT: IBM runs one function at a time on a pool, else RC 28
+                    rules.report(res, *function_of(req), rules.pool_busy(pool, None if holder is LOCAL else holder))
+                    await self.log_and_audit(ctx, res, named, decision, log_line=True)
+                    return res
                 try:
                     await asyncio.to_thread(_run, ctx, req, res, pool, decision)
                 finally:
                     if ctx.background:
                         self._hand_off(pool, ctx.background)
                     else:
-                        self.lock(pool).release()
+                        await self.unserialise(pool)
         finally:
             if slots is not None:
                 slots.release()
@@ -250,12 +301,12 @@ class FastReplication:
         what the askers may not see (`seen`, part of the run's key) is left out."""
         answer = CommandResult(repr(req))
         if pool is not None:
-            await self.lock(pool).acquire()
+            await self.serialise(pool, ctx.who.user, repr(req))
         try:
             await asyncio.to_thread(_perform, ctx, req, answer, pool, seen)
         finally:
             if pool is not None:
-                self.lock(pool).release()
+                await self.unserialise(pool)
         return answer
 
     def _hand_off(self, pool: str, work: list[Callable[[], None]]) -> None:
@@ -269,7 +320,7 @@ class FastReplication:
                 for fn in work:
                     await asyncio.to_thread(fn)
             finally:
-                self.lock(pool).release()
+                await self.unserialise(pool)
 
         task = asyncio.create_task(owned(), name=f"{_BACKGROUND}{pool}")
         self.background.add(task)
@@ -295,7 +346,7 @@ class FastReplication:
             await asyncio.to_thread(dump.expire, ctx)
             jobs = dump.scheduled_jobs if scheduled else dump.auto_dump_jobs
             for job in await asyncio.to_thread(jobs, ctx):
-                async with self.lock(job.pool):
+                async with self.serialised(job.pool, ctx.who.user, f"AUTODUMP COPYPOOL({job.pool})"):
                     if await asyncio.to_thread(dump.auto_dump_one, ctx, job, backup.finish_nocopy_version):
                         done.append(job.pool)
         except (FlashpoolError, DatabaseError, OSError) as exc:  # the schedule goes on; the log says why

@@ -26,6 +26,7 @@ then sealed with a new key; what that check found is written into the sealing en
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Connection, func, insert, update
+from sqlalchemy import Connection, func, insert, text, update
 from sqlmodel import col, select
 
 from engine.catalog import Catalog
@@ -97,6 +98,22 @@ class Auditable:
             "return_code": self.return_code,
             "message_ids": list(self.message_ids),
         }
+
+
+#: the trail's lock on PostgreSQL (a transaction-scoped advisory lock): entries from every host of
+#: an HSMplex are appended one transaction at a time, onto the newest, so the chain stays one chain
+AUDIT_LOCK = 0x464C5041  # "FLPA"
+
+
+def _appended_elsewhere(c: Connection, last: tuple[int, str]) -> bool:
+    """Whether the trail moved on since this process's newest entry (`last`): another host of
+    the plex appended. Taken under the trail's lock where several hosts share the catalog; a
+    SQLite catalog is driven by one process, which knows its newest entry."""
+    if c.dialect.name != "postgresql":
+        return False
+    c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+    newest = c.execute(select(AuditRow.seq, AuditRow.digest).order_by(col(AuditRow.seq).desc()).limit(1)).first()
+    return newest is not None and (newest[0], newest[1]) != last
 
 
 def _fields(row: AuditRow) -> dict[str, object]:
@@ -288,8 +305,8 @@ class AuditTrail:
             rows: list[dict[str, object]] = []
             try:
                 with self.catalog.transaction() as c:
-                    if self._last is None:  # read again after a failed transaction
-                        self._last = self._resume(c, [])
+                    if self._last is None or _appended_elsewhere(c, self._last):
+                        self._last = self._resume(c, [])  # after a failed transaction, or another host's entries
                     seq, digest = self._last
                     seqs = []
                     for e in entries:
@@ -313,12 +330,22 @@ class AuditTrail:
     def _write_head(self, seq: int, digest: str, key: AuditKey) -> None:
         """In place, one fixed-width line at offset 0 (a rename per entry made ext4 flush the
         file's data: 2.7 ms a command). A write torn by a crash reads as a damaged head file,
-        which `audit verify` reports; it never vouches for a shorter trail."""
+        which `audit verify` reports; it never vouches for a shorter trail. Hosts of an HSMplex
+        share the file: under its lock, it only moves forward (a host that committed an older
+        entry and writes after another must not take the head back)."""
         if self._head_fd < 0:
             self._head_fd = private_file(self.root / HEAD_FILE, os.O_RDWR)
         line = f"{seq:>20} {digest} {key.id}\n".encode()
-        os.pwrite(self._head_fd, line, 0)
-        os.ftruncate(self._head_fd, len(line))
+        fcntl.flock(self._head_fd, fcntl.LOCK_EX)
+        try:
+            written = os.pread(self._head_fd, len(line), 0).split()
+            if written and written[0].isdigit() and int(written[0]) >= seq and len(written) == 3:
+                if written[2].decode(errors="replace") == key.id:
+                    return  # another host's newer entry is the head already
+            os.pwrite(self._head_fd, line, 0)
+            os.ftruncate(self._head_fd, len(line))
+        finally:
+            fcntl.flock(self._head_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         if self._head_fd >= 0:

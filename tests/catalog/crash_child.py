@@ -34,6 +34,9 @@ class SlowJournal:
         self.inner.commit(changed, removed, next_id)
         time.sleep(self.rng.choice((0, 0, 0.0005, 0.002)))
 
+    def reserve_ids(self, n):
+        return self.inner.reserve_ids(n)
+
 
 def data(seed: int, op: int, i: int) -> bytes:
     return f"S{seed}O{op}T{i}".encode().ljust(TRACK_SIZE, b"~")

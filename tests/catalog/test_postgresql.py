@@ -6,6 +6,7 @@ database that cannot be reached is a message, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 
 import pytest
@@ -20,6 +21,7 @@ from engine.catalog import Catalog, CatalogError, CatalogVersionMismatch, schema
 from engine.catalog.models import TapeRow
 from engine.catalog.urls import driver_url
 from engine.demo import demo_definition, seed_demo
+from engine.flashcopy.core import ID_BLOCK, FlashCopyCore
 from engine.site import MIGRATED_CATALOG, Site
 from tests import pg
 from tests.catalogs import postgresql_only
@@ -96,6 +98,7 @@ def test_catalog_migrate_moves_every_row_and_the_audit_chain_still_verifies(tmp_
     assert run(capsys, "hsm", "FRBACKUP COPYPOOL(PAYROLL) DUMP", "--site", str(path), "--wait")[0] == 0
     before = table_counts(create_engine(f"sqlite:///{path / 'catalog.db'}"))
     assert before["relationship"] and before["tape"] and before["audit"] and before["activity"]
+    copied_ids = relationship_ids(create_engine(f"sqlite:///{path / 'catalog.db'}"))
 
     rc, out, err = run(capsys, "catalog", "migrate", "--site", str(path), "--to", catalog_url)
     assert rc == 0, err
@@ -113,12 +116,47 @@ def test_catalog_migrate_moves_every_row_and_the_audit_chain_still_verifies(tmp_
         with site.catalog.session() as s:
             tapes = sorted(t.volser for t in s.exec(select(TapeRow)).scalars())
         assert len(tapes) == len(set(tapes)) > before["tape"]
+        made_here = relationship_ids(site.catalog.engine) - copied_ids
+        assert made_here and min(made_here) > max(copied_ids)  # the sequence starts past the copied ids
     finally:
         site.close_files()
     assert run(capsys, "audit", "verify", "--site", str(path))[0] == 0
 
     rc, _, err = run(capsys, "catalog", "migrate", "--site", str(path), "--to", catalog_url)
     assert rc != 0 and "already in another database" in err and "Traceback" not in err
+
+
+def relationship_ids(eng) -> set[int]:
+    with eng.connect() as c:
+        live = c.execute(text("SELECT id FROM relationship")).scalars()
+        ended = c.execute(text("SELECT id FROM ended_relationship")).scalars()
+        return set(live) | set(ended)
+
+
+@postgresql_only
+def test_hosts_sharing_the_catalog_never_get_one_relationship_id_twice(catalog_url):
+    """Relationship ids come from the database's sequence in blocks: two hosts establishing at
+    once get disjoint ids, each ascending, and `next_id` stays a floor of what comes next."""
+    hosts = [Catalog.create(catalog_url)] + [Catalog.open(catalog_url) for _ in range(2)]
+    try:
+        journals = [c.journal() for c in hosts]
+        cores = [FlashCopyCore({}, journal=j) for j in journals]
+        by_core: list[list[int]] = [[], [], []]
+        turns = [i for i in range(3) for _ in range(100)]
+        random.Random(41).shuffle(turns)  # the hosts establish in an arbitrary interleaving
+        for i in turns:
+            floor = cores[i].next_id
+            n = cores[i]._new_id()
+            assert n >= floor
+            by_core[i].append(n)
+        given = [n for ids in by_core for n in ids]
+        assert len(set(given)) == len(given) == 300  # no id twice, across hosts
+        assert all(ids == sorted(ids) and len(ids) > ID_BLOCK for ids in by_core)  # each several blocks
+        block = journals[1].reserve_ids(5)
+        assert block == sorted(block) and not set(block) & set(given)
+    finally:
+        for c in hosts:
+            c.close()
 
 
 @postgresql_only

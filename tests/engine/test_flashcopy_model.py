@@ -51,6 +51,9 @@ class RowJournal:
             self.rows[r.id] = _to_row(r)
         self.next_id = next_id
 
+    def reserve_ids(self, n: int) -> None:
+        return None  # the core's own counter, recorded at each commit (as on SQLite)
+
     def relationships(self) -> list[Relationship]:
         return [_from_row(RelationshipRow(**row)) for row in self.rows.values()]
 

@@ -28,8 +28,10 @@ def commit_us(root: Path) -> float:
     """The median time of one FlashCopy commit (a relationship's row replaced), in microseconds."""
 
     async def run(site: Site) -> float:
-        rel = await site.flashcopy.establish(EstablishRequest("CSRC", "CT2", mode=CopyMode.NOCOPY))
+        info = await site.flashcopy.establish(EstablishRequest("CSRC", "CT2", mode=CopyMode.NOCOPY))
         core = site.flashcopy.core
+        rel = core.find(info.id)
+        assert rel is not None
 
         def commits() -> list[float]:
             times = []
@@ -40,7 +42,7 @@ def commit_us(root: Path) -> float:
             return times
 
         times = await asyncio.to_thread(commits)
-        await site.flashcopy.withdraw(rel.id)
+        await site.flashcopy.withdraw(info.id)
         return statistics.median(times) * 1e6
 
     return asyncio.run(on_site(root, run))

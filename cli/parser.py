@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli import audit, catalog, config, create, data, events, hsm, security, serve, web
+from engine.hostviews import LEASE_SECONDS
 from engine.logs import LEVELS
 
 if TYPE_CHECKING:
@@ -94,6 +95,13 @@ def make_parser() -> argparse.ArgumentParser:
         type=_system,
         help="serve as this host of the site's HSMplex (1-8 characters, as an SMF system ID): a lease in "
         "the catalog, and automatic dumps only while it is the primary",
+    )
+    srv.add_argument(
+        "--lease",
+        type=_lease,
+        default=LEASE_SECONDS,
+        help=f"with --system: seconds a lease runs unless renewed (a third of it apart); a host that cannot renew "
+        f"stops writing a quarter of it before its end, and another takes over after it (default {LEASE_SECONDS:g})",
     )
     srv.add_argument("--copy-rate", type=_positive, help="background copy rate: tracks a second per copier")
     srv.add_argument(
@@ -212,6 +220,14 @@ class _Version(argparse.Action):
             found = "(not installed)"
         print(f"{parser.prog} {found}")
         parser.exit()
+
+
+def _lease(text: str) -> float:
+    """A lease the renewals can keep (2 s and more) and a takeover does not wait on for ever."""
+    seconds = _positive(text)
+    if not 2 <= seconds <= 300:
+        raise argparse.ArgumentTypeError(f"a lease runs 2 to 300 seconds, not {text}")
+    return seconds
 
 
 def _system(text: str) -> str:

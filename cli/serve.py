@@ -27,7 +27,7 @@ async def serve(args: argparse.Namespace) -> int:
         if sockets.listening(path):
             raise FlashpoolError(f"a server already runs for {path}")
         argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
-        for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate", "system"):
+        for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate", "system", "lease"):
             if getattr(args, flag) is not None:
                 argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         if args.no_auto_dump:
@@ -54,6 +54,7 @@ async def serve(args: argparse.Namespace) -> int:
             copy_rate=args.copy_rate,
             durable=not args.no_durable,
             system=args.system,
+            lease=args.lease,
         )
         return await process.serve(options)
     finally:
@@ -101,6 +102,7 @@ def status(args: argparse.Namespace) -> int:
         hosts=[
             {"system": h.system, "live": h.live, "primary": h.primary, "renewed_ago": round(h.renewed_ago, 1)}
             | {"lease_left": round(h.lease_left, 1), "pid": h.pid, "epoch": h.epoch, "address": h.address}
+            | {"domains": list(h.domains), "volumes": h.volumes}
             for h in st.hosts
         ],
     )

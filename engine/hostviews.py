@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+LEASE_SECONDS = 10.0  # a host's lease in the plex, unless `serve --lease` says otherwise (engine.plex)
+
 
 @dataclass(frozen=True, slots=True)
 class HostView:
@@ -19,14 +21,17 @@ class HostView:
     live: bool  # its lease runs and it has not left
     primary: bool
     left: bool  # it stopped in good order
+    domains: tuple[str, ...] = ()  # the domains of volumes it owns (engine.plex.domains): it drives them
+    volumes: int = 0  # how many volumes those domains hold
 
     def describe(self) -> str:
         if self.left:
             return f"{self.system} (stopped)"
+        owns = f", owns {self.volumes} volume(s) in {len(self.domains)} domain(s)" if self.domains else ""
         if not self.live:
-            return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid})"
+            return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid}{owns} until taken over)"
         role = "primary, " if self.primary else ""
-        return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago)"
+        return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago{owns})"
 
 
 def summary(hosts: Sequence[HostView]) -> str:

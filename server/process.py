@@ -30,9 +30,10 @@ from sqlalchemy.exc import DatabaseError, DBAPIError
 from engine.api import LocalSite
 from engine.demo import pace_demo
 from engine.errors import FlashpoolError
+from engine.hostviews import LEASE_SECONDS
 from engine.messages import NOT_DURABLE
 from engine.paths import private_file
-from engine.plex import Membership, PoolEnqueues, SystemInUse
+from engine.plex import Membership, Ownership, PoolEnqueues, SystemInUse
 from engine.security import Identity
 from engine.site import Site
 from server import plexhost, sockets
@@ -57,6 +58,7 @@ class ServeOptions:
     copy_rate: float | None = None  # tracks a second per copier (None: as fast as the disk goes)
     durable: bool = True  # False (--no-durable): promises kept through a process crash only, not a power cut
     system: str | None = None  # --system: this server is that host of the site's HSMplex (engine.plex)
+    lease: float = LEASE_SECONDS  # --lease: how long its lease runs unless renewed
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -119,12 +121,13 @@ async def serve(options: ServeOptions) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     sock_path = sockets.socket_path(options.site)
-    membership = await _joined(site, options, sock_path)
+    joined = await _joined(site, options, sock_path)
+    membership, ownership = joined if joined is not None else (None, None)
     plex: asyncio.Task[None] | None = None
     try:
-        if membership is not None:
+        if membership is not None and ownership is not None:
             site.hsm.enqueues = PoolEnqueues(membership)  # copy pool commands serialise across the hosts
-            plex = asyncio.create_task(plexhost.keep(site, membership, stop), name="flashpool-plex")
+            plex = asyncio.create_task(plexhost.keep(site, membership, ownership, stop), name="flashpool-plex")
             await site.start(options.auto_dump_interval, lambda: membership.primary and membership.trusted())
         else:
             await site.start(options.auto_dump_interval)
@@ -168,13 +171,13 @@ async def serve(options: ServeOptions) -> int:
     return 0
 
 
-async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> Membership | None:
+async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> tuple[Membership, Ownership] | None:
     """With --system, this server joins the site's HSMplex under that name (refused while another
-    live process holds it); None without."""
+    live process holds it) and owns the site's volumes before it drives them; None without."""
     if options.system is None:
         return None
     address = f"https://{options.listen[0]}:{options.listen[1]}" if options.listen else str(sock_path)
-    membership = Membership(site.catalog, options.system, address=address)
+    membership = Membership(site.catalog, options.system, address=address, lease=options.lease)
     deadline = time.monotonic() + 2 * membership.lease_seconds
     try:
         while True:
@@ -188,10 +191,11 @@ async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> Members
                 await asyncio.sleep(membership.lease_seconds / 10)
         text = f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}"
         await asyncio.to_thread(plexhost.record, site, "FPL770I", text)
+        ownership = await plexhost.own_every_domain(site, membership, deadline)
     except BaseException:
         await site.close()
         raise
-    return membership
+    return membership, ownership
 
 
 def sd_notify(state: str) -> bool:

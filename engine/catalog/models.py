@@ -388,6 +388,20 @@ class PlexEnqueueRow(SQLModel, table=True):
     since: float
 
 
+class PlexOwnerRow(SQLModel, table=True):
+    """Which host of the plex owns a domain of volumes (engine.plex.domains) and drives their
+    relationships, copies and copy-on-writes: owned while that host's lease, under this epoch,
+    runs. `token` rises at each change of owner: the fencing token a write of the domain's state
+    carries, which a host that lost it cannot pass (engine.plex.ownership)."""
+
+    __tablename__ = "plex_owner"
+    domain: str = Field(primary_key=True)
+    system: str
+    epoch: int
+    token: int
+    since: float
+
+
 class PasswordRow(SQLModel, table=True):
     """A user's password for the web console's login (engine.security.passwords): only its
     scrypt hash, with its salt and parameters, is kept."""

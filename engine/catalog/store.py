@@ -8,7 +8,7 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -163,6 +163,10 @@ class Catalog:
         self.url = url
         self.durable = durable
         self._journals: list[CatalogJournal] = []
+        #: a host of an HSMplex sets it (engine.plex.ownership): checked inside every relationship
+        #: commit on a shared database, with the volumes written; it raises when this host may not.
+        #: A SQLite catalog is driven by one process, which the site's lock makes sure of.
+        self.fence: Callable[[Connection, set[str]], None] | None = None
         self._loop_thread: int | None = None  # the live site's event loop thread (see off_loop)
 
     def off_loop(self) -> None:
@@ -406,6 +410,11 @@ class CatalogJournal:
         gone = [e.relationship.id for e in removed]
         ids = [r.id for r in changed] + gone
         with self.catalog.engine.begin() as conn:
+            if self.catalog.fence is not None:
+                written = {r.source for r in changed} | {r.target for r in changed}
+                self.catalog.fence(
+                    conn, written | {e.relationship.source for e in removed} | {e.relationship.target for e in removed}
+                )
             if ids:
                 conn.execute(delete(RelationshipRow).where(col(RelationshipRow.id).in_(ids)))
             if gone:

@@ -141,6 +141,7 @@ class FlashCopyCore:
         self.ended: deque[Ended] = deque()  # drained by the async layer to publish events
         self.tracks_moved = 0  # every track copied between volumes, for benchmarks and tests
         self.closed = False
+        self.halted = ""  # why this process stopped writing the site's volumes (halt)
         for rel in relationships:
             self._index(rel)
             self._next_id = max(self._next_id, rel.id + 1)
@@ -180,9 +181,20 @@ class FlashCopyCore:
             if self.held_log is not None:
                 self.held_log.close()
 
+    def halt(self, why: str) -> None:
+        """Wait for the operation in progress, then refuse every later one, writing nothing more:
+        this process may no longer write the site's volumes (a host of the plex whose lease ends).
+        Host writes held for the group commit stay in the held-write log, for whoever opens the
+        site next to write again."""
+        with self.lock:
+            self.closed = True
+            self.halted = why
+            if self.held_log is not None:
+                self.held_log.close()
+
     def _open(self) -> None:
         if self.closed:
-            raise SiteClosed("the site is closed")
+            raise SiteClosed(self.halted or "the site is closed")
 
     # =====================================================================================
     # queries
@@ -376,6 +388,7 @@ class FlashCopyCore:
 
     def establish(self, req: EstablishRequest) -> Relationship:
         with self.lock:
+            self._open()
             length = self.check_establish(req)
             self._sources_durable((req.source,))
             src, tgt = self.volume(req.source), self.volume(req.target)
@@ -406,6 +419,7 @@ class FlashCopyCore:
     def refresh(self, rel_id: int) -> int:
         """Incremental refresh: a new point in time; returns the tracks now out of sync."""
         with self.lock:
+            self._open()
             rel = self.relationship(rel_id)
             if not rel.incremental:
                 raise NotIncremental(
@@ -475,6 +489,7 @@ class FlashCopyCore:
         leaves the old target without a valid copy.
         """
         with self.lock:
+            self._open()
             rel = self.check_reverse(rel_id, fast=fast)
             self._sources_durable((rel.target,))  # the backup, the new point in time's source
             self._unchain(rel)
@@ -522,6 +537,7 @@ class FlashCopyCore:
 
     def withdraw(self, rel_id: int) -> WithdrawResult:
         with self.lock:
+            self._open()
             rel = self.relationship(rel_id)
             info = rel.info()
             invalid = rel.uncopied.copy()
@@ -534,6 +550,7 @@ class FlashCopyCore:
         """Stop change recording; the relationship ends once its copy completes
         (DFSMSdss FCINCREMENTALLAST)."""
         with self.lock:
+            self._open()
             rel = self.relationship(rel_id)
             rel.persistent = rel.incremental = False
             rel.target_write_inhibit = False
@@ -545,6 +562,7 @@ class FlashCopyCore:
     def set_mode(self, rel_id: int, mode: CopyMode) -> Relationship:
         """NOCOPY -> COPY (DFSMSdss FCNOCOPYTOCOPY) or back."""
         with self.lock:
+            self._open()
             rel = self.relationship(rel_id)
             rel.mode = mode
             self._touch(rel)
@@ -929,6 +947,8 @@ class FlashCopyCore:
 
     def _commit(self) -> None:
         """Targets flushed, then the journal, then the held host writes those two let through."""
+        if self.halted:  # this process may write nothing more (halt)
+            raise SiteClosed(self.halted)
         if self._dirty or self._removed:
             if self.options.durable:
                 for vol in self._unflushed:

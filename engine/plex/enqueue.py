@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.catalog.models import PlexEnqueueRow
 from engine.hostviews import EnqueueHolder
-from engine.plex.membership import _H, Fenced, Membership
+from engine.plex.membership import Fenced, Membership, lease_runs
 
 _E = PlexEnqueueRow.__table__  # type: ignore[attr-defined]
 
@@ -32,12 +32,7 @@ class PoolEnqueues:
             raise Fenced(f"system {m.system} holds no current lease: it may not serialise copy pool {pool}")
         with m.catalog.transaction() as c:
             now = m._now(c)
-            alive = (
-                select(_H.c.system)
-                .where(_H.c.system == _E.c.system, _H.c.epoch == _E.c.epoch, _H.c.lease_until > now)
-                .where(_H.c.left_at.is_(None))
-                .exists()
-            )
+            alive = lease_runs(_E.c.system, _E.c.epoch, now)
             c.execute(delete(_E).where(_E.c.pool == pool, ~alive))  # a dead holder holds nothing
             mine = and_(_E.c.pool == pool, _E.c.system == m.system, _E.c.epoch == lease.epoch)
             if c.execute(update(_E).where(mine).values(user=user, command=command, since=now)).rowcount:

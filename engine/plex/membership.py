@@ -18,22 +18,25 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, text, update
+from sqlalchemy import Connection, Exists, case, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.catalog import Catalog
-from engine.catalog.models import PlexHostRow, PlexPrimaryRow
+from engine.catalog.models import PlexHostRow, PlexOwnerRow, PlexPrimaryRow
 from engine.errors import FlashpoolError
-from engine.hostviews import HostView
+from engine.hostviews import LEASE_SECONDS, HostView
+from engine.plex import domains as volume_domains
 
-LEASE_SECONDS = 10.0
 MARGIN = 0.25  # of a lease: a host stops acting this long before the catalog's end of it
 
 _H = PlexHostRow.__table__  # type: ignore[attr-defined]
 _P = PlexPrimaryRow.__table__  # type: ignore[attr-defined]
+_O = PlexOwnerRow.__table__  # type: ignore[attr-defined]
 
 
 class PlexError(FlashpoolError):
@@ -46,6 +49,16 @@ class SystemInUse(PlexError):
 
 class Fenced(PlexError):
     """This host's lease ran out, or another instance joined under its name: it must stop."""
+
+
+def lease_runs(system: Any, epoch: Any, now: float) -> Exists:
+    """Whether the host named (its system, and the epoch it acted under: a row's columns or
+    values) still holds its lease at `now`: the one rule of who may act for the plex."""
+    return (
+        select(_H.c.system)
+        .where(_H.c.system == system, _H.c.epoch == epoch, _H.c.lease_until > now, _H.c.left_at.is_(None))
+        .exists()
+    )
 
 
 def database_now(c: Connection) -> float:
@@ -148,6 +161,10 @@ class Membership:
         """Whether this host may still act on its lease now (before the margin of its end)."""
         return self.lease is not None and time.monotonic() < self._trusted_until
 
+    def trusted_for(self) -> float:
+        """Seconds this host may still act on its lease unless it renews (0 or less: no more)."""
+        return self._trusted_until - time.monotonic() if self.lease is not None else 0.0
+
     def leave(self) -> None:
         """Stop in good order: the lease ends now, and the primary's with it if this host held it."""
         lease = self._held()
@@ -176,11 +193,7 @@ class Membership:
     def _claim(self, lease: Lease) -> bool:
         with self.catalog.transaction() as c:
             now = self._now(c)
-            current = (
-                select(_H.c.system)
-                .where(_H.c.system == self.system, _H.c.epoch == lease.epoch, _H.c.lease_until > now)
-                .exists()
-            )
+            current = lease_runs(self.system, lease.epoch, now)
             before = c.execute(select(_P.c.system, _P.c.term).where(_P.c.id == 1)).first()
             if before is None:
                 c.execute(insert(_P).values(id=1, term=0, lease_until=0.0))  # the plex's first claim
@@ -209,28 +222,40 @@ class Membership:
 
 
 def hosts(catalog: Catalog, now: Callable[[Connection], float] = database_now) -> list[HostView]:
-    """Every host the plex has known, by name, with whether its lease runs and which is primary
-    (none for a site served by one unnamed server)."""
+    """Every host the plex has known, by name, with whether its lease runs, which is primary and
+    which domains of volumes each owns (none for a site served by one unnamed server)."""
     with catalog.reading() as c:
+        rows = c.execute(select(_H).order_by(_H.c.system)).all()
+        if not rows:
+            return []
         at = now(c)
         primary = c.execute(select(_P.c.system, _P.c.lease_until).where(_P.c.id == 1)).first()
         holder = primary.system if primary is not None and primary.lease_until > at else None
-        rows = c.execute(select(_H).order_by(_H.c.system)).all()
-    return [
-        HostView(
-            system=r.system,
-            epoch=r.epoch,
-            pid=r.pid,
-            address=r.address,
-            joined_at=r.joined_at,
-            renewed_ago=at - r.renewed_at,
-            lease_left=r.lease_until - at,
-            live=r.left_at is None and r.lease_until > at,
-            primary=r.system == holder,
-            left=r.left_at is not None,
+        owners = c.execute(select(_O.c.domain, _O.c.system, _O.c.epoch).order_by(_O.c.domain)).all()
+        sizes = Counter(volume_domains.read(c).of_volume.values()) if owners else Counter[str]()
+    owned: dict[tuple[str, int], list[str]] = {}
+    for domain, system, epoch in owners:
+        owned.setdefault((system, epoch), []).append(domain)
+    views = []
+    for r in rows:
+        mine = tuple(owned.get((r.system, r.epoch), ()))
+        views.append(
+            HostView(
+                system=r.system,
+                epoch=r.epoch,
+                pid=r.pid,
+                address=r.address,
+                joined_at=r.joined_at,
+                renewed_ago=at - r.renewed_at,
+                lease_left=r.lease_until - at,
+                live=r.left_at is None and r.lease_until > at,
+                primary=r.system == holder,
+                left=r.left_at is not None,
+                domains=mine,
+                volumes=sum(sizes[d] for d in mine),
+            )
         )
-        for r in rows
-    ]
+    return views
 
 
 __all__ = ["LEASE_SECONDS", "Fenced", "Lease", "Membership", "PlexError", "SystemInUse", "hosts"]

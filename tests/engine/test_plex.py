@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from engine.catalog import Catalog
-from engine.plex import Fenced, Membership, SystemInUse, hosts
+from engine.plex import Fenced, Membership, Ownership, SystemInUse, hosts
+from engine.plex.domains import domains
 from tests.catalogs import both_catalogs
 
 pytestmark = both_catalogs
@@ -156,3 +157,76 @@ async def test_automatic_dumps_and_expiry_run_on_the_primary_only():
     await asyncio.sleep(0.1)
     schedule.cancel()
     assert ran and all(ran)
+
+
+def test_domains_join_what_copy_pools_join():
+    found = domains(
+        groups=[("DATA", "BK"), ("LOG", "BK"), ("BK", None), ("PAY", "PAYBK"), ("PAYBK", None), ("ALT", None)],
+        pools=[("DB", ["DATA", "LOG"], None), ("PAYROLL", ["PAY"], None), ("PAYALT", ["PAY"], "ALT")],
+        volumes=[
+            ("D1", "DATA"),
+            ("L1", "LOG"),
+            ("B1", "BK"),
+            ("P1", "PAY"),
+            ("PB1", "PAYBK"),
+            ("A1", "ALT"),
+            ("X1", None),
+        ],
+    )
+    assert found.of_pool == {"DB": "BK", "PAYROLL": "ALT", "PAYALT": "ALT"}  # named after its first group
+    assert found.volumes("BK") == ["B1", "D1", "L1"] and found.volumes("ALT") == ["A1", "P1", "PB1"]
+    assert found.names() == ["ALT", "BK", "X1"]  # a volume no copy pool reaches is a domain of its own
+
+
+def configure(catalog: Catalog) -> None:
+    from engine.catalog.models import CopyPoolGroupRow, CopyPoolRow, StorageGroupRow, VolumeRow
+
+    def vol(volser: str, group: str) -> VolumeRow:
+        return VolumeRow(
+            volser=volser,
+            model="3390-1",
+            cylinders=1,
+            tracks_per_cylinder=15,
+            track_size=64,
+            image="x",
+            storage_group=group,
+        )
+
+    groups = [
+        StorageGroupRow(name="BK", type="COPYPOOLBACKUP"),
+        StorageGroupRow(name="DATA", type="POOL", backup_group="BK"),
+        StorageGroupRow(name="PBK", type="COPYPOOLBACKUP"),
+        StorageGroupRow(name="PAY", type="POOL", backup_group="PBK"),
+    ]
+    volumes = [vol("D1", "DATA"), vol("B1", "BK"), vol("P1", "PAY"), vol("PB1", "PBK")]
+    pools = [CopyPoolRow(name="DB"), CopyPoolRow(name="PAYROLL")]
+    links = [
+        CopyPoolGroupRow(copy_pool="DB", storage_group="DATA"),
+        CopyPoolGroupRow(copy_pool="PAYROLL", storage_group="PAY"),
+    ]
+    catalog.add_rows([*groups, *volumes, *pools, *links])
+
+
+def test_each_domain_has_one_owner_taken_over_with_a_new_token_and_the_old_owner_is_fenced(catalog):
+    configure(catalog)
+    clock = Clock()
+    sys1, sys2 = host(catalog, clock, "SYS1"), host(catalog, clock, "SYS2")
+    sys1.join(), sys2.join()
+    one, two = Ownership(sys1), Ownership(sys2)
+    assert [(t.domain, t.token, t.previous) for t in one.claim()] == [("BK", 1, None), ("PAY", 1, None)]
+    assert two.claim() == [] and two.tokens == {}
+    with catalog.transaction() as c:
+        one.check(c, {"D1", "PB1"})  # its own: passes
+        with pytest.raises(Fenced, match="SYS2 does not own BK"):
+            two.check(c, {"B1"})
+
+    clock.t += LEASE / 2
+    sys2.renew()
+    clock.t += LEASE / 2 + 1  # SYS1 stopped renewing: its lease ran out, SYS2's runs
+    assert [(t.domain, t.token, t.previous) for t in two.claim()] == [("BK", 2, "SYS1"), ("PAY", 2, "SYS1")]
+    with catalog.transaction() as c:
+        two.check(c, {"B1", "P1"})
+        with pytest.raises(Fenced, match="SYS1 no longer owns BK under the tokens it took them with"):
+            one.check(c, {"D1"})
+    with pytest.raises(Fenced):  # SYS1 cannot take them back under its old epoch either
+        sys1.renew()

@@ -361,7 +361,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
     con.execute("DROP TABLE alert")  # revision 0007's
     for column in ("failed_reason", "failed_at", "failed_by"):
         con.execute(f"ALTER TABLE backup_version DROP COLUMN {column}")
-    for table in ("user_password", "web_session", "plex_host", "plex_primary", "plex_enqueue"):  # 0009-0011
+    for table in ("user_password", "web_session", "plex_host", "plex_primary", "plex_enqueue", "plex_owner"):  # 0009-11
         con.execute(f"DROP TABLE {table}")
     con.commit()
     con.close()

@@ -41,8 +41,8 @@ def data(volser: str, generation: int) -> list[bytes]:
     return [f"{volser} g{generation} t{i}".encode().ljust(TS, b".") for i in range(TRACKS)]
 
 
-def make_site(path: Path, **extra: object) -> Path:
-    site = Site.create(path, parse_definition({**DEFINITION, **extra}))
+def make_site(path: Path, catalog_url: str | None = None, **extra: object) -> Path:
+    site = Site.create(path, parse_definition({**DEFINITION, **extra}), catalog_url=catalog_url)
 
     async def fill() -> None:
         for v in PAY + HR:

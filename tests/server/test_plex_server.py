@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from engine.catalog import Catalog
-from engine.plex import LEASE_SECONDS, hosts
+from engine.plex import LEASE_SECONDS, domains, hosts
+from engine.plex.domains import Domains
 from engine.site import Site
 from tests.server.harness import Server, cli, make_site
 
@@ -30,6 +31,15 @@ def plex(site) -> list[tuple[str, int, bool, bool, bool]]:
     finally:
         catalog.close()
     return [(h.system, h.epoch, h.live, h.primary, h.left) for h in seen]
+
+
+def site_domains(site) -> Domains:
+    catalog = Catalog.open(Site.catalog_url(site))
+    try:
+        with catalog.reading() as c:
+            return domains.read(c)
+    finally:
+        catalog.close()
 
 
 def audit_entries(site) -> list[dict]:
@@ -54,10 +64,21 @@ def test_a_server_joins_the_plex_holds_the_primary_and_leaves_it_when_it_stops(s
         (host,) = json.loads(cli(site, "status", "--json").stdout)["hosts"]
         assert (host["system"], host["live"], host["primary"], host["epoch"]) == ("SYS1", True, True, 1)
         assert 0 <= host["renewed_ago"] < LEASE_SECONDS and 0 < host["lease_left"] <= LEASE_SECONDS
+        # it owns every volume of the site before it drives them, in the domains copy pools make
+        found = site_domains(site)
+        assert (host["domains"], host["volumes"]) == (found.names(), len(found.of_volume))
+        assert f"owns {len(found.of_volume)} volume(s) in {len(found.names())} domain(s))" in shown.stdout
     assert plex(site) == [("SYS1", 1, False, False, True)]  # left in good order: nobody waits for it
     trail = [e for e in audit_entries(site) if e["origin"] == "PLEX"]
-    assert [(e["message_ids"], e["decision"]) for e in trail] == [(["FPL770I"], "SYSTEM"), (["FPL771I"], "SYSTEM")]
-    assert trail[1]["action"] == "SYSTEM SYS1 IS THE PRIMARY HOST OF THE PLEX (TERM 1)"
+    assert [(e["message_ids"], e["decision"]) for e in trail] == [
+        (["FPL770I"], "SYSTEM"),
+        (["FPL774I"], "SYSTEM"),
+        (["FPL771I"], "SYSTEM"),
+    ]
+    assert trail[1]["action"] == f"SYSTEM SYS1 OWNS THE VOLUMES OF {len(found.names())} DOMAIN(S): " + ", ".join(
+        found.names()
+    )
+    assert trail[2]["action"] == "SYSTEM SYS1 IS THE PRIMARY HOST OF THE PLEX (TERM 1)"
     with sqlite3.connect(Site.catalog_url(site).removeprefix("sqlite:///")) as db:
         logged = [r[0] for r in db.execute("SELECT command FROM activity WHERE origin = 'PLEX' ORDER BY id")]
     assert logged == [e["action"] for e in trail]  # the activity log says the same, entry for entry
@@ -77,6 +98,10 @@ def test_a_restart_after_sigkill_waits_for_the_dead_instances_lease(site):
         assert "is already in the plex" in again.output() and "waiting" in again.output()
         assert waited > LEASE_SECONDS * 0.5, waited  # it did not take the name while the lease ran
         until(lambda: plex(site)[0][:4] == ("SYS1", 2, True, True))
+        # the dead instance's volumes are taken over, each under a new fencing token
+        assert f"FPL774I SYSTEM SYS1 OWNS THE VOLUMES OF {len(site_domains(site).names())} DOMAIN(S) FROM SYS1" in (
+            again.output()
+        )
     finally:
         again.stop()
 

@@ -1,0 +1,119 @@
+"""Which host of the plex owns which domain of volumes (engine.plex.domains), and the fencing
+token that goes with it.
+
+A domain is owned while its owner's lease, under the epoch it was taken in, runs; a host claims
+every domain nobody owns and every domain whose owner's lease ran out, raising the domain's
+token each time it changes hands. Every commit of relationship state (engine.catalog's journal)
+checks, in its own transaction, that the committing host still owns the domains of the volumes
+it writes under the token it took them with, and holds those rows shared until it commits: a
+host that lost a domain, however late its commit comes, cannot pass the check, and a takeover
+waits for a commit in flight to end instead of slipping in under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.catalog.models import PlexOwnerRow
+from engine.plex import domains as volume_domains
+from engine.plex.membership import Fenced, Membership, lease_runs
+
+_O = PlexOwnerRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    domain: str
+    token: int
+    previous: str | None  # the host that owned it before (None: nobody had)
+
+
+class Ownership:
+    """This host's domains. Blocking (catalog writes): call from a worker thread."""
+
+    def __init__(self, membership: Membership) -> None:
+        self.membership = membership
+        self.tokens: dict[str, int] = {}  # domain -> the token this host holds it under
+        self.domains = volume_domains.Domains({}, {})
+
+    def claim(self) -> list[Taken]:
+        """Take every domain that nobody owns or whose owner's lease ran out; returns what this
+        call took (the domains it holds already are kept: they live on its lease)."""
+        m = self.membership
+        lease = m._held()
+        if not m.trusted():
+            raise Fenced(f"system {m.system} holds no current lease: it may own no volumes")
+        try:
+            with m.catalog.transaction() as c:
+                now = m._now(c)
+                found = volume_domains.read(c)
+                alive = lease_runs(_O.c.system, _O.c.epoch, now)
+                lapsed = c.execute(select(_O.c.domain, _O.c.system).where(~alive)).all()
+                taken = []
+                for domain, previous in lapsed:
+                    c.execute(
+                        update(_O)
+                        .where(_O.c.domain == domain, ~alive)
+                        .values(system=m.system, epoch=lease.epoch, token=_O.c.token + 1, since=now)
+                    )
+                    taken.append((domain, previous))
+                known = set(c.execute(select(_O.c.domain)).scalars())
+                fresh = [d for d in found.names() if d not in known]
+                if fresh:
+                    c.execute(
+                        insert(_O),
+                        [
+                            {"domain": d, "system": m.system, "epoch": lease.epoch, "token": 1, "since": now}
+                            for d in fresh
+                        ],
+                    )
+                    taken += [(d, None) for d in fresh]
+                mine = c.execute(
+                    select(_O.c.domain, _O.c.token).where(_O.c.system == m.system, _O.c.epoch == lease.epoch)
+                ).all()
+        except IntegrityError:  # another host claimed a new domain at the same moment: next round
+            return []
+        self.tokens = {d: t for d, t in mine}
+        self.domains = found
+        return [Taken(d, self.tokens[d], previous) for d, previous in taken if d in self.tokens]
+
+    def check(self, c: Connection, volsers: Iterable[str]) -> None:
+        """In the caller's transaction, before it writes the state of `volsers`: `Fenced` unless
+        this host owns their domains under the tokens it took them with and its lease runs; the
+        rows stay locked (shared) until the transaction ends, so no takeover slips in under it."""
+        m = self.membership
+        lease = m.lease
+        wanted = {self._domain_of(c, v) for v in volsers}
+        if not wanted:
+            return
+        held = {d: self.tokens.get(d) for d in wanted}
+        if lease is None or None in held.values():
+            raise Fenced(f"system {m.system} does not own {', '.join(sorted(d for d, t in held.items() if t is None))}")
+        now = m._now(c)
+        rows = c.execute(
+            select(_O.c.domain, _O.c.token)
+            .where(_O.c.domain.in_(wanted), _O.c.system == m.system, _O.c.epoch == lease.epoch)
+            .with_for_update(read=True)
+        ).all()
+        now_held: dict[str, int] = {str(d): int(t) for d, t in rows}
+        current = c.execute(select(lease_runs(m.system, lease.epoch, now))).scalar()
+        if not current or now_held != held:
+            lost = sorted(d for d in wanted if now_held.get(d) != held[d])
+            raise Fenced(
+                f"system {m.system} no longer owns {', '.join(lost) or 'its volumes'} under the tokens it took them with "
+                "(its lease ran out and another host took them over): it may not write their state"
+            )
+
+    def _domain_of(self, c: Connection, volser: str) -> str:
+        domain = self.domains.of_volume.get(volser)
+        if domain is None:  # a volume the configuration added since the last claim
+            self.domains = volume_domains.read(c)
+            domain = self.domains.of_volume.get(volser, volser)
+        return domain
+
+
+__all__ = ["Ownership", "Taken"]

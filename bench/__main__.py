@@ -27,6 +27,7 @@ BENCHMARKS = [
     "cli",
     "wait",
     "plex_catalog",
+    "plex_big",
 ]
 
 

@@ -70,6 +70,9 @@ class Scenario:
     #: host writes: the action writes generation HOST_WRITES to this many first tracks of every
     #: source, a track at a time, then flushes them; each track reads old or new until the flush
     host_writes: int = 0
+    #: what runs once the site is open again after the kill (the next host to drive the site),
+    #: and the problems it finds
+    afterwards: Callable[[Site], Awaitable[list[str]]] | None = None
 
     @property
     def pool(self) -> str:
@@ -138,9 +141,9 @@ def build(root: Path, scenario: Scenario, cluster: Cluster | None = None) -> tup
     return path, model
 
 
-def run_child(path: Path, command: str, k: int, copiers: bool = False) -> bool:
-    """Run `command` on the site at `path` in a child killed after its k-th durable write;
-    True when the child was killed, False when it finished first."""
+def run_child(path: Path, scenario: Scenario, k: int, copiers: bool = False) -> bool:
+    """Run the scenario's command (or action) on the site at `path` in a child killed after its
+    k-th durable write; True when the child was killed, False when it finished first."""
     pid = os.fork()
     if pid == 0:
         code = 0
@@ -152,9 +155,9 @@ def run_child(path: Path, command: str, k: int, copiers: bool = False) -> bool:
                 if copiers:
                     await site.start(auto_dump_interval=None)
                 try:
-                    res = await site.hsm.execute(command)
+                    res = await scenario.run(site)
                     if res.rc > 4:  # a refused command would prove nothing about its crash points
-                        raise AssertionError(f"{command} ended with RC {res.rc}: {res.lines()}")
+                        raise AssertionError(f"{scenario.command} ended with RC {res.rc}: {res.lines()}")
                 finally:
                     await site.close()  # settles background work (FREND dumps)
 
@@ -233,6 +236,8 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
             res = await site.hsm.execute(f"LIST COPYPOOL({scenario.pool})")
             if res.rc not in (0, 4):
                 problems.append(f"LIST answered RC {res.rc} after the crash: {res.lines()}")
+            if scenario.afterwards is not None:
+                problems.extend(await scenario.afterwards(site))
         finally:
             await site.close()
 
@@ -287,7 +292,7 @@ def crash_every_point(
             cluster.copy_site(base, work)
         else:
             shutil.copytree(base, work)
-        killed = run_child(work, scenario.command, k, copiers)
+        killed = run_child(work, scenario, k, copiers)
         tried += killed
         problems += [f"k={k}{'' if killed else ' (finished)'}: {p}" for p in check(work, model, scenario)]
         if cluster is not None:

@@ -4,10 +4,15 @@ says, and no relationship is left without an owner (issue "No backup that lies")
 
 from __future__ import annotations
 
+import collections
 import os
 
 import pytest
+from sqlmodel import select
 
+from engine.catalog.models import DumpCopyRow
+from engine.hsm import pool as pools
+from engine.messages import CommandResult
 from engine.site import Site
 from tests.hsm.crash_points import Model, Scenario, crash_every_point
 from tests.hsm.lies_site import SOURCES
@@ -119,6 +124,30 @@ async def dataset_newname_tape(site: Site, m: Model) -> None:
     m.datasets["APP.COPY"] = [None, m.datasets["APP.DATA"][1]]
 
 
+async def automatic_dump(site: Site) -> CommandResult:
+    """The primary's schedule: automatic dump of every AUTODUMP pool's newest version."""
+    res = CommandResult("AUTODUMP")
+    res.add("FPL300I", f"DUMPED {' '.join(await site.hsm.auto_dump()) or 'NOTHING'}")
+    return res
+
+
+async def dumped_once(site: Site) -> list[str]:
+    """The primary died during its automatic dump; the host that drives the site next (it opened
+    the site: what the kill left was finished or undone) runs the schedule again: every source of
+    the version then has one COMPLETE copy in each of the pool's dump classes, never none, never two."""
+    await site.hsm.auto_dump()
+    with site.catalog.session() as s:
+        newest = pools.backups(s, "FRR")[0]
+        copies = [c for c in s.exec(select(DumpCopyRow)).all() if c.version_id == newest.id and c.state == "COMPLETE"]
+    counted = collections.Counter((c.dump_class, c.source) for c in copies)
+    wanted = {(cls, src) for cls in ("ONSITE", "OFFSITE") for src in SOURCES}
+    return [
+        f"{src} has {counted[(cls, src)]} COMPLETE {cls} copies of FRR V{newest.version:03d} after the next automatic dump"
+        for cls, src in sorted(wanted)
+        if counted[(cls, src)] != 1
+    ]
+
+
 SCENARIOS = [
     Scenario("backup", "FRBACKUP COPYPOOL(TWO)", fresh),
     Scenario("rolloff-force", "FRBACKUP COPYPOOL(TWO) FORCE", two),
@@ -160,6 +189,7 @@ SCENARIOS = [
         dataset="APP.COPY",
     ),
     Scenario("delete-dasd", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DASDONLY", two_dumped),
+    Scenario("autodump-primary-dies", "AUTODUMP", frr, action=automatic_dump, afterwards=dumped_once),
     Scenario("delete-newest", "FRDELETE COPYPOOL(TWO) VERSIONS(2) DASDONLY", two_cascade),
     Scenario("rolloff-cascade", "FRBACKUP COPYPOOL(TWO) FORCE", two_cascade),
     Scenario("delete-dump", "FRDELETE COPYPOOL(TWO) VERSIONS(1) DUMPONLY", two_dumped),
@@ -182,7 +212,9 @@ def test_every_crash_point(tmp_path, scenario: Scenario) -> None:
 #: on PostgreSQL in `make test`: a roll-off with dumps, a fast reverse restore through a cascade and a
 #: data set recovered from tape; every scenario under `make soak`
 ON_POSTGRESQL = [
-    s for s in SCENARIOS if SOAK or s.name in ("rolloff-dumped", "recover-frr-older", "recover-dataset-dump")
+    s
+    for s in SCENARIOS
+    if SOAK or s.name in ("rolloff-dumped", "recover-frr-older", "recover-dataset-dump", "autodump-primary-dies")
 ]
 
 

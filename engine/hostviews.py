@@ -35,12 +35,18 @@ class HostView:
 
 
 def summary(hosts: Sequence[HostView]) -> str:
-    """The plex in a few words for a status line ("plex SYS1 primary, SYS2, SYS3 LAPSED"): the
-    hosts that have not stopped; "" for a site served by one unnamed server."""
+    """The plex in a few words for a status line ("plex SYS1 primary 40 vols, SYS2, SYS3 LAPSED"):
+    the hosts that have not stopped, and how many volumes each drives; "" for a site served by
+    one unnamed server."""
     shown = [h for h in hosts if not h.left]
     if not shown:
         return ""
-    words = [h.system + (" primary" if h.primary else "" if h.live else " LAPSED") for h in shown]
+    words = [
+        h.system
+        + (" primary" if h.primary else "" if h.live else " LAPSED")
+        + (f" {h.volumes} vols" if h.domains else "")
+        for h in shown
+    ]
     return "plex " + ", ".join(words)
 
 

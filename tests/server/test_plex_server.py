@@ -122,7 +122,8 @@ async def test_the_console_shows_the_plex_and_its_primary(site):
         try:
             async with app.run_test(size=(160, 40)) as pilot:
                 deadline = time.monotonic() + 10
-                while "plex SYS1 primary" not in str(app.screen.query_one("StatusLine").render()):
+                volumes = len(site_domains(site).of_volume)  # the site's volumes: SYS1 drives them all
+                while f"plex SYS1 primary {volumes} vols" not in str(app.screen.query_one("StatusLine").render()):
                     assert time.monotonic() < deadline, str(app.screen.query_one("StatusLine").render())
                     await pilot.pause(0.1)
         finally:

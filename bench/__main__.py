@@ -28,6 +28,7 @@ BENCHMARKS = [
     "wait",
     "plex_catalog",
     "plex_big",
+    "plex_takeover",
 ]
 
 

@@ -30,12 +30,12 @@ class HostView:
         owns = f", owns {self.volumes} volume(s) in {len(self.domains)} domain(s)" if self.domains else ""
         if not self.live:
             return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid}{owns} until taken over)"
-        role = "primary, " if self.primary else ""
+        role = "primary, " if self.primary else "" if self.domains else "standing by, "
         return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago{owns})"
 
 
 def summary(hosts: Sequence[HostView]) -> str:
-    """The plex in a few words for a status line ("plex SYS1 primary 40 vols, SYS2, SYS3 LAPSED"):
+    """The plex in a few words for a status line ("plex SYS1 primary 40 vols, SYS2 standby"):
     the hosts that have not stopped, and how many volumes each drives; "" for a site served by
     one unnamed server."""
     shown = [h for h in hosts if not h.left]
@@ -43,7 +43,7 @@ def summary(hosts: Sequence[HostView]) -> str:
         return ""
     words = [
         h.system
-        + (" primary" if h.primary else "" if h.live else " LAPSED")
+        + (" primary" if h.primary else " LAPSED" if not h.live else "" if h.domains else " standby")
         + (f" {h.volumes} vols" if h.domains else "")
         for h in shown
     ]

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from sqlalchemy.exc import DBAPIError
 
 from engine.catalog import constructs as repo
-from engine.plex import Fenced, Membership, Ownership, Taken
+from engine.plex import Membership, Ownership, Taken, hosts
 from engine.security import Identity
 from engine.security.audit import SYSTEM
 from engine.site import Site
@@ -40,37 +39,37 @@ def record(site: Site, message_id: str, text: str) -> None:
     log.info("%s %s", message_id, text)
 
 
-def record_taken(site: Site, membership: Membership, taken: list[Taken]) -> None:
-    """FPL774I for the domains of volumes this host just took (blocking)."""
+def taken_messages(membership: Membership, taken: list[Taken]) -> list[tuple[str, str]]:
+    """FPL774I for the domains of volumes this host just took (none when it took none)."""
     if not taken:
-        return
+        return []
     came = sorted({t.previous for t in taken if t.previous})
     names = ", ".join(t.domain for t in taken[:12]) + (f" AND {len(taken) - 12} MORE" if len(taken) > 12 else "")
     source = f" FROM {', '.join(came)} (LEASE RAN OUT)" if came else ""
-    text = f"SYSTEM {membership.system} OWNS THE VOLUMES OF {len(taken)} DOMAIN(S){source}: {names}"
-    record(site, "FPL774I", text)
+    return [("FPL774I", f"SYSTEM {membership.system} OWNS THE VOLUMES OF {len(taken)} DOMAIN(S){source}: {names}")]
 
 
-async def own_every_domain(site: Site, membership: Membership, deadline: float) -> Ownership:
-    """Before the server drives the site's relationships: every domain of volumes owned here, its
-    commits fenced by the tokens taken; a domain another host still owns is waited for until its
-    lease runs out (by `deadline`, on the monotonic clock), else the server does not start."""
+async def own_every_domain(membership: Membership) -> tuple[Ownership, list[Taken]]:
+    """Before the server opens the site: every domain of volumes owned here, all at once. While
+    another live host drives the site, this host stands by (FPL775I), renewing its lease, and
+    takes the site over the moment that host's lease runs out. Returns the ownership and what
+    it took."""
     ownership = Ownership(membership)
+    said = False
     while True:
-        taken = await asyncio.to_thread(ownership.claim)
-        await asyncio.to_thread(record_taken, site, membership, taken)
-        missing = sorted(set(ownership.domains.names()) - set(ownership.tokens))
-        if not missing:
-            site.catalog.fence = ownership.check
-            return ownership
-        if time.monotonic() > deadline:
-            raise Fenced(
-                f"system {membership.system} cannot own the volumes of {', '.join(missing[:8])}: another live host of the "
-                "plex owns them, and one server drives every relationship of a site"
+        taken = await asyncio.to_thread(ownership.claim, True)
+        if set(ownership.tokens) >= set(ownership.domains.names()):
+            return ownership, taken
+        if not said:
+            owners = sorted({h.system for h in await asyncio.to_thread(hosts, membership.catalog) if h.domains})
+            log.info(
+                "FPL775I SYSTEM %s STANDS BY: %s DRIVES THE SITE; IT TAKES THE SITE OVER WHEN THAT HOST'S LEASE RUNS OUT",
+                membership.system,
+                ", ".join(owners) or "ANOTHER HOST",
             )
-        log.warning("serve: the volumes of %s are owned by another host until its lease runs out; waiting", missing[0])
-        await asyncio.to_thread(membership.renew)
+            said = True
         await asyncio.sleep(membership.lease_seconds / 10)
+        await asyncio.to_thread(membership.renew)
 
 
 async def keep(site: Site, membership: Membership, ownership: Ownership, stop: asyncio.Event) -> None:
@@ -106,7 +105,8 @@ async def _renew(site: Site, membership: Membership, ownership: Ownership) -> No
         try:
             await asyncio.to_thread(membership.renew)
             primary = await asyncio.to_thread(membership.claim_primary)
-            await asyncio.to_thread(record_taken, site, membership, await asyncio.to_thread(ownership.claim))
+            for message_id, text in taken_messages(membership, await asyncio.to_thread(ownership.claim)):
+                await asyncio.to_thread(record, site, message_id, text)
         except (DBAPIError, OSError) as exc:
             log.warning("system %s could not renew its lease yet (%s); it retries", membership.system, exc)
         else:

@@ -21,6 +21,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from aiohttp import web
 from sqlalchemy.exc import DatabaseError, DBAPIError
 
 from engine.api import LocalSite
+from engine.catalog import Catalog
 from engine.demo import pace_demo
 from engine.errors import FlashpoolError
 from engine.hostviews import LEASE_SECONDS
@@ -93,7 +95,21 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
 async def serve(options: ServeOptions) -> int:
 
     tls = _tls(options)
-    site = Site.open(options.site, durable=options.durable)  # the site's lock: one server per site
+    sock_path = sockets.socket_path(options.site)
+    try:
+        joined = await _standing_by(_joined(options, sock_path))  # with --system: nothing of the site is written before
+    except StoppedStandingBy:
+        return 0
+    try:
+        site = Site.open(options.site, durable=options.durable)  # the site's lock: one server per site
+    except BaseException:
+        if joined is not None:
+            await asyncio.to_thread(joined.part)
+        raise
+    if joined is not None:
+        site.catalog.fence = joined.ownership.check  # every relationship commit checks its tokens
+        for message_id, text in joined.said:
+            await asyncio.to_thread(plexhost.record, site, message_id, text)
     if not options.durable:
         log.warning("serve: FPL760W %s", NOT_DURABLE)
     pace_demo(site)
@@ -120,14 +136,12 @@ async def serve(options: ServeOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    sock_path = sockets.socket_path(options.site)
-    joined = await _joined(site, options, sock_path)
-    membership, ownership = joined if joined is not None else (None, None)
     plex: asyncio.Task[None] | None = None
     try:
-        if membership is not None and ownership is not None:
+        if joined is not None:
+            membership = joined.membership
             site.hsm.enqueues = PoolEnqueues(membership)  # copy pool commands serialise across the hosts
-            plex = asyncio.create_task(plexhost.keep(site, membership, ownership, stop), name="flashpool-plex")
+            plex = asyncio.create_task(plexhost.keep(site, membership, joined.ownership, stop), name="flashpool-plex")
             await site.start(options.auto_dump_interval, lambda: membership.primary and membership.trusted())
         else:
             await site.start(options.auto_dump_interval)
@@ -156,9 +170,8 @@ async def serve(options: ServeOptions) -> int:
     finally:
         if plex is not None:
             plex.cancel()
-        if membership is not None and membership.trusted():  # the primary and the name free at once
-            with contextlib.suppress(FlashpoolError, DBAPIError, OSError):
-                await asyncio.to_thread(membership.leave)
+        if joined is not None:
+            await asyncio.to_thread(joined.part)
         with contextlib.suppress(FileNotFoundError):
             sock_path.unlink()
         try:
@@ -171,13 +184,63 @@ async def serve(options: ServeOptions) -> int:
     return 0
 
 
-async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> tuple[Membership, Ownership] | None:
-    """With --system, this server joins the site's HSMplex under that name (refused while another
-    live process holds it) and owns the site's volumes before it drives them; None without."""
+@dataclass
+class Joined:
+    """This server as a host of the plex: its membership (on a catalog connection of its own, so
+    renewals never wait behind the site's work), the volumes it owns, and what it has to say in
+    the activity log and the audit trail once the site is open."""
+
+    membership: Membership
+    ownership: Ownership
+    said: list[tuple[str, str]]
+
+    def part(self) -> None:
+        _part(self.membership)
+
+
+def _part(membership: Membership) -> None:
+    """Leave the plex (the primary and the name free at once) while the lease is trusted; a host
+    that lost it only lets go of its connection (blocking)."""
+    try:
+        if membership.trusted():
+            with contextlib.suppress(FlashpoolError, DBAPIError, OSError):
+                membership.leave()
+    finally:
+        membership.catalog.close()
+
+
+class StoppedStandingBy(Exception):
+    """SIGTERM or ^C while the host stood by: it left the plex; nothing else to do."""
+
+
+async def _standing_by(joining: Coroutine[None, None, Joined | None]) -> Joined | None:
+    """Join the plex (a host may stand by a long time, while another drives the site): a SIGTERM
+    or ^C meanwhile leaves the plex in good order and ends the server (StoppedStandingBy)."""
+    task = asyncio.ensure_future(joining)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if task.cancelled():
+            log.info("FPL702I SERVER STOPPED WHILE IT STOOD BY: PID %d", os.getpid())
+            raise StoppedStandingBy from None
+        raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+async def _joined(options: ServeOptions, sock_path: Path) -> Joined | None:
+    """With --system, before the site is opened (opening it finishes what a dead host left half
+    done, which writes its volumes): join the site's HSMplex under that name (refused while
+    another live process holds it) and own every domain of its volumes; None without."""
     if options.system is None:
         return None
     address = f"https://{options.listen[0]}:{options.listen[1]}" if options.listen else str(sock_path)
-    membership = Membership(site.catalog, options.system, address=address, lease=options.lease)
+    catalog = Catalog.open(Site.catalog_url(options.site))
+    membership = Membership(catalog, options.system, address=address, lease=options.lease)
     deadline = time.monotonic() + 2 * membership.lease_seconds
     try:
         while True:
@@ -189,13 +252,13 @@ async def _joined(site: Site, options: ServeOptions, sock_path: Path) -> tuple[M
                     raise
                 log.warning("serve: %s; waiting", exc)
                 await asyncio.sleep(membership.lease_seconds / 10)
-        text = f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}"
-        await asyncio.to_thread(plexhost.record, site, "FPL770I", text)
-        ownership = await plexhost.own_every_domain(site, membership, deadline)
+        said = [("FPL770I", f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}")]
+        ownership, taken = await plexhost.own_every_domain(membership)
+        said += plexhost.taken_messages(membership, taken)
     except BaseException:
-        await site.close()
+        await asyncio.to_thread(_part, membership)
         raise
-    return membership, ownership
+    return Joined(membership, ownership, said)
 
 
 def sd_notify(state: str) -> bool:

@@ -40,9 +40,11 @@ class Ownership:
         self.tokens: dict[str, int] = {}  # domain -> the token this host holds it under
         self.domains = volume_domains.Domains({}, {})
 
-    def claim(self) -> list[Taken]:
+    def claim(self, whole: bool = False) -> list[Taken]:
         """Take every domain that nobody owns or whose owner's lease ran out; returns what this
-        call took (the domains it holds already are kept: they live on its lease)."""
+        call took (the domains it holds already are kept: they live on its lease). `whole`: all
+        of them or nothing, while another live host owns any (a host that is to drive the whole
+        site never takes a domain from under the host that drives it now)."""
         m = self.membership
         lease = m._held()
         if not m.trusted():
@@ -52,6 +54,11 @@ class Ownership:
                 now = m._now(c)
                 found = volume_domains.read(c)
                 alive = lease_runs(_O.c.system, _O.c.epoch, now)
+                if whole:
+                    others = (_O.c.system != m.system) | (_O.c.epoch != lease.epoch)
+                    if c.execute(select(_O.c.domain).where(others, alive).limit(1)).first() is not None:
+                        self.domains = found
+                        return []
                 lapsed = c.execute(select(_O.c.domain, _O.c.system).where(~alive)).all()
                 taken = []
                 for domain, previous in lapsed:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from engine.catalog import Catalog
+from engine.catalog.models import CopyPoolGroupRow, CopyPoolRow, StorageGroupRow, VolumeRow
 from engine.plex import Fenced, Membership, Ownership, SystemInUse, hosts
 from engine.plex.domains import domains
 from tests.catalogs import both_catalogs
@@ -178,20 +179,19 @@ def test_domains_join_what_copy_pools_join():
     assert found.names() == ["ALT", "BK", "X1"]  # a volume no copy pool reaches is a domain of its own
 
 
+def vol(volser: str, group: str) -> VolumeRow:
+    return VolumeRow(
+        volser=volser,
+        model="3390-1",
+        cylinders=1,
+        tracks_per_cylinder=15,
+        track_size=64,
+        image="x",
+        storage_group=group,
+    )
+
+
 def configure(catalog: Catalog) -> None:
-    from engine.catalog.models import CopyPoolGroupRow, CopyPoolRow, StorageGroupRow, VolumeRow
-
-    def vol(volser: str, group: str) -> VolumeRow:
-        return VolumeRow(
-            volser=volser,
-            model="3390-1",
-            cylinders=1,
-            tracks_per_cylinder=15,
-            track_size=64,
-            image="x",
-            storage_group=group,
-        )
-
     groups = [
         StorageGroupRow(name="BK", type="COPYPOOLBACKUP"),
         StorageGroupRow(name="DATA", type="POOL", backup_group="BK"),
@@ -207,12 +207,17 @@ def configure(catalog: Catalog) -> None:
     catalog.add_rows([*groups, *volumes, *pools, *links])
 
 
-def test_each_domain_has_one_owner_taken_over_with_a_new_token_and_the_old_owner_is_fenced(catalog):
+def two_hosts(catalog: Catalog) -> tuple[Clock, Membership, Membership, Ownership, Ownership]:
+    """A configured catalog and two hosts that joined: (clock, SYS1, SYS2, their ownerships)."""
     configure(catalog)
     clock = Clock()
     sys1, sys2 = host(catalog, clock, "SYS1"), host(catalog, clock, "SYS2")
     sys1.join(), sys2.join()
-    one, two = Ownership(sys1), Ownership(sys2)
+    return clock, sys1, sys2, Ownership(sys1), Ownership(sys2)
+
+
+def test_each_domain_has_one_owner_taken_over_with_a_new_token_and_the_old_owner_is_fenced(catalog):
+    clock, sys1, sys2, one, two = two_hosts(catalog)
     assert [(t.domain, t.token, t.previous) for t in one.claim()] == [("BK", 1, None), ("PAY", 1, None)]
     assert two.claim() == [] and two.tokens == {}
     with catalog.transaction() as c:
@@ -230,3 +235,15 @@ def test_each_domain_has_one_owner_taken_over_with_a_new_token_and_the_old_owner
             one.check(c, {"D1"})
     with pytest.raises(Fenced):  # SYS1 cannot take them back under its old epoch either
         sys1.renew()
+
+
+def test_a_host_that_is_to_drive_the_whole_site_takes_all_of_it_or_nothing(catalog):
+    clock, _, sys2, one, two = two_hosts(catalog)
+    assert len(one.claim(whole=True)) == 2
+    catalog.add_rows([StorageGroupRow(name="NEW", type="POOL"), vol("N1", "NEW")])  # a domain nobody owns yet
+    assert two.claim(whole=True) == [] and two.tokens == {}  # SYS1 drives the site: SYS2 takes nothing
+    assert [t.domain for t in one.claim()] == ["NEW"]  # the driving host takes the new domain
+    clock.t += LEASE / 2
+    sys2.renew()
+    clock.t += LEASE / 2 + 1  # SYS1's lease ran out
+    assert sorted(t.domain for t in two.claim(whole=True)) == ["BK", "NEW", "PAY"]

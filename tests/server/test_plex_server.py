@@ -13,10 +13,14 @@ from pathlib import Path
 import pytest
 
 from engine.catalog import Catalog
+from engine.catalog import constructs as repo
+from engine.hsm import pool as pools
 from engine.plex import LEASE_SECONDS, domains, hosts
 from engine.plex.domains import Domains
 from engine.site import Site
-from tests.server.harness import Server, cli, make_site
+from server import sockets
+from tests.catalogs import postgresql_only
+from tests.server.harness import PAY, TRACKS, Server, cli, data, make_site
 
 
 @pytest.fixture
@@ -128,3 +132,57 @@ async def test_the_console_shows_the_plex_and_its_primary(site):
                     await pilot.pause(0.1)
         finally:
             api.close_now()
+
+
+@postgresql_only
+def test_a_standby_host_takes_over_a_dead_hosts_copies_and_finishes_them(tmp_path, catalog_url):
+    """A second host stands by while the first drives the site. SIGKILL the first while its copies
+    run: the standby takes the volumes over as soon as the dead host's lease runs out, finishes or
+    undoes what it left, resumes the copies from the catalog's maps and finishes them; every track
+    of every target then reads as the model says (the sources' point in time)."""
+    lease = 3.0
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    first = Server(site, "--system", "SYS1", "--lease", str(lease), "--copy-rate", "20").start()
+    until(lambda: "FPL771I" in first.output())
+    second = Server(site, "--system", "SYS2", "--lease", str(lease))
+    second.log = tmp_path / "sys2.log"
+    second.start()
+    try:
+        until(lambda: "FPL775I SYSTEM SYS2 STANDS BY: SYS1 DRIVES THE SITE" in second.output())
+        standby = {h["system"]: h for h in json.loads(cli(site, "status", "--json").stdout)["hosts"]}["SYS2"]
+        assert (standby["live"], standby["primary"], standby["domains"]) == (True, False, [])
+        assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0
+        until(lambda: json.loads(cli(site, "status", "--json").stdout)["copies"] > 0)
+        first.stop(signal.SIGKILL)
+        killed = time.monotonic()
+        until(lambda: sockets.listening(site), timeout=4 * lease)
+        took = time.monotonic() - killed
+        assert took < 2 * lease, f"the takeover took {took:.1f} s"
+        assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (LEASE RAN OUT): BK" in second.output()
+        until(lambda: json.loads(cli(site, "status", "--json").stdout)["copies"] == 0, timeout=60)
+        assert "FPL771I SYSTEM SYS2 IS THE PRIMARY HOST OF THE PLEX (TERM 2, TAKING OVER FROM SYS1)" in second.output()
+    finally:
+        second.stop()
+    opened = Site.open(site)
+    try:
+        with opened.catalog.session() as s:
+            (version,) = pools.backups(s, "PAY")
+            pairs = repo.pairs(s, version.key)
+        assert {p.source for p in pairs} == set(PAY)
+        assert opened.flashcopy.core.relationships() == []  # every copy finished and ended
+        for p in pairs:
+            assert opened.context.volume(p.target).read_tracks_sync(0, TRACKS) == data(p.source, 0), p.target
+    finally:
+        opened.close_files()
+
+
+def test_a_host_standing_by_leaves_the_plex_when_it_is_stopped(site):
+    with Server(site, "--system", "SYS1"):
+        second = Server(site, "--system", "SYS2")
+        second.log = site.parent / "sys2.log"
+        second.start()
+        until(lambda: "FPL775I SYSTEM SYS2 STANDS BY" in second.output())
+        assert "SYS2 (standing by, pid" in cli(site, "status").stdout
+        assert second.stop() == 0
+        assert "SERVER STOPPED WHILE IT STOOD BY" in second.output()
+        assert [(h[0], h[4]) for h in plex(site)] == [("SYS1", False), ("SYS2", True)]  # SYS2 left in good order

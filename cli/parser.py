@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli import audit, catalog, config, create, data, events, hsm, security, serve, web
-from engine.hostviews import LEASE_SECONDS
+from engine.hostviews import LEASE_SECONDS, SYSTEM_NAME
 from engine.logs import LEVELS
 
 if TYPE_CHECKING:
@@ -232,10 +232,8 @@ def _lease(text: str) -> float:
 
 def _system(text: str) -> str:
     """A system name as DFSMShsm's hosts have them: 1-8 letters, digits, @ # $, not a digit first."""
-    import re
-
     name = text.strip().upper()
-    if not re.fullmatch(r"[A-Z@#$][A-Z0-9@#$]{0,7}", name):
+    if not SYSTEM_NAME.fullmatch(name):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a system name (1-8 letters, digits, @ # $; not a digit first)"
         )

@@ -48,7 +48,7 @@ class ThinSite:
 
     def __init__(self, site: Path, timeout: float = 600.0) -> None:
         self._names = contextlib.ExitStack()
-        self._name = self._names.enter_context(sockets.short_path(sockets.socket_path(site)))
+        self._name = self._names.enter_context(sockets.short_path(sockets.client_socket(site)))
         self._timeout = timeout
         self._sock: socket.socket | None = None
 

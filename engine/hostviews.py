@@ -3,9 +3,12 @@ the catalog's code (engine.plex reads it), so thin clients can read it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+#: a system name as DFSMShsm's hosts have them (an SMF system ID): 1-8 letters, digits, @ # $, not a digit first
+SYSTEM_NAME = re.compile(r"[A-Z@#$][A-Z0-9@#$]{0,7}")
 LEASE_SECONDS = 10.0  # a host's lease in the plex, unless `serve --lease` says otherwise (engine.plex)
 
 

@@ -23,9 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import FlashpoolError
+from engine.hostviews import SYSTEM_NAME
 
 RUN_DIR = "run"
-SOCKET_NAME = "flashpool.sock"
+SOCKET_NAME = "flashpool.sock"  # the site's server: the host of the plex that drives the site
+
+
+def host_socket_name(system: str) -> str:
+    """Where one host of the plex listens, driving the site or standing by (`serve --system`)."""
+    return f"flashpool-{system}.sock"
+
+
+def is_socket_name(name: str) -> bool:
+    return name == SOCKET_NAME or (
+        name.startswith("flashpool-") and name.endswith(".sock") and bool(SYSTEM_NAME.fullmatch(name[10:-5]))
+    )
 
 
 class SiteFilesError(FlashpoolError):
@@ -150,7 +162,7 @@ def secure(root: Path, share_gid: int | None, *, only: tuple[str, ...] = ()) -> 
                 mode_of(path, 0o700, None)
         for f in filenames:
             path = here / f
-            if here == root / RUN_DIR and f == SOCKET_NAME:
+            if here == root / RUN_DIR and is_socket_name(f):
                 mode_of(path, socket_mode(share_gid), share_gid)
             else:
                 mode_of(path, 0o600, None)
@@ -171,6 +183,8 @@ __all__ = [
     "SiteFilesError",
     "check_owner",
     "group_name",
+    "host_socket_name",
+    "is_socket_name",
     "root_mode",
     "run_mode",
     "secure",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import struct
 import time
@@ -29,7 +30,7 @@ from engine.security.audit import UNAUTHENTICATED
 from engine.security.needs import rule_of
 from engine.security.sessions import SESSION_PREFIX
 from engine.states import Origin
-from server import jsonbytes, metrics, wire
+from server import jsonbytes, metrics, onbehalf, wire
 from server.fanout import FanOut, TooSlow
 from server.logins import Throttle, Unauthenticated
 from server.routes import EVENTS_PATH, METRICS_PATH, ROUTES, Route, from_query
@@ -39,7 +40,7 @@ log = logging.getLogger("flashpool.server")
 
 MAX_BODY = 1 << 20  # a command, a transcript: far below a megabyte
 #: what a client may name as a command's origin (AUTO, OPEN, SERVER are the site's own)
-_PEERCRED = struct.Struct("3i")
+PEERCRED = struct.Struct("3i")
 
 
 class _OneLine(logging.Filter):
@@ -64,7 +65,7 @@ http_log.addFilter(_OneLine())
 GROUPS_TTL = 5.0
 
 
-def _json_error(status: int, code: str, text: str) -> web.Response:
+def json_error(status: int, code: str, text: str) -> web.Response:
     return web.json_response({"error": code, "message": text}, status=status)
 
 
@@ -110,9 +111,11 @@ class SiteServer:
             header = request.headers.get("Authorization", "")
             if header.startswith(f"Bearer {SESSION_PREFIX}"):
                 return await self.logins.identity(header[7:].strip())
-            pid, uid, gid = _PEERCRED.unpack(
-                sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
+            pid, uid, gid = PEERCRED.unpack(
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
             )
+            if onbehalf.HEADER in request.headers or onbehalf.SEAL in request.headers:
+                return await self._forwarded(request, uid, pid)
             now = time.monotonic()
             known = self._identities.get((uid, gid))
             if known is None or known[1] <= now:
@@ -144,6 +147,19 @@ class SiteServer:
             await self._refused_login(peer, found.owner, code, text)
             raise Unauthenticated(f"the API token is not valid ({found.why})")
         return await asyncio.to_thread(Identity.of_user, found.user, via="token", client=peer)
+
+    async def _forwarded(self, request: web.Request, uid: int, pid: int) -> Identity:
+        """A request another host of the plex forwarded for its client (server.onbehalf): taken
+        only from a peer running as this server's user, with a seal right for this request."""
+        try:
+            if uid != os.getuid():
+                raise onbehalf.ForgedOnBehalf(f"it came from a process of another user (uid {uid})")
+            body = await request.read()
+            key = self.site.context.audit.key
+            return onbehalf.unseal(key, request.headers, request.method, request.path_qs, body, time.time())
+        except onbehalf.ForgedOnBehalf as exc:
+            await self._refused_login(f"pid {pid}", "", "FPL776E", f"A FORGED ON-BEHALF HEADER ({exc})".upper())
+            raise Unauthenticated(f"FPL776E the request names a client on another host's behalf, but {exc}") from None
 
     def _api(self, who: Identity) -> LocalSite:
         """The site as `who` asks it: a web console's reads and commands are audited as WEB."""
@@ -184,20 +200,20 @@ class SiteServer:
                 405: f"{request.path} does not take {request.method}",
                 413: f"the request body is over {MAX_BODY} bytes",
             }.get(exc.status, exc.reason)
-            return _json_error(exc.status, exc.reason.lower().replace(" ", "-"), reason)
+            return json_error(exc.status, exc.reason.lower().replace(" ", "-"), reason)
         except Unauthenticated as exc:
-            return _json_error(exc.status, "unauthenticated" if exc.status == 401 else "locked-out", str(exc))
+            return json_error(exc.status, "unauthenticated" if exc.status == 401 else "locked-out", str(exc))
         except wire.WireError as exc:
-            return _json_error(400, "bad-request", f"the request does not fit the API: {exc}")
+            return json_error(400, "bad-request", f"the request does not fit the API: {exc}")
         except NotAuthorized as exc:
-            return _json_error(403, "not-authorized", exc.text)
+            return json_error(403, "not-authorized", exc.text)
         except FlashpoolError as exc:
-            return _json_error(422, "refused", str(exc))
+            return json_error(422, "refused", str(exc))
         except (ValueError, OSError) as exc:
-            return _json_error(422, "refused", str(exc))
+            return json_error(422, "refused", str(exc))
         except Exception as exc:
             log.error("%s %s failed", request.method, request.path, exc_info=True)
-            return _json_error(500, "internal", f"the server could not do this ({type(exc).__name__}: {exc})")
+            return json_error(500, "internal", f"the server could not do this ({type(exc).__name__}: {exc})")
         finally:
             if request.path != EVENTS_PATH:  # a stream lasts as long as its client: no latency
                 route = request.match_info.route.resource
@@ -210,7 +226,7 @@ class SiteServer:
         async def handle(request: web.Request) -> web.StreamResponse:
             # the status too: a console told "live" by a server that is stopping would show it so
             if self.stopping and (route.action or route.call == "status"):
-                return _json_error(503, "stopping", "the server is stopping and takes no more commands")
+                return json_error(503, "stopping", "the server is stopping and takes no more commands")
             who = await self.identity(request)
             web_console = who.via == "web"  # the session says where it comes from, not the client
             api = self._api(who)

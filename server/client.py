@@ -116,7 +116,7 @@ class RemoteSite(SiteAPI):
         timeout = aiohttp.ClientTimeout(total=self._timeout)
         if self._url is None:
             self._unix = contextlib.ExitStack()
-            name = self._unix.enter_context(sockets.short_path(sockets.socket_path(self.path)))
+            name = self._unix.enter_context(sockets.short_path(sockets.client_socket(self.path)))
             connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=name, limit=32)
             self._base = "http://flashpool"
         else:

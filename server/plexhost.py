@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
 
@@ -49,11 +50,13 @@ def taken_messages(membership: Membership, taken: list[Taken]) -> list[tuple[str
     return [("FPL774I", f"SYSTEM {membership.system} OWNS THE VOLUMES OF {len(taken)} DOMAIN(S){source}: {names}")]
 
 
-async def own_every_domain(membership: Membership) -> tuple[Ownership, list[Taken]]:
+async def own_every_domain(
+    membership: Membership, standing_by: Callable[[], Awaitable[None]]
+) -> tuple[Ownership, list[Taken]]:
     """Before the server opens the site: every domain of volumes owned here, all at once. While
     another live host drives the site, this host stands by (FPL775I), renewing its lease, and
     takes the site over the moment that host's lease runs out. Returns the ownership and what
-    it took."""
+    it took. `standing_by` is awaited once, when it starts to stand by."""
     ownership = Ownership(membership)
     said = False
     while True:
@@ -68,6 +71,7 @@ async def own_every_domain(membership: Membership) -> tuple[Ownership, list[Take
                 ", ".join(owners) or "ANOTHER HOST",
             )
             said = True
+            await standing_by()
         await asyncio.sleep(membership.lease_seconds / 10)
         await asyncio.to_thread(membership.renew)
 

@@ -28,17 +28,18 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.exc import DatabaseError, DBAPIError
 
+from engine import sitefiles
 from engine.api import LocalSite
-from engine.catalog import Catalog
+from engine.catalog import Catalog, settings
 from engine.demo import pace_demo
 from engine.errors import FlashpoolError
 from engine.hostviews import LEASE_SECONDS
 from engine.messages import NOT_DURABLE
 from engine.paths import private_file
 from engine.plex import Membership, Ownership, PoolEnqueues, SystemInUse
-from engine.security import Identity
+from engine.security import Identity, auditkey
 from engine.site import Site
-from server import plexhost, sockets
+from server import plexhost, sockets, standby
 from server.app import SiteServer, http_log
 
 log = logging.getLogger("flashpool.server")
@@ -97,7 +98,7 @@ async def serve(options: ServeOptions) -> int:
     tls = _tls(options)
     sock_path = sockets.socket_path(options.site)
     try:
-        joined = await _standing_by(_joined(options, sock_path))  # with --system: nothing of the site is written before
+        joined = await _standing_by(_joined(options))  # with --system: nothing of the site is written before
     except StoppedStandingBy:
         return 0
     try:
@@ -149,6 +150,9 @@ async def serve(options: ServeOptions) -> int:
         gid = await asyncio.to_thread(site.share_gid)
         await web.SockSite(runner, sockets.bind(options.site, gid)).start()
         where = [str(sock_path)]
+        if options.system is not None:  # this host's own socket too: its clients stay with it
+            await web.SockSite(runner, sockets.bind(options.site, gid, options.system)).start()
+            where.append(str(sockets.socket_path(options.site, options.system)))
         if options.listen is not None:
             host, port = options.listen
             await web.TCPSite(runner, host, port, ssl_context=tls).start()
@@ -172,8 +176,9 @@ async def serve(options: ServeOptions) -> int:
             plex.cancel()
         if joined is not None:
             await asyncio.to_thread(joined.part)
-        with contextlib.suppress(FileNotFoundError):
-            sock_path.unlink()
+        for path in (sock_path, sockets.socket_path(options.site, options.system)) if options.system else (sock_path,):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         try:
             await runner.cleanup()
             await site.close()
@@ -209,6 +214,11 @@ def _part(membership: Membership) -> None:
         membership.catalog.close()
 
 
+def _share_gid(catalog: Catalog) -> int | None:
+    with catalog.transaction() as c:
+        return sitefiles.share_gid(settings.read(c).share_group)
+
+
 class StoppedStandingBy(Exception):
     """SIGTERM or ^C while the host stood by: it left the plex; nothing else to do."""
 
@@ -232,13 +242,14 @@ async def _standing_by(joining: Coroutine[None, None, Joined | None]) -> Joined 
             loop.remove_signal_handler(sig)
 
 
-async def _joined(options: ServeOptions, sock_path: Path) -> Joined | None:
+async def _joined(options: ServeOptions) -> Joined | None:
     """With --system, before the site is opened (opening it finishes what a dead host left half
     done, which writes its volumes): join the site's HSMplex under that name (refused while
     another live process holds it) and own every domain of its volumes; None without."""
     if options.system is None:
         return None
-    address = f"https://{options.listen[0]}:{options.listen[1]}" if options.listen else str(sock_path)
+    own = sockets.socket_path(options.site, options.system)  # where the other hosts reach this one
+    address = f"https://{options.listen[0]}:{options.listen[1]}" if options.listen else str(own)
     catalog = Catalog.open(Site.catalog_url(options.site))
     membership = Membership(catalog, options.system, address=address, lease=options.lease)
     deadline = time.monotonic() + 2 * membership.lease_seconds
@@ -253,7 +264,22 @@ async def _joined(options: ServeOptions, sock_path: Path) -> Joined | None:
                 log.warning("serve: %s; waiting", exc)
                 await asyncio.sleep(membership.lease_seconds / 10)
         said = [("FPL770I", f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}")]
-        ownership, taken = await plexhost.own_every_domain(membership)
+        proxy: list[web.AppRunner] = []
+
+        async def standing_by() -> None:  # its clients are served meanwhile, by the driving host
+            key = auditkey.load(options.site)
+            if key is None:
+                raise FlashpoolError(
+                    f"the site has no audit key ({auditkey.key_path(options.site)}): nothing is forwarded"
+                )
+            gid = await asyncio.to_thread(_share_gid, catalog)
+            proxy.append(await standby.serve(options.site, membership, key, gid))
+
+        try:
+            ownership, taken = await plexhost.own_every_domain(membership, standing_by)
+        finally:
+            for runner in proxy:
+                await runner.cleanup()
         said += plexhost.taken_messages(membership, taken)
     except BaseException:
         await asyncio.to_thread(_part, membership)

@@ -16,13 +16,30 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.sitefiles import RUN_DIR, SOCKET_NAME, run_mode, socket_mode
+from engine.errors import FlashpoolError
+from engine.hostviews import SYSTEM_NAME
+from engine.sitefiles import RUN_DIR, SOCKET_NAME, host_socket_name, run_mode, socket_mode
 
 _MAX_PATH = 100
 
 
-def socket_path(site: Path) -> Path:
-    return site / RUN_DIR / SOCKET_NAME
+#: which host of the site's plex a client on this machine talks to (`serve --system`): its own
+#: socket, driving the site or standing by; unset, the site's server
+SYSTEM_ENV = "FLASHPOOL_SYSTEM"
+
+
+def socket_path(site: Path, system: str | None = None) -> Path:
+    """The site's server's socket, or the socket of the plex's host `system`."""
+    return site / RUN_DIR / (host_socket_name(system) if system else SOCKET_NAME)
+
+
+def client_socket(site: Path) -> Path:
+    """The socket a client of this process reaches: the host FLASHPOOL_SYSTEM names, else the
+    site's server."""
+    system = os.environ.get(SYSTEM_ENV, "").strip().upper()
+    if system and not SYSTEM_NAME.fullmatch(system):
+        raise FlashpoolError(f"{SYSTEM_ENV}={system!r} is not a system name (1-8 letters, digits, @ # $)")
+    return socket_path(site, system or None)
 
 
 @contextlib.contextmanager
@@ -39,9 +56,10 @@ def short_path(path: Path) -> Iterator[str]:
         os.close(fd)
 
 
-def listening(site: Path) -> bool:
-    """Whether a server answers on the site's socket (a stale socket file does not count)."""
-    path = socket_path(site)
+def listening(site: Path, path: Path | None = None) -> bool:
+    """Whether a server answers on the socket a client reaches (client_socket), or on `path` (a
+    stale socket file does not count)."""
+    path = path or client_socket(site)
     try:
         if not path.exists():
             return False
@@ -58,7 +76,7 @@ def listening(site: Path) -> bool:
     return True
 
 
-def bind(site: Path, group: int | None) -> socket.socket:
+def bind(site: Path, group: int | None, system: str | None = None) -> socket.socket:
     """The server's listening socket in `run/`: for the owner alone, or 0660 for `group` (the
     site's share group) in a 0750 folder of that group, so its members connect but cannot
     remove or replace it. A socket file left by a server that died is replaced; the caller
@@ -69,7 +87,7 @@ def bind(site: Path, group: int | None) -> socket.socket:
     os.chmod(run, run_mode(group))
     if group is not None:
         os.chown(run, -1, group)
-    path = socket_path(site)
+    path = socket_path(site, system)
     with contextlib.suppress(FileNotFoundError):
         if path.is_socket():
             path.unlink()
@@ -88,4 +106,4 @@ def bind(site: Path, group: int | None) -> socket.socket:
     return sock
 
 
-__all__ = ["SOCKET_NAME", "bind", "listening", "short_path", "socket_path"]
+__all__ = ["SOCKET_NAME", "SYSTEM_ENV", "bind", "client_socket", "listening", "short_path", "socket_path"]

@@ -41,7 +41,7 @@ class ServerLink:
 
     async def _post(self, path: str, body: dict[str, object] | None, session: str = "") -> Answer:
         if self._session is None:
-            name = self._paths.enter_context(sockets.short_path(sockets.socket_path(self.site)))
+            name = self._paths.enter_context(sockets.short_path(sockets.client_socket(self.site)))
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.UnixConnector(path=name), timeout=aiohttp.ClientTimeout(total=60)
             )

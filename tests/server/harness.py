@@ -55,18 +55,24 @@ def make_site(path: Path, catalog_url: str | None = None, **extra: object) -> Pa
     return path
 
 
-def env() -> dict[str, str]:
+def env(system: str | None = None) -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT)
     e.pop("FLASHPOOL_STRICT_LOOP", None)
+    e.pop("FLASHPOOL_SYSTEM", None)
+    if system is not None:
+        e["FLASHPOOL_SYSTEM"] = system
     return e
 
 
-def cli(site: Path, *args: str, check: bool = False, user: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    site: Path, *args: str, check: bool = False, user: str | None = None, system: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a process; `system`: through that host of the plex (FLASHPOOL_SYSTEM)."""
     cmd = [sys.executable, "-m", "cli", *args, "--site", str(site)]
     if user is not None:
         cmd = ["runuser", "-u", user, "--", *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env(system), cwd=ROOT, timeout=120)
     if check:
         assert out.returncode == 0, out
     return out

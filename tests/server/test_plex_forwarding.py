@@ -1,0 +1,127 @@
+"""Any host of the plex accepts any command (issue 41): a host standing by serves its own socket
+and forwards each request to the host that drives the site, on behalf of the client who asked
+(server.onbehalf), so the command runs as that client and the audit trail names it and the host
+it came through; reads answer as the driving host does; an event stream attached to the standby
+sees what the other host's clients do. A header that claims to be forwarded without the site's
+seal is refused and audited."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from server import sockets
+from tests.catalogs import postgresql_only
+from tests.server.harness import ROOT, Server, cli, env, make_site
+
+pytestmark = postgresql_only
+
+
+def until(check, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path) -> None:
+        super().__init__("localhost", timeout=10)
+        self.path_ = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        with sockets.short_path(self.path_) as name:
+            self.sock.connect(name)
+
+
+@pytest.fixture
+def plex(tmp_path, catalog_url):
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    first = Server(site, "--system", "SYS1").start()
+    until(lambda: "FPL771I" in first.output())
+    second = Server(site, "--system", "SYS2")
+    second.log = tmp_path / "sys2.log"
+    second.start()
+    until(lambda: "FORWARDS WHAT ITS CLIENTS ASK" in second.output())
+    yield site, first, second
+    second.stop()
+    first.stop()
+
+
+def audit(site) -> list[dict]:
+    out = cli(site, "audit", "export", check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"seq"')]
+
+
+def test_a_standby_host_takes_any_command_and_runs_it_on_the_driving_host_as_its_client(plex):
+    site, first, _ = plex
+    done = cli(site, "hsm", "FRBACKUP COPYPOOL(HR)", system="SYS2")
+    assert done.returncode == 0 and "ARC1802I" in done.stdout, done
+    st = json.loads(cli(site, "status", "--json", system="SYS2").stdout)
+    assert st["pid"] == first.pid  # the driving host answered
+    assert {h["system"]: h["domains"] != [] for h in st["hosts"]} == {"SYS1": True, "SYS2": False}
+    # two pools at once, one through each host
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli", "hsm", f"FRBACKUP COPYPOOL({pool})", "--site", str(site)],
+            env=env(system),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for pool, system in (("PAY", None), ("HR", "SYS2"))
+    ]
+    assert [r.wait(60) for r in runs] == [0, 0]
+    # a command for a volume the other host owns works through the standby, and reads the same
+    here, there = cli(site, "volume", "checksum", "PAY001"), cli(site, "volume", "checksum", "PAY001", system="SYS2")
+    assert here.returncode == there.returncode == 0 and here.stdout == there.stdout
+    entries = [e for e in audit(site) if e["action"] == "FRBACKUP COPYPOOL(HR)"]
+    assert len(entries) == 2 and all(e["user"] == "root" and "through SYS2" in e["client"] for e in entries), entries
+
+
+def test_an_event_stream_on_the_standby_sees_what_the_other_hosts_clients_do(plex):
+    site, _, _ = plex
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "cli", "events", "--json", "--site", str(site)],
+        env=env("SYS2"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        until(lambda: json.loads(cli(site, "status", "--json").stdout)["clients"] >= 1)
+        started = time.monotonic()
+        assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0  # on the driving host's socket
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            event = json.loads(line)
+            if event["type"] == "ActivityLogged" and event["command"].startswith("FRBACKUP COPYPOOL(PAY)"):
+                break
+        assert time.monotonic() - started < 5
+    finally:
+        follower.kill()
+        follower.wait()
+
+
+def test_a_forged_on_behalf_header_is_refused_and_audited(plex):
+    site, _, _ = plex
+    forged = {"user": "root", "groups": [], "via": "unix", "client": "", "system": "SYS9", "method": "GET"}
+    conn = UnixHTTP(sockets.socket_path(site))
+    conn.request(
+        "GET",
+        "/v1/status",
+        headers={"X-Flashpool-On-Behalf": json.dumps(forged), "X-Flashpool-On-Behalf-Seal": "0" * 64},
+    )
+    answer = conn.getresponse()
+    assert answer.status == 401 and b"FPL776E" in answer.read()
+    refused = [e for e in audit(site) if "FPL776E" in e["message_ids"]]
+    assert refused and refused[-1]["decision"] == "UNAUTHENTICATED"

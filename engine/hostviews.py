@@ -55,8 +55,8 @@ def summary(hosts: Sequence[HostView]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EnqueueHolder:
-    """Who holds a copy pool's serialisation on another host of the plex, as DFSMShsm names the
-    holder of an ENQ a request found taken."""
+    """Who holds a copy pool's serialisation (on which host of the plex, "" for a site's one
+    server), as DFSMShsm names the holder of an ENQ a request found taken."""
 
     system: str
     user: str
@@ -64,4 +64,5 @@ class EnqueueHolder:
     since: float  # the database's clock
 
     def describe(self) -> str:
-        return f"SYSTEM {self.system} HOLDS IT FOR USER {self.user} ({self.command})"
+        where = f"SYSTEM {self.system} HOLDS IT" if self.system else "IT IS HELD"
+        return f"{where} FOR USER {self.user} ({self.command})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -52,7 +53,6 @@ from engine.visibility import EVERYTHING, Visibility, visibility, visibility_now
 log = logging.getLogger("flashpool.hsm")
 _BACKGROUND = "flashpool-background-"  # a background task's name, before its copy pool
 ENQUEUE_RETRY = 0.2  # seconds between asks for a copy pool another host of the plex holds
-LOCAL = EnqueueHolder("", "", "", 0.0)  # `serialise` without waiting: a command of this host holds the pool
 
 
 class FastReplication:
@@ -73,6 +73,8 @@ class FastReplication:
         self.journal: GroupCommit[Outcome] = GroupCommit(_log_and_audit_all)  # their entries: one commit
         #: in an HSMplex, the copy pools' serialisation across the hosts (set by the server that joins it)
         self.enqueues: PoolEnqueues | None = None
+        #: who holds each copy pool's serialisation on this host now, for the RC 28 that names them
+        self.holders: dict[str, EnqueueHolder] = {}
 
     async def log_and_audit(
         self,
@@ -112,25 +114,31 @@ class FastReplication:
     async def serialise(self, pool: str, user: str, command: str, wait: bool = True) -> EnqueueHolder | None:
         """Take copy pool `pool`'s serialisation: this host's lock on it, then, in an HSMplex, the
         plex's ENQ on it (engine.plex.enqueue), waiting for another host's holder to finish.
-        Without `wait`, a pool held here or elsewhere is not waited for: the holder elsewhere is
-        returned (LOCAL for this host) and nothing is held."""
+        Without `wait`, a pool held here or elsewhere is not waited for: its holder is returned
+        and nothing is held."""
         lock = self.lock(pool)
         if not wait and lock.locked():
-            return LOCAL
+            return self.holders[pool]
         await lock.acquire()
+        system = self.enqueues.membership.system if self.enqueues is not None else ""
+        self.holders[pool] = EnqueueHolder(system, user, printable(command)[:120], time.time())
         try:
             while self.enqueues is not None:
                 holder = await asyncio.to_thread(self.enqueues.take, pool, user, printable(command)[:120])
                 if holder is None:
                     break
                 if not wait:
-                    lock.release()
+                    self._let_go(pool)
                     return holder
                 await asyncio.sleep(ENQUEUE_RETRY)
         except BaseException:
-            lock.release()
+            self._let_go(pool)
             raise
         return None
+
+    def _let_go(self, pool: str) -> None:
+        del self.holders[pool]
+        self.lock(pool).release()
 
     async def unserialise(self, pool: str) -> None:
         """Give copy pool `pool`'s serialisation up: the plex's ENQ (a release that cannot be
@@ -140,7 +148,7 @@ class FastReplication:
                 with contextlib.suppress(DatabaseError, OSError):
                     await asyncio.to_thread(self.enqueues.release, pool)
         finally:
-            self.lock(pool).release()
+            self._let_go(pool)
 
     @contextlib.asynccontextmanager
     async def serialised(self, pool: str, user: str, command: str) -> AsyncIterator[None]:
@@ -223,7 +231,7 @@ class FastReplication:
                 return res
         nowait = isinstance(req, FrBackup | FrRecov) and req.wait is False
         if nowait and pool is not None and self.lock(pool).locked():  # IBM: one function at a time, else RC 28
-            rules.report(res, *function_of(req), rules.pool_busy(pool))
+            rules.report(res, *function_of(req), rules.pool_busy(pool, self.holders[pool]))
             await self.log_and_audit(ctx, res, named, decision, log_line=True)
             return res
         slots = self.tasks.get(req.verb) if isinstance(req, FrBackup | FrRecov) else None
@@ -242,7 +250,7 @@ class FastReplication:
             else:
                 holder = await self.serialise(pool, ctx.who.user, res.command, wait=not nowait)
                 if holder is not None:  # NOWAIT: IBM runs one function at a time on a pool, else RC 28
-                    rules.report(res, *function_of(req), rules.pool_busy(pool, None if holder is LOCAL else holder))
+                    rules.report(res, *function_of(req), rules.pool_busy(pool, holder))
                     await self.log_and_audit(ctx, res, named, decision, log_line=True)
                     return res
                 try:

@@ -1,6 +1,6 @@
 """Copy pool commands serialise across the hosts of an HSMplex (DFSMShsm's global ENQ, issue 41):
-a NOWAIT request for a pool another host holds is refused with RC 28 naming the holder (host,
-user, command); a request that may wait runs once the other host lets go; other pools go on
+a NOWAIT request for a pool another host (or a command of this one) holds is refused with RC 28
+naming the holder (host, user, command); a request that may wait runs once the other host lets go; other pools go on
 meanwhile; a holder whose host died holds the pool no longer than its lease. Both catalogs."""
 
 from __future__ import annotations
@@ -59,3 +59,13 @@ async def test_a_pool_held_on_another_host_is_named_waited_for_and_taken_back_fr
             assert c.execute(text("SELECT count(*) FROM plex_enqueue")).scalar_one() == 0
     finally:
         catalog.close()
+
+
+async def test_a_nowait_request_for_a_pool_held_here_names_its_holder(site: Site):
+    await site.hsm.serialise("PAYROLL", "OPER1", "FRBACKUP COPYPOOL(PAYROLL) DUMP")  # a command runs on it
+    refused = await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) NOWAIT")
+    assert refused.rc == 28
+    assert "(IT IS HELD FOR USER OPER1 (FRBACKUP COPYPOOL(PAYROLL) DUMP))" in "\n".join(refused.lines())
+    await site.hsm.unserialise("PAYROLL")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) NOWAIT")).rc == 0
+    assert site.hsm.holders == {}  # every command let its pool go

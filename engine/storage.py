@@ -253,6 +253,11 @@ class Volume:
         """How many tracks are held."""
         return len(self._held)
 
+    def forget_held(self) -> None:
+        """Drop the held writes unwritten: this process may write the image no more (a host of the
+        plex whose lease ends); the held-write log keeps them for whoever opens the site next."""
+        self._held = {}
+
     def _holds_any(self, first: int, count: int) -> bool:
         held = self._held
         if count <= len(held):

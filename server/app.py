@@ -156,7 +156,7 @@ class SiteServer:
                 raise onbehalf.ForgedOnBehalf(f"it came from a process of another user (uid {uid})")
             body = await request.read()
             key = self.site.context.audit.key
-            return onbehalf.unseal(key, request.headers, request.method, request.path_qs, body, time.time())
+            return onbehalf.unseal(key, request.headers, request.method, request.raw_path, body, time.time())
         except onbehalf.ForgedOnBehalf as exc:
             await self._refused_login(f"pid {pid}", "", "FPL776E", f"A FORGED ON-BEHALF HEADER ({exc})".upper())
             raise Unauthenticated(f"FPL776E the request names a client on another host's behalf, but {exc}") from None

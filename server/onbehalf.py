@@ -61,7 +61,7 @@ def unseal(key: AuditKey, headers: Mapping[str, str], method: str, path: str, bo
     """The client a forwarded request is for; ForgedOnBehalf unless the seal is right for this
     method, path and body, and recent."""
     payload, given = headers.get(HEADER, ""), headers.get(SEAL, "")
-    if not hmac.compare_digest(key.seal(_DOMAIN + payload.encode()), given):
+    if not hmac.compare_digest(key.seal(_DOMAIN + payload.encode()).encode(), given.encode("utf-8", "replace")):
         raise ForgedOnBehalf("its seal is not the site's")
     try:
         fields = json.loads(payload)

@@ -36,9 +36,9 @@ from engine.errors import FlashpoolError
 from engine.hostviews import LEASE_SECONDS
 from engine.messages import NOT_DURABLE
 from engine.paths import private_file
-from engine.plex import Membership, Ownership, PoolEnqueues, SystemInUse
+from engine.plex import Fenced, Membership, Ownership, PoolEnqueues, SystemInUse
 from engine.security import Identity, auditkey
-from engine.site import Site
+from engine.site import Site, SiteInUse
 from server import plexhost, sockets, standby
 from server.app import SiteServer, http_log
 
@@ -102,13 +102,12 @@ async def serve(options: ServeOptions) -> int:
     except StoppedStandingBy:
         return 0
     try:
-        site = Site.open(options.site, durable=options.durable)  # the site's lock: one server per site
+        site = await _open_site(options, joined)
     except BaseException:
         if joined is not None:
             await asyncio.to_thread(joined.part)
         raise
     if joined is not None:
-        site.catalog.fence = joined.ownership.check  # every relationship commit checks its tokens
         for message_id, text in joined.said:
             await asyncio.to_thread(plexhost.record, site, message_id, text)
     if not options.durable:
@@ -212,6 +211,41 @@ def _part(membership: Membership) -> None:
                 membership.leave()
     finally:
         membership.catalog.close()
+
+
+async def _open_site(options: ServeOptions, joined: Joined | None) -> Site:
+    """The site opened, its lock held (one server per site on a machine). A host of the plex
+    opens it fenced by the tokens of the volumes it owns, renewing its lease meanwhile (opening a
+    big site, or finishing what a dead host left, takes a while), and waits while the host that
+    drove the site before still holds the site's lock: stalled, not dead, it lets go when it
+    finds its lease gone."""
+    if joined is None:
+        return Site.open(options.site, durable=options.durable)
+    m = joined.membership
+    renewing = asyncio.create_task(_renewing(m))
+    try:
+        said = False
+        while True:
+            if not m.trusted():
+                raise Fenced(f"system {m.system} could not keep its lease while it opened the site")
+            try:
+                return await asyncio.to_thread(
+                    Site.open, options.site, durable=options.durable, fence=joined.ownership.check
+                )
+            except SiteInUse as exc:
+                if not said:
+                    log.warning("serve: %s; system %s waits for it to let the site go", exc, m.system)
+                    said = True
+                await asyncio.sleep(m.lease_seconds / 10)
+    finally:
+        renewing.cancel()
+
+
+async def _renewing(membership: Membership) -> None:
+    while True:
+        await asyncio.sleep(membership.lease_seconds / 3)
+        with contextlib.suppress(DBAPIError, OSError):
+            await asyncio.to_thread(membership.renew)
 
 
 def _share_gid(catalog: Catalog) -> int | None:

@@ -4,8 +4,10 @@ site, on behalf of the client who asked (server.onbehalf), and streams the answe
 streams included. So any host accepts any command, and its clients see every change of the site.
 
 A web console's session is passed on as it is: the driving host knows it (the catalog is shared).
-When the driving host does not answer, the client is told so (503): this host takes the site
-over when that host's lease runs out, and then serves the same socket itself.
+The driving host is reached at its own socket in this site's run/ folder, which must be a socket
+of this server's user, never at an address the catalog names. When it does not answer, the
+client is told so (503): this host takes the site over when that host's lease runs out, and
+then serves the same socket itself.
 """
 
 from __future__ import annotations
@@ -13,38 +15,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from engine.plex import Membership, hosts
 from engine.security import Identity
 from engine.security.auditkey import AuditKey
 from engine.security.sessions import SESSION_PREFIX
 from server import onbehalf, sockets
-from server.app import PEERCRED, http_log, json_error
+from server.app import MAX_BODY, PEERCRED, http_log, json_error
 
 log = logging.getLogger("flashpool.server")
 PASSED_ON = ("Content-Type", "Accept")  # request headers the driving host needs as they came
 
 
 class StandbyProxy:
-    def __init__(self, membership: Membership, key: AuditKey) -> None:
+    def __init__(self, site: Path, membership: Membership, key: AuditKey) -> None:
+        self.site = site
         self.membership = membership
         self.key = key
-        self.app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.app = web.Application(client_max_size=MAX_BODY)  # what the driving host takes, no more
         self.app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._clients: dict[str, aiohttp.ClientSession] = {}
+        self._clients: dict[Path, aiohttp.ClientSession] = {}
         self._names = contextlib.ExitStack()
-        self._known: tuple[str | None, float] = (None, 0.0)  # the driving host's socket, until when
+        self._known: tuple[Path | None, float] = (None, 0.0)  # the driving host's socket, until when
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         sock = request.transport.get_extra_info("socket") if request.transport else None
         if sock is None or sock.family != socket.AF_UNIX:
             return json_error(400, "bad-request", "a host standing by serves its Unix socket only")
+        if onbehalf.HEADER in request.headers or onbehalf.SEAL in request.headers:
+            return json_error(400, "bad-request", "a request forwarded once is not forwarded again")
         pid, uid, gid = PEERCRED.unpack(
             sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
         )
@@ -56,15 +63,15 @@ class StandbyProxy:
         else:
             who = await asyncio.to_thread(Identity.of_uid, uid, gid, via="unix", client=f"pid {pid}")
             system = self.membership.system
-            headers |= onbehalf.seal(self.key, who, system, request.method, request.path_qs, body, time.time())
+            headers |= onbehalf.seal(self.key, who, system, request.method, request.raw_path, body, time.time())
         driver = await asyncio.to_thread(self._driver)
         if driver is None:
             return self._unreachable("no host of the plex drives the site now")
+        answer: web.StreamResponse | None = None
+        target = URL(f"http://plex{request.raw_path}", encoded=True)  # as it came: the seal is on it
         try:
             client = self._client(driver)
-            async with client.request(
-                request.method, f"http://plex{request.path_qs}", data=body, headers=headers
-            ) as up:
+            async with client.request(request.method, target, data=body, headers=headers) as up:
                 answer = web.StreamResponse(status=up.status, headers={"Content-Type": up.content_type})
                 await answer.prepare(request)
                 async for chunk in up.content.iter_any():
@@ -72,28 +79,33 @@ class StandbyProxy:
                 await answer.write_eof()
                 return answer
         except (aiohttp.ClientError, OSError) as exc:
+            if answer is not None:  # the answer had begun: it ends here, cut short
+                return answer
             return self._unreachable(f"{driver} does not answer ({exc})")
 
-    def _driver(self) -> str | None:
+    def _driver(self) -> Path | None:
         """The socket of the live host that drives the site (it owns its volumes), if any; read
         again at most once a second (a plex's hosts change in leases, not in milliseconds)."""
         now = time.monotonic()
         if now >= self._known[1]:
-            found = hosts(self.membership.catalog)
+            me = self.membership.system
             driver = next(
-                (h.address for h in found if h.live and h.domains and h.system != self.membership.system), None
+                (h.system for h in hosts(self.membership.catalog) if h.live and h.domains and h.system != me), None
             )
-            self._known = (driver, now + 1.0)
+            self._known = (sockets.socket_path(self.site, driver) if driver else None, now + 1.0)
         return self._known[0]
 
-    def _client(self, address: str) -> aiohttp.ClientSession:
-        if address.startswith("https://"):
-            raise aiohttp.ClientError("the driving host serves TCP only with tokens; forwarding goes to its socket")
-        client = self._clients.get(address)
+    def _client(self, path: Path) -> aiohttp.ClientSession:
+        """A connection to the driving host's socket, which must be this user's: a socket of
+        another user's there would receive the clients' sessions and passwords."""
+        if path.lstat().st_uid != os.getuid():
+            raise aiohttp.ClientError(f"{path} is not a socket of this server's user")
+        client = self._clients.get(path)
         if client is None:
-            name = self._names.enter_context(sockets.short_path(Path(address)))
-            client = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=name))
-            self._clients[address] = client
+            name = self._names.enter_context(sockets.short_path(path))
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0)  # an event stream lasts
+            client = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=name), timeout=timeout)
+            self._clients[path] = client
         return client
 
     def _unreachable(self, why: str) -> web.Response:
@@ -113,8 +125,10 @@ class StandbyProxy:
 
 async def serve(site: Path, membership: Membership, key: AuditKey, gid: int | None) -> web.AppRunner:
     """The proxy on this host's socket, until the returned runner is cleaned up."""
-    proxy = StandbyProxy(membership, key)
-    runner = web.AppRunner(proxy.app, access_log=None, handle_signals=False, logger=http_log)
+    proxy = StandbyProxy(site, membership, key)
+    # when it takes the site over, a request still in flight (a client that sends slowly) must not
+    # hold it back: the site waits, opened by nobody, while this host's lease runs
+    runner = web.AppRunner(proxy.app, access_log=None, handle_signals=False, shutdown_timeout=1.0, logger=http_log)
     proxy.app.on_cleanup.append(lambda _app: proxy.close())
     await runner.setup()
     await web.SockSite(runner, sockets.bind(site, gid, membership.system)).start()

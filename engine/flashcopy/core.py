@@ -189,6 +189,9 @@ class FlashCopyCore:
         with self.lock:
             self.closed = True
             self.halted = why
+            for vol in self._holding:  # never destaged now, not even when the volume is closed
+                vol.forget_held()
+            self._holding.clear()
             if self.held_log is not None:
                 self.held_log.close()
 

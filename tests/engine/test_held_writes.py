@@ -127,3 +127,28 @@ async def test_a_site_without_durability_holds_nothing(tmp_path) -> None:
         assert core.held == 0 and not (tmp_path / "site" / HELD_LOG).exists()
     finally:
         await site.close()
+
+
+async def test_a_halted_core_writes_no_held_write_even_when_the_site_closes(tmp_path) -> None:
+    """A host of the plex whose lease ends halts: writes held for the group commit never reach the
+    image from it (their copy-on-write was never committed); the log keeps them, and the next
+    opener writes them again after the copy-on-write it makes again."""
+    path = _site(tmp_path / "site")
+    site = Site.open(path, clock=clock())
+    await _backup(site)
+    core, src = site.flashcopy.core, SOURCES[0]
+    tgt = _targets(site)[src]
+    await asyncio.to_thread(core.write, src, 3, track(src, 2, 3))
+    await asyncio.to_thread(core.halt, "the lease ran out")
+    await site.close()
+    raw = site.context.volume(src)
+    with open(raw.path, "rb") as f:  # the image still holds the point in time's track
+        f.seek(3 * raw.geometry.slot_size)
+        assert f.read(raw.geometry.track_size) == track(src, 1, 3)
+    site = Site.open(path, clock=clock())
+    try:
+        assert site.replayed == (1, [])
+        assert site.flashcopy.core.read(src, 3) == track(src, 2, 3)
+        assert site.flashcopy.core.read(tgt, 3) == track(src, 1, 3)  # the version kept its point in time
+    finally:
+        await site.close()

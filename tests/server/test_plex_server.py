@@ -5,6 +5,7 @@ dead instance's lease to run out instead of taking the name from under it."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import time
@@ -186,3 +187,33 @@ def test_a_host_standing_by_leaves_the_plex_when_it_is_stopped(site):
         assert second.stop() == 0
         assert "SERVER STOPPED WHILE IT STOOD BY" in second.output()
         assert [(h[0], h[4]) for h in plex(site)] == [("SYS1", False), ("SYS2", True)]  # SYS2 left in good order
+
+
+@postgresql_only
+def test_a_stalled_driver_stops_writing_when_it_wakes_and_the_standby_takes_over(tmp_path, catalog_url):
+    """The driving host stalls (SIGSTOP) past its lease, alive, holding the site's lock: the standby
+    takes its volumes and waits for the lock; the stalled host, woken, finds its lease gone, halts
+    its writes and stops; the standby then opens the site and serves it."""
+    lease = 3.0
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    first = Server(site, "--system", "SYS1", "--lease", str(lease)).start()
+    until(lambda: "FPL771I" in first.output())
+    second = Server(site, "--system", "SYS2", "--lease", str(lease))
+    second.log = tmp_path / "sys2.log"
+    second.start()
+    try:
+        until(lambda: "FORWARDS WHAT ITS CLIENTS ASK" in second.output())
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            until(lambda: "waits for it to let the site go" in second.output(), timeout=4 * lease)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
+        assert first.proc is not None and first.proc.wait(30) == 0
+        assert "FPL773E SYSTEM SYS1 COULD NOT RENEW ITS LEASE BEFORE IT RAN OUT: IT STOPS WRITING" in first.output()
+        until(lambda: "FPL771I SYSTEM SYS2 IS THE PRIMARY HOST" in second.output(), timeout=4 * lease)
+        assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (LEASE RAN OUT)" in second.output()
+        assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0  # SYS2 serves the site's socket
+    finally:
+        second.stop()
+        if first.proc is not None and first.proc.poll() is None:
+            first.stop()

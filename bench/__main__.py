@@ -29,6 +29,7 @@ BENCHMARKS = [
     "plex_catalog",
     "plex_big",
     "plex_takeover",
+    "plex_throughput",
 ]
 
 

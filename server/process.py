@@ -242,9 +242,10 @@ async def _open_site(options: ServeOptions, joined: Joined | None) -> Site:
 
 
 async def _renewing(membership: Membership) -> None:
+    """While the site opens: the lease renewed (a lost one is found by `trusted` after the open)."""
     while True:
         await asyncio.sleep(membership.lease_seconds / 3)
-        with contextlib.suppress(DBAPIError, OSError):
+        with contextlib.suppress(DBAPIError, OSError, Fenced):
             await asyncio.to_thread(membership.renew)
 
 

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from console import format as fmt
 from console.screens.base import DrillIn, ListScreen
 from console.walkthroughs import FOR_RECOVERY
-from console.widgets.live_table import Cells, Column
+from console.widgets.live_table import Cells, Column, LiveTable
 from engine.views import PoolSummary
 
 
@@ -63,7 +63,11 @@ class PoolsScreen(ListScreen):
 
     @property
     def current_pool(self) -> str | None:
-        return self.table.selected_key if self.is_mounted else None
+        """The pool under the cursor; None while the screen has no table (being composed, or
+        torn down while another screen mounts and asks)."""
+        tables = self.query("#main-table").results(LiveTable) if self.is_mounted else iter(())
+        table = next(tables, None)
+        return table.selected_key if table is not None else None
 
     def drill_in(self) -> DrillIn | None:
         from console.screens.pool_detail import PoolDetailScreen

@@ -212,9 +212,7 @@ def test_every_crash_point(tmp_path, scenario: Scenario) -> None:
 #: on PostgreSQL in `make test`: a roll-off with dumps, a fast reverse restore through a cascade and a
 #: data set recovered from tape; every scenario under `make soak`
 ON_POSTGRESQL = [
-    s
-    for s in SCENARIOS
-    if SOAK or s.name in ("rolloff-dumped", "recover-frr-older", "recover-dataset-dump", "autodump-primary-dies")
+    s for s in SCENARIOS if SOAK or s.name in ("rolloff-dumped", "recover-frr-older", "recover-dataset-dump")
 ]
 
 

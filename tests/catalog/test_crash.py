@@ -28,7 +28,7 @@ from tests.catalogs import both_catalogs
 from tests.engine.model import FlashCopyModel
 
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
-KILLS = int(os.environ.get("FLASHPOOL_CRASH_KILLS", "300" if SOAK else "30"))
+KILLS = int(os.environ.get("FLASHPOOL_CRASH_KILLS", "300" if SOAK else "20"))
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -32,7 +32,7 @@ SIZES = {"VOLA": 10, "VOLB": 10, "VOLC": 10, "VOLD": 10, "BIG": 14}
 VOLS = sorted(SIZES)
 MAX_PER_TRACK = 4
 SOAK = bool(os.environ.get("FLASHPOOL_SOAK"))
-EXAMPLES = int(os.environ.get("FLASHPOOL_MODEL_EXAMPLES", "20000" if SOAK else "1000"))
+EXAMPLES = int(os.environ.get("FLASHPOOL_MODEL_EXAMPLES", "20000" if SOAK else "700"))
 
 
 class RowJournal:

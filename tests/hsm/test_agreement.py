@@ -291,7 +291,7 @@ def test_checks_and_impact_agree_with_the_command(base):
     totals = {"sequences": 0, "commands": 0, "refused": 0, "configured": 0, "foretold": 0}
 
     @settings(
-        max_examples=5000 if SOAK else 90,
+        max_examples=5000 if SOAK else 70,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=not SOAK,

@@ -175,7 +175,7 @@ def base(tmp_path_factory) -> Path:
 
 
 @settings(
-    max_examples=3000 if SOAK else 150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not SOAK
+    max_examples=3000 if SOAK else 100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=not SOAK
 )  # make test: the same sequences every run (CI never flakes); soak explores
 @given(sequence=ops)
 def test_background_work_never_makes_a_promise_false(base, sequence):

@@ -161,7 +161,7 @@ class VersionMachine(RuleBasedStateMachine):
 
 
 VersionMachine.TestCase.settings = settings(
-    max_examples=400 if SOAK else 45,
+    max_examples=400 if SOAK else 35,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -48,12 +48,12 @@ def test_refusals_are_shown_and_audited(site, page):
     assert DB2 not in page.content() and "DEMO" not in page.content()  # nothing of the site before a login
     log_in(page, web.url, "nora")
     assert "IS NOT AUTHORIZED" in page.inner_text("body")
-    short = WebProcess(path, "--idle", "3")
+    short = WebProcess(path, "--idle", "6")  # long enough for the console to start on a loaded machine
     try:
         log_in(page, short.url, "alice")
         assert page.inner_text("#user") == "alice"  # the console page
         wait_for(page, DB2)  # the console is up: its terminal's answers to the console's start-up are in
-        time.sleep(5.0)  # idle past the session (3 s), nothing typed
+        time.sleep(8.0)  # idle past the session (6 s), nothing typed
         page.goto(short.url)
         assert "Your session has ended" in page.inner_text("body")
     finally:

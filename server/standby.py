@@ -74,9 +74,10 @@ class StandbyProxy:
             async with client.request(request.method, target, data=body, headers=headers) as up:
                 answer = web.StreamResponse(status=up.status, headers={"Content-Type": up.content_type})
                 await answer.prepare(request)
-                async for chunk in up.content.iter_any():
+                while chunk := await _next_chunk(up, request):
                     await answer.write(chunk)
-                await answer.write_eof()
+                if request.transport is not None and not request.transport.is_closing():
+                    await answer.write_eof()
                 return answer
         except (aiohttp.ClientError, OSError) as exc:
             if answer is not None:  # the answer had begun: it ends here, cut short
@@ -121,6 +122,17 @@ class StandbyProxy:
             await client.close()
         self._clients.clear()
         self._names.close()
+
+
+async def _next_chunk(up: aiohttp.ClientResponse, request: web.Request) -> bytes:
+    """The answer's next bytes; b"" at its end, or within a second of its client going away (a
+    quiet event stream shows no write to fail), so the driving host lets its stream go too."""
+    while True:
+        try:
+            return await asyncio.wait_for(up.content.readany(), 1.0)
+        except TimeoutError:
+            if request.transport is None or request.transport.is_closing():
+                return b""
 
 
 async def serve(site: Path, membership: Membership, key: AuditKey, gid: int | None) -> web.AppRunner:

@@ -111,7 +111,7 @@ def test_an_event_stream_on_the_standby_sees_what_the_other_hosts_clients_do(ple
         follower.kill()
         follower.wait()
     # the client gone, its quiet stream through the standby is let go on the driving host too
-    until(lambda: json.loads(cli(site, "status", "--json").stdout)["clients"] == 0, timeout=5)
+    until(lambda: json.loads(cli(site, "status", "--json").stdout)["clients"] == 0, timeout=15)
 
 
 def test_a_forged_on_behalf_header_is_refused_and_audited(plex):

@@ -1,4 +1,4 @@
-"""Throughput of the plex (issue 41): the same workload, FRBACKUP of two copy pools by two clients
+"""Throughput of the plex (issue 41): the same workload, FRBACKUP ... FORCE of two copy pools by two clients
 at once (a batch step each), against one host, then with the second client on a second host.
 
 Today one host drives the site and the others stand by and forward to it, so the second host adds
@@ -26,7 +26,7 @@ def clients(site, systems: tuple[str | None, str | None]) -> float:
         subprocess.Popen(
             [sys.executable, "-m", "cli", "hsm", "-", "--quiet", "--site", str(site)],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env(system),
             cwd=ROOT,
@@ -36,10 +36,11 @@ def clients(site, systems: tuple[str | None, str | None]) -> float:
     ]
     for run, pool in zip(runs, ("PAY", "HR"), strict=True):
         assert run.stdin is not None
-        run.stdin.write(f"FRBACKUP COPYPOOL({pool})\n" * COMMANDS)
-        run.stdin.close()
+        run.stdin.write(f"FRBACKUP COPYPOOL({pool}) FORCE\n" * COMMANDS)  # rolls off a version still copying
+        run.stdin.flush()
     for run in runs:
-        assert run.wait(600) == 0, run.stderr.read() if run.stderr else ""
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, (out[-2000:], err[-2000:])
     return time.perf_counter() - started
 
 

@@ -13,7 +13,7 @@ from bench._common import result, scratch
 from engine.hostviews import LEASE_SECONDS
 from server import sockets
 from tests.pg import Cluster
-from tests.server.harness import Server, cli, make_site
+from tests.server.harness import cli, make_site, plex_of_two
 
 
 def main() -> None:
@@ -22,14 +22,7 @@ def main() -> None:
     try:
         with scratch("plex-takeover") as root:
             site = make_site(root / "site", catalog_url=cluster.url(cluster.create_database()))
-            first = Server(site, "--system", "SYS1", "--copy-rate", "20").start()
-            while "FPL771I" not in first.output():
-                time.sleep(0.05)
-            second = Server(site, "--system", "SYS2")
-            second.log = root / "sys2.log"
-            second.start()
-            while "FPL775I" not in second.output():
-                time.sleep(0.05)
+            first, second = plex_of_two(site, "--copy-rate", "20")
             assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0
             while json.loads(cli(site, "status", "--json").stdout)["copies"] == 0:
                 time.sleep(0.05)

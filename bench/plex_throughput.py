@@ -14,7 +14,7 @@ import time
 
 from bench._common import result, scratch
 from tests.pg import Cluster
-from tests.server.harness import ROOT, Server, env, make_site
+from tests.server.harness import ROOT, env, make_site, plex_of_two
 
 COMMANDS = 40  # FRBACKUPs per client
 
@@ -50,12 +50,7 @@ def main() -> None:
     try:
         with scratch("plex-throughput") as root:
             site = make_site(root / "site", catalog_url=cluster.url(cluster.create_database()))
-            first = Server(site, "--system", "SYS1").start()
-            second = Server(site, "--system", "SYS2")
-            second.log = root / "sys2.log"
-            second.start()
-            while "FORWARDS WHAT ITS CLIENTS ASK" not in second.output():
-                time.sleep(0.05)
+            first, second = plex_of_two(site)
             clients(site, (None, None))  # warm
             one = min(clients(site, (None, None)) for _ in range(2))
             two = min(clients(site, (None, "SYS2")) for _ in range(2))

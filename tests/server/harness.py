@@ -173,3 +173,21 @@ async def as_owner(site: Path, *changes: SecurityChange) -> list[CommandResult]:
         return out
     finally:
         await owner.close()
+
+
+def plex_of_two(site: Path, *first_args: str, lease: float | None = None) -> tuple[Server, Server]:
+    """Host SYS1 driving the site (with `first_args`) and SYS2 standing by and forwarding to it,
+    each with its own log; both started and ready."""
+    leased = ("--lease", str(lease)) if lease is not None else ()
+    first = Server(site, "--system", "SYS1", *leased, *first_args).start()
+    deadline = time.monotonic() + 30
+    while "FPL771I" not in first.output():
+        assert time.monotonic() < deadline, first.output()
+        time.sleep(0.05)
+    second = Server(site, "--system", "SYS2", *leased)
+    second.log = site.parent / f"{site.name}-sys2.log"
+    second.start()
+    while "FORWARDS WHAT ITS CLIENTS ASK" not in second.output():
+        assert time.monotonic() < deadline, second.output()
+        time.sleep(0.05)
+    return first, second

@@ -18,7 +18,7 @@ import pytest
 
 from server import sockets
 from tests.catalogs import postgresql_only
-from tests.server.harness import ROOT, Server, cli, env, make_site
+from tests.server.harness import ROOT, cli, env, make_site, plex_of_two
 
 pytestmark = postgresql_only
 
@@ -44,12 +44,7 @@ class UnixHTTP(http.client.HTTPConnection):
 @pytest.fixture
 def plex(tmp_path, catalog_url):
     site = make_site(tmp_path / "site", catalog_url=catalog_url)
-    first = Server(site, "--system", "SYS1").start()
-    until(lambda: "FPL771I" in first.output())
-    second = Server(site, "--system", "SYS2")
-    second.log = tmp_path / "sys2.log"
-    second.start()
-    until(lambda: "FORWARDS WHAT ITS CLIENTS ASK" in second.output())
+    first, second = plex_of_two(site)
     yield site, first, second
     second.stop()
     first.stop()

@@ -21,7 +21,7 @@ from engine.plex.domains import Domains
 from engine.site import Site
 from server import sockets
 from tests.catalogs import postgresql_only
-from tests.server.harness import PAY, TRACKS, Server, cli, data, make_site
+from tests.server.harness import PAY, TRACKS, Server, cli, data, make_site, plex_of_two
 
 
 @pytest.fixture
@@ -144,13 +144,9 @@ def test_a_standby_host_takes_over_a_dead_hosts_copies_and_finishes_them(tmp_pat
     of every target then reads as the model says (the sources' point in time)."""
     lease = 3.0
     site = make_site(tmp_path / "site", catalog_url=catalog_url)
-    first = Server(site, "--system", "SYS1", "--lease", str(lease), "--copy-rate", "20").start()
-    until(lambda: "FPL771I" in first.output())
-    second = Server(site, "--system", "SYS2", "--lease", str(lease))
-    second.log = tmp_path / "sys2.log"
-    second.start()
+    first, second = plex_of_two(site, "--copy-rate", "20", lease=lease)
     try:
-        until(lambda: "FPL775I SYSTEM SYS2 STANDS BY: SYS1 DRIVES THE SITE" in second.output())
+        assert "FPL775I SYSTEM SYS2 STANDS BY: SYS1 DRIVES THE SITE" in second.output()
         standby = {h["system"]: h for h in json.loads(cli(site, "status", "--json").stdout)["hosts"]}["SYS2"]
         assert (standby["live"], standby["primary"], standby["domains"]) == (True, False, [])
         assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0
@@ -179,15 +175,15 @@ def test_a_standby_host_takes_over_a_dead_hosts_copies_and_finishes_them(tmp_pat
 
 
 def test_a_host_standing_by_leaves_the_plex_when_it_is_stopped(site):
-    with Server(site, "--system", "SYS1"):
-        second = Server(site, "--system", "SYS2")
-        second.log = site.parent / "sys2.log"
-        second.start()
-        until(lambda: "FPL775I SYSTEM SYS2 STANDS BY" in second.output())
+    first, second = plex_of_two(site)
+    try:
+        assert "FPL775I SYSTEM SYS2 STANDS BY" in second.output()
         assert "SYS2 (standing by, pid" in cli(site, "status").stdout
         assert second.stop() == 0
         assert "SERVER STOPPED WHILE IT STOOD BY" in second.output()
         assert [(h[0], h[4]) for h in plex(site)] == [("SYS1", False), ("SYS2", True)]  # SYS2 left in good order
+    finally:
+        first.stop()
 
 
 @postgresql_only
@@ -197,13 +193,8 @@ def test_a_stalled_driver_stops_writing_when_it_wakes_and_the_standby_takes_over
     its writes and stops; the standby then opens the site and serves it."""
     lease = 3.0
     site = make_site(tmp_path / "site", catalog_url=catalog_url)
-    first = Server(site, "--system", "SYS1", "--lease", str(lease)).start()
-    until(lambda: "FPL771I" in first.output())
-    second = Server(site, "--system", "SYS2", "--lease", str(lease))
-    second.log = tmp_path / "sys2.log"
-    second.start()
+    first, second = plex_of_two(site, lease=lease)
     try:
-        until(lambda: "FORWARDS WHAT ITS CLIENTS ASK" in second.output())
         os.kill(first.pid, signal.SIGSTOP)
         try:
             until(lambda: "waits for it to let the site go" in second.output(), timeout=4 * lease)

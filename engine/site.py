@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import DatabaseError
 
 from engine import sitefiles
-from engine.catalog import Catalog, CatalogError, CatalogMissing, settings, sqlite_url
+from engine.catalog import Catalog, CatalogError, CatalogMissing, Fence, settings, sqlite_url
 from engine.catalog import constructs as repo
 from engine.catalog.models import (
     PermitRow,
@@ -267,13 +266,13 @@ class Site:
         copier: CopierSettings | None = None,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
-        fence: Callable[[Connection, set[str]], None] | None = None,
+        fence: Fence | None = None,
     ) -> Site:
         """Open a site. `durable` (the default) keeps every promise through a power cut
         (docs/ATOMICITY.md): the catalog flushes each commit, FlashCopy flushes a target before
         the bits that vouch for its tracks. Without it, only through a process crash. `fence`:
-        a host of the plex's check on every relationship commit, from the first one opening makes
-        (engine.plex.ownership)."""
+        a host of the plex's check on every commit that writes the catalog, from the first one
+        opening makes (engine.plex.ownership)."""
         root = Path(path)
         lock = _lock_site(root)
         options = dataclasses.replace(options or FlashCopyOptions(), durable=durable)
@@ -295,12 +294,13 @@ class Site:
         options: FlashCopyOptions,
         copier: CopierSettings | None,
         clock: Callable[[], float],
-        fence: Callable[[Connection, set[str]], None] | None,
+        fence: Fence | None,
     ) -> Site:
         catalog_files = (CATALOG_FILE, f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm", CATALOG_URL_FILE)
         repaired = sitefiles.secure(root, None, only=catalog_files)  # the catalog's files first
         catalog = Catalog.open(cls.catalog_url(root), durable=options.durable)
-        catalog.fence = fence
+        if fence is not None:
+            catalog.guard(fence)
         try:
             with catalog.transaction() as c:
                 found = settings.read(c)

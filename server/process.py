@@ -229,9 +229,7 @@ async def _open_site(options: ServeOptions, joined: Joined | None) -> Site:
             if not m.trusted():
                 raise Fenced(f"system {m.system} could not keep its lease while it opened the site")
             try:
-                return await asyncio.to_thread(
-                    Site.open, options.site, durable=options.durable, fence=joined.ownership.check
-                )
+                return await asyncio.to_thread(Site.open, options.site, durable=options.durable, fence=joined.ownership)
             except SiteInUse as exc:
                 if not said:
                     log.warning("serve: %s; system %s waits for it to let the site go", exc, m.system)

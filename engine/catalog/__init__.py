@@ -8,6 +8,7 @@ from engine.catalog.store import (
     CatalogJournal,
     CatalogMissing,
     CatalogVersionMismatch,
+    Fence,
     sqlite_url,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "CatalogJournal",
     "CatalogMissing",
     "CatalogVersionMismatch",
+    "Fence",
     "sqlite_url",
 ]

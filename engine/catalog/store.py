@@ -8,10 +8,10 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import delete, event, func, insert, update
 from sqlalchemy.engine import Connection, Engine
@@ -155,6 +155,30 @@ def synchronous(durable: bool) -> str:
     return "FULL" if durable else "NORMAL"
 
 
+class Fence(Protocol):
+    """A host of an HSMplex's right to write the shared catalog (engine.plex.ownership): each
+    check raises when the host may not (its lease ran out, or another host took its volumes)."""
+
+    def check(self, c: Connection, volsers: Iterable[str]) -> None:
+        """In a relationship commit's transaction, before it writes the state of `volsers`."""
+
+    def check_writer(self, c: Connection) -> None:
+        """In any other transaction that wrote, just before it commits."""
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _note_write(conn: Connection, cursor: object, statement: str, *_: object) -> None:
+    if statement.lstrip()[:6].upper() in _WRITES:
+        conn.info["wrote"] = True
+
+
+def _forget_write(conn: Connection) -> None:
+    conn.info.pop("wrote", None)
+    conn.info.pop("fenced", None)
+
+
 class Catalog:
     """One catalog database (SQLite in the site directory by default, any SQLAlchemy URL)."""
 
@@ -163,11 +187,25 @@ class Catalog:
         self.url = url
         self.durable = durable
         self._journals: list[CatalogJournal] = []
-        #: a host of an HSMplex sets it (engine.plex.ownership): checked inside every relationship
-        #: commit on a shared database, with the volumes written; it raises when this host may not.
-        #: A SQLite catalog is driven by one process, which the site's lock makes sure of.
-        self.fence: Callable[[Connection, set[str]], None] | None = None
+        #: a host of an HSMplex's (guard): checked inside every relationship commit on a shared
+        #: database with the volumes written, and before every other transaction that wrote
+        #: commits. A SQLite catalog is driven by one process, which the site's lock makes sure of.
+        self.fence: Fence | None = None
         self._loop_thread: int | None = None  # the live site's event loop thread (see off_loop)
+
+    def guard(self, fence: Fence) -> None:
+        """From now on no transaction of this catalog's that wrote commits unless `fence` lets it:
+        a host that lost its lease writes no version, intent, tape or log row after another host
+        may have taken its volumes over (engine.plex.ownership)."""
+        self.fence = fence
+        event.listen(self.engine, "before_cursor_execute", _note_write)
+        event.listen(self.engine, "commit", self._check_commit)
+        event.listen(self.engine, "rollback", _forget_write)
+
+    def _check_commit(self, conn: Connection) -> None:
+        wrote, checked = conn.info.pop("wrote", False), conn.info.pop("fenced", False)
+        if wrote and not checked and self.fence is not None:
+            self.fence.check_writer(conn)
 
     def off_loop(self) -> None:
         """From now on every query must come from a worker thread, not the calling loop's."""
@@ -412,9 +450,10 @@ class CatalogJournal:
         with self.catalog.engine.begin() as conn:
             if self.catalog.fence is not None:
                 written = {r.source for r in changed} | {r.target for r in changed}
-                self.catalog.fence(
+                self.catalog.fence.check(
                     conn, written | {e.relationship.source for e in removed} | {e.relationship.target for e in removed}
                 )
+                conn.info["fenced"] = True  # checked for these volumes: the commit's own check is this one
             if ids:
                 conn.execute(delete(RelationshipRow).where(col(RelationshipRow.id).in_(ids)))
             if gone:

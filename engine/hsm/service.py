@@ -425,7 +425,7 @@ def _log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
             _log_outcome(o.res, o.ctx.origin)
     try:
         log_and_audit_all(outcomes)
-    except (DatabaseError, OSError) as exc:  # the results still reach whoever asked
+    except (DatabaseError, OSError, FlashpoolError) as exc:  # the results still reach whoever asked (a fenced host too)
         why = resource_problem(exc, outcomes[0].ctx.root)
         for o in outcomes:
             log.error("the activity log and the audit trail could not be written for %s: %s", o.res.command, exc)

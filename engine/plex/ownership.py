@@ -115,6 +115,32 @@ class Ownership:
                 "(its lease ran out and another host took them over): it may not write their state"
             )
 
+    def check_writer(self, c: Connection) -> None:
+        """In the caller's transaction, just before any other write of this host's commits
+        (versions, intents, tapes, data sets, the logs): `Fenced` unless its lease runs and it
+        still holds its domains under the tokens it took them with. One of them stays locked
+        (shared) until the commit: a host's domains change hands together when its lease runs
+        out (claim), so the takeover waits for this commit, or this commit finds them gone."""
+        m = self.membership
+        lease = m.lease
+        if lease is None:
+            raise Fenced(f"system {m.system} holds no lease: it may not write the catalog")
+        now = m._now(c)
+        held = True
+        if self.tokens:
+            first = min(self.tokens)
+            token = c.execute(
+                select(_O.c.token)
+                .where(_O.c.domain == first, _O.c.system == m.system, _O.c.epoch == lease.epoch)
+                .with_for_update(read=True)
+            ).scalar()
+            held = token == self.tokens[first]
+        if not held or not c.execute(select(lease_runs(m.system, lease.epoch, now))).scalar():
+            raise Fenced(
+                f"system {m.system} no longer holds its lease and its volumes (its lease ran out, and another host "
+                "may have taken them over): it may not write the catalog"
+            )
+
     def _domain_of(self, c: Connection, volser: str) -> str:
         domain = self.domains.of_volume.get(volser)
         if domain is None:  # a volume the configuration added since the last claim

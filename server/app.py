@@ -27,6 +27,7 @@ from engine.messages import Rc
 from engine.security import Identity
 from engine.security import store as security
 from engine.security.audit import UNAUTHENTICATED
+from engine.security.identity import user_name
 from engine.security.needs import rule_of
 from engine.security.sessions import SESSION_PREFIX
 from engine.states import Origin
@@ -92,7 +93,7 @@ class SiteServer:
         rule_of("metrics")
         self.counts = metrics.ServerCounts()
         self.app.router.add_get(METRICS_PATH, self._metrics)
-        self.logins = WebLogins(api, self.throttle)
+        self.logins = WebLogins(api, self.throttle, self.caller)
         self.logins.add_routes(self.app)
 
     def clients(self) -> int:
@@ -147,6 +148,20 @@ class SiteServer:
             await self._refused_login(peer, found.owner, code, text)
             raise Unauthenticated(f"the API token is not valid ({found.why})")
         return await asyncio.to_thread(Identity.of_user, found.user, via="token", client=peer)
+
+    async def caller(self, request: web.Request) -> str:
+        """The user a web console's front end runs as, as the kernel says on the socket, or as the
+        seal of the host of the plex that forwarded its login says (never the forwarding host's
+        own user): what a login's throttle counts against besides the browser's address."""
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        if sock is None:
+            return "caller ?"
+        pid, uid, _ = PEERCRED.unpack(
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
+        )
+        if onbehalf.HEADER in request.headers or onbehalf.SEAL in request.headers:
+            return f"caller {(await self._forwarded(request, uid, pid)).user}"
+        return f"caller {await asyncio.to_thread(user_name, uid)}"
 
     async def _forwarded(self, request: web.Request, uid: int, pid: int) -> Identity:
         """A request another host of the plex forwarded for its client (server.onbehalf): taken

@@ -17,9 +17,8 @@ import asyncio
 import logging
 import math
 import socket
-import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,10 +88,14 @@ class Refused(Exception):
 
 
 class WebLogins:
-    def __init__(self, api: LocalSite, throttle: Throttle) -> None:
+    def __init__(self, api: LocalSite, throttle: Throttle, caller: Callable[[web.Request], Awaitable[str]]) -> None:
         self.api = api
         self.site = api.engine
         self.throttle = throttle
+        #: the user on the other end of the socket, as the kernel says (or, for a login another
+        #: host of the plex forwarded, as its seal says): the half of a login's throttle key no
+        #: body can choose
+        self.caller = caller
         self._turns: dict[str, asyncio.Lock] = {}
 
     def add_routes(self, app: web.Application) -> None:
@@ -128,7 +131,7 @@ class WebLogins:
             raise wire.WireError("the body must be a JSON object")
         form = Login.of(body)
         peer = form.client or "?"
-        keys = (f"{_caller(request)} {peer}", f"user {form.user}" if form.user else "")
+        keys = (f"{await self.caller(request)} {peer}", f"user {form.user}" if form.user else "")
         async with self._turn(keys[0]):  # one login at a time per address: a burst cannot outrun the count
             left = max(self.throttle.locked(k, time.time()) for k in keys if k)
             if left:
@@ -254,17 +257,6 @@ def _verdict(found: security.TokenCheck) -> str:
 
 def _gone(found: security.TokenCheck) -> tuple[str, ...]:
     return ("FPL736E",) if found.why in ("ended", "expired") else ("FPL731E",)
-
-
-def _caller(request: web.Request) -> str:
-    """Who is on the other end of the socket, as the kernel says (the front end's user, or
-    anyone of the share group): the half of a login's throttle key no body can choose."""
-    sock = request.transport.get_extra_info("socket") if request.transport else None
-    if sock is None:
-        return "uid?"
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))  # type: ignore[attr-defined,unused-ignore]
-    _, uid, _ = struct.unpack("3i", creds)
-    return f"uid{uid}"
 
 
 def _socket_only(request: web.Request) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.security import Identity, auditkey
 from engine.site import Site
-from server import sockets
+from server import onbehalf, sockets
 from tests.server.harness import Server, cli, make_site
 from tests.web.browser import PASSWORD, USERS, add_users, set_password
 
@@ -172,3 +173,31 @@ def test_logins_are_taken_on_the_unix_socket_only(tmp_path):
         conn.request("POST", "/v1/login", body, {"Content-Type": "application/json"})
         assert conn.getresponse().status == 404
         conn.close()
+
+
+def test_a_login_another_host_of_the_plex_forwards_counts_against_its_client_not_that_host(served):
+    """A standby forwards its clients' logins sealed with their user (server.onbehalf): failures
+    count against that user and the address, not against the forwarding host's own user, so one
+    client's guessing through it neither goes uncounted nor locks out the others it serves."""
+    key = auditkey.load(served)
+    assert key is not None
+    body = json.dumps({"client": "198.51.100.77", "idle": 60, "user": "erin", "password": "not it"}).encode()
+
+    def forwarded(caller: str, raw: bytes) -> int:
+        headers = {"Content-Type": "application/json"} | onbehalf.seal(
+            key, Identity(caller, (), "unix", "pid 4242"), "SYS2", "POST", "/v1/login", raw, time.time()
+        )
+        with sockets.short_path(sockets.socket_path(served)) as name:
+            conn = _UnixHTTP(name)
+            conn.request("POST", "/v1/login", raw, headers)
+            status = conn.getresponse().status
+            conn.close()
+        return status
+
+    assert [forwarded("dave", body) for _ in range(5)] == [401] * 5
+    other = json.dumps({"client": "198.51.100.77", "idle": 60, "user": "alice", "password": PASSWORD}).encode()
+    assert forwarded("dave", other) == 429  # dave at that address is locked out, whoever he names
+    assert forwarded("carl", other) == 200  # another client of the same host at the same address is not
+    assert login(served, "198.51.100.77", user="alice", password=PASSWORD)[0] == 200  # nor this test's own user
+    trail = audit(served)
+    assert sum(1 for e in trail if "FPL735E" in e["message_ids"] and e["client"] == "198.51.100.77") == 5

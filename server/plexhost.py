@@ -60,8 +60,12 @@ async def own_every_domain(
     ownership = Ownership(membership)
     said = False
     while True:
-        taken = await asyncio.to_thread(ownership.claim, True)
-        if set(ownership.tokens) >= set(ownership.domains.names()):
+        try:
+            taken = await asyncio.to_thread(ownership.claim, True)
+        except (DBAPIError, OSError) as exc:  # the catalog cannot be reached just now: the next round
+            log.warning("system %s could not claim the site's volumes yet (%s); it retries", membership.system, exc)
+            taken = []
+        if set(ownership.tokens) >= ownership.wanted():
             return ownership, taken
         if not said:
             owners = sorted({h.system for h in await asyncio.to_thread(hosts, membership.catalog) if h.domains})

@@ -166,11 +166,9 @@ class Fence(Protocol):
         """In any other transaction that wrote, just before it commits."""
 
 
-_WRITES = ("INSERT", "UPDATE", "DELETE")
-
-
 def _note_write(conn: Connection, cursor: object, statement: str, *_: object) -> None:
-    if statement.lstrip()[:6].upper() in _WRITES:
+    """Anything but a plain SELECT counts as a write (a WITH may insert, a comment may come first)."""
+    if statement.lstrip(" \t\r\n(")[:6].upper() != "SELECT":
         conn.info["wrote"] = True
 
 
@@ -205,7 +203,13 @@ class Catalog:
     def _check_commit(self, conn: Connection) -> None:
         wrote, checked = conn.info.pop("wrote", False), conn.info.pop("fenced", False)
         if wrote and not checked and self.fence is not None:
-            self.fence.check_writer(conn)
+            try:
+                self.fence.check_writer(conn)
+            except BaseException:
+                # a refused commit is never rolled back by an ORM session (it thinks the pool will,
+                # and the pool thinks it did): the connection goes, and its transaction with it
+                conn.invalidate()
+                raise
 
     def off_loop(self) -> None:
         """From now on every query must come from a worker thread, not the calling loop's."""

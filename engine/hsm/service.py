@@ -43,7 +43,7 @@ from engine.hsm.context import Context, Outcome, log_and_audit_all
 from engine.hsm.groupcommit import GroupCommit
 from engine.hsm.limiter import Limiter
 from engine.messages import CommandResult, Rc, resource_problem
-from engine.plex import PoolEnqueues
+from engine.plex import Fenced, PoolEnqueues
 from engine.printable import printable
 from engine.security import Check, Decision, Identity, command_check
 from engine.security.audit import ERROR, REJECTED
@@ -425,8 +425,8 @@ def _log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
             _log_outcome(o.res, o.ctx.origin)
     try:
         log_and_audit_all(outcomes)
-    except (DatabaseError, OSError, FlashpoolError) as exc:  # the results still reach whoever asked (a fenced host too)
-        why = resource_problem(exc, outcomes[0].ctx.root)
+    except (DatabaseError, OSError, Fenced) as exc:  # the results still reach whoever asked
+        why = str(exc) if isinstance(exc, Fenced) else resource_problem(exc, outcomes[0].ctx.root)
         for o in outcomes:
             log.error("the activity log and the audit trail could not be written for %s: %s", o.res.command, exc)
             o.res.add("FPL151W", f"THE ACTIVITY LOG COULD NOT BE WRITTEN: {why}")

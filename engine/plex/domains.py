@@ -14,6 +14,11 @@ from sqlalchemy import Connection, select
 
 from engine.catalog.models import CopyPoolGroupRow, CopyPoolRow, StorageGroupRow, VolumeRow
 
+#: the owner row that stands for driving the site itself, owned with the domains (a site without
+#: volumes has it too): every write of the host that is not a relationship's holds it shared
+#: (engine.plex.ownership). Not a domain: storage group names and volsers are upper case.
+SITE = "(site)"
+
 _SG = StorageGroupRow.__table__  # type: ignore[attr-defined]
 _CP = CopyPoolRow.__table__  # type: ignore[attr-defined]
 _CPG = CopyPoolGroupRow.__table__  # type: ignore[attr-defined]
@@ -87,4 +92,4 @@ def read(c: Connection) -> Domains:
     return domains(groups, pools, volumes)
 
 
-__all__ = ["Domains", "domains", "read"]
+__all__ = ["SITE", "Domains", "domains", "read"]

@@ -231,7 +231,9 @@ def hosts(catalog: Catalog, now: Callable[[Connection], float] = database_now) -
         at = now(c)
         primary = c.execute(select(_P.c.system, _P.c.lease_until).where(_P.c.id == 1)).first()
         holder = primary.system if primary is not None and primary.lease_until > at else None
-        owners = c.execute(select(_O.c.domain, _O.c.system, _O.c.epoch).order_by(_O.c.domain)).all()
+        owners = c.execute(
+            select(_O.c.domain, _O.c.system, _O.c.epoch).where(_O.c.domain != volume_domains.SITE).order_by(_O.c.domain)
+        ).all()
         sizes = Counter(volume_domains.read(c).of_volume.values()) if owners else Counter[str]()
     owned: dict[tuple[str, int], list[str]] = {}
     for domain, system, epoch in owners:

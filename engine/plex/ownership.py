@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.catalog.models import PlexOwnerRow
 from engine.plex import domains as volume_domains
 from engine.plex.membership import Fenced, Membership, lease_runs
 
 _O = PlexOwnerRow.__table__  # type: ignore[attr-defined]
+SITE = volume_domains.SITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,10 @@ class Ownership:
         self.membership = membership
         self.tokens: dict[str, int] = {}  # domain -> the token this host holds it under
         self.domains = volume_domains.Domains({}, {})
+
+    def wanted(self) -> set[str]:
+        """Every row a host that drives the whole site owns: the domains and the site's own."""
+        return set(self.domains.names()) | {SITE}
 
     def claim(self, whole: bool = False) -> list[Taken]:
         """Take every domain that nobody owns or whose owner's lease ran out; returns what this
@@ -59,7 +64,10 @@ class Ownership:
                     if c.execute(select(_O.c.domain).where(others, alive).limit(1)).first() is not None:
                         self.domains = found
                         return []
-                lapsed = c.execute(select(_O.c.domain, _O.c.system).where(~alive)).all()
+                if c.dialect.name == "postgresql":  # a commit in flight holds a row: try again next round
+                    c.execute(text("SET LOCAL lock_timeout = '2s'"))
+                # in the domains' order, as every check locks them: no two transactions wait on each other
+                lapsed = c.execute(select(_O.c.domain, _O.c.system).where(~alive).order_by(_O.c.domain)).all()
                 taken = []
                 for domain, previous in lapsed:
                     c.execute(
@@ -69,7 +77,7 @@ class Ownership:
                     )
                     taken.append((domain, previous))
                 known = set(c.execute(select(_O.c.domain)).scalars())
-                fresh = [d for d in found.names() if d not in known]
+                fresh = sorted((set(found.names()) | {SITE}) - known)
                 if fresh:
                     c.execute(
                         insert(_O),
@@ -84,9 +92,13 @@ class Ownership:
                 ).all()
         except IntegrityError:  # another host claimed a new domain at the same moment: next round
             return []
+        except OperationalError as exc:
+            if "lock timeout" not in str(exc.orig):
+                raise
+            return []  # a commit of the host it takes from is in flight (its row is held): next round
         self.tokens = {d: t for d, t in mine}
         self.domains = found
-        return [Taken(d, self.tokens[d], previous) for d, previous in taken if d in self.tokens]
+        return [Taken(d, self.tokens[d], previous) for d, previous in taken if d in self.tokens and d != SITE]
 
     def check(self, c: Connection, volsers: Iterable[str]) -> None:
         """In the caller's transaction, before it writes the state of `volsers`: `Fenced` unless
@@ -97,13 +109,15 @@ class Ownership:
         wanted = {self._domain_of(c, v) for v in volsers}
         if not wanted:
             return
-        held = {d: self.tokens.get(d) for d in wanted}
+        tokens = self.tokens  # one snapshot: renewals replace it from another thread
+        held = {d: tokens.get(d) for d in wanted}
         if lease is None or None in held.values():
             raise Fenced(f"system {m.system} does not own {', '.join(sorted(d for d, t in held.items() if t is None))}")
         now = m._now(c)
         rows = c.execute(
             select(_O.c.domain, _O.c.token)
             .where(_O.c.domain.in_(wanted), _O.c.system == m.system, _O.c.epoch == lease.epoch)
+            .order_by(_O.c.domain)
             .with_for_update(read=True)
         ).all()
         now_held: dict[str, int] = {str(d): int(t) for d, t in rows}
@@ -118,24 +132,21 @@ class Ownership:
     def check_writer(self, c: Connection) -> None:
         """In the caller's transaction, just before any other write of this host's commits
         (versions, intents, tapes, data sets, the logs): `Fenced` unless its lease runs and it
-        still holds its domains under the tokens it took them with. One of them stays locked
-        (shared) until the commit: a host's domains change hands together when its lease runs
-        out (claim), so the takeover waits for this commit, or this commit finds them gone."""
+        still holds the site's own row (SITE) under the token it took it with. That row stays
+        locked (shared) until the commit: a host's rows change hands together when its lease
+        runs out (claim), so a takeover waits for this commit, or this commit finds them gone."""
         m = self.membership
         lease = m.lease
-        if lease is None:
-            raise Fenced(f"system {m.system} holds no lease: it may not write the catalog")
+        token = self.tokens.get(SITE)
+        if lease is None or token is None:
+            raise Fenced(f"system {m.system} does not drive the site: it may not write the catalog")
         now = m._now(c)
-        held = True
-        if self.tokens:
-            first = min(self.tokens)
-            token = c.execute(
-                select(_O.c.token)
-                .where(_O.c.domain == first, _O.c.system == m.system, _O.c.epoch == lease.epoch)
-                .with_for_update(read=True)
-            ).scalar()
-            held = token == self.tokens[first]
-        if not held or not c.execute(select(lease_runs(m.system, lease.epoch, now))).scalar():
+        held = c.execute(
+            select(_O.c.token)
+            .where(_O.c.domain == SITE, _O.c.system == m.system, _O.c.epoch == lease.epoch)
+            .with_for_update(read=True)
+        ).scalar()
+        if held != token or not c.execute(select(lease_runs(m.system, lease.epoch, now))).scalar():
             raise Fenced(
                 f"system {m.system} no longer holds its lease and its volumes (its lease ran out, and another host "
                 "may have taken them over): it may not write the catalog"
@@ -149,4 +160,4 @@ class Ownership:
         return domain
 
 
-__all__ = ["Ownership", "Taken"]
+__all__ = ["SITE", "Ownership", "Taken"]

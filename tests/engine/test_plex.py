@@ -13,7 +13,7 @@ from sqlalchemy import text
 from engine.catalog import Catalog
 from engine.catalog.models import CopyPoolGroupRow, CopyPoolRow, StorageGroupRow, VolumeRow
 from engine.plex import Fenced, Membership, Ownership, SystemInUse, hosts
-from engine.plex.domains import domains
+from engine.plex.domains import SITE, domains
 from tests.catalogs import both_catalogs
 
 pytestmark = both_catalogs
@@ -247,3 +247,24 @@ def test_a_host_that_is_to_drive_the_whole_site_takes_all_of_it_or_nothing(catal
     sys2.renew()
     clock.t += LEASE / 2 + 1  # SYS1's lease ran out
     assert sorted(t.domain for t in two.claim(whole=True)) == ["BK", "NEW", "PAY"]
+
+
+def test_a_site_without_volumes_is_driven_by_one_host_too(catalog):
+    clock = Clock()
+    sys1, sys2 = host(catalog, clock, "SYS1"), host(catalog, clock, "SYS2")
+    sys1.join(), sys2.join()
+    one, two = Ownership(sys1), Ownership(sys2)
+    assert one.claim(whole=True) == [] and one.tokens == {SITE: 1}  # no domain: the site's own row
+    assert one.wanted() <= set(one.tokens)  # SYS1 drives the site
+    assert two.claim(whole=True) == [] and not two.wanted() <= set(two.tokens)  # so SYS2 stands by
+    with catalog.transaction() as c:
+        one.check_writer(c)
+        with pytest.raises(Fenced, match="SYS2 does not drive the site"):
+            two.check_writer(c)
+    clock.t += LEASE / 2
+    sys2.renew()
+    clock.t += LEASE / 2 + 1  # SYS1's lease ran out
+    two.claim(whole=True)
+    assert two.tokens == {SITE: 2}
+    with catalog.transaction() as c, pytest.raises(Fenced, match="SYS1 no longer holds its lease"):
+        one.check_writer(c)

@@ -99,6 +99,11 @@ async def test_a_host_that_lost_its_volumes_writes_no_version_and_no_log_entry(t
         assert any("SYS1 no longer" in m.text for m in res.messages), res.messages
         with pytest.raises(Fenced, match="it may not write the catalog"), site.catalog.transaction() as c:
             c.execute(text("DELETE FROM activity"))
+        with pytest.raises(Fenced), site.catalog.session() as s:  # the ORM's commit alike
+            s.execute(text("DELETE FROM activity"))
+            s.commit()
+        with site.catalog.transaction() as c:  # a later read's commit commits nothing refused before it
+            c.execute(text("SELECT 1"))
         assert (rows(other, "backup_version"), rows(other, "activity"), rows(other, "audit")) == (
             versions,
             activity,

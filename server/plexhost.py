@@ -37,6 +37,7 @@ def record(site: Site, message_id: str, text: str) -> None:
     ctx.audit.record(
         Identity.current(), ORIGIN, text, at, None, 0, (message_id,), lambda c: repo.log_activity(c, entry), SYSTEM
     )
+    ctx.announce(entry)  # every client's event stream sees it, as it sees commands end
     log.info("%s %s", message_id, text)
 
 

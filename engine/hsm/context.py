@@ -73,7 +73,7 @@ def log_and_audit_all(outcomes: Sequence[Outcome]) -> None:
         also=lambda c: repo.log_activities(c, entries),
     )
     for o, e in zip(outcomes, entries, strict=True):
-        o.ctx._logged(e)
+        o.ctx.announce(e)
 
 
 @dataclass
@@ -135,7 +135,7 @@ class Context:
         entry = self._activity(res, pool, origin, at)
         with self.catalog.transaction() as c:
             repo.log_activity(c, entry)
-        self._logged(entry)
+        self.announce(entry)
 
     def _activity(
         self, res: CommandResult, pool: str | None, origin: str | None, at: float | None
@@ -150,5 +150,6 @@ class Context:
             user=self.who.user,
         )
 
-    def _logged(self, e: repo.ActivityEntry) -> None:
+    def announce(self, e: repo.ActivityEntry) -> None:
+        """The entry, just logged, to every event stream (ActivityLogged)."""
         self.flashcopy.publish_threadsafe(ActivityLogged(e.at, e.origin, e.command, e.copy_pool, e.return_code, e.user))

@@ -4,6 +4,7 @@ dead instance's lease to run out instead of taking the name from under it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,11 +16,12 @@ import pytest
 
 from engine.catalog import Catalog
 from engine.catalog import constructs as repo
+from engine.events import ActivityLogged
 from engine.hsm import pool as pools
 from engine.plex import LEASE_SECONDS, domains, hosts
 from engine.plex.domains import Domains
 from engine.site import Site
-from server import sockets
+from server import plexhost, sockets
 from tests.catalogs import postgresql_only
 from tests.server.harness import PAY, TRACKS, Server, cli, data, make_site, plex_of_two
 
@@ -209,3 +211,19 @@ def test_a_stalled_driver_stops_writing_when_it_wakes_and_the_standby_takes_over
         second.stop()
         if first.proc is not None and first.proc.poll() is None:
             first.stop()
+
+
+async def test_what_the_plex_does_reaches_every_event_stream_as_the_activity_log_gets_it(site):
+    """A join, a takeover of volumes, a change of primary: each is an activity entry that every
+    client's event stream is told of (ActivityLogged), as it is of commands."""
+    opened = Site.open(site)
+    seen: list[ActivityLogged] = []
+    opened.events.listen(lambda e: seen.append(e) if isinstance(e, ActivityLogged) else None)
+    await opened.start(auto_dump_interval=None)
+    try:
+        text = "SYSTEM SYS9 IS THE PRIMARY HOST OF THE PLEX (TERM 4, TAKING OVER FROM SYS8)"
+        await asyncio.to_thread(plexhost.record, opened, "FPL771I", text)
+        await asyncio.sleep(0.05)
+        assert [(e.origin, e.command, e.return_code) for e in seen] == [("PLEX", text, 0)]
+    finally:
+        await opened.close()

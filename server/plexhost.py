@@ -14,13 +14,14 @@ next part of the plex (README)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
 
 from engine.catalog import constructs as repo
-from engine.plex import Membership, Ownership, Taken, hosts
+from engine.plex import Membership, Ownership, Taken, hosts, notices
 from engine.security import Identity
 from engine.security.audit import SYSTEM
 from engine.site import Site
@@ -47,7 +48,7 @@ def taken_messages(membership: Membership, taken: list[Taken]) -> list[tuple[str
         return []
     came = sorted({t.previous for t in taken if t.previous})
     names = ", ".join(t.domain for t in taken[:12]) + (f" AND {len(taken) - 12} MORE" if len(taken) > 12 else "")
-    source = f" FROM {', '.join(came)} (LEASE RAN OUT)" if came else ""
+    source = f" FROM {', '.join(came)} (ITS LEASE ENDED)" if came else ""
     return [("FPL774I", f"SYSTEM {membership.system} OWNS THE VOLUMES OF {len(taken)} DOMAIN(S){source}: {names}")]
 
 
@@ -59,6 +60,16 @@ async def own_every_domain(
     takes the site over the moment that host's lease runs out. Returns the ownership and what
     it took. `standing_by` is awaited once, when it starts to stand by."""
     ownership = Ownership(membership)
+    listener = notices.Listener(membership.catalog)
+    try:
+        return await _own_every_domain(membership, ownership, listener, standing_by)
+    finally:
+        await asyncio.to_thread(listener.close)
+
+
+async def _own_every_domain(
+    membership: Membership, ownership: Ownership, listener: notices.Listener, standing_by: Callable[[], Awaitable[None]]
+) -> tuple[Ownership, list[Taken]]:
     said = False
     while True:
         try:
@@ -77,7 +88,7 @@ async def own_every_domain(
             )
             said = True
             await standing_by()
-        await asyncio.sleep(membership.lease_seconds / 10)
+        await asyncio.to_thread(listener.wait, membership.lease_seconds / 10)  # or a host that leaves says so
         await asyncio.to_thread(membership.renew)
 
 
@@ -87,7 +98,7 @@ async def keep(site: Site, membership: Membership, ownership: Ownership, stop: a
     the host may no longer trust its lease (a quarter lease before the catalog's end of it, so
     before any other host may take its volumes), whether the renewals fail, hang on a cut
     connection, or are refused (fenced); then the server stops."""
-    renewing = asyncio.create_task(_renew(site, membership, ownership), name="flashpool-plex-renew")
+    renewing = asyncio.create_task(_renew(site, membership, ownership, stop), name="flashpool-plex-renew")
     why = ""
     try:
         while not renewing.done():
@@ -106,11 +117,17 @@ async def keep(site: Site, membership: Membership, ownership: Ownership, stop: a
     stop.set()
 
 
-async def _renew(site: Site, membership: Membership, ownership: Ownership) -> None:
-    """Renew a third of a lease apart (retrying a catalog that cannot be reached), until fenced."""
+async def _renew(site: Site, membership: Membership, ownership: Ownership, stop: asyncio.Event) -> None:
+    """Renew a third of a lease apart (retrying a catalog that cannot be reached), until fenced.
+    Once the server stops, only the lease: it is closing the site, and then leaves."""
     every = membership.lease_seconds / 3
     was_primary = False
     while True:
+        if stop.is_set():
+            with contextlib.suppress(DBAPIError, OSError):
+                await asyncio.to_thread(membership.renew)
+            await asyncio.sleep(every)
+            continue
         try:
             await asyncio.to_thread(membership.renew)
             primary = await asyncio.to_thread(membership.claim_primary)

@@ -171,17 +171,17 @@ async def serve(options: ServeOptions) -> int:
             watcher.cancel()
         await server.drain()
     finally:
-        if plex is not None:
-            plex.cancel()
-        if joined is not None:
-            await asyncio.to_thread(joined.part)
         for path in (sock_path, sockets.socket_path(options.site, options.system)) if options.system else (sock_path,):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         try:
             await runner.cleanup()
-            await site.close()
+            await site.close()  # a host of the plex still renews its lease meanwhile: closing writes
         finally:  # a second SIGTERM or ^C while it stops changes nothing: it is stopping already
+            if plex is not None:
+                plex.cancel()
+            if joined is not None:  # only now may another host take the site: nothing more is written
+                await asyncio.to_thread(joined.part)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
     log.info("FPL702I SERVER STOPPED: PID %d, UP %.0f S", os.getpid(), time.time() - started)

@@ -31,6 +31,7 @@ from engine.catalog.models import PlexHostRow, PlexOwnerRow, PlexPrimaryRow
 from engine.errors import FlashpoolError
 from engine.hostviews import LEASE_SECONDS, HostView
 from engine.plex import domains as volume_domains
+from engine.plex import notices
 
 MARGIN = 0.25  # of a lease: a host stops acting this long before the catalog's end of it
 
@@ -176,6 +177,7 @@ class Membership:
                 .values(left_at=now, lease_until=now)
             )
             c.execute(update(_P).where(_P.c.id == 1, _P.c.system == self.system).values(lease_until=now))
+            notices.tell(c, f"left {self.system}")  # a host standing by takes the site over now
         self._fence()
 
     # -- the primary -----------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_a_standby_host_takes_over_a_dead_hosts_copies_and_finishes_them(tmp_pat
         until(lambda: sockets.listening(site), timeout=4 * lease)
         took = time.monotonic() - killed
         assert took < 2 * lease, f"the takeover took {took:.1f} s"
-        assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (LEASE RAN OUT): BK" in second.output()
+        assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (ITS LEASE ENDED): BK" in second.output()
         until(lambda: json.loads(cli(site, "status", "--json").stdout)["copies"] == 0, timeout=60)
         assert "FPL771I SYSTEM SYS2 IS THE PRIMARY HOST OF THE PLEX (TERM 2, TAKING OVER FROM SYS1)" in second.output()
     finally:
@@ -205,7 +205,7 @@ def test_a_stalled_driver_stops_writing_when_it_wakes_and_the_standby_takes_over
         assert first.proc is not None and first.proc.wait(30) == 0
         assert "FPL773E SYSTEM SYS1 COULD NOT RENEW ITS LEASE BEFORE IT RAN OUT: IT STOPS WRITING" in first.output()
         until(lambda: "FPL771I SYSTEM SYS2 IS THE PRIMARY HOST" in second.output(), timeout=4 * lease)
-        assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (LEASE RAN OUT)" in second.output()
+        assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (ITS LEASE ENDED)" in second.output()
         assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0  # SYS2 serves the site's socket
     finally:
         second.stop()
@@ -227,3 +227,21 @@ async def test_what_the_plex_does_reaches_every_event_stream_as_the_activity_log
         assert [(e.origin, e.command, e.return_code) for e in seen] == [("PLEX", text, 0)]
     finally:
         await opened.close()
+
+
+@postgresql_only
+def test_a_driving_host_that_stops_hands_the_site_to_the_standby_at_once(tmp_path, catalog_url):
+    """SIGTERM: the driving host closes the site, then leaves the plex and says so (NOTIFY); the
+    standby, listening, takes the site over at once, long before its next look (a tenth of the
+    60 s lease)."""
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    first, second = plex_of_two(site, lease=60)
+    try:
+        assert first.stop() == 0
+        left = time.monotonic()
+        until(lambda: "FPL774I SYSTEM SYS2 OWNS THE VOLUMES" in second.output(), timeout=30)
+        assert time.monotonic() - left < 3.0, second.output()
+        assert "FROM SYS1 (ITS LEASE ENDED)" in second.output()
+        assert cli(site, "hsm", "QUERY COPYPOOL(PAY)", system="SYS2").returncode == 0
+    finally:
+        second.stop()

@@ -88,7 +88,8 @@ async def _own_every_domain(
             )
             said = True
             await standing_by()
-        await asyncio.to_thread(listener.wait, membership.lease_seconds / 10)  # or a host that leaves says so
+        # until a host that leaves says so, or the next look; at most a second, so a SIGTERM is not kept waiting
+        await asyncio.to_thread(listener.wait, min(membership.lease_seconds / 10, 1.0))
         await asyncio.to_thread(membership.renew)
 
 

@@ -60,11 +60,11 @@ async def own_every_domain(
     takes the site over the moment that host's lease runs out. Returns the ownership and what
     it took. `standing_by` is awaited once, when it starts to stand by."""
     ownership = Ownership(membership)
-    listener = notices.Listener(membership.catalog)
+    listener = notices.Listener(membership.catalog.url)
     try:
         return await _own_every_domain(membership, ownership, listener, standing_by)
     finally:
-        await asyncio.to_thread(listener.close)
+        await listener.close()
 
 
 async def _own_every_domain(
@@ -88,8 +88,7 @@ async def _own_every_domain(
             )
             said = True
             await standing_by()
-        # until a host that leaves says so, or the next look; at most a second, so a SIGTERM is not kept waiting
-        await asyncio.to_thread(listener.wait, min(membership.lease_seconds / 10, 1.0))
+        await listener.wait(membership.lease_seconds / 10)  # or until a host that leaves says so
         await asyncio.to_thread(membership.renew)
 
 

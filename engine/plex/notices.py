@@ -6,12 +6,14 @@ host and nobody to tell: waiting there is sleeping."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.exc import DBAPIError
+import psycopg
+from sqlalchemy import Connection, func, make_url, select
 
-from engine.catalog import Catalog
+from engine.catalog.urls import CONNECT_TIMEOUT, is_postgresql
 
 CHANNEL = "flashpool_plex"
 
@@ -24,39 +26,41 @@ def tell(c: Connection, what: str) -> None:
 
 
 class Listener:
-    """A catalog connection of its own that listens on PostgreSQL (for one waiting thread at a
-    time); blocking: call from a worker thread."""
+    """A connection of its own to the catalog's database that listens (PostgreSQL), waited on
+    from the event loop, so a server that stops is never kept waiting by it."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self._conn: Connection | None = None
+    def __init__(self, url: str) -> None:
+        self._conninfo = (
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            if is_postgresql(url)
+            else None
+        )
+        self._conn: psycopg.AsyncConnection[object] | None = None
 
-    def wait(self, timeout: float) -> list[str]:
+    async def wait(self, timeout: float) -> list[str]:
         """What the hosts said, as soon as one says something, or nothing after `timeout`
         seconds. A connection that fails is dropped and made again at the next wait."""
-        if self.catalog.engine.dialect.name != "postgresql":
-            time.sleep(timeout)
+        if self._conninfo is None:
+            await asyncio.sleep(timeout)
             return []
         started = time.monotonic()
         try:
             if self._conn is None:
-                conn = self.catalog.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                conn.exec_driver_sql(f"LISTEN {CHANNEL}")
-                self._conn = conn
-            driver = self._conn.connection.driver_connection
-            return [n.payload for n in driver.notifies(timeout=timeout, stop_after=1)]  # type: ignore[union-attr]
-        except (DBAPIError, OSError):
-            self.close()
-            time.sleep(max(0.0, timeout - (time.monotonic() - started)))
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+                )
+                await self._conn.execute(f"LISTEN {CHANNEL}")
+            return [n.payload async for n in self._conn.notifies(timeout=timeout, stop_after=1)]
+        except (psycopg.Error, OSError):
+            await self.close()
+            await asyncio.sleep(max(0.0, timeout - (time.monotonic() - started)))
             return []
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            try:
-                conn.close()
-            except (DBAPIError, OSError):
-                conn.invalidate()
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
 
 
 __all__ = ["CHANNEL", "Listener", "tell"]

@@ -36,6 +36,7 @@ from console.screens.activity import ActivityScreen
 from console.screens.alerts import AlertsScreen
 from console.screens.config import ConfigScreen
 from console.screens.groups import GroupsScreen
+from console.screens.hosts import HostsScreen
 from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
 from console.warming import Warmer
@@ -88,6 +89,7 @@ class FlashpoolApp(App[None]):
         "activity": ActivityScreen,
         "alerts": AlertsScreen,
         "config": ConfigScreen,
+        "hosts": HostsScreen,
     }
     DEFAULT_MODE = "pools"
     BINDINGS = [
@@ -97,6 +99,7 @@ class FlashpoolApp(App[None]):
         Binding("4", "switch_mode('activity')", "Activity", id="app.activity", group=SCREENS),
         Binding("5", "switch_mode('alerts')", "Alerts", id="app.alerts", group=SCREENS),
         Binding("6", "switch_mode('config')", "Configuration", id="app.config", group=SCREENS),
+        Binding("7", "switch_mode('hosts')", "Hosts", id="app.hosts", group=SCREENS),  # a plex only
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
@@ -130,6 +133,7 @@ class FlashpoolApp(App[None]):
         self.holds: set[str] = set()  # HOLD FRBACKUP / FRRECOV in effect; refreshed with the status line
         self.user = user or site.who.user or getpass.getuser()
         self.status_now: SiteStatus | None = None  # the site's last status reading (one a tick)
+        self.plex = False  # the site is served by an HSMplex (its last status named hosts)
         self.unreachable: str | None = None  # why the last status reading failed (the server is gone)
         self.gone_at: float | None = None  # when this console found its server gone (time.time())
         self.decisions: dict[str, Decision] = {}  # resource name -> may this user (the greying)
@@ -400,7 +404,8 @@ class FlashpoolApp(App[None]):
             k: d.allowed for k, d in self.decisions.items()
         }
         self.holds, self.decisions = held, {**self.decisions, **decisions}
-        if changed:
+        if changed or self.plex != bool(st.hosts):
+            self.plex = bool(st.hosts)
             self.screen.refresh_bindings()
         self.update_status()
 
@@ -487,7 +492,7 @@ class FlashpoolApp(App[None]):
         return out
 
     async def action_switch_mode(self, mode: str) -> None:
-        """`1`-`6` always land on the mode's list: what was opened over it (a pool's detail, a
+        """`1`-`7` always land on the mode's list: what was opened over it (a pool's detail, a
         volume, a walkthrough, whose transcript is recorded if it ran anything) is closed, so
         that the next key acts on the list the operator sees."""
         from console.walkthroughs.screen import WalkthroughScreen
@@ -515,6 +520,8 @@ class FlashpoolApp(App[None]):
 
     # -- global actions -------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode" and parameters == ("hosts",):
+            return self.plex  # offered on a site served by an HSMplex only
         if action in MUTATING and (self.read_only or self.unreachable is not None):
             return None  # shown, greyed out (read-only, or no server to run it)
         d = self.decision(action)

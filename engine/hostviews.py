@@ -27,13 +27,22 @@ class HostView:
     domains: tuple[str, ...] = ()  # the domains of volumes it owns (engine.plex.domains): it drives them
     volumes: int = 0  # how many volumes those domains hold
 
+    @property
+    def role(self) -> str:
+        """What the host is to the plex now, in the words `flashpool status` and the console use."""
+        if self.left:
+            return "stopped"
+        if not self.live:
+            return "LEASE LAPSED"
+        return "primary" if self.primary else "drives volumes" if self.domains else "standing by"
+
     def describe(self) -> str:
         if self.left:
             return f"{self.system} (stopped)"
         owns = f", owns {self.volumes} volume(s) in {len(self.domains)} domain(s)" if self.domains else ""
         if not self.live:
             return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid}{owns} until taken over)"
-        role = "primary, " if self.primary else "" if self.domains else "standing by, "
+        role = "" if self.role == "drives volumes" else f"{self.role}, "
         return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago{owns})"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events, on
+from textual.actions import parse
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -29,6 +30,9 @@ def bindings_of(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str, str]
     for n, rank in nodes:
         for b in internals.bindings(n).values():
             for binding in b:
+                _, name, params = parse(binding.action)
+                if n.check_action(name, params) is False:
+                    continue  # not offered here (7 on a site without a plex): not in the footer either
                 if binding.description and (binding.id or binding.action) not in seen:
                     seen.add(binding.id or binding.action)
                     row = (app.get_key_display(binding), binding.description, binding.id or "")

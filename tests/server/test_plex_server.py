@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from console.screens.hosts import HostsScreen
 from engine.catalog import Catalog
 from engine.catalog import constructs as repo
 from engine.events import ActivityLogged
@@ -134,8 +135,32 @@ async def test_the_console_shows_the_plex_and_its_primary(site):
                 while f"plex SYS1 primary {volumes} vols" not in str(app.screen.query_one("StatusLine").render()):
                     assert time.monotonic() < deadline, str(app.screen.query_one("StatusLine").render())
                     await pilot.pause(0.1)
+                assert app.check_action("switch_mode", ("hosts",)) is True  # 7 is offered on a plex
+                await pilot.press("7")
+                screen = app.screen
+                assert isinstance(screen, HostsScreen)
+                while screen.loads < 2:  # read again every second: the lease's figures move
+                    assert time.monotonic() < deadline
+                    await pilot.pause(0.1)
+                (host,) = await asyncio.to_thread(lambda: api.status().hosts)
+                row = [str(c) for c in screen.table.get_row(host.system)]
+                assert row[:4] == [host.system, "primary", str(host.pid), str(host.epoch)], row
+                assert row[6:] == [str(host.volumes), ", ".join(host.domains)], row
+                assert row[4].endswith(" s ago") and 0 < float(row[5].removesuffix(" s")) <= LEASE_SECONDS, row
         finally:
             api.close_now()
+
+
+async def test_a_site_without_a_plex_offers_no_hosts_screen(site):
+    from console.app import FlashpoolApp
+    from engine.api import LocalSite
+
+    app = FlashpoolApp(LocalSite(Site.open(site)))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert app.check_action("switch_mode", ("hosts",)) is False
+        await pilot.press("7")
+        assert not isinstance(app.screen, HostsScreen)
 
 
 @postgresql_only

@@ -24,15 +24,18 @@ async def serve(args: argparse.Namespace) -> int:
     listen = process.parse_listen(args.listen) if args.listen else None
     path = Path(args.site)
     if args.detach:
-        if sockets.listening(path):
-            raise FlashpoolError(f"a server already runs for {path}")
+        own = sockets.socket_path(path, args.system) if args.system else None  # a host of the plex: its own socket
+        if sockets.listening(path, own):
+            raise FlashpoolError(
+                f"system {args.system} already runs for {path}" if args.system else f"a server already runs for {path}"
+            )
         argv = ["serve", "--site", str(path), "--log-level", args.log_level if "log_level" in args else "INFO"]
         for flag in ("listen", "tls_cert", "tls_key", "linger", "copy_rate", "system", "lease"):
             if getattr(args, flag) is not None:
                 argv += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         if args.no_auto_dump:
             argv.append("--no-auto-dump")
-        pid = await asyncio.to_thread(process.detach, argv, path)
+        pid = await asyncio.to_thread(process.detach, argv, path, own)
         say(args, f"flashpool: the server of {path} runs as process {pid}", pid=pid, site=str(path.resolve()))
         return 0
     import logging
@@ -121,8 +124,10 @@ async def stop(args: argparse.Namespace) -> int:
     from server import sockets
 
     path = Path(args.site)
-    if not sockets.listening(path):
-        say(args, f"flashpool: no server runs for {path}", stopped=False)
+    system = sockets.chosen_system()
+    target = sockets.socket_path(path, system)  # never another host of the plex than the one named
+    if not sockets.listening(path, target):
+        say(args, f"flashpool: no server runs for {path}" + (f" as system {system}" if system else ""), stopped=False)
         return 0
     from engine.api import NotAuthorized
     from server.client import RemoteSite
@@ -133,6 +138,22 @@ async def stop(args: argparse.Namespace) -> int:
             st: SiteStatus | None = await asyncio.to_thread(api.status)
         except NotAuthorized:  # may stop it without LIST: then it is not told what runs
             st = None
+        host = next((h for h in st.hosts if h.system == system), None) if st and system else None
+        if host is not None and host.role == "standing by":  # it runs no copy; the driving host goes on
+            res = await api.stop_server()
+            if res.rc == 0:
+                while sockets.listening(path, target):
+                    await asyncio.sleep(0.1)
+                say(
+                    args,
+                    f"flashpool: system {system} of {path} (process {host.pid}), standing by, has stopped; "
+                    "the driving host goes on",
+                    stopped=True,
+                    pid=host.pid,
+                    copies=0,
+                    consoles=0,
+                )
+            return res.rc
         copies, consoles = (st.copies, st.clients) if st else (0, 0)
         if copies and not args.force:
             say(
@@ -153,7 +174,7 @@ async def stop(args: argparse.Namespace) -> int:
             print(f"flashpool: {line}", file=sys.stderr)
         return res.rc
     deadline = time.monotonic() + 120
-    while sockets.listening(path) and time.monotonic() < deadline:
+    while sockets.listening(path, target) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     resume = (
         f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"

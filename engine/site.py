@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DatabaseError
 
-from engine import sitefiles
+from engine import plex, sitefiles
 from engine.catalog import Catalog, CatalogError, CatalogMissing, Fence, settings, sqlite_url
 from engine.catalog import constructs as repo
 from engine.catalog.models import (
@@ -304,6 +304,12 @@ class Site:
         try:
             with catalog.transaction() as c:
                 found = settings.read(c)
+                serving = [] if fence is not None else plex.live_systems(c)
+            if serving:  # only a host of the plex, holding the site's volumes, may open it now
+                raise SiteInUse(
+                    f"the site {root} is served by its HSMplex: system(s) {', '.join(serving)} hold a lease; send "
+                    "commands to a host (FLASHPOOL_SYSTEM=NAME names one), or stop every host first"
+                )
             repaired += sitefiles.secure(root, sitefiles.share_gid(found.share_group))
         except BaseException:
             catalog.close()

@@ -311,7 +311,11 @@ class SiteServer:
         asked = time.monotonic()
         try:
             await resp.write(b": flashpool events\n\n")
-            async for batch in box.batches():
+            async for batch in box.batches(quiet=1.0):
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client went away: its stream ends within a second, quiet or not
+                if not batch:
+                    continue
                 if time.monotonic() - asked >= 1.0:
                     seen = await asyncio.to_thread(api.still_sees)
                     asked = time.monotonic()

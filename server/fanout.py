@@ -49,10 +49,16 @@ class Outbox:
     def backlog(self) -> int:
         return len(self.queue) + len(self.progress)
 
-    async def batches(self) -> AsyncIterator[list[Event]]:
-        """What to send next: the events in order, then the newest progress of each copy."""
+    async def batches(self, quiet: float | None = None) -> AsyncIterator[list[Event]]:
+        """What to send next: the events in order, then the newest progress of each copy; with
+        `quiet`, an empty batch after that many seconds without events (a quiet stream's reader
+        looks whether its client is still there: nothing written, no write fails to tell it)."""
         while True:
-            await self.wake.wait()
+            try:
+                await asyncio.wait_for(self.wake.wait(), quiet)
+            except TimeoutError:
+                yield []
+                continue
             self.wake.clear()
             if self.overflowed:
                 raise TooSlow(f"more than {self.limit} events behind")

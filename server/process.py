@@ -363,9 +363,10 @@ async def _linger(server: SiteServer, api: LocalSite, linger: float, stop: async
             return
 
 
-def detach(argv: list[str], site: Path, timeout: float = 60.0) -> int:
+def detach(argv: list[str], site: Path, own: Path | None = None, timeout: float = 60.0) -> int:
     """Start `flashpool serve` (the same arguments, without --detach) in its own session; return
-    its pid once it listens. Its standard error goes to the site's flashpool-server.out."""
+    its pid once it listens (a host of the plex: on its `own` socket, driving the site or standing
+    by). Its standard error goes to the site's flashpool-server.out."""
     out = site / DETACHED_OUTPUT
     with open(private_file(out, os.O_WRONLY | os.O_APPEND), "ab") as f:
         proc = subprocess.Popen(
@@ -381,7 +382,7 @@ def detach(argv: list[str], site: Path, timeout: float = 60.0) -> int:
         if proc.poll() is not None:
             tail = out.read_text(errors="replace").strip().splitlines()[-3:]
             raise FlashpoolError(f"the server did not start (exit {proc.returncode}): {' / '.join(tail)}")
-        if sockets.listening(site):
+        if sockets.listening(site, own):
             return proc.pid
         time.sleep(0.05)
     raise FlashpoolError(f"the server (pid {proc.pid}) did not listen within {timeout:.0f} s; see {out}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.errors import FlashpoolError
 from engine.hostviews import SYSTEM_NAME
-from engine.sitefiles import RUN_DIR, SOCKET_NAME, host_socket_name, run_mode, socket_mode
+from engine.sitefiles import RUN_DIR, SOCKET_NAME, host_socket_name, is_socket_name, run_mode, socket_mode
 
 _MAX_PATH = 100
 
@@ -33,13 +33,27 @@ def socket_path(site: Path, system: str | None = None) -> Path:
     return site / RUN_DIR / (host_socket_name(system) if system else SOCKET_NAME)
 
 
-def client_socket(site: Path) -> Path:
-    """The socket a client of this process reaches: the host FLASHPOOL_SYSTEM names, else the
-    site's server."""
+def chosen_system() -> str | None:
+    """The host of the plex FLASHPOOL_SYSTEM names, if any."""
     system = os.environ.get(SYSTEM_ENV, "").strip().upper()
     if system and not SYSTEM_NAME.fullmatch(system):
         raise FlashpoolError(f"{SYSTEM_ENV}={system!r} is not a system name (1-8 letters, digits, @ # $)")
-    return socket_path(site, system or None)
+    return system or None
+
+
+def client_socket(site: Path) -> Path:
+    """The socket a client of this process reaches: the host FLASHPOOL_SYSTEM names, else the
+    site's server, else (none answers there: a plex between two drivers) a host of the site's
+    plex that answers on its own socket, standing by, which says what it can."""
+    system = chosen_system()
+    main = socket_path(site, system)
+    if system or _answers(main):
+        return main
+    try:
+        hosts = sorted(p for p in (site / RUN_DIR).iterdir() if p.name != SOCKET_NAME and is_socket_name(p.name))
+    except OSError:  # no run/ folder, or not this user's to read
+        return main
+    return next((h for h in hosts if _answers(h)), main)
 
 
 @contextlib.contextmanager
@@ -59,7 +73,10 @@ def short_path(path: Path) -> Iterator[str]:
 def listening(site: Path, path: Path | None = None) -> bool:
     """Whether a server answers on the socket a client reaches (client_socket), or on `path` (a
     stale socket file does not count)."""
-    path = path or client_socket(site)
+    return _answers(path or client_socket(site))
+
+
+def _answers(path: Path) -> bool:
     try:
         if not path.exists():
             return False

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -24,12 +25,15 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from engine.messages import CommandResult, Message
 from engine.plex import Membership, hosts
 from engine.security import Identity
 from engine.security.auditkey import AuditKey
+from engine.security.identity import user_name
 from engine.security.sessions import SESSION_PREFIX
-from server import onbehalf, sockets
+from server import jsonbytes, onbehalf, sockets, wire
 from server.app import MAX_BODY, PEERCRED, http_log, json_error
+from server.route_paths import PATHS
 
 log = logging.getLogger("flashpool.server")
 PASSED_ON = ("Content-Type", "Accept")  # request headers the driving host needs as they came
@@ -55,6 +59,8 @@ class StandbyProxy:
         pid, uid, gid = PEERCRED.unpack(
             sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
         )
+        if (request.method, request.path) == PATHS["stop_server"]:
+            return self._stop(uid)  # this host, not the one it forwards to
         body = await request.read()
         headers = {h: request.headers[h] for h in PASSED_ON if h in request.headers}
         given = request.headers.get("Authorization", "")
@@ -83,6 +89,25 @@ class StandbyProxy:
             if answer is not None:  # the answer had begun: it ends here, cut short
                 return answer
             return self._unreachable(f"{driver} does not answer ({exc})")
+
+    def _stop(self, uid: int) -> web.Response:
+        """`flashpool stop` through this host's socket stops this host: it leaves the plex in good
+        order (as on SIGTERM); the driving host goes on. Only the user this host runs as (the
+        site's owner) may: a host standing by reads no profiles to decide for anyone else."""
+        system = self.membership.system
+        if uid != os.getuid():
+            return json_error(
+                403,
+                "not-authorized",
+                f"ICH408I only the site's owner stops system {system}, which stands by (or SIGTERM to process "
+                f"{os.getpid()}); the driving host's server is stopped through its own socket",
+            )
+        user = user_name(uid)
+        text = f"SYSTEM {system} (PID {os.getpid()}), STANDING BY, IS STOPPING AT THE REQUEST OF {user}"
+        log.info("FPL610I %s", text)
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        res = CommandResult("SERVER STOP", [Message("FPL610I", text)])
+        return web.Response(body=jsonbytes.dumps(wire.encode(res)), content_type="application/json")
 
     def _driver(self) -> Path | None:
         """The socket of the live host that drives the site (it owns its volumes), if any; read

@@ -3,7 +3,16 @@
 domains (domains), each owned by one host under a fencing token (ownership)."""
 
 from engine.plex.enqueue import PoolEnqueues
-from engine.plex.membership import LEASE_SECONDS, Fenced, Lease, Membership, PlexError, SystemInUse, hosts
+from engine.plex.membership import (
+    LEASE_SECONDS,
+    Fenced,
+    Lease,
+    Membership,
+    PlexError,
+    SystemInUse,
+    hosts,
+    live_systems,
+)
 from engine.plex.ownership import Ownership, Taken
 
 __all__ = [
@@ -17,4 +26,5 @@ __all__ = [
     "SystemInUse",
     "Taken",
     "hosts",
+    "live_systems",
 ]

@@ -223,6 +223,13 @@ class Membership:
         self.primary = False
 
 
+def live_systems(c: Connection) -> list[str]:
+    """The hosts whose lease runs now (none on a site that no `serve --system` serves)."""
+    now = database_now(c)
+    live = (_H.c.left_at.is_(None)) & (_H.c.lease_until > now)
+    return list(c.execute(select(_H.c.system).where(live).order_by(_H.c.system)).scalars())
+
+
 def hosts(catalog: Catalog, now: Callable[[Connection], float] = database_now) -> list[HostView]:
     """Every host the plex has known, by name, with whether its lease runs, which is primary and
     which domains of volumes each owns (none for a site served by one unnamed server)."""
@@ -262,4 +269,4 @@ def hosts(catalog: Catalog, now: Callable[[Connection], float] = database_now) -
     return views
 
 
-__all__ = ["LEASE_SECONDS", "Fenced", "Lease", "Membership", "PlexError", "SystemInUse", "hosts"]
+__all__ = ["LEASE_SECONDS", "Fenced", "Lease", "Membership", "PlexError", "SystemInUse", "hosts", "live_systems"]

@@ -21,7 +21,7 @@ from engine.events import ActivityLogged
 from engine.hsm import pool as pools
 from engine.plex import LEASE_SECONDS, domains, hosts
 from engine.plex.domains import Domains
-from engine.site import Site
+from engine.site import Site, SiteInUse
 from server import plexhost, sockets
 from tests.catalogs import postgresql_only
 from tests.server.harness import PAY, TRACKS, Server, cli, data, make_site, plex_of_two
@@ -180,7 +180,7 @@ def test_a_standby_host_takes_over_a_dead_hosts_copies_and_finishes_them(tmp_pat
         until(lambda: json.loads(cli(site, "status", "--json").stdout)["copies"] > 0)
         first.stop(signal.SIGKILL)
         killed = time.monotonic()
-        until(lambda: sockets.listening(site), timeout=4 * lease)
+        until(lambda: sockets.listening(site, sockets.socket_path(site)), timeout=4 * lease)
         took = time.monotonic() - killed
         assert took < 2 * lease, f"the takeover took {took:.1f} s"
         assert "FPL774I SYSTEM SYS2 OWNS THE VOLUMES OF 1 DOMAIN(S) FROM SYS1 (ITS LEASE ENDED): BK" in second.output()
@@ -270,3 +270,44 @@ def test_a_driving_host_that_stops_hands_the_site_to_the_standby_at_once(tmp_pat
         assert cli(site, "hsm", "QUERY COPYPOOL(PAY)", system="SYS2").returncode == 0
     finally:
         second.stop()
+
+
+@postgresql_only
+def test_between_two_drivers_no_command_runs_outside_the_plex(tmp_path, catalog_url):
+    """The driving host dies; until the standby takes over, a CLI without FLASHPOOL_SYSTEM finds
+    no site server: it asks the standby (which says it cannot forward yet), never opens the site
+    itself, and no process outside the plex may open it while a host's lease runs."""
+    lease = 6.0
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    first, second = plex_of_two(site, lease=lease)
+    try:
+        first.stop(signal.SIGKILL)
+        done = cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)")
+        assert done.returncode != 0 and "FPL777E SYSTEM SYS2 STANDS BY" in done.stderr + done.stdout, done
+        with pytest.raises(SiteInUse, match=r"served by its HSMplex: system\(s\) SYS1, SYS2 hold a lease"):
+            Site.open(site)
+        until(lambda: sockets.listening(site, sockets.socket_path(site)), timeout=4 * lease)
+        assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0  # through the new driver
+    finally:
+        second.stop()
+    opened = Site.open(site)  # every host stopped: the site is anyone's again
+    try:
+        with opened.catalog.session() as s:
+            assert [v.version for v in pools.backups(s, "PAY")] == [1]  # the one the new driver made, no other
+    finally:
+        opened.close_files()
+
+
+@postgresql_only
+def test_a_standby_is_started_detached_and_stopped_by_its_own_name(tmp_path, catalog_url):
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    with Server(site, "--system", "SYS1") as first:
+        until(lambda: "FPL771I" in first.output())
+        started = cli(site, "serve", "--detach", "--system", "SYS2", "--no-auto-dump")
+        assert started.returncode == 0, started
+        until(lambda: [(h[0], h[2]) for h in plex(site)] == [("SYS1", True), ("SYS2", True)])
+        stopped = cli(site, "stop", system="SYS2")
+        assert stopped.returncode == 0 and "system SYS2" in stopped.stdout and "standing by, has stopped" in stopped.stdout
+        assert [(h[0], h[2], h[4]) for h in plex(site)] == [("SYS1", True, False), ("SYS2", False, True)]
+        assert first.proc is not None and first.proc.poll() is None  # the driving host goes on
+        assert cli(site, "hsm", "QUERY COPYPOOL(PAY)").returncode == 0

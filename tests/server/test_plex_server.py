@@ -307,7 +307,9 @@ def test_a_standby_is_started_detached_and_stopped_by_its_own_name(tmp_path, cat
         assert started.returncode == 0, started
         until(lambda: [(h[0], h[2]) for h in plex(site)] == [("SYS1", True), ("SYS2", True)])
         stopped = cli(site, "stop", system="SYS2")
-        assert stopped.returncode == 0 and "system SYS2" in stopped.stdout and "standing by, has stopped" in stopped.stdout
+        assert (
+            stopped.returncode == 0 and "system SYS2" in stopped.stdout and "standing by, has stopped" in stopped.stdout
+        )
         assert [(h[0], h[2], h[4]) for h in plex(site)] == [("SYS1", True, False), ("SYS2", False, True)]
         assert first.proc is not None and first.proc.poll() is None  # the driving host goes on
         assert cli(site, "hsm", "QUERY COPYPOOL(PAY)").returncode == 0

@@ -41,9 +41,10 @@ class HostView:
             return f"{self.system} (stopped)"
         owns = f", owns {self.volumes} volume(s) in {len(self.domains)} domain(s)" if self.domains else ""
         if not self.live:
-            return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid}{owns} until taken over)"
+            until = " until taken over" if self.domains else ", its volumes taken over"
+            return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid}, epoch {self.epoch}{owns}{until})"
         role = "" if self.role == "drives volumes" else f"{self.role}, "
-        return f"{self.system} ({role}pid {self.pid}, renewed {self.renewed_ago:.1f} s ago{owns})"
+        return f"{self.system} ({role}pid {self.pid}, epoch {self.epoch}, renewed {self.renewed_ago:.1f} s ago{owns})"
 
 
 def summary(hosts: Sequence[HostView]) -> str:

@@ -208,7 +208,13 @@ def _part(membership: Membership) -> None:
     try:
         if membership.trusted():
             with contextlib.suppress(FlashpoolError, DBAPIError, OSError):
+                epoch = membership.lease.epoch if membership.lease else 0
                 membership.leave()
+                log.info(
+                    "FPL778I SYSTEM %s LEFT THE HSMPLEX (EPOCH %d): ANOTHER HOST MAY TAKE ITS PLACE",
+                    membership.system,
+                    epoch,
+                )
     finally:
         membership.catalog.close()
 
@@ -292,8 +298,8 @@ async def _joined(options: ServeOptions) -> Joined | None:
                 lease = await asyncio.to_thread(membership.join)
                 break
             except SystemInUse as exc:  # an earlier instance that died still holds it: its lease runs out
-                if time.monotonic() > deadline:
-                    raise
+                if time.monotonic() > deadline or sockets.listening(options.site, own):
+                    raise  # or it is alive: it answers on the name's own socket
                 log.warning("serve: %s; waiting", exc)
                 await asyncio.sleep(membership.lease_seconds / 10)
         said = [("FPL770I", f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}")]

@@ -88,7 +88,8 @@ class StandbyProxy:
         except (aiohttp.ClientError, OSError) as exc:
             if answer is not None:  # the answer had begun: it ends here, cut short
                 return answer
-            return self._unreachable(f"{driver} does not answer ({exc})")
+            why = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
+            return self._unreachable(f"system {driver.name[10:-5]}, which drives the site, does not answer ({why})")
 
     def _stop(self, uid: int) -> web.Response:
         """`flashpool stop` through this host's socket stops this host: it leaves the plex in good

@@ -65,7 +65,7 @@ def unusable(url: str, exc: DatabaseError | sqlite3.Error | UnicodeDecodeError) 
     if refused is not None:
         return CatalogError(
             f"the catalog at {shown(url)} cannot be reached: {refused}; nothing was changed - "
-            "check the URL in the site's catalog.url, the server and the login, then try again"
+            "check the URL (the site's catalog.url once it points there), the server and the login, then try again"
         )
     why = getattr(exc, "orig", None) or exc
     where = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None

@@ -68,7 +68,7 @@ def test_a_server_joins_the_plex_holds_the_primary_and_leaves_it_when_it_stops(s
         assert "FPL770I SYSTEM SYS1 JOINED THE HSMPLEX (EPOCH 1)" in server.output()
         assert plex(site) == [("SYS1", 1, True, True, False)]
         shown = cli(site, "status")
-        assert f"hosts of the plex: SYS1 (primary, pid {server.pid}, renewed" in shown.stdout, shown
+        assert f"hosts of the plex: SYS1 (primary, pid {server.pid}, epoch 1, renewed" in shown.stdout, shown
         (host,) = json.loads(cli(site, "status", "--json").stdout)["hosts"]
         assert (host["system"], host["live"], host["primary"], host["epoch"]) == ("SYS1", True, True, 1)
         assert 0 <= host["renewed_ago"] < LEASE_SECONDS and 0 < host["lease_left"] <= LEASE_SECONDS

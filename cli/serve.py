@@ -130,30 +130,22 @@ async def stop(args: argparse.Namespace) -> int:
         say(args, f"flashpool: no server runs for {path}" + (f" as system {system}" if system else ""), stopped=False)
         return 0
     from engine.api import NotAuthorized
-    from server.client import RemoteSite
+    from server.client import RemoteSite, ServerGone
 
-    api = RemoteSite(path)
+    try:
+        api = RemoteSite(path)
+    except ServerGone:
+        if system is None:
+            raise
+        return await asyncio.to_thread(_stop_standby, args, path, system, target)  # no host drives the site now
     try:
         try:
             st: SiteStatus | None = await asyncio.to_thread(api.status)
         except NotAuthorized:  # may stop it without LIST: then it is not told what runs
             st = None
         host = next((h for h in st.hosts if h.system == system), None) if st and system else None
-        if host is not None and host.role == "standing by":  # it runs no copy; the driving host goes on
-            res = await api.stop_server()
-            if res.rc == 0:
-                while sockets.listening(path, target):
-                    await asyncio.sleep(0.1)
-                say(
-                    args,
-                    f"flashpool: system {system} of {path} (process {host.pid}), standing by, has stopped; "
-                    "the driving host goes on",
-                    stopped=True,
-                    pid=host.pid,
-                    copies=0,
-                    consoles=0,
-                )
-            return res.rc
+        if host is not None and not host.domains:  # it drives nothing, runs no copy: the driving host goes on
+            return await asyncio.to_thread(_stop_standby, args, path, system, target)
         copies, consoles = (st.copies, st.clients) if st else (0, 0)
         if copies and not args.force:
             say(
@@ -191,5 +183,48 @@ async def stop(args: argparse.Namespace) -> int:
         pid=api.pid,
         copies=copies,
         consoles=consoles,
+    )
+    return 0
+
+
+def _stop_standby(args: argparse.Namespace, path: Path, system: str | None, target: Path) -> int:
+    """Stop a host of the plex that stands by, on its own socket (it answers that request itself,
+    whether or not a host drives the site), and wait until it has let its socket go."""
+    import http.client
+    import json
+    import socket
+    import time
+
+    from server import sockets
+    from server.route_paths import PATHS
+
+    method, route = PATHS["stop_server"]
+    with sockets.short_path(target) as name:
+        conn = http.client.HTTPConnection("flashpool", timeout=30)
+        conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.sock.settimeout(30)
+        conn.sock.connect(name)
+        try:
+            conn.request(method, route, b"{}", {"Content-Type": "application/json"})
+            answer = conn.getresponse()
+            status, body = answer.status, answer.read()
+        finally:
+            conn.close()
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = {}
+    if status != 200:
+        print(f"flashpool: {data.get('message') or f'HTTP {status}'}", file=sys.stderr)
+        return 8 if status == 403 else 12
+    deadline = time.monotonic() + 120
+    while sockets.listening(path, target) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = next((m.get("text", "") for m in data.get("messages", [])), "")
+    say(
+        args,
+        f"flashpool: system {system} of {path}, standing by, has stopped ({text}); the driving host goes on",
+        stopped=True,
+        system=system,
     )
     return 0

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import Connection, inspect
 from sqlalchemy.exc import DatabaseError
 
 from engine import plex, sitefiles
@@ -27,7 +28,7 @@ from engine.catalog.models import (
     RoleGrantRow,
     StorageGroupRow,
 )
-from engine.catalog.store import unusable
+from engine.catalog.store import make_engine, unusable
 from engine.catalog.transfer import copy_catalog
 from engine.catalog.urls import shown
 from engine.datasets.manager import DataSets, DataSetStore
@@ -102,6 +103,31 @@ def _lock_site(root: Path) -> int:
     finally:
         os.close(holder_fd)
     return fd
+
+
+def _refuse_if_served(root: Path, c: Connection) -> None:
+    """SiteInUse while a host of the site's HSMplex holds a lease (on any machine): the site is
+    the plex's then, and a process outside it writes nothing of it."""
+    serving = plex.live_systems(c)
+    if serving:
+        raise SiteInUse(
+            f"the site {root} is served by its HSMplex: system(s) {', '.join(serving)} hold a lease; send commands "
+            "to a host (FLASHPOOL_SYSTEM=NAME names one), or stop every host (a dead one's lease runs out by itself)"
+        )
+
+
+def _refuse_while_served(root: Path, url: str) -> None:
+    """The same for the catalog tools, on a catalog of any revision (one older than the plex
+    has no hosts)."""
+    eng = make_engine(url)
+    try:
+        with eng.connect() as c:
+            if inspect(c).has_table("plex_host"):
+                _refuse_if_served(root, c)
+    except DatabaseError:  # the tool itself says what is wrong with the catalog
+        pass
+    finally:
+        eng.dispose()
 
 
 def _point_at(root: Path, url: str) -> None:
@@ -304,12 +330,8 @@ class Site:
         try:
             with catalog.transaction() as c:
                 found = settings.read(c)
-                serving = [] if fence is not None else plex.live_systems(c)
-            if serving:  # only a host of the plex, holding the site's volumes, may open it now
-                raise SiteInUse(
-                    f"the site {root} is served by its HSMplex: system(s) {', '.join(serving)} hold a lease; send "
-                    "commands to a host (FLASHPOOL_SYSTEM=NAME names one), or stop every host first"
-                )
+                if fence is None:  # only a host of the plex, holding the site's volumes, may open it now
+                    _refuse_if_served(root, c)
             repaired += sitefiles.secure(root, sitefiles.share_gid(found.share_group))
         except BaseException:
             catalog.close()
@@ -366,6 +388,7 @@ class Site:
         root = Path(path)
         lock = _lock_site(root)
         try:
+            _refuse_while_served(root, cls.catalog_url(root))
             return Catalog.upgrade(cls.catalog_url(root))
         finally:
             os.close(lock)
@@ -383,6 +406,7 @@ class Site:
                     f"the site's catalog is already in another database ({shown(cls.catalog_url(root))}); "
                     "only a site's own SQLite catalog is migrated"
                 )
+            _refuse_while_served(root, cls.catalog_url(root))
             source = Catalog.open(cls.catalog_url(root))
             try:
                 counts = copy_catalog(source, url)

@@ -316,6 +316,9 @@ async def _joined(options: ServeOptions) -> Joined | None:
 
         try:
             ownership, taken = await plexhost.own_every_domain(membership, standing_by)
+        except BaseException:  # it leaves before its socket goes: whoever sees the socket gone finds it left
+            await asyncio.to_thread(_part, membership)
+            raise
         finally:
             for runner in proxy:
                 await runner.cleanup()

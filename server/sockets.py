@@ -87,8 +87,8 @@ def _answers(path: Path) -> bool:
         try:
             s.connect(name)
         except OSError as exc:
-            if exc.errno in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK):
-                return False
+            if exc.errno in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK, errno.EACCES):
+                return False  # EACCES: another user's socket, not a server of this user's
             raise
     return True
 

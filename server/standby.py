@@ -59,8 +59,9 @@ class StandbyProxy:
         pid, uid, gid = PEERCRED.unpack(
             sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEERCRED.size)  # type: ignore[attr-defined,unused-ignore]
         )
-        if (request.method, request.path) == PATHS["stop_server"]:
-            return self._stop(uid)  # this host, not the one it forwards to
+        if (request.method, request.path) == PATHS["stop_server"]:  # this host, not the one it forwards to
+            given = request.headers.get("Authorization", "")
+            return self._stop(-1 if given.startswith(f"Bearer {SESSION_PREFIX}") else uid)  # never a web session
         body = await request.read()
         headers = {h: request.headers[h] for h in PASSED_ON if h in request.headers}
         given = request.headers.get("Authorization", "")

@@ -313,3 +313,11 @@ def test_a_standby_is_started_detached_and_stopped_by_its_own_name(tmp_path, cat
         assert [(h[0], h[2], h[4]) for h in plex(site)] == [("SYS1", True, False), ("SYS2", False, True)]
         assert first.proc is not None and first.proc.poll() is None  # the driving host goes on
         assert cli(site, "hsm", "QUERY COPYPOOL(PAY)").returncode == 0
+        # again, and this time the driving host dies first: the standby is stopped all the same
+        assert cli(site, "serve", "--detach", "--system", "SYS2", "--no-auto-dump").returncode == 0
+        until(lambda: [(h[0], h[2]) for h in plex(site)] == [("SYS1", True), ("SYS2", True)])
+        first.stop(signal.SIGKILL)
+        stopped = cli(site, "stop", system="SYS2")
+        assert stopped.returncode == 0 and "standing by, has stopped" in stopped.stdout, stopped
+        upgrade = cli(site, "catalog", "upgrade")  # SYS1's lease still runs: the catalog is the plex's
+        assert upgrade.returncode != 0 and "served by its HSMplex: system(s) SYS1" in upgrade.stdout + upgrade.stderr

@@ -30,6 +30,13 @@ def site_api(args: argparse.Namespace) -> SiteAPI:
                 url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE")
             )
         return RemoteSite(path)
+    if system := sockets.chosen_system():  # a host was named: never the site in this process instead
+        from engine.errors import FlashpoolError
+
+        raise FlashpoolError(
+            f"system {system} does not run for {path}: no host answers on {sockets.socket_path(path, system)} "
+            f"(flashpool status shows the plex's hosts; unset {sockets.SYSTEM_ENV} for the site's server)"
+        )
     from engine.api import LocalSite
     from engine.site import Site
 

@@ -72,7 +72,15 @@ def status(args: argparse.Namespace) -> int:
 
     path = Path(args.site)
     if not sockets.listening(path):
-        say(args, f"flashpool: no server runs for {path}", running=False, site=str(path))
+        system = sockets.chosen_system()
+        say(
+            args,
+            f"flashpool: system {system} does not run for {path}"
+            if system
+            else f"flashpool: no server runs for {path}",
+            running=False,
+            site=str(path),
+        )
         return 3
     thin = ThinSite(path)
     try:

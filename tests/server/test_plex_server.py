@@ -321,3 +321,16 @@ def test_a_standby_is_started_detached_and_stopped_by_its_own_name(tmp_path, cat
         assert stopped.returncode == 0 and "standing by, has stopped" in stopped.stdout, stopped
         upgrade = cli(site, "catalog", "upgrade")  # SYS1's lease still runs: the catalog is the plex's
         assert upgrade.returncode != 0 and "served by its HSMplex: system(s) SYS1" in upgrade.stdout + upgrade.stderr
+
+
+def test_a_host_named_that_does_not_run_is_said_so_and_the_site_is_not_opened_instead(site):
+    asked = cli(site, "hsm", "QUERY COPYPOOL(PAY)", system="SYS9")
+    assert asked.returncode != 0 and "system SYS9 does not run for" in asked.stdout + asked.stderr, asked
+    shown = cli(site, "status", system="SYS9")
+    assert shown.returncode == 3 and "system SYS9 does not run for" in shown.stdout, shown
+    catalog = Catalog.open(Site.catalog_url(site))
+    try:
+        with catalog.reading() as c:  # nothing ran: no activity entry
+            assert c.exec_driver_sql("SELECT count(*) FROM activity").scalar() == 0
+    finally:
+        catalog.close()

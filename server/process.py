@@ -298,8 +298,13 @@ async def _joined(options: ServeOptions) -> Joined | None:
                 lease = await asyncio.to_thread(membership.join)
                 break
             except SystemInUse as exc:  # an earlier instance that died still holds it: its lease runs out
-                if time.monotonic() > deadline or sockets.listening(options.site, own):
-                    raise  # or it is alive: it answers on the name's own socket
+                if sockets.listening(options.site, own):  # or it is alive: it answers on the name's own socket
+                    raise SystemInUse(
+                        f"system {options.system} already runs for {options.site}: a live server answers on {own}; "
+                        f"stop it first (FLASHPOOL_SYSTEM={options.system} flashpool stop)"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise
                 log.warning("serve: %s; waiting", exc)
                 await asyncio.sleep(membership.lease_seconds / 10)
         said = [("FPL770I", f"SYSTEM {options.system} JOINED THE HSMPLEX (EPOCH {lease.epoch}) AT {address}")]

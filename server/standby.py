@@ -23,6 +23,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 from yarl import URL
 
 from engine.messages import CommandResult, Message
@@ -73,7 +74,7 @@ class StandbyProxy:
             headers |= onbehalf.seal(self.key, who, system, request.method, request.raw_path, body, time.time())
         driver = await asyncio.to_thread(self._driver)
         if driver is None:
-            return self._unreachable("no host of the plex drives the site now")
+            return await self._unreachable("no host of the plex drives the site now")
         answer: web.StreamResponse | None = None
         target = URL(f"http://plex{request.raw_path}", encoded=True)  # as it came: the seal is on it
         try:
@@ -90,7 +91,9 @@ class StandbyProxy:
             if answer is not None:  # the answer had begun: it ends here, cut short
                 return answer
             why = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
-            return self._unreachable(f"system {driver.name[10:-5]}, which drives the site, does not answer ({why})")
+            return await self._unreachable(
+                f"system {driver.name[10:-5]}, which drives the site, does not answer ({why})"
+            )
 
     def _stop(self, uid: int) -> web.Response:
         """`flashpool stop` through this host's socket stops this host: it leaves the plex in good
@@ -136,10 +139,23 @@ class StandbyProxy:
             self._clients[path] = client
         return client
 
-    def _unreachable(self, why: str) -> web.Response:
+    async def _unreachable(self, why: str) -> web.Response:
+        try:
+            seen = await asyncio.to_thread(hosts, self.membership.catalog)
+        except (DBAPIError, OSError):
+            seen = []
+        lapsing = [h for h in seen if h.domains and h.system != self.membership.system]
+        when = (
+            "; ".join(
+                f"{h.system}'s lease runs {h.lease_left:.0f} s more" if h.live else f"{h.system}'s lease has run out"
+                for h in lapsing
+            )
+            if lapsing
+            else "the driving host's lease runs out"
+        )
         text = (
             f"FPL777E SYSTEM {self.membership.system} STANDS BY AND CANNOT FORWARD THE REQUEST: {why}; "
-            "it takes the site over when the driving host's lease runs out"
+            f"it takes the site over when it may ({when})"
         )
         log.warning("%s", text)
         return json_error(503, "standing-by", text)

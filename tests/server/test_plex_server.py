@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sqlite3
 import time
@@ -284,6 +285,7 @@ def test_between_two_drivers_no_command_runs_outside_the_plex(tmp_path, catalog_
         first.stop(signal.SIGKILL)
         done = cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)")
         assert done.returncode != 0 and "FPL777E SYSTEM SYS2 STANDS BY" in done.stderr + done.stdout, done
+        assert re.search(r"SYS1's lease (runs \d+ s more|has run out)", done.stderr + done.stdout), done  # and when
         with pytest.raises(SiteInUse, match=r"served by its HSMplex: system\(s\) SYS1, SYS2 hold a lease"):
             Site.open(site)
         until(lambda: sockets.listening(site, sockets.socket_path(site)), timeout=4 * lease)

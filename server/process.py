@@ -108,6 +108,7 @@ async def serve(options: ServeOptions) -> int:
             await asyncio.to_thread(joined.part)
         raise
     if joined is not None:
+        site.context.system = joined.membership.system  # its listings name the host that made them
         for message_id, text in joined.said:
             await asyncio.to_thread(plexhost.record, site, message_id, text)
     if not options.durable:

@@ -90,6 +90,7 @@ class Context:
     shared: Shared = field(default_factory=Shared)
     origin: str = Origin.CLI  # how it was asked (an Origin)
     who: Identity = field(default_factory=Identity.current)  # who asked (the server's own work: its user)
+    system: str = "FLASHPOOL"  # the host that runs the command, as LIST's header names it: a plex host's name
     #: work the command hands on to run after it, in the background, holding its copy pool
     background: list[Callable[[], None]] = field(default_factory=list)
 

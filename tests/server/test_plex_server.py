@@ -77,6 +77,7 @@ def test_a_server_joins_the_plex_holds_the_primary_and_leaves_it_when_it_stops(s
         found = site_domains(site)
         assert (host["domains"], host["volumes"]) == (found.names(), len(found.of_volume))
         assert f"owns {len(found.of_volume)} volume(s) in {len(found.names())} domain(s))" in shown.stdout
+        assert "FOR SYSTEM=SYS1" in cli(site, "hsm", "LIST COPYPOOL(PAY)").stdout  # the host that made the listing
     assert plex(site) == [("SYS1", 1, False, False, True)]  # left in good order: nobody waits for it
     trail = [e for e in audit_entries(site) if e["origin"] == "PLEX"]
     assert [(e["message_ids"], e["decision"]) for e in trail] == [

@@ -38,7 +38,9 @@ def _when(v: reads.Version) -> tuple[str, str]:
 
 def _header(ctx: Context) -> str:
     t = dt.datetime.fromtimestamp(ctx.clock())
-    return f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%y/%m/%d} FOR SYSTEM={ctx.system}"
+    return (
+        f"-- DFSMShsm CONTROL DATASET --COPY POOL--LISTING --- AT {t:%H:%M:%S} ON {t:%y/%m/%d} FOR SYSTEM={ctx.system}"
+    )
 
 
 def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visibility = EVERYTHING) -> None:

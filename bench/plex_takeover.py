@@ -28,7 +28,7 @@ def main() -> None:
                 time.sleep(0.05)
             first.stop(signal.SIGKILL)
             killed = time.monotonic()
-            while not sockets.listening(site):
+            while not sockets.listening(site, sockets.socket_path(site)):  # the site's own server again
                 time.sleep(0.01)
             took = time.monotonic() - killed
             while json.loads(cli(site, "status", "--json").stdout)["copies"]:

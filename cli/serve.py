@@ -36,7 +36,8 @@ async def serve(args: argparse.Namespace) -> int:
         if args.no_auto_dump:
             argv.append("--no-auto-dump")
         pid = await asyncio.to_thread(process.detach, argv, path, own)
-        say(args, f"flashpool: the server of {path} runs as process {pid}", pid=pid, site=str(path.resolve()))
+        who = f"system {args.system} of {path}" if args.system else f"the server of {path}"
+        say(args, f"flashpool: {who} runs as process {pid}", pid=pid, site=str(path.resolve()))
         return 0
     import logging
 
@@ -111,7 +112,8 @@ def status(args: argparse.Namespace) -> int:
         clients=st.clients,
         version=st.version,
         hosts=[
-            {"system": h.system, "live": h.live, "primary": h.primary, "renewed_ago": round(h.renewed_ago, 1)}
+            {"system": h.system, "role": h.role, "live": h.live, "primary": h.primary}
+            | {"renewed_ago": round(h.renewed_ago, 1)}
             | {"lease_left": round(h.lease_left, 1), "pid": h.pid, "epoch": h.epoch, "address": h.address}
             | {"domains": list(h.domains), "volumes": h.volumes}
             for h in st.hosts
@@ -145,15 +147,16 @@ async def stop(args: argparse.Namespace) -> int:
     except ServerGone:
         if system is None:
             raise
-        return await asyncio.to_thread(_stop_standby, args, path, system, target)  # no host drives the site now
+        return await asyncio.to_thread(_stop_host, args, path, system, target)  # no host drives the site now
     try:
         try:
             st: SiteStatus | None = await asyncio.to_thread(api.status)
         except NotAuthorized:  # may stop it without LIST: then it is not told what runs
             st = None
         host = next((h for h in st.hosts if h.system == system), None) if st and system else None
-        if host is not None and not host.domains:  # it drives nothing, runs no copy: the driving host goes on
-            return await asyncio.to_thread(_stop_standby, args, path, system, target)
+        if system is not None and (st is None or (host is not None and not host.domains)):
+            # it drives nothing (or this user may not read what it runs): it answers the stop itself
+            return await asyncio.to_thread(_stop_host, args, path, system, target)
         copies, consoles = (st.copies, st.clients) if st else (0, 0)
         if copies and not args.force:
             say(
@@ -176,6 +179,9 @@ async def stop(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + 120
     while sockets.listening(path, target) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
+    if sockets.listening(path, target):
+        print(f"flashpool: the server of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
+        return 12
     resume = (
         f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"
         if copies
@@ -195,9 +201,9 @@ async def stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_standby(args: argparse.Namespace, path: Path, system: str | None, target: Path) -> int:
-    """Stop a host of the plex that stands by, on its own socket (it answers that request itself,
-    whether or not a host drives the site), and wait until it has let its socket go."""
+def _stop_host(args: argparse.Namespace, path: Path, system: str, target: Path) -> int:
+    """Stop the host of the plex named, on its own socket: a host standing by answers that request
+    itself, whether or not a host drives the site; then wait until it has let its socket go."""
     import http.client
     import json
     import socket
@@ -207,17 +213,22 @@ def _stop_standby(args: argparse.Namespace, path: Path, system: str | None, targ
     from server.route_paths import PATHS
 
     method, route = PATHS["stop_server"]
-    with sockets.short_path(target) as name:
-        conn = http.client.HTTPConnection("flashpool", timeout=30)
-        conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.sock.settimeout(30)
-        conn.sock.connect(name)
-        try:
-            conn.request(method, route, b"{}", {"Content-Type": "application/json"})
-            answer = conn.getresponse()
-            status, body = answer.status, answer.read()
-        finally:
-            conn.close()
+    try:
+        with sockets.short_path(target) as name:
+            conn = http.client.HTTPConnection("flashpool", timeout=30)
+            conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.sock.settimeout(30)
+            conn.sock.connect(name)
+            try:
+                conn.request(method, route, b"{}", {"Content-Type": "application/json"})
+                answer = conn.getresponse()
+                status, body = answer.status, answer.read()
+            finally:
+                conn.close()
+    except (OSError, http.client.HTTPException) as exc:
+        raise FlashpoolError(
+            f"system {system} of {path} stopped answering before it was asked to stop ({exc})"
+        ) from None
     try:
         data = json.loads(body)
     except ValueError:
@@ -228,11 +239,9 @@ def _stop_standby(args: argparse.Namespace, path: Path, system: str | None, targ
     deadline = time.monotonic() + 120
     while sockets.listening(path, target) and time.monotonic() < deadline:
         time.sleep(0.1)
-    text = next((m.get("text", "") for m in data.get("messages", [])), "")
-    say(
-        args,
-        f"flashpool: system {system} of {path}, standing by, has stopped ({text}); the driving host goes on",
-        stopped=True,
-        system=system,
-    )
+    if sockets.listening(path, target):
+        print(f"flashpool: system {system} of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
+        return 12
+    text = next((str(m.get("text", "")) for m in data.get("messages", [])), "")
+    say(args, f"flashpool: system {system} of {path} has stopped: {text}", stopped=True, system=system)
     return 0

@@ -41,23 +41,21 @@ class HostView:
             return f"{self.system} (stopped)"
         owns = f", owns {self.volumes} volume(s) in {len(self.domains)} domain(s)" if self.domains else ""
         if not self.live:
-            until = " until taken over" if self.domains else ", its volumes taken over"
+            until = " until taken over" if self.domains else ""
             return f"{self.system} (LEASE LAPSED {-self.lease_left:.0f} s ago, pid {self.pid}, epoch {self.epoch}{owns}{until})"
         role = "" if self.role == "drives volumes" else f"{self.role}, "
         return f"{self.system} ({role}pid {self.pid}, epoch {self.epoch}, renewed {self.renewed_ago:.1f} s ago{owns})"
 
 
 def summary(hosts: Sequence[HostView]) -> str:
-    """The plex in a few words for a status line ("plex SYS1 primary 40 vols, SYS2 standby"):
+    """The plex in a few words for a status line ("plex SYS1 primary 40 vols, SYS2 standing by"):
     the hosts that have not stopped, and how many volumes each drives; "" for a site served by
     one unnamed server."""
     shown = [h for h in hosts if not h.left]
     if not shown:
         return ""
     words = [
-        h.system
-        + (" primary" if h.primary else " LAPSED" if not h.live else "" if h.domains else " standby")
-        + (f" {h.volumes} vols" if h.domains else "")
+        h.system + ("" if h.role == "drives volumes" else f" {h.role}") + (f" {h.volumes} vols" if h.domains else "")
         for h in shown
     ]
     return "plex " + ", ".join(words)

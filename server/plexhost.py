@@ -80,7 +80,11 @@ async def _own_every_domain(
         if set(ownership.tokens) >= ownership.wanted():
             return ownership, taken
         if not said:
-            owners = sorted({h.system for h in await asyncio.to_thread(hosts, membership.catalog) if h.domains})
+            try:
+                seen = await asyncio.to_thread(hosts, membership.catalog)
+            except (DBAPIError, OSError):
+                seen = []
+            owners = sorted({h.system for h in seen if h.domains})
             log.info(
                 "FPL775I SYSTEM %s STANDS BY: %s DRIVES THE SITE; IT TAKES THE SITE OVER WHEN THAT HOST'S LEASE RUNS OUT",
                 membership.system,
@@ -89,7 +93,10 @@ async def _own_every_domain(
             said = True
             await standing_by()
         await listener.wait(membership.lease_seconds / 10)  # or until a host that leaves says so
-        await asyncio.to_thread(membership.renew)
+        try:
+            await asyncio.to_thread(membership.renew)
+        except (DBAPIError, OSError) as exc:  # a lease that lapses meanwhile is Fenced at the next claim
+            log.warning("system %s could not renew its lease yet (%s); it retries", membership.system, exc)
 
 
 async def keep(site: Site, membership: Membership, ownership: Ownership, stop: asyncio.Event) -> None:

@@ -123,4 +123,13 @@ def bind(site: Path, group: int | None, system: str | None = None) -> socket.soc
     return sock
 
 
-__all__ = ["SOCKET_NAME", "SYSTEM_ENV", "bind", "client_socket", "listening", "short_path", "socket_path"]
+__all__ = [
+    "SOCKET_NAME",
+    "SYSTEM_ENV",
+    "bind",
+    "chosen_system",
+    "client_socket",
+    "listening",
+    "short_path",
+    "socket_path",
+]

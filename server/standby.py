@@ -49,7 +49,7 @@ class StandbyProxy:
         self.app.router.add_route("*", "/{tail:.*}", self._forward)
         self._clients: dict[Path, aiohttp.ClientSession] = {}
         self._names = contextlib.ExitStack()
-        self._known: tuple[Path | None, float] = (None, 0.0)  # the driving host's socket, until when
+        self._known: tuple[str | None, float] = (None, 0.0)  # the driving host's system name, until when
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         sock = request.transport.get_extra_info("socket") if request.transport else None
@@ -72,13 +72,16 @@ class StandbyProxy:
             who = await asyncio.to_thread(Identity.of_uid, uid, gid, via="unix", client=f"pid {pid}")
             system = self.membership.system
             headers |= onbehalf.seal(self.key, who, system, request.method, request.raw_path, body, time.time())
-        driver = await asyncio.to_thread(self._driver)
+        try:
+            driver = await asyncio.to_thread(self._driver)
+        except (DBAPIError, OSError) as exc:
+            return await self._unreachable(f"the catalog cannot be read to find the driving host ({exc})")
         if driver is None:
             return await self._unreachable("no host of the plex drives the site now")
         answer: web.StreamResponse | None = None
         target = URL(f"http://plex{request.raw_path}", encoded=True)  # as it came: the seal is on it
         try:
-            client = self._client(driver)
+            client = self._client(sockets.socket_path(self.site, driver))
             async with client.request(request.method, target, data=body, headers=headers) as up:
                 answer = web.StreamResponse(status=up.status, headers={"Content-Type": up.content_type})
                 await answer.prepare(request)
@@ -91,9 +94,7 @@ class StandbyProxy:
             if answer is not None:  # the answer had begun: it ends here, cut short
                 return answer
             why = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
-            return await self._unreachable(
-                f"system {driver.name[10:-5]}, which drives the site, does not answer ({why})"
-            )
+            return await self._unreachable(f"system {driver}, which drives the site, does not answer ({why})")
 
     def _stop(self, uid: int) -> web.Response:
         """`flashpool stop` through this host's socket stops this host: it leaves the plex in good
@@ -114,16 +115,16 @@ class StandbyProxy:
         res = CommandResult("SERVER STOP", [Message("FPL610I", text)])
         return web.Response(body=jsonbytes.dumps(wire.encode(res)), content_type="application/json")
 
-    def _driver(self) -> Path | None:
-        """The socket of the live host that drives the site (it owns its volumes), if any; read
-        again at most once a second (a plex's hosts change in leases, not in milliseconds)."""
+    def _driver(self) -> str | None:
+        """The live host that drives the site (it owns its volumes), if any; read again at most
+        once a second (a plex's hosts change in leases, not in milliseconds)."""
         now = time.monotonic()
         if now >= self._known[1]:
             me = self.membership.system
             driver = next(
                 (h.system for h in hosts(self.membership.catalog) if h.live and h.domains and h.system != me), None
             )
-            self._known = (sockets.socket_path(self.site, driver) if driver else None, now + 1.0)
+            self._known = (driver, now + 1.0)
         return self._known[0]
 
     def _client(self, path: Path) -> aiohttp.ClientSession:
@@ -147,7 +148,7 @@ class StandbyProxy:
         lapsing = [h for h in seen if h.domains and h.system != self.membership.system]
         when = (
             "; ".join(
-                f"{h.system}'s lease runs {h.lease_left:.0f} s more" if h.live else f"{h.system}'s lease has run out"
+                f"{h.system}'s lease runs {h.lease_left:.0f} s more" if h.live else f"{h.system}: {h.role.lower()}"
                 for h in lapsing
             )
             if lapsing

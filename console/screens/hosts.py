@@ -43,7 +43,6 @@ class HostsScreen(ListScreen):
     def load(self) -> list[tuple[str, Cells]]:
         rows: list[tuple[str, Cells]] = []
         for h in self.fpapp.site.status().hosts:
-            stopped = h.left
             rows.append(
                 (
                     h.system,
@@ -52,8 +51,8 @@ class HostsScreen(ListScreen):
                         Text(h.role, style=fmt.style(_STYLE[h.role], bold=True) if h.role in _STYLE else ""),
                         str(h.pid),
                         str(h.epoch),
-                        "" if stopped else f"{h.renewed_ago:.1f} s ago",
-                        "" if stopped else f"{h.lease_left:.1f} s" if h.lease_left > 0 else "ran out",
+                        "" if h.left else f"{h.renewed_ago:.1f} s ago",
+                        f"{h.lease_left:.1f} s" if h.live else "",  # a lapsed or stopped host: its role says so
                         str(h.volumes) if h.domains else "",
                         ", ".join(h.domains),
                     ),

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Exists, case, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, Exists, and_, case, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.catalog import Catalog
@@ -52,14 +52,15 @@ class Fenced(PlexError):
     """This host's lease ran out, or another instance joined under its name: it must stop."""
 
 
+def _alive(now: float) -> ColumnElement[bool]:
+    """A host row whose lease runs at `now`: the one rule of who may act for the plex."""
+    return and_(_H.c.lease_until > now, _H.c.left_at.is_(None))
+
+
 def lease_runs(system: Any, epoch: Any, now: float) -> Exists:
     """Whether the host named (its system, and the epoch it acted under: a row's columns or
-    values) still holds its lease at `now`: the one rule of who may act for the plex."""
-    return (
-        select(_H.c.system)
-        .where(_H.c.system == system, _H.c.epoch == epoch, _H.c.lease_until > now, _H.c.left_at.is_(None))
-        .exists()
-    )
+    values) still holds its lease at `now` (_alive)."""
+    return select(_H.c.system).where(_H.c.system == system, _H.c.epoch == epoch, _alive(now)).exists()
 
 
 def database_now(c: Connection) -> float:
@@ -225,9 +226,7 @@ class Membership:
 
 def live_systems(c: Connection) -> list[str]:
     """The hosts whose lease runs now (none on a site that no `serve --system` serves)."""
-    now = database_now(c)
-    live = (_H.c.left_at.is_(None)) & (_H.c.lease_until > now)
-    return list(c.execute(select(_H.c.system).where(live).order_by(_H.c.system)).scalars())
+    return list(c.execute(select(_H.c.system).where(_alive(database_now(c))).order_by(_H.c.system)).scalars())
 
 
 def hosts(catalog: Catalog, now: Callable[[Connection], float] = database_now) -> list[HostView]:

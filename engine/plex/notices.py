@@ -19,8 +19,8 @@ CHANNEL = "flashpool_plex"
 
 
 def tell(c: Connection, what: str) -> None:
-    """In the caller's transaction: every listening host hears `what` when it commits (never
-    if it rolls back)."""
+    """In the caller's transaction: every listening host is woken when it commits (never if it
+    rolls back); `what` is for whoever watches the channel (psql's LISTEN flashpool_plex)."""
     if c.dialect.name == "postgresql":
         c.execute(select(func.pg_notify(CHANNEL, what)))
 
@@ -37,12 +37,12 @@ class Listener:
         )
         self._conn: psycopg.AsyncConnection[object] | None = None
 
-    async def wait(self, timeout: float) -> list[str]:
-        """What the hosts said, as soon as one says something, or nothing after `timeout`
+    async def wait(self, timeout: float) -> None:
+        """Until a host says something (what, the catalog tells: the caller looks), or `timeout`
         seconds. A connection that fails is dropped and made again at the next wait."""
         if self._conninfo is None:
             await asyncio.sleep(timeout)
-            return []
+            return
         started = time.monotonic()
         try:
             if self._conn is None:
@@ -50,11 +50,11 @@ class Listener:
                     self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
                 )
                 await self._conn.execute(f"LISTEN {CHANNEL}")
-            return [n.payload async for n in self._conn.notifies(timeout=timeout, stop_after=1)]
+            async for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                pass
         except (psycopg.Error, OSError):
             await self.close()
             await asyncio.sleep(max(0.0, timeout - (time.monotonic() - started)))
-            return []
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -63,4 +63,4 @@ class Listener:
                 await conn.close()
 
 
-__all__ = ["CHANNEL", "Listener", "tell"]
+__all__ = ["Listener", "tell"]

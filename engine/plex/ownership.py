@@ -160,4 +160,4 @@ class Ownership:
         return domain
 
 
-__all__ = ["SITE", "Ownership", "Taken"]
+__all__ = ["Ownership", "Taken"]

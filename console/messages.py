@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from engine.events import Event
+from engine.events import ActivityLogged, Event
 
 
 class SiteChanged(Message, bubble=False):
@@ -16,5 +16,11 @@ class SiteChanged(Message, bubble=False):
         super().__init__()
         self.event = event
 
+    @property
+    def command_ended(self) -> bool:
+        """A command (anyone's, on any host) ended: shown at once, whatever the reload pace."""
+        return isinstance(self.event, ActivityLogged)
+
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SiteChanged)
+        """Whether the newer `message` may stand for this one (a command's end is never lost)."""
+        return isinstance(message, SiteChanged) and (message.command_ended or not self.command_ended)

@@ -226,7 +226,10 @@ class ListScreen(Screen[None]):
 
     def on_site_changed(self, message: SiteChanged) -> None:
         if not self.fpapp.paused and self.is_current:
-            self.reload_when_due()
+            if message.command_ended:  # what a command changed is shown at once (after a load in flight)
+                self.request_reload()
+            else:
+                self.reload_when_due()
 
     # -- actions ----------------------------------------------------------------------------------
     @property

@@ -202,46 +202,28 @@ async def stop(args: argparse.Namespace) -> int:
 
 
 def _stop_host(args: argparse.Namespace, path: Path, system: str, target: Path) -> int:
-    """Stop the host of the plex named, on its own socket: a host standing by answers that request
-    itself, whether or not a host drives the site; then wait until it has let its socket go."""
-    import http.client
-    import json
-    import socket
+    """Stop the host of the plex named, on its own socket (FLASHPOOL_SYSTEM's: a host standing by
+    answers that request itself, whether or not a host drives the site); then wait until it has
+    let its socket go."""
     import time
 
+    from cli.thin import ThinError, ThinSite
     from server import sockets
-    from server.route_paths import PATHS
 
-    method, route = PATHS["stop_server"]
+    thin = ThinSite(path)
     try:
-        with sockets.short_path(target) as name:
-            conn = http.client.HTTPConnection("flashpool", timeout=30)
-            conn.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            conn.sock.settimeout(30)
-            conn.sock.connect(name)
-            try:
-                conn.request(method, route, b"{}", {"Content-Type": "application/json"})
-                answer = conn.getresponse()
-                status, body = answer.status, answer.read()
-            finally:
-                conn.close()
-    except (OSError, http.client.HTTPException) as exc:
-        raise FlashpoolError(
-            f"system {system} of {path} stopped answering before it was asked to stop ({exc})"
-        ) from None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = {}
-    if status != 200:
-        print(f"flashpool: {data.get('message') or f'HTTP {status}'}", file=sys.stderr)
-        return 8 if status == 403 else 12
+        res = thin.stop_server()
+    except ThinError as exc:
+        print(f"flashpool: system {system}: {exc}", file=sys.stderr)
+        return 12
+    finally:
+        thin.close()
     deadline = time.monotonic() + 120
     while sockets.listening(path, target) and time.monotonic() < deadline:
         time.sleep(0.1)
     if sockets.listening(path, target):
         print(f"flashpool: system {system} of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
         return 12
-    text = next((str(m.get("text", "")) for m in data.get("messages", [])), "")
+    text = res.messages[0].text if res.messages else ""
     say(args, f"flashpool: system {system} of {path} has stopped: {text}", stopped=True, system=system)
     return 0

@@ -71,6 +71,11 @@ class ThinSite:
         result: CommandResult = self._call("command", CommandResult, text=text, origin=origin)
         return result
 
+    def stop_server(self) -> CommandResult:
+        """Stop the server on this socket (a host standing by answers it itself)."""
+        result: CommandResult = self._call("stop_server", CommandResult)
+        return result
+
     # -- the calls of cli.tools.Tools, as engine.api.SiteAPI defines them (each imports the types it
     # -- answers with when called: `flashpool hsm` needs none of them) -----------------------------------
     def whoami(self) -> Caller:

@@ -89,6 +89,8 @@ class RemoteSite(SiteAPI):
         self._cafile = cafile
         self._timeout = timeout
         self._unix: contextlib.ExitStack | None = None
+        self._socket: Path | None = None  # the socket this client reaches now (a site's, not a URL's)
+        self._choosing: asyncio.Lock | None = None  # made on the client's own loop
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="flashpool-client", daemon=True)
         self._thread.start()
@@ -116,7 +118,8 @@ class RemoteSite(SiteAPI):
         timeout = aiohttp.ClientTimeout(total=self._timeout)
         if self._url is None:
             self._unix = contextlib.ExitStack()
-            name = self._unix.enter_context(sockets.short_path(sockets.client_socket(self.path)))
+            self._socket = await asyncio.to_thread(sockets.client_socket, self.path)
+            name = self._unix.enter_context(sockets.short_path(self._socket))
             connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=name, limit=32)
             self._base = "http://flashpool"
         else:
@@ -136,12 +139,19 @@ class RemoteSite(SiteAPI):
     async def _request(self, call: str, args: dict[str, object]) -> Any:
         route = BY_CALL[call]
         path, query, body = route.url(args)
-        assert self._session is not None
-        try:
-            async with self._session.request(route.method, self._base + path, params=query, json=body) as r:
-                raw = await r.read()
-        except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
-            raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+        for again in (True, False):
+            session = self._session
+            assert session is not None
+            try:
+                async with session.request(route.method, self._base + path, params=query, json=body) as r:
+                    raw = await r.read()
+                break
+            except aiohttp.ClientConnectorError as exc:  # not connected: the request never reached a server
+                if again and await self._choose_again(session):
+                    continue
+                raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+            except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
+                raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
         try:
             return wire.decode(route.returns, wire.answer(r.status, raw, jsonbytes.loads))
         except wire.Refused as exc:
@@ -150,6 +160,28 @@ class RemoteSite(SiteAPI):
             if exc.status == 503:  # stopping: gone for this client's purposes, back when a server runs
                 raise ServerGone(str(exc)) from None
             raise FlashpoolError(str(exc)) from None
+
+    async def _choose_again(self, failed: aiohttp.ClientSession) -> bool:
+        """After `failed` could not connect: whether the client now reaches another socket of the
+        site (client_socket chooses again), where it chose a host of the plex because the site's
+        own socket did not answer and that host has stopped since, or the site's server is back.
+        A client FLASHPOOL_SYSTEM pins to one host, or one of a URL, stays where it is."""
+        if self._url is not None or sockets.chosen_system():
+            return False
+        if self._choosing is None:
+            self._choosing = asyncio.Lock()
+        async with self._choosing:
+            if self._session is not failed:  # another request of this client chose already
+                return self._session is not None
+            now = await asyncio.to_thread(sockets.client_socket, self.path)
+            if now == self._socket:
+                return False
+            log.info("the server of %s answers on %s now (no longer on %s)", self.path, now, self._socket)
+            await self._close_session()
+            if self._unix is not None:
+                self._unix.close()
+            await self._open()
+            return True
 
     def _get(self, call: str, **args: object) -> Any:
         return self._run(self._request(call, args))
@@ -335,6 +367,9 @@ class RemoteSite(SiteAPI):
                                 log.warning("an event this client does not know was skipped: %s", exc)
                                 continue
                             here.call_soon_threadsafe(inbox.put_nowait, event)
+            except aiohttp.ClientConnectorError:
+                if self._session is not None:
+                    await self._choose_again(self._session)
             except (aiohttp.ClientError, ConnectionError, FileNotFoundError, ServerGone, ValueError):
                 pass
             if streaming:  # the server stopped or restarted: a reader finds out at once, not at its next poll

@@ -7,6 +7,7 @@ seal is refused and audited."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import socket
@@ -17,6 +18,7 @@ import time
 import pytest
 
 from server import sockets
+from server.client import RemoteSite
 from tests.catalogs import postgresql_only
 from tests.server.harness import ROOT, cli, env, make_site, plex_of_two
 
@@ -46,8 +48,9 @@ def plex(tmp_path, catalog_url):
     site = make_site(tmp_path / "site", catalog_url=catalog_url)
     first, second = plex_of_two(site)
     yield site, first, second
-    second.stop()
-    first.stop()
+    for host in (second, first):
+        if host.proc is not None:  # not stopped by the test
+            host.stop()
 
 
 def audit(site) -> list[dict]:
@@ -122,3 +125,22 @@ def test_a_forged_on_behalf_header_is_refused_and_audited(plex):
     assert answer.status == 401 and b"FPL776E" in answer.read()
     refused = [e for e in audit(site) if "FPL776E" in e["message_ids"]]
     assert refused and refused[-1]["decision"] == "UNAUTHENTICATED"
+
+
+def test_a_client_on_a_host_that_stops_reaches_the_one_that_answers_now(plex):
+    """A client that reached the site through a host's own socket (the site's socket did not
+    answer when it connected) is not stranded when that host stops: its next request finds the
+    socket that answers now (the host that took the site over), and its event stream follows."""
+    site, first, second = plex
+    sockets.socket_path(site).unlink()  # the site's own socket does not answer when the client connects
+    remote = RemoteSite(site)
+    try:
+        assert remote._socket == sockets.socket_path(site, "SYS1")
+        assert remote.status().pid == first.pid
+        first.stop()  # SYS2 takes the site over and serves the site's socket again
+        until(lambda: sockets.listening(site, sockets.socket_path(site)))
+        assert remote.status().pid == second.pid  # not ServerGone
+        assert remote._socket == sockets.socket_path(site)
+        assert asyncio.run(remote.command("FRBACKUP COPYPOOL(HR)")).rc == 0
+    finally:
+        remote.close_now()

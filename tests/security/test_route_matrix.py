@@ -29,6 +29,7 @@ from server import wire
 from server.routes import BY_CALL, EVENTS_PATH, METRICS_PATH, ROUTES
 from tests.security.matrix import NEEDS, OPEN, ROLES, WEB_SESSIONS, Sample, expected, samples, unique_change
 from tests.server.harness import Server, as_owner, free_port, make_site
+from tests.unixusers import needs_users, unix_users
 
 RESTRICTABLE = {  # the functions a profile may restrict to one copy pool, with its resource name
     "LIST": "STGADMIN.ARC.LIST.HR",
@@ -258,23 +259,13 @@ def test_every_restricted_profile_kind_refuses_exactly_what_names_its_copy_pool(
     assert _walk(site, caller, {"tls-admin": "administrator"}, versions, restricted=function) > 60
 
 
-def _can_make_users() -> bool:
-    return os.geteuid() == 0 and all(shutil.which(t) for t in ("useradd", "groupadd", "runuser", "curl"))
-
-
-@pytest.mark.skipif(not _can_make_users(), reason="creating users needs root, useradd, runuser and curl")
+@needs_users
 def test_every_route_for_every_role_as_real_unix_users_over_the_socket(served):
     site, _, versions = served
     tag = uuid.uuid4().hex[:5]
     group = f"fplm{tag}"
     users = {f"fpl{tag}{role[:3]}": role for role in ROLES}
-    made: list[list[str]] = []
-    try:
-        subprocess.run(["groupadd", group], check=True)
-        made.append(["groupdel", group])
-        for user in users:
-            subprocess.run(["useradd", "-M", "-N", "-G", group, user], check=True)
-            made.insert(0, ["userdel", user])
+    with unix_users(group, dict.fromkeys(users, True)):
         grants = [SecurityChange(Change.GRANT, name=u, role=r) for u, r in users.items() if r != "none"]
         asyncio.run(
             as_owner(
@@ -286,9 +277,6 @@ def test_every_route_for_every_role_as_real_unix_users_over_the_socket(served):
         )
         callers = {u: Caller(site, u) for u in users}
         assert _walk(site, callers, users, versions) > 5 * 60
-    finally:
-        for cmd in made:
-            subprocess.run(cmd, check=False)
 
 
 def test_the_rules_name_real_arguments():

@@ -6,11 +6,8 @@ trail finds an edited, removed or reordered entry."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sqlite3
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from engine.api import Change, NotAuthorized, SecurityChange
 from engine.security import Access, Kind
 from server.client import RemoteSite
 from tests.server.harness import Server, cli, free_port, make_site, tls_files
+from tests.unixusers import curl, curl_json, needs_users, unix_users
 
 #: the function each command is checked under, and the copy pool its restricted profile names
 COMMANDS = {
@@ -176,33 +174,18 @@ def test_audit_verify_finds_an_edited_a_removed_and_a_reordered_entry(tmp_path, 
     assert lines[-1].startswith('{"head": ')  # the head it read up to
 
 
-def _can_make_users() -> bool:
-    return os.geteuid() == 0 and all(shutil.which(t) for t in ("useradd", "groupadd", "runuser", "curl"))
-
-
-@pytest.mark.skipif(
-    not _can_make_users(), reason="creating users needs root, useradd, runuser and curl (CI runs as root)"
-)
+@needs_users
 def test_unix_users_are_who_the_kernel_says_and_the_socket_group_decides_who_connects():
+    import asyncio
     import uuid
 
     tag = uuid.uuid4().hex[:6]
     group, member, outsider = f"fplg{tag}", f"fplm{tag}", f"fplo{tag}"
-    base = Path(tempfile.mkdtemp(prefix="fpl-users-", dir="/tmp"))
-    made: list[list[str]] = []
-    try:
-        subprocess.run(["groupadd", group], check=True)
-        made.append(["groupdel", group])
-        for user, groups in ((member, [group]), (outsider, [])):
-            subprocess.run(["useradd", "-M", "-N", *(["-G", ",".join(groups)] if groups else []), user], check=True)
-            made.insert(0, ["userdel", user])
-        os.chmod(base, 0o755)
+    with unix_users(group, {member: True, outsider: False}) as base:
         site = make_site(base / "site")
         with Server(site):
             owner = RemoteSite(site)
             try:
-                import asyncio
-
                 for change in (
                     SecurityChange(Change.SET, name="share-group", value=group),
                     SecurityChange(Change.GRANT, name=member, role="monitor"),
@@ -211,40 +194,21 @@ def test_unix_users_are_who_the_kernel_says_and_the_socket_group_decides_who_con
                     assert res.rc == 0, res.lines()
             finally:
                 owner.close_now()
-            assert (site / "run" / "flashpool.sock").stat().st_mode & 0o777 == 0o660
-            # the client runs as the user (curl: this test's Python lives where other users cannot run it)
-            sock = str(site / "run" / "flashpool.sock")
-            status = _curl(member, sock, "GET", "/v1/status")
+            sock = site / "run" / "flashpool.sock"
+            assert sock.stat().st_mode & 0o777 == 0o660
+            status = curl_json(member, sock, "GET", "/v1/status")
             assert status["user"] == member
-            listed = _curl(member, sock, "POST", "/v1/commands", {"text": "LIST COPYPOOL(PAY)"})
+            listed = curl_json(member, sock, "POST", "/v1/commands", {"text": "LIST COPYPOOL(PAY)"})
             assert listed["rc"] == 0, listed
-            refused = _curl(member, sock, "POST", "/v1/commands", {"text": "FRBACKUP COPYPOOL(PAY)"})
+            refused = curl_json(member, sock, "POST", "/v1/commands", {"text": "FRBACKUP COPYPOOL(PAY)"})
             assert refused["rc"] == 36 and f"USER {member}" in refused["messages"][0]["text"], refused
-            may = _curl(member, sock, "POST", "/v1/may", {"checks": [{"function": "STGADMIN.ARC.FRBACKUP"}]})
+            may = curl_json(member, sock, "POST", "/v1/may", {"checks": [{"function": "STGADMIN.ARC.FRBACKUP"}]})
             assert may[0]["allowed"] is False
             # not in the socket's group: no connection at all
-            out = subprocess.run(
-                ["runuser", "-u", outsider, "--", "curl", "-s", "--unix-socket", sock, "http://flashpool/v1/status"],
-                capture_output=True,
-                text=True,
-            )
+            out = curl(outsider, sock, "GET", "/v1/status")
             assert out.returncode == 7 and out.stdout == "", out  # curl: could not connect
         entries = [e for e in _audit_export(site) if e.get("user") == member]
         assert {e["action"] for e in entries} >= {"LIST COPYPOOL(PAY)", "FRBACKUP COPYPOOL(PAY)"}
-    finally:
-        for cmd in made:
-            subprocess.run(cmd, check=False)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _curl(user: str, sock: str, method: str, path: str, body: object = None) -> object:
-    import json
-
-    cmd = ["runuser", "-u", user, "--", "curl", "-s", "--unix-socket", sock, "-X", method]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    out = subprocess.run([*cmd, f"http://flashpool{path}"], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
 
 
 def _audit_export(site: Path) -> list[dict]:

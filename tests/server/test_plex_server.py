@@ -11,11 +11,13 @@ import re
 import signal
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from console.screens.hosts import HostsScreen
+from engine.api import Change, SecurityChange
 from engine.catalog import Catalog
 from engine.catalog import constructs as repo
 from engine.events import ActivityLogged
@@ -25,7 +27,8 @@ from engine.plex.domains import Domains
 from engine.site import Site, SiteInUse
 from server import plexhost, sockets
 from tests.catalogs import postgresql_only
-from tests.server.harness import PAY, TRACKS, Server, cli, data, make_site, plex_of_two
+from tests.server.harness import PAY, TRACKS, Server, as_owner, cli, data, make_site, plex_of_two
+from tests.unixusers import curl, curl_json, needs_users, unix_users
 
 
 @pytest.fixture
@@ -337,3 +340,42 @@ def test_a_host_named_that_does_not_run_is_said_so_and_the_site_is_not_opened_in
             assert c.exec_driver_sql("SELECT count(*) FROM activity").scalar() == 0
     finally:
         catalog.close()
+
+
+@needs_users
+@postgresql_only
+def test_a_share_group_member_works_through_a_standby_as_itself_but_only_the_owner_stops_it(catalog_url):
+    """A member of the site's share group reaches a standby's socket (it is the group's, as the
+    site's socket is): what it asks runs on the driving host as that user. Stopping the standby
+    is the site owner's alone: the member is refused and the standby goes on."""
+    tag = uuid.uuid4().hex[:6]
+    group, member = f"fplg{tag}", f"fplm{tag}"
+    with unix_users(group, {member: True}) as base:
+        site = make_site(base / "site", catalog_url=catalog_url)
+        with Server(site):
+            asyncio.run(
+                as_owner(
+                    site,
+                    SecurityChange(Change.SET, name="share-group", value=group),
+                    SecurityChange(Change.GRANT, name=member, role="monitor"),
+                )
+            )
+        first, second = plex_of_two(site)
+        try:
+            standby = sockets.socket_path(site, "SYS2")
+            assert standby.stat().st_mode & 0o777 == 0o660
+            status = curl_json(member, standby, "GET", "/v1/status")
+            assert status["user"] == member and status["pid"] == first.pid
+            refused = curl(member, standby, "POST", "/v1/server/stop")
+            assert refused.returncode == 0 and "ICH408I only the site's owner stops system SYS2" in refused.stdout
+            time.sleep(0.5)
+            assert second.proc is not None and second.proc.poll() is None  # still standing by
+            assert [(h[0], h[2]) for h in plex(site)] == [("SYS1", True), ("SYS2", True)]
+            listed = curl_json(member, standby, "POST", "/v1/commands", {"text": "LIST COPYPOOL(PAY)"})
+            assert listed["rc"] == 0, listed
+        finally:
+            second.stop()
+            first.stop()
+        exported = [json.loads(line) for line in cli(site, "audit", "export", check=True).stdout.splitlines()[:-1]]
+        entries = [e for e in exported if e.get("user") == member]
+        assert any(e["action"] == "LIST COPYPOOL(PAY)" and "SYS2" in json.dumps(e) for e in entries), entries

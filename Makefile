@@ -29,9 +29,9 @@ lock: | $(VENV)/bin/python
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements/run.lock pyproject.toml
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra test -o requirements/test.lock pyproject.toml
 
-# the project's bytecode, written even where PYTHONDONTWRITEBYTECODE is set: every process the
+# the bytecode of every package of the project, written even where PYTHONDONTWRITEBYTECODE is set: every process the
 # console, the server and the tests start would otherwise compile the sources again (~0.2 s each)
-BYTECODE := $(PY) -m compileall -q -j 0 engine console server tests bench
+BYTECODE := $(PY) -m compileall -q -j 0 engine console server cli web flashpool tests bench
 
 # the power-loss harness (tests/power) mounts a recording FUSE file system: Debian's fuse3 gives
 # fusermount3 and libfuse 3; installed here when missing (root and apt-get), else tests/power says so

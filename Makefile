@@ -29,9 +29,10 @@ lock: | $(VENV)/bin/python
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements/run.lock pyproject.toml
 	$(VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra test -o requirements/test.lock pyproject.toml
 
-# the bytecode of every package of the project, written even where PYTHONDONTWRITEBYTECODE is set: every process the
-# console, the server and the tests start would otherwise compile the sources again (~0.2 s each)
-BYTECODE := $(PY) -m compileall -q -j 0 engine console server cli web flashpool tests bench
+# the bytecode of every package of the project (each folder with an __init__.py), written even where
+# PYTHONDONTWRITEBYTECODE is set: every process the console, the server, the CLI and the tests start
+# would otherwise compile the sources again (~0.2 s each; a fresh `flashpool hsm` 12 ms of its 69)
+BYTECODE := $(PY) -m compileall -q -j 0 $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
 
 # the power-loss harness (tests/power) mounts a recording FUSE file system: Debian's fuse3 gives
 # fusermount3 and libfuse 3; installed here when missing (root and apt-get), else tests/power says so

@@ -65,6 +65,11 @@ def _ends_a_copy(event: Event) -> bool:
     return isinstance(event, RelationshipEnded | CopyFailed | FlashCopyChanged)
 
 
+#: how long a session this client left for another socket still answers what it has in flight
+#: (a server that stops answers what it accepted for up to 5 s: server.process)
+RETIRE_AFTER = 6.0
+
+
 class ServerGone(FlashpoolError):
     """The server cannot be reached (it stopped, or never ran)."""
 
@@ -91,6 +96,8 @@ class RemoteSite(SiteAPI):
         self._unix: contextlib.ExitStack | None = None
         self._socket: Path | None = None  # the socket this client reaches now (a site's, not a URL's)
         self._choosing: asyncio.Lock | None = None  # made on the client's own loop
+        self._retired: set[asyncio.Task[None]] = set()  # sessions left for another socket, closing later
+        self._closing = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="flashpool-client", daemon=True)
         self._thread.start()
@@ -115,18 +122,29 @@ class RemoteSite(SiteAPI):
 
     # -- plumbing -------------------------------------------------------------------------------------
     async def _open(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=self._timeout)
         if self._url is None:
-            self._unix = contextlib.ExitStack()
-            self._socket = await asyncio.to_thread(sockets.client_socket, self.path)
-            name = self._unix.enter_context(sockets.short_path(self._socket))
-            connector: aiohttp.BaseConnector = aiohttp.UnixConnector(path=name, limit=32)
             self._base = "http://flashpool"
+            self._socket = await asyncio.to_thread(sockets.client_socket, self.path)
         else:
-            ctx = ssl.create_default_context(cafile=self._cafile)
-            connector = aiohttp.TCPConnector(ssl=ctx, limit=32)
             self._base = self._url.rstrip("/")
-        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers)
+        self._session, self._unix = self._session_for(self._socket)
+
+    def _session_for(self, path: Path | None) -> tuple[aiohttp.ClientSession, contextlib.ExitStack | None]:
+        """A session on the site's socket `path` (with the name it is reached by, valid while the
+        returned stack is open), or on the client's URL (path None)."""
+        timeout = aiohttp.ClientTimeout(total=self._timeout)
+        if path is None:
+            ctx = ssl.create_default_context(cafile=self._cafile)
+            connector: aiohttp.BaseConnector = aiohttp.TCPConnector(ssl=ctx, limit=32)
+            return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers), None
+        names = contextlib.ExitStack()
+        try:
+            name = names.enter_context(sockets.short_path(path))
+            connector = aiohttp.UnixConnector(path=name, limit=32)
+        except BaseException:
+            names.close()
+            raise
+        return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers), names
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if threading.current_thread() is self._thread:
@@ -141,13 +159,16 @@ class RemoteSite(SiteAPI):
         path, query, body = route.url(args)
         for again in (True, False):
             session = self._session
-            assert session is not None
+            if session is None:
+                raise ServerGone(f"this client of {self.path} was closed")
             try:
                 async with session.request(route.method, self._base + path, params=query, json=body) as r:
                     raw = await r.read()
                 break
-            except aiohttp.ClientConnectorError as exc:  # not connected: the request never reached a server
-                if again and await self._choose_again(session):
+            except aiohttp.ClientConnectorError as exc:
+                # not connected. A POST never reached a server (aiohttp sends it again itself only
+                # on a connection it reused, never a POST); a GET may have, and is only a read
+                if again and route.method in ("GET", "POST") and await self._choose_again(session):
                     continue
                 raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
             except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
@@ -165,7 +186,9 @@ class RemoteSite(SiteAPI):
         """After `failed` could not connect: whether the client now reaches another socket of the
         site (client_socket chooses again), where it chose a host of the plex because the site's
         own socket did not answer and that host has stopped since, or the site's server is back.
-        A client FLASHPOOL_SYSTEM pins to one host, or one of a URL, stays where it is."""
+        A client FLASHPOOL_SYSTEM pins to one host, or one of a URL, stays where it is. The new
+        session is ready before it replaces the old one, which answers what it has in flight
+        until it is closed, RETIRE_AFTER later."""
         if self._url is not None or sockets.chosen_system():
             return False
         if self._choosing is None:
@@ -173,15 +196,35 @@ class RemoteSite(SiteAPI):
         async with self._choosing:
             if self._session is not failed:  # another request of this client chose already
                 return self._session is not None
-            now = await asyncio.to_thread(sockets.client_socket, self.path)
-            if now == self._socket:
+            try:
+                now = await asyncio.to_thread(sockets.client_socket, self.path)
+                if now == self._socket:
+                    return False
+                session, names = self._session_for(now)
+            except OSError as exc:
+                log.info("the server of %s could not be looked for again: %s", self.path, exc)
+                return False
+            if self._closing:  # the client was closed meanwhile
+                await session.close()
+                if names is not None:
+                    names.close()
                 return False
             log.info("the server of %s answers on %s now (no longer on %s)", self.path, now, self._socket)
-            await self._close_session()
-            if self._unix is not None:
-                self._unix.close()
-            await self._open()
+            old = (failed, self._unix)
+            self._session, self._unix, self._socket = session, names, now
+            task = asyncio.ensure_future(self._retire(*old))
+            self._retired.add(task)
+            task.add_done_callback(self._retired.discard)
             return True
+
+    @staticmethod
+    async def _retire(session: aiohttp.ClientSession, names: contextlib.ExitStack | None) -> None:
+        try:
+            await asyncio.sleep(RETIRE_AFTER)
+        finally:
+            await session.close()
+            if names is not None:
+                names.close()
 
     def _get(self, call: str, **args: object) -> Any:
         return self._run(self._request(call, args))
@@ -346,12 +389,11 @@ class RemoteSite(SiteAPI):
             reader.cancel()
 
     async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event]) -> None:
-        assert self._session is not None
         first = True
-        while True:
+        while (session := self._session) is not None:
             streaming = False
             try:
-                async with self._session.get(
+                async with session.get(
                     self._base + EVENTS_PATH, timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
                 ) as r:
                     if r.status != 200:
@@ -368,8 +410,7 @@ class RemoteSite(SiteAPI):
                                 continue
                             here.call_soon_threadsafe(inbox.put_nowait, event)
             except aiohttp.ClientConnectorError:
-                if self._session is not None:
-                    await self._choose_again(self._session)
+                await self._choose_again(session)
             except (aiohttp.ClientError, ConnectionError, FileNotFoundError, ServerGone, ValueError):
                 pass
             if streaming:  # the server stopped or restarted: a reader finds out at once, not at its next poll
@@ -419,6 +460,11 @@ class RemoteSite(SiteAPI):
         self._shutdown()
 
     async def _close_session(self) -> None:
+        self._closing = True
+        for task in list(self._retired):  # each closes its session as it ends
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from engine.events import ActivityLogged, Event, FlashCopyChanged
 from server import sockets
 from server.client import RemoteSite
 from tests.catalogs import postgresql_only
@@ -129,18 +130,38 @@ def test_a_forged_on_behalf_header_is_refused_and_audited(plex):
 
 def test_a_client_on_a_host_that_stops_reaches_the_one_that_answers_now(plex):
     """A client that reached the site through a host's own socket (the site's socket did not
-    answer when it connected) is not stranded when that host stops: its next request finds the
-    socket that answers now (the host that took the site over), and its event stream follows."""
+    answer when it connected) is not stranded when that host stops: its event stream, and its
+    next request, find the socket that answers now (the host that took the site over)."""
     site, first, second = plex
     sockets.socket_path(site).unlink()  # the site's own socket does not answer when the client connects
     remote = RemoteSite(site)
+
+    async def across_the_stop() -> None:
+        seen: list[Event] = []
+
+        async def follow() -> None:
+            async for event in remote.events():
+                seen.append(event)
+
+        following = asyncio.create_task(follow())
+        try:
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(first.stop)  # SYS2 takes the site over, serves the site's socket again
+            # the stream broke and is back, before this client asked anything
+            await asyncio.to_thread(until, lambda: sum(isinstance(e, FlashCopyChanged) for e in seen) >= 2)
+            assert remote._socket == sockets.socket_path(site)
+            assert cli(site, "hsm", "FRBACKUP COPYPOOL(PAY)").returncode == 0  # another client
+            await asyncio.to_thread(
+                until, lambda: any(isinstance(e, ActivityLogged) and "COPYPOOL(PAY)" in e.command for e in seen)
+            )
+        finally:
+            following.cancel()
+
     try:
         assert remote._socket == sockets.socket_path(site, "SYS1")
         assert remote.status().pid == first.pid
-        first.stop()  # SYS2 takes the site over and serves the site's socket again
-        until(lambda: sockets.listening(site, sockets.socket_path(site)))
+        asyncio.run(across_the_stop())
         assert remote.status().pid == second.pid  # not ServerGone
-        assert remote._socket == sockets.socket_path(site)
         assert asyncio.run(remote.command("FRBACKUP COPYPOOL(HR)")).rc == 0
     finally:
         remote.close_now()

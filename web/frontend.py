@@ -180,7 +180,6 @@ class FrontEnd:
         with contextlib.suppress(asyncio.CancelledError):
             await self._sweeper
         await asyncio.gather(*(self._close(b) for b in self.browsers.all()))
-        await self.server.close()
 
 
 def _own_origin(request: web.Request) -> str:

@@ -4,7 +4,7 @@ reaches them."""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,24 +32,27 @@ class Answer:
 
 
 class ServerLink:
-    """One aiohttp session on the site's socket for the front end's whole life."""
+    """The front end's calls, each on the socket that answers when it is made (client_socket), so
+    a front end that outlives the host it reached (a host of the plex that stopped) is never
+    stranded there: these calls are few (a login, a browser's use every few seconds), and a
+    connection per call costs less than a millisecond."""
 
     def __init__(self, site: Path) -> None:
         self.site = site
-        self._paths = contextlib.ExitStack()
-        self._session: aiohttp.ClientSession | None = None
 
     async def _post(self, path: str, body: dict[str, object] | None, session: str = "") -> Answer:
-        if self._session is None:
-            name = self._paths.enter_context(sockets.short_path(sockets.client_socket(self.site)))
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.UnixConnector(path=name), timeout=aiohttp.ClientTimeout(total=60)
-            )
         headers = {"Authorization": f"Bearer {session}"} if session else {}
         try:
-            async with self._session.post(f"http://flashpool{path}", json=body, headers=headers) as resp:
-                data = await resp.json(content_type=None)
-                return Answer(resp.status, data if isinstance(data, dict) else {})
+            sock = await asyncio.to_thread(sockets.client_socket, self.site)
+            with sockets.short_path(sock) as name:
+                async with (
+                    aiohttp.ClientSession(
+                        connector=aiohttp.UnixConnector(path=name), timeout=aiohttp.ClientTimeout(total=60)
+                    ) as client,
+                    client.post(f"http://flashpool{path}", json=body, headers=headers) as resp,
+                ):
+                    data = await resp.json(content_type=None)
+                    return Answer(resp.status, data if isinstance(data, dict) else {})
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return Answer(503, {"error": "server-gone", "message": f"the site's server cannot be reached ({exc})"})
 
@@ -62,11 +65,6 @@ class ServerLink:
 
     async def logout(self, session: str) -> Answer:
         return await self._post(LOGOUT_PATH, None, session)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-        self._paths.close()
 
 
 __all__ = ["Answer", "ServerLink"]

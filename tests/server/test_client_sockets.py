@@ -20,6 +20,8 @@ from aiohttp import web
 from engine.api.values import Caller
 from server import jsonbytes, sockets, wire
 from server.client import RemoteSite, ServerGone
+from server.route_paths import SESSION_PATH
+from web.serverlink import ServerLink
 
 
 class Host:
@@ -39,6 +41,7 @@ class Host:
         app = web.Application()
         app.router.add_get("/v1/whoami", self._whoami)
         app.router.add_post("/v1/activity", self._record)
+        app.router.add_post(SESSION_PATH, self._session)
         runner = web.AppRunner(app, shutdown_timeout=5.0)
         await runner.setup()
         with sockets.short_path(self.path) as name:
@@ -54,6 +57,9 @@ class Host:
         self.asked.append("record")
         await asyncio.sleep(1.5)
         return web.Response(body=b"null", content_type="application/json")
+
+    async def _session(self, request: web.Request) -> web.Response:
+        return web.json_response({"host": self.number})
 
     def stopping(self) -> concurrent.futures.Future[None]:
         """Stop as a site's server does: its socket goes, what it accepted is still answered (for
@@ -127,3 +133,12 @@ def test_a_client_pinned_to_a_host_stays_with_it(hosts, monkeypatch):
         assert "whoami" not in b.asked
     finally:
         remote.close_now()
+
+
+def test_the_web_front_end_asks_the_socket_that_answers_when_it_asks(hosts):
+    site, a, b, chosen = hosts
+    link = ServerLink(site)
+    assert asyncio.run(link.keep("s")).body == {"host": 1}
+    a.stopping()
+    chosen[0] = b.path
+    assert asyncio.run(link.keep("s")).body == {"host": 2}

@@ -68,7 +68,7 @@ async def serve(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     import time
 
-    from cli.thin import ThinSite
+    from cli.thin import ThinError, ThinSite
     from server import sockets
 
     path = Path(args.site)
@@ -86,6 +86,12 @@ def status(args: argparse.Namespace) -> int:
     thin = ThinSite(path)
     try:
         st = thin.status()
+    except ThinError as exc:
+        if exc.status != 503:
+            raise
+        # a server that stops, or a host of the plex standing by while no host drives the site
+        say(args, f"flashpool: no server serves {path} now: {exc}", running=False, site=str(path), message=str(exc))
+        return 3
     finally:
         thin.close()
     pct = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else 100.0

@@ -40,6 +40,10 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 class ThinError(FlashpoolError):
     """The server could not be asked, or refused the request itself (not a command's RC)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of a refusal (503: no server serves the site now)
+
 
 class ThinSite:
     """HSM commands to the site's server over one keep-alive connection. HTTP/1.1 by hand, the
@@ -65,7 +69,7 @@ class ThinSite:
         try:
             return wire.decode(returns, wire.answer(status, raw))
         except wire.Refused as exc:
-            raise ThinError(str(exc)) from None
+            raise ThinError(str(exc), exc.status) from None
 
     def command(self, text: str, origin: str = "CLI") -> CommandResult:
         result: CommandResult = self._call("command", CommandResult, text=text, origin=origin)

@@ -292,6 +292,10 @@ def test_between_two_drivers_no_command_runs_outside_the_plex(tmp_path, catalog_
         assert re.search(r"SYS1(?:'s lease runs \d+ s more|: lease lapsed)", done.stderr + done.stdout), (
             done
         )  # and when
+        shown = cli(site, "status", "--json")  # a monitor is told in its own form: no server serves it now
+        assert shown.returncode == 3, shown
+        status = json.loads(shown.stdout)
+        assert status["running"] is False and "FPL777E SYSTEM SYS2 STANDS BY" in status["message"], status
         with pytest.raises(SiteInUse, match=r"served by its HSMplex: system\(s\) SYS1, SYS2 hold a lease"):
             Site.open(site)
         until(lambda: sockets.listening(site, sockets.socket_path(site)), timeout=4 * lease)

@@ -32,7 +32,8 @@ lock: | $(VENV)/bin/python
 # the bytecode of every package of the project (each folder with an __init__.py), written even where
 # PYTHONDONTWRITEBYTECODE is set: every process the console, the server, the CLI and the tests start
 # would otherwise compile the sources again (~0.2 s each; a fresh `flashpool hsm` 12 ms of its 69)
-BYTECODE := $(PY) -m compileall -q -j 0 $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
+PACKAGES := $(patsubst %/__init__.py,%,$(wildcard */__init__.py))
+BYTECODE := $(PY) -m compileall -q -j 0 $(PACKAGES)
 
 # the power-loss harness (tests/power) mounts a recording FUSE file system: Debian's fuse3 gives
 # fusermount3 and libfuse 3; installed here when missing (root and apt-get), else tests/power says so
@@ -100,4 +101,4 @@ screenshots: $(STAMP_TEST) $(CHROMIUM)
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html
-	find engine console server tests bench -name __pycache__ -prune -exec rm -rf {} +
+	find $(PACKAGES) -name __pycache__ -prune -exec rm -rf {} +

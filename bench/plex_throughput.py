@@ -31,7 +31,7 @@ def tree_cpu(pid: int) -> float:
     """CPU seconds of a process, its children it reaped and its live children, all the way down."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:  # it ended meanwhile
+    except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
         return 0.0
     own = sum(int(t) for t in fields[11:15]) / TICK  # utime, stime, cutime, cstime
     children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == pid]
@@ -94,7 +94,7 @@ def main() -> None:
             second.stop()
             first.stop()
         rate_one, rate_two = 2 * COMMANDS / one, 2 * COMMANDS / two
-        cores = os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0))  # the cores this process may use
         print(
             f"2 x {COMMANDS} FRBACKUPs: one host {rate_one:.1f} commands/s; the second client through a standby "
             f"host {rate_two:.1f} commands/s (one host drives the site; the other forwards)"

@@ -69,7 +69,7 @@ def status(args: argparse.Namespace) -> int:
     import time
 
     from cli.thin import ThinError, ThinSite
-    from server import sockets
+    from server import sockets, wire
 
     path = Path(args.site)
     if not sockets.listening(path):
@@ -87,9 +87,10 @@ def status(args: argparse.Namespace) -> int:
     try:
         st = thin.status()
     except ThinError as exc:
-        if exc.status != 503:
+        # gone since it answered the look above, or a host of the plex standing by while no host
+        # drives the site (a standby that cannot tell, and a server that stops, are errors)
+        if exc.code not in (wire.UNREACHABLE, wire.NO_DRIVER):
             raise
-        # a server that stops, or a host of the plex standing by while no host drives the site
         say(args, f"flashpool: no server serves {path} now: {exc}", running=False, site=str(path), message=str(exc))
         return 3
     finally:

@@ -40,9 +40,9 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 class ThinError(FlashpoolError):
     """The server could not be asked, or refused the request itself (not a command's RC)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
-        self.status = status  # the HTTP status of a refusal (503: no server serves the site now)
+        self.code = code  # the server's error code of a refusal (wire.NO_DRIVER, ...), or wire.UNREACHABLE
 
 
 class ThinSite:
@@ -65,11 +65,11 @@ class ThinSite:
         try:
             status, raw = self._exchange(method, path, b"" if body is None else json.dumps(body).encode())
         except OSError as exc:
-            raise ThinError(f"the site's server cannot be reached ({exc})") from None
+            raise ThinError(f"the site's server cannot be reached ({exc})", wire.UNREACHABLE) from None
         try:
             return wire.decode(returns, wire.answer(status, raw))
         except wire.Refused as exc:
-            raise ThinError(str(exc), exc.status) from None
+            raise ThinError(str(exc), exc.code) from None
 
     def command(self, text: str, origin: str = "CLI") -> CommandResult:
         result: CommandResult = self._call("command", CommandResult, text=text, origin=origin)

@@ -65,11 +65,6 @@ def _ends_a_copy(event: Event) -> bool:
     return isinstance(event, RelationshipEnded | CopyFailed | FlashCopyChanged)
 
 
-#: how long a session this client left for another socket still answers what it has in flight
-#: (a server that stops answers what it accepted for up to 5 s: server.process)
-RETIRE_AFTER = 6.0
-
-
 class ServerGone(FlashpoolError):
     """The server cannot be reached (it stopped, or never ran)."""
 
@@ -97,6 +92,7 @@ class RemoteSite(SiteAPI):
         self._socket: Path | None = None  # the socket this client reaches now (a site's, not a URL's)
         self._choosing: asyncio.Lock | None = None  # made on the client's own loop
         self._retired: set[asyncio.Task[None]] = set()  # sessions left for another socket, closing later
+        self._busy: dict[aiohttp.ClientSession, int] = {}  # requests in flight on each session
         self._closing = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="flashpool-client", daemon=True)
@@ -108,9 +104,7 @@ class RemoteSite(SiteAPI):
         except BaseException:
             self._shutdown()
             raise
-        self.name = caller.site
-        self.pid = caller.pid
-        self.who = Identity(caller.user, caller.groups, caller.via, f"server pid {caller.pid}")
+        self._know(caller)
         self._demo: bool | None = None
 
     @property
@@ -154,25 +148,34 @@ class RemoteSite(SiteAPI):
     async def _await(self, coro: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
-    async def _request(self, call: str, args: dict[str, object]) -> Any:
+    async def _request(self, call: str, args: dict[str, object], follow: bool = True) -> Any:
+        """One call; `follow`: when the server cannot be connected to, once more where the site
+        answers now (_choose_again)."""
         route = BY_CALL[call]
         path, query, body = route.url(args)
-        for again in (True, False):
+        for again in (follow, False):
             session = self._session
             if session is None:
                 raise ServerGone(f"this client of {self.path} was closed")
+            self._busy[session] = self._busy.get(session, 0) + 1
             try:
                 async with session.request(route.method, self._base + path, params=query, json=body) as r:
                     raw = await r.read()
                 break
             except aiohttp.ClientConnectorError as exc:
-                # not connected. A POST never reached a server (aiohttp sends it again itself only
-                # on a connection it reused, never a POST); a GET may have, and is only a read
-                if again and route.method in ("GET", "POST") and await self._choose_again(session):
+                # no connection was made, so no server has the request (aiohttp sends a GET again
+                # on a new connection when a reused one broke: a read, which the client may repeat).
+                # A stop is for the server this client reached, never for another host
+                if again and call != "stop_server" and await self._choose_again(session):
                     continue
                 raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
             except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
                 raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+            finally:
+                if left := self._busy[session] - 1:
+                    self._busy[session] = left
+                else:
+                    del self._busy[session]
         try:
             return wire.decode(route.returns, wire.answer(r.status, raw, jsonbytes.loads))
         except wire.Refused as exc:
@@ -187,8 +190,8 @@ class RemoteSite(SiteAPI):
         site (client_socket chooses again), where it chose a host of the plex because the site's
         own socket did not answer and that host has stopped since, or the site's server is back.
         A client FLASHPOOL_SYSTEM pins to one host, or one of a URL, stays where it is. The new
-        session is ready before it replaces the old one, which answers what it has in flight
-        until it is closed, RETIRE_AFTER later."""
+        session is ready before it replaces the old one, which is closed once what it has in
+        flight has its answers; who the client is, and the server's pid, are read again."""
         if self._url is not None or sockets.chosen_system():
             return False
         if self._choosing is None:
@@ -215,12 +218,23 @@ class RemoteSite(SiteAPI):
             task = asyncio.ensure_future(self._retire(*old))
             self._retired.add(task)
             task.add_done_callback(self._retired.discard)
-            return True
+        with contextlib.suppress(FlashpoolError):  # gone again: the next request says so
+            self._know(await self._request("whoami", {}, follow=False))
+        return True
 
-    @staticmethod
-    async def _retire(session: aiohttp.ClientSession, names: contextlib.ExitStack | None) -> None:
+    def _know(self, caller: Caller) -> None:
+        """Who the server that answers takes this client to be, and its pid."""
+        self.name = caller.site
+        self.pid = caller.pid
+        self.who = Identity(caller.user, caller.groups, caller.via, f"server pid {caller.pid}")
+
+    async def _retire(self, session: aiohttp.ClientSession, names: contextlib.ExitStack | None) -> None:
+        """Close a session the client left once its requests in flight have their answers (a
+        server that stops answers what it accepted), within the client's timeout."""
         try:
-            await asyncio.sleep(RETIRE_AFTER)
+            deadline = asyncio.get_running_loop().time() + self._timeout
+            while self._busy.get(session, 0) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.1)
         finally:
             await session.close()
             if names is not None:

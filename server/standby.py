@@ -35,6 +35,7 @@ from engine.security.sessions import SESSION_PREFIX
 from server import jsonbytes, onbehalf, sockets, wire
 from server.app import MAX_BODY, PEERCRED, http_log, json_error
 from server.route_paths import PATHS
+from server.wire import NO_DRIVER, STANDING_BY
 
 log = logging.getLogger("flashpool.server")
 PASSED_ON = ("Content-Type", "Accept")  # request headers the driving host needs as they came
@@ -77,7 +78,7 @@ class StandbyProxy:
         except (DBAPIError, OSError) as exc:
             return await self._unreachable(f"the catalog cannot be read to find the driving host ({exc})")
         if driver is None:
-            return await self._unreachable("no host of the plex drives the site now")
+            return await self._unreachable("no host of the plex drives the site now", NO_DRIVER)
         answer: web.StreamResponse | None = None
         target = URL(f"http://plex{request.raw_path}", encoded=True)  # as it came: the seal is on it
         try:
@@ -94,7 +95,12 @@ class StandbyProxy:
             if answer is not None:  # the answer had begun: it ends here, cut short
                 return answer
             why = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
-            return await self._unreachable(f"system {driver}, which drives the site, does not answer ({why})")
+            # refused, or its socket gone: it does not run (a socket of another user's, a connection
+            # that hangs: it may)
+            gone = isinstance(exc, aiohttp.ClientConnectorError | FileNotFoundError)
+            return await self._unreachable(
+                f"system {driver}, which drives the site, does not answer ({why})", NO_DRIVER if gone else STANDING_BY
+            )
 
     def _stop(self, uid: int) -> web.Response:
         """`flashpool stop` through this host's socket stops this host: it leaves the plex in good
@@ -140,7 +146,7 @@ class StandbyProxy:
             self._clients[path] = client
         return client
 
-    async def _unreachable(self, why: str) -> web.Response:
+    async def _unreachable(self, why: str, code: str = STANDING_BY) -> web.Response:
         try:
             seen = await asyncio.to_thread(hosts, self.membership.catalog)
         except (DBAPIError, OSError):
@@ -159,7 +165,7 @@ class StandbyProxy:
             f"it takes the site over when it may ({when})"
         )
         log.warning("%s", text)
-        return json_error(503, "standing-by", text)
+        return json_error(503, code, text)
 
     async def close(self) -> None:
         for client in self._clients.values():

@@ -55,12 +55,20 @@ def _namespace(obj: object) -> dict[str, object]:
     return {**_names(), **(vars(module) if module else {})}
 
 
-class Refused(Exception):
-    """The server answered with an error: its HTTP status and its message."""
+#: the error codes of a standby's 503 (server.standby): no host serves the site now (none drives
+#: it, or the one that drives it does not answer), or the standby cannot tell
+NO_DRIVER, STANDING_BY = "no-driver", "standing-by"
+#: a client's own code for a server it could not reach at all (cli.thin)
+UNREACHABLE = "unreachable"
 
-    def __init__(self, status: int, message: str) -> None:
+
+class Refused(Exception):
+    """The server answered with an error: its HTTP status, its message and its error code."""
+
+    def __init__(self, status: int, message: str, code: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 def answer(status: int, raw: bytes, loads: Callable[[bytes], Any] = json.loads) -> Any:
@@ -72,7 +80,9 @@ def answer(status: int, raw: bytes, loads: Callable[[bytes], Any] = json.loads) 
         raise Refused(status, f"the server answered {status} with no JSON") from None
     if status == 200:
         return data
-    raise Refused(status, data.get("message", str(data)) if isinstance(data, dict) else str(data))
+    if isinstance(data, dict):
+        raise Refused(status, str(data.get("message", data)), str(data.get("error", "")))
+    raise Refused(status, str(data))
 
 
 def _hints(obj: Any) -> dict[str, Any]:
@@ -603,6 +613,9 @@ def _query_text(value: object) -> str:
 
 __all__ = [
     "JSON",
+    "NO_DRIVER",
+    "STANDING_BY",
+    "UNREACHABLE",
     "Refused",
     "WireError",
     "answer",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import os
 import threading
 import time
@@ -32,6 +31,7 @@ class Host:
         self.path = path
         self.number = number
         self.asked: list[str] = []
+        self.stopped: concurrent.futures.Future[None] | None = None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -42,6 +42,7 @@ class Host:
         app.router.add_get("/v1/whoami", self._whoami)
         app.router.add_post("/v1/activity", self._record)
         app.router.add_post(SESSION_PATH, self._session)
+        app.router.add_post("/v1/server/stop", self._stop)
         runner = web.AppRunner(app, shutdown_timeout=5.0)
         await runner.setup()
         with sockets.short_path(self.path) as name:
@@ -58,22 +59,28 @@ class Host:
         await asyncio.sleep(1.5)
         return web.Response(body=b"null", content_type="application/json")
 
+    async def _stop(self, request: web.Request) -> web.Response:
+        self.asked.append("stop")
+        return web.Response(body=b"{}", content_type="application/json")
+
     async def _session(self, request: web.Request) -> web.Response:
         return web.json_response({"host": self.number})
 
     def stopping(self) -> concurrent.futures.Future[None]:
         """Stop as a site's server does: its socket goes, what it accepted is still answered (for
         up to 5 s), its idle connections are closed."""
-        os.unlink(self.path)
-        done = asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop)
-        time.sleep(0.3)  # idle connections closed
-        return done
+        if self.stopped is None:
+            os.unlink(self.path)
+            self.stopped = asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop)
+        return self.stopped
 
     def stop(self) -> None:
-        if self.path.exists():
-            self.stopping().result()
+        if not self.thread.is_alive():
+            return
+        self.stopping().result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
+        self.loop.close()
 
 
 @pytest.fixture
@@ -87,8 +94,7 @@ def hosts(tmp_path, monkeypatch) -> Iterator[tuple[Path, Host, Host, list[Path]]
     monkeypatch.setattr(sockets, "client_socket", lambda _site: chosen[0])
     yield site, a, b, chosen
     for h in (a, b):
-        with contextlib.suppress(Exception):
-            h.stop()
+        h.stop()
 
 
 def test_a_request_that_cannot_connect_goes_where_the_site_answers_now_and_one_in_flight_keeps_its_answer(hosts):
@@ -97,13 +103,16 @@ def test_a_request_that_cannot_connect_goes_where_the_site_answers_now_and_one_i
     try:
         assert remote.pid == 1
         slow = asyncio.run_coroutine_threadsafe(remote.record("CONSOLE", "W1", None, 0, ["done"]), remote._loop)
+        deadline = time.monotonic() + 10
         while "record" not in a.asked:
+            assert time.monotonic() < deadline
             time.sleep(0.01)
         chosen[0] = b.path
         a.stopping()  # host SYS1 stops: its socket is gone, what it accepted is still answered
         assert remote.whoami().pid == 2  # sent once more, to SYS2
+        assert remote.pid == 2  # the client knows which server it talks to now
         assert slow.result(10) is None  # the request in flight on SYS1 was answered, not cut off
-        assert (a.asked, b.asked) == (["whoami", "record"], ["whoami"])  # and sent once
+        assert a.asked == ["whoami", "record"]  # and sent once
         assert remote._socket == b.path
     finally:
         remote.close_now()
@@ -142,3 +151,18 @@ def test_the_web_front_end_asks_the_socket_that_answers_when_it_asks(hosts):
     a.stopping()
     chosen[0] = b.path
     assert asyncio.run(link.keep("s")).body == {"host": 2}
+
+
+def test_a_stop_is_never_sent_to_another_host(hosts):
+    """A stop is for the server the client reached: when that one cannot be connected to, the
+    client says it is gone instead of stopping whichever host answers now."""
+    site, a, b, chosen = hosts
+    remote = RemoteSite(site)
+    try:
+        a.stop()
+        chosen[0] = b.path
+        with pytest.raises(ServerGone):
+            asyncio.run(remote.stop_server())
+        assert "stop" not in b.asked
+    finally:
+        remote.close_now()

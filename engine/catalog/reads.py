@@ -16,7 +16,15 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Row, bindparam, func, select
 
-from engine.catalog.models import BackupVersionRow, CopyPoolRow, DumpClassRow, DumpCopyRow, VersionPairRow
+from engine.catalog.models import (
+    BackupVersionRow,
+    CopyPoolGroupRow,
+    CopyPoolRow,
+    DumpClassRow,
+    DumpCopyRow,
+    VersionPairRow,
+    VolumeRow,
+)
 from engine.states import DasdState
 
 
@@ -91,11 +99,19 @@ _P = VersionPairRow.__table__  # type: ignore[attr-defined]
 _D = DumpCopyRow.__table__  # type: ignore[attr-defined]
 _POOL = CopyPoolRow.__table__  # type: ignore[attr-defined]
 _CLASS = DumpClassRow.__table__  # type: ignore[attr-defined]
+_CPG = CopyPoolGroupRow.__table__  # type: ignore[attr-defined]
+_VOL = VolumeRow.__table__  # type: ignore[attr-defined]
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
 _EVERY_VERSION = select(*_columns(_V, Version))
 _VERSIONS = _EVERY_VERSION.where(_V.c.copy_pool == bindparam("pool"))
 _COPY_POOL = select(_POOL).where(_POOL.c.name == bindparam("name"))
+_POOL_VOLUMES = (
+    select(_VOL.c.volser)
+    .join(_CPG, _CPG.c.storage_group == _VOL.c.storage_group)
+    .where(_CPG.c.copy_pool == bindparam("name"))
+    .order_by(_CPG.c.position, _VOL.c.volser)
+)
 _PAIR_COUNTS = select(_P.c.version_id, func.count()).where(_P.c.version_id.in_(_IDS)).group_by(_P.c.version_id)
 _PAIR_TUPLES = (
     select(_P.c.version_id, _P.c.source, _P.c.target, _P.c.storage_group)
@@ -126,6 +142,12 @@ def versions_by_pool(c: Connection) -> dict[str, list[Version]]:
 def copy_pool(c: Connection, name: str) -> Row[Any] | None:
     """A copy pool's definition row (its columns as attributes), None when it is not defined."""
     return c.execute(_COPY_POOL, {"name": name}).first()
+
+
+def pool_volumes(c: Connection, name: str) -> list[str]:
+    """The volsers of a copy pool's storage groups as the catalog holds them now: the volumes of
+    engine.hsm.pool.sources, without what a backup needs of each."""
+    return list(c.execute(_POOL_VOLUMES, {"name": name}).scalars())
 
 
 def pair_counts(c: Connection, version_ids: Iterable[int]) -> dict[int, int]:
@@ -192,6 +214,7 @@ __all__ = [
     "dump_copies",
     "newest_first",
     "pair_counts",
+    "pool_volumes",
     "pair_sources",
     "pair_tuples",
     "pairs",

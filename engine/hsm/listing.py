@@ -313,9 +313,7 @@ def query_command(ctx: Context, req: Query, res: CommandResult) -> None:
             return
         vers = pools.backups_among(reads.versions(c, req.copypool))
         pairs = reads.pairs(c, [v.key for v in vers])
-    with ctx.catalog.session() as s:
-        row = repo.copy_pool(s, req.copypool)
-        volumes = [v.volser for v in pools.sources(s, row)] if row is not None else []
+        volumes = reads.pool_volumes(c, req.copypool)
     any_listed = False
     active: list[dict[str, Any]] = []
     res.data = {"kind": "query", "copy_pool": req.copypool, "versions": active}

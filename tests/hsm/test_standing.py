@@ -104,3 +104,18 @@ async def test_a_recovery_copying_back_is_busy_on_every_screen_and_in_query(site
     assert "TARGETS OF A RECOVERY" in said and "- DB0A02 PCT-COMP=" in said, said
     again = await site.hsm.execute("FRRECOV TOVOLUME(DB0A02) FROMCOPYPOOL(DSN$DB0A$DB) VERSION(1)")
     assert again.rc != 0  # the rule refuses on the very relationship the screens show
+
+
+async def test_the_volumes_query_looks_at_are_the_pools_sources(site):
+    """QUERY reads a pool's volumes through a prebuilt Core read (engine.catalog.reads): the same
+    volumes, in the same order, as the sources a backup of the pool takes."""
+    from engine.catalog import constructs as repo
+    from engine.catalog import reads
+    from engine.hsm import pool as pools
+
+    with site.catalog.session() as s:
+        expected = {p.name: [v.volser for v in pools.sources(s, p)] for p in repo.copy_pools(s)}
+    with site.catalog.reading() as c:
+        got = {name: reads.pool_volumes(c, name) for name in expected}
+        assert reads.pool_volumes(c, "NOSUCH") == []
+    assert got == expected and any(len(v) > 1 for v in got.values())

@@ -214,10 +214,10 @@ __all__ = [
     "dump_copies",
     "newest_first",
     "pair_counts",
-    "pool_volumes",
     "pair_sources",
     "pair_tuples",
     "pairs",
+    "pool_volumes",
     "required_dump_classes",
     "versions",
 ]

@@ -109,7 +109,7 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="trade the power-loss promise for speed: commits and copies are not flushed (a process crash is still safe)",
     )
-    command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none runs)", serve.status)
+    command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none serves it now)", serve.status)
     ev = command(sub, "events", "the server's event stream, a line (or --json object) an event", events.run)
     ev.add_argument("--count", type=int, metavar="N", help="stop after N events (default: until interrupted)")
     stop = command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", serve.stop)

@@ -57,6 +57,9 @@ class PairView:
     target: str
     storage_group: str
     relationship: RelationshipInfo | None
+    restoring: bool  # its relationship copies back onto the pool's volume (a recovery), not to the version
+    percent_copied: float | None  # of its copy: the relationship's; 100 once none is left of a version
+    # recoverable from DASD (copied and withdrawn); None when there is no copy to speak of
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +277,15 @@ class Views:
             if version is None or version.copy_pool != pool:
                 return []
             pairs = repo.pairs_of_versions(s, [version_id])[version_id]
-        return [PairView(p.source, p.target, p.storage_group, self._rel(p.relationship_id)) for p in pairs]
+            whole = standing.on_dasd(DasdState(version.dasd_state))
+        out = []
+        for p in pairs:
+            rel = self._rel(p.relationship_id)
+            copied = rel.percent_complete if rel is not None else 100.0 if whole else None
+            out.append(
+                PairView(p.source, p.target, p.storage_group, rel, rel is not None and rel.source != p.source, copied)
+            )
+        return out
 
     def volumes(self) -> list[VolumeView]:
         """Every volume, read as plain columns (20,000 ORM rows cost 0.4 s)."""

@@ -157,15 +157,11 @@ class PoolDetailScreen(ListScreen):
             rel = p.relationship
             state: str | Text
             if rel is None:
-                state, oos, pct = (
-                    "no relationship",
-                    "—",
-                    fmt.bar(100.0 if v and v.recoverable else None, 8),
-                )
+                state, oos = "no relationship", "—"
             else:
-                state = "⟲ restoring" if rel.source != p.source else fmt.state(rel.state)
-                oos, pct = f"{rel.out_of_sync:,}", fmt.bar(rel.percent_complete, 8)
-            rows.append((p.source, (p.source, p.target, p.storage_group, state, oos, pct)))
+                state = "⟲ restoring" if p.restoring else fmt.state(rel.state)
+                oos = f"{rel.out_of_sync:,}"
+            rows.append((p.source, (p.source, p.target, p.storage_group, state, oos, fmt.bar(p.percent_copied, 8))))
         self.query_one("#pairs", LiveTable).reconcile(rows)
 
     @staticmethod

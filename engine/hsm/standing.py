@@ -110,8 +110,13 @@ def on_tape(classes: Iterable[ClassState]) -> bool:
     return any(c is ClassState.COMPLETE for c in classes)
 
 
+def on_dasd(state: DasdState) -> bool:
+    """Whether FRRECOV from DASD restores a version in this state to its point in time."""
+    return state is DasdState.RECOVERABLE
+
+
 def standings(versions: list[tuple[DasdState, list[ClassState]]]) -> list[Standing]:
     """Each of a pool's versions (backups only, in any order) as a recovery point."""
-    points = [(state is DasdState.RECOVERABLE, on_tape(classes)) for state, classes in versions]
+    points = [(on_dasd(state), on_tape(classes)) for state, classes in versions]
     count = sum(dasd or tape for dasd, tape in points)
     return [Standing(dasd, tape, (dasd or tape) and count == 1) for dasd, tape in points]

@@ -119,3 +119,29 @@ async def test_the_volumes_query_looks_at_are_the_pools_sources(site):
         got = {name: reads.pool_volumes(c, name) for name in expected}
         assert reads.pool_volumes(c, "NOSUCH") == []
     assert got == expected and any(len(v) > 1 for v in got.values())
+
+
+async def test_a_pair_says_whether_its_copy_flows_back_and_how_far_it_has_come(site):
+    """The console's pairs table shows the engine's answers (PairView): a version's pairs copied
+    whole, and after a fast reverse restore the same pairs copying back onto the pool's volumes."""
+    from engine.flashcopy.controller import CopierSettings
+
+    for v in DB:
+        await fill(site, v, f"{v}-old")
+    assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB)")).rc == 0
+    await site.flashcopy.drain()
+    first = by_number(site, "DSN$DB0A$DB")[1]
+    copied = site.views.pairs("DSN$DB0A$DB", first.id)
+    assert [(p.relationship, p.restoring, p.percent_copied) for p in copied] == [(None, False, 100.0)] * 3
+    site.flashcopy.settings = CopierSettings(concurrency=1, chunk_tracks=1, tracks_per_second=0.001)  # held still
+    assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB) TOKEN(V2)")).rc == 0
+    for v in DB:
+        await site.flashcopy.write(v, 5, t("BAD BATCH"))
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB) VERIFY(Y)")).rc == 0
+    second = by_number(site, "DSN$DB0A$DB")[2]
+    assert not second.recoverable  # fast reverse restore spent it
+    back = site.views.pairs("DSN$DB0A$DB", second.id)
+    assert len(back) == 3
+    for p in back:
+        assert p.relationship is not None and p.relationship.source == p.target  # from the backup volume
+        assert p.restoring and p.percent_copied == p.relationship.percent_complete < 100

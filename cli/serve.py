@@ -136,7 +136,6 @@ def _duration(seconds: float) -> str:
 
 async def stop(args: argparse.Namespace) -> int:
     import asyncio
-    import time
 
     from server import sockets
 
@@ -183,10 +182,7 @@ async def stop(args: argparse.Namespace) -> int:
         for line in res.lines():
             print(f"flashpool: {line}", file=sys.stderr)
         return res.rc
-    deadline = time.monotonic() + 120
-    while sockets.listening(path, target) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    if sockets.listening(path, target):
+    if not await asyncio.to_thread(_let_go, path, target):
         print(f"flashpool: the server of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
         return 12
     resume = (
@@ -212,10 +208,8 @@ def _stop_host(args: argparse.Namespace, path: Path, system: str, target: Path) 
     """Stop the host of the plex named, on its own socket (FLASHPOOL_SYSTEM's: a host standing by
     answers that request itself, whether or not a host drives the site); then wait until it has
     let its socket go."""
-    import time
 
     from cli.thin import ThinError, ThinSite
-    from server import sockets
 
     thin = ThinSite(path)
     try:
@@ -225,12 +219,23 @@ def _stop_host(args: argparse.Namespace, path: Path, system: str, target: Path) 
         return 12
     finally:
         thin.close()
-    deadline = time.monotonic() + 120
-    while sockets.listening(path, target) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if sockets.listening(path, target):
+    if not _let_go(path, target):
         print(f"flashpool: system {system} of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
         return 12
     text = res.messages[0].text if res.messages else ""
     say(args, f"flashpool: system {system} of {path} has stopped: {text}", stopped=True, system=system)
     return 0
+
+
+def _let_go(path: Path, target: Path, seconds: float = 120.0) -> bool:
+    """Whether the server asked to stop has let its socket go within `seconds` (blocking)."""
+    import time
+
+    from server import sockets
+
+    deadline = time.monotonic() + seconds
+    while sockets.listening(path, target):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True

@@ -22,15 +22,17 @@ targets read it from there. A chained relationship still *reports* its source: c
 
 Crash ordering (used by the catalog journal): data reaches a target (and is flushed when durable)
 before the bit that records it is committed, and a physical track is overwritten only after the
-cleared bits of everything that depended on it are committed.
+cleared bits of everything that depended on it are committed. Operations inside one_commit keep
+both: each commits what earlier ones left pending before it writes a volume joined to theirs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,6 +72,7 @@ from engine.trackmap import TrackMap
 Segment = tuple[Volume, int, int]
 
 ID_BLOCK = 64  # relationship ids reserved at a time where the catalog hands them out (PostgreSQL)
+_REACH = 64  # volumes one_commit follows from an operation's own before it commits to be safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,8 @@ class FlashCopyCore:
         self._reserved: deque[int] = deque()  # ids the journal reserved for this core, ascending
         self._dirty: dict[int, Relationship] = {}
         self._removed: dict[int, Ended] = {}
+        self._deferring = 0  # depth of one_commit
+        self._pending: set[str] = set()  # within one_commit: volumes whose uncommitted state changed
         self._unflushed: set[Volume] = set()
         self._holding: set[Volume] = set()  # volumes with host writes held for the group commit
         self._host_written: set[Volume] = set()  # host writes since the volume's last flush
@@ -198,6 +203,50 @@ class FlashCopyCore:
     def _open(self) -> None:
         if self.closed:
             raise SiteClosed(self.halted or "the site is closed")
+
+    @contextlib.contextmanager
+    def one_commit(self) -> Iterator[None]:
+        """The relationship operations inside commit their state together, at its end: a point
+        in time of a whole copy pool (FRBACKUP, FRRECOV) costs one journal commit, not one per
+        pair. An operation whose writes could reach a volume an earlier one changed commits what
+        is pending first (_reaching), so each physical write still follows the commit of the
+        state that stopped relying on its track. The caller records what relies on the
+        relationships (versions, intents) after it."""
+        with self.lock:
+            if self._dirty or self._removed or self._holding:  # _pending starts out complete
+                self._commit()
+            self._deferring += 1
+            try:
+                yield
+            finally:
+                self._deferring -= 1
+                if not self._deferring and not self.halted:
+                    self._commit()
+
+    def _done(self) -> None:
+        """An operation's end: its state is committed now, or with the rest of one_commit."""
+        if not self._deferring:
+            self._commit()
+
+    def _reaching(self, *volsers: str) -> None:
+        """Before an operation that writes tracks, within one_commit: commit what earlier ones
+        left pending if any volume joined to `volsers` through relationships (the only volumes its
+        writes reach) changed uncommitted; a neighbourhood past _REACH volumes counts as joined."""
+        if not self._pending:
+            return
+        seen: set[str] = set()
+        todo = list(volsers)
+        while todo:
+            volser = todo.pop()
+            if volser in seen:
+                continue
+            if volser in self._pending or len(seen) >= _REACH:
+                self._commit()
+                return
+            seen.add(volser)
+            for index in (self._out, self._in, self._fed):
+                for rel in index.get(volser, ()):
+                    todo += (rel.source, rel.target, rel.feed)
 
     # =====================================================================================
     # queries
@@ -296,6 +345,8 @@ class FlashCopyCore:
             vol._check_data(data)
         with self.lock:
             self._open()
+            if self._deferring:  # a host write is never part of one_commit: it comes after it
+                self._commit()
             incoming = self._overlapping_in(volser, first, count)
             for rel, i, n in incoming:
                 if rel.target_write_inhibit:
@@ -331,7 +382,7 @@ class FlashCopyCore:
                     rel.uncopied.clear_range(i, n)
                     self._touch(rel)
                     self._maybe_end(rel)
-            if not hold or sum(v.holding for v in self._holding) >= self.options.held_tracks:
+            if not hold or self._deferring or sum(v.holding for v in self._holding) >= self.options.held_tracks:
                 self._commit()
 
     def _record_source_writes(self, volser: str, first: int, count: int) -> None:
@@ -393,6 +444,7 @@ class FlashCopyCore:
         with self.lock:
             self._open()
             length = self.check_establish(req)
+            self._reaching(req.source, req.target)
             self._sources_durable((req.source,))
             src, tgt = self.volume(req.source), self.volume(req.target)
             full = req.tracks is None
@@ -416,7 +468,7 @@ class FlashCopyCore:
             self._index(rel)
             self._touch(rel)
             self._chain_behind(rel)
-            self._commit()
+            self._done()
             return rel
 
     def refresh(self, rel_id: int) -> int:
@@ -429,6 +481,7 @@ class FlashCopyCore:
                     f"relationship {rel.id} ({rel.source} -> {rel.target}) has no change "
                     f"recording; only an incremental relationship can be refreshed"
                 )
+            self._reaching(rel.source, rel.target)
             self._sources_durable((rel.source,))
             self._unchain(rel)  # its new point in time is the source's
             changed = rel.changed_src | rel.changed_tgt
@@ -444,7 +497,7 @@ class FlashCopyCore:
             rel.cursor = 0
             self._touch(rel)
             self._chain_behind(rel)
-            self._commit()
+            self._done()
             return rel.out_of_sync
 
     def check_reverse(self, rel_id: int, *, fast: bool = False) -> Relationship:
@@ -494,6 +547,7 @@ class FlashCopyCore:
         with self.lock:
             self._open()
             rel = self.check_reverse(rel_id, fast=fast)
+            self._reaching(rel.source, rel.target)
             self._sources_durable((rel.target,))  # the backup, the new point in time's source
             self._unchain(rel)
             moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
@@ -535,18 +589,19 @@ class FlashCopyCore:
             self._index(rel)
             self._touch(rel)
             self._maybe_end(rel)
-            self._commit()
+            self._done()
             return rel
 
     def withdraw(self, rel_id: int) -> WithdrawResult:
         with self.lock:
             self._open()
             rel = self.relationship(rel_id)
+            self._reaching(rel.source, rel.target)
             info = rel.info()
             invalid = rel.uncopied.copy()
             self._release_target(rel)
             self._remove(rel, EndReason.WITHDRAWN)
-            self._commit()
+            self._done()
             return WithdrawResult(info, rel.target, rel.target_start, invalid)
 
     def retire(self, rel_id: int) -> Relationship:
@@ -559,7 +614,7 @@ class FlashCopyCore:
             rel.target_write_inhibit = False
             self._touch(rel)
             self._maybe_end(rel)
-            self._commit()
+            self._done()
             return rel
 
     def set_mode(self, rel_id: int, mode: CopyMode) -> Relationship:
@@ -569,7 +624,7 @@ class FlashCopyCore:
             rel = self.relationship(rel_id)
             rel.mode = mode
             self._touch(rel)
-            self._commit()
+            self._done()
             return rel
 
     # =====================================================================================
@@ -810,6 +865,8 @@ class FlashCopyCore:
         self._set_feed(rel, rel.source)
 
     def _set_feed(self, rel: Relationship, volser: str) -> None:
+        if self._deferring:  # the committed state still has it read the old feed
+            self._pending.add(rel.feed)
         self._fed[rel.feed].remove(rel)
         rel.feed = volser
         self._fed.setdefault(volser, []).append(rel)
@@ -907,6 +964,8 @@ class FlashCopyCore:
             return
         self._unindex(rel)
         self._dirty.pop(rel.id, None)
+        if self._deferring:
+            self._pending.update((rel.source, rel.target, rel.feed))
         ended = Ended(rel, reason)
         self._removed[rel.id] = ended
         self.ended.append(ended)
@@ -918,6 +977,8 @@ class FlashCopyCore:
     def _touch(self, rel: Relationship) -> None:
         if rel.id in self._rels:
             self._dirty[rel.id] = rel
+            if self._deferring:
+                self._pending.update((rel.source, rel.target, rel.feed))
 
     def commit_pending(self) -> None:
         """Persist what an earlier journal commit failed to (a full disk): the engine's memory
@@ -961,6 +1022,7 @@ class FlashCopyCore:
             self.journal.commit(changed, removed, self._next_id)
             self._dirty.clear()
             self._removed.clear()
+            self._pending.clear()
         if self._holding:
             if self.options.durable:  # the old tracks the held writes replace on other volumes
                 for vol in self._unflushed:
@@ -977,7 +1039,8 @@ class FlashCopyCore:
         writes are made durable first (a disk's snapshot includes its cache)."""
         if not self.options.durable:
             return
-        self._commit()
+        if self._holding or not self._deferring:  # held writes reach their images first
+            self._commit()
         for volser in volsers:
             vol = self.volumes.get(volser)
             if vol is not None and vol in self._host_written:

@@ -379,44 +379,49 @@ def _flash(
         label = intent.tagged(f"HSM {pool.name} V{number:03d}", iid)
         made: list[int] = []
         rel_ids: dict[str, int] = {}
-        try:
-            for src, tgt in plan.pairs.items():
-                owned = old_pairs.get(src)
-                rel = core.find(owned) if owned else None
-                if plan.refresh and rel is not None and rel.incremental and {rel.source, rel.target} == {src, tgt}:
-                    if rel.source == src:
-                        core.refresh(rel.id)
-                    else:  # recovered earlier by reversal: re-reverse, copying changed tracks only
-                        core.reverse(rel.id)
-                    rel_ids[src] = rel.id
-                    continue
-                for stale in core.incoming(tgt):  # the old version's relationships end here
-                    core.withdraw(stale.id)
-                new = core.establish(
-                    EstablishRequest(
-                        src,
-                        tgt,
-                        mode=CopyMode.NOCOPY if nocopy else CopyMode.COPY,
-                        persistent=plan.incremental,
-                        incremental=plan.incremental,
-                        label=label,
+        refused: FlashCopyError | None = None
+        with core.one_commit():  # every pair's relationship is committed before the version
+            try:
+                for src, tgt in plan.pairs.items():
+                    owned = old_pairs.get(src)
+                    rel = core.find(owned) if owned else None
+                    if plan.refresh and rel is not None and rel.incremental and {rel.source, rel.target} == {src, tgt}:
+                        if rel.source == src:
+                            core.refresh(rel.id)
+                        else:  # recovered earlier by reversal: re-reverse, copying changed tracks only
+                            core.reverse(rel.id)
+                        rel_ids[src] = rel.id
+                        continue
+                    for stale in core.incoming(tgt):  # the old version's relationships end here
+                        core.withdraw(stale.id)
+                    new = core.establish(
+                        EstablishRequest(
+                            src,
+                            tgt,
+                            mode=CopyMode.NOCOPY if nocopy else CopyMode.COPY,
+                            persistent=plan.incremental,
+                            incremental=plan.incremental,
+                            label=label,
+                        )
                     )
-                )
-                made.append(new.id)
-                rel_ids[src] = new.id
-            if retire:
-                for rid in rel_ids.values():
-                    core.retire(rid)
-        except FlashCopyError:
-            for rid in made:
-                core.withdraw(rid)
+                    made.append(new.id)
+                    rel_ids[src] = new.id
+                if retire:
+                    for rid in rel_ids.values():
+                        core.retire(rid)
+            except FlashCopyError as exc:
+                for rid in made:
+                    core.withdraw(rid)
+                refused = exc
+            else:
+                for rid in plan.excess_relationships:  # the versions past a lowered VERSIONS: their targets are free
+                    if core.find(rid) is not None:
+                        core.withdraw(rid)
+        if refused is not None:
             with catalog.session() as s:
                 intent.end(s, iid)  # the replaced version stays FAILED: its targets were touched
                 s.commit()
-            raise
-        for rid in plan.excess_relationships:  # the versions past a lowered VERSIONS: their targets are free
-            if core.find(rid) is not None:
-                core.withdraw(rid)
+            raise refused
         with catalog.session() as s:
             cp = repo.copy_pool(s, pool.name)
             assert cp is not None

@@ -82,11 +82,12 @@ class Resolution:
 def withdraw_listed(core: FlashCopyCore, listed: Sequence[Sequence[Any]]) -> int:
     """Withdraw [id, label] relationships that still exist with that label; returns how many."""
     n = 0
-    for rel_id, label in listed:
-        rel = core.find(int(rel_id))
-        if rel is not None and rel.label == label:
-            core.withdraw(rel.id)
-            n += 1
+    with core.one_commit():
+        for rel_id, label in listed:
+            rel = core.find(int(rel_id))
+            if rel is not None and rel.label == label:
+                core.withdraw(rel.id)
+                n += 1
     return n
 
 
@@ -163,8 +164,9 @@ def resolve(s: Session, core: FlashCopyCore, pool: str | None = None) -> list[Re
         payload = json.loads(row.payload)
         if kind is IntentKind.BACKUP:
             undone = [r for r in core.relationships() if has_tag(r.label, row.id)]
-            for r in undone:
-                core.withdraw(r.id)
+            with core.one_commit():
+                for r in undone:
+                    core.withdraw(r.id)
             text = (
                 f"FRBACKUP OF COPY POOL {row.copy_pool} WAS INTERRUPTED; ITS {len(undone)} NEW RELATIONSHIP(S) "
                 f"WERE WITHDRAWN AND NO VERSION WAS CREATED"

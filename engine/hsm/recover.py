@@ -206,18 +206,19 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
 
     def regular(core: FlashCopyCore) -> list[tuple[str, str]]:
         failures: list[tuple[str, str]] = []
-        for p in todo:
-            try:
-                if plan.incremental:
-                    rel = core.relationship(_relationship_id(p))
-                    if rel.source == p.source:
-                        core.reverse(rel.id)
-                    else:  # already reversed by an earlier recovery: refresh it again
-                        core.refresh(rel.id)
-                else:
-                    core.establish(EstablishRequest(p.target, p.source, label=label))
-            except FlashCopyError as exc:
-                failures.append((p.source, str(exc)))
+        with core.one_commit():
+            for p in todo:
+                try:
+                    if plan.incremental:
+                        rel = core.relationship(_relationship_id(p))
+                        if rel.source == p.source:
+                            core.reverse(rel.id)
+                        else:  # already reversed by an earlier recovery: refresh it again
+                            core.refresh(rel.id)
+                    else:
+                        core.establish(EstablishRequest(p.target, p.source, label=label))
+                except FlashCopyError as exc:
+                    failures.append((p.source, str(exc)))
         return failures
 
     def fast_reverse(core: FlashCopyCore) -> tuple[list[tuple[str, str]], list[str]]:
@@ -240,15 +241,16 @@ def _copy_pool(ctx: Context, req: FrRecov, res: CommandResult, what: str) -> Non
             s.commit()
         failures: list[tuple[str, str]] = []
         done: list[str] = []
-        for p in work:
-            try:
-                if now_methods[p.source] is Method.FAST:
-                    core.reverse(_relationship_id(p), fast=True)
-                else:
-                    core.establish(EstablishRequest(p.target, p.source, label=intent.tagged(label, iid)))
-                done.append(p.source)
-            except FlashCopyError as exc:
-                failures.append((p.source, str(exc)))
+        with core.one_commit():  # the reversals are committed before the version says so
+            for p in work:
+                try:
+                    if now_methods[p.source] is Method.FAST:
+                        core.reverse(_relationship_id(p), fast=True)
+                    else:
+                        core.establish(EstablishRequest(p.target, p.source, label=intent.tagged(label, iid)))
+                    done.append(p.source)
+                except FlashCopyError as exc:
+                    failures.append((p.source, str(exc)))
         with catalog.session() as s:
             intent.settle_fast_reverse(s, repo.held_version(s, version.key), set(done), ctx.clock())
             intent.end(s, iid)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,8 @@ class RowJournal:
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, object]] = {}
         self.next_id = 1
+        self.commits = 0
+        self.on_commit: Callable[[], None] = lambda: None  # a test that follows what each commit holds
 
     def commit(self, changed: list[Relationship], removed: list[Ended], next_id: int) -> None:
         for e in removed:
@@ -50,6 +53,8 @@ class RowJournal:
         for r in changed:
             self.rows[r.id] = _to_row(r)
         self.next_id = next_id
+        self.commits += 1
+        self.on_commit()
 
     def reserve_ids(self, n: int) -> None:
         return None  # the core's own counter, recorded at each commit (as on SQLite)

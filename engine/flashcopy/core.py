@@ -23,7 +23,7 @@ targets read it from there. A chained relationship still *reports* its source: c
 Crash ordering (used by the catalog journal): data reaches a target (and is flushed when durable)
 before the bit that records it is committed, and a physical track is overwritten only after the
 cleared bits of everything that depended on it are committed. Operations inside one_commit keep
-both: each commits what earlier ones left pending before it writes a volume joined to theirs.
+both: a write onto a volume whose relationships changed since the last commit commits first.
 """
 
 from __future__ import annotations
@@ -72,7 +72,6 @@ from engine.trackmap import TrackMap
 Segment = tuple[Volume, int, int]
 
 ID_BLOCK = 64  # relationship ids reserved at a time where the catalog hands them out (PostgreSQL)
-_REACH = 64  # volumes one_commit follows from an operation's own before it commits to be safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,10 +207,11 @@ class FlashCopyCore:
     def one_commit(self) -> Iterator[None]:
         """The relationship operations inside commit their state together, at its end: a point
         in time of a whole copy pool (FRBACKUP, FRRECOV) costs one journal commit, not one per
-        pair. An operation whose writes could reach a volume an earlier one changed commits what
-        is pending first (_reaching), so each physical write still follows the commit of the
-        state that stopped relying on its track. The caller records what relies on the
-        relationships (versions, intents) after it."""
+        pair. A track is still overwritten only after the state that stopped relying on it is
+        committed: _materialize, the one write an operation makes, commits what is pending first
+        when its target is a volume whose relationships changed uncommitted (_pending: the
+        committed ones of any other volume are those in memory, whose own rule it follows). The
+        caller records what relies on the relationships (versions, intents) after it."""
         with self.lock:
             if self._dirty or self._removed or self._holding:  # _pending starts out complete
                 self._commit()
@@ -227,26 +227,6 @@ class FlashCopyCore:
         """An operation's end: its state is committed now, or with the rest of one_commit."""
         if not self._deferring:
             self._commit()
-
-    def _reaching(self, *volsers: str) -> None:
-        """Before an operation that writes tracks, within one_commit: commit what earlier ones
-        left pending if any volume joined to `volsers` through relationships (the only volumes its
-        writes reach) changed uncommitted; a neighbourhood past _REACH volumes counts as joined."""
-        if not self._pending:
-            return
-        seen: set[str] = set()
-        todo = list(volsers)
-        while todo:
-            volser = todo.pop()
-            if volser in seen:
-                continue
-            if volser in self._pending or len(seen) >= _REACH:
-                self._commit()
-                return
-            seen.add(volser)
-            for index in (self._out, self._in, self._fed):
-                for rel in index.get(volser, ()):
-                    todo += (rel.source, rel.target, rel.feed)
 
     # =====================================================================================
     # queries
@@ -444,7 +424,6 @@ class FlashCopyCore:
         with self.lock:
             self._open()
             length = self.check_establish(req)
-            self._reaching(req.source, req.target)
             self._sources_durable((req.source,))
             src, tgt = self.volume(req.source), self.volume(req.target)
             full = req.tracks is None
@@ -481,7 +460,6 @@ class FlashCopyCore:
                     f"relationship {rel.id} ({rel.source} -> {rel.target}) has no change "
                     f"recording; only an incremental relationship can be refreshed"
                 )
-            self._reaching(rel.source, rel.target)
             self._sources_durable((rel.source,))
             self._unchain(rel)  # its new point in time is the source's
             changed = rel.changed_src | rel.changed_tgt
@@ -547,7 +525,6 @@ class FlashCopyCore:
         with self.lock:
             self._open()
             rel = self.check_reverse(rel_id, fast=fast)
-            self._reaching(rel.source, rel.target)
             self._sources_durable((rel.target,))  # the backup, the new point in time's source
             self._unchain(rel)
             moving = rel.changed_src.copy() if fast else rel.changed_src | rel.changed_tgt
@@ -596,7 +573,6 @@ class FlashCopyCore:
         with self.lock:
             self._open()
             rel = self.relationship(rel_id)
-            self._reaching(rel.source, rel.target)
             info = rel.info()
             invalid = rel.uncopied.copy()
             self._release_target(rel)
@@ -716,8 +692,9 @@ class FlashCopyCore:
         for first, cnt in runs:
             segs = self._pit_segments(rel, first, cnt)
             t = rel.target_start + first
-            # whatever resolves to the target's physical tracks must get its data first
-            if self._preserve_physical(tgt, t, cnt):
+            # whatever resolves to the target's physical tracks must get its data first; and
+            # within one_commit, the target's committed state may still rely on them
+            if self._preserve_physical(tgt, t, cnt) or tgt.volser in self._pending:
                 self._commit()
             for holder, ht, hn in segs:
                 holder.copy_tracks_to_sync(ht, tgt, t, hn)

@@ -44,6 +44,7 @@ from engine.errors import (
     CopyInProgress,
     ExtentMismatch,
     ExtentOverlap,
+    FlashpoolError,
     IncrementalLimit,
     InvalidGeometry,
     NotIncremental,
@@ -137,7 +138,7 @@ class FlashCopyCore:
         self._reserved: deque[int] = deque()  # ids the journal reserved for this core, ascending
         self._dirty: dict[int, Relationship] = {}
         self._removed: dict[int, Ended] = {}
-        self._deferring = 0  # depth of one_commit
+        self._deferring = False  # within one_commit
         self._pending: set[str] = set()  # within one_commit: volumes whose uncommitted state changed
         self._unflushed: set[Volume] = set()
         self._holding: set[Volume] = set()  # volumes with host writes held for the group commit
@@ -189,10 +190,11 @@ class FlashCopyCore:
         """Wait for the operation in progress, then refuse every later one, writing nothing more:
         this process may no longer write the site's volumes (a host of the plex whose lease ends).
         Host writes held for the group commit stay in the held-write log, for whoever opens the
-        site next to write again."""
+        site next to write again. The operation in progress is stopped at its next data move
+        (_materialize reads `halted` without the lock), as a crash there would stop it."""
+        self.halted = why
         with self.lock:
             self.closed = True
-            self.halted = why
             for vol in self._holding:  # never destaged now, not even when the volume is closed
                 vol.forget_held()
             self._holding.clear()
@@ -200,7 +202,7 @@ class FlashCopyCore:
                 self.held_log.close()
 
     def _open(self) -> None:
-        if self.closed:
+        if self.closed or self.halted:
             raise SiteClosed(self.halted or "the site is closed")
 
     @contextlib.contextmanager
@@ -213,15 +215,25 @@ class FlashCopyCore:
         committed ones of any other volume are those in memory, whose own rule it follows). The
         caller records what relies on the relationships (versions, intents) after it."""
         with self.lock:
+            self._open()
+            if self._deferring:
+                raise RuntimeError("one_commit does not nest: its caller records what relies on it after its end")
             if self._dirty or self._removed or self._holding:  # _pending starts out complete
                 self._commit()
-            self._deferring += 1
+            self._deferring = True
             try:
                 yield
-            finally:
-                self._deferring -= 1
-                if not self._deferring and not self.halted:
-                    self._commit()
+            except BaseException as exc:
+                self._deferring = False
+                if not self.closed:  # what the group did is committed all the same, if it can be
+                    try:
+                        self._commit()
+                    except (FlashpoolError, OSError) as failed:  # memory stays ahead: commit_pending catches up
+                        exc.add_note(f"the journal could not commit the group's state either: {failed}")
+                raise
+            self._deferring = False
+            if not self.closed:
+                self._commit()
 
     def _done(self) -> None:
         """An operation's end: its state is committed now, or with the rest of one_commit."""
@@ -610,7 +622,7 @@ class FlashCopyCore:
         """Copy up to `max_tracks` uncopied tracks of a relationship; returns tracks copied."""
         with self.lock:
             rel = self._rels.get(rel_id)
-            if self.closed or rel is None or not rel.uncopied.any():
+            if self.closed or self.halted or rel is None or not rel.uncopied.any():
                 return 0
             budget, copied, pos = max_tracks, 0, rel.cursor
             while budget > 0 and rel.id in self._rels:
@@ -696,6 +708,8 @@ class FlashCopyCore:
             # within one_commit, the target's committed state may still rely on them
             if self._preserve_physical(tgt, t, cnt) or tgt.volser in self._pending:
                 self._commit()
+            if self.halted:  # this process may write no more (halt): it stops here, as a crash would
+                raise SiteClosed(self.halted)
             for holder, ht, hn in segs:
                 holder.copy_tracks_to_sync(ht, tgt, t, hn)
                 t += hn

@@ -1,22 +1,27 @@
 """one_commit: the relationship operations of a whole copy pool (FRBACKUP, FRRECOV, FRDELETE)
 commit their state once, at the end, instead of once each.
 
-Against the naive model: random FlashCopy operations, some of them in groups, and the process
-dying inside a group at any step. What the dead process had not committed is lost; the volumes
-must then read exactly as the model did at the journal's last commit. Inside a group that is
-the model before the operation that committed, since an operation commits only what earlier
-ones left pending (before it writes a volume whose relationships they changed), never its own.
+Against the naive model: random FlashCopy operations, some of them in groups, the process dying
+inside a group, and after every track copied inside a group a check of what a death there would
+leave. What the dead process had not committed is lost; the volumes must then read exactly as
+the model did at the journal's last commit. Inside a group that is the model before the
+operation that committed: an operation's commit holds what earlier ones left pending and, of its
+own, only data moves (tracks copied, bits cleared), which read as before it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+from unittest import mock
 
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-from engine.flashcopy import EstablishRequest, FlashCopyCore
+from engine.errors import SiteClosed
+from engine.flashcopy import CopyMode, EstablishRequest, FlashCopyCore
+from engine.flashcopy.heldlog import HeldLog
 from engine.geometry import custom_geometry
 from engine.storage import Volume
 from tests.engine.model import FlashCopyModel
@@ -43,6 +48,15 @@ class OneCommitMachine(FlashCopyMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        machine, copy_tracks = self, Volume.copy_tracks_to_sync
+
+        def copied(vol: Volume, first: int, target: Volume, at: int, count: int) -> None:
+            copy_tracks(vol, first, target, at, count)
+            if machine.group is not None and not machine.core.halted:
+                machine.a_crash_now_keeps_what_was_committed()
+
+        self.copying = mock.patch.object(Volume, "copy_tracks_to_sync", copied)
+        self.copying.start()
         for vol in VOLS:  # every track its own bytes, so that a track copied where it must not be shows
             self.write_run(vol, 0, SIZES[vol])
         self.group: contextlib.AbstractContextManager[None] | None = None
@@ -51,6 +65,7 @@ class OneCommitMachine(FlashCopyMachine):
         self.journal.on_commit = self._commit_seen
 
     def teardown(self) -> None:
+        self.copying.stop()
         if self.group is not None:
             self.end()
         super().teardown()
@@ -104,6 +119,23 @@ class OneCommitMachine(FlashCopyMachine):
     def _feeding(self) -> list[int]:
         rels = self.model.rels.values()
         return sorted(r.id for r in rels if any(o.src == r.tgt for o in rels))
+
+    @rule(tgt=st.sampled_from(["VOLB", "VOLC", "VOLD"]), nocopy=st.booleans(), reuse=st.booleans())
+    def version(self, tgt: str, nocopy: bool, reuse: bool) -> None:
+        """What FRBACKUP does: a full-volume version of VOLA, the oldest target withdrawn first
+        when it is reused (VersionsMachine's rule, one core operation at a time)."""
+        if reuse:
+            for rid in [r.id for r in self.model.rels.values() if r.tgt == tgt]:
+                self.withdraw(sorted(self.model.rels).index(rid))
+                self.relationships_agree()
+                self.remember()
+        self.establish("VOLA", tgt, True, 0, 0, 10, nocopy, False, False)
+
+    @precondition(lambda self: self.group is None and self.model.rels)
+    @rule(idx=st.integers(0, 20), tracks=st.integers(1, 8))
+    def background_copy(self, idx: int, tracks: int) -> None:
+        """Outside groups: a copy chunk waits for the core's lock that a group holds."""
+        super().background_copy(idx, tracks)
 
     # Host writes outside groups only (a group holds the core's lock); fewer rules than the
     # machine it builds on, so that the joined operations above come often enough to be found.
@@ -210,3 +242,63 @@ def test_a_host_write_inside_a_group_is_committed_around(tmp_path) -> None:
         assert journal.commits >= 1
         assert core.read("V1", 3) == bytes(TRACK) and core.read("V0", 3) == data
     assert core.relationship(journal.relationships()[0].id).changed_src.count() == 1
+
+
+def test_a_write_two_relationships_away_commits_what_it_overwrites(tmp_path) -> None:
+    """V2 -> V3 withdrawn leaves V3's committed point in time on V2's own tracks; withdrawing
+    V0 -> V1 then writes V0's point in time onto V2 (V1 -> V2 reads through V1): that write must
+    follow the commit of the first withdrawal."""
+    core, journal = _core(tmp_path, 4)
+    for i, ch in enumerate(b"abcd"):
+        core.write(f"V{i}", 0, bytes([ch]) * TRACK)
+    cd = core.establish(EstablishRequest("V2", "V3", mode=CopyMode.NOCOPY))
+    ab = core.establish(EstablishRequest("V0", "V1", mode=CopyMode.NOCOPY))
+    core.establish(EstablishRequest("V1", "V2", mode=CopyMode.NOCOPY))
+    with core.one_commit():
+        core.withdraw(cd.id)
+        before = journal.commits
+        core.withdraw(ab.id)
+        assert journal.commits == before + 1
+        core.halt("the process died")
+    vols = {v: Volume.open(vol.path, v, vol.geometry) for v, vol in core.volumes.items()}
+    again = FlashCopyCore(vols, relationships=journal.relationships(), next_id=journal.next_id)
+    assert cd.id not in {r.id for r in again.relationships()}
+    assert again.read("V2", 0) == b"a" * TRACK  # V1 -> V2's point in time: V0's track, copied
+
+
+def test_a_closed_core_refuses_a_group_and_leaves_the_held_write_log(tmp_path) -> None:
+    vols = {f"V{i}": Volume.create(tmp_path / f"V{i}.img", f"V{i}", custom_geometry(8, TRACK)) for i in range(2)}
+    log = tmp_path / "held.log"
+    core = FlashCopyCore(vols, journal=RowJournal(), held_log=HeldLog(log))
+    core.close()
+    log.write_bytes(b"the held writes of the process that opened the site next")
+    with pytest.raises(SiteClosed), core.one_commit():
+        core.establish(EstablishRequest("V0", "V1"))
+    assert log.read_bytes() == b"the held writes of the process that opened the site next"
+
+
+def test_groups_do_not_nest(tmp_path) -> None:
+    core, journal = _core(tmp_path, 2)
+    with core.one_commit(), pytest.raises(RuntimeError, match="does not nest"), core.one_commit():
+        pass
+    assert journal.commits == 0
+
+
+def test_a_halt_stops_a_group_before_its_next_operation_writes(tmp_path) -> None:
+    """A host whose lease ends writes no more, whatever its group still has to do: halt is seen
+    without the core's lock, which the group holds."""
+    core, journal = _core(tmp_path, 4)
+    for i in range(4):
+        core.write(f"V{i}", 0, bytes([65 + i]) * TRACK)
+    first = core.establish(EstablishRequest("V0", "V1", mode=CopyMode.NOCOPY))
+    second = core.establish(EstablishRequest("V2", "V3", mode=CopyMode.NOCOPY))
+    core.establish(EstablishRequest("V1", "V2", mode=CopyMode.NOCOPY))
+    committed = journal.commits
+    with pytest.raises(SiteClosed, match="lease"), core.one_commit():
+        core.withdraw(second.id)
+        core.halted = "its lease ran out"  # as halt() sets it from the plex's watch, lock-free
+        core.withdraw(first.id)  # would copy V0's point in time onto V2
+    assert journal.commits == committed
+    assert Volume.open(core.volumes["V2"].path, "V2", core.volumes["V2"].geometry).read_tracks_sync(0, 1) == [
+        b"C" * TRACK
+    ]

@@ -94,15 +94,19 @@ class TrackMap:
         return f"TrackMap({len(self)} tracks, {self.count()} set)"
 
     def count(self, start: int = 0, stop: int | None = None) -> int:
+        if start == 0 and stop is None:  # the whole map: asked of every relationship by each view
+            bits = self._bits
+            return (self._length if self._fill else 0) if bits is None else bits.count()
         if (r := self._uniform(start, stop)) is not None:
             return (r[1] - r[0]) if self._fill else 0
         return self.bits.count(1, start, len(self.bits) if stop is None else stop)
 
     def any(self, start: int = 0, stop: int | None = None) -> bool:
+        if start == 0 and stop is None:
+            bits = self._bits
+            return (self._fill and self._length > 0) if bits is None else bits.any()
         if (r := self._uniform(start, stop)) is not None:
             return self._fill and r[1] > r[0]
-        if start == 0 and stop is None:
-            return self.bits.any()
         return self.first_set(start, stop) >= 0
 
     def first_set(self, start: int = 0, stop: int | None = None) -> int:

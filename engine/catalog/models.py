@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Integer, Sequence
+from sqlalchemy import BigInteger, Index, Integer, Sequence
 from sqlmodel import Field, SQLModel
 
 from engine.states import DasdState, DumpCopyState, DumpState, FailedReason, Origin, PairState, TapeState
@@ -125,6 +125,8 @@ class BackupVersionRow(Keyed, SQLModel, table=True):
 
 class VersionPairRow(SQLModel, table=True):
     __tablename__ = "version_pair"
+    #: the pairs that still name a relationship, with their version, without reading the others
+    __table_args__ = (Index("ix_version_pair_relationship", "relationship_id", "version_id"),)
     version_id: int = Field(primary_key=True, foreign_key="backup_version.id")
     source: str = Field(primary_key=True)
     target: str = Field(index=True)

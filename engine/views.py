@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from engine.catalog import constructs as repo
 from engine.catalog import reads
-from engine.catalog.models import BackupVersionRow, VersionPairRow, VolumeRow
+from engine.catalog.models import BackupVersionRow, VolumeRow
 from engine.flashcopy import RelationshipInfo
 from engine.hsm import pool as pools
 from engine.hsm import rules, standing
@@ -118,26 +118,12 @@ class Views:
         core = self.ctx.flashcopy.core
         out = []
         with self.ctx.catalog.session() as s:
-            c = s.connection()  # 30,000 pairs and volumes, 584 versions: plain columns, not ORM rows
-            live: dict[int, list[int]] = {}
-            for vid, rid in c.execute(
-                sa_select(col(VersionPairRow.version_id), col(VersionPairRow.relationship_id)).where(
-                    col(VersionPairRow.relationship_id).is_not(None)
-                )
-            ).all():  # fetched at once: row by row through the cursor costs 3x
-                if rid is not None:  # never: the query asks for rows with one
-                    live.setdefault(vid, []).append(rid)
+            c = s.connection()
+            live = reads.live_pairs(c)  # version id -> relationship ids
             names = [p for p in repo.copy_pools(s) if only is None or p.name == only]
             groups = repo.groups_by_pool(s)
             sizes = repo.group_sizes(s)
-            vols_of: dict[str, list[str]] = {}
-            source_groups = {g for gs in groups.values() for g in gs}  # not the backup groups: half the volumes
-            for volser, group in c.execute(
-                sa_select(col(VolumeRow.volser), col(VolumeRow.storage_group)).where(
-                    col(VolumeRow.storage_group).in_(source_groups)
-                )
-            ).all():
-                vols_of.setdefault(str(group), []).append(volser)  # in one of those groups: never None
+            vols_of = reads.pool_group_volumes(c)
             classes = repo.dump_classes_by_pool(s)
             by_pool = {only: reads.versions(c, only)} if only else reads.versions_by_pool(c)
             backups = {name: pools.backups_among(vers) for name, vers in by_pool.items()}

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Row, bindparam, func, select
+from sqlalchemy import BindParameter, Connection, Row, Select, bindparam, func, select
 
 from engine.catalog.models import (
     BackupVersionRow,
@@ -122,6 +122,13 @@ _PAIRS = select(*_columns(_P, Pair)).where(_P.c.version_id.in_(_IDS)).order_by(_
 _PAIR_SOURCES = select(_P.c.source).where(_P.c.version_id == bindparam("vid"))
 _SOURCES_OF = select(_P.c.version_id, _P.c.source).where(_P.c.version_id.in_(_IDS))
 _DUMP_COPIES = select(*_columns(_D, DumpCopy)).where(_D.c.version_id == bindparam("vid"))
+#: the pairs that still name a relationship (ix_version_pair_relationship covers it)
+_LIVE_PAIRS = select(_P.c.version_id, _P.c.relationship_id).where(_P.c.relationship_id.is_not(None))
+#: the volumes of every copy pool's storage groups, with their group
+_POOL_GROUP_VOLUMES = select(_VOL.c.volser, _VOL.c.storage_group).where(
+    _VOL.c.storage_group.in_(select(_CPG.c.storage_group))
+)
+_PLAIN_SQL: dict[tuple[int, str], str] = {}  # (statement, dialect) -> its SQL, compiled once
 _REQUIRED = select(_CLASS.c.name).where(_CLASS.c.fast_replication_dump == "REQUIRED")
 _EXPIRED = select(_D.c.id).where(_D.c.expires_at.is_not(None), _D.c.expires_at < bindparam("now")).limit(1)
 
@@ -148,6 +155,39 @@ def pool_volumes(c: Connection, name: str) -> list[str]:
     """The volsers of a copy pool's storage groups as the catalog holds them now: the volumes of
     engine.hsm.pool.sources, without what a backup needs of each."""
     return list(c.execute(_POOL_VOLUMES, {"name": name}).scalars())
+
+
+def _plain(c: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a statement without parameters as the database's driver returns them: on
+    the scrape of 20,012 volumes, SQLAlchemy's rows cost as much as the read. Only for columns
+    that need no conversion (integers, strings), in the caller's transaction."""
+    key = (id(statement), c.dialect.name)
+    sql = _PLAIN_SQL.get(key)
+    if sql is None:
+        sql = _PLAIN_SQL[key] = str(statement.compile(dialect=c.dialect))
+    cursor = c.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def live_pairs(c: Connection) -> dict[int, list[int]]:
+    """The relationship ids of each version's pairs that still name one, by version id."""
+    out: dict[int, list[int]] = {}
+    for vid, rid in _plain(c, _LIVE_PAIRS):
+        out.setdefault(vid, []).append(rid)
+    return out
+
+
+def pool_group_volumes(c: Connection) -> dict[str, list[str]]:
+    """The volsers of each storage group that a copy pool holds (not the backup groups: half
+    the site's volumes), by group."""
+    out: dict[str, list[str]] = {}
+    for volser, group in _plain(c, _POOL_GROUP_VOLUMES):
+        out.setdefault(group, []).append(volser)
+    return out
 
 
 def pair_counts(c: Connection, version_ids: Iterable[int]) -> dict[int, int]:

@@ -223,3 +223,28 @@ async def test_list_and_query(site):
     assert "PAYROLL" not in "\n".join((await site.hsm.execute("LIST COPYPOOL")).listing)
     assert "COPYPOOLS=PAYINC PAYROLL" in (await site.hsm.execute("LIST PVOL(PAY001)")).listing[0]
     assert (await site.hsm.execute("Q SETSYS")).messages[0].id == "ARC1823I"
+
+
+async def test_the_pools_view_counts_a_backups_copies_and_a_recoverys_copies_back(site):
+    """The Pools view's copies (read through the driver's plain rows on both databases): a
+    version's relationships while they copy, then a regular recovery's copies back onto the
+    pool's own volumes, each with the tracks it has left."""
+
+    def summary():
+        (p,) = site.views.pools("DSN$DB0A$DB")
+        return p.copying, p.out_of_sync, p.tracks
+
+    for v in DB:
+        await fill(site, v, f"{v}-a")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    size = sum(site.context.volume(v).geometry.tracks for v in DB)
+    assert summary() == (3, size, size)
+    await site.flashcopy.drain()
+    assert summary() == (0, 0, 0)
+    res = await site.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB)")  # the copy completed: a regular recovery
+    assert res.rc == 0, res.lines()
+    back = site.flashcopy.core.copy_candidates()
+    assert sorted(r.target for r in back) == sorted(DB)  # onto the pool's own volumes
+    assert summary() == (3, sum(r.out_of_sync for r in back), size)
+    await site.flashcopy.drain()
+    assert summary() == (0, 0, 0)

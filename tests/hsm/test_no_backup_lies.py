@@ -363,6 +363,7 @@ def test_a_version_1_catalog_is_migrated(tmp_path):
         con.execute(f"ALTER TABLE backup_version DROP COLUMN {column}")
     for table in ("user_password", "web_session", "plex_host", "plex_primary", "plex_enqueue", "plex_owner"):  # 0009-11
         con.execute(f"DROP TABLE {table}")
+    con.execute("DROP INDEX ix_version_pair_relationship")  # 0012's
     con.commit()
     con.close()
     shutil.rmtree(path / "keys")  # no audit trail, so no key or head yet

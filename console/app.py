@@ -42,12 +42,12 @@ from console.screens.relationships import RelationshipsScreen
 from console.warming import Warmer
 from console.widgets.status_line import StatusLine
 from engine.api import SiteAPI, SiteStatus
-from engine.command import parse_command
+from engine.command import changes_site, parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
 from engine.events import ActivityLogged, CopyProgress, Event, FlashCopyChanged
 from engine.hostviews import summary
-from engine.hsm.alerts import CHANGING_VERBS, AlertAcknowledged, AlertView, Severity, changed_the_site
+from engine.hsm.alerts import AlertAcknowledged, AlertView, Severity, changed_the_site
 from engine.messages import CommandResult
 from engine.security import Check, Decision, Function
 from engine.security.needs import Needs, rule_of
@@ -600,7 +600,7 @@ class FlashpoolApp(App[None]):
                 req = parse_command(text)
             except CommandSyntaxError:
                 req = None
-            if req is not None and req.verb in CHANGING_VERBS:
+            if req is not None and changes_site(req):
                 res = CommandResult(text)
                 res.add("FPL200I", "THE CONSOLE IS READ-ONLY: COMMANDS THAT CHANGE THE SITE ARE NOT ACCEPTED")
                 res.fail(8)

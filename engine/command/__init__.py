@@ -18,6 +18,7 @@ from engine.command.requests import (
     ReturnControl,
     Selection,
     Setsys,
+    changes_site,
     format_token,
 )
 from engine.command.syntax import CommandSyntaxError
@@ -41,6 +42,7 @@ __all__ = [
     "ReturnControl",
     "Selection",
     "Setsys",
+    "changes_site",
     "command_text",
     "command_verbs",
     "format_token",

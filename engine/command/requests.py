@@ -231,3 +231,13 @@ class AuditCopyPools:
 
 
 Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys | Define | AuditCopyPools
+
+
+def changes_site(req: Request) -> bool:
+    """Whether the command writes anything of the site (a read-only console refuses it): every
+    function but LIST and QUERY, LIST only into an output data set, AUDIT only with FIX."""
+    if isinstance(req, ListCopyPool):
+        return req.out_dataset is not None
+    if isinstance(req, AuditCopyPools):
+        return req.fix
+    return not isinstance(req, Query)

@@ -174,6 +174,11 @@ async def test_read_only_greys_out_and_refuses(demo_path):
         assert "READ-ONLY" in text
         with app.site.engine.catalog.session() as s:
             assert repo.activity(s)[0].command != "FRBACKUP COPYPOOL(PAYROLL)"
+        tasks = app.site.engine.context.setsys().dss_tasks
+        await pilot.press("escape", "colon", *"SETSYS MAXCOPYPOOLTASKS(DSS(7))", "enter")  # a setting is a change too
+        await settle(pilot, 5)
+        assert "READ-ONLY" in "\n".join(str(line.text) for line in app.screen.query_one("#cmd-output").lines)
+        assert app.site.engine.context.setsys().dss_tasks == tasks != 7
         await pilot.press("escape", "colon", *"LIST COPYPOOL", "enter")  # reading is fine
         await settle(pilot, 5)
         assert "COPYPOOL=PAYROLL" in "\n".join(str(line.text) for line in app.screen.query_one("#cmd-output").lines)

@@ -12,14 +12,16 @@ from engine.errors import FlashpoolError
 
 
 def verify(args: argparse.Namespace) -> int:
-    from engine.security.marks import marks_in
+    from engine.security.marks import NotAuditMarks, marks_given
 
     against = []
     for path in args.against:
         try:
-            against += marks_in(path.read_text(errors="replace"), str(path))
+            against += marks_given(path.read_text(errors="replace"), str(path))
         except OSError as exc:
             raise FlashpoolError(f"--against {path}: {exc.strerror or exc}") from None
+        except NotAuditMarks as exc:
+            raise FlashpoolError(f"--against {exc}: nothing was compared") from None
     with tool_site(args) as site:
         report = site.audit_verify(against)
     if args.json:

@@ -68,3 +68,28 @@ def marks_in(text: str, source: str) -> list[AuditMark]:
             entries.append((data["seq"], data["digest"], n))
     out += [AuditMark(seq, digest, key, f"{source} line {n}") for seq, digest, n in entries]
     return out
+
+
+class NotAuditMarks(ValueError):
+    """A file given to compare the trail with holds no checkpoint, or is an export with a line
+    that is not one of its entries."""
+
+
+def marks_given(text: str, source: str) -> list[AuditMark]:
+    """`marks_in` of a file an administrator names (`audit verify --against`): a comparison with
+    nothing in it must not pass as one. An export (JSON lines) is read whole: each line its head
+    or an entry; a log may hold any other lines, but at least one checkpoint."""
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if lines and lines[0][1].lstrip().startswith("{"):
+        for n, line in lines:
+            if not marks_in(line, source):
+                raise NotAuditMarks(
+                    f"{source} line {n} is not an audit entry or the head line of an export (flashpool audit export)"
+                )
+    found = marks_in(text, source)
+    if not found:
+        raise NotAuditMarks(
+            f"{source} holds no audit checkpoint (FPL720I) and no exported entry: it is neither a flashpool "
+            "log nor an audit export"
+        )
+    return found

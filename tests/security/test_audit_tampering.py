@@ -272,6 +272,28 @@ def test_the_verify_of_a_pristine_trail_passes_with_its_export(trail, capsys):
     assert rc == 0 and "checkpoint(s) from 1 file(s) matched" in said, said
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("garbage\n", "holds no audit checkpoint"),
+        ("", "holds no audit checkpoint"),
+        ('{"foo": 1}\n', "line 1 is not an audit entry"),
+        (None, "line 3 is not an audit entry"),  # the export with a line that is none of its entries
+    ],
+)
+def test_a_file_that_is_no_log_or_export_is_refused_not_passed(trail, capsys, tmp_path, text, why):
+    """`--against` compares the trail with what the file holds: a file that holds nothing to
+    compare must not let the verify say it matched."""
+    site, export = trail
+    given = tmp_path / "given.jsonl"
+    if text is None:
+        lines = export.read_text().splitlines()
+        text = "\n".join([*lines[:2], "not json", *lines[2:]]) + "\n"
+    given.write_text(text)
+    rc, said = _verify(capsys, site, given)
+    assert rc == 12 and why in said and "nothing was compared" in said and "verifies" not in said, said
+
+
 def test_a_trail_from_before_keys_is_checked_then_sealed(tmp_path, capsys):
     """A catalog upgraded from revision 0005 holds a plain SHA-256 chain: the first open checks
     it, seals it under a new key and says what it found in the sealing entry."""

@@ -150,6 +150,21 @@ def make_engine(url: str, durable: bool = True) -> Engine:
     return eng
 
 
+def new_sqlite_file(url: str) -> None:
+    """The file of a new SQLite catalog, made the owner's alone before SQLite creates it with the
+    umask's mode (0644: every user could read its password and token hashes); its journal files
+    follow its mode. Only where a catalog is created (init, migrate), never by an open."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return  # the create refuses a catalog that exists; an empty file is its to fill
+    except OSError as exc:
+        raise CatalogError(f"the catalog {path} cannot be created: {exc.strerror or exc}") from None
+
+
 def synchronous(durable: bool) -> str:
     """SQLite's flush setting for a site with or without power-loss durability."""
     return "FULL" if durable else "NORMAL"
@@ -227,6 +242,7 @@ class Catalog:
     # -- open / create ------------------------------------------------------------------------
     @classmethod
     def create(cls, url: str, durable: bool = True) -> Catalog:
+        new_sqlite_file(url)
         eng = make_engine(url, durable)
         try:
             if schema.current(eng) is not None:

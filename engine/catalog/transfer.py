@@ -11,7 +11,7 @@ from sqlmodel import SQLModel, col
 
 from engine.catalog import schema
 from engine.catalog.models import RELATIONSHIP_IDS, TAPE_NUMBERS, SchemaInfo
-from engine.catalog.store import Catalog, CatalogError, make_engine, unusable
+from engine.catalog.store import Catalog, CatalogError, make_engine, new_sqlite_file, unusable
 from engine.catalog.urls import shown
 
 BATCH = 1_000  # rows per INSERT: a relationship row carries four compressed bitmaps
@@ -20,6 +20,7 @@ BATCH = 1_000  # rows per INSERT: a relationship row carries four compressed bit
 def copy_catalog(source: Catalog, url: str) -> dict[str, int]:
     """Copy `source` (open, at the newest revision, nobody writing it) into the empty database
     at `url`; returns the rows copied per table, each count verified in the new database."""
+    new_sqlite_file(url)
     target = make_engine(url)
     try:
         with source.reading() as src:

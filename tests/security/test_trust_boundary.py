@@ -39,6 +39,25 @@ def test_every_file_of_a_new_site_is_the_owners_alone_whatever_the_umask(tmp_pat
         assert mode == (0o700 if (site / rel).is_dir() else 0o600), (rel, oct(mode))
 
 
+def test_a_sqlite_catalog_outside_the_site_is_the_owners_alone_whatever_the_umask(tmp_path):
+    """It holds the password and token hashes as the site's own does: `init --catalog` and
+    `catalog migrate --to` create it (and SQLite its journal files from it) 0600."""
+    from engine.definition import Definition
+
+    old = os.umask(0)
+    try:
+        outside = tmp_path / "elsewhere.db"
+        Site.create(tmp_path / "one", Definition(), catalog_url=f"sqlite:///{outside}").close_files()
+        moved = tmp_path / "moved.db"
+        Site.migrate_catalog(make_site(tmp_path / "two"), f"sqlite:///{moved}")
+        Site.open(tmp_path / "two").close_files()
+    finally:
+        os.umask(old)
+    for db in (outside, moved):
+        files = [db, *tmp_path.glob(f"{db.name}-*")]
+        assert {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {f.name: "0o600" for f in files}
+
+
 def test_opening_repairs_what_was_opened_to_others_and_says_which(tmp_path):
     site = make_site(tmp_path / "site")
     os.chmod(site, 0o2775)

@@ -45,6 +45,7 @@ def bar(percent: float | None, width: int = 10) -> Text:
 
 _GLYPHS: dict[object, tuple[str, str]] = {
     DasdState.RECOVERABLE: ("✔", "ok"),
+    DasdState.DUMPONLY: ("◌", "warn"),  # a NOCOPY copy kept to be dumped: not a recovery point
     DasdState.FAILED: ("✘", "bad"),
     DasdState.FCFRRINCOMPLETE: ("▲", "warn"),
     DasdState.NONE: ("·", "muted"),

@@ -15,6 +15,9 @@ class DasdState(enum.StrEnum):
     """A version's DASD copy (LIST's FASTREPLICATIONSTATE)."""
 
     RECOVERABLE = "RECOVERABLE"
+    #: a VERSIONS=0 NOCOPY copy that fast reverse restore may not use: kept on DASD to be dumped,
+    #: never recovered from (its point in time reaches FRRECOV through its dump copies only)
+    DUMPONLY = "DUMPONLY"
     FAILED = "FAILED"
     FCFRRINCOMPLETE = "FCFRRINCOMPLETE"  # a fast reverse restore left some pairs to recover
     NONE = "NONE"  # no DASD copy: the version lives on as dump copies
@@ -23,7 +26,12 @@ class DasdState(enum.StrEnum):
     @property
     def holds_targets(self) -> bool:
         """Its target volumes are still spoken for (a dump-only or PREPARE entry's are not)."""
-        return self in (DasdState.RECOVERABLE, DasdState.FAILED, DasdState.FCFRRINCOMPLETE)
+        return self in (DasdState.RECOVERABLE, DasdState.DUMPONLY, DasdState.FAILED, DasdState.FCFRRINCOMPLETE)
+
+    @property
+    def dumpable(self) -> bool:
+        """States whose DASD copy FRBACKUP DUMPONLY and automatic dump may dump to tape."""
+        return self in (DasdState.RECOVERABLE, DasdState.DUMPONLY)
 
     @property
     def frr_possible(self) -> bool:

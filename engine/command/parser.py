@@ -495,8 +495,8 @@ def _list(cmd: Command, kw: dict[str, Param]) -> ListCopyPool:
         item = p.values[0]
         states = {
             "DUMPSTATE": ("ALLCOMPLETE", "REQUIREDCOMPLETE", "PARTIAL", "NONE"),
-            "FASTREPLICATIONSTATE": ("RECOVERABLE", "FAILED", "FCFRRINCOMPLETE", "NONE"),
-            "FRSTATE": ("RECOVERABLE", "FAILED", "FCFRRINCOMPLETE", "NONE"),
+            "FASTREPLICATIONSTATE": ("RECOVERABLE", "DUMPONLY", "FAILED", "FCFRRINCOMPLETE", "NONE"),
+            "FRSTATE": ("RECOVERABLE", "DUMPONLY", "FAILED", "FCFRRINCOMPLETE", "NONE"),
         }
         if isinstance(item, Param) and item.keyword in states:
             item.name = "FASTREPLICATIONSTATE" if item.keyword == "FRSTATE" else item.keyword

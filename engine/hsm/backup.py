@@ -107,6 +107,7 @@ class Plan:
     groups: dict[str, str] = field(default_factory=dict)  # source -> storage group
     reuse: BackupVersionRow | None = None  # the version whose targets are taken over
     prepared: BackupVersionRow | None = None
+    from_prepared: set[str] = field(default_factory=set)  # the sources that keep the target PREPARE gave them
     refresh: bool = False  # refresh the incremental version's relationships
     incremental: bool = False  # the new version is incremental
     owned: dict[str, int | None] = field(default_factory=dict)  # source -> the reused pair's relationship
@@ -175,7 +176,15 @@ def plan_execute(ctx: Context, req: FrBackup, checks: Checks, common: Common | N
         plan.owned = {p.source: p.relationship_id for p in old}
         taken = {p.source: p.target for p in old}
         if not taken and plan.prepared:
-            taken = {p.source: p.target for p in repo.pairs(s, plan.prepared.key)}
+            # a target PREPARE assigned stays assigned while it is in its source's backup storage
+            # group: after a BACKUPSTORAGEGROUP override, the sources take targets of the new one
+            wanted = {src.volser: src.backup_group for src in srcs}
+            taken = {
+                p.source: p.target
+                for p in repo.pairs(s, plan.prepared.key)
+                if (vol := repo.volume(s, p.target)) is not None and vol.storage_group == wanted.get(p.source)
+            }
+            plan.from_prepared = set(taken)
         in_use = repo.targets_in_use(s, {src.backup_group for src in srcs})
         own = {plan.reuse.key if plan.reuse else -1, plan.prepared.key if plan.prepared else -1}
         # a reused version's targets stay with their sources: a new source never picks one
@@ -316,7 +325,13 @@ def _execute(ctx: Context, req: FrBackup, common: Common, res: CommandResult, no
         )
     if ctx.setsys().volume_pair_messages:  # SETSYS FASTREPLICATION(VOLUMEPAIRMESSAGES(YES))
         for src, tgt in plan.pairs.items():
-            how = "ITS PREPARED TARGET" if plan.prepared else "THE OLDEST VERSION'S TARGET" if plan.reuse else "A FREE"
+            how = (
+                "ITS PREPARED TARGET"
+                if src in plan.from_prepared
+                else "THE OLDEST VERSION'S TARGET"
+                if plan.reuse
+                else "A FREE"
+            )
             res.add("ARC1809I", f"SOURCE VOLUME {src} PAIRED WITH TARGET VOLUME {tgt} ({how} TARGET OF THE SAME SIZE)")
     captured, capture_rc = _capture(ctx, pool, list(plan.pairs), res)
     refusal = rules.catalog_captured(pool, capture_rc)
@@ -433,6 +448,7 @@ def _flash(
                 created_at=now,
                 incremental=plan.incremental and not retire,
                 fcfrr=cp.fast_reverse_restore,
+                dasd_state=rules.new_version_state(cp),
                 vtocenq=not req.novtocenq,
                 catinfo="N" if cp.catalog_capture == "N" else ("P" if capture_rc else "Y"),
                 backup_group=cp.backup_group_override,
@@ -589,7 +605,7 @@ def plan_dumponly(
 ) -> tuple[Common, BackupVersionRow]:
     common = common or plan_common(ctx, req, checks)
     with ctx.catalog.session() as s:
-        found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True)
+        found = rules.select_version(pools.backups(s, req.copypool), req.selection, need_dasd=True, dumping=True)
     checks.require(
         f"the backup copy {req.selection.describe()} exists on DASD", found if isinstance(found, Refusal) else None
     )
@@ -699,7 +715,7 @@ def plan_withdraw(ctx: Context, req: FrBackup, checks: Checks, common: Common | 
         plan_common(ctx, req, checks)
     with ctx.catalog.session() as s:
         vers = pools.backups(s, req.copypool)
-        target = next((v for v in vers if v.dasd_state == DasdState.RECOVERABLE), None)
+        target = next((v for v in vers if DasdState(v.dasd_state).dumpable), None)
         checks.require("the copy pool has a valid DASD version", rules.valid_dasd_copy(target, "withdraw"))
         assert target is not None
         plan = Withdraw(target, repo.pairs(s, target.key), vers.index(target), bool(repo.dump_copies(s, target.key)))

@@ -79,7 +79,7 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
             )
 
     version, pairs, done, dcs = load()
-    if version is None or version.dasd_state not in (DasdState.RECOVERABLE,) or len(dcs) != len(classes):
+    if version is None or not DasdState(version.dasd_state).dumpable or len(dcs) != len(classes):
         res.add(
             "ARC1806E",
             "FAST REPLICATION BACKUP DUMP HAS FAILED, RC=0008 - the version "
@@ -378,7 +378,7 @@ def auto_dump_jobs(ctx: Context) -> list[AutoDump]:
             if not pool.auto_dump:
                 continue
             classes = tuple(link.dump_class for link in repo.pool_dump_classes(s, pool.name))
-            newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == DasdState.RECOVERABLE), None)
+            newest = next((v for v in repo.versions(s, pool.name) if DasdState(v.dasd_state).dumpable), None)
             if classes and newest and newest.dump_state != DumpState.ALLCOMPLETE:
                 jobs.append(AutoDump(pool.name, newest.key, classes))
     return jobs
@@ -389,7 +389,7 @@ def auto_dump_one(ctx: Context, job: AutoDump, then: Callable[[Context, str, int
     False when the version was replaced or recovered while the job waited."""
     with ctx.catalog.session() as s:
         v = s.get(BackupVersionRow, job.version_id)
-        if v is None or v.dasd_state != DasdState.RECOVERABLE:
+        if v is None or not DasdState(v.dasd_state).dumpable:
             return False
     res = CommandResult(f"AUTODUMP COPYPOOL({job.pool})")
     if not dump_version(ctx, job.version_id, job.classes, res):

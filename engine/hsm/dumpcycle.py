@@ -144,7 +144,7 @@ def due(s: Session, cycle_day: int, now: float) -> list[Due]:
     for pool in repo.copy_pools(s):
         if not pool.auto_dump:
             continue
-        newest = next((v for v in repo.versions(s, pool.name) if v.dasd_state == DasdState.RECOVERABLE), None)
+        newest = next((v for v in repo.versions(s, pool.name) if DasdState(v.dasd_state).dumpable), None)
         if newest is None:
             continue
         done = {c.dump_class for c in repo.dump_copies(s, newest.key) if c.state == DumpCopyState.COMPLETE}

@@ -20,6 +20,7 @@ from engine.hsm import backup, delete, dsrecover, recover, standing
 from engine.hsm import pool as pools
 from engine.hsm.plans import plan
 from engine.hsm.rules import Checks, Method, Refused, version_name
+from engine.states import DasdState
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -102,6 +103,8 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         im.lines.append(f"nothing: {r.text} (the command will fail with RC {r.rc})")
         return im
     core = ctx.flashcopy.core
+    #: DASD copies that go but were never recovery points (DUMPONLY: kept only to be dumped)
+    not_points = {v.version for v in _chosen(p) if v.dasd_state == DasdState.DUMPONLY}
     if isinstance(p, recover.PoolRecovery):
         im.volumes_overwritten = [x.source for x in p.todo]
         im.moves = dict(p.moves)
@@ -215,6 +218,8 @@ def impact(ctx: Context, command: str | Request) -> Impact:
             im.destructive = True
             im.versions_invalidated.append(rolled.version)
             im.lines.append(f"{version_name(rolled)} rolls off: its DASD copy is replaced")
+            if rolled.dasd_state == DasdState.DUMPONLY and not _has_dumps(ctx, rolled.key):
+                im.lines.append(f"{version_name(rolled)} was never dumped: its point in time goes with its NOCOPY copy")
         for extra in p.excess:
             im.destructive = True
             im.versions_invalidated.append(extra.version)
@@ -240,15 +245,25 @@ def impact(ctx: Context, command: str | Request) -> Impact:
     im.bytes_per_track = core.volumes[vols[0]].geometry.track_size if vols else _track_size(ctx, pool)
     im.pace, im.pace_from = ctx.flashcopy.pace().expected(COPY_RATE / max(im.bytes_per_track, 1))
     im.queued = sum(r.out_of_sync for r in core.copy_candidates()) if im.work is Work.COPY else 0
-    if im.versions_invalidated:
-        im.lines.append(
-            "versions lost as recovery points: " + ", ".join(f"{n:03d}" for n in sorted(set(im.versions_invalidated)))
-        )
+    points = sorted(set(im.versions_invalidated) - not_points)
+    if points:
+        im.lines.append("versions lost as recovery points: " + ", ".join(f"{n:03d}" for n in points))
     unknown = f" (and an unrecorded number on {' '.join(im.unknown_tracks)})" if im.unknown_tracks else ""
     im.lines.append(
         f"tracks to move: {im.tracks_to_move:,}{unknown} ({im.bytes_to_move / 1e6:,.1f} MB); time: {im.estimate()}"
     )
     return im
+
+
+def _chosen(p: object) -> list[BackupVersionRow]:
+    """The versions a plan rolls off, deletes or dumps (whose DASD copies may go)."""
+    if isinstance(p, backup.Plan):
+        return [v for v in (p.rolled_off, *p.excess) if v is not None]
+    if isinstance(p, delete.Delete):
+        return list(p.chosen)
+    if isinstance(p, tuple):  # DUMPONLY: (common, the version)
+        return [v for v in p if isinstance(v, BackupVersionRow)]
+    return []
 
 
 def _has_dumps(ctx: Context, version_id: int) -> bool:

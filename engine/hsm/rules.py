@@ -196,9 +196,10 @@ def version_name(v: VersionLike) -> str:
     return f"version {v.version:03d}" + (f" (TOKEN={format_token(v.token)})" if v.token else "")
 
 
-def select_version(vers: Sequence[V], sel: Selection, need_dasd: bool) -> V | Refusal:
+def select_version(vers: Sequence[V], sel: Selection, need_dasd: bool, dumping: bool = False) -> V | Refusal:
     """The version a selection (VERSION / GENERATION / DATE / TOKEN) names, or why there is none.
-    Tokens are compared exactly (X'00' is not "no token")."""
+    Tokens are compared exactly (X'00' is not "no token"). `need_dasd`: one to recover from DASD
+    (or, `dumping`, to dump: a DUMPONLY copy is one)."""
     found: V | None = None
     if sel.version is not None:
         found = next((v for v in vers if v.version == sel.version), None)
@@ -218,7 +219,18 @@ def select_version(vers: Sequence[V], sel: Selection, need_dasd: bool) -> V | Re
             "version",
             alternatives=_instead_of(vers, None),
         )
-    if need_dasd and found.dasd_state not in (DasdState.RECOVERABLE, DasdState.FCFRRINCOMPLETE):
+    usable = (
+        (DasdState.RECOVERABLE, DasdState.DUMPONLY) if dumping else (DasdState.RECOVERABLE, DasdState.FCFRRINCOMPLETE)
+    )
+    if need_dasd and not dumping and found.dasd_state == DasdState.DUMPONLY:
+        return Refusal(
+            Rc.FRR_REFUSED,
+            f"{version_name(found)} is DUMPONLY: the NOCOPY copy of a VERSIONS=0 copy pool that does not allow "
+            "fast reverse restore, kept on DASD only to be dumped; it is never recovered from DASD",
+            "versions-zero",
+            alternatives=_instead_of(vers, found),
+        )
+    if need_dasd and found.dasd_state not in usable:
         state = "has no DASD copy" if found.dasd_state == DasdState.NONE else f"is {found.dasd_state}"
         return Refusal(
             Rc.NO_VERSION,
@@ -318,19 +330,34 @@ def partial_frr_blocked(version: BackupVersionRow, methods: dict[str, Method] | 
     return None
 
 
+def new_version_state(pool: CopyPoolRow) -> DasdState:
+    """A new version's DASD state: RECOVERABLE, except the NOCOPY copy of a VERSIONS=0 copy pool
+    that fast reverse restore may not use, which is kept on DASD only to be dumped."""
+    return DasdState.DUMPONLY if pool.versions == 0 and not pool.fast_reverse_restore else DasdState.RECOVERABLE
+
+
 def nocopy_recovery(
     pool: CopyPoolRow, version: BackupVersionRow, frr: bool, volume: str | None = None
 ) -> Refusal | None:
     """VERSIONS=0: the NOCOPY DASD copy is for dumping; only fast reverse restore may use it."""
     if pool.versions != 0 or frr:
         return None
+    why = (
+        f"{version_name(version)} is a NOCOPY copy of a VERSIONS=0 copy pool; it can be recovered "
+        f"only by fast reverse restore" + ("" if pool.fast_reverse_restore else ", which the copy pool does not allow")
+    )
+    if not DumpState(version.dump_state).dumped:  # no dump copy to offer: dump it first
+        dump = f"FRBACKUP COPYPOOL({pool.name}) DUMPONLY(VERSION({version.version}))"
+        return Refusal(
+            Rc.FRR_REFUSED,
+            f"{why}; it has no dump copy yet: dump it ({dump}), then recover from tape",
+            "versions-zero",
+            alternatives=(Alternative("dump it to tape first", command=dump, version=version.version),),
+        )
     how = f"FRRECOV TOVOLUME({volume}) FROMDUMP" if volume else f"FRRECOV COPYPOOL({pool.name}) FROMDUMP"
     return Refusal(
         Rc.FRR_REFUSED,
-        f"{version_name(version)} is a NOCOPY copy of a VERSIONS=0 copy pool; it can be recovered "
-        f"only by fast reverse restore"
-        + ("" if pool.fast_reverse_restore else ", which the copy pool does not allow")
-        + f"; recover from its dump copies ({how})",
+        f"{why}; recover from its dump copies ({how})",
         "versions-zero",
         alternatives=(
             Alternative("recover from its dump copies", command=how, walkthrough="W5", version=version.version),
@@ -627,10 +654,10 @@ def catalog_captured(pool: CopyPoolRow, capture_rc: int) -> Refusal | None:
 
 
 def valid_dasd_copy(version: BackupVersionRow | None, what: str) -> Refusal | None:
-    """DUMPONLY and WITHDRAW work on a valid DASD copy."""
+    """DUMPONLY and WITHDRAW work on a valid DASD copy (a VERSIONS=0 copy kept to be dumped is one)."""
     if version is None:
         return Refusal(Rc.NO_VERSION, f"the copy pool has no valid DASD version to {what}", "version")
-    if version.dasd_state != DasdState.RECOVERABLE:
+    if not DasdState(version.dasd_state).dumpable:
         done = {"dump": "dumped", "withdraw": "withdrawn"}[what]
         return Refusal(
             Rc.NO_VERSION,

@@ -30,7 +30,7 @@ from engine.site import Site
 from tests.hsm.lies_site import SOURCES, TRACKS, definition, track
 from tests.pg import Cluster
 
-DASD = ("RECOVERABLE", "FCFRRINCOMPLETE", "FAILED")
+DASD = ("RECOVERABLE", "DUMPONLY", "FCFRRINCOMPLETE", "FAILED")
 
 
 @dataclass
@@ -196,7 +196,7 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
             for v in vers:
                 want = model.versions.get((v.copy_pool, v.version)) or model.sources  # new: taken now
                 for p in pairs[v.id]:
-                    promised = v.dasd_state == "RECOVERABLE" or (
+                    promised = v.dasd_state in ("RECOVERABLE", "DUMPONLY") or (  # DUMPONLY: what its dump reads
                         v.dasd_state == "FCFRRINCOMPLETE" and p.state != "RECOVERED"
                     )
                     if promised and core.read_run(p.target, 0, TRACKS) != want[p.source]:

@@ -227,17 +227,22 @@ async def step(site: Site, op: tuple, counts: dict[str, int]) -> None:
     if got[0] != 0:
         return
     after_states, after_tapes = dasd_valid(site), tapes(site)
-    lost = sorted(
+    lost = sorted(  # DASD copies that went (a DUMPONLY one was never a recovery point, but it goes)
         v
         for (p, v), st_ in before_states.items()
         if p == predicted.copy_pool
-        and st_ in ("RECOVERABLE", "FCFRRINCOMPLETE")
-        and after_states.get((p, v)) not in ("RECOVERABLE", "FCFRRINCOMPLETE")
+        and st_ in ("RECOVERABLE", "FCFRRINCOMPLETE", "DUMPONLY")
+        and after_states.get((p, v)) not in ("RECOVERABLE", "FCFRRINCOMPLETE", "DUMPONLY")
     )
     predicted_by_config = ROLL_OFF.pop(predicted.copy_pool, None) if predicted.copy_pool else None
     if predicted_by_config is not None and re.fullmatch(r"FRBACKUP COPYPOOL\(\w+\)( FORCE| TOKEN\('T1'\))?", text):
         assert lost == sorted(predicted_by_config), (text, "the configuration change said", predicted_by_config, lost)
         counts["foretold"] += bool(lost)
+    if text.startswith("FRBACKUP"):  # what it calls recovery points lost were recovery points
+        said = next((line for line in predicted.lines if line.startswith("versions lost as recovery points: ")), "")
+        named = [int(n) for n in said.removeprefix("versions lost as recovery points: ").split(", ") if said]
+        was = [before_states.get((predicted.copy_pool, n)) for n in named]
+        assert all(st_ in ("RECOVERABLE", "FCFRRINCOMPLETE") for st_ in was), (text, said, was)
     if text.startswith(("FRBACKUP", "FRDELETE")) or " FROMDUMP" not in text:
         assert sorted(predicted.versions_invalidated) == lost or (
             text.startswith("FRDELETE") and set(lost) <= set(predicted.versions_invalidated)

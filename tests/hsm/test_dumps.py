@@ -190,8 +190,42 @@ async def test_returncontrol_frend_versions_zero_and_frr_from_nocopy(site):
     # VERSIONS=0 without DUMP: a NOCOPY copy, recoverable by fast reverse restore while it exists
     await site.hsm.execute("FRB CP(ARCZERO)")
     await site.flashcopy.write("ARC001", 1, t("later"))
+    res = await site.hsm.execute("FRRECOV TOVOLUME(ARC001) FROMCOPYPOOL(ARCZERO)")  # a volume: never by FRR
+    assert res.rc == Rc.FRR_REFUSED and "it has no dump copy yet: dump it" in res.lines()[1], res.lines()
     res = await site.hsm.execute("FRRECOV CP(ARCZERO)")
     assert res.rc == 0 and "FPL111I" in [m.id for m in res.messages]
+    assert await content(site, "ARC001") == pit
+
+
+async def test_a_versions_zero_copy_without_fast_reverse_restore_is_dumponly_never_recoverable(site):
+    """Its NOCOPY DASD copy is kept only to be dumped: LIST, the views and every screen say
+    DUMPONLY (never RECOVERABLE, which FRRECOV would belie), FRRECOV refuses it and offers
+    what can be recovered, and DUMPONLY dumps it, withdraws it and it lives on on tape."""
+    with site.catalog.session() as s:
+        pool = repo.copy_pool(s, "ARCZERO")
+        pool.fast_reverse_restore = False  # as `flashpool config alter-pool ARCZERO --frr no` leaves it
+        s.add(pool)
+        s.commit()
+    pit = await fill(site, "ARC001", "d")
+    res = await site.hsm.execute("FRB CP(ARCZERO)")
+    assert res.rc == 0 and "FPL105I" in [m.id for m in res.messages], res.lines()
+    assert versions(site, "ARCZERO") == [(1, "DUMPONLY", "NONE")]
+    (view,) = site.views.versions("ARCZERO")
+    assert (view.dasd_state, view.recoverable) == ("DUMPONLY", False)
+    (summary,) = site.views.pools("ARCZERO")
+    assert summary.valid_versions == 0 and summary.recovery == "NONE"
+    listing = await site.hsm.execute("LIST COPYPOOL(ARCZERO) SELECT(FASTREPLICATIONSTATE(DUMPONLY))")
+    assert any(line.startswith("001") and "DUMPONLY" in line for line in listing.lines()), listing.lines()
+    await site.flashcopy.write("ARC001", 0, t("oops"))
+    res = await site.hsm.execute("FRRECOV CP(ARCZERO)")
+    assert (
+        res.rc == Rc.FRR_REFUSED and "is DUMPONLY" in res.lines()[1] and "never recovered from DASD" in res.lines()[1]
+    )
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCZERO) DUMPONLY")
+    assert res.rc == 0, res.lines()
+    assert versions(site, "ARCZERO") == [(1, "NONE", "ALLCOMPLETE")]
+    assert site.flashcopy.relationships() == []  # dumped, then withdrawn
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(ARCZERO) FROMDUMP")).rc == 0
     assert await content(site, "ARC001") == pit
 
 

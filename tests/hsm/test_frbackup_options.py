@@ -61,6 +61,20 @@ async def test_backup_storage_group_override_only_without_versions(site):
     assert res.rc == 22 and "is not a copy pool backup storage group" in res.messages[1].text
 
 
+async def test_a_backup_storage_group_override_after_prepare_takes_targets_of_the_new_group(site):
+    """PREPARE chose targets of PAYBK; BSG(DB0ABK) then says it overrides the group, and so the
+    sources take DB0ABK's volumes, not the prepared ones (which ARC1847I would belie)."""
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) PREPARE")).rc == 0
+    assert (await site.hsm.execute("SETSYS FASTREPLICATION(VOLUMEPAIRMESSAGES(YES))")).rc == 0
+    res = await site.hsm.execute("FRB CP(PAYROLL) BSG(DB0ABK)")
+    assert res.rc == 0 and "ARC1847I" in [m.id for m in res.messages], res.lines()
+    assert all(tgt.startswith("BK") for tgt in targets(site, "PAYROLL").values())
+    paired = [m.text for m in res.messages if m.id == "ARC1809I"]
+    assert len(paired) == 2 and all("(A FREE TARGET" in text for text in paired), paired
+    res = await site.hsm.execute("FRB CP(PAYROLL)")  # the override stays, and so do its targets
+    assert res.rc == 0 and all(tgt.startswith("BK") for tgt in targets(site, "PAYROLL").values()), res.lines()
+
+
 async def test_failed_version_targets_are_reused_and_numbers_do_not_advance(site):
     await site.hsm.execute("FRB CP(PAYROLL)")
     await site.hsm.execute("FRB CP(PAYROLL)")

@@ -56,6 +56,7 @@ import datetime as dt
 import grp
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,6 +269,11 @@ def _is(value: object, kind: str) -> bool:
     return isinstance(value, list)
 
 
+def _known(keys: Iterable[str]) -> str:
+    """Keys as the definition file writes them, quoted: a message shown in upper case keeps them."""
+    return ", ".join(repr(k) for k in keys)
+
+
 def _check_table(
     table: object, shape: dict[str, tuple[str, tuple[int, int] | None]], where: str, problems: list[str]
 ) -> None:
@@ -276,7 +282,7 @@ def _check_table(
         return
     for key, value in table.items():
         if key not in shape:
-            problems.append(f"{where}: unknown key {key!r} (known: {', '.join(shape)})")
+            problems.append(f"{where}: unknown key {key!r} (known: {_known(shape)})")
             continue
         kind, bounds = shape[key]
         if not _is(value, kind):
@@ -310,7 +316,7 @@ def shape_problems(data: object) -> list[str]:
         if section in _SINGLE:
             _check_table(value, _SINGLE[section], f"[{section}]", problems)
         elif section not in _SHAPES:
-            problems.append(f"unknown section [{section}] (known: {', '.join(sorted([*_SHAPES, *_SINGLE]))})")
+            problems.append(f"unknown section {section!r} (known: {_known(sorted([*_SHAPES, *_SINGLE]))})")
         elif not isinstance(value, list):
             problems.append(f"{section}: must be written [[{section}]] (a list of tables), not {type(value).__name__}")
         else:

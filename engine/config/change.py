@@ -202,6 +202,9 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
         group["backup_group"] = change.backup_group.upper()
     elif op is ConfigOp.DELETE_GROUP:
         group = _find(groups, name, "storage group")
+        _not_in_use(f"storage group {name}", "is used by copy pool(s)", _naming(pools, "storage_groups", name))
+        backed = [str(g.get("name", "")).upper() for g in groups if str(g.get("backup_group", "")).upper() == name]
+        _not_in_use(f"storage group {name}", "is the backup group of storage group(s)", backed, "give them another one")
         groups.remove(group)
         loose += [_loose(group, e) for e in group.get("volumes", [])]
     elif op is ConfigOp.DEFINE_POOL:
@@ -219,8 +222,26 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
         pools.remove(_find(pools, name, "copy pool"))
     elif op is ConfigOp.DELETE_DUMP_CLASS:
         classes: list[dict[str, Any]] = data.setdefault("dump_class", [])
-        classes.remove(_find(classes, name, "dump class"))
+        dump_class = _find(classes, name, "dump class")
+        _not_in_use(f"dump class {name}", "is used by copy pool(s)", _naming(pools, "dump_classes", name))
+        classes.remove(dump_class)
     return {k: v for k, v in data.items() if v != []}
+
+
+def _naming(pools: list[dict[str, Any]], key: str, name: str) -> list[str]:
+    """The copy pools whose `key` (storage_groups, dump_classes) names `name`."""
+    return [
+        str(p.get("name", "")).upper()
+        for p in pools
+        if any(str(e.get("name", "") if isinstance(e, dict) else e).upper() == name for e in p.get(key, []))
+    ]
+
+
+def _not_in_use(what: str, how: str, users: list[str], then: str = "remove it from them") -> None:
+    """A construct that goes may not be named by another: the refusal says so (the definition
+    would only see the other naming something not defined)."""
+    if users:
+        raise ChangeError(f"{what} {how} {', '.join(users)}: {then} first")
 
 
 def _loose(group: dict[str, Any], entry: object) -> dict[str, Any]:

@@ -47,3 +47,22 @@ async def test_a_misspelt_key_is_shown_as_written_with_the_keys_as_the_file_writ
     assert text.startswith("CONFIGURATION CHANGE REFUSED: ") and "UNKNOWN KEY 'verions'" in text, text
     assert "'storage_groups'" in text and "'versions'" in text and "'fast_reverse_restore'" in text, text
     assert "VERIONS" not in text and "'VERSIONS'" not in text, text
+
+
+async def test_a_dump_class_or_storage_group_in_use_is_refused_as_in_use(api):
+    cases = {
+        ConfigChange(ConfigOp.DELETE_DUMP_CLASS, "ONSITE"): (
+            "dump class ONSITE is used by copy pool(s) PAYROLL: remove it from them first"
+        ),
+        ConfigChange(ConfigOp.DELETE_GROUP, "PAYDATA"): (
+            "storage group PAYDATA is used by copy pool(s) PAYROLL: remove it from them first"
+        ),
+        ConfigChange(ConfigOp.DELETE_GROUP, "PAYBK"): (
+            "storage group PAYBK is the backup group of storage group(s) PAYDATA: give them another one first"
+        ),
+    }
+    for ch, why in cases.items():
+        problems, texts = await refused(api, ch)
+        assert problems == [why], (ch.describe(), problems)
+        assert texts == [f"CONFIGURATION CHANGE REFUSED: {why.upper()}"], texts
+        assert not any("which is not defined" in p for p in problems)

@@ -148,7 +148,10 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
     if op is ConfigOp.ADD_VOLUMES:
         group = _find(groups, name, "storage group")
         vols = group.setdefault("volumes", [])
+        present = {_volser(e) for e in vols}
         for v in wanted:
+            if v in present:
+                raise ChangeError(f"volume {v} is in storage group {name} already: nothing to add")
             spare = next((e for e in loose if _volser(e) == v), None)
             if spare is not None:  # a volume in no storage group joins it, as it is
                 loose.remove(spare)

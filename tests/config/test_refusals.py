@@ -66,3 +66,13 @@ async def test_a_dump_class_or_storage_group_in_use_is_refused_as_in_use(api):
         assert problems == [why], (ch.describe(), problems)
         assert texts == [f"CONFIGURATION CHANGE REFUSED: {why.upper()}"], texts
         assert not any("which is not defined" in p for p in problems)
+
+
+async def test_a_volume_already_in_the_group_is_said_to_be_there(api):
+    why = "volume HRB002 is in storage group HRBK already: nothing to add"
+    problems, texts = await refused(api, ConfigChange(ConfigOp.ADD_VOLUMES, "HRBK", ("HRB002",)))
+    assert problems == [why], problems
+    assert texts == [f"CONFIGURATION CHANGE REFUSED: {why.upper()}"], texts
+    # with a new volume beside it, nothing is added either: the command line names what to add
+    problems, _ = await refused(api, ConfigChange(ConfigOp.ADD_VOLUMES, "HRBK", ("HRB003", "hrb001")))
+    assert problems == ["volume HRB001 is in storage group HRBK already: nothing to add"], problems

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.definition import twice
 from engine.errors import FlashpoolError
 
 
@@ -139,6 +140,8 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
     pools: list[dict[str, Any]] = data.setdefault("copy_pool", [])
     loose: list[Any] = data.setdefault("volume", [])
     wanted = [v.upper() for v in change.volumes]
+    for v in twice(wanted):
+        raise ChangeError(f"volume {v} is given twice")
     if op is ConfigOp.APPLY:
         try:
             new = tomllib.loads(change.definition)

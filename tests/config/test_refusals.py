@@ -76,3 +76,23 @@ async def test_a_volume_already_in_the_group_is_said_to_be_there(api):
     # with a new volume beside it, nothing is added either: the command line names what to add
     problems, _ = await refused(api, ConfigChange(ConfigOp.ADD_VOLUMES, "HRBK", ("HRB003", "hrb001")))
     assert problems == ["volume HRB001 is in storage group HRBK already: nothing to add"], problems
+
+
+async def test_a_storage_group_or_dump_class_named_twice_is_refused_naming_it(api):
+    cases = {
+        ConfigChange(ConfigOp.DEFINE_POOL, "NEWP", storage_groups=("PAYDATA", "paydata")): (
+            "copy pool NEWP names storage group PAYDATA twice"
+        ),
+        ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", storage_groups=("PAYDATA", "PAYDATA")): (
+            "copy pool PAYROLL names storage group PAYDATA twice"
+        ),
+        ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", dump_classes=("ONSITE", "ONSITE:2")): (
+            "copy pool PAYROLL names dump class ONSITE twice"
+        ),
+    }
+    for ch, why in cases.items():
+        problems, _ = await refused(api, ch)
+        assert problems == [why], (ch.describe(), problems)
+    for op in (ConfigOp.ADD_VOLUMES, ConfigOp.REMOVE_VOLUMES):
+        problems, _ = await refused(api, ConfigChange(op, "PAYBK", ("PBK006", "pbk006")))
+        assert problems == ["volume PBK006 is given twice"], (op, problems)

@@ -56,6 +56,7 @@ import datetime as dt
 import grp
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,6 +269,11 @@ def _is(value: object, kind: str) -> bool:
     return isinstance(value, list)
 
 
+def _known(keys: Iterable[str]) -> str:
+    """Keys as the definition file writes them, quoted: a message shown in upper case keeps them."""
+    return ", ".join(repr(k) for k in keys)
+
+
 def _check_table(
     table: object, shape: dict[str, tuple[str, tuple[int, int] | None]], where: str, problems: list[str]
 ) -> None:
@@ -276,7 +282,7 @@ def _check_table(
         return
     for key, value in table.items():
         if key not in shape:
-            problems.append(f"{where}: unknown key {key!r} (known: {', '.join(shape)})")
+            problems.append(f"{where}: unknown key {key!r} (known: {_known(shape)})")
             continue
         kind, bounds = shape[key]
         if not _is(value, kind):
@@ -310,7 +316,7 @@ def shape_problems(data: object) -> list[str]:
         if section in _SINGLE:
             _check_table(value, _SINGLE[section], f"[{section}]", problems)
         elif section not in _SHAPES:
-            problems.append(f"unknown section [{section}] (known: {', '.join(sorted([*_SHAPES, *_SINGLE]))})")
+            problems.append(f"unknown section {section!r} (known: {_known(sorted([*_SHAPES, *_SINGLE]))})")
         elif not isinstance(value, list):
             problems.append(f"{section}: must be written [[{section}]] (a list of tables), not {type(value).__name__}")
         else:
@@ -375,7 +381,7 @@ def parse_definition(data: dict[str, Any]) -> Definition:
     extra = tuple(_volumes({"volumes": data.get("volume", [])}, "[[volume]]", seen_vols, None, problems))
 
     by_name = {g.name: g for g in groups}
-    for dup in {g.name for g in groups if sum(1 for h in groups if h.name == g.name) > 1}:
+    for dup in twice(g.name for g in groups):
         problems.append(f"storage group {dup} is defined more than once")
     for g in groups:
         if g.type == "POOL" and g.backup_group:
@@ -396,7 +402,9 @@ def parse_definition(data: dict[str, Any]) -> Definition:
         sgs = tuple(str(s).upper() for s in raw.get("storage_groups", []))
         if not 1 <= len(sgs) <= MAX_GROUPS_PER_POOL:
             problems.append(f"copy pool {name} needs 1 to {MAX_GROUPS_PER_POOL} storage groups, has {len(sgs)}")
-        for sg in sgs:
+        for sg in twice(sgs):
+            problems.append(f"copy pool {name} names storage group {sg} twice")
+        for sg in dict.fromkeys(sgs):
             named = by_name.get(sg)
             if named is None:
                 problems.append(f"copy pool {name} names storage group {sg}, which is not defined")
@@ -417,6 +425,8 @@ def parse_definition(data: dict[str, Any]) -> Definition:
             if dcn not in class_names:
                 problems.append(f"copy pool {name} names dump class {dcn}, which is not defined")
             dcs.append((dcn, int(dv)))
+        for dcn in twice(c for c, _ in dcs):
+            problems.append(f"copy pool {name} names dump class {dcn} twice")
         if len(dcs) > MAX_DUMP_CLASSES:
             problems.append(f"copy pool {name} has {len(dcs)} dump classes; at most {MAX_DUMP_CLASSES}")
         pools.append(
@@ -431,7 +441,7 @@ def parse_definition(data: dict[str, Any]) -> Definition:
                 str(raw.get("description", "")),
             )
         )
-    for dup in {p.name for p in pools if sum(1 for q in pools if q.name == p.name) > 1}:
+    for dup in twice(p.name for p in pools):
         problems.append(f"copy pool {dup} is defined more than once")
     for sg, n in pool_count.items():
         if n > MAX_POOLS_PER_GROUP:
@@ -559,6 +569,17 @@ def capacity_problems(defn: Definition) -> list[str]:
                     f"(VERSIONS x sources) and has {have}"
                 )
     return problems
+
+
+def twice(names: Iterable[str]) -> list[str]:
+    """The names given more than once, each once, in the order they first repeat."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for n in names:
+        if n in seen and n not in out:
+            out.append(n)
+        seen.add(n)
+    return out
 
 
 def _name(raw: dict[str, Any], where: str, rule: NameRule, problems: list[str]) -> str:

@@ -370,8 +370,8 @@ class LocalSite(SiteAPI):
         return AuditExport(tuple(e for e in trail.entries(since) if e.seq <= head.seq), head)
 
     def configuration(self) -> SiteConfiguration:
-        self._enter("configuration")
-        return config.configuration(self.engine.context, str(self.path))
+        seen = self._enter("configuration")
+        return config.configuration(self.engine.context, str(self.path), seen)
 
     def config_preview(self, change: ConfigChange) -> ConfigPlan:
         self._enter("config_preview", change=change)

@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.definition import twice
 from engine.errors import FlashpoolError
 
 
@@ -139,6 +140,8 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
     pools: list[dict[str, Any]] = data.setdefault("copy_pool", [])
     loose: list[Any] = data.setdefault("volume", [])
     wanted = [v.upper() for v in change.volumes]
+    for v in twice(wanted):
+        raise ChangeError(f"volume {v} is given twice")
     if op is ConfigOp.APPLY:
         try:
             new = tomllib.loads(change.definition)
@@ -148,7 +151,10 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
     if op is ConfigOp.ADD_VOLUMES:
         group = _find(groups, name, "storage group")
         vols = group.setdefault("volumes", [])
+        present = {_volser(e) for e in vols}
         for v in wanted:
+            if v in present:
+                raise ChangeError(f"volume {v} is in storage group {name} already: nothing to add")
             spare = next((e for e in loose if _volser(e) == v), None)
             if spare is not None:  # a volume in no storage group joins it, as it is
                 loose.remove(spare)
@@ -202,6 +208,9 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
         group["backup_group"] = change.backup_group.upper()
     elif op is ConfigOp.DELETE_GROUP:
         group = _find(groups, name, "storage group")
+        _not_in_use(f"storage group {name}", "is used by copy pool(s)", _naming(pools, "storage_groups", name))
+        backed = [str(g.get("name", "")).upper() for g in groups if str(g.get("backup_group", "")).upper() == name]
+        _not_in_use(f"storage group {name}", "is the backup group of storage group(s)", backed, "give them another one")
         groups.remove(group)
         loose += [_loose(group, e) for e in group.get("volumes", [])]
     elif op is ConfigOp.DEFINE_POOL:
@@ -219,8 +228,26 @@ def edited(live: dict[str, Any], change: ConfigChange) -> dict[str, Any]:
         pools.remove(_find(pools, name, "copy pool"))
     elif op is ConfigOp.DELETE_DUMP_CLASS:
         classes: list[dict[str, Any]] = data.setdefault("dump_class", [])
-        classes.remove(_find(classes, name, "dump class"))
+        dump_class = _find(classes, name, "dump class")
+        _not_in_use(f"dump class {name}", "is used by copy pool(s)", _naming(pools, "dump_classes", name))
+        classes.remove(dump_class)
     return {k: v for k, v in data.items() if v != []}
+
+
+def _naming(pools: list[dict[str, Any]], key: str, name: str) -> list[str]:
+    """The copy pools whose `key` (storage_groups, dump_classes) names `name`."""
+    return [
+        str(p.get("name", "")).upper()
+        for p in pools
+        if any(str(e.get("name", "") if isinstance(e, dict) else e).upper() == name for e in p.get(key, []))
+    ]
+
+
+def _not_in_use(what: str, how: str, users: list[str], then: str = "remove it from them") -> None:
+    """A construct that goes may not be named by another: the refusal says so (the definition
+    would only see the other naming something not defined)."""
+    if users:
+        raise ChangeError(f"{what} {how} {', '.join(users)}: {then} first")
 
 
 def _loose(group: dict[str, Any], entry: object) -> dict[str, Any]:

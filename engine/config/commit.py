@@ -10,6 +10,7 @@ previewed: `expect` is the preview's digest.
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,15 @@ if TYPE_CHECKING:
 
 REFUSED = 8
 
+#: a quoted literal: a key, value or description as the definition file or the user wrote it
+_QUOTED = re.compile(r"""((?<!\w)'[^']*'(?!\w)|(?<!\w)"[^"]*"(?!\w))""")
+
+
+def shout(text: str) -> str:
+    """A plan's text as an FPL message says it: upper case, but for what it quotes (a TOML key,
+    a value as written, a description), which stays as it was written."""
+    return "".join(part if i % 2 else part.upper() for i, part in enumerate(_QUOTED.split(text)))
+
 
 def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandResult) -> ConfigPlan:
     """Make the change (blocking; the caller holds every copy pool's serialisation)."""
@@ -49,7 +59,7 @@ def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandRe
         return plan
     if not plan.allowed or work is None:
         for p in plan.problems:
-            res.add("FPL802E", f"CONFIGURATION CHANGE REFUSED: {p.upper()}")
+            res.add("FPL802E", f"CONFIGURATION CHANGE REFUSED: {shout(p)}")
         res.fail(REFUSED)
         return plan
     if not plan.steps:
@@ -74,9 +84,9 @@ def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandRe
             res.fail(4)
     res.add("FPL800I", f"CONFIGURATION CHANGED: {len(plan.steps)} STEP(S)")
     for step in plan.steps:
-        res.add("FPL801I", step.upper())
+        res.add("FPL801I", shout(step))
     for effect in plan.effects:
-        res.add("FPL803I", effect.upper())
+        res.add("FPL803I", shout(effect))
     return plan
 
 
@@ -157,4 +167,4 @@ def _into_engine(ctx: Context, made: list[Volume], gone: list[str]) -> list[tupl
     return out
 
 
-__all__ = ["apply"]
+__all__ = ["apply", "shout"]

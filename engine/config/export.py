@@ -21,6 +21,7 @@ from engine.catalog.models import PermitRow, ProfileRow, RoleGrantRow, VolumeRow
 from engine.geometry import EAV_MODEL, TEST_MODEL
 from engine.hsm import dumpcycle, setsys
 from engine.security.functions import Function
+from engine.visibility import EVERYTHING, Visibility
 
 #: the sections an online change edits; the others belong to other commands
 CONSTRUCTS = ("dump_class", "storage_group", "volume", "copy_pool")
@@ -150,15 +151,59 @@ def live_definition(s: Session) -> dict[str, Any]:
     return out
 
 
-def to_toml(data: dict[str, Any], site: str, at: float) -> str:
-    """The definition as TOML, headed by where and when it was taken."""
+def visible(data: dict[str, Any], seen: Visibility) -> dict[str, Any]:
+    """The definition as one user may read it (engine.visibility): without the copy pools it may
+    not LIST, the storage groups and volumes that hold their data, and the profiles that name
+    any of them."""
+    if seen.everything:
+        return data
+    out = dict(data)
+    groups = []
+    for g in data.get("storage_group", []):
+        if seen.group(g["name"]):
+            groups.append({**g, "volumes": [v for v in g["volumes"] if seen.volume(_volser(v))]})
+    tables: dict[str, list[Any]] = {
+        "storage_group": groups,
+        "volume": [v for v in data.get("volume", []) if seen.volume(_volser(v))],
+        "copy_pool": [p for p in data.get("copy_pool", []) if seen.pool(p["name"])],
+        "profile": [p for p in data.get("profile", []) if seen.text(p["name"])],
+    }
+    for key, kept in tables.items():
+        out.pop(key, None)
+        if kept:
+            out[key] = kept
+    return out
+
+
+def _volser(entry: str | dict[str, Any]) -> str:
+    return entry if isinstance(entry, str) else str(entry["volser"])
+
+
+def to_toml(data: dict[str, Any], site: str, at: float, seen: Visibility = EVERYTHING) -> str:
+    """The definition as TOML, headed by where and when it was taken (and, for a user who may
+    not LIST every copy pool, that it leaves them out)."""
     when = dt.datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
     head = (
         f"# flashpool site definition: the live configuration of {site}, exported {when}\n"
         "# `flashpool init --definition FILE` creates a site like it; `flashpool config apply FILE` makes\n"
-        "# a site's constructs what it says.\n\n"
+        "# a site's constructs what it says.\n"
     )
-    return head + tomli_w.dumps(data)
+    if not seen.everything:
+        head += (
+            "# It leaves out the copy pools you may not LIST, the storage groups and volumes holding their\n"
+            "# data and the profiles naming them: it is not the whole site, and applied to it, it would\n"
+            "# take away what it leaves out.\n"
+        )
+    return head + "\n" + tomli_w.dumps(visible(data, seen))
 
 
-__all__ = ["CONSTRUCTS", "constructs", "geometry_keys", "live_definition", "parmlib_commands", "security", "to_toml"]
+__all__ = [
+    "CONSTRUCTS",
+    "constructs",
+    "geometry_keys",
+    "live_definition",
+    "parmlib_commands",
+    "security",
+    "to_toml",
+    "visible",
+]

@@ -19,6 +19,7 @@ from engine.hsm.define import describe
 from engine.hsm.dumpclass import DumpClassDef
 from engine.hsm.pool import backups
 from engine.states import DasdState
+from engine.visibility import EVERYTHING, Visibility
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -73,20 +74,25 @@ class SiteConfiguration:
     definition: str  # the whole live definition, as `flashpool config export` writes it
 
 
-def configuration(ctx: Context, site: str) -> SiteConfiguration:
-    """The live configuration (blocking)."""
+def configuration(ctx: Context, site: str, seen: Visibility = EVERYTHING) -> SiteConfiguration:
+    """The live configuration as `seen` lets its reader see it (blocking): without the copy pools
+    it may not LIST, the storage groups only they use and the volumes holding their data
+    (engine.visibility), as every other read."""
     with ctx.catalog.session() as s:
-        vols = list(s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all())
+        vols = [v for v in s.exec(select(VolumeRow).order_by(VolumeRow.volser)).all() if seen.volume(v.volser)]
         held = _held(ctx, s, [v.volser for v in vols])
 
         def one(v: VolumeRow) -> VolumeConfig:
             geo = Geometry(v.model, v.cylinders, v.tracks_per_cylinder, v.track_size)
-            return VolumeConfig(v.volser, geo.describe(), v.online, held.get(v.volser, ""))
+            why = held.get(v.volser, "")
+            if not seen.text(why):
+                why = "is in use by a copy pool you may not LIST"
+            return VolumeConfig(v.volser, geo.describe(), v.online, why)
 
         by_group: dict[str | None, list[VolumeConfig]] = {}
         for v in vols:
             by_group.setdefault(v.storage_group, []).append(one(v))
-        made_of = repo.pools_by_group(s)
+        made_of = {g: [p for p in pools if seen.pool(p)] for g, pools in repo.pools_by_group(s).items()}
         backed: dict[str, set[str]] = {}
         for g in repo.storage_groups(s):
             if g.backup_group:
@@ -100,10 +106,13 @@ def configuration(ctx: Context, site: str) -> SiteConfiguration:
                 tuple(made_of.get(g.name, []) if g.type == "POOL" else sorted(backed.get(g.name, ()))),
             )
             for g in repo.storage_groups(s)
+            if seen.group(g.name)
         )
         pools = []
         members = repo.groups_by_pool(s)
         for p in repo.copy_pools(s):
+            if not seen.pool(p.name):
+                continue
             vers = repo.versions(s, p.name)
             valid = [
                 v for v in backups(s, p.name) if v.dasd_state in repo.DASD_STATES and v.dasd_state != DasdState.FAILED
@@ -125,12 +134,14 @@ def configuration(ctx: Context, site: str) -> SiteConfiguration:
                 )
             )
         copies: dict[str, int] = {}
-        for c in s.exec(select(DumpCopyRow.dump_class)).all():
-            copies[c] = copies.get(c, 0) + 1
+        for c, source in s.exec(select(DumpCopyRow.dump_class, DumpCopyRow.source)).all():
+            if seen.volume(source):
+                copies[c] = copies.get(c, 0) + 1
         users: dict[str, list[str]] = {}
         for pool, cls in repo.dump_classes_by_pool(s).items():
             for c in cls:
-                users.setdefault(c, []).append(pool)
+                if seen.pool(pool):
+                    users.setdefault(c, []).append(pool)
         classes = tuple(
             DumpClassConfig(
                 dc.name,
@@ -140,7 +151,7 @@ def configuration(ctx: Context, site: str) -> SiteConfiguration:
             )
             for dc in repo.dump_classes(s)
         )
-        text = export.to_toml(export.live_definition(s), site, time.time())
+        text = export.to_toml(export.live_definition(s), site, time.time(), seen)
     return SiteConfiguration(groups, tuple(by_group.get(None, [])), tuple(pools), classes, text)
 
 

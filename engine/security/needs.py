@@ -107,7 +107,7 @@ RULES: dict[str, Rule] = {
     "damage_dataset": Needs((Function.DAMAGE,), dataset="name"),
     "workload": Needs((Function.WORKLOAD,), pool="copy_pool"),
     "change_security": Needs((Function.SECURITY,), Access.UPDATE),
-    "configuration": Needs((Function.CONFIG,)),
+    "configuration": Needs((Function.CONFIG,), filtered=True),
     "config_preview": Needs((Function.CONFIG,)),
     "change_config": Needs((Function.CONFIG,), Access.UPDATE),
     "stop_server": Needs((Function.SERVER,)),

@@ -263,7 +263,9 @@ async def configure(site: Site, change: ConfigChange, counts: dict[str, int]) ->
     counts["configured"] += 1
     assert plan.allowed == (res.rc == 0), (change.describe(), plan.problems, res.lines())
     if not plan.allowed:
-        assert [m.text for m in res.messages] == [f"CONFIGURATION CHANGE REFUSED: {p.upper()}" for p in plan.problems]
+        assert [m.text for m in res.messages] == [
+            f"CONFIGURATION CHANGE REFUSED: {commit.shout(p)}" for p in plan.problems
+        ]
         return
     for r in plan.roll_offs:
         ROLL_OFF[r.copy_pool] = r.versions

@@ -1,0 +1,59 @@
+"""The configuration is read as every other read: a copy pool the caller may not LIST
+(`STGADMIN.ARC.LIST.HRNIGHT UACC(NONE)`), with the storage groups only it uses and the volumes
+that hold its data, is left out of `config show` and `config export` for an administrator too
+(docs/SECURITY.md: every unnamed read), while one permitted to LIST it sees the whole site."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from engine.api import Change, LocalSite, SecurityChange
+from engine.demo import demo_definition, seed_demo
+from engine.security import Access, Identity, Kind
+from engine.site import Site
+from server import wire
+
+#: anything of HRNIGHT: its name, its storage groups, its volumes (sources and targets)
+HR = re.compile(r"HRNIGHT|HRDATA|HRBK|HR000\d|HRB00\d")
+
+
+@pytest.fixture
+async def site(tmp_path):
+    opened = Site.create(tmp_path / "site", demo_definition())
+    await seed_demo(opened)
+    await opened.flashcopy.drain()
+    owner = LocalSite(opened)
+    for ch in (
+        SecurityChange(Change.GRANT, name="ada", role="administrator"),
+        SecurityChange(Change.GRANT, name="bert", role="administrator"),
+        SecurityChange(Change.DEFINE, "STGADMIN.ARC.LIST.HRNIGHT", Access.NONE),
+        SecurityChange(Change.PERMIT, "STGADMIN.ARC.LIST.HRNIGHT", kind=Kind.USER, name="bert"),
+    ):
+        assert (await owner.change_security(ch)).rc == 0
+    yield opened
+    await opened.close()
+
+
+def shown(api: LocalSite) -> str:
+    conf = api.configuration()
+    return str(wire.encode(conf))
+
+
+async def test_an_administrator_who_may_not_list_a_copy_pool_reads_no_configuration_of_it(site):
+    ada, bert = LocalSite(site, Identity("ada", ())), LocalSite(site, Identity("bert", ()))
+    assert not [p.name for p in ada.pools() if p.name == "HRNIGHT"], "LIST leaves it out"
+    conf = ada.configuration()
+    assert [p.name for p in conf.pools] == ["DSN$DB0A$DB", "PAYROLL"]
+    assert [g.name for g in conf.groups] == ["DB0ABK", "DB0ADATA", "DB0ALOG", "PAYBK", "PAYDATA"]
+    assert not HR.findall(shown(ada)), HR.findall(shown(ada))
+    data = tomllib.loads(conf.definition)
+    assert [p["name"] for p in data["copy_pool"]] == ["DSN$DB0A$DB", "PAYROLL"]
+    assert not HR.findall(conf.definition.split("\n", 3)[3]), "the definition names nothing of it either"
+    assert "leaves out" in conf.definition.split("\n\n", 1)[0], "the export says it is not the whole site"
+    # one permitted to LIST it sees it all, as the site's definition is
+    whole = bert.configuration()
+    assert "HRNIGHT" in [p.name for p in whole.pools] and {"HRDATA", "HRBK"} <= {g.name for g in whole.groups}
+    assert "HRNIGHT" in whole.definition and "leaves out" not in whole.definition

@@ -6,6 +6,8 @@ import pytest
 
 from engine.datasets.manager import DataSetError, vtoc_tracks
 from engine.datasets.names import InvalidDataSetName
+from engine.hsm.precheck import precheck
+from engine.messages import Rc
 from tests.hsm.conftest import TS
 
 
@@ -107,6 +109,29 @@ async def test_data_set_refusals(dsite):
     assert "RC=18" in res.messages[1].text
     await dsite.hsm.execute("HOLD FRRECOV(DATASET)")
     assert (await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE")).rc == 50
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "FRRECOV DSNAME(PAY.MASTER) REPLACE FROMCOPYPOOL(NOPE)",
+        "FRRECOV DSNAME(PAY.*) REPLACE FROMCOPYPOOL(NOPE) FROMDUMP",
+        "FRRECOV DSNAME(PAY.MASTER) NEWNAME(PAY.MASTER2) FROMCOPYPOOL(NOPE)",
+    ],
+)
+async def test_fromcopypool_not_defined_is_refused_as_such(dsite, cmd):
+    """FROMCOPYPOOL names a copy pool that is not defined: ARC1806E RC 22 saying so, for the whole
+    request (not an ARC1866I 'backup copy does not exist' per data set), and nothing recovered."""
+    await seed(dsite)
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
+    before = await dsite.datasets.read("PAY.MASTER")
+    res = await dsite.hsm.execute(cmd)
+    failed = [m.text for m in res.messages if m.id == "ARC1806E"]
+    assert res.rc == Rc.UNKNOWN_POOL and "ARC1866I" not in [m.id for m in res.messages], res.lines()
+    assert len(failed) == 1 and "RC=0022 - copy pool NOPE is not defined" in failed[0], res.lines()
+    assert await dsite.datasets.read("PAY.MASTER") == before and dsite.datasets.get("PAY.MASTER2") is None
+    checks = precheck(dsite.context, cmd)
+    assert not checks[-1].ok and checks[-1].rc == Rc.UNKNOWN_POOL and checks[-1].code == "no-pool"
 
 
 async def test_fast_replication_required_preferred_none(dsite):

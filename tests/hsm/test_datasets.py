@@ -111,6 +111,43 @@ async def test_data_set_refusals(dsite):
     assert (await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE")).rc == 50
 
 
+def ds_failure(res) -> str:
+    return next(m.text for m in res.messages if m.id == "ARC1866I")
+
+
+async def test_nocopypoolbackup_answers_for_filter_matched_data_sets_no_version_holds(dsite):
+    """NOCOPYPOOLBACKUP(RC4|RC8) is the code for a data set a filter (a partially qualified name)
+    matched that no copy pool version holds (IBM: it does not apply to a fully qualified name).
+    Either way the failure never blames a copy pool the data set has nothing to do with."""
+    ds = dsite.datasets
+    await seed(dsite)
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")  # captures catalog information
+    await dsite.flashcopy.drain()
+    for cmd in ("FRRECOV DSN(NO.SUCH.DS)", "FRRECOV DSN(NO.SUCH.DS) NOCOPYPOOLBACKUP(RC4)"):
+        res = await dsite.hsm.execute(cmd)
+        text = ds_failure(res)
+        assert res.rc == 8 and "RC=18 - no copy pool version holds it" in text, res.lines()
+        assert "DSN$DB0A$DB" not in text, res.lines()
+    await ds.allocate("NEW.PAY", 1, ["PAY001"])  # PAYROLL's volume; PAYROLL has no version
+    await ds.allocate("LATE.ARRIVAL", 1, ["DB0L01"])  # after the backup: not in its catalog information
+    res = await dsite.hsm.execute("FRRECOV DSN(NEW.*) REPLACE NOCOPYPOOLBACKUP(RC4)")
+    assert res.rc == 4 and "RC=4 - no copy pool version holds it" in ds_failure(res), res.lines()
+    res = await dsite.hsm.execute("FRRECOV DSN(NEW.*) REPLACE")
+    assert res.rc == 8 and "RC=8 - no copy pool version holds it" in ds_failure(res), res.lines()
+    res = await dsite.hsm.execute("FRRECOV DSN(LATE.*) REPLACE NOCOPYPOOLBACKUP(RC4)")
+    text = ds_failure(res)
+    assert res.rc == 4 and "RC=4 - it is not in the captured catalog information of DSN$DB0A$DB" in text
+    res = await dsite.hsm.execute("FRRECOV DSN(LATE.ARRIVAL) REPLACE NOCOPYPOOLBACKUP(RC4)")
+    assert res.rc == 8 and "RC=20" in ds_failure(res), res.lines()  # fully qualified: its own code
+    # deleted, and held only by an older version: the newest version is named, with the older one offered
+    await ds.delete("PAY.MASTER")
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
+    res = await dsite.hsm.execute("FRRECOV DSN(PAY.MASTER)")
+    assert res.rc == 8 and "RC=20" in ds_failure(res) and "version 002" in ds_failure(res), res.lines()
+    checks = precheck(dsite.context, "FRRECOV DSN(PAY.MASTER)")
+    assert [a.version for a in checks[-1].alternatives] == [1]
+
+
 @pytest.mark.parametrize(
     "cmd",
     [

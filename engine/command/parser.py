@@ -419,14 +419,7 @@ def _frdelete(cmd: Command, kw: dict[str, Param]) -> FrDelete:
         if not vals:
             raise CommandSyntaxError("VERSIONS needs one or more version numbers", p.position, "IKJ56701I", "VERSIONS")
         versions = tuple(val.number(p, 1, 999, v) for v in vals)
-        twice = sorted({n for n in versions if versions.count(n) > 1})
-        if twice:
-            raise CommandSyntaxError(
-                f"VERSIONS names {', '.join(f'{n:03d}' for n in twice)} more than once",
-                p.position,
-                "IKJ56702I",
-                "VERSIONS",
-            )
+        val.once(p, vals, versions, lambda n: f"{n:03d}")
     return FrDelete(
         copypool=cp,
         all=which == "ALL",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
 from engine.command.requests import Selection
 from engine.command.syntax import Command, CommandSyntaxError, Param, Value
@@ -15,6 +17,8 @@ from engine.names import COPY_POOL, STORAGE_GROUP
 
 COPYPOOL_NAME = COPY_POOL.pattern
 SG_NAME = STORAGE_GROUP.pattern
+
+K = TypeVar("K", bound=Hashable)
 
 
 def flag(p: Param) -> None:
@@ -87,6 +91,15 @@ def date(p: Param, v: Value | None = None) -> dt.date:
         ) from None
 
 
+def once(p: Param, vals: Sequence[Value], items: Sequence[K], show: Callable[[K], str] = str) -> None:
+    """A list keyword names each item once: VERSIONS(1,1) or DUMPCLASS(A,A) is IKJ56702I at the repeat."""
+    seen: set[K] = set()
+    for v, item in zip(vals, items, strict=True):
+        if item in seen:
+            raise CommandSyntaxError(f"{p.name} names {show(item)} more than once", v.position, "IKJ56702I", p.name)
+        seen.add(item)
+
+
 def classes(p: Param) -> tuple[str, ...]:
     vals = p.plain_values() if p.values is not None else []
     if not 1 <= len(vals) <= 5:
@@ -94,7 +107,9 @@ def classes(p: Param) -> tuple[str, ...]:
     for v in vals:
         if not SG_NAME.fullmatch(v.text):
             raise CommandSyntaxError(f"{v.text!r} is not a valid dump class name", v.position, "IKJ56702I", p.name)
-    return tuple(v.text for v in vals)
+    names = tuple(v.text for v in vals)
+    once(p, vals, names)
+    return names
 
 
 def choice(p: Param, choices: tuple[str, ...], v: Value | None = None) -> str:

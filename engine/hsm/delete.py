@@ -57,6 +57,8 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
             missing = [n for n in req.versions if n not in by_number]
             checks.require("the versions exist", rules.versions_exist(missing))
             chosen = [by_number[n] for n in dict.fromkeys(req.versions)]
+        if req.scope == "DUMPONLY":
+            chosen = _with_dump_copies(s, req, chosen, checks)
         plan = Delete(
             chosen,
             repo.pairs_of_versions(s, [v.key for v in chosen]),
@@ -80,6 +82,33 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
     if plan.dasd:
         checks.require("no recovery from the versions is still copying", _restoring(ctx.flashcopy.core, plan))
     return plan
+
+
+def _with_dump_copies(
+    s: Session, req: FrDelete, chosen: list[BackupVersionRow], checks: Checks
+) -> list[BackupVersionRow]:
+    """FRDELETE DUMPONLY: the versions whose dump copies it deletes. The classes named must be
+    defined; a version named (VERSIONS, TOKEN) must have dump copies in them; ALL takes the
+    versions that have, and needs one."""
+    if req.dump_classes:
+        unknown = [c for c in req.dump_classes if repo.dump_class(s, c) is None]
+        checks.require(
+            "the dump classes are defined", rules.dump_classes_defined(req.copypool, req.dump_classes, unknown)
+        )
+    have = {v.id: {d.dump_class for d in repo.dump_copies(s, v.key)} for v in chosen}
+    if req.all:
+        checks.require(
+            "the copy pool has dump copies to delete",
+            rules.dump_copies_deletable(f"copy pool {req.copypool}", set().union(*have.values()), req.dump_classes),
+        )
+        wanted = set(req.dump_classes)
+        return [v for v in chosen if have[v.id] & wanted or (have[v.id] and not wanted)]
+    for v in chosen:
+        checks.require(
+            f"{rules.version_name(v)} has dump copies to delete",
+            rules.dump_copies_deletable(rules.version_name(v), have[v.id], req.dump_classes),
+        )
+    return chosen
 
 
 def _restoring(core: FlashCopyCore, plan: Delete) -> Refusal | None:

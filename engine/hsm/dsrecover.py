@@ -50,12 +50,17 @@ class Found:
     info: DataSetInfo  # as it was at backup time
 
 
-def find_backup(ctx: Context, req: FrRecov, name: str, current: DataSetInfo | None) -> Found | Refusal:
+def find_backup(
+    ctx: Context, req: FrRecov, name: str, current: DataSetInfo | None, matched: bool = False
+) -> Found | Refusal:
     """The version (and the extents at backup time) a data set comes back from, or why none;
-    a refusal names the newest other version of the copy pool that would serve."""
+    a refusal names the newest other version of the copy pool that would serve. `matched`: a
+    filter (partially qualified name) matched the data set, so when no version holds it the
+    code is NOCOPYPOOLBACKUP's (RC4 or RC8, IBM's rule); a fully qualified name keeps its own."""
+    nocopypoolbackup = (4 if req.nocopypoolbackup == "RC4" else 8) if matched else None
     with ctx.catalog.session() as s:
         names = [req.from_copypool] if req.from_copypool else [p.name for p in repo.copy_pools(s)]
-        last = rules.dataset_refusal(18, "no copy pool version holds it", "not-in-version")
+        last = rules.dataset_refusal(nocopypoolbackup or 18, "no copy pool version holds it", "not-in-version")
         for cp in names:
             vers = pools.backups(s, cp)
             found = rules.select_version(vers, req.selection, need_dasd=not req.from_dump)
@@ -71,10 +76,12 @@ def find_backup(ctx: Context, req: FrRecov, name: str, current: DataSetInfo | No
             hit = _held(s, cp, found, name, current)
             if isinstance(hit, Found):
                 return hit
+            related = hit is not None or any(v.catinfo != "N" for v in vers)
+            instead = _instead(s, vers, name, current, not req.from_dump) if related else ()
+            if hit is None and instead:  # another version of this copy pool holds it
+                hit = _not_captured(cp, found)
             if hit is not None:
-                last = rules.dataset_refusal(
-                    hit.rc, hit.text, hit.code, _instead(s, vers, name, current, not req.from_dump)
-                )
+                last = rules.dataset_refusal(nocopypoolbackup or hit.rc, hit.text, hit.code, instead)
         return last
 
 
@@ -88,14 +95,18 @@ def _held(s: Session, cp: str, v: BackupVersionRow, name: str, current: DataSetI
     sources = {p.source for p in repo.pairs(s, v.key)} or {c.source for c in repo.dump_copies(s, v.key)}
     if v.catinfo == "N" and current is not None and set(current.volumes) <= sources:
         return Found(cp, v, current)  # still cataloged where it was: usable without capture
-    if set(current.volumes if current else ()) & sources or v.catinfo != "N":
-        return rules.dataset_refusal(
-            20,
-            f"it is not in the captured catalog information of {cp} version {v.version:03d}"
-            + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
-            "not-in-version",
-        )
+    if set(current.volumes if current else ()) & sources:
+        return _not_captured(cp, v)
     return None
+
+
+def _not_captured(cp: str, v: BackupVersionRow) -> Refusal:
+    return rules.dataset_refusal(
+        20,
+        f"it is not in the captured catalog information of {cp} version {v.version:03d}"
+        + ("" if v.catinfo != "N" else " (the copy pool does not capture catalog information)"),
+        "not-in-version",
+    )
 
 
 def _instead(
@@ -121,6 +132,7 @@ class DataSetRecovery:
 def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
     ds = ctx.datasets
     names: list[str] = []
+    matched: set[str] = set()  # names a filter matched (NOCOPYPOOLBACKUP applies to them)
     plan = DataSetRecovery({}, {}, [], [])
     for pattern in req.dsnames:
         if is_filter(pattern):
@@ -139,6 +151,7 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
             ):
                 plan.unmatched.append((pattern, rc))
             names += hits
+            matched.update(hits)
         else:
             names.append(pattern)
     for name in dict.fromkeys(names):
@@ -149,7 +162,7 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
             rules.dataset_migrated(name, current is not None and current.migrated),
         )
         if refusal is None:
-            hit = find_backup(ctx, req, name, current)
+            hit = find_backup(ctx, req, name, current, matched=name in matched and name not in req.dsnames)
             label, refusal = f"{name} is in a backup version", hit if isinstance(hit, Refusal) else None
             found = None if isinstance(hit, Refusal) else hit
         if refusal is None:
@@ -296,7 +309,7 @@ def dump_refusal(ctx: Context, req: FrRecov, found: Found) -> Refusal | None:
 
 def failed(res: CommandResult, name: str, rc: int, why: str) -> None:
     res.add("ARC1866I", f"FAST REPLICATION DATA SET RECOVERY FAILED FOR DATA SET {name}, RC={rc} - {why}")
-    res.fail(8)
+    res.fail(min(rc, 8))  # NOCOPYPOOLBACKUP(RC4) answers 4; every other failing data set 8
 
 
 Start = Callable[[dict[str, object]], None]  # records the intent before tracks move

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine.catalog import constructs as repo
 from engine.command import FrRecov
-from engine.hsm import dsnewname, dsrecover
+from engine.hsm import dsnewname, dsrecover, rules
 from engine.hsm.dsrecover import DataSetRecovery
 from engine.hsm.rules import Checks
 from engine.messages import CommandResult
@@ -16,13 +17,25 @@ if TYPE_CHECKING:
     from engine.hsm.context import Context
 
 
+def plan_source(ctx: Context, req: FrRecov, checks: Checks) -> None:
+    """FROMCOPYPOOL names a defined copy pool (ARC1806E RC 22 for the whole request, before any
+    data set is looked at); without it every copy pool is searched."""
+    if req.from_copypool:
+        with ctx.catalog.session() as s:
+            pool = repo.copy_pool(s, req.from_copypool)
+        checks.require(f"copy pool {req.from_copypool} is defined", rules.pool_defined(pool, req.from_copypool))
+
+
 def plan(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
+    plan_source(ctx, req, checks)
     if req.newname is not None:
         return dsnewname.plan_newname(ctx, req, checks).recovery
     return dsrecover.plan_datasets(ctx, req, checks)
 
 
 def run(ctx: Context, req: FrRecov, res: CommandResult) -> None:
+    """Raises Refused (reported by recover.frrecov as ARC1806E) when the request as a whole is refused."""
+    plan_source(ctx, req, Checks())
     if req.newname is not None:
         dsnewname.frrecov_newname(ctx, req, res)
     else:

@@ -733,6 +733,18 @@ def has_dump_copies(sources: list[str]) -> Refusal | None:
     return None if sources else Refusal(Rc.NO_DUMP_COPY, "the selected version has no dump copies", "no-dump")
 
 
+def dump_copies_deletable(what: str, have: Iterable[str], classes: tuple[str, ...]) -> Refusal | None:
+    """FRDELETE DUMPONLY deletes dump copies that exist: `what` (a version, or a copy pool for ALL)
+    must have some (RC 42), and one in every dump class DUMPCLASS names (RC 48)."""
+    have = set(have)
+    if not have:
+        return Refusal(Rc.NO_DUMP_COPY, f"{what} has no dump copies", "no-dump")
+    missing = [c for c in classes if c not in have]
+    if missing:
+        return Refusal(Rc.DUMP_CLASS, f"{what} has no dump copy in dump class {', '.join(missing)}", "no-dump-class")
+    return None
+
+
 def dump_copy(rc: int, why: str) -> Refusal:
     """No usable dump copy (dump.choose_dump says which code)."""
     return Refusal(rc, why, "no-dump")

@@ -120,7 +120,7 @@ def frbackups(draw: st.DrawFn) -> FrBackup:
         token=draw(st.one_of(st.none(), TOKEN)) if execute else None,
         novtocenq=execute and draw(st.booleans()),
         force=execute and draw(st.booleans()),
-        dump_classes=tuple(draw(st.lists(NAME, max_size=5))) if dump or action is Action.DUMPONLY else (),
+        dump_classes=tuple(draw(st.lists(NAME, max_size=5, unique=True))) if dump or action is Action.DUMPONLY else (),
         selection=draw(SELECTION) if action is Action.DUMPONLY else Selection(),
         wait=draw(WAIT),
     )
@@ -172,7 +172,7 @@ def frdeletes(draw: st.DrawFn) -> FrDelete:
         else (),
         token=draw(TOKEN) if which == "TOKEN" else None,
         scope=scope,
-        dump_classes=tuple(draw(st.lists(NAME, max_size=5))) if scope == "DUMPONLY" else (),
+        dump_classes=tuple(draw(st.lists(NAME, max_size=5, unique=True))) if scope == "DUMPONLY" else (),
     )
 
 

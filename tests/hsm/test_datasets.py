@@ -6,6 +6,8 @@ import pytest
 
 from engine.datasets.manager import DataSetError, vtoc_tracks
 from engine.datasets.names import InvalidDataSetName
+from engine.hsm.precheck import precheck
+from engine.messages import Rc
 from tests.hsm.conftest import TS
 
 
@@ -107,6 +109,66 @@ async def test_data_set_refusals(dsite):
     assert "RC=18" in res.messages[1].text
     await dsite.hsm.execute("HOLD FRRECOV(DATASET)")
     assert (await dsite.hsm.execute("FRRECOV DSN(HR.STAFF) REPLACE")).rc == 50
+
+
+def ds_failure(res) -> str:
+    return next(m.text for m in res.messages if m.id == "ARC1866I")
+
+
+async def test_nocopypoolbackup_answers_for_filter_matched_data_sets_no_version_holds(dsite):
+    """NOCOPYPOOLBACKUP(RC4|RC8) is the code for a data set a filter (a partially qualified name)
+    matched that no copy pool version holds (IBM: it does not apply to a fully qualified name).
+    Either way the failure never blames a copy pool the data set has nothing to do with."""
+    ds = dsite.datasets
+    await seed(dsite)
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")  # captures catalog information
+    await dsite.flashcopy.drain()
+    for cmd in ("FRRECOV DSN(NO.SUCH.DS)", "FRRECOV DSN(NO.SUCH.DS) NOCOPYPOOLBACKUP(RC4)"):
+        res = await dsite.hsm.execute(cmd)
+        text = ds_failure(res)
+        assert res.rc == 8 and "RC=18 - no copy pool version holds it" in text, res.lines()
+        assert "DSN$DB0A$DB" not in text, res.lines()
+    await ds.allocate("NEW.PAY", 1, ["PAY001"])  # PAYROLL's volume; PAYROLL has no version
+    await ds.allocate("LATE.ARRIVAL", 1, ["DB0L01"])  # after the backup: not in its catalog information
+    res = await dsite.hsm.execute("FRRECOV DSN(NEW.*) REPLACE NOCOPYPOOLBACKUP(RC4)")
+    assert res.rc == 4 and "RC=4 - no copy pool version holds it" in ds_failure(res), res.lines()
+    res = await dsite.hsm.execute("FRRECOV DSN(NEW.*) REPLACE")
+    assert res.rc == 8 and "RC=8 - no copy pool version holds it" in ds_failure(res), res.lines()
+    res = await dsite.hsm.execute("FRRECOV DSN(LATE.*) REPLACE NOCOPYPOOLBACKUP(RC4)")
+    text = ds_failure(res)
+    assert res.rc == 4 and "RC=4 - it is not in the captured catalog information of DSN$DB0A$DB" in text
+    res = await dsite.hsm.execute("FRRECOV DSN(LATE.ARRIVAL) REPLACE NOCOPYPOOLBACKUP(RC4)")
+    assert res.rc == 8 and "RC=20" in ds_failure(res), res.lines()  # fully qualified: its own code
+    # deleted, and held only by an older version: the newest version is named, with the older one offered
+    await ds.delete("PAY.MASTER")
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
+    res = await dsite.hsm.execute("FRRECOV DSN(PAY.MASTER)")
+    assert res.rc == 8 and "RC=20" in ds_failure(res) and "version 002" in ds_failure(res), res.lines()
+    checks = precheck(dsite.context, "FRRECOV DSN(PAY.MASTER)")
+    assert [a.version for a in checks[-1].alternatives] == [1]
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "FRRECOV DSNAME(PAY.MASTER) REPLACE FROMCOPYPOOL(NOPE)",
+        "FRRECOV DSNAME(PAY.*) REPLACE FROMCOPYPOOL(NOPE) FROMDUMP",
+        "FRRECOV DSNAME(PAY.MASTER) NEWNAME(PAY.MASTER2) FROMCOPYPOOL(NOPE)",
+    ],
+)
+async def test_fromcopypool_not_defined_is_refused_as_such(dsite, cmd):
+    """FROMCOPYPOOL names a copy pool that is not defined: ARC1806E RC 22 saying so, for the whole
+    request (not an ARC1866I 'backup copy does not exist' per data set), and nothing recovered."""
+    await seed(dsite)
+    await dsite.hsm.execute("FRB CP(DSN$DB0A$DB)")
+    before = await dsite.datasets.read("PAY.MASTER")
+    res = await dsite.hsm.execute(cmd)
+    failed = [m.text for m in res.messages if m.id == "ARC1806E"]
+    assert res.rc == Rc.UNKNOWN_POOL and "ARC1866I" not in [m.id for m in res.messages], res.lines()
+    assert len(failed) == 1 and "RC=0022 - copy pool NOPE is not defined" in failed[0], res.lines()
+    assert await dsite.datasets.read("PAY.MASTER") == before and dsite.datasets.get("PAY.MASTER2") is None
+    checks = precheck(dsite.context, cmd)
+    assert not checks[-1].ok and checks[-1].rc == Rc.UNKNOWN_POOL and checks[-1].code == "no-pool"
 
 
 async def test_fast_replication_required_preferred_none(dsite):

@@ -246,6 +246,35 @@ async def test_expiry_auto_dump_and_frdelete_dumponly(site):
     assert list((site.path / "tapes").glob("*.tape")) == []
 
 
+async def test_frdelete_dumponly_deletes_only_what_is_there_and_says_so(site):
+    """FRDELETE DUMPONLY refuses what it cannot delete (nothing changed) and FPL120I names only
+    the versions whose copies really went."""
+    await fill(site, "ARC001", "d")
+    await site.hsm.execute("FRB CP(ARCHIVE) DUMP")  # version 1: ONSITE and OFFSITE copies
+    await site.hsm.execute("FRB CP(ARCHIVE)")  # version 2: no dump copies
+    dumped = copies(site, "ARCHIVE", gen=1)
+    refusals = [
+        ("FRDELETE CP(ARCHIVE) VERSIONS(1) DUMPONLY(DUMPCLASS(NOPE))", Rc.DUMP_CLASS, "dump class NOPE is not defined"),
+        ("FRDELETE CP(ARCHIVE) VERSIONS(2) DUMPONLY", Rc.NO_DUMP_COPY, "version 002 has no dump copies"),
+        ("FRDELETE CP(ARCHIVE) VERSIONS(1,2) DUMPONLY", Rc.NO_DUMP_COPY, "version 002 has no dump copies"),
+        ("FRDELETE CP(ARCHIVE) VERSIONS(2) DUMPONLY(DUMPCLASS(ONSITE))", Rc.NO_DUMP_COPY, "version 002"),
+    ]
+    for cmd, rc, why in refusals:
+        res = await site.hsm.execute(cmd)
+        ids = [m.id for m in res.messages]
+        assert res.rc == rc and "ARC1806E" in ids and "FPL120I" not in ids, (cmd, res.lines())
+        assert why in "\n".join(res.lines()), (cmd, res.lines())
+        assert copies(site, "ARCHIVE", gen=1) == dumped  # nothing was deleted
+    res = await site.hsm.execute("FRDELETE CP(ARCHIVE) ALL DUMPONLY(DUMPCLASS(OFFSITE))")
+    fpl120 = next(m.text for m in res.messages if m.id == "FPL120I")
+    assert res.rc == 0 and "DELETED FOR VERSION(S) 001;" in fpl120 and "002" not in fpl120, res.lines()
+    assert [c[0] for c in copies(site, "ARCHIVE", gen=1)] == ["ONSITE", "ONSITE"]
+    res = await site.hsm.execute("FRDELETE CP(ARCHIVE) VERSIONS(1) DUMPONLY(DUMPCLASS(OFFSITE))")
+    assert res.rc == Rc.DUMP_CLASS and "version 001 has no dump copy in dump class OFFSITE" in "\n".join(res.lines())
+    res = await site.hsm.execute("FRDELETE CP(ARCHIVE) ALL DUMPONLY(DUMPCLASS(OFFSITE))")
+    assert res.rc == Rc.DUMP_CLASS and "FPL120I" not in [m.id for m in res.messages], res.lines()
+
+
 async def test_automatic_dump_runs_on_its_schedule(site):
     await fill(site, "ARC001", "s")
     await site.hsm.execute("FRB CP(ARCHIVE)")

@@ -3,16 +3,33 @@ names one on TCP, with FLASHPOOL_TOKEN and FLASHPOOL_CAFILE), else in this proce
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    import argparse
+
     from engine.api import SiteAPI
 
 T = TypeVar("T")
+
+NAME_MAX = 255  # bytes in one name of a path (Linux's file systems)
+PATH_MAX = 4096  # bytes in a whole path, its ending NUL included
+
+
+def path_problem(text: str) -> str | None:
+    """Why the system cannot name the site path `text` (a name in it over NAME_MAX bytes, or the
+    whole, as an absolute path, over PATH_MAX), else None: every command refuses it before it
+    looks for a server or a site there."""
+    raw = os.fsencode(text)
+    if long := next((name for name in raw.split(b"/") if len(name) > NAME_MAX), None):
+        shown = os.fsdecode(long[:24])
+        return f"a name in it is longer than {NAME_MAX} bytes ({shown}..., {len(long)} bytes)"
+    if len(os.fsencode(os.path.abspath(text))) >= PATH_MAX:
+        return f"it is longer than a path may be ({PATH_MAX - 1} bytes)"
+    return None
 
 
 def site_api(args: argparse.Namespace) -> SiteAPI:
@@ -63,4 +80,4 @@ async def act(args: argparse.Namespace, act: Callable[[SiteAPI], Awaitable[T]]) 
         await api.close()
 
 
-__all__ = ["act", "ask", "site_api"]
+__all__ = ["act", "ask", "path_problem", "site_api"]

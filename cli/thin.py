@@ -343,7 +343,9 @@ def main(argv: list[str]) -> int | None:
     if request is None or os.environ.get("FLASHPOOL_SERVER"):
         return None
     site, command, options = request
-    if not sockets.listening(site):
+    from cli.connect import path_problem
+
+    if path_problem(str(site)) or not sockets.listening(site):
         return None  # no server: the command runs in this process, through the full CLI
     if command == "-":  # bytes that are not UTF-8 reach the parser, which names them
         with open(sys.stdin.fileno(), encoding="utf-8", errors="surrogateescape", closefd=False) as stdin:

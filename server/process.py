@@ -38,7 +38,7 @@ from engine.messages import NOT_DURABLE
 from engine.paths import private_file
 from engine.plex import Fenced, Membership, Ownership, PoolEnqueues, SystemInUse
 from engine.security import Identity, auditkey
-from engine.site import Site, SiteInUse
+from engine.site import Site, SiteInUse, check_site
 from server import plexhost, sockets, standby
 from server.app import SiteServer, http_log
 
@@ -382,8 +382,10 @@ def detach(argv: list[str], site: Path, own: Path | None = None, timeout: float 
     """Start `flashpool serve` (the same arguments, without --detach) in its own session; return
     its pid once it listens (a host of the plex: on its `own` socket, driving the site or standing
     by). Its standard error goes to the site's flashpool-server.out."""
+    check_site(site)  # nothing is written where no site is (what `flashpool serve` would say)
     out = site / DETACHED_OUTPUT
     with open(private_file(out, os.O_WRONLY | os.O_APPEND), "ab") as f:
+        start = f.seek(0, os.SEEK_END)  # earlier starts' output stays, but is not this one's
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli", *argv],
             stdin=subprocess.DEVNULL,
@@ -395,7 +397,9 @@ def detach(argv: list[str], site: Path, own: Path | None = None, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = out.read_text(errors="replace").strip().splitlines()[-3:]
+            with open(out, "rb") as f:
+                f.seek(start)
+                tail = f.read().decode(errors="replace").strip().splitlines()[-3:]
             raise FlashpoolError(f"the server did not start (exit {proc.returncode}): {' / '.join(tail)}")
         if sockets.listening(site, own):
             return proc.pid

@@ -226,6 +226,29 @@ def test_a_detached_server_started_to_linger_stops_by_itself_when_nothing_runs(s
         time.sleep(0.2)
 
 
+def test_a_detached_start_where_no_site_is_says_what_serve_says_and_makes_nothing(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for where in (tmp_path / "nonexist", empty):
+        foreground = cli(where, "serve")
+        detached = cli(where, "serve", "--detach")
+        assert detached.returncode == foreground.returncode == 12, detached
+        assert detached.stderr == foreground.stderr, (detached, foreground)
+        assert "is not a flashpool site" in detached.stderr and "internal error" not in detached.stderr
+    assert not (tmp_path / "nonexist").exists()
+    assert list(empty.iterdir()) == []  # the `flashpool init` the message recommends works there
+    assert cli(empty, "init").returncode == 0
+
+
+def test_a_failed_detached_start_reports_its_own_errors_only(site):
+    first = cli(site, "serve", "--detach", "--listen", "127.0.0.1:1")
+    assert first.returncode == 12 and "--listen needs --tls-cert and --tls-key" in first.stderr, first
+    missing = str(site.parent / "missing.pem")
+    again = cli(site, "serve", "--detach", "--listen", "127.0.0.1:1", "--tls-cert", missing, "--tls-key", missing)
+    assert again.returncode == 12 and "cannot be used" in again.stderr, again
+    assert "--listen needs" not in again.stderr, again  # both were given this time
+
+
 def test_stop_and_status_without_a_server(site):
     assert cli(site, "status").returncode == 3
     out = cli(site, "stop")

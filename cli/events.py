@@ -8,6 +8,7 @@ whose events there could be)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -33,15 +34,16 @@ async def run(args: argparse.Namespace) -> int:
     last: dict[int, float] = {}
     printed = 0
     try:
-        async for event in api.events():
-            if isinstance(event, CopyProgress):  # coalesced, by when the copy made them
-                if event.out_of_sync and event.at - last.get(event.rel_id, float("-inf")) < PROGRESS_EVERY:
-                    continue  # the next one a second later, or the last one (nothing left to copy)
-                last[event.rel_id] = event.at
-            print(json.dumps(wire.encode(event)) if args.json else line(event), flush=True)
-            printed += 1
-            if args.count is not None and printed >= args.count:
-                return 0
+        async with contextlib.aclosing(api.events()) as stream:  # its reader ended before the close
+            async for event in stream:
+                if isinstance(event, CopyProgress):  # coalesced, by when the copy made them
+                    if event.out_of_sync and event.at - last.get(event.rel_id, float("-inf")) < PROGRESS_EVERY:
+                        continue  # the next one a second later, or the last one (nothing left to copy)
+                    last[event.rel_id] = event.at
+                print(json.dumps(wire.encode(event)) if args.json else line(event), flush=True)
+                printed += 1
+                if args.count is not None and printed >= args.count:
+                    return 0
     finally:
         await api.close()
     return 0

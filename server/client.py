@@ -13,7 +13,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,6 +93,7 @@ class RemoteSite(SiteAPI):
         self._choosing: asyncio.Lock | None = None  # made on the client's own loop
         self._retired: set[asyncio.Task[None]] = set()  # sessions left for another socket, closing later
         self._busy: dict[aiohttp.ClientSession, int] = {}  # requests in flight on each session
+        self._readers: set[asyncio.Task[None]] = set()  # event streams being read, ended at close
         self._closing = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="flashpool-client", daemon=True)
@@ -389,7 +390,7 @@ class RemoteSite(SiteAPI):
         return str(await self._do("save_transcript", pool=pool, name=name, text=text))
 
     # -- events ---------------------------------------------------------------------------------------
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self) -> AsyncGenerator[Event, None]:
         """The server's events; when the stream breaks (the server restarted, or this client fell
         behind) it is opened again; a FlashCopyChanged, when it breaks and when it is back, says
         everything may have changed."""
@@ -403,6 +404,10 @@ class RemoteSite(SiteAPI):
             reader.cancel()
 
     async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event]) -> None:
+        reader = asyncio.current_task()
+        assert reader is not None
+        self._readers.add(reader)  # a stream left unclosed is ended by close(), never left pending
+        reader.add_done_callback(self._readers.discard)
         first = True
         while (session := self._session) is not None:
             streaming = False
@@ -475,6 +480,10 @@ class RemoteSite(SiteAPI):
 
     async def _close_session(self) -> None:
         self._closing = True
+        for reader in list(self._readers):  # event streams its caller did not close
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
         for task in list(self._retired):  # each closes its session as it ends
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

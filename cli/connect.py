@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from engine.errors import FlashpoolError
+
 if TYPE_CHECKING:
     import argparse
 
@@ -32,12 +34,29 @@ def path_problem(text: str) -> str | None:
     return None
 
 
+class UsageError(FlashpoolError):
+    """A setting the command line depends on is malformed: exit 2, as argparse's errors."""
+
+
+def server_url() -> str | None:
+    """The server FLASHPOOL_SERVER names (https://host:port), if any; a value that is not one
+    is a usage error."""
+    url = os.environ.get("FLASHPOOL_SERVER")
+    if not url:
+        return None
+    from server.client import url_problem
+
+    if why := url_problem(url):
+        raise UsageError(f"FLASHPOOL_SERVER={url!r} is not an https URL (https://host:port): {why}")
+    return url
+
+
 def site_api(args: argparse.Namespace) -> SiteAPI:
     """The site's server when one runs (FLASHPOOL_SERVER names one on TCP, with FLASHPOOL_TOKEN
     and FLASHPOOL_CAFILE), else the site in this process."""
     from server import sockets
 
-    url = os.environ.get("FLASHPOOL_SERVER")
+    url = server_url()
     path = Path(args.site)
     if url or sockets.listening(path):
         from server.client import RemoteSite  # the HTTP client's imports only when there is a server
@@ -48,8 +67,6 @@ def site_api(args: argparse.Namespace) -> SiteAPI:
             )
         return RemoteSite(path)
     if system := sockets.chosen_system():  # a host was named: never the site in this process instead
-        from engine.errors import FlashpoolError
-
         raise FlashpoolError(
             f"system {system} does not run for {path}: no host answers on {sockets.socket_path(path, system)} "
             f"(flashpool status shows the plex's hosts; unset {sockets.SYSTEM_ENV} for the site's server)"
@@ -80,4 +97,4 @@ async def act(args: argparse.Namespace, act: Callable[[SiteAPI], Awaitable[T]]) 
         await api.close()
 
 
-__all__ = ["act", "ask", "path_problem", "site_api"]
+__all__ = ["UsageError", "act", "ask", "path_problem", "server_url", "site_api"]

@@ -24,7 +24,7 @@ def full(argv: list[str]) -> int:
     blocking command, cli.tools's, as it is: through a server it needs no event loop)."""
     import inspect
 
-    from cli.connect import path_problem
+    from cli.connect import UsageError, path_problem
     from cli.parser import make_parser
     from engine import logs
     from engine.errors import FlashpoolError
@@ -44,6 +44,9 @@ def full(argv: list[str]) -> int:
         import asyncio
 
         return int(asyncio.run(args.run(args)))
+    except UsageError as exc:
+        print(f"flashpool: {exc}", file=sys.stderr)
+        return 2
     except FlashpoolError as exc:
         print(f"flashpool: {exc}", file=sys.stderr)
         return 12

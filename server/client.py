@@ -65,6 +65,26 @@ def _ends_a_copy(event: Event) -> bool:
     return isinstance(event, RelationshipEnded | CopyFailed | FlashCopyChanged)
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot name a server's TCP listener (https://host:port, TLS only), else None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme != "https":
+        return "the API is served over TLS only" if parts.scheme == "http" else "it names no https:// server"
+    if not parts.hostname:
+        return "it names no host"
+    if port is None:
+        return "it names no port"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "a server's URL has no path"
+    return None
+
+
 class ServerGone(FlashpoolError):
     """The server cannot be reached (it stopped, or never ran)."""
 
@@ -82,8 +102,11 @@ class RemoteSite(SiteAPI):
         """The server of `site` (its socket), or the one at `url` (https://host:port, with a token)."""
         if (site is None) == (url is None):
             raise ValueError("name a site or a server URL")
+        if url is not None and (why := url_problem(url)):
+            raise FlashpoolError(f"{url!r} is not an https URL (https://host:port): {why}")
         self.mode = "server"
         self.path = site or Path(str(url))
+        self._where = f"the server of {site}" if site is not None else f"the server at {url}"  # for messages
         self._url = url
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._cafile = cafile
@@ -103,6 +126,8 @@ class RemoteSite(SiteAPI):
             self._run(self._open())
             caller = self.whoami()  # open to every connected user: nothing of the site yet
         except BaseException:
+            with contextlib.suppress(Exception):  # refused or unreachable: its session closed, not dumped
+                self._run(self._close_session())
             self._shutdown()
             raise
         self._know(caller)
@@ -157,7 +182,7 @@ class RemoteSite(SiteAPI):
         for again in (follow, False):
             session = self._session
             if session is None:
-                raise ServerGone(f"this client of {self.path} was closed")
+                raise ServerGone(f"this client of {self._where} was closed")
             self._busy[session] = self._busy.get(session, 0) + 1
             try:
                 async with session.request(route.method, self._base + path, params=query, json=body) as r:
@@ -169,9 +194,9 @@ class RemoteSite(SiteAPI):
                 # A stop is for the server this client reached, never for another host
                 if again and call != "stop_server" and await self._choose_again(session):
                     continue
-                raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+                raise ServerGone(f"{self._where} cannot be reached ({exc})") from None
             except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
-                raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+                raise ServerGone(f"{self._where} cannot be reached ({exc})") from None
             finally:
                 if left := self._busy[session] - 1:
                     self._busy[session] = left
@@ -501,4 +526,4 @@ class RemoteSite(SiteAPI):
             self._unix = None
 
 
-__all__ = ["RemoteSite", "ServerGone"]
+__all__ = ["RemoteSite", "ServerGone", "url_problem"]

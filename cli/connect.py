@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import argparse
 
     from engine.api import SiteAPI
+    from server.client import RemoteSite
 
 T = TypeVar("T")
 
@@ -58,13 +59,11 @@ def site_api(args: argparse.Namespace) -> SiteAPI:
 
     url = server_url()
     path = Path(args.site)
-    if url or sockets.listening(path):
+    if url:
+        return remote(url)
+    if sockets.listening(path):
         from server.client import RemoteSite  # the HTTP client's imports only when there is a server
 
-        if url:
-            return RemoteSite(
-                url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE")
-            )
         return RemoteSite(path)
     if system := sockets.chosen_system():  # a host was named: never the site in this process instead
         raise FlashpoolError(
@@ -75,6 +74,13 @@ def site_api(args: argparse.Namespace) -> SiteAPI:
     from engine.site import Site
 
     return LocalSite(Site.open(path))
+
+
+def remote(url: str) -> RemoteSite:
+    """The server at `url` (FLASHPOOL_SERVER's), with FLASHPOOL_TOKEN and FLASHPOOL_CAFILE."""
+    from server.client import RemoteSite
+
+    return RemoteSite(url=url, token=os.environ.get("FLASHPOOL_TOKEN"), cafile=os.environ.get("FLASHPOOL_CAFILE"))
 
 
 async def ask(args: argparse.Namespace, read: Callable[[SiteAPI], T]) -> T:
@@ -97,4 +103,4 @@ async def act(args: argparse.Namespace, act: Callable[[SiteAPI], Awaitable[T]]) 
         await api.close()
 
 
-__all__ = ["UsageError", "act", "ask", "path_problem", "server_url", "site_api"]
+__all__ = ["UsageError", "act", "ask", "path_problem", "remote", "server_url", "site_api"]

@@ -22,15 +22,24 @@ PROGRESS_EVERY = 1.0  # seconds between two progress lines of one relationship
 
 
 async def run(args: argparse.Namespace) -> int:
+    from cli.connect import remote, server_url
     from engine.events import CopyProgress
     from server import sockets, wire
-    from server.client import RemoteSite
+    from server.client import RemoteSite, ServerGone
 
     path = Path(args.site)
-    if not sockets.listening(path):
+    api: RemoteSite
+    if url := server_url():  # the server FLASHPOOL_SERVER names, as every other command reaches it
+        try:
+            api = remote(url)
+        except ServerGone as exc:
+            print(f"flashpool: {exc}; its events come from its server", file=sys.stderr)
+            return 3
+    elif not sockets.listening(path):
         print(f"flashpool: no server runs for {path}; its events come from its server", file=sys.stderr)
         return 3
-    api = RemoteSite(path)
+    else:
+        api = RemoteSite(path)
     last: dict[int, float] = {}
     printed = 0
     try:

@@ -13,7 +13,10 @@ from engine.errors import FlashpoolError
 from engine.messages import NOT_DURABLE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.api import SiteStatus
+    from server.client import RemoteSite
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -66,11 +69,12 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    import time
-
+    from cli.connect import server_url
     from cli.thin import ThinError, ThinSite
     from server import sockets, wire
 
+    if url := server_url():  # the server FLASHPOOL_SERVER names, as every other command reaches it
+        return _status_at(args, url)
     path = Path(args.site)
     if not sockets.listening(path):
         system = sockets.chosen_system()
@@ -95,6 +99,31 @@ def status(args: argparse.Namespace) -> int:
         return 3
     finally:
         thin.close()
+    return _report(args, st)
+
+
+def _status_at(args: argparse.Namespace, url: str) -> int:
+    """`status` of the server at `url` (over TCP, with FLASHPOOL_TOKEN): exit 3 when it cannot
+    be reached."""
+    from cli.connect import remote
+    from server.client import ServerGone
+
+    try:
+        api = remote(url)
+    except ServerGone as exc:
+        say(args, f"flashpool: {exc}", running=False, server=url, message=str(exc))
+        return 3
+    try:
+        st = api.status()
+    finally:
+        api.close_now()
+    return _report(args, st)
+
+
+def _report(args: argparse.Namespace, st: SiteStatus) -> int:
+    """The status of a server that answered."""
+    import time
+
     pct = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else 100.0
     up = time.time() - st.started_at
     say(
@@ -137,8 +166,11 @@ def _duration(seconds: float) -> str:
 async def stop(args: argparse.Namespace) -> int:
     import asyncio
 
+    from cli.connect import server_url
     from server import sockets
 
+    if url := server_url():  # the server FLASHPOOL_SERVER names, as every other command reaches it
+        return await _stop_at(args, url)
     path = Path(args.site)
     system = sockets.chosen_system()
     target = sockets.socket_path(path, system)  # never another host of the plex than the one named
@@ -160,14 +192,53 @@ async def stop(args: argparse.Namespace) -> int:
         except NotAuthorized:  # may stop it without LIST: then it is not told what runs
             st = None
         host = next((h for h in st.hosts if h.system == system), None) if st and system else None
-        if system is not None and (st is None or (host is not None and not host.domains)):
-            # it drives nothing (or this user may not read what it runs): it answers the stop itself
-            return await asyncio.to_thread(_stop_host, args, path, system, target)
+    except BaseException:
+        await api.close()
+        raise
+    if system is not None and (st is None or (host is not None and not host.domains)):
+        # it drives nothing (or this user may not read what it runs): it answers the stop itself
+        await api.close()
+        return await asyncio.to_thread(_stop_host, args, path, system, target)
+    return await _stop_through(args, api, st, f"the server of {path}", lambda: _let_go(path, target))
+
+
+async def _stop_at(args: argparse.Namespace, url: str) -> int:
+    """`stop` of the server at `url` (over TCP, with FLASHPOOL_TOKEN; READ on STGADMIN.FPL.SERVER
+    as on the socket); then wait until it no longer listens there."""
+    import asyncio
+
+    from cli.connect import remote
+    from engine.api import NotAuthorized
+    from server.client import ServerGone
+
+    try:
+        api = await asyncio.to_thread(remote, url)
+    except ServerGone as exc:  # over TCP that is not proof that none runs: nothing was stopped
+        print(f"flashpool: {exc}; nothing was stopped", file=sys.stderr)
+        return 12
+    try:
+        st: SiteStatus | None = await asyncio.to_thread(api.status)
+    except NotAuthorized:
+        st = None
+    except BaseException:
+        await api.close()
+        raise
+    return await _stop_through(args, api, st, f"the server at {url}", lambda: _unheard(url))
+
+
+async def _stop_through(
+    args: argparse.Namespace, api: RemoteSite, st: SiteStatus | None, where: str, let_go: Callable[[], bool]
+) -> int:
+    """Stop the server `api` reaches (`st`: its status, None when this user may not read it),
+    unless copies run and --force was not given; then wait until `let_go` says it has gone."""
+    import asyncio
+
+    try:
         copies, consoles = (st.copies, st.clients) if st else (0, 0)
         if copies and not args.force:
             say(
                 args,
-                f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in the server of {path}; "
+                f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in {where}; "
                 f"stopped, they resume where they are at its next start (nothing copied is lost); "
                 f"{consoles} console(s) attached. Stop it anyway with --force",
                 stopped=False,
@@ -182,8 +253,8 @@ async def stop(args: argparse.Namespace) -> int:
         for line in res.lines():
             print(f"flashpool: {line}", file=sys.stderr)
         return res.rc
-    if not await asyncio.to_thread(_let_go, path, target):
-        print(f"flashpool: the server of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
+    if not await asyncio.to_thread(let_go):
+        print(f"flashpool: {where} was asked to stop but still answers after 120 s", file=sys.stderr)
         return 12
     resume = (
         f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"
@@ -195,7 +266,7 @@ async def stop(args: argparse.Namespace) -> int:
     )
     say(
         args,
-        f"flashpool: the server of {path} (process {api.pid}) has stopped{resume}{seen}",
+        f"flashpool: {where} (process {api.pid}) has stopped{resume}{seen}",
         stopped=True,
         pid=api.pid,
         copies=copies,
@@ -225,6 +296,26 @@ def _stop_host(args: argparse.Namespace, path: Path, system: str, target: Path) 
     text = res.messages[0].text if res.messages else ""
     say(args, f"flashpool: system {system} of {path} has stopped: {text}", stopped=True, system=system)
     return 0
+
+
+def _unheard(url: str, seconds: float = 120.0) -> bool:
+    """Whether the server at `url` asked to stop no longer accepts connections within `seconds`."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=2.0):
+                pass
+        except OSError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def _let_go(path: Path, target: Path, seconds: float = 120.0) -> bool:

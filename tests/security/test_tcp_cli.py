@@ -5,9 +5,11 @@ is not an https URL is a usage error; messages name the server's URL as it was g
 from __future__ import annotations
 
 import getpass
+import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,4 +76,39 @@ def test_a_server_url_that_is_not_https_is_a_usage_error(tmp_path, tls, url):
         out = over_tcp(site, url, "fpl_x", tls, *args)
         assert out.returncode == 2, out
         assert f"FLASHPOOL_SERVER={url!r} is not an https URL" in out.stderr, out
+        _clean(out)
+
+
+def test_status_events_and_stop_reach_the_server_flashpool_server_names(tmp_path, tls):
+    site = make_site(tmp_path / "site")
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    elsewhere = tmp_path / "none"  # no site, no socket: only FLASHPOOL_SERVER names the server
+    srv = Server(site, "--listen", f"127.0.0.1:{port}", "--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"]))
+    with srv:
+        token = _token(site)[1]
+        status = over_tcp(elsewhere, url, token, tls, "status")
+        assert status.returncode == 0 and f"runs as process {srv.pid}" in status.stdout, status
+        _clean(status)
+        e = env() | {"FLASHPOOL_SERVER": url, "FLASHPOOL_CAFILE": str(tls["ca"]), "FLASHPOOL_TOKEN": token}
+        cmd = [sys.executable, "-m", "cli", "events", "--count", "1", "--json", "--site", str(elsewhere)]
+        follower = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while follower.poll() is None:  # a command is an event (its activity log line)
+            assert time.monotonic() < deadline, "no event came over TCP"
+            cli(site, "hsm", "QUERY COPYPOOL(PAY)")
+            time.sleep(0.2)
+        out, err = follower.communicate()
+        assert follower.returncode == 0 and json.loads(out)["type"], (out, err)
+        assert "Unclosed" not in err and "Traceback" not in err, err
+        stopped = over_tcp(elsewhere, url, token, tls, "stop")
+        assert stopped.returncode == 0, stopped
+        assert f"the server at {url} (process {srv.pid}) has stopped" in stopped.stdout, stopped
+        _clean(stopped)
+        assert srv.proc is not None and srv.proc.wait(30) == 0
+    gone = over_tcp(elsewhere, url, token, tls, "status")
+    assert gone.returncode == 3 and f"the server at {url} cannot be reached" in gone.stdout, gone
+    refused = over_tcp(elsewhere, url, token, tls, "stop")
+    assert refused.returncode == 12 and "nothing was stopped" in refused.stderr, refused
+    for out in (gone, refused):
         _clean(out)

@@ -234,16 +234,28 @@ async def _stop_through(
     import asyncio
 
     try:
-        copies, consoles = (st.copies, st.clients) if st else (0, 0)
+        copies = st.copies if st else 0
+        consoles, waiting = (st.consoles, st.waiting) if st else (0, 0)
+        readers = max(0, st.clients - consoles - waiting) if st else 0
+        attached = {"consoles": consoles, "waiting": waiting, "readers": readers}
         if copies and not args.force:
+            who = [
+                f"{n} {what}"
+                for n, what in (
+                    (consoles, "console(s) attached"),
+                    (waiting, "CLI client(s) waiting on a command"),
+                    (readers, "event stream reader(s)"),
+                )
+                if n
+            ]
             say(
                 args,
                 f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in {where}; "
                 f"stopped, they resume where they are at its next start (nothing copied is lost); "
-                f"{consoles} console(s) attached. Stop it anyway with --force",
+                f"{', '.join(who) or 'no client attached'}. Stop it anyway with --force",
                 stopped=False,
                 copies=copies,
-                consoles=consoles,
+                **attached,
             )
             return 8
         res = await api.stop_server()
@@ -261,8 +273,14 @@ async def _stop_through(
         if copies
         else ""
     )
-    seen = (
-        f"; {consoles} attached console(s) say the server is gone and reconnect when it runs again" if consoles else ""
+    seen = "".join(
+        f"; {n} {what}"
+        for n, what in (
+            (consoles, "attached console(s) say the server is gone and reconnect when it runs again"),
+            (waiting, "CLI client(s) waiting on a command are told the server stopped"),
+            (readers, "event stream reader(s) see their stream end"),
+        )
+        if n
     )
     say(
         args,
@@ -270,7 +288,7 @@ async def _stop_through(
         stopped=True,
         pid=api.pid,
         copies=copies,
-        consoles=consoles,
+        **attached,
     )
     return 0
 

@@ -98,15 +98,19 @@ class RemoteSite(SiteAPI):
         token: str | None = None,
         cafile: str | None = None,
         timeout: float = 600.0,
+        kind: str = wire.STREAM,
     ) -> None:
-        """The server of `site` (its socket), or the one at `url` (https://host:port, with a token)."""
+        """The server of `site` (its socket), or the one at `url` (https://host:port, with a token);
+        `kind`: what its event stream says it is (wire.CONSOLE for a console: `flashpool stop`
+        counts consoles apart from CLI clients waiting on a command and other readers)."""
         if (site is None) == (url is None):
             raise ValueError("name a site or a server URL")
         if url is not None and (why := url_problem(url)):
             raise FlashpoolError(f"{url!r} is not an https URL (https://host:port): {why}")
         self.mode = "server"
+        self.kind = kind
         self.path = site or Path(str(url))
-        self._where = f"the server of {site}" if site is not None else f"the server at {url}"  # for messages
+        self.where = f"the server of {site}" if site is not None else f"the server at {url}"  # for messages
         self._url = url
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._cafile = cafile
@@ -182,7 +186,7 @@ class RemoteSite(SiteAPI):
         for again in (follow, False):
             session = self._session
             if session is None:
-                raise ServerGone(f"this client of {self._where} was closed")
+                raise ServerGone(f"this client of {self.where} was closed")
             self._busy[session] = self._busy.get(session, 0) + 1
             try:
                 async with session.request(route.method, self._base + path, params=query, json=body) as r:
@@ -194,9 +198,9 @@ class RemoteSite(SiteAPI):
                 # A stop is for the server this client reached, never for another host
                 if again and call != "stop_server" and await self._choose_again(session):
                     continue
-                raise ServerGone(f"{self._where} cannot be reached ({exc})") from None
+                raise ServerGone(f"{self.where} cannot be reached ({exc})") from None
             except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
-                raise ServerGone(f"{self._where} cannot be reached ({exc})") from None
+                raise ServerGone(f"{self.where} cannot be reached ({exc})") from None
             finally:
                 if left := self._busy[session] - 1:
                     self._busy[session] = left
@@ -419,16 +423,21 @@ class RemoteSite(SiteAPI):
         """The server's events; when the stream breaks (the server restarted, or this client fell
         behind) it is opened again; a FlashCopyChanged, when it breaks and when it is back, says
         everything may have changed."""
+        async for event in self._events_as(self.kind):
+            yield event
+
+    async def _events_as(self, kind: str) -> AsyncGenerator[Event, None]:
+        """events(), its stream named to the server as a client of `kind` (wire.CLIENT_HEADER)."""
         here = asyncio.get_running_loop()
         inbox: asyncio.Queue[Event] = asyncio.Queue()
-        reader = asyncio.run_coroutine_threadsafe(self._read_events(here, inbox), self._loop)
+        reader = asyncio.run_coroutine_threadsafe(self._read_events(here, inbox, kind), self._loop)
         try:
             while True:
                 yield await inbox.get()
         finally:
             reader.cancel()
 
-    async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event]) -> None:
+    async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event], kind: str) -> None:
         reader = asyncio.current_task()
         assert reader is not None
         self._readers.add(reader)  # a stream left unclosed is ended by close(), never left pending
@@ -438,7 +447,9 @@ class RemoteSite(SiteAPI):
             streaming = False
             try:
                 async with session.get(
-                    self._base + EVENTS_PATH, timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
+                    self._base + EVENTS_PATH,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+                    headers={wire.CLIENT_HEADER: kind},
                 ) as r:
                     if r.status != 200:
                         raise ServerGone(f"event stream refused ({r.status})")
@@ -466,7 +477,7 @@ class RemoteSite(SiteAPI):
         status is read again as soon as a copy ends or stops (and at least every 2 s, or every
         0.25 s while a progress line is drawn), never polled in a loop."""
         loop = asyncio.get_running_loop()
-        stream = self.events().__aiter__()  # subscribed before the first read: no end is missed
+        stream = self._events_as(wire.WAITING).__aiter__()  # subscribed before the first read: no end is missed
         pending: asyncio.Future[Event] = asyncio.ensure_future(stream.__anext__())
         try:
             while (parked := await self._copies_settled(progress)) is None:

@@ -129,6 +129,7 @@ async def serve(options: ServeOptions) -> int:
         Identity.current(),
         mode="server",
         clients=lambda: holder[0].clients() if holder else 0,
+        attached=lambda: holder[0].attached() if holder else (0, 0),
         started_at=started,
     )
     server = SiteServer(api, on_stop=stop.set)

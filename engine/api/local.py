@@ -84,6 +84,7 @@ class LocalSite(SiteAPI):
         *,
         mode: str = "embedded",
         clients: Callable[[], int] = lambda: 0,
+        attached: Callable[[], tuple[int, int]] = lambda: (0, 0),
         backlog: Callable[[], int] = lambda: 0,
         started_at: float | None = None,
         origin: str | None = None,
@@ -95,6 +96,7 @@ class LocalSite(SiteAPI):
         self.path = site.path
         self.origin = origin or ("API" if mode == "server" else "CLI")  # how the audit trail names the route
         self._clients = clients
+        self._attached = attached  # (consoles, CLI clients waiting on a command) of the clients
         self._backlog = backlog
         self._started_at = started_at if started_at is not None else time.time()
 
@@ -109,6 +111,7 @@ class LocalSite(SiteAPI):
             who,
             mode=self.mode,
             clients=self._clients,
+            attached=self._attached,
             backlog=self._backlog,
             started_at=self._started_at,
             origin=origin,
@@ -214,6 +217,7 @@ class LocalSite(SiteAPI):
         if not seen.everything:
             shown = {r.id for r in fc.core.relationships() if seen.pair(r.source, r.target)}
             parked = {rid: why for rid, why in parked.items() if rid in shown}
+        consoles, waiting = self._attached()
         return SiteStatus(
             site=self.name,
             demo=self.engine.demo,
@@ -233,6 +237,8 @@ class LocalSite(SiteAPI):
             version=_version(),
             durable=self.engine.catalog.durable,
             hosts=tuple(plex.hosts(self.engine.catalog)),
+            consoles=consoles,
+            waiting=waiting,
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:

@@ -132,7 +132,9 @@ def _report(args: argparse.Namespace, st: SiteStatus) -> int:
         f"up {_duration(up)}; copies running {st.copies}"
         + (f" ({pct:.0f}% copied, {st.out_of_sync:,} tracks left)" if st.copies else "")
         + (f", {len(st.parked)} parked" if st.parked else "")
-        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}"
+        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}"
+        + (f"; queued {len(st.queued)} ({'; '.join(st.queued)})" if st.queued else "")
+        + f"; clients {st.clients}"
         + (f"\nhosts of the plex: {'; '.join(h.describe() for h in st.hosts)}" if st.hosts else "")
         + ("" if st.durable else f"\nFPL760W {NOT_DURABLE}"),
         running=True,
@@ -145,7 +147,10 @@ def _report(args: argparse.Namespace, st: SiteStatus) -> int:
         parked=len(st.parked),
         background=st.background,
         holds=list(st.holds),
+        queued=list(st.queued),
         clients=st.clients,
+        consoles=st.consoles,
+        waiting=st.waiting,
         version=st.version,
         hosts=[
             {"system": h.system, "role": h.role, "live": h.live, "primary": h.primary}
@@ -235,10 +240,15 @@ async def _stop_through(
 
     try:
         copies = st.copies if st else 0
+        queued = list(st.queued) if st else []
         consoles, waiting = (st.consoles, st.waiting) if st else (0, 0)
         readers = max(0, st.clients - consoles - waiting) if st else 0
         attached = {"consoles": consoles, "waiting": waiting, "readers": readers}
-        if copies and not args.force:
+        held = (
+            f"{len(queued)} held request(s) queued in {where} ({'; '.join(queued)}); stopped, they are dropped (a queued "
+            "request is kept only while the server runs) and recorded in the activity log as not run (RC 50)"
+        )
+        if (copies or queued) and not args.force:
             who = [
                 f"{n} {what}"
                 for n, what in (
@@ -248,13 +258,17 @@ async def _stop_through(
                 )
                 if n
             ]
+            running = (
+                f"{copies} background cop{'y' if copies == 1 else 'ies'} run in {where}; stopped, they resume "
+                "where they are at its next start (nothing copied is lost)"
+            )
+            work = "; ".join([running] * bool(copies) + [held] * bool(queued))
             say(
                 args,
-                f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in {where}; "
-                f"stopped, they resume where they are at its next start (nothing copied is lost); "
-                f"{', '.join(who) or 'no client attached'}. Stop it anyway with --force",
+                f"flashpool: {work}; {', '.join(who) or 'no client attached'}. Stop it anyway with --force",
                 stopped=False,
                 copies=copies,
+                queued=queued,
                 **attached,
             )
             return 8
@@ -273,6 +287,11 @@ async def _stop_through(
         if copies
         else ""
     )
+    if queued:
+        resume += (
+            f"; {len(queued)} queued held request(s) dropped ({'; '.join(queued)}), each recorded in the "
+            "activity log as not run (ARC1806E RC 50)"
+        )
     seen = "".join(
         f"; {n} {what}"
         for n, what in (
@@ -288,6 +307,7 @@ async def _stop_through(
         stopped=True,
         pid=api.pid,
         copies=copies,
+        dropped=queued,
         **attached,
     )
     return 0

@@ -62,6 +62,15 @@ from engine.api.values import (
 
 
 @functools.cache
+def queued_pool(text: str) -> str | None:
+    """The copy pool a queued request names (none: FRRECOV of a volume or of data sets)."""
+    from engine.command import parse_command
+
+    req = parse_command(text)  # it was parsed when it was queued
+    pool = getattr(req, "copypool", None) or getattr(req, "from_copypool", None)
+    return pool if isinstance(pool, str) else None
+
+
 def _version() -> str:
     """The installed version, read once: importlib.metadata reads the distribution's files at
     every call (1.1 ms here), and every console asks for the site's status each second."""
@@ -239,6 +248,7 @@ class LocalSite(SiteAPI):
             hosts=tuple(plex.hosts(self.engine.catalog)),
             consoles=consoles,
             waiting=waiting,
+            queued=tuple(q.text for q in self.engine.hsm.queued if seen.pool(queued_pool(q.text))),
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:

@@ -61,6 +61,7 @@ class SiteStatus:
     hosts: tuple[HostView, ...] = ()  # the site's HSMplex (engine.plex): none for one unnamed server
     consoles: int = 0  # of the clients: consoles attached (their event streams)
     waiting: int = 0  # of the clients: CLI clients waiting on a command's copies (hsm --wait)
+    queued: tuple[str, ...] = ()  # held NOWAIT requests the server keeps until their RELEASE (FPL180I)
 
 
 @dataclass(frozen=True, slots=True)

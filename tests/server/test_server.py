@@ -249,6 +249,35 @@ def test_a_failed_detached_start_reports_its_own_errors_only(site):
     assert "--listen needs" not in again.stderr, again  # both were given this time
 
 
+def test_a_queued_held_request_is_work_status_shows_it_and_stop_wants_force_and_records_its_drop(site):
+    """A held NOWAIT request the server queued (FPL180I) keeps a lingering server up, shows in
+    status, makes a plain stop refuse (exit 8, naming it) like running copies do, and a forced
+    stop drops it saying so, with an ARC1806E RC 50 entry for it in the activity log."""
+    import sqlite3
+
+    assert cli(site, "serve", "--detach", "--linger", "1", check=True)
+    assert cli(site, "hsm", "HOLD FRBACKUP", check=True)
+    queued = cli(site, "hsm", "FRBACKUP COPYPOOL(PAY) NOWAIT", check=True)
+    assert "FPL180I" in queued.stdout, queued
+    time.sleep(4)  # four lingers: the queued request is work, the server stays
+    assert sockets.listening(site), "the lingering server stopped with a request queued"
+    st = cli(site, "status", check=True)
+    assert "queued 1 (FRBACKUP COPYPOOL(PAY) NOWAIT)" in st.stdout, st
+    assert json.loads(cli(site, "status", "--json", check=True).stdout)["queued"] == ["FRBACKUP COPYPOOL(PAY) NOWAIT"]
+    refused = cli(site, "stop")
+    assert refused.returncode == 8 and "1 held request(s) queued" in refused.stdout, refused
+    assert "FRBACKUP COPYPOOL(PAY) NOWAIT" in refused.stdout and "--force" in refused.stdout, refused
+    assert sockets.listening(site)
+    stopped = cli(site, "stop", "--force")
+    assert stopped.returncode == 0, stopped
+    assert "1 queued held request(s) dropped (FRBACKUP COPYPOOL(PAY) NOWAIT)" in stopped.stdout, stopped
+    assert "activity log" in stopped.stdout, stopped
+    with sqlite3.connect(site / "catalog.db") as c:
+        rows = c.execute("SELECT command, return_code, messages FROM activity ORDER BY id DESC LIMIT 3").fetchall()
+    dropped = [r for r in rows if r[0] == "FRBACKUP COPYPOOL(PAY) NOWAIT" and r[1] == 50]
+    assert dropped and "SERVER STOPPED" in dropped[0][2], rows
+
+
 def test_stop_and_status_without_a_server(site):
     assert cli(site, "status").returncode == 3
     out = cli(site, "stop")

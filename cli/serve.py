@@ -135,6 +135,7 @@ def _report(args: argparse.Namespace, st: SiteStatus) -> int:
         + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}"
         + (f"; queued {len(st.queued)} ({'; '.join(st.queued)})" if st.queued else "")
         + f"; clients {st.clients}"
+        + (f" ({st.consoles} console(s), {st.waiting} CLI client(s) waiting on a command)" if st.clients else "")
         + (f"\nhosts of the plex: {'; '.join(h.describe() for h in st.hosts)}" if st.hosts else "")
         + ("" if st.durable else f"\nFPL760W {NOT_DURABLE}"),
         running=True,

@@ -99,6 +99,8 @@ def test_stop_names_cli_clients_waiting_apart_from_consoles_and_the_client_is_to
             assert (st.consoles, st.waiting, st.clients) == (0, 1, 1), st
         finally:
             api.close_now()
+        shown = cli(site, "status", check=True).stdout
+        assert "clients 1 (0 console(s), 1 CLI client(s) waiting on a command)" in shown, shown
         refused = cli(site, "stop")
         assert refused.returncode == 8, refused
         assert "console" not in refused.stdout and "1 CLI client(s) waiting on a command" in refused.stdout, refused

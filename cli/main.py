@@ -24,6 +24,7 @@ def full(argv: list[str]) -> int:
     blocking command, cli.tools's, as it is: through a server it needs no event loop)."""
     import inspect
 
+    from cli.connect import UsageError, path_problem
     from cli.parser import make_parser
     from engine import logs
     from engine.errors import FlashpoolError
@@ -31,6 +32,9 @@ def full(argv: list[str]) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     site = (args.path or args.site) if args.cmd == "init" else args.site
+    if why := path_problem(site):  # a usage error: nothing is looked for there, nothing made
+        print(f"flashpool: the system cannot name the site path {_shown(site)}: {why}", file=sys.stderr)
+        return 2
     handler = logs.to_site(Path(site), args.log_level)
     try:
         if args.cmd is None:
@@ -40,6 +44,9 @@ def full(argv: list[str]) -> int:
         import asyncio
 
         return int(asyncio.run(args.run(args)))
+    except UsageError as exc:
+        print(f"flashpool: {exc}", file=sys.stderr)
+        return 2
     except FlashpoolError as exc:
         print(f"flashpool: {exc}", file=sys.stderr)
         return 12
@@ -52,6 +59,11 @@ def full(argv: list[str]) -> int:
         return internal_error(args, exc)
     finally:
         logs.detach(handler)
+
+
+def _shown(path: str, most: int = 60) -> str:
+    """A path for a one-line message: its start and end when it is long."""
+    return path if len(path) <= most else f"{path[: most // 2]}...{path[-most // 2 :]}"
 
 
 def open_console(args: argparse.Namespace) -> int:
@@ -74,7 +86,11 @@ def internal_error(args: argparse.Namespace, exc: Exception) -> int:
 
     site = Path(args.site if args.cmd != "init" else (args.path or args.site))
     where = ""
-    if is_site(site) and os.stat(site).st_uid == os.geteuid():  # another user's site: nothing written there
+    try:
+        ours = is_site(site) and os.stat(site).st_uid == os.geteuid()
+    except OSError:  # not a path this system can look at: nothing is written
+        ours = False
+    if ours:  # another user's site: nothing written there
         log = site / "flashpool-errors.log"
         try:
             with open(private_file(log, os.O_WRONLY | os.O_APPEND), "a") as f:

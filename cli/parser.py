@@ -111,7 +111,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     command(sub, "status", "the site's server: pid, uptime, copies, clients (exit 3: none serves it now)", serve.status)
     ev = command(sub, "events", "the server's event stream, a line (or --json object) an event", events.run)
-    ev.add_argument("--count", type=int, metavar="N", help="stop after N events (default: until interrupted)")
+    ev.add_argument("--count", type=_count, metavar="N", help="stop after N events (default: until interrupted)")
     stop = command(sub, "stop", "stop the site's server (it finishes the commands it accepted)", serve.stop)
     stop.add_argument("--force", action="store_true", help="stop it even while background copies run")
 
@@ -245,6 +245,17 @@ def _positive(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number above zero")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number of events, at least one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count: it must be a whole number, at least 1")
     return value
 
 

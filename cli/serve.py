@@ -13,7 +13,10 @@ from engine.errors import FlashpoolError
 from engine.messages import NOT_DURABLE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.api import SiteStatus
+    from server.client import RemoteSite
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -66,11 +69,12 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    import time
-
+    from cli.connect import server_url
     from cli.thin import ThinError, ThinSite
     from server import sockets, wire
 
+    if url := server_url():  # the server FLASHPOOL_SERVER names, as every other command reaches it
+        return _status_at(args, url)
     path = Path(args.site)
     if not sockets.listening(path):
         system = sockets.chosen_system()
@@ -95,6 +99,31 @@ def status(args: argparse.Namespace) -> int:
         return 3
     finally:
         thin.close()
+    return _report(args, st)
+
+
+def _status_at(args: argparse.Namespace, url: str) -> int:
+    """`status` of the server at `url` (over TCP, with FLASHPOOL_TOKEN): exit 3 when it cannot
+    be reached."""
+    from cli.connect import remote
+    from server.client import ServerGone
+
+    try:
+        api = remote(url)
+    except ServerGone as exc:
+        say(args, f"flashpool: {exc}", running=False, server=url, message=str(exc))
+        return 3
+    try:
+        st = api.status()
+    finally:
+        api.close_now()
+    return _report(args, st)
+
+
+def _report(args: argparse.Namespace, st: SiteStatus) -> int:
+    """The status of a server that answered."""
+    import time
+
     pct = 100.0 * (1 - st.out_of_sync / st.tracks) if st.tracks else 100.0
     up = time.time() - st.started_at
     say(
@@ -103,7 +132,10 @@ def status(args: argparse.Namespace) -> int:
         f"up {_duration(up)}; copies running {st.copies}"
         + (f" ({pct:.0f}% copied, {st.out_of_sync:,} tracks left)" if st.copies else "")
         + (f", {len(st.parked)} parked" if st.parked else "")
-        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}; clients {st.clients}"
+        + f"; background dumps {st.background}; held {', '.join(st.holds) or 'none'}"
+        + (f"; queued {len(st.queued)} ({'; '.join(st.queued)})" if st.queued else "")
+        + f"; clients {st.clients}"
+        + (f" ({st.consoles} console(s), {st.waiting} CLI client(s) waiting on a command)" if st.clients else "")
         + (f"\nhosts of the plex: {'; '.join(h.describe() for h in st.hosts)}" if st.hosts else "")
         + ("" if st.durable else f"\nFPL760W {NOT_DURABLE}"),
         running=True,
@@ -116,7 +148,10 @@ def status(args: argparse.Namespace) -> int:
         parked=len(st.parked),
         background=st.background,
         holds=list(st.holds),
+        queued=list(st.queued),
         clients=st.clients,
+        consoles=st.consoles,
+        waiting=st.waiting,
         version=st.version,
         hosts=[
             {"system": h.system, "role": h.role, "live": h.live, "primary": h.primary}
@@ -137,8 +172,11 @@ def _duration(seconds: float) -> str:
 async def stop(args: argparse.Namespace) -> int:
     import asyncio
 
+    from cli.connect import server_url
     from server import sockets
 
+    if url := server_url():  # the server FLASHPOOL_SERVER names, as every other command reaches it
+        return await _stop_at(args, url)
     path = Path(args.site)
     system = sockets.chosen_system()
     target = sockets.socket_path(path, system)  # never another host of the plex than the one named
@@ -160,19 +198,79 @@ async def stop(args: argparse.Namespace) -> int:
         except NotAuthorized:  # may stop it without LIST: then it is not told what runs
             st = None
         host = next((h for h in st.hosts if h.system == system), None) if st and system else None
-        if system is not None and (st is None or (host is not None and not host.domains)):
-            # it drives nothing (or this user may not read what it runs): it answers the stop itself
-            return await asyncio.to_thread(_stop_host, args, path, system, target)
-        copies, consoles = (st.copies, st.clients) if st else (0, 0)
-        if copies and not args.force:
+    except BaseException:
+        await api.close()
+        raise
+    if system is not None and (st is None or (host is not None and not host.domains)):
+        # it drives nothing (or this user may not read what it runs): it answers the stop itself
+        await api.close()
+        return await asyncio.to_thread(_stop_host, args, path, system, target)
+    return await _stop_through(args, api, st, f"the server of {path}", lambda: _let_go(path, target))
+
+
+async def _stop_at(args: argparse.Namespace, url: str) -> int:
+    """`stop` of the server at `url` (over TCP, with FLASHPOOL_TOKEN; READ on STGADMIN.FPL.SERVER
+    as on the socket); then wait until it no longer listens there."""
+    import asyncio
+
+    from cli.connect import remote
+    from engine.api import NotAuthorized
+    from server.client import ServerGone
+
+    try:
+        api = await asyncio.to_thread(remote, url)
+    except ServerGone as exc:  # over TCP that is not proof that none runs: nothing was stopped
+        print(f"flashpool: {exc}; nothing was stopped", file=sys.stderr)
+        return 12
+    try:
+        st: SiteStatus | None = await asyncio.to_thread(api.status)
+    except NotAuthorized:
+        st = None
+    except BaseException:
+        await api.close()
+        raise
+    return await _stop_through(args, api, st, f"the server at {url}", lambda: _unheard(url))
+
+
+async def _stop_through(
+    args: argparse.Namespace, api: RemoteSite, st: SiteStatus | None, where: str, let_go: Callable[[], bool]
+) -> int:
+    """Stop the server `api` reaches (`st`: its status, None when this user may not read it),
+    unless copies run and --force was not given; then wait until `let_go` says it has gone."""
+    import asyncio
+
+    try:
+        copies = st.copies if st else 0
+        queued = list(st.queued) if st else []
+        consoles, waiting = (st.consoles, st.waiting) if st else (0, 0)
+        readers = max(0, st.clients - consoles - waiting) if st else 0
+        attached = {"consoles": consoles, "waiting": waiting, "readers": readers}
+        held = (
+            f"{len(queued)} held request(s) queued in {where} ({'; '.join(queued)}); stopped, they are dropped (a queued "
+            "request is kept only while the server runs) and recorded in the activity log as not run (RC 50)"
+        )
+        if (copies or queued) and not args.force:
+            who = [
+                f"{n} {what}"
+                for n, what in (
+                    (consoles, "console(s) attached"),
+                    (waiting, "CLI client(s) waiting on a command"),
+                    (readers, "event stream reader(s)"),
+                )
+                if n
+            ]
+            running = (
+                f"{copies} background cop{'y' if copies == 1 else 'ies'} run in {where}; stopped, they resume "
+                "where they are at its next start (nothing copied is lost)"
+            )
+            work = "; ".join([running] * bool(copies) + [held] * bool(queued))
             say(
                 args,
-                f"flashpool: {copies} background cop{'y' if copies == 1 else 'ies'} run in the server of {path}; "
-                f"stopped, they resume where they are at its next start (nothing copied is lost); "
-                f"{consoles} console(s) attached. Stop it anyway with --force",
+                f"flashpool: {work}; {', '.join(who) or 'no client attached'}. Stop it anyway with --force",
                 stopped=False,
                 copies=copies,
-                consoles=consoles,
+                queued=queued,
+                **attached,
             )
             return 8
         res = await api.stop_server()
@@ -182,24 +280,36 @@ async def stop(args: argparse.Namespace) -> int:
         for line in res.lines():
             print(f"flashpool: {line}", file=sys.stderr)
         return res.rc
-    if not await asyncio.to_thread(_let_go, path, target):
-        print(f"flashpool: the server of {path} was asked to stop but still answers after 120 s", file=sys.stderr)
+    if not await asyncio.to_thread(let_go):
+        print(f"flashpool: {where} was asked to stop but still answers after 120 s", file=sys.stderr)
         return 12
     resume = (
         f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"
         if copies
         else ""
     )
-    seen = (
-        f"; {consoles} attached console(s) say the server is gone and reconnect when it runs again" if consoles else ""
+    if queued:
+        resume += (
+            f"; {len(queued)} queued held request(s) dropped ({'; '.join(queued)}), each recorded in the "
+            "activity log as not run (ARC1806E RC 50)"
+        )
+    seen = "".join(
+        f"; {n} {what}"
+        for n, what in (
+            (consoles, "attached console(s) say the server is gone and reconnect when it runs again"),
+            (waiting, "CLI client(s) waiting on a command are told the server stopped"),
+            (readers, "event stream reader(s) see their stream end"),
+        )
+        if n
     )
     say(
         args,
-        f"flashpool: the server of {path} (process {api.pid}) has stopped{resume}{seen}",
+        f"flashpool: {where} (process {api.pid}) has stopped{resume}{seen}",
         stopped=True,
         pid=api.pid,
         copies=copies,
-        consoles=consoles,
+        dropped=queued,
+        **attached,
     )
     return 0
 
@@ -225,6 +335,26 @@ def _stop_host(args: argparse.Namespace, path: Path, system: str, target: Path) 
     text = res.messages[0].text if res.messages else ""
     say(args, f"flashpool: system {system} of {path} has stopped: {text}", stopped=True, system=system)
     return 0
+
+
+def _unheard(url: str, seconds: float = 120.0) -> bool:
+    """Whether the server at `url` asked to stop no longer accepts connections within `seconds`."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=2.0):
+                pass
+        except OSError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def _let_go(path: Path, target: Path, seconds: float = 120.0) -> bool:

@@ -51,6 +51,7 @@ class ThinSite:
     fresh process the issue allows; tests/cli/test_thin.py runs every command through it."""
 
     def __init__(self, site: Path, timeout: float = 600.0) -> None:
+        self._site = site
         self._names = contextlib.ExitStack()
         self._name = self._names.enter_context(sockets.short_path(sockets.client_socket(site)))
         self._timeout = timeout
@@ -167,11 +168,19 @@ class ThinSite:
         stream: socket.socket | None = None
         try:
             while True:
-                st = self.status()
+                try:
+                    st = self.status()
+                except ThinError as exc:  # its command ran here: the server stopped (or died) since
+                    if exc.code not in (wire.UNREACHABLE, STOPPING):
+                        raise
+                    raise self._stopped(exc.code) from None
                 if st.copies <= len(st.parked):
                     return dict(st.parked)
                 if stream is None:
-                    stream, reader = self._events()
+                    try:
+                        stream, reader = self._events()
+                    except OSError:
+                        raise self._stopped(wire.UNREACHABLE) from None
                 if not _until_a_copy_ends(reader):  # quiet for 2 s (or cut mid-chunk): a new stream
                     stream.close()
                     stream = None
@@ -179,11 +188,23 @@ class ThinSite:
             if stream is not None:
                 stream.close()
 
+    def _stopped(self, code: str) -> ThinError:
+        return ThinError(
+            f"the server of {self._site} stopped while this command waited for its background copies; "
+            "they resume where they are when a server runs the site again (nothing copied is lost)",
+            code,
+        )
+
     def _events(self) -> tuple[socket.socket, _Reader]:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(2.0)
-        sock.connect(self._name)
-        sock.sendall(f"GET {EVENTS_PATH} HTTP/1.1\r\nHost: flashpool\r\n\r\n".encode())
+        try:
+            sock.settimeout(2.0)
+            sock.connect(self._name)
+        except OSError:
+            sock.close()
+            raise
+        head = f"GET {EVENTS_PATH} HTTP/1.1\r\nHost: flashpool\r\n{wire.CLIENT_HEADER}: {wire.WAITING}\r\n\r\n"
+        sock.sendall(head.encode())  # a CLI client waiting on its command, for `flashpool stop`
         reader = _Reader(sock)
         status_line, _ = reader.head()
         if " 200 " not in status_line + " ":
@@ -223,6 +244,7 @@ class ThinSite:
 
 
 ENDS = {"RelationshipEnded", "CopyFailed", "FlashCopyChanged"}
+STOPPING = "stopping"  # the server's error code while it stops (server.app)
 
 
 def _until_a_copy_ends(reader: _Reader) -> bool:
@@ -343,7 +365,9 @@ def main(argv: list[str]) -> int | None:
     if request is None or os.environ.get("FLASHPOOL_SERVER"):
         return None
     site, command, options = request
-    if not sockets.listening(site):
+    from cli.connect import path_problem
+
+    if path_problem(str(site)) or not sockets.listening(site):
         return None  # no server: the command runs in this process, through the full CLI
     if command == "-":  # bytes that are not UTF-8 reach the parser, which names them
         with open(sys.stdin.fileno(), encoding="utf-8", errors="surrogateescape", closefd=False) as stdin:

@@ -16,10 +16,23 @@ async def wait_copies(api: SiteAPI, quiet: bool) -> int:
     """Until every background copy has completed, or is parked (e.g. the disk filled up): a parked
     copy is reported and the wait returns RC 12, never hangs. Standard error shows the progress
     only when it is a terminal and not `quiet`; otherwise the wait prints nothing but parked copies."""
-    if sys.stderr.isatty() and not quiet:
-        parked = await _shown(api)
-    else:
-        parked = await api.wait_copies()
+    from engine.errors import FlashpoolError
+
+    try:
+        if sys.stderr.isatty() and not quiet:
+            parked = await _shown(api)
+        else:
+            parked = await api.wait_copies()
+    except FlashpoolError as exc:
+        if api.mode == "server":
+            from server.client import RemoteSite, ServerGone
+
+            if isinstance(exc, ServerGone) and isinstance(api, RemoteSite):  # its command ran there
+                raise FlashpoolError(
+                    f"{api.where} stopped while this command waited for its background copies; they resume "
+                    "where they are when a server runs the site again (nothing copied is lost)"
+                ) from None
+        raise
     return report_parked(parked)
 
 

@@ -692,7 +692,7 @@ def open_console(
     from engine.demo import demo_definition, seed_demo
     from engine.errors import FlashpoolError
     from engine.paths import is_site
-    from server import process, sockets
+    from server import process, sockets, wire
     from server.client import RemoteSite
 
     path = Path(site_path)
@@ -719,7 +719,7 @@ def open_console(
             print(f"flashpool: {exc}", file=sys.stderr)
             return 2
         print(f"flashpool: the site's server runs as process {pid}; it goes on after the console closes")
-    api = RemoteSite(path)
+    api = RemoteSite(path, kind=wire.CONSOLE)
     app = FlashpoolApp(api, theme=theme, read_only=read_only)
     textual_log = TextualHandler()  # the engine's log lines in `textual console` too
     logs.attach(textual_log, logging.getLogger("flashpool").level or logging.INFO)

@@ -80,13 +80,19 @@ class SiteInUse(SiteError):
     """Another process holds the site (its lock): DFSMShsm's enqueue failing."""
 
 
+def check_site(root: Path) -> None:
+    """`root` holds a site this user may open in a process of its own; else why not (the
+    message every command that opens a site gives)."""
+    sitefiles.check_owner(root)
+    if not is_site(root):
+        raise CatalogMissing(f"{root} is not a flashpool site (no catalog); create it with `flashpool init`")
+
+
 def _lock_site(root: Path) -> int:
     """One process drives a site at a time (its FlashCopy state lives in that process). The lock
     is on the site directory itself, which cannot be deleted from under it; `site.lock` only
     names the holder for the message."""
-    sitefiles.check_owner(root)
-    if not is_site(root):
-        raise CatalogMissing(f"{root} is not a flashpool site (no catalog); create it with `flashpool init`")
+    check_site(root)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -97,8 +97,14 @@ class SiteServer:
         self.logins.add_routes(self.app)
 
     def clients(self) -> int:
-        """Clients attached: one per event stream (a console); a CLI call is not one."""
+        """Clients attached: one per event stream (a console, a CLI client waiting on its
+        command's copies, a script); a CLI call is not one."""
         return len(self.fanout.outboxes)
+
+    def attached(self) -> tuple[int, int]:
+        """Of the clients: consoles, and CLI clients waiting on a command (as each names itself)."""
+        kinds = [box.kind for box in self.fanout.outboxes]
+        return kinds.count(wire.CONSOLE), kinds.count(wire.WAITING)
 
     # -- identity -----------------------------------------------------------------------------------
     async def identity(self, request: web.Request) -> Identity:
@@ -306,8 +312,9 @@ class SiteServer:
         seen = await asyncio.to_thread(api.check_read)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await resp.prepare(request)
-        box = self.fanout.open()
-        log.info("event stream opened for %s (%s)", who.user, who.client or request.remote)
+        kind = request.headers.get(wire.CLIENT_HEADER, "")
+        box = self.fanout.open(kind if kind in (wire.CONSOLE, wire.WAITING) else wire.STREAM)
+        log.info("event stream opened for %s (%s, %s)", who.user, who.client or request.remote, box.kind)
         asked = time.monotonic()
         try:
             await resp.write(b": flashpool events\n\n")

@@ -13,7 +13,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,6 +65,26 @@ def _ends_a_copy(event: Event) -> bool:
     return isinstance(event, RelationshipEnded | CopyFailed | FlashCopyChanged)
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot name a server's TCP listener (https://host:port, TLS only), else None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme != "https":
+        return "the API is served over TLS only" if parts.scheme == "http" else "it names no https:// server"
+    if not parts.hostname:
+        return "it names no host"
+    if port is None:
+        return "it names no port"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "a server's URL has no path"
+    return None
+
+
 class ServerGone(FlashpoolError):
     """The server cannot be reached (it stopped, or never ran)."""
 
@@ -78,12 +98,19 @@ class RemoteSite(SiteAPI):
         token: str | None = None,
         cafile: str | None = None,
         timeout: float = 600.0,
+        kind: str = wire.STREAM,
     ) -> None:
-        """The server of `site` (its socket), or the one at `url` (https://host:port, with a token)."""
+        """The server of `site` (its socket), or the one at `url` (https://host:port, with a token);
+        `kind`: what its event stream says it is (wire.CONSOLE for a console: `flashpool stop`
+        counts consoles apart from CLI clients waiting on a command and other readers)."""
         if (site is None) == (url is None):
             raise ValueError("name a site or a server URL")
+        if url is not None and (why := url_problem(url)):
+            raise FlashpoolError(f"{url!r} is not an https URL (https://host:port): {why}")
         self.mode = "server"
+        self.kind = kind
         self.path = site or Path(str(url))
+        self.where = f"the server of {site}" if site is not None else f"the server at {url}"  # for messages
         self._url = url
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._cafile = cafile
@@ -93,6 +120,7 @@ class RemoteSite(SiteAPI):
         self._choosing: asyncio.Lock | None = None  # made on the client's own loop
         self._retired: set[asyncio.Task[None]] = set()  # sessions left for another socket, closing later
         self._busy: dict[aiohttp.ClientSession, int] = {}  # requests in flight on each session
+        self._readers: set[asyncio.Task[None]] = set()  # event streams being read, ended at close
         self._closing = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="flashpool-client", daemon=True)
@@ -102,6 +130,8 @@ class RemoteSite(SiteAPI):
             self._run(self._open())
             caller = self.whoami()  # open to every connected user: nothing of the site yet
         except BaseException:
+            with contextlib.suppress(Exception):  # refused or unreachable: its session closed, not dumped
+                self._run(self._close_session())
             self._shutdown()
             raise
         self._know(caller)
@@ -156,7 +186,7 @@ class RemoteSite(SiteAPI):
         for again in (follow, False):
             session = self._session
             if session is None:
-                raise ServerGone(f"this client of {self.path} was closed")
+                raise ServerGone(f"this client of {self.where} was closed")
             self._busy[session] = self._busy.get(session, 0) + 1
             try:
                 async with session.request(route.method, self._base + path, params=query, json=body) as r:
@@ -168,9 +198,9 @@ class RemoteSite(SiteAPI):
                 # A stop is for the server this client reached, never for another host
                 if again and call != "stop_server" and await self._choose_again(session):
                     continue
-                raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+                raise ServerGone(f"{self.where} cannot be reached ({exc})") from None
             except (aiohttp.ClientConnectionError, FileNotFoundError, ConnectionError) as exc:
-                raise ServerGone(f"the server of {self.path} cannot be reached ({exc})") from None
+                raise ServerGone(f"{self.where} cannot be reached ({exc})") from None
             finally:
                 if left := self._busy[session] - 1:
                     self._busy[session] = left
@@ -389,26 +419,37 @@ class RemoteSite(SiteAPI):
         return str(await self._do("save_transcript", pool=pool, name=name, text=text))
 
     # -- events ---------------------------------------------------------------------------------------
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self) -> AsyncGenerator[Event, None]:
         """The server's events; when the stream breaks (the server restarted, or this client fell
         behind) it is opened again; a FlashCopyChanged, when it breaks and when it is back, says
         everything may have changed."""
+        async for event in self._events_as(self.kind):
+            yield event
+
+    async def _events_as(self, kind: str) -> AsyncGenerator[Event, None]:
+        """events(), its stream named to the server as a client of `kind` (wire.CLIENT_HEADER)."""
         here = asyncio.get_running_loop()
         inbox: asyncio.Queue[Event] = asyncio.Queue()
-        reader = asyncio.run_coroutine_threadsafe(self._read_events(here, inbox), self._loop)
+        reader = asyncio.run_coroutine_threadsafe(self._read_events(here, inbox, kind), self._loop)
         try:
             while True:
                 yield await inbox.get()
         finally:
             reader.cancel()
 
-    async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event]) -> None:
+    async def _read_events(self, here: asyncio.AbstractEventLoop, inbox: asyncio.Queue[Event], kind: str) -> None:
+        reader = asyncio.current_task()
+        assert reader is not None
+        self._readers.add(reader)  # a stream left unclosed is ended by close(), never left pending
+        reader.add_done_callback(self._readers.discard)
         first = True
         while (session := self._session) is not None:
             streaming = False
             try:
                 async with session.get(
-                    self._base + EVENTS_PATH, timeout=aiohttp.ClientTimeout(total=None, sock_read=None)
+                    self._base + EVENTS_PATH,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+                    headers={wire.CLIENT_HEADER: kind},
                 ) as r:
                     if r.status != 200:
                         raise ServerGone(f"event stream refused ({r.status})")
@@ -436,7 +477,7 @@ class RemoteSite(SiteAPI):
         status is read again as soon as a copy ends or stops (and at least every 2 s, or every
         0.25 s while a progress line is drawn), never polled in a loop."""
         loop = asyncio.get_running_loop()
-        stream = self.events().__aiter__()  # subscribed before the first read: no end is missed
+        stream = self._events_as(wire.WAITING).__aiter__()  # subscribed before the first read: no end is missed
         pending: asyncio.Future[Event] = asyncio.ensure_future(stream.__anext__())
         try:
             while (parked := await self._copies_settled(progress)) is None:
@@ -475,6 +516,10 @@ class RemoteSite(SiteAPI):
 
     async def _close_session(self) -> None:
         self._closing = True
+        for reader in list(self._readers):  # event streams its caller did not close
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
         for task in list(self._retired):  # each closes its session as it ends
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -492,4 +537,4 @@ class RemoteSite(SiteAPI):
             self._unix = None
 
 
-__all__ = ["RemoteSite", "ServerGone"]
+__all__ = ["RemoteSite", "ServerGone", "url_problem"]

@@ -25,7 +25,8 @@ class TooSlow(Exception):
 
 
 class Outbox:
-    def __init__(self, limit: int, interval: float) -> None:
+    def __init__(self, limit: int, interval: float, kind: str = "stream") -> None:
+        self.kind = kind  # what its client says it is (server.wire.CLIENT_HEADER)
         self.limit = limit
         self.interval = interval
         self.queue: collections.deque[Event] = collections.deque()
@@ -87,8 +88,8 @@ class FanOut:
         for box in self.outboxes:
             box.put(event)
 
-    def open(self) -> Outbox:
-        box = Outbox(self.limit, self.interval)
+    def open(self, kind: str = "stream") -> Outbox:
+        box = Outbox(self.limit, self.interval, kind)
         self.outboxes.add(box)
         return box
 

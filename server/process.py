@@ -30,15 +30,16 @@ from sqlalchemy.exc import DatabaseError, DBAPIError
 
 from engine import sitefiles
 from engine.api import LocalSite
+from engine.api.local import queued_pool
 from engine.catalog import Catalog, settings
 from engine.demo import pace_demo
 from engine.errors import FlashpoolError
 from engine.hostviews import LEASE_SECONDS
-from engine.messages import NOT_DURABLE
+from engine.messages import NOT_DURABLE, CommandResult, Rc
 from engine.paths import private_file
 from engine.plex import Fenced, Membership, Ownership, PoolEnqueues, SystemInUse
 from engine.security import Identity, auditkey
-from engine.site import Site, SiteInUse
+from engine.site import Site, SiteInUse, check_site
 from server import plexhost, sockets, standby
 from server.app import SiteServer, http_log
 
@@ -129,6 +130,7 @@ async def serve(options: ServeOptions) -> int:
         Identity.current(),
         mode="server",
         clients=lambda: holder[0].clients() if holder else 0,
+        attached=lambda: holder[0].attached() if holder else (0, 0),
         started_at=started,
     )
     server = SiteServer(api, on_stop=stop.set)
@@ -171,6 +173,7 @@ async def serve(options: ServeOptions) -> int:
         if watcher is not None:
             watcher.cancel()
         await server.drain()
+        await _drop_queued(site)
     finally:
         for path in (sock_path, sockets.socket_path(options.site, options.system)) if options.system else (sock_path,):
             with contextlib.suppress(FileNotFoundError):
@@ -362,14 +365,39 @@ async def _checkpoints(site: Site, every: float = CHECKPOINT_SECONDS) -> None:
             log.warning("the audit checkpoint could not be read: %s", exc)
 
 
+async def _drop_queued(site: Site) -> None:
+    """Held NOWAIT requests still queued when the server stops (kept only while it runs): each
+    goes to the activity log as not run, as its issuer (ARC1806E RC 50), and to the server's log."""
+    dropped, site.hsm.queued[:] = list(site.hsm.queued), []
+    for q in dropped:
+        res = CommandResult(q.text)
+        res.add(
+            "ARC1806E",
+            f"{q.text.split()[0]} FAILED, RC={Rc.HELD:04d} - THE REQUEST WAS HELD AND QUEUED, AND THE SERVER "
+            "STOPPED BEFORE ITS RELEASE: IT DID NOT RUN",
+        )
+        res.fail(Rc.HELD)
+        try:
+            await asyncio.to_thread(site.hsm.ctx.asked_by(q.origin, q.who).log, res, queued_pool(q.text))
+        except (FlashpoolError, OSError, DatabaseError) as exc:
+            log.warning("the dropped request %s could not be logged: %s", q.text, exc)
+        log.warning("a held request queued by %s was dropped, the server stopping: %s", q.who.user, q.text)
+
+
 async def _linger(server: SiteServer, api: LocalSite, linger: float, stop: asyncio.Event) -> None:
     """A server the console started for itself stops once nobody needs it: no client attached,
-    no copy, dump or command running, for `linger` seconds."""
+    no copy, dump or command running and no held request queued, for `linger` seconds."""
     idle_since = time.monotonic()
     while True:
         await asyncio.sleep(min(1.0, linger / 4))
         st = await asyncio.to_thread(api.status)
-        busy = server.clients() or server.in_flight or st.background or st.copies > len(st.parked)
+        busy = (
+            server.clients()
+            or server.in_flight
+            or api.engine.hsm.queued  # kept only while the server runs: work it waits to do
+            or st.background
+            or st.copies > len(st.parked)
+        )
         if busy:
             idle_since = time.monotonic()
         elif time.monotonic() - idle_since >= linger:
@@ -382,8 +410,10 @@ def detach(argv: list[str], site: Path, own: Path | None = None, timeout: float 
     """Start `flashpool serve` (the same arguments, without --detach) in its own session; return
     its pid once it listens (a host of the plex: on its `own` socket, driving the site or standing
     by). Its standard error goes to the site's flashpool-server.out."""
+    check_site(site)  # nothing is written where no site is (what `flashpool serve` would say)
     out = site / DETACHED_OUTPUT
     with open(private_file(out, os.O_WRONLY | os.O_APPEND), "ab") as f:
+        start = f.seek(0, os.SEEK_END)  # earlier starts' output stays, but is not this one's
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli", *argv],
             stdin=subprocess.DEVNULL,
@@ -395,7 +425,9 @@ def detach(argv: list[str], site: Path, own: Path | None = None, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = out.read_text(errors="replace").strip().splitlines()[-3:]
+            with open(out, "rb") as f:
+                f.seek(start)
+                tail = f.read().decode(errors="replace").strip().splitlines()[-3:]
             raise FlashpoolError(f"the server did not start (exit {proc.returncode}): {' / '.join(tail)}")
         if sockets.listening(site, own):
             return proc.pid

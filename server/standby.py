@@ -38,7 +38,7 @@ from server.route_paths import PATHS
 from server.wire import NO_DRIVER, STANDING_BY
 
 log = logging.getLogger("flashpool.server")
-PASSED_ON = ("Content-Type", "Accept")  # request headers the driving host needs as they came
+PASSED_ON = ("Content-Type", "Accept", wire.CLIENT_HEADER)  # request headers the driving host needs as they came
 
 
 class StandbyProxy:

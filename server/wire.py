@@ -60,6 +60,11 @@ def _namespace(obj: object) -> dict[str, object]:
 NO_DRIVER, STANDING_BY = "no-driver", "standing-by"
 #: a client's own code for a server it could not reach at all (cli.thin)
 UNREACHABLE = "unreachable"
+#: the header an event stream's client names itself by (GET /v1/events): a console, or a CLI
+#: client waiting on its command's copies (`hsm --wait`); any other (scripts, `flashpool events`)
+#: is a stream reader. What `flashpool stop` counts: it is no identity and grants nothing
+CLIENT_HEADER = "X-Flashpool-Client"
+CONSOLE, WAITING, STREAM = "console", "wait", "stream"
 
 
 class Refused(Exception):
@@ -612,10 +617,14 @@ def _query_text(value: object) -> str:
 
 
 __all__ = [
+    "CLIENT_HEADER",
+    "CONSOLE",
     "JSON",
     "NO_DRIVER",
     "STANDING_BY",
+    "STREAM",
     "UNREACHABLE",
+    "WAITING",
     "Refused",
     "WireError",
     "answer",

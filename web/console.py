@@ -15,12 +15,13 @@ SITE_ENV = "FLASHPOOL_WEB_SITE"
 
 def main() -> int:
     from console.app import FlashpoolApp
+    from server import wire
     from server.client import RemoteSite
 
     secret = os.environ.pop(SESSION_ENV, "")
     site = Path(os.environ.pop(SITE_ENV, "."))
     try:
-        api = RemoteSite(site, token=secret)
+        api = RemoteSite(site, token=secret, kind=wire.CONSOLE)
     except Exception as exc:  # noqa: BLE001 - told to the browser, which shows the closed console
         print(f"flashpool: the console could not reach the site's server: {exc}", file=sys.stderr)
         return 2

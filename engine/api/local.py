@@ -62,6 +62,15 @@ from engine.api.values import (
 
 
 @functools.cache
+def queued_pool(text: str) -> str | None:
+    """The copy pool a queued request names (none: FRRECOV of a volume or of data sets)."""
+    from engine.command import parse_command
+
+    req = parse_command(text)  # it was parsed when it was queued
+    pool = getattr(req, "copypool", None) or getattr(req, "from_copypool", None)
+    return pool if isinstance(pool, str) else None
+
+
 def _version() -> str:
     """The installed version, read once: importlib.metadata reads the distribution's files at
     every call (1.1 ms here), and every console asks for the site's status each second."""
@@ -84,6 +93,7 @@ class LocalSite(SiteAPI):
         *,
         mode: str = "embedded",
         clients: Callable[[], int] = lambda: 0,
+        attached: Callable[[], tuple[int, int]] = lambda: (0, 0),
         backlog: Callable[[], int] = lambda: 0,
         started_at: float | None = None,
         origin: str | None = None,
@@ -95,6 +105,7 @@ class LocalSite(SiteAPI):
         self.path = site.path
         self.origin = origin or ("API" if mode == "server" else "CLI")  # how the audit trail names the route
         self._clients = clients
+        self._attached = attached  # (consoles, CLI clients waiting on a command) of the clients
         self._backlog = backlog
         self._started_at = started_at if started_at is not None else time.time()
 
@@ -109,6 +120,7 @@ class LocalSite(SiteAPI):
             who,
             mode=self.mode,
             clients=self._clients,
+            attached=self._attached,
             backlog=self._backlog,
             started_at=self._started_at,
             origin=origin,
@@ -214,6 +226,7 @@ class LocalSite(SiteAPI):
         if not seen.everything:
             shown = {r.id for r in fc.core.relationships() if seen.pair(r.source, r.target)}
             parked = {rid: why for rid, why in parked.items() if rid in shown}
+        consoles, waiting = self._attached()
         return SiteStatus(
             site=self.name,
             demo=self.engine.demo,
@@ -233,6 +246,9 @@ class LocalSite(SiteAPI):
             version=_version(),
             durable=self.engine.catalog.durable,
             hosts=tuple(plex.hosts(self.engine.catalog)),
+            consoles=consoles,
+            waiting=waiting,
+            queued=tuple(q.text for q in self.engine.hsm.queued if seen.pool(queued_pool(q.text))),
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:

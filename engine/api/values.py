@@ -59,6 +59,9 @@ class SiteStatus:
     version: str
     durable: bool  # every promise kept through a power cut (False: opened --no-durable)
     hosts: tuple[HostView, ...] = ()  # the site's HSMplex (engine.plex): none for one unnamed server
+    consoles: int = 0  # of the clients: consoles attached (their event streams)
+    waiting: int = 0  # of the clients: CLI clients waiting on a command's copies (hsm --wait)
+    queued: tuple[str, ...] = ()  # held NOWAIT requests the server keeps until their RELEASE (FPL180I)
 
 
 @dataclass(frozen=True, slots=True)

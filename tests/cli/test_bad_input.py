@@ -457,3 +457,35 @@ def test_a_site_with_more_volumes_than_open_files_backs_up_and_recovers(tmp_path
     out = limited("--site", str(site), "hsm", "--wait", "FRRECOV COPYPOOL(WIDE)")
     assert out.returncode == 0 and b"Traceback" not in out.stderr, out
     assert all(image(f"S{i:04d}") == before[i] for i in range(n))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["init", "--demo"],
+        [],  # the console
+        ["hsm", "LIST COPYPOOL(PAYROLL)"],
+        ["status"],
+        ["stop"],
+        ["events", "--count", "1"],
+        ["serve", "--detach"],
+        ["config", "show"],
+        ["security", "whoami"],
+        ["audit", "verify"],
+        ["volume", "checksum", "PAY001"],
+    ],
+    ids=lambda argv: "-".join(argv[:2]) or "console",
+)
+@pytest.mark.parametrize("too_long", ["d" * 300, "e/" * 2100], ids=["name", "path"])
+def test_a_site_path_the_system_cannot_name_is_one_line_and_a_usage_error(tmp_path, command, too_long):
+    """A --site (or init's PATH) with a name over 255 bytes, or longer than a path may be: one
+    line naming the problem, exit 2 (a bad site path, as the console's), no traceback, nothing made."""
+    site = str(tmp_path / too_long)
+    argv = [*command, site] if command[:1] == ["init"] else ["--site", site, *command]
+    out = run(*argv, cwd=tmp_path)
+    err = out.stderr.decode()
+    assert out.returncode == 2, out
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "longer than" in err and "cannot name" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

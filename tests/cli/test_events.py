@@ -86,3 +86,31 @@ def test_wait_follows_the_event_stream_to_the_last_copy(site):
         finally:
             api.close_now()
         assert took < 30
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "-100", "x"])
+def test_a_count_below_one_is_a_usage_error(site, count):
+    out = cli(site, "events", "--count", count)
+    assert out.returncode == 2 and "at least 1" in out.stderr and out.stdout == "", out
+
+
+async def test_a_client_that_stops_reading_events_ends_its_reader(site):
+    """`events --count N` ends with its stream's reader task ended, not destroyed while pending
+    (`Task was destroyed but it is pending! ... RemoteSite._read_events()`)."""
+    import asyncio
+
+    from server.client import RemoteSite
+
+    with Server(site):
+        for _ in range(3):
+            api = await asyncio.to_thread(RemoteSite, site)
+            loop = api._loop
+            try:
+                stream = api.events()  # left unclosed, as a loop that returns leaves it
+                first = asyncio.ensure_future(anext(stream))
+                await asyncio.sleep(0.3)  # the reader is following the stream
+                await api.command("QUERY COPYPOOL(PAY)")
+                assert await asyncio.wait_for(first, 30)
+            finally:
+                await api.close()
+            assert not [t for t in asyncio.all_tasks(loop) if not t.done()]

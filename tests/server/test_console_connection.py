@@ -72,3 +72,57 @@ def test_stop_says_what_runs_and_wants_force_while_copies_run(site):
         assert stopped.returncode == 0, stopped
         assert "has stopped; 2 background copies resume where they are at its next start" in stopped.stdout
         assert srv.proc.wait(30) == 0
+
+
+def _started(site, *args: str):
+    import subprocess
+    import sys
+
+    from tests.server.harness import ROOT, env
+
+    cmd = [sys.executable, "-m", "cli", *args, "--site", str(site)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=ROOT)
+
+
+def test_stop_names_cli_clients_waiting_apart_from_consoles_and_the_client_is_told(site):
+    """`hsm --wait` (no terminal: the thin path) is a CLI client waiting on its command, not a
+    console; stopped under it, it says the server stopped and its copies resume, rc 12."""
+    with Server(site, "--copy-rate", "2") as srv:
+        waiting = _started(site, "hsm", "FRBACKUP COPYPOOL(PAY)", "--wait")
+        api = RemoteSite(site)
+        try:
+            deadline = time.monotonic() + 30
+            while api.status().clients < 1:
+                assert time.monotonic() < deadline, "the waiting client did not attach"
+                time.sleep(0.1)
+            st = api.status()
+            assert (st.consoles, st.waiting, st.clients) == (0, 1, 1), st
+        finally:
+            api.close_now()
+        shown = cli(site, "status", check=True).stdout
+        assert "clients 1 (0 console(s), 1 CLI client(s) waiting on a command)" in shown, shown
+        refused = cli(site, "stop")
+        assert refused.returncode == 8, refused
+        assert "console" not in refused.stdout and "1 CLI client(s) waiting on a command" in refused.stdout, refused
+        stopped = cli(site, "stop", "--force")
+        assert stopped.returncode == 0 and "console" not in stopped.stdout, stopped
+        assert "1 CLI client(s) waiting on a command are told the server stopped" in stopped.stdout, stopped
+        assert srv.proc is not None and srv.proc.wait(30) == 0
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 12, (out, err)
+    assert "Broken pipe" not in err and "cannot be reached" not in err, err
+    assert "the server of" in err and "stopped while this command waited" in err and "resume" in err, err
+
+
+async def test_a_console_is_counted_as_one(site):
+    with Server(site):
+        console = RemoteSite(site, kind="console")
+        try:
+            stream = console.events()
+            first = asyncio.ensure_future(anext(stream))
+            await _until(lambda: console.status().consoles == 1, 10)
+            st = console.status()
+            assert (st.consoles, st.waiting, st.clients) == (1, 0, 1), st
+            first.cancel()
+        finally:
+            await console.close()

@@ -226,6 +226,58 @@ def test_a_detached_server_started_to_linger_stops_by_itself_when_nothing_runs(s
         time.sleep(0.2)
 
 
+def test_a_detached_start_where_no_site_is_says_what_serve_says_and_makes_nothing(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for where in (tmp_path / "nonexist", empty):
+        foreground = cli(where, "serve")
+        detached = cli(where, "serve", "--detach")
+        assert detached.returncode == foreground.returncode == 12, detached
+        assert detached.stderr == foreground.stderr, (detached, foreground)
+        assert "is not a flashpool site" in detached.stderr and "internal error" not in detached.stderr
+    assert not (tmp_path / "nonexist").exists()
+    assert list(empty.iterdir()) == []  # the `flashpool init` the message recommends works there
+    assert cli(empty, "init").returncode == 0
+
+
+def test_a_failed_detached_start_reports_its_own_errors_only(site):
+    first = cli(site, "serve", "--detach", "--listen", "127.0.0.1:1")
+    assert first.returncode == 12 and "--listen needs --tls-cert and --tls-key" in first.stderr, first
+    missing = str(site.parent / "missing.pem")
+    again = cli(site, "serve", "--detach", "--listen", "127.0.0.1:1", "--tls-cert", missing, "--tls-key", missing)
+    assert again.returncode == 12 and "cannot be used" in again.stderr, again
+    assert "--listen needs" not in again.stderr, again  # both were given this time
+
+
+def test_a_queued_held_request_is_work_status_shows_it_and_stop_wants_force_and_records_its_drop(site):
+    """A held NOWAIT request the server queued (FPL180I) keeps a lingering server up, shows in
+    status, makes a plain stop refuse (exit 8, naming it) like running copies do, and a forced
+    stop drops it saying so, with an ARC1806E RC 50 entry for it in the activity log."""
+    import sqlite3
+
+    assert cli(site, "serve", "--detach", "--linger", "1", check=True)
+    assert cli(site, "hsm", "HOLD FRBACKUP", check=True)
+    queued = cli(site, "hsm", "FRBACKUP COPYPOOL(PAY) NOWAIT", check=True)
+    assert "FPL180I" in queued.stdout, queued
+    time.sleep(4)  # four lingers: the queued request is work, the server stays
+    assert sockets.listening(site), "the lingering server stopped with a request queued"
+    st = cli(site, "status", check=True)
+    assert "queued 1 (FRBACKUP COPYPOOL(PAY) NOWAIT)" in st.stdout, st
+    assert json.loads(cli(site, "status", "--json", check=True).stdout)["queued"] == ["FRBACKUP COPYPOOL(PAY) NOWAIT"]
+    refused = cli(site, "stop")
+    assert refused.returncode == 8 and "1 held request(s) queued" in refused.stdout, refused
+    assert "FRBACKUP COPYPOOL(PAY) NOWAIT" in refused.stdout and "--force" in refused.stdout, refused
+    assert sockets.listening(site)
+    stopped = cli(site, "stop", "--force")
+    assert stopped.returncode == 0, stopped
+    assert "1 queued held request(s) dropped (FRBACKUP COPYPOOL(PAY) NOWAIT)" in stopped.stdout, stopped
+    assert "activity log" in stopped.stdout, stopped
+    with sqlite3.connect(site / "catalog.db") as c:
+        rows = c.execute("SELECT command, return_code, messages FROM activity ORDER BY id DESC LIMIT 3").fetchall()
+    dropped = [r for r in rows if r[0] == "FRBACKUP COPYPOOL(PAY) NOWAIT" and r[1] == 50]
+    assert dropped and "SERVER STOPPED" in dropped[0][2], rows
+
+
 def test_stop_and_status_without_a_server(site):
     assert cli(site, "status").returncode == 3
     out = cli(site, "stop")

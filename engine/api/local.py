@@ -390,8 +390,19 @@ class LocalSite(SiteAPI):
         return config.configuration(self.engine.context, str(self.path), seen)
 
     def config_preview(self, change: ConfigChange) -> ConfigPlan:
-        self._enter("config_preview", change=change)
-        return config.prepare(self.engine.context, change)[0]
+        seen = self._enter("config_preview", change=change)
+        plan = config.prepare(self.engine.context, change)[0]
+        if _plan_names_hidden(seen, plan):
+            self._audit(f"CONFIG_PREVIEW {printable(change.describe())}", None, Rc.NOT_AUTHORIZED, ("ICH408I",))
+            raise NotAuthorized(self._hidden_change())
+        return plan
+
+    def _hidden_change(self) -> str:
+        """The refusal of a change whose plan reaches what the caller may not LIST."""
+        return (
+            f"ICH408I USER({self.who.user}) THE CHANGE INSUFFICIENT ACCESS AUTHORITY: IT REACHES DATA OF A COPY POOL "
+            "YOU MAY NOT LIST"
+        )
 
     # -- actions ------------------------------------------------------------------------------------
     async def command(self, text: str, origin: str = Origin.CLI) -> CommandResult:
@@ -524,11 +535,19 @@ class LocalSite(SiteAPI):
         )
 
     async def change_config(self, change: ConfigChange, expect: str | None = None) -> CommandResult:
+        def reaches_hidden() -> bool:
+            seen = self._visibility()
+            return not seen.everything and _plan_names_hidden(seen, config.prepare(self.engine.context, change)[0])
+
         async def run(res: CommandResult) -> None:
             async with self.engine.hsm.every_pool(command="CONFIGURATION CHANGE"):  # no command is half done meanwhile
+                if await asyncio.to_thread(reaches_hidden):
+                    res.add("ICH408I", self._hidden_change().removeprefix("ICH408I "))
+                    res.fail(Rc.NOT_AUTHORIZED)
+                    return
                 await asyncio.to_thread(config.apply, self.engine.context, change, expect, res)
 
-        return await self._action("change_config", {}, printable(change.describe()), run)
+        return await self._action("change_config", {"change": change}, printable(change.describe()), run)
 
     async def stop_server(self) -> CommandResult:
         def run(res: CommandResult) -> None:
@@ -610,7 +629,16 @@ def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
     if rule.expectations:
         for e in args.get(rule.expectations) or []:  # type: ignore[attr-defined]
             out.append((f"{e.kind.upper()} {e.name}", e.name))
+    if rule.change and isinstance(change := args.get(rule.change), ConfigChange):
+        out.append(("THE CHANGE", f"{change.describe()} {change.definition}"))
     return out
+
+
+def _plan_names_hidden(seen: Visibility, plan: ConfigPlan) -> bool:
+    """Whether a change's preview would tell of a copy pool or volume the caller may not LIST
+    (a storage group's change names the copy pools that use it, its volumes, their versions)."""
+    texts = [*plan.steps, *plan.effects, *plan.problems, *plan.images_created, *plan.images_deleted]
+    return not seen.text(*texts, *(r.copy_pool for r in plan.roll_offs))
 
 
 def _alert_visible(seen: Visibility, pool: str | None, text: str) -> bool:

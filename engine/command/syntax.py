@@ -81,6 +81,13 @@ def join_lines(text: str) -> str:
         out.append(line)
         cont_strip = False
         break
+    else:
+        if out and text.strip():  # the last line promised a continuation that never came
+            raise CommandSyntaxError(
+                "the command ends with a continuation (- or +) but no line follows: it is incomplete",
+                len("".join(out)),
+                "IKJ56702I",
+            )
     return "".join(out) if len(out) > 1 else (out[0] if out else "")
 
 
@@ -210,7 +217,13 @@ class _Parser:
         self.i += 1
         v = self.quoted(kw)
         digits = v.text.replace(" ", "")
-        if len(digits) % 2 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        bad = sorted({c for c in digits if c not in "0123456789abcdefABCDEF"})
+        if bad:
+            shown = ", ".join(repr(c) for c in bad)
+            raise self.error(
+                f"X'{v.text}' in {kw} holds {shown}, which are not hexadecimal digits", start, "IKJ56702I", kw
+            )
+        if len(digits) % 2:
             raise self.error(f"X'{v.text}' in {kw} is not an even number of hexadecimal digits", start, "IKJ56702I", kw)
         return Value(digits.upper(), start + 1, hex=True)
 

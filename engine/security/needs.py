@@ -27,13 +27,14 @@ class Needs:
     dataset: str | None = None  # the argument naming a data set
     command: str | None = None  # the argument holding an HSM command (the copy pool it names)
     expectations: str | None = None  # the argument holding verify expectations (what they name)
+    change: str | None = None  # the argument holding a configuration change (it and its plan name)
     audited: bool = False  # every allowed use is an audit entry too (the security setup, the trail)
     filtered: bool = False  # the answer leaves out what the caller may not LIST
 
     def describe(self) -> str:
         names = " or ".join(f.value + (f".<{self.pool}>" if self.pool else "") for f in self.functions)
         extra = []
-        if self.volumes or self.dataset or self.command or self.expectations:
+        if self.volumes or self.dataset or self.command or self.expectations or self.change:
             extra.append("and LIST of every copy pool what it names belongs to")
         if self.filtered:
             extra.append("answers leave out copy pools the caller may not LIST")
@@ -108,8 +109,8 @@ RULES: dict[str, Rule] = {
     "workload": Needs((Function.WORKLOAD,), pool="copy_pool"),
     "change_security": Needs((Function.SECURITY,), Access.UPDATE),
     "configuration": Needs((Function.CONFIG,), filtered=True),
-    "config_preview": Needs((Function.CONFIG,)),
-    "change_config": Needs((Function.CONFIG,), Access.UPDATE),
+    "config_preview": Needs((Function.CONFIG,), change="change"),
+    "change_config": Needs((Function.CONFIG,), Access.UPDATE, change="change"),
     "stop_server": Needs((Function.SERVER,)),
     "events": Needs(LIST, filtered=True),
     "metrics": Needs(LIST, filtered=True),  # GET /metrics (server/metrics.py): what the scraper may list

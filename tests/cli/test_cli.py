@@ -46,6 +46,16 @@ def test_json_and_batch_from_stdin(demo, capsys, monkeypatch):
     assert rc == 22 and "COPYPOOL=PAYROLL" in out and "copy pool NOSUCH is not defined" in out
 
 
+def test_a_batch_whose_last_command_promises_a_continuation_does_not_run_it(demo, capsys, monkeypatch):
+    """TSO's `-` at the end of the input: the command is incomplete, refused (IKJ56702I), never
+    run as far as it got (here an FRBACKUP, which would have made a version)."""
+    before = run(capsys, "hsm", "LIST COPYPOOL(PAYROLL)", "--json", "--site", demo)[1]
+    monkeypatch.setattr("sys.stdin", io.StringIO("QUERY COPYPOOL(PAYROLL)\nFRBACKUP COPYPOOL(PAYROLL) -\n"))
+    rc, out, _ = run(capsys, "hsm", "-", "--site", demo)
+    assert rc == 12 and "IKJ56702I" in out and "no line follows" in out and "ARC1805I" not in out, out
+    assert run(capsys, "hsm", "LIST COPYPOOL(PAYROLL)", "--json", "--site", demo)[1] == before
+
+
 def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     rc, _, err = run(capsys, "hsm", "LIST COPYPOOL", "--site", str(tmp_path / "none"))
     assert rc == 12 and "not a flashpool site" in err and "Traceback" not in err

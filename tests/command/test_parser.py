@@ -106,6 +106,8 @@ def test_continuations_comments_separators_and_prefixes():
         ("FRBACKUP COPYPOOL(P1", "parenthesis after COPYPOOL is never closed", 18),
         ("FRBACKUP COPYPOOL(P1) TOKEN('abc", "quoted value in TOKEN is never closed", 29),
         ("FRBACKUP COPYPOOL(P1) TOKEN(X'ABC')", "not an even number of hexadecimal digits", 29),
+        ("FRBACKUP COPYPOOL(P1) TOKEN(X'ZZ')", "holds 'Z', which are not hexadecimal digits", 29),
+        ("FRBACKUP COPYPOOL(P1) -", "ends with a continuation (- or +) but no line follows", 23),
         ("FRBACKUP COPYPOOL(P1) COPYPOOL(P2)", "COPYPOOL is given twice", 23),
         ("FRBACKUP COPYPOOL(P1,P2)", "COPYPOOL takes one copy pool name, got 2", 22),
         ("FRBACKUP COPYPOOL(P1) PREPARE DUMP", "DUMP is not valid with PREPARE", 31),

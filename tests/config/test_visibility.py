@@ -57,3 +57,30 @@ async def test_an_administrator_who_may_not_list_a_copy_pool_reads_no_configurat
     whole = bert.configuration()
     assert "HRNIGHT" in [p.name for p in whole.pools] and {"HRDATA", "HRBK"} <= {g.name for g in whole.groups}
     assert "HRNIGHT" in whole.definition and "leaves out" not in whole.definition
+
+
+async def test_a_change_that_reaches_a_copy_pool_the_caller_may_not_list_is_refused_not_previewed(site):
+    """Neither a preview nor the change tells or changes what the caller may not LIST: naming
+    the copy pool, a storage group only it uses (its preview names the pool's versions), or a
+    whole definition; a change elsewhere goes on as for anyone."""
+    from engine.api import NotAuthorized
+    from engine.config import ConfigChange, ConfigOp
+
+    ada, bert = LocalSite(site, Identity("ada", ())), LocalSite(site, Identity("bert", ()))
+    before = bert.configuration()
+    hidden = [
+        ConfigChange(ConfigOp.ALTER_POOL, "HRNIGHT", versions=3),
+        ConfigChange(ConfigOp.ALTER_POOL, "HRNIGHT", description="renamed"),
+        ConfigChange(ConfigOp.REMOVE_VOLUMES, "HRBK", volumes=("HRB002",)),
+        ConfigChange(ConfigOp.DELETE_GROUP, "HRDATA"),
+    ]
+    for change in hidden:
+        with pytest.raises(NotAuthorized, match="YOU MAY NOT LIST"):
+            ada.config_preview(change)
+        res = await ada.change_config(change)
+        assert res.rc == 36 and res.messages[0].id == "ICH408I" and not HR.findall(str(res.lines())), res.lines()
+        assert bert.config_preview(change).change  # the one who may LIST it previews it as before
+    assert bert.configuration() == before  # nothing changed
+    plan = ada.config_preview(ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", versions=3))
+    assert plan.allowed and not HR.findall(str(plan)), plan
+    assert (await ada.change_config(ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", versions=3))).rc == 0

@@ -248,7 +248,9 @@ class LocalSite(SiteAPI):
             hosts=tuple(plex.hosts(self.engine.catalog)),
             consoles=consoles,
             waiting=waiting,
-            queued=tuple(q.text for q in self.engine.hsm.queued if seen.pool(queued_pool(q.text))),
+            queued=tuple(
+                q.text for q in self.engine.hsm.queued if seen.pool(queued_pool(q.text)) and seen.text(q.text)
+            ),
         )
 
     def pools(self, only: str | None = None) -> list[PoolSummary]:

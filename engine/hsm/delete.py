@@ -59,6 +59,8 @@ def plan_delete(ctx: Context, req: FrDelete, checks: Checks) -> Delete:
             chosen = [by_number[n] for n in dict.fromkeys(req.versions)]
         if req.scope == "DUMPONLY":
             chosen = _with_dump_copies(s, req, chosen, checks)
+        elif req.scope == "DASDONLY":
+            chosen = _with_dasd_copies(req, chosen, checks)
         plan = Delete(
             chosen,
             repo.pairs_of_versions(s, [v.key for v in chosen]),
@@ -107,6 +109,23 @@ def _with_dump_copies(
         checks.require(
             f"{rules.version_name(v)} has dump copies to delete",
             rules.dump_copies_deletable(rules.version_name(v), have[v.id], req.dump_classes),
+        )
+    return chosen
+
+
+def _with_dasd_copies(req: FrDelete, chosen: list[BackupVersionRow], checks: Checks) -> list[BackupVersionRow]:
+    """FRDELETE DASDONLY: the versions whose DASD copies it deletes. A version named (VERSIONS,
+    TOKEN) must have one; ALL takes the versions that have, and needs one."""
+    if req.all:
+        checks.require(
+            "the copy pool has DASD copies to delete",
+            rules.dasd_copies_deletable(f"copy pool {req.copypool}", [v.dasd_state for v in chosen]),
+        )
+        return [v for v in chosen if v.dasd_state != DasdState.NONE]
+    for v in chosen:
+        checks.require(
+            f"{rules.version_name(v)} has a DASD copy to delete",
+            rules.dasd_copies_deletable(rules.version_name(v), [v.dasd_state]),
         )
     return chosen
 

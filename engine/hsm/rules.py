@@ -745,6 +745,15 @@ def dump_copies_deletable(what: str, have: Iterable[str], classes: tuple[str, ..
     return None
 
 
+def dasd_copies_deletable(what: str, states: Iterable[str]) -> Refusal | None:
+    """FRDELETE DASDONLY deletes DASD copies that exist: `what` (a version, or a copy pool for
+    ALL) must have one (RC 2: a version that lives on as dump copies only has none)."""
+    found = list(states)
+    if found and all(s == DasdState.NONE for s in found):
+        return Refusal(Rc.NO_VERSION, f"{what} has no DASD copy (it lives on as dump copies only)", "version")
+    return None
+
+
 def dump_copy(rc: int, why: str) -> Refusal:
     """No usable dump copy (dump.choose_dump says which code)."""
     return Refusal(rc, why, "no-dump")

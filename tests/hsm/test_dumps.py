@@ -275,6 +275,31 @@ async def test_frdelete_dumponly_deletes_only_what_is_there_and_says_so(site):
     assert res.rc == Rc.DUMP_CLASS and "FPL120I" not in [m.id for m in res.messages], res.lines()
 
 
+async def test_frdelete_dasdonly_of_a_version_without_a_dasd_copy_is_refused_not_reported_done(site):
+    """A version that lives on as dump copies only has no DASD copy to delete: RC 2, nothing
+    changed, never FPL120I 'DASD COPIES ... DELETED' (which the second delete said)."""
+    await fill(site, "ARC001", "n")
+    await site.hsm.execute("FRB CP(ARCHIVE) DUMP")  # version 1, dumped
+    res = await site.hsm.execute("FRDELETE CP(ARCHIVE) VERSIONS(1) DASDONLY")
+    assert res.rc == 0 and "FPL120I" in [m.id for m in res.messages], res.lines()
+    assert versions(site, "ARCHIVE") == [(1, "NONE", "ALLCOMPLETE")]
+    for cmd in (
+        "FRDELETE CP(ARCHIVE) VERSIONS(1) DASDONLY",
+        "FRDELETE CP(ARCHIVE) VERSIONS(1)",
+        "FRDELETE CP(ARCHIVE) ALL",
+    ):
+        res = await site.hsm.execute(cmd)
+        ids = [m.id for m in res.messages]
+        assert res.rc == Rc.NO_VERSION and "FPL120I" not in ids and "has no DASD copy" in "\n".join(res.lines()), (
+            res.lines()
+        )
+    assert versions(site, "ARCHIVE") == [(1, "NONE", "ALLCOMPLETE")]
+    await site.hsm.execute("FRB CP(ARCHIVE)")  # version 2 on DASD: ALL takes it, and only it
+    res = await site.hsm.execute("FRDELETE CP(ARCHIVE) ALL")
+    fpl120 = next(m.text for m in res.messages if m.id == "FPL120I")
+    assert res.rc == 0 and "VERSION(S) 002" in fpl120 and "001" not in fpl120, res.lines()
+
+
 async def test_automatic_dump_runs_on_its_schedule(site):
     await fill(site, "ARC001", "s")
     await site.hsm.execute("FRB CP(ARCHIVE)")

@@ -63,7 +63,7 @@ def make_parser() -> argparse.ArgumentParser:
     hs.add_argument("--wait", action="store_true", help="then wait until every background copy completes")
     hs.add_argument(
         "--stop-on",
-        type=int,
+        type=_return_code,
         metavar="RC",
         help="end a batch at the first command whose return code is RC or more (the rest are not run)",
     )
@@ -245,6 +245,17 @@ def _positive(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number above zero")
+    return value
+
+
+def _return_code(text: str) -> int:
+    """A return code: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a return code: it must be a whole number, 0 or more")
     return value
 
 

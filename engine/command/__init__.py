@@ -1,6 +1,6 @@
 """The HSM command language: one parser for the console's command line, walkthroughs and CLI."""
 
-from engine.command.parser import command_verbs, keywords_of, parse_command
+from engine.command.parser import command_verbs, dsname_problem, keywords_of, parse_command
 from engine.command.requests import (
     Action,
     AuditCopyPools,
@@ -45,6 +45,7 @@ __all__ = [
     "changes_site",
     "command_text",
     "command_verbs",
+    "dsname_problem",
     "format_token",
     "keywords_of",
     "parse_command",

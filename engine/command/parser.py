@@ -262,20 +262,22 @@ def _dsnames(p: Param) -> tuple[str, ...]:
         raise CommandSyntaxError("DSNAME needs one or more data set names or filters", p.position, "IKJ56701I", p.name)
     names = []
     for v in vals:
-        name = v.text.upper()
-        quals = name.split(".")
-        if len(name) > 44 or not all(_DSN_PATTERN.fullmatch(q) for q in quals):
-            raise CommandSyntaxError(
-                f"{v.text!r} is not a data set name or filter (qualifiers of 1-8 characters, 44 in all)",
-                v.position,
-                "IKJ56702I",
-                p.name,
-            )
-        why = _wildcard_problem(quals)
+        why = dsname_problem(v.text)
         if why:
-            raise CommandSyntaxError(f"{v.text!r}: {why}", v.position, "IKJ56702I", p.name)
-        names.append(name)
+            raise CommandSyntaxError(why, v.position, "IKJ56702I", p.name)
+        names.append(v.text.upper())
     return tuple(names)
+
+
+def dsname_problem(text: str) -> str | None:
+    """Why `text` is not a data set name or filter as DSNAME takes one (and `dataset list`: one
+    rule for both), None when it is."""
+    name = text.upper()
+    quals = name.split(".")
+    if len(name) > 44 or not all(_DSN_PATTERN.fullmatch(q) for q in quals):
+        return f"{text!r} is not a data set name or filter (qualifiers of 1-8 characters, 44 in all)"
+    why = _wildcard_problem(quals)
+    return f"{text!r}: {why}" if why else None
 
 
 def _wildcard_problem(quals: list[str]) -> str | None:

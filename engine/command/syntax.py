@@ -85,7 +85,7 @@ def join_lines(text: str) -> str:
         if out and text.strip():  # the last line promised a continuation that never came
             raise CommandSyntaxError(
                 "the command ends with a continuation (- or +) but no line follows: it is incomplete",
-                len("".join(out)),
+                max(1, len("".join(out))),
                 "IKJ56702I",
             )
     return "".join(out) if len(out) > 1 else (out[0] if out else "")

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, delete, select
 
 from engine.catalog.models import DataSetExtentRow, DataSetRow
+from engine.command import dsname_problem
 from engine.datasets.info import DataSetInfo, Extent
-from engine.datasets.names import is_filter, matches, validate_dsname
+from engine.datasets.names import InvalidDataSetName, is_filter, matches, validate_dsname
 from engine.errors import FlashpoolError
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class DataSetStore:
             return _info(s, validate_dsname(name))
 
     def cataloged(self, pattern: str | None = None) -> list[DataSetInfo]:
+        """The cataloged data sets, those `pattern` (a name or filter, as DSNAME takes) matches."""
+        why = dsname_problem(pattern) if pattern is not None else None
+        if why:
+            raise InvalidDataSetName(why)
         with self.catalog.session() as s:
             rows = s.exec(select(DataSetRow).order_by(DataSetRow.name)).all()
             names = [r.name for r in rows if pattern is None or matches(pattern, r.name)]

@@ -133,3 +133,25 @@ def test_demo_has_data_sets_a_dumped_version_and_a_running_copy(demo, capsys):
     assert "DUMPCLASS=ONSITE   REQUIRED=Y DUMPSTATE=COMPLETE" in out
     _rc, out, _ = run(capsys, "hsm", "QUERY COPYPOOL(DSN$DB0A$DB)", "--site", demo)
     assert "ARC1820I" in out and "PCT-COMP=000" in out
+
+
+def test_a_data_set_filter_a_recovery_would_refuse_is_refused_by_the_listing_too(demo, capsys):
+    """One rule for names and filters: `dataset list 'bad..x'` listed 0 data sets with RC 0,
+    while FRRECOV DSNAME(bad..x) refused the filter."""
+    rc, _, err = run(capsys, "dataset", "list", "bad..x", "--site", demo)
+    assert rc == 12 and "'BAD..X' is not a data set name or filter" in err, err
+    rc, out, _ = run(capsys, "hsm", "FRRECOV DSNAME(bad..x)", "--site", demo)
+    assert rc == 12 and "'bad..x' is not a data set name or filter" in out, out
+    rc, out, _ = run(capsys, "dataset", "list", "PAY.**", "--site", demo)
+    assert rc == 0 and "PAY." in out
+
+
+def test_usage_errors_of_init_and_a_batch(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        run(capsys, "hsm", "-", "--stop-on", "-1", "--site", str(tmp_path))
+    assert stop.value.code == 2 and "is not a return code" in capsys.readouterr().err
+    rc, _, err = run(capsys, "init", str(tmp_path / "a"), "--site", str(tmp_path / "b"))
+    assert rc == 12 and "names the new site twice" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    rc, _, err = run(capsys, "init", str(tmp_path / "c"), "--site", str(tmp_path / "c"))
+    assert rc == 0 and (tmp_path / "c").is_dir()

@@ -248,26 +248,24 @@ def _positive(text: str) -> float:
     return value
 
 
-def _return_code(text: str) -> int:
-    """A return code: a whole number, 0 or more."""
+def _whole(text: str, least: int, what: str) -> int:
+    """A whole number, at least `least` (argparse turns the error into a usage error)."""
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a return code: it must be a whole number, 0 or more")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}: it must be a whole number, at least {least}")
     return value
+
+
+def _return_code(text: str) -> int:
+    return _whole(text, 0, "a return code")
 
 
 def _count(text: str) -> int:
-    """A whole number of events, at least one."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a count: it must be a whole number, at least 1")
-    return value
+    """A number of events."""
+    return _whole(text, 1, "a count")
 
 
 def _access(text: str) -> Access:

@@ -345,6 +345,8 @@ class VolumeRecovery:
 
 
 def _pool_for(s: Session, vol: str, from_cp: str | None, checks: Checks) -> str:
+    if from_cp:  # a FROMCOPYPOOL that names no copy pool is that, not a volume outside it (RC 22)
+        checks.require(f"copy pool {from_cp} is defined", rules.pool_defined(repo.copy_pool(s, from_cp), from_cp))
     cp = pools.of_volume(s, vol, from_cp)
     checks.require(f"{vol} has a copy pool backup", cp if isinstance(cp, Refusal) else None)
     assert isinstance(cp, str)

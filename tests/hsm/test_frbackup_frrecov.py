@@ -248,3 +248,14 @@ async def test_the_pools_view_counts_a_backups_copies_and_a_recoverys_copies_bac
     assert summary() == (3, sum(r.out_of_sync for r in back), size)
     await site.flashcopy.drain()
     assert summary() == (0, 0, 0)
+
+
+async def test_a_volume_recovered_from_a_copy_pool_that_is_not_defined_is_told_so(site):
+    """FROMCOPYPOOL(NOPE) names no copy pool: RC 22 saying so (it said RC 38, 'not a source
+    volume of copy pool NOPE'), from DASD and from tape."""
+    from engine.messages import Rc
+
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    for cmd in ("FRRECOV TOVOLUME(DB0A01) FROMCOPYPOOL(NOPE)", "FRRECOV TOVOLUME(DB0A01) FROMCOPYPOOL(NOPE) FROMDUMP"):
+        res = await site.hsm.execute(cmd)
+        assert res.rc == Rc.UNKNOWN_POOL and "copy pool NOPE is not defined" in "\n".join(res.lines()), res.lines()

@@ -370,11 +370,12 @@ def plan_volume(ctx: Context, req: FrRecov, checks: Checks) -> VolumeRecovery:
         "the volume and its target are available",
         rules.volumes_available([vol, pair.target], ctx.unavailable, ctx.volumes),
     )
-    try:
-        ctx.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
-        refusal = None
-    except FlashCopyError as exc:
-        refusal = rules.engine_refused(exc)
+    refusal = rules.volume_backup_in_relationship(ctx.flashcopy.core, pair, version)
+    if refusal is None:
+        try:
+            ctx.flashcopy.core.check_establish(EstablishRequest(pair.target, vol))
+        except FlashCopyError as exc:
+            refusal = rules.engine_refused(exc)
     checks.require(f"{vol} can be flashed back from {pair.target}", refusal)
     g = ctx.flashcopy.core.volume(vol).geometry
     return VolumeRecovery(cp, version, pair, g.tracks)

@@ -458,6 +458,31 @@ def verify_relationships(
     return None
 
 
+def volume_backup_in_relationship(
+    core: FlashCopyCore, pair: VersionPairRow, version: BackupVersionRow
+) -> Refusal | None:
+    """FRRECOV TOVOLUME flashes the target back onto the source, which FlashCopy cannot do while
+    the backup's own relationship still joins them (DFSMShsm: RC 4, the relationships must
+    complete first); only the copy pool's recovery reverses it."""
+    mine = core.find(pair.relationship_id) if pair.relationship_id else None
+    if mine is None or mine.source != pair.source:
+        return None
+    whole = f"FRRECOV COPYPOOL({version.copy_pool})"
+    if mine.uncopied.any():
+        text = (
+            f"the backup of {pair.source} in {version_name(version)} is still copying to {pair.target} "
+            f"({mine.out_of_sync:,} tracks to copy); recover the volume when it completes (QUERY COPYPOOL)"
+            + (f", or recover the whole copy pool now with {whole} (fast reverse restore)" if version.fcfrr else "")
+        )
+        return Refusal(Rc.IN_THE_WAY, text, "relationships")
+    text = (
+        f"{pair.source} is still in the persistent FlashCopy relationship of {version_name(version)} with "
+        f"{pair.target}; a volume cannot be flashed back over it: recover the whole copy pool with {whole}, "
+        f"which reverses it"
+    )
+    return Refusal(Rc.IN_THE_WAY, text, "relationship-kept")
+
+
 def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal | None:
     if pair.state == PairState.RECOVERED:
         return Refusal(

@@ -259,3 +259,32 @@ async def test_a_volume_recovered_from_a_copy_pool_that_is_not_defined_is_told_s
     for cmd in ("FRRECOV TOVOLUME(DB0A01) FROMCOPYPOOL(NOPE)", "FRRECOV TOVOLUME(DB0A01) FROMCOPYPOOL(NOPE) FROMDUMP"):
         res = await site.hsm.execute(cmd)
         assert res.rc == Rc.UNKNOWN_POOL and "copy pool NOPE is not defined" in "\n".join(res.lines()), res.lines()
+
+
+async def test_a_volume_recovered_while_its_backup_still_joins_it_is_told_why(site):
+    """FRRECOV TOVOLUME cannot flash a target back over the backup's own relationship: while its
+    copy runs RC 4 says so and when it ends (the whole pool, by fast reverse restore, now); an
+    FCINCREMENTAL backup's persistent relationship is reversed only by the copy pool's recovery.
+    (It said 'BK0001 -> PAY001 would close a loop'.) Nothing moved."""
+    site.flashcopy.pause()
+    assert (await site.hsm.execute("FRB CP(PAYROLL)")).rc == 0
+    res = await site.hsm.execute("FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYROLL)")
+    text = "\n".join(res.lines())
+    assert res.rc == 4 and "the backup of PAY001 in version 001 is still copying to" in text, text
+    assert "recover the volume when it completes (QUERY COPYPOOL)" in text and "loop" not in text
+    assert "fast reverse restore" not in text  # PAYROLL's versions cannot be reversed fast
+    assert (await site.hsm.execute("FRB CP(DSN$DB0A$DB)")).rc == 0
+    text = "\n".join((await site.hsm.execute("FRRECOV TOVOLUME(DB0A01) FROMCOPYPOOL(DSN$DB0A$DB)")).lines())
+    assert "or recover the whole copy pool now with FRRECOV COPYPOOL(DSN$DB0A$DB) (fast reverse restore)" in text
+    site.flashcopy.pause(False)
+    await site.flashcopy.drain()
+    assert (await site.hsm.execute("FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYROLL)")).rc == 0
+
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) EXECUTE FCINCREMENTAL")).rc == 0
+    await site.flashcopy.drain()
+    before = [(r.id, r.source, r.target) for r in site.flashcopy.relationships()]
+    res = await site.hsm.execute("FRRECOV TOVOLUME(PAY001) FROMCOPYPOOL(PAYINC)")
+    text = "\n".join(res.lines())
+    assert res.rc == 4 and "is still in the persistent FlashCopy relationship of version 001" in text, text
+    assert "recover the whole copy pool with FRRECOV COPYPOOL(PAYINC), which reverses it" in text
+    assert [(r.id, r.source, r.target) for r in site.flashcopy.relationships()] == before

@@ -40,10 +40,16 @@ REFUSED = 8
 _QUOTED = re.compile(r"""((?<!\w)'[^']*'(?!\w)|(?<!\w)"[^"]*"(?!\w))""")
 
 
+#: where in the definition file a problem is, as the file writes it: `copy_pool[3].versions: `
+_KEY_PATH = re.compile(r"^(?:\[[a-z_]+\]|[a-z_]+)(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*: ")
+
+
 def shout(text: str) -> str:
-    """A plan's text as an FPL message says it: upper case, but for what it quotes (a TOML key,
-    a value as written, a description), which stays as it was written."""
-    return "".join(part if i % 2 else part.upper() for i, part in enumerate(_QUOTED.split(text)))
+    """A plan's text as an FPL message says it: upper case, but for where in the file it is and
+    what it quotes (a TOML key, a value as written, a description), which stay as written."""
+    where = m.group(0) if (m := _KEY_PATH.match(text)) else ""
+    rest = text[len(where) :]
+    return where + "".join(part if i % 2 else part.upper() for i, part in enumerate(_QUOTED.split(rest)))
 
 
 def apply(ctx: Context, change: ConfigChange, expect: str | None, res: CommandResult) -> ConfigPlan:

@@ -44,7 +44,9 @@ async def test_a_misspelt_key_is_shown_as_written_with_the_keys_as_the_file_writ
     problems, texts = await refused(api, ConfigChange(ConfigOp.APPLY, definition=tomli_w.dumps(data)))
     assert any("unknown key 'verions'" in p and "'versions'" in p for p in problems), problems
     (text,) = texts
-    assert text.startswith("CONFIGURATION CHANGE REFUSED: ") and "UNKNOWN KEY 'verions'" in text, text
+    where = next(p for p in problems if "verions" in p).split(": ", 1)[0]
+    assert where.startswith("copy_pool[") and where.endswith("]"), problems  # as the file writes it
+    assert text.startswith(f"CONFIGURATION CHANGE REFUSED: {where}: UNKNOWN KEY 'verions'"), text
     assert "'storage_groups'" in text and "'versions'" in text and "'fast_reverse_restore'" in text, text
     assert "VERIONS" not in text and "'VERSIONS'" not in text, text
 

@@ -36,10 +36,13 @@ from engine.hsm.dsrecover import (
     end_intent,
     failed,
     find_backup,
+    may_recover,
+    pools_holding,
     verified_dumps,
 )
 from engine.hsm.rules import Checks, Refusal
 from engine.messages import CommandResult
+from engine.visibility import visibility
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -74,6 +77,13 @@ def plan_newname(ctx: Context, req: FrRecov, checks: Checks) -> NewNamePlan:
     hit = find_backup(ctx, req, name, ctx.datasets.get(name))
     label, refusal = f"{name} is in a backup version", hit if isinstance(hit, Refusal) else None
     found = None if isinstance(hit, Refusal) else hit
+    if refusal is None and found is not None:
+        seen = visibility(ctx.catalog, ctx.guard, ctx.who)
+        label, refusal = (  # the data set that comes back, and the one it replaces
+            f"{name} may be recovered as {new} by {ctx.who.user}",
+            may_recover(ctx, seen, name, {found.pool})
+            or (may_recover(ctx, seen, new, pools_holding(ctx, existing)) if existing else None),
+        )
     if refusal is None:
         label, refusal = f"{new} may be written", rules.dataset_replace(new, existing is not None, req.replace)
     if refusal is None and found is not None:

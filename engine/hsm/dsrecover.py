@@ -37,7 +37,9 @@ from engine.hsm import pool as pools
 from engine.hsm.intent import IntentKind
 from engine.hsm.rules import Checks, Refusal, version_name
 from engine.hsm.tape import TapeError
-from engine.messages import CommandResult
+from engine.messages import CommandResult, Rc
+from engine.security import Check, Function
+from engine.visibility import Visibility, visibility
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -121,6 +123,34 @@ def _instead(
     return ()
 
 
+def may_recover(ctx: Context, seen: Visibility, name: str, pools_of: Iterable[str]) -> Refusal | None:
+    """Whether the caller may recover, or replace, data set `name` of these copy pools: it must
+    see it (LIST) and hold DSRECOV of each pool (STGADMIN.ARC.DSRECOV.<pool>), however the
+    command named it (a filter, a full name, NEWNAME's target). A data set the caller may not see
+    is refused without naming its copy pool or the profile that hides it."""
+    pools_of = sorted(set(pools_of))
+    if not seen.dataset(name) or not all(seen.pool(p) for p in pools_of):
+        return rules.dataset_refusal(
+            Rc.NOT_AUTHORIZED, f"USER {ctx.who.user} IS NOT AUTHORIZED TO RECOVER OR REPLACE {name}", "not-authorized"
+        )
+    for p in pools_of:
+        decision = ctx.guard.decide(ctx.who, Check(Function.DSRECOV, p))
+        if not decision.allowed:
+            return rules.dataset_refusal(Rc.NOT_AUTHORIZED, decision.refusal(ctx.who), "not-authorized")
+    return None
+
+
+def pools_holding(ctx: Context, info: DataSetInfo) -> set[str]:
+    """The copy pools whose source volumes hold a data set now (replacing it changes their data)."""
+    with ctx.catalog.session() as s:
+        out: set[str] = set()
+        for volser in info.volumes:
+            row = repo.volume(s, volser)
+            if row is not None and row.storage_group:
+                out.update(repo.pools_of_group(s, row.storage_group))
+        return out
+
+
 @dataclass
 class DataSetRecovery:
     found: dict[str, Found]  # data sets that will come back, and from where
@@ -131,12 +161,13 @@ class DataSetRecovery:
 
 def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery:
     ds = ctx.datasets
+    seen = visibility(ctx.catalog, ctx.guard, ctx.who)
     names: list[str] = []
     matched: set[str] = set()  # names a filter matched (NOCOPYPOOLBACKUP applies to them)
     plan = DataSetRecovery({}, {}, [], [])
     for pattern in req.dsnames:
-        if is_filter(pattern):
-            hits = [i.name for i in ds.cataloged(pattern)]
+        if is_filter(pattern):  # a filter reaches only the data sets the caller may see
+            hits = [i.name for i in ds.cataloged(pattern) if seen.dataset(i.name)]
             rc = 4 if req.nocopypoolbackup == "RC4" else 8
             if not checks.record(
                 f"{pattern} matches cataloged data sets",
@@ -165,6 +196,11 @@ def plan_datasets(ctx: Context, req: FrRecov, checks: Checks) -> DataSetRecovery
             hit = find_backup(ctx, req, name, current, matched=name in matched and name not in req.dsnames)
             label, refusal = f"{name} is in a backup version", hit if isinstance(hit, Refusal) else None
             found = None if isinstance(hit, Refusal) else hit
+        if refusal is None and found is not None:
+            label, refusal = (
+                f"{name} may be recovered by {ctx.who.user}",
+                may_recover(ctx, seen, name, {found.pool} | (pools_holding(ctx, current) if current else set())),
+            )
         if refusal is None:
             label, refusal = f"{name} may be overwritten", rules.dataset_replace(name, current is not None, req.replace)
         if refusal is None and found is not None:

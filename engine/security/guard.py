@@ -33,7 +33,8 @@ def command_check(req: Request, pool_of_volume: Callable[[str], str | None]) -> 
     """The function and copy pool an HSM command is checked for. A recovery of one volume
     without FROMCOPYPOOL is checked for the volume's copy pool (so a restricted profile cannot
     be passed by leaving the pool out); a data set recovery without one needs the unrestricted
-    STGADMIN.ARC.DSRECOV. LIST PVOL(v) is checked for the volume's copy pool likewise."""
+    STGADMIN.ARC.DSRECOV here, and each data set's own pool when it is planned
+    (engine.hsm.dsrecover.may_recover). LIST PVOL(v) is checked for the volume's copy pool likewise."""
     if isinstance(req, FrBackup):
         return Check(Function.FRBACKUP, req.copypool)
     if isinstance(req, FrDelete):

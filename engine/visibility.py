@@ -9,7 +9,9 @@ A copy pool is hidden when LIST is refused for it (`STGADMIN.ARC.LIST.HR UACC(NO
   hidden volumes);
 * the data sets with an extent on a hidden volume;
 * relationships with a hidden source or target, activity entries of a hidden pool or whose
-  text names a hidden pool, volume or data set, and the events about any of them.
+  text names a hidden pool, volume, storage group or data set, and the events about any of them;
+* so every request that names any of these (a read, a command text, a configuration change or
+  what its preview would tell) is refused.
 
 Computed from the catalog at each read (blocking): a new version's targets are hidden from the
 moment its rows are committed. A user who may list every copy pool (the common case) costs one
@@ -64,11 +66,11 @@ class Visibility:
         return name not in self.datasets
 
     def text(self, *texts: str) -> bool:
-        """Whether none of these texts names a hidden copy pool, volume or data set (as a word,
-        or as a qualifier of a dotted name: STGADMIN.ARC.LIST.HR names HR)."""
+        """Whether none of these texts names a hidden copy pool, volume, storage group or data set
+        (as a word, or as a qualifier of a dotted name: STGADMIN.ARC.LIST.HR names HR)."""
         if self.everything:
             return True
-        names = self.pools | self.volumes | self.datasets
+        names = self.pools | self.volumes | self.groups | self.datasets
         for t in texts:
             for token in _NAME.findall(t.upper()):
                 if token in names or any(part in names for part in token.split(".")):

@@ -637,8 +637,9 @@ def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
 
 
 def _plan_names_hidden(seen: Visibility, plan: ConfigPlan) -> bool:
-    """Whether a change's preview would tell of a copy pool or volume the caller may not LIST
-    (a storage group's change names the copy pools that use it, its volumes, their versions)."""
+    """Whether a change's preview would tell of a copy pool, storage group or volume the caller
+    may not LIST (a storage group's change names the copy pools that use it, its volumes, their
+    versions)."""
     texts = [*plan.steps, *plan.effects, *plan.problems, *plan.images_created, *plan.images_deleted]
     return not seen.text(*texts, *(r.copy_pool for r in plan.roll_offs))
 

@@ -9,6 +9,7 @@ import re
 import tomllib
 
 import pytest
+import tomli_w
 
 from engine.api import Change, LocalSite, SecurityChange
 from engine.demo import demo_definition, seed_demo
@@ -84,3 +85,47 @@ async def test_a_change_that_reaches_a_copy_pool_the_caller_may_not_list_is_refu
     plan = ada.config_preview(ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", versions=3))
     assert plan.allowed and not HR.findall(str(plan)), plan
     assert (await ada.change_config(ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", versions=3))).rc == 0
+
+
+async def test_a_change_that_names_a_storage_group_of_a_copy_pool_the_caller_may_not_list_is_refused(site):
+    """HRNIGHT's storage groups are its data: a new copy pool over HRDATA would let FRBACKUP copy
+    HRNIGHT's volumes to targets the caller reads. So a change naming HRDATA or HRBK (as a pool's
+    storage group, as a backup group, defined again, deleted, or in a definition applied) is
+    refused as one naming HRNIGHT is, audited, and its preview tells nothing of them either."""
+    from engine.api import NotAuthorized
+    from engine.config import ConfigChange, ConfigOp
+
+    ada, bert = LocalSite(site, Identity("ada", ())), LocalSite(site, Identity("bert", ()))
+    # HRBK large enough for a second pool over HRDATA: the change would be made for anyone who may see it
+    assert (await bert.change_config(ConfigChange(ConfigOp.ADD_VOLUMES, "HRBK", volumes=("HRB003", "HRB004")))).rc == 0
+    spy = ConfigChange(ConfigOp.DEFINE_POOL, "SPY", storage_groups=("HRDATA",), versions=1)
+    assert bert.config_preview(spy).allowed
+    before = bert.configuration()
+    mine = tomllib.loads(ada.configuration().definition)
+    mine["copy_pool"].append({"name": "SPY", "storage_groups": ["HRDATA"], "versions": 1})
+    naming = [
+        spy,
+        ConfigChange(ConfigOp.ALTER_POOL, "PAYROLL", storage_groups=("PAYDATA", "HRDATA")),
+        ConfigChange(ConfigOp.DEFINE_GROUP, "HRDATA", group_type="POOL", volumes=("ZZ0001",)),
+        ConfigChange(ConfigOp.DELETE_GROUP, "HRBK"),
+        ConfigChange(ConfigOp.ALTER_GROUP, "PAYDATA", backup_group="HRBK"),
+        ConfigChange(ConfigOp.DEFINE_GROUP, "NEWSG", group_type="POOL", backup_group="HRBK", volumes=("NEW001",)),
+        ConfigChange(ConfigOp.APPLY, definition=tomli_w.dumps(mine)),
+    ]
+    for change in naming:
+        with pytest.raises(NotAuthorized, match="YOU MAY NOT LIST") as refused:
+            ada.config_preview(change)
+        assert not HR.findall(str(refused.value)), refused.value
+        res = await ada.change_config(change)
+        assert res.rc == 36 and res.messages[0].id == "ICH408I" and not HR.findall(str(res.lines())), res.lines()
+    assert bert.configuration() == before  # nothing changed: no copy pool SPY to back up
+    assert (await ada.command("FRBACKUP COPYPOOL(SPY)")).rc == 22  # ARC1806E: not defined
+    denied = [e for e in site.context.audit.entries() if e.user == "ada" and e.return_code == 36]
+    assert len(denied) == 2 * len(naming), [e.action for e in denied]
+    assert all(
+        e.decision == "DENIED" and e.profile == "STGADMIN.ARC.LIST.HRNIGHT" and "ICH408I" in e.message_ids
+        for e in denied
+    ), denied
+    # a change that names only what the caller sees goes on as for anyone
+    plan = ada.config_preview(ConfigChange(ConfigOp.ALTER_GROUP, "PAYDATA", backup_group="DB0ABK"))
+    assert plan.change and not HR.findall(str(plan)), plan

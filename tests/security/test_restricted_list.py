@@ -147,6 +147,10 @@ async def test_a_monitor_that_may_not_list_hr_finds_nothing_of_it_anywhere(site,
                 assert (await owner.command("FRBACKUP COPYPOOL(PAY)")).rc == 0
                 assert (await owner.damage("HR0001", 7, 7)).rc == 0
                 assert (await owner.command("QUERY COPYPOOL(HR)")).rc == 0
+                # a command that names HR's storage group, about no copy pool; and the backup
+                # group PAY shares with HR, which stays
+                assert (await owner.command("LIST CPBSG(HRSG)")).rc == 22  # not a backup group
+                assert (await owner.command("LIST CPBSG(BK)")).rc == 0
             finally:
                 await owner.close()
             for _ in range(100):
@@ -159,6 +163,7 @@ async def test_a_monitor_that_may_not_list_hr_finds_nothing_of_it_anywhere(site,
                 assert not HR_MARKS.search(text), (name, HR_MARKS.search(text), text[:2000])
             assert any(HR_MARKS.search(t) for t in theirs.values())
             assert "PAY" in mine["pools"] and "PAY001" in mine["volumes"]  # PAY's are there
+            assert "LIST CPBSG(BK)" in mine["activity"] and "LIST CPBSG(HRSG)" in theirs["activity"]
             refused = await _named_hr(restricted, hidden=True)
             assert {"pools HR", "versions HR", "digest HR0001", "dataset HR.DATA", "impact HR"} <= set(refused)
             assert {"LIST COPYPOOL(HR)", "QUERY COPYPOOL(HR)", "LIST PVOL(HR0001)"} <= set(refused)

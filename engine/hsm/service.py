@@ -515,6 +515,14 @@ def _perform(ctx: Context, req: Request, res: CommandResult, pool: str | None, s
         log.error("%s: the catalog or a file said no: %s", res.command, why if full else exc, exc_info=not full)
         res.add("ARC1806E", f"{req.verb} FAILED, RC=0012 - {why}")
         res.fail(12)
+    except Exception as exc:  # a defect of flashpool's: still an answer, logged and audited as any outcome
+        log.exception("%s: internal error", res.command)
+        res.add(
+            "ARC1806E",
+            f"{req.verb} FAILED, RC=0016 - INTERNAL ERROR ({type(exc).__name__}: {exc}); THE TRACEBACK IS IN THE "
+            "SITE'S LOG",
+        )
+        res.fail(16)
     for note in no_effect(req):
         res.add("FPL150I", note)
 

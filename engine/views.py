@@ -17,7 +17,7 @@ from sqlmodel import Session
 from engine.catalog import constructs as repo
 from engine.catalog import reads
 from engine.catalog.models import BackupVersionRow, VolumeRow
-from engine.flashcopy import RelationshipInfo
+from engine.flashcopy import RelationshipInfo, RelState
 from engine.hsm import pool as pools
 from engine.hsm import rules, standing
 from engine.states import ClassState, DasdState, DumpState, FailedReason
@@ -136,17 +136,15 @@ class Views:
             valid = [v for v in vers if v.dasd_state == DasdState.RECOVERABLE]
             copying = oos = total = 0
             mine = [rid for v in vers for rid in live.get(v.key, ())]
-            for rid in mine:
-                rel = core.find(rid)
-                if rel is not None and rel.uncopied.any():
+            volumes = [v for g in groups.get(p.name, ()) for v in vols_of.get(g, ())]
+            # background copies only: a NOCOPY relationship's tracks never move (status counts so)
+            for rel in [r for rid in mine if (r := core.find(rid)) is not None] + standing.recovering(
+                core, volumes, mine
+            ):  # ... the versions' copies, and a recovery's copy back
+                if rel.state is RelState.COPYING:
                     copying += 1
                     oos += rel.out_of_sync
                     total += rel.length
-            volumes = [v for g in groups.get(p.name, ()) for v in vols_of.get(g, ())]
-            for rel in standing.recovering(core, volumes, mine):  # a recovery copying back: busy too
-                copying += 1
-                oos += rel.out_of_sync
-                total += rel.length
             first = newest.get(p.name)
             # derived, never stored: what FRRECOV would do now (rules.frr_methods)
             eligible = bool(first and first.fcfrr and rules.frr_methods(core, first, frr_pairs[first.key]))

@@ -24,7 +24,7 @@ from engine.catalog.reads import VersionLike
 from engine.command import Action, FrBackup, FrRecov, Selection, format_token
 from engine.command.requests import HOLD_QUALIFIERS
 from engine.errors import CopyInProgress, FlashpoolError, TargetInRelationship
-from engine.flashcopy import FlashCopyCore, Relationship
+from engine.flashcopy import CopyMode, FlashCopyCore, Relationship, RelState
 from engine.hostviews import EnqueueHolder
 from engine.messages import CommandResult, Rc
 from engine.states import DasdState, DumpCopyState, DumpState, PairState
@@ -468,15 +468,16 @@ def volume_backup_in_relationship(
     if mine is None or mine.source != pair.source:
         return None
     whole = f"FRRECOV COPYPOOL({version.copy_pool})"
-    if mine.uncopied.any():
+    if mine.state is RelState.COPYING:
         text = (
             f"the backup of {pair.source} in {version_name(version)} is still copying to {pair.target} "
             f"({mine.out_of_sync:,} tracks to copy); recover the volume when it completes (QUERY COPYPOOL)"
             + (f", or recover the whole copy pool now with {whole} (fast reverse restore)" if version.fcfrr else "")
         )
         return Refusal(Rc.IN_THE_WAY, text, "relationships")
+    kind = "NOCOPY" if mine.mode is CopyMode.NOCOPY else "persistent"
     text = (
-        f"{pair.source} is still in the persistent FlashCopy relationship of {version_name(version)} with "
+        f"{pair.source} is still in the {kind} FlashCopy relationship of {version_name(version)} with "
         f"{pair.target}; a volume cannot be flashed back over it: recover the whole copy pool with {whole}, "
         f"which reverses it"
     )

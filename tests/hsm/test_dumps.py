@@ -214,6 +214,9 @@ async def test_a_versions_zero_copy_without_fast_reverse_restore_is_dumponly_nev
     assert (view.dasd_state, view.recoverable) == ("DUMPONLY", False)
     (summary,) = site.views.pools("ARCZERO")
     assert summary.valid_versions == 0 and summary.recovery == "NONE"
+    # its NOCOPY relationship has no background copy: none is counted running (status agrees)
+    assert (summary.copying, summary.out_of_sync, summary.percent) == (0, 0, None), summary
+    assert site.flashcopy.relationships() and not site.flashcopy.core.copy_candidates()
     listing = await site.hsm.execute("LIST COPYPOOL(ARCZERO) SELECT(FASTREPLICATIONSTATE(DUMPONLY))")
     assert any(line.startswith("001") and "DUMPONLY" in line for line in listing.lines()), listing.lines()
     await site.flashcopy.write("ARC001", 0, t("oops"))

@@ -235,9 +235,10 @@ Request = FrBackup | FrRecov | FrDelete | ListCopyPool | Query | Hold | Setsys |
 
 def changes_site(req: Request) -> bool:
     """Whether the command writes anything of the site (a read-only console refuses it): every
-    function but LIST and QUERY, LIST only into an output data set, AUDIT only with FIX."""
+    function but LIST and QUERY, LIST only into an output data set, AUDIT only with FIX or into
+    an output data set."""
     if isinstance(req, ListCopyPool):
         return req.out_dataset is not None
     if isinstance(req, AuditCopyPools):
-        return req.fix
+        return req.fix or req.out_dataset is not None
     return not isinstance(req, Query)

@@ -23,6 +23,8 @@ from engine.command import changes_site, parse_command
         ("DEFINE DUMPCYCLE(YN)", True),
         ("AUDIT COPYPOOLCONTROLS(PAYROLL) FIX", True),
         ("AUDIT COPYPOOLCONTROLS(PAYROLL)", False),
+        ("AUDIT COPYPOOLCONTROLS(PAYROLL) NOFIX OUTDATASET(RO.AUDIT)", True),  # writes a data set too
+        ("AUDIT COPYPOOLCONTROLS(PAYROLL) ODS(RO.AUDIT)", True),
         ("LIST COPYPOOL(PAYROLL)", False),
         ("LIST COPYPOOL(PAYROLL) ODS(LISTING.OUT)", True),  # writes a data set into the site
         ("QUERY COPYPOOL(PAYROLL)", False),

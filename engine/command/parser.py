@@ -158,7 +158,20 @@ def parse_command(text: str) -> Request:
         if p.name in seen:
             raise CommandSyntaxError(f"{p.name} is given twice", p.position, "IKJ56702I", p.name)
         seen[p.name] = p
+        _hex_only_in_tokens(p, p.name)
     return _BUILDERS[verb](cmd, seen)
+
+
+def _hex_only_in_tokens(p: Param, name: str) -> None:
+    """X'C1C2' is a token's form only: a name, number or choice written so is refused, never read
+    as its hexadecimal digits (COPYPOOL(X'C1C2') named the copy pool C1C2)."""
+    for v in p.values or ():
+        if isinstance(v, Param):
+            _hex_only_in_tokens(v, v.keyword)
+        elif v.hex and name not in ("TOKEN", *_SELECT["TOKEN"]):
+            raise CommandSyntaxError(
+                f"X'{v.text}' in {name}: only TOKEN takes a hexadecimal value", v.position, "IKJ56702I", name
+            )
 
 
 # -- builders -----------------------------------------------------------------------------------

@@ -68,7 +68,10 @@ class Login:
         for name in ("client", "idle"):
             if name not in body:
                 raise wire.WireError(f"{name}: missing")
-        form = cls(**{name: wire.decode(tp, body[name], name) for name, tp in fields.items() if name in body})
+        values = {name: wire.decode(tp, body[name], name) for name, tp in fields.items() if name in body}
+        if isinstance(values.get("user"), str):  # the one name the lockout counts and the password is checked for
+            values["user"] = values["user"].strip()
+        form = cls(**values)
         if not math.isfinite(form.idle):
             raise wire.WireError("idle: must be a number of seconds")
         if not form.user.isprintable() or len(form.user) > MAX_NAME:
@@ -171,7 +174,7 @@ class WebLogins:
                     self._failed(keys, peer, found.owner, code, f"LOGON WEB CONSOLE WITH {what}")
                 user = str(found.user)
             else:
-                user = form.user.strip()
+                user = form.user
                 check = passwords.check_password(s, user, form.password)
                 if not check.ok:
                     self._failed(keys, peer, user, "FPL735E", "LOGON WEB CONSOLE WITH A WRONG USER NAME OR PASSWORD")

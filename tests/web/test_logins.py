@@ -90,6 +90,8 @@ def test_wrong_passwords_are_audited_and_lock_the_address_and_the_user_out(serve
     assert login(served, "198.51.100.9", user="alice", password=PASSWORD)[0] == 429  # the address is locked
     assert login(served, "198.51.100.10", user="bob", password=PASSWORD)[0] == 429  # so is the user
     assert login(served, "198.51.100.10", user="alice", password=PASSWORD)[0] == 200  # another user, elsewhere
+    for padded in ("bob ", " bob", "bob  ", "\tbob"):  # the one user the lock counts, however it is written
+        assert login(served, "198.51.100.11", user=padded, password=PASSWORD)[0] == 429, padded
     failed = [e for e in audit(served) if e["client"] == "198.51.100.9" and "FPL735E" in e["message_ids"]]
     assert len(failed) == 5 and "FPL734E" in failed[-1]["message_ids"]
     assert all(e["origin"] == "WEB" and e["decision"] == "UNAUTHENTICATED" for e in failed)

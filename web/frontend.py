@@ -91,8 +91,7 @@ class FrontEnd:
         if answer.status == 503:  # the server is gone for now: nothing shown as live, no logout
             return _html(pages.unreachable(), 503)
         if not answer.ok:
-            self.browsers.forget(request.cookies.get(COOKIE))
-            await self._close(browser)
+            await self._ended(request, browser)
             resp = _html(pages.login("Your session has ended: log in again."))
             resp.del_cookie(COOKIE)
             return resp
@@ -138,6 +137,12 @@ class FrontEnd:
             raise web.HTTPUnauthorized(text="log in first")
         if len(browser.consoles) >= MAX_CONSOLES:
             raise web.HTTPTooManyRequests(text=f"at most {MAX_CONSOLES} consoles a browser: close a tab")
+        answer = await self.server.keep(browser.session)  # no console for a session the server ended
+        if answer.status == 503:
+            raise web.HTTPServiceUnavailable(text="the site's server cannot be reached: try again in a moment")
+        if not answer.ok:
+            await self._ended(request, browser)
+            raise web.HTTPUnauthorized(text="your session has ended: log in again")
         sock = web.WebSocketResponse(heartbeat=15)
         await sock.prepare(request)
         console = ConsoleProcess(sock, self.site, browser.session, self.downloads)
@@ -159,6 +164,11 @@ class FrontEnd:
             await console.end()
             log.info("a console for %s (%s) ended", browser.user, browser.address)
         return sock
+
+    async def _ended(self, request: web.Request, browser: Browser) -> None:
+        """The server no longer takes this browser's session: it is forgotten, its consoles end."""
+        self.browsers.forget(request.cookies.get(COOKIE))
+        await self._close(browser)
 
     async def _close(self, browser: Browser) -> None:
         for console in list(browser.consoles):

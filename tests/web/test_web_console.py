@@ -259,3 +259,20 @@ def test_a_closed_tab_ends_its_console(site, page):
     while web.log.read_text().count("a console for mona (127.0.0.1) ended") == opened:
         assert time.monotonic() < deadline, web.log.read_text()[-2000:]
         time.sleep(0.2)
+
+
+def test_no_console_starts_for_a_session_the_server_has_ended(site):
+    """The front end asks the server before it starts a console for a web socket: a session its
+    user's new password ended gets 401 and no console process (one was started, and failed)."""
+    import http.client
+
+    from tests.web.browser import set_password
+
+    path, _, web = site
+    cookie = _login_cookie(http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)).split(";")[0]
+    own = f"http://127.0.0.1:{web.port}"
+    opened = web.log.read_text().count("a console for mona (127.0.0.1) opened")
+    set_password(path, "mona")  # the same words: every session of mona's ends
+    assert _console_from(web.port, cookie, own) == 401
+    assert _console_from(web.port, cookie, own) == 401  # the browser is forgotten: still no console
+    assert web.log.read_text().count("a console for mona (127.0.0.1) opened") == opened

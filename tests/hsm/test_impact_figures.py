@@ -4,6 +4,7 @@ FRBACKUP replaces, the versions lost, the only recovery point, the persistent re
 
 from __future__ import annotations
 
+from engine.flashcopy import controller
 from engine.flashcopy.controller import CopierSettings, Pace
 from engine.hsm.impact import Work, impact
 from tests.hsm.conftest import TRACKS, fill, t
@@ -102,3 +103,32 @@ async def test_an_incremental_refresh_counts_its_own_unfinished_copy_once(site):
     assert im.tracks_to_move == 2 * TRACKS and im.queued == 0  # the refresh moves what its copy had left
     assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
     assert _left(site) == im.queued + im.tracks_to_move
+
+
+class HalfSeconds:
+    """A monotonic clock each reading of which is half a second after the last."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 0.5
+        return self.now
+
+
+async def test_the_measured_pace_is_the_pace_while_copies_ran_not_diluted_by_idle_time(site, monkeypatch):
+    clock = HalfSeconds()
+    monkeypatch.setattr(controller, "time", clock)
+    await fill(site, "PAY001", "p")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    first, second = site.flashcopy.core.copy_candidates()
+    for _ in range(5):
+        assert await site.flashcopy.copy_step(first.id, 6) == 6  # 6 tracks in half a second
+    assert site.flashcopy.pace().measured == 12.0
+    clock.now += 20.0  # every copy ended 20 s ago
+    assert site.flashcopy.pace().measured == 12.0
+    for _ in range(5):
+        assert await site.flashcopy.copy_step(second.id, 6) == 6  # copying again, after the pause
+    assert site.flashcopy.pace().measured == 12.0
+    im = impact(site.context, "FRBACKUP COPYPOOL(PAYROLL) TOKEN(T2)")
+    assert im.pace == 12.0 and im.pace_from == "measured over the last copies"

@@ -7,6 +7,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ class CopierSettings:
     retry_seconds: float = 15.0  # a copy parked by an error (a full disk) is tried again after this
 
 
-PACE_WINDOW = 30.0  # seconds of copying the measured pace is taken over
+PACE_WINDOW = 30.0  # the measured pace is taken over the chunks copied in the last this many seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,8 @@ class FlashCopyController:
         self._claimed: set[int] = set()
         self._paused = False
         self._last_progress: dict[int, tuple[float, int]] = {}
-        self._copied: collections.deque[tuple[float, int]] = collections.deque(maxlen=4096)  # (when, tracks)
+        #: (from, until, tracks): each chunk copied, from its start until its copier may take the next
+        self._copied: collections.deque[tuple[float, float, int]] = collections.deque(maxlen=4096)
         self.failed: dict[int, str] = {}  # relationships whose background copy hit an error
         self._retry: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # where events go (see bind)
@@ -321,7 +323,9 @@ class FlashCopyController:
 
     async def copy_step(self, rel_id: int, max_tracks: int | None = None) -> int:
         """Run one chunk of a relationship's background copy now (tests, tools)."""
+        started = time.monotonic()
         n = await asyncio.to_thread(self.core.copy_step, rel_id, max_tracks or self.settings.chunk_tracks)
+        self._chunk(started, time.monotonic(), n)
         self._progress(rel_id, n, force=True)
         self._after()
         return n
@@ -387,11 +391,12 @@ class FlashCopyController:
                 continue
             finally:
                 self._claimed.discard(rel.id)  # before waking the others, or they idle
+            rate = self.settings.tracks_per_second
+            until = max(time.monotonic(), started + copied / rate) if rate else time.monotonic()
+            self._chunk(started, until, copied)  # a configured rate's pause is part of copying at that rate
             self._progress(rel.id, copied)
             self._after()
-            rate = self.settings.tracks_per_second
-            delay = copied / rate - (time.monotonic() - started) if rate and copied else 0.0
-            await asyncio.sleep(max(0.0, delay))
+            await asyncio.sleep(max(0.0, until - time.monotonic()))
 
     def _claim(self) -> Relationship | None:
         """The least recently served COPY relationship nobody else is copying."""
@@ -403,20 +408,29 @@ class FlashCopyController:
         return rel
 
     def pace(self) -> Pace:
-        """How fast this site's background copy goes: the measured throughput of the last
-        `PACE_WINDOW` seconds (every relationship together), and the configured ceiling."""
+        """How fast this site's background copy goes: the tracks of the chunks copied in the last
+        `PACE_WINDOW` seconds (every relationship together) over the time some copy was running,
+        so idle time (after the copies ended, between two) does not make it look slower; and the
+        configured ceiling."""
         now = time.monotonic()
-        while self._copied and now - self._copied[0][0] > PACE_WINDOW:
+        while self._copied and now - self._copied[0][1] > PACE_WINDOW:
             self._copied.popleft()
-        span = now - self._copied[0][0] if self._copied else 0.0
-        measured = sum(n for _, n in self._copied) / span if span >= 1.0 else None
+        running, reached = 0.0, -math.inf
+        for start, until, _ in sorted(self._copied):  # copiers overlap: each second counts once
+            running += max(0.0, until - max(start, reached))
+            reached = max(reached, until)
+        measured = sum(n for _, _, n in self._copied) / running if running >= 1.0 else None
         rate = self.settings.tracks_per_second
         return Pace(measured, rate * self.settings.concurrency if rate else None)
 
+    def _chunk(self, started: float, until: float, copied: int) -> None:
+        """A chunk of the measured pace: copied from `started` until `until` (when its copier may
+        take the next one)."""
+        if copied:
+            self._copied.append((started, until, copied))
+
     def _progress(self, rel_id: int, copied: int, force: bool = False) -> None:
         now = time.monotonic()
-        if copied:
-            self._copied.append((now, copied))
         last_t, since = self._last_progress.get(rel_id, (now, 0))
         since += copied
         rel = self.core.find(rel_id)

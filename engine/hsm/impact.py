@@ -7,15 +7,14 @@ Nothing is changed. Blocking (reads the catalog): call it from a worker thread."
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.catalog import constructs as repo
-from engine.catalog.constructs import PairLike
 from engine.catalog.models import BackupVersionRow
 from engine.command import FrBackup, FrDelete, FrRecov, Request, parse_command
-from engine.flashcopy import FlashCopyCore
+from engine.flashcopy import FlashCopyCore, Relationship
 from engine.hsm import backup, delete, dsrecover, recover, standing
 from engine.hsm import pool as pools
 from engine.hsm.plans import plan
@@ -103,11 +102,15 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         im.lines.append(f"nothing: {r.text} (the command will fail with RC {r.rc})")
         return im
     core = ctx.flashcopy.core
+    #: the relationships the command withdraws, reverses or ends: their copies are not queued ahead of its own
+    ended: list[Relationship] = []
     #: DASD copies that go but were never recovery points (DUMPONLY: kept only to be dumped)
     not_points = {v.version for v in _chosen(p) if v.dasd_state == DasdState.DUMPONLY}
     if isinstance(p, recover.PoolRecovery):
         im.volumes_overwritten = [x.source for x in p.todo]
         im.moves = dict(p.moves)
+        # each volume recovers by reversing its relationship; a regular recovery runs only where none is left
+        ended = _live(core, (x.relationship_id for x in p.todo))
         im.work = Work.COPY
         how = (
             "fast reverse restore: only tracks changed since the backup move back"
@@ -181,15 +184,13 @@ def impact(ctx: Context, command: str | Request) -> Impact:
         if p.tapes:
             im.lines.append(f"tapes scratched: {' '.join(p.tapes)}")
         if p.dasd:
-            _persistent_withdrawn(im, core, [x for v in p.chosen for x in p.pairs.get(v.key, [])])
+            ended = _live(core, (x.relationship_id for v in p.chosen for x in p.pairs.get(v.key, [])))
+            _persistent_withdrawn(im, ended)
         _only_points(ctx, im, pool, p.chosen)
     elif isinstance(p, backup.Withdraw):
         im.destructive = True
-        keep = p.version.incremental and all(
-            (rel := core.find(x.relationship_id)) is None or not rel.uncopied.any()
-            for x in p.pairs
-            if x.relationship_id
-        )
+        ended = _live(core, (x.relationship_id for x in p.pairs))
+        keep = p.version.incremental and not any(rel.uncopied.any() for rel in ended)
         if not keep:
             im.versions_invalidated.append(p.version.version)
         im.lines.append(
@@ -202,7 +203,7 @@ def impact(ctx: Context, command: str | Request) -> Impact:
                 else "it is deleted"
             )
         )
-        _persistent_withdrawn(im, core, p.pairs)
+        _persistent_withdrawn(im, ended)
         if not keep:
             _only_points(ctx, im, pool, [p.version])
     elif isinstance(p, backup.Prepare):
@@ -226,6 +227,9 @@ def impact(ctx: Context, command: str | Request) -> Impact:
             im.lines.append(f"{version_name(extra)} rolls off too: VERSIONS is {p.pool.versions}")
         im.work = Work.COPY
         im.moves = dict(p.moves)
+        # what flows into its targets is withdrawn, or refreshed (then its tracks are among the moves)
+        ended = [rel for tgt in p.pairs.values() for rel in core.incoming(tgt)]
+        ended += _live(core, p.excess_relationships)
         im.lines.append(
             f"flashes {len(p.pairs)} volume(s) at one point in time as version {p.number:03d}"
             + (" (incremental refresh: changed tracks only)" if p.refresh else "")
@@ -244,7 +248,8 @@ def impact(ctx: Context, command: str | Request) -> Impact:
     vols = [v for v in im.volumes_overwritten if v in core.volumes]
     im.bytes_per_track = core.volumes[vols[0]].geometry.track_size if vols else _track_size(ctx, pool)
     im.pace, im.pace_from = ctx.flashcopy.pace().expected(COPY_RATE / max(im.bytes_per_track, 1))
-    im.queued = sum(r.out_of_sync for r in core.copy_candidates()) if im.work is Work.COPY else 0
+    ending = {rel.id for rel in ended}
+    im.queued = sum(r.out_of_sync for r in core.copy_candidates() if r.id not in ending) if im.work is Work.COPY else 0
     points = sorted(set(im.versions_invalidated) - not_points)
     if points:
         im.lines.append("versions lost as recovery points: " + ", ".join(f"{n:03d}" for n in points))
@@ -286,14 +291,15 @@ def _only_points(ctx: Context, im: Impact, pool: str | None, versions: list[Back
             )
 
 
-def _persistent_withdrawn(im: Impact, core: FlashCopyCore, pairs: Sequence[PairLike]) -> None:
+def _live(core: FlashCopyCore, ids: Iterable[int | None]) -> list[Relationship]:
+    """The relationships of these ids that still exist (a completed copy ended its own)."""
+    return [rel for rid in ids if rid and (rel := core.find(rid)) is not None]
+
+
+def _persistent_withdrawn(im: Impact, withdrawn: list[Relationship]) -> None:
     """The persistent incremental relationships that go with a version: the next FCINCREMENTAL
     backup copies every track again."""
-    gone = [
-        rel
-        for x in pairs
-        if x.relationship_id and (rel := core.find(x.relationship_id)) is not None and rel.incremental
-    ]
+    gone = [rel for rel in withdrawn if rel.incremental]
     if gone:
         im.lines.append(
             f"its {len(gone)} persistent incremental relationship(s) are withdrawn "

@@ -4,6 +4,7 @@ FRBACKUP replaces, the versions lost, the only recovery point, the persistent re
 
 from __future__ import annotations
 
+from engine.flashcopy import controller
 from engine.flashcopy.controller import CopierSettings, Pace
 from engine.hsm.impact import Work, impact
 from tests.hsm.conftest import TRACKS, fill, t
@@ -63,3 +64,71 @@ async def test_an_frbackup_says_which_failed_version_it_replaces(site):
     assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0  # version 002 FAILED
     text = "\n".join(impact(site.context, "FRBACKUP COPYPOOL(PAYROLL)").lines)
     assert "reuses the targets of version 002 (TOKEN='T2'), which is FAILED: its entry goes" in text, text
+
+
+def _left(site) -> int:
+    """Tracks every background copy of the site still has to move."""
+    return sum(r.out_of_sync for r in site.flashcopy.core.copy_candidates())
+
+
+async def test_a_fast_reverse_restore_waits_only_for_the_copies_it_does_not_reverse(site):
+    await fill(site, "DB0A01", "d")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0  # still copying: 60 tracks
+    for i in range(3):
+        await site.flashcopy.write("DB0A01", i, t("damage"))
+    im = impact(site.context, "FRRECOV COPYPOOL(DSN$DB0A$DB)")
+    assert im.tracks_to_move == 3 and im.queued == 2 * TRACKS
+    assert "after 60 tracks other copies still move" in im.lines[-1]
+    assert (await site.hsm.execute("FRRECOV COPYPOOL(DSN$DB0A$DB)")).rc == 0
+    assert _left(site) == im.queued + im.tracks_to_move  # the version's own forward copies ended
+
+
+async def test_a_backup_that_rolls_off_a_version_still_copying_waits_only_for_the_others(site):
+    await fill(site, "PAY001", "p")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) TOKEN(T2)")).rc == 0
+    im = impact(site.context, "FRBACKUP COPYPOOL(PAYROLL) TOKEN(T3)")
+    assert "version 001 rolls off: its DASD copy is replaced" in im.lines
+    assert im.queued == 2 * TRACKS  # version 002's copies, not version 001's that are withdrawn
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) TOKEN(T3)")).rc == 0
+    assert _left(site) == im.queued + im.tracks_to_move
+
+
+async def test_an_incremental_refresh_counts_its_own_unfinished_copy_once(site):
+    await fill(site, "PAY001", "i")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
+    await site.flashcopy.write("PAY002", 0, t("changed"))
+    im = impact(site.context, "FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")
+    assert im.tracks_to_move == 2 * TRACKS and im.queued == 0  # the refresh moves what its copy had left
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYINC) FCINCREMENTAL")).rc == 0
+    assert _left(site) == im.queued + im.tracks_to_move
+
+
+class HalfSeconds:
+    """A monotonic clock each reading of which is half a second after the last."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 0.5
+        return self.now
+
+
+async def test_the_measured_pace_is_the_pace_while_copies_ran_not_diluted_by_idle_time(site, monkeypatch):
+    clock = HalfSeconds()
+    monkeypatch.setattr(controller, "time", clock)
+    await fill(site, "PAY001", "p")
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL)")).rc == 0
+    first, second = site.flashcopy.core.copy_candidates()
+    for _ in range(5):
+        assert await site.flashcopy.copy_step(first.id, 6) == 6  # 6 tracks in half a second
+    assert site.flashcopy.pace().measured == 12.0
+    clock.now += 20.0  # every copy ended 20 s ago
+    assert site.flashcopy.pace().measured == 12.0
+    for _ in range(5):
+        assert await site.flashcopy.copy_step(second.id, 6) == 6  # copying again, after the pause
+    assert site.flashcopy.pace().measured == 12.0
+    im = impact(site.context, "FRBACKUP COPYPOOL(PAYROLL) TOKEN(T2)")
+    assert im.pace == 12.0 and im.pace_from == "measured over the last copies"

@@ -1,6 +1,6 @@
 """Transcripts and activity writes need a copy operator's function on the copy pool they name, are
 audited, accept only the client origins, never overwrite a file, and are bounded in size and
-number."""
+number; so are OUTDATASET listings: one user's never replaces another's."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from engine import transcripts
 from engine.api import Change, LocalSite, NotAuthorized, SecurityChange
 from engine.errors import FlashpoolError
+from engine.hsm import outputs
 from engine.security import Identity
 from engine.site import Site
 from tests.server.harness import make_site
@@ -63,3 +64,23 @@ async def test_a_monitor_may_neither_save_a_transcript_nor_write_the_activity_lo
     entry = site.views.activity(1)[0]
     assert (entry.origin, entry.copy_pool, entry.messages) == ("WALKTHROUGH", "PAY", (("FPL300I", "a line"),))
     assert _audit(site, "olga")[-1].decision == "ALLOWED"
+
+
+async def test_a_listing_never_replaces_another_users_listing(site, monkeypatch):
+    owner = LocalSite(site)
+    assert (await owner.command("LIST COPYPOOL(HR) ODS(ADMIN.OUT)")).rc == 0
+    theirs = site.path / "output" / "ADMIN.OUT.txt"
+    kept = theirs.read_text()
+    assert "COPYPOOL=HR" in kept
+    mona = LocalSite(site, Identity("mona", ()))
+    res = await mona.command("LIST COPYPOOL(PAY) ODS(ADMIN.OUT)")  # the same name, by someone else
+    mine = site.path / "output" / "ADMIN.OUT-2.txt"
+    assert res.rc == 0 and res.messages[-1].id == "FPL190I" and str(mine) in res.messages[-1].text
+    assert theirs.read_text() == kept and "COPYPOOL=PAY" in mine.read_text()
+    assert sorted(p.name for p in (site.path / "output").iterdir()) == ["ADMIN.OUT-2.txt", "ADMIN.OUT.txt"]
+    monkeypatch.setattr(outputs, "MAX_FILES", 2)
+    full = await mona.command("LIST COPYPOOL(PAY) ODS(ADMIN.OUT)")
+    assert (
+        full.rc == 4 and [m.id for m in full.messages] == ["FPL191E"] and any("COPYPOOL=PAY" in x for x in full.listing)
+    )
+    assert theirs.read_text() == kept and len(list((site.path / "output").iterdir())) == 2

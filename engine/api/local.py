@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from engine import config, plex, transcripts
 from engine.catalog.settings import AuditReads
+from engine.command import CommandSyntaxError, Request, parse_command
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.info import DataSetInfo
 from engine.errors import FlashpoolError
@@ -24,6 +25,7 @@ from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact, impact
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check as RuleCheck
+from engine.hsm.service import check_of
 from engine.hsm.verify import Expectation, Outcome
 from engine.messages import CommandResult, Rc, resource_problem
 from engine.printable import printable
@@ -60,12 +62,19 @@ from engine.api.values import (
     refusal_lines,
 )
 
+_WALKTHROUGH = re.compile(r"WALKTHROUGH +\S+ +")
+
+
+def _entry_request(text: str) -> Request:
+    """The HSM command an activity entry a client writes is about: its text, after a walkthrough's
+    `WALKTHROUGH <id> ` (CommandSyntaxError: it is none)."""
+    walkthrough = _WALKTHROUGH.match(text)
+    return parse_command(text[walkthrough.end() :] if walkthrough else text)
+
 
 @functools.cache
 def queued_pool(text: str) -> str | None:
     """The copy pool a queued request names (none: FRRECOV of a volume or of data sets)."""
-    from engine.command import parse_command
-
     req = parse_command(text)  # it was parsed when it was queued
     pool = getattr(req, "copypool", None) or getattr(req, "from_copypool", None)
     return pool if isinstance(pool, str) else None
@@ -141,7 +150,7 @@ class LocalSite(SiteAPI):
         rule = rule_of(call)
         if not isinstance(rule, Needs):
             raise TypeError(f"{call} is not decided by profiles here ({rule.describe()})")
-        pool = _text_arg(args.get(rule.pool)) if rule.pool else None
+        pool = self._pool(rule, args)
         decisions = [self._decide(Check(f, pool, rule.access)) for f in rule.functions]
         decision = next((d for d in decisions if d.allowed), decisions[0])
         if not decision.allowed:
@@ -161,6 +170,18 @@ class LocalSite(SiteAPI):
                     seen,
                 )
         return decision, "", seen
+
+    def _pool(self, rule: Needs, args: dict[str, object]) -> str | None:
+        """The copy pool a restricted profile decides for (blocking): the one the rule's argument
+        names; when that argument is the command, the one the command is about (CommandSyntaxError:
+        the text is no HSM command)."""
+        if rule.pool is not None and rule.pool == rule.command:
+            return self._entry_pool(str(args.get(rule.command) or ""))
+        return _text_arg(args.get(rule.pool)) if rule.pool else None
+
+    def _entry_pool(self, text: str) -> str | None:
+        """The copy pool an activity entry's command is about (blocking; CommandSyntaxError)."""
+        return check_of(self.engine.context, _entry_request(text)).copy_pool
 
     def _enter(self, call: str, **args: object) -> Visibility:
         """A read let through by its rule: NotAuthorized (audited) if refused; what the caller
@@ -429,10 +450,23 @@ class LocalSite(SiteAPI):
         await asyncio.to_thread(self._audit, f"{action}: {len(done)} ACKNOWLEDGED", decision, 0, ())
         return len(done)
 
-    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        """Authorized and audited as the copy pool's operator; written as the caller's entry."""
-        decision, refused, _ = await asyncio.to_thread(self._judge, "record", {"pool": pool})
+    async def record(self, origin: str, command: str, rc: int, lines: list[str]) -> None:
+        """About the copy pool its command names (never one stated beside it): authorized and
+        audited as that pool's operator, refused when its text is no HSM command or it names what
+        the caller may not LIST; written as the caller's entry."""
+        args: dict[str, object] = {"command": command, "lines": lines}
         action = f"RECORD {origin} {printable(command)}"
+
+        def judged() -> tuple[Decision, str, str | None]:
+            decision, refused, _ = self._judge("record", args)
+            return decision, refused, self._entry_pool(command)
+
+        try:
+            decision, refused, pool = await asyncio.to_thread(judged)
+        except CommandSyntaxError as exc:
+            why = f"the entry's text is no HSM command: {exc}"
+            await asyncio.to_thread(self.reject, action, why)
+            raise FlashpoolError(why) from None
         if refused:
             await asyncio.to_thread(self._audit, action, decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
             raise NotAuthorized(refused)
@@ -633,6 +667,8 @@ def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
             out.append((f"{e.kind.upper()} {e.name}", e.name))
     if rule.change and isinstance(change := args.get(rule.change), ConfigChange):
         out.append(("THE CHANGE", f"{change.describe()} {change.definition}"))
+    if rule.lines:
+        out += [("A LINE", printable(str(line))) for line in args.get(rule.lines) or []]  # type: ignore[attr-defined]
     return out
 
 

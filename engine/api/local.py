@@ -12,7 +12,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from sqlmodel import SQLModel
+
 from engine import config, plex, transcripts
+from engine.catalog.models import DataSetRow, VolumeRow
 from engine.catalog.settings import AuditReads
 from engine.command import CommandSyntaxError, Request, parse_command
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
@@ -40,9 +43,10 @@ from engine.security.needs import Needs, rule_of
 from engine.states import Origin
 from engine.storageviews import VolumeView
 from engine.views import ActivityView, PairView, PoolSummary, VersionView
-from engine.visibility import EVERYTHING, Visibility, visibility
+from engine.visibility import EVERYTHING, Visibility, known, visibility
 
 if TYPE_CHECKING:
+    from engine.catalog import Catalog
     from engine.site import Site
 
 from engine.api.interface import SiteAPI
@@ -155,12 +159,12 @@ class LocalSite(SiteAPI):
         decision = next((d for d in decisions if d.allowed), decisions[0])
         if not decision.allowed:
             return decision, "ICH408I " + refusal_lines(decision, self.who)[0], EVERYTHING
-        named = _named(rule, args)
+        named = _named(rule, args, self.engine.catalog)
         if not (rule.filtered or named):
             return decision, "", EVERYTHING
         seen = self._visibility()
-        for what, text in named:
-            if not seen.text(text):
+        for what, text, exists in named:
+            if not seen.answers(seen.text(text), exists):
                 mentioned = set(re.findall(r"[A-Z0-9@#$.\-]+", text.upper()))
                 hidden = next((p for p in sorted(seen.pools) if p in mentioned), min(seen.pools))
                 return (
@@ -651,25 +655,36 @@ def _text_arg(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
-    """(what, its text) for every volume, data set, command or expectation the arguments name."""
-    out: list[tuple[str, str]] = []
+#: the catalog rows of what an expectation may name (its other kinds are states, not names)
+_EXPECTED_ROWS: dict[str, type[SQLModel]] = {"volume": VolumeRow, "dataset": DataSetRow}
+
+
+def _named(rule: Needs, args: dict[str, object], catalog: Catalog) -> list[tuple[str, str, Callable[[], bool]]]:
+    """(what, its text, whether the site knows it) for every volume, data set, command or
+    expectation the arguments name."""
+    out: list[tuple[str, str, Callable[[], bool]]] = []
     if rule.volumes:
         value = args.get(rule.volumes)
         for v in value if isinstance(value, list) else [value] if isinstance(value, str) else []:
-            out.append((f"VOLUME {v}", str(v)))
-    if rule.dataset and isinstance(args.get(rule.dataset), str):
-        out.append((f"DATA SET {args[rule.dataset]}", str(args[rule.dataset])))
+            out.append((f"VOLUME {v}", str(v), known(catalog, VolumeRow, str(v))))
+    if rule.dataset and isinstance(name := args.get(rule.dataset), str):
+        out.append((f"DATA SET {name}", name, known(catalog, DataSetRow, name)))
     if rule.command and isinstance(args.get(rule.command), str):
-        out.append(("THE COMMAND", printable(str(args[rule.command]))))
+        out.append(("THE COMMAND", printable(str(args[rule.command])), _always))
     if rule.expectations:
         for e in args.get(rule.expectations) or []:  # type: ignore[attr-defined]
-            out.append((f"{e.kind.upper()} {e.name}", e.name))
+            row = _EXPECTED_ROWS.get(e.kind)
+            out.append((f"{e.kind.upper()} {e.name}", e.name, known(catalog, row, e.name) if row else _always))
     if rule.change and isinstance(change := args.get(rule.change), ConfigChange):
-        out.append(("THE CHANGE", f"{change.describe()} {change.definition}"))
+        out.append(("THE CHANGE", f"{change.describe()} {change.definition}", _always))
     if rule.lines:
-        out += [("A LINE", printable(str(line))) for line in args.get(rule.lines) or []]  # type: ignore[attr-defined]
+        out += [("A LINE", printable(str(line)), _always) for line in args.get(rule.lines) or []]  # type: ignore[attr-defined]
     return out
+
+
+def _always() -> bool:
+    """A command, a change or a line is text, not a name of something the site might not know."""
+    return True
 
 
 def _plan_names_hidden(seen: Visibility, plan: ConfigPlan) -> bool:

@@ -588,9 +588,9 @@ class FlashpoolApp(App[None]):
 
         self.push_screen(Chooser(suggested, why), chosen)
 
-    def record_walkthrough(self, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
+    def record_walkthrough(self, command: str, rc: int, lines: list[str]) -> None:
         self._mine[_key(command)] += 1
-        self.run_worker(self.site.record(Origin.WALKTHROUGH, command, pool, rc, lines), group="record")
+        self.run_worker(self.site.record(Origin.WALKTHROUGH, command, rc, lines), group="record")
 
     # -- running commands -----------------------------------------------------------------------
     async def run_command(self, text: str, origin: str = Origin.CONSOLE) -> CommandResult:

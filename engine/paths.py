@@ -4,7 +4,9 @@ And how flashpool creates a file or folder there: its owner's alone (engine.site
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from engine.errors import FlashpoolError
@@ -61,3 +63,33 @@ def private_file(path: Path, flags: int) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def new_file(folder: Path, base: str, data: bytes, most: int) -> Path | None:
+    """Write `data` as a new file of `folder` (made the owner's alone if need be): `<base>.txt`, or
+    `<base>-2.txt`, `<base>-3.txt`, ... when that name is taken. Never over another file (whoever
+    wrote it), whole or not at all, durable once it returns. None, and nothing written, when the
+    folder already holds `most` files (blocking)."""
+    with contextlib.suppress(FileExistsError):
+        private_dir(folder)
+    if sum(1 for _ in folder.iterdir()) >= most:
+        return None
+    work = folder / f".{base}.{secrets.token_hex(4)}.tmp"
+    fd = private_file(work, os.O_WRONLY | os.O_EXCL)
+    path: Path | None = None
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+            os.fsync(f.fileno())
+        for n in range(1, most + 1):
+            taken = folder / (f"{base}.txt" if n == 1 else f"{base}-{n}.txt")
+            try:
+                os.link(work, taken)  # takes the name only if it is free: nothing is replaced
+            except FileExistsError:
+                continue
+            path = taken
+            break
+    finally:
+        work.unlink(missing_ok=True)
+    fsync_dir(folder)
+    return path  # None: other writers filled every name meanwhile

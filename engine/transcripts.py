@@ -3,12 +3,10 @@ bounded in size and in number, the owner's alone like every file of the site."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
 from engine.errors import FlashpoolError
-from engine.paths import private_dir, private_file
+from engine.paths import new_file
 
 FOLDER = "transcripts"
 MAX_BYTES = 256 << 10  # a walkthrough's transcript is a few kilobytes
@@ -29,28 +27,12 @@ def save(root: Path, name: str, text: str) -> Path:
     if len(data) > MAX_BYTES:
         raise TranscriptRefused(f"a transcript is at most {MAX_BYTES:,} bytes; this one has {len(data):,}")
     folder = root / FOLDER
-    with contextlib.suppress(FileExistsError):
-        private_dir(folder)
-    kept = sum(1 for _ in folder.iterdir())
-    if kept >= MAX_FILES:
+    path = new_file(folder, safe_name(name), data, MAX_FILES)
+    if path is None:
         raise TranscriptRefused(
-            f"{folder} holds {kept:,} transcripts, the most a site keeps: move old ones away, then export again"
+            f"{folder} holds {MAX_FILES:,} transcripts, the most a site keeps: move old ones away, then export again"
         )
-    base = safe_name(name)
-    for n in range(1, MAX_FILES + 2):
-        path = folder / (f"{base}.txt" if n == 1 else f"{base}-{n}.txt")
-        try:
-            fd = private_file(path, os.O_WRONLY | os.O_EXCL)
-        except FileExistsError:
-            continue
-        try:
-            with open(fd, "wb") as f:
-                f.write(data)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path
-    raise TranscriptRefused(f"every name for {base} in {folder} is taken")
+    return path
 
 
 __all__ = ["MAX_BYTES", "MAX_FILES", "TranscriptRefused", "save"]

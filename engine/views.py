@@ -101,6 +101,7 @@ class ActivityView:
     copy_pool: str | None
     return_code: int
     messages: tuple[tuple[str, str], ...]  # (id, text)
+    user: str | None  # who ran the command or wrote the entry (None: logged before users existed)
 
 
 class Views:
@@ -342,6 +343,7 @@ class Views:
                     r.copy_pool,
                     r.return_code,
                     tuple((m["id"], m["text"]) for m in json.loads(r.messages)),
+                    r.user,
                 )
                 for r in rows
             ]

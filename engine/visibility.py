@@ -13,6 +13,8 @@ A copy pool is hidden when LIST is refused for it (`STGADMIN.ARC.LIST.HR UACC(NO
 * so every request that names any of these (a read, a command text, a configuration change or
   what its preview would tell) is refused.
 
+A name the site does not know is answered as a hidden one to such a user (`Visibility.answers`).
+
 Computed from the catalog at each read (blocking): a new version's targets are hidden from the
 moment its rows are committed. A user who may list every copy pool (the common case) costs one
 query and a memoized decision per copy pool.
@@ -21,10 +23,11 @@ query and a memoized decision per copy pool.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from engine.catalog import constructs as repo
 from engine.catalog.models import BackupVersionRow, CopyPoolRow, DataSetExtentRow, VersionPairRow, VolumeRow
@@ -90,6 +93,15 @@ class Visibility:
             return False
         return all(self.text(v) for f in fields(e) if isinstance(v := getattr(e, f.name), str))
 
+    def answers(self, visible: bool, known: Callable[[], bool]) -> bool:
+        """Whether a caller may be answered about a thing it names (a volume, a data set, a storage
+        group, a tape), `visible` when nothing of it is hidden: not when it holds data of a copy
+        pool the caller may not LIST; nor, while any copy pool is hidden from it, when the site
+        knows no such name (`known`, asked only then): "not known" beside "not authorized" would
+        tell a hidden name from one that does not exist, which a restricted LIST profile never
+        tells of a copy pool's name."""
+        return visible and (self.everything or known())
+
     def why(self, pool: str) -> Decision | None:
         return self.decisions.get(pool)
 
@@ -115,6 +127,17 @@ def visibility(catalog: Catalog, guard: Guard, who: Identity) -> Visibility:
         if not hidden:
             return EVERYTHING
         return _footprint(s, hidden, {n: decisions[n] for n in hidden})
+
+
+def known(catalog: Catalog, row: type[SQLModel], key: str) -> Callable[[], bool]:
+    """Whether the catalog holds a `row` under `key` (a volser, a data set's or a storage group's
+    name), asked when called (blocking): what `Visibility.answers` asks."""
+
+    def ask() -> bool:
+        with catalog.session() as s:
+            return s.get(row, key.strip().upper()) is not None
+
+    return ask
 
 
 def visibility_now(guard: Guard, who: Identity) -> Visibility | None:
@@ -158,4 +181,4 @@ def _footprint(s: Session, hidden: frozenset[str], decisions: dict[str, Decision
     return Visibility(hidden, frozenset(volumes), groups, datasets, decisions)
 
 
-__all__ = ["EVERYTHING", "Visibility", "visibility", "visibility_now"]
+__all__ = ["EVERYTHING", "Visibility", "known", "visibility", "visibility_now"]

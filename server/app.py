@@ -346,8 +346,8 @@ class SiteServer:
         """The site for Prometheus, as this caller may see it (server/metrics.py)."""
         who = await self.identity(request)
         api = self._api(who)
-        await asyncio.to_thread(api.check_metrics)
-        body = await asyncio.to_thread(metrics.render, api, self.counts)
+        seen = await asyncio.to_thread(api.check_metrics)
+        body = await asyncio.to_thread(metrics.render, api, self.counts, seen)
         return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
     async def drain(self, timeout: float = 60.0) -> None:

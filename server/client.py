@@ -385,8 +385,8 @@ class RemoteSite(SiteAPI):
         result: CommandResult = await self._do("command", text=text, origin=origin)
         return result
 
-    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        await self._do("record", origin=origin, command=command, pool=pool, rc=rc, lines=lines)
+    async def record(self, origin: str, command: str, rc: int, lines: list[str]) -> None:
+        await self._do("record", origin=origin, command=command, rc=rc, lines=lines)
 
     async def damage(self, volser: str, first: int, last: int) -> CommandResult:
         result: CommandResult = await self._do("damage", volser=volser, first=first, last=last)

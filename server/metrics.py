@@ -3,7 +3,8 @@
 What a scrape reads is asked of the API as the scraper (so it sees only the copy pools its
 profiles let it LIST, as every route does): the status, the pools' summaries, every version (in one
 read), and the alerts. What only the server knows — request latencies, commands by function and return
-code — it counts itself. The recovery point objective is a gauge: the age of the newest
+code — it counts itself; commands per copy pool, so that a scraper is told only of those on copy
+pools it may LIST. The recovery point objective is a gauge: the age of the newest
 recoverable version of each pool, and of the newest COMPLETE dump copy of each dump class.
 """
 
@@ -13,12 +14,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from engine.api import SiteAPI
+from engine.command import CommandSyntaxError, parse_command
+from engine.security.guard import command_check
 from engine.states import ClassState
+from engine.visibility import Visibility
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -37,15 +41,38 @@ class ServerCounts:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
         )
-        self.commands = Counter(
-            "flashpool_commands",
-            "HSM commands run through the server, by function and return code",
-            ["function", "rc"],
-            registry=self.registry,
-        )
+        #: (function, return code, the copy pool the command names) -> commands run
+        self.commands: dict[tuple[str, str, str | None], int] = {}
 
     def command(self, text: str, rc: int) -> None:
-        self.commands.labels(function=(text.split() or ["?"])[0].upper(), rc=str(rc)).inc()
+        key = ((text.split() or ["?"])[0].upper(), str(rc), _pool_named(text))
+        self.commands[key] = self.commands.get(key, 0) + 1
+
+    def commands_seen(self, seen: Visibility) -> CounterMetricFamily:
+        """The commands run on copy pools `seen` shows, by function and return code. A scraper
+        that may not LIST every copy pool is not told of commands on none (what a data set's or a
+        volume's recovery, or the site's own commands, reach only the catalog knows)."""
+        totals: dict[tuple[str, str], int] = {}
+        for (function, rc, pool), n in list(self.commands.items()):  # a copy: the loop counts on
+            if seen.everything or (pool is not None and seen.pool(pool)):
+                totals[function, rc] = totals.get((function, rc), 0) + n
+        family = CounterMetricFamily(
+            "flashpool_commands",
+            "HSM commands run through the server, by function and return code",
+            labels=["function", "rc"],
+        )
+        for labels, n in sorted(totals.items()):
+            family.add_metric(list(labels), n)
+        return family
+
+
+def _pool_named(text: str) -> str | None:
+    """The copy pool a command names, as its profile check takes it (None: it names none, a
+    volume's copy pool is the catalog's word, or the text is no command)."""
+    try:
+        return command_check(parse_command(text), lambda _volser: None).copy_pool
+    except CommandSyntaxError:
+        return None
 
 
 class SiteCollector(Collector):
@@ -137,8 +164,19 @@ def _gauge(name: str, doc: str, labels: list[str], samples: list[tuple[list[str]
     return g
 
 
-def render(api: SiteAPI, counts: ServerCounts) -> bytes:
-    """The exposition text for this caller: the site as it may see it, and the server's counts."""
+class _Made(Collector):
+    """Metric families made for one scrape."""
+
+    def __init__(self, *families: Metric) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
+
+
+def render(api: SiteAPI, counts: ServerCounts, seen: Visibility) -> bytes:
+    """The exposition text for this caller (`seen`: what it may see): the site as it may see it,
+    and the server's counts."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SiteCollector(api))
     started = time.perf_counter()
@@ -149,7 +187,9 @@ def render(api: SiteAPI, counts: ServerCounts) -> bytes:
         "# TYPE flashpool_scrape_seconds gauge\n"
         f"flashpool_scrape_seconds {took:.6f}\n"
     ).encode()
-    return site + scrape + generate_latest(counts.registry)
+    commands = CollectorRegistry(auto_describe=False)
+    commands.register(_Made(counts.commands_seen(seen)))
+    return site + scrape + generate_latest(counts.registry) + generate_latest(commands)
 
 
 __all__ = ["CONTENT_TYPE", "ServerCounts", "render"]

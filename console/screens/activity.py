@@ -45,4 +45,5 @@ class ActivityScreen(ListScreen):
         e = self._entries.get(self.table.selected_key or "")
         if e:
             body = "\n".join(f"{i} {t}" for i, t in e.messages) or "(no messages)"
-            self.app.push_screen(TextScreen(f"{fmt.when(e.at)}  {e.command}  RC={e.return_code}", body))
+            by = f"  by {e.user}" if e.user else ""
+            self.app.push_screen(TextScreen(f"{fmt.when(e.at)}  {e.command}  RC={e.return_code}{by}", body))

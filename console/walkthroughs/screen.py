@@ -266,11 +266,15 @@ class WalkthroughScreen(Screen[None]):
             name = self.wt.pool()
         return name
 
-    def _command_or_tbd(self) -> str:
+    def _made_command(self) -> str | None:
+        """The walkthrough's command, None until the choices make it."""
         try:
             return self.wt.command()
         except (KeyError, ValueError):
-            return "(made from your choices)"
+            return None
+
+    def _command_or_tbd(self) -> str:
+        return self._made_command() or "(made from your choices)"
 
     def _show_pick(self, pick: Pick, text: Static, inp: Input, opts: OptionList) -> None:
         text.update(escape(pick.title))
@@ -710,9 +714,10 @@ class WalkthroughScreen(Screen[None]):
             return
         self._recorded = True
         rc = self.result.rc if self.result else 8 if self.started else 4  # 4: cancelled after a side step
-        self.fpapp.record_walkthrough(
-            f"WALKTHROUGH {self.wt.id} {self._command_or_tbd()}", self.wt.pool(), rc, self.transcript
-        )
+        # the entry is about its command (the site takes its copy pool from it); cancelled after a
+        # side step, before its own command was made, about the command that step ran
+        command = self._made_command() or self.commands[-1]
+        self.fpapp.record_walkthrough(f"WALKTHROUGH {self.wt.id} {command}", rc, self.transcript)
 
     @work(exclusive=True, group="walkthrough-export", exit_on_error=False)
     async def action_export(self) -> None:

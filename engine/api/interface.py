@@ -170,9 +170,10 @@ class SiteAPI(abc.ABC):
         as the caller; how many changed."""
 
     @abc.abstractmethod
-    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        """A walkthrough's transcript on copy pool `pool` (None: it chose none) into the activity
-        log."""
+    async def record(self, origin: str, command: str, rc: int, lines: list[str]) -> None:
+        """A walkthrough's transcript into the activity log, as the caller's entry: `command` is the
+        HSM command it is about (`WALKTHROUGH <id> ` before it, for a walkthrough), and the copy pool
+        of the entry is the one that command names."""
 
     @abc.abstractmethod
     async def damage(self, volser: str, first: int, last: int) -> CommandResult:

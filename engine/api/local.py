@@ -12,8 +12,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
+from sqlmodel import SQLModel
+
 from engine import config, plex, transcripts
+from engine.catalog.models import DataSetRow, VolumeRow
 from engine.catalog.settings import AuditReads
+from engine.command import CommandSyntaxError, Request, parse_command
 from engine.config import ConfigChange, ConfigPlan, SiteConfiguration
 from engine.datasets.info import DataSetInfo
 from engine.errors import FlashpoolError
@@ -24,6 +28,7 @@ from engine.hsm.alerts import AlertView
 from engine.hsm.impact import Impact, impact
 from engine.hsm.precheck import precheck
 from engine.hsm.rules import Check as RuleCheck
+from engine.hsm.service import check_of
 from engine.hsm.verify import Expectation, Outcome
 from engine.messages import CommandResult, Rc, resource_problem
 from engine.printable import printable
@@ -38,9 +43,10 @@ from engine.security.needs import Needs, rule_of
 from engine.states import Origin
 from engine.storageviews import VolumeView
 from engine.views import ActivityView, PairView, PoolSummary, VersionView
-from engine.visibility import EVERYTHING, Visibility, visibility
+from engine.visibility import EVERYTHING, Visibility, known, visibility
 
 if TYPE_CHECKING:
+    from engine.catalog import Catalog
     from engine.site import Site
 
 from engine.api.interface import SiteAPI
@@ -60,12 +66,19 @@ from engine.api.values import (
     refusal_lines,
 )
 
+_WALKTHROUGH = re.compile(r"WALKTHROUGH +\S+ +")
+
+
+def _entry_request(text: str) -> Request:
+    """The HSM command an activity entry a client writes is about: its text, after a walkthrough's
+    `WALKTHROUGH <id> ` (CommandSyntaxError: it is none)."""
+    walkthrough = _WALKTHROUGH.match(text)
+    return parse_command(text[walkthrough.end() :] if walkthrough else text)
+
 
 @functools.cache
 def queued_pool(text: str) -> str | None:
     """The copy pool a queued request names (none: FRRECOV of a volume or of data sets)."""
-    from engine.command import parse_command
-
     req = parse_command(text)  # it was parsed when it was queued
     pool = getattr(req, "copypool", None) or getattr(req, "from_copypool", None)
     return pool if isinstance(pool, str) else None
@@ -141,17 +154,17 @@ class LocalSite(SiteAPI):
         rule = rule_of(call)
         if not isinstance(rule, Needs):
             raise TypeError(f"{call} is not decided by profiles here ({rule.describe()})")
-        pool = _text_arg(args.get(rule.pool)) if rule.pool else None
+        pool = self._pool(rule, args)
         decisions = [self._decide(Check(f, pool, rule.access)) for f in rule.functions]
         decision = next((d for d in decisions if d.allowed), decisions[0])
         if not decision.allowed:
             return decision, "ICH408I " + refusal_lines(decision, self.who)[0], EVERYTHING
-        named = _named(rule, args)
+        named = _named(rule, args, self.engine.catalog)
         if not (rule.filtered or named):
             return decision, "", EVERYTHING
         seen = self._visibility()
-        for what, text in named:
-            if not seen.text(text):
+        for what, text, exists in named:
+            if not seen.answers(seen.text(text), exists):
                 mentioned = set(re.findall(r"[A-Z0-9@#$.\-]+", text.upper()))
                 hidden = next((p for p in sorted(seen.pools) if p in mentioned), min(seen.pools))
                 return (
@@ -161,6 +174,18 @@ class LocalSite(SiteAPI):
                     seen,
                 )
         return decision, "", seen
+
+    def _pool(self, rule: Needs, args: dict[str, object]) -> str | None:
+        """The copy pool a restricted profile decides for (blocking): the one the rule's argument
+        names; when that argument is the command, the one the command is about (CommandSyntaxError:
+        the text is no HSM command)."""
+        if rule.pool is not None and rule.pool == rule.command:
+            return self._entry_pool(str(args.get(rule.command) or ""))
+        return _text_arg(args.get(rule.pool)) if rule.pool else None
+
+    def _entry_pool(self, text: str) -> str | None:
+        """The copy pool an activity entry's command is about (blocking; CommandSyntaxError)."""
+        return check_of(self.engine.context, _entry_request(text)).copy_pool
 
     def _enter(self, call: str, **args: object) -> Visibility:
         """A read let through by its rule: NotAuthorized (audited) if refused; what the caller
@@ -429,10 +454,23 @@ class LocalSite(SiteAPI):
         await asyncio.to_thread(self._audit, f"{action}: {len(done)} ACKNOWLEDGED", decision, 0, ())
         return len(done)
 
-    async def record(self, origin: str, command: str, pool: str | None, rc: int, lines: list[str]) -> None:
-        """Authorized and audited as the copy pool's operator; written as the caller's entry."""
-        decision, refused, _ = await asyncio.to_thread(self._judge, "record", {"pool": pool})
+    async def record(self, origin: str, command: str, rc: int, lines: list[str]) -> None:
+        """About the copy pool its command names (never one stated beside it): authorized and
+        audited as that pool's operator, refused when its text is no HSM command or it names what
+        the caller may not LIST; written as the caller's entry."""
+        args: dict[str, object] = {"command": command, "lines": lines}
         action = f"RECORD {origin} {printable(command)}"
+
+        def judged() -> tuple[Decision, str, str | None]:
+            decision, refused, _ = self._judge("record", args)
+            return decision, refused, self._entry_pool(command)
+
+        try:
+            decision, refused, pool = await asyncio.to_thread(judged)
+        except CommandSyntaxError as exc:
+            why = f"the entry's text is no HSM command: {exc}"
+            await asyncio.to_thread(self.reject, action, why)
+            raise FlashpoolError(why) from None
         if refused:
             await asyncio.to_thread(self._audit, action, decision, Rc.NOT_AUTHORIZED, ("ICH408I",))
             raise NotAuthorized(refused)
@@ -617,23 +655,36 @@ def _text_arg(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _named(rule: Needs, args: dict[str, object]) -> list[tuple[str, str]]:
-    """(what, its text) for every volume, data set, command or expectation the arguments name."""
-    out: list[tuple[str, str]] = []
+#: the catalog rows of what an expectation may name (its other kinds are states, not names)
+_EXPECTED_ROWS: dict[str, type[SQLModel]] = {"volume": VolumeRow, "dataset": DataSetRow}
+
+
+def _named(rule: Needs, args: dict[str, object], catalog: Catalog) -> list[tuple[str, str, Callable[[], bool]]]:
+    """(what, its text, whether the site knows it) for every volume, data set, command or
+    expectation the arguments name."""
+    out: list[tuple[str, str, Callable[[], bool]]] = []
     if rule.volumes:
         value = args.get(rule.volumes)
         for v in value if isinstance(value, list) else [value] if isinstance(value, str) else []:
-            out.append((f"VOLUME {v}", str(v)))
-    if rule.dataset and isinstance(args.get(rule.dataset), str):
-        out.append((f"DATA SET {args[rule.dataset]}", str(args[rule.dataset])))
+            out.append((f"VOLUME {v}", str(v), known(catalog, VolumeRow, str(v))))
+    if rule.dataset and isinstance(name := args.get(rule.dataset), str):
+        out.append((f"DATA SET {name}", name, known(catalog, DataSetRow, name)))
     if rule.command and isinstance(args.get(rule.command), str):
-        out.append(("THE COMMAND", printable(str(args[rule.command]))))
+        out.append(("THE COMMAND", printable(str(args[rule.command])), _always))
     if rule.expectations:
         for e in args.get(rule.expectations) or []:  # type: ignore[attr-defined]
-            out.append((f"{e.kind.upper()} {e.name}", e.name))
+            row = _EXPECTED_ROWS.get(e.kind)
+            out.append((f"{e.kind.upper()} {e.name}", e.name, known(catalog, row, e.name) if row else _always))
     if rule.change and isinstance(change := args.get(rule.change), ConfigChange):
-        out.append(("THE CHANGE", f"{change.describe()} {change.definition}"))
+        out.append(("THE CHANGE", f"{change.describe()} {change.definition}", _always))
+    if rule.lines:
+        out += [("A LINE", printable(str(line)), _always) for line in args.get(rule.lines) or []]  # type: ignore[attr-defined]
     return out
+
+
+def _always() -> bool:
+    """A command, a change or a line is text, not a name of something the site might not know."""
+    return True
 
 
 def _plan_names_hidden(seen: Visibility, plan: ConfigPlan) -> bool:

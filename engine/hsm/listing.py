@@ -13,13 +13,13 @@ from sqlalchemy import Connection
 
 from engine.catalog import constructs as repo
 from engine.catalog import reads
-from engine.catalog.models import BackupVersionRow
+from engine.catalog.models import BackupVersionRow, StorageGroupRow, VolumeRow
 from engine.command import ListCopyPool, Query, format_token
 from engine.hsm import pool as pools
 from engine.hsm import rules, standing
 from engine.messages import NOT_DURABLE, CommandResult, Rc
 from engine.states import DasdState
-from engine.visibility import EVERYTHING, Visibility
+from engine.visibility import EVERYTHING, Visibility, known
 
 if TYPE_CHECKING:
     from engine.hsm.context import Context
@@ -45,7 +45,8 @@ def _header(ctx: Context) -> str:
 
 def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visibility = EVERYTHING) -> None:
     """The listing, leaving out every copy pool `seen` hides and what holds its data (a volume or
-    backup storage group named that only holds such data is refused, RC 36)."""
+    backup storage group named that only holds such data is refused, RC 36, and so is a name the
+    site does not know when `seen` hides anything)."""
     from engine.hsm.dump import expire
 
     if not ctx.flashcopy.core.options.durable:
@@ -58,7 +59,10 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
         return
     out = res.listing
     named = req.pvol or req.backup_group
-    if named and not (seen.volume(named) if req.pvol else seen.group(named)):
+    kind = VolumeRow if req.pvol else StorageGroupRow
+    if named and not seen.answers(
+        seen.volume(named) if req.pvol else seen.group(named), known(ctx.catalog, kind, named)
+    ):
         what = "VOLUME" if req.pvol else "STORAGE GROUP"
         res.add(
             "ARC1806E",

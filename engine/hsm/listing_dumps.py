@@ -113,11 +113,11 @@ def _dump_volume(ctx: Context, tape: str, res: CommandResult, seen: Visibility) 
     with ctx.catalog.session() as s:
         row = s.get(TapeRow, tape)
     rows = _copies(ctx, tape=tape)
+    if not seen.answers(all(seen.pool(v.copy_pool) for _, v in rows), lambda: row is not None):
+        _refuse(res, f"DUMPVOLUME {tape}", Rc.NOT_AUTHORIZED, "holds data of a copy pool you may not list")
+        return
     if row is None:
         _refuse(res, f"DUMPVOLUME {tape}", 44, "is not a copy pool dump volume")
-        return
-    if any(not seen.pool(v.copy_pool) for _, v in rows):
-        _refuse(res, f"DUMPVOLUME {tape}", Rc.NOT_AUTHORIZED, "holds data of a copy pool you may not list")
         return
     out = res.listing
     out.append(f"DUMPVOLUME={tape} STATE={row.state} FILES={len(rows)}")
@@ -160,11 +160,11 @@ def _primary_volume(ctx: Context, volser: str, res: CommandResult, seen: Visibil
     with ctx.catalog.session() as s:
         row = repo.volume(s, volser)
         pools = repo.pools_of_group(s, row.storage_group) if row and row.storage_group else []
+    if not seen.answers(seen.volume(volser), lambda: row is not None):
+        _refuse(res, f"PRIMARYVOLUME {volser}", Rc.NOT_AUTHORIZED, "holds data of a copy pool you may not list")
+        return
     if row is None:
         _refuse(res, f"PRIMARYVOLUME {volser}", 22, "is not defined")
-        return
-    if not seen.volume(volser):
-        _refuse(res, f"PRIMARYVOLUME {volser}", Rc.NOT_AUTHORIZED, "holds data of a copy pool you may not list")
         return
     out = res.listing
     out.append(f"PRIMARYVOLUME={volser} STORAGEGROUP={row.storage_group or '-'} COPYPOOLS={' '.join(pools) or 'NONE'}")

@@ -384,15 +384,20 @@ class Queued:
     who: Identity
 
 
-def authorize(ctx: Context, req: Request) -> tuple[Check, Decision]:
-    """Blocking: the command's function and copy pool, decided for who asked."""
+def check_of(ctx: Context, req: Request) -> Check:
+    """Blocking: the command's function and the copy pool it is about (a volume's, the catalog's word)."""
 
     def pool_of_volume(volser: str) -> str | None:
         with ctx.catalog.session() as s:
             found = pools.of_volume(s, volser, None)
         return found if isinstance(found, str) else None
 
-    check = command_check(req, pool_of_volume)
+    return command_check(req, pool_of_volume)
+
+
+def authorize(ctx: Context, req: Request) -> tuple[Check, Decision]:
+    """Blocking: the command's function and copy pool, decided for who asked."""
+    check = check_of(ctx, req)
     return check, ctx.guard.decide(ctx.who, check)
 
 

@@ -22,19 +22,22 @@ class Needs:
 
     functions: tuple[Function, ...]
     access: Access = Access.READ
-    pool: str | None = None  # the argument naming the copy pool (a restricted profile decides for it)
+    #: the argument naming the copy pool (a restricted profile decides for it); when it is the
+    #: `command` argument, the copy pool that command is about, never one a client states beside it
+    pool: str | None = None
     volumes: str | None = None  # the argument naming a volume, or a list of them
     dataset: str | None = None  # the argument naming a data set
     command: str | None = None  # the argument holding an HSM command (the copy pool it names)
     expectations: str | None = None  # the argument holding verify expectations (what they name)
     change: str | None = None  # the argument holding a configuration change (it and its plan name)
+    lines: str | None = None  # the argument holding lines of text a client writes (what they name)
     audited: bool = False  # every allowed use is an audit entry too (the security setup, the trail)
     filtered: bool = False  # the answer leaves out what the caller may not LIST
 
     def describe(self) -> str:
         names = " or ".join(f.value + (f".<{self.pool}>" if self.pool else "") for f in self.functions)
         extra = []
-        if self.volumes or self.dataset or self.command or self.expectations or self.change:
+        if self.volumes or self.dataset or self.command or self.expectations or self.change or self.lines:
             extra.append("and LIST of every copy pool what it names belongs to")
         if self.filtered:
             extra.append("answers leave out copy pools the caller may not LIST")
@@ -102,7 +105,7 @@ RULES: dict[str, Rule] = {
     "audit_verify": Needs((Function.AUDIT,), audited=True),
     "audit_export": Needs((Function.AUDIT,), audited=True),
     "command": PerCommand(),
-    "record": Needs(OPERATE, pool="pool"),
+    "record": Needs(OPERATE, pool="command", command="command", lines="lines"),
     "save_transcript": Needs(OPERATE, pool="pool"),
     "damage": Needs((Function.DAMAGE,), volumes="volser"),
     "damage_dataset": Needs((Function.DAMAGE,), dataset="name"),

@@ -8,14 +8,17 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from engine.api import Change, NotAuthorized, SecurityChange
+from engine.api import Change, LocalSite, NotAuthorized, SecurityChange
+from engine.errors import FlashpoolError
 from engine.events import Event
 from engine.hsm.verify import Expectation
-from engine.security import Access, Check, Function
+from engine.security import Access, Check, Function, Identity
+from engine.site import Site
 from server import wire
 from server.client import RemoteSite
 from tests.security.test_route_matrix import _populate, _tokens
@@ -179,3 +182,59 @@ async def test_a_monitor_that_may_not_list_hr_finds_nothing_of_it_anywhere(site,
             for api in (restricted, everyone):
                 with contextlib.suppress(Exception):
                     await api.close()
+
+
+async def test_a_name_the_site_does_not_know_is_refused_as_a_hidden_one(site):
+    """To a monitor that may not LIST HR, a volume, data set, storage group or tape the site does
+    not know is refused exactly as HR's are (ICH408I, RC 36, audited DENIED): "not known" beside
+    "not authorized" would tell which of the refused names are real. A monitor that may LIST every
+    copy pool is still told that a name is not known."""
+    opened = Site.open(site)
+    try:
+        owner = LocalSite(opened)
+        for change in (
+            SecurityChange(Change.GRANT, name="rita", role="monitor"),
+            SecurityChange(Change.GRANT, name="ivan", role="monitor"),
+            SecurityChange(Change.DEFINE, profile="STGADMIN.ARC.LIST.HR"),  # UACC(NONE)
+            SecurityChange(Change.PERMIT, profile="STGADMIN.ARC.LIST.HR", name="ivan", access=Access.READ),
+        ):
+            assert (await owner.change_security(change)).rc == 0
+        rita, ivan = LocalSite(opened, Identity("rita", ())), LocalSite(opened, Identity("ivan", ()))
+
+        def refusal(read: Callable[[], object]) -> str:
+            with pytest.raises(NotAuthorized) as refused:
+                read()
+            return str(refused.value)
+
+        for hidden, unknown, read in (
+            ("HR0001", "NOVOL1", lambda api, name: api.volume_digest(name)),
+            ("HR0001", "NOVOL1", lambda api, name: api.relationships(name)),
+            ("HR0001", "NOVOL1", lambda api, name: api.datasets_on([name])),
+            ("HR.DATA", "NO.SUCH.DATA", lambda api, name: api.dataset(name)),
+            ("HR.DATA", "NO.SUCH.DATA", lambda api, name: api.dataset_digest(name)),
+        ):
+            told = refusal(lambda: read(rita, hidden)).replace(hidden, "?")
+            assert refusal(lambda: read(rita, unknown)).replace(unknown, "?") == told
+        for hidden, unknown, text in (
+            ("HRSG", "NOSG", "LIST CPBSG({})"),
+            ("HR0001", "NOVOL1", "LIST PRIMARYVOLUME({})"),
+        ):
+            told = await rita.command(text.format(hidden))
+            asked = await rita.command(text.format(unknown))
+            assert told.rc == asked.rc == 36
+            assert [str(m).replace(hidden, "?") for m in told.messages] == [
+                str(m).replace(unknown, "?") for m in asked.messages
+            ]
+        assert (await rita.command("LIST PVOL(NOVOL1)")).rc == 36
+        assert (await rita.command("LIST DUMPVOLUME(T99999)")).rc == 36
+        trail = [e for e in opened.context.audit.entries() if e.user == "rita"]
+        assert [e.decision for e in trail if "NOVOL1" in e.action or "NO.SUCH" in e.action][:3] == ["DENIED"] * 3
+        # one that may LIST every copy pool is told what is not there
+        with pytest.raises(FlashpoolError, match="not known"):
+            ivan.volume_digest("NOVOL1")
+        assert ivan.relationships("NOVOL1") == [] and ivan.dataset("NO.SUCH.DATA") is None
+        assert (await ivan.command("LIST CPBSG(NOSG)")).rc == 22
+        assert (await ivan.command("LIST PRIMARYVOLUME(NOVOL1)")).rc == 22
+        assert (await ivan.command("LIST DUMPVOLUME(T99999)")).rc == 44
+    finally:
+        await opened.close()

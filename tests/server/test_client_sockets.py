@@ -102,7 +102,7 @@ def test_a_request_that_cannot_connect_goes_where_the_site_answers_now_and_one_i
     remote = RemoteSite(site)
     try:
         assert remote.pid == 1
-        slow = asyncio.run_coroutine_threadsafe(remote.record("CONSOLE", "W1", None, 0, ["done"]), remote._loop)
+        slow = asyncio.run_coroutine_threadsafe(remote.record("CONSOLE", "W1", 0, ["done"]), remote._loop)
         deadline = time.monotonic() + 10
         while "record" not in a.asked:
             assert time.monotonic() < deadline

@@ -184,7 +184,7 @@ def test_a_syntax_error_from_a_user_without_access_is_audited_as_rejected(tls_se
     last = _audit(site, "user = 'eve'")[-1]
     assert last["decision"] == "REJECTED" and "GET /v1/activity" in last["action"]
     # an activity entry may not pose as the site's own work
-    forged = {"origin": "AUTO", "command": "FRBACKUP COPYPOOL(PAY)", "pool": "PAY", "rc": 0, "lines": ["RC=0000"]}
+    forged = {"origin": "AUTO", "command": "FRBACKUP COPYPOOL(PAY)", "rc": 0, "lines": ["RC=0000"]}
     status, answer = _post(port, tls, str(made.data["token"]), "/v1/activity", forged)
     assert status == 400 and "origin: must be one of" in answer["message"], answer
     last = _audit(site, "user = 'eve'")[-1]

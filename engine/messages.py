@@ -105,7 +105,7 @@ class CommandResult:
     messages: list[Message] = field(default_factory=list)
     rc: int = 0
     listing: list[str] = field(default_factory=list)  # LIST output lines
-    data: dict[str, Any] | None = None  # what LIST and QUERY found, as data (--json; schemas/)
+    data: dict[str, Any] | None = None  # what LIST and QUERY found, the version FRBACKUP made (--json; schemas/)
 
     def add(self, mid: str, text: str) -> None:
         self.messages.append(Message(mid, text))

@@ -8,7 +8,8 @@ function of `engine.api.SiteAPI`, from the server's route table), blocking or as
         assert res.rc == 0, "\\n".join(res.lines())
         parked = fp.wait()                                # until the background copies end (events, not polling)
         assert not parked, parked
-        assert all(o.ok for o in fp.site.verify_backup("PAYROLL"))  # the new version holds what the sources read
+        made = res.data["version"]                        # the version FRBACKUP created
+        assert all(o.ok for o in fp.site.verify_backup("PAYROLL", made))  # it holds what the sources read
 
 `Client.site` is the typed API itself (`server.client.RemoteSite`, a `SiteAPI`): its reads block,
 its actions are coroutines; `Client` runs those for a script that has no event loop, and
@@ -64,7 +65,7 @@ class Client(_Connected):
         return self._loop.run_until_complete(wrapped())
 
     def command(self, text: str, origin: str = Origin.API) -> CommandResult:
-        """An HSM command, its result (RC and messages; LIST and QUERY also as data)."""
+        """An HSM command, its result (RC and messages; LIST and QUERY also as data, FRBACKUP EXECUTE the version it created)."""
         return self.run(self.site.command(text, origin=origin))
 
     def wait(self, progress: Callable[[SiteStatus], None] | None = None) -> dict[int, str]:

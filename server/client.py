@@ -340,8 +340,8 @@ class RemoteSite(SiteAPI):
     def verify(self, expected: list[Expectation]) -> list[Outcome]:
         return list(self._get("verify", expected=expected))
 
-    def verify_backup(self, pool: str) -> list[Outcome]:
-        return list(self._get("verify_backup", pool=pool))
+    def verify_backup(self, pool: str, version: int) -> list[Outcome]:
+        return list(self._get("verify_backup", pool=pool, version=version))
 
     def volume_digest(self, volser: str) -> str:
         return str(self._get("volume_digest", volser=volser))

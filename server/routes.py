@@ -106,7 +106,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{V}/pools/{{pool}}/versions", "versions", "A copy pool's backup versions"),
     Route("GET", f"{V}/versions", "every_version", "Every copy pool's backup versions, in one read"),
     Route("GET", f"{V}/pools/{{pool}}/versions/{{version}}/pairs", "pairs", "One version's volume pairs"),
-    Route("GET", f"{V}/pools/{{pool}}/verify", "verify_backup", "Checks of a copy pool's newest backup"),
+    Route(
+        "GET",
+        f"{V}/pools/{{pool}}/verify",
+        "verify_backup",
+        "Whether a backup version's targets hold what its sources held at the flash",
+    ),
     Route("GET", f"{V}/volumes", "volumes", "Every volume"),
     Route("GET", f"{V}/storage", "storage", "The storage groups with their volumes"),
     Route("GET", f"{V}/relationships", "relationships", "FlashCopy relationships (of one volume)"),

@@ -18,6 +18,7 @@ from engine.hsm.verify import Expectation
 
 if TYPE_CHECKING:
     from engine.api import SiteAPI
+    from engine.messages import CommandResult
 
 Selections = dict[str, str]
 
@@ -147,8 +148,9 @@ class Walkthrough:
         thread): the engine derives it from the command itself (engine.hsm.verify.expect_for)."""
         return site.expect(self.command())
 
-    def verify_backup_of(self) -> str | None:
-        """A backup is verified on the new version's targets, not on the sources."""
+    def backup_made(self, result: CommandResult) -> tuple[str, int] | None:
+        """A backup is verified on the targets of the version its command created, as the
+        command's result names it: (copy pool, version number); None for any other command."""
         return None
 
     def selection(self) -> Selection:

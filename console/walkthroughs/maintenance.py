@@ -11,6 +11,7 @@ from engine.hsm.precheck import Check
 
 if TYPE_CHECKING:
     from engine.api import SiteAPI
+    from engine.messages import CommandResult
 
 POOL = Pick("pool", "Which copy pool?", opt.pools)
 
@@ -64,9 +65,11 @@ class Backup(Walkthrough):
             return [Alternative("Take a full backup instead", changes=(("mode", "EXECUTE"),))]
         return []
 
-    def verify_backup_of(self) -> str | None:
-        """Verified after the flash, on the new version's targets (nothing is read before)."""
-        return self.pool()
+    def backup_made(self, result: CommandResult) -> tuple[str, int] | None:
+        """Verified after the flash (nothing is read before), on the targets of the version
+        FRBACKUP created: its result's data names it (none when it created none)."""
+        data = result.data
+        return (data["copy_pool"], data["version"]) if data else None
 
     def destructive_name(self) -> str | None:
         return None  # a backup destroys nothing unless a version rolls off; the impact says which

@@ -608,9 +608,11 @@ class WalkthroughScreen(Screen[None]):
     async def watch_copy(self) -> None:
         """Live progress of the background copy onto the volumes this walkthrough touched."""
         names = {e.name for e in self.expected if e.kind == "volume"}
-        if (pool := self.wt.verify_backup_of()) is not None:  # a backup: its new version's targets
+        if (made := self.backup_made()) is not None:  # a backup: the targets of the version it created
+            pool, number = made
             versions = await asyncio.to_thread(self.fpapp.site.versions, pool)
-            pairs = await asyncio.to_thread(self.fpapp.site.pairs, pool, versions[0].id) if versions else []
+            made_id = next((v.id for v in versions if v.version == number), None)
+            pairs = await asyncio.to_thread(self.fpapp.site.pairs, pool, made_id) if made_id is not None else []
             names = {p.target for p in pairs}
         await self.follow_copies(names, "background copy")
 
@@ -648,15 +650,20 @@ class WalkthroughScreen(Screen[None]):
             await asyncio.sleep(0.25)
 
     # -- verify -----------------------------------------------------------------------------------
+    def backup_made(self) -> tuple[str, int] | None:
+        """The backup version the command created, as its result names it (None: not a backup)."""
+        return self.wt.backup_made(self.result) if self.result else None
+
     @work(exclusive=True, group="walkthrough", exit_on_error=False)
     async def run_verify(self) -> None:
         self.busy = True
         rc = self.result.rc if self.result else None
+        made = self.backup_made()
         try:
             if rc != 0:
                 self.outcomes = []  # a command that failed promised nothing: nothing gets a ✔
-            elif (pool := self.wt.verify_backup_of()) is not None:
-                self.outcomes = await asyncio.to_thread(self.fpapp.site.verify_backup, pool)
+            elif made is not None:  # that version, not whichever is newest by now
+                self.outcomes = await asyncio.to_thread(self.fpapp.site.verify_backup, *made)
             else:
                 self.outcomes = await asyncio.to_thread(self.fpapp.site.verify, self.expected)
         finally:
@@ -676,7 +683,9 @@ class WalkthroughScreen(Screen[None]):
         elif not self.outcomes:
             lines.append("nothing to compare (the command did not get that far)")
         self.query_one("#wt-text", Static).update(
-            "Verification: what is there now against the point-in-time content\n\n"
+            "Verification: what is there now against the point-in-time content"
+            + (f" of version {made[1]:03d} of {escape(made[0])}" if made else "")
+            + "\n\n"
             + "\n".join(_verify_markup(line) for line in lines)
             + "\n\n[dim]enter: summary[/]"
         )
@@ -699,14 +708,18 @@ class WalkthroughScreen(Screen[None]):
         )
         status = f"RC={rc}" if rc is not None else "not run"
         checked = sum(1 for o in self.outcomes if o.ok)
+        made = self.backup_made()
+        verified = f"verified {checked} of {len(self.outcomes)}" + (
+            f" (version {made[1]:03d} of {made[0]})" if made else ""
+        )
         self.query_one("#wt-text", Static).update(
-            f"{head}\n\n{status} · verified {checked} of {len(self.outcomes)}\n\n"
+            f"{head}\n\n{status} · {escape(verified)}\n\n"
             "The same thing as HSM commands (the command line : or `flashpool hsm`):\n\n"
             + "".join(f"    [b]{escape(c)}[/]\n" for c in self.commands or [self.wt.command()])
             + "\n"
             "The transcript of this walkthrough is in the activity log (4); e exports it to a file."
         )
-        self.transcript.append(f"summary: {status}, verified {checked}/{len(self.outcomes)}")
+        self.transcript.append(f"summary: {status}, {verified}")
 
     def record(self) -> None:
         """The transcript, into the activity log (once)."""

@@ -115,7 +115,9 @@ class SiteAPI(abc.ABC):
     def verify(self, expected: list[Expectation]) -> list[Outcome]: ...
 
     @abc.abstractmethod
-    def verify_backup(self, pool: str) -> list[Outcome]: ...
+    def verify_backup(self, pool: str, version: int) -> list[Outcome]:
+        """After FRBACKUP: whether the targets of the version it created (VERSION(version), the
+        number its result's data names) hold what their sources held at the flash."""
 
     @abc.abstractmethod
     def volume_digest(self, volser: str) -> str: ...

@@ -360,9 +360,9 @@ class LocalSite(SiteAPI):
         self._enter("verify", expected=expected)
         return verify.check(self.engine.context, expected)
 
-    def verify_backup(self, pool: str) -> list[Outcome]:
-        self._enter("verify_backup", pool=pool)
-        return verify.check_backup(self.engine.context, pool)
+    def verify_backup(self, pool: str, version: int) -> list[Outcome]:
+        self._enter("verify_backup", pool=pool, version=version)
+        return verify.check_backup(self.engine.context, pool, version)
 
     def volume_digest(self, volser: str) -> str:
         self._enter("volume_digest", volser=volser)

@@ -514,6 +514,7 @@ def _flash(
         f"VERSION {number:03d} OF COPY POOL {pool.name} CREATED ({kind}, {len(plan.pairs)} VOLUME PAIRS"
         + (f", TOKEN={format_token(req.token)})" if req.token else ")"),
     )
+    res.data = {"kind": "backup", "copy_pool": pool.name, "version": number}  # schemas/frbackup-execute
     if plan.excess:
         res.add(
             "FPL109I",

@@ -22,6 +22,8 @@ from engine.hsm import pool as pools
 from engine.states import DasdState, DumpCopyState
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from engine.hsm.context import Context
 
 STEP = 256  # tracks per read
@@ -157,12 +159,15 @@ def expect_datasets(
     return out
 
 
-def _backup_pairs(ctx: Context, pool: str) -> list[tuple[str, str, int | None]]:
+def _numbered(s: Session, pool: str, version: int) -> BackupVersionRow | None:
+    """The backup version of `pool` that VERSION(version) names now (None: there is none)."""
+    return next((v for v in pools.backups(s, pool) if v.version == version), None)
+
+
+def _backup_pairs(ctx: Context, pool: str, version: int) -> list[tuple[str, str, int | None]]:
     with ctx.catalog.session() as s:
-        vers = pools.backups(s, pool)
-        if not vers or vers[0].dasd_state != DasdState.RECOVERABLE:
-            return []
-        return [(p.source, p.target, p.relationship_id) for p in repo.pairs(s, vers[0].key)]
+        v = _numbered(s, pool, version)
+        return [] if v is None else [(p.source, p.target, p.relationship_id) for p in repo.pairs(s, v.key)]
 
 
 def _compare_pair(ctx: Context, source: str, target: str, rel_id: int | None) -> tuple[str, str, int]:
@@ -187,29 +192,37 @@ def _compare_pair(ctx: Context, source: str, target: str, rel_id: int | None) ->
     return hs.hexdigest(), ht.hexdigest(), skipped
 
 
-def check_backup(ctx: Context, pool: str) -> list[Outcome]:
-    """After FRBACKUP: the newest version's targets read what its sources held at the flash.
-    Read after the flash (so the point in time is the one the operator asked for), comparing
-    each target with its source on every track not written since (the relationship's change
-    recording says which)."""
+def check_backup(ctx: Context, pool: str, version: int) -> list[Outcome]:
+    """After FRBACKUP: the targets of the version it created (`version`, the number its result
+    names) read what their sources held at the flash. Read after the flash (so the point in time
+    is the one the operator asked for), comparing each target with its source on every track not
+    written since (the relationship's change recording says which). Only a version still valid
+    once its targets were read is compared: one rolled off, deleted or withdrawn meanwhile (its
+    targets perhaps another version's now) gives one outcome saying so, and none per volume."""
     out = []
-    for source, target, rel_id in _backup_pairs(ctx, pool):
+    for source, target, rel_id in _backup_pairs(ctx, pool, version):
         want, got, skipped = _compare_pair(ctx, source, target, rel_id)
-        note = f"{source} at the flash" + (f"; {skipped} track(s) written since were skipped" if skipped else "")
+        note = f"target {target} of version {version:03d} against {source} at the flash" + (
+            f"; {skipped} track(s) written since were skipped" if skipped else ""
+        )
         out.append(Outcome(Expectation("volume", source, want, note), got))
+    state = version_state(ctx, pool, version)  # after the reads: a version that changed meanwhile proves nothing
+    if state != "valid":
+        why = f"version {version:03d} of {pool} to compare its targets with their sources: nothing compared"
+        return [Outcome(Expectation("version", f"{pool} {version}", "valid", why), state)]
     return out
 
 
 def version_state(ctx: Context, pool: str, version: int) -> str:
     """ "valid", "invalid" (no usable DASD copy) or "gone" (no longer in the catalog)."""
     with ctx.catalog.session() as s:
-        v = next((v for v in pools.backups(s, pool) if v.version == version), None)
+        v = _numbered(s, pool, version)
     return "gone" if v is None else "valid" if v.dasd_state == DasdState.RECOVERABLE else "invalid"
 
 
 def dump_state(ctx: Context, pool: str, version: int, dump_class: str) -> str:
     with ctx.catalog.session() as s:
-        v = next((v for v in pools.backups(s, pool) if v.version == version), None)
+        v = _numbered(s, pool, version)
         have = v is not None and any(c.dump_class == dump_class for c in repo.dump_copies(s, v.key))
     return "present" if have else "gone"
 

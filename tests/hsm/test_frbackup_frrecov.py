@@ -17,6 +17,11 @@ def versions(site, cp):
         return [(v.version, v.dasd_state) for v in pools.backups(s, cp)]
 
 
+def pairs_of(site, cp, version):
+    with site.catalog.session() as s:
+        return repo.pairs(s, next(v for v in pools.backups(s, cp) if v.version == version).id)
+
+
 async def test_frbackup_flashes_every_volume_at_one_point_in_time(site):
     for v in DB:
         await fill(site, v, f"{v}-a")
@@ -173,6 +178,53 @@ async def test_withdraw_delete_hold_and_bad_input(site):
     with site.catalog.session() as s:
         log = repo.activity(s)
     assert len(log) == 12 and log[0].command == "FRDELETE CP(PAYROLL) ALL" and log[5].return_code == 50
+
+
+async def test_a_backup_is_verified_as_the_version_it_created_never_the_newest_by_then(site, monkeypatch):
+    """FRBACKUP's result names the version it created; verify_backup checks that version's targets.
+    Rolled off by two later backups (PAYROLL keeps 2), withdrawn, or no longer valid once its
+    targets were read, it says so and compares nothing, never the newest version instead."""
+    from engine.catalog.models import BackupVersionRow
+    from engine.hsm import verify
+
+    for v in ("PAY001", "PAY002"):
+        await fill(site, v, f"{v}-a")
+    made = await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) EXECUTE")
+    assert made.rc == 0 and made.data == {"kind": "backup", "copy_pool": "PAYROLL", "version": 1}, made.lines()
+    outcomes = verify.check_backup(site.context, "PAYROLL", 1)
+    assert [(o.expected.name, o.ok) for o in outcomes] == [("PAY001", True), ("PAY002", True)]
+    targets = {p.source: p.target for p in pairs_of(site, "PAYROLL", 1)}
+    assert [o.expected.origin for o in outcomes] == [
+        f"target {targets[v]} of version 001 against {v} at the flash" for v in ("PAY001", "PAY002")
+    ]
+
+    for _ in range(2):
+        assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) EXECUTE")).rc == 0
+    assert versions(site, "PAYROLL") == [(3, "RECOVERABLE"), (2, "RECOVERABLE")]
+    gone = verify.check_backup(site.context, "PAYROLL", 1)
+    assert [(o.expected.kind, o.expected.name, o.actual, o.ok) for o in gone] == [
+        ("version", "PAYROLL 1", "gone", False)
+    ]
+    assert "version 001 of PAYROLL" in gone[0].expected.origin and "nothing compared" in gone[0].expected.origin
+
+    assert (await site.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) WITHDRAW")).rc == 0  # version 3
+    assert [(o.actual, o.ok) for o in verify.check_backup(site.context, "PAYROLL", 3)] == [("invalid", False)]
+
+    compare = verify._compare_pair
+
+    def failed_meanwhile(ctx, source, target, rel_id):  # version 2 stops being valid while it is read
+        with site.catalog.session() as s:
+            row = next(v for v in pools.backups(s, "PAYROLL") if v.version == 2)
+            row = s.get(BackupVersionRow, row.id)
+            row.dasd_state = "FAILED"
+            s.add(row)
+            s.commit()
+        return compare(ctx, source, target, rel_id)
+
+    monkeypatch.setattr(verify, "_compare_pair", failed_meanwhile)
+    assert [(o.expected.kind, o.actual, o.ok) for o in verify.check_backup(site.context, "PAYROLL", 2)] == [
+        ("version", "invalid", False)
+    ]
 
 
 async def test_no_target_available_fails_the_whole_backup(site):

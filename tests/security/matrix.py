@@ -100,7 +100,7 @@ def samples(versions: dict[str, int]) -> list[Sample]:
             Sample("pools", {"only": pool}),
             Sample("versions", {"pool": pool}),
             Sample("pairs", {"pool": pool, "version": versions[pool]}),
-            Sample("verify_backup", {"pool": pool}),
+            Sample("verify_backup", {"pool": pool, "version": 1}),
             Sample("activity", {"limit": 20, "pool": pool}),
             Sample("relationships", {"volser": vol}),
             Sample("band_map", {"volser": vol, "cells": 8}),

@@ -67,7 +67,7 @@ async def _named_hr(api: RemoteSite, hidden: bool) -> list[str]:
         "versions HR": lambda: api.versions("HR"),
         "pairs HR": lambda: api.pairs("HR", 1),
         "activity HR": lambda: api.activity(50, "HR"),
-        "verify_backup HR": lambda: api.verify_backup("HR"),
+        "verify_backup HR": lambda: api.verify_backup("HR", 1),
         "relationships HR0001": lambda: api.relationships("HR0001"),
         "digest HR0001": lambda: api.volume_digest("HR0001"),
         "band map HR0001": lambda: api.band_map("HR0001", 8),

@@ -22,10 +22,10 @@ def test_back_up_wait_and_verify_with_the_blocking_client(site):
         assert res.rc == 0, res.lines()
         assert fp.wait() == {}
         assert fp.site.status().copies == 0
-        outcomes = fp.site.verify_backup("PAY")
+        outcomes = fp.site.verify_backup("PAY", res.data["version"])
         assert outcomes and all(o.ok for o in outcomes), outcomes
         newest = fp.site.versions("PAY")[0]
-        assert newest.recoverable and newest.dasd_state == "RECOVERABLE"
+        assert newest.version == res.data["version"] and newest.recoverable and newest.dasd_state == "RECOVERABLE"
         assert fp.command("FRBACKUP COPYPOOL(NOSUCH)").rc > 4  # a command's failure is its RC
 
 
@@ -41,9 +41,10 @@ def test_the_event_stream_as_an_iterator(site):
 async def test_back_up_wait_and_verify_with_the_async_client(site):
     with Server(site, "--copy-rate", "200"):
         async with AsyncClient(site) as fp:
-            assert (await fp.command("FRBACKUP COPYPOOL(PAY) EXECUTE")).rc == 0
+            res = await fp.command("FRBACKUP COPYPOOL(PAY) EXECUTE")
+            assert res.rc == 0
             assert await fp.wait() == {}
-            outcomes = await fp.read(fp.site.verify_backup, "PAY")
+            outcomes = await fp.read(fp.site.verify_backup, "PAY", res.data["version"])
             assert outcomes and all(o.ok for o in outcomes)
             pools = await fp.read(fp.site.pools)
             assert "PAY" in {p.name for p in pools}

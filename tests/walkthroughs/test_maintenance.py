@@ -27,12 +27,36 @@ async def test_w7_backup_now_holds_what_the_sources_read(demo_path):
         await settle(pilot, 6)
         assert app.screen.expected == []  # nothing was read before the flash (issue "One truth")
         assert [o.expected.name for o in app.screen.outcomes] == ["PAY001", "PAY002"]  # compared after it
+        assert "of version 002 of PAYROLL" in text(app) and text(app).count("✔ volume") == 2, text(app)
         await keys.press("enter")  # summary
         assert app.screen.stage == "summary" and app.screen.verified, text(app)
+        assert "Done and verified." in text(app) and "verified 2 of 2 (version 002 of PAYROLL)" in text(app)
         report("W7", keys)
         assert len(states(site, "PAYROLL")) == 2
         newest = max(states(site, "PAYROLL"))
         assert {s: await digest(site, t) for s, t in pair_targets(site, "PAYROLL", newest).items()} == now
+
+
+async def test_w7_verifies_the_version_it_created_even_once_it_rolled_off(demo_path):
+    """The backup creates version 002; before Verify, another client's two FORCE backups roll it
+    off (PAYROLL keeps 2). Verify once compared the newest version's targets and said "Done and
+    verified"; it checks version 002 and says it is gone, with no ✔."""
+    async with console(demo_path) as (app, keys):
+        pilot = keys.pilot
+        await keys.press("j", "j", "b", "enter", "enter", "enter", "enter", "enter", "enter")  # PAYROLL, run
+        await settle(pilot, 6)
+        assert app.screen.result.rc == 0 and "FPL100I VERSION 002 OF COPY POOL PAYROLL CREATED" in text(app)
+        for _ in range(2):  # another client, meanwhile
+            assert (await app.site.command("FRBACKUP COPYPOOL(PAYROLL) EXECUTE FORCE")).rc == 0
+        assert 2 not in states(app.site.engine, "PAYROLL")
+        await keys.press("enter")  # verify
+        await settle(pilot, 6)
+        assert app.screen.stage == "verify" and "✔" not in text(app), text(app)
+        assert "✘" in text(app) and "version PAYROLL 2: gone" in text(app) and "nothing compared" in text(app)
+        assert "of version 002 of PAYROLL" in text(app)
+        await keys.press("enter")  # summary
+        assert not app.screen.verified and "Done and verified" not in text(app), text(app)
+        assert "Not fully done" in text(app) and "verified 0 of 1 (version 002 of PAYROLL)" in text(app), text(app)
 
 
 async def test_w7_roll_off_asks_for_the_name_and_held_backup_is_released(demo_path):

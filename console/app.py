@@ -41,7 +41,7 @@ from console.screens.pools import PoolsScreen
 from console.screens.relationships import RelationshipsScreen
 from console.warming import Warmer
 from console.widgets.status_line import StatusLine
-from engine.api import SiteAPI, SiteStatus
+from engine.api import NotAuthorized, SiteAPI, SiteStatus
 from engine.command import changes_site, parse_command
 from engine.command.syntax import CommandSyntaxError
 from engine.errors import FlashpoolError
@@ -356,6 +356,9 @@ class FlashpoolApp(App[None]):
         try:
             st = self.site.status()
             decisions = {c.resource: d for c, d in zip(checks, self.site.may(checks), strict=True)}
+        except NotAuthorized as exc:  # the server runs, but this user may read nothing more of it
+            self.call_from_thread(self._access_ended, str(exc))
+            return
         except FlashpoolError as exc:  # the server stopped, or is restarting: said, and tried again
             self.call_from_thread(self._status_lost, str(exc))
             return
@@ -383,6 +386,15 @@ class FlashpoolApp(App[None]):
         if self.screen_stack:
             self.screen.refresh_bindings()
         self.update_status()
+
+    def _access_ended(self, why: str) -> None:
+        """The session ended (a new password, a logout elsewhere) or LIST was withdrawn: nothing
+        this console shows may stay on the screen, and no reconnect would bring it back, so it
+        ends and says why (a browser's page then offers to log in again)."""
+        self.exit(
+            return_code=3,
+            message=f"FPL622E the console has ended: {why}; log in again, or ask the security administrator",
+        )
 
     def _show_attachment(self) -> None:
         self.sub_title = self._subtitle + (f"  ⚠ {self.gone_text().upper()}" if self.unreachable else "")

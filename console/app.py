@@ -79,7 +79,7 @@ def mutating_check(function: Function, pool: str | None) -> Check:
     return Check(function, pool)
 
 
-class FlashpoolApp(App[None]):
+class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
     TITLE = "flashpool"
     CSS_PATH = [Path(__file__).parent / "styles" / "app.tcss"]
     MODES = {
@@ -204,6 +204,9 @@ class FlashpoolApp(App[None]):
     def warmed(self) -> bool:
         """Every screen the warming composes is up and loaded (tests and benchmarks wait on it)."""
         return self.warmer.done
+
+    async def before_closing(self) -> None:
+        await self.warmer.stop()
 
     def on_unmount(self) -> None:
         # tests run many consoles in one process: give their objects and the thresholds back

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import getpass
 import os
+import signal
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -165,6 +166,13 @@ class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
     #: bench.console_switch's big-site p95 went from 500 to about 250 ms with these.
     GC_THRESHOLDS = (5000, 20, 20)
 
+    def on_load(self) -> None:
+        """Before the terminal is put in application mode: SIGTERM (kill, a service manager, a
+        closing multiplexer) closes the console, without the quit question. Textual's terminal
+        driver leaves it to Python, whose default ended the process at once, the terminal left in
+        the alternate screen and in raw mode."""
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+
     def on_mount(self) -> None:
         self._gc_before = gc.get_threshold()
         gc.set_threshold(*self.GC_THRESHOLDS)
@@ -209,7 +217,8 @@ class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
         await self.warmer.stop()
 
     def on_unmount(self) -> None:
-        # tests run many consoles in one process: give their objects and the thresholds back
+        # tests run many consoles in one process: give their objects, the thresholds and SIGTERM back
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         gc.unfreeze()
         gc.set_threshold(*self._gc_before)
 

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import getpass
 import os
+import signal
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -79,7 +80,7 @@ def mutating_check(function: Function, pool: str | None) -> Check:
     return Check(function, pool)
 
 
-class FlashpoolApp(App[None]):
+class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
     TITLE = "flashpool"
     CSS_PATH = [Path(__file__).parent / "styles" / "app.tcss"]
     MODES = {
@@ -165,6 +166,13 @@ class FlashpoolApp(App[None]):
     #: bench.console_switch's big-site p95 went from 500 to about 250 ms with these.
     GC_THRESHOLDS = (5000, 20, 20)
 
+    def on_load(self) -> None:
+        """Before the terminal is put in application mode: SIGTERM (kill, a service manager, a
+        closing multiplexer) closes the console, without the quit question. Textual's terminal
+        driver leaves it to Python, whose default ended the process at once, the terminal left in
+        the alternate screen and in raw mode."""
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+
     def on_mount(self) -> None:
         self._gc_before = gc.get_threshold()
         gc.set_threshold(*self.GC_THRESHOLDS)
@@ -205,8 +213,12 @@ class FlashpoolApp(App[None]):
         """Every screen the warming composes is up and loaded (tests and benchmarks wait on it)."""
         return self.warmer.done
 
+    async def before_closing(self) -> None:
+        await self.warmer.stop()
+
     def on_unmount(self) -> None:
-        # tests run many consoles in one process: give their objects and the thresholds back
+        # tests run many consoles in one process: give their objects, the thresholds and SIGTERM back
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         gc.unfreeze()
         gc.set_threshold(*self._gc_before)
 

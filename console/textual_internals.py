@@ -31,6 +31,7 @@ from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 __all__ = [
+    "FinishesBeforeClosing",
     "FixedWidthRows",
     "FooterKey",
     "bindings",
@@ -41,6 +42,7 @@ __all__ = [
     "mark_bindings_ready",
     "mark_styled",
     "mount_screen",
+    "mounted",
     "notifications",
     "remeasure",
     "remove_rows",
@@ -77,12 +79,41 @@ def mount_screen(app: App[Any], screen: Screen[Any]) -> None:
     app._get_screen(screen)
 
 
+async def mounted(screen: Screen[Any]) -> None:
+    """Wait until a screen whose mount has begun (init_mode, mount_screen) has composed and
+    mounted its widgets; at once if it has. AwaitMount, the public awaitable, also lays the
+    screen out and moves the mouse over it, which a screen in the background has no need of."""
+    await screen._mounted_event.wait()
+
+
 def mark_styled(app: App[Any], screen: Screen[Any]) -> None:
     """Record that a screen has today's stylesheet. Textual records the stylesheet generation as
     it styles a screen only for the screens of the current mode, so a screen composed in the
     background would otherwise be restyled in full (120 ms here) on its first visit. A theme
     changed later still restyles it when it is shown."""
     screen._css_update_count = app._css_update_count
+
+
+# -- closing (console/app.py) -------------------------------------------------------------------
+if TYPE_CHECKING:
+    _App = App[None]
+else:
+    _App = object
+
+
+class FinishesBeforeClosing(_App):
+    """A mixin for an App with work to finish before Textual takes its screens down. Every way
+    out ends in App._shutdown (App.exit: q, ctrl+q; a test leaving run_test, which does not call
+    App.exit), which has no public hook and removes every screen at once: a screen still composing
+    then has the widgets it mounts refused, and its mount handlers (Textual's Header's too) find
+    none (NoMatches); one composed meanwhile changes the stacks Textual is going through."""
+
+    async def _shutdown(self) -> None:
+        await self.before_closing()
+        await super()._shutdown()
+
+    async def before_closing(self) -> None:
+        """Runs first, with every screen still up."""
 
 
 # -- the live table (console/widgets/live_table.py) --------------------------------------------

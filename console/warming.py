@@ -6,7 +6,8 @@ no list is loading, no key or mouse action for a second): an operator who acts a
 queued behind the warming. The steps:
 each mode's screen, then the screen enter would open from each mode's selected row (the first
 pool's detail, the first volume), kept as if visited. When all are up and loaded, what start-up
-made is moved out of the collector's reach (gc.freeze).
+made is moved out of the collector's reach (gc.freeze). When the console closes, warming stops
+and the screens it is composing finish first (see stop).
 
 Textual has no public API for a screen composed and styled off screen: the warmer reaches its
 internals through console/textual_internals.py (screen_stacks, init_mode, mount_screen, mark_styled).
@@ -40,6 +41,8 @@ class Warmer:
     def __init__(self, app: FlashpoolApp) -> None:
         self.app = app
         self.done = False
+        self.stopped = False  # the console is closing: no more steps
+        self._made: list[Screen[None]] = []  # the screens it composed (some may still be composing)
         self._drilled: set[str] = set()  # modes whose drill-in was warmed (once each)
         self._waited = 0
 
@@ -61,7 +64,7 @@ class Warmer:
 
     def step(self) -> None:
         app = self.app
-        if not app.screen_stack or self.done:
+        if self.stopped or self.done:
             return
         if self.busy():
             self._waited += 1
@@ -79,6 +82,7 @@ class Warmer:
 
     def warm_mode(self, mode: str) -> None:
         screen = internals.init_mode(self.app, mode)  # a mode other than the current one: composed, not shown
+        self._made.append(screen)
         self._styled_today(screen)
 
     def _next_drill_in(self) -> tuple[str, ListScreen] | None:
@@ -95,6 +99,7 @@ class Warmer:
             return
         screen = self.app.keep_screen(*target)
         internals.mount_screen(self.app, screen)  # composed and mounted off every stack
+        self._made.append(screen)
         self._styled_today(screen)
         screen.post_message(events.ScreenResume())  # loads its rows, rendered before it is shown
 
@@ -103,6 +108,15 @@ class Warmer:
         for the screens of the current mode: the first visit would parse and apply the whole
         stylesheet again (120 ms here). A theme changed later still restyles it when shown."""
         internals.mark_styled(self.app, screen)
+
+    async def stop(self) -> None:
+        """The console is closing: no step from now on, and the screens still composing finish
+        first. Textual takes every screen down at once; a screen composing then would have the
+        widgets it mounts refused and its mount handlers would find none, and a step meanwhile
+        would add a mode's stack while Textual goes through them."""
+        self.stopped = True
+        for screen in self._made:
+            await internals.mounted(screen)
 
     def finish(self) -> None:
         # what start-up made lives as long as the console: out of the collector's full passes

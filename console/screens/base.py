@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Label
 
+from console import textual_internals as internals
 from console.messages import SiteChanged
 from console.widgets.footer import KeysFooter
 from console.widgets.live_label import LiveLabel
@@ -97,14 +98,12 @@ class ListScreen(Screen[None]):
         return self.CRUMB or self.TITLE_TEXT
 
     def breadcrumbs(self) -> str:
-        """`Pools › DSN$DB0A$DB › v003 › DB0A01`: every list screen from the mode's root to this one."""
-        trail: list[str] = []
-        for screen in self.app.screen_stack:
-            if isinstance(screen, ListScreen):
-                trail.append(screen.crumb())
-            if screen is self:
-                break
-        return " › ".join(trail)
+        """`Pools › DSN$DB0A$DB › v003 › DB0A01`: every list screen from the mode's root to this one,
+        on this screen's own stack. A screen composed in the background (another mode's, or one
+        on no stack yet) is not on the stack shown, whose screens may be going away: it has its
+        own steps until it is shown."""
+        stack = next((s for s in internals.screen_stacks(self.app).values() if self in s), [self])
+        return " › ".join(s.crumb() for s in stack[: stack.index(self) + 1] if isinstance(s, ListScreen))
 
     def show_breadcrumbs(self) -> None:
         self.query_one("#screen-title", Label).update(Text(self.breadcrumbs()))

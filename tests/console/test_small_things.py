@@ -1,8 +1,13 @@
-"""The small things an operator meets at 3 a.m.: `q` in the quit dialog quits (as it says), the
-command line opens while the server cannot be reached, "paused" stays on a narrow status line,
-the confirmation's name box starts empty, and every error a list shows has a message id."""
+"""The small things an operator meets at 3 a.m.: `q` in the quit dialog quits (as it says), SIGTERM
+closes the console cleanly, the command line opens while the server cannot be reached, "paused"
+stays on a narrow status line, the confirmation's name box starts empty, and every error a list
+shows has a message id."""
 
 from __future__ import annotations
+
+import asyncio
+import os
+import signal
 
 from textual.widgets import Input
 
@@ -27,6 +32,26 @@ async def test_q_in_the_quit_dialog_quits(demo_path):
         await pilot.pause()
         await settle(pilot)
     assert app.return_code == 0
+    app.site.engine.close_files()
+
+
+async def test_sigterm_closes_the_console_as_quitting_does(demo_path):
+    """kill, a service manager, a closing multiplexer: Python's default ended the process at once,
+    the terminal left in the alternate screen and in raw mode."""
+    unheard: list[int] = []
+    before = signal.signal(signal.SIGTERM, lambda signum, _: unheard.append(signum))  # not the test's process
+    try:
+        app = scene_app(demo_path, warm=True)
+        async with app.run_test(size=(130, 40)) as pilot:
+            await settle(pilot)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(200):
+                if app.return_code is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert app.return_code == 0 and not unheard
+    finally:
+        signal.signal(signal.SIGTERM, before)
     app.site.engine.close_files()
 
 

@@ -14,6 +14,7 @@ Two guards, so that pyproject.toml can accept a range of Textual versions:
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib
 import inspect
 import re
@@ -63,6 +64,8 @@ INTERNALS: dict[str, str] = {
     "_total_row_height": "DataTable._total_row_height",
     "_bindings_ready": "Footer._bindings_ready",
     "__watchers": "the reactive watchers a node keeps (textual.reactive)",
+    "_mounted_event": "MessagePump._mounted_event",
+    "_shutdown": "App._shutdown",
     "_closing": "MessagePump._closing",
     "_closed": "MessagePump._closed",
 }
@@ -190,6 +193,33 @@ async def test_the_app_keeps_each_modes_stack_and_composes_a_mode_off_screen():
         await app.switch_mode("second")  # what the warmer made is shown as it is
         await pilot.pause()
         assert app.screen is screen and "the second mode's screen" in "\n".join(internals.screen_lines(app.screen))
+
+
+class ClosingApp(internals.FinishesBeforeClosing, ModesApp):
+    """Notes the screens it sees as it closes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[type[Screen[Any]]]] = []
+
+    async def before_closing(self) -> None:
+        self.seen.append([type(s) for s in self.screen_stack])
+
+
+@pytest.mark.parametrize("way_out", ["App.exit", "leaving run_test"])
+async def test_an_app_finishes_its_work_before_textual_takes_its_screens_down(way_out):
+    method("App", App, "_shutdown", [])
+    app = ClosingApp()
+    async with app.run_test(size=(60, 8)) as pilot:
+        await pilot.pause()
+        internal("MessagePump", app.screen, "_mounted_event", asyncio.Event)
+        second = internals.init_mode(app, "second")
+        await internals.mounted(second)  # composed, off screen
+        assert second.is_mounted and second.query_one(Label), moved("MessagePump._mounted_event", "set before mount")
+        await internals.mounted(second)  # a screen mounted already: at once
+        if way_out == "App.exit":
+            app.exit()
+    assert app.seen == [[First]], moved("App._shutdown", f"before_closing saw {app.seen}")
 
 
 async def test_notifications_screen_lines_and_bindings_can_be_read():

@@ -5,6 +5,7 @@ styles are the same. Each must stay invisible: the screen shown is today's, in t
 from __future__ import annotations
 
 import gc
+import time
 
 from textual.widgets import DataTable
 
@@ -70,6 +71,49 @@ async def test_warming_waits_while_the_operator_types_and_goes_on_after(demo_pat
         assert not app.warmed
         await warmed(pilot)  # a second of quiet, and warming goes on to the end
         assert app.warmer.cold_modes() == []
+    await app.site.close()
+
+
+async def test_a_console_closed_while_screens_are_composed_in_the_background_closes_cleanly(demo_path):
+    """The console closed (here by leaving run_test, without q) as the warmer composes a screen and
+    is due to compose the next. Textual takes every screen down at once: the screen composing had
+    its widgets refused and its mount found none (NoMatches, in Textual's Header or in the title's
+    breadcrumbs), and a step meanwhile added a mode's stack as Textual went through them
+    (RuntimeError: dictionary changed size during iteration)."""
+    app = make_app(demo_path, warm=True)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("G", "enter")  # the last pool's detail, over the list
+        await settle(pilot)
+        cold = app.warmer.cold_modes()
+        assert type(app.screen).__name__ == "PoolDetailScreen" and cold
+        app.last_input = time.monotonic() - app.warmer.QUIET  # the operator has been idle a while
+        app.warmer.STEP = 0.001  # the next steps come as the console closes
+        app.warmer.step()  # composes the next mode's screen, still composing as the test leaves
+    assert app.warmer.cold_modes() == cold[1:]  # no step once closing: nothing else was composed
+    await app.site.close()
+
+
+async def test_a_screen_composed_in_the_background_takes_its_trail_from_its_own_stack(demo_path):
+    """A screen warmed in another mode (or on no stack) reads none of the screens shown: their
+    widgets may be going away (the detail's table, as the console closed: NoMatches)."""
+    app = make_app(demo_path, warm=True)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("G", "enter")
+        await settle(pilot)
+        assert app.screen.breadcrumbs().startswith("Pools › ")
+        await warmed(pilot)
+        activity = internals.screen_stacks(app)["activity"][0]
+        assert activity.breadcrumbs() == "Activity"  # not the trail shown, Pools › … › v001
+        assert str(activity.query_one("#screen-title").render()) == "Activity"
+        target = internals.screen_stacks(app)["groups"][0].drill_in()
+        assert target is not None
+        volume = app.get_screen(target[0])  # the first volume's screen, warmed on no stack
+        assert volume.breadcrumbs() == volume.crumb() and volume.is_mounted
+        await pilot.press("4")
+        await settle(pilot)
+        assert str(app.screen.query_one("#screen-title").render()) == "Activity"
     await app.site.close()
 
 

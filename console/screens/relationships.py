@@ -70,9 +70,8 @@ class RelationshipsScreen(ListScreen):
         )
         self.query_one("#throughput-text", LiveLabel).show(text)
 
-    def on_mount(self) -> None:
+    def on_mount(self) -> None:  # Textual calls ListScreen.on_mount too (each class's handler once)
         self.query_one("#cascades", Tree).display = False
-        super().on_mount()
 
     def load(self) -> list[tuple[str, Cells]]:
         rels = self.fpapp.site.relationships()

@@ -63,12 +63,12 @@ def list_command(ctx: Context, req: ListCopyPool, res: CommandResult, seen: Visi
     if named and not seen.answers(
         seen.volume(named) if req.pvol else seen.group(named), known(ctx.catalog, kind, named)
     ):
-        what = "VOLUME" if req.pvol else "STORAGE GROUP"
-        res.add(
-            "ARC1806E",
-            f"LIST FAILED, RC={Rc.NOT_AUTHORIZED:04d} - USER {ctx.who.user} IS NOT AUTHORIZED: {what} {named} "
-            "HOLDS DATA OF A COPY POOL YOU MAY NOT LIST",
+        why = (
+            rules.hidden_volume(ctx.who.user, named)
+            if req.pvol
+            else f"USER {ctx.who.user} IS NOT AUTHORIZED: STORAGE GROUP {named} HOLDS DATA OF A COPY POOL YOU MAY NOT LIST"
         )
+        res.add("ARC1806E", f"LIST FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {why}")
         res.fail(Rc.NOT_AUTHORIZED)
         return
     with ctx.catalog.session() as s:

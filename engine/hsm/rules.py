@@ -484,6 +484,13 @@ def volume_backup_in_relationship(
     return Refusal(Rc.IN_THE_WAY, text, "relationship-kept")
 
 
+def hidden_volume(user: str, volser: str) -> str:
+    """The refusal of a command about a volume that holds data of a copy pool the caller may not
+    LIST: it names neither that pool nor the profile that hides it, and reads the same for a
+    volume the site does not know (a caller shown those apart would learn which names are real)."""
+    return f"USER {user} IS NOT AUTHORIZED: VOLUME {volser} HOLDS DATA OF A COPY POOL YOU MAY NOT LIST"
+
+
 def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal | None:
     if pair.state == PairState.RECOVERED:
         return Refusal(

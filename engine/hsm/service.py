@@ -203,7 +203,12 @@ class FastReplication:
             return res
         named = check.copy_pool  # the copy pool the command is about, for the activity log
         if not decision.allowed:
-            res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {decision.refusal(ctx.who)}")
+            why = decision.refusal(ctx.who)
+            volser = _pool_from_volume(req)
+            if volser is not None and named is not None:  # a pool the caller never named: hidden?
+                sees = await asyncio.to_thread(visibility, ctx.catalog, ctx.guard, ctx.who)
+                why = why if sees.pool(named) else rules.hidden_volume(ctx.who.user, volser)
+            res.add("ARC1806E", f"{req.verb} FAILED, RC={Rc.NOT_AUTHORIZED:04d} - {why}")
             res.fail(Rc.NOT_AUTHORIZED)
             log.warning("%s refused for %s: %s", res.command, ctx.who.user, decision.refusal(ctx.who))
             await self.log_and_audit(ctx, res, named, decision)
@@ -393,6 +398,16 @@ def check_of(ctx: Context, req: Request) -> Check:
         return found if isinstance(found, str) else None
 
     return command_check(req, pool_of_volume)
+
+
+def _pool_from_volume(req: Request) -> str | None:
+    """The volume whose copy pool a command is checked for when it names no copy pool itself
+    (FRRECOV TOVOLUME without FROMCOPYPOOL, LIST PVOL): security.command_check's lookup."""
+    if isinstance(req, FrRecov) and req.volume and not (req.copypool or req.from_copypool):
+        return req.volume
+    if isinstance(req, ListCopyPool) and req.pvol and not req.copypool:
+        return req.pvol
+    return None
 
 
 def authorize(ctx: Context, req: Request) -> tuple[Check, Decision]:

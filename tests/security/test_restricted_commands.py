@@ -1,8 +1,11 @@
-"""Data set recovery checks STGADMIN.ARC.DSRECOV.<copy pool> for every data set it recovers or
+"""Commands of a caller whose profiles restrict it to some copy pools.
+
+Data set recovery checks STGADMIN.ARC.DSRECOV.<copy pool> for every data set it recovers or
 replaces, however the command names it (a filter, a full name, NEWNAME's target), and never names
 a data set the caller may not LIST. (Without FROMCOPYPOOL it checked only STGADMIN.ARC.DSRECOV:
 an operator refused HR's data sets recovered them, replaced one by NEWNAME, and a filter listed
-their names.)"""
+their names.) A command about a volume of a copy pool the caller may not LIST is refused without
+naming that pool, as a volume the site does not know is."""
 
 from __future__ import annotations
 
@@ -76,3 +79,18 @@ async def test_a_data_set_the_caller_may_not_list_is_not_named_nor_recovered(sit
         assert rc == 8 and "USER olga IS NOT AUTHORIZED TO RECOVER OR REPLACE HR.DATA" in text, text
         assert "STGADMIN" not in text and "HR0001" not in text and " HR " not in text, text
     assert await site.datasets.read("HR.DATA") == changed != before
+
+
+async def test_a_volume_of_a_hidden_pool_is_refused_as_an_unknown_one_is_without_naming_its_pool(site):
+    await _restrict(site, "STGADMIN.ARC.LIST.HR")
+    answers = {}
+    for volser in ("HR0001", "NOVOL1"):
+        rc, text = await _as_olga(site, f"LIST PVOL({volser})")
+        answers[volser] = (rc, text.replace(volser, "V"))
+        assert rc == 36 and "HOLDS DATA OF A COPY POOL YOU MAY NOT LIST" in text, text
+        assert "STGADMIN" not in text and " HR " not in text and ".HR " not in text, text
+    assert answers["HR0001"] == answers["NOVOL1"]  # one answer: which names are real is not told
+    await _restrict(site, "STGADMIN.ARC.FRRECOV.HR")  # HR's recovery refused too: still not named
+    rc, text = await _as_olga(site, "FRRECOV TOVOLUME(HR0001)")
+    assert rc == 36 and "VOLUME HR0001 HOLDS DATA OF A COPY POOL YOU MAY NOT LIST" in text, text
+    assert "STGADMIN" not in text and " HR " not in text, text

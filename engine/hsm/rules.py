@@ -27,7 +27,7 @@ from engine.errors import CopyInProgress, FlashpoolError, TargetInRelationship
 from engine.flashcopy import CopyMode, FlashCopyCore, Relationship, RelState
 from engine.hostviews import EnqueueHolder
 from engine.messages import CommandResult, Rc
-from engine.states import DasdState, DumpCopyState, DumpState, PairState
+from engine.states import ClassState, DasdState, DumpState, PairState
 
 V = TypeVar("V", bound=VersionLike)  # a version row, or a version as read
 
@@ -506,10 +506,17 @@ def already_restored(pair: VersionPairRow, version: BackupVersionRow) -> Refusal
 
 
 def required_dump_incomplete(s: Session, pool: CopyPoolRow, version: BackupVersionRow) -> str | None:
-    have = {d.dump_class for d in repo.dump_copies(s, version.key) if d.state == DumpCopyState.COMPLETE}
+    """The pool's first REQUIRED dump class the version lacks a COMPLETE copy of on some source
+    volume (dump.class_state: every source's copy complete, not any one of them)."""
+    from engine.hsm.dump import class_state  # dump is below the rules that ask here
+
     for link in repo.pool_dump_classes(s, pool.name):
         dc = repo.dump_class(s, link.dump_class)
-        if dc and dc.fast_replication_dump == "REQUIRED" and dc.name not in have:
+        if (
+            dc
+            and dc.fast_replication_dump == "REQUIRED"
+            and class_state(s, version.key, dc.name) != ClassState.COMPLETE
+        ):
             return dc.name
     return None
 

@@ -176,6 +176,31 @@ async def test_dumponly_required_rolloff_and_force(site):
     assert (await site.hsm.execute("FRBACKUP CP(ARCHIVE) DUMPONLY VERSION(1)")).rc == 2  # no DASD copy
 
 
+async def test_a_required_dump_class_complete_on_one_volume_only_still_blocks_the_roll_off(site):
+    """REQUIRED means a COMPLETE copy of every source volume: a version whose ONSITE copy of one
+    volume failed (a full tape disk) is not rolled off without FORCE (it was, RC 0, and that
+    volume's only backup was lost); the alert says it is at risk."""
+    from sqlmodel import select
+
+    from engine.catalog.models import DumpCopyRow
+    from engine.states import DumpCopyState
+
+    await fill(site, "ARC001", "a")
+    await fill(site, "ARC002", "b")
+    assert (await site.hsm.execute("FRB CP(ARCHIVE) DUMP DUMPCLASS(ONSITE)")).rc == 0
+    with site.catalog.session() as s:
+        v1 = pools.backups(s, "ARCHIVE")[0]
+        copy = s.exec(select(DumpCopyRow).where(DumpCopyRow.version_id == v1.key, DumpCopyRow.source == "ARC002")).one()
+        copy.state = DumpCopyState.FAILED  # as an ENOSPC while dumping ARC002 leaves it
+        s.add(copy)
+        s.commit()
+    assert (await site.hsm.execute("FRB CP(ARCHIVE)")).rc == 0  # v2: nothing rolls off yet
+    res = await site.hsm.execute("FRB CP(ARCHIVE)")  # v1 would roll off: ONSITE lacks ARC002
+    assert res.rc == 52 and "REQUIRED dump class ONSITE is incomplete" in res.messages[1].text, res.lines()
+    assert [n for n, *_ in versions(site, "ARCHIVE")] == [2, 1]
+    assert (await site.hsm.execute("FRB CP(ARCHIVE) FORCE")).rc == 0
+
+
 async def test_returncontrol_frend_versions_zero_and_frr_from_nocopy(site):
     pit = await fill(site, "ARC001", "z")
     res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCZERO) DUMP RETURNCONTROL(FREND)")

@@ -8,6 +8,7 @@ import gc
 import getpass
 import os
 import signal
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -170,8 +171,10 @@ class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
         """Before the terminal is put in application mode: SIGTERM (kill, a service manager, a
         closing multiplexer) closes the console, without the quit question. Textual's terminal
         driver leaves it to Python, whose default ended the process at once, the terminal left in
-        the alternate screen and in raw mode."""
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+        the alternate screen and in raw mode. Only the main thread takes signals: a console run in
+        another thread (a test beside a browser) has none to take."""
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
 
     def on_mount(self) -> None:
         self._gc_before = gc.get_threshold()
@@ -218,7 +221,8 @@ class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
 
     def on_unmount(self) -> None:
         # tests run many consoles in one process: give their objects, the thresholds and SIGTERM back
-        asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+        if threading.current_thread() is threading.main_thread():
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
         gc.unfreeze()
         gc.set_threshold(*self._gc_before)
 

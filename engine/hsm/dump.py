@@ -122,13 +122,6 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
                 )
     finally:
         ctx.shared.dumping -= {p.target for p in pairs}
-
-    def refresh() -> None:
-        with ctx.catalog.session() as s:
-            refresh_dump_state(s, version_id)
-            s.commit()
-
-    refresh()
     return ok
 
 
@@ -201,8 +194,12 @@ def _dump_one(
     )
 
     def record() -> None:
+        """The copy and its version's DUMPSTATE in one transaction: a crash at any point leaves
+        the version saying what its copies say."""
         with ctx.catalog.session() as s:
             s.add(row)
+            s.flush()
+            refresh_dump_state(s, version.key)
             s.commit()
 
     record()

@@ -111,15 +111,16 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
                 path = root / "tapes" / f"{tape}.tape"
                 writer = TapeWriter(path)
                 try:
-                    for p in batch:
-                        ok &= _dump_one(ctx, core, writer, version, p, dc, tape, path, res)
+                    completed = sum(_dump_one(ctx, core, writer, version, p, dc, tape, path, res) for p in batch)
                 finally:
                     writer.close()
                     _tape_full(ctx, tape)
-                res.add(
-                    "ARC0640I",
-                    f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED",
-                )
+                ok &= completed == len(batch)
+                if completed:  # a failed volume has its ARC1806E: ADR006I counts only the dumped ones
+                    res.add(
+                        "ARC0640I",
+                        f"ARCFRTM - ADR006I DUMP OF {completed} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED",
+                    )
     finally:
         ctx.shared.dumping -= {p.target for p in pairs}
     return ok

@@ -111,24 +111,18 @@ def dump_version(ctx: Context, version_id: int, classes: tuple[str, ...], res: C
                 path = root / "tapes" / f"{tape}.tape"
                 writer = TapeWriter(path)
                 try:
-                    for p in batch:
-                        ok &= _dump_one(ctx, core, writer, version, p, dc, tape, path, res)
+                    completed = sum(_dump_one(ctx, core, writer, version, p, dc, tape, path, res) for p in batch)
                 finally:
                     writer.close()
                     _tape_full(ctx, tape)
-                res.add(
-                    "ARC0640I",
-                    f"ARCFRTM - ADR006I DUMP OF {len(batch)} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED",
-                )
+                ok &= completed == len(batch)
+                if completed:  # a failed volume has its ARC1806E: ADR006I counts only the dumped ones
+                    res.add(
+                        "ARC0640I",
+                        f"ARCFRTM - ADR006I DUMP OF {completed} VOLUME(S) TO TAPE {tape} FOR DUMP CLASS {dc.name} COMPLETED",
+                    )
     finally:
         ctx.shared.dumping -= {p.target for p in pairs}
-
-    def refresh() -> None:
-        with ctx.catalog.session() as s:
-            refresh_dump_state(s, version_id)
-            s.commit()
-
-    refresh()
     return ok
 
 
@@ -201,8 +195,12 @@ def _dump_one(
     )
 
     def record() -> None:
+        """The copy and its version's DUMPSTATE in one transaction: a crash at any point leaves
+        the version saying what its copies say."""
         with ctx.catalog.session() as s:
             s.add(row)
+            s.flush()
+            refresh_dump_state(s, version.key)
             s.commit()
 
     record()

@@ -233,6 +233,14 @@ def check(path: Path, model: Model, scenario: Scenario) -> list[str]:
                     problems.append(f"relationship {r.id} ({r.label}) belongs to no version")
             with site.catalog.session() as s:  # the site still works: the same pool lists
                 assert s.exec(select(VersionPairRow)).all() is not None
+                for v in vers:  # DUMPSTATE says what the dump copies say (AUDIT's ERR 405)
+                    dump.refresh_dump_state(s, v.id)
+                    derived = s.get(BackupVersionRow, v.id).dump_state
+                    if derived != v.dump_state:
+                        problems.append(
+                            f"{v.copy_pool} V{v.version:03d} is DUMPSTATE {v.dump_state}, its dump copies say {derived}"
+                        )
+                s.rollback()
             res = await site.hsm.execute(f"LIST COPYPOOL({scenario.pool})")
             if res.rc not in (0, 4):
                 problems.append(f"LIST answered RC {res.rc} after the crash: {res.lines()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -99,6 +100,36 @@ async def test_dump_and_recover_a_volume_from_each_class(site):
     assert res.rc == 0 and await content(site, "ARC002") == pit["ARC002"]
     listing = "\n".join((await site.hsm.execute("LIST COPYPOOL(ARCHIVE) DUMPVOLS")).listing)
     assert "DUMPCLASS=ONSITE   REQUIRED=Y DUMPSTATE=COMPLETE" in listing and f"ARC002 - {tape}" in listing
+
+
+async def test_adr006i_counts_only_the_volumes_a_tape_holds(site, monkeypatch):
+    """The tape library's file system fills up while ARC002 is dumped: its copies are FAILED
+    (ARC1806E), and no ADR006I says a tape holds it (ONSITE: its own tape, none; OFFSITE: the
+    tape it shares with ARC001, one volume)."""
+    for v in ARC:
+        await fill(site, v, v)
+    real = TapeWriter.write_file
+
+    def full(self, header, tracks, level=1):
+        if header.source == "ARC002":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, header, tracks, level)
+
+    monkeypatch.setattr(TapeWriter, "write_file", full)
+    res = await site.hsm.execute("FRBACKUP COPYPOOL(ARCHIVE) EXECUTE DUMP")
+    assert res.rc >= 8, res.lines()
+    cs = copies(site, "ARCHIVE")
+    with site.catalog.session() as s:
+        good = {c.tape: c for c in repo.dump_copies(s, pools.backups(s, "ARCHIVE")[0].id) if c.state == "COMPLETE"}
+    assert {(c.dump_class, c.source) for c in good.values()} == {("ONSITE", "ARC001"), ("OFFSITE", "ARC001")}
+    failed = next(c[2] for c in cs if c[:2] == ("ONSITE", "ARC002"))
+    assert failed not in good
+    claims = [m.text for m in res.messages if "ADR006I" in m.text]
+    assert sorted(claims) == sorted(
+        f"ARCFRTM - ADR006I DUMP OF 1 VOLUME(S) TO TAPE {c.tape} FOR DUMP CLASS {c.dump_class} COMPLETED"
+        for c in good.values()
+    )
+    assert sum(m.id == "ARC1806E" and "FOR VOLUME ARC002" in m.text for m in res.messages) == 2
 
 
 async def test_fromdump_refusals(site):

@@ -205,7 +205,7 @@ async def stop(args: argparse.Namespace) -> int:
         # it drives nothing (or this user may not read what it runs): it answers the stop itself
         await api.close()
         return await asyncio.to_thread(_stop_host, args, path, system, target)
-    return await _stop_through(args, api, st, f"the server of {path}", lambda: _let_go(path, target))
+    return await _stop_through(args, api, st, f"the server of {path}", lambda: _let_go(path, target, api.pid))
 
 
 async def _stop_at(args: argparse.Namespace, url: str) -> int:
@@ -236,11 +236,13 @@ async def _stop_through(
     args: argparse.Namespace, api: RemoteSite, st: SiteStatus | None, where: str, let_go: Callable[[], bool]
 ) -> int:
     """Stop the server `api` reaches (`st`: its status, None when this user may not read it),
-    unless copies run and --force was not given; then wait until `let_go` says it has gone."""
+    unless copies or background dumps run and --force was not given; then wait until `let_go`
+    says it has gone."""
     import asyncio
 
     try:
         copies = st.copies if st else 0
+        dumps = st.background if st else 0
         queued = list(st.queued) if st else []
         consoles, waiting = (st.consoles, st.waiting) if st else (0, 0)
         readers = max(0, st.clients - consoles - waiting) if st else 0
@@ -249,7 +251,9 @@ async def _stop_through(
             f"{len(queued)} held request(s) queued in {where} ({'; '.join(queued)}); stopped, they are dropped (a queued "
             "request is kept only while the server runs) and recorded in the activity log as not run (RC 50)"
         )
-        if (copies or queued) and not args.force:
+        dumping = f"{dumps} background dump{'' if dumps == 1 else 's'} (RETURNCONTROL(FREND))"
+        meanwhile = "before it exits, serving no client meanwhile"
+        if (copies or dumps or queued) and not args.force:
             who = [
                 f"{n} {what}"
                 for n, what in (
@@ -263,12 +267,17 @@ async def _stop_through(
                 f"{copies} background cop{'y' if copies == 1 else 'ies'} run in {where}; stopped, they resume "
                 "where they are at its next start (nothing copied is lost)"
             )
-            work = "; ".join([running] * bool(copies) + [held] * bool(queued))
+            dumps_run = (
+                f"{dumping} {'runs' if dumps == 1 else 'run'} in {where}; stopped, it finishes "
+                f"{'it' if dumps == 1 else 'them'} {meanwhile}"
+            )
+            work = "; ".join([running] * bool(copies) + [dumps_run] * bool(dumps) + [held] * bool(queued))
             say(
                 args,
                 f"flashpool: {work}; {', '.join(who) or 'no client attached'}. Stop it anyway with --force",
                 stopped=False,
                 copies=copies,
+                background=dumps,
                 queued=queued,
                 **attached,
             )
@@ -280,14 +289,18 @@ async def _stop_through(
         for line in res.lines():
             print(f"flashpool: {line}", file=sys.stderr)
         return res.rc
+    if dumps:
+        print(f"flashpool: {where} (process {api.pid}) finishes {dumping} {meanwhile}; waiting", file=sys.stderr)
     if not await asyncio.to_thread(let_go):
-        print(f"flashpool: {where} was asked to stop but still answers after 120 s", file=sys.stderr)
+        print(f"flashpool: {where} (process {api.pid}) was asked to stop but still runs after 120 s", file=sys.stderr)
         return 12
     resume = (
         f"; {copies} background cop{'y' if copies == 1 else 'ies'} resume where they are at its next start"
         if copies
         else ""
     )
+    if dumps:
+        resume += f"; its background dump{'' if dumps == 1 else 's'} ended (the activity log has the result)"
     if queued:
         resume += (
             f"; {len(queued)} queued held request(s) dropped ({'; '.join(queued)}), each recorded in the "
@@ -308,6 +321,7 @@ async def _stop_through(
         stopped=True,
         pid=api.pid,
         copies=copies,
+        background=dumps,
         dropped=queued,
         **attached,
     )
@@ -357,15 +371,26 @@ def _unheard(url: str, seconds: float = 120.0) -> bool:
         time.sleep(0.1)
 
 
-def _let_go(path: Path, target: Path, seconds: float = 120.0) -> bool:
-    """Whether the server asked to stop has let its socket go within `seconds` (blocking)."""
+def _let_go(path: Path, target: Path, pid: int | None = None, seconds: float = 120.0) -> bool:
+    """Whether the server asked to stop has let its socket go, and its process `pid` (when known)
+    has exited, within `seconds` (blocking): it lets its socket go first, then finishes its
+    background dumps and closes the site, which a host standing by takes over only then."""
     import time
 
     from server import sockets
 
     deadline = time.monotonic() + seconds
-    while sockets.listening(path, target):
+    while sockets.listening(path, target) or (pid is not None and _runs(pid)):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
     return True
+
+
+def _runs(pid: int) -> bool:
+    """Whether process `pid` runs (one that exited and waits for its parent to reap it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

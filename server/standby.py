@@ -7,7 +7,9 @@ A web console's session is passed on as it is: the driving host knows it (the ca
 The driving host is reached at its own socket in this site's run/ folder, which must be a socket
 of this server's user, never at an address the catalog names. When it does not answer, the
 client is told so (503): this host takes the site over when that host's lease runs out, and
-then serves the same socket itself.
+then serves the same socket itself. When it took the request and then dropped the connection
+before it answered, the client is told that the request may have run (502), never that it could
+not be forwarded: no client sends it again by itself.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from engine.security.sessions import SESSION_PREFIX
 from server import jsonbytes, onbehalf, sockets, wire
 from server.app import MAX_BODY, PEERCRED, http_log, json_error
 from server.route_paths import PATHS
-from server.wire import NO_DRIVER, STANDING_BY
+from server.wire import NO_DRIVER, STANDING_BY, UNANSWERED
 
 log = logging.getLogger("flashpool.server")
 PASSED_ON = ("Content-Type", "Accept", wire.CLIENT_HEADER)  # request headers the driving host needs as they came
@@ -94,6 +96,10 @@ class StandbyProxy:
         except (aiohttp.ClientError, OSError) as exc:
             if answer is not None:  # the answer had begun: it ends here, cut short
                 return answer
+            if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError) and not isinstance(
+                exc, aiohttp.ClientConnectorError
+            ):  # connected, so the driving host may have the request, and may have run it
+                return self._unanswered(driver, exc)
             why = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
             # refused, or its socket gone: it does not run (a socket of another user's, a connection
             # that hangs: it may)
@@ -145,6 +151,18 @@ class StandbyProxy:
             client = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=name), timeout=timeout)
             self._clients[path] = client
         return client
+
+    def _unanswered(self, driver: str, exc: Exception) -> web.Response:
+        """The driving host took the connection, then dropped it before it answered (it died, or
+        stopped, mid-command): the command may have run. Never "cannot forward", which invites
+        the same command again (a second backup, another version rolled off)."""
+        text = (
+            f"FPL779E SYSTEM {self.membership.system} FORWARDED THE REQUEST TO SYSTEM {driver}, WHICH DROPPED THE "
+            f"CONNECTION BEFORE IT ANSWERED ({str(exc) or type(exc).__name__}): WHETHER IT RAN IS NOT KNOWN; check "
+            "LIST and the activity log before issuing it again"
+        )
+        log.warning("%s", text)
+        return json_error(502, UNANSWERED, text)
 
     async def _unreachable(self, why: str, code: str = STANDING_BY) -> web.Response:
         try:

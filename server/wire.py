@@ -58,6 +58,9 @@ def _namespace(obj: object) -> dict[str, object]:
 #: the error codes of a standby's 503 (server.standby): no host serves the site now (none drives
 #: it, or the one that drives it does not answer), or the standby cannot tell
 NO_DRIVER, STANDING_BY = "no-driver", "standing-by"
+#: the error code of a standby's 502: the driving host took the request and dropped the connection
+#: before it answered, so whether it ran is not known (a client never sends it again by itself)
+UNANSWERED = "unanswered"
 #: a client's own code for a server it could not reach at all (cli.thin)
 UNREACHABLE = "unreachable"
 #: the header an event stream's client names itself by (GET /v1/events): a console, or a CLI
@@ -623,6 +626,7 @@ __all__ = [
     "NO_DRIVER",
     "STANDING_BY",
     "STREAM",
+    "UNANSWERED",
     "UNREACHABLE",
     "WAITING",
     "Refused",

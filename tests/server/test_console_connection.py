@@ -5,11 +5,14 @@ attached, and asks for --force while copies run."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 
 import pytest
 
+from cli.serve import _stop_through
+from engine.messages import CommandResult
 from server.client import RemoteSite
 from tests.server.harness import Server, cli, make_site
 
@@ -71,7 +74,53 @@ def test_stop_says_what_runs_and_wants_force_while_copies_run(site):
         stopped = cli(site, "stop", "--force")
         assert stopped.returncode == 0, stopped
         assert "has stopped; 2 background copies resume where they are at its next start" in stopped.stdout
-        assert srv.proc.wait(30) == 0
+        assert srv.proc.poll() == 0, "it said 'has stopped' while the server's process still ran"
+
+
+def test_stop_wants_force_while_a_background_dump_runs_and_waits_until_the_server_has_finished_it(capsys):
+    """A server asked to stop lets its socket go at once, then finishes its background dumps
+    (RETURNCONTROL(FREND)) before it exits: `stop` asks for --force while one runs, as for
+    copies, and with it says what the server finishes and waits for its process to exit."""
+    from engine.api.values import SiteStatus
+
+    st = SiteStatus(
+        site="site", demo=False, mode="server", user="root", clock=0.0, copies=0, out_of_sync=0, tracks=0, parked={},
+        background=1, holds=(), pid=4242, started_at=0.0, clients=0, backlog=0, version="", durable=True,
+    )  # fmt: skip
+    exited: list[bool] = []
+
+    class Stopping:
+        pid = 4242
+
+        async def stop_server(self) -> CommandResult:
+            return CommandResult("SERVER STOP")
+
+        async def close(self) -> None:
+            pass
+
+    def let_go() -> bool:
+        exited.append(True)
+        return True
+
+    args = argparse.Namespace(force=False, json=False, quiet=False)
+    assert asyncio.run(_stop_through(args, Stopping(), st, "the server of site", let_go)) == 8
+    refused = capsys.readouterr().out
+    assert refused.startswith(
+        "flashpool: 1 background dump (RETURNCONTROL(FREND)) runs in the server of site; stopped, it finishes it "
+        "before it exits, serving no client meanwhile; no client attached. Stop it anyway with --force"
+    ), refused
+    assert not exited
+    args.force = True
+    assert asyncio.run(_stop_through(args, Stopping(), st, "the server of site", let_go)) == 0
+    out, err = capsys.readouterr()
+    assert err == (
+        "flashpool: the server of site (process 4242) finishes 1 background dump (RETURNCONTROL(FREND)) before it "
+        "exits, serving no client meanwhile; waiting\n"
+    )
+    assert exited == [True] and out == (
+        "flashpool: the server of site (process 4242) has stopped; its background dump ended (the activity log has "
+        "the result)\n"
+    )
 
 
 def _started(site, *args: str):

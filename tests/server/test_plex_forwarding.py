@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -165,3 +167,40 @@ def test_a_client_on_a_host_that_stops_reaches_the_one_that_answers_now(plex):
         assert asyncio.run(remote.command("FRBACKUP COPYPOOL(HR)")).rc == 0
     finally:
         remote.close_now()
+
+
+def test_a_request_the_driving_host_took_and_dropped_may_have_run_and_is_not_sent_again(tmp_path, catalog_url):
+    """The driving host dies mid-command (SIGKILL), after it read the request: the standby says
+    the request may have run (FPL779E), never that it could not forward it (FPL777E, which an
+    operator answers by issuing it again: a second backup). What listens on the dead host's
+    socket, while its lease still runs, reads the request and drops the connection, as it did."""
+    site = make_site(tmp_path / "site", catalog_url=catalog_url)
+    first, second = plex_of_two(site, lease=60)
+    try:
+        first.stop(signal.SIGKILL)
+        path = sockets.socket_path(site, "SYS1")
+        path.unlink()
+        taken: list[bytes] = []
+        with socket.socket(socket.AF_UNIX) as listener, sockets.short_path(path) as name:
+            listener.bind(name)
+            listener.listen()
+
+            def take_and_drop() -> None:
+                while True:
+                    try:
+                        conn, _ = listener.accept()
+                    except OSError:
+                        return
+                    with conn:
+                        taken.append(conn.recv(1 << 16))
+
+            threading.Thread(target=take_and_drop, daemon=True).start()
+            done = cli(site, "hsm", "FRBACKUP COPYPOOL(HR) DUMP TOKEN(A2)", system="SYS2")
+            listener.shutdown(socket.SHUT_RDWR)
+        assert done.returncode == 12 and done.stderr.startswith(
+            "flashpool: FPL779E SYSTEM SYS2 FORWARDED THE REQUEST TO SYSTEM SYS1, WHICH DROPPED THE CONNECTION"
+        ), done
+        assert "WHETHER IT RAN IS NOT KNOWN; check LIST and the activity log" in done.stderr, done
+        assert len(taken) == 1 and b"FRBACKUP COPYPOOL(HR) DUMP TOKEN(A2)" in taken[0]  # sent once, not again
+    finally:
+        second.stop()

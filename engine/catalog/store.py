@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import delete, event, func, insert, update
+from sqlalchemy import delete, event, func, insert, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlmodel import Session, col, create_engine, select
@@ -365,9 +365,12 @@ class Catalog:
         loaded, and the rest of the site keeps working."""
         with self.session() as s:
             rows = list(s.exec(select(RelationshipRow).order_by(col(RelationshipRow.id))).all())
-            next_id = int(s.get(SchemaInfo, "next_relationship_id").value)  # type: ignore[union-attr]
-            if s.get_bind().dialect.supports_sequences:  # the sequence counts: past every id loaded
-                next_id = max([next_id] + [r.id + 1 for r in rows])
+            if s.get_bind().dialect.supports_sequences:  # the sequence counts: past every id it gave, ended ones too
+                sequence = text(f"SELECT last_value, is_called FROM {RELATIONSHIP_IDS.name}")
+                last, called = s.connection().execute(sequence).one()
+                next_id = last + 1 if called else last
+            else:
+                next_id = int(s.get(SchemaInfo, "next_relationship_id").value)  # type: ignore[union-attr]
         rels: list[Relationship] = []
         damaged: dict[int, str] = {}
         for row in rows:

@@ -12,6 +12,7 @@ from engine.catalog import constructs as repo
 from engine.errors import FlashpoolError
 from engine.hsm import alerts
 from engine.hsm.alerts import AlertKind, AlertRaised, Facts, VersionFacts, baseline, changes
+from engine.site import Site
 from tests.catalogs import both_catalogs
 
 pytestmark = both_catalogs  # alerts are numbered and kept in the catalog
@@ -150,3 +151,27 @@ async def test_a_parked_copy_is_one_alert_until_it_moves_again(site, monkeypatch
     failing["on"] = False
     await _until(lambda: kinds(got).count(AlertKind.COPY_RESUMED) == 2)
     await _until(lambda: AlertKind.COPY_COMPLETE in kinds(got))
+
+
+async def test_a_copy_completed_before_the_site_was_opened_again_is_not_news_again(site, tmp_path):
+    """Its relationships ended before the close: whoever opens the site next (a restart, or
+    another host taking it over) has nothing to announce about it."""
+    await site.start(auto_dump_interval=None)
+    assert (await site.hsm.execute(f"FRBACKUP COPYPOOL({POOL}) EXECUTE")).rc == 0
+    await _until(lambda: AlertKind.COPY_COMPLETE in kinds(site.alerts.raised))
+    await site.alerts.settle()
+    await site.close()
+    for _ in range(2):
+        again = Site.open(tmp_path / "site")
+        try:
+            await again.start(auto_dump_interval=None)
+            assert (await again.hsm.execute("FRBACKUP COPYPOOL(PAYROLL) EXECUTE")).rc == 0
+            await _until(lambda: AlertKind.COPY_COMPLETE in kinds(again.alerts.raised))  # PAYROLL's, the news
+            await asyncio.sleep(1.0)
+            await again.alerts.settle()
+            assert [a.copy_pool for a in again.alerts.raised if a.kind is AlertKind.COPY_COMPLETE] == ["PAYROLL"]
+            with again.catalog.session() as s:
+                told = [a for a in repo.activity(s, 100) if "FPL400I" in a.messages and POOL in a.messages]
+            assert len(told) == 1
+        finally:
+            await again.close()

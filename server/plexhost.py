@@ -43,12 +43,16 @@ def record(site: Site, message_id: str, text: str) -> None:
 
 
 def taken_messages(membership: Membership, taken: list[Taken]) -> list[tuple[str, str]]:
-    """FPL774I for the domains of volumes this host just took (none when it took none)."""
+    """FPL774I for the domains of volumes this host just took (none when it took none), saying
+    whether each host it took them from left the plex (stopped) or let its lease run out
+    (blocking: it reads the hosts)."""
     if not taken:
         return []
     came = sorted({t.previous for t in taken if t.previous})
+    left = {h.system for h in hosts(membership.catalog) if h.left} if came else set()
     names = ", ".join(t.domain for t in taken[:12]) + (f" AND {len(taken) - 12} MORE" if len(taken) > 12 else "")
-    source = f" FROM {', '.join(came)} (ITS LEASE ENDED)" if came else ""
+    how = [f"{h} ({'IT LEFT THE PLEX' if h in left else 'ITS LEASE ENDED'})" for h in came]
+    source = f" FROM {', '.join(how)}" if came else ""
     return [("FPL774I", f"SYSTEM {membership.system} OWNS THE VOLUMES OF {len(taken)} DOMAIN(S){source}: {names}")]
 
 
@@ -138,7 +142,8 @@ async def _renew(site: Site, membership: Membership, ownership: Ownership, stop:
         try:
             await asyncio.to_thread(membership.renew)
             primary = await asyncio.to_thread(membership.claim_primary)
-            for message_id, text in taken_messages(membership, await asyncio.to_thread(ownership.claim)):
+            taken = await asyncio.to_thread(ownership.claim)
+            for message_id, text in await asyncio.to_thread(taken_messages, membership, taken):
                 await asyncio.to_thread(record, site, message_id, text)
         except (DBAPIError, OSError) as exc:
             log.warning("system %s could not renew its lease yet (%s); it retries", membership.system, exc)

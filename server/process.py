@@ -331,7 +331,7 @@ async def _joined(options: ServeOptions) -> Joined | None:
         finally:
             for runner in proxy:
                 await runner.cleanup()
-        said += plexhost.taken_messages(membership, taken)
+        said += await asyncio.to_thread(plexhost.taken_messages, membership, taken)
     except BaseException:
         await asyncio.to_thread(_part, membership)
         raise

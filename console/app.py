@@ -81,6 +81,9 @@ def mutating_check(function: Function, pool: str | None) -> Check:
     return Check(function, pool)
 
 
+SERVER_GONE = "server gone"  # the title of the FPL620E toast, taken back on reconnecting
+
+
 class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
     TITLE = "flashpool"
     CSS_PATH = [Path(__file__).parent / "styles" / "app.tcss"]
@@ -393,7 +396,7 @@ class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
             self.gone_at = time.time()
             self.notify(
                 f"FPL620E {why}; the console reconnects when a server runs again (flashpool serve)",
-                title="server gone",
+                title=SERVER_GONE,
                 severity="error",
                 timeout=10,
             )
@@ -421,8 +424,9 @@ class FlashpoolApp(internals.FinishesBeforeClosing, App[None]):
         back = self.unreachable is not None
         self.status_now = st
         self.unreachable = self.gone_at = None
-        if back:  # a server runs again: every screen reads afresh
+        if back:  # a server runs again: every screen reads afresh, and "server gone" is taken back
             self._show_attachment()
+            internals.withdraw_notifications(self, SERVER_GONE)
             self.notify(f"FPL621I reconnected to the site's server (pid {st.pid})", timeout=5)
             self.post_message(SiteChanged())
             self.screen.refresh_bindings()

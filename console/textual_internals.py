@@ -239,6 +239,13 @@ def notifications(app: App[Any]) -> list[Notification]:
     return list(app._notifications)
 
 
+def withdraw_notifications(app: App[Any], title: str) -> None:
+    """Take back the toasts with this title before they time out (App clears all, or none)."""
+    for notification in list(app._notifications):
+        if notification.title == title:
+            app._unnotify(notification)
+
+
 def cell_render_cache(table: DataTable[Any]) -> LRUCache[Any, Any]:
     """The table's cached renders of its cells, keyed by (row key, column key, ...): a test tells
     from it which cells were drawn again."""

@@ -47,6 +47,7 @@ INTERNALS: dict[str, str] = {
     "_get_screen": "App._get_screen",
     "_css_update_count": "App._css_update_count / Screen._css_update_count",
     "_notifications": "App._notifications",
+    "_unnotify": "App._unnotify",
     "_compositor": "Screen._compositor",
     "_bindings": "DOMNode._bindings",
     "_data": "DataTable._data",
@@ -231,6 +232,11 @@ async def test_notifications_screen_lines_and_bindings_can_be_read():
         await pilot.pause()
         said = [n.message for n in internals.notifications(app)]
         assert said == ["hello from the test"], moved("App._notifications", f"holds {said}")
+        app.notify("taken back", title="gone")
+        internal("App", app, "_unnotify", object)
+        internals.withdraw_notifications(app, "gone")
+        said = [n.message for n in internals.notifications(app)]
+        assert said == ["hello from the test"], moved("App._unnotify", f"left {said}")
 
         compositor = internal("Screen", app.screen, "_compositor", object)
         assert callable(getattr(compositor, "render_strips", None)), moved("Screen._compositor", "no render_strips()")

@@ -58,6 +58,10 @@ async def test_a_console_says_its_server_is_gone_within_two_seconds_and_reconnec
             await _until(lambda: "server gone" not in str(line.render()), 5.0)
             assert f"server pid {srv.pid}" in str(line.render()) and srv.pid != old_pid
             assert "SERVER GONE" not in app.sub_title and app.check_action("backup", ()) is True
+            from console import textual_internals as internals
+
+            toasts = [n.title for n in internals.notifications(app)]
+            assert "server gone" not in toasts, toasts  # taken back: it would say so beside FPL621I
             print(f"the console saw its server gone after {took:.2f} s")
     finally:
         await api.close()
